@@ -1,0 +1,4 @@
+DROP TABLE products;
+DROP TABLE tokens;
+DROP TABLE users;
+DROP TABLE accounts;

@@ -1,0 +1,193 @@
+// Package config reads relkey's configuration from the environment and
+// validates it before anything starts.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the validated configuration of one relkey process.
+type Config struct {
+	Listen         string
+	DataDir        string
+	DatabaseURL    string // empty: embedded SQLite in DataDir
+	Storage        *S3    // nil: local folder in DataDir
+	SecretKey      string // empty: generated into DataDir (embedded mode only)
+	PublicURL      *url.URL
+	Account        string
+	RequestTimeout time.Duration
+	MaxBodyBytes   int64
+	LogLevel       slog.Level
+}
+
+// S3 is a parsed RELKEY_STORAGE_URL.
+type S3 struct {
+	AccessKey string
+	SecretKey string
+	Endpoint  string // host:port
+	Bucket    string
+	Secure    bool
+	Region    string
+}
+
+// Embedded reports whether the database is the embedded SQLite file.
+func (c Config) Embedded() bool { return c.DatabaseURL == "" }
+
+// SQLitePath is the embedded database file.
+func (c Config) SQLitePath() string { return filepath.Join(c.DataDir, "relkey.db") }
+
+// BlobDir is the folder of the local object store.
+func (c Config) BlobDir() string { return filepath.Join(c.DataDir, "blobs") }
+
+// SecretKeyPath is where the embedded mode keeps its generated master key.
+func (c Config) SecretKeyPath() string { return filepath.Join(c.DataDir, "secret.key") }
+
+// MinSecretKeyLength is the shortest accepted RELKEY_SECRET_KEY.
+const MinSecretKeyLength = 32
+
+// Variable documents one environment variable; Variables drives both parsing
+// and the README's configuration table test.
+type Variable struct {
+	Name    string
+	Default string
+	Help    string
+}
+
+// Variables lists every setting relkey reads.
+var Variables = []Variable{
+	{"RELKEY_LISTEN", "127.0.0.1:8080", "host:port to serve HTTP on"},
+	{"RELKEY_DATA_DIR", "./data", "folder for the embedded database, local blobs and the generated secret key"},
+	{"RELKEY_DATABASE_URL", "", "postgres://… selects PostgreSQL; unset = embedded SQLite file in the data dir"},
+	{"RELKEY_STORAGE_URL", "", "s3://ACCESS:SECRET@HOST:PORT/BUCKET?secure=false&region=us-east-1 selects S3; unset = local folder in the data dir"},
+	{"RELKEY_SECRET_KEY", "", "master key (≥32 characters) encrypting account keys and signing local URLs; unset in embedded mode = generated once into the data dir"},
+	{"RELKEY_PUBLIC_URL", "", "external base URL for absolute links; unset = derived from the request"},
+	{"RELKEY_ACCOUNT", "", "id or slug of the account served under bare /v1/...; unset and exactly one account = that one"},
+	{"RELKEY_REQUEST_TIMEOUT", "5s", "deadline of every request; database waits stay below it"},
+	{"RELKEY_MAX_BODY_BYTES", "1048576", "largest accepted API request document"},
+	{"RELKEY_LOG_LEVEL", "info", "debug, info, warn or error"},
+}
+
+// FromEnv reads and validates the configuration. Every problem is reported
+// at once, one per line.
+func FromEnv(getenv func(string) string) (Config, error) {
+	get := func(name string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		for _, v := range Variables {
+			if v.Name == name {
+				return v.Default
+			}
+		}
+		return ""
+	}
+	var problems []string
+	bad := func(name, format string, args ...any) {
+		problems = append(problems, name+": "+fmt.Sprintf(format, args...))
+	}
+
+	c := Config{
+		Listen:      get("RELKEY_LISTEN"),
+		DataDir:     get("RELKEY_DATA_DIR"),
+		DatabaseURL: get("RELKEY_DATABASE_URL"),
+		SecretKey:   get("RELKEY_SECRET_KEY"),
+		Account:     get("RELKEY_ACCOUNT"),
+	}
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("RELKEY_LISTEN", "%q is not host:port", c.Listen)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		bad("RELKEY_LISTEN", "port %q is not a number from 0 to 65535", port)
+	}
+	if c.DatabaseURL != "" {
+		u, err := url.Parse(c.DatabaseURL)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			bad("RELKEY_DATABASE_URL", "must be a postgres://user:password@host:port/database URL")
+		}
+		if c.SecretKey == "" {
+			bad("RELKEY_SECRET_KEY", "is required with RELKEY_DATABASE_URL, so that every replica shares it")
+		}
+	}
+	if c.SecretKey != "" && len(c.SecretKey) < MinSecretKeyLength {
+		bad("RELKEY_SECRET_KEY", "must be at least %d characters", MinSecretKeyLength)
+	}
+	if raw := get("RELKEY_STORAGE_URL"); raw != "" {
+		s3, err := ParseS3URL(raw)
+		if err != nil {
+			bad("RELKEY_STORAGE_URL", "%v", err)
+		}
+		c.Storage = s3
+	}
+	if raw := get("RELKEY_PUBLIC_URL"); raw != "" {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			bad("RELKEY_PUBLIC_URL", "must be an absolute http(s) URL without a query, e.g. https://licensing.example.com")
+		} else {
+			u.Path = strings.TrimSuffix(u.Path, "/")
+			c.PublicURL = u
+		}
+	}
+	if d, err := time.ParseDuration(get("RELKEY_REQUEST_TIMEOUT")); err != nil || d < 100*time.Millisecond || d > 10*time.Minute {
+		bad("RELKEY_REQUEST_TIMEOUT", "must be a duration from 100ms to 10m, e.g. 5s")
+	} else {
+		c.RequestTimeout = d
+	}
+	if n, err := strconv.ParseInt(get("RELKEY_MAX_BODY_BYTES"), 10, 64); err != nil || n < 1024 {
+		bad("RELKEY_MAX_BODY_BYTES", "must be a whole number of bytes, at least 1024")
+	} else {
+		c.MaxBodyBytes = n
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(get("RELKEY_LOG_LEVEL"))); err != nil {
+		bad("RELKEY_LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	if len(problems) > 0 {
+		return Config{}, errors.New("invalid configuration:\n  " + strings.Join(problems, "\n  "))
+	}
+	return c, nil
+}
+
+// ParseS3URL parses s3://ACCESS:SECRET@HOST:PORT/BUCKET?secure=false&region=us-east-1.
+func ParseS3URL(raw string) (*S3, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "s3" {
+		return nil, errors.New("must look like s3://ACCESS:SECRET@HOST:PORT/BUCKET?secure=false&region=us-east-1")
+	}
+	s := &S3{Endpoint: u.Host, Bucket: strings.Trim(u.Path, "/"), Secure: true, Region: "us-east-1"}
+	if u.User != nil {
+		s.AccessKey = u.User.Username()
+		s.SecretKey, _ = u.User.Password()
+	}
+	if s.AccessKey == "" || s.SecretKey == "" {
+		return nil, errors.New("needs ACCESS:SECRET credentials before the host")
+	}
+	if s.Endpoint == "" {
+		return nil, errors.New("needs a HOST:PORT")
+	}
+	if s.Bucket == "" || strings.Contains(s.Bucket, "/") {
+		return nil, errors.New("needs exactly one bucket name as its path")
+	}
+	q := u.Query()
+	for key := range q {
+		if key != "secure" && key != "region" {
+			return nil, fmt.Errorf("unknown option %q (known: secure, region)", key)
+		}
+	}
+	if v := q.Get("secure"); v != "" {
+		secure, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, fmt.Errorf("secure=%q is not true or false", v)
+		}
+		s.Secure = secure
+	}
+	if v := q.Get("region"); v != "" {
+		s.Region = v
+	}
+	return s, nil
+}

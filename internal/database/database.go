@@ -1,0 +1,139 @@
+// Package database opens relkey's relational store (PostgreSQL, or an
+// embedded SQLite file), applies its migrations and translates driver errors
+// into apperr values. GORM is used only by stores, which get *DB from here.
+package database
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Engine names a supported database engine.
+type Engine string
+
+const (
+	Postgres Engine = "postgres"
+	SQLite   Engine = "sqlite"
+)
+
+// DB is an open database.
+type DB struct {
+	Gorm   *gorm.DB
+	SQL    *sql.DB
+	Engine Engine
+	dsn    string
+}
+
+// Options configures Open.
+type Options struct {
+	// URL is a postgres:// URL; empty selects SQLite at SQLitePath.
+	URL        string
+	SQLitePath string
+	// Timeout bounds every database wait: statements, lock waits and
+	// connection attempts stay below it so requests end before their deadline.
+	Timeout time.Duration
+}
+
+// Open connects to the configured engine. It does not migrate.
+func Open(ctx context.Context, opts Options) (*DB, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	// Database waits get 80% of the request budget, leaving time to answer.
+	budget := opts.Timeout * 8 / 10
+	var (
+		dialector gorm.Dialector
+		engine    Engine
+		dsn       string
+	)
+	if opts.URL != "" {
+		var err error
+		dsn, err = postgresDSN(opts.URL, budget)
+		if err != nil {
+			return nil, err
+		}
+		engine, dialector = Postgres, postgres.Open(dsn)
+	} else {
+		if err := os.MkdirAll(filepath.Dir(opts.SQLitePath), 0o700); err != nil {
+			return nil, fmt.Errorf("database: %w", err)
+		}
+		dsn = sqliteDSN(opts.SQLitePath, budget)
+		engine, dialector = SQLite, sqlite.Open(dsn)
+	}
+	g, err := gorm.Open(dialector, &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		NowFunc:                Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("database: open %s: %w", engine, err)
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	sqlDB.SetMaxOpenConns(25)
+	sqlDB.SetMaxIdleConns(10)
+	db := &DB{Gorm: g, SQL: sqlDB, Engine: engine, dsn: dsn}
+	pingCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	if err := sqlDB.PingContext(pingCtx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("database: cannot reach %s: %w", engine, err)
+	}
+	return db, nil
+}
+
+// Close releases the connection pool.
+func (db *DB) Close() error { return db.SQL.Close() }
+
+// Ping reports whether the database answers within ctx.
+func (db *DB) Ping(ctx context.Context) error { return db.SQL.PingContext(ctx) }
+
+// Now is the clock of every stored timestamp: UTC, at millisecond precision,
+// which is what the API renders and both engines store exactly.
+func Now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
+func postgresDSN(raw string, budget time.Duration) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("database: bad URL: %w", err)
+	}
+	q := u.Query()
+	if q.Get("connect_timeout") == "" {
+		q.Set("connect_timeout", strconv.Itoa(max(1, int(budget/time.Second/2))))
+	}
+	if q.Get("statement_timeout") == "" {
+		q.Set("statement_timeout", strconv.FormatInt(budget.Milliseconds(), 10))
+	}
+	if q.Get("lock_timeout") == "" {
+		q.Set("lock_timeout", strconv.FormatInt(budget.Milliseconds(), 10))
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+func sqliteDSN(path string, budget time.Duration) string {
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", budget.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	// Write transactions take the lock when they begin, so two writers queue
+	// on the busy timeout instead of deadlocking on a lock upgrade.
+	q.Set("_txlock", "immediate")
+	q.Set("_time_format", "sqlite")
+	return "file:" + path + "?" + q.Encode()
+}

@@ -1,0 +1,212 @@
+package database
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/golang-migrate/migrate/v4"
+	migratedb "github.com/golang-migrate/migrate/v4/database"
+	pgxmigrate "github.com/golang-migrate/migrate/v4/database/pgx/v5"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+
+	dbfiles "github.com/relkey/relkey/db"
+)
+
+// MigrateUp applies every pending migration. Concurrent callers (replicas
+// starting together, `account create` beside `serve`) wait for each other.
+func (db *DB) MigrateUp() error { return db.migrate(func(m *migrate.Migrate) error { return m.Up() }) }
+
+// MigrateDown reverts steps migrations, or all of them when steps <= 0.
+func (db *DB) MigrateDown(steps int) error {
+	return db.migrate(func(m *migrate.Migrate) error {
+		if steps <= 0 {
+			return m.Down()
+		}
+		return m.Steps(-steps)
+	})
+}
+
+// MigrationVersion reports the applied version (0 when none) and whether a
+// migration failed half-way on an engine without transactional DDL.
+func (db *DB) MigrationVersion() (version uint, dirty bool, err error) {
+	err = db.migrate(func(m *migrate.Migrate) error {
+		version, dirty, err = m.Version()
+		if errors.Is(err, migrate.ErrNilVersion) {
+			return nil
+		}
+		return err
+	})
+	return version, dirty, err
+}
+
+func (db *DB) migrate(run func(*migrate.Migrate) error) error {
+	src, err := iofs.New(dbfiles.Migrations, "migrations/"+string(db.Engine))
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	var driver migratedb.Driver
+	switch db.Engine {
+	case Postgres:
+		// The pgx driver closes the *sql.DB it is given, so it gets its own.
+		conn, err := sql.Open("pgx", db.dsn)
+		if err != nil {
+			return err
+		}
+		if driver, err = pgxmigrate.WithInstance(conn, &pgxmigrate.Config{}); err != nil {
+			conn.Close()
+			return fmt.Errorf("migrations: %w", err)
+		}
+	case SQLite:
+		if driver, err = newSQLiteMigrator(db.SQL); err != nil {
+			return fmt.Errorf("migrations: %w", err)
+		}
+	}
+	m, err := migrate.NewWithInstance("iofs", src, string(db.Engine), driver)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	defer m.Close()
+	if err := run(m); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	return nil
+}
+
+// sqliteMigrator is golang-migrate's database driver for SQLite over the
+// pool relkey already has (golang-migrate's own SQLite driver registers a
+// second database/sql driver named "sqlite" and cannot live beside GORM's).
+// Lock opens a BEGIN IMMEDIATE transaction that every migration of the run
+// shares: other processes wait for it, and a failed run rolls back whole.
+type sqliteMigrator struct {
+	db     *sql.DB
+	conn   *sql.Conn
+	failed bool
+}
+
+const sqliteMigrationsTable = "schema_migrations"
+
+func newSQLiteMigrator(db *sql.DB) (*sqliteMigrator, error) {
+	_, err := db.Exec(`CREATE TABLE IF NOT EXISTS ` + sqliteMigrationsTable + ` (version INTEGER NOT NULL, dirty BOOLEAN NOT NULL)`)
+	if err != nil {
+		return nil, err
+	}
+	return &sqliteMigrator{db: db}, nil
+}
+
+func (s *sqliteMigrator) Open(string) (migratedb.Driver, error) {
+	return nil, errors.New("sqlite migrator is created from an open pool, not a URL")
+}
+
+func (s *sqliteMigrator) Close() error {
+	if s.conn == nil {
+		return nil
+	}
+	return s.Unlock()
+}
+
+func (s *sqliteMigrator) Lock() error {
+	if s.conn != nil {
+		return migratedb.ErrLocked
+	}
+	conn, err := s.db.Conn(context.Background())
+	if err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		conn.Close()
+		return err
+	}
+	s.conn, s.failed = conn, false
+	return nil
+}
+
+func (s *sqliteMigrator) Unlock() error {
+	if s.conn == nil {
+		return migratedb.ErrNotLocked
+	}
+	end := "COMMIT"
+	if s.failed {
+		end = "ROLLBACK"
+	}
+	_, err := s.conn.ExecContext(context.Background(), end)
+	closeErr := s.conn.Close()
+	s.conn = nil
+	return errors.Join(err, closeErr)
+}
+
+type execQuerier interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}
+
+// q runs inside the migration transaction while locked.
+func (s *sqliteMigrator) q() execQuerier {
+	if s.conn != nil {
+		return s.conn
+	}
+	return s.db
+}
+
+func (s *sqliteMigrator) Run(migration io.Reader) error {
+	body, err := io.ReadAll(migration)
+	if err != nil {
+		return err
+	}
+	if _, err := s.q().ExecContext(context.Background(), string(body)); err != nil {
+		s.failed = true
+		return &migratedb.Error{OrigErr: err, Err: "migration failed", Query: body}
+	}
+	return nil
+}
+
+func (s *sqliteMigrator) SetVersion(version int, dirty bool) error {
+	ctx := context.Background()
+	if _, err := s.q().ExecContext(ctx, `DELETE FROM `+sqliteMigrationsTable); err != nil {
+		return err
+	}
+	if version < 0 && !dirty {
+		return nil
+	}
+	_, err := s.q().ExecContext(ctx, `INSERT INTO `+sqliteMigrationsTable+` (version, dirty) VALUES (?, ?)`, version, dirty)
+	return err
+}
+
+func (s *sqliteMigrator) Version() (int, bool, error) {
+	var (
+		version int
+		dirty   bool
+	)
+	err := s.q().QueryRowContext(context.Background(), `SELECT version, dirty FROM `+sqliteMigrationsTable+` LIMIT 1`).Scan(&version, &dirty)
+	if errors.Is(err, sql.ErrNoRows) {
+		return migratedb.NilVersion, false, nil
+	}
+	return version, dirty, err
+}
+
+func (s *sqliteMigrator) Drop() error {
+	rows, err := s.q().QueryContext(context.Background(), `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
+	if err != nil {
+		return err
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return err
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	for _, t := range tables {
+		if _, err := s.q().ExecContext(context.Background(), `DROP TABLE "`+t+`"`); err != nil {
+			return err
+		}
+	}
+	return nil
+}
