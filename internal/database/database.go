@@ -68,6 +68,10 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		if err := os.MkdirAll(filepath.Dir(opts.SQLitePath), 0o700); err != nil {
 			return nil, fmt.Errorf("database: %w", err)
 		}
+		// The file holds sealed keys and token digests: owner-only.
+		if f, err := os.OpenFile(opts.SQLitePath, os.O_RDONLY|os.O_CREATE, 0o600); err == nil {
+			f.Close()
+		}
 		dsn = sqliteDSN(opts.SQLitePath, budget)
 		engine, dialector = SQLite, sqlite.Open(dsn)
 	}

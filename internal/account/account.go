@@ -1,0 +1,212 @@
+// Package account is relkey's tenant: every other record belongs to one
+// account, reached under /v1/accounts/<id-or-slug>. An account owns an
+// Ed25519 key pair that signs its responses and a secret that digests its
+// tokens; both are stored encrypted with the master key.
+package account
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/keyring"
+)
+
+// Account is the stored tenant.
+type Account struct {
+	ID                string    `gorm:"column:id;primaryKey"`
+	Slug              string    `gorm:"column:slug"`
+	Name              string    `gorm:"column:name"`
+	Protected         bool      `gorm:"column:protected"`
+	Ed25519PublicKey  string    `gorm:"column:ed25519_public_key"`  // hex
+	Ed25519PrivateKey string    `gorm:"column:ed25519_private_key"` // sealed
+	SecretKey         string    `gorm:"column:secret_key"`          // sealed
+	CreatedAt         time.Time `gorm:"column:created_at"`
+	UpdatedAt         time.Time `gorm:"column:updated_at"`
+}
+
+// Keys is an account's decrypted key material.
+type Keys struct {
+	Signing ed25519.PrivateKey
+	// Secret keys the HMAC digests of the account's tokens.
+	Secret []byte
+}
+
+// Tenant is a resolved account with its keys, as requests use it.
+type Tenant struct {
+	*Account
+	Keys Keys
+}
+
+// Transactor runs functions in one database transaction.
+type Transactor interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Service holds the account rules.
+type Service struct {
+	store   *Store
+	tx      Transactor
+	keyring *keyring.Keyring
+	cache   tenantCache
+}
+
+// NewService returns the account rules over store.
+func NewService(store *Store, tx Transactor, kr *keyring.Keyring) *Service {
+	return &Service{store: store, tx: tx, keyring: kr, cache: tenantCache{ttl: 30 * time.Second, entries: map[string]cacheEntry{}}}
+}
+
+// Params creates an account.
+type Params struct {
+	Slug string
+	Name string
+}
+
+var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+
+// reservedAliases can never be slugs, codes or keys: they are route words.
+var reservedAliases = map[string]bool{"actions": true, "action": true}
+
+// Validate checks the account parameters.
+func (p Params) Validate() error {
+	switch {
+	case p.Slug == "":
+		return apperr.Attribute("slug", "MISSING", "can't be blank")
+	case len(p.Slug) > 255:
+		return apperr.Attribute("slug", "TOO_LONG", "is too long (maximum is 255 characters)")
+	case !slugPattern.MatchString(p.Slug) || IsUUID(p.Slug):
+		return apperr.Attribute("slug", "INVALID", "can only contain lowercase letters, numbers and dashes, and cannot be a UUID")
+	case reservedAliases[p.Slug]:
+		return apperr.Attribute("slug", "NOT_ALLOWED", "is reserved")
+	case strings.TrimSpace(p.Name) == "":
+		return apperr.Attribute("name", "MISSING", "can't be blank")
+	case len(p.Name) > 255:
+		return apperr.Attribute("name", "TOO_LONG", "is too long (maximum is 255 characters)")
+	}
+	return nil
+}
+
+// IsUUID reports whether s has the shape of a UUID.
+func IsUUID(s string) bool {
+	return len(s) == 36 && uuid.Validate(s) == nil
+}
+
+// Create stores a new account with fresh keys.
+func (s *Service) Create(ctx context.Context, p Params) (*Account, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+	sealedPriv, err := s.keyring.Seal(priv)
+	if err != nil {
+		return nil, err
+	}
+	sealedSecret, err := s.keyring.Seal(secret)
+	if err != nil {
+		return nil, err
+	}
+	a := &Account{
+		ID:                uuid.NewString(),
+		Slug:              p.Slug,
+		Name:              strings.TrimSpace(p.Name),
+		Ed25519PublicKey:  hex.EncodeToString(pub),
+		Ed25519PrivateKey: sealedPriv,
+		SecretKey:         sealedSecret,
+	}
+	if err := s.store.Create(ctx, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Resolve finds an account by UUID or slug and decrypts its keys. Results
+// are cached briefly: every request resolves its account.
+func (s *Service) Resolve(ctx context.Context, ref string) (*Tenant, error) {
+	if t, ok := s.cache.get(ref); ok {
+		return t, nil
+	}
+	a, err := s.store.Find(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return s.remember(a, ref)
+}
+
+// Default resolves the account served under bare /v1/...: the configured
+// one, or else the only account there is. The implicit choice is checked on
+// every call (a LIMIT 2 query on a tiny table), so creating a second account
+// makes the bare layout ambiguous at once; keys stay cached by id.
+func (s *Service) Default(ctx context.Context, configured string) (*Tenant, error) {
+	if configured != "" {
+		return s.Resolve(ctx, configured)
+	}
+	ids, err := s.store.FirstTwoIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) != 1 {
+		return nil, apperr.New(apperr.NotFound, "NOT_FOUND",
+			"No default account: use /v1/accounts/<account>/... or set RELKEY_ACCOUNT")
+	}
+	return s.Resolve(ctx, ids[0])
+}
+
+func (s *Service) remember(a *Account, ref string) (*Tenant, error) {
+	priv, err := s.keyring.Open(a.Ed25519PrivateKey)
+	if err != nil {
+		return nil, &apperr.Error{Kind: apperr.Internal, Code: "INTERNAL_SERVER_ERROR", Detail: "account keys are unreadable", Err: err}
+	}
+	secret, err := s.keyring.Open(a.SecretKey)
+	if err != nil {
+		return nil, &apperr.Error{Kind: apperr.Internal, Code: "INTERNAL_SERVER_ERROR", Detail: "account keys are unreadable", Err: err}
+	}
+	t := &Tenant{Account: a, Keys: Keys{Signing: ed25519.PrivateKey(priv), Secret: secret}}
+	s.cache.put(ref, t)
+	return t, nil
+}
+
+type cacheEntry struct {
+	tenant  *Tenant
+	expires time.Time
+}
+
+type tenantCache struct {
+	mu      sync.Mutex
+	ttl     time.Duration
+	entries map[string]cacheEntry
+}
+
+func (c *tenantCache) get(ref string) (*Tenant, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[ref]
+	if !ok || time.Now().After(e.expires) {
+		delete(c.entries, ref)
+		return nil, false
+	}
+	return e.tenant, true
+}
+
+func (c *tenantCache) put(ref string, t *Tenant) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) > 10_000 {
+		clear(c.entries)
+	}
+	c.entries[ref] = cacheEntry{tenant: t, expires: time.Now().Add(c.ttl)}
+}

@@ -1,0 +1,49 @@
+package account
+
+import (
+	"context"
+
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/database"
+)
+
+// Store persists accounts.
+type Store struct{ db *database.DB }
+
+// NewStore returns the account store.
+func NewStore(db *database.DB) *Store { return &Store{db: db} }
+
+// Create inserts the account; a taken slug is a 422 SLUG_TAKEN.
+func (s *Store) Create(ctx context.Context, a *Account) error {
+	err := s.db.Conn(ctx).Create(a).Error
+	if database.IsUniqueViolation(err) {
+		return apperr.Attribute("slug", "TAKEN", "has already been taken")
+	}
+	return database.Error(err)
+}
+
+// Find looks an account up by UUID or slug.
+func (s *Store) Find(ctx context.Context, ref string) (*Account, error) {
+	var a Account
+	q := s.db.Conn(ctx)
+	if IsUUID(ref) {
+		q = q.Where("id = ?", ref)
+	} else {
+		q = q.Where("slug = ?", ref)
+	}
+	err := q.Take(&a).Error
+	if database.IsNotFound(err) {
+		return nil, apperr.NotFoundResource("account", ref)
+	}
+	if err != nil {
+		return nil, database.Error(err)
+	}
+	return &a, nil
+}
+
+// FirstTwoIDs returns up to two account ids: enough to tell whether exactly one exists.
+func (s *Store) FirstTwoIDs(ctx context.Context) ([]string, error) {
+	var ids []string
+	err := s.db.Conn(ctx).Model(&Account{}).Order("created_at").Limit(2).Pluck("id", &ids).Error
+	return ids, database.Error(err)
+}

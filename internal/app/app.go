@@ -1,0 +1,111 @@
+// Package app wires relkey together: configuration in, a running set of
+// stores, rules and the HTTP API out. It is the only place that knows every
+// concrete type.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/config"
+	"github.com/relkey/relkey/internal/database"
+	"github.com/relkey/relkey/internal/httpapi"
+	"github.com/relkey/relkey/internal/keyring"
+	"github.com/relkey/relkey/internal/product"
+	"github.com/relkey/relkey/internal/storage"
+	"github.com/relkey/relkey/internal/token"
+	"github.com/relkey/relkey/internal/user"
+)
+
+// App is an assembled relkey.
+type App struct {
+	Config   config.Config
+	Logger   *slog.Logger
+	DB       *database.DB
+	Storage  storage.Store
+	Local    *storage.Local
+	Accounts *account.Service
+	Users    *user.Service
+	Tokens   *token.Service
+	Products *product.Service
+}
+
+// Open connects to the configured database and object store, applies
+// pending migrations and builds the rules.
+func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, error) {
+	master := cfg.SecretKey
+	if master == "" {
+		var err error
+		if master, err = keyring.LoadOrCreate(cfg.SecretKeyPath()); err != nil {
+			return nil, fmt.Errorf("secret key: %w", err)
+		}
+	}
+	kr, err := keyring.New(master)
+	if err != nil {
+		return nil, err
+	}
+	db, err := database.Open(ctx, database.Options{URL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), Timeout: cfg.RequestTimeout})
+	if err != nil {
+		return nil, err
+	}
+	if err := db.MigrateUp(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a := &App{Config: cfg, Logger: logger, DB: db}
+	if cfg.Storage != nil {
+		s3, err := storage.NewS3(cfg.Storage)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		ensureCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := s3.EnsureBucket(ensureCtx); err != nil {
+			// Presigned URLs keep working while S3 is away; say so and go on.
+			logger.Warn("object storage is not reachable yet", "error", err)
+		}
+		cancel()
+		a.Storage = s3
+	} else {
+		local, err := storage.NewLocal(cfg.BlobDir(), kr.URLSigningKey(), cfg.PublicURL)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		a.Storage, a.Local = local, local
+	}
+	a.Users = user.NewService(user.NewStore(db))
+	a.Tokens = token.NewService(token.NewStore(db))
+	a.Accounts = account.NewService(account.NewStore(db), db, kr)
+	a.Products = product.NewService(product.NewStore(db))
+	return a, nil
+}
+
+// Server builds the HTTP API over the app.
+func (a *App) Server() *httpapi.Server {
+	return httpapi.New(httpapi.Deps{
+		Logger:         a.Logger,
+		Pinger:         a.DB,
+		Storage:        a.Storage,
+		Local:          a.Local,
+		Accounts:       a.Accounts,
+		Users:          a.Users,
+		Tokens:         a.Tokens,
+		Products:       a.Products,
+		DefaultAccount: a.Config.Account,
+		PublicURL:      a.Config.PublicURL,
+		RequestTimeout: a.Config.RequestTimeout,
+		MaxBodyBytes:   a.Config.MaxBodyBytes,
+	})
+}
+
+// Onboard creates an account with its first admin and admin token.
+func (a *App) Onboard(ctx context.Context, o account.Onboarding) (*account.Onboarded, error) {
+	return a.Accounts.Onboard(ctx, a.Users, a.Tokens, o)
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }

@@ -1,0 +1,287 @@
+// Package cli is the relkey command: serve, migrate, account create, version.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/app"
+	"github.com/relkey/relkey/internal/config"
+)
+
+// Version is set at build time with -ldflags "-X github.com/relkey/relkey/internal/cli.Version=…".
+var Version = ""
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+const usage = `relkey — self-hosted software licensing and release distribution (Keygen API compatible)
+
+Usage:
+  relkey serve                         serve the API (applies pending migrations first)
+  relkey migrate [up]                  apply pending migrations
+  relkey migrate down [N|--all]        revert the last N migrations (default 1) or all
+  relkey migrate version               print the applied migration version
+  relkey account create --slug S --name N --email E --password P [--json]
+                                       create an account with its first admin and admin token
+  relkey version                       print the version
+
+Configuration comes from RELKEY_* environment variables; see README.md.
+`
+
+// Command is one invocation's environment.
+type Command struct {
+	Args   []string
+	Getenv func(string) string
+	Stdout io.Writer
+	Stderr io.Writer
+	// Signals ends serve when it is closed or receives; nil = SIGINT/SIGTERM.
+	Signals context.Context
+}
+
+// Run executes the command and returns its exit code.
+func Run(cmd Command) int {
+	if len(cmd.Args) == 0 {
+		fmt.Fprint(cmd.Stderr, usage)
+		return exitUsage
+	}
+	switch cmd.Args[0] {
+	case "version", "--version", "-v":
+		fmt.Fprintln(cmd.Stdout, "relkey", version())
+		return exitOK
+	case "help", "--help", "-h":
+		fmt.Fprint(cmd.Stdout, usage)
+		return exitOK
+	case "serve", "migrate", "account":
+	default:
+		fmt.Fprintf(cmd.Stderr, "relkey: unknown command %q\n\n%s", cmd.Args[0], usage)
+		return exitUsage
+	}
+	cfg, err := config.FromEnv(cmd.Getenv)
+	if err != nil {
+		fmt.Fprintln(cmd.Stderr, "relkey:", err)
+		return exitUsage
+	}
+	logger := slog.New(slog.NewJSONHandler(cmd.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	switch cmd.Args[0] {
+	case "serve":
+		return serve(cmd, cfg, logger)
+	case "migrate":
+		return migrate(cmd, cfg, logger)
+	default:
+		return accountCommand(cmd, cfg, logger)
+	}
+}
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return "dev"
+}
+
+func fail(cmd Command, err error) int {
+	fmt.Fprintln(cmd.Stderr, "relkey:", err)
+	return exitFailure
+}
+
+func serve(cmd Command, cfg config.Config, logger *slog.Logger) int {
+	if len(cmd.Args) > 1 {
+		fmt.Fprintf(cmd.Stderr, "relkey serve takes no arguments\n")
+		return exitUsage
+	}
+	signals := cmd.Signals
+	if signals == nil {
+		var stop context.CancelFunc
+		signals, stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+	}
+	a, err := app.Open(context.Background(), cfg, logger)
+	if err != nil {
+		return fail(cmd, err)
+	}
+	defer a.Close()
+	listener, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fail(cmd, err)
+	}
+	server := &http.Server{
+		Handler:           a.Server().Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- server.Serve(listener) }()
+	addr := "http://" + listener.Addr().String()
+	logger.Info("relkey is serving", "address", addr, "version", version(), "database", string(a.DB.Engine), "embedded", cfg.Embedded())
+	fmt.Fprintf(cmd.Stdout, "relkey %s serving on %s (health: %s/v1/health)\n", version(), addr, addr)
+	if _, err := a.Accounts.Default(context.Background(), ""); apperr.Is(err, apperr.NotFound) {
+		fmt.Fprintf(cmd.Stdout, "Next step: create an account (prints its admin token):\n"+
+			"  relkey account create --slug demo --name \"Demo\" --email admin@example.com --password 'choose-a-password'\n")
+	}
+	select {
+	case err := <-served:
+		return fail(cmd, err)
+	case <-signals.Done():
+	}
+	logger.Info("shutting down: draining in-flight requests")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := server.Shutdown(ctx); err != nil {
+		return fail(cmd, fmt.Errorf("shutdown: %w", err))
+	}
+	return exitOK
+}
+
+func migrate(cmd Command, cfg config.Config, logger *slog.Logger) int {
+	action := "up"
+	if len(cmd.Args) > 1 {
+		action = cmd.Args[1]
+	}
+	a, err := app.Open(context.Background(), cfg, logger)
+	if action == "up" || err != nil {
+		if err != nil {
+			return fail(cmd, err)
+		}
+		defer a.Close()
+		v, _, err := a.DB.MigrationVersion()
+		if err != nil {
+			return fail(cmd, err)
+		}
+		fmt.Fprintf(cmd.Stdout, "migrations applied: version %d\n", v)
+		return exitOK
+	}
+	defer a.Close()
+	switch action {
+	case "version":
+		v, dirty, err := a.DB.MigrationVersion()
+		if err != nil {
+			return fail(cmd, err)
+		}
+		fmt.Fprintf(cmd.Stdout, "%d", v)
+		if dirty {
+			fmt.Fprint(cmd.Stdout, " (dirty)")
+		}
+		fmt.Fprintln(cmd.Stdout)
+		return exitOK
+	case "down":
+		steps := 1
+		if len(cmd.Args) > 2 {
+			if cmd.Args[2] == "--all" {
+				steps = 0
+			} else if steps, err = strconv.Atoi(cmd.Args[2]); err != nil || steps < 1 {
+				fmt.Fprintln(cmd.Stderr, "relkey migrate down takes a positive number of steps or --all")
+				return exitUsage
+			}
+		}
+		if err := a.DB.MigrateDown(steps); err != nil {
+			return fail(cmd, err)
+		}
+		v, _, _ := a.DB.MigrationVersion()
+		fmt.Fprintf(cmd.Stdout, "migrations reverted: version %d\n", v)
+		return exitOK
+	}
+	fmt.Fprintf(cmd.Stderr, "relkey migrate: unknown action %q (up, down, version)\n", action)
+	return exitUsage
+}
+
+func accountCommand(cmd Command, cfg config.Config, logger *slog.Logger) int {
+	if len(cmd.Args) < 2 || cmd.Args[1] != "create" {
+		fmt.Fprintf(cmd.Stderr, "usage: relkey account create --slug S --name N --email E --password P [--json]\n")
+		return exitUsage
+	}
+	flags := flag.NewFlagSet("account create", flag.ContinueOnError)
+	flags.SetOutput(cmd.Stderr)
+	var o account.Onboarding
+	flags.StringVar(&o.Slug, "slug", "", "URL-safe account identifier (lowercase letters, digits, dashes)")
+	flags.StringVar(&o.Name, "name", "", "display name")
+	flags.StringVar(&o.Email, "email", "", "email of the first admin")
+	flags.StringVar(&o.Password, "password", "", "password of the first admin (6 to 72 bytes)")
+	asJSON := flags.Bool("json", false, "print one JSON object")
+	if err := flags.Parse(cmd.Args[2:]); err != nil {
+		return exitUsage
+	}
+	if flags.NArg() > 0 {
+		fmt.Fprintf(cmd.Stderr, "relkey account create: unexpected argument %q\n", flags.Arg(0))
+		return exitUsage
+	}
+	a, err := app.Open(context.Background(), cfg, logger)
+	if err != nil {
+		return fail(cmd, err)
+	}
+	defer a.Close()
+	out, err := a.Onboard(context.Background(), o)
+	if err != nil {
+		var e *apperr.Error
+		if errors.As(err, &e) && e.Source != nil && e.Source.Pointer != "" {
+			return fail(cmd, fmt.Errorf("%s %s (%s)", flagName(e.Source.Pointer), e.Detail, e.Code))
+		}
+		return fail(cmd, err)
+	}
+	if *asJSON {
+		json.NewEncoder(cmd.Stdout).Encode(map[string]string{
+			"account_id":    out.Account.ID,
+			"account_slug":  out.Account.Slug,
+			"admin_user_id": out.Admin.ID,
+			"admin_token":   out.RawToken,
+			"public_key":    out.PublicKey,
+		})
+		return exitOK
+	}
+	fmt.Fprintf(cmd.Stdout, `Account %q created.
+  account id:    %s
+  admin:         %s (%s)
+  admin token:   %s   (shown once: keep it secret)
+  public key:    %s   (Ed25519, hex: give it to SDKs to verify responses)
+
+Try it:
+  curl -H "Authorization: Bearer %s" %s/v1/accounts/%s/products
+`, out.Account.Slug, out.Account.ID, out.Admin.Email, out.Admin.ID, out.RawToken, out.PublicKey,
+		out.RawToken, baseURL(cfg), out.Account.Slug)
+	return exitOK
+}
+
+// flagName names the flag an attribute error is about.
+func flagName(pointer string) string {
+	switch pointer {
+	case "/data/attributes/slug":
+		return "--slug"
+	case "/data/attributes/name":
+		return "--name"
+	case "/data/attributes/email":
+		return "--email"
+	case "/data/attributes/password":
+		return "--password"
+	}
+	return pointer
+}
+
+func baseURL(cfg config.Config) string {
+	if cfg.PublicURL != nil {
+		return cfg.PublicURL.String()
+	}
+	return "http://" + cfg.Listen
+}

@@ -1,0 +1,47 @@
+package database
+
+import (
+	"context"
+
+	"gorm.io/gorm"
+
+	"github.com/relkey/relkey/internal/page"
+)
+
+type txKey struct{}
+
+// InTx runs fn in one transaction. Stores called with the ctx fn receives
+// take part in it; nested calls join the outer transaction.
+func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return fn(ctx)
+	}
+	err := db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(context.WithValue(ctx, txKey{}, tx))
+	})
+	return Error(err)
+}
+
+// Conn returns the GORM handle for ctx: the transaction InTx opened, or the pool.
+func (db *DB) Conn(ctx context.Context) *gorm.DB {
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return tx.WithContext(ctx)
+	}
+	return db.Gorm.WithContext(ctx)
+}
+
+// Paginate applies a page request to a query of one table ordered by creation.
+// It returns the total when the request asks for it.
+func Paginate[T any](q *gorm.DB, p page.Request) (rows []T, total int64, err error) {
+	if p.Count {
+		if err := q.Session(&gorm.Session{}).Model(new(T)).Count(&total).Error; err != nil {
+			return nil, 0, Error(err)
+		}
+	}
+	order := "created_at DESC, id DESC"
+	if p.Ascending {
+		order = "created_at ASC, id ASC"
+	}
+	err = q.Order(order).Limit(p.Limit).Offset(p.Offset).Find(&rows).Error
+	return rows, total, Error(err)
+}

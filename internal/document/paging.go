@@ -1,0 +1,139 @@
+package document
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/google/jsonapi"
+
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/page"
+)
+
+// Paging is a parsed list request: limit mode (no links), or page mode with
+// pagination links.
+type Paging struct {
+	page.Request
+	Paged  bool
+	Number int
+	Size   int
+}
+
+// Limits of list requests.
+const (
+	DefaultLimit = 10
+	MaxLimit     = 100
+	MaxPage      = 100
+)
+
+func paramErr(detail, parameter string) error {
+	return apperr.AtParameter(apperr.Invalid, CodeParametersInvalid, detail, parameter)
+}
+
+// ParsePaging reads limit, page[number], page[size] and order.
+func ParsePaging(q url.Values) (Paging, error) {
+	var p Paging
+	switch strings.ToLower(q.Get("order")) {
+	case "", "desc":
+	case "asc":
+		p.Ascending = true
+	default:
+		return p, paramErr("order is invalid (expected asc or desc)", "order")
+	}
+	limit := DefaultLimit
+	if raw, ok := first(q, "limit"); ok {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > MaxLimit {
+			return p, paramErr("limit must be a number between 1 and 100", "limit")
+		}
+		limit = n
+	}
+	hasPage := false
+	for key := range q {
+		if key == "page" || strings.HasPrefix(key, "page[") {
+			hasPage = true
+			switch key {
+			case "page[number]", "page[size]":
+			case "page[cursor]":
+				return p, paramErr("cursor pagination is not supported (use page[number] and page[size])", key)
+			default:
+				return p, paramErr("page must be an object with number and size", key)
+			}
+		}
+	}
+	if !hasPage {
+		p.Limit = limit
+		return p, nil
+	}
+	raw, ok := first(q, "page[number]")
+	if !ok {
+		return p, paramErr("page number is required", "page[number]")
+	}
+	number, err := strconv.Atoi(raw)
+	switch {
+	case err != nil || number < 1:
+		return p, paramErr("page number must be a number greater than 0", "page[number]")
+	case number > MaxPage:
+		return p, paramErr("page number must be a number less than or equal to 100 (please use cursor-based pagination instead)", "page[number]")
+	}
+	size := limit
+	if raw, ok := first(q, "page[size]"); ok {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > MaxLimit {
+			return p, paramErr("page size must be a number between 1 and 100", "page[size]")
+		}
+		size = n
+	}
+	p.Paged, p.Number, p.Size = true, number, size
+	p.Limit, p.Offset, p.Count = size, (number-1)*size, true
+	return p, nil
+}
+
+func first(q url.Values, key string) (string, bool) {
+	v, ok := q[key]
+	if !ok || len(v) == 0 {
+		return "", false
+	}
+	return v[0], true
+}
+
+// credentialParams never appear in rendered links.
+var credentialParams = []string{"auth", "token"}
+
+// Links renders the pagination links of a page-mode list: path is the
+// request path as received (slug kept), query its parameters. Limit mode
+// has no links.
+func (p Paging) Links(path string, query url.Values, total int64) *jsonapi.Links {
+	if !p.Paged {
+		return nil
+	}
+	pages := max(1, int((total+int64(p.Size)-1)/int64(p.Size)))
+	link := func(n int) any {
+		q := url.Values{}
+		for k, v := range query {
+			q[k] = v
+		}
+		for _, k := range credentialParams {
+			q.Del(k)
+		}
+		q.Set("page[number]", strconv.Itoa(n))
+		q.Set("page[size]", strconv.Itoa(p.Size))
+		return path + "?" + q.Encode()
+	}
+	links := jsonapi.Links{
+		"self":  link(p.Number),
+		"first": link(1),
+		"last":  link(pages),
+		"prev":  nil,
+		"next":  nil,
+		"meta":  map[string]any{"pages": pages, "count": total},
+	}
+	if p.Number > 1 {
+		links["prev"] = link(min(p.Number-1, pages))
+	}
+	if p.Number < pages {
+		links["next"] = link(p.Number + 1)
+	}
+	return &links
+}

@@ -1,0 +1,276 @@
+// Package document reads and writes JSON:API documents the way Keygen's API
+// does: request keys in camelCase or snake_case, strict attribute checking
+// with JSON pointers in errors, camelCase attributes and path-only links in
+// responses, and limit or page-number pagination.
+package document
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/naming"
+)
+
+// Resource names a resource type as clients may spell it.
+type Resource struct {
+	Singular string // "product"
+	Plural   string // "products", the rendered type
+}
+
+// Request is a decoded request document.
+type Request struct {
+	Type          string
+	ID            string
+	Attributes    map[string]json.RawMessage // snake_case keys
+	Relationships map[string]json.RawMessage // snake_case keys
+	Meta          map[string]json.RawMessage // snake_case keys
+}
+
+// Code of every malformed-parameter error (unknown key, type mismatch, null).
+const CodeParametersInvalid = "PARAMETERS_INVALID"
+
+func paramError(detail, pointer string) error {
+	return apperr.AtPointer(apperr.Invalid, CodeParametersInvalid, detail, pointer)
+}
+
+// Decode parses a request document whose data must be of resource r. An
+// empty body decodes to an empty document when dataRequired is false.
+func Decode(body []byte, r Resource, dataRequired bool) (*Request, error) {
+	req := &Request{}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		if dataRequired {
+			return nil, paramError("is missing", "/data")
+		}
+		return req, nil
+	}
+	if !json.Valid(body) {
+		return nil, apperr.New(apperr.Invalid, "JSON_INVALID", "The request data is invalid (check that the request body is valid JSON)")
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		return nil, paramError(mismatch(body, "object"), "/")
+	}
+	for key := range top {
+		if key != "data" && key != "meta" {
+			return nil, paramError("unpermitted parameter", "/"+key)
+		}
+	}
+	if raw, ok := top["meta"]; ok {
+		meta, err := object(raw, "/meta")
+		if err != nil {
+			return nil, err
+		}
+		req.Meta = meta
+	}
+	raw, ok := top["data"]
+	if !ok || isNull(raw) {
+		if dataRequired {
+			return nil, paramError("is missing", "/data")
+		}
+		return req, nil
+	}
+	data, err := object(raw, "/data")
+	if err != nil {
+		return nil, err
+	}
+	for key, val := range data {
+		switch key {
+		case "type":
+			if err := json.Unmarshal(val, &req.Type); err != nil {
+				return nil, paramError(mismatch(val, "string"), "/data/type")
+			}
+		case "id":
+			if err := json.Unmarshal(val, &req.ID); err != nil {
+				return nil, paramError(mismatch(val, "string"), "/data/id")
+			}
+		case "attributes":
+			if req.Attributes, err = object(val, "/data/attributes"); err != nil {
+				return nil, err
+			}
+		case "relationships":
+			if req.Relationships, err = object(val, "/data/relationships"); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, paramError("unpermitted parameter", "/data/"+key)
+		}
+	}
+	switch req.Type {
+	case "":
+		return nil, paramError("is missing", "/data/type")
+	case r.Singular, r.Plural:
+	default:
+		return nil, paramError(fmt.Sprintf("type mismatch (received %q expected %q)", req.Type, r.Plural), "/data/type")
+	}
+	return req, nil
+}
+
+// object decodes a JSON object, snake-casing its keys.
+func object(raw json.RawMessage, pointer string) (map[string]json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		return nil, paramError(mismatch(raw, "object"), pointer)
+	}
+	out := make(map[string]json.RawMessage, len(m))
+	for k, v := range m {
+		out[naming.Snake(k)] = v
+	}
+	return out, nil
+}
+
+// DecodeAttributes fills dst, a pointer to a struct whose json tags name
+// the permitted attributes in snake_case (fields are usually
+// optional.Value). Unknown attributes, type mismatches and nulls for
+// non-nullable fields are 400 errors pointing at the attribute. Object
+// values have their keys snake-cased, deeply, as Keygen stores metadata.
+func (r *Request) DecodeAttributes(dst any) error {
+	fields := fieldsOf(reflect.TypeOf(dst).Elem())
+	v := reflect.ValueOf(dst).Elem()
+	for key, raw := range r.Attributes {
+		pointer := "/data/attributes/" + naming.Camel(key)
+		f, ok := fields[key]
+		if !ok {
+			return paramError("unpermitted parameter", pointer)
+		}
+		if isNull(raw) && !f.nullable {
+			return paramError("cannot be null", pointer)
+		}
+		if f.object && !isNull(raw) {
+			var generic any
+			if err := json.Unmarshal(raw, &generic); err != nil {
+				return paramError(mismatch(raw, f.jsonType), pointer)
+			}
+			if _, ok := generic.(map[string]any); !ok {
+				return paramError(mismatch(raw, f.jsonType), pointer)
+			}
+			raw, _ = json.Marshal(naming.MapKeys(generic, naming.Snake))
+		}
+		if err := json.Unmarshal(raw, v.Field(f.index).Addr().Interface()); err != nil {
+			return paramError(mismatch(raw, f.jsonType), pointer)
+		}
+	}
+	return nil
+}
+
+// PermitRelationships rejects any relationship not named.
+func (r *Request) PermitRelationships(names ...string) error {
+	for key := range r.Relationships {
+		if !contains(names, key) {
+			return paramError("unpermitted parameter", "/data/relationships/"+naming.Camel(key))
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+type field struct {
+	index    int
+	nullable bool
+	object   bool
+	jsonType string
+}
+
+var fieldCache sync.Map // reflect.Type -> map[string]field
+
+func fieldsOf(t reflect.Type) map[string]field {
+	if cached, ok := fieldCache.Load(t); ok {
+		return cached.(map[string]field)
+	}
+	fields := map[string]field{}
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		inner := sf.Type
+		// optional.Value[T] and similar wrappers: the value lives in field V.
+		if inner.Kind() == reflect.Struct {
+			if v, ok := inner.FieldByName("V"); ok {
+				inner = v.Type
+			}
+		}
+		kind := inner.Kind()
+		base := inner
+		if kind == reflect.Pointer {
+			base = inner.Elem()
+		}
+		fields[name] = field{
+			index:    i,
+			nullable: kind == reflect.Pointer || kind == reflect.Slice || kind == reflect.Map,
+			object:   base.Kind() == reflect.Map,
+			jsonType: jsonTypeOf(base),
+		}
+	}
+	fieldCache.Store(t, fields)
+	return fields
+}
+
+var timeType = reflect.TypeOf(time.Time{})
+
+func jsonTypeOf(t reflect.Type) string {
+	if t == timeType {
+		return "string"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "integer"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Slice, reflect.Array:
+		return "array of " + jsonTypeOf(t.Elem()) + "s"
+	case reflect.Map, reflect.Struct:
+		return "object"
+	}
+	return "value"
+}
+
+func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
+
+// mismatch describes a type error the way typed_params does.
+func mismatch(raw []byte, expected string) string {
+	return fmt.Sprintf("type mismatch (received %s expected %s)", jsonKind(raw), expected)
+}
+
+func jsonKind(raw []byte) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	}
+	if bytes.ContainsAny(raw, ".eE") {
+		return "number"
+	}
+	return "integer"
+}

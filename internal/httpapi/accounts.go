@@ -1,0 +1,42 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"net/http"
+
+	"github.com/google/jsonapi"
+	"github.com/labstack/echo/v4"
+
+	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/document"
+)
+
+// APIVersion is the Keygen API version relkey speaks.
+const APIVersion = "1.8"
+
+func (s *Server) showAccount(c echo.Context) error {
+	if _, err := requireAdmin(c); err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, accountNode(tenantOf(c).Account), nil)
+}
+
+func accountNode(a *account.Account) *jsonapi.Node {
+	return &jsonapi.Node{
+		Type: "accounts",
+		ID:   a.ID,
+		Attributes: map[string]any{
+			"name":       a.Name,
+			"slug":       a.Slug,
+			"apiVersion": APIVersion,
+			"protected":  a.Protected,
+			"created":    document.Time(a.CreatedAt),
+			"updated":    document.Time(a.UpdatedAt),
+		},
+		Links: &jsonapi.Links{"self": document.AccountPath(a.ID)},
+		// Keygen publishes base64 of the hex-encoded key, not of its bytes.
+		Meta: &jsonapi.Meta{"keys": map[string]any{
+			"ed25519": base64.StdEncoding.EncodeToString([]byte(a.Ed25519PublicKey)),
+		}},
+	}
+}

@@ -1,0 +1,119 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/database"
+)
+
+var statusOfKind = map[apperr.Kind]int{
+	apperr.Internal:        http.StatusInternalServerError,
+	apperr.Invalid:         http.StatusBadRequest,
+	apperr.Unauthenticated: http.StatusUnauthorized,
+	apperr.Forbidden:       http.StatusForbidden,
+	apperr.NotFound:        http.StatusNotFound,
+	apperr.Conflict:        http.StatusConflict,
+	apperr.Unprocessable:   http.StatusUnprocessableEntity,
+	apperr.TooLarge:        http.StatusRequestEntityTooLarge,
+	apperr.TooManyRequests: http.StatusTooManyRequests,
+	apperr.Unavailable:     http.StatusServiceUnavailable,
+}
+
+var titleOfStatus = map[int]string{
+	http.StatusBadRequest:            "Bad request",
+	http.StatusUnauthorized:          "Unauthorized",
+	http.StatusForbidden:             "Access denied",
+	http.StatusNotFound:              "Not found",
+	http.StatusConflict:              "Conflict",
+	http.StatusRequestEntityTooLarge: "Request entity too large",
+	http.StatusUnprocessableEntity:   "Unprocessable resource",
+	http.StatusTooManyRequests:       "Too many requests",
+	http.StatusInternalServerError:   "Internal server error",
+	http.StatusServiceUnavailable:    "Service unavailable",
+}
+
+var errEndpointNotFound = apperr.New(apperr.NotFound, "NOT_FOUND",
+	"The requested endpoint was not found (check your HTTP method, Accept header, and URL path)")
+
+// errorObject is one entry of a JSON:API errors document.
+type errorObject struct {
+	Title  string         `json:"title"`
+	Detail string         `json:"detail"`
+	Code   string         `json:"code"`
+	Source *apperr.Source `json:"source,omitempty"`
+}
+
+type errorDocument struct {
+	Meta   map[string]string `json:"meta"`
+	Errors []errorObject     `json:"errors"`
+}
+
+// handleError is the one place errors become responses.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	e := s.classify(err)
+	status := statusOfKind[e.Kind]
+	if status >= 500 {
+		s.Logger.Error("request failed", "request_id", requestIDOf(c), "method", c.Request().Method,
+			"path", c.Request().URL.Path, "code", e.Code, "error", e.Error())
+	}
+	h := c.Response().Header()
+	switch e.Kind {
+	case apperr.Unavailable:
+		h.Set("Retry-After", "3")
+	case apperr.Unauthenticated:
+		h.Set("WWW-Authenticate", authScheme(c.Request())+` realm="keygen"`)
+	}
+	title := e.Title
+	if title == "" {
+		title = titleOfStatus[status]
+	}
+	detail := e.Detail
+	if e.Kind == apperr.Internal {
+		detail = "An unexpected error occurred"
+	}
+	doc := errorDocument{
+		Meta:   map[string]string{"id": requestIDOf(c)},
+		Errors: []errorObject{{Title: title, Detail: detail, Code: e.Code, Source: e.Source}},
+	}
+	if err := s.render(c, status, doc); err != nil {
+		s.Logger.Error("writing error response", "request_id", requestIDOf(c), "error", err)
+	}
+}
+
+// classify turns any error into an *apperr.Error.
+func (s *Server) classify(err error) *apperr.Error {
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		switch he.Code {
+		case http.StatusNotFound, http.StatusMethodNotAllowed:
+			return errEndpointNotFound
+		case http.StatusRequestEntityTooLarge:
+			return errTooLarge
+		}
+		return &apperr.Error{Kind: apperr.Internal, Code: "INTERNAL_SERVER_ERROR", Err: err}
+	}
+	var appErr *apperr.Error
+	if errors.As(err, &appErr) {
+		return appErr
+	}
+	// Deadlines and outages that reached here unwrapped.
+	return apperr.As(database.Error(err))
+}
+
+// authScheme is the request's Authorization scheme, capitalized, for
+// WWW-Authenticate; Bearer when none was given.
+func authScheme(r *http.Request) string {
+	scheme, _, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || scheme == "" {
+		return "Bearer"
+	}
+	return strings.ToUpper(scheme[:1]) + strings.ToLower(scheme[1:])
+}

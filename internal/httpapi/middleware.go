@@ -1,0 +1,244 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/apperr"
+)
+
+// Context keys.
+const (
+	ctxRequestID    = "relkey.request_id"
+	ctxTenant       = "relkey.tenant"
+	ctxResponseType = "relkey.response_type"
+	ctxBearer       = "relkey.bearer"
+)
+
+// Media types.
+const (
+	mediaJSONAPI = "application/vnd.api+json"
+	mediaKeygen  = "application/vnd.keygen+json"
+	mediaJSON    = "application/json"
+	mediaBinary  = "application/octet-stream"
+)
+
+func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := uuid.NewString()
+		c.Set(ctxRequestID, id)
+		c.Response().Header().Set("X-Request-Id", id)
+		return next(c)
+	}
+}
+
+func requestIDOf(c echo.Context) string {
+	id, _ := c.Get(ctxRequestID).(string)
+	return id
+}
+
+// accessLog logs one line per request. It logs the path only: query
+// strings may carry ?auth= credentials, and headers are never logged.
+func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		attrs := []any{
+			"method", c.Request().Method,
+			"path", c.Request().URL.Path,
+			"status", c.Response().Status,
+			"bytes", c.Response().Size,
+			"duration_ms", float64(time.Since(start).Microseconds()) / 1000,
+			"request_id", requestIDOf(c),
+			"ip", c.RealIP(),
+		}
+		if t := tenantOf(c); t != nil {
+			attrs = append(attrs, "account", t.ID)
+		}
+		s.Logger.Info("request", attrs...)
+		return nil
+	}
+}
+
+// recoverPanics turns a panic into an internal error for the error handler.
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer recoverInto(&err)
+		return next(c)
+	}
+}
+
+func recoverInto(err *error) {
+	if r := recover(); r != nil {
+		if r == http.ErrAbortHandler {
+			panic(r)
+		}
+		*err = &apperr.Error{Kind: apperr.Internal, Code: "INTERNAL_SERVER_ERROR", Detail: "An unexpected error occurred",
+			Err: fmt.Errorf("panic: %v\n%s", r, debug.Stack())}
+	}
+}
+
+// deadline bounds every request; database waits are configured below it, so
+// a slow or absent database ends in a 503 before the deadline.
+func (s *Server) deadline(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), s.RequestTimeout)
+		defer cancel()
+		c.SetRequest(c.Request().WithContext(ctx))
+		return next(c)
+	}
+}
+
+var errMimeType = apperr.New(apperr.Invalid, "MIME_TYPE_INVALID",
+	"The mime type of the request is not acceptable (check content-type and accept headers)")
+
+// negotiate checks Accept and Content-Type and picks the response type.
+func (s *Server) negotiate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		responseType, ok := acceptable(req.Header.Get("Accept"))
+		if !ok {
+			return errMimeType
+		}
+		c.Set(ctxResponseType, responseType)
+		if ct := req.Header.Get("Content-Type"); ct != "" && (req.ContentLength > 0 || req.ContentLength == -1) {
+			media, _, err := mime.ParseMediaType(ct)
+			if err != nil || !jsonBodyType(media) {
+				return errMimeType
+			}
+		}
+		return next(c)
+	}
+}
+
+// acceptable reports whether the Accept header admits a JSON response and
+// which one: application/json only when listed before vnd.api+json.
+func acceptable(accept string) (string, bool) {
+	if strings.TrimSpace(accept) == "" {
+		return mediaJSONAPI, true
+	}
+	for _, part := range strings.Split(accept, ",") {
+		media, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		switch strings.ToLower(strings.TrimSpace(media)) {
+		case mediaJSON:
+			return mediaJSON, true
+		case mediaJSONAPI, mediaKeygen, mediaBinary, "*/*", "*", "application/*":
+			return mediaJSONAPI, true
+		}
+	}
+	return "", false
+}
+
+// jsonBodyType reports whether a request body of this type is read as JSON
+// (Keygen reads form, multipart and text bodies as JSON too).
+func jsonBodyType(media string) bool {
+	switch {
+	case media == mediaJSONAPI, media == mediaKeygen, media == mediaJSON, media == mediaBinary,
+		media == "application/x-www-form-urlencoded", media == "multipart/form-data",
+		strings.HasPrefix(media, "text/"):
+		return true
+	}
+	return false
+}
+
+func (s *Server) resolveAccount(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		t, err := s.Accounts.Resolve(c.Request().Context(), c.Param("account"))
+		if err != nil {
+			return err
+		}
+		c.Set(ctxTenant, t)
+		return next(c)
+	}
+}
+
+func (s *Server) resolveDefaultAccount(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		t, err := s.Accounts.Default(c.Request().Context(), s.DefaultAccount)
+		if err != nil {
+			return err
+		}
+		c.Set(ctxTenant, t)
+		return next(c)
+	}
+}
+
+func tenantOf(c echo.Context) *account.Tenant {
+	t, _ := c.Get(ctxTenant).(*account.Tenant)
+	return t
+}
+
+// sign buffers the response (errors included) and signs it with the
+// account's Ed25519 key as Keygen does: Date, Digest and Keygen-Signature
+// over "(request-target) host date digest", with the Host header exactly as
+// received so clients on any port verify it.
+func (s *Server) sign(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		res := c.Response()
+		original := res.Writer
+		buf := &bufferedWriter{header: original.Header(), status: http.StatusOK}
+		res.Writer = buf
+		func() {
+			defer recoverInto(&err)
+			err = next(c)
+		}()
+		if err != nil {
+			c.Error(err)
+		}
+		res.Writer = original
+		req := c.Request()
+		date, digest, signature := Signature(tenantOf(c), req.Method, req.RequestURI, req.Host, buf.body.Bytes(), time.Now())
+		h := original.Header()
+		h.Set("Date", date)
+		h.Set("Digest", digest)
+		h.Set("Keygen-Signature", signature)
+		h.Set("Keygen-Account", tenantOf(c).ID)
+		original.WriteHeader(buf.status)
+		_, werr := original.Write(buf.body.Bytes())
+		return werr
+	}
+}
+
+// Signature computes the Date, Digest and Keygen-Signature header values of
+// a response to method target on host.
+func Signature(t *account.Tenant, method, target, host string, body []byte, now time.Time) (date, digest, signature string) {
+	sum := sha256.Sum256(body)
+	digest = "sha-256=" + base64.StdEncoding.EncodeToString(sum[:])
+	date = now.UTC().Format(http.TimeFormat)
+	message := SigningString(method, target, host, date, digest)
+	sig := ed25519.Sign(t.Keys.Signing, []byte(message))
+	signature = fmt.Sprintf(`keyid="%s", algorithm="ed25519", signature="%s", headers="(request-target) host date digest"`,
+		t.ID, base64.StdEncoding.EncodeToString(sig))
+	return date, digest, signature
+}
+
+// SigningString is the message a response signature covers.
+func SigningString(method, target, host, date, digest string) string {
+	return "(request-target): " + strings.ToLower(method) + " " + target + "\nhost: " + host + "\ndate: " + date + "\ndigest: " + digest
+}
+
+type bufferedWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedWriter) Header() http.Header         { return b.header }
+func (b *bufferedWriter) Write(p []byte) (int, error) { return b.body.Write(p) }
+func (b *bufferedWriter) WriteHeader(status int)      { b.status = status }

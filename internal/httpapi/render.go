@@ -1,0 +1,84 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/google/jsonapi"
+	"github.com/labstack/echo/v4"
+
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/document"
+)
+
+// render writes v as the negotiated JSON type.
+func (s *Server) render(c echo.Context, status int, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	contentType, _ := c.Get(ctxResponseType).(string)
+	if contentType == "" {
+		contentType = mediaJSONAPI
+	}
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, contentType+"; charset=utf-8")
+	h.Set("Cache-Control", "no-transform, no-store, max-age=0")
+	c.Response().WriteHeader(status)
+	if c.Request().Method == http.MethodHead {
+		return nil
+	}
+	_, err := c.Response().Write(buf.Bytes())
+	return err
+}
+
+func (s *Server) renderOne(c echo.Context, status int, node *jsonapi.Node, meta *jsonapi.Meta) error {
+	if status == http.StatusCreated {
+		if self, ok := (*node.Links)["self"].(string); ok {
+			c.Response().Header().Set(echo.HeaderLocation, self)
+		}
+	}
+	return s.render(c, status, &jsonapi.OnePayload{Data: node, Meta: meta})
+}
+
+func (s *Server) renderMany(c echo.Context, nodes []*jsonapi.Node, links *jsonapi.Links) error {
+	if nodes == nil {
+		nodes = []*jsonapi.Node{}
+	}
+	return s.render(c, http.StatusOK, &jsonapi.ManyPayload{Data: nodes, Links: links})
+}
+
+func noContent(c echo.Context) error { return c.NoContent(http.StatusNoContent) }
+
+var errTooLarge = apperr.New(apperr.TooLarge, "REQUEST_TOO_LARGE", "The request body is larger than the server accepts")
+
+// readBody reads an API request body up to the configured limit.
+func (s *Server) readBody(c echo.Context) ([]byte, error) {
+	req := c.Request()
+	if req.ContentLength > s.MaxBodyBytes {
+		return nil, errTooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, s.MaxBodyBytes))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, errTooLarge
+	}
+	if err != nil {
+		return nil, apperr.New(apperr.Invalid, "JSON_INVALID", "The request body could not be read")
+	}
+	return body, nil
+}
+
+// decode reads and decodes a request document of resource r.
+func (s *Server) decode(c echo.Context, r document.Resource, dataRequired bool) (*document.Request, error) {
+	body, err := s.readBody(c)
+	if err != nil {
+		return nil, err
+	}
+	return document.Decode(body, r, dataRequired)
+}

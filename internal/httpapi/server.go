@@ -1,0 +1,104 @@
+// Package httpapi is relkey's HTTP interface: the Keygen-compatible JSON:API
+// under /v1/accounts/<account>/... and /v1/... (the default account), the
+// health probes, and the local object store's presigned URLs. Handlers
+// decode requests, call the domain rules and render documents; errors of
+// every kind go through one handler.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/product"
+	"github.com/relkey/relkey/internal/storage"
+	"github.com/relkey/relkey/internal/token"
+	"github.com/relkey/relkey/internal/user"
+)
+
+// Deps is everything the HTTP layer calls.
+type Deps struct {
+	Logger         *slog.Logger
+	Pinger         interface{ Ping(context.Context) error }
+	Storage        storage.Store
+	Local          *storage.Local // the local store, served under /v1/blobs/; nil with S3
+	Accounts       *account.Service
+	Users          *user.Service
+	Tokens         *token.Service
+	Products       *product.Service
+	DefaultAccount string   // RELKEY_ACCOUNT
+	PublicURL      *url.URL // RELKEY_PUBLIC_URL, nil = from the request
+	RequestTimeout time.Duration
+	MaxBodyBytes   int64
+}
+
+// Server is the HTTP API.
+type Server struct {
+	Deps
+	echo *echo.Echo
+}
+
+// New builds the HTTP API with every route.
+func New(d Deps) *Server {
+	if d.RequestTimeout <= 0 {
+		d.RequestTimeout = 5 * time.Second
+	}
+	if d.MaxBodyBytes <= 0 {
+		d.MaxBodyBytes = 1 << 20
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	s := &Server{Deps: d, echo: e}
+	e.HTTPErrorHandler = s.handleError
+	e.Use(s.requestID, s.accessLog, s.recoverPanics, s.deadline)
+	s.routes()
+	return s
+}
+
+// Handler is the http.Handler to serve.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Routes lists the registered method and path pairs (for the spec test).
+func (s *Server) Routes() []*echo.Route { return s.echo.Routes() }
+
+func (s *Server) routes() {
+	e := s.echo
+	e.GET("/v1/health", s.health)
+	e.GET("/v1/health/live", s.live)
+	e.GET("/v1/ping", s.ping)
+	if s.Local != nil {
+		e.GET(storage.LocalPathPrefix+"*", s.downloadBlob)
+		e.HEAD(storage.LocalPathPrefix+"*", s.downloadBlob)
+		e.PUT(storage.LocalPathPrefix+"*", s.uploadBlob)
+	}
+
+	scoped := e.Group("/v1/accounts/:account", s.negotiate, s.resolveAccount, s.sign, s.authenticate)
+	scoped.GET("", s.showAccount)
+	scoped.GET("/ping", s.ping)
+	s.accountRoutes(scoped)
+
+	// The default account's bare layout, as keygen-go and keygen-cli use it
+	// on a custom domain.
+	bare := e.Group("/v1", s.negotiate, s.resolveDefaultAccount, s.sign, s.authenticate)
+	s.accountRoutes(bare)
+}
+
+// accountRoutes registers the routes served under both layouts.
+func (s *Server) accountRoutes(g *echo.Group) {
+	g.POST("/tokens", s.createToken)
+
+	g.GET("/products", s.listProducts)
+	g.POST("/products", s.createProduct)
+	g.GET("/products/:id", s.showProduct)
+	g.PATCH("/products/:id", s.updateProduct)
+	g.PUT("/products/:id", s.updateProduct)
+	g.DELETE("/products/:id", s.deleteProduct)
+}

@@ -1,0 +1,161 @@
+// Package product is what a vendor sells and ships: licenses, policies and
+// releases all belong to a product. Its distribution strategy decides who
+// may download its releases.
+package product
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/optional"
+	"github.com/relkey/relkey/internal/page"
+)
+
+// Distribution strategies.
+const (
+	Licensed = "LICENSED" // releases need a license for the product
+	Open     = "OPEN"     // anyone may download unconstrained releases
+	Closed   = "CLOSED"   // only admins and the product itself
+)
+
+// Product is a stored product.
+type Product struct {
+	ID                   string         `gorm:"column:id;primaryKey"`
+	AccountID            string         `gorm:"column:account_id"`
+	Name                 string         `gorm:"column:name"`
+	Code                 *string        `gorm:"column:code"`
+	DistributionStrategy string         `gorm:"column:distribution_strategy"`
+	URL                  *string        `gorm:"column:url"`
+	Platforms            []string       `gorm:"column:platforms;serializer:json"`
+	Metadata             map[string]any `gorm:"column:metadata;serializer:json"`
+	CreatedAt            time.Time      `gorm:"column:created_at"`
+	UpdatedAt            time.Time      `gorm:"column:updated_at"`
+}
+
+// Params are the writable attributes; absent ones are left unchanged.
+type Params struct {
+	Name                 optional.Value[string]         `json:"name"`
+	Code                 optional.Value[*string]        `json:"code"`
+	DistributionStrategy optional.Value[*string]        `json:"distribution_strategy"`
+	URL                  optional.Value[*string]        `json:"url"`
+	Platforms            optional.Value[[]string]       `json:"platforms"`
+	Metadata             optional.Value[map[string]any] `json:"metadata"`
+}
+
+// Service holds the product rules.
+type Service struct{ store *Store }
+
+// NewService returns the product rules over store.
+func NewService(store *Store) *Service { return &Service{store: store} }
+
+// Create validates and stores a new product.
+func (s *Service) Create(ctx context.Context, accountID string, p Params) (*Product, error) {
+	if !p.Name.Set {
+		return nil, apperr.Attribute("name", "MISSING", "can't be blank")
+	}
+	prod := &Product{ID: uuid.NewString(), AccountID: accountID, DistributionStrategy: Licensed, Metadata: map[string]any{}}
+	if err := apply(prod, p); err != nil {
+		return nil, err
+	}
+	if err := s.store.Create(ctx, prod); err != nil {
+		return nil, err
+	}
+	return prod, nil
+}
+
+// Update changes the given attributes of a product.
+func (s *Service) Update(ctx context.Context, accountID, ref string, p Params) (*Product, error) {
+	prod, err := s.store.Find(ctx, accountID, ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := apply(prod, p); err != nil {
+		return nil, err
+	}
+	if err := s.store.Save(ctx, prod); err != nil {
+		return nil, err
+	}
+	return prod, nil
+}
+
+// Find returns a product by id or code.
+func (s *Service) Find(ctx context.Context, accountID, ref string) (*Product, error) {
+	return s.store.Find(ctx, accountID, ref)
+}
+
+// List returns a page of the account's products.
+func (s *Service) List(ctx context.Context, accountID string, p page.Request) ([]Product, int64, error) {
+	return s.store.List(ctx, accountID, p)
+}
+
+// Delete removes a product by id or code.
+func (s *Service) Delete(ctx context.Context, accountID, ref string) error {
+	prod, err := s.store.Find(ctx, accountID, ref)
+	if err != nil {
+		return err
+	}
+	return s.store.Delete(ctx, prod)
+}
+
+func apply(prod *Product, p Params) error {
+	p.Name.Apply(&prod.Name)
+	prod.Name = strings.TrimSpace(prod.Name)
+	switch {
+	case prod.Name == "":
+		return apperr.Attribute("name", "MISSING", "can't be blank")
+	case len(prod.Name) > 255:
+		return apperr.Attribute("name", "TOO_LONG", "is too long (maximum is 255 characters)")
+	}
+	if p.Code.Set {
+		prod.Code = p.Code.V
+		if prod.Code != nil {
+			code := strings.TrimSpace(*prod.Code)
+			switch {
+			case code == "":
+				return apperr.Attribute("code", "MISSING", "can't be blank")
+			case len(code) > 255:
+				return apperr.Attribute("code", "TOO_LONG", "is too long (maximum is 255 characters)")
+			case len(code) == 36 && uuid.Validate(code) == nil:
+				return apperr.Attribute("code", "INVALID", "cannot be a UUID")
+			case code == "actions" || code == "action":
+				return apperr.Attribute("code", "NOT_ALLOWED", "is reserved")
+			}
+			prod.Code = &code
+		}
+	}
+	if p.DistributionStrategy.Set {
+		prod.DistributionStrategy = Licensed
+		if v := p.DistributionStrategy.V; v != nil {
+			switch *v {
+			case Licensed, Open, Closed:
+				prod.DistributionStrategy = *v
+			default:
+				return apperr.Attribute("distribution_strategy", "NOT_ALLOWED", "unsupported distribution strategy (expected LICENSED, OPEN or CLOSED)")
+			}
+		}
+	}
+	if p.URL.Set {
+		prod.URL = p.URL.V
+		if prod.URL != nil {
+			u, err := url.Parse(*prod.URL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return apperr.Attribute("url", "INVALID", "must be a valid URL using one of the following protocols: https, http")
+			}
+		}
+	}
+	if p.Platforms.Set {
+		prod.Platforms = p.Platforms.V
+	}
+	if p.Metadata.Set {
+		prod.Metadata = p.Metadata.V
+		if prod.Metadata == nil {
+			prod.Metadata = map[string]any{}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,66 @@
+package product
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/database"
+	"github.com/relkey/relkey/internal/page"
+)
+
+// Store persists products.
+type Store struct{ db *database.DB }
+
+// NewStore returns the product store.
+func NewStore(db *database.DB) *Store { return &Store{db: db} }
+
+var errCodeTaken = apperr.Attribute("code", "TAKEN", "has already been taken")
+
+// Create inserts a product; a code used in the account (any letter case) is CODE_TAKEN.
+func (s *Store) Create(ctx context.Context, p *Product) error {
+	err := s.db.Conn(ctx).Create(p).Error
+	if database.IsUniqueViolation(err) {
+		return errCodeTaken
+	}
+	return database.Error(err)
+}
+
+// Save writes every column of an existing product.
+func (s *Store) Save(ctx context.Context, p *Product) error {
+	err := s.db.Conn(ctx).Where("account_id = ?", p.AccountID).Save(p).Error
+	if database.IsUniqueViolation(err) {
+		return errCodeTaken
+	}
+	return database.Error(err)
+}
+
+// Find looks a product up by id, else by code (case-insensitive).
+func (s *Store) Find(ctx context.Context, accountID, ref string) (*Product, error) {
+	var p Product
+	q := s.db.Conn(ctx).Where("account_id = ?", accountID)
+	if len(ref) == 36 && uuid.Validate(ref) == nil {
+		q = q.Where("id = ?", ref)
+	} else {
+		q = q.Where("lower(code) = lower(?)", ref)
+	}
+	err := q.Take(&p).Error
+	if database.IsNotFound(err) {
+		return nil, apperr.NotFoundResource("product", ref)
+	}
+	if err != nil {
+		return nil, database.Error(err)
+	}
+	return &p, nil
+}
+
+// List returns a page of the account's products, newest first by default.
+func (s *Store) List(ctx context.Context, accountID string, p page.Request) ([]Product, int64, error) {
+	return database.Paginate[Product](s.db.Conn(ctx).Where("account_id = ?", accountID), p)
+}
+
+// Delete removes the product.
+func (s *Store) Delete(ctx context.Context, p *Product) error {
+	return database.Error(s.db.Conn(ctx).Where("account_id = ?", p.AccountID).Delete(p).Error)
+}

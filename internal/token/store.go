@@ -1,0 +1,32 @@
+package token
+
+import (
+	"context"
+
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/database"
+)
+
+// Store persists tokens.
+type Store struct{ db *database.DB }
+
+// NewStore returns the token store.
+func NewStore(db *database.DB) *Store { return &Store{db: db} }
+
+// Create inserts the token.
+func (s *Store) Create(ctx context.Context, t *Token) error {
+	return database.Error(s.db.Conn(ctx).Create(t).Error)
+}
+
+// FindByDigest returns the account's token with the digest (one indexed lookup).
+func (s *Store) FindByDigest(ctx context.Context, accountID, digest string) (*Token, error) {
+	var t Token
+	err := s.db.Conn(ctx).Where("digest = ? AND account_id = ?", digest, accountID).Take(&t).Error
+	if database.IsNotFound(err) {
+		return nil, apperr.NotFoundResource("token", "")
+	}
+	if err != nil {
+		return nil, database.Error(err)
+	}
+	return &t, nil
+}
