@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/relkey/relkey/internal/account"
-	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/app"
+	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/config"
 )
 

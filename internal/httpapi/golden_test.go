@@ -1,0 +1,97 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/relkey/relkey/internal/testenv"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+var (
+	uuidPattern  = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+	timePattern  = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z`)
+	tokenPattern = regexp.MustCompile(`(admin|dev|sales|spprt|read|user|prod|activ)-[0-9a-f]{32,64}v3`)
+)
+
+// normalize makes a response body stable: sorted keys, indented, UUIDs
+// numbered by first appearance, times and raw secrets replaced.
+func normalize(t *testing.T, body []byte, replace map[string]string) []byte {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("not JSON: %s", body)
+	}
+	out, _ := json.MarshalIndent(v, "", "  ")
+	s := string(out)
+	for from, to := range replace {
+		s = regexp.MustCompile(regexp.QuoteMeta(from)).ReplaceAllString(s, to)
+	}
+	seen := map[string]string{}
+	s = uuidPattern.ReplaceAllStringFunc(s, func(id string) string {
+		if _, ok := seen[id]; !ok {
+			seen[id] = fmt.Sprintf("<uuid-%d>", len(seen)+1)
+		}
+		return seen[id]
+	})
+	s = timePattern.ReplaceAllString(s, "<time>")
+	s = tokenPattern.ReplaceAllString(s, "<$1-token>")
+	return []byte(s + "\n")
+}
+
+func golden(t *testing.T, name string, status int, r *response, replace map[string]string) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("%s: status %d, want %d: %s", name, r.status, status, r.body)
+	}
+	got := normalize(t, r.body, replace)
+	path := filepath.Join("testdata", "golden", name+".json")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(got) != string(want) {
+		t.Fatalf("%s differs from %s:\n%s", name, path, got)
+	}
+}
+
+func TestWireFormats(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		e := newEnv(t, b)
+		replace := map[string]string{e.acct.PublicKey: "<public-key-hex>"}
+		base := "/v1/accounts/acme/products"
+
+		product := e.admin("POST", base, productBody(`"name":"Desktop App","code":"desktop","url":"https://example.com",
+			"platforms":["linux"],"metadata":{"tierName":"pro","nested_key":{"innerKey":1}}`))
+		golden(t, "product", 201, product, replace)
+		e.admin("POST", base, productBody(`"name":"CLI"`))
+		golden(t, "products-page", 200, e.admin("GET", base+"?page[number]=1&page[size]=1&order=asc", ""), replace)
+
+		account := e.admin("GET", "/v1/accounts/acme", "")
+		replace[data(t, account)["meta"].(map[string]any)["keys"].(map[string]any)["ed25519"].(string)] = "<public-key-base64>"
+		golden(t, "account", 200, account, replace)
+		golden(t, "token", 201, e.do("POST", "/v1/accounts/acme/tokens", "", basic("admin@acme.test", "password-acme")), replace)
+
+		golden(t, "error-unprocessable", 422, e.admin("POST", base, productBody(`"name":"Again","code":"desktop"`)), replace)
+		golden(t, "error-parameter", 400, e.admin("POST", base, productBody(`"name":"X","fooBar":true`)), replace)
+		golden(t, "error-query-parameter", 400, e.admin("GET", base+"?limit=1000", ""), replace)
+		golden(t, "error-unauthorized", 401, e.do("POST", "/v1/accounts/acme/tokens", "", basic("admin@acme.test", "wrong")), replace)
+		golden(t, "error-token-missing", 401, e.do("GET", base, ""), replace)
+		golden(t, "error-not-found", 404, e.admin("GET", base+"/nope", ""), replace)
+		golden(t, "error-route-not-found", 404, e.admin("GET", "/v1/accounts/acme/nope", ""), replace)
+		golden(t, "error-mime-type", 400, e.admin("GET", base, "", header{"Accept", "text/html"}), replace)
+		golden(t, "health", 200, e.do("GET", "/v1/health", ""), replace)
+	})
+}
