@@ -5,8 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -209,38 +207,8 @@ func (e *env) admin(method, path, body string, headers ...header) *response {
 // verify checks a response signature the way keygen-go's verifier does.
 func (e *env) verify(req *http.Request, r *response) {
 	e.t.Helper()
-	pub := e.publicKeyFor(r.header.Get("Keygen-Account"))
-	sum := sha256.Sum256(r.body)
-	digest := "sha-256=" + base64.StdEncoding.EncodeToString(sum[:])
-	if r.header.Get("Digest") != digest {
-		e.t.Fatalf("Digest %q, want %q", r.header.Get("Digest"), digest)
-	}
-	date := r.header.Get("Date")
-	if at, err := time.Parse(time.RFC1123, date); err != nil || time.Since(at) > 5*time.Minute {
-		e.t.Fatalf("Date %q unusable: %v", date, err)
-	}
-	var signature string
-	for _, param := range strings.Split(r.header.Get("Keygen-Signature"), ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(param), "=")
-		if !ok {
-			e.t.Fatalf("signature parameter without '=': %q", param)
-		}
-		if k == "signature" {
-			signature = strings.Trim(v, `"`)
-		}
-	}
-	sig, err := base64.StdEncoding.DecodeString(signature)
-	if err != nil {
+	if err := testenv.VerifySignature(req, r.header, r.body, e.publicKeyFor(r.header.Get("Keygen-Account"))); err != nil {
 		e.t.Fatal(err)
-	}
-	target := req.URL.EscapedPath()
-	if req.URL.RawQuery != "" {
-		target += "?" + req.URL.RawQuery
-	}
-	message := "(request-target): " + strings.ToLower(req.Method) + " " + target + "\nhost: " + req.URL.Host +
-		"\ndate: " + date + "\ndigest: " + digest
-	if !ed25519.Verify(pub, []byte(message), sig) {
-		e.t.Fatalf("signature of %s %s does not verify", req.Method, target)
 	}
 }
 

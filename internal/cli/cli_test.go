@@ -1,0 +1,182 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/relkey/relkey/internal/keyring"
+	"github.com/relkey/relkey/internal/storage"
+)
+
+func run(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := Run(Command{Args: args, Getenv: func(k string) string { return env[k] }, Stdout: &stdout, Stderr: &stderr})
+	return code, stdout.String(), stderr.String()
+}
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name   string
+		env    map[string]string
+		args   []string
+		code   int
+		output string
+	}{
+		{"no command", nil, nil, 2, "Usage"},
+		{"unknown command", nil, []string{"frobnicate"}, 2, "unknown command"},
+		{"version", nil, []string{"version"}, 0, "relkey"},
+		{"bad listen", map[string]string{"RELKEY_LISTEN": "nope"}, []string{"serve"}, 2, "RELKEY_LISTEN"},
+		{"postgres without secret", map[string]string{"RELKEY_DATABASE_URL": "postgres://h/db"}, []string{"migrate"}, 2, "RELKEY_SECRET_KEY"},
+		{"bad storage", map[string]string{"RELKEY_STORAGE_URL": "s3://h/b"}, []string{"serve"}, 2, "RELKEY_STORAGE_URL"},
+		{"account without create", map[string]string{"RELKEY_DATA_DIR": dir}, []string{"account"}, 2, "usage"},
+		{"account bad flag", map[string]string{"RELKEY_DATA_DIR": dir}, []string{"account", "create", "--nope"}, 2, "flag provided but not defined"},
+		{"invalid slug", map[string]string{"RELKEY_DATA_DIR": dir}, []string{"account", "create", "--slug", "Bad Slug", "--name", "x", "--email", "a@b.co", "--password", "secret123"}, 1, "--slug"},
+		{"short password", map[string]string{"RELKEY_DATA_DIR": dir}, []string{"account", "create", "--slug", "ok", "--name", "x", "--email", "a@b.co", "--password", "123"}, 1, "--password"},
+		{"migrate bad action", map[string]string{"RELKEY_DATA_DIR": dir}, []string{"migrate", "sideways"}, 2, "unknown action"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := run(t, tt.env, tt.args...)
+			if code != tt.code || !strings.Contains(stdout+stderr, tt.output) {
+				t.Fatalf("exit %d (want %d), output %q (want %q)", code, tt.code, stdout+stderr, tt.output)
+			}
+		})
+	}
+}
+
+func TestAccountCreateJSONAndDuplicate(t *testing.T) {
+	env := map[string]string{"RELKEY_DATA_DIR": t.TempDir()}
+	args := []string{"account", "create", "--slug", "acme", "--name", "Acme", "--email", "admin@acme.test", "--password", "secret123", "--json"}
+	code, stdout, stderr := run(t, env, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	var out map[string]string
+	if err := dec.Decode(&out); err != nil {
+		t.Fatalf("stdout is not JSON: %q", stdout)
+	}
+	if dec.More() {
+		t.Fatalf("stdout holds more than one JSON object: %q", stdout)
+	}
+	keys := []string{"account_id", "account_slug", "admin_user_id", "admin_token", "public_key"}
+	for _, k := range keys {
+		if out[k] == "" {
+			t.Fatalf("missing %s in %v", k, out)
+		}
+	}
+	if len(out) != len(keys) || out["account_slug"] != "acme" || !strings.HasPrefix(out["admin_token"], "admin-") || len(out["public_key"]) != 64 {
+		t.Fatalf("unexpected output %v", out)
+	}
+	code, _, stderr = run(t, env, args...)
+	if code == 0 || !strings.Contains(stderr, "--slug has already been taken") {
+		t.Fatalf("duplicate slug: exit %d, %q", code, stderr)
+	}
+	code, stdout, _ = run(t, env, "account", "create", "--slug", "globex", "--name", "Globex", "--email", "a@globex.test", "--password", "secret123")
+	if code != 0 || !strings.Contains(stdout, `Account "globex" created.`) || !strings.Contains(stdout, "admin token:") {
+		t.Fatalf("friendly summary: %d %q", code, stdout)
+	}
+	code, stdout, _ = run(t, env, "migrate", "version")
+	if code != 0 || strings.TrimSpace(stdout) != "1" {
+		t.Fatalf("migrate version: %d %q", code, stdout)
+	}
+	if info, err := os.Stat(filepath.Join(env["RELKEY_DATA_DIR"], "secret.key")); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("secret key file: %v %v", info, err)
+	}
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestServeDrainsInFlightRequestsOnShutdown starts a slow upload, asks the
+// server to stop, and expects the upload to finish and serve to exit 0.
+func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
+	dir := t.TempDir()
+	addr := freePort(t)
+	env := map[string]string{"RELKEY_DATA_DIR": dir, "RELKEY_LISTEN": addr}
+	stop, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout bytes.Buffer
+	exited := make(chan int, 1)
+	go func() {
+		exited <- Run(Command{Args: []string{"serve"}, Getenv: func(k string) string { return env[k] },
+			Stdout: &stdout, Stderr: io.Discard, Signals: stop})
+	}()
+	base := "http://" + addr
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(base + "/v1/health")
+		if err == nil && resp.StatusCode == 200 {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not become ready: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	master, err := keyring.LoadOrCreate(filepath.Join(dir, "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, _ := keyring.New(master)
+	local, _ := storage.NewLocal(filepath.Join(dir, "blobs"), kr.URLSigningKey(), nil)
+	put, _ := local.PresignPut(context.Background(), "drain/test.bin", time.Minute)
+	body, writer := io.Pipe()
+	req, _ := http.NewRequest("PUT", base+put.String(), body)
+	req.ContentLength = 4
+	result := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			result <- -1
+			return
+		}
+		resp.Body.Close()
+		result <- resp.StatusCode
+	}()
+	writer.Write([]byte("ab"))
+	time.Sleep(200 * time.Millisecond)
+	cancel() // SIGTERM
+	time.Sleep(300 * time.Millisecond)
+	writer.Write([]byte("cd"))
+	writer.Close()
+	if status := <-result; status != 200 {
+		t.Fatalf("in-flight upload finished with %d, want 200", status)
+	}
+	select {
+	case code := <-exited:
+		if code != 0 {
+			t.Fatalf("serve exited %d", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not exit after the drain")
+	}
+	if obj, err := local.Stat(context.Background(), "drain/test.bin"); err != nil || obj.Size != 4 {
+		t.Fatalf("upload not stored whole: %+v %v", obj, err)
+	}
+	if _, err := http.Get(base + "/v1/health"); err == nil {
+		t.Fatal("server still answers after shutdown")
+	}
+	if !strings.Contains(stdout.String(), "Next step: create an account") {
+		t.Fatalf("serve did not print the next step: %q", stdout.String())
+	}
+}
