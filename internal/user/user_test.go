@@ -1,0 +1,75 @@
+package user_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/database"
+	"github.com/relkey/relkey/internal/testenv"
+	"github.com/relkey/relkey/internal/user"
+)
+
+func TestCreateAndAuthenticate(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			db := b.OpenDB(t)
+			acct := uuid.NewString()
+			if err := db.Gorm.Exec(`INSERT INTO accounts (id, slug, name, ed25519_public_key, ed25519_private_key, secret_key, created_at, updated_at)
+				VALUES (?, 'acme', 'A', 'pk', 'sk', 'sec', ?, ?)`, acct, database.Now(), database.Now()).Error; err != nil {
+				t.Fatal(err)
+			}
+			svc := user.NewService(user.NewStore(db))
+			ctx := context.Background()
+			u, err := svc.Create(ctx, acct, user.Params{Email: "Jane@Example.com", Password: "secret123", Role: user.RoleAdmin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u.PasswordDigest == nil || strings.Contains(*u.PasswordDigest, "secret123") || !strings.HasPrefix(*u.PasswordDigest, "$2") {
+				t.Fatal("password is not stored as a bcrypt digest")
+			}
+			creates := []struct {
+				email, password, code string
+			}{
+				{"jane@example.com", "secret123", "EMAIL_TAKEN"},
+				{"", "secret123", "EMAIL_MISSING"},
+				{"not-an-email", "secret123", "EMAIL_INVALID"},
+				{"b@example.com", "12345", "PASSWORD_INVALID"},
+				{"b@example.com", strings.Repeat("p", 73), "PASSWORD_INVALID"},
+			}
+			for _, tt := range creates {
+				if _, err := svc.Create(ctx, acct, user.Params{Email: tt.email, Password: tt.password}); apperr.As(err).Code != tt.code {
+					t.Errorf("create %q/%d bytes: %v, want %s", tt.email, len(tt.password), err, tt.code)
+				}
+			}
+			logins := []struct {
+				email, password, code string
+			}{
+				{"", "x", "EMAIL_REQUIRED"},
+				{"nobody@example.com", "secret123", "EMAIL_INVALID"},
+				{"jane@example.com", "", "PASSWORD_REQUIRED"},
+				{"jane@example.com", "wrong", "PASSWORD_INVALID"},
+				{"JANE@EXAMPLE.COM", "secret123", ""},
+			}
+			for _, tt := range logins {
+				got, err := svc.Authenticate(ctx, acct, tt.email, tt.password)
+				if tt.code == "" {
+					if err != nil || got.ID != u.ID {
+						t.Errorf("login %q: %v", tt.email, err)
+					}
+					continue
+				}
+				e := apperr.As(err)
+				if err == nil || e.Code != tt.code || e.Kind != apperr.Unauthenticated || e.Source == nil || e.Source.Header != "Authorization" {
+					t.Errorf("login %q: %v, want 401 %s about Authorization", tt.email, err, tt.code)
+				}
+			}
+			if _, err := svc.Authenticate(ctx, uuid.NewString(), "jane@example.com", "secret123"); apperr.As(err).Code != "EMAIL_INVALID" {
+				t.Errorf("login in another account: %v", err)
+			}
+		})
+	}
+}
