@@ -15,30 +15,16 @@ func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
 // Create inserts the account; a taken slug is a 422 SLUG_TAKEN.
 func (s *Store) Create(ctx context.Context, a *Account) error {
-	err := s.db.Conn(ctx).Create(a).Error
-	if database.IsUniqueViolation(err) {
-		return apperr.Attribute("slug", "TAKEN", "has already been taken")
-	}
-	return database.Error(err)
+	return database.Insert(s.db.Conn(ctx), a, apperr.Attribute("slug", "TAKEN", "has already been taken"))
 }
 
 // Find looks an account up by UUID or slug.
 func (s *Store) Find(ctx context.Context, ref string) (*Account, error) {
-	var a Account
-	q := s.db.Conn(ctx)
+	column := "slug"
 	if IsUUID(ref) {
-		q = q.Where("id = ?", ref)
-	} else {
-		q = q.Where("slug = ?", ref)
+		column = "id"
 	}
-	err := q.Take(&a).Error
-	if database.IsNotFound(err) {
-		return nil, apperr.NotFoundResource("account", ref)
-	}
-	if err != nil {
-		return nil, database.Error(err)
-	}
-	return &a, nil
+	return database.Take[Account](s.db.Conn(ctx).Where(column+" = ?", ref), apperr.NotFoundResource("account", ref))
 }
 
 // FirstTwoIDs returns up to two account ids: enough to tell whether exactly one exists.

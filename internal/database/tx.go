@@ -45,3 +45,25 @@ func Paginate[T any](q *gorm.DB, p page.Request) (rows []T, total int64, err err
 	err = q.Order(order).Limit(p.Limit).Offset(p.Offset).Find(&rows).Error
 	return rows, total, Error(err)
 }
+
+// Insert creates row; a unique-index violation becomes taken when given.
+func Insert(q *gorm.DB, row any, taken error) error {
+	err := q.Create(row).Error
+	if taken != nil && IsUniqueViolation(err) {
+		return taken
+	}
+	return Error(err)
+}
+
+// Take returns the one row q selects, or notFound.
+func Take[T any](q *gorm.DB, notFound error) (*T, error) {
+	var row T
+	err := q.Take(&row).Error
+	if IsNotFound(err) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, Error(err)
+	}
+	return &row, nil
+}

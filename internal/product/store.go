@@ -20,11 +20,7 @@ var errCodeTaken = apperr.Attribute("code", "TAKEN", "has already been taken")
 
 // Create inserts a product; a code used in the account (any letter case) is CODE_TAKEN.
 func (s *Store) Create(ctx context.Context, p *Product) error {
-	err := s.db.Conn(ctx).Create(p).Error
-	if database.IsUniqueViolation(err) {
-		return errCodeTaken
-	}
-	return database.Error(err)
+	return database.Insert(s.db.Conn(ctx), p, errCodeTaken)
 }
 
 // Save writes every column of an existing product.
@@ -38,21 +34,13 @@ func (s *Store) Save(ctx context.Context, p *Product) error {
 
 // Find looks a product up by id, else by code (case-insensitive).
 func (s *Store) Find(ctx context.Context, accountID, ref string) (*Product, error) {
-	var p Product
 	q := s.db.Conn(ctx).Where("account_id = ?", accountID)
 	if len(ref) == 36 && uuid.Validate(ref) == nil {
 		q = q.Where("id = ?", ref)
 	} else {
 		q = q.Where("lower(code) = lower(?)", ref)
 	}
-	err := q.Take(&p).Error
-	if database.IsNotFound(err) {
-		return nil, apperr.NotFoundResource("product", ref)
-	}
-	if err != nil {
-		return nil, database.Error(err)
-	}
-	return &p, nil
+	return database.Take[Product](q, apperr.NotFoundResource("product", ref))
 }
 
 // List returns a page of the account's products, newest first by default.

@@ -15,18 +15,11 @@ func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
 // Create inserts the token.
 func (s *Store) Create(ctx context.Context, t *Token) error {
-	return database.Error(s.db.Conn(ctx).Create(t).Error)
+	return database.Insert(s.db.Conn(ctx), t, nil)
 }
 
 // FindByDigest returns the account's token with the digest (one indexed lookup).
 func (s *Store) FindByDigest(ctx context.Context, accountID, digest string) (*Token, error) {
-	var t Token
-	err := s.db.Conn(ctx).Where("digest = ? AND account_id = ?", digest, accountID).Take(&t).Error
-	if database.IsNotFound(err) {
-		return nil, apperr.NotFoundResource("token", "")
-	}
-	if err != nil {
-		return nil, database.Error(err)
-	}
-	return &t, nil
+	q := s.db.Conn(ctx).Where("digest = ? AND account_id = ?", digest, accountID)
+	return database.Take[Token](q, apperr.NotFoundResource("token", ""))
 }

@@ -16,35 +16,17 @@ func NewStore(db *database.DB) *Store { return &Store{db: db} }
 // Create inserts the user; an email already used in the account (in any
 // letter case) is a 422 EMAIL_TAKEN.
 func (s *Store) Create(ctx context.Context, u *User) error {
-	err := s.db.Conn(ctx).Create(u).Error
-	if database.IsUniqueViolation(err) {
-		return apperr.Attribute("email", "TAKEN", "has already been taken")
-	}
-	return database.Error(err)
+	return database.Insert(s.db.Conn(ctx), u, apperr.Attribute("email", "TAKEN", "has already been taken"))
 }
 
 // Find returns a user of the account by id.
 func (s *Store) Find(ctx context.Context, accountID, id string) (*User, error) {
-	var u User
-	err := s.db.Conn(ctx).Where("account_id = ? AND id = ?", accountID, id).Take(&u).Error
-	if database.IsNotFound(err) {
-		return nil, apperr.NotFoundResource("user", id)
-	}
-	if err != nil {
-		return nil, database.Error(err)
-	}
-	return &u, nil
+	q := s.db.Conn(ctx).Where("account_id = ? AND id = ?", accountID, id)
+	return database.Take[User](q, apperr.NotFoundResource("user", id))
 }
 
 // FindByEmail returns a user of the account by email, ignoring letter case.
 func (s *Store) FindByEmail(ctx context.Context, accountID, email string) (*User, error) {
-	var u User
-	err := s.db.Conn(ctx).Where("account_id = ? AND lower(email) = lower(?)", accountID, email).Take(&u).Error
-	if database.IsNotFound(err) {
-		return nil, apperr.NotFoundResource("user", email)
-	}
-	if err != nil {
-		return nil, database.Error(err)
-	}
-	return &u, nil
+	q := s.db.Conn(ctx).Where("account_id = ? AND lower(email) = lower(?)", accountID, email)
+	return database.Take[User](q, apperr.NotFoundResource("user", email))
 }
