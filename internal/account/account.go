@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/keyring"
 )
 
@@ -121,7 +122,7 @@ func (s *Service) Create(ctx context.Context, p Params) (*Account, error) {
 		return nil, err
 	}
 	a := &Account{
-		ID:                uuid.NewString(),
+		ID:                id.New(),
 		Slug:              p.Slug,
 		Name:              strings.TrimSpace(p.Name),
 		Ed25519PublicKey:  hex.EncodeToString(pub),

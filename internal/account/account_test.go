@@ -10,6 +10,7 @@ import (
 
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/keyring"
 	"github.com/relkey/relkey/internal/testenv"
 	"github.com/relkey/relkey/internal/token"
@@ -52,8 +53,9 @@ func TestServiceOnBothEngines(t *testing.T) {
 			db := b.OpenDB(t)
 			kr, _ := keyring.New(strings.Repeat("m", 32))
 			accounts := account.NewService(account.NewStore(db), db, kr)
-			users := user.NewService(user.NewStore(db))
-			tokens := token.NewService(token.NewStore(db))
+			tokenStore := token.NewStore(db)
+			users := user.NewService(user.NewStore(db), db, tokenStore, &event.Bus{})
+			tokens := token.NewService(tokenStore)
 			ctx := context.Background()
 
 			out, err := accounts.Onboard(ctx, users, tokens, account.Onboarding{Slug: "acme", Name: "Acme", Email: "a@acme.test", Password: "secret123"})

@@ -31,7 +31,7 @@ func (s *Service) Onboard(ctx context.Context, users *user.Service, tokens *toke
 		if err != nil {
 			return err
 		}
-		admin, err := users.Create(ctx, a.ID, user.Params{Email: o.Email, Password: o.Password, Role: user.RoleAdmin})
+		admin, err := users.Register(ctx, a.ID, o.Email, o.Password, user.RoleAdmin)
 		if err != nil {
 			return err
 		}
@@ -39,9 +39,7 @@ func (s *Service) Onboard(ctx context.Context, users *user.Service, tokens *toke
 		if err != nil {
 			return err
 		}
-		t, raw, err := tokens.Issue(ctx, token.Issue{
-			AccountID: a.ID, Secret: secret, BearerType: token.BearerUser, BearerID: admin.ID, Kind: token.KindAdmin,
-		})
+		t, raw, err := tokens.IssueFor(ctx, a.ID, secret, token.Target{Type: token.BearerUser, ID: admin.ID, Role: admin.Role}, token.Options{})
 		if err != nil {
 			return err
 		}

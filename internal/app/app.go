@@ -12,9 +12,11 @@ import (
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/config"
 	"github.com/relkey/relkey/internal/database"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/httpapi"
 	"github.com/relkey/relkey/internal/keyring"
 	"github.com/relkey/relkey/internal/product"
+	"github.com/relkey/relkey/internal/ratelimit"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
@@ -31,6 +33,8 @@ type App struct {
 	Users    *user.Service
 	Tokens   *token.Service
 	Products *product.Service
+	Events   *event.Bus
+	Limiter  *ratelimit.Limiter
 }
 
 // Open connects to the configured database and object store, applies
@@ -77,10 +81,13 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		}
 		a.Storage, a.Local = local, local
 	}
-	a.Users = user.NewService(user.NewStore(db))
-	a.Tokens = token.NewService(token.NewStore(db))
+	tokenStore := token.NewStore(db)
+	a.Events = &event.Bus{}
+	a.Tokens = token.NewService(tokenStore)
+	a.Users = user.NewService(user.NewStore(db), db, tokenStore, a.Events)
 	a.Accounts = account.NewService(account.NewStore(db), db, kr)
-	a.Products = product.NewService(product.NewStore(db))
+	a.Products = product.NewService(product.NewStore(db), db, tokenStore)
+	a.Limiter = ratelimit.New(db)
 	return a, nil
 }
 
@@ -95,6 +102,7 @@ func (a *App) Server() *httpapi.Server {
 		Users:          a.Users,
 		Tokens:         a.Tokens,
 		Products:       a.Products,
+		Limiter:        a.Limiter,
 		DefaultAccount: a.Config.Account,
 		PublicURL:      a.Config.PublicURL,
 		RequestTimeout: a.Config.RequestTimeout,

@@ -131,10 +131,19 @@ func object(raw json.RawMessage, pointer string) (map[string]json.RawMessage, er
 // non-nullable fields are 400 errors pointing at the attribute. Object
 // values have their keys snake-cased, deeply, as Keygen stores metadata.
 func (r *Request) DecodeAttributes(dst any) error {
+	return decodeMembers(r.Attributes, dst, "/data/attributes/")
+}
+
+// DecodeMeta fills dst from the document's top-level meta, like DecodeAttributes.
+func (r *Request) DecodeMeta(dst any) error {
+	return decodeMembers(r.Meta, dst, "/meta/")
+}
+
+func decodeMembers(members map[string]json.RawMessage, dst any, prefix string) error {
 	fields := fieldsOf(reflect.TypeOf(dst).Elem())
 	v := reflect.ValueOf(dst).Elem()
-	for key, raw := range r.Attributes {
-		pointer := "/data/attributes/" + naming.Camel(key)
+	for key, raw := range members {
+		pointer := prefix + naming.Camel(key)
 		f, ok := fields[key]
 		if !ok {
 			return paramError("unpermitted parameter", pointer)
@@ -157,6 +166,40 @@ func (r *Request) DecodeAttributes(dst any) error {
 		}
 	}
 	return nil
+}
+
+// Linkage is a to-one relationship's resource identifier.
+type Linkage struct {
+	Type string
+	ID   string
+}
+
+// ToOne decodes the to-one relationship name: nil when absent. The type
+// must be one of types (singular or plural spellings of the resources).
+func (r *Request) ToOne(name string, types ...Resource) (*Linkage, error) {
+	raw, ok := r.Relationships[name]
+	if !ok {
+		return nil, nil
+	}
+	pointer := "/data/relationships/" + naming.Camel(name)
+	var rel struct {
+		Data *struct {
+			Type string `json:"type"`
+			ID   string `json:"id"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &rel); err != nil || rel.Data == nil {
+		return nil, paramError("must be an object with data {type, id}", pointer)
+	}
+	if rel.Data.ID == "" {
+		return nil, paramError("is missing", pointer+"/data/id")
+	}
+	for _, t := range types {
+		if rel.Data.Type == t.Singular || rel.Data.Type == t.Plural {
+			return &Linkage{Type: t.Plural, ID: rel.Data.ID}, nil
+		}
+	}
+	return nil, paramError(fmt.Sprintf("type mismatch (received %q)", rel.Data.Type), pointer+"/data/type")
 }
 
 // PermitRelationships rejects any relationship not named.

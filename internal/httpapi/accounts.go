@@ -15,7 +15,7 @@ import (
 const APIVersion = "1.8"
 
 func (s *Server) showAccount(c echo.Context) error {
-	if _, err := requireAdmin(c); err != nil {
+	if err := principalOf(c).Require("account.read"); err != nil {
 		return err
 	}
 	return s.renderOne(c, http.StatusOK, accountNode(tenantOf(c).Account), nil)

@@ -7,22 +7,36 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
 )
 
-// Bearer is who a request authenticated as.
-type Bearer struct {
-	Token *token.Token
-	User  *user.User
+// LicenseAuthenticator turns a license key into the license's principal,
+// with Keygen's 401/403 codes (LICENSE_INVALID, LICENSE_SUSPENDED, ...).
+type LicenseAuthenticator interface {
+	AuthenticateLicense(ctx context.Context, t *account.Tenant, key string) (*access.Principal, error)
 }
 
-// credentials are what a request presented.
+// credentials are what a request presented: a token, a license key, or an
+// email and password (only POST /tokens accepts those).
 type credentials struct {
 	token           string
+	license         string
 	email, password string
 	basicPassword   bool
+}
+
+var errLicenseInvalid = apperr.New(apperr.Unauthenticated, "LICENSE_INVALID", "License key is invalid")
+
+// credentialValue splits "token:<t>", "license:<k>" or a bare token.
+func credentialValue(v string) credentials {
+	if key, ok := strings.CutPrefix(v, "license:"); ok {
+		return credentials{license: key}
+	}
+	return credentials{token: strings.TrimPrefix(v, "token:")}
 }
 
 // parseCredentials reads the Authorization header, or ?auth= / ?token= for
@@ -37,41 +51,43 @@ func parseCredentials(c echo.Context) (cred credentials, ok bool, err error) {
 		if raw == "" {
 			return cred, false, nil
 		}
-		cred.token = strings.TrimPrefix(raw, "token:")
-		return cred, true, nil
-	}
-	scheme, value, _ := strings.Cut(header, " ")
-	value = strings.TrimSpace(value)
-	switch strings.ToLower(scheme) {
-	case "bearer", "token":
-		cred.token = value
-	case "basic":
-		decoded, err := base64.StdEncoding.DecodeString(value)
-		if err != nil {
-			return cred, true, apperr.AtHeader(apperr.Unauthenticated, "TOKEN_INVALID", "Authorization header is malformed", "Authorization")
-		}
-		username, password, _ := strings.Cut(string(decoded), ":")
-		switch {
-		case username == "token":
-			cred.token = password
-		case strings.Contains(username, "@"):
-			cred.email, cred.password, cred.basicPassword = username, password, true
+		cred = credentialValue(raw)
+	} else {
+		scheme, value, _ := strings.Cut(header, " ")
+		value = strings.TrimSpace(value)
+		switch strings.ToLower(scheme) {
+		case "bearer", "token":
+			cred.token = value
+		case "license":
+			cred.license = value
+		case "basic":
+			decoded, err := base64.StdEncoding.DecodeString(value)
+			if err != nil {
+				return cred, true, apperr.AtHeader(apperr.Unauthenticated, "TOKEN_INVALID", "Authorization header is malformed", "Authorization")
+			}
+			username, password, _ := strings.Cut(string(decoded), ":")
+			switch {
+			case username == "token" || username == "license":
+				cred = credentialValue(username + ":" + password)
+			case strings.Contains(username, "@"):
+				cred = credentials{email: username, password: password, basicPassword: true}
+			default:
+				cred.token = username
+			}
 		default:
-			cred.token = username
+			return cred, true, apperr.AtHeader(apperr.Unauthenticated, "TOKEN_INVALID",
+				"Authorization scheme is not supported (use Bearer, Token, Basic or License)", "Authorization")
 		}
-	default:
-		return cred, true, apperr.AtHeader(apperr.Unauthenticated, "TOKEN_INVALID",
-			"Authorization scheme is not supported (use Bearer, Token, Basic or License)", "Authorization")
 	}
-	if !cred.basicPassword && cred.token == "" {
-		return cred, true, apperr.New(apperr.Unauthenticated, "TOKEN_MISSING", "You must be authenticated to complete the request")
+	if !cred.basicPassword && cred.token == "" && cred.license == "" {
+		return cred, true, access.ErrTokenMissing
 	}
 	return cred, true, nil
 }
 
-// authenticate resolves a presented token into the request's bearer. Any
-// presented credential that is wrong is a 401, even on routes where
-// authentication is optional. Email and password are left to POST /tokens.
+// authenticate turns presented credentials into the request's principal.
+// Wrong credentials are a 401 even where authentication is optional.
+// An email and password are left to POST /tokens.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		cred, ok, err := parseCredentials(c)
@@ -81,54 +97,67 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok || cred.basicPassword {
 			return next(c)
 		}
-		b, err := s.bearerForToken(c.Request().Context(), c, cred.token)
+		ctx, t := c.Request().Context(), tenantOf(c)
+		var who *access.Principal
+		if cred.license != "" {
+			if s.Licenses == nil {
+				return errLicenseInvalid
+			}
+			who, err = s.Licenses.AuthenticateLicense(ctx, t, cred.license)
+		} else {
+			who, err = s.principalForToken(ctx, t, cred.token)
+		}
 		if err != nil {
 			return err
 		}
-		c.Set(ctxBearer, b)
+		c.Set(ctxPrincipal, who)
 		return next(c)
 	}
 }
 
-func (s *Server) bearerForToken(ctx context.Context, c echo.Context, raw string) (*Bearer, error) {
-	t := tenantOf(c)
+var errTokenInvalid = apperr.New(apperr.Unauthenticated, "TOKEN_INVALID", "Token format is invalid or the token does not exist")
+
+func (s *Server) principalForToken(ctx context.Context, t *account.Tenant, raw string) (*access.Principal, error) {
 	tok, err := s.Tokens.Authenticate(ctx, t.ID, t.Keys.Secret, raw)
 	if err != nil {
 		return nil, err
 	}
-	b := &Bearer{Token: tok}
-	if tok.BearerType == token.BearerUser {
-		u, err := s.Users.Find(ctx, t.ID, tok.BearerID)
+	var role access.Role
+	switch tok.BearerType {
+	case token.BearerUser:
+		u, err := s.Users.Bearer(ctx, t.ID, tok.BearerID)
 		if apperr.Is(err, apperr.NotFound) {
-			return nil, apperr.New(apperr.Unauthenticated, "TOKEN_INVALID", "Token format is invalid or the token does not exist")
+			return nil, errTokenInvalid
 		}
 		if err != nil {
 			return nil, err
 		}
-		if u.BannedAt != nil {
-			return nil, apperr.New(apperr.Forbidden, "USER_BANNED", "User is banned")
+		if err := checkBanned(u); err != nil {
+			return nil, err
 		}
-		b.User = u
+		role = u.Role
+	case token.BearerProduct:
+		if _, err := s.Products.Bearer(ctx, t.ID, tok.BearerID); apperr.Is(err, apperr.NotFound) {
+			return nil, errTokenInvalid
+		} else if err != nil {
+			return nil, err
+		}
+		role = access.RoleProduct
+	default:
+		return nil, errTokenInvalid
 	}
-	return b, nil
+	return access.NewPrincipal(t.ID, role, tok.BearerType, tok.BearerID, tok.ID, tok.Permissions), nil
 }
 
-func bearerOf(c echo.Context) *Bearer {
-	b, _ := c.Get(ctxBearer).(*Bearer)
-	return b
+func checkBanned(u *user.User) error {
+	if u.BannedAt != nil {
+		return apperr.New(apperr.Forbidden, "USER_BANNED", "User is banned")
+	}
+	return nil
 }
 
-var errTokenMissing = apperr.New(apperr.Unauthenticated, "TOKEN_MISSING", "You must be authenticated to complete the request")
-
-// requireAdmin returns the bearer when it is an administrator of the
-// account; account management is theirs alone until roles arrive.
-func requireAdmin(c echo.Context) (*Bearer, error) {
-	b := bearerOf(c)
-	if b == nil {
-		return nil, errTokenMissing
-	}
-	if b.User == nil || b.User.Role != user.RoleAdmin {
-		return nil, apperr.New(apperr.Forbidden, "ACCESS_DENIED", "You do not have permission to complete the request (bearer lacks permission to perform action)")
-	}
-	return b, nil
+// principalOf is the request's principal; nil when anonymous.
+func principalOf(c echo.Context) *access.Principal {
+	p, _ := c.Get(ctxPrincipal).(*access.Principal)
+	return p
 }

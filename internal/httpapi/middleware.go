@@ -25,7 +25,7 @@ const (
 	ctxRequestID    = "relkey.request_id"
 	ctxTenant       = "relkey.tenant"
 	ctxResponseType = "relkey.response_type"
-	ctxBearer       = "relkey.bearer"
+	ctxPrincipal    = "relkey.principal"
 )
 
 // Media types.

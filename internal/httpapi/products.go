@@ -6,22 +6,20 @@ import (
 	"github.com/google/jsonapi"
 	"github.com/labstack/echo/v4"
 
+	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/product"
+	"github.com/relkey/relkey/internal/token"
 )
 
 var productResource = document.Resource{Singular: "product", Plural: "products"}
 
 func (s *Server) listProducts(c echo.Context) error {
-	if _, err := requireAdmin(c); err != nil {
-		return err
-	}
 	paging, err := document.ParsePaging(c.QueryParams())
 	if err != nil {
 		return err
 	}
-	t := tenantOf(c)
-	products, total, err := s.Products.List(c.Request().Context(), t.ID, paging.Request)
+	products, total, err := s.Products.List(c.Request().Context(), principalOf(c), paging.Request)
 	if err != nil {
 		return err
 	}
@@ -33,10 +31,7 @@ func (s *Server) listProducts(c echo.Context) error {
 }
 
 func (s *Server) showProduct(c echo.Context) error {
-	if _, err := requireAdmin(c); err != nil {
-		return err
-	}
-	p, err := s.Products.Find(c.Request().Context(), tenantOf(c).ID, c.Param("id"))
+	p, err := s.Products.Find(c.Request().Context(), principalOf(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -57,14 +52,14 @@ func (s *Server) productParams(c echo.Context) (product.Params, error) {
 }
 
 func (s *Server) createProduct(c echo.Context) error {
-	if _, err := requireAdmin(c); err != nil {
-		return err
+	if principalOf(c) == nil {
+		return access.ErrTokenMissing
 	}
 	params, err := s.productParams(c)
 	if err != nil {
 		return err
 	}
-	p, err := s.Products.Create(c.Request().Context(), tenantOf(c).ID, params)
+	p, err := s.Products.Create(c.Request().Context(), principalOf(c), params)
 	if err != nil {
 		return err
 	}
@@ -72,14 +67,11 @@ func (s *Server) createProduct(c echo.Context) error {
 }
 
 func (s *Server) updateProduct(c echo.Context) error {
-	if _, err := requireAdmin(c); err != nil {
-		return err
-	}
 	params, err := s.productParams(c)
 	if err != nil {
 		return err
 	}
-	p, err := s.Products.Update(c.Request().Context(), tenantOf(c).ID, c.Param("id"), params)
+	p, err := s.Products.Update(c.Request().Context(), principalOf(c), c.Param("id"), params)
 	if err != nil {
 		return err
 	}
@@ -87,10 +79,7 @@ func (s *Server) updateProduct(c echo.Context) error {
 }
 
 func (s *Server) deleteProduct(c echo.Context) error {
-	if _, err := requireAdmin(c); err != nil {
-		return err
-	}
-	if err := s.Products.Delete(c.Request().Context(), tenantOf(c).ID, c.Param("id")); err != nil {
+	if err := s.Products.Delete(c.Request().Context(), principalOf(c), c.Param("id")); err != nil {
 		return err
 	}
 	return noContent(c)
@@ -117,7 +106,24 @@ func productNode(p *product.Product) *jsonapi.Node {
 		},
 		Relationships: map[string]any{
 			"account": document.ToOne("accounts", p.AccountID, base),
+			"tokens":  document.ToMany(base + "/products/" + p.ID + "/tokens"),
 		},
 		Links: &jsonapi.Links{"self": base + "/products/" + p.ID},
 	}
+}
+
+func (s *Server) listProductTokens(c echo.Context) error {
+	p, err := s.Products.Find(c.Request().Context(), principalOf(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return s.renderBearerTokens(c, token.Target{Type: token.BearerProduct, ID: p.ID, Role: access.RoleProduct})
+}
+
+func (s *Server) createProductToken(c echo.Context) error {
+	p, err := s.Products.Find(c.Request().Context(), principalOf(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return s.generateToken(c, token.Target{Type: token.BearerProduct, ID: p.ID, Role: access.RoleProduct})
 }

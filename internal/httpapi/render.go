@@ -6,12 +6,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/google/jsonapi"
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/document"
+	"github.com/relkey/relkey/internal/naming"
 )
 
 // render writes v as the negotiated JSON type.
@@ -82,3 +84,9 @@ func (s *Server) decode(c echo.Context, r document.Resource, dataRequired bool) 
 	}
 	return document.Decode(body, r, dataRequired)
 }
+
+func missingMeta(name string) error {
+	return apperr.AtPointer(apperr.Invalid, document.CodeParametersInvalid, "is missing", "/meta/"+naming.Camel(name))
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/product"
+	"github.com/relkey/relkey/internal/ratelimit"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
@@ -23,14 +24,18 @@ import (
 
 // Deps is everything the HTTP layer calls.
 type Deps struct {
-	Logger         *slog.Logger
-	Pinger         interface{ Ping(context.Context) error }
-	Storage        storage.Store
-	Local          *storage.Local // the local store, served under /v1/blobs/; nil with S3
-	Accounts       *account.Service
-	Users          *user.Service
-	Tokens         *token.Service
-	Products       *product.Service
+	Logger   *slog.Logger
+	Pinger   interface{ Ping(context.Context) error }
+	Storage  storage.Store
+	Local    *storage.Local // the local store, served under /v1/blobs/; nil with S3
+	Accounts *account.Service
+	Users    *user.Service
+	Tokens   *token.Service
+	Products *product.Service
+	Limiter  *ratelimit.Limiter
+	// Licenses authenticates license keys; nil until licensing is wired,
+	// when every key is unknown.
+	Licenses       LicenseAuthenticator
 	DefaultAccount string   // RELKEY_ACCOUNT
 	PublicURL      *url.URL // RELKEY_PUBLIC_URL, nil = from the request
 	RequestTimeout time.Duration
@@ -93,7 +98,27 @@ func (s *Server) routes() {
 
 // accountRoutes registers the routes served under both layouts.
 func (s *Server) accountRoutes(g *echo.Group) {
+	g.GET("/me", s.me)
+	g.POST("/passwords", s.requestPasswordReset)
+
+	g.GET("/tokens", s.listTokens)
 	g.POST("/tokens", s.createToken)
+	g.GET("/tokens/:id", s.showToken)
+	g.PUT("/tokens/:id", s.regenerateToken)
+	g.DELETE("/tokens/:id", s.revokeToken)
+
+	g.GET("/users", s.listUsers)
+	g.POST("/users", s.createUser)
+	g.GET("/users/:id", s.showUser)
+	g.PATCH("/users/:id", s.updateUser)
+	g.PUT("/users/:id", s.updateUser)
+	g.DELETE("/users/:id", s.deleteUser)
+	g.GET("/users/:id/tokens", s.listUserTokens)
+	g.POST("/users/:id/tokens", s.createUserToken)
+	g.POST("/users/:id/actions/update-password", s.updatePassword)
+	g.POST("/users/:id/actions/reset-password", s.resetPassword)
+	g.POST("/users/:id/actions/ban", s.banUser)
+	g.POST("/users/:id/actions/unban", s.unbanUser)
 
 	g.GET("/products", s.listProducts)
 	g.POST("/products", s.createProduct)
@@ -101,4 +126,6 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.PATCH("/products/:id", s.updateProduct)
 	g.PUT("/products/:id", s.updateProduct)
 	g.DELETE("/products/:id", s.deleteProduct)
+	g.GET("/products/:id/tokens", s.listProductTokens)
+	g.POST("/products/:id/tokens", s.createProductToken)
 }

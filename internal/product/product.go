@@ -11,7 +11,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/page"
 )
@@ -47,18 +49,56 @@ type Params struct {
 	Metadata             optional.Value[map[string]any] `json:"metadata"`
 }
 
+// TokenRevoker deletes the tokens of a bearer that goes away.
+type TokenRevoker interface {
+	DeleteForBearer(ctx context.Context, accountID, bearerType, bearerID string) error
+}
+
+// Transactor runs functions in one database transaction.
+type Transactor interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
 // Service holds the product rules.
-type Service struct{ store *Store }
+type Service struct {
+	store  *Store
+	tx     Transactor
+	tokens TokenRevoker
+}
 
 // NewService returns the product rules over store.
-func NewService(store *Store) *Service { return &Service{store: store} }
+func NewService(store *Store, tx Transactor, tokens TokenRevoker) *Service {
+	return &Service{store: store, tx: tx, tokens: tokens}
+}
+
+// scope is the part of the account's products a principal can see: staff
+// see all, a product itself. Users and licenses see the products of their
+// licenses; none exist without licenses.
+type scope struct {
+	all       bool
+	productID string
+}
+
+func scopeOf(who *access.Principal) scope {
+	switch {
+	case who.Staff():
+		return scope{all: true}
+	case who.BearerType == access.BearerProduct:
+		return scope{productID: who.BearerID}
+	}
+	return scope{}
+}
 
 // Create validates and stores a new product.
-func (s *Service) Create(ctx context.Context, accountID string, p Params) (*Product, error) {
+func (s *Service) Create(ctx context.Context, who *access.Principal, p Params) (*Product, error) {
+	if err := who.Require("product.create"); err != nil {
+		return nil, err
+	}
+	accountID := who.AccountID
 	if !p.Name.Set {
 		return nil, apperr.Attribute("name", "MISSING", "can't be blank")
 	}
-	prod := &Product{ID: uuid.NewString(), AccountID: accountID, DistributionStrategy: Licensed, Metadata: map[string]any{}}
+	prod := &Product{ID: id.New(), AccountID: accountID, DistributionStrategy: Licensed, Metadata: map[string]any{}}
 	if err := apply(prod, p); err != nil {
 		return nil, err
 	}
@@ -69,8 +109,8 @@ func (s *Service) Create(ctx context.Context, accountID string, p Params) (*Prod
 }
 
 // Update changes the given attributes of a product.
-func (s *Service) Update(ctx context.Context, accountID, ref string, p Params) (*Product, error) {
-	prod, err := s.store.Find(ctx, accountID, ref)
+func (s *Service) Update(ctx context.Context, who *access.Principal, ref string, p Params) (*Product, error) {
+	prod, err := s.visible(ctx, who, ref, "product.update")
 	if err != nil {
 		return nil, err
 	}
@@ -83,23 +123,51 @@ func (s *Service) Update(ctx context.Context, accountID, ref string, p Params) (
 	return prod, nil
 }
 
-// Find returns a product by id or code.
-func (s *Service) Find(ctx context.Context, accountID, ref string) (*Product, error) {
-	return s.store.Find(ctx, accountID, ref)
+// Find returns a product by id or code that who may read: out of sight is
+// a 404, visible without product.read a 403.
+func (s *Service) Find(ctx context.Context, who *access.Principal, ref string) (*Product, error) {
+	return s.visible(ctx, who, ref, "product.read")
 }
 
-// List returns a page of the account's products.
-func (s *Service) List(ctx context.Context, accountID string, p page.Request) ([]Product, int64, error) {
-	return s.store.List(ctx, accountID, p)
+func (s *Service) visible(ctx context.Context, who *access.Principal, ref, permission string) (*Product, error) {
+	if who == nil {
+		return nil, access.ErrTokenMissing
+	}
+	prod, err := s.store.Find(ctx, who.AccountID, ref, scopeOf(who))
+	if err != nil {
+		return nil, err
+	}
+	if err := who.Require(permission); err != nil {
+		return nil, err
+	}
+	return prod, nil
 }
 
-// Delete removes a product by id or code.
-func (s *Service) Delete(ctx context.Context, accountID, ref string) error {
-	prod, err := s.store.Find(ctx, accountID, ref)
+// Bearer returns the product a token belongs to, without visibility rules.
+func (s *Service) Bearer(ctx context.Context, accountID, id string) (*Product, error) {
+	return s.store.Find(ctx, accountID, id, scope{all: true})
+}
+
+// List returns a page of the products who may see.
+func (s *Service) List(ctx context.Context, who *access.Principal, p page.Request) ([]Product, int64, error) {
+	if err := who.Require("product.read"); err != nil {
+		return nil, 0, err
+	}
+	return s.store.List(ctx, who.AccountID, scopeOf(who), p)
+}
+
+// Delete removes a product and its tokens.
+func (s *Service) Delete(ctx context.Context, who *access.Principal, ref string) error {
+	prod, err := s.visible(ctx, who, ref, "product.delete")
 	if err != nil {
 		return err
 	}
-	return s.store.Delete(ctx, prod)
+	return s.tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.tokens.DeleteForBearer(ctx, prod.AccountID, access.BearerProduct, prod.ID); err != nil {
+			return err
+		}
+		return s.store.Delete(ctx, prod)
+	})
 }
 
 func apply(prod *Product, p Params) error {

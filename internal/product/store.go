@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
@@ -32,9 +33,21 @@ func (s *Store) Save(ctx context.Context, p *Product) error {
 	return database.Error(err)
 }
 
-// Find looks a product up by id, else by code (case-insensitive).
-func (s *Store) Find(ctx context.Context, accountID, ref string) (*Product, error) {
+func (s *Store) scoped(ctx context.Context, accountID string, sc scope) *gorm.DB {
 	q := s.db.Conn(ctx).Where("account_id = ?", accountID)
+	switch {
+	case sc.all:
+	case sc.productID != "":
+		q = q.Where("id = ?", sc.productID)
+	default:
+		q = q.Where("1 = 0")
+	}
+	return q
+}
+
+// Find looks a product up by id, else by code (case-insensitive), within the scope.
+func (s *Store) Find(ctx context.Context, accountID, ref string, sc scope) (*Product, error) {
+	q := s.scoped(ctx, accountID, sc)
 	if len(ref) == 36 && uuid.Validate(ref) == nil {
 		q = q.Where("id = ?", ref)
 	} else {
@@ -43,9 +56,9 @@ func (s *Store) Find(ctx context.Context, accountID, ref string) (*Product, erro
 	return database.Take[Product](q, apperr.NotFoundResource("product", ref))
 }
 
-// List returns a page of the account's products, newest first by default.
-func (s *Store) List(ctx context.Context, accountID string, p page.Request) ([]Product, int64, error) {
-	return database.Paginate[Product](s.db.Conn(ctx).Where("account_id = ?", accountID), p)
+// List returns a page of the products in the scope, newest first by default.
+func (s *Store) List(ctx context.Context, accountID string, sc scope, p page.Request) ([]Product, int64, error) {
+	return database.Paginate[Product](s.scoped(ctx, accountID, sc), p)
 }
 
 // Delete removes the product.

@@ -14,7 +14,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/id"
+	"github.com/relkey/relkey/internal/page"
 )
 
 // Kind is a token's kind as the API shows it.
@@ -50,9 +53,9 @@ var formats = map[Kind]format{
 
 // Bearer types: what a token authenticates as.
 const (
-	BearerUser    = "users"
-	BearerProduct = "products"
-	BearerLicense = "licenses"
+	BearerUser    = access.BearerUser
+	BearerProduct = access.BearerProduct
+	BearerLicense = access.BearerLicense
 )
 
 // Token is a stored token.
@@ -65,8 +68,10 @@ type Token struct {
 	Digest     string     `gorm:"column:digest"`
 	Name       *string    `gorm:"column:name"`
 	Expiry     *time.Time `gorm:"column:expiry"`
-	CreatedAt  time.Time  `gorm:"column:created_at"`
-	UpdatedAt  time.Time  `gorm:"column:updated_at"`
+	// Permissions narrow the bearer's; nil defers to the bearer ("*").
+	Permissions []string  `gorm:"column:permissions;serializer:json"`
+	CreatedAt   time.Time `gorm:"column:created_at"`
+	UpdatedAt   time.Time `gorm:"column:updated_at"`
 }
 
 // Expired reports whether the token has expired at now.
@@ -83,13 +88,15 @@ func NewService(store *Store) *Service { return &Service{store: store, now: time
 
 // Issue describes a token to issue.
 type Issue struct {
-	AccountID  string
-	Secret     []byte // the account's token secret
-	BearerType string
-	BearerID   string
-	Kind       Kind
-	Name       *string
-	Expiry     *time.Time
+	AccountID   string
+	Secret      []byte // the account's token secret
+	BearerType  string
+	BearerID    string
+	Kind        Kind
+	Name        *string
+	Expiry      *time.Time
+	Permissions []string   // nil: defer to the bearer
+	Allowed     access.Set // the bearer's permissions; Permissions must stay within them
 }
 
 // Issue stores a new token and returns it with its raw value, which is
@@ -102,20 +109,40 @@ func (s *Service) Issue(ctx context.Context, in Issue) (*Token, string, error) {
 	if in.Expiry != nil && !in.Expiry.After(s.now()) {
 		return nil, "", apperr.Attribute("expiry", "INVALID", "must be in the future")
 	}
-	random := make([]byte, f.hexBytes)
-	if _, err := rand.Read(random); err != nil {
+	if err := validatePermissions(in.Permissions, in.Allowed); err != nil {
 		return nil, "", err
 	}
-	raw := f.prefix + "-" + hex.EncodeToString(random) + "v3"
+	raw, err := newRaw(f)
+	if err != nil {
+		return nil, "", err
+	}
 	t := &Token{
-		ID: uuid.NewString(), AccountID: in.AccountID,
+		ID: id.New(), AccountID: in.AccountID,
 		BearerType: in.BearerType, BearerID: in.BearerID, Kind: in.Kind,
-		Digest: Digest(in.Secret, raw), Name: in.Name, Expiry: in.Expiry,
+		Digest: Digest(in.Secret, raw), Name: in.Name, Expiry: in.Expiry, Permissions: in.Permissions,
 	}
 	if err := s.store.Create(ctx, t); err != nil {
 		return nil, "", err
 	}
 	return t, raw, nil
+}
+
+func newRaw(f format) (string, error) {
+	random := make([]byte, f.hexBytes)
+	if _, err := rand.Read(random); err != nil {
+		return "", err
+	}
+	return f.prefix + "-" + hex.EncodeToString(random) + "v3", nil
+}
+
+// validatePermissions accepts known permissions within the bearer's own.
+func validatePermissions(perms []string, allowed access.Set) error {
+	for _, p := range perms {
+		if !access.Known(p) || (p != access.Wildcard && allowed != nil && !allowed.Has(p)) {
+			return apperr.Attribute("permissions", "NOT_ALLOWED", "unsupported permissions (must be known and held by the bearer): "+p)
+		}
+	}
+	return nil
 }
 
 // Digest is the stored form of a raw token: hex HMAC-SHA256 keyed with the
@@ -166,4 +193,157 @@ func KindForRole(role string) Kind {
 		return KindReadOnly
 	}
 	return KindUser
+}
+
+// Target is the bearer a token is generated for.
+type Target struct {
+	Type string
+	ID   string
+	Role access.Role
+}
+
+// KindFor is the kind of token a bearer gets.
+func KindFor(t Target) Kind {
+	switch t.Type {
+	case BearerProduct:
+		return KindProduct
+	case BearerLicense:
+		return KindActivation
+	}
+	return KindForRole(string(t.Role))
+}
+
+// Options are the writable attributes of a new token.
+type Options struct {
+	Name        *string
+	Expiry      *time.Time
+	ExpirySet   bool
+	Permissions []string
+}
+
+// Generate issues a token for target on behalf of who: for itself with
+// token.generate, for a user with user.tokens.generate (admins' tokens only
+// by admins), for a product with product.tokens.generate. The caller has
+// already made sure target is visible to who.
+func (s *Service) Generate(ctx context.Context, who *access.Principal, secret []byte, target Target, o Options) (*Token, string, error) {
+	switch {
+	case who.Is(target.Type, target.ID):
+		if err := who.Require("token.generate"); err != nil {
+			return nil, "", err
+		}
+	case target.Type == BearerUser:
+		if err := who.Require("user.tokens.generate"); err != nil {
+			return nil, "", err
+		}
+		if target.Role.Staff() && who.Role != access.RoleAdmin {
+			return nil, "", access.Denied("only admins may generate tokens for staff users")
+		}
+	case target.Type == BearerProduct:
+		if err := who.Require("product.tokens.generate"); err != nil {
+			return nil, "", err
+		}
+	default:
+		return nil, "", access.Denied("cannot generate tokens for this bearer")
+	}
+	return s.Issue(ctx, s.issueFor(who.AccountID, secret, target, o))
+}
+
+// IssueFor issues a token to a bearer that proved itself another way (an
+// email and password).
+func (s *Service) IssueFor(ctx context.Context, accountID string, secret []byte, target Target, o Options) (*Token, string, error) {
+	return s.Issue(ctx, s.issueFor(accountID, secret, target, o))
+}
+
+func (s *Service) issueFor(accountID string, secret []byte, target Target, o Options) Issue {
+	kind := KindFor(target)
+	expiry := o.Expiry
+	if !o.ExpirySet && kind == KindUser {
+		at := s.now().UTC().Add(DefaultUserTokenLifetime).Truncate(time.Millisecond)
+		expiry = &at
+	}
+	return Issue{
+		AccountID: accountID, Secret: secret, BearerType: target.Type, BearerID: target.ID, Kind: kind,
+		Name: o.Name, Expiry: expiry, Permissions: o.Permissions, Allowed: access.Defaults(target.Role),
+	}
+}
+
+// scope restricts token queries to what who may see: staff see every token
+// of the account, other bearers their own.
+func scope(who *access.Principal) (bearerType, bearerID string) {
+	if who.Staff() {
+		return "", ""
+	}
+	return who.BearerType, who.BearerID
+}
+
+// List returns a page of the tokens who may see.
+func (s *Service) List(ctx context.Context, who *access.Principal, p page.Request) ([]Token, int64, error) {
+	if err := who.Require("token.read"); err != nil {
+		return nil, 0, err
+	}
+	bearerType, bearerID := scope(who)
+	return s.store.List(ctx, who.AccountID, bearerType, bearerID, p)
+}
+
+// Find returns a token who may see (404 otherwise), if who may read tokens.
+func (s *Service) Find(ctx context.Context, who *access.Principal, id string) (*Token, error) {
+	return s.visible(ctx, who, id, "token.read")
+}
+
+func (s *Service) visible(ctx context.Context, who *access.Principal, id, permission string) (*Token, error) {
+	if who == nil {
+		return nil, access.ErrTokenMissing
+	}
+	bearerType, bearerID := scope(who)
+	t, err := s.store.Find(ctx, who.AccountID, id, bearerType, bearerID)
+	if err != nil {
+		return nil, err
+	}
+	if err := who.Require(permission); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Regenerate replaces a token's raw value; an expiring token gets a new
+// two-week lifetime. The old value stops working at once.
+func (s *Service) Regenerate(ctx context.Context, who *access.Principal, secret []byte, id string) (*Token, string, error) {
+	t, err := s.visible(ctx, who, id, "token.regenerate")
+	if err != nil {
+		return nil, "", err
+	}
+	raw, err := newRaw(formats[t.Kind])
+	if err != nil {
+		return nil, "", err
+	}
+	t.Digest = Digest(secret, raw)
+	if t.Expiry != nil {
+		at := s.now().UTC().Add(DefaultUserTokenLifetime).Truncate(time.Millisecond)
+		t.Expiry = &at
+	}
+	if err := s.store.Save(ctx, t); err != nil {
+		return nil, "", err
+	}
+	return t, raw, nil
+}
+
+// Revoke deletes a token; it answers 401 from then on.
+func (s *Service) Revoke(ctx context.Context, who *access.Principal, id string) error {
+	t, err := s.visible(ctx, who, id, "token.revoke")
+	if err != nil {
+		return err
+	}
+	return s.store.Delete(ctx, t)
+}
+
+// ListForBearer returns a page of one bearer's tokens: staff may list
+// anyone's, other principals only their own.
+func (s *Service) ListForBearer(ctx context.Context, who *access.Principal, target Target, p page.Request) ([]Token, int64, error) {
+	if err := who.Require("token.read"); err != nil {
+		return nil, 0, err
+	}
+	if !who.Staff() && !who.Is(target.Type, target.ID) {
+		return nil, 0, access.Denied("only staff may list another bearer's tokens")
+	}
+	return s.store.List(ctx, who.AccountID, target.Type, target.ID, p)
 }

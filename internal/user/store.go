@@ -3,8 +3,12 @@ package user
 import (
 	"context"
 
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
+	"github.com/relkey/relkey/internal/page"
 )
 
 // Store persists users.
@@ -13,20 +17,65 @@ type Store struct{ db *database.DB }
 // NewStore returns the user store.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
+var errEmailTaken = apperr.Attribute("email", "TAKEN", "has already been taken")
+
 // Create inserts the user; an email already used in the account (in any
 // letter case) is a 422 EMAIL_TAKEN.
 func (s *Store) Create(ctx context.Context, u *User) error {
-	return database.Insert(s.db.Conn(ctx), u, apperr.Attribute("email", "TAKEN", "has already been taken"))
+	return database.Insert(s.db.Conn(ctx), u, errEmailTaken)
 }
 
-// Find returns a user of the account by id.
-func (s *Store) Find(ctx context.Context, accountID, id string) (*User, error) {
-	q := s.db.Conn(ctx).Where("account_id = ? AND id = ?", accountID, id)
-	return database.Take[User](q, apperr.NotFoundResource("user", id))
+// Save writes a changed user.
+func (s *Store) Save(ctx context.Context, u *User) error {
+	err := s.db.Conn(ctx).Where("account_id = ?", u.AccountID).Save(u).Error
+	if database.IsUniqueViolation(err) {
+		return errEmailTaken
+	}
+	return database.Error(err)
+}
+
+// Delete removes a user.
+func (s *Store) Delete(ctx context.Context, u *User) error {
+	return database.Error(s.db.Conn(ctx).Where("account_id = ?", u.AccountID).Delete(u).Error)
+}
+
+func (s *Store) scoped(ctx context.Context, accountID string, sc scope) *gorm.DB {
+	q := s.db.Conn(ctx).Where("account_id = ?", accountID)
+	switch {
+	case sc.all:
+	case sc.selfID != "":
+		q = q.Where("id = ?", sc.selfID)
+	default:
+		q = q.Where("1 = 0")
+	}
+	return q
+}
+
+// Find returns a user of the account by id or email within the scope.
+func (s *Store) Find(ctx context.Context, accountID, ref string, sc scope) (*User, error) {
+	q := s.scoped(ctx, accountID, sc)
+	if len(ref) == 36 && uuid.Validate(ref) == nil {
+		q = q.Where("id = ?", ref)
+	} else {
+		q = q.Where("lower(email) = lower(?)", ref)
+	}
+	return database.Take[User](q, apperr.NotFoundResource("user", ref))
 }
 
 // FindByEmail returns a user of the account by email, ignoring letter case.
 func (s *Store) FindByEmail(ctx context.Context, accountID, email string) (*User, error) {
 	q := s.db.Conn(ctx).Where("account_id = ? AND lower(email) = lower(?)", accountID, email)
 	return database.Take[User](q, apperr.NotFoundResource("user", email))
+}
+
+// List returns a page of users with the roles, within the scope.
+func (s *Store) List(ctx context.Context, accountID string, sc scope, roles []Role, p page.Request) ([]User, int64, error) {
+	return database.Paginate[User](s.scoped(ctx, accountID, sc).Where("role IN ?", roles), p)
+}
+
+// CountRole counts the account's users with a role.
+func (s *Store) CountRole(ctx context.Context, accountID string, role Role) (int64, error) {
+	var n int64
+	err := s.db.Conn(ctx).Model(&User{}).Where("account_id = ? AND role = ?", accountID, role).Count(&n).Error
+	return n, database.Error(err)
 }

@@ -1,45 +1,92 @@
 // Package user is the people of an account: administrators and staff who
 // manage it, and customers (Anystack's contacts, Unlock's licensees) who own
-// licenses. Passwords are stored as bcrypt digests only.
+// licenses. Passwords and reset tokens are stored as digests only.
 package user
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"net/mail"
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/event"
+	"github.com/relkey/relkey/internal/id"
+	"github.com/relkey/relkey/internal/optional"
+	"github.com/relkey/relkey/internal/page"
 )
 
 // Role is a user's role, in its API spelling.
-type Role string
+type Role = access.Role
 
+// User roles.
 const (
-	RoleUser         Role = "user"
-	RoleAdmin        Role = "admin"
-	RoleDeveloper    Role = "developer"
-	RoleSalesAgent   Role = "sales-agent"
-	RoleSupportAgent Role = "support-agent"
-	RoleReadOnly     Role = "read-only"
+	RoleUser         = access.RoleUser
+	RoleAdmin        = access.RoleAdmin
+	RoleDeveloper    = access.RoleDeveloper
+	RoleSalesAgent   = access.RoleSalesAgent
+	RoleSupportAgent = access.RoleSupportAgent
+	RoleReadOnly     = access.RoleReadOnly
 )
 
 // User is a stored user.
 type User struct {
-	ID             string         `gorm:"column:id;primaryKey"`
-	AccountID      string         `gorm:"column:account_id"`
-	Email          string         `gorm:"column:email"`
-	FirstName      *string        `gorm:"column:first_name"`
-	LastName       *string        `gorm:"column:last_name"`
-	PasswordDigest *string        `gorm:"column:password_digest"`
-	Role           Role           `gorm:"column:role"`
-	BannedAt       *time.Time     `gorm:"column:banned_at"`
-	Metadata       map[string]any `gorm:"column:metadata;serializer:json"`
-	CreatedAt      time.Time      `gorm:"column:created_at"`
-	UpdatedAt      time.Time      `gorm:"column:updated_at"`
+	ID                  string         `gorm:"column:id;primaryKey"`
+	AccountID           string         `gorm:"column:account_id"`
+	Email               string         `gorm:"column:email"`
+	FirstName           *string        `gorm:"column:first_name"`
+	LastName            *string        `gorm:"column:last_name"`
+	PasswordDigest      *string        `gorm:"column:password_digest"`
+	Role                Role           `gorm:"column:role"`
+	BannedAt            *time.Time     `gorm:"column:banned_at"`
+	PasswordResetDigest *string        `gorm:"column:password_reset_digest"`
+	PasswordResetExpiry *time.Time     `gorm:"column:password_reset_expiry"`
+	Metadata            map[string]any `gorm:"column:metadata;serializer:json"`
+	CreatedAt           time.Time      `gorm:"column:created_at"`
+	UpdatedAt           time.Time      `gorm:"column:updated_at"`
+}
+
+// Statuses.
+const (
+	StatusActive   = "ACTIVE"
+	StatusInactive = "INACTIVE"
+	StatusBanned   = "BANNED"
+)
+
+// activeWindow is how long a user without other activity counts as active.
+const activeWindow = 90 * 24 * time.Hour
+
+// Status is BANNED, ACTIVE (created within 90 days) or INACTIVE.
+func (u *User) Status(now time.Time) string {
+	switch {
+	case u.BannedAt != nil:
+		return StatusBanned
+	case now.Sub(u.CreatedAt) <= activeWindow:
+		return StatusActive
+	}
+	return StatusInactive
+}
+
+// FullName joins the first and last names; nil when both are missing.
+func (u *User) FullName() *string {
+	var parts []string
+	for _, p := range []*string{u.FirstName, u.LastName} {
+		if p != nil && *p != "" {
+			parts = append(parts, *p)
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	full := strings.Join(parts, " ")
+	return &full
 }
 
 // Password length limits (bcrypt reads at most 72 bytes).
@@ -48,48 +95,265 @@ const (
 	MaxPasswordBytes = 72
 )
 
-// Service holds the user rules.
-type Service struct{ store *Store }
+// PasswordResetLifetime is how long a reset token works.
+const PasswordResetLifetime = 24 * time.Hour
 
-// NewService returns the user rules over store.
-func NewService(store *Store) *Service { return &Service{store: store} }
-
-// Params creates a user.
-type Params struct {
-	Email     string
-	Password  string
-	FirstName *string
-	LastName  *string
-	Role      Role
+// TokenRevoker deletes the tokens of a bearer that goes away.
+type TokenRevoker interface {
+	DeleteForBearer(ctx context.Context, accountID, bearerType, bearerID string) error
 }
 
-// Create validates and stores a user.
-func (s *Service) Create(ctx context.Context, accountID string, p Params) (*User, error) {
-	email := strings.TrimSpace(p.Email)
-	if email == "" {
+// Transactor runs functions in one database transaction.
+type Transactor interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Service holds the user rules.
+type Service struct {
+	store  *Store
+	tx     Transactor
+	tokens TokenRevoker
+	events *event.Bus
+	now    func() time.Time
+}
+
+// NewService returns the user rules over store.
+func NewService(store *Store, tx Transactor, tokens TokenRevoker, events *event.Bus) *Service {
+	return &Service{store: store, tx: tx, tokens: tokens, events: events, now: time.Now}
+}
+
+// Params are the writable attributes; absent ones are left unchanged.
+type Params struct {
+	FirstName optional.Value[*string]        `json:"first_name"`
+	LastName  optional.Value[*string]        `json:"last_name"`
+	Email     optional.Value[string]         `json:"email"`
+	Password  optional.Value[*string]        `json:"password"`
+	Role      optional.Value[string]         `json:"role"`
+	Metadata  optional.Value[map[string]any] `json:"metadata"`
+}
+
+// Register creates a user without a principal: the first admin of a new
+// account.
+func (s *Service) Register(ctx context.Context, accountID, email, password string, role Role) (*User, error) {
+	return s.insert(ctx, accountID, Params{Email: optional.Of(email), Password: optional.Of(&password), Role: optional.Of(string(role))})
+}
+
+// Create adds a user on behalf of who. Anonymous sign-up creates a user-role
+// user, and only while the account is not protected.
+func (s *Service) Create(ctx context.Context, who *access.Principal, accountID string, protected bool, p Params) (*User, error) {
+	role := Role(p.Role.Or(string(RoleUser)))
+	switch {
+	case who == nil && (protected || role != RoleUser):
+		return nil, access.ErrTokenMissing
+	case who != nil:
+		if err := who.Require("user.create"); err != nil {
+			return nil, err
+		}
+		if role != RoleUser {
+			if err := who.Require("admin.create"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return s.insert(ctx, accountID, p)
+}
+
+func (s *Service) insert(ctx context.Context, accountID string, p Params) (*User, error) {
+	u := &User{ID: id.New(), AccountID: accountID, Role: RoleUser, Metadata: map[string]any{}}
+	if !p.Email.Set {
 		return nil, apperr.Attribute("email", "MISSING", "can't be blank")
 	}
-	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
-		return nil, apperr.Attribute("email", "INVALID", "must be a valid email")
+	if err := apply(u, p); err != nil {
+		return nil, err
 	}
-	if n := len(p.Password); n < MinPasswordBytes || n > MaxPasswordBytes {
-		return nil, apperr.Attribute("password", "INVALID", "must be 6 to 72 bytes long")
+	if err := s.store.Create(ctx, u); err != nil {
+		return nil, err
 	}
-	digest, err := bcrypt.GenerateFromPassword([]byte(p.Password), bcrypt.DefaultCost)
+	return u, nil
+}
+
+func apply(u *User, p Params) error {
+	if p.Email.Set {
+		email := strings.TrimSpace(p.Email.V)
+		if email == "" {
+			return apperr.Attribute("email", "MISSING", "can't be blank")
+		}
+		if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
+			return apperr.Attribute("email", "INVALID", "must be a valid email")
+		}
+		u.Email = email
+	}
+	p.FirstName.Apply(&u.FirstName)
+	p.LastName.Apply(&u.LastName)
+	if p.Role.Set {
+		role := Role(p.Role.V)
+		if !access.ValidUserRole(role) {
+			return apperr.Attribute("role", "NOT_ALLOWED", "must be one of user, admin, developer, sales-agent, support-agent, read-only")
+		}
+		u.Role = role
+	}
+	if p.Password.Set {
+		if p.Password.V == nil {
+			u.PasswordDigest = nil
+		} else {
+			digest, err := hashPassword(*p.Password.V, "/data/attributes/password")
+			if err != nil {
+				return err
+			}
+			u.PasswordDigest = &digest
+		}
+	}
+	if p.Metadata.Set {
+		u.Metadata = p.Metadata.V
+		if u.Metadata == nil {
+			u.Metadata = map[string]any{}
+		}
+	}
+	return nil
+}
+
+func hashPassword(password, pointer string) (string, error) {
+	if n := len(password); n < MinPasswordBytes || n > MaxPasswordBytes {
+		return "", apperr.AtPointer(apperr.Unprocessable, "PASSWORD_INVALID", "must be 6 to 72 bytes long", pointer)
+	}
+	digest, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	return string(digest), err
+}
+
+// scope is the part of the account's users a principal can see.
+type scope struct {
+	all    bool
+	selfID string
+}
+
+func scopeOf(who *access.Principal) scope {
+	switch {
+	case who.Staff():
+		return scope{all: true}
+	case who.BearerType == access.BearerUser:
+		return scope{selfID: who.BearerID}
+	}
+	// Products and licenses see the users of their licenses; none exist
+	// without licenses.
+	return scope{}
+}
+
+// List returns a page of users with the given roles (default: user).
+// Staff and products may list; users and licenses may only see themselves.
+func (s *Service) List(ctx context.Context, who *access.Principal, roles []Role, p page.Request) ([]User, int64, error) {
+	if err := who.Require("user.read"); err != nil {
+		return nil, 0, err
+	}
+	if !who.Staff() && who.Role != access.RoleProduct {
+		return nil, 0, access.Denied("only staff and products may list users")
+	}
+	if len(roles) == 0 {
+		roles = []Role{RoleUser}
+	}
+	for _, r := range roles {
+		if !access.ValidUserRole(r) {
+			return nil, 0, apperr.AtParameter(apperr.Invalid, "PARAMETERS_INVALID", "unknown role "+string(r), "roles[]")
+		}
+	}
+	return s.store.List(ctx, who.AccountID, scopeOf(who), roles, p)
+}
+
+// Find returns a user by id or email that who may read.
+func (s *Service) Find(ctx context.Context, who *access.Principal, ref string) (*User, error) {
+	return s.visible(ctx, who, ref, "user.read")
+}
+
+func (s *Service) visible(ctx context.Context, who *access.Principal, ref, permission string) (*User, error) {
+	if who == nil {
+		return nil, access.ErrTokenMissing
+	}
+	u, err := s.store.Find(ctx, who.AccountID, ref, scopeOf(who))
 	if err != nil {
 		return nil, err
 	}
-	d := string(digest)
-	role := p.Role
-	if role == "" {
-		role = RoleUser
+	if err := who.Require(permission); err != nil {
+		return nil, err
 	}
-	u := &User{
-		ID: uuid.NewString(), AccountID: accountID, Email: email,
-		FirstName: p.FirstName, LastName: p.LastName, PasswordDigest: &d,
-		Role: role, Metadata: map[string]any{},
+	return u, nil
+}
+
+// Bearer returns the user a token belongs to, without visibility rules.
+func (s *Service) Bearer(ctx context.Context, accountID, id string) (*User, error) {
+	return s.store.Find(ctx, accountID, id, scope{all: true})
+}
+
+// Update changes the given attributes. Staff users are changed only with
+// admin.update, roles only by admins, passwords only by staff (users use
+// the update-password action).
+func (s *Service) Update(ctx context.Context, who *access.Principal, ref string, p Params) (*User, error) {
+	u, err := s.visible(ctx, who, ref, "user.update")
+	if err != nil {
+		return nil, err
 	}
-	if err := s.store.Create(ctx, u); err != nil {
+	if u.Role.Staff() || (p.Role.Set && Role(p.Role.V) != u.Role) {
+		if err := who.Require("admin.update"); err != nil {
+			return nil, err
+		}
+	}
+	if p.Password.Set && !who.Staff() {
+		return nil, access.Denied("use the update-password action to change a password")
+	}
+	if err := apply(u, p); err != nil {
+		return nil, err
+	}
+	if err := s.store.Save(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// Delete removes a user and its tokens; the last admin stays.
+func (s *Service) Delete(ctx context.Context, who *access.Principal, ref string) error {
+	u, err := s.visible(ctx, who, ref, "user.delete")
+	if err != nil {
+		return err
+	}
+	if u.Role.Staff() {
+		if err := who.Require("admin.delete"); err != nil {
+			return err
+		}
+	}
+	return s.tx.InTx(ctx, func(ctx context.Context) error {
+		if u.Role == RoleAdmin {
+			admins, err := s.store.CountRole(ctx, u.AccountID, RoleAdmin)
+			if err != nil {
+				return err
+			}
+			if admins <= 1 {
+				return apperr.AtPointer(apperr.Unprocessable, "ADMINS_REQUIRED", "the account must keep at least one admin", "/data")
+			}
+		}
+		if err := s.tokens.DeleteForBearer(ctx, u.AccountID, access.BearerUser, u.ID); err != nil {
+			return err
+		}
+		return s.store.Delete(ctx, u)
+	})
+}
+
+// SetBanned bans or unbans a user-role user.
+func (s *Service) SetBanned(ctx context.Context, who *access.Principal, ref string, banned bool) (*User, error) {
+	permission := "user.unban"
+	if banned {
+		permission = "user.ban"
+	}
+	u, err := s.visible(ctx, who, ref, permission)
+	if err != nil {
+		return nil, err
+	}
+	if u.Role != RoleUser {
+		return nil, access.Denied("only users with the user role can be banned")
+	}
+	u.BannedAt = nil
+	if banned {
+		at := s.now().UTC().Truncate(time.Millisecond)
+		u.BannedAt = &at
+	}
+	if err := s.store.Save(ctx, u); err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -125,7 +389,79 @@ func (s *Service) Authenticate(ctx context.Context, accountID, email, password s
 	return u, nil
 }
 
-// Find returns a user of the account by id.
-func (s *Service) Find(ctx context.Context, accountID, id string) (*User, error) {
-	return s.store.Find(ctx, accountID, id)
+// UpdatePassword changes the principal's own password after checking the old one.
+func (s *Service) UpdatePassword(ctx context.Context, who *access.Principal, ref, oldPassword, newPassword string) (*User, error) {
+	u, err := s.visible(ctx, who, ref, "user.password.update")
+	if err != nil {
+		return nil, err
+	}
+	if !who.Is(access.BearerUser, u.ID) {
+		return nil, access.Denied("only the user may update its own password")
+	}
+	if u.PasswordDigest == nil || bcrypt.CompareHashAndPassword([]byte(*u.PasswordDigest), []byte(oldPassword)) != nil {
+		return nil, apperr.AtPointer(apperr.Unauthenticated, "PASSWORD_INVALID", "is incorrect", "/meta/oldPassword")
+	}
+	return s.setPassword(ctx, u, newPassword)
+}
+
+func (s *Service) setPassword(ctx context.Context, u *User, password string) (*User, error) {
+	digest, err := hashPassword(password, "/meta/newPassword")
+	if err != nil {
+		return nil, err
+	}
+	u.PasswordDigest, u.PasswordResetDigest, u.PasswordResetExpiry = &digest, nil, nil
+	if err := s.store.Save(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func resetDigest(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// RequestPasswordReset issues a reset token for the account's user with
+// that email and publishes it (event user.password-reset) for a hook to
+// deliver. An unknown email does nothing, so the answer reveals nothing.
+func (s *Service) RequestPasswordReset(ctx context.Context, accountID, email string) error {
+	u, err := s.store.FindByEmail(ctx, accountID, email)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return err
+	}
+	token := hex.EncodeToString(buf)
+	digest := resetDigest(token)
+	expiry := s.now().UTC().Add(PasswordResetLifetime).Truncate(time.Millisecond)
+	u.PasswordResetDigest, u.PasswordResetExpiry = &digest, &expiry
+	if err := s.store.Save(ctx, u); err != nil {
+		return err
+	}
+	s.events.Publish(ctx, event.Event{Type: event.UserPasswordReset, AccountID: accountID, ResourceID: u.ID,
+		Meta: map[string]any{"passwordResetToken": token, "expiry": expiry}})
+	return nil
+}
+
+// ResetPassword sets a new password with a reset token; it needs no other
+// credential and works once.
+func (s *Service) ResetPassword(ctx context.Context, accountID, ref, token, newPassword string) (*User, error) {
+	invalid := apperr.AtPointer(apperr.Unauthenticated, "PASSWORD_RESET_TOKEN_INVALID", "is invalid or expired", "/meta/passwordResetToken")
+	u, err := s.store.Find(ctx, accountID, ref, scope{all: true})
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, invalid
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.PasswordResetDigest == nil || u.PasswordResetExpiry == nil || s.now().After(*u.PasswordResetExpiry) ||
+		subtle.ConstantTimeCompare([]byte(*u.PasswordResetDigest), []byte(resetDigest(token))) != 1 {
+		return nil, invalid
+	}
+	return s.setPassword(ctx, u, newPassword)
 }

@@ -7,9 +7,13 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
+	"github.com/relkey/relkey/internal/event"
+	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/testenv"
+	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
 )
 
@@ -22,9 +26,10 @@ func TestCreateAndAuthenticate(t *testing.T) {
 				VALUES (?, 'acme', 'A', 'pk', 'sk', 'sec', ?, ?)`, acct, database.Now(), database.Now()).Error; err != nil {
 				t.Fatal(err)
 			}
-			svc := user.NewService(user.NewStore(db))
+			tokenStore := token.NewStore(db)
+			svc := user.NewService(user.NewStore(db), db, tokenStore, &event.Bus{})
 			ctx := context.Background()
-			u, err := svc.Create(ctx, acct, user.Params{Email: "Jane@Example.com", Password: "secret123", Role: user.RoleAdmin})
+			u, err := svc.Register(ctx, acct, "Jane@Example.com", "secret123", user.RoleAdmin)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -40,8 +45,10 @@ func TestCreateAndAuthenticate(t *testing.T) {
 				{"b@example.com", "12345", "PASSWORD_INVALID"},
 				{"b@example.com", strings.Repeat("p", 73), "PASSWORD_INVALID"},
 			}
+			admin := access.NewPrincipal(acct, access.RoleAdmin, access.BearerUser, u.ID, "", nil)
 			for _, tt := range creates {
-				if _, err := svc.Create(ctx, acct, user.Params{Email: tt.email, Password: tt.password}); apperr.As(err).Code != tt.code {
+				p := user.Params{Email: optional.Of(tt.email), Password: optional.Of(&tt.password)}
+				if _, err := svc.Create(ctx, admin, acct, false, p); apperr.As(err).Code != tt.code {
 					t.Errorf("create %q/%d bytes: %v, want %s", tt.email, len(tt.password), err, tt.code)
 				}
 			}

@@ -1,0 +1,65 @@
+package access
+
+import (
+	"fmt"
+
+	"github.com/relkey/relkey/internal/apperr"
+)
+
+// Bearer types, as JSON:API resource types.
+const (
+	BearerUser    = "users"
+	BearerProduct = "products"
+	BearerLicense = "licenses"
+)
+
+// Principal is who a request acts as. A nil *Principal is anonymous.
+type Principal struct {
+	AccountID   string
+	Role        Role
+	BearerType  string // users, products, licenses
+	BearerID    string
+	TokenID     string // empty for license-key authentication
+	Permissions Set    // effective: role defaults ∩ token permissions
+}
+
+// NewPrincipal computes the effective permissions of a bearer whose token
+// carries tokenPerms (nil = defer to the bearer).
+func NewPrincipal(accountID string, role Role, bearerType, bearerID, tokenID string, tokenPerms []string) *Principal {
+	perms := Defaults(role)
+	if tokenPerms != nil {
+		perms = perms.Intersect(NewSet(tokenPerms...))
+	}
+	return &Principal{AccountID: accountID, Role: role, BearerType: bearerType, BearerID: bearerID, TokenID: tokenID, Permissions: perms}
+}
+
+// Anonymous reports whether nobody authenticated.
+func (p *Principal) Anonymous() bool { return p == nil }
+
+// Staff reports whether the principal manages the whole account.
+func (p *Principal) Staff() bool { return p != nil && p.Role.Staff() }
+
+// Is reports whether the principal is the given bearer.
+func (p *Principal) Is(bearerType, id string) bool {
+	return p != nil && p.BearerType == bearerType && p.BearerID == id
+}
+
+// ErrTokenMissing is the error of an action that needs authentication.
+var ErrTokenMissing = apperr.New(apperr.Unauthenticated, "TOKEN_MISSING", "You must be authenticated to complete the request")
+
+// Require checks that the principal holds the permission: anonymous is a
+// 401, a missing permission a 403 naming it.
+func (p *Principal) Require(permission string) error {
+	if p == nil {
+		return ErrTokenMissing
+	}
+	if !p.Permissions.Has(permission) {
+		return Denied(fmt.Sprintf("bearer lacks permission to perform action: %s", permission))
+	}
+	return nil
+}
+
+// Denied is a 403 with a reason.
+func Denied(reason string) error {
+	return apperr.New(apperr.Forbidden, "ACCESS_DENIED", "You do not have permission to complete the request ("+reason+")")
+}

@@ -1,0 +1,254 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/google/jsonapi"
+	"github.com/labstack/echo/v4"
+
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/document"
+	"github.com/relkey/relkey/internal/optional"
+	"github.com/relkey/relkey/internal/user"
+)
+
+var userResource = document.Resource{Singular: "user", Plural: "users"}
+
+// Password actions: 5 per 10 minutes per account, address and user; reset
+// requests 5 an hour.
+const (
+	passwordActionAttempts = 5
+	passwordActionWindow   = 10 * time.Minute
+	resetRequestWindow     = time.Hour
+)
+
+func (s *Server) userParams(c echo.Context) (user.Params, error) {
+	var p user.Params
+	req, err := s.decode(c, userResource, true)
+	if err != nil {
+		return p, err
+	}
+	if err := req.DecodeAttributes(&p); err != nil {
+		return p, err
+	}
+	return p, req.PermitRelationships()
+}
+
+func (s *Server) listUsers(c echo.Context) error {
+	paging, err := document.ParsePaging(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	var roles []user.Role
+	for _, r := range c.QueryParams()["roles[]"] {
+		roles = append(roles, user.Role(r))
+	}
+	users, total, err := s.Users.List(c.Request().Context(), principalOf(c), roles, paging.Request)
+	if err != nil {
+		return err
+	}
+	nodes := make([]*jsonapi.Node, len(users))
+	for i := range users {
+		nodes[i] = userNode(&users[i])
+	}
+	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, c.QueryParams(), total))
+}
+
+func (s *Server) showUser(c echo.Context) error {
+	u, err := s.Users.Find(c.Request().Context(), principalOf(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, userNode(u), nil)
+}
+
+func (s *Server) createUser(c echo.Context) error {
+	t := tenantOf(c)
+	if principalOf(c) == nil && t.Protected {
+		return access.ErrTokenMissing
+	}
+	params, err := s.userParams(c)
+	if err != nil {
+		return err
+	}
+	u, err := s.Users.Create(c.Request().Context(), principalOf(c), t.ID, t.Protected, params)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusCreated, userNode(u), nil)
+}
+
+func (s *Server) updateUser(c echo.Context) error {
+	if principalOf(c) == nil {
+		return access.ErrTokenMissing
+	}
+	params, err := s.userParams(c)
+	if err != nil {
+		return err
+	}
+	u, err := s.Users.Update(c.Request().Context(), principalOf(c), c.Param("id"), params)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, userNode(u), nil)
+}
+
+func (s *Server) deleteUser(c echo.Context) error {
+	if err := s.Users.Delete(c.Request().Context(), principalOf(c), c.Param("id")); err != nil {
+		return err
+	}
+	return noContent(c)
+}
+
+func (s *Server) banUser(c echo.Context) error   { return s.setBanned(c, true) }
+func (s *Server) unbanUser(c echo.Context) error { return s.setBanned(c, false) }
+
+func (s *Server) setBanned(c echo.Context, banned bool) error {
+	u, err := s.Users.SetBanned(c.Request().Context(), principalOf(c), c.Param("id"), banned)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, userNode(u), nil)
+}
+
+func (s *Server) listUserTokens(c echo.Context) error {
+	u, err := s.Users.Find(c.Request().Context(), principalOf(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return s.renderBearerTokens(c, userTarget(u))
+}
+
+func (s *Server) createUserToken(c echo.Context) error {
+	u, err := s.Users.Find(c.Request().Context(), principalOf(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return s.generateToken(c, userTarget(u))
+}
+
+// passwordMeta is the meta of the password actions.
+type passwordMeta struct {
+	OldPassword        optional.Value[string] `json:"old_password"`
+	NewPassword        optional.Value[string] `json:"new_password"`
+	PasswordResetToken optional.Value[string] `json:"password_reset_token"`
+	Email              optional.Value[string] `json:"email"`
+}
+
+func (s *Server) passwordMeta(c echo.Context, required ...string) (passwordMeta, error) {
+	var m passwordMeta
+	req, err := s.decode(c, userResource, false)
+	if err != nil {
+		return m, err
+	}
+	if err := req.DecodeMeta(&m); err != nil {
+		return m, err
+	}
+	set := map[string]bool{"old_password": m.OldPassword.Set, "new_password": m.NewPassword.Set,
+		"password_reset_token": m.PasswordResetToken.Set, "email": m.Email.Set}
+	for _, name := range required {
+		if !set[name] {
+			return m, missingMeta(name)
+		}
+	}
+	return m, nil
+}
+
+func (s *Server) updatePassword(c echo.Context) error {
+	t := tenantOf(c)
+	if err := s.limit(c, passwordActionAttempts, passwordActionWindow, "update-password", t.ID, c.RealIP(), c.Param("id")); err != nil {
+		return err
+	}
+	m, err := s.passwordMeta(c, "old_password", "new_password")
+	if err != nil {
+		return err
+	}
+	u, err := s.Users.UpdatePassword(c.Request().Context(), principalOf(c), c.Param("id"), m.OldPassword.V, m.NewPassword.V)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, userNode(u), nil)
+}
+
+func (s *Server) resetPassword(c echo.Context) error {
+	t := tenantOf(c)
+	if err := s.limit(c, passwordActionAttempts, passwordActionWindow, "reset-password", t.ID, c.RealIP(), c.Param("id")); err != nil {
+		return err
+	}
+	m, err := s.passwordMeta(c, "password_reset_token", "new_password")
+	if err != nil {
+		return err
+	}
+	u, err := s.Users.ResetPassword(c.Request().Context(), t.ID, c.Param("id"), m.PasswordResetToken.V, m.NewPassword.V)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, userNode(u), nil)
+}
+
+// requestPasswordReset answers 204 whether or not the email is known.
+func (s *Server) requestPasswordReset(c echo.Context) error {
+	t := tenantOf(c)
+	m, err := s.passwordMeta(c, "email")
+	if err != nil {
+		return err
+	}
+	if err := s.limit(c, passwordActionAttempts, resetRequestWindow, "password-reset", t.ID, c.RealIP(), m.Email.V); err != nil {
+		return err
+	}
+	if err := s.Users.RequestPasswordReset(c.Request().Context(), t.ID, m.Email.V); err != nil {
+		return err
+	}
+	return noContent(c)
+}
+
+// me renders the current bearer.
+func (s *Server) me(c echo.Context) error {
+	ctx, who := c.Request().Context(), principalOf(c)
+	if who == nil {
+		return access.ErrTokenMissing
+	}
+	switch who.BearerType {
+	case access.BearerProduct:
+		p, err := s.Products.Bearer(ctx, who.AccountID, who.BearerID)
+		if err != nil {
+			return err
+		}
+		return s.renderOne(c, http.StatusOK, productNode(p), nil)
+	default:
+		u, err := s.Users.Bearer(ctx, who.AccountID, who.BearerID)
+		if err != nil {
+			return err
+		}
+		return s.renderOne(c, http.StatusOK, userNode(u), nil)
+	}
+}
+
+func userNode(u *user.User) *jsonapi.Node {
+	base := document.AccountPath(u.AccountID)
+	self := base + "/users/" + u.ID
+	return &jsonapi.Node{
+		Type: "users",
+		ID:   u.ID,
+		Attributes: map[string]any{
+			"fullName":  u.FullName(),
+			"firstName": u.FirstName,
+			"lastName":  u.LastName,
+			"email":     u.Email,
+			"status":    u.Status(time.Now()),
+			"role":      u.Role,
+			"metadata":  document.Metadata(u.Metadata),
+			"created":   document.Time(u.CreatedAt),
+			"updated":   document.Time(u.UpdatedAt),
+		},
+		Relationships: map[string]any{
+			"account":  document.ToOne("accounts", u.AccountID, base),
+			"products": document.ToMany(self + "/products"),
+			"licenses": document.ToMany(self + "/licenses"),
+			"machines": document.ToMany(self + "/machines"),
+			"tokens":   document.ToMany(self + "/tokens"),
+		},
+		Links: &jsonapi.Links{"self": self},
+	}
+}
