@@ -201,11 +201,15 @@ func TestSecretsNeverReachTheLog(t *testing.T) {
 	e.admin("GET", "/v1/accounts/acme/products", "")
 	e.do("GET", "/v1/accounts/acme/products?auth=token:"+e.token, "")
 	e.do("GET", "/v1/accounts/acme/products?token=query-secret-abc", "")
+	e.do("GET", "/v1/accounts/acme/me", "", header{"Authorization", "License LICENSE-KEY-SECRET-123"})
+	e.do("GET", "/v1/accounts/acme/me?auth=license:LICENSE-KEY-SECRET-456", "")
+	e.do("POST", "/v1/accounts/acme/users", `{"data":{"type":"users","attributes":{"email":"s@acme.test","password":"signup-password-789"}}}`)
 	logs := e.logs.String()
 	if !strings.Contains(logs, `"path":"/v1/accounts/acme/products"`) {
 		t.Fatalf("access log missing: %s", logs)
 	}
-	for _, secret := range []string{e.token, "password-acme", "wrong-password-xyz", "query-secret-abc", e.acct.Token.Digest} {
+	for _, secret := range []string{e.token, "password-acme", "wrong-password-xyz", "query-secret-abc", e.acct.Token.Digest,
+		"LICENSE-KEY-SECRET-123", "LICENSE-KEY-SECRET-456", "signup-password-789"} {
 		if strings.Contains(logs, secret) {
 			t.Fatalf("log contains a secret %q", secret[:8])
 		}
