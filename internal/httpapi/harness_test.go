@@ -111,10 +111,16 @@ func (e *env) onboard(slug string) *account.Onboarded {
 	return out
 }
 
-// forEachBackend runs fn against every backend.
+// forEachBackend runs fn against every backend. Each run has its own
+// database, bucket and server, so runs go in parallel with each other and
+// with other such tests.
 func forEachBackend(t *testing.T, fn func(t *testing.T, b testenv.Backend)) {
+	t.Parallel()
 	for _, b := range testenv.Backends(t) {
-		t.Run(b.Name, func(t *testing.T) { fn(t, b) })
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, b)
+		})
 	}
 }
 
