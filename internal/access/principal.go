@@ -21,6 +21,12 @@ type Principal struct {
 	BearerID    string
 	TokenID     string // empty for license-key authentication
 	Permissions Set    // effective: role defaults ∩ token permissions
+
+	// For license bearers: what the license belongs to, which bounds what
+	// it may see.
+	ProductID string
+	PolicyID  string
+	OwnerID   string
 }
 
 // NewPrincipal computes the effective permissions of a bearer whose token

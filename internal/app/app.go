@@ -15,6 +15,8 @@ import (
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/httpapi"
 	"github.com/relkey/relkey/internal/keyring"
+	"github.com/relkey/relkey/internal/license"
+	"github.com/relkey/relkey/internal/policy"
 	"github.com/relkey/relkey/internal/product"
 	"github.com/relkey/relkey/internal/ratelimit"
 	"github.com/relkey/relkey/internal/storage"
@@ -33,6 +35,8 @@ type App struct {
 	Users    *user.Service
 	Tokens   *token.Service
 	Products *product.Service
+	Policies *policy.Service
+	Licenses *license.Service
 	Events   *event.Bus
 	Limiter  *ratelimit.Limiter
 }
@@ -87,6 +91,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Users = user.NewService(user.NewStore(db), db, tokenStore, a.Events)
 	a.Accounts = account.NewService(account.NewStore(db), db, kr)
 	a.Products = product.NewService(product.NewStore(db), db, tokenStore)
+	a.Policies = policy.NewService(policy.NewStore(db), a.Products)
+	a.Licenses = license.NewService(license.NewStore(db), a.Policies, a.Users, kr)
 	a.Limiter = ratelimit.New(db)
 	return a, nil
 }
@@ -103,6 +109,8 @@ func (a *App) Server() *httpapi.Server {
 		Tokens:         a.Tokens,
 		Products:       a.Products,
 		Limiter:        a.Limiter,
+		Policies:       a.Policies,
+		Licenses:       a.Licenses,
 		DefaultAccount: a.Config.Account,
 		PublicURL:      a.Config.PublicURL,
 		RequestTimeout: a.Config.RequestTimeout,

@@ -33,17 +33,32 @@ func (db *DB) Conn(ctx context.Context) *gorm.DB {
 // Paginate applies a page request to a query of one table ordered by creation.
 // It returns the total when the request asks for it.
 func Paginate[T any](q *gorm.DB, p page.Request) (rows []T, total int64, err error) {
+	return PaginateIn[T](q, "", p, nil)
+}
+
+// PaginateIn is Paginate for a query whose columns must be qualified with
+// table; rows, when given, decorates the row query (joins, selects) but not
+// the count.
+func PaginateIn[T any](q *gorm.DB, table string, p page.Request, rows func(*gorm.DB) *gorm.DB) (items []T, total int64, err error) {
 	if p.Count {
 		if err := q.Session(&gorm.Session{}).Model(new(T)).Count(&total).Error; err != nil {
 			return nil, 0, Error(err)
 		}
 	}
-	order := "created_at DESC, id DESC"
-	if p.Ascending {
-		order = "created_at ASC, id ASC"
+	prefix := ""
+	if table != "" {
+		prefix = table + "."
 	}
-	err = q.Order(order).Limit(p.Limit).Offset(p.Offset).Find(&rows).Error
-	return rows, total, Error(err)
+	direction := " DESC"
+	if p.Ascending {
+		direction = " ASC"
+	}
+	q = q.Order(prefix + "created_at" + direction + ", " + prefix + "id" + direction)
+	if rows != nil {
+		q = rows(q)
+	}
+	err = q.Limit(p.Limit).Offset(p.Offset).Find(&items).Error
+	return items, total, Error(err)
 }
 
 // Insert creates row; a unique-index violation becomes taken when given.

@@ -11,8 +11,9 @@ import (
 
 // bearers holds one credential per role in account acme.
 type bearers struct {
-	readOnly, product, user string
-	productID, userID       string
+	readOnly, product, user, license string
+	productID, userID, licenseID     string
+	policyID                         string
 }
 
 func userBody(email, role string) string {
@@ -44,7 +45,19 @@ func (e *env) seedBearers() bearers {
 	b.product = e.rawToken(e.admin("POST", "/v1/accounts/acme/products/"+b.productID+"/tokens", ""))
 	b.userID = e.id(e.admin("POST", "/v1/accounts/acme/users", userBody("customer@acme.test", "user")))
 	b.user = e.rawToken(e.do("POST", "/v1/accounts/acme/tokens", "", basic("customer@acme.test", "password-123")))
+	b.policyID = e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(b.productID, `"name":"Key auth","authenticationStrategy":"MIXED"`)))
+	created := e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(b.policyID, ""))
+	b.licenseID = e.id(created)
+	b.license = attrs(e.t, created)["key"].(string)
 	return b
+}
+
+func policyBody(productID, attrs string) string {
+	return `{"data":{"type":"policies","attributes":{` + attrs + `},"relationships":{"product":{"data":{"type":"products","id":"` + productID + `"}}}}}`
+}
+
+func licenseBody(policyID, attrs string) string {
+	return `{"data":{"type":"licenses","attributes":{` + attrs + `},"relationships":{"policy":{"data":{"type":"policies","id":"` + policyID + `"}}}}}`
 }
 
 func TestRoleActionMatrix(t *testing.T) {
@@ -56,6 +69,7 @@ func TestRoleActionMatrix(t *testing.T) {
 			"read-only": {bearer(b.readOnly)},
 			"product":   {bearer(b.product)},
 			"user":      {bearer(b.user)},
+			"license":   {{"Authorization", "License " + b.license}},
 			"anonymous": nil,
 		}
 		n := 0
@@ -89,6 +103,7 @@ func TestRoleActionMatrix(t *testing.T) {
 				"read-only": {200, 200, 403, 403, 403},
 				"product":   {200, 404, 403, 404, 404},
 				"user":      {403, 404, 403, 404, 404},
+				"license":   {403, 404, 403, 404, 404},
 				"anonymous": {401, 401, 401, 401, 401},
 			},
 			"users": {
@@ -96,6 +111,7 @@ func TestRoleActionMatrix(t *testing.T) {
 				"read-only": {200, 200, 403, 403, 403},
 				"product":   {200, 404, 201, 404, 404},
 				"user":      {403, 404, 403, 404, 404},
+				"license":   {403, 404, 403, 404, 404},
 				"anonymous": {401, 401, 201, 401, 401}, // sign-up while the account is not protected
 			},
 			"tokens": {
@@ -103,6 +119,7 @@ func TestRoleActionMatrix(t *testing.T) {
 				"read-only": {200, 200, 201, 403, 403},
 				"product":   {200, 404, 201, 404, 404},
 				"user":      {200, 404, 201, 404, 404},
+				"license":   {200, 404, 403, 404, 404},
 				"anonymous": {401, 401, 401, 401, 401},
 			},
 		}

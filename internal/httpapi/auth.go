@@ -14,12 +14,6 @@ import (
 	"github.com/relkey/relkey/internal/user"
 )
 
-// LicenseAuthenticator turns a license key into the license's principal,
-// with Keygen's 401/403 codes (LICENSE_INVALID, LICENSE_SUSPENDED, ...).
-type LicenseAuthenticator interface {
-	AuthenticateLicense(ctx context.Context, t *account.Tenant, key string) (*access.Principal, error)
-}
-
 // credentials are what a request presented: a token, a license key, or an
 // email and password (only POST /tokens accepts those).
 type credentials struct {
@@ -28,8 +22,6 @@ type credentials struct {
 	email, password string
 	basicPassword   bool
 }
-
-var errLicenseInvalid = apperr.New(apperr.Unauthenticated, "LICENSE_INVALID", "License key is invalid")
 
 // credentialValue splits "token:<t>", "license:<k>" or a bare token.
 func credentialValue(v string) credentials {
@@ -100,9 +92,6 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		ctx, t := c.Request().Context(), tenantOf(c)
 		var who *access.Principal
 		if cred.license != "" {
-			if s.Licenses == nil {
-				return errLicenseInvalid
-			}
 			who, err = s.Licenses.AuthenticateLicense(ctx, t, cred.license)
 		} else {
 			who, err = s.principalForToken(ctx, t, cred.token)
@@ -143,6 +132,8 @@ func (s *Server) principalForToken(ctx context.Context, t *account.Tenant, raw s
 			return nil, err
 		}
 		role = access.RoleProduct
+	case token.BearerLicense:
+		return s.Licenses.PrincipalForToken(ctx, t.ID, tok.BearerID, tok.ID, tok.Permissions)
 	default:
 		return nil, errTokenInvalid
 	}

@@ -93,5 +93,12 @@ func TestWireFormats(t *testing.T) {
 		golden(t, "error-route-not-found", 404, e.admin("GET", "/v1/accounts/acme/nope", ""), replace)
 		golden(t, "error-mime-type", 400, e.admin("GET", base, "", header{"Accept", "text/html"}), replace)
 		golden(t, "health", 200, e.do("GET", "/v1/health", ""), replace)
+
+		productID := data(t, product)["id"].(string)
+		policy := e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"Pro","duration":31536000,"floating":true,"maxMachines":3,"metadata":{"tierName":"pro"}`))
+		golden(t, "policy", 201, policy, replace)
+		license := e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(data(t, policy)["id"].(string), `"key":"GOLDEN-LICENSE-KEY","name":"Golden"`))
+		golden(t, "license", 201, license, replace)
+		golden(t, "user", 201, e.admin("POST", "/v1/accounts/acme/users", `{"data":{"type":"users","attributes":{"firstName":"Ada","lastName":"Lovelace","email":"ada@acme.test"}}}`), replace)
 	})
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/license"
+	"github.com/relkey/relkey/internal/policy"
 	"github.com/relkey/relkey/internal/product"
 	"github.com/relkey/relkey/internal/ratelimit"
 	"github.com/relkey/relkey/internal/storage"
@@ -24,18 +26,17 @@ import (
 
 // Deps is everything the HTTP layer calls.
 type Deps struct {
-	Logger   *slog.Logger
-	Pinger   interface{ Ping(context.Context) error }
-	Storage  storage.Store
-	Local    *storage.Local // the local store, served under /v1/blobs/; nil with S3
-	Accounts *account.Service
-	Users    *user.Service
-	Tokens   *token.Service
-	Products *product.Service
-	Limiter  *ratelimit.Limiter
-	// Licenses authenticates license keys; nil until licensing is wired,
-	// when every key is unknown.
-	Licenses       LicenseAuthenticator
+	Logger         *slog.Logger
+	Pinger         interface{ Ping(context.Context) error }
+	Storage        storage.Store
+	Local          *storage.Local // the local store, served under /v1/blobs/; nil with S3
+	Accounts       *account.Service
+	Users          *user.Service
+	Tokens         *token.Service
+	Products       *product.Service
+	Limiter        *ratelimit.Limiter
+	Policies       *policy.Service
+	Licenses       *license.Service
 	DefaultAccount string   // RELKEY_ACCOUNT
 	PublicURL      *url.URL // RELKEY_PUBLIC_URL, nil = from the request
 	RequestTimeout time.Duration
@@ -128,4 +129,29 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.DELETE("/products/:id", s.deleteProduct)
 	g.GET("/products/:id/tokens", s.listProductTokens)
 	g.POST("/products/:id/tokens", s.createProductToken)
+
+	g.GET("/policies", s.listPolicies)
+	g.POST("/policies", s.createPolicy)
+	g.GET("/policies/:id", s.showPolicy)
+	g.PATCH("/policies/:id", s.updatePolicy)
+	g.PUT("/policies/:id", s.updatePolicy)
+	g.DELETE("/policies/:id", s.deletePolicy)
+
+	g.GET("/licenses", s.listLicenses)
+	g.POST("/licenses", s.createLicense)
+	g.GET("/licenses/:id", s.showLicense)
+	g.PATCH("/licenses/:id", s.updateLicense)
+	g.PUT("/licenses/:id", s.updateLicense)
+	g.DELETE("/licenses/:id", s.deleteLicense)
+	g.DELETE("/licenses/:id/actions/revoke", s.revokeLicense)
+	g.POST("/licenses/:id/actions/suspend", s.suspendLicense)
+	g.POST("/licenses/:id/actions/reinstate", s.reinstateLicense)
+	g.POST("/licenses/:id/actions/renew", s.renewLicense)
+	g.POST("/licenses/:id/actions/check-in", s.checkInLicense)
+	g.POST("/licenses/:id/actions/increment-usage", s.incrementUsage)
+	g.POST("/licenses/:id/actions/decrement-usage", s.decrementUsage)
+	g.POST("/licenses/:id/actions/reset-usage", s.resetUsage)
+	g.GET("/licenses/:id/owner", s.showLicenseOwner)
+	g.GET("/licenses/:id/tokens", s.listLicenseTokens)
+	g.POST("/licenses/:id/tokens", s.createLicenseToken)
 }

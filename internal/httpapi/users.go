@@ -210,6 +210,8 @@ func (s *Server) me(c echo.Context) error {
 		return access.ErrTokenMissing
 	}
 	switch who.BearerType {
+	case access.BearerLicense:
+		return s.renderLicense(c, http.StatusOK, who.BearerID)
 	case access.BearerProduct:
 		p, err := s.Products.Bearer(ctx, who.AccountID, who.BearerID)
 		if err != nil {

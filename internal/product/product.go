@@ -72,11 +72,12 @@ func NewService(store *Store, tx Transactor, tokens TokenRevoker) *Service {
 }
 
 // scope is the part of the account's products a principal can see: staff
-// see all, a product itself. Users and licenses see the products of their
-// licenses; none exist without licenses.
+// see all, a product itself, a license its product, a user the products of
+// its licenses.
 type scope struct {
 	all       bool
 	productID string
+	ownerID   string
 }
 
 func scopeOf(who *access.Principal) scope {
@@ -85,8 +86,20 @@ func scopeOf(who *access.Principal) scope {
 		return scope{all: true}
 	case who.BearerType == access.BearerProduct:
 		return scope{productID: who.BearerID}
+	case who.BearerType == access.BearerLicense:
+		return scope{productID: who.ProductID}
 	}
-	return scope{}
+	return scope{ownerID: who.BearerID}
+}
+
+// VisibleID returns the id of a product who may see, whatever its
+// permissions (to attach policies or licenses to it).
+func (s *Service) VisibleID(ctx context.Context, who *access.Principal, ref string) (string, error) {
+	p, err := s.store.Find(ctx, who.AccountID, ref, scopeOf(who))
+	if err != nil {
+		return "", err
+	}
+	return p.ID, nil
 }
 
 // Create validates and stores a new product.

@@ -39,6 +39,8 @@ func (s *Store) scoped(ctx context.Context, accountID string, sc scope) *gorm.DB
 	case sc.all:
 	case sc.productID != "":
 		q = q.Where("id = ?", sc.productID)
+	case sc.ownerID != "":
+		q = q.Where("id IN (SELECT product_id FROM licenses WHERE account_id = ? AND owner_id = ?)", accountID, sc.ownerID)
 	default:
 		q = q.Where("1 = 0")
 	}

@@ -69,9 +69,14 @@ type Token struct {
 	Name       *string    `gorm:"column:name"`
 	Expiry     *time.Time `gorm:"column:expiry"`
 	// Permissions narrow the bearer's; nil defers to the bearer ("*").
-	Permissions []string  `gorm:"column:permissions;serializer:json"`
-	CreatedAt   time.Time `gorm:"column:created_at"`
-	UpdatedAt   time.Time `gorm:"column:updated_at"`
+	Permissions []string `gorm:"column:permissions;serializer:json"`
+	// Activation tokens (license bearers) may cap machine (de)activations.
+	MaxActivations   *int64    `gorm:"column:max_activations"`
+	Activations      int64     `gorm:"column:activations"`
+	MaxDeactivations *int64    `gorm:"column:max_deactivations"`
+	Deactivations    int64     `gorm:"column:deactivations"`
+	CreatedAt        time.Time `gorm:"column:created_at"`
+	UpdatedAt        time.Time `gorm:"column:updated_at"`
 }
 
 // Expired reports whether the token has expired at now.
@@ -97,6 +102,8 @@ type Issue struct {
 	Expiry      *time.Time
 	Permissions []string   // nil: defer to the bearer
 	Allowed     access.Set // the bearer's permissions; Permissions must stay within them
+
+	MaxActivations, MaxDeactivations *int64
 }
 
 // Issue stores a new token and returns it with its raw value, which is
@@ -112,6 +119,11 @@ func (s *Service) Issue(ctx context.Context, in Issue) (*Token, string, error) {
 	if err := validatePermissions(in.Permissions, in.Allowed); err != nil {
 		return nil, "", err
 	}
+	for attr, v := range map[string]*int64{"max_activations": in.MaxActivations, "max_deactivations": in.MaxDeactivations} {
+		if v != nil && *v < 0 {
+			return nil, "", apperr.Attribute(attr, "INVALID", "must be greater than or equal to 0")
+		}
+	}
 	raw, err := newRaw(f)
 	if err != nil {
 		return nil, "", err
@@ -120,6 +132,7 @@ func (s *Service) Issue(ctx context.Context, in Issue) (*Token, string, error) {
 		ID: id.New(), AccountID: in.AccountID,
 		BearerType: in.BearerType, BearerID: in.BearerID, Kind: in.Kind,
 		Digest: Digest(in.Secret, raw), Name: in.Name, Expiry: in.Expiry, Permissions: in.Permissions,
+		MaxActivations: in.MaxActivations, MaxDeactivations: in.MaxDeactivations,
 	}
 	if err := s.store.Create(ctx, t); err != nil {
 		return nil, "", err
@@ -219,6 +232,8 @@ type Options struct {
 	Expiry      *time.Time
 	ExpirySet   bool
 	Permissions []string
+	// Only for license (activation) tokens.
+	MaxActivations, MaxDeactivations *int64
 }
 
 // Generate issues a token for target on behalf of who: for itself with
@@ -242,6 +257,10 @@ func (s *Service) Generate(ctx context.Context, who *access.Principal, secret []
 		if err := who.Require("product.tokens.generate"); err != nil {
 			return nil, "", err
 		}
+	case target.Type == BearerLicense:
+		if err := who.Require("license.tokens.generate"); err != nil {
+			return nil, "", err
+		}
 	default:
 		return nil, "", access.Denied("cannot generate tokens for this bearer")
 	}
@@ -256,6 +275,9 @@ func (s *Service) IssueFor(ctx context.Context, accountID string, secret []byte,
 
 func (s *Service) issueFor(accountID string, secret []byte, target Target, o Options) Issue {
 	kind := KindFor(target)
+	if kind != KindActivation {
+		o.MaxActivations, o.MaxDeactivations = nil, nil
+	}
 	expiry := o.Expiry
 	if !o.ExpirySet && kind == KindUser {
 		at := s.now().UTC().Add(DefaultUserTokenLifetime).Truncate(time.Millisecond)
@@ -264,6 +286,7 @@ func (s *Service) issueFor(accountID string, secret []byte, target Target, o Opt
 	return Issue{
 		AccountID: accountID, Secret: secret, BearerType: target.Type, BearerID: target.ID, Kind: kind,
 		Name: o.Name, Expiry: expiry, Permissions: o.Permissions, Allowed: access.Defaults(target.Role),
+		MaxActivations: o.MaxActivations, MaxDeactivations: o.MaxDeactivations,
 	}
 }
 

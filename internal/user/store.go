@@ -45,6 +45,8 @@ func (s *Store) scoped(ctx context.Context, accountID string, sc scope) *gorm.DB
 	case sc.all:
 	case sc.selfID != "":
 		q = q.Where("id = ?", sc.selfID)
+	case sc.productID != "":
+		q = q.Where("id IN (SELECT owner_id FROM licenses WHERE account_id = ? AND product_id = ?)", accountID, sc.productID)
 	default:
 		q = q.Where("1 = 0")
 	}

@@ -220,10 +220,12 @@ func hashPassword(password, pointer string) (string, error) {
 	return string(digest), err
 }
 
-// scope is the part of the account's users a principal can see.
+// scope is the part of the account's users a principal can see: staff all,
+// a user itself, a product the owners of its licenses, a license its owner.
 type scope struct {
-	all    bool
-	selfID string
+	all       bool
+	selfID    string
+	productID string
 }
 
 func scopeOf(who *access.Principal) scope {
@@ -232,9 +234,11 @@ func scopeOf(who *access.Principal) scope {
 		return scope{all: true}
 	case who.BearerType == access.BearerUser:
 		return scope{selfID: who.BearerID}
+	case who.BearerType == access.BearerProduct:
+		return scope{productID: who.BearerID}
+	case who.OwnerID != "":
+		return scope{selfID: who.OwnerID}
 	}
-	// Products and licenses see the users of their licenses; none exist
-	// without licenses.
 	return scope{}
 }
 
@@ -275,6 +279,16 @@ func (s *Service) visible(ctx context.Context, who *access.Principal, ref, permi
 		return nil, err
 	}
 	return u, nil
+}
+
+// VisibleID returns the id of a user who may see, whatever its permissions
+// (to make it a license owner).
+func (s *Service) VisibleID(ctx context.Context, who *access.Principal, ref string) (string, error) {
+	u, err := s.store.Find(ctx, who.AccountID, ref, scopeOf(who))
+	if err != nil {
+		return "", err
+	}
+	return u.ID, nil
 }
 
 // Bearer returns the user a token belongs to, without visibility rules.

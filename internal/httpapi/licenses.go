@@ -1,0 +1,333 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/google/jsonapi"
+	"github.com/labstack/echo/v4"
+
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/document"
+	"github.com/relkey/relkey/internal/license"
+	"github.com/relkey/relkey/internal/optional"
+	"github.com/relkey/relkey/internal/policy"
+	"github.com/relkey/relkey/internal/token"
+)
+
+var licenseResource = document.Resource{Singular: "license", Plural: "licenses"}
+
+// licenseRef is the :id of a license route: a UUID or a key, which clients
+// escape when it holds slashes (signed keys).
+func licenseRef(c echo.Context) string {
+	ref, err := url.PathUnescape(c.Param("id"))
+	if err != nil {
+		return c.Param("id")
+	}
+	return ref
+}
+
+// policyCache loads each policy once per request.
+type policyCache struct {
+	s     *Server
+	ctx   context.Context
+	cache map[string]*policy.Policy
+}
+
+func (s *Server) policyCache(ctx context.Context) *policyCache {
+	return &policyCache{s: s, ctx: ctx, cache: map[string]*policy.Policy{}}
+}
+
+func (pc *policyCache) node(l *license.License) (*jsonapi.Node, error) {
+	pol, ok := pc.cache[l.PolicyID]
+	if !ok {
+		var err error
+		if pol, err = pc.s.Policies.Get(pc.ctx, l.AccountID, l.PolicyID); err != nil {
+			return nil, err
+		}
+		pc.cache[l.PolicyID] = pol
+	}
+	return licenseNode(l, pol), nil
+}
+
+func (s *Server) renderLicenseValue(c echo.Context, status int, l *license.License, meta *jsonapi.Meta) error {
+	node, err := s.policyCache(c.Request().Context()).node(l)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, status, node, meta)
+}
+
+func (s *Server) renderLicense(c echo.Context, status int, ref string) error {
+	l, err := s.Licenses.Find(c.Request().Context(), principalOf(c), tenantOf(c), ref)
+	if err != nil {
+		return err
+	}
+	return s.renderLicenseValue(c, status, l, nil)
+}
+
+func (s *Server) listLicenses(c echo.Context) error {
+	paging, err := document.ParsePaging(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	q := c.QueryParams()
+	f := license.Filter{ProductID: q.Get("product"), PolicyID: q.Get("policy"), OwnerID: q.Get("owner")}
+	licenses, total, err := s.Licenses.List(c.Request().Context(), principalOf(c), f, paging.Request)
+	if err != nil {
+		return err
+	}
+	pc := s.policyCache(c.Request().Context())
+	nodes := make([]*jsonapi.Node, len(licenses))
+	for i := range licenses {
+		if nodes[i], err = pc.node(&licenses[i]); err != nil {
+			return err
+		}
+	}
+	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, q, total))
+}
+
+func (s *Server) showLicense(c echo.Context) error {
+	return s.renderLicense(c, http.StatusOK, licenseRef(c))
+}
+
+func (s *Server) licenseDocument(c echo.Context) (license.Params, *document.Request, error) {
+	var p license.Params
+	if principalOf(c) == nil {
+		return p, nil, access.ErrTokenMissing
+	}
+	req, err := s.decode(c, licenseResource, true)
+	if err != nil {
+		return p, nil, err
+	}
+	return p, req, req.DecodeAttributes(&p)
+}
+
+func (s *Server) createLicense(c echo.Context) error {
+	p, req, err := s.licenseDocument(c)
+	if err != nil {
+		return err
+	}
+	if err := req.PermitRelationships("policy", "owner", "user"); err != nil {
+		return err
+	}
+	var rel license.Relationships
+	if link, err := req.ToOne("policy", policyResource); err != nil {
+		return err
+	} else if link != nil {
+		rel.Policy = link.ID
+	}
+	for _, name := range []string{"owner", "user"} {
+		if link, err := req.ToOne(name, userResource); err != nil {
+			return err
+		} else if link != nil {
+			rel.Owner = link.ID
+		}
+	}
+	l, err := s.Licenses.Create(c.Request().Context(), principalOf(c), tenantOf(c), rel, p)
+	if err != nil {
+		return err
+	}
+	return s.renderLicenseValue(c, http.StatusCreated, l, nil)
+}
+
+func (s *Server) updateLicense(c echo.Context) error {
+	p, req, err := s.licenseDocument(c)
+	if err != nil {
+		return err
+	}
+	if err := req.PermitRelationships(); err != nil {
+		return err
+	}
+	l, err := s.Licenses.Update(c.Request().Context(), principalOf(c), tenantOf(c), licenseRef(c), p)
+	if err != nil {
+		return err
+	}
+	return s.renderLicenseValue(c, http.StatusOK, l, nil)
+}
+
+func (s *Server) deleteLicense(c echo.Context) error { return s.removeLicense(c, "license.delete") }
+func (s *Server) revokeLicense(c echo.Context) error { return s.removeLicense(c, "license.revoke") }
+
+func (s *Server) removeLicense(c echo.Context, permission string) error {
+	if err := s.Licenses.Revoke(c.Request().Context(), principalOf(c), tenantOf(c), licenseRef(c), permission); err != nil {
+		return err
+	}
+	return noContent(c)
+}
+
+// licenseAction runs an action that returns the changed license.
+func (s *Server) licenseAction(c echo.Context, act func(context.Context, *access.Principal, string) (*license.License, error)) error {
+	l, err := act(c.Request().Context(), principalOf(c), licenseRef(c))
+	if err != nil {
+		return err
+	}
+	return s.renderLicenseValue(c, http.StatusOK, l, nil)
+}
+
+func (s *Server) suspendLicense(c echo.Context) error   { return s.setSuspended(c, true) }
+func (s *Server) reinstateLicense(c echo.Context) error { return s.setSuspended(c, false) }
+
+func (s *Server) setSuspended(c echo.Context, suspended bool) error {
+	return s.licenseAction(c, func(ctx context.Context, who *access.Principal, ref string) (*license.License, error) {
+		return s.Licenses.SetSuspended(ctx, who, tenantOf(c), ref, suspended)
+	})
+}
+
+func (s *Server) renewLicense(c echo.Context) error {
+	return s.licenseAction(c, func(ctx context.Context, who *access.Principal, ref string) (*license.License, error) {
+		return s.Licenses.Renew(ctx, who, tenantOf(c), ref)
+	})
+}
+
+func (s *Server) checkInLicense(c echo.Context) error {
+	return s.licenseAction(c, func(ctx context.Context, who *access.Principal, ref string) (*license.License, error) {
+		return s.Licenses.CheckIn(ctx, who, tenantOf(c), ref)
+	})
+}
+
+type usageMeta struct {
+	Increment optional.Value[int64] `json:"increment"`
+	Decrement optional.Value[int64] `json:"decrement"`
+}
+
+func (s *Server) incrementUsage(c echo.Context) error { return s.changeUsage(c, 1, false) }
+func (s *Server) decrementUsage(c echo.Context) error { return s.changeUsage(c, -1, false) }
+func (s *Server) resetUsage(c echo.Context) error     { return s.changeUsage(c, 0, true) }
+
+func (s *Server) changeUsage(c echo.Context, sign int64, reset bool) error {
+	var m usageMeta
+	req, err := s.decode(c, licenseResource, false)
+	if err != nil {
+		return err
+	}
+	if err := req.DecodeMeta(&m); err != nil {
+		return err
+	}
+	by := int64(1)
+	if v, pointer := m.Increment, "/meta/increment"; sign > 0 && v.Set || sign < 0 && m.Decrement.Set {
+		if sign < 0 {
+			v, pointer = m.Decrement, "/meta/decrement"
+		}
+		if v.V < 1 {
+			return apperr.AtPointer(apperr.Invalid, document.CodeParametersInvalid, "must be greater than 0", pointer)
+		}
+		by = v.V
+	}
+	return s.licenseAction(c, func(ctx context.Context, who *access.Principal, ref string) (*license.License, error) {
+		return s.Licenses.ChangeUsage(ctx, who, tenantOf(c), ref, sign*by, reset)
+	})
+}
+
+func (s *Server) listLicenseTokens(c echo.Context) error {
+	l, err := s.Licenses.Find(c.Request().Context(), principalOf(c), tenantOf(c), licenseRef(c))
+	if err != nil {
+		return err
+	}
+	return s.renderBearerTokens(c, token.Target{Type: token.BearerLicense, ID: l.ID, Role: access.RoleLicense})
+}
+
+// createLicenseToken issues an activation token for a license.
+func (s *Server) createLicenseToken(c echo.Context) error {
+	l, err := s.Licenses.Find(c.Request().Context(), principalOf(c), tenantOf(c), licenseRef(c))
+	if err != nil {
+		return err
+	}
+	req, err := s.decode(c, tokenResource, false)
+	if err != nil {
+		return err
+	}
+	var p struct {
+		Name             optional.Value[*string]    `json:"name"`
+		Expiry           optional.Value[*time.Time] `json:"expiry"`
+		Permissions      optional.Value[[]string]   `json:"permissions"`
+		MaxActivations   optional.Value[*int64]     `json:"max_activations"`
+		MaxDeactivations optional.Value[*int64]     `json:"max_deactivations"`
+	}
+	if err := req.DecodeAttributes(&p); err != nil {
+		return err
+	}
+	if err := req.PermitRelationships(); err != nil {
+		return err
+	}
+	return s.issue(c, token.Target{Type: token.BearerLicense, ID: l.ID, Role: access.RoleLicense}, token.Options{
+		Name: p.Name.V, Expiry: p.Expiry.V, ExpirySet: p.Expiry.Set, Permissions: p.Permissions.V,
+		MaxActivations: p.MaxActivations.V, MaxDeactivations: p.MaxDeactivations.V,
+	})
+}
+
+func licenseNode(l *license.License, pol *policy.Policy) *jsonapi.Node {
+	base := document.AccountPath(l.AccountID)
+	self := base + "/licenses/" + l.ID
+	now := time.Now()
+	protected := pol.Protected
+	if l.Protected != nil {
+		protected = *l.Protected
+	}
+	var owner string
+	if l.OwnerID != nil {
+		owner = *l.OwnerID
+	}
+	return &jsonapi.Node{
+		Type: "licenses",
+		ID:   l.ID,
+		Attributes: map[string]any{
+			"name":             l.Name,
+			"key":              l.Key,
+			"expiry":           document.OptionalTime(l.Expiry),
+			"status":           l.Status(now),
+			"uses":             l.Uses,
+			"suspended":        l.Suspended,
+			"scheme":           pol.Scheme,
+			"encrypted":        false,
+			"strict":           pol.Strict,
+			"floating":         pol.Floating,
+			"protected":        protected,
+			"version":          l.LastValidatedVersion,
+			"maxMachines":      license.Effective(l.MaxMachines, pol.MaxMachines),
+			"maxProcesses":     license.Effective(l.MaxProcesses, pol.MaxProcesses),
+			"maxUsers":         license.Effective(l.MaxUsers, pol.MaxUsers),
+			"maxCores":         license.Effective(l.MaxCores, pol.MaxCores),
+			"maxMemory":        license.Effective(l.MaxMemory, pol.MaxMemory),
+			"maxDisk":          license.Effective(l.MaxDisk, pol.MaxDisk),
+			"maxUses":          license.Effective(l.MaxUses, pol.MaxUses),
+			"requireHeartbeat": pol.RequireHeartbeat,
+			"requireCheckIn":   pol.RequireCheckIn,
+			"lastValidated":    document.OptionalTime(l.LastValidatedAt),
+			"lastCheckIn":      document.OptionalTime(l.LastCheckInAt),
+			"nextCheckIn":      document.OptionalTime(license.NextCheckIn(l, pol)),
+			"lastCheckOut":     document.OptionalTime(l.LastCheckOutAt),
+			"metadata":         document.Metadata(l.Metadata),
+			"created":          document.Time(l.CreatedAt),
+			"updated":          document.Time(l.UpdatedAt),
+		},
+		Relationships: map[string]any{
+			"account": document.ToOne("accounts", l.AccountID, base),
+			"product": document.ToOne("products", l.ProductID, base+"/products/"+l.ProductID),
+			"policy":  document.ToOne("policies", l.PolicyID, base+"/policies/"+l.PolicyID),
+			"owner":   document.ToOne("users", owner, self+"/owner"),
+			"tokens":  document.ToMany(self + "/tokens"),
+		},
+		Links: &jsonapi.Links{"self": self},
+	}
+}
+
+// showLicenseOwner renders the license's owner, or null.
+func (s *Server) showLicenseOwner(c echo.Context) error {
+	ctx, who := c.Request().Context(), principalOf(c)
+	l, err := s.Licenses.Find(ctx, who, tenantOf(c), licenseRef(c))
+	if err != nil {
+		return err
+	}
+	if l.OwnerID == nil {
+		return s.render(c, http.StatusOK, &jsonapi.OnePayload{Data: nil})
+	}
+	u, err := s.Users.Bearer(ctx, l.AccountID, *l.OwnerID)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, userNode(u), nil)
+}

@@ -1,0 +1,75 @@
+package license
+
+import (
+	"context"
+	"time"
+
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/policy"
+)
+
+// Authentication strategies that admit each credential.
+var (
+	keyAuth   = map[string]bool{"LICENSE": true, "MIXED": true}
+	tokenAuth = map[string]bool{"TOKEN": true, "MIXED": true}
+)
+
+// AuthenticateLicense turns a license key into the license's principal,
+// failing in Keygen's order: LICENSE_INVALID (401), then LICENSE_BANNED,
+// LICENSE_SUSPENDED, LICENSE_EXPIRED (REVOKE_ACCESS only) and
+// LICENSE_NOT_ALLOWED (403).
+func (s *Service) AuthenticateLicense(ctx context.Context, t *account.Tenant, key string) (*access.Principal, error) {
+	l, pol, err := s.store.FindByDigestWithPolicy(ctx, t.ID, Digest(t.Keys.Secret, key))
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, apperr.New(apperr.Unauthenticated, "LICENSE_INVALID", "License key is invalid")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := usable(l, pol, s.now()); err != nil {
+		return nil, err
+	}
+	if !keyAuth[pol.AuthenticationStrategy] {
+		return nil, apperr.New(apperr.Forbidden, "LICENSE_NOT_ALLOWED", "License key authentication is not allowed by policy")
+	}
+	return principal(l, "", nil), nil
+}
+
+// usable refuses banned, suspended and revoke-expired licenses.
+func usable(l *License, pol *policy.Policy, now time.Time) error {
+	switch {
+	case l.OwnerBanned:
+		return apperr.New(apperr.Forbidden, "LICENSE_BANNED", "License is banned")
+	case l.Suspended:
+		return apperr.New(apperr.Forbidden, "LICENSE_SUSPENDED", "License is suspended")
+	case pol.ExpirationStrategy == policy.RevokeAccess && l.Expired(now):
+		return apperr.New(apperr.Forbidden, "LICENSE_EXPIRED", "License is expired")
+	}
+	return nil
+}
+
+// PrincipalForToken is the principal of a license's activation token.
+func (s *Service) PrincipalForToken(ctx context.Context, accountID, licenseID, tokenID string, perms []string) (*access.Principal, error) {
+	l, pol, err := s.store.FindWithPolicy(ctx, accountID, licenseID)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, apperr.New(apperr.Unauthenticated, "TOKEN_INVALID", "Token format is invalid or the token does not exist")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !tokenAuth[pol.AuthenticationStrategy] {
+		return nil, apperr.New(apperr.Forbidden, "TOKEN_NOT_ALLOWED", "Token authentication is not allowed by policy")
+	}
+	return principal(l, tokenID, perms), nil
+}
+
+func principal(l *License, tokenID string, perms []string) *access.Principal {
+	p := access.NewPrincipal(l.AccountID, access.RoleLicense, access.BearerLicense, l.ID, tokenID, perms)
+	p.ProductID, p.PolicyID = l.ProductID, l.PolicyID
+	if l.OwnerID != nil {
+		p.OwnerID = *l.OwnerID
+	}
+	return p
+}

@@ -1,0 +1,132 @@
+package license
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/database"
+	"github.com/relkey/relkey/internal/page"
+	"github.com/relkey/relkey/internal/policy"
+)
+
+// Store persists licenses.
+type Store struct{ db *database.DB }
+
+// NewStore returns the license store.
+func NewStore(db *database.DB) *Store { return &Store{db: db} }
+
+// Create inserts a license; a key used in the account is KEY_TAKEN.
+func (s *Store) Create(ctx context.Context, l *License) error {
+	return database.Insert(s.db.Conn(ctx).Omit("OwnerBanned"), l, apperr.Attribute("key", "TAKEN", "has already been taken"))
+}
+
+// Save writes a changed license.
+func (s *Store) Save(ctx context.Context, l *License) error {
+	return database.Error(s.db.Conn(ctx).Omit("OwnerBanned").Where("account_id = ?", l.AccountID).Save(l).Error)
+}
+
+// Delete removes a license.
+func (s *Store) Delete(ctx context.Context, l *License) error {
+	return database.Error(s.db.Conn(ctx).Where("account_id = ?", l.AccountID).Delete(&License{ID: l.ID}).Error)
+}
+
+// withOwner adds the owner's ban to a license query, in the same query.
+func withOwner(q *gorm.DB) *gorm.DB {
+	return q.Select("licenses.*, users.banned_at IS NOT NULL AS owner_banned").
+		Joins("LEFT JOIN users ON users.id = licenses.owner_id")
+}
+
+func (s *Store) scoped(ctx context.Context, accountID string, sc scope) *gorm.DB {
+	q := s.db.Conn(ctx).Model(&License{}).Where("licenses.account_id = ?", accountID)
+	switch {
+	case sc.all:
+	case sc.productID != "":
+		q = q.Where("licenses.product_id = ?", sc.productID)
+	case sc.licenseID != "":
+		q = q.Where("licenses.id = ?", sc.licenseID)
+	case sc.ownerID != "":
+		q = q.Where("licenses.owner_id = ?", sc.ownerID)
+	default:
+		q = q.Where("1 = 0")
+	}
+	return q
+}
+
+// Find returns a license by id, else by key digest, within the scope.
+func (s *Store) Find(ctx context.Context, accountID, ref, digest string, sc scope) (*License, error) {
+	q := s.scoped(ctx, accountID, sc)
+	if len(ref) == 36 && uuid.Validate(ref) == nil {
+		q = q.Where("licenses.id = ?", ref)
+	} else {
+		q = q.Where("licenses.key_digest = ?", digest)
+	}
+	return database.Take[License](withOwner(q), apperr.NotFoundResource("license", ref))
+}
+
+// List returns a page of licenses within the scope and filter.
+func (s *Store) List(ctx context.Context, accountID string, sc scope, f Filter, p page.Request) ([]License, int64, error) {
+	q := s.scoped(ctx, accountID, sc)
+	for column, value := range map[string]string{"licenses.product_id": f.ProductID, "licenses.policy_id": f.PolicyID, "licenses.owner_id": f.OwnerID} {
+		if value != "" {
+			q = q.Where(column+" = ?", value)
+		}
+	}
+	return database.PaginateIn[License](q, "licenses", p, withOwner)
+}
+
+// FindByDigestWithPolicy returns the license with a key digest and its
+// policy in one indexed query (the license-key authentication path).
+func (s *Store) FindByDigestWithPolicy(ctx context.Context, accountID, digest string) (*License, *policy.Policy, error) {
+	return s.findWithPolicy(ctx, "licenses.account_id = ? AND licenses.key_digest = ?", accountID, digest)
+}
+
+// FindWithPolicy returns a license by id with its policy in one query.
+func (s *Store) FindWithPolicy(ctx context.Context, accountID, id string) (*License, *policy.Policy, error) {
+	return s.findWithPolicy(ctx, "licenses.account_id = ? AND licenses.id = ?", accountID, id)
+}
+
+func (s *Store) findWithPolicy(ctx context.Context, where string, args ...any) (*License, *policy.Policy, error) {
+	var l License
+	q := withOwner(s.db.Conn(ctx).Model(&License{})).Where(where, args...)
+	if err := q.Take(&l).Error; err != nil {
+		if database.IsNotFound(err) {
+			return nil, nil, apperr.NotFoundResource("license", "")
+		}
+		return nil, nil, database.Error(err)
+	}
+	var pol policy.Policy
+	if err := s.db.Conn(ctx).Where("id = ? AND account_id = ?", l.PolicyID, l.AccountID).Take(&pol).Error; err != nil {
+		return nil, nil, database.Error(err)
+	}
+	return &l, &pol, nil
+}
+
+// ChangeUses changes uses in one conditional UPDATE, so concurrent changes
+// never pass the limits: USES_LIMIT_EXCEEDED above max, USES_INVALID below 0.
+func (s *Store) ChangeUses(ctx context.Context, l *License, delta int64, reset bool, max *int64) (int64, error) {
+	var uses int64
+	if reset {
+		err := s.db.Conn(ctx).Raw(`UPDATE licenses SET uses = 0, updated_at = ? WHERE id = ? AND account_id = ? RETURNING uses`,
+			database.Now(), l.ID, l.AccountID).Row().Scan(&uses)
+		return uses, database.Error(err)
+	}
+	q := `UPDATE licenses SET uses = uses + ?, updated_at = ? WHERE id = ? AND account_id = ? AND uses + ? >= 0`
+	args := []any{delta, database.Now(), l.ID, l.AccountID, delta}
+	if max != nil {
+		q += ` AND uses + ? <= ?`
+		args = append(args, delta, *max)
+	}
+	err := s.db.Conn(ctx).Raw(q+` RETURNING uses`, args...).Row().Scan(&uses)
+	if errors.Is(err, sql.ErrNoRows) {
+		if delta < 0 {
+			return 0, apperr.Attribute("uses", "INVALID", "usage cannot be negative")
+		}
+		return 0, apperr.AtPointer(apperr.Unprocessable, "USES_LIMIT_EXCEEDED", "usage exceeds maximum allowed for license ("+itoa(*max)+")", "/data/attributes/uses")
+	}
+	return uses, database.Error(err)
+}
