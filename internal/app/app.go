@@ -16,6 +16,7 @@ import (
 	"github.com/relkey/relkey/internal/httpapi"
 	"github.com/relkey/relkey/internal/keyring"
 	"github.com/relkey/relkey/internal/license"
+	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/policy"
 	"github.com/relkey/relkey/internal/product"
 	"github.com/relkey/relkey/internal/ratelimit"
@@ -37,6 +38,7 @@ type App struct {
 	Products *product.Service
 	Policies *policy.Service
 	Licenses *license.Service
+	Machines *machine.Service
 	Events   *event.Bus
 	Limiter  *ratelimit.Limiter
 }
@@ -93,6 +95,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Products = product.NewService(product.NewStore(db), db, tokenStore)
 	a.Policies = policy.NewService(policy.NewStore(db), a.Products)
 	a.Licenses = license.NewService(license.NewStore(db), a.Policies, a.Users, kr)
+	a.Machines = machine.NewService(machine.NewStore(db), db, a.Licenses, tokenStore)
 	a.Limiter = ratelimit.New(db)
 	return a, nil
 }
@@ -111,6 +114,7 @@ func (a *App) Server() *httpapi.Server {
 		Limiter:        a.Limiter,
 		Policies:       a.Policies,
 		Licenses:       a.Licenses,
+		Machines:       a.Machines,
 		DefaultAccount: a.Config.Account,
 		PublicURL:      a.Config.PublicURL,
 		RequestTimeout: a.Config.RequestTimeout,

@@ -27,6 +27,7 @@ func TestDecodeErrors(t *testing.T) {
 		name, body, code, detail, pointer string
 	}{
 		{"malformed", `{"data":`, "JSON_INVALID", "", ""},
+		{"NUL escape", `{"data":{"type":"widgets","attributes":{"name":"a\u0000b"}}}`, "ENCODING_INVALID", "", ""},
 		{"top-level array", `[1]`, CodeParametersInvalid, "type mismatch (received array expected object)", "/"},
 		{"missing data", `{}`, CodeParametersInvalid, "is missing", "/data"},
 		{"unknown top-level key", `{"data":{"type":"widgets"},"foo":1}`, CodeParametersInvalid, "unpermitted parameter", "/foo"},

@@ -53,6 +53,10 @@ func Decode(body []byte, r Resource, dataRequired bool) (*Request, error) {
 	if !json.Valid(body) {
 		return nil, apperr.New(apperr.Invalid, "JSON_INVALID", "The request data is invalid (check that the request body is valid JSON)")
 	}
+	// No store accepts NUL in text (PostgreSQL refuses it), so no document may carry one.
+	if bytes.IndexByte(body, 0) >= 0 || bytes.Contains(body, []byte(`\u0000`)) {
+		return nil, apperr.New(apperr.Invalid, "ENCODING_INVALID", "The request data contains a NUL byte")
+	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
 		return nil, paramError(mismatch(body, "object"), "/")

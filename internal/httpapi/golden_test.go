@@ -99,6 +99,7 @@ func TestWireFormats(t *testing.T) {
 		golden(t, "policy", 201, policy, replace)
 		license := e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(data(t, policy)["id"].(string), `"key":"GOLDEN-LICENSE-KEY","name":"Golden"`))
 		golden(t, "license", 201, license, replace)
+		golden(t, "machine", 201, e.admin("POST", "/v1/accounts/acme/machines", machineBody(data(t, license)["id"].(string), `"fingerprint":"golden-fp","hostname":"box","platform":"linux/amd64","cores":4`)), replace)
 		golden(t, "user", 201, e.admin("POST", "/v1/accounts/acme/users", `{"data":{"type":"users","attributes":{"firstName":"Ada","lastName":"Lovelace","email":"ada@acme.test"}}}`), replace)
 	})
 }

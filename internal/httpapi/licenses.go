@@ -13,6 +13,7 @@ import (
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/license"
+	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/policy"
 	"github.com/relkey/relkey/internal/token"
@@ -305,11 +306,12 @@ func licenseNode(l *license.License, pol *policy.Policy) *jsonapi.Node {
 			"updated":          document.Time(l.UpdatedAt),
 		},
 		Relationships: map[string]any{
-			"account": document.ToOne("accounts", l.AccountID, base),
-			"product": document.ToOne("products", l.ProductID, base+"/products/"+l.ProductID),
-			"policy":  document.ToOne("policies", l.PolicyID, base+"/policies/"+l.PolicyID),
-			"owner":   document.ToOne("users", owner, self+"/owner"),
-			"tokens":  document.ToMany(self + "/tokens"),
+			"account":  document.ToOne("accounts", l.AccountID, base),
+			"product":  document.ToOne("products", l.ProductID, base+"/products/"+l.ProductID),
+			"policy":   document.ToOne("policies", l.PolicyID, base+"/policies/"+l.PolicyID),
+			"owner":    document.ToOne("users", owner, self+"/owner"),
+			"machines": document.ToMany(self + "/machines"),
+			"tokens":   document.ToMany(self + "/tokens"),
 		},
 		Links: &jsonapi.Links{"self": self},
 	}
@@ -330,4 +332,25 @@ func (s *Server) showLicenseOwner(c echo.Context) error {
 		return err
 	}
 	return s.renderOne(c, http.StatusOK, userNode(u), nil)
+}
+
+// listLicenseMachines is GET /licenses/:id/machines.
+func (s *Server) listLicenseMachines(c echo.Context) error {
+	l, err := s.Licenses.Find(c.Request().Context(), principalOf(c), tenantOf(c), licenseRef(c))
+	if err != nil {
+		return err
+	}
+	paging, err := document.ParsePaging(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	machines, total, err := s.Machines.List(c.Request().Context(), principalOf(c), machine.Filter{LicenseID: l.ID}, paging.Request)
+	if err != nil {
+		return err
+	}
+	nodes, err := s.machineNodes(c.Request().Context(), machines)
+	if err != nil {
+		return err
+	}
+	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, c.QueryParams(), total))
 }

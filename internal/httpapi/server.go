@@ -16,6 +16,7 @@ import (
 
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/license"
+	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/policy"
 	"github.com/relkey/relkey/internal/product"
 	"github.com/relkey/relkey/internal/ratelimit"
@@ -37,6 +38,7 @@ type Deps struct {
 	Limiter        *ratelimit.Limiter
 	Policies       *policy.Service
 	Licenses       *license.Service
+	Machines       *machine.Service
 	DefaultAccount string   // RELKEY_ACCOUNT
 	PublicURL      *url.URL // RELKEY_PUBLIC_URL, nil = from the request
 	RequestTimeout time.Duration
@@ -152,6 +154,18 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.POST("/licenses/:id/actions/decrement-usage", s.decrementUsage)
 	g.POST("/licenses/:id/actions/reset-usage", s.resetUsage)
 	g.GET("/licenses/:id/owner", s.showLicenseOwner)
+	g.GET("/licenses/:id/machines", s.listLicenseMachines)
 	g.GET("/licenses/:id/tokens", s.listLicenseTokens)
 	g.POST("/licenses/:id/tokens", s.createLicenseToken)
+
+	g.GET("/machines", s.listMachines)
+	g.POST("/machines", s.activateMachine)
+	g.GET("/machines/:id", s.showMachine)
+	g.PATCH("/machines/:id", s.updateMachine)
+	g.PUT("/machines/:id", s.updateMachine)
+	g.DELETE("/machines/:id", s.deactivateMachine)
+	g.POST("/machines/:id/actions/ping", s.pingMachine)
+	g.POST("/machines/:id/actions/ping-heartbeat", s.pingMachine)
+	g.POST("/machines/:id/actions/reset", s.resetMachine)
+	g.POST("/machines/:id/actions/reset-heartbeat", s.resetMachine)
 }

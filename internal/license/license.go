@@ -580,3 +580,32 @@ func (s *Service) ChangeUsage(ctx context.Context, who *access.Principal, t *acc
 	l.Uses = uses
 	return l, nil
 }
+
+// Visible returns a license who may see and its policy, whatever who's
+// permissions (to act on its machines).
+func (s *Service) Visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*License, *policy.Policy, error) {
+	l, err := s.store.Find(ctx, t.ID, ref, Digest(t.Keys.Secret, ref), scopeOf(who))
+	if err != nil {
+		return nil, nil, err
+	}
+	pol, err := s.policies.Get(ctx, l.AccountID, l.PolicyID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, pol, s.open(l)
+}
+
+// StartExpiry starts a license's clock when its policy counts from the
+// given event (FROM_FIRST_ACTIVATION, ...) and it has not started yet. It
+// writes once: the conditional update does nothing afterwards.
+func (s *Service) StartExpiry(ctx context.Context, l *License, pol *policy.Policy, basis string) error {
+	if pol.ExpirationBasis != basis || pol.Duration == nil || l.Expiry != nil {
+		return nil
+	}
+	at := s.now().UTC().Truncate(time.Millisecond).Add(time.Duration(*pol.Duration) * time.Second)
+	started, err := s.store.StartExpiry(ctx, l, at)
+	if started {
+		l.Expiry = &at
+	}
+	return err
+}

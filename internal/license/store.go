@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -129,4 +130,11 @@ func (s *Store) ChangeUses(ctx context.Context, l *License, delta int64, reset b
 		return 0, apperr.AtPointer(apperr.Unprocessable, "USES_LIMIT_EXCEEDED", "usage exceeds maximum allowed for license ("+itoa(*max)+")", "/data/attributes/uses")
 	}
 	return uses, database.Error(err)
+}
+
+// StartExpiry sets the expiry if it is still unset; it reports whether it did.
+func (s *Store) StartExpiry(ctx context.Context, l *License, at time.Time) (bool, error) {
+	res := s.db.Conn(ctx).Exec(`UPDATE licenses SET expiry = ?, updated_at = ? WHERE id = ? AND account_id = ? AND expiry IS NULL`,
+		at, database.Now(), l.ID, l.AccountID)
+	return res.RowsAffected == 1, database.Error(res.Error)
 }

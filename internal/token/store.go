@@ -2,6 +2,8 @@ package token
 
 import (
 	"context"
+	"strconv"
+	"strings"
 
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
@@ -59,4 +61,34 @@ func (s *Store) Delete(ctx context.Context, t *Token) error {
 func (s *Store) DeleteForBearer(ctx context.Context, accountID, bearerType, bearerID string) error {
 	err := s.db.Conn(ctx).Where("account_id = ? AND bearer_type = ? AND bearer_id = ?", accountID, bearerType, bearerID).Delete(&Token{}).Error
 	return database.Error(err)
+}
+
+// Consume counts one activation (or deactivation) against an activation
+// token's maximum, atomically: ACTIVATIONS_LIMIT_EXCEEDED (or the
+// deactivation analog) when the maximum is reached.
+func (s *Store) Consume(ctx context.Context, accountID, tokenID string, deactivation bool) error {
+	counter, max, attr := "activations", "max_activations", "activations"
+	if deactivation {
+		counter, max, attr = "deactivations", "max_deactivations", "deactivations"
+	}
+	res := s.db.Conn(ctx).Exec(`UPDATE tokens SET `+counter+` = `+counter+` + 1
+		WHERE id = ? AND account_id = ? AND (`+max+` IS NULL OR `+counter+` < `+max+`)`, tokenID, accountID)
+	if res.Error != nil {
+		return database.Error(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		var t Token
+		s.db.Conn(ctx).Where("id = ?", tokenID).Take(&t)
+		limit := t.MaxActivations
+		if deactivation {
+			limit = t.MaxDeactivations
+		}
+		n := int64(0)
+		if limit != nil {
+			n = *limit
+		}
+		return apperr.AtPointer(apperr.Unprocessable, strings.ToUpper(attr)+"_LIMIT_EXCEEDED",
+			"exceeds maximum allowed ("+strconv.FormatInt(n, 10)+")", "/data/attributes/"+attr)
+	}
+	return nil
 }

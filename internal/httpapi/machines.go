@@ -1,0 +1,188 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/google/jsonapi"
+	"github.com/labstack/echo/v4"
+
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/document"
+	"github.com/relkey/relkey/internal/machine"
+	"github.com/relkey/relkey/internal/policy"
+)
+
+var machineResource = document.Resource{Singular: "machine", Plural: "machines"}
+
+// machineRef is the :id of a machine route: a UUID or an escaped fingerprint.
+func machineRef(c echo.Context) string {
+	ref, err := url.PathUnescape(c.Param("id"))
+	if err != nil {
+		return c.Param("id")
+	}
+	return ref
+}
+
+func (s *Server) machineDocument(c echo.Context) (machine.Params, *document.Request, error) {
+	var p machine.Params
+	if principalOf(c) == nil {
+		return p, nil, access.ErrTokenMissing
+	}
+	req, err := s.decode(c, machineResource, true)
+	if err != nil {
+		return p, nil, err
+	}
+	return p, req, req.DecodeAttributes(&p)
+}
+
+// activateMachine is POST /machines with relationships.license.
+func (s *Server) activateMachine(c echo.Context) error {
+	p, req, err := s.machineDocument(c)
+	if err != nil {
+		return err
+	}
+	if err := req.PermitRelationships("license"); err != nil {
+		return err
+	}
+	ref := ""
+	if link, err := req.ToOne("license", licenseResource); err != nil {
+		return err
+	} else if link != nil {
+		ref = link.ID
+	}
+	m, pol, err := s.Machines.Activate(c.Request().Context(), principalOf(c), tenantOf(c), ref, p)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusCreated, machineNode(m, pol), nil)
+}
+
+// machinePolicies loads each policy once per request.
+func (s *Server) machineNodes(ctx context.Context, machines []machine.Machine) ([]*jsonapi.Node, error) {
+	cache := map[string]*policy.Policy{}
+	nodes := make([]*jsonapi.Node, len(machines))
+	for i := range machines {
+		m := &machines[i]
+		pol, ok := cache[m.PolicyID]
+		if !ok {
+			var err error
+			if pol, err = s.Policies.Get(ctx, m.AccountID, m.PolicyID); err != nil {
+				return nil, err
+			}
+			cache[m.PolicyID] = pol
+		}
+		nodes[i] = machineNode(m, pol)
+	}
+	return nodes, nil
+}
+
+func (s *Server) listMachines(c echo.Context) error {
+	paging, err := document.ParsePaging(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	q := c.QueryParams()
+	f := machine.Filter{LicenseID: q.Get("license"), Fingerprint: q.Get("fingerprint"), ProductID: q.Get("product")}
+	machines, total, err := s.Machines.List(c.Request().Context(), principalOf(c), f, paging.Request)
+	if err != nil {
+		return err
+	}
+	nodes, err := s.machineNodes(c.Request().Context(), machines)
+	if err != nil {
+		return err
+	}
+	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, q, total))
+}
+
+func (s *Server) renderMachine(c echo.Context, status int, m *machine.Machine) error {
+	nodes, err := s.machineNodes(c.Request().Context(), []machine.Machine{*m})
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, status, nodes[0], nil)
+}
+
+func (s *Server) showMachine(c echo.Context) error {
+	m, err := s.Machines.Find(c.Request().Context(), principalOf(c), machineRef(c))
+	if err != nil {
+		return err
+	}
+	return s.renderMachine(c, http.StatusOK, m)
+}
+
+func (s *Server) updateMachine(c echo.Context) error {
+	p, req, err := s.machineDocument(c)
+	if err != nil {
+		return err
+	}
+	if err := req.PermitRelationships(); err != nil {
+		return err
+	}
+	m, err := s.Machines.Update(c.Request().Context(), principalOf(c), machineRef(c), p)
+	if err != nil {
+		return err
+	}
+	return s.renderMachine(c, http.StatusOK, m)
+}
+
+func (s *Server) deactivateMachine(c echo.Context) error {
+	if err := s.Machines.Deactivate(c.Request().Context(), principalOf(c), tenantOf(c), machineRef(c)); err != nil {
+		return err
+	}
+	return noContent(c)
+}
+
+func (s *Server) pingMachine(c echo.Context) error  { return s.heartbeat(c, false) }
+func (s *Server) resetMachine(c echo.Context) error { return s.heartbeat(c, true) }
+
+func (s *Server) heartbeat(c echo.Context, reset bool) error {
+	m, pol, err := s.Machines.Heartbeat(c.Request().Context(), principalOf(c), tenantOf(c), machineRef(c), reset)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, machineNode(m, pol), nil)
+}
+
+func machineNode(m *machine.Machine, pol *policy.Policy) *jsonapi.Node {
+	base := document.AccountPath(m.AccountID)
+	self := base + "/machines/" + m.ID
+	now := time.Now()
+	var owner string
+	if m.OwnerID != nil {
+		owner = *m.OwnerID
+	}
+	return &jsonapi.Node{
+		Type: "machines",
+		ID:   m.ID,
+		Attributes: map[string]any{
+			"fingerprint":       m.Fingerprint,
+			"name":              m.Name,
+			"hostname":          m.Hostname,
+			"ip":                m.IP,
+			"platform":          m.Platform,
+			"cores":             m.Cores,
+			"memory":            m.Memory,
+			"disk":              m.Disk,
+			"requireHeartbeat":  pol.RequireHeartbeat,
+			"heartbeatStatus":   m.HeartbeatStatus(pol, now),
+			"heartbeatDuration": pol.HeartbeatSeconds(),
+			"maxProcesses":      pol.MaxProcesses,
+			"lastHeartbeat":     document.OptionalTime(m.LastHeartbeatAt),
+			"nextHeartbeat":     document.OptionalTime(m.NextHeartbeat(pol)),
+			"lastCheckOut":      nil,
+			"metadata":          document.Metadata(m.Metadata),
+			"created":           document.Time(m.CreatedAt),
+			"updated":           document.Time(m.UpdatedAt),
+		},
+		Relationships: map[string]any{
+			"account": document.ToOne("accounts", m.AccountID, base),
+			"product": document.ToOne("products", m.ProductID, base+"/products/"+m.ProductID),
+			"license": document.ToOne("licenses", m.LicenseID, base+"/licenses/"+m.LicenseID),
+			"owner":   document.ToOne("users", owner, base+"/users/"+owner),
+		},
+		Links: &jsonapi.Links{"self": self},
+	}
+}

@@ -1,0 +1,164 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"net/url"
+	"sync"
+	"testing"
+
+	"github.com/relkey/relkey/internal/testenv"
+)
+
+func machineBody(licenseID, attrs string) string {
+	return `{"data":{"type":"machines","attributes":{` + attrs + `},"relationships":{"license":{"data":{"type":"licenses","id":"` + licenseID + `"}}}}}`
+}
+
+// licensed creates a product, a policy with the attributes and a license.
+func (e *env) licensed(policyAttrs string) (licenseID, key string) {
+	e.t.Helper()
+	productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
+	policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, policyAttrs)))
+	r := e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, ""))
+	return e.id(r), attrs(e.t, r)["key"].(string)
+}
+
+func TestMachineActivation(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		licenseID, key := e.licensed(`"name":"Node-locked","authenticationStrategy":"LICENSE"`)
+		licenseAuth := header{"Authorization", "License " + key}
+		created := e.do("POST", "/v1/accounts/acme/machines", machineBody(licenseID, `"fingerprint":"fp-1","hostname":"box","platform":"linux/amd64","cores":8`), licenseAuth)
+		a := attrs(t, created)
+		if created.status != 201 || a["fingerprint"] != "fp-1" || a["heartbeatStatus"] != "NOT_STARTED" || a["heartbeatDuration"] != 600.0 || a["cores"] != 8.0 {
+			t.Fatalf("activation: %d %s", created.status, created.body)
+		}
+		e.do("POST", "/v1/accounts/acme/machines", machineBody(licenseID, `"fingerprint":"fp-1"`), licenseAuth).
+			expectError(t, 422, "FINGERPRINT_TAKEN", "pointer", "/data/attributes/fingerprint")
+		e.do("POST", "/v1/accounts/acme/machines", machineBody(licenseID, `"fingerprint":"fp-2"`), licenseAuth).
+			expectError(t, 422, "MACHINE_LIMIT_EXCEEDED", "pointer", "/data")
+		e.do("POST", "/v1/accounts/acme/machines", machineBody(licenseID, `"name":"x"`), licenseAuth).expectError(t, 422, "FINGERPRINT_MISSING")
+		e.do("POST", "/v1/accounts/acme/machines", `{"data":{"type":"machines","attributes":{"fingerprint":"x"}}}`, licenseAuth).expectError(t, 422, "LICENSE_NOT_FOUND")
+		e.do("POST", "/v1/accounts/acme/machines", machineBody(licenseID, `"fingerprint":"fp-3","cores":0`), licenseAuth).expectError(t, 422, "CORES_INVALID")
+		e.do("POST", "/v1/accounts/acme/machines", machineBody(licenseID, `"fingerprint":"nul\u0000"`), licenseAuth).expectError(t, 400, "ENCODING_INVALID")
+
+		if r := e.do("GET", "/v1/accounts/acme/machines/fp-1", "", licenseAuth); r.status != 200 || data(t, r)["id"] != data(t, created)["id"] {
+			t.Fatalf("show by fingerprint: %d", r.status)
+		}
+		if n := len(list(t, e.do("GET", "/v1/accounts/acme/licenses/"+licenseID+"/machines", "", licenseAuth))); n != 1 {
+			t.Fatalf("license machines: %d", n)
+		}
+		other, otherKey := e.licensed(`"name":"Other","authenticationStrategy":"LICENSE"`)
+		_ = other
+		e.do("GET", "/v1/accounts/acme/machines/fp-1", "", header{"Authorization", "License " + otherKey}).expectError(t, 404, "NOT_FOUND")
+		e.do("DELETE", "/v1/accounts/acme/machines/fp-1", "", header{"Authorization", "License " + otherKey}).expectError(t, 404, "NOT_FOUND")
+		if r := e.do("DELETE", "/v1/accounts/acme/machines/"+url.PathEscape("fp-1"), "", licenseAuth); r.status != 204 {
+			t.Fatalf("deactivate by fingerprint: %d %s", r.status, r.body)
+		}
+		e.do("DELETE", "/v1/accounts/acme/machines/fp-1", "", licenseAuth).expectError(t, 404, "NOT_FOUND")
+		if r := e.do("POST", "/v1/accounts/acme/machines", machineBody(licenseID, `"fingerprint":"fp-2"`), licenseAuth); r.status != 201 {
+			t.Fatalf("activation after deactivation: %d", r.status)
+		}
+	})
+}
+
+func TestMachineLimitsAndStrategies(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		activate := func(licenseID, attrs string) *response {
+			return e.admin("POST", "/v1/accounts/acme/machines", machineBody(licenseID, attrs))
+		}
+		floating, _ := e.licensed(`"name":"Floating","floating":true,"maxMachines":2,"overageStrategy":"ALLOW_2X_OVERAGE","maxCores":16`)
+		for i := 1; i <= 4; i++ {
+			if r := activate(floating, fmt.Sprintf(`"fingerprint":"f%d","cores":2`, i)); r.status != 201 {
+				t.Fatalf("activation %d within 2x overage: %d %s", i, r.status, r.body)
+			}
+		}
+		activate(floating, `"fingerprint":"f5","cores":2`).expectError(t, 422, "MACHINE_LIMIT_EXCEEDED")
+
+		cores, _ := e.licensed(`"name":"Cores","floating":true,"maxMachines":10,"maxCores":8`)
+		activate(cores, `"fingerprint":"c1","cores":6`)
+		activate(cores, `"fingerprint":"c2","cores":4`).expectError(t, 422, "MACHINE_CORE_LIMIT_EXCEEDED")
+		if r := activate(cores, `"fingerprint":"c3","cores":2`); r.status != 201 {
+			t.Fatalf("cores within the limit: %d", r.status)
+		}
+
+		// Uniqueness per account: the same fingerprint on another license is taken.
+		productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"U"`)))
+		policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"Account-unique","machineUniquenessStrategy":"UNIQUE_PER_ACCOUNT"`)))
+		first := e.id(e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, "")))
+		second := e.id(e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, "")))
+		activate(first, `"fingerprint":"shared"`)
+		r := activate(second, `"fingerprint":"shared"`)
+		r.expectError(t, 422, "FINGERPRINT_TAKEN")
+		if r.firstError(t)["detail"] != "has already been taken for this account" {
+			t.Fatalf("detail: %v", r.firstError(t)["detail"])
+		}
+		// Per license (the default), the same fingerprint on two licenses is fine.
+		a, _ := e.licensed(`"name":"A"`)
+		b, _ := e.licensed(`"name":"B"`)
+		if activate(a, `"fingerprint":"same"`).status != 201 || activate(b, `"fingerprint":"same"`).status != 201 {
+			t.Fatal("per-license uniqueness refused the same fingerprint on two licenses")
+		}
+
+		// Activation tokens count activations.
+		tokenLicense, _ := e.licensed(`"name":"Tokens","floating":true,"maxMachines":10`)
+		raw := e.rawToken(e.admin("POST", "/v1/accounts/acme/licenses/"+tokenLicense+"/tokens", `{"data":{"type":"tokens","attributes":{"maxActivations":1,"maxDeactivations":0}}}`))
+		first1 := e.do("POST", "/v1/accounts/acme/machines", machineBody(tokenLicense, `"fingerprint":"t1"`), bearer(raw))
+		if first1.status != 201 {
+			t.Fatalf("first activation with the token: %d %s", first1.status, first1.body)
+		}
+		e.do("POST", "/v1/accounts/acme/machines", machineBody(tokenLicense, `"fingerprint":"t2"`), bearer(raw)).
+			expectError(t, 422, "ACTIVATIONS_LIMIT_EXCEEDED", "pointer", "/data/attributes/activations")
+		e.do("DELETE", "/v1/accounts/acme/machines/"+data(t, first1)["id"].(string), "", bearer(raw)).expectError(t, 422, "DEACTIVATIONS_LIMIT_EXCEEDED")
+	})
+}
+
+// TestConcurrentActivationsRespectTheLimit fires 50 activations at once
+// against a limit of 5: exactly 5 machines exist afterwards.
+func TestConcurrentActivationsRespectTheLimit(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		licenseID, key := e.licensed(`"name":"Five","floating":true,"maxMachines":5,"authenticationStrategy":"LICENSE"`)
+		var wg sync.WaitGroup
+		statuses := make([]int, 50)
+		for i := range statuses {
+			wg.Go(func() {
+				statuses[i] = e.do("POST", "/v1/accounts/acme/machines", machineBody(licenseID, fmt.Sprintf(`"fingerprint":"par-%d"`, i)),
+					header{"Authorization", "License " + key}).status
+			})
+		}
+		wg.Wait()
+		counts := map[int]int{}
+		for _, s := range statuses {
+			counts[s]++
+		}
+		if counts[201] != 5 || counts[422] != 45 {
+			t.Fatalf("statuses %v, want 5×201 and 45×422", counts)
+		}
+		if n := len(list(t, e.admin("GET", "/v1/accounts/acme/machines?license="+licenseID+"&limit=100", ""))); n != 5 {
+			t.Fatalf("%d machines exist, want 5", n)
+		}
+	})
+}
+
+func TestHeartbeats(t *testing.T) {
+	e := newEnv(t, testenv.Backend{Name: "embedded"})
+	licenseID, _ := e.licensed(`"name":"HB","requireHeartbeat":true,"heartbeatDuration":60,"heartbeatBasis":"FROM_FIRST_PING"`)
+	m := e.admin("POST", "/v1/accounts/acme/machines", machineBody(licenseID, `"fingerprint":"hb"`))
+	id := data(t, m)["id"].(string)
+	if attrs(t, m)["heartbeatStatus"] != "NOT_STARTED" || attrs(t, m)["lastHeartbeat"] != nil {
+		t.Fatalf("new machine: %s", m.body)
+	}
+	pinged := e.admin("POST", "/v1/accounts/acme/machines/"+id+"/actions/ping", "")
+	if attrs(t, pinged)["heartbeatStatus"] != "ALIVE" || attrs(t, pinged)["nextHeartbeat"] == nil {
+		t.Fatalf("ping: %s", pinged.body)
+	}
+	reset := e.admin("POST", "/v1/accounts/acme/machines/"+id+"/actions/reset", "")
+	if attrs(t, reset)["heartbeatStatus"] != "NOT_STARTED" || attrs(t, reset)["lastHeartbeat"] != nil {
+		t.Fatalf("reset: %s", reset.body)
+	}
+	fromCreation, _ := e.licensed(`"name":"FC","requireHeartbeat":true`)
+	if a := attrs(t, e.admin("POST", "/v1/accounts/acme/machines", machineBody(fromCreation, `"fingerprint":"fc"`))); a["heartbeatStatus"] != "ALIVE" {
+		t.Fatalf("FROM_CREATION starts alive: %v", a["heartbeatStatus"])
+	}
+}

@@ -1,0 +1,441 @@
+// Package machine is a device a license is activated on, identified by a
+// fingerprint. Activation enforces the policy's uniqueness strategy and the
+// machine, core, memory and disk limits (with overage allowances) under a
+// lock, so concurrent activations never exceed them; heartbeats tell alive
+// machines from dead ones.
+package machine
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/id"
+	"github.com/relkey/relkey/internal/license"
+	"github.com/relkey/relkey/internal/optional"
+	"github.com/relkey/relkey/internal/page"
+	"github.com/relkey/relkey/internal/policy"
+)
+
+// Machine is a stored machine.
+type Machine struct {
+	ID              string `gorm:"primaryKey"`
+	AccountID       string
+	LicenseID       string
+	PolicyID        string
+	ProductID       string
+	OwnerID         *string
+	Fingerprint     string
+	Name            *string
+	Hostname        *string
+	IP              *string `gorm:"column:ip"`
+	Platform        *string
+	Cores           *int64
+	Memory          *int64
+	Disk            *int64
+	LastHeartbeatAt *time.Time
+	Metadata        map[string]any `gorm:"serializer:json"`
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// Heartbeat statuses.
+const (
+	NotStarted = "NOT_STARTED"
+	Alive      = "ALIVE"
+	Dead       = "DEAD"
+)
+
+// HeartbeatStatus derives the machine's heartbeat status under its policy.
+func (m *Machine) HeartbeatStatus(pol *policy.Policy, now time.Time) string {
+	duration := time.Duration(pol.HeartbeatSeconds()) * time.Second
+	switch {
+	case m.LastHeartbeatAt == nil && (!pol.RequireHeartbeat || now.Sub(m.CreatedAt) <= duration):
+		return NotStarted
+	case m.LastHeartbeatAt != nil && !m.LastHeartbeatAt.Add(duration).Before(now):
+		return Alive
+	}
+	return Dead
+}
+
+// NextHeartbeat is when the next ping is due (nil before the first).
+func (m *Machine) NextHeartbeat(pol *policy.Policy) *time.Time {
+	if m.LastHeartbeatAt == nil {
+		return nil
+	}
+	next := m.LastHeartbeatAt.Add(time.Duration(pol.HeartbeatSeconds()) * time.Second)
+	return &next
+}
+
+// Params are the writable attributes of a machine.
+type Params struct {
+	Fingerprint optional.Value[string]         `json:"fingerprint"`
+	Name        optional.Value[*string]        `json:"name"`
+	Hostname    optional.Value[*string]        `json:"hostname"`
+	IP          optional.Value[*string]        `json:"ip"`
+	Platform    optional.Value[*string]        `json:"platform"`
+	Cores       optional.Value[*int64]         `json:"cores"`
+	Memory      optional.Value[*int64]         `json:"memory"`
+	Disk        optional.Value[*int64]         `json:"disk"`
+	Metadata    optional.Value[map[string]any] `json:"metadata"`
+}
+
+// Licenses gives the licenses machines belong to.
+type Licenses interface {
+	Visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*license.License, *policy.Policy, error)
+	StartExpiry(ctx context.Context, l *license.License, pol *policy.Policy, basis string) error
+}
+
+// Counters consume an activation token's (de)activation allowance.
+type Counters interface {
+	Consume(ctx context.Context, accountID, tokenID string, deactivation bool) error
+}
+
+// Transactor runs functions in one database transaction.
+type Transactor interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Service holds the machine rules.
+type Service struct {
+	store    *Store
+	tx       Transactor
+	licenses Licenses
+	counters Counters
+	now      func() time.Time
+}
+
+// NewService returns the machine rules.
+func NewService(store *Store, tx Transactor, licenses Licenses, counters Counters) *Service {
+	return &Service{store: store, tx: tx, licenses: licenses, counters: counters, now: time.Now}
+}
+
+func checkAttributes(p Params, creating bool) error {
+	if creating {
+		if !p.Fingerprint.Set || strings.TrimSpace(p.Fingerprint.V) == "" {
+			return apperr.Attribute("fingerprint", "MISSING", "can't be blank")
+		}
+	} else if p.Fingerprint.Set {
+		return apperr.AtPointer(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", "/data/attributes/fingerprint")
+	}
+	if len(p.Fingerprint.V) > 4096 {
+		return apperr.Attribute("fingerprint", "TOO_LONG", "is too long (maximum is 4096 characters)")
+	}
+	for attr, v := range map[string]optional.Value[*string]{"name": p.Name, "hostname": p.Hostname, "ip": p.IP, "platform": p.Platform} {
+		if v.V != nil && len(*v.V) > 255 {
+			return apperr.Attribute(attr, "TOO_LONG", "is too long (maximum is 255 characters)")
+		}
+	}
+	for attr, v := range map[string]optional.Value[*int64]{"cores": p.Cores, "memory": p.Memory, "disk": p.Disk} {
+		if v.V != nil && *v.V < 1 {
+			return apperr.Attribute(attr, "INVALID", "must be greater than or equal to 1")
+		}
+	}
+	return nil
+}
+
+func apply(m *Machine, p Params) {
+	p.Name.Apply(&m.Name)
+	p.Hostname.Apply(&m.Hostname)
+	p.IP.Apply(&m.IP)
+	p.Platform.Apply(&m.Platform)
+	p.Cores.Apply(&m.Cores)
+	p.Memory.Apply(&m.Memory)
+	p.Disk.Apply(&m.Disk)
+	if p.Metadata.Set {
+		m.Metadata = p.Metadata.V
+		if m.Metadata == nil {
+			m.Metadata = map[string]any{}
+		}
+	}
+}
+
+// protected refuses user-role bearers machine changes on protected licenses.
+func protected(who *access.Principal, l *license.License, pol *policy.Policy) error {
+	if who.BearerType != access.BearerUser || who.Staff() {
+		return nil
+	}
+	if (l.Protected != nil && *l.Protected) || (l.Protected == nil && pol.Protected) {
+		return access.Denied("license is protected")
+	}
+	return nil
+}
+
+// Activate adds a machine to a license who may see.
+func (s *Service) Activate(ctx context.Context, who *access.Principal, t *account.Tenant, licenseRef string, p Params) (*Machine, *policy.Policy, error) {
+	if err := who.Require("machine.create"); err != nil {
+		return nil, nil, err
+	}
+	if err := checkAttributes(p, true); err != nil {
+		return nil, nil, err
+	}
+	if licenseRef == "" {
+		return nil, nil, apperr.AtPointer(apperr.Unprocessable, "LICENSE_NOT_FOUND", "must exist", "/data/relationships/license")
+	}
+	l, pol, err := s.licenses.Visible(ctx, who, t, licenseRef)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, nil, apperr.AtPointer(apperr.Unprocessable, "LICENSE_NOT_FOUND", "must exist", "/data/relationships/license")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := protected(who, l, pol); err != nil {
+		return nil, nil, err
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	m := &Machine{
+		ID: id.New(), AccountID: l.AccountID, LicenseID: l.ID, PolicyID: l.PolicyID, ProductID: l.ProductID,
+		OwnerID: l.OwnerID, Fingerprint: strings.TrimSpace(p.Fingerprint.V), Metadata: map[string]any{}, CreatedAt: now,
+	}
+	apply(m, p)
+	if pol.HeartbeatBasis == "FROM_CREATION" {
+		m.LastHeartbeatAt = &now
+	}
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.Lock(ctx, l.ID, m.AccountID, m.Fingerprint); err != nil {
+			return err
+		}
+		if err := s.checkUnique(ctx, m, pol); err != nil {
+			return err
+		}
+		if err := s.checkLimits(ctx, m, l, pol); err != nil {
+			return err
+		}
+		if who.BearerType == access.BearerLicense && who.TokenID != "" {
+			if err := s.counters.Consume(ctx, m.AccountID, who.TokenID, false); err != nil {
+				return err
+			}
+		}
+		if err := s.store.Create(ctx, m); err != nil {
+			return err
+		}
+		return s.licenses.StartExpiry(ctx, l, pol, "FROM_FIRST_ACTIVATION")
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, pol, nil
+}
+
+var uniqueness = map[string]struct{ column, suffix string }{
+	"UNIQUE_PER_LICENSE": {"license_id", ""},
+	"UNIQUE_PER_POLICY":  {"policy_id", " for this policy"},
+	"UNIQUE_PER_PRODUCT": {"product_id", " for this product"},
+	"UNIQUE_PER_ACCOUNT": {"account_id", " for this account"},
+}
+
+func (s *Service) checkUnique(ctx context.Context, m *Machine, pol *policy.Policy) error {
+	u, ok := uniqueness[pol.MachineUniquenessStrategy]
+	if !ok {
+		u = uniqueness["UNIQUE_PER_LICENSE"]
+	}
+	value := map[string]string{"license_id": m.LicenseID, "policy_id": m.PolicyID, "product_id": m.ProductID, "account_id": m.AccountID}[u.column]
+	taken, err := s.store.FingerprintTaken(ctx, m.AccountID, u.column, value, m.Fingerprint)
+	if err != nil {
+		return err
+	}
+	if taken {
+		return apperr.Attribute("fingerprint", "TAKEN", "has already been taken"+u.suffix)
+	}
+	return nil
+}
+
+// overage is how far a limit may be exceeded under a strategy.
+func overage(strategy string) float64 {
+	switch strategy {
+	case "ALWAYS_ALLOW_OVERAGE":
+		return math.Inf(1)
+	case "ALLOW_1_25X_OVERAGE":
+		return 1.25
+	case "ALLOW_1_5X_OVERAGE":
+		return 1.5
+	case "ALLOW_2X_OVERAGE":
+		return 2
+	}
+	return 1
+}
+
+// Exceeds reports whether total passes limit beyond the overage strategy.
+func Exceeds(total, limit int64, strategy string) bool {
+	return float64(total) > float64(limit)*overage(strategy)
+}
+
+func limitError(code, what string, limit int64, per string) error {
+	return apperr.AtPointer(apperr.Unprocessable, code, fmt.Sprintf("%s has exceeded maximum allowed for %s (%d)", what, per, limit), "/data")
+}
+
+func (s *Service) checkLimits(ctx context.Context, m *Machine, l *license.License, pol *policy.Policy) error {
+	per, owner := "license", ""
+	if pol.MachineLeasingStrategy == "PER_USER" {
+		per = "user"
+		if m.OwnerID != nil {
+			owner = *m.OwnerID
+		}
+	}
+	st, err := s.store.Stats(ctx, l.ID, pol.MachineLeasingStrategy == "PER_USER", owner)
+	if err != nil {
+		return err
+	}
+	// The first activation always passes the machine count, as in Keygen.
+	if max := license.Effective(l.MaxMachines, pol.MaxMachines); max != nil && st.Count > 0 && Exceeds(st.Count+1, *max, pol.OverageStrategy) {
+		return limitError("MACHINE_LIMIT_EXCEEDED", "machine count", *max, per)
+	}
+	for _, c := range []struct {
+		code, what string
+		max        *int64
+		used       int64
+		add        *int64
+	}{
+		{"MACHINE_CORE_LIMIT_EXCEEDED", "machine core count", license.Effective(l.MaxCores, pol.MaxCores), st.Cores, m.Cores},
+		{"MACHINE_MEMORY_LIMIT_EXCEEDED", "machine memory", license.Effective(l.MaxMemory, pol.MaxMemory), st.Memory, m.Memory},
+		{"MACHINE_DISK_LIMIT_EXCEEDED", "machine disk", license.Effective(l.MaxDisk, pol.MaxDisk), st.Disk, m.Disk},
+	} {
+		if c.max != nil && c.add != nil && Exceeds(c.used+*c.add, *c.max, pol.OverageStrategy) {
+			return limitError(c.code, c.what, *c.max, per)
+		}
+	}
+	return nil
+}
+
+// scope is the part of the account's machines a principal can see.
+type scope struct {
+	all       bool
+	productID string
+	licenseID string
+	ownerID   string
+}
+
+func scopeOf(who *access.Principal) scope {
+	switch {
+	case who.Staff():
+		return scope{all: true}
+	case who.BearerType == access.BearerProduct:
+		return scope{productID: who.BearerID}
+	case who.BearerType == access.BearerLicense:
+		return scope{licenseID: who.BearerID}
+	}
+	return scope{ownerID: who.BearerID}
+}
+
+// Find returns a machine by id or fingerprint that who may read.
+func (s *Service) Find(ctx context.Context, who *access.Principal, ref string) (*Machine, error) {
+	return s.visible(ctx, who, ref, "machine.read")
+}
+
+func (s *Service) visible(ctx context.Context, who *access.Principal, ref, permission string) (*Machine, error) {
+	if who == nil {
+		return nil, access.ErrTokenMissing
+	}
+	m, err := s.store.Find(ctx, who.AccountID, ref, scopeOf(who))
+	if err != nil {
+		return nil, err
+	}
+	if err := who.Require(permission); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Filter narrows a machine list.
+type Filter struct {
+	LicenseID   string
+	Fingerprint string
+	ProductID   string
+}
+
+// List returns a page of the machines who may see.
+func (s *Service) List(ctx context.Context, who *access.Principal, f Filter, p page.Request) ([]Machine, int64, error) {
+	if err := who.Require("machine.read"); err != nil {
+		return nil, 0, err
+	}
+	return s.store.List(ctx, who.AccountID, scopeOf(who), f, p)
+}
+
+// Update changes a machine's descriptive attributes; staff and products
+// may also change cores, memory, disk and metadata.
+func (s *Service) Update(ctx context.Context, who *access.Principal, ref string, p Params) (*Machine, error) {
+	m, err := s.visible(ctx, who, ref, "machine.update")
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAttributes(p, false); err != nil {
+		return nil, err
+	}
+	if (p.Cores.Set || p.Memory.Set || p.Disk.Set || p.Metadata.Set) && !who.Staff() && who.BearerType != access.BearerProduct {
+		return nil, apperr.AtPointer(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", "/data/attributes/cores")
+	}
+	apply(m, p)
+	return m, s.store.Save(ctx, m)
+}
+
+// Deactivate removes a machine, counting a deactivation token's allowance.
+func (s *Service) Deactivate(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) error {
+	m, err := s.visible(ctx, who, ref, "machine.delete")
+	if err != nil {
+		return err
+	}
+	l, pol, err := s.licenses.Visible(ctx, who, t, m.LicenseID)
+	if err != nil {
+		return err
+	}
+	if err := protected(who, l, pol); err != nil {
+		return err
+	}
+	return s.tx.InTx(ctx, func(ctx context.Context) error {
+		if who.BearerType == access.BearerLicense && who.TokenID != "" {
+			if err := s.counters.Consume(ctx, m.AccountID, who.TokenID, true); err != nil {
+				return err
+			}
+		}
+		return s.store.Delete(ctx, m)
+	})
+}
+
+// Heartbeat pings (reset false) or resets a machine's heartbeat. A dead
+// machine is revived only within its policy's resurrection window.
+func (s *Service) Heartbeat(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, reset bool) (*Machine, *policy.Policy, error) {
+	permission := "machine.heartbeat.ping"
+	if reset {
+		permission = "machine.heartbeat.reset"
+	}
+	m, err := s.visible(ctx, who, ref, permission)
+	if err != nil {
+		return nil, nil, err
+	}
+	_, pol, err := s.licenses.Visible(ctx, who, t, m.LicenseID)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	if reset {
+		m.LastHeartbeatAt = nil
+	} else {
+		if m.HeartbeatStatus(pol, now) == Dead && !revivable(m, pol, now) {
+			return nil, nil, apperr.AtPointer(apperr.Unprocessable, "MACHINE_HEARTBEAT_DEAD", "is dead", "/data")
+		}
+		m.LastHeartbeatAt = &now
+	}
+	return m, pol, s.store.Save(ctx, m)
+}
+
+var revivalWindows = map[string]time.Duration{
+	"15_MINUTE_REVIVE": 15 * time.Minute, "10_MINUTE_REVIVE": 10 * time.Minute, "5_MINUTE_REVIVE": 5 * time.Minute,
+	"2_MINUTE_REVIVE": 2 * time.Minute, "1_MINUTE_REVIVE": time.Minute,
+}
+
+func revivable(m *Machine, pol *policy.Policy, now time.Time) bool {
+	if pol.HeartbeatResurrectionStrategy == "ALWAYS_REVIVE" {
+		return true
+	}
+	window, ok := revivalWindows[pol.HeartbeatResurrectionStrategy]
+	if !ok || m.LastHeartbeatAt == nil {
+		return false
+	}
+	deadSince := m.LastHeartbeatAt.Add(time.Duration(pol.HeartbeatSeconds()) * time.Second)
+	return now.Sub(deadSince) <= window
+}

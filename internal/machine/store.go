@@ -1,0 +1,128 @@
+package machine
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/database"
+	"github.com/relkey/relkey/internal/page"
+)
+
+// Store persists machines.
+type Store struct{ db *database.DB }
+
+// NewStore returns the machine store.
+func NewStore(db *database.DB) *Store { return &Store{db: db} }
+
+// Lock serializes activations of a license (its row) and of a fingerprint
+// in the account, for the rest of the transaction. SQLite's write
+// transactions are already serial.
+func (s *Store) Lock(ctx context.Context, licenseID, accountID, fingerprint string) error {
+	if s.db.Engine != database.Postgres {
+		return nil
+	}
+	q := s.db.Conn(ctx)
+	if err := q.Exec(`SELECT id FROM licenses WHERE id = ? FOR UPDATE`, licenseID).Error; err != nil {
+		return database.Error(err)
+	}
+	return database.Error(q.Exec(`SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, accountID+"/"+fingerprint).Error)
+}
+
+// FingerprintTaken reports whether a machine with the fingerprint exists
+// where column (license_id, policy_id, product_id or account_id) = value.
+func (s *Store) FingerprintTaken(ctx context.Context, accountID, column, value, fingerprint string) (bool, error) {
+	var n int64
+	err := s.db.Conn(ctx).Model(&Machine{}).
+		Where("account_id = ? AND fingerprint = ? AND "+column+" = ?", accountID, fingerprint, value).Limit(1).Count(&n).Error
+	return n > 0, database.Error(err)
+}
+
+// Stats are a license's machine totals.
+type Stats struct {
+	Count, Cores, Memory, Disk int64
+}
+
+// Stats totals the license's machines (of one owner when perUser).
+func (s *Store) Stats(ctx context.Context, licenseID string, perUser bool, ownerID string) (Stats, error) {
+	var st Stats
+	q := s.db.Conn(ctx).Model(&Machine{}).
+		Select("COUNT(*) AS count, COALESCE(SUM(cores), 0) AS cores, COALESCE(SUM(memory), 0) AS memory, COALESCE(SUM(disk), 0) AS disk").
+		Where("license_id = ?", licenseID)
+	if perUser {
+		if ownerID == "" {
+			q = q.Where("owner_id IS NULL")
+		} else {
+			q = q.Where("owner_id = ?", ownerID)
+		}
+	}
+	err := q.Scan(&st).Error
+	return st, database.Error(err)
+}
+
+// Create inserts a machine; the same fingerprint twice on a license is taken.
+func (s *Store) Create(ctx context.Context, m *Machine) error {
+	return database.Insert(s.db.Conn(ctx), m, apperr.Attribute("fingerprint", "TAKEN", "has already been taken"))
+}
+
+// Save writes a changed machine.
+func (s *Store) Save(ctx context.Context, m *Machine) error {
+	return database.Error(s.db.Conn(ctx).Where("account_id = ?", m.AccountID).Save(m).Error)
+}
+
+// Delete removes a machine.
+func (s *Store) Delete(ctx context.Context, m *Machine) error {
+	return database.Error(s.db.Conn(ctx).Where("account_id = ?", m.AccountID).Delete(&Machine{ID: m.ID}).Error)
+}
+
+func (s *Store) scoped(ctx context.Context, accountID string, sc scope) *gorm.DB {
+	q := s.db.Conn(ctx).Where("account_id = ?", accountID)
+	switch {
+	case sc.all:
+	case sc.productID != "":
+		q = q.Where("product_id = ?", sc.productID)
+	case sc.licenseID != "":
+		q = q.Where("license_id = ?", sc.licenseID)
+	case sc.ownerID != "":
+		q = q.Where("(owner_id = ? OR license_id IN (SELECT id FROM licenses WHERE account_id = ? AND owner_id = ?))", sc.ownerID, accountID, sc.ownerID)
+	default:
+		q = q.Where("1 = 0")
+	}
+	return q
+}
+
+// Find returns a machine by id, else the oldest with the fingerprint, within the scope.
+func (s *Store) Find(ctx context.Context, accountID, ref string, sc scope) (*Machine, error) {
+	q := s.scoped(ctx, accountID, sc)
+	if len(ref) == 36 && uuid.Validate(ref) == nil {
+		q = q.Where("id = ?", ref)
+	} else {
+		q = q.Where("fingerprint = ?", ref).Order("created_at, id")
+	}
+	return database.Take[Machine](q, apperr.NotFoundResource("machine", ref))
+}
+
+// List returns a page of machines within the scope and filter.
+func (s *Store) List(ctx context.Context, accountID string, sc scope, f Filter, p page.Request) ([]Machine, int64, error) {
+	q := s.scoped(ctx, accountID, sc)
+	for column, value := range map[string]string{"license_id": f.LicenseID, "fingerprint": f.Fingerprint, "product_id": f.ProductID} {
+		if value != "" {
+			q = q.Where(column+" = ?", value)
+		}
+	}
+	return database.Paginate[Machine](q, p)
+}
+
+// OfLicense returns the license's machines, or those with the fingerprints
+// when given (at most as many as fingerprints): one indexed query.
+func (s *Store) OfLicense(ctx context.Context, licenseID string, fingerprints []string) ([]Machine, error) {
+	var machines []Machine
+	q := s.db.Conn(ctx).Where("license_id = ?", licenseID)
+	if fingerprints != nil {
+		q = q.Where("fingerprint IN ?", fingerprints)
+	}
+	err := q.Order("created_at, id").Find(&machines).Error
+	return machines, database.Error(err)
+}
