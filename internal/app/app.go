@@ -23,24 +23,27 @@ import (
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
+	"github.com/relkey/relkey/internal/validation"
 )
 
 // App is an assembled relkey.
 type App struct {
-	Config   config.Config
-	Logger   *slog.Logger
-	DB       *database.DB
-	Storage  storage.Store
-	Local    *storage.Local
-	Accounts *account.Service
-	Users    *user.Service
-	Tokens   *token.Service
-	Products *product.Service
-	Policies *policy.Service
-	Licenses *license.Service
-	Machines *machine.Service
-	Events   *event.Bus
-	Limiter  *ratelimit.Limiter
+	Config    config.Config
+	Logger    *slog.Logger
+	DB        *database.DB
+	Storage   storage.Store
+	Local     *storage.Local
+	Accounts  *account.Service
+	Users     *user.Service
+	Tokens    *token.Service
+	Products  *product.Service
+	Policies  *policy.Service
+	Licenses  *license.Service
+	Machines  *machine.Service
+	Validator *validation.Validator
+	Toucher   *license.Toucher
+	Events    *event.Bus
+	Limiter   *ratelimit.Limiter
 }
 
 // Open connects to the configured database and object store, applies
@@ -95,7 +98,10 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Products = product.NewService(product.NewStore(db), db, tokenStore)
 	a.Policies = policy.NewService(policy.NewStore(db), a.Products)
 	a.Licenses = license.NewService(license.NewStore(db), a.Policies, a.Users, kr)
-	a.Machines = machine.NewService(machine.NewStore(db), db, a.Licenses, tokenStore)
+	machineStore := machine.NewStore(db)
+	a.Machines = machine.NewService(machineStore, db, a.Licenses, tokenStore)
+	a.Validator = validation.New(machineStore, a.Users, validation.NoReleases{})
+	a.Toucher = license.NewToucher(db, 4096, logger)
 	a.Limiter = ratelimit.New(db)
 	return a, nil
 }
@@ -115,6 +121,8 @@ func (a *App) Server() *httpapi.Server {
 		Policies:       a.Policies,
 		Licenses:       a.Licenses,
 		Machines:       a.Machines,
+		Validator:      a.Validator,
+		Toucher:        a.Toucher,
 		DefaultAccount: a.Config.Account,
 		PublicURL:      a.Config.PublicURL,
 		RequestTimeout: a.Config.RequestTimeout,
@@ -127,5 +135,8 @@ func (a *App) Onboard(ctx context.Context, o account.Onboarding) (*account.Onboa
 	return a.Accounts.Onboard(ctx, a.Users, a.Tokens, o)
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close records pending validations and releases the database.
+func (a *App) Close() error {
+	a.Toucher.Close()
+	return a.DB.Close()
+}

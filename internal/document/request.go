@@ -138,6 +138,16 @@ func (r *Request) DecodeAttributes(dst any) error {
 	return decodeMembers(r.Attributes, dst, "/data/attributes/")
 }
 
+// DecodeObject fills dst from a nested JSON object (such as meta.scope),
+// like DecodeAttributes, with errors pointing below pointer.
+func DecodeObject(raw json.RawMessage, dst any, pointer string) error {
+	members, err := object(raw, pointer)
+	if err != nil {
+		return err
+	}
+	return decodeMembers(members, dst, pointer+"/")
+}
+
 // DecodeMeta fills dst from the document's top-level meta, like DecodeAttributes.
 func (r *Request) DecodeMeta(dst any) error {
 	return decodeMembers(r.Meta, dst, "/meta/")

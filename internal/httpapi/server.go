@@ -23,6 +23,7 @@ import (
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
+	"github.com/relkey/relkey/internal/validation"
 )
 
 // Deps is everything the HTTP layer calls.
@@ -39,6 +40,8 @@ type Deps struct {
 	Policies       *policy.Service
 	Licenses       *license.Service
 	Machines       *machine.Service
+	Validator      *validation.Validator
+	Toucher        *license.Toucher
 	DefaultAccount string   // RELKEY_ACCOUNT
 	PublicURL      *url.URL // RELKEY_PUBLIC_URL, nil = from the request
 	RequestTimeout time.Duration
@@ -139,6 +142,9 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.PUT("/policies/:id", s.updatePolicy)
 	g.DELETE("/policies/:id", s.deletePolicy)
 
+	g.POST("/licenses/actions/validate-key", s.validateKey)
+	g.GET("/licenses/:id/actions/validate", s.quickValidate)
+	g.POST("/licenses/:id/actions/validate", s.validateLicense)
 	g.GET("/licenses", s.listLicenses)
 	g.POST("/licenses", s.createLicense)
 	g.GET("/licenses/:id", s.showLicense)

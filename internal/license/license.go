@@ -609,3 +609,26 @@ func (s *Service) StartExpiry(ctx context.Context, l *License, pol *policy.Polic
 	}
 	return err
 }
+
+// ForValidation finds the license with a key, and its policy, for
+// validate-key: anonymous callers may validate any key; a license only
+// itself, a user its own licenses, a product its product's. Out of sight
+// is reported as not found (nil license).
+func (s *Service) ForValidation(ctx context.Context, who *access.Principal, t *account.Tenant, key string) (*License, *policy.Policy, error) {
+	l, pol, err := s.store.FindByDigestWithPolicy(ctx, t.ID, Digest(t.Keys.Secret, key))
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if who != nil && !who.Staff() {
+		sc := scopeOf(who)
+		visible := (sc.licenseID != "" && sc.licenseID == l.ID) || (sc.productID != "" && sc.productID == l.ProductID) ||
+			(sc.ownerID != "" && l.OwnerID != nil && *l.OwnerID == sc.ownerID)
+		if !visible {
+			return nil, nil, nil
+		}
+	}
+	return l, pol, s.open(l)
+}

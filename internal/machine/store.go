@@ -126,3 +126,15 @@ func (s *Store) OfLicense(ctx context.Context, licenseID string, fingerprints []
 	err := q.Order("created_at, id").Find(&machines).Error
 	return machines, database.Error(err)
 }
+
+// OnLicense returns the license's machine with the id, or nil.
+func (s *Store) OnLicense(ctx context.Context, licenseID, id string) (*Machine, error) {
+	if uuid.Validate(id) != nil {
+		return nil, nil
+	}
+	m, err := database.Take[Machine](s.db.Conn(ctx).Where("license_id = ? AND id = ?", licenseID, id), apperr.NotFoundResource("machine", id))
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, nil
+	}
+	return m, err
+}

@@ -479,3 +479,18 @@ func (s *Service) ResetPassword(ctx context.Context, accountID, ref, token, newP
 	}
 	return s.setPassword(ctx, u, newPassword)
 }
+
+// Matches reports whether ref (an id or an email) names the user ownerID.
+func (s *Service) Matches(ctx context.Context, accountID, ownerID, ref string) (bool, error) {
+	if ref == ownerID {
+		return true, nil
+	}
+	u, err := s.store.Find(ctx, accountID, ownerID, scope{all: true})
+	if apperr.Is(err, apperr.NotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return strings.EqualFold(u.Email, ref), nil
+}

@@ -1,0 +1,240 @@
+// Package validation answers "may this license be used here, now?": the
+// ordered checks of Keygen's license validation, with the same codes and
+// details, over a bounded number of indexed queries.
+package validation
+
+import (
+	"context"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/relkey/relkey/internal/license"
+	"github.com/relkey/relkey/internal/machine"
+	"github.com/relkey/relkey/internal/optional"
+	"github.com/relkey/relkey/internal/policy"
+)
+
+// Scope is what a client asserts about where the license is used.
+type Scope struct {
+	Product      optional.Value[string]   `json:"product"`
+	Policy       optional.Value[string]   `json:"policy"`
+	User         optional.Value[*string]  `json:"user"`
+	Machine      optional.Value[string]   `json:"machine"`
+	Fingerprint  optional.Value[string]   `json:"fingerprint"`
+	Fingerprints optional.Value[[]string] `json:"fingerprints"`
+	Components   optional.Value[[]string] `json:"components"`
+	Entitlements optional.Value[[]string] `json:"entitlements"`
+	Checksum     optional.Value[string]   `json:"checksum"`
+	Version      optional.Value[string]   `json:"version"`
+	Environment  optional.Value[*string]  `json:"environment"`
+}
+
+// Result is a validation's verdict.
+type Result struct {
+	Valid  bool
+	Detail string
+	Code   string
+}
+
+func fail(detail, code string) Result { return Result{Detail: detail, Code: code} }
+func verdict(valid bool, detail, code string) Result {
+	return Result{Valid: valid, Detail: detail, Code: code}
+}
+
+var valid = Result{Valid: true, Detail: "is valid", Code: "VALID"}
+
+// NotFound is the result for a key that matches no license.
+var NotFound = fail("does not exist", "NOT_FOUND")
+
+// Machines reads the machines a validation looks at.
+type Machines interface {
+	Stats(ctx context.Context, licenseID string, perUser bool, ownerID string) (machine.Stats, error)
+	OfLicense(ctx context.Context, licenseID string, fingerprints []string) ([]machine.Machine, error)
+	OnLicense(ctx context.Context, licenseID, id string) (*machine.Machine, error)
+}
+
+// Owners tells whether a user reference (id or email) is a license's owner.
+type Owners interface {
+	Matches(ctx context.Context, accountID, ownerID, ref string) (bool, error)
+}
+
+// Catalog finds the releases and artifacts a license may reach (checksum
+// and version scopes). Until releases exist, nothing matches.
+type Catalog interface {
+	HasChecksum(ctx context.Context, l *license.License, checksum string) (bool, error)
+	HasVersion(ctx context.Context, l *license.License, version string) (bool, error)
+}
+
+// NoReleases is the catalog while relkey has no releases: no checksum or
+// version is accessible.
+type NoReleases struct{}
+
+func (NoReleases) HasChecksum(context.Context, *license.License, string) (bool, error) {
+	return false, nil
+}
+func (NoReleases) HasVersion(context.Context, *license.License, string) (bool, error) {
+	return false, nil
+}
+
+// Validator runs validations.
+type Validator struct {
+	machines Machines
+	owners   Owners
+	catalog  Catalog
+	now      func() time.Time
+}
+
+// New returns a validator.
+func New(machines Machines, owners Owners, catalog Catalog) *Validator {
+	return &Validator{machines: machines, owners: owners, catalog: catalog, now: time.Now}
+}
+
+type run struct {
+	v     *Validator
+	ctx   context.Context
+	l     *license.License
+	pol   *policy.Policy
+	now   time.Time
+	stats *machine.Stats
+}
+
+// stats loads the license's machine totals once.
+func (r *run) machineStats() (machine.Stats, error) {
+	if r.stats == nil {
+		st, err := r.v.machines.Stats(r.ctx, r.l.ID, false, "")
+		if err != nil {
+			return machine.Stats{}, err
+		}
+		r.stats = &st
+	}
+	return *r.stats, nil
+}
+
+// Validate checks l in Keygen's order. quick skips every scope check.
+func (v *Validator) Validate(ctx context.Context, l *license.License, pol *policy.Policy, sc Scope, quick bool) (Result, error) {
+	r := &run{v: v, ctx: ctx, l: l, pol: pol, now: v.now()}
+	expired := l.Expired(r.now)
+	switch {
+	case l.OwnerBanned:
+		return fail("is banned", "BANNED"), nil
+	case l.Suspended:
+		return fail("is suspended", "SUSPENDED"), nil
+	case pol.ExpirationStrategy == policy.RevokeAccess && expired:
+		return fail("is expired", "EXPIRED"), nil
+	}
+	if next := license.NextCheckIn(l, pol); next != nil && r.now.After(*next) {
+		return fail("is overdue for check in", "OVERDUE"), nil
+	}
+	if !quick {
+		if res, err := r.scopes(sc); err != nil || res != nil {
+			return deref(res), err
+		}
+	}
+	keepsAccess := pol.ExpirationStrategy == policy.AllowAccess || pol.ExpirationStrategy == policy.MaintainAccess
+	if max := license.Effective(l.MaxUsers, pol.MaxUsers); max != nil {
+		users := int64(0)
+		if l.OwnerID != nil {
+			users = 1
+		}
+		if users > *max {
+			return verdict(!machine.Exceeds(users, *max, pol.OverageStrategy), "has too many associated users", "TOO_MANY_USERS"), nil
+		}
+	}
+	if !pol.Strict {
+		if expired {
+			return verdict(keepsAccess, "is expired", "EXPIRED"), nil
+		}
+		return valid, nil
+	}
+	if res, err := r.strict(sc); err != nil || res != nil {
+		return deref(res), err
+	}
+	if expired {
+		return verdict(keepsAccess, "is expired", "EXPIRED"), nil
+	}
+	return valid, nil
+}
+
+func deref(r *Result) Result {
+	if r == nil {
+		return Result{}
+	}
+	return *r
+}
+
+func ptr(r Result) *Result { return &r }
+
+// strict runs the machine, core, memory and disk checks of strict policies.
+func (r *run) strict(sc Scope) (*Result, error) {
+	pol, l := r.pol, r.l
+	var st machine.Stats
+	var err error
+	if pol.MachineLeasingStrategy == "PER_USER" {
+		owner := ""
+		if sc.User.Set && sc.User.V != nil {
+			owner = *sc.User.V
+		}
+		st, err = r.v.machines.Stats(r.ctx, l.ID, true, owner)
+	} else {
+		st, err = r.machineStats()
+	}
+	if err != nil {
+		return nil, err
+	}
+	maxMachines := license.Effective(l.MaxMachines, pol.MaxMachines)
+	switch {
+	case !pol.Floating && st.Count == 0:
+		return ptr(fail("must have exactly 1 associated machine", "NO_MACHINE")), nil
+	case !pol.Floating && st.Count > 1:
+		limit := int64(1)
+		if maxMachines != nil {
+			limit = *maxMachines
+		}
+		if st.Count > limit {
+			allowed := pol.OverageStrategy == "ALWAYS_ALLOW_OVERAGE" || (pol.OverageStrategy == "ALLOW_2X_OVERAGE" && st.Count <= 2*limit)
+			return ptr(verdict(allowed, "has too many associated machines", "TOO_MANY_MACHINES")), nil
+		}
+	case pol.Floating && st.Count == 0:
+		return ptr(fail("must have at least 1 associated machine", "NO_MACHINES")), nil
+	case pol.Floating && maxMachines != nil && st.Count > 1 && st.Count > *maxMachines:
+		return ptr(verdict(!machine.Exceeds(st.Count, *maxMachines, pol.OverageStrategy), "has too many associated machines", "TOO_MANY_MACHINES")), nil
+	}
+	for _, c := range []struct {
+		max          *int64
+		used         int64
+		detail, code string
+	}{
+		{license.Effective(l.MaxCores, pol.MaxCores), st.Cores, "has too many associated machine cores", "TOO_MANY_CORES"},
+		{license.Effective(l.MaxMemory, pol.MaxMemory), st.Memory, "has too much associated machine memory", "TOO_MUCH_MEMORY"},
+		{license.Effective(l.MaxDisk, pol.MaxDisk), st.Disk, "has too much associated machine disk", "TOO_MUCH_DISK"},
+	} {
+		if c.max != nil && c.used > *c.max {
+			return ptr(verdict(!machine.Exceeds(c.used, *c.max, pol.OverageStrategy), c.detail, c.code)), nil
+		}
+	}
+	return nil, nil
+}
+
+// required is the number of matches a matching strategy needs of n.
+func required(strategy string, n int) int {
+	switch strategy {
+	case "MATCH_ALL":
+		return n
+	case "MATCH_MOST":
+		return int(math.Ceil(float64(n) / 2))
+	case "MATCH_TWO":
+		return min(2, n)
+	}
+	return 1
+}
+
+func compactUnique(values []string) []string {
+	var out []string
+	for _, v := range values {
+		if v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
