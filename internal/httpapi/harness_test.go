@@ -24,7 +24,7 @@ import (
 
 // env is one relkey served over HTTP on a fresh backend, with an account.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	backend testenv.Backend
 	cfg     config.Config
 	app     *app.App
@@ -58,7 +58,7 @@ func randomKey() string {
 }
 
 // newEnv serves relkey on the backend, with account "acme".
-func newEnv(t *testing.T, b testenv.Backend, tweak ...func(*config.Config)) *env {
+func newEnv(t testing.TB, b testenv.Backend, tweak ...func(*config.Config)) *env {
 	t.Helper()
 	cfg := config.Config{
 		DataDir:        t.TempDir(),
@@ -76,7 +76,7 @@ func newEnv(t *testing.T, b testenv.Backend, tweak ...func(*config.Config)) *env
 	return serveEnv(t, b, cfg)
 }
 
-func serveEnv(t *testing.T, b testenv.Backend, cfg config.Config) *env {
+func serveEnv(t testing.TB, b testenv.Backend, cfg config.Config) *env {
 	t.Helper()
 	logs := &syncBuffer{}
 	a, srv := openServer(t, cfg, logs)
@@ -87,7 +87,7 @@ func serveEnv(t *testing.T, b testenv.Backend, cfg config.Config) *env {
 }
 
 // openServer assembles relkey for cfg and serves it, logging into logs.
-func openServer(t *testing.T, cfg config.Config, logs *syncBuffer) (*app.App, *httptest.Server) {
+func openServer(t testing.TB, cfg config.Config, logs *syncBuffer) (*app.App, *httptest.Server) {
 	t.Helper()
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := app.Open(context.Background(), cfg, logger)
@@ -131,7 +131,7 @@ type response struct {
 }
 
 // doc decodes the body as a generic JSON document.
-func (r *response) doc(t *testing.T) map[string]any {
+func (r *response) doc(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
@@ -141,7 +141,7 @@ func (r *response) doc(t *testing.T) map[string]any {
 }
 
 // firstError returns errors[0] of an error document.
-func (r *response) firstError(t *testing.T) map[string]any {
+func (r *response) firstError(t testing.TB) map[string]any {
 	t.Helper()
 	errs, ok := r.doc(t)["errors"].([]any)
 	if !ok || len(errs) == 0 {
@@ -151,7 +151,7 @@ func (r *response) firstError(t *testing.T) map[string]any {
 }
 
 // expectError asserts status, code and (when given) source member and value.
-func (r *response) expectError(t *testing.T, status int, code string, source ...string) {
+func (r *response) expectError(t testing.TB, status int, code string, source ...string) {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
@@ -238,7 +238,7 @@ func (e *env) publicKeyFor(accountID string) ed25519.PublicKey {
 }
 
 // data returns the "data" member of a single-resource document.
-func data(t *testing.T, r *response) map[string]any {
+func data(t testing.TB, r *response) map[string]any {
 	t.Helper()
 	d, ok := r.doc(t)["data"].(map[string]any)
 	if !ok {
@@ -247,12 +247,12 @@ func data(t *testing.T, r *response) map[string]any {
 	return d
 }
 
-func attrs(t *testing.T, r *response) map[string]any {
+func attrs(t testing.TB, r *response) map[string]any {
 	t.Helper()
 	return data(t, r)["attributes"].(map[string]any)
 }
 
-func list(t *testing.T, r *response) []any {
+func list(t testing.TB, r *response) []any {
 	t.Helper()
 	d, ok := r.doc(t)["data"].([]any)
 	if !ok {

@@ -1,0 +1,133 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/relkey/relkey/internal/database"
+	"github.com/relkey/relkey/internal/license"
+	"github.com/relkey/relkey/internal/testenv"
+)
+
+// counted serves e's relkey again through a handler that counts the
+// statements of each request.
+func counted(t testing.TB, e *env) (*env, *database.StatementCounter) {
+	if err := e.app.DB.CountStatements(); err != nil {
+		t.Fatal(err)
+	}
+	counter := &database.StatementCounter{}
+	h := e.app.Server().Handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(database.WithStatementCounter(r.Context(), counter)))
+	}))
+	t.Cleanup(srv.Close)
+	c := *e
+	c.srv = srv
+	return &c, counter
+}
+
+// seedLicenses adds n licenses to the policy in bulk.
+func seedLicenses(t testing.TB, e *env, productID, policyID string, n int) {
+	t.Helper()
+	batch := make([]license.License, 0, 1000)
+	for i := range n {
+		batch = append(batch, license.License{
+			ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), AccountID: e.acct.Account.ID, ProductID: productID, PolicyID: policyID,
+			KeyDigest: fmt.Sprintf("seed-%d", i), KeySealed: "v1:unused", Metadata: map[string]any{},
+			CreatedAt: database.Now(), UpdatedAt: database.Now(),
+		})
+		if len(batch) == cap(batch) || i == n-1 {
+			if err := e.app.DB.Gorm.Omit("OwnerBanned").CreateInBatches(batch, 500).Error; err != nil {
+				t.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+}
+
+type hotPath struct {
+	e              *env
+	counter        *database.StatementCounter
+	licenseID, key string
+}
+
+func newHotPath(t testing.TB, e *env, licenses int) *hotPath {
+	productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
+	policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID,
+		`"name":"Hot","strict":true,"floating":true,"maxMachines":100000,"authenticationStrategy":"LICENSE","requireFingerprintScope":true`)))
+	seedLicenses(t, e, productID, policyID, licenses)
+	created := e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, ""))
+	c, counter := counted(t, e)
+	return &hotPath{e: c, counter: counter, licenseID: data(t, created)["id"].(string), key: attrs(t, created)["key"].(string)}
+}
+
+// statements runs one request and returns how many statements it ran.
+func (h *hotPath) statements(t testing.TB, method, path, body string, headers ...header) int64 {
+	before := h.counter.Count()
+	r := h.e.do(method, path, body, headers...)
+	if r.status >= 300 {
+		t.Fatalf("%s %s: %d %s", method, path, r.status, r.body)
+	}
+	return h.counter.Count() - before
+}
+
+func (h *hotPath) activate(t testing.TB, fingerprint string) int64 {
+	return h.statements(t, "POST", "/v1/accounts/acme/machines", machineBody(h.licenseID, `"fingerprint":"`+fingerprint+`"`),
+		header{"Authorization", "License " + h.key})
+}
+
+func (h *hotPath) validate(t testing.TB, fingerprint string) int64 {
+	return h.statements(t, "POST", "/v1/accounts/acme/licenses/actions/validate-key",
+		`{"meta":{"key":"`+h.key+`","scope":{"fingerprint":"`+fingerprint+`"}}}`)
+}
+
+// TestHotPathsRunAFixedNumberOfQueries: validate-key and machine activation
+// run the same number of statements with 10 and with 100 000 licenses.
+func TestHotPathsRunAFixedNumberOfQueries(t *testing.T) {
+	counts := map[int][2]int64{}
+	for _, n := range []int{10, 100_000} {
+		e := newEnv(t, testenv.Backend{Name: "embedded"})
+		h := newHotPath(t, e, n)
+		activation := h.activate(t, "fp-0")
+		h.activate(t, "fp-1")
+		validation := h.validate(t, "fp-1")
+		counts[n] = [2]int64{activation, validation}
+		t.Logf("%7d licenses: activation %d statements, validate-key %d statements", n, activation, validation)
+	}
+	if counts[10] != counts[100_000] {
+		t.Fatalf("statement counts grow with the data: %v", counts)
+	}
+	if a, v := counts[10][0], counts[10][1]; a > 8 || v > 4 {
+		t.Fatalf("activation %d / validate-key %d statements: over budget (8 / 4)", a, v)
+	}
+}
+
+func benchmarkHotPath(b *testing.B, licenses int, op func(h *hotPath, i int) int64) {
+	e := newEnv(b, testenv.Backend{Name: "embedded"})
+	h := newHotPath(b, e, licenses)
+	h.activate(b, "base")
+	b.ResetTimer()
+	var statements int64
+	for i := range b.N {
+		statements += op(h, i)
+	}
+	b.ReportMetric(float64(statements)/float64(b.N), "queries/op")
+}
+
+func BenchmarkValidateKey(b *testing.B) {
+	for _, n := range []int{10, 100_000} {
+		b.Run(fmt.Sprintf("licenses=%d", n), func(b *testing.B) {
+			benchmarkHotPath(b, n, func(h *hotPath, _ int) int64 { return h.validate(b, "base") })
+		})
+	}
+}
+
+func BenchmarkActivateMachine(b *testing.B) {
+	for _, n := range []int{10, 100_000} {
+		b.Run(fmt.Sprintf("licenses=%d", n), func(b *testing.B) {
+			benchmarkHotPath(b, n, func(h *hotPath, i int) int64 { return h.activate(b, fmt.Sprintf("bench-%d", i)) })
+		})
+	}
+}
