@@ -159,6 +159,8 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.POST("/licenses/:id/actions/increment-usage", s.incrementUsage)
 	g.POST("/licenses/:id/actions/decrement-usage", s.decrementUsage)
 	g.POST("/licenses/:id/actions/reset-usage", s.resetUsage)
+	g.POST("/licenses/:id/actions/check-out", s.checkOutLicense)
+	g.GET("/licenses/:id/actions/check-out", s.checkOutLicense)
 	g.GET("/licenses/:id/owner", s.showLicenseOwner)
 	g.GET("/licenses/:id/machines", s.listLicenseMachines)
 	g.GET("/licenses/:id/tokens", s.listLicenseTokens)
@@ -174,4 +176,6 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.POST("/machines/:id/actions/ping-heartbeat", s.pingMachine)
 	g.POST("/machines/:id/actions/reset", s.resetMachine)
 	g.POST("/machines/:id/actions/reset-heartbeat", s.resetMachine)
+	g.POST("/machines/:id/actions/check-out", s.checkOutMachine)
+	g.GET("/machines/:id/actions/check-out", s.checkOutMachine)
 }

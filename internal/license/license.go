@@ -632,3 +632,10 @@ func (s *Service) ForValidation(ctx context.Context, who *access.Principal, t *a
 	}
 	return l, pol, s.open(l)
 }
+
+// CheckedOut records that a license file was issued.
+func (s *Service) CheckedOut(ctx context.Context, l *License) error {
+	now := s.now().UTC().Truncate(time.Millisecond)
+	l.LastCheckOutAt = &now
+	return s.store.Save(ctx, l)
+}

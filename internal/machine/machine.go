@@ -322,6 +322,11 @@ func scopeOf(who *access.Principal) scope {
 	return scope{ownerID: who.BearerID}
 }
 
+// Visible returns a machine who may see, whatever who's permissions.
+func (s *Service) Visible(ctx context.Context, who *access.Principal, ref string) (*Machine, error) {
+	return s.store.Find(ctx, who.AccountID, ref, scopeOf(who))
+}
+
 // Find returns a machine by id or fingerprint that who may read.
 func (s *Service) Find(ctx context.Context, who *access.Principal, ref string) (*Machine, error) {
 	return s.visible(ctx, who, ref, "machine.read")
