@@ -12,6 +12,7 @@ import (
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/config"
 	"github.com/relkey/relkey/internal/database"
+	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/httpapi"
 	"github.com/relkey/relkey/internal/keyring"
@@ -28,22 +29,23 @@ import (
 
 // App is an assembled relkey.
 type App struct {
-	Config    config.Config
-	Logger    *slog.Logger
-	DB        *database.DB
-	Storage   storage.Store
-	Local     *storage.Local
-	Accounts  *account.Service
-	Users     *user.Service
-	Tokens    *token.Service
-	Products  *product.Service
-	Policies  *policy.Service
-	Licenses  *license.Service
-	Machines  *machine.Service
-	Validator *validation.Validator
-	Toucher   *license.Toucher
-	Events    *event.Bus
-	Limiter   *ratelimit.Limiter
+	Config       config.Config
+	Logger       *slog.Logger
+	DB           *database.DB
+	Storage      storage.Store
+	Local        *storage.Local
+	Accounts     *account.Service
+	Users        *user.Service
+	Tokens       *token.Service
+	Products     *product.Service
+	Policies     *policy.Service
+	Licenses     *license.Service
+	Machines     *machine.Service
+	Validator    *validation.Validator
+	Entitlements *entitlement.Service
+	Toucher      *license.Toucher
+	Events       *event.Bus
+	Limiter      *ratelimit.Limiter
 }
 
 // Open connects to the configured database and object store, applies
@@ -100,7 +102,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Licenses = license.NewService(license.NewStore(db), a.Policies, a.Users, kr)
 	machineStore := machine.NewStore(db)
 	a.Machines = machine.NewService(machineStore, db, a.Licenses, tokenStore)
-	a.Validator = validation.New(machineStore, a.Users, validation.NoReleases{})
+	a.Entitlements = entitlement.NewService(entitlement.NewStore(db))
+	a.Validator = validation.New(machineStore, a.Entitlements, a.Users, validation.NoReleases{})
 	a.Toucher = license.NewToucher(db, 4096, logger)
 	a.Limiter = ratelimit.New(db)
 	return a, nil
@@ -122,6 +125,7 @@ func (a *App) Server() *httpapi.Server {
 		Licenses:       a.Licenses,
 		Machines:       a.Machines,
 		Validator:      a.Validator,
+		Entitlements:   a.Entitlements,
 		Toucher:        a.Toucher,
 		DefaultAccount: a.Config.Account,
 		PublicURL:      a.Config.PublicURL,

@@ -331,3 +331,33 @@ func jsonKind(raw []byte) string {
 	}
 	return "integer"
 }
+
+// DecodeLinkages parses a document whose data is an array of resource
+// identifiers of resource r ({"data":[{"type":…,"id":…}]}) and returns the ids.
+func DecodeLinkages(body []byte, r Resource) ([]string, error) {
+	var doc struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(body), &doc); err != nil {
+		return nil, apperr.New(apperr.Invalid, "JSON_INVALID", "The request data is invalid (check that the request body is valid JSON)")
+	}
+	var items []struct {
+		Type string `json:"type"`
+		ID   string `json:"id"`
+	}
+	if err := json.Unmarshal(doc.Data, &items); err != nil || doc.Data == nil {
+		return nil, paramError(mismatch(doc.Data, "array"), "/data")
+	}
+	ids := make([]string, len(items))
+	for i, item := range items {
+		pointer := fmt.Sprintf("/data/%d", i)
+		if item.Type != r.Singular && item.Type != r.Plural {
+			return nil, paramError(fmt.Sprintf("type mismatch (received %q expected %q)", item.Type, r.Plural), pointer+"/type")
+		}
+		if item.ID == "" {
+			return nil, paramError("is missing", pointer+"/id")
+		}
+		ids[i] = item.ID
+	}
+	return ids, nil
+}

@@ -235,7 +235,11 @@ func (s *Server) licenseIncluded(c echo.Context, l *license.License, pol *policy
 				nodes = append(nodes, userNode(u))
 			}
 		case "entitlements":
-			// No entitlement is attached to any license yet.
+			items, err := s.Entitlements.Of(ctx, l.AccountID, l.ID, l.PolicyID)
+			if err != nil {
+				return nil, err
+			}
+			nodes = append(nodes, entitlementNodes(items)...)
 		}
 	}
 	return nodes, nil

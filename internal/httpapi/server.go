@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/policy"
@@ -41,6 +42,7 @@ type Deps struct {
 	Licenses       *license.Service
 	Machines       *machine.Service
 	Validator      *validation.Validator
+	Entitlements   *entitlement.Service
 	Toucher        *license.Toucher
 	DefaultAccount string   // RELKEY_ACCOUNT
 	PublicURL      *url.URL // RELKEY_PUBLIC_URL, nil = from the request
@@ -141,6 +143,16 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.PATCH("/policies/:id", s.updatePolicy)
 	g.PUT("/policies/:id", s.updatePolicy)
 	g.DELETE("/policies/:id", s.deletePolicy)
+	g.GET("/policies/:id/entitlements", s.listPolicyEntitlements)
+	g.POST("/policies/:id/entitlements", s.attachPolicyEntitlements)
+	g.DELETE("/policies/:id/entitlements", s.detachPolicyEntitlements)
+
+	g.GET("/entitlements", s.listEntitlements)
+	g.POST("/entitlements", s.createEntitlement)
+	g.GET("/entitlements/:id", s.showEntitlement)
+	g.PATCH("/entitlements/:id", s.updateEntitlement)
+	g.PUT("/entitlements/:id", s.updateEntitlement)
+	g.DELETE("/entitlements/:id", s.deleteEntitlement)
 
 	g.POST("/licenses/actions/validate-key", s.validateKey)
 	g.GET("/licenses/:id/actions/validate", s.quickValidate)
@@ -163,6 +175,9 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.GET("/licenses/:id/actions/check-out", s.checkOutLicense)
 	g.GET("/licenses/:id/owner", s.showLicenseOwner)
 	g.GET("/licenses/:id/machines", s.listLicenseMachines)
+	g.GET("/licenses/:id/entitlements", s.listLicenseEntitlements)
+	g.POST("/licenses/:id/entitlements", s.attachLicenseEntitlements)
+	g.DELETE("/licenses/:id/entitlements", s.detachLicenseEntitlements)
 	g.GET("/licenses/:id/tokens", s.listLicenseTokens)
 	g.POST("/licenses/:id/tokens", s.createLicenseToken)
 

@@ -52,8 +52,13 @@ func (r *run) scopes(sc Scope) (*Result, error) {
 		if len(codes) == 0 {
 			return ptr(fail("entitlements scope is empty", "ENTITLEMENTS_SCOPE_EMPTY")), nil
 		}
-		// No entitlement is attached to any license yet.
-		return ptr(fail("is missing one or more required entitlements", "ENTITLEMENTS_MISSING")), nil
+		ok, err := r.v.entitlements.HasCodes(r.ctx, l.AccountID, l.ID, l.PolicyID, codes)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return ptr(fail("is missing one or more required entitlements", "ENTITLEMENTS_MISSING")), nil
+		}
 	}
 	if res, err := r.machineScope(sc, userScope); err != nil || res != nil {
 		return res, err

@@ -54,6 +54,11 @@ type Machines interface {
 	OnLicense(ctx context.Context, licenseID, id string) (*machine.Machine, error)
 }
 
+// Entitlements tells whether a license (with its policy) holds codes.
+type Entitlements interface {
+	HasCodes(ctx context.Context, accountID, licenseID, policyID string, codes []string) (bool, error)
+}
+
 // Owners tells whether a user reference (id or email) is a license's owner.
 type Owners interface {
 	Matches(ctx context.Context, accountID, ownerID, ref string) (bool, error)
@@ -79,15 +84,16 @@ func (NoReleases) HasVersion(context.Context, *license.License, string) (bool, e
 
 // Validator runs validations.
 type Validator struct {
-	machines Machines
-	owners   Owners
-	catalog  Catalog
-	now      func() time.Time
+	machines     Machines
+	entitlements Entitlements
+	owners       Owners
+	catalog      Catalog
+	now          func() time.Time
 }
 
 // New returns a validator.
-func New(machines Machines, owners Owners, catalog Catalog) *Validator {
-	return &Validator{machines: machines, owners: owners, catalog: catalog, now: time.Now}
+func New(machines Machines, entitlements Entitlements, owners Owners, catalog Catalog) *Validator {
+	return &Validator{machines: machines, entitlements: entitlements, owners: owners, catalog: catalog, now: time.Now}
 }
 
 type run struct {

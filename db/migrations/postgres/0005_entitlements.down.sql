@@ -1,0 +1,3 @@
+DROP TABLE license_entitlements;
+DROP TABLE policy_entitlements;
+DROP TABLE entitlements;

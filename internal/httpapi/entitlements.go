@@ -1,0 +1,215 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/google/jsonapi"
+	"github.com/labstack/echo/v4"
+
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/document"
+	"github.com/relkey/relkey/internal/entitlement"
+)
+
+var entitlementResource = document.Resource{Singular: "entitlement", Plural: "entitlements"}
+
+func (s *Server) listEntitlements(c echo.Context) error {
+	paging, err := document.ParsePaging(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	items, total, err := s.Entitlements.List(c.Request().Context(), principalOf(c), paging.Request)
+	if err != nil {
+		return err
+	}
+	return s.renderMany(c, entitlementNodes(items), paging.Links(c.Request().URL.Path, c.QueryParams(), total))
+}
+
+func (s *Server) showEntitlement(c echo.Context) error {
+	e, err := s.Entitlements.Find(c.Request().Context(), principalOf(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, entitlementNode(e), nil)
+}
+
+func (s *Server) entitlementParams(c echo.Context) (entitlement.Params, error) {
+	var p entitlement.Params
+	if principalOf(c) == nil {
+		return p, access.ErrTokenMissing
+	}
+	req, err := s.decode(c, entitlementResource, true)
+	if err != nil {
+		return p, err
+	}
+	if err := req.DecodeAttributes(&p); err != nil {
+		return p, err
+	}
+	return p, req.PermitRelationships()
+}
+
+func (s *Server) createEntitlement(c echo.Context) error {
+	p, err := s.entitlementParams(c)
+	if err != nil {
+		return err
+	}
+	e, err := s.Entitlements.Create(c.Request().Context(), principalOf(c), p)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusCreated, entitlementNode(e), nil)
+}
+
+func (s *Server) updateEntitlement(c echo.Context) error {
+	p, err := s.entitlementParams(c)
+	if err != nil {
+		return err
+	}
+	e, err := s.Entitlements.Update(c.Request().Context(), principalOf(c), c.Param("id"), p)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, entitlementNode(e), nil)
+}
+
+func (s *Server) deleteEntitlement(c echo.Context) error {
+	if err := s.Entitlements.Delete(c.Request().Context(), principalOf(c), c.Param("id")); err != nil {
+		return err
+	}
+	return noContent(c)
+}
+
+// attachmentTarget resolves the policy or license of an entitlements route.
+func (s *Server) attachmentTarget(c echo.Context, kind string) (entitlement.Target, error) {
+	ctx, who := c.Request().Context(), principalOf(c)
+	if who == nil {
+		return entitlement.Target{}, access.ErrTokenMissing
+	}
+	if kind == "policies" {
+		pol, err := s.Policies.Visible(ctx, who, c.Param("id"))
+		if err != nil {
+			return entitlement.Target{}, err
+		}
+		return entitlement.PolicyTarget(pol.ID), nil
+	}
+	l, _, err := s.Licenses.Visible(ctx, who, tenantOf(c), licenseRef(c))
+	if err != nil {
+		return entitlement.Target{}, err
+	}
+	return entitlement.LicenseTarget(l.ID, l.PolicyID), nil
+}
+
+func (s *Server) listPolicyEntitlements(c echo.Context) error  { return s.listAttached(c, "policies") }
+func (s *Server) listLicenseEntitlements(c echo.Context) error { return s.listAttached(c, "licenses") }
+
+// listAttached lists a policy's entitlements, or a license's own and its policy's.
+func (s *Server) listAttached(c echo.Context, kind string) error {
+	t, err := s.attachmentTarget(c, kind)
+	if err != nil {
+		return err
+	}
+	if err := principalOf(c).Require("entitlement.read"); err != nil {
+		return err
+	}
+	var items []entitlement.Entitlement
+	if t.PolicyID != "" {
+		items, err = s.Entitlements.Of(c.Request().Context(), tenantOf(c).ID, t.ID, t.PolicyID)
+	} else {
+		items, err = s.Entitlements.Attached(c.Request().Context(), tenantOf(c).ID, t)
+	}
+	if err != nil {
+		return err
+	}
+	return s.renderMany(c, entitlementNodes(items), nil)
+}
+
+func (s *Server) attachPolicyEntitlements(c echo.Context) error  { return s.attach(c, "policies") }
+func (s *Server) attachLicenseEntitlements(c echo.Context) error { return s.attach(c, "licenses") }
+
+func (s *Server) attach(c echo.Context, kind string) error {
+	t, err := s.attachmentTarget(c, kind)
+	if err != nil {
+		return err
+	}
+	body, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	ids, err := document.DecodeLinkages(body, entitlementResource)
+	if err != nil {
+		return err
+	}
+	permission, typ, owner := "policy.entitlements.attach", "policy-entitlements", "policy"
+	if kind == "licenses" {
+		permission, typ, owner = "license.entitlements.attach", "license-entitlements", "license"
+	}
+	attachments, err := s.Entitlements.Attach(c.Request().Context(), principalOf(c), permission, t, ids)
+	if err != nil {
+		return err
+	}
+	nodes := make([]*jsonapi.Node, len(attachments))
+	for i, a := range attachments {
+		base := document.AccountPath(a.AccountID)
+		nodes[i] = &jsonapi.Node{
+			Type: typ, ID: a.ID,
+			Attributes: map[string]any{"created": document.Time(a.CreatedAt), "updated": document.Time(a.UpdatedAt)},
+			Relationships: map[string]any{
+				"account":     document.ToOne("accounts", a.AccountID, base),
+				"entitlement": document.ToOne("entitlements", a.EntitlementID, base+"/entitlements/"+a.EntitlementID),
+				owner:         document.ToOne(kind, a.OwnerID, base+"/"+kind+"/"+a.OwnerID),
+			},
+		}
+	}
+	return s.renderMany(c, nodes, nil)
+}
+
+func (s *Server) detachPolicyEntitlements(c echo.Context) error  { return s.detach(c, "policies") }
+func (s *Server) detachLicenseEntitlements(c echo.Context) error { return s.detach(c, "licenses") }
+
+func (s *Server) detach(c echo.Context, kind string) error {
+	t, err := s.attachmentTarget(c, kind)
+	if err != nil {
+		return err
+	}
+	body, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	ids, err := document.DecodeLinkages(body, entitlementResource)
+	if err != nil {
+		return err
+	}
+	permission := "policy.entitlements.detach"
+	if kind == "licenses" {
+		permission = "license.entitlements.detach"
+	}
+	if err := s.Entitlements.Detach(c.Request().Context(), principalOf(c), permission, t, ids); err != nil {
+		return err
+	}
+	return noContent(c)
+}
+
+func entitlementNodes(items []entitlement.Entitlement) []*jsonapi.Node {
+	nodes := make([]*jsonapi.Node, len(items))
+	for i := range items {
+		nodes[i] = entitlementNode(&items[i])
+	}
+	return nodes
+}
+
+func entitlementNode(e *entitlement.Entitlement) *jsonapi.Node {
+	base := document.AccountPath(e.AccountID)
+	return &jsonapi.Node{
+		Type: "entitlements",
+		ID:   e.ID,
+		Attributes: map[string]any{
+			"name":     e.Name,
+			"code":     e.Code,
+			"metadata": document.Metadata(e.Metadata),
+			"created":  document.Time(e.CreatedAt),
+			"updated":  document.Time(e.UpdatedAt),
+		},
+		Relationships: map[string]any{"account": document.ToOne("accounts", e.AccountID, base)},
+		Links:         &jsonapi.Links{"self": base + "/entitlements/" + e.ID},
+	}
+}
