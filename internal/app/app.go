@@ -109,6 +109,12 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	return a, nil
 }
 
+// RunJobs runs the background jobs of a serving replica until ctx ends.
+// Every replica may run them: each job is safe to run concurrently.
+func (a *App) RunJobs(ctx context.Context) {
+	machine.NewCuller(a.DB, a.Logger).Run(ctx, time.Minute)
+}
+
 // Server builds the HTTP API over the app.
 func (a *App) Server() *httpapi.Server {
 	return httpapi.New(httpapi.Deps{
