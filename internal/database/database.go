@@ -136,8 +136,9 @@ func sqliteDSN(path string, budget time.Duration) string {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	// Write transactions take the lock when they begin, so two writers queue
-	// on the busy timeout instead of deadlocking on a lock upgrade.
+	// on the busy timeout instead of failing on a lock upgrade. (The driver
+	// ignores _txlock when _time_format is also given; its default time
+	// format is already "2006-01-02 15:04:05.999999999-07:00".)
 	q.Set("_txlock", "immediate")
-	q.Set("_time_format", "sqlite")
 	return "file:" + path + "?" + q.Encode()
 }

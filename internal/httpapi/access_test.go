@@ -23,7 +23,7 @@ func userBody(email, role string) string {
 func (e *env) id(r *response) string {
 	e.t.Helper()
 	if r.status >= 300 {
-		e.t.Fatalf("setup request failed: %d %s", r.status, r.body)
+		e.t.Fatalf("setup request failed: %d %s\nserver log:\n%s", r.status, r.body, lastLines(e.logs.String(), 5))
 	}
 	return data(e.t, r)["id"].(string)
 }
@@ -173,4 +173,9 @@ func listIDs(t *testing.T, r *response) string {
 		ids = append(ids, item.(map[string]any)["id"].(string))
 	}
 	return strings.Join(ids, ",")
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/policy"
@@ -38,13 +41,48 @@ func (s *Server) machineDocument(c echo.Context) (machine.Params, *document.Requ
 	return p, req, req.DecodeAttributes(&p)
 }
 
-// activateMachine is POST /machines with relationships.license.
+// embeddedComponents decodes relationships.components.data: resource
+// objects without ids, as keygen-go embeds them in an activation.
+func embeddedComponents(req *document.Request) ([]machine.ComponentParams, error) {
+	raw, ok := req.Relationships["components"]
+	if !ok {
+		return nil, nil
+	}
+	const pointer = "/data/relationships/components/data"
+	var rel struct {
+		Data []struct {
+			Type       string          `json:"type"`
+			Attributes json.RawMessage `json:"attributes"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &rel); err != nil {
+		return nil, apperr.AtPointer(apperr.Invalid, document.CodeParametersInvalid, "must be an object with a data array", "/data/relationships/components")
+	}
+	params := make([]machine.ComponentParams, len(rel.Data))
+	for i, item := range rel.Data {
+		at := fmt.Sprintf("%s/%d", pointer, i)
+		if item.Type != "component" && item.Type != "components" {
+			return nil, apperr.AtPointer(apperr.Invalid, document.CodeParametersInvalid, "type mismatch (expected \"components\")", at+"/type")
+		}
+		if err := document.DecodeObject(item.Attributes, &params[i], at+"/attributes"); err != nil {
+			return nil, err
+		}
+	}
+	return params, nil
+}
+
+// activateMachine is POST /machines with relationships.license and,
+// optionally, embedded components.
 func (s *Server) activateMachine(c echo.Context) error {
 	p, req, err := s.machineDocument(c)
 	if err != nil {
 		return err
 	}
-	if err := req.PermitRelationships("license"); err != nil {
+	if err := req.PermitRelationships("license", "components"); err != nil {
+		return err
+	}
+	components, err := embeddedComponents(req)
+	if err != nil {
 		return err
 	}
 	ref := ""
@@ -53,7 +91,7 @@ func (s *Server) activateMachine(c echo.Context) error {
 	} else if link != nil {
 		ref = link.ID
 	}
-	m, pol, err := s.Machines.Activate(c.Request().Context(), principalOf(c), tenantOf(c), ref, p)
+	m, pol, err := s.Machines.Activate(c.Request().Context(), principalOf(c), tenantOf(c), ref, p, components)
 	if err != nil {
 		return err
 	}
@@ -178,11 +216,87 @@ func machineNode(m *machine.Machine, pol *policy.Policy) *jsonapi.Node {
 			"updated":           document.Time(m.UpdatedAt),
 		},
 		Relationships: map[string]any{
-			"account": document.ToOne("accounts", m.AccountID, base),
-			"product": document.ToOne("products", m.ProductID, base+"/products/"+m.ProductID),
-			"license": document.ToOne("licenses", m.LicenseID, base+"/licenses/"+m.LicenseID),
-			"owner":   document.ToOne("users", owner, base+"/users/"+owner),
+			"account":    document.ToOne("accounts", m.AccountID, base),
+			"product":    document.ToOne("products", m.ProductID, base+"/products/"+m.ProductID),
+			"license":    document.ToOne("licenses", m.LicenseID, base+"/licenses/"+m.LicenseID),
+			"owner":      document.ToOne("users", owner, base+"/users/"+owner),
+			"components": document.ToMany(self + "/components"),
 		},
 		Links: &jsonapi.Links{"self": self},
+	}
+}
+
+var componentResource = document.Resource{Singular: "component", Plural: "components"}
+
+func (s *Server) listMachineComponents(c echo.Context) error {
+	components, err := s.Machines.Components(c.Request().Context(), principalOf(c), machineRef(c))
+	if err != nil {
+		return err
+	}
+	nodes := make([]*jsonapi.Node, len(components))
+	for i := range components {
+		nodes[i] = componentNode(&components[i])
+	}
+	return s.renderMany(c, nodes, nil)
+}
+
+// createComponent is POST /components with relationships.machine.
+func (s *Server) createComponent(c echo.Context) error {
+	if principalOf(c) == nil {
+		return access.ErrTokenMissing
+	}
+	req, err := s.decode(c, componentResource, true)
+	if err != nil {
+		return err
+	}
+	var p machine.ComponentParams
+	if err := req.DecodeAttributes(&p); err != nil {
+		return err
+	}
+	if err := req.PermitRelationships("machine"); err != nil {
+		return err
+	}
+	link, err := req.ToOne("machine", machineResource)
+	if err != nil {
+		return err
+	}
+	if link == nil {
+		return apperr.AtPointer(apperr.Unprocessable, "MACHINE_NOT_FOUND", "must exist", "/data/relationships/machine")
+	}
+	comp, err := s.Machines.AddComponent(c.Request().Context(), principalOf(c), tenantOf(c), link.ID, p)
+	if apperr.Is(err, apperr.NotFound) {
+		return apperr.AtPointer(apperr.Unprocessable, "MACHINE_NOT_FOUND", "must exist", "/data/relationships/machine")
+	}
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusCreated, componentNode(comp), nil)
+}
+
+func (s *Server) deleteComponent(c echo.Context) error {
+	if err := s.Machines.RemoveComponent(c.Request().Context(), principalOf(c), c.Param("id")); err != nil {
+		return err
+	}
+	return noContent(c)
+}
+
+func componentNode(comp *machine.Component) *jsonapi.Node {
+	base := document.AccountPath(comp.AccountID)
+	return &jsonapi.Node{
+		Type: "components",
+		ID:   comp.ID,
+		Attributes: map[string]any{
+			"fingerprint": comp.Fingerprint,
+			"name":        comp.Name,
+			"metadata":    document.Metadata(comp.Metadata),
+			"created":     document.Time(comp.CreatedAt),
+			"updated":     document.Time(comp.UpdatedAt),
+		},
+		Relationships: map[string]any{
+			"account": document.ToOne("accounts", comp.AccountID, base),
+			"machine": document.ToOne("machines", comp.MachineID, base+"/machines/"+comp.MachineID),
+			"license": document.ToOne("licenses", comp.LicenseID, base+"/licenses/"+comp.LicenseID),
+		},
+		Links: &jsonapi.Links{"self": base + "/components/" + comp.ID},
 	}
 }

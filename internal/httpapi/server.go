@@ -192,5 +192,8 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.POST("/machines/:id/actions/reset", s.resetMachine)
 	g.POST("/machines/:id/actions/reset-heartbeat", s.resetMachine)
 	g.POST("/machines/:id/actions/check-out", s.checkOutMachine)
+	g.GET("/machines/:id/components", s.listMachineComponents)
+	g.POST("/components", s.createComponent)
+	g.DELETE("/components/:id", s.deleteComponent)
 	g.GET("/machines/:id/actions/check-out", s.checkOutMachine)
 }

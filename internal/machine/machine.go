@@ -167,7 +167,7 @@ func protected(who *access.Principal, l *license.License, pol *policy.Policy) er
 }
 
 // Activate adds a machine to a license who may see.
-func (s *Service) Activate(ctx context.Context, who *access.Principal, t *account.Tenant, licenseRef string, p Params) (*Machine, *policy.Policy, error) {
+func (s *Service) Activate(ctx context.Context, who *access.Principal, t *account.Tenant, licenseRef string, p Params, components []ComponentParams) (*Machine, *policy.Policy, error) {
 	if err := who.Require("machine.create"); err != nil {
 		return nil, nil, err
 	}
@@ -196,6 +196,10 @@ func (s *Service) Activate(ctx context.Context, who *access.Principal, t *accoun
 	if pol.HeartbeatBasis == "FROM_CREATION" {
 		m.LastHeartbeatAt = &now
 	}
+	parts, err := newComponents(m, components, "/data/relationships/components/data")
+	if err != nil {
+		return nil, nil, err
+	}
 	err = s.tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.store.Lock(ctx, l.ID, m.AccountID, m.Fingerprint); err != nil {
 			return err
@@ -212,6 +216,9 @@ func (s *Service) Activate(ctx context.Context, who *access.Principal, t *accoun
 			}
 		}
 		if err := s.store.Create(ctx, m); err != nil {
+			return err
+		}
+		if err := s.addComponents(ctx, parts, pol, "/data/relationships/components/data"); err != nil {
 			return err
 		}
 		return s.licenses.StartExpiry(ctx, l, pol, "FROM_FIRST_ACTIVATION")

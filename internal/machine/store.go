@@ -138,3 +138,45 @@ func (s *Store) OnLicense(ctx context.Context, licenseID, id string) (*Machine, 
 	}
 	return m, err
 }
+
+// ComponentTaken reports whether a component with the fingerprint exists
+// where column = value.
+func (s *Store) ComponentTaken(ctx context.Context, accountID, column, value, fingerprint string) (bool, error) {
+	var n int64
+	err := s.db.Conn(ctx).Model(&Component{}).
+		Where("account_id = ? AND fingerprint = ? AND "+column+" = ?", accountID, fingerprint, value).Limit(1).Count(&n).Error
+	return n > 0, database.Error(err)
+}
+
+// CreateComponents inserts components.
+func (s *Store) CreateComponents(ctx context.Context, components []Component) error {
+	if len(components) == 0 {
+		return nil
+	}
+	return database.Insert(s.db.Conn(ctx), &components, apperr.AtPointer(apperr.Unprocessable, "COMPONENTS_FINGERPRINT_TAKEN", "has already been taken", "/data/relationships/components"))
+}
+
+// ComponentsOf returns a machine's components, or those with the
+// fingerprints when given: one indexed query.
+func (s *Store) ComponentsOf(ctx context.Context, machineID string, fingerprints []string) ([]Component, error) {
+	var out []Component
+	q := s.db.Conn(ctx).Where("machine_id = ?", machineID)
+	if fingerprints != nil {
+		q = q.Where("fingerprint IN ?", fingerprints)
+	}
+	err := q.Order("created_at, id").Find(&out).Error
+	return out, database.Error(err)
+}
+
+// FindComponent returns a component of the account.
+func (s *Store) FindComponent(ctx context.Context, accountID, id string) (*Component, error) {
+	if uuid.Validate(id) != nil {
+		return nil, apperr.NotFoundResource("component", id)
+	}
+	return database.Take[Component](s.db.Conn(ctx).Where("account_id = ? AND id = ?", accountID, id), apperr.NotFoundResource("component", id))
+}
+
+// DeleteComponent removes a component.
+func (s *Store) DeleteComponent(ctx context.Context, c *Component) error {
+	return database.Error(s.db.Conn(ctx).Where("account_id = ?", c.AccountID).Delete(&Component{ID: c.ID}).Error)
+}

@@ -67,14 +67,26 @@ func (r *run) scopes(sc Scope) (*Result, error) {
 		return res, err
 	}
 	if sc.Components.Set {
+		components := compactUnique(sc.Components.V)
 		switch {
 		case !sc.Fingerprint.Set:
 			return ptr(fail("fingerprint scope is required when using the components scope", "FINGERPRINT_SCOPE_REQUIRED")), nil
-		case len(compactUnique(sc.Components.V)) == 0:
+		case len(components) == 0:
 			return ptr(fail("components scope is empty", "COMPONENTS_SCOPE_EMPTY")), nil
 		}
-		// Machines carry no components yet, so none can match.
-		return ptr(fail("one or more component is not activated (does not match enough associated components)", "COMPONENTS_SCOPE_MISMATCH")), nil
+		matched := 0
+		if machines, err := r.v.machines.OfLicense(r.ctx, l.ID, []string{sc.Fingerprint.V}); err != nil {
+			return nil, err
+		} else if len(machines) > 0 {
+			found, err := r.v.machines.ComponentsOf(r.ctx, machines[0].ID, components)
+			if err != nil {
+				return nil, err
+			}
+			matched = len(found)
+		}
+		if matched == 0 || matched < required(pol.ComponentMatchingStrategy, len(components)) {
+			return ptr(fail("one or more component is not activated (does not match enough associated components)", "COMPONENTS_SCOPE_MISMATCH")), nil
+		}
 	} else if pol.RequireComponentsScope {
 		return ptr(fail("components scope is required", "COMPONENTS_SCOPE_REQUIRED")), nil
 	}

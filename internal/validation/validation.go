@@ -52,6 +52,7 @@ type Machines interface {
 	Stats(ctx context.Context, licenseID string, perUser bool, ownerID string) (machine.Stats, error)
 	OfLicense(ctx context.Context, licenseID string, fingerprints []string) ([]machine.Machine, error)
 	OnLicense(ctx context.Context, licenseID, id string) (*machine.Machine, error)
+	ComponentsOf(ctx context.Context, machineID string, fingerprints []string) ([]machine.Component, error)
 }
 
 // Entitlements tells whether a license (with its policy) holds codes.

@@ -1,0 +1,152 @@
+package machine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/id"
+	"github.com/relkey/relkey/internal/optional"
+	"github.com/relkey/relkey/internal/policy"
+)
+
+// Component is a hardware part of a machine (a disk, a GPU), identified by
+// its own fingerprint, that validation can require.
+type Component struct {
+	ID          string `gorm:"primaryKey"`
+	AccountID   string
+	MachineID   string
+	LicenseID   string
+	PolicyID    string
+	ProductID   string
+	Fingerprint string
+	Name        string
+	Metadata    map[string]any `gorm:"serializer:json"`
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// ComponentParams are a component's writable attributes.
+type ComponentParams struct {
+	Fingerprint optional.Value[string]         `json:"fingerprint"`
+	Name        optional.Value[string]         `json:"name"`
+	Metadata    optional.Value[map[string]any] `json:"metadata"`
+}
+
+// MaxComponents is how many components one activation may carry.
+const MaxComponents = 20
+
+// newComponents builds the components of machine m, checking each.
+func newComponents(m *Machine, params []ComponentParams, pointer string) ([]Component, error) {
+	if len(params) > MaxComponents {
+		return nil, apperr.AtPointer(apperr.Unprocessable, "COMPONENTS_TOO_MANY", fmt.Sprintf("a machine may have at most %d components", MaxComponents), pointer)
+	}
+	out := make([]Component, len(params))
+	seen := map[string]bool{}
+	for i, p := range params {
+		at := fmt.Sprintf("%s/%d/attributes", pointer, i)
+		fp, name := strings.TrimSpace(p.Fingerprint.V), strings.TrimSpace(p.Name.V)
+		switch {
+		case fp == "":
+			return nil, apperr.AtPointer(apperr.Unprocessable, "COMPONENTS_FINGERPRINT_MISSING", "can't be blank", at+"/fingerprint")
+		case name == "":
+			return nil, apperr.AtPointer(apperr.Unprocessable, "COMPONENTS_NAME_MISSING", "can't be blank", at+"/name")
+		case seen[fp]:
+			return nil, apperr.AtPointer(apperr.Unprocessable, "COMPONENTS_FINGERPRINT_CONFLICT", "is duplicated", at+"/fingerprint")
+		}
+		seen[fp] = true
+		metadata := p.Metadata.V
+		if metadata == nil {
+			metadata = map[string]any{}
+		}
+		out[i] = Component{ID: id.New(), AccountID: m.AccountID, MachineID: m.ID, LicenseID: m.LicenseID, PolicyID: m.PolicyID,
+			ProductID: m.ProductID, Fingerprint: fp, Name: name, Metadata: metadata, CreatedAt: m.CreatedAt}
+	}
+	return out, nil
+}
+
+var componentUniqueness = map[string]struct{ column, suffix string }{
+	"UNIQUE_PER_MACHINE": {"machine_id", ""},
+	"UNIQUE_PER_LICENSE": {"license_id", " for this license"},
+	"UNIQUE_PER_POLICY":  {"policy_id", " for this policy"},
+	"UNIQUE_PER_PRODUCT": {"product_id", " for this product"},
+	"UNIQUE_PER_ACCOUNT": {"account_id", " for this account"},
+}
+
+// addComponents stores components under the policy's uniqueness strategy;
+// the caller holds the activation lock.
+func (s *Service) addComponents(ctx context.Context, components []Component, pol *policy.Policy, pointer string) error {
+	u, ok := componentUniqueness[pol.ComponentUniquenessStrategy]
+	if !ok {
+		u = componentUniqueness["UNIQUE_PER_MACHINE"]
+	}
+	for i, c := range components {
+		value := map[string]string{"machine_id": c.MachineID, "license_id": c.LicenseID, "policy_id": c.PolicyID,
+			"product_id": c.ProductID, "account_id": c.AccountID}[u.column]
+		taken, err := s.store.ComponentTaken(ctx, c.AccountID, u.column, value, c.Fingerprint)
+		if err != nil {
+			return err
+		}
+		if taken {
+			return apperr.AtPointer(apperr.Unprocessable, "COMPONENTS_FINGERPRINT_TAKEN", "has already been taken"+u.suffix,
+				fmt.Sprintf("%s/%d/attributes/fingerprint", pointer, i))
+		}
+	}
+	return s.store.CreateComponents(ctx, components)
+}
+
+// Components returns the components of a machine who may see.
+func (s *Service) Components(ctx context.Context, who *access.Principal, machineRef string) ([]Component, error) {
+	m, err := s.visible(ctx, who, machineRef, "component.read")
+	if err != nil {
+		return nil, err
+	}
+	return s.store.ComponentsOf(ctx, m.ID, nil)
+}
+
+// AddComponent adds one component to a machine who may see.
+func (s *Service) AddComponent(ctx context.Context, who *access.Principal, t *account.Tenant, machineRef string, p ComponentParams) (*Component, error) {
+	m, err := s.visible(ctx, who, machineRef, "component.create")
+	if err != nil {
+		return nil, err
+	}
+	_, pol, err := s.licenses.Visible(ctx, who, t, m.LicenseID)
+	if err != nil {
+		return nil, err
+	}
+	m.CreatedAt = s.now().UTC().Truncate(time.Millisecond)
+	components, err := newComponents(m, []ComponentParams{p}, "/data")
+	if err != nil {
+		return nil, err
+	}
+	components[0].CreatedAt = m.CreatedAt
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.Lock(ctx, m.LicenseID, m.AccountID, m.Fingerprint); err != nil {
+			return err
+		}
+		return s.addComponents(ctx, components, pol, "/data")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &components[0], nil
+}
+
+// RemoveComponent deletes a component of a machine who may see.
+func (s *Service) RemoveComponent(ctx context.Context, who *access.Principal, componentID string) error {
+	if err := who.Require("component.delete"); err != nil {
+		return err
+	}
+	c, err := s.store.FindComponent(ctx, who.AccountID, componentID)
+	if err != nil {
+		return err
+	}
+	if _, err := s.visible(ctx, who, c.MachineID, "component.delete"); err != nil {
+		return err
+	}
+	return s.store.DeleteComponent(ctx, c)
+}
