@@ -221,6 +221,7 @@ func machineNode(m *machine.Machine, pol *policy.Policy) *jsonapi.Node {
 			"license":    document.ToOne("licenses", m.LicenseID, base+"/licenses/"+m.LicenseID),
 			"owner":      document.ToOne("users", owner, base+"/users/"+owner),
 			"components": document.ToMany(self + "/components"),
+			"processes":  document.ToMany(self + "/processes"),
 		},
 		Links: &jsonapi.Links{"self": self},
 	}

@@ -47,8 +47,7 @@ func TestMachineActivation(t *testing.T) {
 		if n := len(list(t, e.do("GET", "/v1/accounts/acme/licenses/"+licenseID+"/machines", "", licenseAuth))); n != 1 {
 			t.Fatalf("license machines: %d", n)
 		}
-		other, otherKey := e.licensed(`"name":"Other","authenticationStrategy":"LICENSE"`)
-		_ = other
+		_, otherKey := e.licensed(`"name":"Other","authenticationStrategy":"LICENSE"`)
 		e.do("GET", "/v1/accounts/acme/machines/fp-1", "", header{"Authorization", "License " + otherKey}).expectError(t, 404, "NOT_FOUND")
 		e.do("DELETE", "/v1/accounts/acme/machines/fp-1", "", header{"Authorization", "License " + otherKey}).expectError(t, 404, "NOT_FOUND")
 		if r := e.do("DELETE", "/v1/accounts/acme/machines/"+url.PathEscape("fp-1"), "", licenseAuth); r.status != 204 {

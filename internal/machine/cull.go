@@ -9,8 +9,9 @@ import (
 	"github.com/relkey/relkey/internal/policy"
 )
 
-// Culler deactivates machines whose heartbeat died, for policies with the
-// DEACTIVATE_DEAD cull strategy, once any resurrection window has passed.
+// Culler deactivates machines (and kills processes) whose heartbeat died,
+// for policies with the DEACTIVATE_DEAD cull strategy, once any
+// resurrection window has passed.
 // Every replica may run one: each pass is one conditional DELETE per such
 // policy, so concurrent passes neither repeat nor miss work.
 type Culler struct {
@@ -56,6 +57,12 @@ func (c *Culler) Cull(ctx context.Context) (int64, error) {
 				(last_heartbeat_at IS NOT NULL AND last_heartbeat_at < ?) OR
 				(? AND last_heartbeat_at IS NULL AND created_at < ?))`,
 			p.ID, deadBefore, p.RequireHeartbeat, deadBefore)
+		if res.Error != nil {
+			return culled, database.Error(res.Error)
+		}
+		culled += res.RowsAffected
+		// Processes die with their heartbeat too.
+		res = c.db.Conn(ctx).Exec(`DELETE FROM processes WHERE policy_id = ? AND last_heartbeat_at < ?`, p.ID, deadBefore)
 		if res.Error != nil {
 			return culled, database.Error(res.Error)
 		}

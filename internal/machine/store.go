@@ -2,6 +2,7 @@ package machine
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -179,4 +180,51 @@ func (s *Store) FindComponent(ctx context.Context, accountID, id string) (*Compo
 // DeleteComponent removes a component.
 func (s *Store) DeleteComponent(ctx context.Context, c *Component) error {
 	return database.Error(s.db.Conn(ctx).Where("account_id = ?", c.AccountID).Delete(&Component{ID: c.ID}).Error)
+}
+
+// CreateProcess inserts a process; a pid already running on the machine is taken.
+func (s *Store) CreateProcess(ctx context.Context, p *Process) error {
+	return database.Insert(s.db.Conn(ctx), p, apperr.Attribute("pid", "TAKEN", "has already been taken"))
+}
+
+// SaveProcess writes a changed process.
+func (s *Store) SaveProcess(ctx context.Context, p *Process) error {
+	return database.Error(s.db.Conn(ctx).Where("account_id = ?", p.AccountID).Save(p).Error)
+}
+
+// DeleteProcess removes a process.
+func (s *Store) DeleteProcess(ctx context.Context, p *Process) error {
+	return database.Error(s.db.Conn(ctx).Where("account_id = ?", p.AccountID).Delete(&Process{ID: p.ID}).Error)
+}
+
+// FindProcess returns a process of the account.
+func (s *Store) FindProcess(ctx context.Context, accountID, id string) (*Process, error) {
+	if uuid.Validate(id) != nil {
+		return nil, apperr.NotFoundResource("process", id)
+	}
+	return database.Take[Process](s.db.Conn(ctx).Where("account_id = ? AND id = ?", accountID, id), apperr.NotFoundResource("process", id))
+}
+
+// ProcessesOf returns a machine's processes.
+func (s *Store) ProcessesOf(ctx context.Context, machineID string) ([]Process, error) {
+	var out []Process
+	err := s.db.Conn(ctx).Where("machine_id = ?", machineID).Order("created_at, id").Find(&out).Error
+	return out, database.Error(err)
+}
+
+// CountAliveProcesses counts a license's processes pinged since alive
+// where column = value (owner_id "" means no owner).
+func (s *Store) CountAliveProcesses(ctx context.Context, licenseID, column, value string, alive time.Time) (int64, error) {
+	q := s.db.Conn(ctx).Model(&Process{}).Where("last_heartbeat_at >= ?", alive)
+	switch {
+	case column == "owner_id" && value == "":
+		q = q.Where("license_id = ? AND owner_id IS NULL", licenseID)
+	case column == "owner_id":
+		q = q.Where("license_id = ? AND owner_id = ?", licenseID, value)
+	default:
+		q = q.Where(column+" = ?", value)
+	}
+	var n int64
+	err := q.Count(&n).Error
+	return n, database.Error(err)
 }

@@ -53,6 +53,7 @@ type Machines interface {
 	OfLicense(ctx context.Context, licenseID string, fingerprints []string) ([]machine.Machine, error)
 	OnLicense(ctx context.Context, licenseID, id string) (*machine.Machine, error)
 	ComponentsOf(ctx context.Context, machineID string, fingerprints []string) ([]machine.Component, error)
+	CountAliveProcesses(ctx context.Context, licenseID, column, value string, alive time.Time) (int64, error)
 }
 
 // Entitlements tells whether a license (with its policy) holds codes.
@@ -219,6 +220,48 @@ func (r *run) strict(sc Scope) (*Result, error) {
 		if c.max != nil && c.used > *c.max {
 			return ptr(verdict(!machine.Exceeds(c.used, *c.max, pol.OverageStrategy), c.detail, c.code)), nil
 		}
+	}
+	return r.processes(sc)
+}
+
+// processes checks the process limit per the policy's leasing strategy.
+// Per machine it needs a machine or fingerprint scope to know the machine.
+func (r *run) processes(sc Scope) (*Result, error) {
+	max := license.Effective(r.l.MaxProcesses, r.pol.MaxProcesses)
+	if max == nil {
+		return nil, nil
+	}
+	column, value := "license_id", r.l.ID
+	switch r.pol.ProcessLeasingStrategy {
+	case "PER_USER":
+		column = "owner_id"
+		if sc.User.Set && sc.User.V != nil {
+			value = *sc.User.V
+		} else {
+			value = ""
+		}
+	case "PER_MACHINE":
+		column, value = "machine_id", sc.Machine.V
+		if value == "" && sc.Fingerprint.V != "" {
+			machines, err := r.v.machines.OfLicense(r.ctx, r.l.ID, []string{sc.Fingerprint.V})
+			if err != nil {
+				return nil, err
+			}
+			if len(machines) > 0 {
+				value = machines[0].ID
+			}
+		}
+		if value == "" {
+			return nil, nil
+		}
+	}
+	alive := r.now.Add(-time.Duration(r.pol.HeartbeatSeconds()) * time.Second)
+	n, err := r.v.machines.CountAliveProcesses(r.ctx, r.l.ID, column, value, alive)
+	if err != nil {
+		return nil, err
+	}
+	if n > *max {
+		return ptr(verdict(!machine.Exceeds(n, *max, r.pol.OverageStrategy), "has too many associated processes", "TOO_MANY_PROCESSES")), nil
 	}
 	return nil, nil
 }

@@ -1,0 +1,195 @@
+package machine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/id"
+	"github.com/relkey/relkey/internal/license"
+	"github.com/relkey/relkey/internal/optional"
+	"github.com/relkey/relkey/internal/policy"
+)
+
+// Process is a running instance of the software on a machine, identified
+// by its pid; it lives while it pings.
+type Process struct {
+	ID              string `gorm:"primaryKey"`
+	AccountID       string
+	MachineID       string
+	LicenseID       string
+	PolicyID        string
+	ProductID       string
+	OwnerID         *string
+	PID             string `gorm:"column:pid"`
+	LastHeartbeatAt time.Time
+	Metadata        map[string]any `gorm:"serializer:json"`
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// Process statuses.
+const (
+	ProcessAlive = "ALIVE"
+	ProcessDead  = "DEAD"
+)
+
+// Status is ALIVE while the last ping is within the heartbeat duration.
+func (p *Process) Status(pol *policy.Policy, now time.Time) string {
+	if p.LastHeartbeatAt.Add(time.Duration(pol.HeartbeatSeconds()) * time.Second).Before(now) {
+		return ProcessDead
+	}
+	return ProcessAlive
+}
+
+// ProcessParams are a process's writable attributes.
+type ProcessParams struct {
+	PID      optional.Value[string]         `json:"pid"`
+	Metadata optional.Value[map[string]any] `json:"metadata"`
+}
+
+// Spawn starts a process on a machine who may see, within the process
+// limit of the policy's leasing strategy (per machine, license or user).
+func (s *Service) Spawn(ctx context.Context, who *access.Principal, t *account.Tenant, machineRef string, p ProcessParams) (*Process, *policy.Policy, error) {
+	if err := who.Require("process.create"); err != nil {
+		return nil, nil, err
+	}
+	pid := strings.TrimSpace(p.PID.V)
+	if pid == "" {
+		return nil, nil, apperr.Attribute("pid", "MISSING", "can't be blank")
+	}
+	if len(pid) > 255 {
+		return nil, nil, apperr.Attribute("pid", "TOO_LONG", "is too long (maximum is 255 characters)")
+	}
+	notFound := apperr.AtPointer(apperr.Unprocessable, "MACHINE_NOT_FOUND", "must exist", "/data/relationships/machine")
+	if machineRef == "" {
+		return nil, nil, notFound
+	}
+	m, err := s.store.Find(ctx, who.AccountID, machineRef, scopeOf(who))
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, nil, notFound
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	l, pol, err := s.licenses.Visible(ctx, who, t, m.LicenseID)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	proc := &Process{ID: id.New(), AccountID: m.AccountID, MachineID: m.ID, LicenseID: m.LicenseID, PolicyID: m.PolicyID,
+		ProductID: m.ProductID, OwnerID: m.OwnerID, PID: pid, LastHeartbeatAt: now, Metadata: map[string]any{}, CreatedAt: now}
+	p.Metadata.Apply(&proc.Metadata)
+	if proc.Metadata == nil {
+		proc.Metadata = map[string]any{}
+	}
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.Lock(ctx, l.ID, m.AccountID, m.Fingerprint); err != nil {
+			return err
+		}
+		if err := s.checkProcessLimit(ctx, proc, l, pol, now); err != nil {
+			return err
+		}
+		return s.store.CreateProcess(ctx, proc)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return proc, pol, nil
+}
+
+func (s *Service) checkProcessLimit(ctx context.Context, proc *Process, l *license.License, pol *policy.Policy, now time.Time) error {
+	max := license.Effective(l.MaxProcesses, pol.MaxProcesses)
+	if max == nil {
+		return nil
+	}
+	column, value, per := "machine_id", proc.MachineID, "machine"
+	switch pol.ProcessLeasingStrategy {
+	case "PER_LICENSE":
+		column, value, per = "license_id", proc.LicenseID, "license"
+	case "PER_USER":
+		column, per = "owner_id", "user"
+		value = ""
+		if proc.OwnerID != nil {
+			value = *proc.OwnerID
+		}
+	}
+	alive := now.Add(-time.Duration(pol.HeartbeatSeconds()) * time.Second)
+	n, err := s.store.CountAliveProcesses(ctx, proc.LicenseID, column, value, alive)
+	if err != nil {
+		return err
+	}
+	if Exceeds(n+1, *max, pol.OverageStrategy) {
+		return apperr.AtPointer(apperr.Unprocessable, "MACHINE_PROCESS_LIMIT_EXCEEDED",
+			fmt.Sprintf("process count has exceeded maximum allowed for %s (%d)", per, *max), "/data")
+	}
+	return nil
+}
+
+// visibleProcess returns a process whose machine who may see.
+func (s *Service) visibleProcess(ctx context.Context, who *access.Principal, processID, permission string) (*Process, error) {
+	if who == nil {
+		return nil, access.ErrTokenMissing
+	}
+	proc, err := s.store.FindProcess(ctx, who.AccountID, processID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.store.Find(ctx, who.AccountID, proc.MachineID, scopeOf(who)); apperr.Is(err, apperr.NotFound) {
+		return nil, apperr.NotFoundResource("process", processID)
+	} else if err != nil {
+		return nil, err
+	}
+	return proc, who.Require(permission)
+}
+
+// FindProcess returns a process who may read, with its policy.
+func (s *Service) FindProcess(ctx context.Context, who *access.Principal, t *account.Tenant, processID string) (*Process, *policy.Policy, error) {
+	proc, err := s.visibleProcess(ctx, who, processID, "process.read")
+	if err != nil {
+		return nil, nil, err
+	}
+	_, pol, err := s.licenses.Visible(ctx, who, t, proc.LicenseID)
+	return proc, pol, err
+}
+
+// PingProcess records a process heartbeat; a dead process is revived only
+// within its policy's resurrection window.
+func (s *Service) PingProcess(ctx context.Context, who *access.Principal, t *account.Tenant, processID string) (*Process, *policy.Policy, error) {
+	proc, err := s.visibleProcess(ctx, who, processID, "process.heartbeat.ping")
+	if err != nil {
+		return nil, nil, err
+	}
+	_, pol, err := s.licenses.Visible(ctx, who, t, proc.LicenseID)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	if proc.Status(pol, now) == ProcessDead && !revivable(&Machine{LastHeartbeatAt: &proc.LastHeartbeatAt}, pol, now) {
+		return nil, nil, apperr.AtPointer(apperr.Unprocessable, "PROCESS_HEARTBEAT_DEAD", "is dead", "/data")
+	}
+	proc.LastHeartbeatAt = now
+	return proc, pol, s.store.SaveProcess(ctx, proc)
+}
+
+// KillProcess deletes a process.
+func (s *Service) KillProcess(ctx context.Context, who *access.Principal, processID string) error {
+	proc, err := s.visibleProcess(ctx, who, processID, "process.delete")
+	if err != nil {
+		return err
+	}
+	return s.store.DeleteProcess(ctx, proc)
+}
+
+// Processes returns the processes of a machine who may see.
+func (s *Service) Processes(ctx context.Context, who *access.Principal, machineRef string) ([]Process, error) {
+	m, err := s.visible(ctx, who, machineRef, "process.read")
+	if err != nil {
+		return nil, err
+	}
+	return s.store.ProcessesOf(ctx, m.ID)
+}
