@@ -354,3 +354,43 @@ func (s *Server) listLicenseMachines(c echo.Context) error {
 	}
 	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, c.QueryParams(), total))
 }
+
+// showLicensePolicy is GET /licenses/:id/policy.
+func (s *Server) showLicensePolicy(c echo.Context) error {
+	ctx, who := c.Request().Context(), principalOf(c)
+	if who == nil {
+		return access.ErrTokenMissing
+	}
+	_, pol, err := s.Licenses.Visible(ctx, who, tenantOf(c), licenseRef(c))
+	if err != nil {
+		return err
+	}
+	if err := who.Require("policy.read"); err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, policyNode(pol), nil)
+}
+
+// transferLicense is PUT /licenses/:id/policy {"data":{"type":"policies","id":…}};
+// like Keygen, it answers with the license.
+func (s *Server) transferLicense(c echo.Context) error {
+	if principalOf(c) == nil {
+		return access.ErrTokenMissing
+	}
+	body, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	req, err := document.Decode(body, policyResource, true)
+	if err != nil {
+		return err
+	}
+	if len(req.Attributes) > 0 || len(req.Relationships) > 0 || req.ID == "" {
+		return apperr.AtPointer(apperr.Invalid, document.CodeParametersInvalid, "must be a policy identifier {type, id}", "/data")
+	}
+	l, pol, err := s.Licenses.Transfer(c.Request().Context(), principalOf(c), tenantOf(c), licenseRef(c), req.ID)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, licenseNode(l, pol), nil)
+}

@@ -270,3 +270,51 @@ func attrs2key(t *testing.T, r *response) string {
 	}
 	return attrs(t, r)["key"].(string)
 }
+
+func TestLicenseTransfer(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
+		policy := func(attrs string) string {
+			return e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, attrs)))
+		}
+		from := policy(`"name":"Monthly","duration":2592000,"floating":true,"maxMachines":3`)
+		reset := policy(`"name":"Yearly","duration":31536000,"transferStrategy":"RESET_EXPIRY","floating":true,"maxMachines":3`)
+		stricter := policy(`"name":"Strict","machineUniquenessStrategy":"UNIQUE_PER_ACCOUNT"`)
+		signed := policy(`"name":"Signed","scheme":"ED25519_SIGN"`)
+		otherProduct := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"Other"`)))
+		elsewhere := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(otherProduct, `"name":"Elsewhere"`)))
+
+		created := e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(from, ""))
+		id := e.id(created)
+		e.admin("POST", "/v1/accounts/acme/machines", machineBody(id, `"fingerprint":"m1"`))
+		move := func(policyID string) *response {
+			return e.admin("PUT", "/v1/accounts/acme/licenses/"+id+"/policy", `{"data":{"type":"policies","id":"`+policyID+`"}}`)
+		}
+		for _, p := range []string{stricter, signed, elsewhere} {
+			move(p).expectError(t, 422, "POLICY_NOT_COMPATIBLE", "pointer", "/data/id")
+		}
+		move(e.acct.Account.ID).expectError(t, 422, "POLICY_NOT_FOUND")
+		moved := move(reset)
+		if moved.status != 200 || data(t, moved)["type"] != "licenses" {
+			t.Fatalf("transfer: %d %s", moved.status, moved.body)
+		}
+		rel := data(t, moved)["relationships"].(map[string]any)["policy"].(map[string]any)["data"].(map[string]any)
+		expiry, _ := time.Parse(time.RFC3339, attrs(t, moved)["expiry"].(string))
+		if rel["id"] != reset || time.Until(expiry) < 364*24*time.Hour {
+			t.Fatalf("after transfer: policy %v, expiry %v", rel["id"], expiry)
+		}
+		if r := e.admin("GET", "/v1/accounts/acme/licenses/"+id+"/policy", ""); data(t, r)["id"] != reset {
+			t.Fatalf("license policy: %s", r.body)
+		}
+		machines := list(t, e.admin("GET", "/v1/accounts/acme/machines?license="+id, ""))
+		if len(machines) != 1 {
+			t.Fatalf("machines after transfer: %d", len(machines))
+		}
+		var machinePolicy string
+		e.app.DB.Gorm.Raw("SELECT policy_id FROM machines WHERE license_id = ?", id).Scan(&machinePolicy)
+		if machinePolicy != reset {
+			t.Fatalf("the machine stayed on policy %s", machinePolicy)
+		}
+	})
+}

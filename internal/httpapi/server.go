@@ -174,6 +174,8 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.POST("/licenses/:id/actions/check-out", s.checkOutLicense)
 	g.GET("/licenses/:id/actions/check-out", s.checkOutLicense)
 	g.GET("/licenses/:id/owner", s.showLicenseOwner)
+	g.GET("/licenses/:id/policy", s.showLicensePolicy)
+	g.PUT("/licenses/:id/policy", s.transferLicense)
 	g.GET("/licenses/:id/machines", s.listLicenseMachines)
 	g.GET("/licenses/:id/entitlements", s.listLicenseEntitlements)
 	g.POST("/licenses/:id/entitlements", s.attachLicenseEntitlements)

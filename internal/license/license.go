@@ -639,3 +639,54 @@ func (s *Service) CheckedOut(ctx context.Context, l *License) error {
 	l.LastCheckOutAt = &now
 	return s.store.Save(ctx, l)
 }
+
+// uniquenessRank orders uniqueness strategies from loosest to strictest.
+var uniquenessRank = map[string]int{
+	"UNIQUE_PER_MACHINE": 0, "UNIQUE_PER_LICENSE": 1, "UNIQUE_PER_POLICY": 2, "UNIQUE_PER_PRODUCT": 3, "UNIQUE_PER_ACCOUNT": 4,
+}
+
+// Transfer moves a license to another policy of its product. The scheme
+// cannot change and uniqueness cannot get stricter; the new policy's
+// RESET_EXPIRY transfer strategy restarts the expiry.
+func (s *Service) Transfer(ctx context.Context, who *access.Principal, t *account.Tenant, ref, policyRef string) (*License, *policy.Policy, error) {
+	l, from, err := s.Visible(ctx, who, t, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := who.Require("license.policy.update"); err != nil {
+		return nil, nil, err
+	}
+	if err := s.protectedFromUser(ctx, who, l); err != nil {
+		return nil, nil, err
+	}
+	notFound := apperr.AtPointer(apperr.Unprocessable, "POLICY_NOT_FOUND", "must exist", "/data/id")
+	to, err := s.policies.Visible(ctx, who, policyRef)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, nil, notFound
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	incompatible := func(detail string) error {
+		return apperr.AtPointer(apperr.Unprocessable, "POLICY_NOT_COMPATIBLE", detail, "/data/id")
+	}
+	switch {
+	case to.ProductID != from.ProductID:
+		return nil, nil, incompatible("cannot transfer a license to a policy of another product")
+	case (to.Scheme == nil) != (from.Scheme == nil) || (to.Scheme != nil && *to.Scheme != *from.Scheme):
+		return nil, nil, incompatible("cannot transfer a license to a policy with another scheme")
+	case uniquenessRank[to.MachineUniquenessStrategy] > uniquenessRank[from.MachineUniquenessStrategy]:
+		return nil, nil, incompatible("cannot transfer a license to a policy with a stricter machine uniqueness strategy")
+	case uniquenessRank[to.ComponentUniquenessStrategy] > uniquenessRank[from.ComponentUniquenessStrategy]:
+		return nil, nil, incompatible("cannot transfer a license to a policy with a stricter component uniqueness strategy")
+	}
+	l.PolicyID = to.ID
+	if to.TransferStrategy == "RESET_EXPIRY" {
+		l.Expiry = nil
+		if to.Duration != nil {
+			at := s.now().UTC().Truncate(time.Millisecond).Add(time.Duration(*to.Duration) * time.Second)
+			l.Expiry = &at
+		}
+	}
+	return l, to, s.store.Transfer(ctx, l)
+}

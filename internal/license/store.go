@@ -138,3 +138,19 @@ func (s *Store) StartExpiry(ctx context.Context, l *License, at time.Time) (bool
 		at, database.Now(), l.ID, l.AccountID)
 	return res.RowsAffected == 1, database.Error(res.Error)
 }
+
+// Transfer saves a license moved to another policy, and moves its
+// machines, components and processes along, in one transaction.
+func (s *Store) Transfer(ctx context.Context, l *License) error {
+	return s.db.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Save(ctx, l); err != nil {
+			return err
+		}
+		for _, table := range []string{"machines", "components", "processes"} {
+			if err := s.db.Conn(ctx).Exec("UPDATE "+table+" SET policy_id = ? WHERE license_id = ?", l.PolicyID, l.ID).Error; err != nil {
+				return database.Error(err)
+			}
+		}
+		return nil
+	})
+}
