@@ -69,3 +69,20 @@ func (p *Principal) Require(permission string) error {
 func Denied(reason string) error {
 	return apperr.New(apperr.Forbidden, "ACCESS_DENIED", "You do not have permission to complete the request ("+reason+")")
 }
+
+// Visible finds a record within who's sight, then requires the one
+// permission the action needs: anonymous is a 401, out of sight whatever
+// find reports (a 404), in sight without the permission a 403.
+func Visible[T any](who *Principal, permission string, find func() (*T, error)) (*T, error) {
+	if who == nil {
+		return nil, ErrTokenMissing
+	}
+	v, err := find()
+	if err != nil {
+		return nil, err
+	}
+	if err := who.Require(permission); err != nil {
+		return nil, err
+	}
+	return v, nil
+}

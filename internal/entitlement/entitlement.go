@@ -101,15 +101,10 @@ func (s *Service) Find(ctx context.Context, who *access.Principal, ref string) (
 }
 
 func (s *Service) visible(ctx context.Context, who *access.Principal, ref, permission string) (*Entitlement, error) {
-	if who == nil {
-		return nil, access.ErrTokenMissing
-	}
-	all, licenseID, ownerID := scopeOf(who)
-	e, err := s.store.Find(ctx, who.AccountID, ref, all, licenseID, ownerID)
-	if err != nil {
-		return nil, err
-	}
-	return e, who.Require(permission)
+	return access.Visible(who, permission, func() (*Entitlement, error) {
+		all, licenseID, ownerID := scopeOf(who)
+		return s.store.Find(ctx, who.AccountID, ref, all, licenseID, ownerID)
+	})
 }
 
 // List returns a page of the entitlements who may see.

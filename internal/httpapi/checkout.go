@@ -186,7 +186,7 @@ func (s *Server) checkOutLicense(c echo.Context) error {
 	if who == nil {
 		return access.ErrTokenMissing
 	}
-	l, pol, err := s.Licenses.Visible(ctx, who, tenantOf(c), licenseRef(c))
+	l, pol, err := s.Licenses.Visible(ctx, who, tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
@@ -251,7 +251,7 @@ func (s *Server) checkOutMachine(c echo.Context) error {
 	if who == nil {
 		return access.ErrTokenMissing
 	}
-	m, err := s.Machines.Visible(ctx, who, machineRef(c))
+	m, err := s.Machines.Visible(ctx, who, pathRef(c))
 	if err != nil {
 		return err
 	}

@@ -92,7 +92,7 @@ func (s *Server) attachmentTarget(c echo.Context, kind string) (entitlement.Targ
 		}
 		return entitlement.PolicyTarget(pol.ID), nil
 	}
-	l, _, err := s.Licenses.Visible(ctx, who, tenantOf(c), licenseRef(c))
+	l, _, err := s.Licenses.Visible(ctx, who, tenantOf(c), pathRef(c))
 	if err != nil {
 		return entitlement.Target{}, err
 	}
@@ -126,16 +126,23 @@ func (s *Server) listAttached(c echo.Context, kind string) error {
 func (s *Server) attachPolicyEntitlements(c echo.Context) error  { return s.attach(c, "policies") }
 func (s *Server) attachLicenseEntitlements(c echo.Context) error { return s.attach(c, "licenses") }
 
-func (s *Server) attach(c echo.Context, kind string) error {
+// linkageRequest resolves the target of an attach or detach and the
+// entitlement ids of its body.
+func (s *Server) linkageRequest(c echo.Context, kind string) (entitlement.Target, []string, error) {
 	t, err := s.attachmentTarget(c, kind)
 	if err != nil {
-		return err
+		return t, nil, err
 	}
 	body, err := s.readBody(c)
 	if err != nil {
-		return err
+		return t, nil, err
 	}
 	ids, err := document.DecodeLinkages(body, entitlementResource)
+	return t, ids, err
+}
+
+func (s *Server) attach(c echo.Context, kind string) error {
+	t, ids, err := s.linkageRequest(c, kind)
 	if err != nil {
 		return err
 	}
@@ -167,15 +174,7 @@ func (s *Server) detachPolicyEntitlements(c echo.Context) error  { return s.deta
 func (s *Server) detachLicenseEntitlements(c echo.Context) error { return s.detach(c, "licenses") }
 
 func (s *Server) detach(c echo.Context, kind string) error {
-	t, err := s.attachmentTarget(c, kind)
-	if err != nil {
-		return err
-	}
-	body, err := s.readBody(c)
-	if err != nil {
-		return err
-	}
-	ids, err := document.DecodeLinkages(body, entitlementResource)
+	t, ids, err := s.linkageRequest(c, kind)
 	if err != nil {
 		return err
 	}

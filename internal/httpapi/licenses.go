@@ -21,9 +21,9 @@ import (
 
 var licenseResource = document.Resource{Singular: "license", Plural: "licenses"}
 
-// licenseRef is the :id of a license route: a UUID or a key, which clients
-// escape when it holds slashes (signed keys).
-func licenseRef(c echo.Context) string {
+// pathRef is the :id of a route, unescaped: license keys and machine
+// fingerprints may hold slashes, which clients escape.
+func pathRef(c echo.Context) string {
 	ref, err := url.PathUnescape(c.Param("id"))
 	if err != nil {
 		return c.Param("id")
@@ -92,7 +92,7 @@ func (s *Server) listLicenses(c echo.Context) error {
 }
 
 func (s *Server) showLicense(c echo.Context) error {
-	return s.renderLicense(c, http.StatusOK, licenseRef(c))
+	return s.renderLicense(c, http.StatusOK, pathRef(c))
 }
 
 func (s *Server) licenseDocument(c echo.Context) (license.Params, *document.Request, error) {
@@ -143,7 +143,7 @@ func (s *Server) updateLicense(c echo.Context) error {
 	if err := req.PermitRelationships(); err != nil {
 		return err
 	}
-	l, err := s.Licenses.Update(c.Request().Context(), principalOf(c), tenantOf(c), licenseRef(c), p)
+	l, err := s.Licenses.Update(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), p)
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func (s *Server) deleteLicense(c echo.Context) error { return s.removeLicense(c,
 func (s *Server) revokeLicense(c echo.Context) error { return s.removeLicense(c, "license.revoke") }
 
 func (s *Server) removeLicense(c echo.Context, permission string) error {
-	if err := s.Licenses.Revoke(c.Request().Context(), principalOf(c), tenantOf(c), licenseRef(c), permission); err != nil {
+	if err := s.Licenses.Revoke(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), permission); err != nil {
 		return err
 	}
 	return noContent(c)
@@ -162,7 +162,7 @@ func (s *Server) removeLicense(c echo.Context, permission string) error {
 
 // licenseAction runs an action that returns the changed license.
 func (s *Server) licenseAction(c echo.Context, act func(context.Context, *access.Principal, string) (*license.License, error)) error {
-	l, err := act(c.Request().Context(), principalOf(c), licenseRef(c))
+	l, err := act(c.Request().Context(), principalOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
@@ -224,7 +224,7 @@ func (s *Server) changeUsage(c echo.Context, sign int64, reset bool) error {
 }
 
 func (s *Server) listLicenseTokens(c echo.Context) error {
-	l, err := s.Licenses.Find(c.Request().Context(), principalOf(c), tenantOf(c), licenseRef(c))
+	l, err := s.Licenses.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
@@ -233,7 +233,7 @@ func (s *Server) listLicenseTokens(c echo.Context) error {
 
 // createLicenseToken issues an activation token for a license.
 func (s *Server) createLicenseToken(c echo.Context) error {
-	l, err := s.Licenses.Find(c.Request().Context(), principalOf(c), tenantOf(c), licenseRef(c))
+	l, err := s.Licenses.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
@@ -320,7 +320,7 @@ func licenseNode(l *license.License, pol *policy.Policy) *jsonapi.Node {
 // showLicenseOwner renders the license's owner, or null.
 func (s *Server) showLicenseOwner(c echo.Context) error {
 	ctx, who := c.Request().Context(), principalOf(c)
-	l, err := s.Licenses.Find(ctx, who, tenantOf(c), licenseRef(c))
+	l, err := s.Licenses.Find(ctx, who, tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
@@ -336,7 +336,7 @@ func (s *Server) showLicenseOwner(c echo.Context) error {
 
 // listLicenseMachines is GET /licenses/:id/machines.
 func (s *Server) listLicenseMachines(c echo.Context) error {
-	l, err := s.Licenses.Find(c.Request().Context(), principalOf(c), tenantOf(c), licenseRef(c))
+	l, err := s.Licenses.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
@@ -361,7 +361,7 @@ func (s *Server) showLicensePolicy(c echo.Context) error {
 	if who == nil {
 		return access.ErrTokenMissing
 	}
-	_, pol, err := s.Licenses.Visible(ctx, who, tenantOf(c), licenseRef(c))
+	_, pol, err := s.Licenses.Visible(ctx, who, tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
@@ -388,7 +388,7 @@ func (s *Server) transferLicense(c echo.Context) error {
 	if len(req.Attributes) > 0 || len(req.Relationships) > 0 || req.ID == "" {
 		return apperr.AtPointer(apperr.Invalid, document.CodeParametersInvalid, "must be a policy identifier {type, id}", "/data")
 	}
-	l, pol, err := s.Licenses.Transfer(c.Request().Context(), principalOf(c), tenantOf(c), licenseRef(c), req.ID)
+	l, pol, err := s.Licenses.Transfer(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), req.ID)
 	if err != nil {
 		return err
 	}

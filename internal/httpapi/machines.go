@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/google/jsonapi"
@@ -19,15 +18,6 @@ import (
 )
 
 var machineResource = document.Resource{Singular: "machine", Plural: "machines"}
-
-// machineRef is the :id of a machine route: a UUID or an escaped fingerprint.
-func machineRef(c echo.Context) string {
-	ref, err := url.PathUnescape(c.Param("id"))
-	if err != nil {
-		return c.Param("id")
-	}
-	return ref
-}
 
 func (s *Server) machineDocument(c echo.Context) (machine.Params, *document.Request, error) {
 	var p machine.Params
@@ -144,7 +134,7 @@ func (s *Server) renderMachine(c echo.Context, status int, m *machine.Machine) e
 }
 
 func (s *Server) showMachine(c echo.Context) error {
-	m, err := s.Machines.Find(c.Request().Context(), principalOf(c), machineRef(c))
+	m, err := s.Machines.Find(c.Request().Context(), principalOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
@@ -159,7 +149,7 @@ func (s *Server) updateMachine(c echo.Context) error {
 	if err := req.PermitRelationships(); err != nil {
 		return err
 	}
-	m, err := s.Machines.Update(c.Request().Context(), principalOf(c), machineRef(c), p)
+	m, err := s.Machines.Update(c.Request().Context(), principalOf(c), pathRef(c), p)
 	if err != nil {
 		return err
 	}
@@ -167,7 +157,7 @@ func (s *Server) updateMachine(c echo.Context) error {
 }
 
 func (s *Server) deactivateMachine(c echo.Context) error {
-	if err := s.Machines.Deactivate(c.Request().Context(), principalOf(c), tenantOf(c), machineRef(c)); err != nil {
+	if err := s.Machines.Deactivate(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c)); err != nil {
 		return err
 	}
 	return noContent(c)
@@ -177,7 +167,7 @@ func (s *Server) pingMachine(c echo.Context) error  { return s.heartbeat(c, fals
 func (s *Server) resetMachine(c echo.Context) error { return s.heartbeat(c, true) }
 
 func (s *Server) heartbeat(c echo.Context, reset bool) error {
-	m, pol, err := s.Machines.Heartbeat(c.Request().Context(), principalOf(c), tenantOf(c), machineRef(c), reset)
+	m, pol, err := s.Machines.Heartbeat(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), reset)
 	if err != nil {
 		return err
 	}
@@ -230,7 +220,7 @@ func machineNode(m *machine.Machine, pol *policy.Policy) *jsonapi.Node {
 var componentResource = document.Resource{Singular: "component", Plural: "components"}
 
 func (s *Server) listMachineComponents(c echo.Context) error {
-	components, err := s.Machines.Components(c.Request().Context(), principalOf(c), machineRef(c))
+	components, err := s.Machines.Components(c.Request().Context(), principalOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}

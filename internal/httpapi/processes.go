@@ -69,7 +69,7 @@ func (s *Server) killProcess(c echo.Context) error {
 
 func (s *Server) listMachineProcesses(c echo.Context) error {
 	ctx, who := c.Request().Context(), principalOf(c)
-	processes, err := s.Machines.Processes(ctx, who, machineRef(c))
+	processes, err := s.Machines.Processes(ctx, who, pathRef(c))
 	if err != nil {
 		return err
 	}

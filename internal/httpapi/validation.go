@@ -58,7 +58,7 @@ func (s *Server) validateVisible(c echo.Context, quick bool) error {
 	if who == nil {
 		return access.ErrTokenMissing
 	}
-	l, pol, err := s.Licenses.Visible(c.Request().Context(), who, tenantOf(c), licenseRef(c))
+	l, pol, err := s.Licenses.Visible(c.Request().Context(), who, tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}

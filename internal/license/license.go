@@ -373,14 +373,10 @@ func (s *Service) Find(ctx context.Context, who *access.Principal, t *account.Te
 }
 
 func (s *Service) visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref, permission string) (*License, error) {
-	if who == nil {
-		return nil, access.ErrTokenMissing
-	}
-	l, err := s.store.Find(ctx, t.ID, ref, Digest(t.Keys.Secret, ref), scopeOf(who))
+	l, err := access.Visible(who, permission, func() (*License, error) {
+		return s.store.Find(ctx, t.ID, ref, Digest(t.Keys.Secret, ref), scopeOf(who))
+	})
 	if err != nil {
-		return nil, err
-	}
-	if err := who.Require(permission); err != nil {
 		return nil, err
 	}
 	return l, s.open(l)

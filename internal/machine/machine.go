@@ -340,17 +340,7 @@ func (s *Service) Find(ctx context.Context, who *access.Principal, ref string) (
 }
 
 func (s *Service) visible(ctx context.Context, who *access.Principal, ref, permission string) (*Machine, error) {
-	if who == nil {
-		return nil, access.ErrTokenMissing
-	}
-	m, err := s.store.Find(ctx, who.AccountID, ref, scopeOf(who))
-	if err != nil {
-		return nil, err
-	}
-	if err := who.Require(permission); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return access.Visible(who, permission, func() (*Machine, error) { return s.store.Find(ctx, who.AccountID, ref, scopeOf(who)) })
 }
 
 // Filter narrows a machine list.

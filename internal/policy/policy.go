@@ -260,17 +260,7 @@ func (s *Service) Visible(ctx context.Context, who *access.Principal, ref string
 }
 
 func (s *Service) visible(ctx context.Context, who *access.Principal, ref, permission string) (*Policy, error) {
-	if who == nil {
-		return nil, access.ErrTokenMissing
-	}
-	pol, err := s.store.Find(ctx, who.AccountID, ref, scopeOf(who))
-	if err != nil {
-		return nil, err
-	}
-	if err := who.Require(permission); err != nil {
-		return nil, err
-	}
-	return pol, nil
+	return access.Visible(who, permission, func() (*Policy, error) { return s.store.Find(ctx, who.AccountID, ref, scopeOf(who)) })
 }
 
 // Get returns a policy of the account without visibility rules (for rules

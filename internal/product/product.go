@@ -143,17 +143,7 @@ func (s *Service) Find(ctx context.Context, who *access.Principal, ref string) (
 }
 
 func (s *Service) visible(ctx context.Context, who *access.Principal, ref, permission string) (*Product, error) {
-	if who == nil {
-		return nil, access.ErrTokenMissing
-	}
-	prod, err := s.store.Find(ctx, who.AccountID, ref, scopeOf(who))
-	if err != nil {
-		return nil, err
-	}
-	if err := who.Require(permission); err != nil {
-		return nil, err
-	}
-	return prod, nil
+	return access.Visible(who, permission, func() (*Product, error) { return s.store.Find(ctx, who.AccountID, ref, scopeOf(who)) })
 }
 
 // Bearer returns the product a token belongs to, without visibility rules.

@@ -314,18 +314,10 @@ func (s *Service) Find(ctx context.Context, who *access.Principal, id string) (*
 }
 
 func (s *Service) visible(ctx context.Context, who *access.Principal, id, permission string) (*Token, error) {
-	if who == nil {
-		return nil, access.ErrTokenMissing
-	}
-	bearerType, bearerID := scope(who)
-	t, err := s.store.Find(ctx, who.AccountID, id, bearerType, bearerID)
-	if err != nil {
-		return nil, err
-	}
-	if err := who.Require(permission); err != nil {
-		return nil, err
-	}
-	return t, nil
+	return access.Visible(who, permission, func() (*Token, error) {
+		bearerType, bearerID := scope(who)
+		return s.store.Find(ctx, who.AccountID, id, bearerType, bearerID)
+	})
 }
 
 // Regenerate replaces a token's raw value; an expiring token gets a new

@@ -268,17 +268,7 @@ func (s *Service) Find(ctx context.Context, who *access.Principal, ref string) (
 }
 
 func (s *Service) visible(ctx context.Context, who *access.Principal, ref, permission string) (*User, error) {
-	if who == nil {
-		return nil, access.ErrTokenMissing
-	}
-	u, err := s.store.Find(ctx, who.AccountID, ref, scopeOf(who))
-	if err != nil {
-		return nil, err
-	}
-	if err := who.Require(permission); err != nil {
-		return nil, err
-	}
-	return u, nil
+	return access.Visible(who, permission, func() (*User, error) { return s.store.Find(ctx, who.AccountID, ref, scopeOf(who)) })
 }
 
 // VisibleID returns the id of a user who may see, whatever its permissions
