@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/google/jsonapi"
+	"github.com/google/uuid"
 
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/page"
@@ -136,4 +137,18 @@ func (p Paging) Links(path string, query url.Values, total int64) *jsonapi.Links
 		links["next"] = link(p.Number + 1)
 	}
 	return &links
+}
+
+// IDFilters reads query parameters that filter by record id: each must be
+// absent or a UUID (400 on its parameter otherwise).
+func IDFilters(q url.Values, names ...string) (map[string]string, error) {
+	out := make(map[string]string, len(names))
+	for _, name := range names {
+		v := q.Get(name)
+		if v != "" && uuid.Validate(v) != nil {
+			return nil, paramErr(name+" must be an id", name)
+		}
+		out[name] = v
+	}
+	return out, nil
 }

@@ -47,19 +47,16 @@ func (s *Store) Delete(ctx context.Context, e *Entitlement) error {
 	})
 }
 
-// heldBy restricts entitlements to those a license or a user's licenses hold.
+// heldBy restricts entitlements to those a license, or a user's licenses
+// (owned or held), hold directly or through their policies.
 func heldBy(q *gorm.DB, accountID, licenseID, ownerID string) *gorm.DB {
-	licenses := "SELECT id, policy_id FROM licenses WHERE account_id = ? AND "
-	arg := licenseID
-	if licenseID != "" {
-		licenses += "id = ?"
-	} else {
-		licenses += "owner_id = ?"
-		arg = ownerID
+	licenses, args := "SELECT id FROM licenses WHERE account_id = ? AND id = ?", []any{accountID, licenseID}
+	if licenseID == "" {
+		licenses, args = database.LicensesOfUser, []any{accountID, ownerID, ownerID}
 	}
-	return q.Where(`id IN (SELECT entitlement_id FROM license_entitlements WHERE license_id IN (SELECT id FROM (`+licenses+`) l))
-		OR id IN (SELECT entitlement_id FROM policy_entitlements WHERE policy_id IN (SELECT policy_id FROM (`+licenses+`) p))`,
-		accountID, arg, accountID, arg)
+	return q.Where(`id IN (SELECT entitlement_id FROM license_entitlements WHERE license_id IN (`+licenses+`))
+		OR id IN (SELECT entitlement_id FROM policy_entitlements WHERE policy_id IN (SELECT policy_id FROM licenses WHERE id IN (`+licenses+`)))`,
+		append(args, args...)...)
 }
 
 func (s *Store) scoped(ctx context.Context, accountID string, all bool, licenseID, ownerID string) *gorm.DB {

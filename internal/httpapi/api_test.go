@@ -223,3 +223,25 @@ func TestLocalStoreContractThroughRelkey(t *testing.T) {
 		storagetest.Contract(t, e.app.Storage, func(u *url.URL) *url.URL { return base.ResolveReference(u) })
 	})
 }
+
+// TestMalformedIDsAreNeverServerErrors: values that are not UUIDs, where
+// PostgreSQL stores uuid columns, answer 404 or 400, never 500.
+func TestMalformedIDsAreNeverServerErrors(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		for _, path := range []string{
+			"/v1/accounts/acme/tokens/not-an-id", "/v1/accounts/acme/policies/not-an-id", "/v1/accounts/acme/licenses/not-a-key",
+			"/v1/accounts/acme/machines/not-a-fingerprint", "/v1/accounts/acme/users/nobody@acme.test", "/v1/accounts/acme/products/nope",
+			"/v1/accounts/acme/entitlements/NOPE", "/v1/accounts/acme/processes/nope", "/v1/accounts/nope-account",
+		} {
+			e.admin("GET", path, "").expectError(t, 404, "NOT_FOUND")
+		}
+		for _, q := range []string{"licenses?product=x", "licenses?policy=x", "licenses?owner=x", "machines?license=x", "machines?product=x"} {
+			param := strings.SplitN(strings.SplitN(q, "?", 2)[1], "=", 2)[0]
+			e.admin("GET", "/v1/accounts/acme/"+q, "").expectError(t, 400, "PARAMETERS_INVALID", "parameter", param)
+		}
+		if r := e.admin("GET", "/v1/accounts/acme/policies?product=not-a-code", ""); r.status != 200 || len(list(t, r)) != 0 {
+			t.Fatalf("policies of an unknown product: %d %s", r.status, r.body)
+		}
+	})
+}

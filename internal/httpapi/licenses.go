@@ -76,7 +76,11 @@ func (s *Server) listLicenses(c echo.Context) error {
 		return err
 	}
 	q := c.QueryParams()
-	f := license.Filter{ProductID: q.Get("product"), PolicyID: q.Get("policy"), OwnerID: q.Get("owner")}
+	ids, err := document.IDFilters(q, "product", "policy", "owner")
+	if err != nil {
+		return err
+	}
+	f := license.Filter{ProductID: ids["product"], PolicyID: ids["policy"], OwnerID: ids["owner"]}
 	licenses, total, err := s.Licenses.List(c.Request().Context(), principalOf(c), f, paging.Request)
 	if err != nil {
 		return err
@@ -311,6 +315,7 @@ func licenseNode(l *license.License, pol *policy.Policy) *jsonapi.Node {
 			"policy":   document.ToOne("policies", l.PolicyID, base+"/policies/"+l.PolicyID),
 			"owner":    document.ToOne("users", owner, self+"/owner"),
 			"machines": document.ToMany(self + "/machines"),
+			"users":    document.ToMany(self + "/users"),
 			"tokens":   document.ToMany(self + "/tokens"),
 		},
 		Links: &jsonapi.Links{"self": self},
@@ -393,4 +398,56 @@ func (s *Server) transferLicense(c echo.Context) error {
 		return err
 	}
 	return s.renderOne(c, http.StatusOK, licenseNode(l, pol), nil)
+}
+
+// listLicenseUsers is GET /licenses/:id/users: the owner, then the licensees.
+func (s *Server) listLicenseUsers(c echo.Context) error {
+	ctx := c.Request().Context()
+	if principalOf(c) == nil {
+		return access.ErrTokenMissing
+	}
+	ids, err := s.Licenses.UserIDs(ctx, principalOf(c), tenantOf(c), pathRef(c))
+	if err != nil {
+		return err
+	}
+	nodes := make([]*jsonapi.Node, 0, len(ids))
+	for _, uid := range ids {
+		u, err := s.Users.Bearer(ctx, tenantOf(c).ID, uid)
+		if err != nil {
+			return err
+		}
+		nodes = append(nodes, userNode(u))
+	}
+	return s.renderMany(c, nodes, nil)
+}
+
+func (s *Server) attachLicenseUsers(c echo.Context) error { return s.licensees(c, true) }
+func (s *Server) detachLicenseUsers(c echo.Context) error { return s.licensees(c, false) }
+
+// licensees attaches or detaches users ({"data":[{"type":"users","id":…}]}).
+func (s *Server) licensees(c echo.Context, attach bool) error {
+	if principalOf(c) == nil {
+		return access.ErrTokenMissing
+	}
+	body, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	ids, err := document.DecodeLinkages(body, userResource)
+	if err != nil {
+		return err
+	}
+	ctx, who, t := c.Request().Context(), principalOf(c), tenantOf(c)
+	if attach {
+		err = s.Licenses.AttachUsers(ctx, who, t, pathRef(c), ids)
+	} else {
+		err = s.Licenses.DetachUsers(ctx, who, t, pathRef(c), ids)
+	}
+	if err != nil {
+		return err
+	}
+	if !attach {
+		return noContent(c)
+	}
+	return s.listLicenseUsers(c)
 }

@@ -318,3 +318,66 @@ func TestLicenseTransfer(t *testing.T) {
 		}
 	})
 }
+
+func userLinkages(ids ...string) string {
+	items := make([]string, len(ids))
+	for i, id := range ids {
+		items[i] = `{"type":"users","id":"` + id + `"}`
+	}
+	return `{"data":[` + strings.Join(items, ",") + `]}`
+}
+
+func TestLicensees(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
+		policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"Team","maxUsers":3`)))
+		owner := e.id(e.admin("POST", "/v1/accounts/acme/users", userBody("owner@acme.test", "user")))
+		var team []string
+		for _, name := range []string{"ann", "bob", "cid"} {
+			team = append(team, e.id(e.admin("POST", "/v1/accounts/acme/users", userBody(name+"@acme.test", "user"))))
+		}
+		created := e.admin("POST", "/v1/accounts/acme/licenses", `{"data":{"type":"licenses","relationships":{"policy":{"data":{"type":"policies","id":"`+policyID+`"}},"owner":{"data":{"type":"users","id":"`+owner+`"}}}}}`)
+		id, key := e.id(created), attrs(t, created)["key"].(string)
+		users := "/v1/accounts/acme/licenses/" + id + "/users"
+
+		if r := e.admin("POST", users, userLinkages(team[0], team[1])); r.status != 200 || len(list(t, r)) != 3 {
+			t.Fatalf("attach: %d %s", r.status, r.body)
+		}
+		e.admin("POST", users, userLinkages(team[2])).expectError(t, 422, "USER_LIMIT_EXCEEDED", "pointer", "/data")
+		e.admin("POST", users, userLinkages(team[0])).expectError(t, 422, "USER_TAKEN", "pointer", "/data/0")
+		e.admin("POST", users, userLinkages(owner)).expectError(t, 422, "USER_CONFLICT")
+		e.admin("POST", users, userLinkages(e.acct.Account.ID)).expectError(t, 422, "USER_NOT_FOUND")
+		if n := len(list(t, e.admin("GET", users, ""))); n != 3 {
+			t.Fatalf("users after refused attaches: %d", n)
+		}
+
+		// A licensee sees the license and validates with its email.
+		annToken := e.rawToken(e.do("POST", "/v1/accounts/acme/tokens", "", basic("ann@acme.test", "password-123")))
+		if r := e.do("GET", "/v1/accounts/acme/licenses/"+id, "", bearer(annToken)); r.status != 200 {
+			t.Fatalf("a licensee reads the license: %d", r.status)
+		}
+		cidToken := e.rawToken(e.do("POST", "/v1/accounts/acme/tokens", "", basic("cid@acme.test", "password-123")))
+		e.do("GET", "/v1/accounts/acme/licenses/"+id, "", bearer(cidToken)).expectError(t, 404, "NOT_FOUND")
+		validate := func(scope string) map[string]any {
+			r := e.do("POST", "/v1/accounts/acme/licenses/actions/validate-key", `{"meta":{"key":"`+key+`","scope":`+scope+`}}`)
+			return r.doc(t)["meta"].(map[string]any)
+		}
+		if m := validate(`{"user":"bob@acme.test"}`); m["code"] != "VALID" {
+			t.Fatalf("licensee by email: %v", m)
+		}
+		if m := validate(`{"user":"cid@acme.test"}`); m["code"] != "USER_SCOPE_MISMATCH" {
+			t.Fatalf("a stranger: %v", m)
+		}
+		e.app.DB.Gorm.Exec("UPDATE licenses SET max_users = 2 WHERE id = ?", id)
+		if m := validate(`{}`); m["code"] != "TOO_MANY_USERS" || m["valid"] != false {
+			t.Fatalf("too many users: %v", m)
+		}
+
+		e.admin("DELETE", users, userLinkages(team[2])).expectError(t, 422, "USER_NOT_FOUND")
+		if r := e.admin("DELETE", users, userLinkages(team[0])); r.status != 204 {
+			t.Fatalf("detach: %d", r.status)
+		}
+		e.do("GET", "/v1/accounts/acme/licenses/"+id, "", bearer(annToken)).expectError(t, 404, "NOT_FOUND")
+	})
+}

@@ -113,7 +113,11 @@ func (s *Server) listMachines(c echo.Context) error {
 		return err
 	}
 	q := c.QueryParams()
-	f := machine.Filter{LicenseID: q.Get("license"), Fingerprint: q.Get("fingerprint"), ProductID: q.Get("product")}
+	ids, err := document.IDFilters(q, "license", "product")
+	if err != nil {
+		return err
+	}
+	f := machine.Filter{LicenseID: ids["license"], Fingerprint: q.Get("fingerprint"), ProductID: ids["product"]}
 	machines, total, err := s.Machines.List(c.Request().Context(), principalOf(c), f, paging.Request)
 	if err != nil {
 		return err

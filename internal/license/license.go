@@ -686,3 +686,56 @@ func (s *Service) Transfer(ctx context.Context, who *access.Principal, t *accoun
 	}
 	return l, to, s.store.Transfer(ctx, l)
 }
+
+// AttachUsers makes users licensees of a license, all or none: unknown →
+// USER_NOT_FOUND, the owner → USER_CONFLICT, attached → USER_TAKEN, beyond
+// maxUsers (owner included) → USER_LIMIT_EXCEEDED.
+func (s *Service) AttachUsers(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, userIDs []string) error {
+	l, pol, err := s.Visible(ctx, who, t, ref)
+	if err != nil {
+		return err
+	}
+	if err := who.Require("license.users.attach"); err != nil {
+		return err
+	}
+	if len(userIDs) == 0 || len(userIDs) > 100 {
+		return apperr.AtPointer(apperr.Invalid, "PARAMETERS_INVALID", "must attach 1 to 100 users", "/data")
+	}
+	for i, uid := range userIDs {
+		if l.OwnerID != nil && *l.OwnerID == uid {
+			return apperr.AtPointer(apperr.Unprocessable, "USER_CONFLICT", "is the license's owner", "/data/"+strconv.Itoa(i))
+		}
+	}
+	return s.store.AttachUsers(ctx, l, userIDs, Effective(l.MaxUsers, pol.MaxUsers))
+}
+
+// DetachUsers removes licensees, all or none (USER_NOT_FOUND when one is not attached).
+func (s *Service) DetachUsers(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, userIDs []string) error {
+	l, _, err := s.Visible(ctx, who, t, ref)
+	if err != nil {
+		return err
+	}
+	if err := who.Require("license.users.detach"); err != nil {
+		return err
+	}
+	if len(userIDs) == 0 || len(userIDs) > 100 {
+		return apperr.AtPointer(apperr.Invalid, "PARAMETERS_INVALID", "must detach 1 to 100 users", "/data")
+	}
+	return s.store.DetachUsers(ctx, l, userIDs)
+}
+
+// UserIDs returns the ids of a license's users: its owner, then its licensees.
+func (s *Service) UserIDs(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) ([]string, error) {
+	l, _, err := s.Visible(ctx, who, t, ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := who.Require("user.read"); err != nil {
+		return nil, err
+	}
+	ids, err := s.store.LicenseeIDs(ctx, l.ID)
+	if l.OwnerID != nil {
+		ids = append([]string{*l.OwnerID}, ids...)
+	}
+	return ids, err
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
+	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/policy"
 )
@@ -51,7 +53,7 @@ func (s *Store) scoped(ctx context.Context, accountID string, sc scope) *gorm.DB
 	case sc.licenseID != "":
 		q = q.Where("licenses.id = ?", sc.licenseID)
 	case sc.ownerID != "":
-		q = q.Where("licenses.owner_id = ?", sc.ownerID)
+		q = q.Where("licenses.id IN ("+database.LicensesOfUser+")", accountID, sc.ownerID, sc.ownerID)
 	default:
 		q = q.Where("1 = 0")
 	}
@@ -153,4 +155,77 @@ func (s *Store) Transfer(ctx context.Context, l *License) error {
 		}
 		return nil
 	})
+}
+
+// AttachUsers adds licensees in one transaction, within max users (owner included).
+func (s *Store) AttachUsers(ctx context.Context, l *License, userIDs []string, max *int64) error {
+	return s.db.InTx(ctx, func(ctx context.Context) error {
+		q := s.db.Conn(ctx)
+		now := database.Now()
+		for i, uid := range userIDs {
+			pointer := "/data/" + strconv.Itoa(i)
+			var n int64
+			if uuid.Validate(uid) == nil {
+				if err := q.Table("users").Where("account_id = ? AND id = ?", l.AccountID, uid).Count(&n).Error; err != nil {
+					return database.Error(err)
+				}
+			}
+			if n == 0 {
+				return apperr.AtPointer(apperr.Unprocessable, "USER_NOT_FOUND", "user must exist", pointer)
+			}
+			err := q.Exec(`INSERT INTO license_users (id, account_id, license_id, user_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+				id.New(), l.AccountID, l.ID, uid, now, now).Error
+			if database.IsUniqueViolation(err) {
+				return apperr.AtPointer(apperr.Unprocessable, "USER_TAKEN", "is already attached", pointer)
+			}
+			if err != nil {
+				return database.Error(err)
+			}
+		}
+		if max == nil {
+			return nil
+		}
+		users, err := s.countUsers(ctx, l)
+		if err != nil {
+			return err
+		}
+		if users > *max {
+			return apperr.AtPointer(apperr.Unprocessable, "USER_LIMIT_EXCEEDED", "user count has exceeded maximum allowed for license ("+itoa(*max)+")", "/data")
+		}
+		return nil
+	})
+}
+
+// DetachUsers removes licensees, all or none.
+func (s *Store) DetachUsers(ctx context.Context, l *License, userIDs []string) error {
+	return s.db.InTx(ctx, func(ctx context.Context) error {
+		for i, uid := range userIDs {
+			res := s.db.Conn(ctx).Exec(`DELETE FROM license_users WHERE license_id = ? AND user_id = ?`, l.ID, uid)
+			if res.Error != nil {
+				return database.Error(res.Error)
+			}
+			if res.RowsAffected == 0 {
+				return apperr.AtPointer(apperr.Unprocessable, "USER_NOT_FOUND", "user is not attached", "/data/"+strconv.Itoa(i))
+			}
+		}
+		return nil
+	})
+}
+
+// LicenseeIDs returns a license's licensees, oldest first.
+func (s *Store) LicenseeIDs(ctx context.Context, licenseID string) ([]string, error) {
+	var ids []string
+	err := s.db.Conn(ctx).Table("license_users").Where("license_id = ?", licenseID).Order("created_at, id").Pluck("user_id", &ids).Error
+	return ids, database.Error(err)
+}
+
+func (s *Store) countUsers(ctx context.Context, l *License) (int64, error) {
+	var n int64
+	if err := s.db.Conn(ctx).Table("license_users").Where("license_id = ?", l.ID).Count(&n).Error; err != nil {
+		return 0, database.Error(err)
+	}
+	if l.OwnerID != nil {
+		n++
+	}
+	return n, nil
 }

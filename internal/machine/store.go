@@ -87,7 +87,7 @@ func (s *Store) scoped(ctx context.Context, accountID string, sc scope) *gorm.DB
 	case sc.licenseID != "":
 		q = q.Where("license_id = ?", sc.licenseID)
 	case sc.ownerID != "":
-		q = q.Where("(owner_id = ? OR license_id IN (SELECT id FROM licenses WHERE account_id = ? AND owner_id = ?))", sc.ownerID, accountID, sc.ownerID)
+		q = q.Where("(owner_id = ? OR license_id IN ("+database.LicensesOfUser+"))", sc.ownerID, accountID, sc.ownerID, sc.ownerID)
 	default:
 		q = q.Where("1 = 0")
 	}

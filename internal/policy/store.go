@@ -36,7 +36,7 @@ func (s *Store) scoped(ctx context.Context, accountID string, sc scope) *gorm.DB
 	case sc.policyID != "":
 		q = q.Where("id = ?", sc.policyID)
 	case sc.ownerID != "":
-		q = q.Where("id IN (SELECT policy_id FROM licenses WHERE account_id = ? AND owner_id = ?)", accountID, sc.ownerID)
+		q = q.Where("id IN (SELECT policy_id FROM licenses WHERE id IN ("+database.LicensesOfUser+"))", accountID, sc.ownerID, sc.ownerID)
 	default:
 		q = q.Where("1 = 0")
 	}

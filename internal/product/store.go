@@ -40,7 +40,7 @@ func (s *Store) scoped(ctx context.Context, accountID string, sc scope) *gorm.DB
 	case sc.productID != "":
 		q = q.Where("id = ?", sc.productID)
 	case sc.ownerID != "":
-		q = q.Where("id IN (SELECT product_id FROM licenses WHERE account_id = ? AND owner_id = ?)", accountID, sc.ownerID)
+		q = q.Where("id IN (SELECT product_id FROM licenses WHERE id IN ("+database.LicensesOfUser+"))", accountID, sc.ownerID, sc.ownerID)
 	default:
 		q = q.Where("1 = 0")
 	}

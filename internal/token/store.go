@@ -2,6 +2,8 @@ package token
 
 import (
 	"context"
+
+	"github.com/google/uuid"
 	"strconv"
 	"strings"
 
@@ -30,6 +32,9 @@ func (s *Store) FindByDigest(ctx context.Context, accountID, digest string) (*To
 // Find returns a token of the account by id, restricted to one bearer when
 // bearerType is not empty.
 func (s *Store) Find(ctx context.Context, accountID, id, bearerType, bearerID string) (*Token, error) {
+	if uuid.Validate(id) != nil {
+		return nil, apperr.NotFoundResource("token", id)
+	}
 	q := s.db.Conn(ctx).Where("account_id = ? AND id = ?", accountID, id)
 	if bearerType != "" {
 		q = q.Where("bearer_type = ? AND bearer_id = ?", bearerType, bearerID)

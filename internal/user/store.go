@@ -46,7 +46,12 @@ func (s *Store) scoped(ctx context.Context, accountID string, sc scope) *gorm.DB
 	case sc.selfID != "":
 		q = q.Where("id = ?", sc.selfID)
 	case sc.productID != "":
-		q = q.Where("id IN (SELECT owner_id FROM licenses WHERE account_id = ? AND product_id = ?)", accountID, sc.productID)
+		q = q.Where(`id IN (SELECT owner_id FROM licenses WHERE account_id = ? AND product_id = ?)
+			OR id IN (SELECT user_id FROM license_users WHERE license_id IN (SELECT id FROM licenses WHERE account_id = ? AND product_id = ?))`,
+			accountID, sc.productID, accountID, sc.productID)
+	case sc.licenseID != "":
+		q = q.Where(`id IN (SELECT owner_id FROM licenses WHERE id = ?) OR id IN (SELECT user_id FROM license_users WHERE license_id = ?)`,
+			sc.licenseID, sc.licenseID)
 	default:
 		q = q.Where("1 = 0")
 	}
@@ -79,5 +84,27 @@ func (s *Store) List(ctx context.Context, accountID string, sc scope, roles []Ro
 func (s *Store) CountRole(ctx context.Context, accountID string, role Role) (int64, error) {
 	var n int64
 	err := s.db.Conn(ctx).Model(&User{}).Where("account_id = ? AND role = ?", accountID, role).Count(&n).Error
+	return n, database.Error(err)
+}
+
+const licenseUsers = `(id IN (SELECT owner_id FROM licenses WHERE id = ?) OR id IN (SELECT user_id FROM license_users WHERE license_id = ?))`
+
+// HoldsLicense reports whether the user with id or email ref owns or holds the license.
+func (s *Store) HoldsLicense(ctx context.Context, accountID, licenseID, ref string) (bool, error) {
+	var n int64
+	q := s.db.Conn(ctx).Model(&User{}).Where("account_id = ?", accountID)
+	if len(ref) == 36 && uuid.Validate(ref) == nil {
+		q = q.Where("id = ?", ref)
+	} else {
+		q = q.Where("lower(email) = lower(?)", ref)
+	}
+	err := q.Where(licenseUsers, licenseID, licenseID).Count(&n).Error
+	return n > 0, database.Error(err)
+}
+
+// CountLicenseUsers counts a license's owner and licensees.
+func (s *Store) CountLicenseUsers(ctx context.Context, licenseID string) (int64, error) {
+	var n int64
+	err := s.db.Conn(ctx).Model(&User{}).Where(licenseUsers, licenseID, licenseID).Count(&n).Error
 	return n, database.Error(err)
 }

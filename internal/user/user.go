@@ -221,11 +221,13 @@ func hashPassword(password, pointer string) (string, error) {
 }
 
 // scope is the part of the account's users a principal can see: staff all,
-// a user itself, a product the owners of its licenses, a license its owner.
+// a user itself, a product the users of its licenses, a license its own
+// (owner and licensees).
 type scope struct {
 	all       bool
 	selfID    string
 	productID string
+	licenseID string
 }
 
 func scopeOf(who *access.Principal) scope {
@@ -236,8 +238,8 @@ func scopeOf(who *access.Principal) scope {
 		return scope{selfID: who.BearerID}
 	case who.BearerType == access.BearerProduct:
 		return scope{productID: who.BearerID}
-	case who.OwnerID != "":
-		return scope{selfID: who.OwnerID}
+	case who.BearerType == access.BearerLicense:
+		return scope{licenseID: who.BearerID}
 	}
 	return scope{}
 }
@@ -470,17 +472,13 @@ func (s *Service) ResetPassword(ctx context.Context, accountID, ref, token, newP
 	return s.setPassword(ctx, u, newPassword)
 }
 
-// Matches reports whether ref (an id or an email) names the user ownerID.
-func (s *Service) Matches(ctx context.Context, accountID, ownerID, ref string) (bool, error) {
-	if ref == ownerID {
-		return true, nil
-	}
-	u, err := s.store.Find(ctx, accountID, ownerID, scope{all: true})
-	if apperr.Is(err, apperr.NotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return strings.EqualFold(u.Email, ref), nil
+// HoldsLicense reports whether ref (a user id or email) is the license's
+// owner or one of its licensees.
+func (s *Service) HoldsLicense(ctx context.Context, accountID, licenseID, ref string) (bool, error) {
+	return s.store.HoldsLicense(ctx, accountID, licenseID, ref)
+}
+
+// CountLicenseUsers counts a license's owner and licensees.
+func (s *Service) CountLicenseUsers(ctx context.Context, licenseID string) (int64, error) {
+	return s.store.CountLicenseUsers(ctx, licenseID)
 }

@@ -35,9 +35,9 @@ func (r *run) scopes(sc Scope) (*Result, error) {
 	}
 	if sc.User.Set {
 		ok := false
-		if l.OwnerID != nil && sc.User.V != nil {
+		if sc.User.V != nil {
 			var err error
-			if ok, err = r.v.owners.Matches(r.ctx, l.AccountID, *l.OwnerID, *sc.User.V); err != nil {
+			if ok, err = r.v.owners.HoldsLicense(r.ctx, l.AccountID, l.ID, *sc.User.V); err != nil {
 				return nil, err
 			}
 		}

@@ -61,9 +61,10 @@ type Entitlements interface {
 	HasCodes(ctx context.Context, accountID, licenseID, policyID string, codes []string) (bool, error)
 }
 
-// Owners tells whether a user reference (id or email) is a license's owner.
+// Owners knows a license's users: its owner and its licensees.
 type Owners interface {
-	Matches(ctx context.Context, accountID, ownerID, ref string) (bool, error)
+	HoldsLicense(ctx context.Context, accountID, licenseID, ref string) (bool, error)
+	CountLicenseUsers(ctx context.Context, licenseID string) (int64, error)
 }
 
 // Catalog finds the releases and artifacts a license may reach (checksum
@@ -141,9 +142,9 @@ func (v *Validator) Validate(ctx context.Context, l *license.License, pol *polic
 	}
 	keepsAccess := pol.ExpirationStrategy == policy.AllowAccess || pol.ExpirationStrategy == policy.MaintainAccess
 	if max := license.Effective(l.MaxUsers, pol.MaxUsers); max != nil {
-		users := int64(0)
-		if l.OwnerID != nil {
-			users = 1
+		users, err := v.owners.CountLicenseUsers(ctx, l.ID)
+		if err != nil {
+			return Result{}, err
 		}
 		if users > *max {
 			return verdict(!machine.Exceeds(users, *max, pol.OverageStrategy), "has too many associated users", "TOO_MANY_USERS"), nil
