@@ -8,6 +8,7 @@ require (
 	github.com/google/jsonapi v1.0.0
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/keygen-sh/keygen-go/v2 v2.9.0
 	github.com/keygen-sh/keygen-go/v3 v3.2.1
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/minio/minio-go/v7 v7.4.1

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	keygenv2 "github.com/keygen-sh/keygen-go/v2"
 	keygen "github.com/keygen-sh/keygen-go/v3"
 
 	"github.com/relkey/relkey/internal/testenv"
@@ -25,12 +26,13 @@ func tamper(certificate string) string {
 	return strings.Join(lines, "\n")
 }
 
-// TestKeygenGoVerifiesWhatRelkeySigns runs keygen-go v3.2.1's own offline
-// verification over a signed key, license files and a machine file.
+// TestKeygenGoVerifiesWhatRelkeySigns runs keygen-go's own offline
+// verification (v3.2.1, and v2.9.0 for files) over a signed key, license
+// files and a machine file.
 func TestKeygenGoVerifiesWhatRelkeySigns(t *testing.T) {
 	e := newEnv(t, testenv.Backend{Name: "embedded"})
-	keygen.PublicKey = e.acct.PublicKey
-	t.Cleanup(func() { keygen.PublicKey = "" })
+	keygen.PublicKey, keygenv2.PublicKey = e.acct.PublicKey, e.acct.PublicKey
+	t.Cleanup(func() { keygen.PublicKey, keygenv2.PublicKey = "", "" })
 
 	productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
 	policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"Signed","scheme":"ED25519_SIGN","floating":true,"maxMachines":3`)))
@@ -60,6 +62,14 @@ func TestKeygenGoVerifiesWhatRelkeySigns(t *testing.T) {
 	ds, err := lf.Decrypt(key)
 	if err != nil || ds.License.ID != licenseID || ds.TTL != 3600 || ds.License.Key != key {
 		t.Fatalf("keygen-go LicenseFile.Decrypt: %+v, %v", ds, err)
+	}
+	// keygen-go v2.9.x strips the frame lines exactly; the same file passes.
+	v2 := &keygenv2.LicenseFile{Certificate: lf.Certificate}
+	if err := v2.Verify(); err != nil {
+		t.Fatalf("keygen-go v2.9.0 LicenseFile.Verify: %v", err)
+	}
+	if ds, err := v2.Decrypt(key); err != nil || ds.License.ID != licenseID {
+		t.Fatalf("keygen-go v2.9.0 LicenseFile.Decrypt: %v", err)
 	}
 	if _, err := lf.Decrypt("wrong key"); err == nil {
 		t.Fatal("decrypted with the wrong key")
@@ -92,6 +102,13 @@ func TestKeygenGoVerifiesWhatRelkeySigns(t *testing.T) {
 	mds, err := mf.Decrypt(key + "fp-offline")
 	if err != nil || mds.Machine.ID != machineID || mds.Machine.Fingerprint != "fp-offline" || mds.License.ID != licenseID {
 		t.Fatalf("keygen-go MachineFile.Decrypt: %+v, %v", mds, err)
+	}
+	mv2 := &keygenv2.MachineFile{Certificate: mf.Certificate}
+	if err := mv2.Verify(); err != nil {
+		t.Fatalf("keygen-go v2.9.0 MachineFile.Verify: %v", err)
+	}
+	if ds, err := mv2.Decrypt(key + "fp-offline"); err != nil || ds.Machine.ID != machineID {
+		t.Fatalf("keygen-go v2.9.0 MachineFile.Decrypt: %v", err)
 	}
 	if err := (&keygen.MachineFile{Certificate: tamper(mf.Certificate)}).Verify(); err == nil {
 		t.Fatal("keygen-go verified a tampered machine file")

@@ -141,6 +141,14 @@ func TestLicenses(t *testing.T) {
 		if r := e.admin("GET", "/v1/accounts/acme/licenses/"+id, ""); ok != 5 || attrs(t, r)["uses"] != 5.0 {
 			t.Fatalf("%d concurrent increments succeeded, uses %v; want 5", ok, attrs(t, r)["uses"])
 		}
+		// An expiry counted from the first use starts at the first increment, once.
+		usePolicy := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"Use","duration":86400,"expirationBasis":"FROM_FIRST_USE"`)))
+		useLicense := e.id(e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(usePolicy, "")))
+		first := attrs(t, e.admin("POST", "/v1/accounts/acme/licenses/"+useLicense+"/actions/increment-usage", ""))["expiry"]
+		second := attrs(t, e.admin("POST", "/v1/accounts/acme/licenses/"+useLicense+"/actions/increment-usage", ""))["expiry"]
+		if first == nil || first != second {
+			t.Fatalf("FROM_FIRST_USE expiry: %v then %v", first, second)
+		}
 		if r := e.admin("DELETE", base+"revoke", ""); r.status != 204 {
 			t.Fatalf("revoke: %d", r.status)
 		}

@@ -574,6 +574,11 @@ func (s *Service) ChangeUsage(ctx context.Context, who *access.Principal, t *acc
 		return nil, err
 	}
 	l.Uses = uses
+	if delta > 0 && !reset {
+		if err := s.StartExpiry(ctx, l, pol, "FROM_FIRST_USE"); err != nil {
+			return nil, err
+		}
+	}
 	return l, nil
 }
 
