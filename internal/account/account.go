@@ -30,6 +30,8 @@ type Account struct {
 	Ed25519PublicKey  string    `gorm:"column:ed25519_public_key"`  // hex
 	Ed25519PrivateKey string    `gorm:"column:ed25519_private_key"` // sealed
 	SecretKey         string    `gorm:"column:secret_key"`          // sealed
+	RSAPrivateKey     *string   `gorm:"column:rsa_private_key"`     // sealed PKCS#1, made on first use
+	RSAPublicKey      *string   `gorm:"column:rsa_public_key"`      // PEM
 	CreatedAt         time.Time `gorm:"column:created_at"`
 	UpdatedAt         time.Time `gorm:"column:updated_at"`
 }
@@ -210,4 +212,15 @@ func (c *tenantCache) put(ref string, t *Tenant) {
 		clear(c.entries)
 	}
 	c.entries[ref] = cacheEntry{tenant: t, expires: time.Now().Add(c.ttl)}
+}
+
+// forget drops every cached entry of an account.
+func (c *tenantCache) forget(accountID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for ref, e := range c.entries {
+		if e.tenant.ID == accountID {
+			delete(c.entries, ref)
+		}
+	}
 }

@@ -33,3 +33,10 @@ func (s *Store) FirstTwoIDs(ctx context.Context) ([]string, error) {
 	err := s.db.Conn(ctx).Model(&Account{}).Order("created_at").Limit(2).Pluck("id", &ids).Error
 	return ids, database.Error(err)
 }
+
+// SetRSAKey stores an RSA key unless the account already has one.
+func (s *Store) SetRSAKey(ctx context.Context, accountID, sealedPrivate, publicPEM string) error {
+	err := s.db.Conn(ctx).Exec(`UPDATE accounts SET rsa_private_key = ?, rsa_public_key = ? WHERE id = ? AND rsa_private_key IS NULL`,
+		sealedPrivate, publicPEM, accountID).Error
+	return database.Error(err)
+}

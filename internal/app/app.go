@@ -99,7 +99,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Accounts = account.NewService(account.NewStore(db), db, kr)
 	a.Products = product.NewService(product.NewStore(db), db, tokenStore)
 	a.Policies = policy.NewService(policy.NewStore(db), a.Products)
-	a.Licenses = license.NewService(license.NewStore(db), a.Policies, a.Users, kr)
+	a.Licenses = license.NewService(license.NewStore(db), a.Policies, a.Users, kr, a.Accounts)
 	machineStore := machine.NewStore(db)
 	a.Machines = machine.NewService(machineStore, db, a.Licenses, tokenStore)
 	a.Entitlements = entitlement.NewService(entitlement.NewStore(db))

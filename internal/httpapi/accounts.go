@@ -34,9 +34,15 @@ func accountNode(a *account.Account) *jsonapi.Node {
 			"updated":    document.Time(a.UpdatedAt),
 		},
 		Links: &jsonapi.Links{"self": document.AccountPath(a.ID)},
-		// Keygen publishes base64 of the hex-encoded key, not of its bytes.
-		Meta: &jsonapi.Meta{"keys": map[string]any{
-			"ed25519": base64.StdEncoding.EncodeToString([]byte(a.Ed25519PublicKey)),
-		}},
+		// Keygen publishes base64 of the hex-encoded key (and of the PEM).
+		Meta: &jsonapi.Meta{"keys": accountKeys(a)},
 	}
+}
+
+func accountKeys(a *account.Account) map[string]any {
+	keys := map[string]any{"ed25519": base64.StdEncoding.EncodeToString([]byte(a.Ed25519PublicKey)), "rsa2048": nil}
+	if a.RSAPublicKey != nil {
+		keys["rsa2048"] = base64.StdEncoding.EncodeToString([]byte(*a.RSAPublicKey))
+	}
+	return keys
 }

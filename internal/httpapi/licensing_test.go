@@ -2,15 +2,19 @@ package httpapi_test
 
 import (
 	"crypto/ed25519"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"net/url"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/relkey/relkey/internal/testenv"
 )
@@ -387,5 +391,48 @@ func TestLicensees(t *testing.T) {
 			t.Fatalf("detach: %d", r.status)
 		}
 		e.do("GET", "/v1/accounts/acme/licenses/"+id, "", bearer(annToken)).expectError(t, 404, "NOT_FOUND")
+	})
+}
+
+func TestJWTLicenseKeysVerifyWithTheAccountRSAKey(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		if keys := data(t, e.admin("GET", "/v1/accounts/acme", ""))["meta"].(map[string]any)["keys"].(map[string]any); keys["rsa2048"] != nil {
+			t.Fatal("an account has an RSA key before it needs one")
+		}
+		productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
+		policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"JWT","scheme":"RSA_2048_JWT_RS256","duration":86400`)))
+		created := e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, ""))
+		key := attrs(t, created)["key"].(string)
+
+		keys := data(t, e.admin("GET", "/v1/accounts/acme", ""))["meta"].(map[string]any)["keys"].(map[string]any)
+		pemText, _ := base64.StdEncoding.DecodeString(keys["rsa2048"].(string))
+		block, _ := pem.Decode(pemText)
+		if block == nil {
+			t.Fatalf("meta.keys.rsa2048 is not a PEM: %v", keys["rsa2048"])
+		}
+		pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		claims := jwt.MapClaims{}
+		token, err := jwt.ParseWithClaims(key, claims, func(*jwt.Token) (any, error) { return pub, nil }, jwt.WithValidMethods([]string{"RS256"}))
+		if err != nil || !token.Valid {
+			t.Fatalf("the JWT key does not verify: %v", err)
+		}
+		if claims["sub"] != data(t, created)["id"] || claims["aud"] != e.acct.Account.ID || claims["iss"] != "https://keygen.sh" || claims["exp"] == nil {
+			t.Fatalf("claims: %v", claims)
+		}
+		custom := e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, `"key":"{\"tier\":\"pro\"}"`))
+		c := jwt.MapClaims{}
+		if _, err := jwt.ParseWithClaims(attrs(t, custom)["key"].(string), c, func(*jwt.Token) (any, error) { return pub, nil }); err != nil || c["tier"] != "pro" {
+			t.Fatalf("custom claims: %v %v", c, err)
+		}
+		e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, `"key":"not json"`)).expectError(t, 422, "KEY_INVALID")
+		// The same RSA key signs every later license.
+		again := e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, ""))
+		if _, err := jwt.Parse(attrs(t, again)["key"].(string), func(*jwt.Token) (any, error) { return pub, nil }); err != nil {
+			t.Fatalf("a later key: %v", err)
+		}
 	})
 }

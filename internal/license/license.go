@@ -9,6 +9,7 @@ import (
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -17,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
 	"github.com/relkey/relkey/internal/access"
@@ -113,6 +115,11 @@ type Policies interface {
 	Visible(ctx context.Context, who *access.Principal, ref string) (*policy.Policy, error)
 }
 
+// RSAKeys gives an account's RSA key for JWT license keys.
+type RSAKeys interface {
+	RSAKey(ctx context.Context, t *account.Tenant) (*rsa.PrivateKey, error)
+}
+
 // Owners resolves users that may own licenses.
 type Owners interface {
 	VisibleID(ctx context.Context, who *access.Principal, ref string) (string, error)
@@ -124,12 +131,13 @@ type Service struct {
 	policies Policies
 	owners   Owners
 	sealer   Sealer
+	rsa      RSAKeys
 	now      func() time.Time
 }
 
 // NewService returns the license rules.
-func NewService(store *Store, policies Policies, owners Owners, sealer Sealer) *Service {
-	return &Service{store: store, policies: policies, owners: owners, sealer: sealer, now: time.Now}
+func NewService(store *Store, policies Policies, owners Owners, sealer Sealer, rsa RSAKeys) *Service {
+	return &Service{store: store, policies: policies, owners: owners, sealer: sealer, rsa: rsa, now: time.Now}
 }
 
 // Digest is how a key is found: hex HMAC-SHA256 keyed with the account secret.
@@ -249,7 +257,7 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 	if err := apply(l, p); err != nil {
 		return nil, err
 	}
-	if err := s.setKey(l, t, pol, p.Key); err != nil {
+	if err := s.setKey(ctx, l, t, pol, p.Key); err != nil {
 		return nil, err
 	}
 	if err := s.store.Create(ctx, l); err != nil {
@@ -260,9 +268,15 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 
 // setKey makes the license's key: the given one, a signed one for
 // ED25519_SIGN policies, else a random XXXXXX-XXXXXX-XXXXXX-XXXXXX-XXXXXX-V3.
-func (s *Service) setKey(l *License, t *account.Tenant, pol *policy.Policy, given optional.Value[string]) error {
+func (s *Service) setKey(ctx context.Context, l *License, t *account.Tenant, pol *policy.Policy, given optional.Value[string]) error {
 	key := given.V
 	switch {
+	case pol.Scheme != nil && *pol.Scheme == policy.SchemeJWTRS256:
+		signed, err := s.jwtKey(ctx, l, t, given)
+		if err != nil {
+			return err
+		}
+		key = signed
 	case pol.Scheme != nil && *pol.Scheme == policy.SchemeED25519:
 		dataset := []byte(key)
 		if !given.Set {
@@ -289,6 +303,31 @@ func (s *Service) setKey(l *License, t *account.Tenant, pol *policy.Policy, give
 	}
 	l.Key, l.KeySealed, l.KeyDigest = key, sealed, Digest(t.Keys.Secret, key)
 	return nil
+}
+
+// jwtKey signs the license as an RS256 JWT with the account's RSA key:
+// Keygen's claims (jti, iss, aud, sub, iat, nbf, exp), or the given key's
+// JSON object as the claims.
+func (s *Service) jwtKey(ctx context.Context, l *License, t *account.Tenant, given optional.Value[string]) (string, error) {
+	claims := jwt.MapClaims{}
+	if given.Set {
+		if err := json.Unmarshal([]byte(given.V), &claims); err != nil {
+			return "", apperr.Attribute("key", "INVALID", "must be a JSON object of claims for RSA_2048_JWT_RS256")
+		}
+	} else {
+		claims = jwt.MapClaims{
+			"jti": l.ID, "iss": "https://keygen.sh", "aud": l.AccountID, "sub": l.ID,
+			"iat": l.CreatedAt.Unix(), "nbf": l.CreatedAt.Unix(),
+		}
+		if l.Expiry != nil {
+			claims["exp"] = l.Expiry.Unix()
+		}
+	}
+	key, err := s.rsa.RSAKey(ctx, t)
+	if err != nil {
+		return "", err
+	}
+	return jwt.NewWithClaims(jwt.SigningMethodRS256, claims).SignedString(key)
 }
 
 // randomKey is Keygen's default: 16 random bytes in hex, the last two

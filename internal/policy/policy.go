@@ -70,7 +70,10 @@ type Policy struct {
 }
 
 // Schemes relkey signs license keys with.
-const SchemeED25519 = "ED25519_SIGN"
+const (
+	SchemeED25519  = "ED25519_SIGN"
+	SchemeJWTRS256 = "RSA_2048_JWT_RS256"
+)
 
 // Expiration strategies.
 const (
@@ -102,7 +105,7 @@ var enums = map[string][]string{
 	"process_leasing_strategy":        {"PER_MACHINE", "PER_LICENSE", "PER_USER"},
 	"overage_strategy":                {"NO_OVERAGE", "ALWAYS_ALLOW_OVERAGE", "ALLOW_1_25X_OVERAGE", "ALLOW_1_5X_OVERAGE", "ALLOW_2X_OVERAGE"},
 	"check_in_interval":               {"day", "week", "month", "year"},
-	"scheme":                          {SchemeED25519},
+	"scheme":                          {SchemeED25519, SchemeJWTRS256},
 }
 
 // Params are the writable attributes; absent ones are left unchanged.
@@ -417,7 +420,7 @@ func apply(pol *Policy, p Params, creating bool) error {
 	}
 	if p.Scheme.Set && creating {
 		if v := p.Scheme.V; v != nil && !slices.Contains(enums["scheme"], *v) {
-			return apperr.Attribute("scheme", "NOT_ALLOWED", "unsupported scheme (supported: ED25519_SIGN)")
+			return apperr.Attribute("scheme", "NOT_ALLOWED", "unsupported scheme (supported: ED25519_SIGN, RSA_2048_JWT_RS256)")
 		}
 		pol.Scheme = p.Scheme.V
 	}
