@@ -205,7 +205,13 @@ func (s *Server) checkOutLicense(c echo.Context) error {
 		return err
 	}
 	base := document.AccountPath(l.AccountID)
-	return s.renderCheckout(c, checkout.License, licenseNode(l, pol), included, o, l.Key, map[string]any{
+	lr := s.licenseRenderer(ctx)
+	lr.policies[pol.ID] = pol
+	subject, err := lr.node(l)
+	if err != nil {
+		return err
+	}
+	return s.renderCheckout(c, checkout.License, subject, included, o, l.Key, map[string]any{
 		"account": document.ToOne("accounts", l.AccountID, base),
 		"license": document.ToOne("licenses", l.ID, base+"/licenses/"+l.ID),
 	})
@@ -268,7 +274,13 @@ func (s *Server) checkOutMachine(c echo.Context) error {
 	}
 	var included []*jsonapi.Node
 	if slices.Contains(o.includes, "license") {
-		included = append(included, licenseNode(l, pol))
+		lr := s.licenseRenderer(ctx)
+		lr.policies[pol.ID] = pol
+		node, err := lr.node(l)
+		if err != nil {
+			return err
+		}
+		included = append(included, node)
 	}
 	more, err := s.licenseIncluded(c, l, pol, o.includes, "license.")
 	if err != nil {

@@ -31,31 +31,51 @@ func pathRef(c echo.Context) string {
 	return ref
 }
 
-// policyCache loads each policy once per request.
-type policyCache struct {
-	s     *Server
-	ctx   context.Context
-	cache map[string]*policy.Policy
+// licenseRenderer renders licenses with their policy and machine totals,
+// loading each policy once and the totals of a list in one query.
+type licenseRenderer struct {
+	s        *Server
+	ctx      context.Context
+	policies map[string]*policy.Policy
+	stats    map[string]machine.Stats
 }
 
-func (s *Server) policyCache(ctx context.Context) *policyCache {
-	return &policyCache{s: s, ctx: ctx, cache: map[string]*policy.Policy{}}
+func (s *Server) licenseRenderer(ctx context.Context) *licenseRenderer {
+	return &licenseRenderer{s: s, ctx: ctx, policies: map[string]*policy.Policy{}, stats: map[string]machine.Stats{}}
 }
 
-func (pc *policyCache) node(l *license.License) (*jsonapi.Node, error) {
-	pol, ok := pc.cache[l.PolicyID]
+// prefetch loads the machine totals of licenses in one query.
+func (lr *licenseRenderer) prefetch(licenses []license.License) error {
+	ids := make([]string, len(licenses))
+	for i := range licenses {
+		ids[i] = licenses[i].ID
+	}
+	stats, err := lr.s.Machines.StatsOf(lr.ctx, ids)
+	for _, id := range ids {
+		lr.stats[id] = stats[id]
+	}
+	return err
+}
+
+func (lr *licenseRenderer) node(l *license.License) (*jsonapi.Node, error) {
+	pol, ok := lr.policies[l.PolicyID]
 	if !ok {
 		var err error
-		if pol, err = pc.s.Policies.Get(pc.ctx, l.AccountID, l.PolicyID); err != nil {
+		if pol, err = lr.s.Policies.Get(lr.ctx, l.AccountID, l.PolicyID); err != nil {
 			return nil, err
 		}
-		pc.cache[l.PolicyID] = pol
+		lr.policies[l.PolicyID] = pol
 	}
-	return licenseNode(l, pol), nil
+	if _, ok := lr.stats[l.ID]; !ok {
+		if err := lr.prefetch([]license.License{*l}); err != nil {
+			return nil, err
+		}
+	}
+	return licenseNode(l, pol, lr.stats[l.ID]), nil
 }
 
 func (s *Server) renderLicenseValue(c echo.Context, status int, l *license.License, meta *jsonapi.Meta) error {
-	node, err := s.policyCache(c.Request().Context()).node(l)
+	node, err := s.licenseRenderer(c.Request().Context()).node(l)
 	if err != nil {
 		return err
 	}
@@ -85,7 +105,10 @@ func (s *Server) listLicenses(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	pc := s.policyCache(c.Request().Context())
+	pc := s.licenseRenderer(c.Request().Context())
+	if err := pc.prefetch(licenses); err != nil {
+		return err
+	}
 	nodes := make([]*jsonapi.Node, len(licenses))
 	for i := range licenses {
 		if nodes[i], err = pc.node(&licenses[i]); err != nil {
@@ -264,7 +287,7 @@ func (s *Server) createLicenseToken(c echo.Context) error {
 	})
 }
 
-func licenseNode(l *license.License, pol *policy.Policy) *jsonapi.Node {
+func licenseNode(l *license.License, pol *policy.Policy, machines machine.Stats) *jsonapi.Node {
 	base := document.AccountPath(l.AccountID)
 	self := base + "/licenses/" + l.ID
 	now := time.Now()
@@ -310,13 +333,16 @@ func licenseNode(l *license.License, pol *policy.Policy) *jsonapi.Node {
 			"updated":          document.Time(l.UpdatedAt),
 		},
 		Relationships: map[string]any{
-			"account":  document.ToOne("accounts", l.AccountID, base),
-			"product":  document.ToOne("products", l.ProductID, base+"/products/"+l.ProductID),
-			"policy":   document.ToOne("policies", l.PolicyID, base+"/policies/"+l.PolicyID),
-			"owner":    document.ToOne("users", owner, self+"/owner"),
-			"machines": document.ToMany(self + "/machines"),
-			"users":    document.ToMany(self + "/users"),
-			"tokens":   document.ToMany(self + "/tokens"),
+			"account": document.ToOne("accounts", l.AccountID, base),
+			"product": document.ToOne("products", l.ProductID, base+"/products/"+l.ProductID),
+			"policy":  document.ToOne("policies", l.PolicyID, base+"/policies/"+l.PolicyID),
+			"owner":   document.ToOne("users", owner, self+"/owner"),
+			"machines": map[string]any{
+				"links": map[string]string{"related": self + "/machines"},
+				"meta":  map[string]int64{"count": machines.Count, "cores": machines.Cores, "memory": machines.Memory, "disk": machines.Disk},
+			},
+			"users":  document.ToMany(self + "/users"),
+			"tokens": document.ToMany(self + "/tokens"),
 		},
 		Links: &jsonapi.Links{"self": self},
 	}
@@ -393,11 +419,11 @@ func (s *Server) transferLicense(c echo.Context) error {
 	if len(req.Attributes) > 0 || len(req.Relationships) > 0 || req.ID == "" {
 		return apperr.AtPointer(apperr.Invalid, document.CodeParametersInvalid, "must be a policy identifier {type, id}", "/data")
 	}
-	l, pol, err := s.Licenses.Transfer(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), req.ID)
+	l, _, err := s.Licenses.Transfer(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), req.ID)
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, licenseNode(l, pol), nil)
+	return s.renderLicenseValue(c, http.StatusOK, l, nil)
 }
 
 // listLicenseUsers is GET /licenses/:id/users: the owner, then the licensees.

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/relkey/relkey/internal/testenv"
 )
@@ -46,6 +47,19 @@ func TestMachineActivation(t *testing.T) {
 		}
 		if n := len(list(t, e.do("GET", "/v1/accounts/acme/licenses/"+licenseID+"/machines", "", licenseAuth))); n != 1 {
 			t.Fatalf("license machines: %d", n)
+		}
+		lic := e.admin("GET", "/v1/accounts/acme/licenses/"+licenseID, "")
+		meta := data(t, lic)["relationships"].(map[string]any)["machines"].(map[string]any)["meta"].(map[string]any)
+		if meta["count"] != 1.0 || meta["cores"] != 8.0 {
+			t.Fatalf("license machines meta: %v", meta)
+		}
+		listed := list(t, e.admin("GET", "/v1/accounts/acme/licenses?limit=100", ""))
+		for _, item := range listed {
+			if item.(map[string]any)["id"] == licenseID {
+				if m := item.(map[string]any)["relationships"].(map[string]any)["machines"].(map[string]any)["meta"].(map[string]any); m["count"] != 1.0 {
+					t.Fatalf("listed meta: %v", m)
+				}
+			}
 		}
 		_, otherKey := e.licensed(`"name":"Other","authenticationStrategy":"LICENSE"`)
 		e.do("GET", "/v1/accounts/acme/machines/fp-1", "", header{"Authorization", "License " + otherKey}).expectError(t, 404, "NOT_FOUND")
@@ -156,6 +170,22 @@ func TestHeartbeats(t *testing.T) {
 	if attrs(t, reset)["heartbeatStatus"] != "NOT_STARTED" || attrs(t, reset)["lastHeartbeat"] != nil {
 		t.Fatalf("reset: %s", reset.body)
 	}
+	// Within the revival window a dead machine comes back RESURRECTED, then ALIVE.
+	revive, _ := e.licensed(`"name":"Revive","requireHeartbeat":true,"heartbeatDuration":60,"heartbeatResurrectionStrategy":"5_MINUTE_REVIVE","heartbeatCullStrategy":"KEEP_DEAD"`)
+	rid := data(t, e.admin("POST", "/v1/accounts/acme/machines", machineBody(revive, `"fingerprint":"rv"`)))["id"].(string)
+	e.app.DB.Gorm.Exec("UPDATE machines SET last_heartbeat_at = ? WHERE id = ?", time.Now().Add(-90*time.Second).UTC(), rid)
+	if s := attrs(t, e.admin("GET", "/v1/accounts/acme/machines/"+rid, ""))["heartbeatStatus"]; s != "DEAD" {
+		t.Fatalf("before revival: %v", s)
+	}
+	if s := attrs(t, e.admin("POST", "/v1/accounts/acme/machines/"+rid+"/actions/ping", ""))["heartbeatStatus"]; s != "RESURRECTED" {
+		t.Fatalf("revival: %v", s)
+	}
+	if s := attrs(t, e.admin("POST", "/v1/accounts/acme/machines/"+rid+"/actions/ping", ""))["heartbeatStatus"]; s != "ALIVE" {
+		t.Fatalf("after revival: %v", s)
+	}
+	e.app.DB.Gorm.Exec("UPDATE machines SET last_heartbeat_at = ? WHERE id = ?", time.Now().Add(-time.Hour).UTC(), rid)
+	e.admin("POST", "/v1/accounts/acme/machines/"+rid+"/actions/ping", "").expectError(t, 422, "MACHINE_HEARTBEAT_DEAD")
+
 	fromCreation, _ := e.licensed(`"name":"FC","requireHeartbeat":true`)
 	if a := attrs(t, e.admin("POST", "/v1/accounts/acme/machines", machineBody(fromCreation, `"fingerprint":"fc"`))); a["heartbeatStatus"] != "ALIVE" {
 		t.Fatalf("FROM_CREATION starts alive: %v", a["heartbeatStatus"])

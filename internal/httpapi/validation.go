@@ -112,7 +112,16 @@ func (s *Server) validate(c echo.Context, l *license.License, pol *policy.Policy
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	l.LastValidatedAt = &now
 	s.Toucher.Touch(l.AccountID, l.ID, now)
-	return s.renderOne(c, http.StatusOK, licenseNode(l, pol), validationMetaDoc(result, m))
+	lr := s.licenseRenderer(ctx)
+	lr.policies[pol.ID] = pol
+	if result.Machines != nil {
+		lr.stats[l.ID] = *result.Machines
+	}
+	node, err := lr.node(l)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, node, validationMetaDoc(result, m))
 }
 
 func validationMetaDoc(r validation.Result, m validationMeta) *jsonapi.Meta {

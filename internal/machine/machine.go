@@ -39,16 +39,20 @@ type Machine struct {
 	Memory          *int64
 	Disk            *int64
 	LastHeartbeatAt *time.Time
-	Metadata        map[string]any `gorm:"serializer:json"`
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// ResurrectedAt is set by the ping that revived a dead machine and
+	// cleared by the next one.
+	ResurrectedAt *time.Time
+	Metadata      map[string]any `gorm:"serializer:json"`
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // Heartbeat statuses.
 const (
-	NotStarted = "NOT_STARTED"
-	Alive      = "ALIVE"
-	Dead       = "DEAD"
+	NotStarted  = "NOT_STARTED"
+	Alive       = "ALIVE"
+	Dead        = "DEAD"
+	Resurrected = "RESURRECTED"
 )
 
 // HeartbeatStatus derives the machine's heartbeat status under its policy.
@@ -58,6 +62,9 @@ func (m *Machine) HeartbeatStatus(pol *policy.Policy, now time.Time) string {
 	case m.LastHeartbeatAt == nil && (!pol.RequireHeartbeat || now.Sub(m.CreatedAt) <= duration):
 		return NotStarted
 	case m.LastHeartbeatAt != nil && !m.LastHeartbeatAt.Add(duration).Before(now):
+		if m.ResurrectedAt != nil {
+			return Resurrected
+		}
 		return Alive
 	}
 	return Dead
@@ -329,6 +336,11 @@ func scopeOf(who *access.Principal) scope {
 	return scope{ownerID: who.BearerID}
 }
 
+// StatsOf totals the machines of licenses the caller already holds.
+func (s *Service) StatsOf(ctx context.Context, licenseIDs []string) (map[string]Stats, error) {
+	return s.store.StatsOf(ctx, licenseIDs)
+}
+
 // Visible returns a machine who may see, whatever who's permissions.
 func (s *Service) Visible(ctx context.Context, who *access.Principal, ref string) (*Machine, error) {
 	return s.store.Find(ctx, who.AccountID, ref, scopeOf(who))
@@ -414,11 +426,15 @@ func (s *Service) Heartbeat(ctx context.Context, who *access.Principal, t *accou
 		return nil, nil, err
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
+	m.ResurrectedAt = nil
 	if reset {
 		m.LastHeartbeatAt = nil
 	} else {
-		if m.HeartbeatStatus(pol, now) == Dead && !revivable(m, pol, now) {
-			return nil, nil, apperr.AtPointer(apperr.Unprocessable, "MACHINE_HEARTBEAT_DEAD", "is dead", "/data")
+		if m.HeartbeatStatus(pol, now) == Dead {
+			if !revivable(m, pol, now) {
+				return nil, nil, apperr.AtPointer(apperr.Unprocessable, "MACHINE_HEARTBEAT_DEAD", "is dead", "/data")
+			}
+			m.ResurrectedAt = &now
 		}
 		m.LastHeartbeatAt = &now
 	}

@@ -44,9 +44,13 @@ func TestHeartbeatStatus(t *testing.T) {
 		{"old, optional, never pinged", optional, now.Add(-time.Hour), nil, NotStarted},
 		{"pinged recently", required, now.Add(-time.Hour), at(-30 * time.Second), Alive},
 		{"pinged long ago", optional, now.Add(-time.Hour), at(-2 * time.Minute), Dead},
+		{"revived", required, now.Add(-time.Hour), at(-10 * time.Second), Resurrected},
 	}
 	for _, tt := range tests {
 		m := &Machine{CreatedAt: tt.created, LastHeartbeatAt: tt.last}
+		if tt.want == Resurrected {
+			m.ResurrectedAt = tt.last
+		}
 		if got := m.HeartbeatStatus(tt.pol, now); got != tt.want {
 			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
 		}

@@ -27,6 +27,7 @@ type Process struct {
 	OwnerID         *string
 	PID             string `gorm:"column:pid"`
 	LastHeartbeatAt time.Time
+	ResurrectedAt   *time.Time
 	Metadata        map[string]any `gorm:"serializer:json"`
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
@@ -34,14 +35,19 @@ type Process struct {
 
 // Process statuses.
 const (
-	ProcessAlive = "ALIVE"
-	ProcessDead  = "DEAD"
+	ProcessAlive       = "ALIVE"
+	ProcessDead        = "DEAD"
+	ProcessResurrected = "RESURRECTED"
 )
 
-// Status is ALIVE while the last ping is within the heartbeat duration.
+// Status is ALIVE while the last ping is within the heartbeat duration
+// (RESURRECTED right after a revival).
 func (p *Process) Status(pol *policy.Policy, now time.Time) string {
-	if p.LastHeartbeatAt.Add(time.Duration(pol.HeartbeatSeconds()) * time.Second).Before(now) {
+	switch {
+	case p.LastHeartbeatAt.Add(time.Duration(pol.HeartbeatSeconds()) * time.Second).Before(now):
 		return ProcessDead
+	case p.ResurrectedAt != nil:
+		return ProcessResurrected
 	}
 	return ProcessAlive
 }
@@ -169,8 +175,12 @@ func (s *Service) PingProcess(ctx context.Context, who *access.Principal, t *acc
 		return nil, nil, err
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
-	if proc.Status(pol, now) == ProcessDead && !revivable(&Machine{LastHeartbeatAt: &proc.LastHeartbeatAt}, pol, now) {
-		return nil, nil, apperr.AtPointer(apperr.Unprocessable, "PROCESS_HEARTBEAT_DEAD", "is dead", "/data")
+	proc.ResurrectedAt = nil
+	if proc.Status(pol, now) == ProcessDead {
+		if !revivable(&Machine{LastHeartbeatAt: &proc.LastHeartbeatAt}, pol, now) {
+			return nil, nil, apperr.AtPointer(apperr.Unprocessable, "PROCESS_HEARTBEAT_DEAD", "is dead", "/data")
+		}
+		proc.ResurrectedAt = &now
 	}
 	proc.LastHeartbeatAt = now
 	return proc, pol, s.store.SaveProcess(ctx, proc)

@@ -228,3 +228,19 @@ func (s *Store) CountAliveProcesses(ctx context.Context, licenseID, column, valu
 	err := q.Count(&n).Error
 	return n, database.Error(err)
 }
+
+// StatsOf totals the machines of several licenses in one grouped query.
+func (s *Store) StatsOf(ctx context.Context, licenseIDs []string) (map[string]Stats, error) {
+	var rows []struct {
+		LicenseID string
+		Stats
+	}
+	err := s.db.Conn(ctx).Model(&Machine{}).
+		Select("license_id, COUNT(*) AS count, COALESCE(SUM(cores), 0) AS cores, COALESCE(SUM(memory), 0) AS memory, COALESCE(SUM(disk), 0) AS disk").
+		Where("license_id IN ?", licenseIDs).Group("license_id").Scan(&rows).Error
+	out := make(map[string]Stats, len(licenseIDs))
+	for _, r := range rows {
+		out[r.LicenseID] = r.Stats
+	}
+	return out, database.Error(err)
+}

@@ -35,6 +35,8 @@ type Result struct {
 	Valid  bool
 	Detail string
 	Code   string
+	// Machines holds the license's machine totals when the checks loaded them.
+	Machines *machine.Stats
 }
 
 func fail(detail, code string) Result { return Result{Detail: detail, Code: code} }
@@ -123,6 +125,13 @@ func (r *run) machineStats() (machine.Stats, error) {
 // Validate checks l in Keygen's order. quick skips every scope check.
 func (v *Validator) Validate(ctx context.Context, l *license.License, pol *policy.Policy, sc Scope, quick bool) (Result, error) {
 	r := &run{v: v, ctx: ctx, l: l, pol: pol, now: v.now()}
+	res, err := r.validate(sc, quick)
+	res.Machines = r.stats
+	return res, err
+}
+
+func (r *run) validate(sc Scope, quick bool) (Result, error) {
+	v, ctx, l, pol := r.v, r.ctx, r.l, r.pol
 	expired := l.Expired(r.now)
 	switch {
 	case l.OwnerBanned:

@@ -1,0 +1,2 @@
+ALTER TABLE processes DROP COLUMN resurrected_at;
+ALTER TABLE machines DROP COLUMN resurrected_at;
