@@ -34,15 +34,8 @@ func (s *Server) showEntitlement(c echo.Context) error {
 }
 
 func (s *Server) entitlementParams(c echo.Context) (entitlement.Params, error) {
-	var p entitlement.Params
-	if principalOf(c) == nil {
-		return p, access.ErrTokenMissing
-	}
-	req, err := s.decode(c, entitlementResource, true)
+	p, req, err := attributes[entitlement.Params](s, c, entitlementResource)
 	if err != nil {
-		return p, err
-	}
-	if err := req.DecodeAttributes(&p); err != nil {
 		return p, err
 	}
 	return p, req.PermitRelationships()

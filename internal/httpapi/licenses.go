@@ -122,20 +122,8 @@ func (s *Server) showLicense(c echo.Context) error {
 	return s.renderLicense(c, http.StatusOK, pathRef(c))
 }
 
-func (s *Server) licenseDocument(c echo.Context) (license.Params, *document.Request, error) {
-	var p license.Params
-	if principalOf(c) == nil {
-		return p, nil, access.ErrTokenMissing
-	}
-	req, err := s.decode(c, licenseResource, true)
-	if err != nil {
-		return p, nil, err
-	}
-	return p, req, req.DecodeAttributes(&p)
-}
-
 func (s *Server) createLicense(c echo.Context) error {
-	p, req, err := s.licenseDocument(c)
+	p, req, err := attributes[license.Params](s, c, licenseResource)
 	if err != nil {
 		return err
 	}
@@ -163,7 +151,7 @@ func (s *Server) createLicense(c echo.Context) error {
 }
 
 func (s *Server) updateLicense(c echo.Context) error {
-	p, req, err := s.licenseDocument(c)
+	p, req, err := attributes[license.Params](s, c, licenseResource)
 	if err != nil {
 		return err
 	}

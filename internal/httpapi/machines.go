@@ -19,18 +19,6 @@ import (
 
 var machineResource = document.Resource{Singular: "machine", Plural: "machines"}
 
-func (s *Server) machineDocument(c echo.Context) (machine.Params, *document.Request, error) {
-	var p machine.Params
-	if principalOf(c) == nil {
-		return p, nil, access.ErrTokenMissing
-	}
-	req, err := s.decode(c, machineResource, true)
-	if err != nil {
-		return p, nil, err
-	}
-	return p, req, req.DecodeAttributes(&p)
-}
-
 // embeddedComponents decodes relationships.components.data: resource
 // objects without ids, as keygen-go embeds them in an activation.
 func embeddedComponents(req *document.Request) ([]machine.ComponentParams, error) {
@@ -64,7 +52,7 @@ func embeddedComponents(req *document.Request) ([]machine.ComponentParams, error
 // activateMachine is POST /machines with relationships.license and,
 // optionally, embedded components.
 func (s *Server) activateMachine(c echo.Context) error {
-	p, req, err := s.machineDocument(c)
+	p, req, err := attributes[machine.Params](s, c, machineResource)
 	if err != nil {
 		return err
 	}
@@ -146,7 +134,7 @@ func (s *Server) showMachine(c echo.Context) error {
 }
 
 func (s *Server) updateMachine(c echo.Context) error {
-	p, req, err := s.machineDocument(c)
+	p, req, err := attributes[machine.Params](s, c, machineResource)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/jsonapi"
 	"github.com/labstack/echo/v4"
 
+	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/naming"
@@ -90,3 +91,17 @@ func missingMeta(name string) error {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// attributes decodes an authenticated request's document of resource r
+// into the params type P, returning the document for its relationships.
+func attributes[P any](s *Server, c echo.Context, r document.Resource) (P, *document.Request, error) {
+	var p P
+	if principalOf(c) == nil {
+		return p, nil, access.ErrTokenMissing
+	}
+	req, err := s.decode(c, r, true)
+	if err != nil {
+		return p, nil, err
+	}
+	return p, req, req.DecodeAttributes(&p)
+}
