@@ -21,6 +21,7 @@ import (
 	"github.com/relkey/relkey/internal/policy"
 	"github.com/relkey/relkey/internal/product"
 	"github.com/relkey/relkey/internal/ratelimit"
+	"github.com/relkey/relkey/internal/release"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
@@ -43,6 +44,7 @@ type App struct {
 	Machines     *machine.Service
 	Validator    *validation.Validator
 	Entitlements *entitlement.Service
+	Releases     *release.Service
 	Toucher      *license.Toucher
 	Events       *event.Bus
 	Limiter      *ratelimit.Limiter
@@ -103,6 +105,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	machineStore := machine.NewStore(db)
 	a.Machines = machine.NewService(machineStore, db, a.Licenses, tokenStore)
 	a.Entitlements = entitlement.NewService(entitlement.NewStore(db))
+	a.Releases = release.NewService(release.NewStore(db), a.Products)
 	a.Validator = validation.New(machineStore, a.Entitlements, a.Users, validation.NoReleases{})
 	a.Toucher = license.NewToucher(db, 4096, logger)
 	a.Limiter = ratelimit.New(db)
@@ -132,6 +135,7 @@ func (a *App) Server() *httpapi.Server {
 		Machines:       a.Machines,
 		Validator:      a.Validator,
 		Entitlements:   a.Entitlements,
+		Releases:       a.Releases,
 		Toucher:        a.Toucher,
 		DefaultAccount: a.Config.Account,
 		PublicURL:      a.Config.PublicURL,

@@ -21,6 +21,7 @@ import (
 	"github.com/relkey/relkey/internal/policy"
 	"github.com/relkey/relkey/internal/product"
 	"github.com/relkey/relkey/internal/ratelimit"
+	"github.com/relkey/relkey/internal/release"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
@@ -43,6 +44,7 @@ type Deps struct {
 	Machines       *machine.Service
 	Validator      *validation.Validator
 	Entitlements   *entitlement.Service
+	Releases       *release.Service
 	Toucher        *license.Toucher
 	DefaultAccount string   // RELKEY_ACCOUNT
 	PublicURL      *url.URL // RELKEY_PUBLIC_URL, nil = from the request
@@ -146,6 +148,16 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.GET("/policies/:id/entitlements", s.listPolicyEntitlements)
 	g.POST("/policies/:id/entitlements", s.attachPolicyEntitlements)
 	g.DELETE("/policies/:id/entitlements", s.detachPolicyEntitlements)
+
+	g.GET("/releases", s.listReleases)
+	g.POST("/releases", s.createRelease)
+	g.GET("/releases/:id", s.showRelease)
+	g.PATCH("/releases/:id", s.updateRelease)
+	g.PUT("/releases/:id", s.updateRelease)
+	g.DELETE("/releases/:id", s.deleteRelease)
+	g.POST("/releases/:id/actions/publish", s.publishRelease)
+	g.POST("/releases/:id/actions/yank", s.yankRelease)
+	g.GET("/releases/:id/upgrade", s.upgradeRelease)
 
 	g.GET("/entitlements", s.listEntitlements)
 	g.POST("/entitlements", s.createEntitlement)

@@ -1,0 +1,162 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/google/jsonapi"
+	"github.com/labstack/echo/v4"
+
+	"github.com/relkey/relkey/internal/document"
+	"github.com/relkey/relkey/internal/release"
+)
+
+var releaseResource = document.Resource{Singular: "release", Plural: "releases"}
+
+func (s *Server) listReleases(c echo.Context) error {
+	paging, err := document.ParsePaging(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	q := c.QueryParams()
+	ids, err := document.IDFilters(q, "product")
+	if err != nil {
+		return err
+	}
+	f := release.Filter{ProductID: ids["product"], Channel: q.Get("channel"), Status: q.Get("status")}
+	releases, total, err := s.Releases.List(c.Request().Context(), principalOf(c), tenantOf(c).ID, f, paging.Request)
+	if err != nil {
+		return err
+	}
+	nodes := make([]*jsonapi.Node, len(releases))
+	for i := range releases {
+		nodes[i] = releaseNode(&releases[i])
+	}
+	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, q, total))
+}
+
+func (s *Server) showRelease(c echo.Context) error {
+	r, err := s.Releases.Find(c.Request().Context(), principalOf(c), tenantOf(c).ID, pathRef(c), c.QueryParam("product"))
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, releaseNode(r), nil)
+}
+
+func (s *Server) createRelease(c echo.Context) error {
+	p, req, err := attributes[release.Params](s, c, releaseResource)
+	if err != nil {
+		return err
+	}
+	if err := req.PermitRelationships("product"); err != nil {
+		return err
+	}
+	productRef := ""
+	if link, err := req.ToOne("product", productResource); err != nil {
+		return err
+	} else if link != nil {
+		productRef = link.ID
+	}
+	r, err := s.Releases.Create(c.Request().Context(), principalOf(c), productRef, p)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusCreated, releaseNode(r), nil)
+}
+
+func (s *Server) updateRelease(c echo.Context) error {
+	p, req, err := attributes[release.Params](s, c, releaseResource)
+	if err != nil {
+		return err
+	}
+	if err := req.PermitRelationships(); err != nil {
+		return err
+	}
+	r, err := s.Releases.Update(c.Request().Context(), principalOf(c), pathRef(c), p)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, releaseNode(r), nil)
+}
+
+func (s *Server) deleteRelease(c echo.Context) error {
+	if err := s.Releases.Delete(c.Request().Context(), principalOf(c), pathRef(c)); err != nil {
+		return err
+	}
+	return noContent(c)
+}
+
+func (s *Server) publishRelease(c echo.Context) error {
+	r, err := s.Releases.Publish(c.Request().Context(), principalOf(c), pathRef(c))
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, releaseNode(r), nil)
+}
+
+func (s *Server) yankRelease(c echo.Context) error {
+	r, err := s.Releases.Yank(c.Request().Context(), principalOf(c), pathRef(c))
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, releaseNode(r), nil)
+}
+
+// upgradeRelease is GET /releases/:id/upgrade: the next release with
+// meta {current, next}, or 404 NOT_FOUND when there is none.
+func (s *Server) upgradeRelease(c echo.Context) error {
+	q := c.QueryParams()
+	if q.Get("package") != "" {
+		return release.ErrNoUpgrade // no release belongs to a package yet
+	}
+	current, next, err := s.Releases.Upgrade(c.Request().Context(), principalOf(c), tenantOf(c).ID, pathRef(c),
+		q.Get("product"), q.Get("channel"), q.Get("constraint"))
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, releaseNode(next), &jsonapi.Meta{"current": current.Version, "next": next.Version})
+}
+
+func releaseNode(r *release.Release) *jsonapi.Node {
+	base := document.AccountPath(r.AccountID)
+	self := base + "/releases/" + r.ID
+	return &jsonapi.Node{
+		Type: "releases",
+		ID:   r.ID,
+		Attributes: map[string]any{
+			"name":        r.Name,
+			"description": r.Description,
+			"channel":     r.Channel,
+			"status":      r.Status,
+			"tag":         r.Tag,
+			"version":     r.Version,
+			"semver": map[string]any{
+				"major": r.SemverMajor, "minor": r.SemverMinor, "patch": r.SemverPatch,
+				"prerelease": joinIdentifiers(r.SemverPreWord, r.SemverPreNum), "build": joinIdentifiers(r.SemverBuildWord, r.SemverBuildNum),
+			},
+			"metadata":  document.Metadata(r.Metadata),
+			"backdated": document.OptionalTime(r.BackdatedTo),
+			"yanked":    document.OptionalTime(r.YankedAt),
+			"created":   document.Time(r.CreatedAt),
+			"updated":   document.Time(r.UpdatedAt),
+		},
+		Relationships: map[string]any{
+			"account": document.ToOne("accounts", r.AccountID, base),
+			"product": document.ToOne("products", r.ProductID, base+"/products/"+r.ProductID),
+			"upgrade": map[string]any{"links": map[string]string{"related": self + "/upgrade"}},
+		},
+		Links: &jsonapi.Links{"self": self},
+	}
+}
+
+// joinIdentifiers rebuilds a pre-release or build part from its word and number.
+func joinIdentifiers(word *string, num *int64) any {
+	switch {
+	case word == nil && num == nil:
+		return nil
+	case num == nil:
+		return *word
+	case word == nil:
+		return itoa(int(*num))
+	}
+	return *word + "." + itoa(int(*num))
+}

@@ -1,0 +1,218 @@
+package release
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/database"
+	"github.com/relkey/relkey/internal/page"
+)
+
+// Store persists releases.
+type Store struct{ db *database.DB }
+
+// NewStore returns the release store.
+func NewStore(db *database.DB) *Store { return &Store{db: db} }
+
+// scope is what a principal sees of an account's releases: staff all, a
+// product its own, anonymous callers the published releases of OPEN
+// products, and a license (or a user, through every license it owns or
+// holds) also the published releases of its product within its expiry
+// window, unless the product is CLOSED.
+type scope struct {
+	all       bool
+	productID string
+	licenseID string
+	userID    string
+}
+
+func (s *Store) scoped(ctx context.Context, accountID string, sc scope, now time.Time) *gorm.DB {
+	q := s.db.Conn(ctx).Model(&Release{}).Where("releases.account_id = ?", accountID)
+	switch {
+	case sc.all:
+		return q
+	case sc.productID != "":
+		return q.Where("releases.product_id = ?", sc.productID)
+	}
+	q = q.Where("releases.status = ?", Published)
+	open := "releases.product_id IN (SELECT id FROM products WHERE account_id = ? AND distribution_strategy = 'OPEN')"
+	if sc.licenseID == "" && sc.userID == "" {
+		return q.Where(open, accountID)
+	}
+	licenses, args := "SELECT id FROM licenses WHERE account_id = ? AND id = ?", []any{accountID, sc.licenseID}
+	if sc.licenseID == "" {
+		licenses, args = database.LicensesOfUser, []any{accountID, sc.userID, sc.userID}
+	}
+	licensed := `EXISTS (SELECT 1 FROM licenses l JOIN policies p ON p.id = l.policy_id JOIN products pr ON pr.id = l.product_id
+		WHERE l.id IN (` + licenses + `) AND l.product_id = releases.product_id AND pr.distribution_strategy <> 'CLOSED'
+		AND (l.expiry IS NULL OR p.expiration_strategy = 'ALLOW_ACCESS'
+			OR (p.expiration_strategy = 'REVOKE_ACCESS' AND l.expiry > ?)
+			OR (p.expiration_strategy IN ('RESTRICT_ACCESS', 'MAINTAIN_ACCESS')
+				AND (releases.created_at <= l.expiry OR releases.backdated_to <= l.expiry))))`
+	return q.Where("("+open+" OR "+licensed+")", append(append([]any{accountID}, args...), now)...)
+}
+
+func taken(err error) error {
+	if !database.IsUniqueViolation(err) {
+		return database.Error(err)
+	}
+	if strings.Contains(err.Error(), "tag") {
+		return apperr.Attribute("tag", "TAKEN", "has already been taken")
+	}
+	return apperr.Attribute("version", "TAKEN", "has already been taken")
+}
+
+// Create inserts a release; VERSION_TAKEN per product and package, TAG_TAKEN per account.
+func (s *Store) Create(ctx context.Context, r *Release) error {
+	return taken(s.db.Conn(ctx).Create(r).Error)
+}
+
+// Save writes a changed release.
+func (s *Store) Save(ctx context.Context, r *Release) error {
+	return taken(s.db.Conn(ctx).Where("account_id = ?", r.AccountID).Save(r).Error)
+}
+
+// Delete removes a release.
+func (s *Store) Delete(ctx context.Context, r *Release) error {
+	return database.Error(s.db.Conn(ctx).Where("account_id = ?", r.AccountID).Delete(&Release{ID: r.ID}).Error)
+}
+
+// Find returns a release by id, else the oldest with the version or tag.
+func (s *Store) Find(ctx context.Context, accountID, ref, productRef string, sc scope, now time.Time) (*Release, error) {
+	q := s.scoped(ctx, accountID, sc, now)
+	if productRef != "" {
+		if uuid.Validate(productRef) != nil {
+			return nil, apperr.NotFoundResource("release", ref)
+		}
+		q = q.Where("releases.product_id = ?", productRef)
+	}
+	if len(ref) == 36 && uuid.Validate(ref) == nil {
+		q = q.Where("releases.id = ?", ref)
+	} else {
+		q = q.Where("releases.version = ? OR releases.tag = ?", ref, ref).Order("releases.created_at, releases.id")
+	}
+	return database.Take[Release](q, apperr.NotFoundResource("release", ref))
+}
+
+// List returns a page of releases within the scope and filter.
+func (s *Store) List(ctx context.Context, accountID string, sc scope, f Filter, now time.Time, p page.Request) ([]Release, int64, error) {
+	q := s.scoped(ctx, accountID, sc, now)
+	if f.ProductID != "" {
+		q = q.Where("releases.product_id = ?", f.ProductID)
+	}
+	if f.Channel != "" {
+		q = q.Where("releases.channel IN ?", Includes(f.Channel))
+	}
+	if f.Status != "" {
+		q = q.Where("releases.status = ?", f.Status)
+	}
+	return database.PaginateIn[Release](q, "releases", p, nil)
+}
+
+// latest is the "newest first" order of versions.
+const latest = `semver_major DESC, semver_minor DESC, semver_patch DESC, semver_pre_word DESC NULLS FIRST,
+	semver_pre_num DESC NULLS LAST, semver_build_word DESC NULLS LAST, semver_build_num DESC NULLS LAST, created_at DESC`
+
+// Next returns the newest release greater than current (nil-safe: a 404
+// when there is none).
+func (s *Store) Next(ctx context.Context, current *Release, channels []string, c *Constraint, sc scope, now time.Time) (*Release, error) {
+	q := s.scoped(ctx, current.AccountID, sc, now).
+		Where("releases.product_id = ? AND releases.status = ? AND releases.channel IN ? AND releases.id <> ?",
+			current.ProductID, Published, channels, current.ID)
+	if current.PackageID == nil {
+		q = q.Where("releases.package_id IS NULL")
+	} else {
+		q = q.Where("releases.package_id = ?", *current.PackageID)
+	}
+	greater, args := greaterThan(current)
+	q = q.Where(greater, args...)
+	if c != nil {
+		q = q.Where("semver_major = ?", c.Major)
+		switch {
+		case c.Patch != nil:
+			q = q.Where("semver_minor = ? AND semver_patch >= ?", *c.Minor, *c.Patch)
+		case c.Minor != nil:
+			q = q.Where("semver_minor >= ?", *c.Minor)
+		}
+		for column, v := range map[string]*string{"semver_pre_word": c.PreWord, "semver_build_word": c.BuildWord} {
+			if v != nil {
+				q = q.Where(column+" = ?", *v)
+			}
+		}
+		for column, v := range map[string]*int64{"semver_pre_num": c.PreNum, "semver_build_num": c.BuildNum} {
+			if v != nil {
+				q = q.Where(column+" = ?", *v)
+			}
+		}
+	}
+	return database.Take[Release](q.Order(latest), ErrNoUpgrade)
+}
+
+// equal matches a nullable column to a value in SQL.
+func equal(column string, v any, isNil bool) (string, []any) {
+	if isNil {
+		return column + " IS NULL", nil
+	}
+	return column + " = ?", []any{v}
+}
+
+// greaterThan is the SQL of "a greater version than r" in the stored order:
+// a greater major, minor or patch; the release of a pre-release; a greater
+// or added pre-release identifier; a greater or added build (build metadata
+// counts, as in Keygen).
+func greaterThan(r *Release) (string, []any) {
+	var conds []string
+	var args []any
+	add := func(cond string, a ...any) { conds = append(conds, "("+cond+")"); args = append(args, a...) }
+	samePatch := "semver_major = ? AND semver_minor = ? AND semver_patch = ?"
+	mmp := []any{r.SemverMajor, r.SemverMinor, r.SemverPatch}
+	add("semver_major > ?", r.SemverMajor)
+	add("semver_major = ? AND semver_minor > ?", r.SemverMajor, r.SemverMinor)
+	add(samePatch[:len(samePatch)-len(" AND semver_patch = ?")]+" AND semver_patch > ?", mmp...)
+	preWord, preWordArgs := equal("semver_pre_word", deref(r.SemverPreWord), r.SemverPreWord == nil)
+	preNum, preNumArgs := equal("semver_pre_num", derefInt(r.SemverPreNum), r.SemverPreNum == nil)
+	if r.SemverPreWord != nil || r.SemverPreNum != nil {
+		add(samePatch+" AND semver_pre_word IS NULL AND semver_pre_num IS NULL", mmp...)
+		if r.SemverPreWord != nil {
+			add(samePatch+" AND semver_pre_word > ?", append(mmp, *r.SemverPreWord)...)
+		}
+		if r.SemverPreNum != nil {
+			add(samePatch+" AND "+preWord+" AND semver_pre_num > ?", append(append(mmp, preWordArgs...), *r.SemverPreNum)...)
+		} else {
+			add(samePatch+" AND "+preWord+" AND semver_pre_num IS NOT NULL", append(mmp, preWordArgs...)...)
+		}
+	}
+	samePre := samePatch + " AND " + preWord + " AND " + preNum
+	samePreArgs := append(append(append([]any{}, mmp...), preWordArgs...), preNumArgs...)
+	if r.SemverBuildWord != nil {
+		add(samePre+" AND semver_build_word > ?", append(samePreArgs, *r.SemverBuildWord)...)
+	} else {
+		add(samePre+" AND semver_build_word IS NOT NULL", samePreArgs...)
+	}
+	buildWord, buildWordArgs := equal("semver_build_word", deref(r.SemverBuildWord), r.SemverBuildWord == nil)
+	if r.SemverBuildNum != nil {
+		add(samePre+" AND "+buildWord+" AND semver_build_num > ?", append(append(samePreArgs, buildWordArgs...), *r.SemverBuildNum)...)
+	} else {
+		add(samePre+" AND "+buildWord+" AND semver_build_num IS NOT NULL", append(samePreArgs, buildWordArgs...)...)
+	}
+	return "(" + strings.Join(conds, " OR ") + ")", args
+}
+
+func deref(s *string) any {
+	if s == nil {
+		return nil
+	}
+	return *s
+}
+
+func derefInt(n *int64) any {
+	if n == nil {
+		return nil
+	}
+	return *n
+}
