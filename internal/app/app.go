@@ -105,8 +105,9 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	machineStore := machine.NewStore(db)
 	a.Machines = machine.NewService(machineStore, db, a.Licenses, tokenStore)
 	a.Entitlements = entitlement.NewService(entitlement.NewStore(db))
-	a.Releases = release.NewService(release.NewStore(db), a.Products)
-	a.Validator = validation.New(machineStore, a.Entitlements, a.Users, validation.NoReleases{})
+	releaseStore := release.NewStore(db)
+	a.Releases = release.NewService(releaseStore, a.Products)
+	a.Validator = validation.New(machineStore, a.Entitlements, a.Users, release.NewCatalog(releaseStore))
 	a.Toucher = license.NewToucher(db, 4096, logger)
 	a.Limiter = ratelimit.New(db)
 	return a, nil

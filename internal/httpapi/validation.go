@@ -111,7 +111,10 @@ func (s *Server) validate(c echo.Context, l *license.License, pol *policy.Policy
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	l.LastValidatedAt = &now
-	s.Toucher.Touch(l.AccountID, l.ID, now)
+	s.Toucher.Touch(l.AccountID, l.ID, now, result.Version)
+	if result.Version != "" {
+		l.LastValidatedVersion = &result.Version
+	}
 	lr := s.licenseRenderer(ctx)
 	lr.policies[pol.ID] = pol
 	if result.Machines != nil {

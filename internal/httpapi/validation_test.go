@@ -106,6 +106,11 @@ func TestValidationWalksTheOrderedChecks(t *testing.T) {
 		{name: "checksum mismatch", policy: `"name":"P"`, scope: func(*fixture) string { return `{"checksum":"abc"}` }, code: "CHECKSUM_SCOPE_MISMATCH"},
 		{name: "checksum required", policy: `"name":"P","requireChecksumScope":true`, code: "CHECKSUM_SCOPE_REQUIRED"},
 		{name: "version mismatch", policy: `"name":"P"`, scope: func(*fixture) string { return `{"version":"1.0.0"}` }, code: "VERSION_SCOPE_MISMATCH"},
+		{name: "version match", policy: `"name":"P","requireVersionScope":true`, setup: func(f *fixture) { f.e.publish(f.productID, "stable", "1.0.0") },
+			scope: func(*fixture) string { return `{"version":"1.0.0"}` }, valid: true, code: "VALID"},
+		{name: "version of a draft", policy: `"name":"P"`, setup: func(f *fixture) {
+			f.e.admin("POST", "/v1/accounts/acme/releases", releaseBody(f.productID, `"channel":"stable","version":"1.0.0"`))
+		}, scope: func(*fixture) string { return `{"version":"1.0.0"}` }, code: "VERSION_SCOPE_MISMATCH"},
 		{name: "version required", policy: `"name":"P","requireVersionScope":true`, code: "VERSION_SCOPE_REQUIRED"},
 		{name: "strict node-locked without machine", policy: `"name":"P","strict":true`, code: "NO_MACHINE"},
 		{name: "strict floating without machines", policy: `"name":"P","strict":true,"floating":true,"maxMachines":2`, code: "NO_MACHINES"},
@@ -223,9 +228,16 @@ func TestValidationEndpoints(t *testing.T) {
 			t.Fatalf("a license validated another's key: %s", cross.body)
 		}
 
-		// lastValidated reaches the database off the request path.
-		eventually(t, "lastValidated to be stored", func() bool {
-			return attrs(t, e.admin("GET", "/v1/accounts/acme/licenses/"+id, ""))["lastValidated"] != nil
+		// A matched version is shown at once and recorded with lastValidated,
+		// off the request path.
+		e.publish(productID, "stable", "1.4.2")
+		matched := e.do("POST", "/v1/accounts/acme/licenses/"+id+"/actions/validate", `{"meta":{"scope":{"product":"`+productID+`","version":"1.4.2"}}}`, licenseAuth)
+		if attrs(t, matched)["version"] != "1.4.2" {
+			t.Fatalf("version after a match: %s", matched.body)
+		}
+		eventually(t, "lastValidated and version to be stored", func() bool {
+			a := attrs(t, e.admin("GET", "/v1/accounts/acme/licenses/"+id, ""))
+			return a["lastValidated"] != nil && a["version"] == "1.4.2"
 		})
 	})
 }

@@ -24,6 +24,7 @@ type Toucher struct {
 type touch struct {
 	accountID, licenseID string
 	at                   time.Time
+	version              string // a validated release version, if any
 }
 
 // flushEvery is how often touches reach the database.
@@ -37,10 +38,11 @@ func NewToucher(db *database.DB, capacity int, logger *slog.Logger) *Toucher {
 	return t
 }
 
-// Touch records a validation at at; it drops the touch when the buffer is full.
-func (t *Toucher) Touch(accountID, licenseID string, at time.Time) {
+// Touch records a validation at at (and the release version it matched,
+// if any); it drops the touch when the buffer is full.
+func (t *Toucher) Touch(accountID, licenseID string, at time.Time, version string) {
 	select {
-	case t.touches <- touch{accountID, licenseID, at}:
+	case t.touches <- touch{accountID, licenseID, at, version}:
 	default:
 	}
 }
@@ -54,6 +56,9 @@ func (t *Toucher) run() {
 		select {
 		case tc := <-t.touches:
 			if prev, ok := pending[tc.licenseID]; !ok || tc.at.After(prev.at) {
+				if tc.version == "" {
+					tc.version = prev.version
+				}
 				pending[tc.licenseID] = tc
 			}
 		case <-ticker.C:
@@ -79,6 +84,12 @@ func (t *Toucher) flush(pending map[string]touch) {
 		err := t.db.Conn(ctx).Exec(`UPDATE licenses SET last_validated_at = ? WHERE id = ? AND account_id = ?
 			AND (last_validated_at IS NULL OR last_validated_at < ?)`, tc.at, tc.licenseID, tc.accountID, tc.at).Error
 		cancel()
+		if err == nil && tc.version != "" {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			err = t.db.Conn(ctx).Exec(`UPDATE licenses SET last_validated_version = ? WHERE id = ? AND account_id = ?`,
+				tc.version, tc.licenseID, tc.accountID).Error
+			cancel()
+		}
 		if err != nil {
 			t.logger.Warn("recording a license validation", "license", tc.licenseID, "error", err)
 		}

@@ -290,3 +290,25 @@ func (s *Service) Upgrade(ctx context.Context, who *access.Principal, accountID,
 
 // ErrNoUpgrade is the 404 of an upgrade request with no newer release.
 var ErrNoUpgrade = apperr.New(apperr.NotFound, "NOT_FOUND", "upgrade not available")
+
+// Catalog answers validation's version and checksum scopes.
+type Catalog struct{ store *Store }
+
+// NewCatalog returns the catalog over the release store.
+func NewCatalog(store *Store) *Catalog { return &Catalog{store: store} }
+
+// HasVersion reports whether the license can see a published release of
+// its product with exactly this version.
+func (c *Catalog) HasVersion(ctx context.Context, accountID, licenseID, productID, version string) (bool, error) {
+	_, err := c.store.Find(ctx, accountID, version, productID, scope{licenseID: licenseID}, time.Now())
+	if apperr.Is(err, apperr.NotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// HasChecksum reports whether an uploaded artifact the license can reach
+// has the checksum; releases carry no artifacts yet.
+func (c *Catalog) HasChecksum(context.Context, string, string, string, string) (bool, error) {
+	return false, nil
+}

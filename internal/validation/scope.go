@@ -91,7 +91,7 @@ func (r *run) scopes(sc Scope) (*Result, error) {
 		return ptr(fail("components scope is required", "COMPONENTS_SCOPE_REQUIRED")), nil
 	}
 	if sc.Checksum.Set {
-		ok, err := r.v.catalog.HasChecksum(r.ctx, l, sc.Checksum.V)
+		ok, err := r.v.catalog.HasChecksum(r.ctx, l.AccountID, l.ID, l.ProductID, sc.Checksum.V)
 		if err != nil {
 			return nil, err
 		}
@@ -102,13 +102,14 @@ func (r *run) scopes(sc Scope) (*Result, error) {
 		return ptr(fail("checksum scope is required", "CHECKSUM_SCOPE_REQUIRED")), nil
 	}
 	if sc.Version.Set {
-		ok, err := r.v.catalog.HasVersion(r.ctx, l, sc.Version.V)
+		ok, err := r.v.catalog.HasVersion(r.ctx, l.AccountID, l.ID, l.ProductID, sc.Version.V)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
 			return ptr(fail("version scope is not valid (does not match any accessible releases)", "VERSION_SCOPE_MISMATCH")), nil
 		}
+		r.version = sc.Version.V
 	} else if pol.RequireVersionScope {
 		return ptr(fail("version scope is required", "VERSION_SCOPE_REQUIRED")), nil
 	}

@@ -37,6 +37,8 @@ type Result struct {
 	Code   string
 	// Machines holds the license's machine totals when the checks loaded them.
 	Machines *machine.Stats
+	// Version is the release version a version scope matched.
+	Version string
 }
 
 func fail(detail, code string) Result { return Result{Detail: detail, Code: code} }
@@ -69,22 +71,11 @@ type Owners interface {
 	CountLicenseUsers(ctx context.Context, licenseID string) (int64, error)
 }
 
-// Catalog finds the releases and artifacts a license may reach (checksum
-// and version scopes). Until releases exist, nothing matches.
+// Catalog finds the releases and artifacts a license may reach (version
+// and checksum scopes).
 type Catalog interface {
-	HasChecksum(ctx context.Context, l *license.License, checksum string) (bool, error)
-	HasVersion(ctx context.Context, l *license.License, version string) (bool, error)
-}
-
-// NoReleases is the catalog while relkey has no releases: no checksum or
-// version is accessible.
-type NoReleases struct{}
-
-func (NoReleases) HasChecksum(context.Context, *license.License, string) (bool, error) {
-	return false, nil
-}
-func (NoReleases) HasVersion(context.Context, *license.License, string) (bool, error) {
-	return false, nil
+	HasVersion(ctx context.Context, accountID, licenseID, productID, version string) (bool, error)
+	HasChecksum(ctx context.Context, accountID, licenseID, productID, checksum string) (bool, error)
 }
 
 // Validator runs validations.
@@ -102,12 +93,13 @@ func New(machines Machines, entitlements Entitlements, owners Owners, catalog Ca
 }
 
 type run struct {
-	v     *Validator
-	ctx   context.Context
-	l     *license.License
-	pol   *policy.Policy
-	now   time.Time
-	stats *machine.Stats
+	version string
+	v       *Validator
+	ctx     context.Context
+	l       *license.License
+	pol     *policy.Policy
+	now     time.Time
+	stats   *machine.Stats
 }
 
 // stats loads the license's machine totals once.
@@ -126,7 +118,7 @@ func (r *run) machineStats() (machine.Stats, error) {
 func (v *Validator) Validate(ctx context.Context, l *license.License, pol *policy.Policy, sc Scope, quick bool) (Result, error) {
 	r := &run{v: v, ctx: ctx, l: l, pol: pol, now: v.now()}
 	res, err := r.validate(sc, quick)
-	res.Machines = r.stats
+	res.Machines, res.Version = r.stats, r.version
 	return res, err
 }
 
