@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/artifact"
 	"github.com/relkey/relkey/internal/config"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/entitlement"
@@ -45,6 +46,7 @@ type App struct {
 	Validator    *validation.Validator
 	Entitlements *entitlement.Service
 	Releases     *release.Service
+	Artifacts    *artifact.Service
 	Toucher      *license.Toucher
 	Events       *event.Bus
 	Limiter      *ratelimit.Limiter
@@ -108,6 +110,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	releaseStore := release.NewStore(db)
 	a.Releases = release.NewService(releaseStore, a.Products)
 	a.Validator = validation.New(machineStore, a.Entitlements, a.Users, release.NewCatalog(releaseStore))
+	a.Artifacts = artifact.NewService(artifact.NewStore(db, releaseStore), a.Releases, a.Storage, a.Local != nil)
 	a.Toucher = license.NewToucher(db, 4096, logger)
 	a.Limiter = ratelimit.New(db)
 	return a, nil
@@ -116,6 +119,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 // RunJobs runs the background jobs of a serving replica until ctx ends.
 // Every replica may run them: each job is safe to run concurrently.
 func (a *App) RunJobs(ctx context.Context) {
+	go a.Artifacts.Poll(ctx, 2*time.Second)
 	machine.NewCuller(a.DB, a.Logger).Run(ctx, time.Minute)
 }
 
@@ -137,6 +141,7 @@ func (a *App) Server() *httpapi.Server {
 		Validator:      a.Validator,
 		Entitlements:   a.Entitlements,
 		Releases:       a.Releases,
+		Artifacts:      a.Artifacts,
 		Toucher:        a.Toucher,
 		DefaultAccount: a.Config.Account,
 		PublicURL:      a.Config.PublicURL,

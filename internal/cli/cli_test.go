@@ -88,7 +88,7 @@ func TestAccountCreateJSONAndDuplicate(t *testing.T) {
 		t.Fatalf("friendly summary: %d %q", code, stdout)
 	}
 	code, stdout, _ = run(t, env, "migrate", "version")
-	if code != 0 || strings.TrimSpace(stdout) != "12" {
+	if code != 0 || strings.TrimSpace(stdout) != "13" {
 		t.Fatalf("migrate version: %d %q", code, stdout)
 	}
 	if info, err := os.Stat(filepath.Join(env["RELKEY_DATA_DIR"], "secret.key")); err != nil || info.Mode().Perm() != 0o600 {

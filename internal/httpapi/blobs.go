@@ -60,5 +60,8 @@ func (s *Server) uploadBlob(c echo.Context) error {
 	if err := s.Local.Write(key, c.Request().Body, size); err != nil {
 		return apperr.New(apperr.Invalid, "UPLOAD_INCOMPLETE", "The upload did not match its Content-Length")
 	}
+	if err := s.Artifacts.Uploaded(c.Request().Context(), key, size); err != nil {
+		return err
+	}
 	return c.NoContent(http.StatusOK)
 }

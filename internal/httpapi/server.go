@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/artifact"
 	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
@@ -45,6 +46,7 @@ type Deps struct {
 	Validator      *validation.Validator
 	Entitlements   *entitlement.Service
 	Releases       *release.Service
+	Artifacts      *artifact.Service
 	Toucher        *license.Toucher
 	DefaultAccount string   // RELKEY_ACCOUNT
 	PublicURL      *url.URL // RELKEY_PUBLIC_URL, nil = from the request
@@ -158,6 +160,13 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.POST("/releases/:id/actions/publish", s.publishRelease)
 	g.POST("/releases/:id/actions/yank", s.yankRelease)
 	g.GET("/releases/:id/upgrade", s.upgradeRelease)
+	g.GET("/releases/:release/artifacts/:filename", s.downloadArtifact)
+
+	g.GET("/artifacts", s.listArtifacts)
+	g.POST("/artifacts", s.createArtifact)
+	g.GET("/artifacts/:id", s.downloadArtifact)
+	g.GET("/artifacts/:id/:filename", s.downloadArtifact)
+	g.DELETE("/artifacts/:id", s.yankArtifact)
 
 	g.GET("/entitlements", s.listEntitlements)
 	g.POST("/entitlements", s.createEntitlement)

@@ -783,3 +783,13 @@ func (s *Service) UserIDs(ctx context.Context, who *access.Principal, t *account
 	}
 	return ids, err
 }
+
+// StartExpiryOf starts the clock of a license by id for a basis (downloads
+// and upgrades call it with FROM_FIRST_DOWNLOAD).
+func (s *Service) StartExpiryOf(ctx context.Context, accountID, licenseID, basis string) error {
+	l, pol, err := s.store.FindWithPolicy(ctx, accountID, licenseID)
+	if err != nil {
+		return err
+	}
+	return s.StartExpiry(ctx, l, pol, basis)
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/page"
@@ -44,6 +45,7 @@ type Release struct {
 	SemverBuildNum  *int64
 	BackdatedTo     *time.Time
 	YankedAt        *time.Time
+	DownloadCount   int64
 	Metadata        map[string]any `gorm:"serializer:json"`
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
@@ -307,8 +309,16 @@ func (c *Catalog) HasVersion(ctx context.Context, accountID, licenseID, productI
 	return err == nil, err
 }
 
-// HasChecksum reports whether an uploaded artifact the license can reach
-// has the checksum; releases carry no artifacts yet.
-func (c *Catalog) HasChecksum(context.Context, string, string, string, string) (bool, error) {
-	return false, nil
+// Checksum returns the version of the newest release the license can see
+// with an uploaded artifact of this checksum ("" when none).
+func (c *Catalog) Checksum(ctx context.Context, accountID, licenseID, productID, checksum string) (string, error) {
+	var versions []string
+	err := c.store.scoped(ctx, accountID, scope{licenseID: licenseID}, time.Now()).
+		Where("releases.product_id = ? AND releases.id IN (SELECT release_id FROM artifacts WHERE account_id = ? AND checksum = ? AND status = 'UPLOADED')",
+			productID, accountID, checksum).
+		Order(latest).Limit(1).Pluck("releases.version", &versions).Error
+	if err != nil || len(versions) == 0 {
+		return "", database.Error(err)
+	}
+	return versions[0], nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/page"
@@ -215,4 +216,15 @@ func derefInt(n *int64) any {
 		return nil
 	}
 	return *n
+}
+
+// VisibleIDs is the subquery of the ids of the releases who may see, for
+// stores whose records belong to releases (artifacts).
+func (s *Store) VisibleIDs(ctx context.Context, accountID string, who *access.Principal, now time.Time) *gorm.DB {
+	return s.scoped(ctx, accountID, scopeOf(who), now).Select("releases.id")
+}
+
+// CountDownload adds one download to a release.
+func (s *Store) CountDownload(ctx context.Context, releaseID string) error {
+	return database.Error(s.db.Conn(ctx).Exec(`UPDATE releases SET download_count = download_count + 1 WHERE id = ?`, releaseID).Error)
 }

@@ -91,13 +91,14 @@ func (r *run) scopes(sc Scope) (*Result, error) {
 		return ptr(fail("components scope is required", "COMPONENTS_SCOPE_REQUIRED")), nil
 	}
 	if sc.Checksum.Set {
-		ok, err := r.v.catalog.HasChecksum(r.ctx, l.AccountID, l.ID, l.ProductID, sc.Checksum.V)
+		version, err := r.v.catalog.Checksum(r.ctx, l.AccountID, l.ID, l.ProductID, sc.Checksum.V)
 		if err != nil {
 			return nil, err
 		}
-		if !ok {
+		if version == "" {
 			return ptr(fail("checksum scope is not valid (does not match any accessible artifacts)", "CHECKSUM_SCOPE_MISMATCH")), nil
 		}
+		r.version = version
 	} else if pol.RequireChecksumScope {
 		return ptr(fail("checksum scope is required", "CHECKSUM_SCOPE_REQUIRED")), nil
 	}

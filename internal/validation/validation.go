@@ -75,7 +75,7 @@ type Owners interface {
 // and checksum scopes).
 type Catalog interface {
 	HasVersion(ctx context.Context, accountID, licenseID, productID, version string) (bool, error)
-	HasChecksum(ctx context.Context, accountID, licenseID, productID, checksum string) (bool, error)
+	Checksum(ctx context.Context, accountID, licenseID, productID, checksum string) (version string, err error)
 }
 
 // Validator runs validations.

@@ -1,0 +1,279 @@
+// Package artifact is a file of a release (an installer, an archive, an
+// update manifest). Files go straight to object storage through presigned
+// URLs: an artifact waits for its upload, and is served only once uploaded,
+// through a short-lived presigned download URL.
+package artifact
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/id"
+	"github.com/relkey/relkey/internal/optional"
+	"github.com/relkey/relkey/internal/page"
+	"github.com/relkey/relkey/internal/release"
+	"github.com/relkey/relkey/internal/storage"
+)
+
+// Statuses.
+const (
+	Waiting  = "WAITING"
+	Uploaded = "UPLOADED"
+	Failed   = "FAILED"
+	Yanked   = "YANKED"
+)
+
+// Windows of the upload and download URLs.
+const (
+	UploadWindow    = time.Hour
+	DefaultDownload = 15 * time.Minute
+)
+
+// Artifact is a stored artifact.
+type Artifact struct {
+	ID         string `gorm:"primaryKey"`
+	AccountID  string
+	ReleaseID  string
+	ProductID  string
+	Filename   string
+	Filetype   *string
+	Filesize   *int64
+	Platform   *string
+	Arch       *string
+	Checksum   *string
+	Signature  *string
+	Status     string
+	StorageKey string
+	Metadata   map[string]any `gorm:"serializer:json"`
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Params are the writable attributes of an artifact.
+type Params struct {
+	Filename  optional.Value[string]         `json:"filename"`
+	Filetype  optional.Value[*string]        `json:"filetype"`
+	Filesize  optional.Value[*int64]         `json:"filesize"`
+	Platform  optional.Value[*string]        `json:"platform"`
+	Arch      optional.Value[*string]        `json:"arch"`
+	Checksum  optional.Value[*string]        `json:"checksum"`
+	Signature optional.Value[*string]        `json:"signature"`
+	Metadata  optional.Value[map[string]any] `json:"metadata"`
+}
+
+// Releases finds the releases artifacts belong to, as who sees them.
+type Releases interface {
+	Find(ctx context.Context, who *access.Principal, accountID, ref, productRef string) (*release.Release, error)
+}
+
+// Service holds the artifact rules.
+type Service struct {
+	store    *Store
+	releases Releases
+	storage  storage.Store
+	// notifiesUploads: the store tells relkey about uploads (the local
+	// folder); otherwise relkey checks the object (S3).
+	notifiesUploads bool
+	now             func() time.Time
+}
+
+// NewService returns the artifact rules.
+func NewService(store *Store, releases Releases, blobs storage.Store, notifiesUploads bool) *Service {
+	return &Service{store: store, releases: releases, storage: blobs, notifiesUploads: notifiesUploads, now: time.Now}
+}
+
+func lower(p *string) *string {
+	if p == nil {
+		return nil
+	}
+	v := strings.ToLower(strings.TrimSpace(*p))
+	return &v
+}
+
+// Create records an artifact of a release who may see, and returns the
+// presigned URL to PUT its bytes to within the upload window.
+func (s *Service) Create(ctx context.Context, who *access.Principal, releaseRef string, p Params) (*Artifact, string, error) {
+	if err := who.Require("artifact.create"); err != nil {
+		return nil, "", err
+	}
+	notFound := apperr.AtPointer(apperr.Unprocessable, "RELEASE_NOT_FOUND", "must exist", "/data/relationships/release")
+	if releaseRef == "" {
+		return nil, "", notFound
+	}
+	r, err := s.releases.Find(ctx, who, who.AccountID, releaseRef, "")
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, "", notFound
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	name := strings.TrimSpace(p.Filename.V)
+	switch {
+	case name == "":
+		return nil, "", apperr.Attribute("filename", "MISSING", "can't be blank")
+	case len(name) > 255 || strings.ContainsAny(name, "/\\\x00") || name == "." || name == "..":
+		return nil, "", apperr.Attribute("filename", "INVALID", "must be a file name of at most 255 characters, without slashes")
+	}
+	if p.Filesize.V != nil && *p.Filesize.V < 0 {
+		return nil, "", apperr.Attribute("filesize", "INVALID", "must be greater than or equal to 0")
+	}
+	a := &Artifact{
+		ID: id.New(), AccountID: r.AccountID, ReleaseID: r.ID, ProductID: r.ProductID, Filename: name,
+		Filesize: p.Filesize.V, Platform: lower(p.Platform.V), Arch: lower(p.Arch.V),
+		Checksum: p.Checksum.V, Signature: p.Signature.V, Status: Waiting, Metadata: map[string]any{},
+	}
+	if ft := lower(p.Filetype.V); ft != nil {
+		trimmed := strings.TrimPrefix(*ft, ".")
+		a.Filetype = &trimmed
+	}
+	p.Metadata.Apply(&a.Metadata)
+	if a.Metadata == nil {
+		a.Metadata = map[string]any{}
+	}
+	a.StorageKey = "accounts/" + a.AccountID + "/artifacts/" + a.ID + "/" + a.Filename
+	if err := s.store.Create(ctx, a); err != nil {
+		return nil, "", err
+	}
+	u, err := s.storage.PresignPut(ctx, a.StorageKey, UploadWindow)
+	if err != nil {
+		return nil, "", err
+	}
+	return a, u.String(), nil
+}
+
+// Uploaded records that the object under key was stored with size bytes
+// (the local store calls it at the PUT). A size other than the declared
+// filesize fails the artifact.
+func (s *Service) Uploaded(ctx context.Context, key string, size int64) error {
+	return s.store.SettleByKey(ctx, key, size)
+}
+
+// settle checks a waiting artifact's object (S3): uploaded, failed after
+// the window, or still waiting.
+func (s *Service) settle(ctx context.Context, a *Artifact) error {
+	if a.Status != Waiting || s.notifiesUploads {
+		return nil
+	}
+	obj, err := s.storage.Stat(ctx, a.StorageKey)
+	switch {
+	case err == nil:
+		return s.store.Settle(ctx, a, obj.Size)
+	case errors.Is(err, storage.ErrNotFound):
+		if s.now().Sub(a.CreatedAt) > UploadWindow {
+			return s.store.Fail(ctx, a)
+		}
+		return nil
+	}
+	return err
+}
+
+// privileged bearers see artifacts in every status.
+func privileged(who *access.Principal) bool {
+	return who != nil && (who.Staff() || who.BearerType == access.BearerProduct)
+}
+
+// Filter narrows artifact lookups and lists.
+type Filter struct {
+	Release, Product, Channel, Platform, Arch string
+}
+
+// Find returns an artifact by id, or the newest visible one with a
+// filename, that who may see; others see only uploaded ones.
+func (s *Service) Find(ctx context.Context, who *access.Principal, accountID, ref string, f Filter) (*Artifact, error) {
+	if who != nil {
+		accountID = who.AccountID
+	}
+	if f.Release != "" {
+		r, err := s.releases.Find(ctx, who, accountID, f.Release, f.Product)
+		if err != nil {
+			return nil, err
+		}
+		f.Release = r.ID
+	}
+	a, err := s.store.Find(ctx, accountID, ref, who, f, s.now())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.settle(ctx, a); err != nil {
+		return nil, err
+	}
+	if a.Status != Uploaded && !privileged(who) {
+		return nil, apperr.NotFoundResource("artifact", ref)
+	}
+	if who != nil {
+		if err := who.Require("artifact.read"); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// List returns a page of the artifacts who may see.
+func (s *Service) List(ctx context.Context, who *access.Principal, accountID string, f Filter, p page.Request) ([]Artifact, int64, error) {
+	if who != nil {
+		accountID = who.AccountID
+		if err := who.Require("artifact.read"); err != nil {
+			return nil, 0, err
+		}
+	}
+	return s.store.List(ctx, accountID, who, !privileged(who), f, s.now(), p)
+}
+
+// DownloadURL presigns a download of an uploaded artifact, counting it for
+// its release. ttl is honoured for privileged bearers only.
+func (s *Service) DownloadURL(ctx context.Context, who *access.Principal, a *Artifact, ttl time.Duration) (string, error) {
+	if a.Status != Uploaded {
+		return "", apperr.New(apperr.NotFound, "NOT_FOUND", "the artifact is not uploaded")
+	}
+	if ttl <= 0 || !privileged(who) {
+		ttl = DefaultDownload
+	}
+	u, err := s.storage.PresignGet(ctx, a.StorageKey, ttl)
+	if err != nil {
+		return "", err
+	}
+	return u.String(), s.store.CountDownload(ctx, a.ReleaseID)
+}
+
+// Yank withdraws an artifact and deletes its object.
+func (s *Service) Yank(ctx context.Context, who *access.Principal, ref string, f Filter) error {
+	a, err := s.Find(ctx, who, "", ref, f)
+	if err != nil {
+		return err
+	}
+	if err := who.Require("artifact.delete"); err != nil {
+		return err
+	}
+	if err := s.store.Yank(ctx, a); err != nil {
+		return err
+	}
+	return s.storage.Delete(ctx, a.StorageKey)
+}
+
+// Poll settles waiting artifacts whose upload relkey is not told about
+// (S3): it runs every interval until ctx ends; every replica may run it.
+func (s *Service) Poll(ctx context.Context, interval time.Duration) {
+	if s.notifiesUploads {
+		return
+	}
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			waiting, err := s.store.Waiting(ctx, s.now().Add(-2*UploadWindow), 100)
+			if err != nil {
+				continue
+			}
+			for i := range waiting {
+				s.settle(ctx, &waiting[i])
+			}
+		}
+	}
+}

@@ -1,0 +1,198 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/jsonapi"
+	"github.com/labstack/echo/v4"
+
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/artifact"
+	"github.com/relkey/relkey/internal/document"
+)
+
+var artifactResource = document.Resource{Singular: "artifact", Plural: "artifacts"}
+
+// prefers reports whether the Prefer header (or ?prefer=) asks for token.
+func prefers(c echo.Context, token string) bool {
+	for _, v := range append(c.Request().Header.Values("Prefer"), c.QueryParam("prefer")) {
+		for _, part := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(part), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// absolute resolves a presigned URL against relkey's external base URL.
+func (s *Server) absolute(c echo.Context, raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.IsAbs() {
+		return raw
+	}
+	base := s.PublicURL
+	if base == nil {
+		scheme := "http"
+		if c.Request().TLS != nil || strings.EqualFold(c.Request().Header.Get("X-Forwarded-Proto"), "https") {
+			scheme = "https"
+		}
+		base = &url.URL{Scheme: scheme, Host: c.Request().Host}
+	}
+	return base.ResolveReference(&url.URL{Path: base.Path + u.Path, RawQuery: u.RawQuery}).String()
+}
+
+// createArtifact is POST /artifacts: 307 to the presigned upload URL with
+// the waiting artifact as the body (200 with links.redirect under
+// Prefer: no-redirect).
+func (s *Server) createArtifact(c echo.Context) error {
+	p, req, err := attributes[artifact.Params](s, c, artifactResource)
+	if err != nil {
+		return err
+	}
+	if err := req.PermitRelationships("release"); err != nil {
+		return err
+	}
+	ref := ""
+	if link, err := req.ToOne("release", releaseResource); err != nil {
+		return err
+	} else if link != nil {
+		ref = link.ID
+	}
+	a, upload, err := s.Artifacts.Create(c.Request().Context(), principalOf(c), ref, p)
+	if err != nil {
+		return err
+	}
+	return s.redirect(c, http.StatusTemporaryRedirect, a, s.absolute(c, upload))
+}
+
+// redirect answers with the artifact and a Location: the given status, or
+// 200 with links.redirect under Prefer: no-redirect.
+func (s *Server) redirect(c echo.Context, status int, a *artifact.Artifact, location string) error {
+	node := artifactNode(a)
+	(*node.Links)["redirect"] = location
+	c.Response().Header().Set(echo.HeaderLocation, location)
+	if prefers(c, "no-redirect") {
+		status = http.StatusOK
+	}
+	return s.render(c, status, &jsonapi.OnePayload{Data: node})
+}
+
+func artifactFilter(c echo.Context) artifact.Filter {
+	q := c.QueryParams()
+	return artifact.Filter{Release: q.Get("release"), Product: q.Get("product"), Channel: q.Get("channel"), Platform: q.Get("platform"), Arch: q.Get("arch")}
+}
+
+func (s *Server) listArtifacts(c echo.Context) error {
+	paging, err := document.ParsePaging(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	f := artifactFilter(c)
+	if f.Release != "" {
+		r, err := s.Releases.Find(c.Request().Context(), principalOf(c), tenantOf(c).ID, f.Release, f.Product)
+		if err != nil {
+			return err
+		}
+		f.Release = r.ID
+	}
+	if _, err := document.IDFilters(c.QueryParams(), "product"); err != nil {
+		return err
+	}
+	items, total, err := s.Artifacts.List(c.Request().Context(), principalOf(c), tenantOf(c).ID, f, paging.Request)
+	if err != nil {
+		return err
+	}
+	nodes := make([]*jsonapi.Node, len(items))
+	for i := range items {
+		nodes[i] = artifactNode(&items[i])
+	}
+	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, c.QueryParams(), total))
+}
+
+// downloadArtifact is GET /artifacts/:id (id or filename), also reached as
+// /artifacts/:id/:filename and /releases/:release/artifacts/:filename: 303
+// to a presigned download with the artifact as the body.
+func (s *Server) downloadArtifact(c echo.Context) error {
+	f := artifactFilter(c)
+	ref := pathRef(c)
+	if rel := c.Param("release"); rel != "" {
+		f.Release = rel
+		ref = c.Param("filename")
+	}
+	a, err := s.Artifacts.Find(c.Request().Context(), principalOf(c), tenantOf(c).ID, ref, f)
+	if err != nil {
+		return err
+	}
+	if name := c.Param("filename"); name != "" && c.Param("release") == "" && name != a.Filename {
+		return apperr.NotFoundResource("artifact", name)
+	}
+	if a.Status != artifact.Uploaded || prefers(c, "no-download") {
+		return s.renderOne(c, http.StatusOK, artifactNode(a), nil)
+	}
+	var ttl time.Duration
+	if raw := c.QueryParam("ttl"); raw != "" {
+		seconds, err := strconv.Atoi(raw)
+		if err != nil || seconds < 60 || seconds > 7*24*3600 {
+			return apperr.AtParameter(apperr.Invalid, "PARAMETERS_INVALID", "ttl must be 60 to 604800 seconds", "ttl")
+		}
+		ttl = time.Duration(seconds) * time.Second
+	}
+	location, err := s.Artifacts.DownloadURL(c.Request().Context(), principalOf(c), a, ttl)
+	if err != nil {
+		return err
+	}
+	if err := s.firstDownload(c); err != nil {
+		return err
+	}
+	return s.redirect(c, http.StatusSeeOther, a, s.absolute(c, location))
+}
+
+// yankArtifact is DELETE /artifacts/:id.
+func (s *Server) yankArtifact(c echo.Context) error {
+	if err := s.Artifacts.Yank(c.Request().Context(), principalOf(c), pathRef(c), artifactFilter(c)); err != nil {
+		return err
+	}
+	return noContent(c)
+}
+
+func artifactNode(a *artifact.Artifact) *jsonapi.Node {
+	base := document.AccountPath(a.AccountID)
+	return &jsonapi.Node{
+		Type: "artifacts",
+		ID:   a.ID,
+		Attributes: map[string]any{
+			"filename":  a.Filename,
+			"filetype":  a.Filetype,
+			"filesize":  a.Filesize,
+			"platform":  a.Platform,
+			"arch":      a.Arch,
+			"checksum":  a.Checksum,
+			"signature": a.Signature,
+			"status":    a.Status,
+			"metadata":  document.Metadata(a.Metadata),
+			"created":   document.Time(a.CreatedAt),
+			"updated":   document.Time(a.UpdatedAt),
+		},
+		Relationships: map[string]any{
+			"account": document.ToOne("accounts", a.AccountID, base),
+			"release": document.ToOne("releases", a.ReleaseID, base+"/releases/"+a.ReleaseID),
+		},
+		Links: &jsonapi.Links{"self": base + "/artifacts/" + a.ID},
+	}
+}
+
+// firstDownload starts the expiry of a license counting from its first
+// download (or upgrade), when a license is downloading.
+func (s *Server) firstDownload(c echo.Context) error {
+	who := principalOf(c)
+	if who == nil || who.BearerType != access.BearerLicense {
+		return nil
+	}
+	return s.Licenses.StartExpiryOf(c.Request().Context(), who.AccountID, who.BearerID, "FROM_FIRST_DOWNLOAD")
+}

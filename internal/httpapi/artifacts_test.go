@@ -1,0 +1,126 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/relkey/relkey/internal/testenv"
+)
+
+func artifactBody(releaseID, attrs string) string {
+	return `{"data":{"type":"artifacts","attributes":{` + attrs + `},"relationships":{"release":{"data":{"type":"releases","id":"` + releaseID + `"}}}}}`
+}
+
+// rawRequest sends a request outside relkey's API (to a presigned URL).
+func rawRequest(t *testing.T, method, u string, body []byte) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, bytes.NewReader(body))
+	req.ContentLength = int64(len(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, data
+}
+
+// TestPublishThenUpgradeAndDownload runs the CI publishing flow and a
+// license-key client's upgrade and download, byte for byte.
+func TestPublishThenUpgradeAndDownload(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
+		e.publish(productID, "stable", "1.0.0")
+		draft := e.id(e.admin("POST", "/v1/accounts/acme/releases", releaseBody(productID, `"channel":"stable","version":"1.1.0"`)))
+		content := make([]byte, 200<<10)
+		rand.Read(content)
+
+		created := e.admin("POST", "/v1/accounts/acme/artifacts", artifactBody(draft,
+			`"filename":"app_linux_amd64","filetype":".BIN","filesize":204800,"platform":"Linux","arch":"AMD64","checksum":"c","signature":"s"`))
+		if created.status != http.StatusTemporaryRedirect {
+			t.Fatalf("artifact create: %d %s", created.status, created.body)
+		}
+		a := attrs(t, created)
+		upload := created.header.Get("Location")
+		if a["status"] != "WAITING" || a["filetype"] != "bin" || a["platform"] != "linux" || a["arch"] != "amd64" || upload == "" ||
+			data(t, created)["links"].(map[string]any)["redirect"] != upload {
+			t.Fatalf("artifact: %s (Location %q)", created.body, upload)
+		}
+		artifactID := data(t, created)["id"].(string)
+		e.admin("POST", "/v1/accounts/acme/artifacts", artifactBody(draft, `"filename":"app_linux_amd64"`)).expectError(t, 422, "FILENAME_TAKEN")
+		noRedirect := e.admin("POST", "/v1/accounts/acme/artifacts", artifactBody(draft, `"filename":"notes.txt"`), header{"Prefer", "no-redirect"})
+		if noRedirect.status != 200 || noRedirect.header.Get("Location") == "" {
+			t.Fatalf("Prefer: no-redirect: %d", noRedirect.status)
+		}
+
+		if status, _ := rawRequest(t, "PUT", upload, content); status != 200 {
+			t.Fatalf("PUT to the upload URL: %d", status)
+		}
+		eventually(t, "the artifact to be uploaded", func() bool {
+			return attrs(t, e.admin("GET", "/v1/accounts/acme/artifacts/"+artifactID, "", header{"Prefer", "no-download"}))["status"] == "UPLOADED"
+		})
+		e.admin("POST", "/v1/accounts/acme/releases/"+draft+"/actions/publish", "")
+
+		// A license-key client upgrades and downloads.
+		policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID,
+			`"name":"P","authenticationStrategy":"LICENSE","duration":86400,"expirationBasis":"FROM_FIRST_DOWNLOAD"`)))
+		lic := e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, ""))
+		key, licenseID := attrs(t, lic)["key"].(string), data(t, lic)["id"].(string)
+		if attrs(t, lic)["expiry"] != nil {
+			t.Fatal("a FROM_FIRST_DOWNLOAD license starts with an expiry")
+		}
+		auth := header{"Authorization", "License " + key}
+		up := e.do("GET", "/v1/accounts/acme/releases/1.0.0/upgrade?product="+productID, "", auth)
+		if up.status != 200 || attrs(t, up)["version"] != "1.1.0" {
+			t.Fatalf("upgrade: %d %s", up.status, up.body)
+		}
+		dl := e.do("GET", "/v1/accounts/acme/releases/"+draft+"/artifacts/app_linux_amd64", "", auth)
+		if dl.status != http.StatusSeeOther || data(t, dl)["id"] != artifactID {
+			t.Fatalf("download: %d %s", dl.status, dl.body)
+		}
+		if attrs(t, e.admin("GET", "/v1/accounts/acme/licenses/"+licenseID, ""))["expiry"] == nil {
+			t.Fatal("the first upgrade did not start the expiry")
+		}
+		// The checksum scope matches the uploaded artifact and records its release's version.
+		m := e.do("POST", "/v1/accounts/acme/licenses/actions/validate-key", `{"meta":{"key":"`+key+`","scope":{"checksum":"c"}}}`)
+		if meta := m.doc(t)["meta"].(map[string]any); meta["code"] != "VALID" || attrs(t, m)["version"] != "1.1.0" {
+			t.Fatalf("checksum scope: %s", m.body)
+		}
+		status, body := rawRequest(t, "GET", dl.header.Get("Location"), nil)
+		if status != 200 || !bytes.Equal(body, content) {
+			t.Fatalf("the 303 target served %d, %d bytes; want the %d uploaded bytes", status, len(body), len(content))
+		}
+		// By filename alone (newest visible release), and the vanity path.
+		for _, path := range []string{"/v1/accounts/acme/artifacts/app_linux_amd64?platform=linux", "/v1/accounts/acme/artifacts/" + artifactID + "/app_linux_amd64"} {
+			if r := e.do("GET", path, "", auth); r.status != http.StatusSeeOther {
+				t.Fatalf("%s: %d %s", path, r.status, r.body)
+			}
+		}
+		e.do("GET", "/v1/accounts/acme/artifacts/"+artifactID+"/other-name", "", auth).expectError(t, 404, "NOT_FOUND")
+		// A waiting artifact is invisible to the license; a short TTL is for staff only.
+		waiting := data(t, noRedirect)["id"].(string)
+		e.do("GET", "/v1/accounts/acme/artifacts/"+waiting, "", auth).expectError(t, 404, "NOT_FOUND")
+		short := e.admin("GET", "/v1/accounts/acme/artifacts/"+artifactID+"?ttl=60", "")
+		if short.status != http.StatusSeeOther {
+			t.Fatalf("admin download: %d", short.status)
+		}
+		e.admin("GET", "/v1/accounts/acme/artifacts/"+artifactID+"?ttl=5", "").expectError(t, 400, "PARAMETERS_INVALID", "parameter", "ttl")
+		var downloads int64
+		e.app.DB.Gorm.Raw("SELECT download_count FROM releases WHERE id = ?", draft).Scan(&downloads)
+		if downloads != 4 {
+			t.Fatalf("download count %d, want 4", downloads)
+		}
+		// Yanked artifacts stop downloading.
+		if r := e.admin("DELETE", "/v1/accounts/acme/artifacts/"+artifactID, ""); r.status != 204 {
+			t.Fatalf("yank: %d", r.status)
+		}
+		e.do("GET", "/v1/accounts/acme/artifacts/"+artifactID, "", auth).expectError(t, 404, "NOT_FOUND")
+		if status, _ := rawRequest(t, "GET", dl.header.Get("Location"), nil); status == 200 {
+			t.Fatal("a yanked artifact's object is still served")
+		}
+	})
+}
