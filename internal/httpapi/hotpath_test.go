@@ -128,3 +128,91 @@ func BenchmarkActivateMachine(b *testing.B) {
 		})
 	}
 }
+
+// seedReleases adds n published stable releases 1.<i>.0 to the product, with
+// perRelease uploaded artifacts app-<k>.bin each, in two statements.
+func seedReleases(t testing.TB, e *env, productID string, n, perRelease int) {
+	t.Helper()
+	now := database.Now()
+	acct := e.acct.Account.ID
+	stmts := []struct {
+		sql  string
+		args []any
+	}{
+		{`WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?)
+			INSERT INTO releases (id, account_id, product_id, channel, status, version, semver_major, semver_minor, semver_patch, metadata, created_at, updated_at)
+			SELECT printf('00000000-0000-4000-9000-%012d', n), ?, ?, 'stable', 'PUBLISHED', '1.' || n || '.0', 1, n, 0, '{}', ?, ? FROM seq`,
+			[]any{n, acct, productID, now, now}},
+		{`WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ?)
+			INSERT INTO artifacts (id, account_id, release_id, product_id, filename, status, storage_key, metadata, created_at, updated_at)
+			SELECT printf('00000000-0000-4000-a000-%012d', n), ?, printf('00000000-0000-4000-9000-%012d', n / ? + 1), ?, 'app-' || (n % ?) || '.bin',
+				'UPLOADED', 'seed/' || n, '{}', ?, ? FROM seq`,
+			[]any{n*perRelease - 1, acct, perRelease, productID, perRelease, now, now}},
+	}
+	for _, st := range stmts {
+		if err := e.app.DB.Gorm.Exec(st.sql, st.args...).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestDistributionRunsAFixedNumberOfQueries: upgrade and filename lookups
+// run the same statements with 10 releases and with 10 000 releases and
+// 50 000 artifacts in one product.
+func TestDistributionRunsAFixedNumberOfQueries(t *testing.T) {
+	counts := map[int][2]int64{}
+	for _, n := range []int{10, 10_000} {
+		e := newEnv(t, testenv.Backend{Name: "embedded"})
+		productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
+		policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"P","authenticationStrategy":"LICENSE"`)))
+		key := attrs(t, e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, "")))["key"].(string)
+		e.publish(productID, "stable", "1.0.0")
+		seedReleases(t, e, productID, n, 5)
+		c, counter := counted(t, e)
+		h := &hotPath{e: c, counter: counter}
+		auth := header{"Authorization", "License " + key}
+		upgrade := h.statements(t, "GET", "/v1/accounts/acme/releases/1.0.0/upgrade?product="+productID, "", auth)
+		lookup := h.statements(t, "GET", "/v1/accounts/acme/artifacts/app-3.bin?product="+productID, "", auth, header{"Prefer", "no-download"})
+		r := c.do("GET", "/v1/accounts/acme/releases/1.0.0/upgrade?product="+productID, "", auth)
+		if want := fmt.Sprintf("1.%d.0", n); attrs(t, r)["version"] != want {
+			t.Fatalf("upgrade picked %v, want %s", attrs(t, r)["version"], want)
+		}
+		counts[n] = [2]int64{upgrade, lookup}
+		t.Logf("%6d releases, %6d artifacts: upgrade %d statements, filename lookup %d statements", n, n*5, upgrade, lookup)
+	}
+	if counts[10] != counts[10_000] {
+		t.Fatalf("statement counts grow with the data: %v", counts)
+	}
+}
+
+func benchmarkDistribution(b *testing.B, op func(h *hotPath, productID string, auth header) int64) {
+	e := newEnv(b, testenv.Backend{Name: "embedded"})
+	productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
+	policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"P","authenticationStrategy":"LICENSE"`)))
+	key := attrs(b, e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, "")))["key"].(string)
+	e.publish(productID, "stable", "1.0.0")
+	seedReleases(b, e, productID, 10_000, 5)
+	c, counter := counted(b, e)
+	h := &hotPath{e: c, counter: counter}
+	auth := header{"Authorization", "License " + key}
+	b.ResetTimer()
+	var statements int64
+	for range b.N {
+		statements += op(h, productID, auth)
+	}
+	b.ReportMetric(float64(statements)/float64(b.N), "queries/op")
+}
+
+// BenchmarkUpgrade: 10 000 releases, 50 000 artifacts in one product.
+func BenchmarkUpgrade(b *testing.B) {
+	benchmarkDistribution(b, func(h *hotPath, productID string, auth header) int64 {
+		return h.statements(b, "GET", "/v1/accounts/acme/releases/1.0.0/upgrade?product="+productID, "", auth)
+	})
+}
+
+// BenchmarkArtifactByFilename: the newest app-3.bin among 50 000 artifacts.
+func BenchmarkArtifactByFilename(b *testing.B) {
+	benchmarkDistribution(b, func(h *hotPath, productID string, auth header) int64 {
+		return h.statements(b, "GET", "/v1/accounts/acme/artifacts/app-3.bin?product="+productID, "", auth, header{"Prefer", "no-download"})
+	})
+}

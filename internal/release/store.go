@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -42,20 +43,60 @@ func (s *Store) scoped(ctx context.Context, accountID string, sc scope, now time
 	}
 	q = q.Where("releases.status = ?", Published)
 	open := "releases.product_id IN (SELECT id FROM products WHERE account_id = ? AND distribution_strategy = 'OPEN')"
-	if sc.licenseID == "" && sc.userID == "" {
-		return q.Where(open, accountID)
+	switch {
+	case sc.licenseID != "":
+		// One license: its facts first, so the predicate is plain comparisons
+		// instead of a subquery per release.
+		window, args, err := s.licenseWindow(ctx, accountID, sc.licenseID, now)
+		if err != nil {
+			_ = q.AddError(err)
+			return q
+		}
+		return q.Where("("+open+" OR ("+window+"))", append([]any{accountID}, args...)...)
+	case sc.userID != "":
+		licensed := `EXISTS (SELECT 1 FROM licenses l JOIN policies p ON p.id = l.policy_id JOIN products pr ON pr.id = l.product_id
+			WHERE l.id IN (` + database.LicensesOfUser + `) AND l.product_id = releases.product_id AND pr.distribution_strategy <> 'CLOSED'
+			AND (l.expiry IS NULL OR p.expiration_strategy = 'ALLOW_ACCESS'
+				OR (p.expiration_strategy = 'REVOKE_ACCESS' AND l.expiry > ?)
+				OR (p.expiration_strategy IN ('RESTRICT_ACCESS', 'MAINTAIN_ACCESS')
+					AND (releases.created_at <= l.expiry OR releases.backdated_to <= l.expiry))))`
+		return q.Where("("+open+" OR "+licensed+")", accountID, accountID, sc.userID, sc.userID, now)
 	}
-	licenses, args := "SELECT id FROM licenses WHERE account_id = ? AND id = ?", []any{accountID, sc.licenseID}
-	if sc.licenseID == "" {
-		licenses, args = database.LicensesOfUser, []any{accountID, sc.userID, sc.userID}
+	return q.Where(open, accountID)
+}
+
+// licenseWindow is the predicate of the releases a license reaches through
+// its product: none for CLOSED products or revoked expired licenses, those
+// created (or backdated) up to the expiry under RESTRICT and MAINTAIN, all
+// otherwise.
+func (s *Store) licenseWindow(ctx context.Context, accountID, licenseID string, now time.Time) (string, []any, error) {
+	var facts struct {
+		ProductID            string
+		Expiry               *time.Time
+		ExpirationStrategy   string
+		DistributionStrategy string
 	}
-	licensed := `EXISTS (SELECT 1 FROM licenses l JOIN policies p ON p.id = l.policy_id JOIN products pr ON pr.id = l.product_id
-		WHERE l.id IN (` + licenses + `) AND l.product_id = releases.product_id AND pr.distribution_strategy <> 'CLOSED'
-		AND (l.expiry IS NULL OR p.expiration_strategy = 'ALLOW_ACCESS'
-			OR (p.expiration_strategy = 'REVOKE_ACCESS' AND l.expiry > ?)
-			OR (p.expiration_strategy IN ('RESTRICT_ACCESS', 'MAINTAIN_ACCESS')
-				AND (releases.created_at <= l.expiry OR releases.backdated_to <= l.expiry))))`
-	return q.Where("("+open+" OR "+licensed+")", append(append([]any{accountID}, args...), now)...)
+	err := s.db.Conn(ctx).Table("licenses l").
+		Select("l.product_id, l.expiry, p.expiration_strategy, pr.distribution_strategy").
+		Joins("JOIN policies p ON p.id = l.policy_id").Joins("JOIN products pr ON pr.id = l.product_id").
+		Where("l.account_id = ? AND l.id = ?", accountID, licenseID).Take(&facts).Error
+	const none = "1 = 0"
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return none, nil, nil
+	case err != nil:
+		return "", nil, err
+	case facts.DistributionStrategy == "CLOSED":
+		return none, nil, nil
+	case facts.Expiry == nil, facts.ExpirationStrategy == "ALLOW_ACCESS":
+		return "releases.product_id = ?", []any{facts.ProductID}, nil
+	case facts.ExpirationStrategy == "REVOKE_ACCESS":
+		if facts.Expiry.After(now) {
+			return "releases.product_id = ?", []any{facts.ProductID}, nil
+		}
+		return none, nil, nil
+	}
+	return "releases.product_id = ? AND (releases.created_at <= ? OR releases.backdated_to <= ?)", []any{facts.ProductID, *facts.Expiry, *facts.Expiry}, nil
 }
 
 func taken(err error) error {
