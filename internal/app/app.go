@@ -108,7 +108,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Machines = machine.NewService(machineStore, db, a.Licenses, tokenStore)
 	a.Entitlements = entitlement.NewService(entitlement.NewStore(db))
 	releaseStore := release.NewStore(db)
-	a.Releases = release.NewService(releaseStore, a.Products)
+	a.Releases = release.NewService(releaseStore, a.Products, a.Entitlements)
 	a.Validator = validation.New(machineStore, a.Entitlements, a.Users, release.NewCatalog(releaseStore))
 	a.Artifacts = artifact.NewService(artifact.NewStore(db, releaseStore), a.Releases, a.Storage, a.Local != nil)
 	a.Toucher = license.NewToucher(db, 4096, logger)

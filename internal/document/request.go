@@ -361,3 +361,52 @@ func DecodeLinkages(body []byte, r Resource) ([]string, error) {
 	}
 	return ids, nil
 }
+
+// DecodeEmbedded parses {"data":[…]} whose items are resources of type r
+// without ids, each carrying the to-one relationship rel to a resource of type
+// target (as Keygen's release constraints do), and returns the target ids.
+// pointer locates the data array in the request.
+func DecodeEmbedded(raw []byte, pointer string, r Resource, rel string, target Resource) ([]string, error) {
+	var doc struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(raw), &doc); err != nil {
+		return nil, paramError(mismatch(raw, "object"), pointer)
+	}
+	var items []struct {
+		Type          string                     `json:"type"`
+		Relationships map[string]json.RawMessage `json:"relationships"`
+	}
+	if err := json.Unmarshal(doc.Data, &items); err != nil || doc.Data == nil {
+		return nil, paramError(mismatch(doc.Data, "array"), pointer)
+	}
+	ids := make([]string, len(items))
+	for i, item := range items {
+		at := fmt.Sprintf("%s/%d", pointer, i)
+		if item.Type != r.Singular && item.Type != r.Plural {
+			return nil, paramError(fmt.Sprintf("type mismatch (received %q expected %q)", item.Type, r.Plural), at+"/type")
+		}
+		var link struct {
+			Data *struct {
+				Type string `json:"type"`
+				ID   string `json:"id"`
+			} `json:"data"`
+		}
+		found := false
+		for key, value := range item.Relationships {
+			if naming.Snake(key) != rel {
+				return nil, paramError("unpermitted parameter", at+"/relationships/"+key)
+			}
+			found = json.Unmarshal(value, &link) == nil && link.Data != nil
+		}
+		linkAt := at + "/relationships/" + naming.Camel(rel)
+		if !found {
+			return nil, paramError("must be an object with data {type, id}", linkAt)
+		}
+		if link.Data.Type != target.Singular && link.Data.Type != target.Plural {
+			return nil, paramError(fmt.Sprintf("type mismatch (received %q expected %q)", link.Data.Type, target.Plural), linkAt+"/data/type")
+		}
+		ids[i] = link.Data.ID // an unknown or empty id is the caller's 422
+	}
+	return ids, nil
+}

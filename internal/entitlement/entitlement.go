@@ -31,7 +31,7 @@ type Entitlement struct {
 type Attachment struct {
 	ID            string
 	AccountID     string
-	OwnerID       string // the policy or license
+	OwnerID       string // the policy, license or release
 	EntitlementID string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
@@ -139,10 +139,20 @@ func (s *Service) Delete(ctx context.Context, who *access.Principal, ref string)
 
 // Target is what entitlements are attached to.
 type Target struct {
-	Table    string // policy_entitlements or license_entitlements
-	Column   string // policy_id or license_id
+	Table    string // policy_entitlements, license_entitlements or release_entitlement_constraints
+	Column   string // policy_id, license_id or release_id
 	ID       string
 	PolicyID string // for licenses: their policy, whose entitlements conflict
+	// Pointer locates the attached items in the request document ("/data"
+	// when empty) and Code prefixes the error codes about them.
+	Pointer, Code string
+}
+
+func (t Target) pointer(i int) string {
+	if t.Pointer == "" {
+		return fmt.Sprintf("/data/%d", i)
+	}
+	return fmt.Sprintf("%s/%d", t.Pointer, i)
 }
 
 // PolicyTarget and LicenseTarget name attachment targets.
@@ -153,6 +163,12 @@ func PolicyTarget(policyID string) Target {
 // LicenseTarget is a license, whose policy's entitlements it may not repeat.
 func LicenseTarget(licenseID, policyID string) Target {
 	return Target{Table: "license_entitlements", Column: "license_id", ID: licenseID, PolicyID: policyID}
+}
+
+// ReleaseTarget is a release, whose attached entitlements are constraints:
+// a license must hold all of them to reach the release.
+func ReleaseTarget(releaseID string) Target {
+	return Target{Table: "release_entitlement_constraints", Column: "release_id", ID: releaseID}
 }
 
 // Attach attaches entitlements (by id) to a target who may change: 1 to 100
@@ -172,9 +188,8 @@ func (s *Service) Attach(ctx context.Context, who *access.Principal, permission 
 	attachments := make([]Attachment, len(ids))
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	for i, eid := range ids {
-		pointer := fmt.Sprintf("/data/%d", i)
 		if !found[eid] {
-			return nil, apperr.AtPointer(apperr.Unprocessable, "ENTITLEMENT_NOT_FOUND", "entitlement must exist", pointer)
+			return nil, apperr.AtPointer(apperr.Unprocessable, t.Code+"ENTITLEMENT_NOT_FOUND", "entitlement must exist", t.pointer(i))
 		}
 		attachments[i] = Attachment{ID: id.New(), AccountID: who.AccountID, OwnerID: t.ID, EntitlementID: eid, CreatedAt: now, UpdatedAt: now}
 	}
@@ -185,15 +200,15 @@ func (s *Service) Attach(ctx context.Context, who *access.Principal, permission 
 		}
 		for i, eid := range ids {
 			if onPolicy[eid] {
-				return nil, apperr.AtPointer(apperr.Unprocessable, "ENTITLEMENT_CONFLICT", "already attached through the license's policy", fmt.Sprintf("/data/%d", i))
+				return nil, apperr.AtPointer(apperr.Unprocessable, "ENTITLEMENT_CONFLICT", "already attached through the license's policy", t.pointer(i))
 			}
 		}
 	}
 	return attachments, s.store.Attach(ctx, t, attachments)
 }
 
-// Detach removes attachments; any entitlement not attached fails the whole
-// request with ENTITLEMENT_NOT_FOUND.
+// Detach removes attachments, named by entitlement id or by their own id;
+// any not attached fails the whole request with ENTITLEMENT_NOT_FOUND.
 func (s *Service) Detach(ctx context.Context, who *access.Principal, permission string, t Target, ids []string) error {
 	if err := who.Require(permission); err != nil {
 		return err
@@ -207,6 +222,11 @@ func (s *Service) Detach(ctx context.Context, who *access.Principal, permission 
 // Of returns the entitlements of a license: its own and its policy's.
 func (s *Service) Of(ctx context.Context, accountID, licenseID, policyID string) ([]Entitlement, error) {
 	return s.store.Of(ctx, accountID, licenseID, policyID)
+}
+
+// Attachments returns a target's attachments, oldest first.
+func (s *Service) Attachments(ctx context.Context, accountID string, t Target) ([]Attachment, error) {
+	return s.store.Attachments(ctx, accountID, t)
 }
 
 // Attached returns the entitlements attached to a target.

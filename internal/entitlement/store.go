@@ -2,7 +2,6 @@ package entitlement
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -118,7 +117,7 @@ func (s *Store) Attach(ctx context.Context, t Target, attachments []Attachment) 
 			err := s.db.Conn(ctx).Exec("INSERT INTO "+t.Table+" (id, account_id, "+t.Column+", entitlement_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
 				a.ID, a.AccountID, a.OwnerID, a.EntitlementID, a.CreatedAt, a.UpdatedAt).Error
 			if database.IsUniqueViolation(err) {
-				return apperr.AtPointer(apperr.Unprocessable, "ENTITLEMENT_TAKEN", "already attached", fmt.Sprintf("/data/%d", i))
+				return apperr.AtPointer(apperr.Unprocessable, t.Code+"ENTITLEMENT_TAKEN", "already attached", t.pointer(i))
 			}
 			if err != nil {
 				return database.Error(err)
@@ -132,12 +131,15 @@ func (s *Store) Attach(ctx context.Context, t Target, attachments []Attachment) 
 func (s *Store) Detach(ctx context.Context, t Target, ids []string) error {
 	return s.db.InTx(ctx, func(ctx context.Context) error {
 		for i, id := range ids {
-			res := s.db.Conn(ctx).Exec("DELETE FROM "+t.Table+" WHERE "+t.Column+" = ? AND entitlement_id = ?", t.ID, id)
+			if uuid.Validate(id) != nil {
+				return apperr.AtPointer(apperr.Unprocessable, "ENTITLEMENT_NOT_FOUND", "entitlement is not attached", t.pointer(i))
+			}
+			res := s.db.Conn(ctx).Exec("DELETE FROM "+t.Table+" WHERE "+t.Column+" = ? AND (entitlement_id = ? OR id = ?)", t.ID, id, id)
 			if res.Error != nil {
 				return database.Error(res.Error)
 			}
 			if res.RowsAffected == 0 {
-				return apperr.AtPointer(apperr.Unprocessable, "ENTITLEMENT_NOT_FOUND", "entitlement is not attached", fmt.Sprintf("/data/%d", i))
+				return apperr.AtPointer(apperr.Unprocessable, "ENTITLEMENT_NOT_FOUND", "entitlement is not attached", t.pointer(i))
 			}
 		}
 		return nil
@@ -153,6 +155,15 @@ func unionOf(q *gorm.DB, licenseID, policyID string) *gorm.DB {
 func (s *Store) Of(ctx context.Context, accountID, licenseID, policyID string) ([]Entitlement, error) {
 	var out []Entitlement
 	err := unionOf(s.db.Conn(ctx).Where("account_id = ?", accountID), licenseID, policyID).Order("created_at, id").Find(&out).Error
+	return out, database.Error(err)
+}
+
+// Attachments returns a target's attachments, oldest first.
+func (s *Store) Attachments(ctx context.Context, accountID string, t Target) ([]Attachment, error) {
+	var out []Attachment
+	err := s.db.Conn(ctx).Table(t.Table).
+		Select("id, account_id, "+t.Column+" AS owner_id, entitlement_id, created_at, updated_at").
+		Where("account_id = ? AND "+t.Column+" = ?", accountID, t.ID).Order("created_at, id").Scan(&out).Error
 	return out, database.Error(err)
 }
 

@@ -72,13 +72,21 @@ func (s *Server) deleteEntitlement(c echo.Context) error {
 	return noContent(c)
 }
 
-// attachmentTarget resolves the policy or license of an entitlements route.
+// attachmentTarget resolves the policy, license or release of an
+// entitlements or constraints route.
 func (s *Server) attachmentTarget(c echo.Context, kind string) (entitlement.Target, error) {
 	ctx, who := c.Request().Context(), principalOf(c)
 	if who == nil {
 		return entitlement.Target{}, access.ErrTokenMissing
 	}
-	if kind == "policies" {
+	switch kind {
+	case "releases":
+		r, err := s.Releases.Find(ctx, who, tenantOf(c).ID, pathRef(c), c.QueryParam("product"))
+		if err != nil {
+			return entitlement.Target{}, err
+		}
+		return entitlement.ReleaseTarget(r.ID), nil
+	case "policies":
 		pol, err := s.Policies.Visible(ctx, who, c.Param("id"))
 		if err != nil {
 			return entitlement.Target{}, err
@@ -94,8 +102,10 @@ func (s *Server) attachmentTarget(c echo.Context, kind string) (entitlement.Targ
 
 func (s *Server) listPolicyEntitlements(c echo.Context) error  { return s.listAttached(c, "policies") }
 func (s *Server) listLicenseEntitlements(c echo.Context) error { return s.listAttached(c, "licenses") }
+func (s *Server) listReleaseEntitlements(c echo.Context) error { return s.listAttached(c, "releases") }
 
-// listAttached lists a policy's entitlements, or a license's own and its policy's.
+// listAttached lists a policy's or release's entitlements, or a license's
+// own and its policy's.
 func (s *Server) listAttached(c echo.Context, kind string) error {
 	t, err := s.attachmentTarget(c, kind)
 	if err != nil {
@@ -118,10 +128,15 @@ func (s *Server) listAttached(c echo.Context, kind string) error {
 
 func (s *Server) attachPolicyEntitlements(c echo.Context) error  { return s.attach(c, "policies") }
 func (s *Server) attachLicenseEntitlements(c echo.Context) error { return s.attach(c, "licenses") }
+func (s *Server) attachReleaseConstraints(c echo.Context) error  { return s.attach(c, "releases") }
+
+// constraintResource is a release's entitlement constraint.
+var constraintResource = document.Resource{Singular: "constraint", Plural: "constraints"}
 
 // linkageRequest resolves the target of an attach or detach and the
-// entitlement ids of its body.
-func (s *Server) linkageRequest(c echo.Context, kind string) (entitlement.Target, []string, error) {
+// entitlement ids of its body: resource identifiers of entitlements, or for
+// releases embedded constraints on attach and constraint identifiers on detach.
+func (s *Server) linkageRequest(c echo.Context, kind string, attach bool) (entitlement.Target, []string, error) {
 	t, err := s.attachmentTarget(c, kind)
 	if err != nil {
 		return t, nil, err
@@ -130,23 +145,55 @@ func (s *Server) linkageRequest(c echo.Context, kind string) (entitlement.Target
 	if err != nil {
 		return t, nil, err
 	}
-	ids, err := document.DecodeLinkages(body, entitlementResource)
+	var ids []string
+	switch {
+	case kind != "releases":
+		ids, err = document.DecodeLinkages(body, entitlementResource)
+	case attach:
+		ids, err = document.DecodeEmbedded(body, "/data", constraintResource, "entitlement", entitlementResource)
+	default:
+		ids, err = document.DecodeLinkages(body, constraintResource)
+	}
 	return t, ids, err
 }
 
+// attachmentKinds names, per target kind, the attach permission, the
+// rendered type of an attachment and its owner relationship.
+var attachmentKinds = map[string]struct{ permission, typ, owner string }{
+	"policies": {"policy.entitlements", "policy-entitlements", "policy"},
+	"licenses": {"license.entitlements", "license-entitlements", "license"},
+	"releases": {"release.constraints", "constraints", "release"},
+}
+
 func (s *Server) attach(c echo.Context, kind string) error {
-	t, ids, err := s.linkageRequest(c, kind)
+	t, ids, err := s.linkageRequest(c, kind, true)
 	if err != nil {
 		return err
 	}
-	permission, typ, owner := "policy.entitlements.attach", "policy-entitlements", "policy"
-	if kind == "licenses" {
-		permission, typ, owner = "license.entitlements.attach", "license-entitlements", "license"
-	}
-	attachments, err := s.Entitlements.Attach(c.Request().Context(), principalOf(c), permission, t, ids)
+	attachments, err := s.Entitlements.Attach(c.Request().Context(), principalOf(c), attachmentKinds[kind].permission+".attach", t, ids)
 	if err != nil {
 		return err
 	}
+	return s.renderMany(c, attachmentNodes(attachments, kind), nil)
+}
+
+func (s *Server) listReleaseConstraints(c echo.Context) error {
+	t, err := s.attachmentTarget(c, "releases")
+	if err != nil {
+		return err
+	}
+	if err := principalOf(c).Require("constraint.read"); err != nil {
+		return err
+	}
+	attachments, err := s.Entitlements.Attachments(c.Request().Context(), tenantOf(c).ID, t)
+	if err != nil {
+		return err
+	}
+	return s.renderMany(c, attachmentNodes(attachments, "releases"), nil)
+}
+
+func attachmentNodes(attachments []entitlement.Attachment, kind string) []*jsonapi.Node {
+	typ, owner := attachmentKinds[kind].typ, attachmentKinds[kind].owner
 	nodes := make([]*jsonapi.Node, len(attachments))
 	for i, a := range attachments {
 		base := document.AccountPath(a.AccountID)
@@ -160,22 +207,19 @@ func (s *Server) attach(c echo.Context, kind string) error {
 			},
 		}
 	}
-	return s.renderMany(c, nodes, nil)
+	return nodes
 }
 
 func (s *Server) detachPolicyEntitlements(c echo.Context) error  { return s.detach(c, "policies") }
 func (s *Server) detachLicenseEntitlements(c echo.Context) error { return s.detach(c, "licenses") }
+func (s *Server) detachReleaseConstraints(c echo.Context) error  { return s.detach(c, "releases") }
 
 func (s *Server) detach(c echo.Context, kind string) error {
-	t, ids, err := s.linkageRequest(c, kind)
+	t, ids, err := s.linkageRequest(c, kind, false)
 	if err != nil {
 		return err
 	}
-	permission := "policy.entitlements.detach"
-	if kind == "licenses" {
-		permission = "license.entitlements.detach"
-	}
-	if err := s.Entitlements.Detach(c.Request().Context(), principalOf(c), permission, t, ids); err != nil {
+	if err := s.Entitlements.Detach(c.Request().Context(), principalOf(c), attachmentKinds[kind].permission+".detach", t, ids); err != nil {
 		return err
 	}
 	return noContent(c)

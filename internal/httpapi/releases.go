@@ -47,8 +47,14 @@ func (s *Server) createRelease(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := req.PermitRelationships("product"); err != nil {
+	if err := req.PermitRelationships("product", "constraints"); err != nil {
 		return err
+	}
+	var constraints []string
+	if raw, ok := req.Relationships["constraints"]; ok {
+		if constraints, err = document.DecodeEmbedded(raw, "/data/relationships/constraints", constraintResource, "entitlement", entitlementResource); err != nil {
+			return err
+		}
 	}
 	productRef := ""
 	if link, err := req.ToOne("product", productResource); err != nil {
@@ -56,7 +62,7 @@ func (s *Server) createRelease(c echo.Context) error {
 	} else if link != nil {
 		productRef = link.ID
 	}
-	r, err := s.Releases.Create(c.Request().Context(), principalOf(c), productRef, p)
+	r, err := s.Releases.Create(c.Request().Context(), principalOf(c), productRef, p, constraints)
 	if err != nil {
 		return err
 	}
@@ -143,9 +149,11 @@ func releaseNode(r *release.Release) *jsonapi.Node {
 			"updated":   document.Time(r.UpdatedAt),
 		},
 		Relationships: map[string]any{
-			"account": document.ToOne("accounts", r.AccountID, base),
-			"product": document.ToOne("products", r.ProductID, base+"/products/"+r.ProductID),
-			"upgrade": map[string]any{"links": map[string]string{"related": self + "/upgrade"}},
+			"account":      document.ToOne("accounts", r.AccountID, base),
+			"product":      document.ToOne("products", r.ProductID, base+"/products/"+r.ProductID),
+			"upgrade":      map[string]any{"links": map[string]string{"related": self + "/upgrade"}},
+			"constraints":  document.ToMany(self + "/constraints"),
+			"entitlements": document.ToMany(self + "/entitlements"),
 		},
 		Links: &jsonapi.Links{"self": self},
 	}

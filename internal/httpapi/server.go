@@ -160,6 +160,10 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.POST("/releases/:id/actions/publish", s.publishRelease)
 	g.POST("/releases/:id/actions/yank", s.yankRelease)
 	g.GET("/releases/:id/upgrade", s.upgradeRelease)
+	g.GET("/releases/:id/constraints", s.listReleaseConstraints)
+	g.POST("/releases/:id/constraints", s.attachReleaseConstraints)
+	g.DELETE("/releases/:id/constraints", s.detachReleaseConstraints)
+	g.GET("/releases/:id/entitlements", s.listReleaseEntitlements)
 	g.GET("/releases/:release/artifacts/:filename", s.downloadArtifact)
 
 	g.GET("/artifacts", s.listArtifacts)

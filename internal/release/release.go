@@ -12,6 +12,7 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
+	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/page"
@@ -70,14 +71,15 @@ type Products interface {
 
 // Service holds the release rules.
 type Service struct {
-	store    *Store
-	products Products
-	now      func() time.Time
+	store        *Store
+	products     Products
+	entitlements *entitlement.Service
+	now          func() time.Time
 }
 
 // NewService returns the release rules.
-func NewService(store *Store, products Products) *Service {
-	return &Service{store: store, products: products, now: time.Now}
+func NewService(store *Store, products Products, entitlements *entitlement.Service) *Service {
+	return &Service{store: store, products: products, entitlements: entitlements, now: time.Now}
 }
 
 // scopeOf is what who can see; see Store.scoped.
@@ -113,9 +115,14 @@ func mayRead(who *access.Principal, permission string) error {
 }
 
 // Create adds a release to a product who may see.
-func (s *Service) Create(ctx context.Context, who *access.Principal, productRef string, p Params) (*Release, error) {
+func (s *Service) Create(ctx context.Context, who *access.Principal, productRef string, p Params, constraints []string) (*Release, error) {
 	if err := who.Require("release.create"); err != nil {
 		return nil, err
+	}
+	if len(constraints) > 0 {
+		if err := who.Require("release.constraints.attach"); err != nil {
+			return nil, err
+		}
 	}
 	notFound := apperr.AtPointer(apperr.Unprocessable, "PRODUCT_NOT_FOUND", "must exist", "/data/relationships/product")
 	if productRef == "" {
@@ -150,7 +157,15 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, productRef 
 	if err := s.apply(r, p); err != nil {
 		return nil, err
 	}
-	return r, s.store.Create(ctx, r)
+	return r, s.store.Create(ctx, r, func(ctx context.Context) error {
+		if len(constraints) == 0 {
+			return nil
+		}
+		t := entitlement.ReleaseTarget(r.ID)
+		t.Pointer, t.Code = "/data/relationships/constraints/data", "CONSTRAINTS_"
+		_, err := s.entitlements.Attach(ctx, who, "release.constraints.attach", t, constraints)
+		return err
+	})
 }
 
 func (s *Service) apply(r *Release, p Params) error {

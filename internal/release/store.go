@@ -42,7 +42,7 @@ func (s *Store) scoped(ctx context.Context, accountID string, sc scope, now time
 		return q.Where("releases.product_id = ?", sc.productID)
 	}
 	q = q.Where("releases.status = ?", Published)
-	open := "releases.product_id IN (SELECT id FROM products WHERE account_id = ? AND distribution_strategy = 'OPEN')"
+	open := "releases.product_id IN (SELECT id FROM products WHERE account_id = ? AND distribution_strategy = 'OPEN') AND " + unconstrained
 	switch {
 	case sc.licenseID != "":
 		// One license: its facts first, so the predicate is plain comparisons
@@ -59,25 +59,38 @@ func (s *Store) scoped(ctx context.Context, accountID string, sc scope, now time
 			AND (l.expiry IS NULL OR p.expiration_strategy = 'ALLOW_ACCESS'
 				OR (p.expiration_strategy = 'REVOKE_ACCESS' AND l.expiry > ?)
 				OR (p.expiration_strategy IN ('RESTRICT_ACCESS', 'MAINTAIN_ACCESS')
-					AND (releases.created_at <= l.expiry OR releases.backdated_to <= l.expiry))))`
+					AND (releases.created_at <= l.expiry OR releases.backdated_to <= l.expiry)))
+			AND ` + entitled("l.id", "l.policy_id") + `)`
 		return q.Where("("+open+" OR "+licensed+")", accountID, accountID, sc.userID, sc.userID, now)
 	}
 	return q.Where(open, accountID)
 }
 
+// unconstrained holds for releases without entitlement constraints.
+const unconstrained = "NOT EXISTS (SELECT 1 FROM release_entitlement_constraints c WHERE c.release_id = releases.id)"
+
+// entitled holds when the license (and its policy) named by the two SQL
+// expressions holds every entitlement the release is constrained by.
+func entitled(license, policy string) string {
+	return `NOT EXISTS (SELECT 1 FROM release_entitlement_constraints c WHERE c.release_id = releases.id
+		AND c.entitlement_id NOT IN (SELECT entitlement_id FROM license_entitlements WHERE license_id = ` + license + `)
+		AND c.entitlement_id NOT IN (SELECT entitlement_id FROM policy_entitlements WHERE policy_id = ` + policy + `))`
+}
+
 // licenseWindow is the predicate of the releases a license reaches through
 // its product: none for CLOSED products or revoked expired licenses, those
 // created (or backdated) up to the expiry under RESTRICT and MAINTAIN, all
-// otherwise.
+// otherwise; and of those, only the ones whose constraints it is entitled to.
 func (s *Store) licenseWindow(ctx context.Context, accountID, licenseID string, now time.Time) (string, []any, error) {
 	var facts struct {
 		ProductID            string
+		PolicyID             string
 		Expiry               *time.Time
 		ExpirationStrategy   string
 		DistributionStrategy string
 	}
 	err := s.db.Conn(ctx).Table("licenses l").
-		Select("l.product_id, l.expiry, p.expiration_strategy, pr.distribution_strategy").
+		Select("l.product_id, l.policy_id, l.expiry, p.expiration_strategy, pr.distribution_strategy").
 		Joins("JOIN policies p ON p.id = l.policy_id").Joins("JOIN products pr ON pr.id = l.product_id").
 		Where("l.account_id = ? AND l.id = ?", accountID, licenseID).Take(&facts).Error
 	const none = "1 = 0"
@@ -86,17 +99,17 @@ func (s *Store) licenseWindow(ctx context.Context, accountID, licenseID string, 
 		return none, nil, nil
 	case err != nil:
 		return "", nil, err
-	case facts.DistributionStrategy == "CLOSED":
-		return none, nil, nil
-	case facts.Expiry == nil, facts.ExpirationStrategy == "ALLOW_ACCESS":
-		return "releases.product_id = ?", []any{facts.ProductID}, nil
-	case facts.ExpirationStrategy == "REVOKE_ACCESS":
-		if facts.Expiry.After(now) {
-			return "releases.product_id = ?", []any{facts.ProductID}, nil
-		}
+	case facts.DistributionStrategy == "CLOSED",
+		facts.Expiry != nil && facts.ExpirationStrategy == "REVOKE_ACCESS" && !facts.Expiry.After(now):
 		return none, nil, nil
 	}
-	return "releases.product_id = ? AND (releases.created_at <= ? OR releases.backdated_to <= ?)", []any{facts.ProductID, *facts.Expiry, *facts.Expiry}, nil
+	window := "releases.product_id = ? AND " + entitled("?", "?")
+	args := []any{facts.ProductID, licenseID, facts.PolicyID}
+	if facts.Expiry != nil && (facts.ExpirationStrategy == "RESTRICT_ACCESS" || facts.ExpirationStrategy == "MAINTAIN_ACCESS") {
+		window += " AND (releases.created_at <= ? OR releases.backdated_to <= ?)"
+		args = append(args, *facts.Expiry, *facts.Expiry)
+	}
+	return window, args, nil
 }
 
 func taken(err error) error {
@@ -109,9 +122,15 @@ func taken(err error) error {
 	return apperr.Attribute("version", "TAKEN", "has already been taken")
 }
 
-// Create inserts a release; VERSION_TAKEN per product and package, TAG_TAKEN per account.
-func (s *Store) Create(ctx context.Context, r *Release) error {
-	return taken(s.db.Conn(ctx).Create(r).Error)
+// Create inserts a release, then runs then in the same transaction;
+// VERSION_TAKEN per product and package, TAG_TAKEN per account.
+func (s *Store) Create(ctx context.Context, r *Release, then func(ctx context.Context) error) error {
+	return s.db.InTx(ctx, func(ctx context.Context) error {
+		if err := taken(s.db.Conn(ctx).Create(r).Error); err != nil {
+			return err
+		}
+		return then(ctx)
+	})
 }
 
 // Save writes a changed release.
