@@ -70,6 +70,15 @@ func Insert(q *gorm.DB, row any, taken error) error {
 	return Error(err)
 }
 
+// Save writes a changed row of the account; a unique violation is taken.
+func Save(q *gorm.DB, accountID string, row any, taken error) error {
+	err := q.Where("account_id = ?", accountID).Save(row).Error
+	if IsUniqueViolation(err) {
+		return taken
+	}
+	return Error(err)
+}
+
 // Take returns the one row q selects, or notFound.
 func Take[T any](q *gorm.DB, notFound error) (*T, error) {
 	var row T

@@ -26,24 +26,13 @@ func (s *Store) Create(ctx context.Context, e *Entitlement) error {
 
 // Save writes a changed entitlement.
 func (s *Store) Save(ctx context.Context, e *Entitlement) error {
-	err := s.db.Conn(ctx).Where("account_id = ?", e.AccountID).Save(e).Error
-	if database.IsUniqueViolation(err) {
-		return errCodeTaken
-	}
-	return database.Error(err)
+	return database.Save(s.db.Conn(ctx), e.AccountID, e, errCodeTaken)
 }
 
-// Delete removes an entitlement (attachments cascade).
+// Delete removes an entitlement; its attachments and release constraints
+// go with it through their foreign keys.
 func (s *Store) Delete(ctx context.Context, e *Entitlement) error {
-	return s.db.InTx(ctx, func(ctx context.Context) error {
-		q := s.db.Conn(ctx)
-		for _, table := range []string{"policy_entitlements", "license_entitlements"} {
-			if err := q.Exec("DELETE FROM "+table+" WHERE entitlement_id = ?", e.ID).Error; err != nil {
-				return database.Error(err)
-			}
-		}
-		return database.Error(q.Where("account_id = ?", e.AccountID).Delete(&Entitlement{ID: e.ID}).Error)
-	})
+	return database.Error(s.db.Conn(ctx).Where("account_id = ?", e.AccountID).Delete(&Entitlement{ID: e.ID}).Error)
 }
 
 // heldBy restricts entitlements to those a license, or a user's licenses

@@ -129,5 +129,16 @@ func TestReleaseConstraints(t *testing.T) {
 		if r := e.admin("GET", path, ""); len(list(t, r)) != 0 {
 			t.Fatalf("constraints left: %s", r.body)
 		}
+
+		// Deleting an entitlement lifts the constraints it made.
+		if r := e.admin("DELETE", "/v1/accounts/acme/entitlements/"+pro, ""); r.status != 204 {
+			t.Fatalf("delete entitlement: %d %s", r.status, r.body)
+		}
+		if r := e.admin("GET", "/v1/accounts/acme/releases/"+proRelease+"/constraints", ""); len(list(t, r)) != 0 {
+			t.Fatalf("a deleted entitlement still constrains: %s", r.body)
+		}
+		if got := seen(); got[proRelease] != 404 || got[openConstrained] != 200 {
+			t.Fatalf("anonymous once the only constraint is gone: %v", got)
+		}
 	})
 }

@@ -26,11 +26,7 @@ func (s *Store) Create(ctx context.Context, p *Product) error {
 
 // Save writes every column of an existing product.
 func (s *Store) Save(ctx context.Context, p *Product) error {
-	err := s.db.Conn(ctx).Where("account_id = ?", p.AccountID).Save(p).Error
-	if database.IsUniqueViolation(err) {
-		return errCodeTaken
-	}
-	return database.Error(err)
+	return database.Save(s.db.Conn(ctx), p.AccountID, p, errCodeTaken)
 }
 
 func (s *Store) scoped(ctx context.Context, accountID string, sc scope) *gorm.DB {

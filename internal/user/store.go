@@ -27,11 +27,7 @@ func (s *Store) Create(ctx context.Context, u *User) error {
 
 // Save writes a changed user.
 func (s *Store) Save(ctx context.Context, u *User) error {
-	err := s.db.Conn(ctx).Where("account_id = ?", u.AccountID).Save(u).Error
-	if database.IsUniqueViolation(err) {
-		return errEmailTaken
-	}
-	return database.Error(err)
+	return database.Save(s.db.Conn(ctx), u.AccountID, u, errEmailTaken)
 }
 
 // Delete removes a user.
