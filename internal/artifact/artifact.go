@@ -152,10 +152,19 @@ func (s *Service) Uploaded(ctx context.Context, key string, size int64) error {
 	return s.store.SettleByKey(ctx, key, size)
 }
 
-// settle checks a waiting artifact's object (S3): uploaded, failed after
-// the window, or still waiting.
+// settle decides a waiting artifact: uploaded once its object exists,
+// failed when the window passed without one, else still waiting.
 func (s *Service) settle(ctx context.Context, a *Artifact) error {
-	if a.Status != Waiting || s.notifiesUploads {
+	if a.Status != Waiting {
+		return nil
+	}
+	expired := s.now().Sub(a.CreatedAt) > UploadWindow
+	if s.notifiesUploads {
+		// The store reports each upload as it lands, and its upload URLs
+		// expire with the window: one still missing never will land.
+		if expired {
+			return s.store.Fail(ctx, a)
+		}
 		return nil
 	}
 	obj, err := s.storage.Stat(ctx, a.StorageKey)
@@ -163,7 +172,7 @@ func (s *Service) settle(ctx context.Context, a *Artifact) error {
 	case err == nil:
 		return s.store.Settle(ctx, a, obj.Size)
 	case errors.Is(err, storage.ErrNotFound):
-		if s.now().Sub(a.CreatedAt) > UploadWindow {
+		if expired {
 			return s.store.Fail(ctx, a)
 		}
 		return nil
@@ -254,12 +263,10 @@ func (s *Service) Yank(ctx context.Context, who *access.Principal, ref string, f
 	return s.storage.Delete(ctx, a.StorageKey)
 }
 
-// Poll settles waiting artifacts whose upload relkey is not told about
-// (S3): it runs every interval until ctx ends; every replica may run it.
+// Poll settles waiting artifacts: on S3, whose uploads relkey is not told
+// about, it finds them uploaded; on any store it fails those past the
+// window. It runs every interval until ctx ends; every replica may run it.
 func (s *Service) Poll(ctx context.Context, interval time.Duration) {
-	if s.notifiesUploads {
-		return
-	}
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {

@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
+	"github.com/relkey/relkey/internal/artifact"
 	"github.com/relkey/relkey/internal/testenv"
 )
 
@@ -121,6 +123,29 @@ func TestPublishThenUpgradeAndDownload(t *testing.T) {
 		e.do("GET", "/v1/accounts/acme/artifacts/"+artifactID, "", auth).expectError(t, 404, "NOT_FOUND")
 		if status, _ := rawRequest(t, "GET", dl.header.Get("Location"), nil); status == 200 {
 			t.Fatal("a yanked artifact's object is still served")
+		}
+	})
+}
+
+func TestArtifactFailsAfterTheUploadWindow(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App","distributionStrategy":"OPEN"`)))
+		releaseID := e.publish(productID, "stable", "1.0.0")
+		created := e.admin("POST", "/v1/accounts/acme/artifacts", artifactBody(releaseID, `"filename":"never.bin"`), header{"Prefer", "no-redirect"})
+		artifactID := e.id(created)
+		show := func() string {
+			return attrs(t, e.admin("GET", "/v1/accounts/acme/artifacts/"+artifactID, "", header{"Prefer", "no-download"}))["status"].(string)
+		}
+		if got := show(); got != "WAITING" {
+			t.Fatalf("within the window: %s", got)
+		}
+		e.app.DB.Gorm.Exec("UPDATE artifacts SET created_at = ? WHERE id = ?", time.Now().Add(-artifact.UploadWindow-time.Minute).UTC(), artifactID)
+		if got := show(); got != "FAILED" {
+			t.Fatalf("past the window with no upload: %s", got)
+		}
+		if r := e.do("GET", "/v1/accounts/acme/artifacts/never.bin?product="+productID, ""); r.status != 404 {
+			t.Fatalf("a failed artifact is served: %d", r.status)
 		}
 	})
 }
