@@ -85,16 +85,6 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, p Params) (
 
 // scope: staff and products see every entitlement; licenses and users
 // those their licenses hold.
-func scopeOf(who *access.Principal) (all bool, licenseID, ownerID string) {
-	switch {
-	case who.Staff(), who.BearerType == access.BearerProduct:
-		return true, "", ""
-	case who.BearerType == access.BearerLicense:
-		return false, who.BearerID, ""
-	}
-	return false, "", who.BearerID
-}
-
 // Find returns an entitlement by id or code that who may read.
 func (s *Service) Find(ctx context.Context, who *access.Principal, ref string) (*Entitlement, error) {
 	return s.visible(ctx, who, ref, "entitlement.read")
@@ -102,8 +92,7 @@ func (s *Service) Find(ctx context.Context, who *access.Principal, ref string) (
 
 func (s *Service) visible(ctx context.Context, who *access.Principal, ref, permission string) (*Entitlement, error) {
 	return access.Visible(who, permission, func() (*Entitlement, error) {
-		all, licenseID, ownerID := scopeOf(who)
-		return s.store.Find(ctx, who.AccountID, ref, all, licenseID, ownerID)
+		return s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who))
 	})
 }
 
@@ -112,8 +101,7 @@ func (s *Service) List(ctx context.Context, who *access.Principal, p page.Reques
 	if err := who.Require("entitlement.read"); err != nil {
 		return nil, 0, err
 	}
-	all, licenseID, ownerID := scopeOf(who)
-	return s.store.List(ctx, who.AccountID, all, licenseID, ownerID, p)
+	return s.store.List(ctx, who.AccountID, access.ScopeOf(who), p)
 }
 
 // Update changes an entitlement.

@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/page"
@@ -47,17 +48,19 @@ func heldBy(q *gorm.DB, accountID, licenseID, ownerID string) *gorm.DB {
 		append(args, args...)...)
 }
 
-func (s *Store) scoped(ctx context.Context, accountID string, all bool, licenseID, ownerID string) *gorm.DB {
+// scoped reaches every entitlement for staff and products (the catalog is
+// the account's), else those the license or user holds.
+func (s *Store) scoped(ctx context.Context, accountID string, sc access.Scope) *gorm.DB {
 	q := s.db.Conn(ctx).Model(&Entitlement{}).Where("account_id = ?", accountID)
-	if all {
+	if sc.All || sc.ProductID != "" {
 		return q
 	}
-	return heldBy(q, accountID, licenseID, ownerID)
+	return heldBy(q, accountID, sc.LicenseID, sc.UserID)
 }
 
 // Find returns an entitlement by id or code within the scope.
-func (s *Store) Find(ctx context.Context, accountID, ref string, all bool, licenseID, ownerID string) (*Entitlement, error) {
-	q := s.scoped(ctx, accountID, all, licenseID, ownerID)
+func (s *Store) Find(ctx context.Context, accountID, ref string, sc access.Scope) (*Entitlement, error) {
+	q := s.scoped(ctx, accountID, sc)
 	if len(ref) == 36 && uuid.Validate(ref) == nil {
 		q = q.Where("id = ?", ref)
 	} else {
@@ -67,8 +70,8 @@ func (s *Store) Find(ctx context.Context, accountID, ref string, all bool, licen
 }
 
 // List returns a page of entitlements within the scope.
-func (s *Store) List(ctx context.Context, accountID string, all bool, licenseID, ownerID string, p page.Request) ([]Entitlement, int64, error) {
-	return database.Paginate[Entitlement](s.scoped(ctx, accountID, all, licenseID, ownerID), p)
+func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, p page.Request) ([]Entitlement, int64, error) {
+	return database.Paginate[Entitlement](s.scoped(ctx, accountID, sc), p)
 }
 
 // Existing reports which ids are entitlements of the account.

@@ -185,26 +185,6 @@ type Relationships struct {
 	Owner  string
 }
 
-// scope is the part of the account's licenses a principal can see.
-type scope struct {
-	all       bool
-	productID string
-	ownerID   string
-	licenseID string
-}
-
-func scopeOf(who *access.Principal) scope {
-	switch {
-	case who.Staff():
-		return scope{all: true}
-	case who.BearerType == access.BearerProduct:
-		return scope{productID: who.BearerID}
-	case who.BearerType == access.BearerLicense:
-		return scope{licenseID: who.BearerID}
-	}
-	return scope{ownerID: who.BearerID}
-}
-
 func privilegedBearer(who *access.Principal) bool {
 	return who.Staff() || who.BearerType == access.BearerProduct
 }
@@ -413,7 +393,7 @@ func (s *Service) Find(ctx context.Context, who *access.Principal, t *account.Te
 
 func (s *Service) visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref, permission string) (*License, error) {
 	l, err := access.Visible(who, permission, func() (*License, error) {
-		return s.store.Find(ctx, t.ID, ref, Digest(t.Keys.Secret, ref), scopeOf(who))
+		return s.store.Find(ctx, t.ID, ref, Digest(t.Keys.Secret, ref), access.ScopeOf(who))
 	})
 	if err != nil {
 		return nil, err
@@ -442,7 +422,7 @@ func (s *Service) List(ctx context.Context, who *access.Principal, f Filter, p p
 	if err := who.Require("license.read"); err != nil {
 		return nil, 0, err
 	}
-	licenses, total, err := s.store.List(ctx, who.AccountID, scopeOf(who), f, p)
+	licenses, total, err := s.store.List(ctx, who.AccountID, access.ScopeOf(who), f, p)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -624,7 +604,7 @@ func (s *Service) ChangeUsage(ctx context.Context, who *access.Principal, t *acc
 // Visible returns a license who may see and its policy, whatever who's
 // permissions (to act on its machines).
 func (s *Service) Visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*License, *policy.Policy, error) {
-	l, err := s.store.Find(ctx, t.ID, ref, Digest(t.Keys.Secret, ref), scopeOf(who))
+	l, err := s.store.Find(ctx, t.ID, ref, Digest(t.Keys.Secret, ref), access.ScopeOf(who))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -663,9 +643,9 @@ func (s *Service) ForValidation(ctx context.Context, who *access.Principal, t *a
 		return nil, nil, err
 	}
 	if who != nil && !who.Staff() {
-		sc := scopeOf(who)
-		visible := (sc.licenseID != "" && sc.licenseID == l.ID) || (sc.productID != "" && sc.productID == l.ProductID) ||
-			(sc.ownerID != "" && l.OwnerID != nil && *l.OwnerID == sc.ownerID)
+		sc := access.ScopeOf(who)
+		visible := (sc.LicenseID != "" && sc.LicenseID == l.ID) || (sc.ProductID != "" && sc.ProductID == l.ProductID) ||
+			(sc.UserID != "" && l.OwnerID != nil && *l.OwnerID == sc.UserID)
 		if !visible {
 			return nil, nil, nil
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/id"
@@ -44,16 +45,16 @@ func withOwner(q *gorm.DB) *gorm.DB {
 		Joins("LEFT JOIN users ON users.id = licenses.owner_id")
 }
 
-func (s *Store) scoped(ctx context.Context, accountID string, sc scope) *gorm.DB {
+func (s *Store) scoped(ctx context.Context, accountID string, sc access.Scope) *gorm.DB {
 	q := s.db.Conn(ctx).Model(&License{}).Where("licenses.account_id = ?", accountID)
 	switch {
-	case sc.all:
-	case sc.productID != "":
-		q = q.Where("licenses.product_id = ?", sc.productID)
-	case sc.licenseID != "":
-		q = q.Where("licenses.id = ?", sc.licenseID)
-	case sc.ownerID != "":
-		q = q.Where("licenses.id IN ("+database.LicensesOfUser+")", accountID, sc.ownerID, sc.ownerID)
+	case sc.All:
+	case sc.ProductID != "":
+		q = q.Where("licenses.product_id = ?", sc.ProductID)
+	case sc.LicenseID != "":
+		q = q.Where("licenses.id = ?", sc.LicenseID)
+	case sc.UserID != "":
+		q = q.Where("licenses.id IN ("+database.LicensesOfUser+")", accountID, sc.UserID, sc.UserID)
 	default:
 		q = q.Where("1 = 0")
 	}
@@ -61,7 +62,7 @@ func (s *Store) scoped(ctx context.Context, accountID string, sc scope) *gorm.DB
 }
 
 // Find returns a license by id, else by key digest, within the scope.
-func (s *Store) Find(ctx context.Context, accountID, ref, digest string, sc scope) (*License, error) {
+func (s *Store) Find(ctx context.Context, accountID, ref, digest string, sc access.Scope) (*License, error) {
 	q := s.scoped(ctx, accountID, sc)
 	if len(ref) == 36 && uuid.Validate(ref) == nil {
 		q = q.Where("licenses.id = ?", ref)
@@ -72,7 +73,7 @@ func (s *Store) Find(ctx context.Context, accountID, ref, digest string, sc scop
 }
 
 // List returns a page of licenses within the scope and filter.
-func (s *Store) List(ctx context.Context, accountID string, sc scope, f Filter, p page.Request) ([]License, int64, error) {
+func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, f Filter, p page.Request) ([]License, int64, error) {
 	q := s.scoped(ctx, accountID, sc)
 	for column, value := range map[string]string{"licenses.product_id": f.ProductID, "licenses.policy_id": f.PolicyID, "licenses.owner_id": f.OwnerID} {
 		if value != "" {

@@ -316,26 +316,6 @@ func (s *Service) checkLimits(ctx context.Context, m *Machine, l *license.Licens
 	return nil
 }
 
-// scope is the part of the account's machines a principal can see.
-type scope struct {
-	all       bool
-	productID string
-	licenseID string
-	ownerID   string
-}
-
-func scopeOf(who *access.Principal) scope {
-	switch {
-	case who.Staff():
-		return scope{all: true}
-	case who.BearerType == access.BearerProduct:
-		return scope{productID: who.BearerID}
-	case who.BearerType == access.BearerLicense:
-		return scope{licenseID: who.BearerID}
-	}
-	return scope{ownerID: who.BearerID}
-}
-
 // StatsOf totals the machines of licenses the caller already holds.
 func (s *Service) StatsOf(ctx context.Context, licenseIDs []string) (map[string]Stats, error) {
 	return s.store.StatsOf(ctx, licenseIDs)
@@ -343,7 +323,7 @@ func (s *Service) StatsOf(ctx context.Context, licenseIDs []string) (map[string]
 
 // Visible returns a machine who may see, whatever who's permissions.
 func (s *Service) Visible(ctx context.Context, who *access.Principal, ref string) (*Machine, error) {
-	return s.store.Find(ctx, who.AccountID, ref, scopeOf(who))
+	return s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who))
 }
 
 // Find returns a machine by id or fingerprint that who may read.
@@ -352,7 +332,7 @@ func (s *Service) Find(ctx context.Context, who *access.Principal, ref string) (
 }
 
 func (s *Service) visible(ctx context.Context, who *access.Principal, ref, permission string) (*Machine, error) {
-	return access.Visible(who, permission, func() (*Machine, error) { return s.store.Find(ctx, who.AccountID, ref, scopeOf(who)) })
+	return access.Visible(who, permission, func() (*Machine, error) { return s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who)) })
 }
 
 // Filter narrows a machine list.
@@ -367,7 +347,7 @@ func (s *Service) List(ctx context.Context, who *access.Principal, f Filter, p p
 	if err := who.Require("machine.read"); err != nil {
 		return nil, 0, err
 	}
-	return s.store.List(ctx, who.AccountID, scopeOf(who), f, p)
+	return s.store.List(ctx, who.AccountID, access.ScopeOf(who), f, p)
 }
 
 // Update changes a machine's descriptive attributes; staff and products

@@ -75,7 +75,7 @@ func (s *Service) Spawn(ctx context.Context, who *access.Principal, t *account.T
 	if machineRef == "" {
 		return nil, nil, notFound
 	}
-	m, err := s.store.Find(ctx, who.AccountID, machineRef, scopeOf(who))
+	m, err := s.store.Find(ctx, who.AccountID, machineRef, access.ScopeOf(who))
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, nil, notFound
 	}
@@ -145,7 +145,7 @@ func (s *Service) visibleProcess(ctx context.Context, who *access.Principal, pro
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.store.Find(ctx, who.AccountID, proc.MachineID, scopeOf(who)); apperr.Is(err, apperr.NotFound) {
+	if _, err := s.store.Find(ctx, who.AccountID, proc.MachineID, access.ScopeOf(who)); apperr.Is(err, apperr.NotFound) {
 		return nil, apperr.NotFoundResource("process", processID)
 	} else if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/page"
@@ -78,16 +79,16 @@ func (s *Store) Delete(ctx context.Context, m *Machine) error {
 	return database.Error(s.db.Conn(ctx).Where("account_id = ?", m.AccountID).Delete(&Machine{ID: m.ID}).Error)
 }
 
-func (s *Store) scoped(ctx context.Context, accountID string, sc scope) *gorm.DB {
+func (s *Store) scoped(ctx context.Context, accountID string, sc access.Scope) *gorm.DB {
 	q := s.db.Conn(ctx).Where("account_id = ?", accountID)
 	switch {
-	case sc.all:
-	case sc.productID != "":
-		q = q.Where("product_id = ?", sc.productID)
-	case sc.licenseID != "":
-		q = q.Where("license_id = ?", sc.licenseID)
-	case sc.ownerID != "":
-		q = q.Where("(owner_id = ? OR license_id IN ("+database.LicensesOfUser+"))", sc.ownerID, accountID, sc.ownerID, sc.ownerID)
+	case sc.All:
+	case sc.ProductID != "":
+		q = q.Where("product_id = ?", sc.ProductID)
+	case sc.LicenseID != "":
+		q = q.Where("license_id = ?", sc.LicenseID)
+	case sc.UserID != "":
+		q = q.Where("(owner_id = ? OR license_id IN ("+database.LicensesOfUser+"))", sc.UserID, accountID, sc.UserID, sc.UserID)
 	default:
 		q = q.Where("1 = 0")
 	}
@@ -95,7 +96,7 @@ func (s *Store) scoped(ctx context.Context, accountID string, sc scope) *gorm.DB
 }
 
 // Find returns a machine by id, else the oldest with the fingerprint, within the scope.
-func (s *Store) Find(ctx context.Context, accountID, ref string, sc scope) (*Machine, error) {
+func (s *Store) Find(ctx context.Context, accountID, ref string, sc access.Scope) (*Machine, error) {
 	q := s.scoped(ctx, accountID, sc)
 	if len(ref) == 36 && uuid.Validate(ref) == nil {
 		q = q.Where("id = ?", ref)
@@ -106,7 +107,7 @@ func (s *Store) Find(ctx context.Context, accountID, ref string, sc scope) (*Mac
 }
 
 // List returns a page of machines within the scope and filter.
-func (s *Store) List(ctx context.Context, accountID string, sc scope, f Filter, p page.Request) ([]Machine, int64, error) {
+func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, f Filter, p page.Request) ([]Machine, int64, error) {
 	q := s.scoped(ctx, accountID, sc)
 	for column, value := range map[string]string{"license_id": f.LicenseID, "fingerprint": f.Fingerprint, "product_id": f.ProductID} {
 		if value != "" {

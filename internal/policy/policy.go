@@ -170,27 +170,6 @@ func NewService(store *Store, products Products) *Service {
 	return &Service{store: store, products: products}
 }
 
-// scope is the part of the account's policies a principal can see: staff
-// all, a product its own, a license its policy, a user those of its licenses.
-type scope struct {
-	all       bool
-	productID string
-	policyID  string
-	ownerID   string
-}
-
-func scopeOf(who *access.Principal) scope {
-	switch {
-	case who.Staff():
-		return scope{all: true}
-	case who.BearerType == access.BearerProduct:
-		return scope{productID: who.BearerID}
-	case who.BearerType == access.BearerLicense:
-		return scope{policyID: who.PolicyID}
-	}
-	return scope{ownerID: who.BearerID}
-}
-
 // Create stores a policy for a product who may see, with Keygen's defaults.
 func (s *Service) Create(ctx context.Context, who *access.Principal, productRef string, accountProtected bool, p Params) (*Policy, error) {
 	if err := who.Require("policy.create"); err != nil {
@@ -259,17 +238,17 @@ func (s *Service) Find(ctx context.Context, who *access.Principal, ref string) (
 // Visible returns a policy who may see, whatever its permissions (to
 // attach licenses to it).
 func (s *Service) Visible(ctx context.Context, who *access.Principal, ref string) (*Policy, error) {
-	return s.store.Find(ctx, who.AccountID, ref, scopeOf(who))
+	return s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who))
 }
 
 func (s *Service) visible(ctx context.Context, who *access.Principal, ref, permission string) (*Policy, error) {
-	return access.Visible(who, permission, func() (*Policy, error) { return s.store.Find(ctx, who.AccountID, ref, scopeOf(who)) })
+	return access.Visible(who, permission, func() (*Policy, error) { return s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who)) })
 }
 
 // Get returns a policy of the account without visibility rules (for rules
 // that already hold one of its licenses).
 func (s *Service) Get(ctx context.Context, accountID, policyID string) (*Policy, error) {
-	return s.store.Find(ctx, accountID, policyID, scope{all: true})
+	return s.store.Find(ctx, accountID, policyID, access.Scope{All: true})
 }
 
 // List returns a page of the policies who may see, of one product if given.
@@ -286,7 +265,7 @@ func (s *Service) List(ctx context.Context, who *access.Principal, productRef st
 			return nil, 0, err
 		}
 	}
-	return s.store.List(ctx, who.AccountID, scopeOf(who), productID, p)
+	return s.store.List(ctx, who.AccountID, access.ScopeOf(who), productID, p)
 }
 
 // Delete removes a policy that has no licenses.

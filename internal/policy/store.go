@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/page"
@@ -27,16 +28,16 @@ func (s *Store) Save(ctx context.Context, p *Policy) error {
 	return database.Error(s.db.Conn(ctx).Where("account_id = ?", p.AccountID).Save(p).Error)
 }
 
-func (s *Store) scoped(ctx context.Context, accountID string, sc scope) *gorm.DB {
+func (s *Store) scoped(ctx context.Context, accountID string, sc access.Scope) *gorm.DB {
 	q := s.db.Conn(ctx).Where("account_id = ?", accountID)
 	switch {
-	case sc.all:
-	case sc.productID != "":
-		q = q.Where("product_id = ?", sc.productID)
-	case sc.policyID != "":
-		q = q.Where("id = ?", sc.policyID)
-	case sc.ownerID != "":
-		q = q.Where("id IN (SELECT policy_id FROM licenses WHERE id IN ("+database.LicensesOfUser+"))", accountID, sc.ownerID, sc.ownerID)
+	case sc.All:
+	case sc.ProductID != "":
+		q = q.Where("product_id = ?", sc.ProductID)
+	case sc.LicenseID != "":
+		q = q.Where("id = ?", sc.LicensePolicyID)
+	case sc.UserID != "":
+		q = q.Where("id IN (SELECT policy_id FROM licenses WHERE id IN ("+database.LicensesOfUser+"))", accountID, sc.UserID, sc.UserID)
 	default:
 		q = q.Where("1 = 0")
 	}
@@ -44,7 +45,7 @@ func (s *Store) scoped(ctx context.Context, accountID string, sc scope) *gorm.DB
 }
 
 // Find returns a policy by id within the scope.
-func (s *Store) Find(ctx context.Context, accountID, ref string, sc scope) (*Policy, error) {
+func (s *Store) Find(ctx context.Context, accountID, ref string, sc access.Scope) (*Policy, error) {
 	if uuid.Validate(ref) != nil {
 		return nil, apperr.NotFoundResource("policy", ref)
 	}
@@ -52,7 +53,7 @@ func (s *Store) Find(ctx context.Context, accountID, ref string, sc scope) (*Pol
 }
 
 // List returns a page of policies within the scope, of one product if given.
-func (s *Store) List(ctx context.Context, accountID string, sc scope, productID string, p page.Request) ([]Policy, int64, error) {
+func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, productID string, p page.Request) ([]Policy, int64, error) {
 	q := s.scoped(ctx, accountID, sc)
 	if productID != "" {
 		q = q.Where("product_id = ?", productID)

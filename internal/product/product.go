@@ -71,31 +71,10 @@ func NewService(store *Store, tx Transactor, tokens TokenRevoker) *Service {
 	return &Service{store: store, tx: tx, tokens: tokens}
 }
 
-// scope is the part of the account's products a principal can see: staff
-// see all, a product itself, a license its product, a user the products of
-// its licenses.
-type scope struct {
-	all       bool
-	productID string
-	ownerID   string
-}
-
-func scopeOf(who *access.Principal) scope {
-	switch {
-	case who.Staff():
-		return scope{all: true}
-	case who.BearerType == access.BearerProduct:
-		return scope{productID: who.BearerID}
-	case who.BearerType == access.BearerLicense:
-		return scope{productID: who.ProductID}
-	}
-	return scope{ownerID: who.BearerID}
-}
-
 // VisibleID returns the id of a product who may see, whatever its
 // permissions (to attach policies or licenses to it).
 func (s *Service) VisibleID(ctx context.Context, who *access.Principal, ref string) (string, error) {
-	p, err := s.store.Find(ctx, who.AccountID, ref, scopeOf(who))
+	p, err := s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who))
 	if err != nil {
 		return "", err
 	}
@@ -143,12 +122,12 @@ func (s *Service) Find(ctx context.Context, who *access.Principal, ref string) (
 }
 
 func (s *Service) visible(ctx context.Context, who *access.Principal, ref, permission string) (*Product, error) {
-	return access.Visible(who, permission, func() (*Product, error) { return s.store.Find(ctx, who.AccountID, ref, scopeOf(who)) })
+	return access.Visible(who, permission, func() (*Product, error) { return s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who)) })
 }
 
 // Bearer returns the product a token belongs to, without visibility rules.
 func (s *Service) Bearer(ctx context.Context, accountID, id string) (*Product, error) {
-	return s.store.Find(ctx, accountID, id, scope{all: true})
+	return s.store.Find(ctx, accountID, id, access.Scope{All: true})
 }
 
 // List returns a page of the products who may see.
@@ -156,7 +135,7 @@ func (s *Service) List(ctx context.Context, who *access.Principal, p page.Reques
 	if err := who.Require("product.read"); err != nil {
 		return nil, 0, err
 	}
-	return s.store.List(ctx, who.AccountID, scopeOf(who), p)
+	return s.store.List(ctx, who.AccountID, access.ScopeOf(who), p)
 }
 
 // Delete removes a product and its tokens.

@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/page"
@@ -29,14 +30,16 @@ func (s *Store) Save(ctx context.Context, p *Product) error {
 	return database.Save(s.db.Conn(ctx), p.AccountID, p, errCodeTaken)
 }
 
-func (s *Store) scoped(ctx context.Context, accountID string, sc scope) *gorm.DB {
+func (s *Store) scoped(ctx context.Context, accountID string, sc access.Scope) *gorm.DB {
 	q := s.db.Conn(ctx).Where("account_id = ?", accountID)
 	switch {
-	case sc.all:
-	case sc.productID != "":
-		q = q.Where("id = ?", sc.productID)
-	case sc.ownerID != "":
-		q = q.Where("id IN (SELECT product_id FROM licenses WHERE id IN ("+database.LicensesOfUser+"))", accountID, sc.ownerID, sc.ownerID)
+	case sc.All:
+	case sc.ProductID != "":
+		q = q.Where("id = ?", sc.ProductID)
+	case sc.LicenseID != "":
+		q = q.Where("id = ?", sc.LicenseProductID)
+	case sc.UserID != "":
+		q = q.Where("id IN (SELECT product_id FROM licenses WHERE id IN ("+database.LicensesOfUser+"))", accountID, sc.UserID, sc.UserID)
 	default:
 		q = q.Where("1 = 0")
 	}
@@ -44,7 +47,7 @@ func (s *Store) scoped(ctx context.Context, accountID string, sc scope) *gorm.DB
 }
 
 // Find looks a product up by id, else by code (case-insensitive), within the scope.
-func (s *Store) Find(ctx context.Context, accountID, ref string, sc scope) (*Product, error) {
+func (s *Store) Find(ctx context.Context, accountID, ref string, sc access.Scope) (*Product, error) {
 	q := s.scoped(ctx, accountID, sc)
 	if len(ref) == 36 && uuid.Validate(ref) == nil {
 		q = q.Where("id = ?", ref)
@@ -55,7 +58,7 @@ func (s *Store) Find(ctx context.Context, accountID, ref string, sc scope) (*Pro
 }
 
 // List returns a page of the products in the scope, newest first by default.
-func (s *Store) List(ctx context.Context, accountID string, sc scope, p page.Request) ([]Product, int64, error) {
+func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, p page.Request) ([]Product, int64, error) {
 	return database.Paginate[Product](s.scoped(ctx, accountID, sc), p)
 }
 

@@ -82,21 +82,6 @@ func NewService(store *Store, products Products, entitlements *entitlement.Servi
 	return &Service{store: store, products: products, entitlements: entitlements, now: time.Now}
 }
 
-// scopeOf is what who can see; see Store.scoped.
-func scopeOf(who *access.Principal) scope {
-	switch {
-	case who == nil:
-		return scope{}
-	case who.Staff():
-		return scope{all: true}
-	case who.BearerType == access.BearerProduct:
-		return scope{productID: who.BearerID}
-	case who.BearerType == access.BearerLicense:
-		return scope{licenseID: who.BearerID}
-	}
-	return scope{userID: who.BearerID}
-}
-
 // accountOf is the account of the request; anonymous callers name it.
 func accountOf(who *access.Principal, accountID string) string {
 	if who != nil {
@@ -202,7 +187,7 @@ func (s *Service) apply(r *Release, p Params) error {
 // Find returns a release by id, version or tag (the oldest match), of one
 // product when productRef is given, that who may see.
 func (s *Service) Find(ctx context.Context, who *access.Principal, accountID, ref, productRef string) (*Release, error) {
-	r, err := s.store.Find(ctx, accountOf(who, accountID), ref, productRef, scopeOf(who), s.now())
+	r, err := s.store.Find(ctx, accountOf(who, accountID), ref, productRef, access.ScopeOf(who), s.now())
 	if err != nil {
 		return nil, err
 	}
@@ -222,13 +207,13 @@ func (s *Service) List(ctx context.Context, who *access.Principal, accountID str
 	if f.Channel != "" && Includes(f.Channel) == nil {
 		return nil, 0, nil
 	}
-	return s.store.List(ctx, accountOf(who, accountID), scopeOf(who), f, s.now(), p)
+	return s.store.List(ctx, accountOf(who, accountID), access.ScopeOf(who), f, s.now(), p)
 }
 
 // change loads a release who may see and requires the permission.
 func (s *Service) change(ctx context.Context, who *access.Principal, ref, permission string) (*Release, error) {
 	return access.Visible(who, permission, func() (*Release, error) {
-		return s.store.Find(ctx, who.AccountID, ref, "", scopeOf(who), s.now())
+		return s.store.Find(ctx, who.AccountID, ref, "", access.ScopeOf(who), s.now())
 	})
 }
 
@@ -287,7 +272,7 @@ func (s *Service) Upgrade(ctx context.Context, who *access.Principal, accountID,
 	if err != nil {
 		return nil, nil, err
 	}
-	current, err = s.store.Find(ctx, accountOf(who, accountID), ref, productRef, scopeOf(who), s.now())
+	current, err = s.store.Find(ctx, accountOf(who, accountID), ref, productRef, access.ScopeOf(who), s.now())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -301,7 +286,7 @@ func (s *Service) Upgrade(ctx context.Context, who *access.Principal, accountID,
 	if included == nil {
 		return nil, nil, ErrNoUpgrade
 	}
-	next, err = s.store.Next(ctx, current, included, c, scopeOf(who), s.now())
+	next, err = s.store.Next(ctx, current, included, c, access.ScopeOf(who), s.now())
 	return current, next, err
 }
 
@@ -317,7 +302,7 @@ func NewCatalog(store *Store) *Catalog { return &Catalog{store: store} }
 // HasVersion reports whether the license can see a published release of
 // its product with exactly this version.
 func (c *Catalog) HasVersion(ctx context.Context, accountID, licenseID, productID, version string) (bool, error) {
-	_, err := c.store.Find(ctx, accountID, version, productID, scope{licenseID: licenseID}, time.Now())
+	_, err := c.store.Find(ctx, accountID, version, productID, access.Scope{LicenseID: licenseID}, time.Now())
 	if apperr.Is(err, apperr.NotFound) {
 		return false, nil
 	}
@@ -328,7 +313,7 @@ func (c *Catalog) HasVersion(ctx context.Context, accountID, licenseID, productI
 // with an uploaded artifact of this checksum ("" when none).
 func (c *Catalog) Checksum(ctx context.Context, accountID, licenseID, productID, checksum string) (string, error) {
 	var versions []string
-	err := c.store.scoped(ctx, accountID, scope{licenseID: licenseID}, time.Now()).
+	err := c.store.scoped(ctx, accountID, access.Scope{LicenseID: licenseID}, time.Now()).
 		Where("releases.product_id = ? AND releases.id IN (SELECT release_id FROM artifacts WHERE account_id = ? AND checksum = ? AND status = 'UPLOADED')",
 			productID, accountID, checksum).
 		Order(latest).Limit(1).Pluck("releases.version", &versions).Error

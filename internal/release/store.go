@@ -21,39 +21,27 @@ type Store struct{ db *database.DB }
 // NewStore returns the release store.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
-// scope is what a principal sees of an account's releases: staff all, a
-// product its own, anonymous callers the published releases of OPEN
-// products, and a license (or a user, through every license it owns or
-// holds) also the published releases of its product within its expiry
-// window, unless the product is CLOSED.
-type scope struct {
-	all       bool
-	productID string
-	licenseID string
-	userID    string
-}
-
-func (s *Store) scoped(ctx context.Context, accountID string, sc scope, now time.Time) *gorm.DB {
+func (s *Store) scoped(ctx context.Context, accountID string, sc access.Scope, now time.Time) *gorm.DB {
 	q := s.db.Conn(ctx).Model(&Release{}).Where("releases.account_id = ?", accountID)
 	switch {
-	case sc.all:
+	case sc.All:
 		return q
-	case sc.productID != "":
-		return q.Where("releases.product_id = ?", sc.productID)
+	case sc.ProductID != "":
+		return q.Where("releases.product_id = ?", sc.ProductID)
 	}
 	q = q.Where("releases.status = ?", Published)
 	open := "releases.product_id IN (SELECT id FROM products WHERE account_id = ? AND distribution_strategy = 'OPEN') AND " + unconstrained
 	switch {
-	case sc.licenseID != "":
+	case sc.LicenseID != "":
 		// One license: its facts first, so the predicate is plain comparisons
 		// instead of a subquery per release.
-		window, args, err := s.licenseWindow(ctx, accountID, sc.licenseID, now)
+		window, args, err := s.licenseWindow(ctx, accountID, sc.LicenseID, now)
 		if err != nil {
 			_ = q.AddError(err)
 			return q
 		}
 		return q.Where("("+open+" OR ("+window+"))", append([]any{accountID}, args...)...)
-	case sc.userID != "":
+	case sc.UserID != "":
 		licensed := `EXISTS (SELECT 1 FROM licenses l JOIN policies p ON p.id = l.policy_id JOIN products pr ON pr.id = l.product_id
 			WHERE l.id IN (` + database.LicensesOfUser + `) AND l.product_id = releases.product_id AND pr.distribution_strategy <> 'CLOSED'
 			AND (l.expiry IS NULL OR p.expiration_strategy = 'ALLOW_ACCESS'
@@ -61,7 +49,7 @@ func (s *Store) scoped(ctx context.Context, accountID string, sc scope, now time
 				OR (p.expiration_strategy IN ('RESTRICT_ACCESS', 'MAINTAIN_ACCESS')
 					AND (releases.created_at <= l.expiry OR releases.backdated_to <= l.expiry)))
 			AND ` + entitled("l.id", "l.policy_id") + `)`
-		return q.Where("("+open+" OR "+licensed+")", accountID, accountID, sc.userID, sc.userID, now)
+		return q.Where("("+open+" OR "+licensed+")", accountID, accountID, sc.UserID, sc.UserID, now)
 	}
 	return q.Where(open, accountID)
 }
@@ -144,7 +132,7 @@ func (s *Store) Delete(ctx context.Context, r *Release) error {
 }
 
 // Find returns a release by id, else the oldest with the version or tag.
-func (s *Store) Find(ctx context.Context, accountID, ref, productRef string, sc scope, now time.Time) (*Release, error) {
+func (s *Store) Find(ctx context.Context, accountID, ref, productRef string, sc access.Scope, now time.Time) (*Release, error) {
 	q := s.scoped(ctx, accountID, sc, now)
 	if productRef != "" {
 		if uuid.Validate(productRef) != nil {
@@ -161,7 +149,7 @@ func (s *Store) Find(ctx context.Context, accountID, ref, productRef string, sc 
 }
 
 // List returns a page of releases within the scope and filter.
-func (s *Store) List(ctx context.Context, accountID string, sc scope, f Filter, now time.Time, p page.Request) ([]Release, int64, error) {
+func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, f Filter, now time.Time, p page.Request) ([]Release, int64, error) {
 	q := s.scoped(ctx, accountID, sc, now)
 	if f.ProductID != "" {
 		q = q.Where("releases.product_id = ?", f.ProductID)
@@ -181,7 +169,7 @@ const latest = `semver_major DESC, semver_minor DESC, semver_patch DESC, semver_
 
 // Next returns the newest release greater than current (nil-safe: a 404
 // when there is none).
-func (s *Store) Next(ctx context.Context, current *Release, channels []string, c *Constraint, sc scope, now time.Time) (*Release, error) {
+func (s *Store) Next(ctx context.Context, current *Release, channels []string, c *Constraint, sc access.Scope, now time.Time) (*Release, error) {
 	q := s.scoped(ctx, current.AccountID, sc, now).
 		Where("releases.product_id = ? AND releases.status = ? AND releases.channel IN ? AND releases.id <> ?",
 			current.ProductID, Published, channels, current.ID)
@@ -281,7 +269,7 @@ func derefInt(n *int64) any {
 // VisibleIDs is the subquery of the ids of the releases who may see, for
 // stores whose records belong to releases (artifacts).
 func (s *Store) VisibleIDs(ctx context.Context, accountID string, who *access.Principal, now time.Time) *gorm.DB {
-	return s.scoped(ctx, accountID, scopeOf(who), now).Select("releases.id")
+	return s.scoped(ctx, accountID, access.ScopeOf(who), now).Select("releases.id")
 }
 
 // CountDownload adds one download to a release.

@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/page"
@@ -35,19 +36,19 @@ func (s *Store) Delete(ctx context.Context, u *User) error {
 	return database.Error(s.db.Conn(ctx).Where("account_id = ?", u.AccountID).Delete(u).Error)
 }
 
-func (s *Store) scoped(ctx context.Context, accountID string, sc scope) *gorm.DB {
+func (s *Store) scoped(ctx context.Context, accountID string, sc access.Scope) *gorm.DB {
 	q := s.db.Conn(ctx).Where("account_id = ?", accountID)
 	switch {
-	case sc.all:
-	case sc.selfID != "":
-		q = q.Where("id = ?", sc.selfID)
-	case sc.productID != "":
+	case sc.All:
+	case sc.UserID != "":
+		q = q.Where("id = ?", sc.UserID)
+	case sc.ProductID != "":
 		q = q.Where(`id IN (SELECT owner_id FROM licenses WHERE account_id = ? AND product_id = ?)
 			OR id IN (SELECT user_id FROM license_users WHERE license_id IN (SELECT id FROM licenses WHERE account_id = ? AND product_id = ?))`,
-			accountID, sc.productID, accountID, sc.productID)
-	case sc.licenseID != "":
+			accountID, sc.ProductID, accountID, sc.ProductID)
+	case sc.LicenseID != "":
 		q = q.Where(`id IN (SELECT owner_id FROM licenses WHERE id = ?) OR id IN (SELECT user_id FROM license_users WHERE license_id = ?)`,
-			sc.licenseID, sc.licenseID)
+			sc.LicenseID, sc.LicenseID)
 	default:
 		q = q.Where("1 = 0")
 	}
@@ -55,7 +56,7 @@ func (s *Store) scoped(ctx context.Context, accountID string, sc scope) *gorm.DB
 }
 
 // Find returns a user of the account by id or email within the scope.
-func (s *Store) Find(ctx context.Context, accountID, ref string, sc scope) (*User, error) {
+func (s *Store) Find(ctx context.Context, accountID, ref string, sc access.Scope) (*User, error) {
 	q := s.scoped(ctx, accountID, sc)
 	if len(ref) == 36 && uuid.Validate(ref) == nil {
 		q = q.Where("id = ?", ref)
@@ -72,7 +73,7 @@ func (s *Store) FindByEmail(ctx context.Context, accountID, email string) (*User
 }
 
 // List returns a page of users with the roles, within the scope.
-func (s *Store) List(ctx context.Context, accountID string, sc scope, roles []Role, p page.Request) ([]User, int64, error) {
+func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, roles []Role, p page.Request) ([]User, int64, error) {
 	return database.Paginate[User](s.scoped(ctx, accountID, sc).Where("role IN ?", roles), p)
 }
 

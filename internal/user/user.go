@@ -220,30 +220,6 @@ func hashPassword(password, pointer string) (string, error) {
 	return string(digest), err
 }
 
-// scope is the part of the account's users a principal can see: staff all,
-// a user itself, a product the users of its licenses, a license its own
-// (owner and licensees).
-type scope struct {
-	all       bool
-	selfID    string
-	productID string
-	licenseID string
-}
-
-func scopeOf(who *access.Principal) scope {
-	switch {
-	case who.Staff():
-		return scope{all: true}
-	case who.BearerType == access.BearerUser:
-		return scope{selfID: who.BearerID}
-	case who.BearerType == access.BearerProduct:
-		return scope{productID: who.BearerID}
-	case who.BearerType == access.BearerLicense:
-		return scope{licenseID: who.BearerID}
-	}
-	return scope{}
-}
-
 // List returns a page of users with the given roles (default: user).
 // Staff and products may list; users and licenses may only see themselves.
 func (s *Service) List(ctx context.Context, who *access.Principal, roles []Role, p page.Request) ([]User, int64, error) {
@@ -261,7 +237,7 @@ func (s *Service) List(ctx context.Context, who *access.Principal, roles []Role,
 			return nil, 0, apperr.AtParameter(apperr.Invalid, "PARAMETERS_INVALID", "unknown role "+string(r), "roles[]")
 		}
 	}
-	return s.store.List(ctx, who.AccountID, scopeOf(who), roles, p)
+	return s.store.List(ctx, who.AccountID, access.ScopeOf(who), roles, p)
 }
 
 // Find returns a user by id or email that who may read.
@@ -270,13 +246,13 @@ func (s *Service) Find(ctx context.Context, who *access.Principal, ref string) (
 }
 
 func (s *Service) visible(ctx context.Context, who *access.Principal, ref, permission string) (*User, error) {
-	return access.Visible(who, permission, func() (*User, error) { return s.store.Find(ctx, who.AccountID, ref, scopeOf(who)) })
+	return access.Visible(who, permission, func() (*User, error) { return s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who)) })
 }
 
 // VisibleID returns the id of a user who may see, whatever its permissions
 // (to make it a license owner).
 func (s *Service) VisibleID(ctx context.Context, who *access.Principal, ref string) (string, error) {
-	u, err := s.store.Find(ctx, who.AccountID, ref, scopeOf(who))
+	u, err := s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who))
 	if err != nil {
 		return "", err
 	}
@@ -285,7 +261,7 @@ func (s *Service) VisibleID(ctx context.Context, who *access.Principal, ref stri
 
 // Bearer returns the user a token belongs to, without visibility rules.
 func (s *Service) Bearer(ctx context.Context, accountID, id string) (*User, error) {
-	return s.store.Find(ctx, accountID, id, scope{all: true})
+	return s.store.Find(ctx, accountID, id, access.Scope{All: true})
 }
 
 // Update changes the given attributes. Staff users are changed only with
@@ -458,7 +434,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, accountID, email str
 // credential and works once.
 func (s *Service) ResetPassword(ctx context.Context, accountID, ref, token, newPassword string) (*User, error) {
 	invalid := apperr.AtPointer(apperr.Unauthenticated, "PASSWORD_RESET_TOKEN_INVALID", "is invalid or expired", "/meta/passwordResetToken")
-	u, err := s.store.Find(ctx, accountID, ref, scope{all: true})
+	u, err := s.store.Find(ctx, accountID, ref, access.Scope{All: true})
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, invalid
 	}
