@@ -283,10 +283,6 @@ func licenseNode(l *license.License, pol *policy.Policy, machines machine.Stats)
 	if l.Protected != nil {
 		protected = *l.Protected
 	}
-	var owner string
-	if l.OwnerID != nil {
-		owner = *l.OwnerID
-	}
 	return &jsonapi.Node{
 		Type: "licenses",
 		ID:   l.ID,
@@ -324,7 +320,7 @@ func licenseNode(l *license.License, pol *policy.Policy, machines machine.Stats)
 			"account": document.ToOne("accounts", l.AccountID, base),
 			"product": document.ToOne("products", l.ProductID, base+"/products/"+l.ProductID),
 			"policy":  document.ToOne("policies", l.PolicyID, base+"/policies/"+l.PolicyID),
-			"owner":   document.ToOne("users", owner, self+"/owner"),
+			"owner":   ownerRelationship(l.OwnerID, self),
 			"machines": map[string]any{
 				"links": map[string]string{"related": self + "/machines"},
 				"meta":  map[string]int64{"count": machines.Count, "cores": machines.Cores, "memory": machines.Memory, "disk": machines.Disk},
@@ -338,15 +334,29 @@ func licenseNode(l *license.License, pol *policy.Policy, machines machine.Stats)
 
 // showLicenseOwner renders the license's owner, or null.
 func (s *Server) showLicenseOwner(c echo.Context) error {
-	ctx, who := c.Request().Context(), principalOf(c)
-	l, err := s.Licenses.Find(ctx, who, tenantOf(c), pathRef(c))
+	l, err := s.Licenses.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
-	if l.OwnerID == nil {
+	return s.renderOwner(c, l.AccountID, l.OwnerID)
+}
+
+// ownerRelationship is the owner of a license or machine at self: a user
+// or null, related through self/owner.
+func ownerRelationship(ownerID *string, self string) map[string]any {
+	var id string
+	if ownerID != nil {
+		id = *ownerID
+	}
+	return document.ToOne("users", id, self+"/owner")
+}
+
+// renderOwner renders the owning user of a license or machine, or data null.
+func (s *Server) renderOwner(c echo.Context, accountID string, ownerID *string) error {
+	if ownerID == nil {
 		return s.render(c, http.StatusOK, &jsonapi.OnePayload{Data: nil})
 	}
-	u, err := s.Users.Bearer(ctx, l.AccountID, *l.OwnerID)
+	u, err := s.Users.Bearer(c.Request().Context(), accountID, *ownerID)
 	if err != nil {
 		return err
 	}

@@ -133,6 +133,14 @@ func (s *Server) showMachine(c echo.Context) error {
 	return s.renderMachine(c, http.StatusOK, m)
 }
 
+func (s *Server) showMachineOwner(c echo.Context) error {
+	m, err := s.Machines.Find(c.Request().Context(), principalOf(c), pathRef(c))
+	if err != nil {
+		return err
+	}
+	return s.renderOwner(c, m.AccountID, m.OwnerID)
+}
+
 func (s *Server) updateMachine(c echo.Context) error {
 	p, req, err := attributes[machine.Params](s, c, machineResource)
 	if err != nil {
@@ -170,10 +178,6 @@ func machineNode(m *machine.Machine, pol *policy.Policy) *jsonapi.Node {
 	base := document.AccountPath(m.AccountID)
 	self := base + "/machines/" + m.ID
 	now := time.Now()
-	var owner string
-	if m.OwnerID != nil {
-		owner = *m.OwnerID
-	}
 	return &jsonapi.Node{
 		Type: "machines",
 		ID:   m.ID,
@@ -201,7 +205,7 @@ func machineNode(m *machine.Machine, pol *policy.Policy) *jsonapi.Node {
 			"account":    document.ToOne("accounts", m.AccountID, base),
 			"product":    document.ToOne("products", m.ProductID, base+"/products/"+m.ProductID),
 			"license":    document.ToOne("licenses", m.LicenseID, base+"/licenses/"+m.LicenseID),
-			"owner":      document.ToOne("users", owner, base+"/users/"+owner),
+			"owner":      ownerRelationship(m.OwnerID, self),
 			"components": document.ToMany(self + "/components"),
 			"processes":  document.ToMany(self + "/processes"),
 		},

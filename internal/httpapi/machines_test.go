@@ -191,3 +191,41 @@ func TestHeartbeats(t *testing.T) {
 		t.Fatalf("FROM_CREATION starts alive: %v", a["heartbeatStatus"])
 	}
 }
+
+func TestMachineOwner(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
+		policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"P"`)))
+		userID := e.id(e.admin("POST", "/v1/accounts/acme/users", userBody("owner@acme.test", "user")))
+		owned := e.id(e.admin("POST", "/v1/accounts/acme/licenses", `{"data":{"type":"licenses","relationships":{"policy":{"data":{"type":"policies","id":"`+policyID+`"}},"owner":{"data":{"type":"users","id":"`+userID+`"}}}}}`))
+		unowned := e.id(e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, "")))
+		for _, tt := range []struct {
+			licenseID, fingerprint string
+			owner                  any
+		}{
+			{owned, "fp-owned", userID},
+			{unowned, "fp-unowned", nil},
+		} {
+			created := e.admin("POST", "/v1/accounts/acme/machines", machineBody(tt.licenseID, `"fingerprint":"`+tt.fingerprint+`"`))
+			machineID := e.id(created)
+			rel := data(t, created)["relationships"].(map[string]any)["owner"].(map[string]any)
+			wantLink := "/v1/accounts/" + e.acct.Account.ID + "/machines/" + machineID + "/owner"
+			var linked any
+			if d, ok := rel["data"].(map[string]any); ok {
+				linked = d["id"]
+			}
+			if linked != tt.owner || rel["links"].(map[string]any)["related"] != wantLink {
+				t.Fatalf("owner relationship of %s: %v", tt.fingerprint, rel)
+			}
+			r := e.admin("GET", wantLink, "")
+			var got any
+			if d, ok := r.doc(t)["data"].(map[string]any); ok {
+				got = d["id"]
+			}
+			if r.status != 200 || got != tt.owner {
+				t.Fatalf("GET owner of %s: %d %s", tt.fingerprint, r.status, r.body)
+			}
+		}
+	})
+}

@@ -214,6 +214,7 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.GET("/machines", s.listMachines)
 	g.POST("/machines", s.activateMachine)
 	g.GET("/machines/:id", s.showMachine)
+	g.GET("/machines/:id/owner", s.showMachineOwner)
 	g.PATCH("/machines/:id", s.updateMachine)
 	g.PUT("/machines/:id", s.updateMachine)
 	g.DELETE("/machines/:id", s.deactivateMachine)
