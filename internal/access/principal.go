@@ -27,6 +27,9 @@ type Principal struct {
 	ProductID string
 	PolicyID  string
 	OwnerID   string
+	// The license is suspended, or its owner banned: it may still list
+	// releases but not show, download or upgrade them.
+	LicenseSuspended, LicenseBanned bool
 }
 
 // NewPrincipal computes the effective permissions of a bearer whose token
@@ -85,4 +88,22 @@ func Visible[T any](who *Principal, permission string, find func() (*T, error)) 
 		return nil, err
 	}
 	return v, nil
+}
+
+// MayReadPublic admits anonymous callers (their scope limits them to what
+// is public: OPEN products' releases) and principals with the permission.
+func MayReadPublic(who *Principal, permission string) error {
+	if who == nil {
+		return nil
+	}
+	return who.Require(permission)
+}
+
+// AccountOf is the account of a request: the principal's, else the one an
+// anonymous caller names.
+func AccountOf(who *Principal, accountID string) string {
+	if who != nil {
+		return who.AccountID
+	}
+	return accountID
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/artifact"
+	"github.com/relkey/relkey/internal/catalog"
 	"github.com/relkey/relkey/internal/config"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/entitlement"
@@ -23,6 +24,7 @@ import (
 	"github.com/relkey/relkey/internal/product"
 	"github.com/relkey/relkey/internal/ratelimit"
 	"github.com/relkey/relkey/internal/release"
+	"github.com/relkey/relkey/internal/releasepackage"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
@@ -46,6 +48,8 @@ type App struct {
 	Validator    *validation.Validator
 	Entitlements *entitlement.Service
 	Releases     *release.Service
+	Packages     *releasepackage.Service
+	Catalog      *catalog.Service
 	Artifacts    *artifact.Service
 	Toucher      *license.Toucher
 	Events       *event.Bus
@@ -107,10 +111,13 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	machineStore := machine.NewStore(db)
 	a.Machines = machine.NewService(machineStore, db, a.Licenses, tokenStore)
 	a.Entitlements = entitlement.NewService(entitlement.NewStore(db))
-	releaseStore := release.NewStore(db)
-	a.Releases = release.NewService(releaseStore, a.Products, a.Entitlements)
+	releaseStore, packageStore := release.NewStore(db), releasepackage.NewStore(db)
+	catalogStore := catalog.NewStore(db, releaseStore, packageStore)
+	a.Catalog = catalog.NewService(catalogStore)
+	a.Packages = releasepackage.NewService(packageStore, a.Products, catalogStore)
+	a.Releases = release.NewService(releaseStore, a.Products, a.Packages, a.Entitlements, catalogStore)
 	a.Validator = validation.New(machineStore, a.Entitlements, a.Users, release.NewCatalog(releaseStore))
-	a.Artifacts = artifact.NewService(artifact.NewStore(db, releaseStore), a.Releases, a.Storage, a.Local != nil)
+	a.Artifacts = artifact.NewService(artifact.NewStore(db, releaseStore), a.Releases, catalogStore, a.Storage, a.Local != nil)
 	a.Toucher = license.NewToucher(db, 4096, logger)
 	a.Limiter = ratelimit.New(db)
 	return a, nil
@@ -141,6 +148,8 @@ func (a *App) Server() *httpapi.Server {
 		Validator:      a.Validator,
 		Entitlements:   a.Entitlements,
 		Releases:       a.Releases,
+		Packages:       a.Packages,
+		Catalog:        a.Catalog,
 		Artifacts:      a.Artifacts,
 		Toucher:        a.Toucher,
 		DefaultAccount: a.Config.Account,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/catalog"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/page"
@@ -67,13 +68,15 @@ type Params struct {
 
 // Releases finds the releases artifacts belong to, as who sees them.
 type Releases interface {
-	Find(ctx context.Context, who *access.Principal, accountID, ref, productRef string) (*release.Release, error)
+	Find(ctx context.Context, who *access.Principal, accountID, ref string, n release.Narrowing) (*release.Release, error)
+	Refuse(ctx context.Context, who *access.Principal, productID string) error
 }
 
 // Service holds the artifact rules.
 type Service struct {
 	store    *Store
 	releases Releases
+	catalog  catalog.Recorder
 	storage  storage.Store
 	// notifiesUploads: the store tells relkey about uploads (the local
 	// folder); otherwise relkey checks the object (S3).
@@ -82,8 +85,8 @@ type Service struct {
 }
 
 // NewService returns the artifact rules.
-func NewService(store *Store, releases Releases, blobs storage.Store, notifiesUploads bool) *Service {
-	return &Service{store: store, releases: releases, storage: blobs, notifiesUploads: notifiesUploads, now: time.Now}
+func NewService(store *Store, releases Releases, recorder catalog.Recorder, blobs storage.Store, notifiesUploads bool) *Service {
+	return &Service{store: store, releases: releases, catalog: recorder, storage: blobs, notifiesUploads: notifiesUploads, now: time.Now}
 }
 
 func lower(p *string) *string {
@@ -104,7 +107,7 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, releaseRef 
 	if releaseRef == "" {
 		return nil, "", notFound
 	}
-	r, err := s.releases.Find(ctx, who, who.AccountID, releaseRef, "")
+	r, err := s.releases.Find(ctx, who, who.AccountID, releaseRef, release.Narrowing{})
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, "", notFound
 	}
@@ -135,7 +138,16 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, releaseRef 
 		a.Metadata = map[string]any{}
 	}
 	a.StorageKey = "accounts/" + a.AccountID + "/artifacts/" + a.ID + "/" + a.Filename
-	if err := s.store.Create(ctx, a); err != nil {
+	if err := s.store.Create(ctx, a, func(ctx context.Context) error {
+		for kind, key := range map[string]*string{catalog.Platforms: a.Platform, catalog.Arches: a.Arch} {
+			if key != nil && *key != "" {
+				if err := s.catalog.Use(ctx, a.AccountID, kind, *key); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}); err != nil {
 		return nil, "", err
 	}
 	u, err := s.storage.PresignPut(ctx, a.StorageKey, UploadWindow)
@@ -185,9 +197,25 @@ func privileged(who *access.Principal) bool {
 	return who != nil && (who.Staff() || who.BearerType == access.BearerProduct)
 }
 
-// Filter narrows artifact lookups and lists.
+// Filter narrows artifact lookups and lists: Release by id, version or
+// tag, Package by id or key ("" for releases without a package, nil for
+// any).
 type Filter struct {
 	Release, Product, Channel, Platform, Arch string
+	Package                                   *string
+}
+
+// resolve turns the filter's release reference into the release's id.
+func (s *Service) resolve(ctx context.Context, who *access.Principal, accountID string, f Filter) (Filter, error) {
+	if f.Release == "" {
+		return f, nil
+	}
+	r, err := s.releases.Find(ctx, who, accountID, f.Release, release.Narrowing{Product: f.Product, Package: f.Package})
+	if err != nil {
+		return f, err
+	}
+	f.Release = r.ID
+	return f, nil
 }
 
 // Find returns an artifact by id, or the newest visible one with a
@@ -196,14 +224,11 @@ func (s *Service) Find(ctx context.Context, who *access.Principal, accountID, re
 	if who != nil {
 		accountID = who.AccountID
 	}
-	if f.Release != "" {
-		r, err := s.releases.Find(ctx, who, accountID, f.Release, f.Product)
-		if err != nil {
-			return nil, err
-		}
-		f.Release = r.ID
+	f, err := s.resolve(ctx, who, accountID, f)
+	if err != nil {
+		return nil, err
 	}
-	a, err := s.store.Find(ctx, accountID, ref, who, f, s.now())
+	a, err := s.store.Find(ctx, accountID, ref, who, !privileged(who), f, s.now())
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +243,7 @@ func (s *Service) Find(ctx context.Context, who *access.Principal, accountID, re
 			return nil, err
 		}
 	}
-	return a, nil
+	return a, s.releases.Refuse(ctx, who, a.ProductID)
 }
 
 // List returns a page of the artifacts who may see.
@@ -228,6 +253,10 @@ func (s *Service) List(ctx context.Context, who *access.Principal, accountID str
 		if err := who.Require("artifact.read"); err != nil {
 			return nil, 0, err
 		}
+	}
+	f, err := s.resolve(ctx, who, accountID, f)
+	if err != nil {
+		return nil, 0, err
 	}
 	return s.store.List(ctx, accountID, who, !privileged(who), f, s.now(), p)
 }

@@ -26,9 +26,15 @@ func NewStore(db *database.DB, releases *release.Store) *Store {
 	return &Store{db: db, releases: releases}
 }
 
-// Create inserts an artifact; the same filename twice in a release is FILENAME_TAKEN.
-func (s *Store) Create(ctx context.Context, a *Artifact) error {
-	return database.Insert(s.db.Conn(ctx), a, apperr.Attribute("filename", "TAKEN", "has already been taken"))
+// Create inserts an artifact, then runs then in the same transaction; the
+// same filename twice in a release is FILENAME_TAKEN.
+func (s *Store) Create(ctx context.Context, a *Artifact, then func(context.Context) error) error {
+	return s.db.InTx(ctx, func(ctx context.Context) error {
+		if err := database.Insert(s.db.Conn(ctx), a, apperr.Attribute("filename", "TAKEN", "has already been taken")); err != nil {
+			return err
+		}
+		return then(ctx)
+	})
 }
 
 // SettleByKey marks the waiting artifact stored under key uploaded (or
@@ -78,6 +84,11 @@ func (s *Store) setStatus(ctx context.Context, a *Artifact, from, to string) err
 func (s *Store) visible(ctx context.Context, accountID string, who *access.Principal, uploadedOnly bool, f Filter, now time.Time) *gorm.DB {
 	q := s.db.Conn(ctx).Model(&Artifact{}).Where("artifacts.account_id = ?", accountID).
 		Where("artifacts.release_id IN (?)", s.releases.VisibleIDs(ctx, accountID, who, now))
+	return s.filtered(ctx, q, accountID, uploadedOnly, f)
+}
+
+// filtered applies an artifact filter to a query that reads artifacts.
+func (s *Store) filtered(ctx context.Context, q *gorm.DB, accountID string, uploadedOnly bool, f Filter) *gorm.DB {
 	if uploadedOnly {
 		q = q.Where("artifacts.status = ?", Uploaded)
 	}
@@ -90,28 +101,29 @@ func (s *Store) visible(ctx context.Context, accountID string, who *access.Princ
 	if f.Channel != "" {
 		q = q.Where("artifacts.release_id IN (SELECT id FROM releases WHERE account_id = ? AND channel IN ?)", accountID, release.Includes(f.Channel))
 	}
+	if f.Package != nil {
+		q = q.Where("artifacts.release_id IN (?)", s.releases.InPackage(ctx, accountID, *f.Package))
+	}
 	return q
 }
 
-// byLatestRelease orders artifacts by their release's version, newest first.
-const byLatestRelease = `releases.semver_major DESC, releases.semver_minor DESC, releases.semver_patch DESC,
-	releases.semver_pre_word DESC NULLS FIRST, releases.semver_pre_num DESC NULLS LAST, releases.semver_build_word DESC NULLS LAST,
-	releases.semver_build_num DESC NULLS LAST, artifacts.created_at DESC`
-
 // Find returns an artifact by id, else the one with the filename in the
-// newest visible release.
-func (s *Store) Find(ctx context.Context, accountID, ref string, who *access.Principal, f Filter, now time.Time) (*Artifact, error) {
-	q := s.visible(ctx, accountID, who, false, f, now)
+// newest visible release (of the uploaded ones when uploadedOnly).
+func (s *Store) Find(ctx context.Context, accountID, ref string, who *access.Principal, uploadedOnly bool, f Filter, now time.Time) (*Artifact, error) {
 	if len(ref) == 36 && uuid.Validate(ref) == nil {
-		q = q.Where("artifacts.id = ?", ref)
-	} else {
-		q = q.Where("artifacts.filename = ?", ref).Joins("JOIN releases ON releases.id = artifacts.release_id").
-			Select("artifacts.*").Order(byLatestRelease)
-		if who == nil || !(who.Staff() || who.BearerType == access.BearerProduct) {
-			q = q.Where("artifacts.status = ?", Uploaded)
-		}
+		q := s.visible(ctx, accountID, who, false, f, now).Where("artifacts.id = ?", ref)
+		return database.Take[Artifact](q, apperr.NotFoundResource("artifact", ref))
 	}
-	return database.Take[Artifact](q, apperr.NotFoundResource("artifact", ref))
+	// A walk of the visible releases newest first (releases_latest_idx),
+	// each probed for the filename (artifacts_release_filename_idx), that
+	// stops at the first match: no candidate list, no sort.
+	q := s.releases.Scoped(ctx, accountID, who, now).
+		Joins("JOIN artifacts ON artifacts.release_id = releases.id AND artifacts.filename = ?", ref).
+		Select("artifacts.*").Order(release.LatestFirst)
+	if f.Product != "" {
+		q = q.Where("releases.product_id = ?", f.Product)
+	}
+	return database.Take[Artifact](s.filtered(ctx, q, accountID, uploadedOnly, f), apperr.NotFoundResource("artifact", ref))
 }
 
 // List returns a page of visible artifacts.

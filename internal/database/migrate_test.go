@@ -33,7 +33,7 @@ func TestMigrationsUpDownUp(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			want := []string{"accounts", "artifacts", "components", "entitlements", "license_entitlements", "license_users", "licenses", "machines", "policies", "policy_entitlements", "processes", "products", "rate_limits", "release_entitlement_constraints", "releases", "tokens", "users"}
+			want := []string{"accounts", "artifacts", "catalog_entries", "components", "entitlements", "license_entitlements", "license_users", "licenses", "machines", "packages", "policies", "policy_entitlements", "processes", "products", "rate_limits", "release_entitlement_constraints", "releases", "tokens", "users"}
 			for round := range 2 {
 				if err := db.MigrateUp(); err != nil {
 					t.Fatalf("round %d up: %v", round, err)

@@ -85,7 +85,8 @@ func (s *Server) redirect(c echo.Context, status int, a *artifact.Artifact, loca
 
 func artifactFilter(c echo.Context) artifact.Filter {
 	q := c.QueryParams()
-	return artifact.Filter{Release: q.Get("release"), Product: q.Get("product"), Channel: q.Get("channel"), Platform: q.Get("platform"), Arch: q.Get("arch")}
+	return artifact.Filter{Release: q.Get("release"), Product: q.Get("product"), Channel: q.Get("channel"), Platform: q.Get("platform"), Arch: q.Get("arch"),
+		Package: packageParam(c)}
 }
 
 func (s *Server) listArtifacts(c echo.Context) error {
@@ -94,13 +95,6 @@ func (s *Server) listArtifacts(c echo.Context) error {
 		return err
 	}
 	f := artifactFilter(c)
-	if f.Release != "" {
-		r, err := s.Releases.Find(c.Request().Context(), principalOf(c), tenantOf(c).ID, f.Release, f.Product)
-		if err != nil {
-			return err
-		}
-		f.Release = r.ID
-	}
 	if _, err := document.IDFilters(c.QueryParams(), "product"); err != nil {
 		return err
 	}

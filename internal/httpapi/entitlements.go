@@ -81,7 +81,7 @@ func (s *Server) attachmentTarget(c echo.Context, kind string) (entitlement.Targ
 	}
 	switch kind {
 	case "releases":
-		r, err := s.Releases.Find(ctx, who, tenantOf(c).ID, pathRef(c), c.QueryParam("product"))
+		r, err := s.Releases.Find(ctx, who, tenantOf(c).ID, pathRef(c), releaseNarrowing(c))
 		if err != nil {
 			return entitlement.Target{}, err
 		}

@@ -101,6 +101,8 @@ func TestWireFormats(t *testing.T) {
 		golden(t, "license", 201, license, replace)
 		golden(t, "machine", 201, e.admin("POST", "/v1/accounts/acme/machines", machineBody(data(t, license)["id"].(string), `"fingerprint":"golden-fp","hostname":"box","platform":"linux/amd64","cores":4`)), replace)
 		golden(t, "release", 201, e.admin("POST", "/v1/accounts/acme/releases", releaseBody(productID, `"channel":"beta","version":"1.2.0-beta.3+build.7","tag":"golden","name":"Golden"`)), replace)
+		golden(t, "package", 201, e.admin("POST", "/v1/accounts/acme/packages", packageBody(productID, `"name":"Golden CLI","key":"golden-cli","engine":"raw","metadata":{"tierName":"pro"}`)), replace)
+		golden(t, "channels-page", 200, e.admin("GET", "/v1/accounts/acme/channels", ""), replace)
 		golden(t, "user", 201, e.admin("POST", "/v1/accounts/acme/users", `{"data":{"type":"users","attributes":{"firstName":"Ada","lastName":"Lovelace","email":"ada@acme.test"}}}`), replace)
 	})
 }

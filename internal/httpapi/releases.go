@@ -22,7 +22,7 @@ func (s *Server) listReleases(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := release.Filter{ProductID: ids["product"], Channel: q.Get("channel"), Status: q.Get("status")}
+	f := release.Filter{ProductID: ids["product"], Channel: q.Get("channel"), Status: q.Get("status"), Package: packageParam(c)}
 	releases, total, err := s.Releases.List(c.Request().Context(), principalOf(c), tenantOf(c).ID, f, paging.Request)
 	if err != nil {
 		return err
@@ -35,11 +35,26 @@ func (s *Server) listReleases(c echo.Context) error {
 }
 
 func (s *Server) showRelease(c echo.Context) error {
-	r, err := s.Releases.Find(c.Request().Context(), principalOf(c), tenantOf(c).ID, pathRef(c), c.QueryParam("product"))
+	r, err := s.Releases.Show(c.Request().Context(), principalOf(c), tenantOf(c).ID, pathRef(c), releaseNarrowing(c))
 	if err != nil {
 		return err
 	}
 	return s.renderOne(c, http.StatusOK, releaseNode(r), nil)
+}
+
+// packageParam is ?package= (an id or key; blank for releases without a
+// package), or nil when absent.
+func packageParam(c echo.Context) *string {
+	if !c.QueryParams().Has("package") {
+		return nil
+	}
+	v := c.QueryParam("package")
+	return &v
+}
+
+// releaseNarrowing is the ?product= and ?package= of a release lookup.
+func releaseNarrowing(c echo.Context) release.Narrowing {
+	return release.Narrowing{Product: c.QueryParam("product"), Package: packageParam(c)}
 }
 
 func (s *Server) createRelease(c echo.Context) error {
@@ -47,22 +62,25 @@ func (s *Server) createRelease(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := req.PermitRelationships("product", "constraints"); err != nil {
+	if err := req.PermitRelationships("product", "package", "constraints"); err != nil {
 		return err
 	}
-	var constraints []string
+	var rel release.Relations
 	if raw, ok := req.Relationships["constraints"]; ok {
-		if constraints, err = document.DecodeEmbedded(raw, "/data/relationships/constraints", constraintResource, "entitlement", entitlementResource); err != nil {
+		if rel.Constraints, err = document.DecodeEmbedded(raw, "/data/relationships/constraints", constraintResource, "entitlement", entitlementResource); err != nil {
 			return err
 		}
 	}
-	productRef := ""
-	if link, err := req.ToOne("product", productResource); err != nil {
-		return err
-	} else if link != nil {
-		productRef = link.ID
+	for name, dst := range map[string]*string{"product": &rel.Product, "package": &rel.Package} {
+		link, err := req.ToOne(name, map[string]document.Resource{"product": productResource, "package": packageResource}[name])
+		if err != nil {
+			return err
+		}
+		if link != nil {
+			*dst = link.ID
+		}
 	}
-	r, err := s.Releases.Create(c.Request().Context(), principalOf(c), productRef, p, constraints)
+	r, err := s.Releases.Create(c.Request().Context(), principalOf(c), rel, p)
 	if err != nil {
 		return err
 	}
@@ -111,11 +129,8 @@ func (s *Server) yankRelease(c echo.Context) error {
 // meta {current, next}, or 404 NOT_FOUND when there is none.
 func (s *Server) upgradeRelease(c echo.Context) error {
 	q := c.QueryParams()
-	if q.Get("package") != "" {
-		return release.ErrNoUpgrade // no release belongs to a package yet
-	}
 	current, next, err := s.Releases.Upgrade(c.Request().Context(), principalOf(c), tenantOf(c).ID, pathRef(c),
-		q.Get("product"), q.Get("channel"), q.Get("constraint"))
+		releaseNarrowing(c), q.Get("channel"), q.Get("constraint"))
 	if err != nil {
 		return err
 	}
@@ -128,6 +143,10 @@ func (s *Server) upgradeRelease(c echo.Context) error {
 func releaseNode(r *release.Release) *jsonapi.Node {
 	base := document.AccountPath(r.AccountID)
 	self := base + "/releases/" + r.ID
+	packageID := ""
+	if r.PackageID != nil {
+		packageID = *r.PackageID
+	}
 	return &jsonapi.Node{
 		Type: "releases",
 		ID:   r.ID,
@@ -151,6 +170,7 @@ func releaseNode(r *release.Release) *jsonapi.Node {
 		Relationships: map[string]any{
 			"account":      document.ToOne("accounts", r.AccountID, base),
 			"product":      document.ToOne("products", r.ProductID, base+"/products/"+r.ProductID),
+			"package":      document.ToOne("packages", packageID, self+"/package"),
 			"upgrade":      map[string]any{"links": map[string]string{"related": self + "/upgrade"}},
 			"constraints":  document.ToMany(self + "/constraints"),
 			"entitlements": document.ToMany(self + "/entitlements"),

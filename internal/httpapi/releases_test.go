@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"maps"
 	"testing"
 	"time"
 
@@ -171,4 +172,69 @@ func equalStatuses(a, b map[string]int) bool {
 		}
 	}
 	return true
+}
+
+// A suspended license lists its product's releases but may not show,
+// upgrade to or download them (Keygen's release policy); a user holding
+// only suspended licenses for the product likewise. License-key
+// authentication refuses the suspended license outright.
+func TestSuspendedLicensesListButCannotDownload(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
+		old := e.publish(productID, "stable", "1.0.0")
+		e.publish(productID, "stable", "1.1.0")
+		created := e.admin("POST", "/v1/accounts/acme/artifacts", `{"data":{"type":"artifacts","attributes":{"filename":"app"},`+
+			`"relationships":{"release":{"data":{"type":"releases","id":"`+old+`"}}}}}`, header{"Prefer", "no-redirect"})
+		artifactID := e.id(created)
+		if status, _ := rawRequest(t, "PUT", created.header.Get("Location"), []byte("bytes")); status != 200 {
+			t.Fatalf("upload: %d", status)
+		}
+		eventually(t, "the artifact to be uploaded", func() bool {
+			return attrs(t, e.admin("GET", "/v1/accounts/acme/artifacts/"+artifactID, "", header{"Prefer", "no-download"}))["status"] == "UPLOADED"
+		})
+		policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"P","authenticationStrategy":"MIXED"`)))
+		e.admin("POST", "/v1/accounts/acme/users", userBody("holder@acme.test", "user"))
+		lic := e.admin("POST", "/v1/accounts/acme/licenses", `{"data":{"type":"licenses","relationships":{"policy":{"data":{"type":"policies","id":"`+policyID+`"}},`+
+			`"owner":{"data":{"type":"users","id":"`+e.id(e.admin("GET", "/v1/accounts/acme/users/holder@acme.test", ""))+`"}}}}}`)
+		licenseID, key := e.id(lic), attrs(t, lic)["key"].(string)
+		activation := bearer(e.rawToken(e.admin("POST", "/v1/accounts/acme/licenses/"+licenseID+"/tokens", "")))
+		user := bearer(e.rawToken(e.do("POST", "/v1/accounts/acme/tokens", "", basic("holder@acme.test", "password-123"))))
+
+		paths := map[string]string{
+			"list":     "/v1/accounts/acme/releases",
+			"show":     "/v1/accounts/acme/releases/" + old,
+			"upgrade":  "/v1/accounts/acme/releases/" + old + "/upgrade",
+			"download": "/v1/accounts/acme/artifacts/" + artifactID,
+		}
+		statuses := func(h header) map[string]int {
+			out := map[string]int{}
+			for name, path := range paths {
+				out[name] = e.do("GET", path, "", h, header{"Prefer", "no-redirect"}).status
+			}
+			return out
+		}
+		usable := map[string]int{"list": 200, "show": 200, "upgrade": 200, "download": 200}
+		for name, h := range map[string]header{"activation token": activation, "user": user} {
+			if got := statuses(h); !maps.Equal(got, usable) {
+				t.Fatalf("%s before the suspension: %v", name, got)
+			}
+		}
+		e.admin("POST", "/v1/accounts/acme/licenses/"+licenseID+"/actions/suspend", "")
+		refused := map[string]int{"list": 200, "show": 403, "upgrade": 403, "download": 403}
+		for name, h := range map[string]header{"activation token": activation, "user": user} {
+			if got := statuses(h); !maps.Equal(got, refused) {
+				t.Errorf("%s of a suspended license: %v, want %v", name, got, refused)
+			}
+			e.do("GET", paths["show"], "", h).expectError(t, 403, "LICENSE_SUSPENDED")
+		}
+		if r := e.do("GET", paths["list"], "", activation); len(list(t, r)) != 2 {
+			t.Fatalf("the suspended license still lists both releases: %s", r.body)
+		}
+		e.do("GET", paths["list"], "", header{"Authorization", "License " + key}).expectError(t, 403, "LICENSE_SUSPENDED")
+		e.admin("POST", "/v1/accounts/acme/licenses/"+licenseID+"/actions/reinstate", "")
+		if got := statuses(user); !maps.Equal(got, usable) {
+			t.Fatalf("user after reinstating: %v", got)
+		}
+	})
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/artifact"
+	"github.com/relkey/relkey/internal/catalog"
 	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
@@ -23,6 +24,7 @@ import (
 	"github.com/relkey/relkey/internal/product"
 	"github.com/relkey/relkey/internal/ratelimit"
 	"github.com/relkey/relkey/internal/release"
+	"github.com/relkey/relkey/internal/releasepackage"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
@@ -46,6 +48,8 @@ type Deps struct {
 	Validator      *validation.Validator
 	Entitlements   *entitlement.Service
 	Releases       *release.Service
+	Packages       *releasepackage.Service
+	Catalog        *catalog.Service
 	Artifacts      *artifact.Service
 	Toucher        *license.Toucher
 	DefaultAccount string   // RELKEY_ACCOUNT
@@ -97,14 +101,14 @@ func (s *Server) routes() {
 		e.PUT(storage.LocalPathPrefix+"*", s.uploadBlob)
 	}
 
-	scoped := e.Group("/v1/accounts/:account", s.negotiate, s.resolveAccount, s.sign, s.authenticate)
+	scoped := e.Group("/v1/accounts/:account", s.negotiate, s.resolveAccount, s.sign, s.apiVersion, s.authenticate)
 	scoped.GET("", s.showAccount)
 	scoped.GET("/ping", s.ping)
 	s.accountRoutes(scoped)
 
 	// The default account's bare layout, as keygen-go and keygen-cli use it
 	// on a custom domain.
-	bare := e.Group("/v1", s.negotiate, s.resolveDefaultAccount, s.sign, s.authenticate)
+	bare := e.Group("/v1", s.negotiate, s.resolveDefaultAccount, s.sign, s.apiVersion, s.authenticate)
 	s.accountRoutes(bare)
 }
 
@@ -164,7 +168,20 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.POST("/releases/:id/constraints", s.attachReleaseConstraints)
 	g.DELETE("/releases/:id/constraints", s.detachReleaseConstraints)
 	g.GET("/releases/:id/entitlements", s.listReleaseEntitlements)
+	g.GET("/releases/:id/package", s.showReleasePackage)
+	g.PUT("/releases/:id/package", s.changeReleasePackage)
 	g.GET("/releases/:release/artifacts/:filename", s.downloadArtifact)
+
+	g.GET("/packages", s.listPackages)
+	g.POST("/packages", s.createPackage)
+	g.GET("/packages/:id", s.showPackage)
+	g.PATCH("/packages/:id", s.updatePackage)
+	g.PUT("/packages/:id", s.updatePackage)
+	g.DELETE("/packages/:id", s.deletePackage)
+	for _, kind := range catalog.Kinds {
+		g.GET("/"+kind, s.listCatalog(kind))
+		g.GET("/"+kind+"/:id", s.showCatalog(kind))
+	}
 
 	g.GET("/artifacts", s.listArtifacts)
 	g.POST("/artifacts", s.createArtifact)

@@ -93,7 +93,7 @@ func (s *Server) validateKey(c echo.Context) error {
 		return err
 	}
 	if l == nil {
-		return s.render(c, http.StatusOK, &jsonapi.OnePayload{Data: nil, Meta: validationMetaDoc(validation.NotFound, m)})
+		return s.render(c, http.StatusOK, &jsonapi.OnePayload{Data: nil, Meta: validationMetaDoc(c, validation.NotFound, m)})
 	}
 	return s.validate(c, l, pol, m, sc, false)
 }
@@ -124,15 +124,21 @@ func (s *Server) validate(c echo.Context, l *license.License, pol *policy.Policy
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, node, validationMetaDoc(result, m))
+	return s.renderOne(c, http.StatusOK, node, validationMetaDoc(c, result, m))
 }
 
-func validationMetaDoc(r validation.Result, m validationMeta) *jsonapi.Meta {
+// validationMetaDoc is the meta of a validation; API 1.0 named its code
+// "constant", as the older example clients read it.
+func validationMetaDoc(c echo.Context, r validation.Result, m validationMeta) *jsonapi.Meta {
+	codeKey := "code"
+	if apiMinorOf(c) < 1 {
+		codeKey = "constant"
+	}
 	meta := jsonapi.Meta{
 		"ts":     document.Time(time.Now()),
 		"valid":  r.Valid,
 		"detail": r.Detail,
-		"code":   r.Code,
+		codeKey:  r.Code,
 	}
 	if m.Nonce.Set {
 		meta["nonce"] = m.Nonce.V

@@ -188,6 +188,24 @@ func TestValidationEndpoints(t *testing.T) {
 			t.Fatalf("unknown key: %d %s", unknown.status, unknown.body)
 		}
 		e.do("POST", "/v1/accounts/acme/licenses/actions/validate-key", `{"meta":{}}`).expectError(t, 400, "PARAMETERS_INVALID", "pointer", "/meta/key")
+
+		// Keygen-Version 1.0 through 1.8 are accepted and echoed; 1.0 names
+		// the validation code "constant", as the older example clients read it.
+		for version, key := range map[string]string{"1.0": "constant", "1.1": "code", "1.5": "code", "1.7": "code", "1.8": "code", "": "code"} {
+			r := e.do("POST", "/v1/accounts/acme/licenses/actions/validate-key", `{"meta":{"key":"NOPE"}}`, header{"Keygen-Version", version})
+			meta := r.doc(t)["meta"].(map[string]any)
+			want := version
+			if want == "" {
+				want = "1.8"
+			}
+			if r.status != 200 || meta[key] != "NOT_FOUND" || len(meta) != 4 || r.header.Get("Keygen-Version") != want {
+				t.Errorf("Keygen-Version %q: %d %s (echoed %q)", version, r.status, r.body, r.header.Get("Keygen-Version"))
+			}
+		}
+		for _, version := range []string{"2.0", "1.9", "one"} {
+			e.do("POST", "/v1/accounts/acme/licenses/actions/validate-key", `{"meta":{"key":"NOPE"}}`, header{"Keygen-Version", version}).
+				expectError(t, 400, "INVALID_API_VERSION", "header", "Keygen-Version")
+		}
 		e.do("POST", "/v1/accounts/acme/licenses/actions/validate-key", `{"meta":{"key":"`+key+`","scope":{"colour":"red"}}}`).
 			expectError(t, 400, "PARAMETERS_INVALID", "pointer", "/meta/scope/colour")
 

@@ -68,6 +68,7 @@ func (s *Service) PrincipalForToken(ctx context.Context, accountID, licenseID, t
 func principal(l *License, tokenID string, perms []string) *access.Principal {
 	p := access.NewPrincipal(l.AccountID, access.RoleLicense, access.BearerLicense, l.ID, tokenID, perms)
 	p.ProductID, p.PolicyID = l.ProductID, l.PolicyID
+	p.LicenseSuspended, p.LicenseBanned = l.Suspended, l.OwnerBanned
 	if l.OwnerID != nil {
 		p.OwnerID = *l.OwnerID
 	}

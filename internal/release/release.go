@@ -11,6 +11,7 @@ import (
 
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/catalog"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/id"
@@ -69,51 +70,49 @@ type Products interface {
 	VisibleID(ctx context.Context, who *access.Principal, ref string) (string, error)
 }
 
+// Packages resolves the package of a product a release belongs to.
+type Packages interface {
+	IDOf(ctx context.Context, who *access.Principal, productID, ref string) (string, error)
+}
+
 // Service holds the release rules.
 type Service struct {
 	store        *Store
 	products     Products
+	packages     Packages
 	entitlements *entitlement.Service
+	catalog      catalog.Recorder
 	now          func() time.Time
 }
 
 // NewService returns the release rules.
-func NewService(store *Store, products Products, entitlements *entitlement.Service) *Service {
-	return &Service{store: store, products: products, entitlements: entitlements, now: time.Now}
+func NewService(store *Store, products Products, packages Packages, entitlements *entitlement.Service, recorder catalog.Recorder) *Service {
+	return &Service{store: store, products: products, packages: packages, entitlements: entitlements, catalog: recorder, now: time.Now}
 }
 
-// accountOf is the account of the request; anonymous callers name it.
-func accountOf(who *access.Principal, accountID string) string {
-	if who != nil {
-		return who.AccountID
-	}
-	return accountID
-}
-
-// mayRead admits anonymous callers (scope limits them to open products)
-// and principals with the permission.
-func mayRead(who *access.Principal, permission string) error {
-	if who == nil {
-		return nil
-	}
-	return who.Require(permission)
+// Relations are the related resources a release is created with: its
+// product and package (by id or key) and the entitlements it is
+// constrained by.
+type Relations struct {
+	Product, Package string
+	Constraints      []string
 }
 
 // Create adds a release to a product who may see.
-func (s *Service) Create(ctx context.Context, who *access.Principal, productRef string, p Params, constraints []string) (*Release, error) {
+func (s *Service) Create(ctx context.Context, who *access.Principal, rel Relations, p Params) (*Release, error) {
 	if err := who.Require("release.create"); err != nil {
 		return nil, err
 	}
-	if len(constraints) > 0 {
+	if len(rel.Constraints) > 0 {
 		if err := who.Require("release.constraints.attach"); err != nil {
 			return nil, err
 		}
 	}
 	notFound := apperr.AtPointer(apperr.Unprocessable, "PRODUCT_NOT_FOUND", "must exist", "/data/relationships/product")
-	if productRef == "" {
+	if rel.Product == "" {
 		return nil, notFound
 	}
-	productID, err := s.products.VisibleID(ctx, who, productRef)
+	productID, err := s.products.VisibleID(ctx, who, rel.Product)
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, notFound
 	}
@@ -139,16 +138,23 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, productRef 
 		SemverMajor: sv.Major, SemverMinor: sv.Minor, SemverPatch: sv.Patch, SemverPreWord: sv.PreWord, SemverPreNum: sv.PreNum,
 		SemverBuildWord: sv.BuildWord, SemverBuildNum: sv.BuildNum, Metadata: map[string]any{},
 	}
+	if rel.Package != "" {
+		packageID, err := s.packages.IDOf(ctx, who, productID, rel.Package)
+		if err != nil {
+			return nil, err
+		}
+		r.PackageID = &packageID
+	}
 	if err := s.apply(r, p); err != nil {
 		return nil, err
 	}
 	return r, s.store.Create(ctx, r, func(ctx context.Context) error {
-		if len(constraints) == 0 {
-			return nil
+		if err := s.catalog.Use(ctx, r.AccountID, catalog.Channels, r.Channel); err != nil || len(rel.Constraints) == 0 {
+			return err
 		}
 		t := entitlement.ReleaseTarget(r.ID)
 		t.Pointer, t.Code = "/data/relationships/constraints/data", "CONSTRAINTS_"
-		_, err := s.entitlements.Attach(ctx, who, "release.constraints.attach", t, constraints)
+		_, err := s.entitlements.Attach(ctx, who, "release.constraints.attach", t, rel.Constraints)
 		return err
 	})
 }
@@ -184,36 +190,82 @@ func (s *Service) apply(r *Release, p Params) error {
 	return nil
 }
 
-// Find returns a release by id, version or tag (the oldest match), of one
-// product when productRef is given, that who may see.
-func (s *Service) Find(ctx context.Context, who *access.Principal, accountID, ref, productRef string) (*Release, error) {
-	r, err := s.store.Find(ctx, accountOf(who, accountID), ref, productRef, access.ScopeOf(who), s.now())
+// Narrowing limits a lookup by version or tag to one product (by id) and
+// one package (by id or key; "" for releases without a package; nil for
+// any package).
+type Narrowing struct {
+	Product string
+	Package *string
+}
+
+// Find returns a release by id, version or tag (the oldest match) within
+// the narrowing, that who may see.
+func (s *Service) Find(ctx context.Context, who *access.Principal, accountID, ref string, n Narrowing) (*Release, error) {
+	r, err := s.store.Find(ctx, access.AccountOf(who, accountID), ref, n, access.ScopeOf(who), s.now())
 	if err != nil {
 		return nil, err
 	}
-	return r, mayRead(who, "release.read")
+	return r, access.MayReadPublic(who, "release.read")
 }
 
-// Filter narrows a release list.
+// Show returns a release as Find does, refused (403) to a suspended or
+// banned license.
+func (s *Service) Show(ctx context.Context, who *access.Principal, accountID, ref string, n Narrowing) (*Release, error) {
+	r, err := s.Find(ctx, who, accountID, ref, n)
+	if err != nil {
+		return nil, err
+	}
+	return r, s.Refuse(ctx, who, r.ProductID)
+}
+
+var (
+	errLicenseSuspended = apperr.New(apperr.Forbidden, "LICENSE_SUSPENDED", "You do not have permission to complete the request (license is suspended)")
+	errLicenseBanned    = apperr.New(apperr.Forbidden, "LICENSE_BANNED", "You do not have permission to complete the request (license is banned)")
+)
+
+// Refuse is the 403 of a license bearer whose license is suspended or
+// banned, and of a user all of whose licenses for the product are
+// suspended: as in Keygen they may list a product's releases but not show,
+// download or upgrade them (license-key authentication refuses such
+// licenses outright; their activation tokens get this far).
+func (s *Service) Refuse(ctx context.Context, who *access.Principal, productID string) error {
+	sc := access.ScopeOf(who)
+	switch {
+	case sc.LicenseID != "" && who.LicenseBanned:
+		return errLicenseBanned
+	case sc.LicenseID != "" && who.LicenseSuspended:
+		return errLicenseSuspended
+	case sc.UserID != "":
+		suspended, err := s.store.OnlySuspended(ctx, who.AccountID, sc.UserID, productID)
+		if err != nil || !suspended {
+			return err
+		}
+		return errLicenseSuspended
+	}
+	return nil
+}
+
+// Filter narrows a release list; Package as in Narrowing.
 type Filter struct {
 	ProductID, Channel, Status string
+	Package                    *string
 }
 
 // List returns a page of the releases who may see.
 func (s *Service) List(ctx context.Context, who *access.Principal, accountID string, f Filter, p page.Request) ([]Release, int64, error) {
-	if err := mayRead(who, "release.read"); err != nil {
+	if err := access.MayReadPublic(who, "release.read"); err != nil {
 		return nil, 0, err
 	}
 	if f.Channel != "" && Includes(f.Channel) == nil {
 		return nil, 0, nil
 	}
-	return s.store.List(ctx, accountOf(who, accountID), access.ScopeOf(who), f, s.now(), p)
+	return s.store.List(ctx, access.AccountOf(who, accountID), access.ScopeOf(who), f, s.now(), p)
 }
 
 // change loads a release who may see and requires the permission.
 func (s *Service) change(ctx context.Context, who *access.Principal, ref, permission string) (*Release, error) {
 	return access.Visible(who, permission, func() (*Release, error) {
-		return s.store.Find(ctx, who.AccountID, ref, "", access.ScopeOf(who), s.now())
+		return s.store.Find(ctx, who.AccountID, ref, Narrowing{}, access.ScopeOf(who), s.now())
 	})
 }
 
@@ -243,6 +295,24 @@ func (s *Service) Delete(ctx context.Context, who *access.Principal, ref string)
 	return s.store.Delete(ctx, r)
 }
 
+// SetPackage moves a release into a package of its product (by id or key),
+// or out of any package when packageRef is nil.
+func (s *Service) SetPackage(ctx context.Context, who *access.Principal, ref string, packageRef *string) (*Release, error) {
+	r, err := s.change(ctx, who, ref, "release.package.update")
+	if err != nil {
+		return nil, err
+	}
+	r.PackageID = nil
+	if packageRef != nil {
+		packageID, err := s.packages.IDOf(ctx, who, r.ProductID, *packageRef)
+		if err != nil {
+			return nil, err
+		}
+		r.PackageID = &packageID
+	}
+	return r, s.store.Save(ctx, r)
+}
+
 // Publish makes a release visible to licenses; Yank withdraws it.
 func (s *Service) Publish(ctx context.Context, who *access.Principal, ref string) (*Release, error) {
 	r, err := s.change(ctx, who, ref, "release.publish")
@@ -265,18 +335,22 @@ func (s *Service) Yank(ctx context.Context, who *access.Principal, ref string) (
 }
 
 // Upgrade finds the newest published release who may see that is greater
-// than the current one: same product and package, in the current release's
-// channel unless another is given, within the constraint. None is a 404.
-func (s *Service) Upgrade(ctx context.Context, who *access.Principal, accountID, ref, productRef, channel, constraint string) (current, next *Release, err error) {
+// than the current one (found within the narrowing): same product and
+// package, in the current release's channel unless another is given,
+// within the constraint. None is a 404.
+func (s *Service) Upgrade(ctx context.Context, who *access.Principal, accountID, ref string, n Narrowing, channel, constraint string) (current, next *Release, err error) {
 	c, err := ParseConstraint(constraint)
 	if err != nil {
 		return nil, nil, err
 	}
-	current, err = s.store.Find(ctx, accountOf(who, accountID), ref, productRef, access.ScopeOf(who), s.now())
+	current, err = s.store.Find(ctx, access.AccountOf(who, accountID), ref, n, access.ScopeOf(who), s.now())
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := mayRead(who, "release.upgrade"); err != nil {
+	if err := access.MayReadPublic(who, "release.upgrade"); err != nil {
+		return nil, nil, err
+	}
+	if err := s.Refuse(ctx, who, current.ProductID); err != nil {
 		return nil, nil, err
 	}
 	if channel == "" {
@@ -302,7 +376,7 @@ func NewCatalog(store *Store) *Catalog { return &Catalog{store: store} }
 // HasVersion reports whether the license can see a published release of
 // its product with exactly this version.
 func (c *Catalog) HasVersion(ctx context.Context, accountID, licenseID, productID, version string) (bool, error) {
-	_, err := c.store.Find(ctx, accountID, version, productID, access.Scope{LicenseID: licenseID}, time.Now())
+	_, err := c.store.Find(ctx, accountID, version, Narrowing{Product: productID}, access.Scope{LicenseID: licenseID}, time.Now())
 	if apperr.Is(err, apperr.NotFound) {
 		return false, nil
 	}
@@ -316,7 +390,7 @@ func (c *Catalog) Checksum(ctx context.Context, accountID, licenseID, productID,
 	err := c.store.scoped(ctx, accountID, access.Scope{LicenseID: licenseID}, time.Now()).
 		Where("releases.product_id = ? AND releases.id IN (SELECT release_id FROM artifacts WHERE account_id = ? AND checksum = ? AND status = 'UPLOADED')",
 			productID, accountID, checksum).
-		Order(latest).Limit(1).Pluck("releases.version", &versions).Error
+		Order(LatestFirst).Limit(1).Pluck("releases.version", &versions).Error
 	if err != nil || len(versions) == 0 {
 		return "", database.Error(err)
 	}

@@ -131,14 +131,30 @@ func (s *Store) Delete(ctx context.Context, r *Release) error {
 	return database.Error(s.db.Conn(ctx).Where("account_id = ?", r.AccountID).Delete(&Release{ID: r.ID}).Error)
 }
 
-// Find returns a release by id, else the oldest with the version or tag.
-func (s *Store) Find(ctx context.Context, accountID, ref, productRef string, sc access.Scope, now time.Time) (*Release, error) {
+// inPackage narrows q to the releases of a package by id or key, or to
+// those without a package when ref is "".
+func inPackage(q *gorm.DB, accountID, ref string) *gorm.DB {
+	switch {
+	case ref == "":
+		return q.Where("releases.package_id IS NULL")
+	case len(ref) == 36 && uuid.Validate(ref) == nil:
+		return q.Where("releases.package_id = ?", ref)
+	}
+	return q.Where("releases.package_id IN (SELECT id FROM packages WHERE account_id = ? AND key = ?)", accountID, ref)
+}
+
+// Find returns a release by id, else the oldest with the version or tag,
+// within the narrowing.
+func (s *Store) Find(ctx context.Context, accountID, ref string, n Narrowing, sc access.Scope, now time.Time) (*Release, error) {
 	q := s.scoped(ctx, accountID, sc, now)
-	if productRef != "" {
-		if uuid.Validate(productRef) != nil {
+	if n.Product != "" {
+		if uuid.Validate(n.Product) != nil {
 			return nil, apperr.NotFoundResource("release", ref)
 		}
-		q = q.Where("releases.product_id = ?", productRef)
+		q = q.Where("releases.product_id = ?", n.Product)
+	}
+	if n.Package != nil {
+		q = inPackage(q, accountID, *n.Package)
 	}
 	if len(ref) == 36 && uuid.Validate(ref) == nil {
 		q = q.Where("releases.id = ?", ref)
@@ -160,15 +176,21 @@ func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, f F
 	if f.Status != "" {
 		q = q.Where("releases.status = ?", f.Status)
 	}
+	if f.Package != nil {
+		q = inPackage(q, accountID, *f.Package)
+	}
 	return database.PaginateIn[Release](q, "releases", p, nil)
 }
 
-// latest is the "newest first" order of versions.
-const latest = `semver_major DESC, semver_minor DESC, semver_patch DESC, semver_pre_word DESC NULLS FIRST,
-	semver_pre_num DESC NULLS LAST, semver_build_word DESC NULLS LAST, semver_build_num DESC NULLS LAST, created_at DESC`
+// LatestFirst orders releases newest version first (a release before its
+// pre-releases, build metadata counting), then newest created. It matches
+// the releases_latest_idx expressions exactly, so the order is an index walk.
+const LatestFirst = `releases.semver_major DESC, releases.semver_minor DESC, releases.semver_patch DESC,
+	(releases.semver_pre_word IS NULL) DESC, COALESCE(releases.semver_pre_word, '') DESC, COALESCE(releases.semver_pre_num, -1) DESC,
+	COALESCE(releases.semver_build_word, '') DESC, COALESCE(releases.semver_build_num, -1) DESC, releases.created_at DESC`
 
-// Next returns the newest release greater than current (nil-safe: a 404
-// when there is none).
+// Next returns the newest release of current's product and package
+// greater than current (a 404 when there is none).
 func (s *Store) Next(ctx context.Context, current *Release, channels []string, c *Constraint, sc access.Scope, now time.Time) (*Release, error) {
 	q := s.scoped(ctx, current.AccountID, sc, now).
 		Where("releases.product_id = ? AND releases.status = ? AND releases.channel IN ? AND releases.id <> ?",
@@ -199,7 +221,7 @@ func (s *Store) Next(ctx context.Context, current *Release, channels []string, c
 			}
 		}
 	}
-	return database.Take[Release](q.Order(latest), ErrNoUpgrade)
+	return database.Take[Release](q.Order(LatestFirst), ErrNoUpgrade)
 }
 
 // equal matches a nullable column to a value in SQL.
@@ -266,10 +288,32 @@ func derefInt(n *int64) any {
 	return *n
 }
 
-// VisibleIDs is the subquery of the ids of the releases who may see, for
-// stores whose records belong to releases (artifacts).
+// OnlySuspended reports whether the user holds licenses for a product that
+// is not OPEN and every one of them is suspended.
+func (s *Store) OnlySuspended(ctx context.Context, accountID, userID, productID string) (bool, error) {
+	var counts struct{ Total, Usable int64 }
+	err := s.db.Conn(ctx).Raw(`SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN l.suspended THEN 0 ELSE 1 END), 0) AS usable
+		FROM licenses l JOIN products pr ON pr.id = l.product_id
+		WHERE l.id IN (`+database.LicensesOfUser+`) AND l.product_id = ? AND pr.distribution_strategy <> 'OPEN'`,
+		accountID, userID, userID, productID).Scan(&counts).Error
+	return counts.Total > 0 && counts.Usable == 0, database.Error(err)
+}
+
+// InPackage is the subquery of the ids of the releases of a package (by id
+// or key; "" for releases without a package).
+func (s *Store) InPackage(ctx context.Context, accountID, ref string) *gorm.DB {
+	return inPackage(s.db.Conn(ctx).Model(&Release{}).Where("releases.account_id = ?", accountID), accountID, ref).Select("releases.id")
+}
+
+// Scoped is the query of the releases who may see, for stores whose
+// records belong to releases (artifacts) to join.
+func (s *Store) Scoped(ctx context.Context, accountID string, who *access.Principal, now time.Time) *gorm.DB {
+	return s.scoped(ctx, accountID, access.ScopeOf(who), now)
+}
+
+// VisibleIDs is the subquery of the ids of the releases who may see.
 func (s *Store) VisibleIDs(ctx context.Context, accountID string, who *access.Principal, now time.Time) *gorm.DB {
-	return s.scoped(ctx, accountID, access.ScopeOf(who), now).Select("releases.id")
+	return s.Scoped(ctx, accountID, who, now).Select("releases.id")
 }
 
 // CountDownload adds one download to a release.

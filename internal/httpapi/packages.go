@@ -1,0 +1,165 @@
+package httpapi
+
+import (
+	"bytes"
+	"net/http"
+
+	"github.com/google/jsonapi"
+	"github.com/labstack/echo/v4"
+
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/document"
+	"github.com/relkey/relkey/internal/releasepackage"
+)
+
+var packageResource = document.Resource{Singular: "package", Plural: "packages"}
+
+func (s *Server) listPackages(c echo.Context) error {
+	paging, err := document.ParsePaging(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	q := c.QueryParams()
+	ids, err := document.IDFilters(q, "product")
+	if err != nil {
+		return err
+	}
+	f := releasepackage.Filter{ProductID: ids["product"], Engine: q.Get("engine")}
+	items, total, err := s.Packages.List(c.Request().Context(), principalOf(c), tenantOf(c).ID, f, paging.Request)
+	if err != nil {
+		return err
+	}
+	nodes := make([]*jsonapi.Node, len(items))
+	for i := range items {
+		nodes[i] = packageNode(&items[i])
+	}
+	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, q, total))
+}
+
+func (s *Server) showPackage(c echo.Context) error {
+	p, err := s.Packages.Find(c.Request().Context(), principalOf(c), tenantOf(c).ID, pathRef(c))
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, packageNode(p), nil)
+}
+
+func (s *Server) createPackage(c echo.Context) error {
+	p, req, err := attributes[releasepackage.Params](s, c, packageResource)
+	if err != nil {
+		return err
+	}
+	if err := req.PermitRelationships("product"); err != nil {
+		return err
+	}
+	productRef := ""
+	if link, err := req.ToOne("product", productResource); err != nil {
+		return err
+	} else if link != nil {
+		productRef = link.ID
+	}
+	pkg, err := s.Packages.Create(c.Request().Context(), principalOf(c), productRef, p)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusCreated, packageNode(pkg), nil)
+}
+
+func (s *Server) updatePackage(c echo.Context) error {
+	p, req, err := attributes[releasepackage.Params](s, c, packageResource)
+	if err != nil {
+		return err
+	}
+	if err := req.PermitRelationships(); err != nil {
+		return err
+	}
+	pkg, err := s.Packages.Update(c.Request().Context(), principalOf(c), pathRef(c), p)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, packageNode(pkg), nil)
+}
+
+func (s *Server) deletePackage(c echo.Context) error {
+	if err := s.Packages.Delete(c.Request().Context(), principalOf(c), pathRef(c)); err != nil {
+		return err
+	}
+	return noContent(c)
+}
+
+// showReleasePackage is GET /releases/:id/package: the release's package,
+// or data null.
+func (s *Server) showReleasePackage(c echo.Context) error {
+	ctx, who := c.Request().Context(), principalOf(c)
+	r, err := s.Releases.Find(ctx, who, tenantOf(c).ID, pathRef(c), releaseNarrowing(c))
+	if err != nil {
+		return err
+	}
+	return s.renderPackage(c, r.PackageID)
+}
+
+// changeReleasePackage is PUT /releases/:id/package with a package
+// identifier (id or key) or data null.
+func (s *Server) changeReleasePackage(c echo.Context) error {
+	if principalOf(c) == nil {
+		return access.ErrTokenMissing
+	}
+	body, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return apperr.AtPointer(apperr.Invalid, document.CodeParametersInvalid, "is missing", "/data")
+	}
+	req, err := document.Decode(body, packageResource, false)
+	if err != nil {
+		return err
+	}
+	if len(req.Attributes) > 0 || len(req.Relationships) > 0 || req.Type != "" && req.ID == "" {
+		return apperr.AtPointer(apperr.Invalid, document.CodeParametersInvalid, "must be a package identifier {type, id} or null", "/data")
+	}
+	var ref *string
+	if req.ID != "" {
+		ref = &req.ID
+	}
+	r, err := s.Releases.SetPackage(c.Request().Context(), principalOf(c), pathRef(c), ref)
+	if err != nil {
+		return err
+	}
+	return s.renderPackage(c, r.PackageID)
+}
+
+func (s *Server) renderPackage(c echo.Context, packageID *string) error {
+	if packageID == nil {
+		return s.render(c, http.StatusOK, &jsonapi.OnePayload{Data: nil})
+	}
+	p, err := s.Packages.Find(c.Request().Context(), principalOf(c), tenantOf(c).ID, *packageID)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, packageNode(p), nil)
+}
+
+func packageNode(p *releasepackage.Package) *jsonapi.Node {
+	base := document.AccountPath(p.AccountID)
+	self := base + "/packages/" + p.ID
+	return &jsonapi.Node{
+		Type: "packages",
+		ID:   p.ID,
+		Attributes: map[string]any{
+			"name":     p.Name,
+			"key":      p.Key,
+			"engine":   p.Engine,
+			"metadata": document.Metadata(p.Metadata),
+			"created":  document.Time(p.CreatedAt),
+			"updated":  document.Time(p.UpdatedAt),
+		},
+		Relationships: map[string]any{
+			"account":  document.ToOne("accounts", p.AccountID, base),
+			"product":  document.ToOne("products", p.ProductID, base+"/products/"+p.ProductID),
+			"releases": document.ToMany(base + "/releases?package=" + p.ID),
+		},
+		Links: &jsonapi.Links{"self": self},
+	}
+}
