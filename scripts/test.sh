@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: starts PostgreSQL and MinIO (scripts/services.sh),
-# checks formatting and vet, runs every package with the race detector, and
-# stops what it started.
+# checks formatting and vet, runs every package with the race detector, runs
+# the real-client suites in test/clients, and stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,3 +22,6 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 go test -race -count=1 -timeout 20m ./...
+
+# Real Keygen clients against relkey built from this tree (their own module).
+(cd test/clients && go vet ./... && go test -count=1 -timeout 10m ./...)

@@ -177,7 +177,7 @@ func (s *Server) renderCheckout(c echo.Context, kind checkout.Kind, subject *jso
 
 var (
 	licenseIncludes = []string{"entitlements", "product", "policy", "owner"}
-	machineIncludes = []string{"license", "license.entitlements", "license.product", "license.policy", "license.owner"}
+	machineIncludes = []string{"license", "license.entitlements", "license.product", "license.policy", "license.owner", "components"}
 )
 
 // checkOutLicense is POST|GET /licenses/:id/actions/check-out.
@@ -287,6 +287,15 @@ func (s *Server) checkOutMachine(c echo.Context) error {
 		return err
 	}
 	included = append(included, more...)
+	if slices.Contains(o.includes, "components") {
+		components, err := s.Machines.Components(ctx, who, m.ID)
+		if err != nil {
+			return err
+		}
+		for i := range components {
+			included = append(included, componentNode(&components[i]))
+		}
+	}
 	base := document.AccountPath(m.AccountID)
 	return s.renderCheckout(c, checkout.Machine, machineNode(m, pol), included, o, l.Key+m.Fingerprint, map[string]any{
 		"account": document.ToOne("accounts", m.AccountID, base),
