@@ -3,6 +3,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -127,6 +128,11 @@ func serve(cmd Command, cfg config.Config, logger *slog.Logger) int {
 	if err != nil {
 		return fail(cmd, err)
 	}
+	scheme := "http"
+	if cfg.TLS != nil {
+		listener = tls.NewListener(listener, &tls.Config{Certificates: []tls.Certificate{*cfg.TLS}, MinVersion: tls.VersionTLS12})
+		scheme = "https"
+	}
 	server := &http.Server{
 		Handler:           a.Server().Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -138,7 +144,7 @@ func serve(cmd Command, cfg config.Config, logger *slog.Logger) int {
 	jobs, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
 	go a.RunJobs(jobs)
-	addr := "http://" + listener.Addr().String()
+	addr := scheme + "://" + listener.Addr().String()
 	logger.Info("relkey is serving", "address", addr, "version", version(), "database", string(a.DB.Engine), "embedded", cfg.Embedded())
 	fmt.Fprintf(cmd.Stdout, "relkey %s serving on %s (health: %s/v1/health)\n", version(), addr, addr)
 	if _, err := a.Accounts.Default(context.Background(), ""); apperr.Is(err, apperr.NotFound) {

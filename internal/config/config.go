@@ -3,6 +3,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +27,8 @@ type Config struct {
 	RequestTimeout time.Duration
 	MaxBodyBytes   int64
 	LogLevel       slog.Level
+	// TLS, when set, makes relkey serve HTTPS itself with this certificate.
+	TLS *tls.Certificate
 }
 
 // S3 is a parsed RELKEY_STORAGE_URL.
@@ -73,6 +76,8 @@ var Variables = []Variable{
 	{"RELKEY_REQUEST_TIMEOUT", "5s", "deadline of every request; database waits stay below it"},
 	{"RELKEY_MAX_BODY_BYTES", "1048576", "largest accepted API request document"},
 	{"RELKEY_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"RELKEY_TLS_CERT", "", "PEM certificate (chain) file: serve HTTPS on RELKEY_LISTEN; needs RELKEY_TLS_KEY"},
+	{"RELKEY_TLS_KEY", "", "PEM private key file of RELKEY_TLS_CERT"},
 }
 
 // FromEnv reads and validates the configuration. Every problem is reported
@@ -124,6 +129,17 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			bad("RELKEY_STORAGE_URL", "%v", err)
 		}
 		c.Storage = s3
+	}
+	switch certFile, keyFile := get("RELKEY_TLS_CERT"), get("RELKEY_TLS_KEY"); {
+	case certFile == "" && keyFile == "":
+	case certFile == "" || keyFile == "":
+		bad("RELKEY_TLS_CERT", "RELKEY_TLS_CERT and RELKEY_TLS_KEY must be set together")
+	default:
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			bad("RELKEY_TLS_CERT", "cannot load the certificate and key: %v", err)
+		}
+		c.TLS = &cert
 	}
 	if raw := get("RELKEY_PUBLIC_URL"); raw != "" {
 		u, err := url.Parse(raw)

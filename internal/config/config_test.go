@@ -1,6 +1,15 @@
 package config
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -69,5 +78,49 @@ func TestInvalidValuesAreAllReported(t *testing.T) {
 	_, err := FromEnv(env(map[string]string{"RELKEY_LISTEN": "x", "RELKEY_LOG_LEVEL": "loud"}))
 	if err == nil || strings.Count(err.Error(), "\n") != 2 {
 		t.Fatalf("want both problems reported, got %v", err)
+	}
+}
+
+// selfSigned writes a certificate and key for 127.0.0.1 into dir.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	for file, block := range map[string]*pem.Block{certFile: {Type: "CERTIFICATE", Bytes: der}, keyFile: {Type: "EC PRIVATE KEY", Bytes: keyDER}} {
+		if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return certFile, keyFile
+}
+
+func TestTLS(t *testing.T) {
+	certFile, keyFile := selfSigned(t, t.TempDir())
+	c, err := FromEnv(env(map[string]string{"RELKEY_TLS_CERT": certFile, "RELKEY_TLS_KEY": keyFile}))
+	if err != nil || c.TLS == nil || len(c.TLS.Certificate) != 1 {
+		t.Fatalf("a valid pair: %v, %+v", err, c.TLS)
+	}
+	for name, m := range map[string]map[string]string{
+		"cert alone":      {"RELKEY_TLS_CERT": certFile},
+		"key alone":       {"RELKEY_TLS_KEY": keyFile},
+		"missing files":   {"RELKEY_TLS_CERT": certFile + ".nope", "RELKEY_TLS_KEY": keyFile},
+		"key as the cert": {"RELKEY_TLS_CERT": keyFile, "RELKEY_TLS_KEY": keyFile},
+	} {
+		if _, err := FromEnv(env(m)); err == nil || !strings.Contains(err.Error(), "RELKEY_TLS_CERT") {
+			t.Errorf("%s: err = %v, want a RELKEY_TLS_CERT problem", name, err)
+		}
 	}
 }

@@ -187,7 +187,7 @@ func (c *cli) upload(releaseID string, a cliArtifact, content []byte) *cliResour
 // then installs the uploaded artifact with keygen-go v3.2.1 Upgrade and
 // Install in a small program that replaces itself.
 func TestKeygenCLIPublishing(t *testing.T) {
-	r := startRelkey(t, "")
+	r := startRelkey(t, "", nil)
 	product := r.must("create product", 201, "POST", "/v1/products", `{"data":{"type":"products","attributes":{"name":"CLI app"}}}`).id()
 	productToken := r.must("create product token", 201, "POST", "/v1/products/"+product+"/tokens", "").attr("token").(string)
 	r.must("create entitlement", 201, "POST", "/v1/entitlements", `{"data":{"type":"entitlements","attributes":{"name":"Pro","code":"PRO"}}}`)

@@ -22,7 +22,7 @@ const keygenGoTests = "^(TestValidate|TestSignedKey|TestUpgrade)$"
 // against relkey, with response-signature verification on.
 func TestKeygenGoSuite(t *testing.T) {
 	ensureMachineID(t)
-	r := startRelkey(t, "")
+	r := startRelkey(t, "", nil)
 	seed := r.seedSDK()
 
 	run := exec.Command("go", "test", "-count=1", "-v", "-run", keygenGoTests, "github.com/keygen-sh/keygen-go/v3")

@@ -2,11 +2,18 @@ package clients
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -69,10 +76,14 @@ func relkeyEnv(settings ...string) []string {
 }
 
 // startRelkey serves relkey on listen (a free loopback port when empty)
-// with a fresh data folder, after creating its account.
-func startRelkey(t *testing.T, listen string, settings ...string) *relkey {
+// with a fresh data folder, after creating its account; over TLS with a
+// certificate for 127.0.0.1 when cert is set.
+func startRelkey(t *testing.T, listen string, cert *testTLS) *relkey {
 	t.Helper()
-	env := relkeyEnv(append([]string{"RELKEY_DATA_DIR=" + t.TempDir(), "RELKEY_LOG_LEVEL=warn"}, settings...)...)
+	env := relkeyEnv("RELKEY_DATA_DIR="+t.TempDir(), "RELKEY_LOG_LEVEL=warn")
+	if cert != nil {
+		env = append(env, "RELKEY_TLS_CERT="+cert.certFile, "RELKEY_TLS_KEY="+cert.keyFile)
+	}
 	create := exec.Command(binary, "account", "create", "--slug", "clients", "--name", "Clients",
 		"--email", "owner@clients.test", "--password", "pw-clients-123", "--json")
 	create.Env = env
@@ -84,6 +95,11 @@ func startRelkey(t *testing.T, listen string, settings ...string) *relkey {
 		Timeout:       30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
+	scheme := "http"
+	if cert != nil {
+		scheme = "https"
+		r.client.Transport = &http.Transport{TLSClientConfig: cert.clientConfig()}
+	}
 	if err := json.Unmarshal(out, &r.onboarded); err != nil {
 		t.Fatalf("account create printed %q: %v", out, err)
 	}
@@ -104,12 +120,6 @@ func startRelkey(t *testing.T, listen string, settings ...string) *relkey {
 			t.Logf("relkey logs:\n%s", logs.String())
 		}
 	})
-	scheme := "http"
-	for _, s := range settings {
-		if strings.HasPrefix(s, "RELKEY_TLS_CERT=") {
-			scheme = "https"
-		}
-	}
 	r.URL = scheme + "://" + listen
 	r.waitHealthy()
 	return r
@@ -248,3 +258,45 @@ func ensureMachineID(t *testing.T) {
 		t.Fatalf("keygen-go fingerprints the machine by /etc/machine-id, which is missing and cannot be created: %v", err)
 	}
 }
+
+// testTLS is a self-signed certificate for 127.0.0.1 in PEM files.
+type testTLS struct {
+	certFile, keyFile string
+	pool              *x509.CertPool
+}
+
+func newTestTLS(t *testing.T) *testTLS {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	out := &testTLS{certFile: filepath.Join(dir, "cert.pem"), keyFile: filepath.Join(dir, "key.pem"), pool: x509.NewCertPool()}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := os.WriteFile(out.certFile, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(out.keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.pool.AppendCertsFromPEM(certPEM)
+	return out
+}
+
+func (c *testTLS) clientConfig() *tls.Config { return &tls.Config{RootCAs: c.pool} }
