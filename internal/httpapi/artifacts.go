@@ -102,10 +102,7 @@ func (s *Server) listArtifacts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	nodes := make([]*jsonapi.Node, len(items))
-	for i := range items {
-		nodes[i] = artifactNode(&items[i])
-	}
+	nodes := nodesOf(items, artifactNode)
 	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, c.QueryParams(), total))
 }
 

@@ -21,10 +21,7 @@ func (s *Server) listCatalog(kind string) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		nodes := make([]*jsonapi.Node, len(items))
-		for i := range items {
-			nodes[i] = catalogNode(&items[i])
-		}
+		nodes := nodesOf(items, catalogNode)
 		return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, c.QueryParams(), total))
 	}
 }

@@ -245,7 +245,7 @@ func (s *Server) licenseIncluded(c echo.Context, l *license.License, pol *policy
 			if err != nil {
 				return nil, err
 			}
-			nodes = append(nodes, entitlementNodes(items)...)
+			nodes = append(nodes, nodesOf(items, entitlementNode)...)
 		}
 	}
 	return nodes, nil

@@ -22,7 +22,7 @@ func (s *Server) listEntitlements(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.renderMany(c, entitlementNodes(items), paging.Links(c.Request().URL.Path, c.QueryParams(), total))
+	return s.renderMany(c, nodesOf(items, entitlementNode), paging.Links(c.Request().URL.Path, c.QueryParams(), total))
 }
 
 func (s *Server) showEntitlement(c echo.Context) error {
@@ -33,16 +33,8 @@ func (s *Server) showEntitlement(c echo.Context) error {
 	return s.renderOne(c, http.StatusOK, entitlementNode(e), nil)
 }
 
-func (s *Server) entitlementParams(c echo.Context) (entitlement.Params, error) {
-	p, req, err := attributes[entitlement.Params](s, c, entitlementResource)
-	if err != nil {
-		return p, err
-	}
-	return p, req.PermitRelationships()
-}
-
 func (s *Server) createEntitlement(c echo.Context) error {
-	p, err := s.entitlementParams(c)
+	p, err := attributesOnly[entitlement.Params](s, c, entitlementResource)
 	if err != nil {
 		return err
 	}
@@ -54,22 +46,11 @@ func (s *Server) createEntitlement(c echo.Context) error {
 }
 
 func (s *Server) updateEntitlement(c echo.Context) error {
-	p, err := s.entitlementParams(c)
-	if err != nil {
-		return err
-	}
-	e, err := s.Entitlements.Update(c.Request().Context(), principalOf(c), c.Param("id"), p)
-	if err != nil {
-		return err
-	}
-	return s.renderOne(c, http.StatusOK, entitlementNode(e), nil)
+	return updateRecord(s, c, entitlementResource, s.Entitlements.Update, entitlementNode)
 }
 
 func (s *Server) deleteEntitlement(c echo.Context) error {
-	if err := s.Entitlements.Delete(c.Request().Context(), principalOf(c), c.Param("id")); err != nil {
-		return err
-	}
-	return noContent(c)
+	return deleteRecord(c, s.Entitlements.Delete)
 }
 
 // attachmentTarget resolves the policy, license or release of an
@@ -123,7 +104,7 @@ func (s *Server) listAttached(c echo.Context, kind string) error {
 	if err != nil {
 		return err
 	}
-	return s.renderMany(c, entitlementNodes(items), nil)
+	return s.renderMany(c, nodesOf(items, entitlementNode), nil)
 }
 
 func (s *Server) attachPolicyEntitlements(c echo.Context) error  { return s.attach(c, "policies") }
@@ -223,14 +204,6 @@ func (s *Server) detach(c echo.Context, kind string) error {
 		return err
 	}
 	return noContent(c)
-}
-
-func entitlementNodes(items []entitlement.Entitlement) []*jsonapi.Node {
-	nodes := make([]*jsonapi.Node, len(items))
-	for i := range items {
-		nodes[i] = entitlementNode(&items[i])
-	}
-	return nodes
 }
 
 func entitlementNode(e *entitlement.Entitlement) *jsonapi.Node {

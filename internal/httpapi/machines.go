@@ -220,10 +220,7 @@ func (s *Server) listMachineComponents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	nodes := make([]*jsonapi.Node, len(components))
-	for i := range components {
-		nodes[i] = componentNode(&components[i])
-	}
+	nodes := nodesOf(components, componentNode)
 	return s.renderMany(c, nodes, nil)
 }
 

@@ -30,10 +30,7 @@ func (s *Server) listPackages(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	nodes := make([]*jsonapi.Node, len(items))
-	for i := range items {
-		nodes[i] = packageNode(&items[i])
-	}
+	nodes := nodesOf(items, packageNode)
 	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, q, total))
 }
 
@@ -67,26 +64,10 @@ func (s *Server) createPackage(c echo.Context) error {
 }
 
 func (s *Server) updatePackage(c echo.Context) error {
-	p, req, err := attributes[releasepackage.Params](s, c, packageResource)
-	if err != nil {
-		return err
-	}
-	if err := req.PermitRelationships(); err != nil {
-		return err
-	}
-	pkg, err := s.Packages.Update(c.Request().Context(), principalOf(c), pathRef(c), p)
-	if err != nil {
-		return err
-	}
-	return s.renderOne(c, http.StatusOK, packageNode(pkg), nil)
+	return updateRecord(s, c, packageResource, s.Packages.Update, packageNode)
 }
 
-func (s *Server) deletePackage(c echo.Context) error {
-	if err := s.Packages.Delete(c.Request().Context(), principalOf(c), pathRef(c)); err != nil {
-		return err
-	}
-	return noContent(c)
-}
+func (s *Server) deletePackage(c echo.Context) error { return deleteRecord(c, s.Packages.Delete) }
 
 // showReleasePackage is GET /releases/:id/package: the release's package,
 // or data null.

@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -19,16 +18,20 @@ func (e *env) packagedRelease(productID, packageRef, version string) *response {
 		`"relationships":{"product":{"data":{"type":"products","id":"`+productID+`"}},"package":{"data":{"type":"packages","id":"`+packageRef+`"}}}}}`)
 }
 
-// versions lists the versions of a releases page, sorted.
-func versions(t *testing.T, r *response) string {
+// sortedAttribute lists one attribute of every item of a page, sorted and
+// joined with commas.
+func sortedAttribute(t *testing.T, r *response, name string) string {
 	t.Helper()
 	var out []string
 	for _, item := range list(t, r) {
-		out = append(out, item.(map[string]any)["attributes"].(map[string]any)["version"].(string))
+		out = append(out, item.(map[string]any)["attributes"].(map[string]any)[name].(string))
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return strings.Join(out, ",")
 }
+
+// versions lists the versions of a releases page, sorted.
+func versions(t *testing.T, r *response) string { return sortedAttribute(t, r, "version") }
 
 func TestPackages(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
@@ -185,15 +188,7 @@ func TestCatalog(t *testing.T) {
 		artifact(e.publish(hidden, "beta", "1.0.0-beta.1"), "hidden-win", "windows", "x86")
 		e.publish(licensed, "dev", "2.0.0-dev.1")
 
-		keys := func(r *response) string {
-			t.Helper()
-			var out []string
-			for _, item := range list(t, r) {
-				out = append(out, item.(map[string]any)["attributes"].(map[string]any)["key"].(string))
-			}
-			slices.Sort(out)
-			return strings.Join(out, ",")
-		}
+		keys := func(r *response) string { return sortedAttribute(t, r, "key") }
 		policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(licensed, `"name":"P","authenticationStrategy":"LICENSE"`)))
 		licenseAuth := header{"Authorization", "License " + attrs(t, e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, "")))["key"].(string)}
 		for _, c := range []struct {

@@ -22,10 +22,7 @@ func (s *Server) listPolicies(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	nodes := make([]*jsonapi.Node, len(policies))
-	for i := range policies {
-		nodes[i] = policyNode(&policies[i])
-	}
+	nodes := nodesOf(policies, policyNode)
 	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, c.QueryParams(), total))
 }
 
@@ -88,12 +85,7 @@ func (s *Server) updatePolicy(c echo.Context) error {
 	return s.renderOne(c, http.StatusOK, policyNode(pol), nil)
 }
 
-func (s *Server) deletePolicy(c echo.Context) error {
-	if err := s.Policies.Delete(c.Request().Context(), principalOf(c), c.Param("id")); err != nil {
-		return err
-	}
-	return noContent(c)
-}
+func (s *Server) deletePolicy(c echo.Context) error { return deleteRecord(c, s.Policies.Delete) }
 
 func policyNode(p *policy.Policy) *jsonapi.Node {
 	base := document.AccountPath(p.AccountID)

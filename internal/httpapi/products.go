@@ -23,10 +23,7 @@ func (s *Server) listProducts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	nodes := make([]*jsonapi.Node, len(products))
-	for i := range products {
-		nodes[i] = productNode(&products[i])
-	}
+	nodes := nodesOf(products, productNode)
 	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, c.QueryParams(), total))
 }
 
@@ -38,24 +35,8 @@ func (s *Server) showProduct(c echo.Context) error {
 	return s.renderOne(c, http.StatusOK, productNode(p), nil)
 }
 
-// productParams decodes the document of a product create or update.
-func (s *Server) productParams(c echo.Context) (product.Params, error) {
-	var p product.Params
-	req, err := s.decode(c, productResource, true)
-	if err != nil {
-		return p, err
-	}
-	if err := req.DecodeAttributes(&p); err != nil {
-		return p, err
-	}
-	return p, req.PermitRelationships()
-}
-
 func (s *Server) createProduct(c echo.Context) error {
-	if principalOf(c) == nil {
-		return access.ErrTokenMissing
-	}
-	params, err := s.productParams(c)
+	params, err := attributesOnly[product.Params](s, c, productResource)
 	if err != nil {
 		return err
 	}
@@ -67,23 +48,10 @@ func (s *Server) createProduct(c echo.Context) error {
 }
 
 func (s *Server) updateProduct(c echo.Context) error {
-	params, err := s.productParams(c)
-	if err != nil {
-		return err
-	}
-	p, err := s.Products.Update(c.Request().Context(), principalOf(c), c.Param("id"), params)
-	if err != nil {
-		return err
-	}
-	return s.renderOne(c, http.StatusOK, productNode(p), nil)
+	return updateRecord(s, c, productResource, s.Products.Update, productNode)
 }
 
-func (s *Server) deleteProduct(c echo.Context) error {
-	if err := s.Products.Delete(c.Request().Context(), principalOf(c), c.Param("id")); err != nil {
-		return err
-	}
-	return noContent(c)
-}
+func (s *Server) deleteProduct(c echo.Context) error { return deleteRecord(c, s.Products.Delete) }
 
 func productNode(p *product.Product) *jsonapi.Node {
 	base := document.AccountPath(p.AccountID)

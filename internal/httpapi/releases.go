@@ -27,10 +27,7 @@ func (s *Server) listReleases(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	nodes := make([]*jsonapi.Node, len(releases))
-	for i := range releases {
-		nodes[i] = releaseNode(&releases[i])
-	}
+	nodes := nodesOf(releases, releaseNode)
 	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, q, total))
 }
 
@@ -88,41 +85,17 @@ func (s *Server) createRelease(c echo.Context) error {
 }
 
 func (s *Server) updateRelease(c echo.Context) error {
-	p, req, err := attributes[release.Params](s, c, releaseResource)
-	if err != nil {
-		return err
-	}
-	if err := req.PermitRelationships(); err != nil {
-		return err
-	}
-	r, err := s.Releases.Update(c.Request().Context(), principalOf(c), pathRef(c), p)
-	if err != nil {
-		return err
-	}
-	return s.renderOne(c, http.StatusOK, releaseNode(r), nil)
+	return updateRecord(s, c, releaseResource, s.Releases.Update, releaseNode)
 }
 
-func (s *Server) deleteRelease(c echo.Context) error {
-	if err := s.Releases.Delete(c.Request().Context(), principalOf(c), pathRef(c)); err != nil {
-		return err
-	}
-	return noContent(c)
-}
+func (s *Server) deleteRelease(c echo.Context) error { return deleteRecord(c, s.Releases.Delete) }
 
 func (s *Server) publishRelease(c echo.Context) error {
-	r, err := s.Releases.Publish(c.Request().Context(), principalOf(c), pathRef(c))
-	if err != nil {
-		return err
-	}
-	return s.renderOne(c, http.StatusOK, releaseNode(r), nil)
+	return renderAction(s, c, s.Releases.Publish, releaseNode)
 }
 
 func (s *Server) yankRelease(c echo.Context) error {
-	r, err := s.Releases.Yank(c.Request().Context(), principalOf(c), pathRef(c))
-	if err != nil {
-		return err
-	}
-	return s.renderOne(c, http.StatusOK, releaseNode(r), nil)
+	return renderAction(s, c, s.Releases.Yank, releaseNode)
 }
 
 // upgradeRelease is GET /releases/:id/upgrade: the next release with

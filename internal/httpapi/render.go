@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -104,4 +105,57 @@ func attributes[P any](s *Server, c echo.Context, r document.Resource) (P, *docu
 		return p, nil, err
 	}
 	return p, req, req.DecodeAttributes(&p)
+}
+
+// attributesOnly decodes an authenticated request's document of resource r
+// that may carry attributes but no relationships.
+func attributesOnly[P any](s *Server, c echo.Context, r document.Resource) (P, error) {
+	p, req, err := attributes[P](s, c, r)
+	if err != nil {
+		return p, err
+	}
+	return p, req.PermitRelationships()
+}
+
+// pathAction is a rule applied to the record the request path names.
+type pathAction[T any] func(ctx context.Context, who *access.Principal, ref string) (*T, error)
+
+// renderAction applies act to the path's record and renders the result: an
+// action such as publish or yank.
+func renderAction[T any](s *Server, c echo.Context, act pathAction[T], node func(*T) *jsonapi.Node) error {
+	v, err := act(c.Request().Context(), principalOf(c), pathRef(c))
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, node(v), nil)
+}
+
+// updateRecord is PATCH|PUT /<resource>/:id for resources updated by
+// attributes alone.
+func updateRecord[P, T any](s *Server, c echo.Context, r document.Resource,
+	update func(ctx context.Context, who *access.Principal, ref string, p P) (*T, error), node func(*T) *jsonapi.Node) error {
+	p, err := attributesOnly[P](s, c, r)
+	if err != nil {
+		return err
+	}
+	return renderAction(s, c, func(ctx context.Context, who *access.Principal, ref string) (*T, error) {
+		return update(ctx, who, ref, p)
+	}, node)
+}
+
+// deleteRecord is DELETE /<resource>/:id: 204 once deleted.
+func deleteRecord(c echo.Context, del func(ctx context.Context, who *access.Principal, ref string) error) error {
+	if err := del(c.Request().Context(), principalOf(c), pathRef(c)); err != nil {
+		return err
+	}
+	return noContent(c)
+}
+
+// nodesOf renders each item with node.
+func nodesOf[T any](items []T, node func(*T) *jsonapi.Node) []*jsonapi.Node {
+	nodes := make([]*jsonapi.Node, len(items))
+	for i := range items {
+		nodes[i] = node(&items[i])
+	}
+	return nodes
 }

@@ -48,10 +48,7 @@ func (s *Server) listUsers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	nodes := make([]*jsonapi.Node, len(users))
-	for i := range users {
-		nodes[i] = userNode(&users[i])
-	}
+	nodes := nodesOf(users, userNode)
 	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, c.QueryParams(), total))
 }
 
@@ -94,12 +91,7 @@ func (s *Server) updateUser(c echo.Context) error {
 	return s.renderOne(c, http.StatusOK, userNode(u), nil)
 }
 
-func (s *Server) deleteUser(c echo.Context) error {
-	if err := s.Users.Delete(c.Request().Context(), principalOf(c), c.Param("id")); err != nil {
-		return err
-	}
-	return noContent(c)
-}
+func (s *Server) deleteUser(c echo.Context) error { return deleteRecord(c, s.Users.Delete) }
 
 func (s *Server) banUser(c echo.Context) error   { return s.setBanned(c, true) }
 func (s *Server) unbanUser(c echo.Context) error { return s.setBanned(c, false) }
