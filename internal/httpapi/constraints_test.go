@@ -65,6 +65,33 @@ func TestReleaseConstraints(t *testing.T) {
 		openFree := e.publish(open, "stable", "1.1.0")
 		plain := e.publish(licensed, "stable", "1.0.0")
 
+		// entitlements[] keeps the releases constrained within the codes
+		// (strict: every constraint among them), unconstrained ones too.
+		ids := func(r *response) map[string]bool {
+			out := map[string]bool{}
+			for _, item := range list(t, r) {
+				out[item.(map[string]any)["id"].(string)] = true
+			}
+			return out
+		}
+		for query, want := range map[string][]string{
+			"entitlements[]=PRO":                     {proRelease, openConstrained, plain, openFree},
+			"entitlements[]=PRO&entitlements[]=BETA": {proRelease, both, openConstrained, plain, openFree},
+			"constraints[]=BETA":                     {plain, openFree},
+			"entitlements[]=":                        {plain, openFree},
+			"entitlements[]=NOPE":                    {plain, openFree},
+		} {
+			got := ids(e.admin("GET", "/v1/accounts/acme/releases?"+query, ""))
+			if len(got) != len(want) {
+				t.Errorf("releases?%s: %d releases, want %d", query, len(got), len(want))
+			}
+			for _, id := range want {
+				if !got[id] {
+					t.Errorf("releases?%s lacks %s", query, id)
+				}
+			}
+		}
+
 		// PRO comes from the policy, BETA from the license itself.
 		policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(licensed, `"name":"P","authenticationStrategy":"LICENSE"`)))
 		if r := e.admin("POST", "/v1/accounts/acme/policies/"+policyID+"/entitlements", linkages(pro)); r.status != 200 {

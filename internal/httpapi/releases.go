@@ -2,6 +2,9 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/google/jsonapi"
 	"github.com/labstack/echo/v4"
@@ -22,7 +25,8 @@ func (s *Server) listReleases(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := release.Filter{ProductID: ids["product"], Channel: q.Get("channel"), Status: q.Get("status"), Package: packageParam(c)}
+	f := release.Filter{ProductID: ids["product"], Channel: q.Get("channel"), Status: q.Get("status"), Package: packageParam(c),
+		Entitlements: entitlementCodes(q)}
 	releases, total, err := s.Releases.List(c.Request().Context(), principalOf(c), tenantOf(c).ID, f, paging.Request)
 	if err != nil {
 		return err
@@ -37,6 +41,32 @@ func (s *Server) showRelease(c echo.Context) error {
 		return err
 	}
 	return s.renderOne(c, http.StatusOK, releaseNode(r), nil)
+}
+
+// entitlementCodes is ?entitlements[]= (or Keygen's alias ?constraints[]=):
+// the codes releases must be constrained within, nil when absent. Blank
+// codes are dropped, so an empty list keeps unconstrained releases only.
+func entitlementCodes(q url.Values) *[]string {
+	var codes []string
+	present := false
+	for _, name := range []string{"entitlements[]", "entitlements", "constraints[]", "constraints"} {
+		if !q.Has(name) {
+			continue
+		}
+		present = true
+		for _, code := range q[name] {
+			if code = strings.TrimSpace(code); code != "" && !slices.Contains(codes, code) {
+				codes = append(codes, code)
+			}
+		}
+	}
+	if !present {
+		return nil
+	}
+	if codes == nil {
+		codes = []string{}
+	}
+	return &codes
 }
 
 // packageParam is ?package= (an id or key; blank for releases without a

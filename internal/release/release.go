@@ -245,10 +245,13 @@ func (s *Service) Refuse(ctx context.Context, who *access.Principal, productID s
 	return nil
 }
 
-// Filter narrows a release list; Package as in Narrowing.
+// Filter narrows a release list; Package as in Narrowing. Entitlements,
+// when set, keeps the releases whose constraints all are among these codes
+// (Keygen's strict "within"), unconstrained ones included.
 type Filter struct {
 	ProductID, Channel, Status string
 	Package                    *string
+	Entitlements               *[]string
 }
 
 // List returns a page of the releases who may see.

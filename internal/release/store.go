@@ -179,6 +179,14 @@ func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, f F
 	if f.Package != nil {
 		q = inPackage(q, accountID, *f.Package)
 	}
+	if f.Entitlements != nil {
+		if len(*f.Entitlements) == 0 {
+			q = q.Where(unconstrained)
+		} else {
+			q = q.Where(`NOT EXISTS (SELECT 1 FROM release_entitlement_constraints c JOIN entitlements e ON e.id = c.entitlement_id
+				WHERE c.release_id = releases.id AND e.code NOT IN ?)`, *f.Entitlements)
+		}
+	}
 	return database.PaginateIn[Release](q, "releases", p, nil)
 }
 
