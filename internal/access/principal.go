@@ -30,6 +30,10 @@ type Principal struct {
 	// The license is suspended, or its owner banned: it may still list
 	// releases but not show, download or upgrade them.
 	LicenseSuspended, LicenseBanned bool
+	// ExpiryStartsOn is the policy's expiration basis while the license's
+	// expiry has yet to start (FROM_FIRST_DOWNLOAD…), else empty: the
+	// request path skips the start when there is nothing to start.
+	ExpiryStartsOn string
 }
 
 // NewPrincipal computes the effective permissions of a bearer whose token

@@ -182,7 +182,7 @@ func artifactNode(a *artifact.Artifact) *jsonapi.Node {
 // download (or upgrade), when a license is downloading.
 func (s *Server) firstDownload(c echo.Context) error {
 	who := principalOf(c)
-	if who == nil || who.BearerType != access.BearerLicense {
+	if who == nil || who.BearerType != access.BearerLicense || who.ExpiryStartsOn != "FROM_FIRST_DOWNLOAD" {
 		return nil
 	}
 	return s.Licenses.StartExpiryOf(c.Request().Context(), who.AccountID, who.BearerID, "FROM_FIRST_DOWNLOAD")

@@ -34,7 +34,7 @@ func (s *Service) AuthenticateLicense(ctx context.Context, t *account.Tenant, ke
 	if !keyAuth[pol.AuthenticationStrategy] {
 		return nil, apperr.New(apperr.Forbidden, "LICENSE_NOT_ALLOWED", "License key authentication is not allowed by policy")
 	}
-	return principal(l, "", nil), nil
+	return principal(l, pol, "", nil), nil
 }
 
 // usable refuses banned, suspended and revoke-expired licenses.
@@ -62,13 +62,16 @@ func (s *Service) PrincipalForToken(ctx context.Context, accountID, licenseID, t
 	if !tokenAuth[pol.AuthenticationStrategy] {
 		return nil, apperr.New(apperr.Forbidden, "TOKEN_NOT_ALLOWED", "Token authentication is not allowed by policy")
 	}
-	return principal(l, tokenID, perms), nil
+	return principal(l, pol, tokenID, perms), nil
 }
 
-func principal(l *License, tokenID string, perms []string) *access.Principal {
+func principal(l *License, pol *policy.Policy, tokenID string, perms []string) *access.Principal {
 	p := access.NewPrincipal(l.AccountID, access.RoleLicense, access.BearerLicense, l.ID, tokenID, perms)
 	p.ProductID, p.PolicyID = l.ProductID, l.PolicyID
 	p.LicenseSuspended, p.LicenseBanned = l.Suspended, l.OwnerBanned
+	if l.Expiry == nil && pol.Duration != nil {
+		p.ExpiryStartsOn = pol.ExpirationBasis
+	}
 	if l.OwnerID != nil {
 		p.OwnerID = *l.OwnerID
 	}

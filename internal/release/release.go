@@ -201,11 +201,20 @@ type Narrowing struct {
 // Find returns a release by id, version or tag (the oldest match) within
 // the narrowing, that who may see.
 func (s *Service) Find(ctx context.Context, who *access.Principal, accountID, ref string, n Narrowing) (*Release, error) {
-	r, err := s.store.Find(ctx, access.AccountOf(who, accountID), ref, n, access.ScopeOf(who), s.now())
+	r, err := s.find(ctx, access.AccountOf(who, accountID), access.ScopeOf(who), ref, n)
 	if err != nil {
 		return nil, err
 	}
 	return r, access.MayReadPublic(who, "release.read")
+}
+
+// find looks a release up among those the scope sees.
+func (s *Service) find(ctx context.Context, accountID string, sc access.Scope, ref string, n Narrowing) (*Release, error) {
+	v, err := s.store.Sight(ctx, accountID, sc, s.now())
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Find(ctx, v, ref, n)
 }
 
 // Show returns a release as Find does, refused (403) to a suspended or
@@ -268,7 +277,7 @@ func (s *Service) List(ctx context.Context, who *access.Principal, accountID str
 // change loads a release who may see and requires the permission.
 func (s *Service) change(ctx context.Context, who *access.Principal, ref, permission string) (*Release, error) {
 	return access.Visible(who, permission, func() (*Release, error) {
-		return s.store.Find(ctx, who.AccountID, ref, Narrowing{}, access.ScopeOf(who), s.now())
+		return s.find(ctx, who.AccountID, access.ScopeOf(who), ref, Narrowing{})
 	})
 }
 
@@ -346,7 +355,12 @@ func (s *Service) Upgrade(ctx context.Context, who *access.Principal, accountID,
 	if err != nil {
 		return nil, nil, err
 	}
-	current, err = s.store.Find(ctx, access.AccountOf(who, accountID), ref, n, access.ScopeOf(who), s.now())
+	// One sight for both lookups: a license's facts are read once.
+	v, err := s.store.Sight(ctx, access.AccountOf(who, accountID), access.ScopeOf(who), s.now())
+	if err != nil {
+		return nil, nil, err
+	}
+	current, err = s.store.Find(ctx, v, ref, n)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -363,7 +377,7 @@ func (s *Service) Upgrade(ctx context.Context, who *access.Principal, accountID,
 	if included == nil {
 		return nil, nil, ErrNoUpgrade
 	}
-	next, err = s.store.Next(ctx, current, included, c, access.ScopeOf(who), s.now())
+	next, err = s.store.Next(ctx, v, current, included, c)
 	return current, next, err
 }
 
@@ -379,7 +393,11 @@ func NewCatalog(store *Store) *Catalog { return &Catalog{store: store} }
 // HasVersion reports whether the license can see a published release of
 // its product with exactly this version.
 func (c *Catalog) HasVersion(ctx context.Context, accountID, licenseID, productID, version string) (bool, error) {
-	_, err := c.store.Find(ctx, accountID, version, Narrowing{Product: productID}, access.Scope{LicenseID: licenseID}, time.Now())
+	v, err := c.store.Sight(ctx, accountID, access.Scope{LicenseID: licenseID}, time.Now())
+	if err != nil {
+		return false, err
+	}
+	_, err = c.store.Find(ctx, v, version, Narrowing{Product: productID})
 	if apperr.Is(err, apperr.NotFound) {
 		return false, nil
 	}

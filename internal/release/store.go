@@ -21,26 +21,34 @@ type Store struct{ db *database.DB }
 // NewStore returns the release store.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
-func (s *Store) scoped(ctx context.Context, accountID string, sc access.Scope, now time.Time) *gorm.DB {
-	q := s.db.Conn(ctx).Model(&Release{}).Where("releases.account_id = ?", accountID)
+// Sight is the part of an account's releases a scope sees, resolved once
+// per request: a license's facts are read here, so that every query of the
+// request filters with plain comparisons instead of a subquery per release.
+type Sight struct {
+	accountID string
+	where     string // empty: every release of the account
+	args      []any
+}
+
+// Sight resolves what the scope sees.
+func (s *Store) Sight(ctx context.Context, accountID string, sc access.Scope, now time.Time) (Sight, error) {
+	v := Sight{accountID: accountID}
 	switch {
 	case sc.All:
-		return q
+		return v, nil
 	case sc.ProductID != "":
-		return q.Where("releases.product_id = ?", sc.ProductID)
+		v.where, v.args = "releases.product_id = ?", []any{sc.ProductID}
+		return v, nil
 	}
-	q = q.Where("releases.status = ?", Published)
+	published := "releases.status = '" + Published + "' AND "
 	open := "releases.product_id IN (SELECT id FROM products WHERE account_id = ? AND distribution_strategy = 'OPEN') AND " + unconstrained
 	switch {
 	case sc.LicenseID != "":
-		// One license: its facts first, so the predicate is plain comparisons
-		// instead of a subquery per release.
 		window, args, err := s.licenseWindow(ctx, accountID, sc.LicenseID, now)
 		if err != nil {
-			_ = q.AddError(err)
-			return q
+			return v, err
 		}
-		return q.Where("("+open+" OR ("+window+"))", append([]any{accountID}, args...)...)
+		v.where, v.args = published+"("+open+" OR ("+window+"))", append([]any{accountID}, args...)
 	case sc.UserID != "":
 		licensed := `EXISTS (SELECT 1 FROM licenses l JOIN policies p ON p.id = l.policy_id JOIN products pr ON pr.id = l.product_id
 			WHERE l.id IN (` + database.LicensesOfUser + `) AND l.product_id = releases.product_id AND pr.distribution_strategy <> 'CLOSED'
@@ -49,9 +57,30 @@ func (s *Store) scoped(ctx context.Context, accountID string, sc access.Scope, n
 				OR (p.expiration_strategy IN ('RESTRICT_ACCESS', 'MAINTAIN_ACCESS')
 					AND (releases.created_at <= l.expiry OR releases.backdated_to <= l.expiry)))
 			AND ` + entitled("l.id", "l.policy_id") + `)`
-		return q.Where("("+open+" OR "+licensed+")", accountID, accountID, sc.UserID, sc.UserID, now)
+		v.where, v.args = published+"("+open+" OR "+licensed+")", []any{accountID, accountID, sc.UserID, sc.UserID, now}
+	default:
+		v.where, v.args = published+open, []any{accountID}
 	}
-	return q.Where(open, accountID)
+	return v, nil
+}
+
+// in is the query of the releases in sight.
+func (s *Store) in(ctx context.Context, v Sight) *gorm.DB {
+	q := s.db.Conn(ctx).Model(&Release{}).Where("releases.account_id = ?", v.accountID)
+	if v.where != "" {
+		q = q.Where(v.where, v.args...)
+	}
+	return q
+}
+
+// scoped is the query of the releases the scope sees.
+func (s *Store) scoped(ctx context.Context, accountID string, sc access.Scope, now time.Time) *gorm.DB {
+	v, err := s.Sight(ctx, accountID, sc, now)
+	q := s.in(ctx, v)
+	if err != nil {
+		_ = q.AddError(err)
+	}
+	return q
 }
 
 // unconstrained holds for releases without entitlement constraints.
@@ -143,10 +172,10 @@ func inPackage(q *gorm.DB, accountID, ref string) *gorm.DB {
 	return q.Where("releases.package_id IN (SELECT id FROM packages WHERE account_id = ? AND key = ?)", accountID, ref)
 }
 
-// Find returns a release by id, else the oldest with the version or tag,
-// within the narrowing.
-func (s *Store) Find(ctx context.Context, accountID, ref string, n Narrowing, sc access.Scope, now time.Time) (*Release, error) {
-	q := s.scoped(ctx, accountID, sc, now)
+// Find returns a release in sight by id, else the oldest with the version
+// or tag, within the narrowing.
+func (s *Store) Find(ctx context.Context, v Sight, ref string, n Narrowing) (*Release, error) {
+	q := s.in(ctx, v)
 	if n.Product != "" {
 		if uuid.Validate(n.Product) != nil {
 			return nil, apperr.NotFoundResource("release", ref)
@@ -154,7 +183,7 @@ func (s *Store) Find(ctx context.Context, accountID, ref string, n Narrowing, sc
 		q = q.Where("releases.product_id = ?", n.Product)
 	}
 	if n.Package != nil {
-		q = inPackage(q, accountID, *n.Package)
+		q = inPackage(q, v.accountID, *n.Package)
 	}
 	if len(ref) == 36 && uuid.Validate(ref) == nil {
 		q = q.Where("releases.id = ?", ref)
@@ -197,10 +226,10 @@ const LatestFirst = `releases.semver_major DESC, releases.semver_minor DESC, rel
 	(releases.semver_pre_word IS NULL) DESC, COALESCE(releases.semver_pre_word, '') DESC, COALESCE(releases.semver_pre_num, -1) DESC,
 	COALESCE(releases.semver_build_word, '') DESC, COALESCE(releases.semver_build_num, -1) DESC, releases.created_at DESC`
 
-// Next returns the newest release of current's product and package
-// greater than current (a 404 when there is none).
-func (s *Store) Next(ctx context.Context, current *Release, channels []string, c *Constraint, sc access.Scope, now time.Time) (*Release, error) {
-	q := s.scoped(ctx, current.AccountID, sc, now).
+// Next returns the newest release in sight of current's product and
+// package greater than current (a 404 when there is none).
+func (s *Store) Next(ctx context.Context, v Sight, current *Release, channels []string, c *Constraint) (*Release, error) {
+	q := s.in(ctx, v).
 		Where("releases.product_id = ? AND releases.status = ? AND releases.channel IN ? AND releases.id <> ?",
 			current.ProductID, Published, channels, current.ID)
 	if current.PackageID == nil {
