@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/artifact"
 	"github.com/relkey/relkey/internal/document"
+	"github.com/relkey/relkey/internal/page"
 )
 
 var artifactResource = document.Resource{Singular: "artifact", Plural: "artifacts"}
@@ -90,20 +92,12 @@ func artifactFilter(c echo.Context) artifact.Filter {
 }
 
 func (s *Server) listArtifacts(c echo.Context) error {
-	paging, err := document.ParsePaging(c.QueryParams())
-	if err != nil {
-		return err
-	}
-	f := artifactFilter(c)
-	if _, err := document.IDFilters(c.QueryParams(), "product"); err != nil {
-		return err
-	}
-	items, total, err := s.Artifacts.List(c.Request().Context(), principalOf(c), tenantOf(c).ID, f, paging.Request)
-	if err != nil {
-		return err
-	}
-	nodes := nodesOf(items, artifactNode)
-	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, c.QueryParams(), total))
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]artifact.Artifact, int64, error) {
+		if _, err := document.IDFilters(c.QueryParams(), "product"); err != nil {
+			return nil, 0, err
+		}
+		return s.Artifacts.List(ctx, who, tenantOf(c).ID, artifactFilter(c), p)
+	}, artifactNode)
 }
 
 // downloadArtifact is GET /artifacts/:id (id or filename), also reached as

@@ -1,28 +1,24 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/google/jsonapi"
 	"github.com/labstack/echo/v4"
 
+	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/catalog"
 	"github.com/relkey/relkey/internal/document"
+	"github.com/relkey/relkey/internal/page"
 )
 
 // listCatalog is GET /channels, /platforms, /arches or /engines.
 func (s *Server) listCatalog(kind string) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		paging, err := document.ParsePaging(c.QueryParams())
-		if err != nil {
-			return err
-		}
-		items, total, err := s.Catalog.List(c.Request().Context(), principalOf(c), tenantOf(c).ID, kind, paging.Request)
-		if err != nil {
-			return err
-		}
-		nodes := nodesOf(items, catalogNode)
-		return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, c.QueryParams(), total))
+		return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]catalog.Entry, int64, error) {
+			return s.Catalog.List(ctx, who, tenantOf(c).ID, kind, p)
+		}, catalogNode)
 	}
 }
 

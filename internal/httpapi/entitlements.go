@@ -14,15 +14,7 @@ import (
 var entitlementResource = document.Resource{Singular: "entitlement", Plural: "entitlements"}
 
 func (s *Server) listEntitlements(c echo.Context) error {
-	paging, err := document.ParsePaging(c.QueryParams())
-	if err != nil {
-		return err
-	}
-	items, total, err := s.Entitlements.List(c.Request().Context(), principalOf(c), paging.Request)
-	if err != nil {
-		return err
-	}
-	return s.renderMany(c, nodesOf(items, entitlementNode), paging.Links(c.Request().URL.Path, c.QueryParams(), total))
+	return renderPage(s, c, s.Entitlements.List, entitlementNode)
 }
 
 func (s *Server) showEntitlement(c echo.Context) error {

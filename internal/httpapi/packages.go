@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 
 	"github.com/google/jsonapi"
@@ -10,28 +11,21 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/document"
+	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/releasepackage"
 )
 
 var packageResource = document.Resource{Singular: "package", Plural: "packages"}
 
 func (s *Server) listPackages(c echo.Context) error {
-	paging, err := document.ParsePaging(c.QueryParams())
-	if err != nil {
-		return err
-	}
-	q := c.QueryParams()
-	ids, err := document.IDFilters(q, "product")
-	if err != nil {
-		return err
-	}
-	f := releasepackage.Filter{ProductID: ids["product"], Engine: q.Get("engine")}
-	items, total, err := s.Packages.List(c.Request().Context(), principalOf(c), tenantOf(c).ID, f, paging.Request)
-	if err != nil {
-		return err
-	}
-	nodes := nodesOf(items, packageNode)
-	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, q, total))
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]releasepackage.Package, int64, error) {
+		q := c.QueryParams()
+		ids, err := document.IDFilters(q, "product")
+		if err != nil {
+			return nil, 0, err
+		}
+		return s.Packages.List(ctx, who, tenantOf(c).ID, releasepackage.Filter{ProductID: ids["product"], Engine: q.Get("engine")}, p)
+	}, packageNode)
 }
 
 func (s *Server) showPackage(c echo.Context) error {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/google/jsonapi"
@@ -8,22 +9,16 @@ import (
 
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/document"
+	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/policy"
 )
 
 var policyResource = document.Resource{Singular: "policy", Plural: "policies"}
 
 func (s *Server) listPolicies(c echo.Context) error {
-	paging, err := document.ParsePaging(c.QueryParams())
-	if err != nil {
-		return err
-	}
-	policies, total, err := s.Policies.List(c.Request().Context(), principalOf(c), c.QueryParam("product"), paging.Request)
-	if err != nil {
-		return err
-	}
-	nodes := nodesOf(policies, policyNode)
-	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, c.QueryParams(), total))
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]policy.Policy, int64, error) {
+		return s.Policies.List(ctx, who, c.QueryParam("product"), p)
+	}, policyNode)
 }
 
 func (s *Server) showPolicy(c echo.Context) error {

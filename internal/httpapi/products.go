@@ -15,16 +15,7 @@ import (
 var productResource = document.Resource{Singular: "product", Plural: "products"}
 
 func (s *Server) listProducts(c echo.Context) error {
-	paging, err := document.ParsePaging(c.QueryParams())
-	if err != nil {
-		return err
-	}
-	products, total, err := s.Products.List(c.Request().Context(), principalOf(c), paging.Request)
-	if err != nil {
-		return err
-	}
-	nodes := nodesOf(products, productNode)
-	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, c.QueryParams(), total))
+	return renderPage(s, c, s.Products.List, productNode)
 }
 
 func (s *Server) showProduct(c echo.Context) error {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -9,30 +10,25 @@ import (
 	"github.com/google/jsonapi"
 	"github.com/labstack/echo/v4"
 
+	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/document"
+	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/release"
 )
 
 var releaseResource = document.Resource{Singular: "release", Plural: "releases"}
 
 func (s *Server) listReleases(c echo.Context) error {
-	paging, err := document.ParsePaging(c.QueryParams())
-	if err != nil {
-		return err
-	}
-	q := c.QueryParams()
-	ids, err := document.IDFilters(q, "product")
-	if err != nil {
-		return err
-	}
-	f := release.Filter{ProductID: ids["product"], Channel: q.Get("channel"), Status: q.Get("status"), Package: packageParam(c),
-		Entitlements: entitlementCodes(q)}
-	releases, total, err := s.Releases.List(c.Request().Context(), principalOf(c), tenantOf(c).ID, f, paging.Request)
-	if err != nil {
-		return err
-	}
-	nodes := nodesOf(releases, releaseNode)
-	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, q, total))
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]release.Release, int64, error) {
+		q := c.QueryParams()
+		ids, err := document.IDFilters(q, "product")
+		if err != nil {
+			return nil, 0, err
+		}
+		f := release.Filter{ProductID: ids["product"], Channel: q.Get("channel"), Status: q.Get("status"), Package: packageParam(c),
+			Entitlements: entitlementCodes(q)}
+		return s.Releases.List(ctx, who, tenantOf(c).ID, f, p)
+	}, releaseNode)
 }
 
 func (s *Server) showRelease(c echo.Context) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/naming"
+	"github.com/relkey/relkey/internal/page"
 )
 
 // render writes v as the negotiated JSON type.
@@ -158,4 +159,19 @@ func nodesOf[T any](items []T, node func(*T) *jsonapi.Node) []*jsonapi.Node {
 		nodes[i] = node(&items[i])
 	}
 	return nodes
+}
+
+// renderPage is GET of a collection: it reads the page request, lists that
+// page and renders it with its pagination links.
+func renderPage[T any](s *Server, c echo.Context, list func(ctx context.Context, who *access.Principal, p page.Request) ([]T, int64, error),
+	node func(*T) *jsonapi.Node) error {
+	paging, err := document.ParsePaging(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	items, total, err := list(c.Request().Context(), principalOf(c), paging.Request)
+	if err != nil {
+		return err
+	}
+	return s.renderMany(c, nodesOf(items, node), paging.Links(c.Request().URL.Path, c.QueryParams(), total))
 }

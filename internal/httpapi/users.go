@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/optional"
+	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/user"
 )
 
@@ -36,20 +38,13 @@ func (s *Server) userParams(c echo.Context) (user.Params, error) {
 }
 
 func (s *Server) listUsers(c echo.Context) error {
-	paging, err := document.ParsePaging(c.QueryParams())
-	if err != nil {
-		return err
-	}
-	var roles []user.Role
-	for _, r := range c.QueryParams()["roles[]"] {
-		roles = append(roles, user.Role(r))
-	}
-	users, total, err := s.Users.List(c.Request().Context(), principalOf(c), roles, paging.Request)
-	if err != nil {
-		return err
-	}
-	nodes := nodesOf(users, userNode)
-	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, c.QueryParams(), total))
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]user.User, int64, error) {
+		var roles []user.Role
+		for _, r := range c.QueryParams()["roles[]"] {
+			roles = append(roles, user.Role(r))
+		}
+		return s.Users.List(ctx, who, roles, p)
+	}, userNode)
 }
 
 func (s *Server) showUser(c echo.Context) error {
