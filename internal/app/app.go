@@ -126,8 +126,35 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 // RunJobs runs the background jobs of a serving replica until ctx ends.
 // Every replica may run them: each job is safe to run concurrently.
 func (a *App) RunJobs(ctx context.Context) {
-	go a.Artifacts.Poll(ctx, 2*time.Second)
-	machine.NewCuller(a.DB, a.Logger).Run(ctx, time.Minute)
+	go a.every(ctx, 2*time.Second, "settling uploads", a.Artifacts.SettleWaiting)
+	culler := machine.NewCuller(a.DB)
+	a.every(ctx, time.Minute, "culling dead machines", func(ctx context.Context) error {
+		n, err := culler.Cull(ctx)
+		if n > 0 {
+			a.Logger.Info("deactivated dead machines", "count", n)
+		}
+		return err
+	})
+}
+
+// every runs pass every interval, each within the interval, until ctx
+// ends; a failed pass is logged and the next one tries again.
+func (a *App) every(ctx context.Context, interval time.Duration, job string, pass func(context.Context) error) {
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			passCtx, cancel := context.WithTimeout(ctx, interval)
+			err := pass(passCtx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				a.Logger.Warn(job, "error", err)
+			}
+		}
+	}
 }
 
 // Server builds the HTTP API over the app.

@@ -292,24 +292,18 @@ func (s *Service) Yank(ctx context.Context, who *access.Principal, ref string, f
 	return s.storage.Delete(ctx, a.StorageKey)
 }
 
-// Poll settles waiting artifacts: on S3, whose uploads relkey is not told
-// about, it finds them uploaded; on any store it fails those past the
-// window. It runs every interval until ctx ends; every replica may run it.
-func (s *Service) Poll(ctx context.Context, interval time.Duration) {
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-			waiting, err := s.store.Waiting(ctx, s.now().Add(-2*UploadWindow), 100)
-			if err != nil {
-				continue
-			}
-			for i := range waiting {
-				s.settle(ctx, &waiting[i])
-			}
-		}
+// SettleWaiting runs one pass over the waiting artifacts: on S3, whose
+// uploads relkey is not told about, it finds them uploaded; on any store
+// it fails those past the window. Every replica may run it at once (each
+// change is conditional on the status it read).
+func (s *Service) SettleWaiting(ctx context.Context) error {
+	waiting, err := s.store.Waiting(ctx, s.now().Add(-2*UploadWindow), 100)
+	if err != nil {
+		return err
 	}
+	var errs []error
+	for i := range waiting {
+		errs = append(errs, s.settle(ctx, &waiting[i]))
+	}
+	return errors.Join(errs...)
 }

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"io"
 	"net/http"
@@ -146,6 +147,29 @@ func TestArtifactFailsAfterTheUploadWindow(t *testing.T) {
 		}
 		if r := e.do("GET", "/v1/accounts/acme/artifacts/never.bin?product="+productID, ""); r.status != 404 {
 			t.Fatalf("a failed artifact is served: %d", r.status)
+		}
+
+		// The background pass settles artifacts nobody reads: one uploaded
+		// (S3 does not tell relkey; the local store already has), one late.
+		stored := func(id string) string {
+			var status string
+			e.app.DB.Gorm.Raw("SELECT status FROM artifacts WHERE id = ?", id).Scan(&status)
+			return status
+		}
+		uploaded := e.admin("POST", "/v1/accounts/acme/artifacts", artifactBody(releaseID, `"filename":"landed.bin"`), header{"Prefer", "no-redirect"})
+		if status, _ := rawRequest(t, "PUT", uploaded.header.Get("Location"), []byte("bytes")); status != 200 {
+			t.Fatalf("upload: %d", status)
+		}
+		late := e.id(e.admin("POST", "/v1/accounts/acme/artifacts", artifactBody(releaseID, `"filename":"late.bin"`), header{"Prefer", "no-redirect"}))
+		e.app.DB.Gorm.Exec("UPDATE artifacts SET created_at = ? WHERE id = ?", time.Now().Add(-artifact.UploadWindow-time.Minute).UTC(), late)
+		if err := e.app.Artifacts.SettleWaiting(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := stored(e.id(uploaded)); got != "UPLOADED" {
+			t.Errorf("after a pass the uploaded artifact is %s", got)
+		}
+		if got := stored(late); got != "FAILED" {
+			t.Errorf("after a pass the late artifact is %s", got)
 		}
 	})
 }

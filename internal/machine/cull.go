@@ -2,7 +2,6 @@ package machine
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/relkey/relkey/internal/database"
@@ -15,14 +14,13 @@ import (
 // Every replica may run one: each pass is one conditional DELETE per such
 // policy, so concurrent passes neither repeat nor miss work.
 type Culler struct {
-	db     *database.DB
-	logger *slog.Logger
-	now    func() time.Time
+	db  *database.DB
+	now func() time.Time
 }
 
 // NewCuller returns a culler over db.
-func NewCuller(db *database.DB, logger *slog.Logger) *Culler {
-	return &Culler{db: db, logger: logger, now: time.Now}
+func NewCuller(db *database.DB) *Culler {
+	return &Culler{db: db, now: time.Now}
 }
 
 type cullPolicy struct {
@@ -69,26 +67,4 @@ func (c *Culler) Cull(ctx context.Context) (int64, error) {
 		culled += res.RowsAffected
 	}
 	return culled, nil
-}
-
-// Run culls every interval until ctx ends.
-func (c *Culler) Run(ctx context.Context, interval time.Duration) {
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-			passCtx, cancel := context.WithTimeout(ctx, interval)
-			n, err := c.Cull(passCtx)
-			cancel()
-			switch {
-			case err != nil:
-				c.logger.Warn("culling dead machines", "error", err)
-			case n > 0:
-				c.logger.Info("deactivated dead machines", "count", n)
-			}
-		}
-	}
 }

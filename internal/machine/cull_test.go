@@ -3,7 +3,6 @@ package machine_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -67,7 +66,7 @@ func TestCullerDeactivatesDeadMachinesOnce(t *testing.T) {
 			counts := make([]int64, 2)
 			for i := range counts {
 				wg.Go(func() {
-					n, err := machine.NewCuller(db, slog.Default()).Cull(context.Background())
+					n, err := machine.NewCuller(db).Cull(context.Background())
 					if err != nil {
 						t.Error(err)
 					}
@@ -89,7 +88,7 @@ func TestCullerDeactivatesDeadMachinesOnce(t *testing.T) {
 			if n := remaining(t, db, revive); n != 2 {
 				t.Fatalf("revivable policy left %d machines, want 2", n)
 			}
-			if n, _ := machine.NewCuller(db, slog.Default()).Cull(context.Background()); n != 0 {
+			if n, _ := machine.NewCuller(db).Cull(context.Background()); n != 0 {
 				t.Fatalf("a second pass culled %d", n)
 			}
 		})
