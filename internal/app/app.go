@@ -33,27 +33,11 @@ import (
 
 // App is an assembled relkey.
 type App struct {
-	Config       config.Config
-	Logger       *slog.Logger
-	DB           *database.DB
-	Storage      storage.Store
-	Local        *storage.Local
-	Accounts     *account.Service
-	Users        *user.Service
-	Tokens       *token.Service
-	Products     *product.Service
-	Policies     *policy.Service
-	Licenses     *license.Service
-	Machines     *machine.Service
-	Validator    *validation.Validator
-	Entitlements *entitlement.Service
-	Releases     *release.Service
-	Packages     *releasepackage.Service
-	Catalog      *catalog.Service
-	Artifacts    *artifact.Service
-	Toucher      *license.Toucher
-	Events       *event.Bus
-	Limiter      *ratelimit.Limiter
+	httpapi.Services
+	Config config.Config
+	Logger *slog.Logger
+	DB     *database.DB
+	Events *event.Bus
 }
 
 // Open connects to the configured database and object store, applies
@@ -160,25 +144,9 @@ func (a *App) every(ctx context.Context, interval time.Duration, job string, pas
 // Server builds the HTTP API over the app.
 func (a *App) Server() *httpapi.Server {
 	return httpapi.New(httpapi.Deps{
+		Services:       a.Services,
 		Logger:         a.Logger,
 		Pinger:         a.DB,
-		Storage:        a.Storage,
-		Local:          a.Local,
-		Accounts:       a.Accounts,
-		Users:          a.Users,
-		Tokens:         a.Tokens,
-		Products:       a.Products,
-		Limiter:        a.Limiter,
-		Policies:       a.Policies,
-		Licenses:       a.Licenses,
-		Machines:       a.Machines,
-		Validator:      a.Validator,
-		Entitlements:   a.Entitlements,
-		Releases:       a.Releases,
-		Packages:       a.Packages,
-		Catalog:        a.Catalog,
-		Artifacts:      a.Artifacts,
-		Toucher:        a.Toucher,
 		DefaultAccount: a.Config.Account,
 		PublicURL:      a.Config.PublicURL,
 		RequestTimeout: a.Config.RequestTimeout,

@@ -31,27 +31,33 @@ import (
 	"github.com/relkey/relkey/internal/validation"
 )
 
-// Deps is everything the HTTP layer calls.
+// Services are the rules and stores the HTTP layer calls (the app
+// assembles them once).
+type Services struct {
+	Storage      storage.Store
+	Local        *storage.Local // the local store, served under /v1/blobs/; nil with S3
+	Accounts     *account.Service
+	Users        *user.Service
+	Tokens       *token.Service
+	Products     *product.Service
+	Limiter      *ratelimit.Limiter
+	Policies     *policy.Service
+	Licenses     *license.Service
+	Machines     *machine.Service
+	Validator    *validation.Validator
+	Entitlements *entitlement.Service
+	Releases     *release.Service
+	Packages     *releasepackage.Service
+	Catalog      *catalog.Service
+	Artifacts    *artifact.Service
+	Toucher      *license.Toucher
+}
+
+// Deps is everything the HTTP layer calls and its settings.
 type Deps struct {
+	Services
 	Logger         *slog.Logger
 	Pinger         interface{ Ping(context.Context) error }
-	Storage        storage.Store
-	Local          *storage.Local // the local store, served under /v1/blobs/; nil with S3
-	Accounts       *account.Service
-	Users          *user.Service
-	Tokens         *token.Service
-	Products       *product.Service
-	Limiter        *ratelimit.Limiter
-	Policies       *policy.Service
-	Licenses       *license.Service
-	Machines       *machine.Service
-	Validator      *validation.Validator
-	Entitlements   *entitlement.Service
-	Releases       *release.Service
-	Packages       *releasepackage.Service
-	Catalog        *catalog.Service
-	Artifacts      *artifact.Service
-	Toucher        *license.Toucher
 	DefaultAccount string   // RELKEY_ACCOUNT
 	PublicURL      *url.URL // RELKEY_PUBLIC_URL, nil = from the request
 	RequestTimeout time.Duration
