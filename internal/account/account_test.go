@@ -12,6 +12,7 @@ import (
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/keyring"
+	"github.com/relkey/relkey/internal/password"
 	"github.com/relkey/relkey/internal/testenv"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
@@ -54,7 +55,7 @@ func TestServiceOnBothEngines(t *testing.T) {
 			kr, _ := keyring.New(strings.Repeat("m", 32))
 			accounts := account.NewService(account.NewStore(db), db, kr)
 			tokenStore := token.NewStore(db)
-			users := user.NewService(user.NewStore(db), db, tokenStore, &event.Bus{})
+			users := user.NewService(user.NewStore(db), db, tokenStore, &event.Bus{}, password.NewHasher(password.MinCost, 0))
 			tokens := token.NewService(tokenStore)
 			ctx := context.Background()
 

@@ -20,6 +20,7 @@ import (
 	"github.com/relkey/relkey/internal/keyring"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
+	"github.com/relkey/relkey/internal/password"
 	"github.com/relkey/relkey/internal/policy"
 	"github.com/relkey/relkey/internal/product"
 	"github.com/relkey/relkey/internal/ratelimit"
@@ -87,7 +88,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	tokenStore := token.NewStore(db)
 	a.Events = &event.Bus{}
 	a.Tokens = token.NewService(tokenStore)
-	a.Users = user.NewService(user.NewStore(db), db, tokenStore, a.Events)
+	a.Users = user.NewService(user.NewStore(db), db, tokenStore, a.Events, password.NewHasher(cfg.PasswordCost, 0))
 	a.Accounts = account.NewService(account.NewStore(db), db, kr)
 	a.Products = product.NewService(product.NewStore(db), db, tokenStore)
 	a.Policies = policy.NewService(policy.NewStore(db), a.Products)

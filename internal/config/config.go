@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/relkey/relkey/internal/password"
 )
 
 // Config is the validated configuration of one relkey process.
@@ -27,6 +29,8 @@ type Config struct {
 	RequestTimeout time.Duration
 	MaxBodyBytes   int64
 	LogLevel       slog.Level
+	// PasswordCost is the bcrypt cost of new password digests (0: password.DefaultCost).
+	PasswordCost int
 	// TLS, when set, makes relkey serve HTTPS itself with this certificate.
 	TLS *tls.Certificate
 }
@@ -76,6 +80,7 @@ var Variables = []Variable{
 	{"RELKEY_REQUEST_TIMEOUT", "5s", "deadline of every request; database waits stay below it"},
 	{"RELKEY_MAX_BODY_BYTES", "1048576", "largest accepted API request document"},
 	{"RELKEY_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"RELKEY_PASSWORD_COST", "12", "bcrypt cost of new password digests, 4 to 31 (12 is Keygen's; each step doubles the work)"},
 	{"RELKEY_TLS_CERT", "", "PEM certificate (chain) file: serve HTTPS on RELKEY_LISTEN; needs RELKEY_TLS_KEY"},
 	{"RELKEY_TLS_KEY", "", "PEM private key file of RELKEY_TLS_CERT"},
 }
@@ -162,6 +167,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("RELKEY_LOG_LEVEL"))); err != nil {
 		bad("RELKEY_LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	if n, err := strconv.Atoi(get("RELKEY_PASSWORD_COST")); err != nil || n < password.MinCost || n > password.MaxCost {
+		bad("RELKEY_PASSWORD_COST", "must be a whole number from %d to %d", password.MinCost, password.MaxCost)
+	} else {
+		c.PasswordCost = n
 	}
 	if len(problems) > 0 {
 		return Config{}, errors.New("invalid configuration:\n  " + strings.Join(problems, "\n  "))

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/relkey/relkey/internal/password"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -23,7 +25,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Listen != "127.0.0.1:8080" || c.DataDir != "./data" || !c.Embedded() || c.Storage != nil ||
-		c.RequestTimeout != 5*time.Second || c.MaxBodyBytes != 1<<20 || c.PublicURL != nil {
+		c.RequestTimeout != 5*time.Second || c.MaxBodyBytes != 1<<20 || c.PublicURL != nil || c.PasswordCost != password.DefaultCost {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
 }
@@ -66,6 +68,9 @@ func TestInvalidValuesAreAllReported(t *testing.T) {
 		{"timeout", "RELKEY_REQUEST_TIMEOUT", "soon", "RELKEY_REQUEST_TIMEOUT"},
 		{"body limit", "RELKEY_MAX_BODY_BYTES", "12", "RELKEY_MAX_BODY_BYTES"},
 		{"log level", "RELKEY_LOG_LEVEL", "loud", "RELKEY_LOG_LEVEL"},
+		{"password cost below bcrypt's minimum", "RELKEY_PASSWORD_COST", "3", "RELKEY_PASSWORD_COST"},
+		{"password cost above bcrypt's maximum", "RELKEY_PASSWORD_COST", "32", "RELKEY_PASSWORD_COST"},
+		{"password cost not a number", "RELKEY_PASSWORD_COST", "high", "RELKEY_PASSWORD_COST"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

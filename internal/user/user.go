@@ -13,14 +13,13 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/page"
+	"github.com/relkey/relkey/internal/password"
 )
 
 // Role is a user's role, in its API spelling.
@@ -89,12 +88,6 @@ func (u *User) FullName() *string {
 	return &full
 }
 
-// Password length limits (bcrypt reads at most 72 bytes).
-const (
-	MinPasswordBytes = 6
-	MaxPasswordBytes = 72
-)
-
 // PasswordResetLifetime is how long a reset token works.
 const PasswordResetLifetime = 24 * time.Hour
 
@@ -110,16 +103,17 @@ type Transactor interface {
 
 // Service holds the user rules.
 type Service struct {
-	store  *Store
-	tx     Transactor
-	tokens TokenRevoker
-	events *event.Bus
-	now    func() time.Time
+	store     *Store
+	tx        Transactor
+	tokens    TokenRevoker
+	events    *event.Bus
+	passwords *password.Hasher
+	now       func() time.Time
 }
 
-// NewService returns the user rules over store.
-func NewService(store *Store, tx Transactor, tokens TokenRevoker, events *event.Bus) *Service {
-	return &Service{store: store, tx: tx, tokens: tokens, events: events, now: time.Now}
+// NewService returns the user rules over store, hashing passwords with passwords.
+func NewService(store *Store, tx Transactor, tokens TokenRevoker, events *event.Bus, passwords *password.Hasher) *Service {
+	return &Service{store: store, tx: tx, tokens: tokens, events: events, passwords: passwords, now: time.Now}
 }
 
 // Params are the writable attributes; absent ones are left unchanged.
@@ -163,7 +157,7 @@ func (s *Service) insert(ctx context.Context, accountID string, p Params) (*User
 	if !p.Email.Set {
 		return nil, apperr.Attribute("email", "MISSING", "can't be blank")
 	}
-	if err := apply(u, p); err != nil {
+	if err := s.apply(ctx, u, p); err != nil {
 		return nil, err
 	}
 	if err := s.store.Create(ctx, u); err != nil {
@@ -172,7 +166,7 @@ func (s *Service) insert(ctx context.Context, accountID string, p Params) (*User
 	return u, nil
 }
 
-func apply(u *User, p Params) error {
+func (s *Service) apply(ctx context.Context, u *User, p Params) error {
 	if p.Email.Set {
 		email := strings.TrimSpace(p.Email.V)
 		if email == "" {
@@ -196,7 +190,7 @@ func apply(u *User, p Params) error {
 		if p.Password.V == nil {
 			u.PasswordDigest = nil
 		} else {
-			digest, err := hashPassword(*p.Password.V, "/data/attributes/password")
+			digest, err := s.hashPassword(ctx, *p.Password.V, "/data/attributes/password")
 			if err != nil {
 				return err
 			}
@@ -212,12 +206,11 @@ func apply(u *User, p Params) error {
 	return nil
 }
 
-func hashPassword(password, pointer string) (string, error) {
-	if n := len(password); n < MinPasswordBytes || n > MaxPasswordBytes {
+func (s *Service) hashPassword(ctx context.Context, plain, pointer string) (string, error) {
+	if n := len(plain); n < password.MinBytes || n > password.MaxBytes {
 		return "", apperr.AtPointer(apperr.Unprocessable, "PASSWORD_INVALID", "must be 6 to 72 bytes long", pointer)
 	}
-	digest, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
-	return string(digest), err
+	return s.passwords.Hash(ctx, plain)
 }
 
 // List returns a page of users with the given roles (default: user).
@@ -280,7 +273,7 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, ref string,
 	if p.Password.Set && !who.Staff() {
 		return nil, access.Denied("use the update-password action to change a password")
 	}
-	if err := apply(u, p); err != nil {
+	if err := s.apply(ctx, u, p); err != nil {
 		return nil, err
 	}
 	if err := s.store.Save(ctx, u); err != nil {
@@ -365,7 +358,11 @@ func (s *Service) Authenticate(ctx context.Context, accountID, email, password s
 	if password == "" {
 		return nil, credentialError("PASSWORD_REQUIRED", "password is required")
 	}
-	if bcrypt.CompareHashAndPassword([]byte(*u.PasswordDigest), []byte(password)) != nil {
+	ok, err := s.passwords.Matches(ctx, *u.PasswordDigest, password)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
 		return nil, credentialError("PASSWORD_INVALID", "password must be valid")
 	}
 	return u, nil
@@ -380,14 +377,20 @@ func (s *Service) UpdatePassword(ctx context.Context, who *access.Principal, ref
 	if !who.Is(access.BearerUser, u.ID) {
 		return nil, access.Denied("only the user may update its own password")
 	}
-	if u.PasswordDigest == nil || bcrypt.CompareHashAndPassword([]byte(*u.PasswordDigest), []byte(oldPassword)) != nil {
+	ok := false
+	if u.PasswordDigest != nil {
+		if ok, err = s.passwords.Matches(ctx, *u.PasswordDigest, oldPassword); err != nil {
+			return nil, err
+		}
+	}
+	if !ok {
 		return nil, apperr.AtPointer(apperr.Unauthenticated, "PASSWORD_INVALID", "is incorrect", "/meta/oldPassword")
 	}
 	return s.setPassword(ctx, u, newPassword)
 }
 
-func (s *Service) setPassword(ctx context.Context, u *User, password string) (*User, error) {
-	digest, err := hashPassword(password, "/meta/newPassword")
+func (s *Service) setPassword(ctx context.Context, u *User, plain string) (*User, error) {
+	digest, err := s.hashPassword(ctx, plain, "/meta/newPassword")
 	if err != nil {
 		return nil, err
 	}

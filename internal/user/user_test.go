@@ -12,6 +12,7 @@ import (
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/optional"
+	"github.com/relkey/relkey/internal/password"
 	"github.com/relkey/relkey/internal/testenv"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
@@ -27,7 +28,7 @@ func TestCreateAndAuthenticate(t *testing.T) {
 				t.Fatal(err)
 			}
 			tokenStore := token.NewStore(db)
-			svc := user.NewService(user.NewStore(db), db, tokenStore, &event.Bus{})
+			svc := user.NewService(user.NewStore(db), db, tokenStore, &event.Bus{}, password.NewHasher(password.MinCost, 0))
 			ctx := context.Background()
 			u, err := svc.Register(ctx, acct, "Jane@Example.com", "secret123", user.RoleAdmin)
 			if err != nil {
