@@ -33,6 +33,7 @@ type DB struct {
 	SQL    *sql.DB
 	Engine Engine
 	dsn    string
+	budget time.Duration // the longest any one database wait may take
 }
 
 // Options configures Open.
@@ -90,7 +91,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	sqlDB.SetMaxOpenConns(25)
 	sqlDB.SetMaxIdleConns(10)
-	db := &DB{Gorm: g, SQL: sqlDB, Engine: engine, dsn: dsn}
+	db := &DB{Gorm: g, SQL: sqlDB, Engine: engine, dsn: dsn, budget: budget}
 	pingCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	if err := sqlDB.PingContext(pingCtx); err != nil {

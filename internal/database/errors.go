@@ -2,12 +2,14 @@ package database
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"io"
 	"net"
 	"strings"
 
+	"github.com/glebarez/go-sqlite"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
@@ -45,6 +47,14 @@ func Error(err error) error {
 		Detail: "An unexpected error occurred", Err: err}
 }
 
+// SQLite's primary result codes for a database that is busy or a statement
+// that was interrupted (by its context ending).
+const (
+	sqliteBusy      = 5
+	sqliteLocked    = 6
+	sqliteInterrupt = 9
+)
+
 // IsUnavailable reports whether err means the database is down, overloaded
 // or too slow, rather than that the query was wrong.
 func IsUnavailable(err error) bool {
@@ -71,8 +81,21 @@ func IsUnavailable(err error) bool {
 		}
 		return false
 	}
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) {
+		switch liteErr.Code() & 0xff { // the primary result code
+		case sqliteBusy, sqliteLocked, sqliteInterrupt:
+			return true
+		}
+		return false
+	}
+	// database/sql rolls a transaction back when its context ends, and the
+	// transaction's next statement reports that.
+	if errors.Is(err, sql.ErrTxDone) || errors.Is(err, sql.ErrConnDone) {
+		return true
+	}
 	msg := err.Error()
-	for _, s := range []string{"database is locked", "SQLITE_BUSY", "conn closed", "connection refused", "timeout"} {
+	for _, s := range []string{"conn closed", "connection refused", "timeout"} {
 		if strings.Contains(msg, s) {
 			return true
 		}

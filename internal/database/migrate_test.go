@@ -28,7 +28,7 @@ func tables(t *testing.T, db *database.DB) []string {
 func TestMigrationsUpDownUp(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			db, err := database.Open(context.Background(), b.Options(t))
+			db, err := database.Open(context.Background(), b.EmptyOptions(t))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,7 +71,7 @@ func TestMigrationsUpDownUp(t *testing.T) {
 func TestConcurrentMigrationsAgree(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			opts := b.Options(t)
+			opts := b.EmptyOptions(t)
 			var wg sync.WaitGroup
 			errs := make([]error, 4)
 			for i := range errs {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
 )
 
@@ -40,5 +41,65 @@ func TestSQLiteTransactionsTakeTheWriteLockAtBegin(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSQLiteInterruptedWorkIsUnavailable: a request whose deadline passes
+// inside a statement or a transaction gets a 503 (Unavailable), never a 500,
+// and leaves nothing written.
+func TestSQLiteInterruptedWorkIsUnavailable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "relkey.db")
+	db, err := database.Open(context.Background(), database.Options{SQLitePath: path, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Gorm.Exec("CREATE TABLE t (x int)").Error; err != nil {
+		t.Fatal(err)
+	}
+	// Inserts without end: only the interrupt stops it. The cancel comes a
+	// moment later, mostly mid-statement; either way the answer is the same.
+	endless := "INSERT INTO t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i FROM n"
+	soon := func(cancel func()) { time.AfterFunc(20*time.Millisecond, cancel) }
+	tests := []struct {
+		name string
+		run  func(ctx context.Context, cancel func()) error
+	}{
+		{"statement interrupted", func(ctx context.Context, cancel func()) error {
+			soon(cancel)
+			return database.Error(db.Gorm.WithContext(ctx).Exec(endless).Error)
+		}},
+		{"transaction interrupted after a write", func(ctx context.Context, cancel func()) error {
+			return db.InTx(ctx, func(ctx context.Context) error {
+				if err := db.Conn(ctx).Exec("INSERT INTO t VALUES (1)").Error; err != nil {
+					return err
+				}
+				soon(cancel)
+				return db.Conn(ctx).Exec(endless).Error
+			})
+		}},
+		{"transaction whose context ended before its next statement", func(ctx context.Context, cancel func()) error {
+			return db.InTx(ctx, func(ctx context.Context) error {
+				if err := db.Conn(ctx).Exec("INSERT INTO t VALUES (1)").Error; err != nil {
+					return err
+				}
+				cancel()
+				return db.Conn(ctx).Exec("INSERT INTO t VALUES (2)").Error
+			})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			err := tt.run(ctx, cancel)
+			if e := apperr.As(err); e.Kind != apperr.Unavailable {
+				t.Fatalf("error %v is kind %v, want Unavailable (503)", err, e.Kind)
+			}
+			var n int64
+			if err := db.Gorm.Raw("SELECT count(*) FROM t").Scan(&n).Error; err != nil || n != 0 {
+				t.Fatalf("%d rows written (%v), want none", n, err)
+			}
+		})
 	}
 }

@@ -12,11 +12,21 @@ type txKey struct{}
 
 // InTx runs fn in one transaction. Stores called with the ctx fn receives
 // take part in it; nested calls join the outer transaction.
+//
+// Every statement inside runs under ctx, but the transaction itself (its
+// commit or rollback) does not: once fn has succeeded the commit is let
+// finish even if ctx ends meanwhile, so that a request is never told 503
+// about a change that was in fact committed.
 func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return fn(ctx)
 	}
-	err := db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	if err := ctx.Err(); err != nil {
+		return Error(err)
+	}
+	txCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), db.budget)
+	defer cancel()
+	err := db.Gorm.WithContext(txCtx).Transaction(func(tx *gorm.DB) error {
 		return fn(context.WithValue(ctx, txKey{}, tx))
 	})
 	return Error(err)
