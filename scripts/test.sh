@@ -1,27 +1,60 @@
 #!/usr/bin/env bash
-# The whole test suite: starts PostgreSQL and MinIO (scripts/services.sh),
-# checks formatting and vet, runs every package with the race detector, runs
-# the real-client suites in test/clients, and stops what it started.
-set -euo pipefail
+# The whole test suite: starts throwaway PostgreSQL and MinIO
+# (scripts/services.sh), checks formatting and vet, runs every package with
+# the race detector, runs the real-client suites in test/clients, and stops
+# what it started. Every step runs even when an earlier one failed; a summary
+# line per step closes the output, and the exit status is non-zero when any
+# step failed.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 
-eval "$(scripts/services.sh)"
-cleanup() {
-  if [ -n "${RELKEY_TEST_MINIO_DIR:-}" ] && [ -f "$RELKEY_TEST_MINIO_DIR/pid" ]; then
-    kill "$(cat "$RELKEY_TEST_MINIO_DIR/pid")" 2>/dev/null || true
-    rm -rf "$RELKEY_TEST_MINIO_DIR"
+summary=()
+failed=0
+# step NAME COMMAND...: runs the command, timing it and recording the result.
+step() {
+  local name=$1 start status
+  shift
+  printf '\n=== %s\n' "$name"
+  start=$(date +%s)
+  "$@"
+  status=$?
+  local took=$(($(date +%s) - start))
+  if [ "$status" = 0 ]; then
+    summary+=("ok      $name (${took}s)")
+  else
+    summary+=("FAILED  $name (${took}s, exit $status)")
+    failed=1
   fi
+  return 0
 }
-trap cleanup EXIT
 
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
-if [ -n "$unformatted" ]; then
+services_up() {
+  local exports status
+  exports=$(scripts/services.sh)
+  status=$?
+  # Whatever did start is stopped at the end, even when the rest did not.
+  eval "$exports"
+  return "$status"
+}
+trap 'scripts/services.sh stop' EXIT
+
+gofmt_clean() {
+  local unformatted
+  unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
+  [ -z "$unformatted" ] && return 0
   echo "gofmt: these files need formatting:" >&2
   echo "$unformatted" >&2
-  exit 1
-fi
-go vet ./...
-go test -race -count=1 -timeout 20m ./...
+  return 1
+}
 
+step "services (PostgreSQL, MinIO)" services_up
+step "gofmt" gofmt_clean
+step "go vet" go vet ./...
+step "go test -race (every package)" go test -race -count=1 -timeout 15m ./...
 # Real Keygen clients against relkey built from this tree (their own module).
-(cd test/clients && go vet ./... && go test -count=1 -timeout 10m ./...)
+step "go vet (test/clients)" bash -c 'cd test/clients && go vet ./...'
+step "client suites (keygen-go, keygen-cli, electron)" bash -c 'cd test/clients && go test -count=1 -timeout 10m ./...'
+
+printf '\n=== summary\n'
+printf '%s\n' "${summary[@]}"
+exit "$failed"

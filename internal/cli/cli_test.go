@@ -123,18 +123,14 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 			Stdout: &stdout, Stderr: io.Discard, Signals: stop})
 	}()
 	base := "http://" + addr
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitFor(t, "the server to become ready", func() bool {
 		resp, err := http.Get(base + "/v1/health")
-		if err == nil && resp.StatusCode == 200 {
-			resp.Body.Close()
-			break
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not become ready: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
 
 	master, err := keyring.LoadOrCreate(filepath.Join(dir, "secret.key"))
 	if err != nil {
@@ -157,9 +153,20 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 		result <- resp.StatusCode
 	}()
 	writer.Write([]byte("ab"))
-	time.Sleep(200 * time.Millisecond)
+	// The server has the upload once it writes its temporary file.
+	waitFor(t, "the upload to reach the server", func() bool {
+		partial, _ := filepath.Glob(filepath.Join(dir, "blobs", "drain", ".upload-*"))
+		return len(partial) > 0
+	})
 	cancel() // SIGTERM
-	time.Sleep(300 * time.Millisecond)
+	// The drain has begun once the listener no longer takes connections.
+	waitFor(t, "the listener to close", func() bool {
+		resp, err := http.Get(base + "/v1/health")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err != nil
+	})
 	writer.Write([]byte("cd"))
 	writer.Close()
 	if status := <-result; status != 200 {
@@ -181,6 +188,16 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "Next step: create an account") {
 		t.Fatalf("serve did not print the next step: %q", stdout.String())
+	}
+}
+
+// waitFor polls ok until it holds, failing the test after a minute.
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !ok(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited a minute for %s", what)
+		}
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/app"
 	"github.com/relkey/relkey/internal/config"
+	"github.com/relkey/relkey/internal/password"
 	"github.com/relkey/relkey/internal/testenv"
 )
 
@@ -65,6 +66,7 @@ func newEnv(t testing.TB, b testenv.Backend, tweak ...func(*config.Config)) *env
 		SecretKey:      randomKey(),
 		RequestTimeout: 5 * time.Second,
 		MaxBodyBytes:   1 << 20,
+		PasswordCost:   password.MinCost,
 	}
 	if b.Postgres {
 		cfg.DatabaseURL = testenv.PostgresURL(t)
@@ -72,6 +74,9 @@ func newEnv(t testing.TB, b testenv.Backend, tweak ...func(*config.Config)) *env
 	}
 	for _, f := range tweak {
 		f(&cfg)
+	}
+	if cfg.Embedded() {
+		testenv.SQLiteFile(t, cfg.SQLitePath())
 	}
 	return serveEnv(t, b, cfg)
 }

@@ -81,10 +81,13 @@ func (h *hotPath) validate(t testing.TB, fingerprint string) int64 {
 }
 
 // TestHotPathsRunAFixedNumberOfQueries: validate-key and machine activation
-// run the same number of statements with 10 and with 100 000 licenses.
+// run the same number of statements with 10 and with 10 000 licenses. (The
+// benchmarks go to 100 000; seeding that many under the race detector takes
+// most of a minute and proves nothing more about statement counts.)
 func TestHotPathsRunAFixedNumberOfQueries(t *testing.T) {
+	t.Parallel()
 	counts := map[int][2]int64{}
-	for _, n := range []int{10, 100_000} {
+	for _, n := range []int{10, 10_000} {
 		e := newEnv(t, testenv.Backend{Name: "embedded"})
 		h := newHotPath(t, e, n)
 		activation := h.activate(t, "fp-0")
@@ -93,7 +96,7 @@ func TestHotPathsRunAFixedNumberOfQueries(t *testing.T) {
 		counts[n] = [2]int64{activation, validation}
 		t.Logf("%7d licenses: activation %d statements, validate-key %d statements", n, activation, validation)
 	}
-	if counts[10] != counts[100_000] {
+	if counts[10] != counts[10_000] {
 		t.Fatalf("statement counts grow with the data: %v", counts)
 	}
 	if a, v := counts[10][0], counts[10][1]; a > 8 || v > 4 {
@@ -157,17 +160,18 @@ func seedReleases(t testing.TB, e *env, productID string, n, perRelease int) {
 }
 
 // TestDistributionRunsAFixedNumberOfQueries: upgrade and filename lookups
-// run the same statements with 10 releases and with 10 000 releases and
-// 50 000 artifacts in one product.
+// run the same statements with 10 releases and with 5 000 releases and
+// 10 000 artifacts in one product (the benchmarks use 10 000 and 50 000).
 func TestDistributionRunsAFixedNumberOfQueries(t *testing.T) {
+	t.Parallel()
 	counts := map[int][2]int64{}
-	for _, n := range []int{10, 10_000} {
+	for _, n := range []int{10, 5_000} {
 		e := newEnv(t, testenv.Backend{Name: "embedded"})
 		productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
 		policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"P","authenticationStrategy":"LICENSE"`)))
 		key := attrs(t, e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, "")))["key"].(string)
 		e.publish(productID, "stable", "1.0.0")
-		seedReleases(t, e, productID, n, 5)
+		seedReleases(t, e, productID, n, 2)
 		c, counter := counted(t, e)
 		h := &hotPath{e: c, counter: counter}
 		auth := header{"Authorization", "License " + key}
@@ -178,15 +182,15 @@ func TestDistributionRunsAFixedNumberOfQueries(t *testing.T) {
 			return min(h.statements(t, "GET", path, "", headers...), h.statements(t, "GET", path, "", headers...))
 		}
 		upgrade := steady("/v1/accounts/acme/releases/1.0.0/upgrade?product="+productID, auth)
-		lookup := steady("/v1/accounts/acme/artifacts/app-3.bin?product="+productID, auth, header{"Prefer", "no-download"})
+		lookup := steady("/v1/accounts/acme/artifacts/app-1.bin?product="+productID, auth, header{"Prefer", "no-download"})
 		r := c.do("GET", "/v1/accounts/acme/releases/1.0.0/upgrade?product="+productID, "", auth)
 		if want := fmt.Sprintf("1.%d.0", n); attrs(t, r)["version"] != want {
 			t.Fatalf("upgrade picked %v, want %s", attrs(t, r)["version"], want)
 		}
 		counts[n] = [2]int64{upgrade, lookup}
-		t.Logf("%6d releases, %6d artifacts: upgrade %d statements, filename lookup %d statements", n, n*5, upgrade, lookup)
+		t.Logf("%6d releases, %6d artifacts: upgrade %d statements, filename lookup %d statements", n, n*2, upgrade, lookup)
 	}
-	if counts[10] != counts[10_000] {
+	if counts[10] != counts[5_000] {
 		t.Fatalf("statement counts grow with the data: %v", counts)
 	}
 }

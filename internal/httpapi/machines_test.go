@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relkey/relkey/internal/config"
 	"github.com/relkey/relkey/internal/testenv"
 )
 
@@ -127,24 +128,14 @@ func TestMachineLimitsAndStrategies(t *testing.T) {
 }
 
 // TestConcurrentActivationsRespectTheLimit fires 50 activations at once
-// against a limit of 5: exactly 5 machines exist afterwards.
+// against a limit of 5: exactly 5 machines exist afterwards. The requests
+// queue for one lock, so they get a budget that holds under the race
+// detector on two busy cores.
 func TestConcurrentActivationsRespectTheLimit(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
-		e := newEnv(t, be)
+		e := newEnv(t, be, func(c *config.Config) { c.RequestTimeout = 2 * time.Minute })
 		licenseID, key := e.licensed(`"name":"Five","floating":true,"maxMachines":5,"authenticationStrategy":"LICENSE"`)
-		var wg sync.WaitGroup
-		statuses := make([]int, 50)
-		for i := range statuses {
-			wg.Go(func() {
-				statuses[i] = e.do("POST", "/v1/accounts/acme/machines", machineBody(licenseID, fmt.Sprintf(`"fingerprint":"par-%d"`, i)),
-					header{"Authorization", "License " + key}).status
-			})
-		}
-		wg.Wait()
-		counts := map[int]int{}
-		for _, s := range statuses {
-			counts[s]++
-		}
+		counts := activateAtOnce(e, licenseID, key, 50)
 		if counts[201] != 5 || counts[422] != 45 {
 			t.Fatalf("statuses %v, want 5×201 and 45×422", counts)
 		}
@@ -152,6 +143,49 @@ func TestConcurrentActivationsRespectTheLimit(t *testing.T) {
 			t.Fatalf("%d machines exist, want 5", n)
 		}
 	})
+}
+
+// TestContendedActivationsNeverAnswer500 fires activations at once with a
+// deadline too short for all of them: those that time out waiting for the
+// database, or are interrupted inside it, get 503 + Retry-After and leave
+// nothing behind; none gets a 500.
+func TestContendedActivationsNeverAnswer500(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		licenseID, key := e.licensed(`"name":"Five","floating":true,"maxMachines":5,"authenticationStrategy":"LICENSE"`)
+		cfg := e.cfg
+		cfg.RequestTimeout = 300 * time.Millisecond
+		counts := activateAtOnce(serveEnvShared(t, e, cfg), licenseID, key, 60)
+		t.Logf("statuses %v", counts)
+		if counts[201]+counts[422]+counts[503] != 60 || counts[201] > 5 {
+			t.Fatalf("statuses %v, want only 201 (at most 5), 422 and 503", counts)
+		}
+		if n := len(list(t, e.admin("GET", "/v1/accounts/acme/machines?license="+licenseID+"&limit=100", ""))); n != counts[201] {
+			t.Fatalf("%d machines exist after %d activations succeeded", n, counts[201])
+		}
+	})
+}
+
+// activateAtOnce sends n activations of the license at the same time and
+// counts their statuses; every 503 must carry Retry-After.
+func activateAtOnce(e *env, licenseID, key string, n int) map[int]int {
+	var wg sync.WaitGroup
+	statuses := make([]*response, n)
+	for i := range statuses {
+		wg.Go(func() {
+			statuses[i] = e.do("POST", "/v1/accounts/acme/machines", machineBody(licenseID, fmt.Sprintf(`"fingerprint":"par-%d"`, i)),
+				header{"Authorization", "License " + key})
+		})
+	}
+	wg.Wait()
+	counts := map[int]int{}
+	for _, r := range statuses {
+		counts[r.status]++
+		if r.status == 503 && r.header.Get("Retry-After") == "" {
+			e.t.Fatalf("503 without Retry-After: %s", r.body)
+		}
+	}
+	return counts
 }
 
 func TestHeartbeats(t *testing.T) {

@@ -1,6 +1,6 @@
 // Package testenv gives tests fresh, isolated backing services: a new
-// PostgreSQL database or SQLite file per test, a new MinIO bucket or local
-// folder per test. Service addresses come from the environment `make test`
+// PostgreSQL database or SQLite file per test, copied from a schema migrated
+// once, and a new MinIO bucket or local folder per test. Service addresses come from the environment `make test`
 // sets (RELKEY_TEST_DATABASE_URL, RELKEY_TEST_STORAGE_URL).
 //
 // A missing service fails the test. Only an explicit
@@ -74,9 +74,16 @@ func RandomName(prefix string) string {
 	return prefix + hex.EncodeToString(b)
 }
 
-// PostgresURL creates a fresh database on the test server and returns its URL;
-// the database is dropped when the test ends.
-func PostgresURL(t testing.TB) string {
+// EmptyPostgresURL creates a fresh database without any table on the test
+// server and returns its URL; the database is dropped when the test ends.
+func EmptyPostgresURL(t testing.TB) string {
+	t.Helper()
+	return createDatabase(t, "")
+}
+
+// createDatabase creates a database with the given CREATE DATABASE options
+// and drops it when the test ends.
+func createDatabase(t testing.TB, options string) string {
 	t.Helper()
 	base := require(t, "RELKEY_TEST_DATABASE_URL")
 	admin, err := sql.Open("pgx", base)
@@ -87,7 +94,7 @@ func PostgresURL(t testing.TB) string {
 	name := RandomName("relkey_test_")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name+" "+options); err != nil {
 		t.Fatalf("create test database on %s: %v", redact(base), err)
 	}
 	t.Cleanup(func() {
@@ -131,26 +138,31 @@ func S3(t testing.TB) *config.S3 {
 	return s3
 }
 
-// Options returns database options for a fresh database of the backend.
-func (b Backend) Options(t testing.TB) database.Options {
+// EmptyOptions returns database options for a fresh database of the
+// backend without any table, for tests of the migrations themselves.
+func (b Backend) EmptyOptions(t testing.TB) database.Options {
 	t.Helper()
 	if b.Postgres {
-		return database.Options{URL: PostgresURL(t), Timeout: 5 * time.Second}
+		return database.Options{URL: EmptyPostgresURL(t), Timeout: 5 * time.Second}
 	}
 	return database.Options{SQLitePath: filepath.Join(t.TempDir(), "relkey.db"), Timeout: 5 * time.Second}
 }
 
-// OpenDB opens and migrates a fresh database of the backend.
+// OpenDB opens a fresh, migrated database of the backend.
 func (b Backend) OpenDB(t testing.TB) *database.DB {
 	t.Helper()
-	db, err := database.Open(context.Background(), b.Options(t))
+	opts := database.Options{Timeout: 5 * time.Second}
+	if b.Postgres {
+		opts.URL = PostgresURL(t)
+	} else {
+		opts.SQLitePath = filepath.Join(t.TempDir(), "relkey.db")
+		SQLiteFile(t, opts.SQLitePath)
+	}
+	db, err := database.Open(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.MigrateUp(); err != nil {
-		t.Fatal(err)
-	}
 	return db
 }
 

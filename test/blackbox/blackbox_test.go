@@ -196,11 +196,11 @@ func (r result) attr(name string) any {
 func TestOperatorAndClientJourney(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			env := append(os.Environ(), "RELKEY_DATA_DIR="+t.TempDir(), "RELKEY_LOG_LEVEL=warn")
+			env := append(os.Environ(), "RELKEY_DATA_DIR="+t.TempDir(), "RELKEY_LOG_LEVEL=warn", "RELKEY_PASSWORD_COST=4")
 			if b.Postgres {
 				s3 := testenv.S3(t)
 				env = append(env,
-					"RELKEY_DATABASE_URL="+testenv.PostgresURL(t),
+					"RELKEY_DATABASE_URL="+testenv.EmptyPostgresURL(t),
 					"RELKEY_SECRET_KEY="+strings.Repeat("s", 40),
 					fmt.Sprintf("RELKEY_STORAGE_URL=s3://%s:%s@%s/%s?secure=false&region=%s", s3.AccessKey, s3.SecretKey, s3.Endpoint, s3.Bucket, s3.Region))
 			}

@@ -80,7 +80,7 @@ func relkeyEnv(settings ...string) []string {
 // certificate for 127.0.0.1 when cert is set.
 func startRelkey(t *testing.T, listen string, cert *testTLS) *relkey {
 	t.Helper()
-	env := relkeyEnv("RELKEY_DATA_DIR="+t.TempDir(), "RELKEY_LOG_LEVEL=warn")
+	env := relkeyEnv("RELKEY_DATA_DIR="+t.TempDir(), "RELKEY_LOG_LEVEL=warn", "RELKEY_PASSWORD_COST=4")
 	if cert != nil {
 		env = append(env, "RELKEY_TLS_CERT="+cert.certFile, "RELKEY_TLS_KEY="+cert.keyFile)
 	}

@@ -45,6 +45,7 @@ class Executor extends HttpExecutor {
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "relkey-electron-"));
+  process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
   const appName = `relkey-app-${version}.AppImage`;
   const app = crypto.randomBytes(3000);
   fs.writeFileSync(path.join(dir, appName), app);
