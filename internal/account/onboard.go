@@ -23,15 +23,20 @@ type Onboarded struct {
 }
 
 // Onboard creates the account, its admin user and an admin token in one
-// transaction: either all exist afterwards or none does.
+// transaction: either all exist afterwards or none does. The password is
+// hashed before the transaction begins.
 func (s *Service) Onboard(ctx context.Context, users *user.Service, tokens *token.Service, o Onboarding) (*Onboarded, error) {
+	registration, err := users.Prepare(ctx, o.Email, o.Password, user.RoleAdmin)
+	if err != nil {
+		return nil, err
+	}
 	var out Onboarded
-	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
 		a, err := s.Create(ctx, Params{Slug: o.Slug, Name: o.Name})
 		if err != nil {
 			return err
 		}
-		admin, err := users.Register(ctx, a.ID, o.Email, o.Password, user.RoleAdmin)
+		admin, err := users.Register(ctx, a.ID, registration)
 		if err != nil {
 			return err
 		}

@@ -59,7 +59,7 @@ func TestExitCodes(t *testing.T) {
 }
 
 func TestAccountCreateJSONAndDuplicate(t *testing.T) {
-	env := map[string]string{"RELKEY_DATA_DIR": t.TempDir()}
+	env := map[string]string{"RELKEY_DATA_DIR": t.TempDir(), "RELKEY_PASSWORD_COST": "4"}
 	args := []string{"account", "create", "--slug", "acme", "--name", "Acme", "--email", "admin@acme.test", "--password", "secret123", "--json"}
 	code, stdout, stderr := run(t, env, args...)
 	if code != 0 {

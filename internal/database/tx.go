@@ -14,9 +14,9 @@ type txKey struct{}
 // take part in it; nested calls join the outer transaction.
 //
 // Every statement inside runs under ctx, but the transaction itself (its
-// commit or rollback) does not: once fn has succeeded the commit is let
-// finish even if ctx ends meanwhile, so that a request is never told 503
-// about a change that was in fact committed.
+// commit or rollback) gets one more database budget past ctx's deadline:
+// once fn has succeeded the commit is let finish even if ctx ends meanwhile,
+// so that a request is never told 503 about a change that was committed.
 func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return fn(ctx)
@@ -24,7 +24,15 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 	if err := ctx.Err(); err != nil {
 		return Error(err)
 	}
-	txCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), db.budget)
+	var (
+		txCtx  context.Context
+		cancel context.CancelFunc
+	)
+	if deadline, ok := ctx.Deadline(); ok {
+		txCtx, cancel = context.WithDeadline(context.WithoutCancel(ctx), deadline.Add(db.budget))
+	} else {
+		txCtx, cancel = context.WithCancel(context.WithoutCancel(ctx))
+	}
 	defer cancel()
 	err := db.Gorm.WithContext(txCtx).Transaction(func(tx *gorm.DB) error {
 		return fn(context.WithValue(ctx, txKey{}, tx))

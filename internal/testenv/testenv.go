@@ -1,7 +1,8 @@
 // Package testenv gives tests fresh, isolated backing services: a new
 // PostgreSQL database or SQLite file per test, copied from a schema migrated
-// once, and a new MinIO bucket or local folder per test. Service addresses come from the environment `make test`
-// sets (RELKEY_TEST_DATABASE_URL, RELKEY_TEST_STORAGE_URL).
+// once, and a new MinIO bucket or local folder per test. Service addresses
+// come from the environment `make test` sets (RELKEY_TEST_DATABASE_URL,
+// RELKEY_TEST_STORAGE_URL).
 //
 // A missing service fails the test. Only an explicit
 // RELKEY_TEST_SERVICES=embedded, which CI refuses, limits a run to the

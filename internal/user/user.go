@@ -126,10 +126,28 @@ type Params struct {
 	Metadata  optional.Value[map[string]any] `json:"metadata"`
 }
 
-// Register creates a user without a principal: the first admin of a new
-// account.
-func (s *Service) Register(ctx context.Context, accountID, email, password string, role Role) (*User, error) {
-	return s.insert(ctx, accountID, Params{Email: optional.Of(email), Password: optional.Of(&password), Role: optional.Of(string(role))})
+// Registration is a user checked and hashed, ready to be stored by Register.
+type Registration struct{ user *User }
+
+// Prepare checks and hashes a user created without a principal, the first
+// admin of a new account. It runs before the account's transaction: hashing
+// is slow and must not hold a write lock.
+func (s *Service) Prepare(ctx context.Context, email, password string, role Role) (*Registration, error) {
+	u, err := s.build(ctx, Params{Email: optional.Of(email), Password: optional.Of(&password), Role: optional.Of(string(role))})
+	if err != nil {
+		return nil, err
+	}
+	return &Registration{user: u}, nil
+}
+
+// Register stores a prepared user in the account.
+func (s *Service) Register(ctx context.Context, accountID string, r *Registration) (*User, error) {
+	u := *r.user
+	u.AccountID = accountID
+	if err := s.store.Create(ctx, &u); err != nil {
+		return nil, err
+	}
+	return &u, nil
 }
 
 // Create adds a user on behalf of who. Anonymous sign-up creates a user-role
@@ -153,14 +171,24 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, accountID s
 }
 
 func (s *Service) insert(ctx context.Context, accountID string, p Params) (*User, error) {
-	u := &User{ID: id.New(), AccountID: accountID, Role: RoleUser, Metadata: map[string]any{}}
+	u, err := s.build(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	u.AccountID = accountID
+	if err := s.store.Create(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// build makes a new, unsaved user of the attributes.
+func (s *Service) build(ctx context.Context, p Params) (*User, error) {
 	if !p.Email.Set {
 		return nil, apperr.Attribute("email", "MISSING", "can't be blank")
 	}
+	u := &User{ID: id.New(), Role: RoleUser, Metadata: map[string]any{}}
 	if err := s.apply(ctx, u, p); err != nil {
-		return nil, err
-	}
-	if err := s.store.Create(ctx, u); err != nil {
 		return nil, err
 	}
 	return u, nil

@@ -30,7 +30,11 @@ func TestCreateAndAuthenticate(t *testing.T) {
 			tokenStore := token.NewStore(db)
 			svc := user.NewService(user.NewStore(db), db, tokenStore, &event.Bus{}, password.NewHasher(password.MinCost, 0))
 			ctx := context.Background()
-			u, err := svc.Register(ctx, acct, "Jane@Example.com", "secret123", user.RoleAdmin)
+			prepared, err := svc.Prepare(ctx, "Jane@Example.com", "secret123", user.RoleAdmin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, err := svc.Register(ctx, acct, prepared)
 			if err != nil {
 				t.Fatal(err)
 			}
