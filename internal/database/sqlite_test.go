@@ -12,19 +12,26 @@ import (
 	"github.com/relkey/relkey/internal/database"
 )
 
-// TestSQLiteTransactionsTakeTheWriteLockAtBegin guards against deferred
-// transactions, which fail at once (SQLITE_BUSY) when they upgrade from
-// reading to writing while another connection writes.
-func TestSQLiteTransactionsTakeTheWriteLockAtBegin(t *testing.T) {
+// sqliteWithTable opens a fresh SQLite database with one table, t (x int).
+func sqliteWithTable(t *testing.T) (*database.DB, string) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "relkey.db")
 	db, err := database.Open(context.Background(), database.Options{SQLitePath: path, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	if err := db.Gorm.Exec("CREATE TABLE t (x int)").Error; err != nil {
 		t.Fatal(err)
 	}
+	return db, path
+}
+
+// TestSQLiteTransactionsTakeTheWriteLockAtBegin guards against deferred
+// transactions, which fail at once (SQLITE_BUSY) when they upgrade from
+// reading to writing while another connection writes.
+func TestSQLiteTransactionsTakeTheWriteLockAtBegin(t *testing.T) {
+	db, path := sqliteWithTable(t)
 	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(50)")
 	if err != nil {
 		t.Fatal(err)
@@ -48,15 +55,7 @@ func TestSQLiteTransactionsTakeTheWriteLockAtBegin(t *testing.T) {
 // inside a statement or a transaction gets a 503 (Unavailable), never a 500,
 // and leaves nothing written.
 func TestSQLiteInterruptedWorkIsUnavailable(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "relkey.db")
-	db, err := database.Open(context.Background(), database.Options{SQLitePath: path, Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Gorm.Exec("CREATE TABLE t (x int)").Error; err != nil {
-		t.Fatal(err)
-	}
+	db, _ := sqliteWithTable(t)
 	// Inserts without end: only the interrupt stops it. The cancel comes a
 	// moment later, mostly mid-statement; either way the answer is the same.
 	endless := "INSERT INTO t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i FROM n"
