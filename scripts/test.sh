@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: starts throwaway PostgreSQL and MinIO
-# (scripts/services.sh), checks formatting and vet, runs every package with
+# (scripts/services.sh), checks formatting, tidy modules, vet and
+# staticcheck, runs every package with
 # the race detector, runs the real-client suites in test/clients, and stops
 # what it started. Every step runs even when an earlier one failed; a summary
 # line per step closes the output, and the exit status is non-zero when any
@@ -47,12 +48,19 @@ gofmt_clean() {
   return 1
 }
 
+# staticcheck_in DIR: staticcheck (a pinned version, fetched from the module
+# proxy on first use) over the module in DIR.
+staticcheck_in() { (cd "$1" && GOFLAGS= go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...); }
+
 step "services (PostgreSQL, MinIO)" services_up
 step "gofmt" gofmt_clean
+step "go mod tidy -diff (both modules)" bash -c 'go mod tidy -diff && cd test/clients && go mod tidy -diff'
 step "go vet" go vet ./...
+step "staticcheck" staticcheck_in .
 step "go test -race (every package)" go test -race -count=1 -timeout 15m ./...
 # Real Keygen clients against relkey built from this tree (their own module).
 step "go vet (test/clients)" bash -c 'cd test/clients && go vet ./...'
+step "staticcheck (test/clients)" staticcheck_in test/clients
 step "client suites (keygen-go, keygen-cli, electron)" bash -c 'cd test/clients && go test -count=1 -timeout 10m ./...'
 
 printf '\n=== summary\n'

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/relkey/relkey/internal/account"
@@ -108,18 +109,23 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	return a, nil
 }
 
-// RunJobs runs the background jobs of a serving replica until ctx ends.
-// Every replica may run them: each job is safe to run concurrently.
+// RunJobs runs the background jobs of a serving replica until ctx ends, and
+// returns once every job has finished its pass. Every replica may run them:
+// each job is safe to run concurrently.
 func (a *App) RunJobs(ctx context.Context) {
-	go a.every(ctx, 2*time.Second, "settling uploads", a.Artifacts.SettleWaiting)
+	var jobs sync.WaitGroup
+	jobs.Go(func() { a.every(ctx, 2*time.Second, "settling uploads", a.Artifacts.SettleWaiting) })
 	culler := machine.NewCuller(a.DB)
-	a.every(ctx, time.Minute, "culling dead machines", func(ctx context.Context) error {
-		n, err := culler.Cull(ctx)
-		if n > 0 {
-			a.Logger.Info("deactivated dead machines", "count", n)
-		}
-		return err
+	jobs.Go(func() {
+		a.every(ctx, time.Minute, "culling dead machines", func(ctx context.Context) error {
+			n, err := culler.Cull(ctx)
+			if n > 0 {
+				a.Logger.Info("deactivated dead machines", "count", n)
+			}
+			return err
+		})
 	})
+	jobs.Wait()
 }
 
 // every runs pass every interval, each within the interval, until ctx

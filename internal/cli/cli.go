@@ -142,8 +142,10 @@ func serve(cmd Command, cfg config.Config, logger *slog.Logger) int {
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(listener) }()
 	jobs, stopJobs := context.WithCancel(context.Background())
-	defer stopJobs()
-	go a.RunJobs(jobs)
+	jobsDone := make(chan struct{})
+	go func() { defer close(jobsDone); a.RunJobs(jobs) }()
+	// Runs before the deferred a.Close: the jobs end before the database does.
+	defer func() { stopJobs(); <-jobsDone }()
 	addr := scheme + "://" + listener.Addr().String()
 	logger.Info("relkey is serving", "address", addr, "version", version(), "database", string(a.DB.Engine), "embedded", cfg.Embedded())
 	fmt.Fprintf(cmd.Stdout, "relkey %s serving on %s (health: %s/v1/health)\n", version(), addr, addr)

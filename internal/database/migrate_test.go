@@ -2,10 +2,14 @@ package database_test
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
+	dbfiles "github.com/relkey/relkey/db"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/testenv"
 )
@@ -25,6 +29,9 @@ func tables(t *testing.T, db *database.DB) []string {
 	return names
 }
 
+// schemaTables are the tables the migrations make, in name order.
+var schemaTables = []string{"accounts", "artifacts", "catalog_entries", "components", "entitlements", "license_entitlements", "license_users", "licenses", "machines", "packages", "policies", "policy_entitlements", "processes", "products", "rate_limits", "release_entitlement_constraints", "releases", "tokens", "users"}
+
 func TestMigrationsUpDownUp(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
@@ -33,7 +40,7 @@ func TestMigrationsUpDownUp(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			want := []string{"accounts", "artifacts", "catalog_entries", "components", "entitlements", "license_entitlements", "license_users", "licenses", "machines", "packages", "policies", "policy_entitlements", "processes", "products", "rate_limits", "release_entitlement_constraints", "releases", "tokens", "users"}
+			want := schemaTables
 			for round := range 2 {
 				if err := db.MigrateUp(); err != nil {
 					t.Fatalf("round %d up: %v", round, err)
@@ -91,6 +98,62 @@ func TestConcurrentMigrationsAgree(t *testing.T) {
 					t.Fatalf("migrator %d: %v", i, err)
 				}
 			}
+			// Whoever ran which migration, the result is the whole schema once.
+			db, err := database.Open(context.Background(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			v, dirty, err := db.MigrationVersion()
+			if err != nil || dirty || fmt.Sprint(v) != newestMigration(t, db.Engine) {
+				t.Fatalf("after concurrent migrators: version %d dirty=%v err=%v, want %s clean", v, dirty, err, newestMigration(t, db.Engine))
+			}
+			if got := tables(t, db); !slices.Equal(got, schemaTables) {
+				t.Fatalf("after concurrent migrators: tables %v, want %v", got, schemaTables)
+			}
 		})
+	}
+}
+
+// newestMigration is the version of the engine's newest embedded migration.
+func newestMigration(t *testing.T, engine database.Engine) string {
+	t.Helper()
+	names := migrationFiles(t, engine)
+	version, _, _ := strings.Cut(names[len(names)-1], "_")
+	return strings.TrimLeft(version, "0")
+}
+
+func migrationFiles(t *testing.T, engine database.Engine) []string {
+	t.Helper()
+	entries, err := fs.ReadDir(dbfiles.Migrations, "migrations/"+string(engine))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	slices.Sort(names)
+	return names
+}
+
+// TestMigrationTreesAreParallel: both engines have the same migrations, by
+// version and name, each with its up and its down.
+func TestMigrationTreesAreParallel(t *testing.T) {
+	postgres, sqlite := migrationFiles(t, database.Postgres), migrationFiles(t, database.SQLite)
+	if !slices.Equal(postgres, sqlite) {
+		t.Fatalf("migration trees differ:\n  postgres: %v\n  sqlite:   %v", postgres, sqlite)
+	}
+	for _, name := range postgres {
+		base, up := strings.CutSuffix(name, ".up.sql")
+		if !up {
+			if _, down := strings.CutSuffix(name, ".down.sql"); !down {
+				t.Errorf("%s is neither an up nor a down migration", name)
+			}
+			continue
+		}
+		if !slices.Contains(postgres, base+".down.sql") {
+			t.Errorf("%s has no down migration", name)
+		}
 	}
 }

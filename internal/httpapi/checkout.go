@@ -29,10 +29,9 @@ const (
 
 // checkoutOptions are read from the query or from meta.
 type checkoutOptions struct {
-	encrypt   bool
-	ttl       *int64 // nil: the file never expires
-	includes  []string
-	algorithm string
+	encrypt  bool
+	ttl      *int64 // nil: the file never expires
+	includes []string
 }
 
 type checkoutMeta struct {

@@ -18,15 +18,15 @@ func VerifySignature(req *http.Request, header http.Header, body []byte, pub ed2
 	sum := sha256.Sum256(body)
 	digest := "sha-256=" + base64.StdEncoding.EncodeToString(sum[:])
 	if got := header.Get("Digest"); got != digest {
-		return fmt.Errorf("Digest %q, want %q", got, digest)
+		return fmt.Errorf("digest header %q, want %q", got, digest)
 	}
 	date := header.Get("Date")
 	at, err := time.Parse(time.RFC1123, date)
 	if err != nil {
-		return fmt.Errorf("Date %q: %v", date, err)
+		return fmt.Errorf("date header %q: %v", date, err)
 	}
 	if time.Since(at) > 5*time.Minute {
-		return fmt.Errorf("Date %q is too old", date)
+		return fmt.Errorf("date header %q is too old", date)
 	}
 	var signature string
 	for _, param := range strings.Split(header.Get("Keygen-Signature"), ",") {
