@@ -13,10 +13,14 @@ import (
 // counted serves e's relkey again through a handler that counts the
 // statements of each request.
 func counted(t testing.TB, e *env) (*env, *database.StatementCounter) {
+	return countedBy(t, e, &database.StatementCounter{})
+}
+
+// countedBy is counted with a given counter (a recorder, to read plans).
+func countedBy(t testing.TB, e *env, counter *database.StatementCounter) (*env, *database.StatementCounter) {
 	if err := e.app.DB.CountStatements(); err != nil {
 		t.Fatal(err)
 	}
-	counter := &database.StatementCounter{}
 	h := e.app.Server().Handler()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r.WithContext(database.WithStatementCounter(r.Context(), counter)))

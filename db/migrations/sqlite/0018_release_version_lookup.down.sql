@@ -1,0 +1,1 @@
+DROP INDEX releases_account_version_idx;
