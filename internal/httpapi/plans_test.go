@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/relkey/relkey/internal/config"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/testenv"
 )
@@ -23,7 +25,9 @@ func TestUpgradeStaysAnIndexWalk(t *testing.T) {
 			sizes = []int{10_000, 100_000}
 		}
 		for _, n := range sizes {
-			e := newEnv(t, be)
+			// Seeding 100 000 rows on a loaded machine needs more than a
+			// request's statement timeout.
+			e := newEnv(t, be, func(c *config.Config) { c.RequestTimeout = 2 * time.Minute })
 			productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
 			policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"P","authenticationStrategy":"LICENSE"`)))
 			key := attrs(t, e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, "")))["key"].(string)
