@@ -13,11 +13,13 @@ import (
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/artifact"
 	"github.com/relkey/relkey/internal/catalog"
+	"github.com/relkey/relkey/internal/checkout"
 	"github.com/relkey/relkey/internal/config"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/httpapi"
+	"github.com/relkey/relkey/internal/identity"
 	"github.com/relkey/relkey/internal/keyring"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
@@ -40,6 +42,8 @@ type App struct {
 	Logger *slog.Logger
 	DB     *database.DB
 	Events *event.Bus
+	// Toucher records validations in batches; closed last.
+	Toucher *license.Toucher
 }
 
 // Open connects to the configured database and object store, applies
@@ -102,9 +106,12 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Catalog = catalog.NewService(catalogStore)
 	a.Packages = releasepackage.NewService(packageStore, a.Products, catalogStore)
 	a.Releases = release.NewService(releaseStore, a.Products, a.Packages, a.Entitlements, catalogStore)
-	a.Validator = validation.New(machineStore, a.Entitlements, a.Users, release.NewCatalog(releaseStore))
 	a.Artifacts = artifact.NewService(artifact.NewStore(db, releaseStore), a.Releases, catalogStore, a.Storage, a.Local != nil)
+	a.Identity = identity.NewService(a.Tokens, a.Users, a.Products, a.Licenses)
 	a.Toucher = license.NewToucher(db, 4096, logger)
+	validator := validation.New(machineStore, a.Entitlements, a.Users, release.NewCatalog(releaseStore))
+	a.Validations = validation.NewService(a.Licenses, validator, a.Toucher)
+	a.Checkouts = checkout.NewService(a.Licenses, a.Machines, checkoutRelated{a.Products, a.Users, a.Entitlements})
 	a.Limiter = ratelimit.New(db)
 	return a, nil
 }
@@ -170,4 +177,24 @@ func (a *App) Onboard(ctx context.Context, o account.Onboarding) (*account.Onboa
 func (a *App) Close() error {
 	a.Toucher.Close()
 	return a.DB.Close()
+}
+
+// checkoutRelated finds what a license file includes about a license the
+// check-out has already authorized.
+type checkoutRelated struct {
+	products     *product.Service
+	users        *user.Service
+	entitlements *entitlement.Service
+}
+
+func (r checkoutRelated) Product(ctx context.Context, accountID, id string) (*product.Product, error) {
+	return r.products.Bearer(ctx, accountID, id)
+}
+
+func (r checkoutRelated) Owner(ctx context.Context, accountID, id string) (*user.User, error) {
+	return r.users.Bearer(ctx, accountID, id)
+}
+
+func (r checkoutRelated) Entitlements(ctx context.Context, accountID, licenseID, policyID string) ([]entitlement.Entitlement, error) {
+	return r.entitlements.Of(ctx, accountID, licenseID, policyID)
 }

@@ -37,12 +37,52 @@ const (
 )
 
 // Source points at the part of the request an error is about. At most one
-// field is set.
+// of its members is set: Field where a rule names what it judged, Pointer
+// where the wire decoder names where it failed.
 type Source struct {
-	Pointer   string `json:"pointer,omitempty"`
-	Parameter string `json:"parameter,omitempty"`
-	Header    string `json:"header,omitempty"`
+	Field     *Field
+	Pointer   string // a JSON pointer into the request document
+	Parameter string // a query parameter
+	Header    string // a request header
 }
+
+// Part is the part of a request's resource a Field is in.
+type Part int
+
+// The parts of a resource a rule can point at.
+const (
+	InRecord       Part = iota + 1 // the resource as a whole, or the body's list of identifiers
+	InAttribute                    // one attribute
+	InRelationship                 // one relationship
+	InMeta                         // one member of the request's meta
+)
+
+// Field names what a rule judged, in the terms of the domain (snake_case
+// names, positions in lists); the transport turns it into its own locator.
+type Field struct {
+	Part  Part
+	Name  string // the attribute, relationship or meta member; empty InRecord
+	Index *int   // an item of the body's list or of a to-many relationship
+	Key   string // a member of the resource or of that item
+}
+
+// Record is the resource as a whole.
+func Record() Field { return Field{Part: InRecord} }
+
+// Attr is one attribute.
+func Attr(name string) Field { return Field{Part: InAttribute, Name: name} }
+
+// Rel is one relationship.
+func Rel(name string) Field { return Field{Part: InRelationship, Name: name} }
+
+// Meta is one member of the request's meta.
+func Meta(name string) Field { return Field{Part: InMeta, Name: name} }
+
+// Item is item i of the list the field holds.
+func (f Field) Item(i int) Field { f.Index = &i; return f }
+
+// Member is a member key of the field's resource or item.
+func (f Field) Member(key string) Field { f.Key = key; return f }
 
 // Error is the one error type of relkey.
 type Error struct {
@@ -83,7 +123,13 @@ func New(kind Kind, code, detail string) *Error {
 	return &Error{Kind: kind, Code: code, Detail: detail}
 }
 
-// AtPointer builds an error about a JSON pointer in the request document.
+// At builds an error about a field of the request.
+func At(kind Kind, code, detail string, f Field) *Error {
+	return &Error{Kind: kind, Code: code, Detail: detail, Source: &Source{Field: &f}}
+}
+
+// AtPointer builds an error about a JSON pointer in the request document;
+// only the wire decoder knows pointers, rules use At.
 func AtPointer(kind Kind, code, detail, pointer string) *Error {
 	return &Error{Kind: kind, Code: code, Detail: detail, Source: &Source{Pointer: pointer}}
 }
@@ -103,9 +149,8 @@ func NotFoundResource(resource, id string) *Error {
 	return New(NotFound, "NOT_FOUND", fmt.Sprintf("The requested %s '%s' was not found", resource, id))
 }
 
-// Attribute is a rule violation on one attribute (snake_case name), rendered
-// as 422 with a pointer at /data/attributes/<camelName> and the code
-// "<ATTRIBUTE>_<REASON>" as Keygen derives it, e.g. CODE_TAKEN.
+// Attribute is a rule violation on one attribute (snake_case name), with
+// the code "<ATTRIBUTE>_<REASON>" as Keygen derives it, e.g. CODE_TAKEN.
 func Attribute(attribute, reason, detail string) *Error {
-	return AtPointer(Unprocessable, naming.UpperSnake(attribute)+"_"+reason, detail, "/data/attributes/"+naming.Camel(attribute))
+	return At(Unprocessable, naming.UpperSnake(attribute)+"_"+reason, detail, Attr(attribute))
 }

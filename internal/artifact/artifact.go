@@ -103,7 +103,7 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, releaseRef 
 	if err := who.Require("artifact.create"); err != nil {
 		return nil, "", err
 	}
-	notFound := apperr.AtPointer(apperr.Unprocessable, "RELEASE_NOT_FOUND", "must exist", "/data/relationships/release")
+	notFound := apperr.At(apperr.Unprocessable, "RELEASE_NOT_FOUND", "must exist", apperr.Rel("release"))
 	if releaseRef == "" {
 		return nil, "", notFound
 	}

@@ -247,8 +247,9 @@ func accountCommand(cmd Command, cfg config.Config, logger *slog.Logger) int {
 	out, err := a.Onboard(context.Background(), o)
 	if err != nil {
 		var e *apperr.Error
-		if errors.As(err, &e) && e.Source != nil && e.Source.Pointer != "" {
-			return fail(cmd, fmt.Errorf("%s %s (%s)", flagName(e.Source.Pointer), e.Detail, e.Code))
+		if errors.As(err, &e) && e.Source != nil && e.Source.Field != nil && e.Source.Field.Part == apperr.InAttribute {
+			// each attribute of an onboarding has the flag of its name
+			return fail(cmd, fmt.Errorf("--%s %s (%s)", e.Source.Field.Name, e.Detail, e.Code))
 		}
 		return fail(cmd, err)
 	}
@@ -273,21 +274,6 @@ Try it:
 `, out.Account.Slug, out.Account.ID, out.Admin.Email, out.Admin.ID, out.RawToken, out.PublicKey,
 		out.RawToken, baseURL(cfg), out.Account.Slug)
 	return exitOK
-}
-
-// flagName names the flag an attribute error is about.
-func flagName(pointer string) string {
-	switch pointer {
-	case "/data/attributes/slug":
-		return "--slug"
-	case "/data/attributes/name":
-		return "--name"
-	case "/data/attributes/email":
-		return "--email"
-	case "/data/attributes/password":
-		return "--password"
-	}
-	return pointer
 }
 
 func baseURL(cfg config.Config) string {

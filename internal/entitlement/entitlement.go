@@ -5,7 +5,6 @@ package entitlement
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -131,16 +130,18 @@ type Target struct {
 	Column   string // policy_id, license_id or release_id
 	ID       string
 	PolicyID string // for licenses: their policy, whose entitlements conflict
-	// Pointer locates the attached items in the request document ("/data"
-	// when empty) and Code prefixes the error codes about them.
-	Pointer, Code string
+	// Field holds the attached items in the request (apperr.Record() when
+	// zero) and Code prefixes the error codes about them.
+	Field apperr.Field
+	Code  string
 }
 
-func (t Target) pointer(i int) string {
-	if t.Pointer == "" {
-		return fmt.Sprintf("/data/%d", i)
+// field locates attached item i in the request.
+func (t Target) field(i int) apperr.Field {
+	if t.Field == (apperr.Field{}) {
+		return apperr.Record().Item(i)
 	}
-	return fmt.Sprintf("%s/%d", t.Pointer, i)
+	return t.Field.Item(i)
 }
 
 // PolicyTarget and LicenseTarget name attachment targets.
@@ -167,7 +168,7 @@ func (s *Service) Attach(ctx context.Context, who *access.Principal, permission 
 		return nil, err
 	}
 	if len(ids) == 0 || len(ids) > 100 {
-		return nil, apperr.AtPointer(apperr.Invalid, "PARAMETERS_INVALID", "must attach 1 to 100 entitlements", "/data")
+		return nil, apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "must attach 1 to 100 entitlements", apperr.Record())
 	}
 	found, err := s.store.Existing(ctx, who.AccountID, ids)
 	if err != nil {
@@ -177,7 +178,7 @@ func (s *Service) Attach(ctx context.Context, who *access.Principal, permission 
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	for i, eid := range ids {
 		if !found[eid] {
-			return nil, apperr.AtPointer(apperr.Unprocessable, t.Code+"ENTITLEMENT_NOT_FOUND", "entitlement must exist", t.pointer(i))
+			return nil, apperr.At(apperr.Unprocessable, t.Code+"ENTITLEMENT_NOT_FOUND", "entitlement must exist", t.field(i))
 		}
 		attachments[i] = Attachment{ID: id.New(), AccountID: who.AccountID, OwnerID: t.ID, EntitlementID: eid, CreatedAt: now, UpdatedAt: now}
 	}
@@ -188,7 +189,7 @@ func (s *Service) Attach(ctx context.Context, who *access.Principal, permission 
 		}
 		for i, eid := range ids {
 			if onPolicy[eid] {
-				return nil, apperr.AtPointer(apperr.Unprocessable, "ENTITLEMENT_CONFLICT", "already attached through the license's policy", t.pointer(i))
+				return nil, apperr.At(apperr.Unprocessable, "ENTITLEMENT_CONFLICT", "already attached through the license's policy", t.field(i))
 			}
 		}
 	}
@@ -202,7 +203,7 @@ func (s *Service) Detach(ctx context.Context, who *access.Principal, permission 
 		return err
 	}
 	if len(ids) == 0 || len(ids) > 100 {
-		return apperr.AtPointer(apperr.Invalid, "PARAMETERS_INVALID", "must detach 1 to 100 entitlements", "/data")
+		return apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "must detach 1 to 100 entitlements", apperr.Record())
 	}
 	return s.store.Detach(ctx, t, ids)
 }

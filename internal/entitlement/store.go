@@ -109,7 +109,7 @@ func (s *Store) Attach(ctx context.Context, t Target, attachments []Attachment) 
 			err := s.db.Conn(ctx).Exec("INSERT INTO "+t.Table+" (id, account_id, "+t.Column+", entitlement_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
 				a.ID, a.AccountID, a.OwnerID, a.EntitlementID, a.CreatedAt, a.UpdatedAt).Error
 			if database.IsUniqueViolation(err) {
-				return apperr.AtPointer(apperr.Unprocessable, t.Code+"ENTITLEMENT_TAKEN", "already attached", t.pointer(i))
+				return apperr.At(apperr.Unprocessable, t.Code+"ENTITLEMENT_TAKEN", "already attached", t.field(i))
 			}
 			if err != nil {
 				return database.Error(err)
@@ -124,14 +124,14 @@ func (s *Store) Detach(ctx context.Context, t Target, ids []string) error {
 	return s.db.InTx(ctx, func(ctx context.Context) error {
 		for i, id := range ids {
 			if uuid.Validate(id) != nil {
-				return apperr.AtPointer(apperr.Unprocessable, "ENTITLEMENT_NOT_FOUND", "entitlement is not attached", t.pointer(i))
+				return apperr.At(apperr.Unprocessable, "ENTITLEMENT_NOT_FOUND", "entitlement is not attached", t.field(i))
 			}
 			res := s.db.Conn(ctx).Exec("DELETE FROM "+t.Table+" WHERE "+t.Column+" = ? AND (entitlement_id = ? OR id = ?)", t.ID, id, id)
 			if res.Error != nil {
 				return database.Error(res.Error)
 			}
 			if res.RowsAffected == 0 {
-				return apperr.AtPointer(apperr.Unprocessable, "ENTITLEMENT_NOT_FOUND", "entitlement is not attached", t.pointer(i))
+				return apperr.At(apperr.Unprocessable, "ENTITLEMENT_NOT_FOUND", "entitlement is not attached", t.field(i))
 			}
 		}
 		return nil

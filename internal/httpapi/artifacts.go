@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/relkey/relkey/internal/serializer"
+
 	"github.com/google/jsonapi"
 	"github.com/labstack/echo/v4"
 
@@ -76,7 +78,7 @@ func (s *Server) createArtifact(c echo.Context) error {
 // redirect answers with the artifact and a Location: the given status, or
 // 200 with links.redirect under Prefer: no-redirect.
 func (s *Server) redirect(c echo.Context, status int, a *artifact.Artifact, location string) error {
-	node := artifactNode(a)
+	node := serializer.Artifact(a)
 	(*node.Links)["redirect"] = location
 	c.Response().Header().Set(echo.HeaderLocation, location)
 	if prefers(c, "no-redirect") {
@@ -97,7 +99,7 @@ func (s *Server) listArtifacts(c echo.Context) error {
 			return nil, 0, err
 		}
 		return s.Artifacts.List(ctx, who, tenantOf(c).ID, artifactFilter(c), p)
-	}, artifactNode)
+	}, serializer.Artifact)
 }
 
 // downloadArtifact is GET /artifacts/:id (id or filename), also reached as
@@ -118,7 +120,7 @@ func (s *Server) downloadArtifact(c echo.Context) error {
 		return apperr.NotFoundResource("artifact", name)
 	}
 	if a.Status != artifact.Uploaded || prefers(c, "no-download") {
-		return s.renderOne(c, http.StatusOK, artifactNode(a), nil)
+		return s.renderOne(c, http.StatusOK, serializer.Artifact(a), nil)
 	}
 	var ttl time.Duration
 	if raw := c.QueryParam("ttl"); raw != "" {
@@ -144,32 +146,6 @@ func (s *Server) yankArtifact(c echo.Context) error {
 		return err
 	}
 	return noContent(c)
-}
-
-func artifactNode(a *artifact.Artifact) *jsonapi.Node {
-	base := document.AccountPath(a.AccountID)
-	return &jsonapi.Node{
-		Type: "artifacts",
-		ID:   a.ID,
-		Attributes: map[string]any{
-			"filename":  a.Filename,
-			"filetype":  a.Filetype,
-			"filesize":  a.Filesize,
-			"platform":  a.Platform,
-			"arch":      a.Arch,
-			"checksum":  a.Checksum,
-			"signature": a.Signature,
-			"status":    a.Status,
-			"metadata":  document.Metadata(a.Metadata),
-			"created":   document.Time(a.CreatedAt),
-			"updated":   document.Time(a.UpdatedAt),
-		},
-		Relationships: map[string]any{
-			"account": document.ToOne("accounts", a.AccountID, base),
-			"release": document.ToOne("releases", a.ReleaseID, base+"/releases/"+a.ReleaseID),
-		},
-		Links: &jsonapi.Links{"self": base + "/artifacts/" + a.ID},
-	}
 }
 
 // firstDownload starts the expiry of a license counting from its first

@@ -1,17 +1,13 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/base64"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/access"
-	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
-	"github.com/relkey/relkey/internal/token"
-	"github.com/relkey/relkey/internal/user"
 )
 
 // credentials are what a request presented: a token, a license key, or an
@@ -92,9 +88,9 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		ctx, t := c.Request().Context(), tenantOf(c)
 		var who *access.Principal
 		if cred.license != "" {
-			who, err = s.Licenses.AuthenticateLicense(ctx, t, cred.license)
+			who, err = s.Identity.LicenseKey(ctx, t, cred.license)
 		} else {
-			who, err = s.principalForToken(ctx, t, cred.token)
+			who, err = s.Identity.Token(ctx, t, cred.token)
 		}
 		if err != nil {
 			return err
@@ -102,49 +98,6 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(ctxPrincipal, who)
 		return next(c)
 	}
-}
-
-var errTokenInvalid = apperr.New(apperr.Unauthenticated, "TOKEN_INVALID", "Token format is invalid or the token does not exist")
-
-func (s *Server) principalForToken(ctx context.Context, t *account.Tenant, raw string) (*access.Principal, error) {
-	tok, err := s.Tokens.Authenticate(ctx, t.ID, t.Keys.Secret, raw)
-	if err != nil {
-		return nil, err
-	}
-	var role access.Role
-	switch tok.BearerType {
-	case token.BearerUser:
-		u, err := s.Users.Bearer(ctx, t.ID, tok.BearerID)
-		if apperr.Is(err, apperr.NotFound) {
-			return nil, errTokenInvalid
-		}
-		if err != nil {
-			return nil, err
-		}
-		if err := checkBanned(u); err != nil {
-			return nil, err
-		}
-		role = u.Role
-	case token.BearerProduct:
-		if _, err := s.Products.Bearer(ctx, t.ID, tok.BearerID); apperr.Is(err, apperr.NotFound) {
-			return nil, errTokenInvalid
-		} else if err != nil {
-			return nil, err
-		}
-		role = access.RoleProduct
-	case token.BearerLicense:
-		return s.Licenses.PrincipalForToken(ctx, t.ID, tok.BearerID, tok.ID, tok.Permissions)
-	default:
-		return nil, errTokenInvalid
-	}
-	return access.NewPrincipal(t.ID, role, tok.BearerType, tok.BearerID, tok.ID, tok.Permissions), nil
-}
-
-func checkBanned(u *user.User) error {
-	if u.BannedAt != nil {
-		return apperr.New(apperr.Forbidden, "USER_BANNED", "User is banned")
-	}
-	return nil
 }
 
 // principalOf is the request's principal; nil when anonymous.

@@ -4,12 +4,12 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/google/jsonapi"
+	"github.com/relkey/relkey/internal/serializer"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/catalog"
-	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/page"
 )
 
@@ -18,7 +18,7 @@ func (s *Server) listCatalog(kind string) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]catalog.Entry, int64, error) {
 			return s.Catalog.List(ctx, who, tenantOf(c).ID, kind, p)
-		}, catalogNode)
+		}, serializer.CatalogEntry)
 	}
 }
 
@@ -29,22 +29,6 @@ func (s *Server) showCatalog(kind string) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		return s.renderOne(c, http.StatusOK, catalogNode(e), nil)
-	}
-}
-
-func catalogNode(e *catalog.Entry) *jsonapi.Node {
-	base := document.AccountPath(e.AccountID)
-	return &jsonapi.Node{
-		Type: e.Kind,
-		ID:   e.ID,
-		Attributes: map[string]any{
-			"name":    e.Key,
-			"key":     e.Key,
-			"created": document.Time(e.CreatedAt),
-			"updated": document.Time(e.UpdatedAt),
-		},
-		Relationships: map[string]any{"account": document.ToOne("accounts", e.AccountID, base)},
-		Links:         &jsonapi.Links{"self": base + "/" + e.Kind + "/" + e.ID},
+		return s.renderOne(c, http.StatusOK, serializer.CatalogEntry(e), nil)
 	}
 }

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/relkey/relkey/internal/serializer"
+
 	"github.com/google/jsonapi"
 	"github.com/labstack/echo/v4"
 
@@ -14,15 +16,15 @@ import (
 var entitlementResource = document.Resource{Singular: "entitlement", Plural: "entitlements"}
 
 func (s *Server) listEntitlements(c echo.Context) error {
-	return renderPage(s, c, s.Entitlements.List, entitlementNode)
+	return renderPage(s, c, s.Entitlements.List, serializer.Entitlement)
 }
 
 func (s *Server) showEntitlement(c echo.Context) error {
-	e, err := s.Entitlements.Find(c.Request().Context(), principalOf(c), c.Param("id"))
+	e, err := s.Entitlements.Find(c.Request().Context(), principalOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, entitlementNode(e), nil)
+	return s.renderOne(c, http.StatusOK, serializer.Entitlement(e), nil)
 }
 
 func (s *Server) createEntitlement(c echo.Context) error {
@@ -34,11 +36,11 @@ func (s *Server) createEntitlement(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusCreated, entitlementNode(e), nil)
+	return s.renderOne(c, http.StatusCreated, serializer.Entitlement(e), nil)
 }
 
 func (s *Server) updateEntitlement(c echo.Context) error {
-	return updateRecord(s, c, entitlementResource, s.Entitlements.Update, entitlementNode)
+	return updateRecord(s, c, entitlementResource, s.Entitlements.Update, serializer.Entitlement)
 }
 
 func (s *Server) deleteEntitlement(c echo.Context) error {
@@ -60,7 +62,7 @@ func (s *Server) attachmentTarget(c echo.Context, kind string) (entitlement.Targ
 		}
 		return entitlement.ReleaseTarget(r.ID), nil
 	case "policies":
-		pol, err := s.Policies.Visible(ctx, who, c.Param("id"))
+		pol, err := s.Policies.Visible(ctx, who, pathRef(c))
 		if err != nil {
 			return entitlement.Target{}, err
 		}
@@ -96,7 +98,7 @@ func (s *Server) listAttached(c echo.Context, kind string) error {
 	if err != nil {
 		return err
 	}
-	return s.renderMany(c, nodesOf(items, entitlementNode), nil)
+	return s.renderMany(c, nodesOf(items, serializer.Entitlement), nil)
 }
 
 func (s *Server) attachPolicyEntitlements(c echo.Context) error  { return s.attach(c, "policies") }
@@ -196,21 +198,4 @@ func (s *Server) detach(c echo.Context, kind string) error {
 		return err
 	}
 	return noContent(c)
-}
-
-func entitlementNode(e *entitlement.Entitlement) *jsonapi.Node {
-	base := document.AccountPath(e.AccountID)
-	return &jsonapi.Node{
-		Type: "entitlements",
-		ID:   e.ID,
-		Attributes: map[string]any{
-			"name":     e.Name,
-			"code":     e.Code,
-			"metadata": document.Metadata(e.Metadata),
-			"created":  document.Time(e.CreatedAt),
-			"updated":  document.Time(e.UpdatedAt),
-		},
-		Relationships: map[string]any{"account": document.ToOne("accounts", e.AccountID, base)},
-		Links:         &jsonapi.Links{"self": base + "/entitlements/" + e.ID},
-	}
 }

@@ -3,12 +3,14 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
+	"github.com/relkey/relkey/internal/naming"
 )
 
 var statusOfKind = map[apperr.Kind]int{
@@ -42,10 +44,60 @@ var errEndpointNotFound = apperr.New(apperr.NotFound, "NOT_FOUND",
 
 // errorObject is one entry of a JSON:API errors document.
 type errorObject struct {
-	Title  string         `json:"title"`
-	Detail string         `json:"detail"`
-	Code   string         `json:"code"`
-	Source *apperr.Source `json:"source,omitempty"`
+	Title  string       `json:"title"`
+	Detail string       `json:"detail"`
+	Code   string       `json:"code"`
+	Source *errorSource `json:"source,omitempty"`
+}
+
+type errorSource struct {
+	Pointer   string `json:"pointer,omitempty"`
+	Parameter string `json:"parameter,omitempty"`
+	Header    string `json:"header,omitempty"`
+}
+
+// sourceOf renders where an error is: a rule's field becomes the JSON
+// pointer into the request document.
+func sourceOf(src *apperr.Source) *errorSource {
+	if src == nil {
+		return nil
+	}
+	out := &errorSource{Pointer: src.Pointer, Parameter: src.Parameter, Header: src.Header}
+	if f := src.Field; f != nil {
+		out.Pointer = pointerOf(f)
+	}
+	return out
+}
+
+// pointerOf is the JSON:API pointer of a field: /data, /data/attributes/<name>,
+// /data/relationships/<name>[/data/<i>[/attributes/<key>]], /meta/<name>,
+// /data/<i> or /data/<key>.
+func pointerOf(f *apperr.Field) string {
+	var b strings.Builder
+	switch f.Part {
+	case apperr.InMeta:
+		return "/meta/" + naming.Camel(f.Name)
+	case apperr.InAttribute:
+		b.WriteString("/data/attributes/" + naming.Camel(f.Name))
+	case apperr.InRelationship:
+		b.WriteString("/data/relationships/" + naming.Camel(f.Name))
+		if f.Index != nil {
+			b.WriteString("/data/" + strconv.Itoa(*f.Index))
+		}
+		if f.Key != "" {
+			b.WriteString("/attributes/" + naming.Camel(f.Key))
+		}
+		return b.String()
+	default:
+		b.WriteString("/data")
+	}
+	if f.Index != nil {
+		b.WriteString("/" + strconv.Itoa(*f.Index))
+	}
+	if f.Key != "" {
+		b.WriteString("/" + naming.Camel(f.Key))
+	}
+	return b.String()
 }
 
 type errorDocument struct {
@@ -81,7 +133,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	doc := errorDocument{
 		Meta:   map[string]string{"id": requestIDOf(c)},
-		Errors: []errorObject{{Title: title, Detail: detail, Code: e.Code, Source: e.Source}},
+		Errors: []errorObject{{Title: title, Detail: detail, Code: e.Code, Source: sourceOf(e.Source)}},
 	}
 	if err := s.render(c, status, doc); err != nil {
 		s.Logger.Error("writing error response", "request_id", requestIDOf(c), "error", err)

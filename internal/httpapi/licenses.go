@@ -3,8 +3,9 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"time"
+
+	"github.com/relkey/relkey/internal/serializer"
 
 	"github.com/google/jsonapi"
 	"github.com/labstack/echo/v4"
@@ -15,72 +16,10 @@ import (
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/optional"
-	"github.com/relkey/relkey/internal/policy"
 	"github.com/relkey/relkey/internal/token"
 )
 
 var licenseResource = document.Resource{Singular: "license", Plural: "licenses"}
-
-// pathRef is the :id of a route, unescaped: license keys and machine
-// fingerprints may hold slashes, which clients escape.
-func pathRef(c echo.Context) string {
-	ref, err := url.PathUnescape(c.Param("id"))
-	if err != nil {
-		return c.Param("id")
-	}
-	return ref
-}
-
-// licenseRenderer renders licenses with their policy and machine totals,
-// loading each policy once and the totals of a list in one query.
-type licenseRenderer struct {
-	s        *Server
-	ctx      context.Context
-	policies map[string]*policy.Policy
-	stats    map[string]machine.Stats
-}
-
-func (s *Server) licenseRenderer(ctx context.Context) *licenseRenderer {
-	return &licenseRenderer{s: s, ctx: ctx, policies: map[string]*policy.Policy{}, stats: map[string]machine.Stats{}}
-}
-
-// prefetch loads the machine totals of licenses in one query.
-func (lr *licenseRenderer) prefetch(licenses []license.License) error {
-	ids := make([]string, len(licenses))
-	for i := range licenses {
-		ids[i] = licenses[i].ID
-	}
-	stats, err := lr.s.Machines.StatsOf(lr.ctx, ids)
-	for _, id := range ids {
-		lr.stats[id] = stats[id]
-	}
-	return err
-}
-
-func (lr *licenseRenderer) node(l *license.License) (*jsonapi.Node, error) {
-	pol, ok := lr.policies[l.PolicyID]
-	if !ok {
-		var err error
-		if pol, err = lr.s.Policies.Get(lr.ctx, l.AccountID, l.PolicyID); err != nil {
-			return nil, err
-		}
-		lr.policies[l.PolicyID] = pol
-	}
-	if _, ok := lr.stats[l.ID]; !ok {
-		if err := lr.prefetch([]license.License{*l}); err != nil {
-			return nil, err
-		}
-	}
-	return licenseNode(l, pol, lr.stats[l.ID]), nil
-}
-
-func (s *Server) renderLicenseValue(c echo.Context, status int, l *license.License, meta *jsonapi.Meta) error {
-	node, err := s.licenseRenderer(c.Request().Context()).node(l)
-	if err != nil {
-		return err
-	}
-	return s.renderOne(c, status, node, meta)
-}
 
 func (s *Server) renderLicense(c echo.Context, status int, ref string) error {
 	l, err := s.Licenses.Find(c.Request().Context(), principalOf(c), tenantOf(c), ref)
@@ -275,63 +214,6 @@ func (s *Server) createLicenseToken(c echo.Context) error {
 	})
 }
 
-func licenseNode(l *license.License, pol *policy.Policy, machines machine.Stats) *jsonapi.Node {
-	base := document.AccountPath(l.AccountID)
-	self := base + "/licenses/" + l.ID
-	now := time.Now()
-	protected := pol.Protected
-	if l.Protected != nil {
-		protected = *l.Protected
-	}
-	return &jsonapi.Node{
-		Type: "licenses",
-		ID:   l.ID,
-		Attributes: map[string]any{
-			"name":             l.Name,
-			"key":              l.Key,
-			"expiry":           document.OptionalTime(l.Expiry),
-			"status":           l.Status(now),
-			"uses":             l.Uses,
-			"suspended":        l.Suspended,
-			"scheme":           pol.Scheme,
-			"encrypted":        false,
-			"strict":           pol.Strict,
-			"floating":         pol.Floating,
-			"protected":        protected,
-			"version":          l.LastValidatedVersion,
-			"maxMachines":      license.Effective(l.MaxMachines, pol.MaxMachines),
-			"maxProcesses":     license.Effective(l.MaxProcesses, pol.MaxProcesses),
-			"maxUsers":         license.Effective(l.MaxUsers, pol.MaxUsers),
-			"maxCores":         license.Effective(l.MaxCores, pol.MaxCores),
-			"maxMemory":        license.Effective(l.MaxMemory, pol.MaxMemory),
-			"maxDisk":          license.Effective(l.MaxDisk, pol.MaxDisk),
-			"maxUses":          license.Effective(l.MaxUses, pol.MaxUses),
-			"requireHeartbeat": pol.RequireHeartbeat,
-			"requireCheckIn":   pol.RequireCheckIn,
-			"lastValidated":    document.OptionalTime(l.LastValidatedAt),
-			"lastCheckIn":      document.OptionalTime(l.LastCheckInAt),
-			"nextCheckIn":      document.OptionalTime(license.NextCheckIn(l, pol)),
-			"lastCheckOut":     document.OptionalTime(l.LastCheckOutAt),
-			"metadata":         document.Metadata(l.Metadata),
-			"created":          document.Time(l.CreatedAt),
-			"updated":          document.Time(l.UpdatedAt),
-		},
-		Relationships: map[string]any{
-			"account": document.ToOne("accounts", l.AccountID, base),
-			"product": document.ToOne("products", l.ProductID, base+"/products/"+l.ProductID),
-			"policy":  document.ToOne("policies", l.PolicyID, base+"/policies/"+l.PolicyID),
-			"owner":   ownerRelationship(l.OwnerID, self),
-			"machines": map[string]any{
-				"links": map[string]string{"related": self + "/machines"},
-				"meta":  map[string]int64{"count": machines.Count, "cores": machines.Cores, "memory": machines.Memory, "disk": machines.Disk},
-			},
-			"users":  document.ToMany(self + "/users"),
-			"tokens": document.ToMany(self + "/tokens"),
-		},
-		Links: &jsonapi.Links{"self": self},
-	}
-}
-
 // showLicenseOwner renders the license's owner, or null.
 func (s *Server) showLicenseOwner(c echo.Context) error {
 	l, err := s.Licenses.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
@@ -339,16 +221,6 @@ func (s *Server) showLicenseOwner(c echo.Context) error {
 		return err
 	}
 	return s.renderOwner(c, l.AccountID, l.OwnerID)
-}
-
-// ownerRelationship is the owner of a license or machine at self: a user
-// or null, related through self/owner.
-func ownerRelationship(ownerID *string, self string) map[string]any {
-	var id string
-	if ownerID != nil {
-		id = *ownerID
-	}
-	return document.ToOne("users", id, self+"/owner")
 }
 
 // renderOwner renders the owning user of a license or machine, or data null.
@@ -360,7 +232,7 @@ func (s *Server) renderOwner(c echo.Context, accountID string, ownerID *string) 
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, userNode(u), nil)
+	return s.renderOne(c, http.StatusOK, serializer.User(u), nil)
 }
 
 // listLicenseMachines is GET /licenses/:id/machines.
@@ -397,7 +269,7 @@ func (s *Server) showLicensePolicy(c echo.Context) error {
 	if err := who.Require("policy.read"); err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, policyNode(pol), nil)
+	return s.renderOne(c, http.StatusOK, serializer.Policy(pol), nil)
 }
 
 // transferLicense is PUT /licenses/:id/policy {"data":{"type":"policies","id":…}};
@@ -440,7 +312,7 @@ func (s *Server) listLicenseUsers(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		nodes = append(nodes, userNode(u))
+		nodes = append(nodes, serializer.User(u))
 	}
 	return s.renderMany(c, nodes, nil)
 }

@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"time"
+
+	"github.com/relkey/relkey/internal/serializer"
 
 	"github.com/google/jsonapi"
 	"github.com/labstack/echo/v4"
@@ -73,7 +74,7 @@ func (s *Server) activateMachine(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusCreated, machineNode(m, pol), nil)
+	return s.renderOne(c, http.StatusCreated, serializer.Machine(m, pol), nil)
 }
 
 // machinePolicies loads each policy once per request.
@@ -90,7 +91,7 @@ func (s *Server) machineNodes(ctx context.Context, machines []machine.Machine) (
 			}
 			cache[m.PolicyID] = pol
 		}
-		nodes[i] = machineNode(m, pol)
+		nodes[i] = serializer.Machine(m, pol)
 	}
 	return nodes, nil
 }
@@ -171,46 +172,7 @@ func (s *Server) heartbeat(c echo.Context, reset bool) error {
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, machineNode(m, pol), nil)
-}
-
-func machineNode(m *machine.Machine, pol *policy.Policy) *jsonapi.Node {
-	base := document.AccountPath(m.AccountID)
-	self := base + "/machines/" + m.ID
-	now := time.Now()
-	return &jsonapi.Node{
-		Type: "machines",
-		ID:   m.ID,
-		Attributes: map[string]any{
-			"fingerprint":       m.Fingerprint,
-			"name":              m.Name,
-			"hostname":          m.Hostname,
-			"ip":                m.IP,
-			"platform":          m.Platform,
-			"cores":             m.Cores,
-			"memory":            m.Memory,
-			"disk":              m.Disk,
-			"requireHeartbeat":  pol.RequireHeartbeat,
-			"heartbeatStatus":   m.HeartbeatStatus(pol, now),
-			"heartbeatDuration": pol.HeartbeatSeconds(),
-			"maxProcesses":      pol.MaxProcesses,
-			"lastHeartbeat":     document.OptionalTime(m.LastHeartbeatAt),
-			"nextHeartbeat":     document.OptionalTime(m.NextHeartbeat(pol)),
-			"lastCheckOut":      nil,
-			"metadata":          document.Metadata(m.Metadata),
-			"created":           document.Time(m.CreatedAt),
-			"updated":           document.Time(m.UpdatedAt),
-		},
-		Relationships: map[string]any{
-			"account":    document.ToOne("accounts", m.AccountID, base),
-			"product":    document.ToOne("products", m.ProductID, base+"/products/"+m.ProductID),
-			"license":    document.ToOne("licenses", m.LicenseID, base+"/licenses/"+m.LicenseID),
-			"owner":      ownerRelationship(m.OwnerID, self),
-			"components": document.ToMany(self + "/components"),
-			"processes":  document.ToMany(self + "/processes"),
-		},
-		Links: &jsonapi.Links{"self": self},
-	}
+	return s.renderOne(c, http.StatusOK, serializer.Machine(m, pol), nil)
 }
 
 var componentResource = document.Resource{Singular: "component", Plural: "components"}
@@ -220,7 +182,7 @@ func (s *Server) listMachineComponents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	nodes := nodesOf(components, componentNode)
+	nodes := nodesOf(components, serializer.Component)
 	return s.renderMany(c, nodes, nil)
 }
 
@@ -254,33 +216,12 @@ func (s *Server) createComponent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusCreated, componentNode(comp), nil)
+	return s.renderOne(c, http.StatusCreated, serializer.Component(comp), nil)
 }
 
 func (s *Server) deleteComponent(c echo.Context) error {
-	if err := s.Machines.RemoveComponent(c.Request().Context(), principalOf(c), c.Param("id")); err != nil {
+	if err := s.Machines.RemoveComponent(c.Request().Context(), principalOf(c), pathRef(c)); err != nil {
 		return err
 	}
 	return noContent(c)
-}
-
-func componentNode(comp *machine.Component) *jsonapi.Node {
-	base := document.AccountPath(comp.AccountID)
-	return &jsonapi.Node{
-		Type: "components",
-		ID:   comp.ID,
-		Attributes: map[string]any{
-			"fingerprint": comp.Fingerprint,
-			"name":        comp.Name,
-			"metadata":    document.Metadata(comp.Metadata),
-			"created":     document.Time(comp.CreatedAt),
-			"updated":     document.Time(comp.UpdatedAt),
-		},
-		Relationships: map[string]any{
-			"account": document.ToOne("accounts", comp.AccountID, base),
-			"machine": document.ToOne("machines", comp.MachineID, base+"/machines/"+comp.MachineID),
-			"license": document.ToOne("licenses", comp.LicenseID, base+"/licenses/"+comp.LicenseID),
-		},
-		Links: &jsonapi.Links{"self": base + "/components/" + comp.ID},
-	}
 }

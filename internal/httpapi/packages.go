@@ -5,6 +5,8 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/relkey/relkey/internal/serializer"
+
 	"github.com/google/jsonapi"
 	"github.com/labstack/echo/v4"
 
@@ -25,7 +27,7 @@ func (s *Server) listPackages(c echo.Context) error {
 			return nil, 0, err
 		}
 		return s.Packages.List(ctx, who, tenantOf(c).ID, releasepackage.Filter{ProductID: ids["product"], Engine: q.Get("engine")}, p)
-	}, packageNode)
+	}, serializer.Package)
 }
 
 func (s *Server) showPackage(c echo.Context) error {
@@ -33,7 +35,7 @@ func (s *Server) showPackage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, packageNode(p), nil)
+	return s.renderOne(c, http.StatusOK, serializer.Package(p), nil)
 }
 
 func (s *Server) createPackage(c echo.Context) error {
@@ -54,11 +56,11 @@ func (s *Server) createPackage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusCreated, packageNode(pkg), nil)
+	return s.renderOne(c, http.StatusCreated, serializer.Package(pkg), nil)
 }
 
 func (s *Server) updatePackage(c echo.Context) error {
-	return updateRecord(s, c, packageResource, s.Packages.Update, packageNode)
+	return updateRecord(s, c, packageResource, s.Packages.Update, serializer.Package)
 }
 
 func (s *Server) deletePackage(c echo.Context) error { return deleteRecord(c, s.Packages.Delete) }
@@ -113,28 +115,5 @@ func (s *Server) renderPackage(c echo.Context, packageID *string) error {
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, packageNode(p), nil)
-}
-
-func packageNode(p *releasepackage.Package) *jsonapi.Node {
-	base := document.AccountPath(p.AccountID)
-	self := base + "/packages/" + p.ID
-	return &jsonapi.Node{
-		Type: "packages",
-		ID:   p.ID,
-		Attributes: map[string]any{
-			"name":     p.Name,
-			"key":      p.Key,
-			"engine":   p.Engine,
-			"metadata": document.Metadata(p.Metadata),
-			"created":  document.Time(p.CreatedAt),
-			"updated":  document.Time(p.UpdatedAt),
-		},
-		Relationships: map[string]any{
-			"account":  document.ToOne("accounts", p.AccountID, base),
-			"product":  document.ToOne("products", p.ProductID, base+"/products/"+p.ProductID),
-			"releases": document.ToMany(base + "/releases?package=" + p.ID),
-		},
-		Links: &jsonapi.Links{"self": self},
-	}
+	return s.renderOne(c, http.StatusOK, serializer.Package(p), nil)
 }

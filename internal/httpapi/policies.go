@@ -4,7 +4,8 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/google/jsonapi"
+	"github.com/relkey/relkey/internal/serializer"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/access"
@@ -18,15 +19,15 @@ var policyResource = document.Resource{Singular: "policy", Plural: "policies"}
 func (s *Server) listPolicies(c echo.Context) error {
 	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]policy.Policy, int64, error) {
 		return s.Policies.List(ctx, who, c.QueryParam("product"), p)
-	}, policyNode)
+	}, serializer.Policy)
 }
 
 func (s *Server) showPolicy(c echo.Context) error {
-	pol, err := s.Policies.Find(c.Request().Context(), principalOf(c), c.Param("id"))
+	pol, err := s.Policies.Find(c.Request().Context(), principalOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, policyNode(pol), nil)
+	return s.renderOne(c, http.StatusOK, serializer.Policy(pol), nil)
 }
 
 // policyDocument decodes a policy document: attributes, and the product
@@ -65,7 +66,7 @@ func (s *Server) createPolicy(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusCreated, policyNode(pol), nil)
+	return s.renderOne(c, http.StatusCreated, serializer.Policy(pol), nil)
 }
 
 func (s *Server) updatePolicy(c echo.Context) error {
@@ -73,73 +74,11 @@ func (s *Server) updatePolicy(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	pol, err := s.Policies.Update(c.Request().Context(), principalOf(c), c.Param("id"), p)
+	pol, err := s.Policies.Update(c.Request().Context(), principalOf(c), pathRef(c), p)
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, policyNode(pol), nil)
+	return s.renderOne(c, http.StatusOK, serializer.Policy(pol), nil)
 }
 
 func (s *Server) deletePolicy(c echo.Context) error { return deleteRecord(c, s.Policies.Delete) }
-
-func policyNode(p *policy.Policy) *jsonapi.Node {
-	base := document.AccountPath(p.AccountID)
-	self := base + "/policies/" + p.ID
-	return &jsonapi.Node{
-		Type: "policies",
-		ID:   p.ID,
-		Attributes: map[string]any{
-			"name":                          p.Name,
-			"duration":                      p.Duration,
-			"strict":                        p.Strict,
-			"floating":                      p.Floating,
-			"scheme":                        p.Scheme,
-			"usePool":                       false,
-			"encrypted":                     false,
-			"protected":                     p.Protected,
-			"maxMachines":                   p.MaxMachines,
-			"maxProcesses":                  p.MaxProcesses,
-			"maxUsers":                      p.MaxUsers,
-			"maxCores":                      p.MaxCores,
-			"maxMemory":                     p.MaxMemory,
-			"maxDisk":                       p.MaxDisk,
-			"maxUses":                       p.MaxUses,
-			"requireProductScope":           p.RequireProductScope,
-			"requirePolicyScope":            p.RequirePolicyScope,
-			"requireMachineScope":           p.RequireMachineScope,
-			"requireFingerprintScope":       p.RequireFingerprintScope,
-			"requireComponentsScope":        p.RequireComponentsScope,
-			"requireUserScope":              p.RequireUserScope,
-			"requireChecksumScope":          p.RequireChecksumScope,
-			"requireVersionScope":           p.RequireVersionScope,
-			"requireCheckIn":                p.RequireCheckIn,
-			"checkInInterval":               p.CheckInInterval,
-			"checkInIntervalCount":          p.CheckInIntervalCount,
-			"requireHeartbeat":              p.RequireHeartbeat,
-			"heartbeatDuration":             p.HeartbeatDuration,
-			"heartbeatBasis":                p.HeartbeatBasis,
-			"heartbeatCullStrategy":         p.HeartbeatCullStrategy,
-			"heartbeatResurrectionStrategy": p.HeartbeatResurrectionStrategy,
-			"machineUniquenessStrategy":     p.MachineUniquenessStrategy,
-			"machineMatchingStrategy":       p.MachineMatchingStrategy,
-			"componentUniquenessStrategy":   p.ComponentUniquenessStrategy,
-			"componentMatchingStrategy":     p.ComponentMatchingStrategy,
-			"expirationStrategy":            p.ExpirationStrategy,
-			"expirationBasis":               p.ExpirationBasis,
-			"renewalBasis":                  p.RenewalBasis,
-			"transferStrategy":              p.TransferStrategy,
-			"authenticationStrategy":        p.AuthenticationStrategy,
-			"machineLeasingStrategy":        p.MachineLeasingStrategy,
-			"processLeasingStrategy":        p.ProcessLeasingStrategy,
-			"overageStrategy":               p.OverageStrategy,
-			"metadata":                      document.Metadata(p.Metadata),
-			"created":                       document.Time(p.CreatedAt),
-			"updated":                       document.Time(p.UpdatedAt),
-		},
-		Relationships: map[string]any{
-			"account": document.ToOne("accounts", p.AccountID, base),
-			"product": document.ToOne("products", p.ProductID, base+"/products/"+p.ProductID),
-		},
-		Links: &jsonapi.Links{"self": self},
-	}
-}

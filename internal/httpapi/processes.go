@@ -2,7 +2,8 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
+
+	"github.com/relkey/relkey/internal/serializer"
 
 	"github.com/google/jsonapi"
 	"github.com/labstack/echo/v4"
@@ -10,7 +11,6 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/machine"
-	"github.com/relkey/relkey/internal/policy"
 )
 
 var processResource = document.Resource{Singular: "process", Plural: "processes"}
@@ -41,27 +41,27 @@ func (s *Server) spawnProcess(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusCreated, processNode(proc, pol), nil)
+	return s.renderOne(c, http.StatusCreated, serializer.Process(proc, pol), nil)
 }
 
 func (s *Server) showProcess(c echo.Context) error {
-	proc, pol, err := s.Machines.FindProcess(c.Request().Context(), principalOf(c), tenantOf(c), c.Param("id"))
+	proc, pol, err := s.Machines.FindProcess(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, processNode(proc, pol), nil)
+	return s.renderOne(c, http.StatusOK, serializer.Process(proc, pol), nil)
 }
 
 func (s *Server) pingProcess(c echo.Context) error {
-	proc, pol, err := s.Machines.PingProcess(c.Request().Context(), principalOf(c), tenantOf(c), c.Param("id"))
+	proc, pol, err := s.Machines.PingProcess(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, processNode(proc, pol), nil)
+	return s.renderOne(c, http.StatusOK, serializer.Process(proc, pol), nil)
 }
 
 func (s *Server) killProcess(c echo.Context) error {
-	if err := s.Machines.KillProcess(c.Request().Context(), principalOf(c), c.Param("id")); err != nil {
+	if err := s.Machines.KillProcess(c.Request().Context(), principalOf(c), pathRef(c)); err != nil {
 		return err
 	}
 	return noContent(c)
@@ -79,32 +79,7 @@ func (s *Server) listMachineProcesses(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		nodes[i] = processNode(&processes[i], pol)
+		nodes[i] = serializer.Process(&processes[i], pol)
 	}
 	return s.renderMany(c, nodes, nil)
-}
-
-func processNode(p *machine.Process, pol *policy.Policy) *jsonapi.Node {
-	base := document.AccountPath(p.AccountID)
-	next := p.LastHeartbeatAt.Add(time.Duration(pol.HeartbeatSeconds()) * time.Second)
-	return &jsonapi.Node{
-		Type: "processes",
-		ID:   p.ID,
-		Attributes: map[string]any{
-			"pid":           p.PID,
-			"status":        p.Status(pol, time.Now()),
-			"interval":      pol.HeartbeatSeconds(),
-			"lastHeartbeat": document.Time(p.LastHeartbeatAt),
-			"nextHeartbeat": document.Time(next),
-			"metadata":      document.Metadata(p.Metadata),
-			"created":       document.Time(p.CreatedAt),
-			"updated":       document.Time(p.UpdatedAt),
-		},
-		Relationships: map[string]any{
-			"account": document.ToOne("accounts", p.AccountID, base),
-			"machine": document.ToOne("machines", p.MachineID, base+"/machines/"+p.MachineID),
-			"license": document.ToOne("licenses", p.LicenseID, base+"/licenses/"+p.LicenseID),
-		},
-		Links: &jsonapi.Links{"self": base + "/processes/" + p.ID},
-	}
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/relkey/relkey/internal/serializer"
+
 	"github.com/google/jsonapi"
 	"github.com/labstack/echo/v4"
 
@@ -28,7 +30,7 @@ func (s *Server) listReleases(c echo.Context) error {
 		f := release.Filter{ProductID: ids["product"], Channel: q.Get("channel"), Status: q.Get("status"), Package: packageParam(c),
 			Entitlements: entitlementCodes(q)}
 		return s.Releases.List(ctx, who, tenantOf(c).ID, f, p)
-	}, releaseNode)
+	}, serializer.Release)
 }
 
 func (s *Server) showRelease(c echo.Context) error {
@@ -36,7 +38,7 @@ func (s *Server) showRelease(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, releaseNode(r), nil)
+	return s.renderOne(c, http.StatusOK, serializer.Release(r), nil)
 }
 
 // entitlementCodes is ?entitlements[]= (or Keygen's alias ?constraints[]=):
@@ -107,21 +109,21 @@ func (s *Server) createRelease(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusCreated, releaseNode(r), nil)
+	return s.renderOne(c, http.StatusCreated, serializer.Release(r), nil)
 }
 
 func (s *Server) updateRelease(c echo.Context) error {
-	return updateRecord(s, c, releaseResource, s.Releases.Update, releaseNode)
+	return updateRecord(s, c, releaseResource, s.Releases.Update, serializer.Release)
 }
 
 func (s *Server) deleteRelease(c echo.Context) error { return deleteRecord(c, s.Releases.Delete) }
 
 func (s *Server) publishRelease(c echo.Context) error {
-	return renderAction(s, c, s.Releases.Publish, releaseNode)
+	return renderAction(s, c, s.Releases.Publish, serializer.Release)
 }
 
 func (s *Server) yankRelease(c echo.Context) error {
-	return renderAction(s, c, s.Releases.Yank, releaseNode)
+	return renderAction(s, c, s.Releases.Yank, serializer.Release)
 }
 
 // upgradeRelease is GET /releases/:id/upgrade: the next release with
@@ -136,57 +138,5 @@ func (s *Server) upgradeRelease(c echo.Context) error {
 	if err := s.firstDownload(c); err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, releaseNode(next), &jsonapi.Meta{"current": current.Version, "next": next.Version})
-}
-
-func releaseNode(r *release.Release) *jsonapi.Node {
-	base := document.AccountPath(r.AccountID)
-	self := base + "/releases/" + r.ID
-	packageID := ""
-	if r.PackageID != nil {
-		packageID = *r.PackageID
-	}
-	return &jsonapi.Node{
-		Type: "releases",
-		ID:   r.ID,
-		Attributes: map[string]any{
-			"name":        r.Name,
-			"description": r.Description,
-			"channel":     r.Channel,
-			"status":      r.Status,
-			"tag":         r.Tag,
-			"version":     r.Version,
-			"semver": map[string]any{
-				"major": r.SemverMajor, "minor": r.SemverMinor, "patch": r.SemverPatch,
-				"prerelease": joinIdentifiers(r.SemverPreWord, r.SemverPreNum), "build": joinIdentifiers(r.SemverBuildWord, r.SemverBuildNum),
-			},
-			"metadata":  document.Metadata(r.Metadata),
-			"backdated": document.OptionalTime(r.BackdatedTo),
-			"yanked":    document.OptionalTime(r.YankedAt),
-			"created":   document.Time(r.CreatedAt),
-			"updated":   document.Time(r.UpdatedAt),
-		},
-		Relationships: map[string]any{
-			"account":      document.ToOne("accounts", r.AccountID, base),
-			"product":      document.ToOne("products", r.ProductID, base+"/products/"+r.ProductID),
-			"package":      document.ToOne("packages", packageID, self+"/package"),
-			"upgrade":      map[string]any{"links": map[string]string{"related": self + "/upgrade"}},
-			"constraints":  document.ToMany(self + "/constraints"),
-			"entitlements": document.ToMany(self + "/entitlements"),
-		},
-		Links: &jsonapi.Links{"self": self},
-	}
-}
-
-// joinIdentifiers rebuilds a pre-release or build part from its word and number.
-func joinIdentifiers(word *string, num *int64) any {
-	switch {
-	case word == nil && num == nil:
-		return nil
-	case num == nil:
-		return *word
-	case word == nil:
-		return itoa(int(*num))
-	}
-	return *word + "." + itoa(int(*num))
+	return s.renderOne(c, http.StatusOK, serializer.Release(next), &jsonapi.Meta{"current": current.Version, "next": next.Version})
 }

@@ -17,7 +17,9 @@ import (
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/artifact"
 	"github.com/relkey/relkey/internal/catalog"
+	"github.com/relkey/relkey/internal/checkout"
 	"github.com/relkey/relkey/internal/entitlement"
+	"github.com/relkey/relkey/internal/identity"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/policy"
@@ -37,6 +39,7 @@ type Services struct {
 	Storage      storage.Store
 	Local        *storage.Local // the local store, served under /v1/blobs/; nil with S3
 	Accounts     *account.Service
+	Identity     *identity.Service
 	Users        *user.Service
 	Tokens       *token.Service
 	Products     *product.Service
@@ -44,13 +47,13 @@ type Services struct {
 	Policies     *policy.Service
 	Licenses     *license.Service
 	Machines     *machine.Service
-	Validator    *validation.Validator
+	Validations  *validation.Service
+	Checkouts    *checkout.Service
 	Entitlements *entitlement.Service
 	Releases     *release.Service
 	Packages     *releasepackage.Service
 	Catalog      *catalog.Service
 	Artifacts    *artifact.Service
-	Toucher      *license.Toucher
 }
 
 // Deps is everything the HTTP layer calls and its settings.

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/relkey/relkey/internal/serializer"
+
 	"github.com/google/jsonapi"
 	"github.com/labstack/echo/v4"
 
@@ -11,7 +13,6 @@ import (
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/optional"
-	"github.com/relkey/relkey/internal/ratelimit"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
 )
@@ -104,11 +105,8 @@ func (s *Server) createTokenWithPassword(c echo.Context, email, password string)
 	if err := s.limit(c, passwordAttempts, passwordWindow, "password", t.ID, c.RealIP(), email); err != nil {
 		return err
 	}
-	u, err := s.Users.Authenticate(ctx, t.ID, email, password)
+	u, err := s.Identity.Password(ctx, t.ID, email, password)
 	if err != nil {
-		return err
-	}
-	if err := checkBanned(u); err != nil {
 		return err
 	}
 	opts, req, err := s.tokenOptions(c)
@@ -122,7 +120,7 @@ func (s *Server) createTokenWithPassword(c echo.Context, email, password string)
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusCreated, tokenNode(tok, raw), nil)
+	return s.renderOne(c, http.StatusCreated, serializer.Token(tok, raw), nil)
 }
 
 // generateToken issues a token for a target the principal may see.
@@ -143,27 +141,7 @@ func (s *Server) issue(c echo.Context, target token.Target, opts token.Options) 
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusCreated, tokenNode(tok, raw), nil)
-}
-
-// limit counts one attempt under the key parts and answers 429 beyond allowed.
-func (s *Server) limit(c echo.Context, allowed int, window time.Duration, parts ...string) error {
-	r, err := s.Limiter.Hit(c.Request().Context(), ratelimit.Key(parts...), allowed, window)
-	if err != nil {
-		return err
-	}
-	h := c.Response().Header()
-	h.Set("X-RateLimit-Window", window.String())
-	h.Set("X-RateLimit-Count", itoa(r.Count))
-	h.Set("X-RateLimit-Limit", itoa(r.Limit))
-	h.Set("X-RateLimit-Remaining", itoa(r.Remaining))
-	h.Set("X-RateLimit-Reset", itoa(int(r.Reset.Unix())))
-	if r.Allowed {
-		return nil
-	}
-	h.Set("Retry-After", itoa(max(1, int(time.Until(r.Reset).Seconds()+0.999))))
-	return apperr.New(apperr.TooManyRequests, "TOO_MANY_REQUESTS",
-		"Throttle limit has been reached for your IP address. Please slow down.")
+	return s.renderOne(c, http.StatusCreated, serializer.Token(tok, raw), nil)
 }
 
 func (s *Server) listTokens(c echo.Context) error {
@@ -181,7 +159,7 @@ func (s *Server) listTokens(c echo.Context) error {
 func (s *Server) renderTokens(c echo.Context, tokens []token.Token, paging document.Paging, total int64) error {
 	nodes := make([]*jsonapi.Node, len(tokens))
 	for i := range tokens {
-		nodes[i] = tokenNode(&tokens[i], "")
+		nodes[i] = serializer.Token(&tokens[i], "")
 	}
 	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, c.QueryParams(), total))
 }
@@ -200,55 +178,24 @@ func (s *Server) renderBearerTokens(c echo.Context, target token.Target) error {
 }
 
 func (s *Server) showToken(c echo.Context) error {
-	tok, err := s.Tokens.Find(c.Request().Context(), principalOf(c), c.Param("id"))
+	tok, err := s.Tokens.Find(c.Request().Context(), principalOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, tokenNode(tok, ""), nil)
+	return s.renderOne(c, http.StatusOK, serializer.Token(tok, ""), nil)
 }
 
 func (s *Server) regenerateToken(c echo.Context) error {
-	tok, raw, err := s.Tokens.Regenerate(c.Request().Context(), principalOf(c), tenantOf(c).Keys.Secret, c.Param("id"))
+	tok, raw, err := s.Tokens.Regenerate(c.Request().Context(), principalOf(c), tenantOf(c).Keys.Secret, pathRef(c))
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, tokenNode(tok, raw), nil)
+	return s.renderOne(c, http.StatusOK, serializer.Token(tok, raw), nil)
 }
 
 func (s *Server) revokeToken(c echo.Context) error {
-	if err := s.Tokens.Revoke(c.Request().Context(), principalOf(c), c.Param("id")); err != nil {
+	if err := s.Tokens.Revoke(c.Request().Context(), principalOf(c), pathRef(c)); err != nil {
 		return err
 	}
 	return noContent(c)
-}
-
-// tokenNode renders a token; raw is shown only when the token was just issued.
-func tokenNode(t *token.Token, raw string) *jsonapi.Node {
-	base := document.AccountPath(t.AccountID)
-	permissions := t.Permissions
-	if permissions == nil {
-		permissions = []string{access.Wildcard}
-	}
-	attrs := map[string]any{
-		"kind":        t.Kind,
-		"token":       nil,
-		"name":        t.Name,
-		"expiry":      document.OptionalTime(t.Expiry),
-		"permissions": permissions,
-		"created":     document.Time(t.CreatedAt),
-		"updated":     document.Time(t.UpdatedAt),
-	}
-	if raw != "" {
-		attrs["token"] = raw
-	}
-	return &jsonapi.Node{
-		Type:       "tokens",
-		ID:         t.ID,
-		Attributes: attrs,
-		Relationships: map[string]any{
-			"account": document.ToOne("accounts", t.AccountID, base),
-			"bearer":  document.ToOne(t.BearerType, t.BearerID, base+"/"+t.BearerType+"/"+t.BearerID),
-		},
-		Links: &jsonapi.Links{"self": base + "/tokens/" + t.ID},
-	}
 }

@@ -5,7 +5,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/google/jsonapi"
+	"github.com/relkey/relkey/internal/serializer"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/access"
@@ -44,15 +45,15 @@ func (s *Server) listUsers(c echo.Context) error {
 			roles = append(roles, user.Role(r))
 		}
 		return s.Users.List(ctx, who, roles, p)
-	}, userNode)
+	}, serializer.User)
 }
 
 func (s *Server) showUser(c echo.Context) error {
-	u, err := s.Users.Find(c.Request().Context(), principalOf(c), c.Param("id"))
+	u, err := s.Users.Find(c.Request().Context(), principalOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, userNode(u), nil)
+	return s.renderOne(c, http.StatusOK, serializer.User(u), nil)
 }
 
 func (s *Server) createUser(c echo.Context) error {
@@ -68,7 +69,7 @@ func (s *Server) createUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusCreated, userNode(u), nil)
+	return s.renderOne(c, http.StatusCreated, serializer.User(u), nil)
 }
 
 func (s *Server) updateUser(c echo.Context) error {
@@ -79,11 +80,11 @@ func (s *Server) updateUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.Users.Update(c.Request().Context(), principalOf(c), c.Param("id"), params)
+	u, err := s.Users.Update(c.Request().Context(), principalOf(c), pathRef(c), params)
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, userNode(u), nil)
+	return s.renderOne(c, http.StatusOK, serializer.User(u), nil)
 }
 
 func (s *Server) deleteUser(c echo.Context) error { return deleteRecord(c, s.Users.Delete) }
@@ -92,15 +93,15 @@ func (s *Server) banUser(c echo.Context) error   { return s.setBanned(c, true) }
 func (s *Server) unbanUser(c echo.Context) error { return s.setBanned(c, false) }
 
 func (s *Server) setBanned(c echo.Context, banned bool) error {
-	u, err := s.Users.SetBanned(c.Request().Context(), principalOf(c), c.Param("id"), banned)
+	u, err := s.Users.SetBanned(c.Request().Context(), principalOf(c), pathRef(c), banned)
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, userNode(u), nil)
+	return s.renderOne(c, http.StatusOK, serializer.User(u), nil)
 }
 
 func (s *Server) listUserTokens(c echo.Context) error {
-	u, err := s.Users.Find(c.Request().Context(), principalOf(c), c.Param("id"))
+	u, err := s.Users.Find(c.Request().Context(), principalOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
@@ -108,7 +109,7 @@ func (s *Server) listUserTokens(c echo.Context) error {
 }
 
 func (s *Server) createUserToken(c echo.Context) error {
-	u, err := s.Users.Find(c.Request().Context(), principalOf(c), c.Param("id"))
+	u, err := s.Users.Find(c.Request().Context(), principalOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
@@ -144,34 +145,34 @@ func (s *Server) passwordMeta(c echo.Context, required ...string) (passwordMeta,
 
 func (s *Server) updatePassword(c echo.Context) error {
 	t := tenantOf(c)
-	if err := s.limit(c, passwordActionAttempts, passwordActionWindow, "update-password", t.ID, c.RealIP(), c.Param("id")); err != nil {
+	if err := s.limit(c, passwordActionAttempts, passwordActionWindow, "update-password", t.ID, c.RealIP(), pathRef(c)); err != nil {
 		return err
 	}
 	m, err := s.passwordMeta(c, "old_password", "new_password")
 	if err != nil {
 		return err
 	}
-	u, err := s.Users.UpdatePassword(c.Request().Context(), principalOf(c), c.Param("id"), m.OldPassword.V, m.NewPassword.V)
+	u, err := s.Users.UpdatePassword(c.Request().Context(), principalOf(c), pathRef(c), m.OldPassword.V, m.NewPassword.V)
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, userNode(u), nil)
+	return s.renderOne(c, http.StatusOK, serializer.User(u), nil)
 }
 
 func (s *Server) resetPassword(c echo.Context) error {
 	t := tenantOf(c)
-	if err := s.limit(c, passwordActionAttempts, passwordActionWindow, "reset-password", t.ID, c.RealIP(), c.Param("id")); err != nil {
+	if err := s.limit(c, passwordActionAttempts, passwordActionWindow, "reset-password", t.ID, c.RealIP(), pathRef(c)); err != nil {
 		return err
 	}
 	m, err := s.passwordMeta(c, "password_reset_token", "new_password")
 	if err != nil {
 		return err
 	}
-	u, err := s.Users.ResetPassword(c.Request().Context(), t.ID, c.Param("id"), m.PasswordResetToken.V, m.NewPassword.V)
+	u, err := s.Users.ResetPassword(c.Request().Context(), t.ID, pathRef(c), m.PasswordResetToken.V, m.NewPassword.V)
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, userNode(u), nil)
+	return s.renderOne(c, http.StatusOK, serializer.User(u), nil)
 }
 
 // requestPasswordReset answers 204 whether or not the email is known.
@@ -192,52 +193,14 @@ func (s *Server) requestPasswordReset(c echo.Context) error {
 
 // me renders the current bearer.
 func (s *Server) me(c echo.Context) error {
-	ctx, who := c.Request().Context(), principalOf(c)
-	if who == nil {
-		return access.ErrTokenMissing
+	b, err := s.Identity.Me(c.Request().Context(), principalOf(c), tenantOf(c))
+	switch {
+	case err != nil:
+		return err
+	case b.License != nil:
+		return s.renderLicenseValue(c, http.StatusOK, b.License, nil)
+	case b.Product != nil:
+		return s.renderOne(c, http.StatusOK, serializer.Product(b.Product), nil)
 	}
-	switch who.BearerType {
-	case access.BearerLicense:
-		return s.renderLicense(c, http.StatusOK, who.BearerID)
-	case access.BearerProduct:
-		p, err := s.Products.Bearer(ctx, who.AccountID, who.BearerID)
-		if err != nil {
-			return err
-		}
-		return s.renderOne(c, http.StatusOK, productNode(p), nil)
-	default:
-		u, err := s.Users.Bearer(ctx, who.AccountID, who.BearerID)
-		if err != nil {
-			return err
-		}
-		return s.renderOne(c, http.StatusOK, userNode(u), nil)
-	}
-}
-
-func userNode(u *user.User) *jsonapi.Node {
-	base := document.AccountPath(u.AccountID)
-	self := base + "/users/" + u.ID
-	return &jsonapi.Node{
-		Type: "users",
-		ID:   u.ID,
-		Attributes: map[string]any{
-			"fullName":  u.FullName(),
-			"firstName": u.FirstName,
-			"lastName":  u.LastName,
-			"email":     u.Email,
-			"status":    u.Status(time.Now()),
-			"role":      u.Role,
-			"metadata":  document.Metadata(u.Metadata),
-			"created":   document.Time(u.CreatedAt),
-			"updated":   document.Time(u.UpdatedAt),
-		},
-		Relationships: map[string]any{
-			"account":  document.ToOne("accounts", u.AccountID, base),
-			"products": document.ToMany(self + "/products"),
-			"licenses": document.ToMany(self + "/licenses"),
-			"machines": document.ToMany(self + "/machines"),
-			"tokens":   document.ToMany(self + "/tokens"),
-		},
-		Links: &jsonapi.Links{"self": self},
-	}
+	return s.renderOne(c, http.StatusOK, serializer.User(b.User), nil)
 }

@@ -8,12 +8,9 @@ import (
 	"github.com/google/jsonapi"
 	"github.com/labstack/echo/v4"
 
-	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/document"
-	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/optional"
-	"github.com/relkey/relkey/internal/policy"
 	"github.com/relkey/relkey/internal/validation"
 )
 
@@ -51,23 +48,12 @@ func (s *Server) quickValidate(c echo.Context) error { return s.validateVisible(
 // validateLicense is POST /licenses/:id/actions/validate.
 func (s *Server) validateLicense(c echo.Context) error { return s.validateVisible(c, false) }
 
-// validateVisible validates a license the principal may see (404 otherwise)
-// and may validate (403 otherwise).
+// validateVisible validates a license by id or key.
 func (s *Server) validateVisible(c echo.Context, quick bool) error {
-	who := principalOf(c)
-	if who == nil {
-		return access.ErrTokenMissing
-	}
-	l, pol, err := s.Licenses.Visible(c.Request().Context(), who, tenantOf(c), pathRef(c))
-	if err != nil {
-		return err
-	}
-	if err := who.Require("license.validate"); err != nil {
-		return err
-	}
 	var m validationMeta
 	var sc validation.Scope
 	if !quick {
+		var err error
 		if m, sc, err = s.validationRequest(c); err != nil {
 			return err
 		}
@@ -75,7 +61,11 @@ func (s *Server) validateVisible(c echo.Context, quick bool) error {
 			return apperr.AtPointer(apperr.Invalid, document.CodeParametersInvalid, "unpermitted parameter", "/meta/key")
 		}
 	}
-	return s.validate(c, l, pol, m, sc, quick)
+	out, err := s.Validations.Validate(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), sc, quick)
+	if err != nil {
+		return err
+	}
+	return s.renderValidation(c, out, m)
 }
 
 // validateKey is POST /licenses/actions/validate-key; anonymous callers
@@ -88,43 +78,30 @@ func (s *Server) validateKey(c echo.Context) error {
 	if !m.Key.Set || m.Key.V == "" {
 		return missingMeta("key")
 	}
-	l, pol, err := s.Licenses.ForValidation(c.Request().Context(), principalOf(c), tenantOf(c), m.Key.V)
+	out, err := s.Validations.ValidateKey(c.Request().Context(), principalOf(c), tenantOf(c), m.Key.V, sc)
 	if err != nil {
 		return err
 	}
-	if l == nil {
-		return s.render(c, http.StatusOK, &jsonapi.OnePayload{Data: nil, Meta: validationMetaDoc(c, validation.NotFound, m)})
-	}
-	return s.validate(c, l, pol, m, sc, false)
+	return s.renderValidation(c, out, m)
 }
 
-func (s *Server) validate(c echo.Context, l *license.License, pol *policy.Policy, m validationMeta, sc validation.Scope, quick bool) error {
-	ctx := c.Request().Context()
-	if !quick {
-		if err := s.Licenses.StartExpiry(ctx, l, pol, "FROM_FIRST_VALIDATION"); err != nil {
-			return err
-		}
+// renderValidation renders the validated license (or data null) with the
+// verdict as meta.
+func (s *Server) renderValidation(c echo.Context, out validation.Outcome, m validationMeta) error {
+	meta := validationMetaDoc(c, out.Result, m)
+	if out.License == nil {
+		return s.render(c, http.StatusOK, &jsonapi.OnePayload{Data: nil, Meta: meta})
 	}
-	result, err := s.Validator.Validate(ctx, l, pol, sc, quick)
+	lr := s.licenseRenderer(c.Request().Context())
+	lr.policies[out.Policy.ID] = out.Policy
+	if out.Result.Machines != nil {
+		lr.stats[out.License.ID] = *out.Result.Machines
+	}
+	node, err := lr.node(out.License)
 	if err != nil {
 		return err
 	}
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	l.LastValidatedAt = &now
-	s.Toucher.Touch(l.AccountID, l.ID, now, result.Version)
-	if result.Version != "" {
-		l.LastValidatedVersion = &result.Version
-	}
-	lr := s.licenseRenderer(ctx)
-	lr.policies[pol.ID] = pol
-	if result.Machines != nil {
-		lr.stats[l.ID] = *result.Machines
-	}
-	node, err := lr.node(l)
-	if err != nil {
-		return err
-	}
-	return s.renderOne(c, http.StatusOK, node, validationMetaDoc(c, result, m))
+	return s.renderOne(c, http.StatusOK, node, meta)
 }
 
 // validationMetaDoc is the meta of a validation; API 1.0 named its code

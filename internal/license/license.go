@@ -174,7 +174,7 @@ func (p Params) privileged() string {
 	case p.Protected.Set:
 		return "protected"
 	case p.MaxMachines.Set, p.MaxProcesses.Set, p.MaxUsers.Set, p.MaxCores.Set, p.MaxMemory.Set, p.MaxDisk.Set, p.MaxUses.Set:
-		return "maxMachines"
+		return "max_machines"
 	}
 	return ""
 }
@@ -196,9 +196,9 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 		return nil, err
 	}
 	if attr := p.privileged(); attr != "" && !privilegedBearer(who) {
-		return nil, apperr.AtPointer(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", "/data/attributes/"+attr)
+		return nil, apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", apperr.Attr(attr))
 	}
-	notFound := apperr.AtPointer(apperr.Unprocessable, "POLICY_NOT_FOUND", "must exist", "/data/relationships/policy")
+	notFound := apperr.At(apperr.Unprocessable, "POLICY_NOT_FOUND", "must exist", apperr.Rel("policy"))
 	if rel.Policy == "" {
 		return nil, notFound
 	}
@@ -213,7 +213,7 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 	if rel.Owner != "" {
 		ownerID, err := s.owners.VisibleID(ctx, who, rel.Owner)
 		if apperr.Is(err, apperr.NotFound) {
-			return nil, apperr.AtPointer(apperr.Unprocessable, "OWNER_NOT_FOUND", "must exist", "/data/relationships/owner")
+			return nil, apperr.At(apperr.Unprocessable, "OWNER_NOT_FOUND", "must exist", apperr.Rel("owner"))
 		}
 		if err != nil {
 			return nil, err
@@ -441,7 +441,7 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, t *account.
 		return nil, err
 	}
 	if p.Key.Set {
-		return nil, apperr.AtPointer(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", "/data/attributes/key")
+		return nil, apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", apperr.Attr("key"))
 	}
 	if err := apply(l, p); err != nil {
 		return nil, err
@@ -517,7 +517,7 @@ func (s *Service) Renew(ctx context.Context, who *access.Principal, t *account.T
 		return nil, err
 	}
 	if pol.Duration == nil {
-		return nil, apperr.AtPointer(apperr.Unprocessable, "LICENSE_NOT_RENEWABLE", "cannot be renewed because its policy does not have a duration", "/data")
+		return nil, apperr.At(apperr.Unprocessable, "LICENSE_NOT_RENEWABLE", "cannot be renewed because its policy does not have a duration", apperr.Record())
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	from := now
@@ -543,7 +543,7 @@ func (s *Service) CheckIn(ctx context.Context, who *access.Principal, t *account
 		return nil, err
 	}
 	if !pol.RequireCheckIn {
-		return nil, apperr.AtPointer(apperr.Unprocessable, "LICENSE_NOT_CHECK_IN_REQUIRED", "cannot be checked in because the policy does not require it", "/data")
+		return nil, apperr.At(apperr.Unprocessable, "LICENSE_NOT_CHECK_IN_REQUIRED", "cannot be checked in because the policy does not require it", apperr.Record())
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	l.LastCheckInAt = &now
@@ -679,7 +679,7 @@ func (s *Service) Transfer(ctx context.Context, who *access.Principal, t *accoun
 	if err := s.protectedFromUser(ctx, who, l); err != nil {
 		return nil, nil, err
 	}
-	notFound := apperr.AtPointer(apperr.Unprocessable, "POLICY_NOT_FOUND", "must exist", "/data/id")
+	notFound := apperr.At(apperr.Unprocessable, "POLICY_NOT_FOUND", "must exist", apperr.Record().Member("id"))
 	to, err := s.policies.Visible(ctx, who, policyRef)
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, nil, notFound
@@ -688,7 +688,7 @@ func (s *Service) Transfer(ctx context.Context, who *access.Principal, t *accoun
 		return nil, nil, err
 	}
 	incompatible := func(detail string) error {
-		return apperr.AtPointer(apperr.Unprocessable, "POLICY_NOT_COMPATIBLE", detail, "/data/id")
+		return apperr.At(apperr.Unprocessable, "POLICY_NOT_COMPATIBLE", detail, apperr.Record().Member("id"))
 	}
 	switch {
 	case to.ProductID != from.ProductID:
@@ -723,11 +723,11 @@ func (s *Service) AttachUsers(ctx context.Context, who *access.Principal, t *acc
 		return err
 	}
 	if len(userIDs) == 0 || len(userIDs) > 100 {
-		return apperr.AtPointer(apperr.Invalid, "PARAMETERS_INVALID", "must attach 1 to 100 users", "/data")
+		return apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "must attach 1 to 100 users", apperr.Record())
 	}
 	for i, uid := range userIDs {
 		if l.OwnerID != nil && *l.OwnerID == uid {
-			return apperr.AtPointer(apperr.Unprocessable, "USER_CONFLICT", "is the license's owner", "/data/"+strconv.Itoa(i))
+			return apperr.At(apperr.Unprocessable, "USER_CONFLICT", "is the license's owner", apperr.Record().Item(i))
 		}
 	}
 	return s.store.AttachUsers(ctx, l, userIDs, Effective(l.MaxUsers, pol.MaxUsers))
@@ -743,7 +743,7 @@ func (s *Service) DetachUsers(ctx context.Context, who *access.Principal, t *acc
 		return err
 	}
 	if len(userIDs) == 0 || len(userIDs) > 100 {
-		return apperr.AtPointer(apperr.Invalid, "PARAMETERS_INVALID", "must detach 1 to 100 users", "/data")
+		return apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "must detach 1 to 100 users", apperr.Record())
 	}
 	return s.store.DetachUsers(ctx, l, userIDs)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -130,7 +129,7 @@ func (s *Store) ChangeUses(ctx context.Context, l *License, delta int64, reset b
 		if delta < 0 {
 			return 0, apperr.Attribute("uses", "INVALID", "usage cannot be negative")
 		}
-		return 0, apperr.AtPointer(apperr.Unprocessable, "USES_LIMIT_EXCEEDED", "usage exceeds maximum allowed for license ("+itoa(*max)+")", "/data/attributes/uses")
+		return 0, apperr.Attribute("uses", "LIMIT_EXCEEDED", "usage exceeds maximum allowed for license ("+itoa(*max)+")")
 	}
 	return uses, database.Error(err)
 }
@@ -164,7 +163,7 @@ func (s *Store) AttachUsers(ctx context.Context, l *License, userIDs []string, m
 		q := s.db.Conn(ctx)
 		now := database.Now()
 		for i, uid := range userIDs {
-			pointer := "/data/" + strconv.Itoa(i)
+			at := apperr.Record().Item(i)
 			var n int64
 			if uuid.Validate(uid) == nil {
 				if err := q.Table("users").Where("account_id = ? AND id = ?", l.AccountID, uid).Count(&n).Error; err != nil {
@@ -172,12 +171,12 @@ func (s *Store) AttachUsers(ctx context.Context, l *License, userIDs []string, m
 				}
 			}
 			if n == 0 {
-				return apperr.AtPointer(apperr.Unprocessable, "USER_NOT_FOUND", "user must exist", pointer)
+				return apperr.At(apperr.Unprocessable, "USER_NOT_FOUND", "user must exist", at)
 			}
 			err := q.Exec(`INSERT INTO license_users (id, account_id, license_id, user_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
 				id.New(), l.AccountID, l.ID, uid, now, now).Error
 			if database.IsUniqueViolation(err) {
-				return apperr.AtPointer(apperr.Unprocessable, "USER_TAKEN", "is already attached", pointer)
+				return apperr.At(apperr.Unprocessable, "USER_TAKEN", "is already attached", at)
 			}
 			if err != nil {
 				return database.Error(err)
@@ -191,7 +190,7 @@ func (s *Store) AttachUsers(ctx context.Context, l *License, userIDs []string, m
 			return err
 		}
 		if users > *max {
-			return apperr.AtPointer(apperr.Unprocessable, "USER_LIMIT_EXCEEDED", "user count has exceeded maximum allowed for license ("+itoa(*max)+")", "/data")
+			return apperr.At(apperr.Unprocessable, "USER_LIMIT_EXCEEDED", "user count has exceeded maximum allowed for license ("+itoa(*max)+")", apperr.Record())
 		}
 		return nil
 	})
@@ -206,7 +205,7 @@ func (s *Store) DetachUsers(ctx context.Context, l *License, userIDs []string) e
 				return database.Error(res.Error)
 			}
 			if res.RowsAffected == 0 {
-				return apperr.AtPointer(apperr.Unprocessable, "USER_NOT_FOUND", "user is not attached", "/data/"+strconv.Itoa(i))
+				return apperr.At(apperr.Unprocessable, "USER_NOT_FOUND", "user is not attached", apperr.Record().Item(i))
 			}
 		}
 		return nil

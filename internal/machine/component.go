@@ -40,23 +40,31 @@ type ComponentParams struct {
 // MaxComponents is how many components one activation may carry.
 const MaxComponents = 20
 
+// activated locates attribute attr of component i of an activation, in the
+// machine's components relationship.
+func activated(i int, attr string) apperr.Field {
+	return apperr.Rel("components").Item(i).Member(attr)
+}
+
+// alone locates attribute attr of a component created by itself.
+func alone(_ int, attr string) apperr.Field { return apperr.Attr(attr) }
+
 // newComponents builds the components of machine m, checking each.
-func newComponents(m *Machine, params []ComponentParams, pointer string) ([]Component, error) {
+func newComponents(m *Machine, params []ComponentParams, at func(i int, attr string) apperr.Field) ([]Component, error) {
 	if len(params) > MaxComponents {
-		return nil, apperr.AtPointer(apperr.Unprocessable, "COMPONENTS_TOO_MANY", fmt.Sprintf("a machine may have at most %d components", MaxComponents), pointer)
+		return nil, apperr.At(apperr.Unprocessable, "COMPONENTS_TOO_MANY", fmt.Sprintf("a machine may have at most %d components", MaxComponents), apperr.Rel("components"))
 	}
 	out := make([]Component, len(params))
 	seen := map[string]bool{}
 	for i, p := range params {
-		at := fmt.Sprintf("%s/%d/attributes", pointer, i)
 		fp, name := strings.TrimSpace(p.Fingerprint.V), strings.TrimSpace(p.Name.V)
 		switch {
 		case fp == "":
-			return nil, apperr.AtPointer(apperr.Unprocessable, "COMPONENTS_FINGERPRINT_MISSING", "can't be blank", at+"/fingerprint")
+			return nil, apperr.At(apperr.Unprocessable, "COMPONENTS_FINGERPRINT_MISSING", "can't be blank", at(i, "fingerprint"))
 		case name == "":
-			return nil, apperr.AtPointer(apperr.Unprocessable, "COMPONENTS_NAME_MISSING", "can't be blank", at+"/name")
+			return nil, apperr.At(apperr.Unprocessable, "COMPONENTS_NAME_MISSING", "can't be blank", at(i, "name"))
 		case seen[fp]:
-			return nil, apperr.AtPointer(apperr.Unprocessable, "COMPONENTS_FINGERPRINT_CONFLICT", "is duplicated", at+"/fingerprint")
+			return nil, apperr.At(apperr.Unprocessable, "COMPONENTS_FINGERPRINT_CONFLICT", "is duplicated", at(i, "fingerprint"))
 		}
 		seen[fp] = true
 		metadata := p.Metadata.V
@@ -79,7 +87,7 @@ var componentUniqueness = map[string]struct{ column, suffix string }{
 
 // addComponents stores components under the policy's uniqueness strategy;
 // the caller holds the activation lock.
-func (s *Service) addComponents(ctx context.Context, components []Component, pol *policy.Policy, pointer string) error {
+func (s *Service) addComponents(ctx context.Context, components []Component, pol *policy.Policy, at func(i int, attr string) apperr.Field) error {
 	u, ok := componentUniqueness[pol.ComponentUniquenessStrategy]
 	if !ok {
 		u = componentUniqueness["UNIQUE_PER_MACHINE"]
@@ -92,8 +100,7 @@ func (s *Service) addComponents(ctx context.Context, components []Component, pol
 			return err
 		}
 		if taken {
-			return apperr.AtPointer(apperr.Unprocessable, "COMPONENTS_FINGERPRINT_TAKEN", "has already been taken"+u.suffix,
-				fmt.Sprintf("%s/%d/attributes/fingerprint", pointer, i))
+			return apperr.At(apperr.Unprocessable, "COMPONENTS_FINGERPRINT_TAKEN", "has already been taken"+u.suffix, at(i, "fingerprint"))
 		}
 	}
 	return s.store.CreateComponents(ctx, components)
@@ -119,7 +126,7 @@ func (s *Service) AddComponent(ctx context.Context, who *access.Principal, t *ac
 		return nil, err
 	}
 	m.CreatedAt = s.now().UTC().Truncate(time.Millisecond)
-	components, err := newComponents(m, []ComponentParams{p}, "/data")
+	components, err := newComponents(m, []ComponentParams{p}, alone)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +135,7 @@ func (s *Service) AddComponent(ctx context.Context, who *access.Principal, t *ac
 		if err := s.store.Lock(ctx, m.LicenseID, m.AccountID, m.Fingerprint); err != nil {
 			return err
 		}
-		return s.addComponents(ctx, components, pol, "/data")
+		return s.addComponents(ctx, components, pol, alone)
 	})
 	if err != nil {
 		return nil, err

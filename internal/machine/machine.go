@@ -128,7 +128,7 @@ func checkAttributes(p Params, creating bool) error {
 			return apperr.Attribute("fingerprint", "MISSING", "can't be blank")
 		}
 	} else if p.Fingerprint.Set {
-		return apperr.AtPointer(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", "/data/attributes/fingerprint")
+		return apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", apperr.Attr("fingerprint"))
 	}
 	if len(p.Fingerprint.V) > 4096 {
 		return apperr.Attribute("fingerprint", "TOO_LONG", "is too long (maximum is 4096 characters)")
@@ -182,11 +182,11 @@ func (s *Service) Activate(ctx context.Context, who *access.Principal, t *accoun
 		return nil, nil, err
 	}
 	if licenseRef == "" {
-		return nil, nil, apperr.AtPointer(apperr.Unprocessable, "LICENSE_NOT_FOUND", "must exist", "/data/relationships/license")
+		return nil, nil, apperr.At(apperr.Unprocessable, "LICENSE_NOT_FOUND", "must exist", apperr.Rel("license"))
 	}
 	l, pol, err := s.licenses.Visible(ctx, who, t, licenseRef)
 	if apperr.Is(err, apperr.NotFound) {
-		return nil, nil, apperr.AtPointer(apperr.Unprocessable, "LICENSE_NOT_FOUND", "must exist", "/data/relationships/license")
+		return nil, nil, apperr.At(apperr.Unprocessable, "LICENSE_NOT_FOUND", "must exist", apperr.Rel("license"))
 	}
 	if err != nil {
 		return nil, nil, err
@@ -203,7 +203,7 @@ func (s *Service) Activate(ctx context.Context, who *access.Principal, t *accoun
 	if pol.HeartbeatBasis == "FROM_CREATION" {
 		m.LastHeartbeatAt = &now
 	}
-	parts, err := newComponents(m, components, "/data/relationships/components/data")
+	parts, err := newComponents(m, components, activated)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -225,7 +225,7 @@ func (s *Service) Activate(ctx context.Context, who *access.Principal, t *accoun
 		if err := s.store.Create(ctx, m); err != nil {
 			return err
 		}
-		if err := s.addComponents(ctx, parts, pol, "/data/relationships/components/data"); err != nil {
+		if err := s.addComponents(ctx, parts, pol, activated); err != nil {
 			return err
 		}
 		return s.licenses.StartExpiry(ctx, l, pol, "FROM_FIRST_ACTIVATION")
@@ -280,7 +280,7 @@ func Exceeds(total, limit int64, strategy string) bool {
 }
 
 func limitError(code, what string, limit int64, per string) error {
-	return apperr.AtPointer(apperr.Unprocessable, code, fmt.Sprintf("%s has exceeded maximum allowed for %s (%d)", what, per, limit), "/data")
+	return apperr.At(apperr.Unprocessable, code, fmt.Sprintf("%s has exceeded maximum allowed for %s (%d)", what, per, limit), apperr.Record())
 }
 
 func (s *Service) checkLimits(ctx context.Context, m *Machine, l *license.License, pol *policy.Policy) error {
@@ -361,7 +361,7 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, ref string,
 		return nil, err
 	}
 	if (p.Cores.Set || p.Memory.Set || p.Disk.Set || p.Metadata.Set) && !who.Staff() && who.BearerType != access.BearerProduct {
-		return nil, apperr.AtPointer(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", "/data/attributes/cores")
+		return nil, apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", apperr.Attr("cores"))
 	}
 	apply(m, p)
 	return m, s.store.Save(ctx, m)
@@ -412,7 +412,7 @@ func (s *Service) Heartbeat(ctx context.Context, who *access.Principal, t *accou
 	} else {
 		if m.HeartbeatStatus(pol, now) == Dead {
 			if !revivable(m, pol, now) {
-				return nil, nil, apperr.AtPointer(apperr.Unprocessable, "MACHINE_HEARTBEAT_DEAD", "is dead", "/data")
+				return nil, nil, apperr.At(apperr.Unprocessable, "MACHINE_HEARTBEAT_DEAD", "is dead", apperr.Record())
 			}
 			m.ResurrectedAt = &now
 		}

@@ -71,7 +71,7 @@ func (s *Service) Spawn(ctx context.Context, who *access.Principal, t *account.T
 	if len(pid) > 255 {
 		return nil, nil, apperr.Attribute("pid", "TOO_LONG", "is too long (maximum is 255 characters)")
 	}
-	notFound := apperr.AtPointer(apperr.Unprocessable, "MACHINE_NOT_FOUND", "must exist", "/data/relationships/machine")
+	notFound := apperr.At(apperr.Unprocessable, "MACHINE_NOT_FOUND", "must exist", apperr.Rel("machine"))
 	if machineRef == "" {
 		return nil, nil, notFound
 	}
@@ -130,8 +130,8 @@ func (s *Service) checkProcessLimit(ctx context.Context, proc *Process, l *licen
 		return err
 	}
 	if Exceeds(n+1, *max, pol.OverageStrategy) {
-		return apperr.AtPointer(apperr.Unprocessable, "MACHINE_PROCESS_LIMIT_EXCEEDED",
-			fmt.Sprintf("process count has exceeded maximum allowed for %s (%d)", per, *max), "/data")
+		return apperr.At(apperr.Unprocessable, "MACHINE_PROCESS_LIMIT_EXCEEDED",
+			fmt.Sprintf("process count has exceeded maximum allowed for %s (%d)", per, *max), apperr.Record())
 	}
 	return nil
 }
@@ -178,7 +178,7 @@ func (s *Service) PingProcess(ctx context.Context, who *access.Principal, t *acc
 	proc.ResurrectedAt = nil
 	if proc.Status(pol, now) == ProcessDead {
 		if !revivable(&Machine{LastHeartbeatAt: &proc.LastHeartbeatAt}, pol, now) {
-			return nil, nil, apperr.AtPointer(apperr.Unprocessable, "PROCESS_HEARTBEAT_DEAD", "is dead", "/data")
+			return nil, nil, apperr.At(apperr.Unprocessable, "PROCESS_HEARTBEAT_DEAD", "is dead", apperr.Record())
 		}
 		proc.ResurrectedAt = &now
 	}

@@ -155,7 +155,7 @@ func (s *Store) CreateComponents(ctx context.Context, components []Component) er
 	if len(components) == 0 {
 		return nil
 	}
-	return database.Insert(s.db.Conn(ctx), &components, apperr.AtPointer(apperr.Unprocessable, "COMPONENTS_FINGERPRINT_TAKEN", "has already been taken", "/data/relationships/components"))
+	return database.Insert(s.db.Conn(ctx), &components, apperr.At(apperr.Unprocessable, "COMPONENTS_FINGERPRINT_TAKEN", "has already been taken", apperr.Rel("components")))
 }
 
 // ComponentsOf returns a machine's components, or those with the

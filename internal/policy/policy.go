@@ -176,11 +176,11 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, productRef 
 		return nil, err
 	}
 	if productRef == "" {
-		return nil, apperr.AtPointer(apperr.Unprocessable, "PRODUCT_NOT_FOUND", "must exist", "/data/relationships/product")
+		return nil, apperr.At(apperr.Unprocessable, "PRODUCT_NOT_FOUND", "must exist", apperr.Rel("product"))
 	}
 	productID, err := s.products.VisibleID(ctx, who, productRef)
 	if apperr.Is(err, apperr.NotFound) {
-		return nil, apperr.AtPointer(apperr.Unprocessable, "PRODUCT_NOT_FOUND", "must exist", "/data/relationships/product")
+		return nil, apperr.At(apperr.Unprocessable, "PRODUCT_NOT_FOUND", "must exist", apperr.Rel("product"))
 	}
 	if err != nil {
 		return nil, err
@@ -219,7 +219,7 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, ref string,
 		return nil, err
 	}
 	if p.Scheme.Set {
-		return nil, apperr.AtPointer(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", "/data/attributes/scheme")
+		return nil, apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", apperr.Attr("scheme"))
 	}
 	if err := apply(pol, p, false); err != nil {
 		return nil, err

@@ -69,7 +69,7 @@ func (s *Store) DeleteUnused(ctx context.Context, p *Policy) error {
 		return database.Error(res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return apperr.AtPointer(apperr.Unprocessable, "POLICY_IN_USE", "cannot delete a policy that has licenses", "/data")
+		return apperr.At(apperr.Unprocessable, "POLICY_IN_USE", "cannot delete a policy that has licenses", apperr.Record())
 	}
 	return nil
 }

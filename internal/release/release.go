@@ -108,7 +108,7 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, rel Relatio
 			return nil, err
 		}
 	}
-	notFound := apperr.AtPointer(apperr.Unprocessable, "PRODUCT_NOT_FOUND", "must exist", "/data/relationships/product")
+	notFound := apperr.At(apperr.Unprocessable, "PRODUCT_NOT_FOUND", "must exist", apperr.Rel("product"))
 	if rel.Product == "" {
 		return nil, notFound
 	}
@@ -153,7 +153,7 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, rel Relatio
 			return err
 		}
 		t := entitlement.ReleaseTarget(r.ID)
-		t.Pointer, t.Code = "/data/relationships/constraints/data", "CONSTRAINTS_"
+		t.Field, t.Code = apperr.Rel("constraints"), "CONSTRAINTS_"
 		_, err := s.entitlements.Attach(ctx, who, "release.constraints.attach", t, rel.Constraints)
 		return err
 	})
@@ -289,7 +289,7 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, ref string,
 	}
 	for attr, set := range map[string]bool{"version": p.Version.Set, "channel": p.Channel.Set, "status": p.Status.Set} {
 		if set {
-			return nil, apperr.AtPointer(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", "/data/attributes/"+attr)
+			return nil, apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", apperr.Attr(attr))
 		}
 	}
 	if err := s.apply(r, p); err != nil {

@@ -107,7 +107,7 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, productRef 
 	if err := who.Require("package.create"); err != nil {
 		return nil, err
 	}
-	notFound := apperr.AtPointer(apperr.Unprocessable, "PRODUCT_NOT_FOUND", "must exist", "/data/relationships/product")
+	notFound := apperr.At(apperr.Unprocessable, "PRODUCT_NOT_FOUND", "must exist", apperr.Rel("product"))
 	if productRef == "" {
 		return nil, notFound
 	}
@@ -186,7 +186,7 @@ func (s *Service) Delete(ctx context.Context, who *access.Principal, ref string)
 func (s *Service) IDOf(ctx context.Context, who *access.Principal, productID, ref string) (string, error) {
 	p, err := s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who))
 	if apperr.Is(err, apperr.NotFound) || err == nil && p.ProductID != productID {
-		return "", apperr.AtPointer(apperr.Unprocessable, "PACKAGE_NOT_FOUND", "must exist", "/data/relationships/package")
+		return "", apperr.At(apperr.Unprocessable, "PACKAGE_NOT_FOUND", "must exist", apperr.Rel("package"))
 	}
 	if err != nil {
 		return "", err

@@ -5,7 +5,6 @@ import (
 
 	"github.com/google/uuid"
 	"strconv"
-	"strings"
 
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
@@ -92,8 +91,7 @@ func (s *Store) Consume(ctx context.Context, accountID, tokenID string, deactiva
 		if limit != nil {
 			n = *limit
 		}
-		return apperr.AtPointer(apperr.Unprocessable, strings.ToUpper(attr)+"_LIMIT_EXCEEDED",
-			"exceeds maximum allowed ("+strconv.FormatInt(n, 10)+")", "/data/attributes/"+attr)
+		return apperr.Attribute(attr, "LIMIT_EXCEEDED", "exceeds maximum allowed ("+strconv.FormatInt(n, 10)+")")
 	}
 	return nil
 }

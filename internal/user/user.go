@@ -218,7 +218,7 @@ func (s *Service) apply(ctx context.Context, u *User, p Params) error {
 		if p.Password.V == nil {
 			u.PasswordDigest = nil
 		} else {
-			digest, err := s.hashPassword(ctx, *p.Password.V, "/data/attributes/password")
+			digest, err := s.hashPassword(ctx, *p.Password.V, apperr.Attr("password"))
 			if err != nil {
 				return err
 			}
@@ -234,9 +234,9 @@ func (s *Service) apply(ctx context.Context, u *User, p Params) error {
 	return nil
 }
 
-func (s *Service) hashPassword(ctx context.Context, plain, pointer string) (string, error) {
+func (s *Service) hashPassword(ctx context.Context, plain string, field apperr.Field) (string, error) {
 	if n := len(plain); n < password.MinBytes || n > password.MaxBytes {
-		return "", apperr.AtPointer(apperr.Unprocessable, "PASSWORD_INVALID", "must be 6 to 72 bytes long", pointer)
+		return "", apperr.At(apperr.Unprocessable, "PASSWORD_INVALID", "must be 6 to 72 bytes long", field)
 	}
 	return s.passwords.Hash(ctx, plain)
 }
@@ -328,7 +328,7 @@ func (s *Service) Delete(ctx context.Context, who *access.Principal, ref string)
 				return err
 			}
 			if admins <= 1 {
-				return apperr.AtPointer(apperr.Unprocessable, "ADMINS_REQUIRED", "the account must keep at least one admin", "/data")
+				return apperr.At(apperr.Unprocessable, "ADMINS_REQUIRED", "the account must keep at least one admin", apperr.Record())
 			}
 		}
 		if err := s.tokens.DeleteForBearer(ctx, u.AccountID, access.BearerUser, u.ID); err != nil {
@@ -412,13 +412,13 @@ func (s *Service) UpdatePassword(ctx context.Context, who *access.Principal, ref
 		}
 	}
 	if !ok {
-		return nil, apperr.AtPointer(apperr.Unauthenticated, "PASSWORD_INVALID", "is incorrect", "/meta/oldPassword")
+		return nil, apperr.At(apperr.Unauthenticated, "PASSWORD_INVALID", "is incorrect", apperr.Meta("old_password"))
 	}
 	return s.setPassword(ctx, u, newPassword)
 }
 
 func (s *Service) setPassword(ctx context.Context, u *User, plain string) (*User, error) {
-	digest, err := s.hashPassword(ctx, plain, "/meta/newPassword")
+	digest, err := s.hashPassword(ctx, plain, apperr.Meta("new_password"))
 	if err != nil {
 		return nil, err
 	}
@@ -464,7 +464,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, accountID, email str
 // ResetPassword sets a new password with a reset token; it needs no other
 // credential and works once.
 func (s *Service) ResetPassword(ctx context.Context, accountID, ref, token, newPassword string) (*User, error) {
-	invalid := apperr.AtPointer(apperr.Unauthenticated, "PASSWORD_RESET_TOKEN_INVALID", "is invalid or expired", "/meta/passwordResetToken")
+	invalid := apperr.At(apperr.Unauthenticated, "PASSWORD_RESET_TOKEN_INVALID", "is invalid or expired", apperr.Meta("password_reset_token"))
 	u, err := s.store.Find(ctx, accountID, ref, access.Scope{All: true})
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, invalid

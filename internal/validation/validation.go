@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/optional"
@@ -289,4 +291,84 @@ func compactUnique(values []string) []string {
 		}
 	}
 	return out
+}
+
+// Licenses finds the licenses a validation judges and starts their clocks.
+type Licenses interface {
+	Visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*license.License, *policy.Policy, error)
+	ForValidation(ctx context.Context, who *access.Principal, t *account.Tenant, key string) (*license.License, *policy.Policy, error)
+	StartExpiry(ctx context.Context, l *license.License, pol *policy.Policy, basis string) error
+}
+
+// Touches records validations off the request path.
+type Touches interface {
+	Touch(accountID, licenseID string, at time.Time, version string)
+}
+
+// Service is the validation use case: find the license as the principal
+// may see it, judge it, and record that it was validated.
+type Service struct {
+	licenses  Licenses
+	validator *Validator
+	touches   Touches
+	now       func() time.Time
+}
+
+// NewService returns the validation use case.
+func NewService(licenses Licenses, validator *Validator, touches Touches) *Service {
+	return &Service{licenses: licenses, validator: validator, touches: touches, now: time.Now}
+}
+
+// Outcome is a validation's license (nil when validate-key found none),
+// with its policy, as it stands after the validation, and the verdict.
+type Outcome struct {
+	License *license.License
+	Policy  *policy.Policy
+	Result  Result
+}
+
+// Validate validates the license ref names, which who must see (else not
+// found) and may validate (else forbidden); quick skips every scope check
+// and starts no clock.
+func (s *Service) Validate(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, sc Scope, quick bool) (Outcome, error) {
+	if who == nil {
+		return Outcome{}, access.ErrTokenMissing
+	}
+	l, pol, err := s.licenses.Visible(ctx, who, t, ref)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if err := who.Require("license.validate"); err != nil {
+		return Outcome{}, err
+	}
+	return s.judge(ctx, l, pol, sc, quick)
+}
+
+// ValidateKey validates the license with a key: anyone may ask, and a key
+// out of who's sight is reported like an unknown one (Result NotFound).
+func (s *Service) ValidateKey(ctx context.Context, who *access.Principal, t *account.Tenant, key string, sc Scope) (Outcome, error) {
+	l, pol, err := s.licenses.ForValidation(ctx, who, t, key)
+	if err != nil || l == nil {
+		return Outcome{Result: NotFound}, err
+	}
+	return s.judge(ctx, l, pol, sc, false)
+}
+
+func (s *Service) judge(ctx context.Context, l *license.License, pol *policy.Policy, sc Scope, quick bool) (Outcome, error) {
+	if !quick {
+		if err := s.licenses.StartExpiry(ctx, l, pol, policy.FromFirstValidation); err != nil {
+			return Outcome{}, err
+		}
+	}
+	result, err := s.validator.Validate(ctx, l, pol, sc, quick)
+	if err != nil {
+		return Outcome{}, err
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	l.LastValidatedAt = &now
+	if result.Version != "" {
+		l.LastValidatedVersion = &result.Version
+	}
+	s.touches.Touch(l.AccountID, l.ID, now, result.Version)
+	return Outcome{License: l, Policy: pol, Result: result}, nil
 }

@@ -1,0 +1,80 @@
+package serializer
+
+import (
+	"time"
+
+	"github.com/google/jsonapi"
+	"github.com/relkey/relkey/internal/document"
+	"github.com/relkey/relkey/internal/license"
+	"github.com/relkey/relkey/internal/machine"
+	"github.com/relkey/relkey/internal/policy"
+)
+
+// License renders a license with its policy (which fills the attributes a
+// license inherits) and the totals of its machines.
+func License(l *license.License, pol *policy.Policy, machines machine.Stats) *jsonapi.Node {
+	base := document.AccountPath(l.AccountID)
+	self := base + "/licenses/" + l.ID
+	now := time.Now()
+	protected := pol.Protected
+	if l.Protected != nil {
+		protected = *l.Protected
+	}
+	return &jsonapi.Node{
+		Type: "licenses",
+		ID:   l.ID,
+		Attributes: map[string]any{
+			"name":             l.Name,
+			"key":              l.Key,
+			"expiry":           document.OptionalTime(l.Expiry),
+			"status":           l.Status(now),
+			"uses":             l.Uses,
+			"suspended":        l.Suspended,
+			"scheme":           pol.Scheme,
+			"encrypted":        false,
+			"strict":           pol.Strict,
+			"floating":         pol.Floating,
+			"protected":        protected,
+			"version":          l.LastValidatedVersion,
+			"maxMachines":      license.Effective(l.MaxMachines, pol.MaxMachines),
+			"maxProcesses":     license.Effective(l.MaxProcesses, pol.MaxProcesses),
+			"maxUsers":         license.Effective(l.MaxUsers, pol.MaxUsers),
+			"maxCores":         license.Effective(l.MaxCores, pol.MaxCores),
+			"maxMemory":        license.Effective(l.MaxMemory, pol.MaxMemory),
+			"maxDisk":          license.Effective(l.MaxDisk, pol.MaxDisk),
+			"maxUses":          license.Effective(l.MaxUses, pol.MaxUses),
+			"requireHeartbeat": pol.RequireHeartbeat,
+			"requireCheckIn":   pol.RequireCheckIn,
+			"lastValidated":    document.OptionalTime(l.LastValidatedAt),
+			"lastCheckIn":      document.OptionalTime(l.LastCheckInAt),
+			"nextCheckIn":      document.OptionalTime(license.NextCheckIn(l, pol)),
+			"lastCheckOut":     document.OptionalTime(l.LastCheckOutAt),
+			"metadata":         document.Metadata(l.Metadata),
+			"created":          document.Time(l.CreatedAt),
+			"updated":          document.Time(l.UpdatedAt),
+		},
+		Relationships: map[string]any{
+			"account": document.ToOne("accounts", l.AccountID, base),
+			"product": document.ToOne("products", l.ProductID, base+"/products/"+l.ProductID),
+			"policy":  document.ToOne("policies", l.PolicyID, base+"/policies/"+l.PolicyID),
+			"owner":   owner(l.OwnerID, self),
+			"machines": map[string]any{
+				"links": map[string]string{"related": self + "/machines"},
+				"meta":  map[string]int64{"count": machines.Count, "cores": machines.Cores, "memory": machines.Memory, "disk": machines.Disk},
+			},
+			"users":  document.ToMany(self + "/users"),
+			"tokens": document.ToMany(self + "/tokens"),
+		},
+		Links: &jsonapi.Links{"self": self},
+	}
+}
+
+// owner is the owner of a license or machine at self: a user
+// or null, related through self/owner.
+func owner(ownerID *string, self string) map[string]any {
+	var id string
+	if ownerID != nil {
+		id = *ownerID
+	}
+	return document.ToOne("users", id, self+"/owner")
+}

@@ -1,0 +1,133 @@
+package serializer
+
+import (
+	"strconv"
+
+	"github.com/google/jsonapi"
+	"github.com/relkey/relkey/internal/artifact"
+	"github.com/relkey/relkey/internal/catalog"
+	"github.com/relkey/relkey/internal/document"
+	"github.com/relkey/relkey/internal/release"
+	"github.com/relkey/relkey/internal/releasepackage"
+)
+
+// Artifact renders an artifact.
+func Artifact(a *artifact.Artifact) *jsonapi.Node {
+	base := document.AccountPath(a.AccountID)
+	return &jsonapi.Node{
+		Type: "artifacts",
+		ID:   a.ID,
+		Attributes: map[string]any{
+			"filename":  a.Filename,
+			"filetype":  a.Filetype,
+			"filesize":  a.Filesize,
+			"platform":  a.Platform,
+			"arch":      a.Arch,
+			"checksum":  a.Checksum,
+			"signature": a.Signature,
+			"status":    a.Status,
+			"metadata":  document.Metadata(a.Metadata),
+			"created":   document.Time(a.CreatedAt),
+			"updated":   document.Time(a.UpdatedAt),
+		},
+		Relationships: map[string]any{
+			"account": document.ToOne("accounts", a.AccountID, base),
+			"release": document.ToOne("releases", a.ReleaseID, base+"/releases/"+a.ReleaseID),
+		},
+		Links: &jsonapi.Links{"self": base + "/artifacts/" + a.ID},
+	}
+}
+
+// Release renders a release.
+func Release(r *release.Release) *jsonapi.Node {
+	base := document.AccountPath(r.AccountID)
+	self := base + "/releases/" + r.ID
+	packageID := ""
+	if r.PackageID != nil {
+		packageID = *r.PackageID
+	}
+	return &jsonapi.Node{
+		Type: "releases",
+		ID:   r.ID,
+		Attributes: map[string]any{
+			"name":        r.Name,
+			"description": r.Description,
+			"channel":     r.Channel,
+			"status":      r.Status,
+			"tag":         r.Tag,
+			"version":     r.Version,
+			"semver": map[string]any{
+				"major": r.SemverMajor, "minor": r.SemverMinor, "patch": r.SemverPatch,
+				"prerelease": joinIdentifiers(r.SemverPreWord, r.SemverPreNum), "build": joinIdentifiers(r.SemverBuildWord, r.SemverBuildNum),
+			},
+			"metadata":  document.Metadata(r.Metadata),
+			"backdated": document.OptionalTime(r.BackdatedTo),
+			"yanked":    document.OptionalTime(r.YankedAt),
+			"created":   document.Time(r.CreatedAt),
+			"updated":   document.Time(r.UpdatedAt),
+		},
+		Relationships: map[string]any{
+			"account":      document.ToOne("accounts", r.AccountID, base),
+			"product":      document.ToOne("products", r.ProductID, base+"/products/"+r.ProductID),
+			"package":      document.ToOne("packages", packageID, self+"/package"),
+			"upgrade":      map[string]any{"links": map[string]string{"related": self + "/upgrade"}},
+			"constraints":  document.ToMany(self + "/constraints"),
+			"entitlements": document.ToMany(self + "/entitlements"),
+		},
+		Links: &jsonapi.Links{"self": self},
+	}
+}
+
+// joinIdentifiers rebuilds a pre-release or build part from its word and number.
+func joinIdentifiers(word *string, num *int64) any {
+	switch {
+	case word == nil && num == nil:
+		return nil
+	case num == nil:
+		return *word
+	case word == nil:
+		return strconv.FormatInt(*num, 10)
+	}
+	return *word + "." + strconv.FormatInt(*num, 10)
+}
+
+// Package renders a release package.
+func Package(p *releasepackage.Package) *jsonapi.Node {
+	base := document.AccountPath(p.AccountID)
+	self := base + "/packages/" + p.ID
+	return &jsonapi.Node{
+		Type: "packages",
+		ID:   p.ID,
+		Attributes: map[string]any{
+			"name":     p.Name,
+			"key":      p.Key,
+			"engine":   p.Engine,
+			"metadata": document.Metadata(p.Metadata),
+			"created":  document.Time(p.CreatedAt),
+			"updated":  document.Time(p.UpdatedAt),
+		},
+		Relationships: map[string]any{
+			"account":  document.ToOne("accounts", p.AccountID, base),
+			"product":  document.ToOne("products", p.ProductID, base+"/products/"+p.ProductID),
+			"releases": document.ToMany(base + "/releases?package=" + p.ID),
+		},
+		Links: &jsonapi.Links{"self": self},
+	}
+}
+
+// CatalogEntry renders a channel, platform, arch or engine.
+func CatalogEntry(e *catalog.Entry) *jsonapi.Node {
+	base := document.AccountPath(e.AccountID)
+	return &jsonapi.Node{
+		Type: e.Kind,
+		ID:   e.ID,
+		Attributes: map[string]any{
+			"name":    e.Key,
+			"key":     e.Key,
+			"created": document.Time(e.CreatedAt),
+			"updated": document.Time(e.UpdatedAt),
+		},
+		Relationships: map[string]any{"account": document.ToOne("accounts", e.AccountID, base)},
+		Links:         &jsonapi.Links{"self": base + "/" + e.Kind + "/" + e.ID},
+	}
+}
