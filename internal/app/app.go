@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/artifact"
 	"github.com/relkey/relkey/internal/catalog"
@@ -99,14 +100,14 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Policies = policy.NewService(policy.NewStore(db), a.Products)
 	a.Licenses = license.NewService(license.NewStore(db), a.Policies, a.Users, kr, a.Accounts)
 	machineStore := machine.NewStore(db)
-	a.Machines = machine.NewService(machineStore, db, a.Licenses, tokenStore)
-	a.Entitlements = entitlement.NewService(entitlement.NewStore(db))
+	a.Machines = machine.NewService(machineStore, db, a.Licenses, a.Policies, a.Users, tokenStore)
+	a.Entitlements = entitlement.NewService(entitlement.NewStore(db), attachmentTargets{a})
 	releaseStore, packageStore := release.NewStore(db), releasepackage.NewStore(db)
 	catalogStore := catalog.NewStore(db, releaseStore, packageStore)
 	a.Catalog = catalog.NewService(catalogStore)
 	a.Packages = releasepackage.NewService(packageStore, a.Products, catalogStore)
-	a.Releases = release.NewService(releaseStore, a.Products, a.Packages, a.Entitlements, catalogStore)
-	a.Artifacts = artifact.NewService(artifact.NewStore(db, releaseStore), a.Releases, catalogStore, a.Storage, a.Local != nil)
+	a.Releases = release.NewService(releaseStore, a.Products, a.Packages, a.Licenses, a.Entitlements, catalogStore)
+	a.Artifacts = artifact.NewService(artifact.NewStore(db, releaseStore), a.Releases, a.Licenses, catalogStore, a.Storage, a.Local != nil)
 	a.Identity = identity.NewService(a.Tokens, a.Users, a.Products, a.Licenses)
 	a.Toucher = license.NewToucher(db, 4096, logger)
 	validator := validation.New(machineStore, a.Entitlements, a.Users, release.NewCatalog(releaseStore))
@@ -197,4 +198,36 @@ func (r checkoutRelated) Owner(ctx context.Context, accountID, id string) (*user
 
 func (r checkoutRelated) Entitlements(ctx context.Context, accountID, licenseID, policyID string) ([]entitlement.Entitlement, error) {
 	return r.entitlements.Of(ctx, accountID, licenseID, policyID)
+}
+
+// attachmentTargets finds, for the entitlement rules, the policies,
+// licenses and releases entitlements attach to. The releases are built
+// after the entitlements, so it reads the services off the app when asked.
+type attachmentTargets struct{ app *App }
+
+// Policy is a policy who may see.
+func (t attachmentTargets) Policy(ctx context.Context, who *access.Principal, ref string) (string, error) {
+	pol, err := t.app.Policies.Visible(ctx, who, ref)
+	if err != nil {
+		return "", err
+	}
+	return pol.ID, nil
+}
+
+// License is a license who may see, by id or key, and its policy.
+func (t attachmentTargets) License(ctx context.Context, who *access.Principal, tenant *account.Tenant, ref string) (string, string, error) {
+	l, _, err := t.app.Licenses.Visible(ctx, who, tenant, ref)
+	if err != nil {
+		return "", "", err
+	}
+	return l.ID, l.PolicyID, nil
+}
+
+// Release is a release who may read, by id, version or tag.
+func (t attachmentTargets) Release(ctx context.Context, who *access.Principal, ref entitlement.Ref) (string, error) {
+	r, err := t.app.Releases.Find(ctx, who, who.AccountID, ref.ID, release.Narrowing{Product: ref.Product, Package: ref.Package})
+	if err != nil {
+		return "", err
+	}
+	return r.ID, nil
 }

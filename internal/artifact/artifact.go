@@ -72,12 +72,29 @@ type Releases interface {
 	Refuse(ctx context.Context, who *access.Principal, productID string) error
 }
 
+// Records persists artifacts: what the rules ask of the store (*Store is
+// the database's).
+type Records interface {
+	Create(ctx context.Context, a *Artifact, then func(context.Context) error) error
+	SettleByKey(ctx context.Context, key string, size int64) error
+	Settle(ctx context.Context, a *Artifact, size int64) error
+	Fail(ctx context.Context, a *Artifact) error
+	Yank(ctx context.Context, a *Artifact) error
+	Find(ctx context.Context, accountID, ref string, who *access.Principal, uploadedOnly bool, f Filter, now time.Time) (*Artifact, error)
+	List(ctx context.Context, accountID string, who *access.Principal, uploadedOnly bool, f Filter, now time.Time, p page.Request) ([]Artifact, int64, error)
+	Waiting(ctx context.Context, since time.Time, limit int) ([]Artifact, error)
+	CountDownload(ctx context.Context, releaseID string) error
+}
+
+var _ Records = (*Store)(nil)
+
 // Service holds the artifact rules.
 type Service struct {
-	store    *Store
-	releases Releases
-	catalog  catalog.Recorder
-	storage  storage.Store
+	store     Records
+	releases  Releases
+	downloads release.Downloads
+	catalog   catalog.Recorder
+	storage   storage.Store
 	// notifiesUploads: the store tells relkey about uploads (the local
 	// folder); otherwise relkey checks the object (S3).
 	notifiesUploads bool
@@ -85,8 +102,8 @@ type Service struct {
 }
 
 // NewService returns the artifact rules.
-func NewService(store *Store, releases Releases, recorder catalog.Recorder, blobs storage.Store, notifiesUploads bool) *Service {
-	return &Service{store: store, releases: releases, catalog: recorder, storage: blobs, notifiesUploads: notifiesUploads, now: time.Now}
+func NewService(store Records, releases Releases, downloads release.Downloads, recorder catalog.Recorder, blobs storage.Store, notifiesUploads bool) *Service {
+	return &Service{store: store, releases: releases, downloads: downloads, catalog: recorder, storage: blobs, notifiesUploads: notifiesUploads, now: time.Now}
 }
 
 func lower(p *string) *string {
@@ -261,24 +278,62 @@ func (s *Service) List(ctx context.Context, who *access.Principal, accountID str
 	return s.store.List(ctx, accountID, who, !privileged(who), f, s.now(), p)
 }
 
-// DownloadURL presigns a download of an uploaded artifact, counting it for
-// its release. ttl is honoured for privileged bearers only.
-func (s *Service) DownloadURL(ctx context.Context, who *access.Principal, a *Artifact, ttl time.Duration) (string, error) {
-	if a.Status != Uploaded {
-		return "", apperr.New(apperr.NotFound, "NOT_FOUND", "the artifact is not uploaded")
+// Download limits: how long a presigned download URL may last when a
+// privileged bearer asks (seconds).
+const (
+	MinDownloadTTL = 60
+	MaxDownloadTTL = 7 * 24 * 3600
+)
+
+// DownloadRequest names an artifact to download: by id or filename (Ref),
+// narrowed by Filter. Filename, when set beside an id, must be the
+// artifact's. TTL (seconds, 0 for the default) is honoured for privileged
+// bearers. Redirect false asks for the artifact without a download.
+type DownloadRequest struct {
+	Ref, Filename string
+	Filter        Filter
+	TTL           int
+	Redirect      bool
+}
+
+// Download finds an artifact who may see and, when it is uploaded and the
+// request wants it, presigns its download (counted for its release,
+// starting a FROM_FIRST_DOWNLOAD license's clock). The URL is empty when
+// the artifact is only shown.
+func (s *Service) Download(ctx context.Context, who *access.Principal, accountID string, req DownloadRequest) (*Artifact, string, error) {
+	if req.TTL != 0 && (req.TTL < MinDownloadTTL || req.TTL > MaxDownloadTTL) {
+		return nil, "", apperr.AtParameter(apperr.Invalid, "PARAMETERS_INVALID", "ttl must be 60 to 604800 seconds", "ttl")
 	}
-	if ttl <= 0 || !privileged(who) {
-		ttl = DefaultDownload
+	a, err := s.Find(ctx, who, accountID, req.Ref, req.Filter)
+	if err != nil {
+		return nil, "", err
+	}
+	if req.Filename != "" && req.Filename != a.Filename {
+		return nil, "", apperr.NotFoundResource("artifact", req.Filename)
+	}
+	if a.Status != Uploaded || !req.Redirect {
+		return a, "", nil
+	}
+	ttl := DefaultDownload
+	if req.TTL != 0 && privileged(who) {
+		ttl = time.Duration(req.TTL) * time.Second
 	}
 	u, err := s.storage.PresignGet(ctx, a.StorageKey, ttl)
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
-	return u.String(), s.store.CountDownload(ctx, a.ReleaseID)
+	if err := s.store.CountDownload(ctx, a.ReleaseID); err != nil {
+		return nil, "", err
+	}
+	return a, u.String(), s.downloads.Downloaded(ctx, who)
 }
 
-// Yank withdraws an artifact and deletes its object.
+// Yank withdraws an artifact and deletes its object. Anonymous callers are
+// asked to authenticate (they name no account to look in).
 func (s *Service) Yank(ctx context.Context, who *access.Principal, ref string, f Filter) error {
+	if who == nil {
+		return access.ErrTokenMissing
+	}
 	a, err := s.Find(ctx, who, "", ref, f)
 	if err != nil {
 		return err

@@ -112,11 +112,15 @@ func (s *Service) CheckOutLicense(ctx context.Context, who *access.Principal, t 
 	if err != nil {
 		return nil, err
 	}
+	f.License, f.Policy, f.Secret = l, pol, l.Key
+	if err := s.loadRelated(ctx, f, ""); err != nil {
+		return nil, err
+	}
+	// Recorded once the file is made: a request that fails records nothing.
 	if err := s.licenses.CheckedOut(ctx, l); err != nil {
 		return nil, err
 	}
-	f.License, f.Policy, f.Secret = l, pol, l.Key
-	return f, s.loadRelated(ctx, f, "")
+	return f, nil
 }
 
 // CheckOutMachine makes the file of a machine who may see and check out.

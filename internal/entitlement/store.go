@@ -2,6 +2,7 @@ package entitlement
 
 import (
 	"context"
+	"errors"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -102,40 +103,59 @@ func (s *Store) AttachedIDs(ctx context.Context, t Target) (map[string]bool, err
 	return out, database.Error(err)
 }
 
-// Attach inserts the attachments in one transaction; a repeated one is taken.
-func (s *Store) Attach(ctx context.Context, t Target, attachments []Attachment) error {
-	return s.db.InTx(ctx, func(ctx context.Context) error {
-		for i, a := range attachments {
-			err := s.db.Conn(ctx).Exec("INSERT INTO "+t.Table+" (id, account_id, "+t.Column+", entitlement_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-				a.ID, a.AccountID, a.OwnerID, a.EntitlementID, a.CreatedAt, a.UpdatedAt).Error
-			if database.IsUniqueViolation(err) {
-				return apperr.At(apperr.Unprocessable, t.Code+"ENTITLEMENT_TAKEN", "already attached", t.field(i))
-			}
-			if err != nil {
-				return database.Error(err)
-			}
+// errUndo rolls back a batch that stopped at an item it could not change.
+var errUndo = errors.New("entitlement: batch undone")
+
+// Attach inserts the attachments in one transaction, all or none: it
+// reports the position of the first that was already attached, or -1 once
+// all are.
+func (s *Store) Attach(ctx context.Context, t Target, attachments []Attachment) (int, error) {
+	return s.batch(ctx, len(attachments), func(ctx context.Context, i int) (bool, error) {
+		a := attachments[i]
+		err := s.db.Conn(ctx).Exec("INSERT INTO "+t.Table+" (id, account_id, "+t.Column+", entitlement_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+			a.ID, a.AccountID, a.OwnerID, a.EntitlementID, a.CreatedAt, a.UpdatedAt).Error
+		if database.IsUniqueViolation(err) {
+			return false, nil
 		}
-		return nil
+		return true, database.Error(err)
 	})
 }
 
-// Detach deletes the attachments, all or none.
-func (s *Store) Detach(ctx context.Context, t Target, ids []string) error {
-	return s.db.InTx(ctx, func(ctx context.Context) error {
-		for i, id := range ids {
-			if uuid.Validate(id) != nil {
-				return apperr.At(apperr.Unprocessable, "ENTITLEMENT_NOT_FOUND", "entitlement is not attached", t.field(i))
+// Detach deletes the attachments named by entitlement id or by their own
+// id in one transaction, all or none: it reports the position of the
+// first that is not attached, or -1 once all are deleted.
+func (s *Store) Detach(ctx context.Context, t Target, ids []string) (int, error) {
+	return s.batch(ctx, len(ids), func(ctx context.Context, i int) (bool, error) {
+		if uuid.Validate(ids[i]) != nil {
+			return false, nil
+		}
+		res := s.db.Conn(ctx).Exec("DELETE FROM "+t.Table+" WHERE "+t.Column+" = ? AND (entitlement_id = ? OR id = ?)", t.ID, ids[i], ids[i])
+		return res.RowsAffected > 0, database.Error(res.Error)
+	})
+}
+
+// batch runs change on items 0..n-1 in one transaction; the first it
+// cannot make undoes the batch, and batch reports its position (-1 when
+// every change was made).
+func (s *Store) batch(ctx context.Context, n int, change func(ctx context.Context, i int) (bool, error)) (int, error) {
+	stopped := -1
+	err := s.db.InTx(ctx, func(ctx context.Context) error {
+		for i := range n {
+			made, err := change(ctx, i)
+			if err != nil {
+				return err
 			}
-			res := s.db.Conn(ctx).Exec("DELETE FROM "+t.Table+" WHERE "+t.Column+" = ? AND (entitlement_id = ? OR id = ?)", t.ID, id, id)
-			if res.Error != nil {
-				return database.Error(res.Error)
-			}
-			if res.RowsAffected == 0 {
-				return apperr.At(apperr.Unprocessable, "ENTITLEMENT_NOT_FOUND", "entitlement is not attached", t.field(i))
+			if !made {
+				stopped = i
+				return errUndo
 			}
 		}
 		return nil
 	})
+	if stopped >= 0 {
+		return stopped, nil
+	}
+	return -1, err
 }
 
 func unionOf(q *gorm.DB, licenseID, policyID string) *gorm.DB {
@@ -150,21 +170,24 @@ func (s *Store) Of(ctx context.Context, accountID, licenseID, policyID string) (
 	return out, database.Error(err)
 }
 
-// Attachments returns a target's attachments, oldest first.
-func (s *Store) Attachments(ctx context.Context, accountID string, t Target) ([]Attachment, error) {
-	var out []Attachment
-	err := s.db.Conn(ctx).Table(t.Table).
-		Select("id, account_id, "+t.Column+" AS owner_id, entitlement_id, created_at, updated_at").
-		Where("account_id = ? AND "+t.Column+" = ?", accountID, t.ID).Order("created_at, id").Scan(&out).Error
-	return out, database.Error(err)
+// Held returns a page of the entitlements a target holds: those attached
+// to it and, for a license, its policy's too.
+func (s *Store) Held(ctx context.Context, accountID string, t Target, p page.Request) ([]Entitlement, int64, error) {
+	q := s.db.Conn(ctx).Model(&Entitlement{}).Where("account_id = ?", accountID)
+	if t.PolicyID != "" {
+		q = unionOf(q, t.ID, t.PolicyID)
+	} else {
+		q = q.Where("id IN (SELECT entitlement_id FROM "+t.Table+" WHERE "+t.Column+" = ?)", t.ID)
+	}
+	return database.Paginate[Entitlement](q, p)
 }
 
-// Attached returns the entitlements attached to a target.
-func (s *Store) Attached(ctx context.Context, accountID string, t Target) ([]Entitlement, error) {
-	var out []Entitlement
-	err := s.db.Conn(ctx).Where("account_id = ? AND id IN (SELECT entitlement_id FROM "+t.Table+" WHERE "+t.Column+" = ?)", accountID, t.ID).
-		Order("created_at, id").Find(&out).Error
-	return out, database.Error(err)
+// Attachments returns a page of a target's attachments.
+func (s *Store) Attachments(ctx context.Context, accountID string, t Target, p page.Request) ([]Attachment, int64, error) {
+	q := s.db.Conn(ctx).Table(t.Table).Where("account_id = ? AND "+t.Column+" = ?", accountID, t.ID)
+	return database.PaginateIn[Attachment](q, "", p, func(q *gorm.DB) *gorm.DB {
+		return q.Select("id, account_id, " + t.Column + " AS owner_id, entitlement_id, created_at, updated_at")
+	})
 }
 
 // CountCodes counts the distinct codes among a license's entitlements.

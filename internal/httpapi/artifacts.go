@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/relkey/relkey/internal/serializer"
 
@@ -106,36 +105,24 @@ func (s *Server) listArtifacts(c echo.Context) error {
 // /artifacts/:id/:filename and /releases/:release/artifacts/:filename: 303
 // to a presigned download with the artifact as the body.
 func (s *Server) downloadArtifact(c echo.Context) error {
-	f := artifactFilter(c)
-	ref := pathRef(c)
+	req := artifact.DownloadRequest{Ref: pathRef(c), Filename: c.Param("filename"), Filter: artifactFilter(c),
+		Redirect: !prefers(c, "no-download")}
 	if rel := c.Param("release"); rel != "" {
-		f.Release = rel
-		ref = c.Param("filename")
+		req.Filter.Release, req.Ref, req.Filename = rel, req.Filename, ""
 	}
-	a, err := s.Artifacts.Find(c.Request().Context(), principalOf(c), tenantOf(c).ID, ref, f)
-	if err != nil {
-		return err
-	}
-	if name := c.Param("filename"); name != "" && c.Param("release") == "" && name != a.Filename {
-		return apperr.NotFoundResource("artifact", name)
-	}
-	if a.Status != artifact.Uploaded || prefers(c, "no-download") {
-		return s.renderOne(c, http.StatusOK, serializer.Artifact(a), nil)
-	}
-	var ttl time.Duration
 	if raw := c.QueryParam("ttl"); raw != "" {
-		seconds, err := strconv.Atoi(raw)
-		if err != nil || seconds < 60 || seconds > 7*24*3600 {
+		ttl, err := strconv.Atoi(raw)
+		if err != nil || ttl == 0 {
 			return apperr.AtParameter(apperr.Invalid, "PARAMETERS_INVALID", "ttl must be 60 to 604800 seconds", "ttl")
 		}
-		ttl = time.Duration(seconds) * time.Second
+		req.TTL = ttl
 	}
-	location, err := s.Artifacts.DownloadURL(c.Request().Context(), principalOf(c), a, ttl)
+	a, location, err := s.Artifacts.Download(c.Request().Context(), principalOf(c), tenantOf(c).ID, req)
 	if err != nil {
 		return err
 	}
-	if err := s.firstDownload(c); err != nil {
-		return err
+	if location == "" {
+		return s.renderOne(c, http.StatusOK, serializer.Artifact(a), nil)
 	}
 	return s.redirect(c, http.StatusSeeOther, a, s.absolute(c, location))
 }
@@ -146,14 +133,4 @@ func (s *Server) yankArtifact(c echo.Context) error {
 		return err
 	}
 	return noContent(c)
-}
-
-// firstDownload starts the expiry of a license counting from its first
-// download (or upgrade), when a license is downloading.
-func (s *Server) firstDownload(c echo.Context) error {
-	who := principalOf(c)
-	if who == nil || who.BearerType != access.BearerLicense || who.ExpiryStartsOn != "FROM_FIRST_DOWNLOAD" {
-		return nil
-	}
-	return s.Licenses.StartExpiryOf(c.Request().Context(), who.AccountID, who.BearerID, "FROM_FIRST_DOWNLOAD")
 }

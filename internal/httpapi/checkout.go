@@ -19,21 +19,20 @@ import (
 
 var licenseFileResource = document.Resource{Singular: "license-file", Plural: "license-files"}
 
+type checkoutMeta struct {
+	Encrypt   optional.Value[bool]     `json:"encrypt"`
+	TTL       optional.Value[*int64]   `json:"ttl"`
+	Include   optional.Value[[]string] `json:"include"`
+	Algorithm optional.Value[string]   `json:"algorithm"`
+}
+
 // checkoutRequest reads encrypt, ttl, include and algorithm from the query,
 // or from meta on POST.
 func (s *Server) checkoutRequest(c echo.Context) (checkout.Request, error) {
-	var m struct {
-		Encrypt   optional.Value[bool]     `json:"encrypt"`
-		TTL       optional.Value[*int64]   `json:"ttl"`
-		Include   optional.Value[[]string] `json:"include"`
-		Algorithm optional.Value[string]   `json:"algorithm"`
-	}
+	var m checkoutMeta
 	if c.Request().Method == http.MethodPost {
-		req, err := s.decode(c, licenseFileResource, false)
-		if err != nil {
-			return checkout.Request{}, err
-		}
-		if err := req.DecodeMeta(&m); err != nil {
+		var err error
+		if m, err = meta[checkoutMeta](s, c, licenseFileResource); err != nil {
 			return checkout.Request{}, err
 		}
 	}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -51,11 +52,18 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // attributes decodes an authenticated request's document of resource r
 // into the params type P, returning the document for its relationships.
 func attributes[P any](s *Server, c echo.Context, r document.Resource) (P, *document.Request, error) {
-	var p P
 	if principalOf(c) == nil {
+		var p P
 		return p, nil, access.ErrTokenMissing
 	}
-	req, err := s.decode(c, r, true)
+	return attributesOf[P](s, c, r, true)
+}
+
+// attributesOf decodes a request document of resource r into the params
+// type P; without dataRequired the body may be empty.
+func attributesOf[P any](s *Server, c echo.Context, r document.Resource, dataRequired bool) (P, *document.Request, error) {
+	var p P
+	req, err := s.decode(c, r, dataRequired)
 	if err != nil {
 		return p, nil, err
 	}
@@ -80,4 +88,62 @@ func pathRef(c echo.Context) string {
 		return c.Param("id")
 	}
 	return ref
+}
+
+// meta decodes the meta of a request document of resource r, which may
+// carry no relationships, into M; the body may be empty.
+func meta[M any](s *Server, c echo.Context, r document.Resource) (M, error) {
+	var m M
+	req, err := s.decode(c, r, false)
+	if err != nil {
+		return m, err
+	}
+	if err := req.PermitRelationships(); err != nil {
+		return m, err
+	}
+	return m, req.DecodeMeta(&m)
+}
+
+// linkages decodes a body of resource identifiers of r ({"data":[{type, id}]})
+// for an authenticated request.
+func (s *Server) linkages(c echo.Context, r document.Resource) ([]string, error) {
+	if principalOf(c) == nil {
+		return nil, access.ErrTokenMissing
+	}
+	body, err := s.readBody(c)
+	if err != nil {
+		return nil, err
+	}
+	return document.DecodeLinkages(body, r)
+}
+
+// identifier decodes a body holding one resource identifier of r
+// ({"data":{type, id}}) for an authenticated request; with nullable, data
+// null is allowed and returns nil.
+func (s *Server) identifier(c echo.Context, r document.Resource, nullable bool) (*string, error) {
+	if principalOf(c) == nil {
+		return nil, access.ErrTokenMissing
+	}
+	body, err := s.readBody(c)
+	if err != nil {
+		return nil, err
+	}
+	shape := "must be a " + r.Singular + " identifier {type, id}"
+	if nullable {
+		shape += " or null"
+	}
+	if nullable && len(bytes.TrimSpace(body)) == 0 {
+		return nil, apperr.AtPointer(apperr.Invalid, document.CodeParametersInvalid, "is missing", "/data")
+	}
+	req, err := document.Decode(body, r, !nullable)
+	if err != nil {
+		return nil, err
+	}
+	if len(req.Attributes) > 0 || len(req.Relationships) > 0 || req.ID == "" && (req.Type != "" || !nullable) {
+		return nil, apperr.AtPointer(apperr.Invalid, document.CodeParametersInvalid, shape, "/data")
+	}
+	if req.ID == "" {
+		return nil, nil
+	}
+	return &req.ID, nil
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/relkey/relkey/internal/serializer"
@@ -11,6 +12,7 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/entitlement"
+	"github.com/relkey/relkey/internal/page"
 )
 
 var entitlementResource = document.Resource{Singular: "entitlement", Plural: "entitlements"}
@@ -47,154 +49,111 @@ func (s *Server) deleteEntitlement(c echo.Context) error {
 	return deleteRecord(c, s.Entitlements.Delete)
 }
 
-// attachmentTarget resolves the policy, license or release of an
-// entitlements or constraints route.
-func (s *Server) attachmentTarget(c echo.Context, kind string) (entitlement.Target, error) {
-	ctx, who := c.Request().Context(), principalOf(c)
-	if who == nil {
-		return entitlement.Target{}, access.ErrTokenMissing
-	}
-	switch kind {
-	case "releases":
-		r, err := s.Releases.Find(ctx, who, tenantOf(c).ID, pathRef(c), releaseNarrowing(c))
-		if err != nil {
-			return entitlement.Target{}, err
-		}
-		return entitlement.ReleaseTarget(r.ID), nil
-	case "policies":
-		pol, err := s.Policies.Visible(ctx, who, pathRef(c))
-		if err != nil {
-			return entitlement.Target{}, err
-		}
-		return entitlement.PolicyTarget(pol.ID), nil
-	}
-	l, _, err := s.Licenses.Visible(ctx, who, tenantOf(c), pathRef(c))
-	if err != nil {
-		return entitlement.Target{}, err
-	}
-	return entitlement.LicenseTarget(l.ID, l.PolicyID), nil
+// attachedRef is the policy, license or release an entitlements or
+// constraints route names.
+func attachedRef(c echo.Context) entitlement.Ref {
+	n := releaseNarrowing(c)
+	return entitlement.Ref{ID: pathRef(c), Product: n.Product, Package: n.Package}
 }
 
-func (s *Server) listPolicyEntitlements(c echo.Context) error  { return s.listAttached(c, "policies") }
-func (s *Server) listLicenseEntitlements(c echo.Context) error { return s.listAttached(c, "licenses") }
-func (s *Server) listReleaseEntitlements(c echo.Context) error { return s.listAttached(c, "releases") }
+// attachedTo is a kind of record entitlements attach to, with the rendered
+// type of its attachments and their owner relationship.
+type attachedTo struct {
+	kind       entitlement.Kind
+	typ, owner string
+}
+
+// The kinds of record the entitlements and constraints routes name.
+var (
+	onPolicy  = attachedTo{entitlement.OnPolicy, "policy-entitlements", "policy"}
+	onLicense = attachedTo{entitlement.OnLicense, "license-entitlements", "license"}
+	onRelease = attachedTo{entitlement.OnRelease, "constraints", "release"}
+)
+
+func (s *Server) listPolicyEntitlements(c echo.Context) error  { return s.listAttached(c, onPolicy) }
+func (s *Server) listLicenseEntitlements(c echo.Context) error { return s.listAttached(c, onLicense) }
+func (s *Server) listReleaseEntitlements(c echo.Context) error { return s.listAttached(c, onRelease) }
 
 // listAttached lists a policy's or release's entitlements, or a license's
 // own and its policy's.
-func (s *Server) listAttached(c echo.Context, kind string) error {
-	t, err := s.attachmentTarget(c, kind)
-	if err != nil {
-		return err
-	}
-	if err := principalOf(c).Require("entitlement.read"); err != nil {
-		return err
-	}
-	var items []entitlement.Entitlement
-	if t.PolicyID != "" {
-		items, err = s.Entitlements.Of(c.Request().Context(), tenantOf(c).ID, t.ID, t.PolicyID)
-	} else {
-		items, err = s.Entitlements.Attached(c.Request().Context(), tenantOf(c).ID, t)
-	}
-	if err != nil {
-		return err
-	}
-	return s.renderMany(c, nodesOf(items, serializer.Entitlement), nil)
+func (s *Server) listAttached(c echo.Context, on attachedTo) error {
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]entitlement.Entitlement, int64, error) {
+		return s.Entitlements.Attached(ctx, who, tenantOf(c), on.kind, attachedRef(c), p)
+	}, serializer.Entitlement)
 }
 
-func (s *Server) attachPolicyEntitlements(c echo.Context) error  { return s.attach(c, "policies") }
-func (s *Server) attachLicenseEntitlements(c echo.Context) error { return s.attach(c, "licenses") }
-func (s *Server) attachReleaseConstraints(c echo.Context) error  { return s.attach(c, "releases") }
+func (s *Server) listReleaseConstraints(c echo.Context) error {
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]entitlement.Attachment, int64, error) {
+		return s.Entitlements.Constraints(ctx, who, attachedRef(c), p)
+	}, attachmentNode(onRelease))
+}
+
+func (s *Server) attachPolicyEntitlements(c echo.Context) error  { return s.attach(c, onPolicy) }
+func (s *Server) attachLicenseEntitlements(c echo.Context) error { return s.attach(c, onLicense) }
+func (s *Server) attachReleaseConstraints(c echo.Context) error  { return s.attach(c, onRelease) }
 
 // constraintResource is a release's entitlement constraint.
 var constraintResource = document.Resource{Singular: "constraint", Plural: "constraints"}
 
-// linkageRequest resolves the target of an attach or detach and the
-// entitlement ids of its body: resource identifiers of entitlements, or for
-// releases embedded constraints on attach and constraint identifiers on detach.
-func (s *Server) linkageRequest(c echo.Context, kind string, attach bool) (entitlement.Target, []string, error) {
-	t, err := s.attachmentTarget(c, kind)
-	if err != nil {
-		return t, nil, err
+// entitlementIDs decodes the entitlement ids of an authenticated attach or
+// detach: resource identifiers of entitlements, or for releases embedded
+// constraints on attach and constraint identifiers on detach.
+func (s *Server) entitlementIDs(c echo.Context, on attachedTo, attach bool) ([]string, error) {
+	switch {
+	case on.kind != entitlement.OnRelease:
+		return s.linkages(c, entitlementResource)
+	case !attach:
+		return s.linkages(c, constraintResource)
+	}
+	if principalOf(c) == nil {
+		return nil, access.ErrTokenMissing
 	}
 	body, err := s.readBody(c)
 	if err != nil {
-		return t, nil, err
+		return nil, err
 	}
-	var ids []string
-	switch {
-	case kind != "releases":
-		ids, err = document.DecodeLinkages(body, entitlementResource)
-	case attach:
-		ids, err = document.DecodeEmbedded(body, "/data", constraintResource, "entitlement", entitlementResource)
-	default:
-		ids, err = document.DecodeLinkages(body, constraintResource)
-	}
-	return t, ids, err
+	return document.DecodeEmbedded(body, "/data", constraintResource, "entitlement", entitlementResource)
 }
 
-// attachmentKinds names, per target kind, the attach permission, the
-// rendered type of an attachment and its owner relationship.
-var attachmentKinds = map[string]struct{ permission, typ, owner string }{
-	"policies": {"policy.entitlements", "policy-entitlements", "policy"},
-	"licenses": {"license.entitlements", "license-entitlements", "license"},
-	"releases": {"release.constraints", "constraints", "release"},
-}
-
-func (s *Server) attach(c echo.Context, kind string) error {
-	t, ids, err := s.linkageRequest(c, kind, true)
+func (s *Server) attach(c echo.Context, on attachedTo) error {
+	ids, err := s.entitlementIDs(c, on, true)
 	if err != nil {
 		return err
 	}
-	attachments, err := s.Entitlements.Attach(c.Request().Context(), principalOf(c), attachmentKinds[kind].permission+".attach", t, ids)
+	attachments, err := s.Entitlements.AttachTo(c.Request().Context(), principalOf(c), tenantOf(c), on.kind, attachedRef(c), ids)
 	if err != nil {
 		return err
 	}
-	return s.renderMany(c, attachmentNodes(attachments, kind), nil)
+	return s.renderMany(c, nodesOf(attachments, attachmentNode(on)), nil)
 }
 
-func (s *Server) listReleaseConstraints(c echo.Context) error {
-	t, err := s.attachmentTarget(c, "releases")
-	if err != nil {
-		return err
-	}
-	if err := principalOf(c).Require("constraint.read"); err != nil {
-		return err
-	}
-	attachments, err := s.Entitlements.Attachments(c.Request().Context(), tenantOf(c).ID, t)
-	if err != nil {
-		return err
-	}
-	return s.renderMany(c, attachmentNodes(attachments, "releases"), nil)
-}
-
-func attachmentNodes(attachments []entitlement.Attachment, kind string) []*jsonapi.Node {
-	typ, owner := attachmentKinds[kind].typ, attachmentKinds[kind].owner
-	nodes := make([]*jsonapi.Node, len(attachments))
-	for i, a := range attachments {
+// attachmentNode renders the attachments of a kind of record.
+func attachmentNode(on attachedTo) func(*entitlement.Attachment) *jsonapi.Node {
+	kind := string(on.kind)
+	return func(a *entitlement.Attachment) *jsonapi.Node {
 		base := document.AccountPath(a.AccountID)
-		nodes[i] = &jsonapi.Node{
-			Type: typ, ID: a.ID,
+		return &jsonapi.Node{
+			Type: on.typ, ID: a.ID,
 			Attributes: map[string]any{"created": document.Time(a.CreatedAt), "updated": document.Time(a.UpdatedAt)},
 			Relationships: map[string]any{
 				"account":     document.ToOne("accounts", a.AccountID, base),
 				"entitlement": document.ToOne("entitlements", a.EntitlementID, base+"/entitlements/"+a.EntitlementID),
-				owner:         document.ToOne(kind, a.OwnerID, base+"/"+kind+"/"+a.OwnerID),
+				on.owner:      document.ToOne(kind, a.OwnerID, base+"/"+kind+"/"+a.OwnerID),
 			},
 		}
 	}
-	return nodes
 }
 
-func (s *Server) detachPolicyEntitlements(c echo.Context) error  { return s.detach(c, "policies") }
-func (s *Server) detachLicenseEntitlements(c echo.Context) error { return s.detach(c, "licenses") }
-func (s *Server) detachReleaseConstraints(c echo.Context) error  { return s.detach(c, "releases") }
+func (s *Server) detachPolicyEntitlements(c echo.Context) error  { return s.detach(c, onPolicy) }
+func (s *Server) detachLicenseEntitlements(c echo.Context) error { return s.detach(c, onLicense) }
+func (s *Server) detachReleaseConstraints(c echo.Context) error  { return s.detach(c, onRelease) }
 
-func (s *Server) detach(c echo.Context, kind string) error {
-	t, ids, err := s.linkageRequest(c, kind, false)
+func (s *Server) detach(c echo.Context, on attachedTo) error {
+	ids, err := s.entitlementIDs(c, on, false)
 	if err != nil {
 		return err
 	}
-	if err := s.Entitlements.Detach(c.Request().Context(), principalOf(c), attachmentKinds[kind].permission+".detach", t, ids); err != nil {
+	if err := s.Entitlements.DetachFrom(c.Request().Context(), principalOf(c), tenantOf(c), on.kind, attachedRef(c), ids); err != nil {
 		return err
 	}
 	return noContent(c)

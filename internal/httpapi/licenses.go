@@ -3,15 +3,15 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"time"
 
+	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/serializer"
+	"github.com/relkey/relkey/internal/user"
 
 	"github.com/google/jsonapi"
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/access"
-	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
@@ -144,36 +144,24 @@ func (s *Server) checkInLicense(c echo.Context) error {
 	})
 }
 
-type usageMeta struct {
-	Increment optional.Value[int64] `json:"increment"`
-	Decrement optional.Value[int64] `json:"decrement"`
-}
+func (s *Server) incrementUsage(c echo.Context) error { return s.changeUsage(c, license.Increment) }
+func (s *Server) decrementUsage(c echo.Context) error { return s.changeUsage(c, license.Decrement) }
+func (s *Server) resetUsage(c echo.Context) error     { return s.changeUsage(c, license.Reset) }
 
-func (s *Server) incrementUsage(c echo.Context) error { return s.changeUsage(c, 1, false) }
-func (s *Server) decrementUsage(c echo.Context) error { return s.changeUsage(c, -1, false) }
-func (s *Server) resetUsage(c echo.Context) error     { return s.changeUsage(c, 0, true) }
-
-func (s *Server) changeUsage(c echo.Context, sign int64, reset bool) error {
-	var m usageMeta
-	req, err := s.decode(c, licenseResource, false)
+func (s *Server) changeUsage(c echo.Context, action license.UsageAction) error {
+	m, err := meta[struct {
+		Increment optional.Value[int64] `json:"increment"`
+		Decrement optional.Value[int64] `json:"decrement"`
+	}](s, c, licenseResource)
 	if err != nil {
 		return err
 	}
-	if err := req.DecodeMeta(&m); err != nil {
-		return err
-	}
-	by := int64(1)
-	if v, pointer := m.Increment, "/meta/increment"; sign > 0 && v.Set || sign < 0 && m.Decrement.Set {
-		if sign < 0 {
-			v, pointer = m.Decrement, "/meta/decrement"
-		}
-		if v.V < 1 {
-			return apperr.AtPointer(apperr.Invalid, document.CodeParametersInvalid, "must be greater than 0", pointer)
-		}
-		by = v.V
+	change := license.UsageChange{Action: action, By: m.Increment}
+	if action == license.Decrement {
+		change.By = m.Decrement
 	}
 	return s.licenseAction(c, func(ctx context.Context, who *access.Principal, ref string) (*license.License, error) {
-		return s.Licenses.ChangeUsage(ctx, who, tenantOf(c), ref, sign*by, reset)
+		return s.Licenses.ChangeUsage(ctx, who, tenantOf(c), ref, change)
 	})
 }
 
@@ -191,46 +179,22 @@ func (s *Server) createLicenseToken(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	req, err := s.decode(c, tokenResource, false)
-	if err != nil {
-		return err
-	}
-	var p struct {
-		Name             optional.Value[*string]    `json:"name"`
-		Expiry           optional.Value[*time.Time] `json:"expiry"`
-		Permissions      optional.Value[[]string]   `json:"permissions"`
-		MaxActivations   optional.Value[*int64]     `json:"max_activations"`
-		MaxDeactivations optional.Value[*int64]     `json:"max_deactivations"`
-	}
-	if err := req.DecodeAttributes(&p); err != nil {
-		return err
-	}
-	if err := req.PermitRelationships(); err != nil {
-		return err
-	}
-	return s.issue(c, token.Target{Type: token.BearerLicense, ID: l.ID, Role: access.RoleLicense}, token.Options{
-		Name: p.Name.V, Expiry: p.Expiry.V, ExpirySet: p.Expiry.Set, Permissions: p.Permissions.V,
-		MaxActivations: p.MaxActivations.V, MaxDeactivations: p.MaxDeactivations.V,
-	})
+	return s.generateToken(c, token.Target{Type: token.BearerLicense, ID: l.ID, Role: access.RoleLicense})
 }
 
 // showLicenseOwner renders the license's owner, or null.
 func (s *Server) showLicenseOwner(c echo.Context) error {
-	l, err := s.Licenses.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
+	u, err := s.Licenses.Owner(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
-	return s.renderOwner(c, l.AccountID, l.OwnerID)
+	return s.renderUser(c, u)
 }
 
-// renderOwner renders the owning user of a license or machine, or data null.
-func (s *Server) renderOwner(c echo.Context, accountID string, ownerID *string) error {
-	if ownerID == nil {
+// renderUser renders a license's or machine's owner, or data null.
+func (s *Server) renderUser(c echo.Context, u *user.User) error {
+	if u == nil {
 		return s.render(c, http.StatusOK, &jsonapi.OnePayload{Data: nil})
-	}
-	u, err := s.Users.Bearer(c.Request().Context(), accountID, *ownerID)
-	if err != nil {
-		return err
 	}
 	return s.renderOne(c, http.StatusOK, serializer.User(u), nil)
 }
@@ -241,32 +205,13 @@ func (s *Server) listLicenseMachines(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	paging, err := document.ParsePaging(c.QueryParams())
-	if err != nil {
-		return err
-	}
-	machines, total, err := s.Machines.List(c.Request().Context(), principalOf(c), machine.Filter{LicenseID: l.ID}, paging.Request)
-	if err != nil {
-		return err
-	}
-	nodes, err := s.machineNodes(c.Request().Context(), machines)
-	if err != nil {
-		return err
-	}
-	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, c.QueryParams(), total))
+	return s.pageMachines(c, machine.Filter{LicenseID: l.ID})
 }
 
 // showLicensePolicy is GET /licenses/:id/policy.
 func (s *Server) showLicensePolicy(c echo.Context) error {
-	ctx, who := c.Request().Context(), principalOf(c)
-	if who == nil {
-		return access.ErrTokenMissing
-	}
-	_, pol, err := s.Licenses.Visible(ctx, who, tenantOf(c), pathRef(c))
+	pol, err := s.Licenses.Policy(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	if err != nil {
-		return err
-	}
-	if err := who.Require("policy.read"); err != nil {
 		return err
 	}
 	return s.renderOne(c, http.StatusOK, serializer.Policy(pol), nil)
@@ -275,21 +220,11 @@ func (s *Server) showLicensePolicy(c echo.Context) error {
 // transferLicense is PUT /licenses/:id/policy {"data":{"type":"policies","id":…}};
 // like Keygen, it answers with the license.
 func (s *Server) transferLicense(c echo.Context) error {
-	if principalOf(c) == nil {
-		return access.ErrTokenMissing
-	}
-	body, err := s.readBody(c)
+	ref, err := s.identifier(c, policyResource, false)
 	if err != nil {
 		return err
 	}
-	req, err := document.Decode(body, policyResource, true)
-	if err != nil {
-		return err
-	}
-	if len(req.Attributes) > 0 || len(req.Relationships) > 0 || req.ID == "" {
-		return apperr.AtPointer(apperr.Invalid, document.CodeParametersInvalid, "must be a policy identifier {type, id}", "/data")
-	}
-	l, _, err := s.Licenses.Transfer(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), req.ID)
+	l, _, err := s.Licenses.Transfer(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), *ref)
 	if err != nil {
 		return err
 	}
@@ -298,52 +233,30 @@ func (s *Server) transferLicense(c echo.Context) error {
 
 // listLicenseUsers is GET /licenses/:id/users: the owner, then the licensees.
 func (s *Server) listLicenseUsers(c echo.Context) error {
-	ctx := c.Request().Context()
-	if principalOf(c) == nil {
-		return access.ErrTokenMissing
-	}
-	ids, err := s.Licenses.UserIDs(ctx, principalOf(c), tenantOf(c), pathRef(c))
-	if err != nil {
-		return err
-	}
-	nodes := make([]*jsonapi.Node, 0, len(ids))
-	for _, uid := range ids {
-		u, err := s.Users.Bearer(ctx, tenantOf(c).ID, uid)
-		if err != nil {
-			return err
-		}
-		nodes = append(nodes, serializer.User(u))
-	}
-	return s.renderMany(c, nodes, nil)
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]user.User, int64, error) {
+		return s.Licenses.Users(ctx, who, tenantOf(c), pathRef(c), p)
+	}, serializer.User)
 }
 
 func (s *Server) attachLicenseUsers(c echo.Context) error { return s.licensees(c, true) }
 func (s *Server) detachLicenseUsers(c echo.Context) error { return s.licensees(c, false) }
 
-// licensees attaches or detaches users ({"data":[{"type":"users","id":…}]}).
+// licensees attaches or detaches users ({"data":[{"type":"users","id":…}]});
+// an attach answers with the license's users.
 func (s *Server) licensees(c echo.Context, attach bool) error {
-	if principalOf(c) == nil {
-		return access.ErrTokenMissing
-	}
-	body, err := s.readBody(c)
-	if err != nil {
-		return err
-	}
-	ids, err := document.DecodeLinkages(body, userResource)
+	ids, err := s.linkages(c, userResource)
 	if err != nil {
 		return err
 	}
 	ctx, who, t := c.Request().Context(), principalOf(c), tenantOf(c)
-	if attach {
-		err = s.Licenses.AttachUsers(ctx, who, t, pathRef(c), ids)
-	} else {
-		err = s.Licenses.DetachUsers(ctx, who, t, pathRef(c), ids)
-	}
-	if err != nil {
-		return err
-	}
 	if !attach {
+		if err := s.Licenses.DetachUsers(ctx, who, t, pathRef(c), ids); err != nil {
+			return err
+		}
 		return noContent(c)
+	}
+	if err := s.Licenses.AttachUsers(ctx, who, t, pathRef(c), ids); err != nil {
+		return err
 	}
 	return s.listLicenseUsers(c)
 }

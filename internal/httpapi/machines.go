@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/relkey/relkey/internal/serializer"
-
 	"github.com/google/jsonapi"
 	"github.com/labstack/echo/v4"
 
@@ -15,7 +13,8 @@ import (
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/machine"
-	"github.com/relkey/relkey/internal/policy"
+	"github.com/relkey/relkey/internal/page"
+	"github.com/relkey/relkey/internal/serializer"
 )
 
 var machineResource = document.Resource{Singular: "machine", Plural: "machines"}
@@ -77,69 +76,41 @@ func (s *Server) activateMachine(c echo.Context) error {
 	return s.renderOne(c, http.StatusCreated, serializer.Machine(m, pol), nil)
 }
 
-// machinePolicies loads each policy once per request.
-func (s *Server) machineNodes(ctx context.Context, machines []machine.Machine) ([]*jsonapi.Node, error) {
-	cache := map[string]*policy.Policy{}
-	nodes := make([]*jsonapi.Node, len(machines))
-	for i := range machines {
-		m := &machines[i]
-		pol, ok := cache[m.PolicyID]
-		if !ok {
-			var err error
-			if pol, err = s.Policies.Get(ctx, m.AccountID, m.PolicyID); err != nil {
-				return nil, err
-			}
-			cache[m.PolicyID] = pol
-		}
-		nodes[i] = serializer.Machine(m, pol)
-	}
-	return nodes, nil
+// machineNode renders a listed machine with its policy.
+func machineNode(m *machine.WithPolicy[machine.Machine]) *jsonapi.Node {
+	return serializer.Machine(&m.Item, m.Policy)
 }
 
 func (s *Server) listMachines(c echo.Context) error {
-	paging, err := document.ParsePaging(c.QueryParams())
-	if err != nil {
-		return err
-	}
 	q := c.QueryParams()
 	ids, err := document.IDFilters(q, "license", "product")
 	if err != nil {
 		return err
 	}
-	f := machine.Filter{LicenseID: ids["license"], Fingerprint: q.Get("fingerprint"), ProductID: ids["product"]}
-	machines, total, err := s.Machines.List(c.Request().Context(), principalOf(c), f, paging.Request)
-	if err != nil {
-		return err
-	}
-	nodes, err := s.machineNodes(c.Request().Context(), machines)
-	if err != nil {
-		return err
-	}
-	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, q, total))
+	return s.pageMachines(c, machine.Filter{LicenseID: ids["license"], Fingerprint: q.Get("fingerprint"), ProductID: ids["product"]})
 }
 
-func (s *Server) renderMachine(c echo.Context, status int, m *machine.Machine) error {
-	nodes, err := s.machineNodes(c.Request().Context(), []machine.Machine{*m})
-	if err != nil {
-		return err
-	}
-	return s.renderOne(c, status, nodes[0], nil)
+// pageMachines renders a page of the machines f picks.
+func (s *Server) pageMachines(c echo.Context, f machine.Filter) error {
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]machine.WithPolicy[machine.Machine], int64, error) {
+		return s.Machines.List(ctx, who, f, p)
+	}, machineNode)
 }
 
 func (s *Server) showMachine(c echo.Context) error {
-	m, err := s.Machines.Find(c.Request().Context(), principalOf(c), pathRef(c))
+	m, pol, err := s.Machines.Find(c.Request().Context(), principalOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
-	return s.renderMachine(c, http.StatusOK, m)
+	return s.renderOne(c, http.StatusOK, serializer.Machine(m, pol), nil)
 }
 
 func (s *Server) showMachineOwner(c echo.Context) error {
-	m, err := s.Machines.Find(c.Request().Context(), principalOf(c), pathRef(c))
+	u, err := s.Machines.Owner(c.Request().Context(), principalOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
-	return s.renderOwner(c, m.AccountID, m.OwnerID)
+	return s.renderUser(c, u)
 }
 
 func (s *Server) updateMachine(c echo.Context) error {
@@ -150,11 +121,11 @@ func (s *Server) updateMachine(c echo.Context) error {
 	if err := req.PermitRelationships(); err != nil {
 		return err
 	}
-	m, err := s.Machines.Update(c.Request().Context(), principalOf(c), pathRef(c), p)
+	m, pol, err := s.Machines.Update(c.Request().Context(), principalOf(c), pathRef(c), p)
 	if err != nil {
 		return err
 	}
-	return s.renderMachine(c, http.StatusOK, m)
+	return s.renderOne(c, http.StatusOK, serializer.Machine(m, pol), nil)
 }
 
 func (s *Server) deactivateMachine(c echo.Context) error {
@@ -178,41 +149,36 @@ func (s *Server) heartbeat(c echo.Context, reset bool) error {
 var componentResource = document.Resource{Singular: "component", Plural: "components"}
 
 func (s *Server) listMachineComponents(c echo.Context) error {
-	components, err := s.Machines.Components(c.Request().Context(), principalOf(c), pathRef(c))
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]machine.Component, int64, error) {
+		return s.Machines.ListComponents(ctx, who, pathRef(c), p)
+	}, serializer.Component)
+}
+
+// machineLinked decodes a request document of resource r whose one
+// relationship is its machine, returning the machine's id (empty when
+// absent).
+func machineLinked[P any](s *Server, c echo.Context, r document.Resource) (P, string, error) {
+	p, req, err := attributes[P](s, c, r)
 	if err != nil {
-		return err
+		return p, "", err
 	}
-	nodes := nodesOf(components, serializer.Component)
-	return s.renderMany(c, nodes, nil)
+	if err := req.PermitRelationships("machine"); err != nil {
+		return p, "", err
+	}
+	link, err := req.ToOne("machine", machineResource)
+	if err != nil || link == nil {
+		return p, "", err
+	}
+	return p, link.ID, nil
 }
 
 // createComponent is POST /components with relationships.machine.
 func (s *Server) createComponent(c echo.Context) error {
-	if principalOf(c) == nil {
-		return access.ErrTokenMissing
-	}
-	req, err := s.decode(c, componentResource, true)
+	p, machineRef, err := machineLinked[machine.ComponentParams](s, c, componentResource)
 	if err != nil {
 		return err
 	}
-	var p machine.ComponentParams
-	if err := req.DecodeAttributes(&p); err != nil {
-		return err
-	}
-	if err := req.PermitRelationships("machine"); err != nil {
-		return err
-	}
-	link, err := req.ToOne("machine", machineResource)
-	if err != nil {
-		return err
-	}
-	if link == nil {
-		return apperr.AtPointer(apperr.Unprocessable, "MACHINE_NOT_FOUND", "must exist", "/data/relationships/machine")
-	}
-	comp, err := s.Machines.AddComponent(c.Request().Context(), principalOf(c), tenantOf(c), link.ID, p)
-	if apperr.Is(err, apperr.NotFound) {
-		return apperr.AtPointer(apperr.Unprocessable, "MACHINE_NOT_FOUND", "must exist", "/data/relationships/machine")
-	}
+	comp, err := s.Machines.AddComponent(c.Request().Context(), principalOf(c), tenantOf(c), machineRef, p)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/access"
-	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/releasepackage"
@@ -79,26 +77,9 @@ func (s *Server) showReleasePackage(c echo.Context) error {
 // changeReleasePackage is PUT /releases/:id/package with a package
 // identifier (id or key) or data null.
 func (s *Server) changeReleasePackage(c echo.Context) error {
-	if principalOf(c) == nil {
-		return access.ErrTokenMissing
-	}
-	body, err := s.readBody(c)
+	ref, err := s.identifier(c, packageResource, true)
 	if err != nil {
 		return err
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return apperr.AtPointer(apperr.Invalid, document.CodeParametersInvalid, "is missing", "/data")
-	}
-	req, err := document.Decode(body, packageResource, false)
-	if err != nil {
-		return err
-	}
-	if len(req.Attributes) > 0 || len(req.Relationships) > 0 || req.Type != "" && req.ID == "" {
-		return apperr.AtPointer(apperr.Invalid, document.CodeParametersInvalid, "must be a package identifier {type, id} or null", "/data")
-	}
-	var ref *string
-	if req.ID != "" {
-		ref = &req.ID
 	}
 	r, err := s.Releases.SetPackage(c.Request().Context(), principalOf(c), pathRef(c), ref)
 	if err != nil {

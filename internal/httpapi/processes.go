@@ -1,9 +1,8 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
-
-	"github.com/relkey/relkey/internal/serializer"
 
 	"github.com/google/jsonapi"
 	"github.com/labstack/echo/v4"
@@ -11,33 +10,19 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/machine"
+	"github.com/relkey/relkey/internal/page"
+	"github.com/relkey/relkey/internal/serializer"
 )
 
 var processResource = document.Resource{Singular: "process", Plural: "processes"}
 
 // spawnProcess is POST /processes with relationships.machine.
 func (s *Server) spawnProcess(c echo.Context) error {
-	if principalOf(c) == nil {
-		return access.ErrTokenMissing
-	}
-	req, err := s.decode(c, processResource, true)
+	p, machineRef, err := machineLinked[machine.ProcessParams](s, c, processResource)
 	if err != nil {
 		return err
 	}
-	var p machine.ProcessParams
-	if err := req.DecodeAttributes(&p); err != nil {
-		return err
-	}
-	if err := req.PermitRelationships("machine"); err != nil {
-		return err
-	}
-	ref := ""
-	if link, err := req.ToOne("machine", machineResource); err != nil {
-		return err
-	} else if link != nil {
-		ref = link.ID
-	}
-	proc, pol, err := s.Machines.Spawn(c.Request().Context(), principalOf(c), tenantOf(c), ref, p)
+	proc, pol, err := s.Machines.Spawn(c.Request().Context(), principalOf(c), tenantOf(c), machineRef, p)
 	if err != nil {
 		return err
 	}
@@ -68,18 +53,12 @@ func (s *Server) killProcess(c echo.Context) error {
 }
 
 func (s *Server) listMachineProcesses(c echo.Context) error {
-	ctx, who := c.Request().Context(), principalOf(c)
-	processes, err := s.Machines.Processes(ctx, who, pathRef(c))
-	if err != nil {
-		return err
-	}
-	nodes := make([]*jsonapi.Node, len(processes))
-	for i := range processes {
-		pol, err := s.Policies.Get(ctx, processes[i].AccountID, processes[i].PolicyID)
-		if err != nil {
-			return err
-		}
-		nodes[i] = serializer.Process(&processes[i], pol)
-	}
-	return s.renderMany(c, nodes, nil)
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]machine.WithPolicy[machine.Process], int64, error) {
+		return s.Machines.ListProcesses(ctx, who, pathRef(c), p)
+	}, processNode)
+}
+
+// processNode renders a listed process with its policy.
+func processNode(p *machine.WithPolicy[machine.Process]) *jsonapi.Node {
+	return serializer.Process(&p.Item, p.Policy)
 }

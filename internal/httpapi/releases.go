@@ -135,8 +135,5 @@ func (s *Server) upgradeRelease(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.firstDownload(c); err != nil {
-		return err
-	}
 	return s.renderOne(c, http.StatusOK, serializer.Release(next), &jsonapi.Meta{"current": current.Version, "next": next.Version})
 }

@@ -20,9 +20,11 @@ import (
 var tokenResource = document.Resource{Singular: "token", Plural: "tokens"}
 
 type tokenParams struct {
-	Name        optional.Value[*string]    `json:"name"`
-	Expiry      optional.Value[*time.Time] `json:"expiry"`
-	Permissions optional.Value[[]string]   `json:"permissions"`
+	Name             optional.Value[*string]    `json:"name"`
+	Expiry           optional.Value[*time.Time] `json:"expiry"`
+	Permissions      optional.Value[[]string]   `json:"permissions"`
+	MaxActivations   optional.Value[*int64]     `json:"max_activations"`
+	MaxDeactivations optional.Value[*int64]     `json:"max_deactivations"`
 }
 
 // Password attempts: 5 a minute per account, address and email.
@@ -33,18 +35,15 @@ const (
 
 // tokenOptions decodes a token request document (optional body).
 func (s *Server) tokenOptions(c echo.Context) (token.Options, *document.Request, error) {
-	req, err := s.decode(c, tokenResource, false)
+	p, req, err := attributesOf[tokenParams](s, c, tokenResource, false)
 	if err != nil {
-		return token.Options{}, nil, err
-	}
-	var p tokenParams
-	if err := req.DecodeAttributes(&p); err != nil {
 		return token.Options{}, nil, err
 	}
 	if err := req.PermitRelationships("bearer"); err != nil {
 		return token.Options{}, nil, err
 	}
-	return token.Options{Name: p.Name.V, Expiry: p.Expiry.V, ExpirySet: p.Expiry.Set, Permissions: p.Permissions.V}, req, nil
+	return token.Options{Name: p.Name.V, Expiry: p.Expiry.V, ExpirySet: p.Expiry.Set, Permissions: p.Permissions.V,
+		MaxActivations: p.MaxActivations.V, MaxDeactivations: p.MaxDeactivations.V}, req, nil
 }
 
 // createToken issues a token: with HTTP Basic email:password for that user

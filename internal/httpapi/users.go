@@ -26,18 +26,6 @@ const (
 	resetRequestWindow     = time.Hour
 )
 
-func (s *Server) userParams(c echo.Context) (user.Params, error) {
-	var p user.Params
-	req, err := s.decode(c, userResource, true)
-	if err != nil {
-		return p, err
-	}
-	if err := req.DecodeAttributes(&p); err != nil {
-		return p, err
-	}
-	return p, req.PermitRelationships()
-}
-
 func (s *Server) listUsers(c echo.Context) error {
 	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]user.User, int64, error) {
 		var roles []user.Role
@@ -61,8 +49,11 @@ func (s *Server) createUser(c echo.Context) error {
 	if principalOf(c) == nil && t.Protected {
 		return access.ErrTokenMissing
 	}
-	params, err := s.userParams(c)
+	params, req, err := attributesOf[user.Params](s, c, userResource, true)
 	if err != nil {
+		return err
+	}
+	if err := req.PermitRelationships(); err != nil {
 		return err
 	}
 	u, err := s.Users.Create(c.Request().Context(), principalOf(c), t.ID, t.Protected, params)
@@ -73,10 +64,7 @@ func (s *Server) createUser(c echo.Context) error {
 }
 
 func (s *Server) updateUser(c echo.Context) error {
-	if principalOf(c) == nil {
-		return access.ErrTokenMissing
-	}
-	params, err := s.userParams(c)
+	params, err := attributesOnly[user.Params](s, c, userResource)
 	if err != nil {
 		return err
 	}
@@ -125,12 +113,8 @@ type passwordMeta struct {
 }
 
 func (s *Server) passwordMeta(c echo.Context, required ...string) (passwordMeta, error) {
-	var m passwordMeta
-	req, err := s.decode(c, userResource, false)
+	m, err := meta[passwordMeta](s, c, userResource)
 	if err != nil {
-		return m, err
-	}
-	if err := req.DecodeMeta(&m); err != nil {
 		return m, err
 	}
 	set := map[string]bool{"old_password": m.OldPassword.Set, "new_password": m.NewPassword.Set,

@@ -22,16 +22,9 @@ type validationMeta struct {
 
 // validationRequest decodes meta {key?, nonce?, scope?}.
 func (s *Server) validationRequest(c echo.Context) (validationMeta, validation.Scope, error) {
-	var m validationMeta
 	var sc validation.Scope
-	req, err := s.decode(c, licenseResource, false)
+	m, err := meta[validationMeta](s, c, licenseResource)
 	if err != nil {
-		return m, sc, err
-	}
-	if err := req.PermitRelationships(); err != nil {
-		return m, sc, err
-	}
-	if err := req.DecodeMeta(&m); err != nil {
 		return m, sc, err
 	}
 	if m.Scope.Set && string(m.Scope.V) != "null" {

@@ -12,8 +12,8 @@ import (
 
 // Authentication strategies that admit each credential.
 var (
-	keyAuth   = map[string]bool{"LICENSE": true, "MIXED": true}
-	tokenAuth = map[string]bool{"TOKEN": true, "MIXED": true}
+	keyAuth   = map[string]bool{policy.AuthLicense: true, policy.AuthMixed: true}
+	tokenAuth = map[string]bool{policy.AuthToken: true, policy.AuthMixed: true}
 )
 
 // AuthenticateLicense turns a license key into the license's principal,

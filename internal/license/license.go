@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/relkey/relkey/internal/user"
+
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
@@ -86,10 +88,27 @@ func (l *License) Status(now time.Time) string {
 		return StatusExpired
 	case l.Expiry != nil && l.Expiry.Sub(now) < 3*24*time.Hour:
 		return StatusExpiring
-	case l.LastValidatedAt == nil && l.LastCheckInAt == nil && l.LastCheckOutAt == nil && now.Sub(l.CreatedAt) > 90*24*time.Hour:
+	case l.inactive(now):
 		return StatusInactive
 	}
 	return StatusActive
+}
+
+// activeWindow is how recently a license must have been created, validated,
+// checked out or checked in to be ACTIVE rather than INACTIVE.
+const activeWindow = 90 * 24 * time.Hour
+
+// inactive reports whether nothing happened to the license within the
+// active window: neither its creation nor its last validation, check-out or
+// check-in.
+func (l *License) inactive(now time.Time) bool {
+	since := now.Add(-activeWindow)
+	for _, at := range []*time.Time{&l.CreatedAt, l.LastValidatedAt, l.LastCheckOutAt, l.LastCheckInAt} {
+		if at != nil && !at.Before(since) {
+			return false
+		}
+	}
+	return true
 }
 
 // Expired reports whether the license has expired at now.
@@ -120,14 +139,35 @@ type RSAKeys interface {
 	RSAKey(ctx context.Context, t *account.Tenant) (*rsa.PrivateKey, error)
 }
 
-// Owners resolves users that may own licenses.
+// Owners resolves users that may own licenses, and lists a license's users.
 type Owners interface {
 	VisibleID(ctx context.Context, who *access.Principal, ref string) (string, error)
+	OfLicense(ctx context.Context, accountID, licenseID string, ownerID *string, p page.Request) ([]user.User, int64, error)
+	Bearer(ctx context.Context, accountID, id string) (*user.User, error)
 }
+
+// Records is what the rules need of the license store; *Store is it (and
+// the tests' in-memory fake models its documented contracts).
+type Records interface {
+	Create(ctx context.Context, l *License) error
+	Save(ctx context.Context, l *License) error
+	Delete(ctx context.Context, l *License) error
+	Find(ctx context.Context, accountID, ref, digest string, sc access.Scope) (*License, error)
+	List(ctx context.Context, accountID string, sc access.Scope, f Filter, p page.Request) ([]License, int64, error)
+	FindByDigestWithPolicy(ctx context.Context, accountID, digest string) (*License, *policy.Policy, error)
+	FindWithPolicy(ctx context.Context, accountID, id string) (*License, *policy.Policy, error)
+	ChangeUses(ctx context.Context, l *License, delta int64, reset bool, max *int64) (int64, error)
+	StartExpiry(ctx context.Context, l *License, at time.Time) (bool, error)
+	Transfer(ctx context.Context, l *License) error
+	AttachUsers(ctx context.Context, l *License, userIDs []string, max *int64) error
+	DetachUsers(ctx context.Context, l *License, userIDs []string) error
+}
+
+var _ Records = (*Store)(nil)
 
 // Service holds the license rules.
 type Service struct {
-	store    *Store
+	store    Records
 	policies Policies
 	owners   Owners
 	sealer   Sealer
@@ -136,7 +176,7 @@ type Service struct {
 }
 
 // NewService returns the license rules.
-func NewService(store *Store, policies Policies, owners Owners, sealer Sealer, rsa RSAKeys) *Service {
+func NewService(store Records, policies Policies, owners Owners, sealer Sealer, rsa RSAKeys) *Service {
 	return &Service{store: store, policies: policies, owners: owners, sealer: sealer, rsa: rsa, now: time.Now}
 }
 
@@ -173,8 +213,17 @@ func (p Params) privileged() string {
 		return "suspended"
 	case p.Protected.Set:
 		return "protected"
-	case p.MaxMachines.Set, p.MaxProcesses.Set, p.MaxUsers.Set, p.MaxCores.Set, p.MaxMemory.Set, p.MaxDisk.Set, p.MaxUses.Set:
-		return "max_machines"
+	}
+	for _, limit := range []struct {
+		attr string
+		set  bool
+	}{
+		{"max_machines", p.MaxMachines.Set}, {"max_processes", p.MaxProcesses.Set}, {"max_users", p.MaxUsers.Set},
+		{"max_cores", p.MaxCores.Set}, {"max_memory", p.MaxMemory.Set}, {"max_disk", p.MaxDisk.Set}, {"max_uses", p.MaxUses.Set},
+	} {
+		if limit.set {
+			return limit.attr
+		}
 	}
 	return ""
 }
@@ -227,7 +276,7 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	l.CreatedAt = now
-	if pol.Duration != nil && pol.ExpirationBasis == "FROM_CREATION" {
+	if pol.Duration != nil && pol.ExpirationBasis == policy.FromCreation {
 		at := now.Add(time.Duration(*pol.Duration) * time.Second)
 		l.Expiry = &at
 	}
@@ -461,10 +510,14 @@ func (s *Service) Revoke(ctx context.Context, who *access.Principal, t *account.
 	return s.store.Delete(ctx, l)
 }
 
-// protectedFromUser refuses user-role bearers changes to protected licenses.
+// protectedFromUser refuses user-role bearers changes to licenses they do
+// not own (licensees only use them) and to protected licenses.
 func (s *Service) protectedFromUser(ctx context.Context, who *access.Principal, l *License) error {
 	if who.BearerType != access.BearerUser || who.Staff() {
 		return nil
+	}
+	if l.OwnerID == nil || *l.OwnerID != who.BearerID {
+		return access.Denied("only the license's owner may change it")
 	}
 	if l.Protected != nil {
 		if *l.Protected {
@@ -522,9 +575,9 @@ func (s *Service) Renew(ctx context.Context, who *access.Principal, t *account.T
 	now := s.now().UTC().Truncate(time.Millisecond)
 	from := now
 	switch {
-	case pol.RenewalBasis == "FROM_EXPIRY" && l.Expiry != nil:
+	case pol.RenewalBasis == policy.RenewFromExpiry && l.Expiry != nil:
 		from = *l.Expiry
-	case pol.RenewalBasis == "FROM_NOW_IF_EXPIRED" && l.Expiry != nil && !l.Expired(now):
+	case pol.RenewalBasis == policy.RenewFromNowIfExpired && l.Expiry != nil && !l.Expired(now):
 		from = *l.Expiry
 	}
 	at := from.Add(time.Duration(*pol.Duration) * time.Second)
@@ -563,24 +616,55 @@ func NextCheckIn(l *License, pol *policy.Policy) *time.Time {
 	case "week":
 		next = l.LastCheckInAt.AddDate(0, 0, 7*n)
 	case "month":
-		next = l.LastCheckInAt.AddDate(0, n, 0)
+		next = addMonths(*l.LastCheckInAt, n)
 	default:
-		next = l.LastCheckInAt.AddDate(n, 0, 0)
+		next = addMonths(*l.LastCheckInAt, 12*n)
 	}
 	return &next
 }
 
-// ChangeUsage adds delta to the license's uses (reset when reset is set),
-// within 0 and the effective maxUses, atomically.
-func (s *Service) ChangeUsage(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, delta int64, reset bool) (*License, error) {
-	permission := "license.usage.increment"
-	switch {
-	case reset:
-		permission = "license.usage.reset"
-	case delta < 0:
-		permission = "license.usage.decrement"
+// addMonths adds calendar months as Keygen (ActiveSupport) does: a day the
+// target month lacks becomes its last day (Jan 31 + 1 month = Feb 28), where
+// time.AddDate would spill into the next month (Mar 3).
+func addMonths(t time.Time, n int) time.Time {
+	next := t.AddDate(0, n, 0)
+	if next.Day() != t.Day() {
+		next = next.AddDate(0, 0, -next.Day()) // the last day of the month before the spill
 	}
-	l, err := s.visible(ctx, who, t, ref, permission)
+	return next
+}
+
+// UsageAction is what a usage change does.
+type UsageAction string
+
+// The usage actions, named as their permissions and meta members.
+const (
+	Increment UsageAction = "increment"
+	Decrement UsageAction = "decrement"
+	Reset     UsageAction = "reset"
+)
+
+// UsageChange is an increment or decrement By a positive amount (absent:
+// 1), or a reset.
+type UsageChange struct {
+	Action UsageAction
+	By     optional.Value[int64]
+}
+
+// ChangeUsage changes the license's uses, within 0 and the effective
+// maxUses, atomically.
+func (s *Service) ChangeUsage(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, change UsageChange) (*License, error) {
+	delta, reset := int64(1), change.Action == Reset
+	if change.By.Set && !reset {
+		if change.By.V < 1 {
+			return nil, apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "must be greater than 0", apperr.Meta(string(change.Action)))
+		}
+		delta = change.By.V
+	}
+	if change.Action == Decrement {
+		delta = -delta
+	}
+	l, err := s.visible(ctx, who, t, ref, "license.usage."+string(change.Action))
 	if err != nil {
 		return nil, err
 	}
@@ -594,7 +678,7 @@ func (s *Service) ChangeUsage(ctx context.Context, who *access.Principal, t *acc
 	}
 	l.Uses = uses
 	if delta > 0 && !reset {
-		if err := s.StartExpiry(ctx, l, pol, "FROM_FIRST_USE"); err != nil {
+		if err := s.StartExpiry(ctx, l, pol, policy.FromFirstUse); err != nil {
 			return nil, err
 		}
 	}
@@ -604,6 +688,9 @@ func (s *Service) ChangeUsage(ctx context.Context, who *access.Principal, t *acc
 // Visible returns a license who may see and its policy, whatever who's
 // permissions (to act on its machines).
 func (s *Service) Visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*License, *policy.Policy, error) {
+	if who == nil {
+		return nil, nil, access.ErrTokenMissing
+	}
 	l, err := s.store.Find(ctx, t.ID, ref, Digest(t.Keys.Secret, ref), access.ScopeOf(who))
 	if err != nil {
 		return nil, nil, err
@@ -662,7 +749,7 @@ func (s *Service) CheckedOut(ctx context.Context, l *License) error {
 
 // uniquenessRank orders uniqueness strategies from loosest to strictest.
 var uniquenessRank = map[string]int{
-	"UNIQUE_PER_MACHINE": 0, "UNIQUE_PER_LICENSE": 1, "UNIQUE_PER_POLICY": 2, "UNIQUE_PER_PRODUCT": 3, "UNIQUE_PER_ACCOUNT": 4,
+	policy.UniquePerMachine: 0, policy.UniquePerLicense: 1, policy.UniquePerPolicy: 2, policy.UniquePerProduct: 3, policy.UniquePerAccount: 4,
 }
 
 // Transfer moves a license to another policy of its product. The scheme
@@ -701,7 +788,7 @@ func (s *Service) Transfer(ctx context.Context, who *access.Principal, t *accoun
 		return nil, nil, incompatible("cannot transfer a license to a policy with a stricter component uniqueness strategy")
 	}
 	l.PolicyID = to.ID
-	if to.TransferStrategy == "RESET_EXPIRY" {
+	if to.TransferStrategy == policy.ResetExpiry {
 		l.Expiry = nil
 		if to.Duration != nil {
 			at := s.now().UTC().Truncate(time.Millisecond).Add(time.Duration(*to.Duration) * time.Second)
@@ -748,28 +835,43 @@ func (s *Service) DetachUsers(ctx context.Context, who *access.Principal, t *acc
 	return s.store.DetachUsers(ctx, l, userIDs)
 }
 
-// UserIDs returns the ids of a license's users: its owner, then its licensees.
-func (s *Service) UserIDs(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) ([]string, error) {
-	l, _, err := s.Visible(ctx, who, t, ref)
+// Users returns a page of the users of a license who may see: its owner,
+// then its licensees.
+func (s *Service) Users(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, p page.Request) ([]user.User, int64, error) {
+	l, err := s.visible(ctx, who, t, ref, "user.read")
+	if err != nil {
+		return nil, 0, err
+	}
+	return s.owners.OfLicense(ctx, l.AccountID, l.ID, l.OwnerID, p)
+}
+
+// Owner returns the owner of a license who may read, nil when it has none.
+func (s *Service) Owner(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*user.User, error) {
+	l, err := s.Find(ctx, who, t, ref)
+	if err != nil || l.OwnerID == nil {
+		return nil, err
+	}
+	return s.owners.Bearer(ctx, l.AccountID, *l.OwnerID)
+}
+
+// Policy returns the policy of a license who may see, with policy.read.
+func (s *Service) Policy(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*policy.Policy, error) {
+	_, pol, err := s.Visible(ctx, who, t, ref)
 	if err != nil {
 		return nil, err
 	}
-	if err := who.Require("user.read"); err != nil {
-		return nil, err
-	}
-	ids, err := s.store.LicenseeIDs(ctx, l.ID)
-	if l.OwnerID != nil {
-		ids = append([]string{*l.OwnerID}, ids...)
-	}
-	return ids, err
+	return pol, who.Require("policy.read")
 }
 
-// StartExpiryOf starts the clock of a license by id for a basis (downloads
-// and upgrades call it with FROM_FIRST_DOWNLOAD).
-func (s *Service) StartExpiryOf(ctx context.Context, accountID, licenseID, basis string) error {
-	l, pol, err := s.store.FindWithPolicy(ctx, accountID, licenseID)
+// Downloaded starts the clock of a license bearer whose policy counts from
+// its first download (downloads and upgrades call it).
+func (s *Service) Downloaded(ctx context.Context, who *access.Principal) error {
+	if who == nil || who.BearerType != access.BearerLicense || who.ExpiryStartsOn != policy.FromFirstDownload {
+		return nil
+	}
+	l, pol, err := s.store.FindWithPolicy(ctx, who.AccountID, who.BearerID)
 	if err != nil {
 		return err
 	}
-	return s.StartExpiry(ctx, l, pol, basis)
+	return s.StartExpiry(ctx, l, pol, policy.FromFirstDownload)
 }

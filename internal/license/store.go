@@ -109,29 +109,31 @@ func (s *Store) findWithPolicy(ctx context.Context, where string, args ...any) (
 	return &l, &pol, nil
 }
 
-// ChangeUses changes uses in one conditional UPDATE, so concurrent changes
-// never pass the limits: USES_LIMIT_EXCEEDED above max, USES_INVALID below 0.
+// ChangeUses adds delta to uses (or resets them to 0) in one conditional
+// UPDATE, so concurrent changes never pass the limits: USES_LIMIT_EXCEEDED
+// above max, USES_INVALID below 0; NOT_FOUND when the license is gone.
 func (s *Store) ChangeUses(ctx context.Context, l *License, delta int64, reset bool, max *int64) (int64, error) {
-	var uses int64
-	if reset {
-		err := s.db.Conn(ctx).Raw(`UPDATE licenses SET uses = 0, updated_at = ? WHERE id = ? AND account_id = ? RETURNING uses`,
-			database.Now(), l.ID, l.AccountID).Row().Scan(&uses)
-		return uses, database.Error(err)
-	}
 	q := `UPDATE licenses SET uses = uses + ?, updated_at = ? WHERE id = ? AND account_id = ? AND uses + ? >= 0`
 	args := []any{delta, database.Now(), l.ID, l.AccountID, delta}
-	if max != nil {
+	switch {
+	case reset:
+		q, args = `UPDATE licenses SET uses = 0, updated_at = ? WHERE id = ? AND account_id = ?`, []any{database.Now(), l.ID, l.AccountID}
+	case max != nil:
 		q += ` AND uses + ? <= ?`
 		args = append(args, delta, *max)
 	}
+	var uses int64
 	err := s.db.Conn(ctx).Raw(q+` RETURNING uses`, args...).Row().Scan(&uses)
-	if errors.Is(err, sql.ErrNoRows) {
-		if delta < 0 {
-			return 0, apperr.Attribute("uses", "INVALID", "usage cannot be negative")
-		}
-		return 0, apperr.Attribute("uses", "LIMIT_EXCEEDED", "usage exceeds maximum allowed for license ("+itoa(*max)+")")
+	if !errors.Is(err, sql.ErrNoRows) {
+		return uses, database.Error(err)
 	}
-	return uses, database.Error(err)
+	switch {
+	case reset, delta >= 0 && max == nil: // nothing bounds the change: the license is gone
+		return 0, apperr.NotFoundResource("license", l.ID)
+	case delta < 0:
+		return 0, apperr.Attribute("uses", "INVALID", "usage cannot be negative")
+	}
+	return 0, apperr.Attribute("uses", "LIMIT_EXCEEDED", "usage exceeds maximum allowed for license ("+itoa(*max)+")")
 }
 
 // StartExpiry sets the expiry if it is still unset; it reports whether it did.
@@ -210,13 +212,6 @@ func (s *Store) DetachUsers(ctx context.Context, l *License, userIDs []string) e
 		}
 		return nil
 	})
-}
-
-// LicenseeIDs returns a license's licensees, oldest first.
-func (s *Store) LicenseeIDs(ctx context.Context, licenseID string) ([]string, error) {
-	var ids []string
-	err := s.db.Conn(ctx).Table("license_users").Where("license_id = ?", licenseID).Order("created_at, id").Pluck("user_id", &ids).Error
-	return ids, database.Error(err)
 }
 
 func (s *Store) countUsers(ctx context.Context, l *License) (int64, error) {

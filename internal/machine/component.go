@@ -11,6 +11,7 @@ import (
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/optional"
+	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/policy"
 )
 
@@ -78,11 +79,11 @@ func newComponents(m *Machine, params []ComponentParams, at func(i int, attr str
 }
 
 var componentUniqueness = map[string]struct{ column, suffix string }{
-	"UNIQUE_PER_MACHINE": {"machine_id", ""},
-	"UNIQUE_PER_LICENSE": {"license_id", " for this license"},
-	"UNIQUE_PER_POLICY":  {"policy_id", " for this policy"},
-	"UNIQUE_PER_PRODUCT": {"product_id", " for this product"},
-	"UNIQUE_PER_ACCOUNT": {"account_id", " for this account"},
+	policy.UniquePerMachine: {"machine_id", ""},
+	policy.UniquePerLicense: {"license_id", " for this license"},
+	policy.UniquePerPolicy:  {"policy_id", " for this policy"},
+	policy.UniquePerProduct: {"product_id", " for this product"},
+	policy.UniquePerAccount: {"account_id", " for this account"},
 }
 
 // addComponents stores components under the policy's uniqueness strategy;
@@ -90,7 +91,7 @@ var componentUniqueness = map[string]struct{ column, suffix string }{
 func (s *Service) addComponents(ctx context.Context, components []Component, pol *policy.Policy, at func(i int, attr string) apperr.Field) error {
 	u, ok := componentUniqueness[pol.ComponentUniquenessStrategy]
 	if !ok {
-		u = componentUniqueness["UNIQUE_PER_MACHINE"]
+		u = componentUniqueness[policy.UniquePerMachine]
 	}
 	for i, c := range components {
 		value := map[string]string{"machine_id": c.MachineID, "license_id": c.LicenseID, "policy_id": c.PolicyID,
@@ -106,7 +107,8 @@ func (s *Service) addComponents(ctx context.Context, components []Component, pol
 	return s.store.CreateComponents(ctx, components)
 }
 
-// Components returns the components of a machine who may see.
+// Components returns all the components of a machine who may see (for
+// machine files).
 func (s *Service) Components(ctx context.Context, who *access.Principal, machineRef string) ([]Component, error) {
 	m, err := s.visible(ctx, who, machineRef, "component.read")
 	if err != nil {
@@ -115,9 +117,23 @@ func (s *Service) Components(ctx context.Context, who *access.Principal, machine
 	return s.store.ComponentsOf(ctx, m.ID, nil)
 }
 
-// AddComponent adds one component to a machine who may see.
+// ListComponents returns a page of the components of a machine who may
+// see, oldest first.
+func (s *Service) ListComponents(ctx context.Context, who *access.Principal, machineRef string, p page.Request) ([]Component, int64, error) {
+	m, err := s.visible(ctx, who, machineRef, "component.read")
+	if err != nil {
+		return nil, 0, err
+	}
+	return s.store.ListComponents(ctx, m.ID, p)
+}
+
+// AddComponent adds one component to the machine its machine relationship
+// names (machineRef), which who must see: else MACHINE_NOT_FOUND.
 func (s *Service) AddComponent(ctx context.Context, who *access.Principal, t *account.Tenant, machineRef string, p ComponentParams) (*Component, error) {
-	m, err := s.visible(ctx, who, machineRef, "component.create")
+	if who == nil {
+		return nil, access.ErrTokenMissing
+	}
+	m, err := linkedMachine(machineRef, func(ref string) (*Machine, error) { return s.visible(ctx, who, ref, "component.create") })
 	if err != nil {
 		return nil, err
 	}

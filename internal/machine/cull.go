@@ -35,7 +35,7 @@ func (c *Culler) Cull(ctx context.Context) (int64, error) {
 	var policies []cullPolicy
 	err := c.db.Conn(ctx).Table("policies").
 		Select("id, heartbeat_duration, heartbeat_resurrection_strategy, require_heartbeat").
-		Where("heartbeat_cull_strategy = ?", "DEACTIVATE_DEAD").Find(&policies).Error
+		Where("heartbeat_cull_strategy = ?", policy.DeactivateDead).Find(&policies).Error
 	if err != nil {
 		return 0, database.Error(err)
 	}
@@ -47,7 +47,7 @@ func (c *Culler) Cull(ctx context.Context) (int64, error) {
 			seconds = *p.HeartbeatDuration
 		}
 		duration := time.Duration(seconds) * time.Second
-		grace := revivalWindows[p.HeartbeatResurrectionStrategy]
+		grace := revivalWindow(p.HeartbeatResurrectionStrategy)
 		deadBefore := now.Add(-duration - grace)
 		// Never pinged: dead only when a heartbeat is required and the
 		// machine is older than the heartbeat duration.

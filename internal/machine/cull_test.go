@@ -10,6 +10,7 @@ import (
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/machine"
+	"github.com/relkey/relkey/internal/policy"
 	"github.com/relkey/relkey/internal/testenv"
 )
 
@@ -20,14 +21,21 @@ func exec(t *testing.T, db *database.DB, sql string, args ...any) {
 	}
 }
 
-// seed makes an account, product, a policy with the given strategies, a
-// license, and machines with the given last heartbeats (nil: never pinged).
-func seed(t *testing.T, db *database.DB, cull, revive string, require bool, heartbeats ...*time.Time) string {
+// seedAccount makes an account with a product.
+func seedAccount(t *testing.T, db *database.DB) (acct, product string) {
 	t.Helper()
 	now := database.Now()
-	acct, product, policy, license := id.New(), id.New(), id.New(), id.New()
+	acct, product = id.New(), id.New()
 	exec(t, db, `INSERT INTO accounts (id, slug, name, ed25519_public_key, ed25519_private_key, secret_key, created_at, updated_at) VALUES (?, ?, 'A', 'pk', 'sk', 'sec', ?, ?)`, acct, "a"+acct[24:], now, now)
 	exec(t, db, `INSERT INTO products (id, account_id, name, distribution_strategy, metadata, created_at, updated_at) VALUES (?, ?, 'P', 'LICENSED', '{}', ?, ?)`, product, acct, now, now)
+	return acct, product
+}
+
+// seedPolicy makes a policy of the product with the given heartbeat
+// strategies and defaults for the others.
+func seedPolicy(t *testing.T, db *database.DB, acct, product, cull, revive string, require bool) string {
+	t.Helper()
+	now, policy := database.Now(), id.New()
 	exec(t, db, `INSERT INTO policies (id, account_id, product_id, name, require_heartbeat, heartbeat_duration, heartbeat_basis, heartbeat_cull_strategy,
 		heartbeat_resurrection_strategy, machine_uniqueness_strategy, machine_matching_strategy, component_uniqueness_strategy, component_matching_strategy,
 		expiration_strategy, expiration_basis, renewal_basis, transfer_strategy, authentication_strategy, machine_leasing_strategy, process_leasing_strategy,
@@ -35,13 +43,37 @@ func seed(t *testing.T, db *database.DB, cull, revive string, require bool, hear
 		VALUES (?, ?, ?, 'P', ?, 60, 'FROM_FIRST_PING', ?, ?, 'UNIQUE_PER_LICENSE', 'MATCH_ANY', 'UNIQUE_PER_MACHINE', 'MATCH_ANY', 'RESTRICT_ACCESS',
 		'FROM_CREATION', 'FROM_EXPIRY', 'KEEP_EXPIRY', 'TOKEN', 'PER_LICENSE', 'PER_MACHINE', 'NO_OVERAGE', '{}', ?, ?)`,
 		policy, acct, product, require, cull, revive, now, now)
+	return policy
+}
+
+// seedLicense makes a license of the policy.
+func seedLicense(t *testing.T, db *database.DB, acct, product, policy string) string {
+	t.Helper()
+	now, license := database.Now(), id.New()
 	exec(t, db, `INSERT INTO licenses (id, account_id, product_id, policy_id, key_digest, key_sealed, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'v1:x', '{}', ?, ?)`,
 		license, acct, product, policy, "d"+license, now, now)
-	old := now.Add(-time.Hour)
+	return license
+}
+
+// seedMachines adds machines with the given last heartbeats (nil: never
+// pinged) to the license, created an hour ago.
+func seedMachines(t *testing.T, db *database.DB, acct, product, policy, license string, heartbeats ...*time.Time) {
+	t.Helper()
+	now := database.Now()
 	for i, hb := range heartbeats {
 		exec(t, db, `INSERT INTO machines (id, account_id, license_id, policy_id, product_id, fingerprint, last_heartbeat_at, metadata, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, '{}', ?, ?)`, id.New(), acct, license, policy, product, fmt.Sprintf("fp-%d", i), hb, old, now)
+			VALUES (?, ?, ?, ?, ?, ?, ?, '{}', ?, ?)`, id.New(), acct, license, policy, product, fmt.Sprintf("fp-%d", i), hb, now.Add(-time.Hour), now)
 	}
+}
+
+// seed makes an account, product, a policy with the given strategies, a
+// license, and machines with the given last heartbeats (nil: never pinged).
+func seed(t *testing.T, db *database.DB, cull, revive string, require bool, heartbeats ...*time.Time) string {
+	t.Helper()
+	acct, product := seedAccount(t, db)
+	policy := seedPolicy(t, db, acct, product, cull, revive, require)
+	license := seedLicense(t, db, acct, product, policy)
+	seedMachines(t, db, acct, product, policy, license, heartbeats...)
 	return license
 }
 
@@ -57,9 +89,9 @@ func TestCullerDeactivatesDeadMachinesOnce(t *testing.T) {
 			db := b.OpenDB(t)
 			now := database.Now()
 			alive, dead, recentlyDead := now.Add(-10*time.Second), now.Add(-10*time.Minute), now.Add(-90*time.Second)
-			deactivate := seed(t, db, "DEACTIVATE_DEAD", "NO_REVIVE", true, &alive, &dead, nil)
-			keep := seed(t, db, "KEEP_DEAD", "NO_REVIVE", true, &dead)
-			revive := seed(t, db, "DEACTIVATE_DEAD", "5_MINUTE_REVIVE", false, &recentlyDead, &dead, nil)
+			deactivate := seed(t, db, policy.DeactivateDead, policy.NoRevive, true, &alive, &dead, nil)
+			keep := seed(t, db, policy.KeepDead, policy.NoRevive, true, &dead)
+			revive := seed(t, db, policy.DeactivateDead, "5_MINUTE_REVIVE", false, &recentlyDead, &dead, nil)
 
 			// Two replicas cull at once: each dead machine goes exactly once.
 			var wg sync.WaitGroup

@@ -8,7 +8,9 @@ package machine
 import (
 	"context"
 	"fmt"
+	"github.com/relkey/relkey/internal/user"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -98,6 +100,42 @@ type Licenses interface {
 	StartExpiry(ctx context.Context, l *license.License, pol *policy.Policy, basis string) error
 }
 
+// Policies gives the policies of machines and processes the service
+// already holds.
+type Policies interface {
+	Get(ctx context.Context, accountID, policyID string) (*policy.Policy, error)
+}
+
+// WithPolicy is an item of a list with its license's policy, which its
+// rendering needs (heartbeat attributes).
+type WithPolicy[T any] struct {
+	Item   T
+	Policy *policy.Policy
+}
+
+// withPolicies pairs each item with the policy ref names, loading each
+// distinct policy once.
+func withPolicies[T any](ctx context.Context, policies Policies, items []T, ref func(*T) (accountID, policyID string)) ([]WithPolicy[T], error) {
+	loaded := map[string]*policy.Policy{}
+	out := make([]WithPolicy[T], len(items))
+	for i := range items {
+		accountID, policyID := ref(&items[i])
+		pol, ok := loaded[policyID]
+		if !ok {
+			var err error
+			if pol, err = policies.Get(ctx, accountID, policyID); err != nil {
+				return nil, err
+			}
+			loaded[policyID] = pol
+		}
+		out[i] = WithPolicy[T]{Item: items[i], Policy: pol}
+	}
+	return out, nil
+}
+
+// policyRef names the machine's policy.
+func (m *Machine) policyRef() (accountID, policyID string) { return m.AccountID, m.PolicyID }
+
 // Counters consume an activation token's (de)activation allowance.
 type Counters interface {
 	Consume(ctx context.Context, accountID, tokenID string, deactivation bool) error
@@ -113,13 +151,29 @@ type Service struct {
 	store    *Store
 	tx       Transactor
 	licenses Licenses
+	policies Policies
+	users    Users
 	counters Counters
 	now      func() time.Time
 }
 
 // NewService returns the machine rules.
-func NewService(store *Store, tx Transactor, licenses Licenses, counters Counters) *Service {
-	return &Service{store: store, tx: tx, licenses: licenses, counters: counters, now: time.Now}
+func NewService(store *Store, tx Transactor, licenses Licenses, policies Policies, users Users, counters Counters) *Service {
+	return &Service{store: store, tx: tx, licenses: licenses, policies: policies, users: users, counters: counters, now: time.Now}
+}
+
+// Users finds the users machines belong to.
+type Users interface {
+	Bearer(ctx context.Context, accountID, id string) (*user.User, error)
+}
+
+// Owner returns the owner of a machine who may read, nil when it has none.
+func (s *Service) Owner(ctx context.Context, who *access.Principal, ref string) (*user.User, error) {
+	m, err := s.visible(ctx, who, ref, "machine.read")
+	if err != nil || m.OwnerID == nil {
+		return nil, err
+	}
+	return s.users.Bearer(ctx, m.AccountID, *m.OwnerID)
 }
 
 func checkAttributes(p Params, creating bool) error {
@@ -200,7 +254,7 @@ func (s *Service) Activate(ctx context.Context, who *access.Principal, t *accoun
 		OwnerID: l.OwnerID, Fingerprint: strings.TrimSpace(p.Fingerprint.V), Metadata: map[string]any{}, CreatedAt: now,
 	}
 	apply(m, p)
-	if pol.HeartbeatBasis == "FROM_CREATION" {
+	if pol.HeartbeatBasis == policy.HeartbeatFromCreation {
 		m.LastHeartbeatAt = &now
 	}
 	parts, err := newComponents(m, components, activated)
@@ -228,7 +282,7 @@ func (s *Service) Activate(ctx context.Context, who *access.Principal, t *accoun
 		if err := s.addComponents(ctx, parts, pol, activated); err != nil {
 			return err
 		}
-		return s.licenses.StartExpiry(ctx, l, pol, "FROM_FIRST_ACTIVATION")
+		return s.licenses.StartExpiry(ctx, l, pol, policy.FromFirstActivation)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -237,16 +291,16 @@ func (s *Service) Activate(ctx context.Context, who *access.Principal, t *accoun
 }
 
 var uniqueness = map[string]struct{ column, suffix string }{
-	"UNIQUE_PER_LICENSE": {"license_id", ""},
-	"UNIQUE_PER_POLICY":  {"policy_id", " for this policy"},
-	"UNIQUE_PER_PRODUCT": {"product_id", " for this product"},
-	"UNIQUE_PER_ACCOUNT": {"account_id", " for this account"},
+	policy.UniquePerLicense: {"license_id", ""},
+	policy.UniquePerPolicy:  {"policy_id", " for this policy"},
+	policy.UniquePerProduct: {"product_id", " for this product"},
+	policy.UniquePerAccount: {"account_id", " for this account"},
 }
 
 func (s *Service) checkUnique(ctx context.Context, m *Machine, pol *policy.Policy) error {
 	u, ok := uniqueness[pol.MachineUniquenessStrategy]
 	if !ok {
-		u = uniqueness["UNIQUE_PER_LICENSE"]
+		u = uniqueness[policy.UniquePerLicense]
 	}
 	value := map[string]string{"license_id": m.LicenseID, "policy_id": m.PolicyID, "product_id": m.ProductID, "account_id": m.AccountID}[u.column]
 	taken, err := s.store.FingerprintTaken(ctx, m.AccountID, u.column, value, m.Fingerprint)
@@ -262,13 +316,13 @@ func (s *Service) checkUnique(ctx context.Context, m *Machine, pol *policy.Polic
 // overage is how far a limit may be exceeded under a strategy.
 func overage(strategy string) float64 {
 	switch strategy {
-	case "ALWAYS_ALLOW_OVERAGE":
+	case policy.AlwaysAllowOverage:
 		return math.Inf(1)
-	case "ALLOW_1_25X_OVERAGE":
+	case policy.Allow125xOverage:
 		return 1.25
-	case "ALLOW_1_5X_OVERAGE":
+	case policy.Allow15xOverage:
 		return 1.5
-	case "ALLOW_2X_OVERAGE":
+	case policy.Allow2xOverage:
 		return 2
 	}
 	return 1
@@ -285,13 +339,13 @@ func limitError(code, what string, limit int64, per string) error {
 
 func (s *Service) checkLimits(ctx context.Context, m *Machine, l *license.License, pol *policy.Policy) error {
 	per, owner := "license", ""
-	if pol.MachineLeasingStrategy == "PER_USER" {
+	if pol.MachineLeasingStrategy == policy.PerUser {
 		per = "user"
 		if m.OwnerID != nil {
 			owner = *m.OwnerID
 		}
 	}
-	st, err := s.store.Stats(ctx, l.ID, pol.MachineLeasingStrategy == "PER_USER", owner)
+	st, err := s.store.Stats(ctx, l.ID, pol.MachineLeasingStrategy == policy.PerUser, owner)
 	if err != nil {
 		return err
 	}
@@ -326,9 +380,23 @@ func (s *Service) Visible(ctx context.Context, who *access.Principal, ref string
 	return s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who))
 }
 
-// Find returns a machine by id or fingerprint that who may read.
-func (s *Service) Find(ctx context.Context, who *access.Principal, ref string) (*Machine, error) {
-	return s.visible(ctx, who, ref, "machine.read")
+// Find returns a machine by id or fingerprint that who may read, with its
+// policy.
+func (s *Service) Find(ctx context.Context, who *access.Principal, ref string) (*Machine, *policy.Policy, error) {
+	m, err := s.visible(ctx, who, ref, "machine.read")
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.withPolicy(ctx, m)
+}
+
+// withPolicy returns m with its policy.
+func (s *Service) withPolicy(ctx context.Context, m *Machine) (*Machine, *policy.Policy, error) {
+	pol, err := s.policies.Get(ctx, m.AccountID, m.PolicyID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, pol, nil
 }
 
 func (s *Service) visible(ctx context.Context, who *access.Principal, ref, permission string) (*Machine, error) {
@@ -342,29 +410,38 @@ type Filter struct {
 	ProductID   string
 }
 
-// List returns a page of the machines who may see.
-func (s *Service) List(ctx context.Context, who *access.Principal, f Filter, p page.Request) ([]Machine, int64, error) {
+// List returns a page of the machines who may see, each with its policy.
+func (s *Service) List(ctx context.Context, who *access.Principal, f Filter, p page.Request) ([]WithPolicy[Machine], int64, error) {
 	if err := who.Require("machine.read"); err != nil {
 		return nil, 0, err
 	}
-	return s.store.List(ctx, who.AccountID, access.ScopeOf(who), f, p)
+	machines, total, err := s.store.List(ctx, who.AccountID, access.ScopeOf(who), f, p)
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := withPolicies(ctx, s.policies, machines, (*Machine).policyRef)
+	return out, total, err
 }
 
 // Update changes a machine's descriptive attributes; staff and products
-// may also change cores, memory, disk and metadata.
-func (s *Service) Update(ctx context.Context, who *access.Principal, ref string, p Params) (*Machine, error) {
+// may also change cores, memory, disk and metadata. It returns the machine
+// with its policy.
+func (s *Service) Update(ctx context.Context, who *access.Principal, ref string, p Params) (*Machine, *policy.Policy, error) {
 	m, err := s.visible(ctx, who, ref, "machine.update")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := checkAttributes(p, false); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if (p.Cores.Set || p.Memory.Set || p.Disk.Set || p.Metadata.Set) && !who.Staff() && who.BearerType != access.BearerProduct {
-		return nil, apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", apperr.Attr("cores"))
+		return nil, nil, apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", apperr.Attr("cores"))
 	}
 	apply(m, p)
-	return m, s.store.Save(ctx, m)
+	if err := s.store.Save(ctx, m); err != nil {
+		return nil, nil, err
+	}
+	return s.withPolicy(ctx, m)
 }
 
 // Deactivate removes a machine, counting a deactivation token's allowance.
@@ -421,17 +498,23 @@ func (s *Service) Heartbeat(ctx context.Context, who *access.Principal, t *accou
 	return m, pol, s.store.Save(ctx, m)
 }
 
-var revivalWindows = map[string]time.Duration{
-	"15_MINUTE_REVIVE": 15 * time.Minute, "10_MINUTE_REVIVE": 10 * time.Minute, "5_MINUTE_REVIVE": 5 * time.Minute,
-	"2_MINUTE_REVIVE": 2 * time.Minute, "1_MINUTE_REVIVE": time.Minute,
+// revivalWindow is how long after dying an N_MINUTE_REVIVE strategy revives
+// (read by its number); zero for every other strategy.
+func revivalWindow(strategy string) time.Duration {
+	minutes, ok := strings.CutSuffix(strategy, "_MINUTE_REVIVE")
+	n, err := strconv.Atoi(minutes)
+	if !ok || err != nil || n < 1 {
+		return 0
+	}
+	return time.Duration(n) * time.Minute
 }
 
 func revivable(m *Machine, pol *policy.Policy, now time.Time) bool {
-	if pol.HeartbeatResurrectionStrategy == "ALWAYS_REVIVE" {
+	if pol.HeartbeatResurrectionStrategy == policy.AlwaysRevive {
 		return true
 	}
-	window, ok := revivalWindows[pol.HeartbeatResurrectionStrategy]
-	if !ok || m.LastHeartbeatAt == nil {
+	window := revivalWindow(pol.HeartbeatResurrectionStrategy)
+	if window == 0 || m.LastHeartbeatAt == nil {
 		return false
 	}
 	deadSince := m.LastHeartbeatAt.Add(time.Duration(pol.HeartbeatSeconds()) * time.Second)

@@ -13,11 +13,11 @@ func TestExceedsWithOverage(t *testing.T) {
 		strategy     string
 		want         bool
 	}{
-		{3, 3, "NO_OVERAGE", false}, {4, 3, "NO_OVERAGE", true},
-		{5, 4, "ALLOW_1_25X_OVERAGE", false}, {6, 4, "ALLOW_1_25X_OVERAGE", true},
-		{3, 2, "ALLOW_1_5X_OVERAGE", false}, {4, 2, "ALLOW_1_5X_OVERAGE", true},
-		{6, 3, "ALLOW_2X_OVERAGE", false}, {7, 3, "ALLOW_2X_OVERAGE", true},
-		{1000, 1, "ALWAYS_ALLOW_OVERAGE", false},
+		{3, 3, policy.NoOverage, false}, {4, 3, policy.NoOverage, true},
+		{5, 4, policy.Allow125xOverage, false}, {6, 4, policy.Allow125xOverage, true},
+		{3, 2, policy.Allow15xOverage, false}, {4, 2, policy.Allow15xOverage, true},
+		{6, 3, policy.Allow2xOverage, false}, {7, 3, policy.Allow2xOverage, true},
+		{1000, 1, policy.AlwaysAllowOverage, false},
 	}
 	for _, tt := range tests {
 		if got := Exceeds(tt.total, tt.limit, tt.strategy); got != tt.want {
@@ -53,6 +53,39 @@ func TestHeartbeatStatus(t *testing.T) {
 		}
 		if got := m.HeartbeatStatus(tt.pol, now); got != tt.want {
 			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestRevivalWindowIsReadByItsNumber(t *testing.T) {
+	tests := map[string]time.Duration{
+		"15_MINUTE_REVIVE": 15 * time.Minute, "10_MINUTE_REVIVE": 10 * time.Minute, "5_MINUTE_REVIVE": 5 * time.Minute,
+		"2_MINUTE_REVIVE": 2 * time.Minute, "1_MINUTE_REVIVE": time.Minute,
+		policy.NoRevive: 0, policy.AlwaysRevive: 0, "_MINUTE_REVIVE": 0, "0_MINUTE_REVIVE": 0, "X_MINUTE_REVIVE": 0, "": 0,
+	}
+	for strategy, want := range tests {
+		if got := revivalWindow(strategy); got != want {
+			t.Errorf("revivalWindow(%q) = %v, want %v", strategy, got, want)
+		}
+	}
+}
+
+func TestLeasedProcessesFollowTheStrategy(t *testing.T) {
+	owner := "owner"
+	tests := []struct {
+		strategy string
+		want     ProcessFilter
+		per      string
+	}{
+		{policy.PerMachine, ProcessFilter{LicenseID: "lic", MachineID: "m"}, "machine"},
+		{policy.PerLicense, ProcessFilter{LicenseID: "lic"}, "license"},
+		{policy.PerUser, ProcessFilter{LicenseID: "lic", PerOwner: true, OwnerID: &owner}, "user"},
+		{"", ProcessFilter{LicenseID: "lic", MachineID: "m"}, "machine"},
+	}
+	for _, tt := range tests {
+		got := LeasedProcesses(tt.strategy, "lic", &owner, "m")
+		if got != tt.want || got.per() != tt.per {
+			t.Errorf("%q: %+v per %s, want %+v per %s", tt.strategy, got, got.per(), tt.want, tt.per)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/optional"
+	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/policy"
 )
 
@@ -71,14 +72,7 @@ func (s *Service) Spawn(ctx context.Context, who *access.Principal, t *account.T
 	if len(pid) > 255 {
 		return nil, nil, apperr.Attribute("pid", "TOO_LONG", "is too long (maximum is 255 characters)")
 	}
-	notFound := apperr.At(apperr.Unprocessable, "MACHINE_NOT_FOUND", "must exist", apperr.Rel("machine"))
-	if machineRef == "" {
-		return nil, nil, notFound
-	}
-	m, err := s.store.Find(ctx, who.AccountID, machineRef, access.ScopeOf(who))
-	if apperr.Is(err, apperr.NotFound) {
-		return nil, nil, notFound
-	}
+	m, err := linkedMachine(machineRef, func(ref string) (*Machine, error) { return s.Visible(ctx, who, ref) })
 	if err != nil {
 		return nil, nil, err
 	}
@@ -108,30 +102,70 @@ func (s *Service) Spawn(ctx context.Context, who *access.Principal, t *account.T
 	return proc, pol, nil
 }
 
+// linkedMachine finds the machine a request's machine relationship names
+// (ref, empty when absent): absent or not found is MACHINE_NOT_FOUND.
+func linkedMachine(ref string, find func(ref string) (*Machine, error)) (*Machine, error) {
+	notFound := apperr.At(apperr.Unprocessable, "MACHINE_NOT_FOUND", "must exist", apperr.Rel("machine"))
+	if ref == "" {
+		return nil, notFound
+	}
+	m, err := find(ref)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, notFound
+	}
+	return m, err
+}
+
+// ProcessFilter picks the processes of a license a process limit counts:
+// all of them, one owner's, or one machine's.
+type ProcessFilter struct {
+	LicenseID string
+	// PerOwner counts only the processes of OwnerID; a nil OwnerID counts
+	// those without an owner.
+	PerOwner bool
+	OwnerID  *string
+	// MachineID, when set, counts only the machine's processes.
+	MachineID string
+}
+
+// LeasedProcesses is the filter of a process leasing strategy for a
+// process of the license, owner and machine given; per machine is the
+// default.
+func LeasedProcesses(strategy, licenseID string, ownerID *string, machineID string) ProcessFilter {
+	switch strategy {
+	case policy.PerLicense:
+		return ProcessFilter{LicenseID: licenseID}
+	case policy.PerUser:
+		return ProcessFilter{LicenseID: licenseID, PerOwner: true, OwnerID: ownerID}
+	}
+	return ProcessFilter{LicenseID: licenseID, MachineID: machineID}
+}
+
+// per names what the filter counts per, as limit errors say it.
+func (f ProcessFilter) per() string {
+	switch {
+	case f.PerOwner:
+		return "user"
+	case f.MachineID != "":
+		return "machine"
+	}
+	return "license"
+}
+
 func (s *Service) checkProcessLimit(ctx context.Context, proc *Process, l *license.License, pol *policy.Policy, now time.Time) error {
 	max := license.Effective(l.MaxProcesses, pol.MaxProcesses)
 	if max == nil {
 		return nil
 	}
-	column, value, per := "machine_id", proc.MachineID, "machine"
-	switch pol.ProcessLeasingStrategy {
-	case "PER_LICENSE":
-		column, value, per = "license_id", proc.LicenseID, "license"
-	case "PER_USER":
-		column, per = "owner_id", "user"
-		value = ""
-		if proc.OwnerID != nil {
-			value = *proc.OwnerID
-		}
-	}
+	f := LeasedProcesses(pol.ProcessLeasingStrategy, proc.LicenseID, proc.OwnerID, proc.MachineID)
 	alive := now.Add(-time.Duration(pol.HeartbeatSeconds()) * time.Second)
-	n, err := s.store.CountAliveProcesses(ctx, proc.LicenseID, column, value, alive)
+	n, err := s.store.CountAliveProcesses(ctx, f, alive)
 	if err != nil {
 		return err
 	}
 	if Exceeds(n+1, *max, pol.OverageStrategy) {
 		return apperr.At(apperr.Unprocessable, "MACHINE_PROCESS_LIMIT_EXCEEDED",
-			fmt.Sprintf("process count has exceeded maximum allowed for %s (%d)", per, *max), apperr.Record())
+			fmt.Sprintf("process count has exceeded maximum allowed for %s (%d)", f.per(), *max), apperr.Record())
 	}
 	return nil
 }
@@ -195,11 +229,20 @@ func (s *Service) KillProcess(ctx context.Context, who *access.Principal, proces
 	return s.store.DeleteProcess(ctx, proc)
 }
 
-// Processes returns the processes of a machine who may see.
-func (s *Service) Processes(ctx context.Context, who *access.Principal, machineRef string) ([]Process, error) {
+// ListProcesses returns a page of the processes of a machine who may see,
+// oldest first, each with its policy.
+func (s *Service) ListProcesses(ctx context.Context, who *access.Principal, machineRef string, p page.Request) ([]WithPolicy[Process], int64, error) {
 	m, err := s.visible(ctx, who, machineRef, "process.read")
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return s.store.ProcessesOf(ctx, m.ID)
+	processes, total, err := s.store.ListProcesses(ctx, m.ID, p)
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := withPolicies(ctx, s.policies, processes, (*Process).policyRef)
+	return out, total, err
 }
+
+// policyRef names the process's policy.
+func (p *Process) policyRef() (accountID, policyID string) { return p.AccountID, p.PolicyID }

@@ -170,6 +170,18 @@ func (s *Store) ComponentsOf(ctx context.Context, machineID string, fingerprints
 	return out, database.Error(err)
 }
 
+// ListComponents returns a page of a machine's components, oldest first.
+func (s *Store) ListComponents(ctx context.Context, machineID string, p page.Request) ([]Component, int64, error) {
+	return database.Paginate[Component](s.db.Conn(ctx).Where("machine_id = ?", machineID), oldestFirst(p))
+}
+
+// oldestFirst is p in creation order: a machine's components and processes
+// list the way they always have, whatever the order asked for.
+func oldestFirst(p page.Request) page.Request {
+	p.Ascending = true
+	return p
+}
+
 // FindComponent returns a component of the account.
 func (s *Store) FindComponent(ctx context.Context, accountID, id string) (*Component, error) {
 	if uuid.Validate(id) != nil {
@@ -206,24 +218,22 @@ func (s *Store) FindProcess(ctx context.Context, accountID, id string) (*Process
 	return database.Take[Process](s.db.Conn(ctx).Where("account_id = ? AND id = ?", accountID, id), apperr.NotFoundResource("process", id))
 }
 
-// ProcessesOf returns a machine's processes.
-func (s *Store) ProcessesOf(ctx context.Context, machineID string) ([]Process, error) {
-	var out []Process
-	err := s.db.Conn(ctx).Where("machine_id = ?", machineID).Order("created_at, id").Find(&out).Error
-	return out, database.Error(err)
+// ListProcesses returns a page of a machine's processes, oldest first.
+func (s *Store) ListProcesses(ctx context.Context, machineID string, p page.Request) ([]Process, int64, error) {
+	return database.Paginate[Process](s.db.Conn(ctx).Where("machine_id = ?", machineID), oldestFirst(p))
 }
 
-// CountAliveProcesses counts a license's processes pinged since alive
-// where column = value (owner_id "" means no owner).
-func (s *Store) CountAliveProcesses(ctx context.Context, licenseID, column, value string, alive time.Time) (int64, error) {
-	q := s.db.Conn(ctx).Model(&Process{}).Where("last_heartbeat_at >= ?", alive)
+// CountAliveProcesses counts the processes f picks that pinged since alive.
+func (s *Store) CountAliveProcesses(ctx context.Context, f ProcessFilter, alive time.Time) (int64, error) {
+	q := s.db.Conn(ctx).Model(&Process{}).Where("license_id = ? AND last_heartbeat_at >= ?", f.LicenseID, alive)
 	switch {
-	case column == "owner_id" && value == "":
-		q = q.Where("license_id = ? AND owner_id IS NULL", licenseID)
-	case column == "owner_id":
-		q = q.Where("license_id = ? AND owner_id = ?", licenseID, value)
-	default:
-		q = q.Where(column+" = ?", value)
+	case f.PerOwner && f.OwnerID == nil:
+		q = q.Where("owner_id IS NULL")
+	case f.PerOwner:
+		q = q.Where("owner_id = ?", *f.OwnerID)
+	}
+	if f.MachineID != "" {
+		q = q.Where("machine_id = ?", f.MachineID)
 	}
 	var n int64
 	err := q.Count(&n).Error

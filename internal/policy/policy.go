@@ -86,26 +86,36 @@ const (
 // DefaultHeartbeatDuration applies when a policy sets none (seconds).
 const DefaultHeartbeatDuration = 600
 
-// enums lists the values of every enumerated attribute; the first is the
-// default unless noted in defaults().
+// enums lists the values of every enumerated attribute.
 var enums = map[string][]string{
-	"heartbeat_cull_strategy":         {"DEACTIVATE_DEAD", "KEEP_DEAD"},
-	"heartbeat_resurrection_strategy": {"NO_REVIVE", "ALWAYS_REVIVE", "15_MINUTE_REVIVE", "10_MINUTE_REVIVE", "5_MINUTE_REVIVE", "2_MINUTE_REVIVE", "1_MINUTE_REVIVE"},
-	"heartbeat_basis":                 {"FROM_FIRST_PING", "FROM_CREATION"},
-	"machine_uniqueness_strategy":     {"UNIQUE_PER_LICENSE", "UNIQUE_PER_POLICY", "UNIQUE_PER_PRODUCT", "UNIQUE_PER_ACCOUNT"},
-	"machine_matching_strategy":       {"MATCH_ANY", "MATCH_TWO", "MATCH_MOST", "MATCH_ALL"},
-	"component_uniqueness_strategy":   {"UNIQUE_PER_MACHINE", "UNIQUE_PER_LICENSE", "UNIQUE_PER_POLICY", "UNIQUE_PER_PRODUCT", "UNIQUE_PER_ACCOUNT"},
-	"component_matching_strategy":     {"MATCH_ANY", "MATCH_TWO", "MATCH_MOST", "MATCH_ALL"},
+	"heartbeat_cull_strategy":         {DeactivateDead, KeepDead},
+	"heartbeat_resurrection_strategy": {NoRevive, AlwaysRevive, "15_MINUTE_REVIVE", "10_MINUTE_REVIVE", "5_MINUTE_REVIVE", "2_MINUTE_REVIVE", "1_MINUTE_REVIVE"},
+	"heartbeat_basis":                 {HeartbeatFromFirstPing, HeartbeatFromCreation},
+	"machine_uniqueness_strategy":     {UniquePerLicense, UniquePerPolicy, UniquePerProduct, UniquePerAccount},
+	"machine_matching_strategy":       {MatchAny, MatchTwo, MatchMost, MatchAll},
+	"component_uniqueness_strategy":   {UniquePerMachine, UniquePerLicense, UniquePerPolicy, UniquePerProduct, UniquePerAccount},
+	"component_matching_strategy":     {MatchAny, MatchTwo, MatchMost, MatchAll},
 	"expiration_strategy":             {RestrictAccess, RevokeAccess, MaintainAccess, AllowAccess},
-	"expiration_basis":                {"FROM_CREATION", "FROM_FIRST_VALIDATION", "FROM_FIRST_ACTIVATION", "FROM_FIRST_DOWNLOAD", "FROM_FIRST_USE"},
-	"renewal_basis":                   {"FROM_EXPIRY", "FROM_NOW", "FROM_NOW_IF_EXPIRED"},
-	"transfer_strategy":               {"KEEP_EXPIRY", "RESET_EXPIRY"},
-	"authentication_strategy":         {"TOKEN", "LICENSE", "MIXED", "NONE"},
-	"machine_leasing_strategy":        {"PER_LICENSE", "PER_USER"},
-	"process_leasing_strategy":        {"PER_MACHINE", "PER_LICENSE", "PER_USER"},
-	"overage_strategy":                {"NO_OVERAGE", "ALWAYS_ALLOW_OVERAGE", "ALLOW_1_25X_OVERAGE", "ALLOW_1_5X_OVERAGE", "ALLOW_2X_OVERAGE"},
+	"expiration_basis":                {FromCreation, FromFirstValidation, FromFirstActivation, FromFirstDownload, FromFirstUse},
+	"renewal_basis":                   {RenewFromExpiry, RenewFromNow, RenewFromNowIfExpired},
+	"transfer_strategy":               {KeepExpiry, ResetExpiry},
+	"authentication_strategy":         {AuthToken, AuthLicense, AuthMixed, AuthNone},
+	"machine_leasing_strategy":        {PerLicense, PerUser},
+	"process_leasing_strategy":        {PerMachine, PerLicense, PerUser},
+	"overage_strategy":                {NoOverage, AlwaysAllowOverage, Allow125xOverage, Allow15xOverage, Allow2xOverage},
 	"check_in_interval":               {"day", "week", "month", "year"},
 	"scheme":                          {SchemeED25519, SchemeJWTRS256},
+}
+
+// withDefaults sets Keygen's default strategies on a new policy.
+func withDefaults(pol *Policy) *Policy {
+	pol.HeartbeatCullStrategy, pol.HeartbeatResurrectionStrategy, pol.HeartbeatBasis = DeactivateDead, NoRevive, HeartbeatFromFirstPing
+	pol.MachineUniquenessStrategy, pol.MachineMatchingStrategy = UniquePerLicense, MatchAny
+	pol.ComponentUniquenessStrategy, pol.ComponentMatchingStrategy = UniquePerMachine, MatchAny
+	pol.ExpirationStrategy, pol.ExpirationBasis, pol.RenewalBasis, pol.TransferStrategy = RestrictAccess, FromCreation, RenewFromExpiry, KeepExpiry
+	pol.AuthenticationStrategy, pol.MachineLeasingStrategy, pol.ProcessLeasingStrategy = AuthToken, PerLicense, PerMachine
+	pol.OverageStrategy = NoOverage
+	return pol
 }
 
 // Params are the writable attributes; absent ones are left unchanged.
@@ -159,14 +169,23 @@ type Products interface {
 	VisibleID(ctx context.Context, who *access.Principal, ref string) (string, error)
 }
 
+// Records is the storage the policy rules need; *Store is it.
+type Records interface {
+	Create(ctx context.Context, p *Policy) error
+	Save(ctx context.Context, p *Policy) error
+	Find(ctx context.Context, accountID, ref string, sc access.Scope) (*Policy, error)
+	List(ctx context.Context, accountID string, sc access.Scope, productID string, p page.Request) ([]Policy, int64, error)
+	DeleteUnused(ctx context.Context, p *Policy) (bool, error)
+}
+
 // Service holds the policy rules.
 type Service struct {
-	store    *Store
+	store    Records
 	products Products
 }
 
 // NewService returns the policy rules over store.
-func NewService(store *Store, products Products) *Service {
+func NewService(store Records, products Products) *Service {
 	return &Service{store: store, products: products}
 }
 
@@ -175,25 +194,18 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, productRef 
 	if err := who.Require("policy.create"); err != nil {
 		return nil, err
 	}
+	notFound := apperr.At(apperr.Unprocessable, "PRODUCT_NOT_FOUND", "must exist", apperr.Rel("product"))
 	if productRef == "" {
-		return nil, apperr.At(apperr.Unprocessable, "PRODUCT_NOT_FOUND", "must exist", apperr.Rel("product"))
+		return nil, notFound
 	}
 	productID, err := s.products.VisibleID(ctx, who, productRef)
 	if apperr.Is(err, apperr.NotFound) {
-		return nil, apperr.At(apperr.Unprocessable, "PRODUCT_NOT_FOUND", "must exist", apperr.Rel("product"))
+		return nil, notFound
 	}
 	if err != nil {
 		return nil, err
 	}
-	pol := &Policy{ID: id.New(), AccountID: who.AccountID, ProductID: productID, Protected: accountProtected, Metadata: map[string]any{}}
-	for attr, values := range enums {
-		if attr != "check_in_interval" && attr != "scheme" {
-			setEnum(pol, attr, values[0])
-		}
-	}
-	if !p.Name.Set {
-		return nil, apperr.Attribute("name", "MISSING", "can't be blank")
-	}
+	pol := withDefaults(&Policy{ID: id.New(), AccountID: who.AccountID, ProductID: productID, Protected: accountProtected, Metadata: map[string]any{}})
 	// Node-locked policies allow one machine unless told otherwise.
 	if !p.Floating.V && !p.MaxMachines.Set {
 		one := int64(1)
@@ -201,7 +213,7 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, productRef 
 	}
 	// A required heartbeat starts at activation unless told otherwise.
 	if p.RequireHeartbeat.V && !p.HeartbeatBasis.Set {
-		pol.HeartbeatBasis = "FROM_CREATION"
+		pol.HeartbeatBasis = HeartbeatFromCreation
 	}
 	if err := apply(pol, p, true); err != nil {
 		return nil, err
@@ -236,8 +248,11 @@ func (s *Service) Find(ctx context.Context, who *access.Principal, ref string) (
 }
 
 // Visible returns a policy who may see, whatever its permissions (to
-// attach licenses to it).
+// attach licenses or entitlements to it).
 func (s *Service) Visible(ctx context.Context, who *access.Principal, ref string) (*Policy, error) {
+	if who == nil {
+		return nil, access.ErrTokenMissing
+	}
 	return s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who))
 }
 
@@ -274,52 +289,25 @@ func (s *Service) Delete(ctx context.Context, who *access.Principal, ref string)
 	if err != nil {
 		return err
 	}
-	return s.store.DeleteUnused(ctx, pol)
-}
-
-func setEnum(pol *Policy, attr, value string) {
-	switch attr {
-	case "heartbeat_cull_strategy":
-		pol.HeartbeatCullStrategy = value
-	case "heartbeat_resurrection_strategy":
-		pol.HeartbeatResurrectionStrategy = value
-	case "heartbeat_basis":
-		pol.HeartbeatBasis = value
-	case "machine_uniqueness_strategy":
-		pol.MachineUniquenessStrategy = value
-	case "machine_matching_strategy":
-		pol.MachineMatchingStrategy = value
-	case "component_uniqueness_strategy":
-		pol.ComponentUniquenessStrategy = value
-	case "component_matching_strategy":
-		pol.ComponentMatchingStrategy = value
-	case "expiration_strategy":
-		pol.ExpirationStrategy = value
-	case "expiration_basis":
-		pol.ExpirationBasis = value
-	case "renewal_basis":
-		pol.RenewalBasis = value
-	case "transfer_strategy":
-		pol.TransferStrategy = value
-	case "authentication_strategy":
-		pol.AuthenticationStrategy = value
-	case "machine_leasing_strategy":
-		pol.MachineLeasingStrategy = value
-	case "process_leasing_strategy":
-		pol.ProcessLeasingStrategy = value
-	case "overage_strategy":
-		pol.OverageStrategy = value
+	deleted, err := s.store.DeleteUnused(ctx, pol)
+	if err != nil {
+		return err
 	}
+	if !deleted {
+		return apperr.At(apperr.Unprocessable, "POLICY_IN_USE", "cannot delete a policy that has licenses", apperr.Record())
+	}
+	return nil
 }
 
-func enumValue(attr string, v optional.Value[string], pol *Policy) error {
+// enumValue validates an enumerated attribute against its values.
+func enumValue(attr string, v optional.Value[string], dst *string) error {
 	if !v.Set {
 		return nil
 	}
 	if !slices.Contains(enums[attr], v.V) {
 		return apperr.Attribute(attr, "NOT_ALLOWED", "unsupported "+strings.ReplaceAll(attr, "_", " ")+" (expected one of "+strings.Join(enums[attr], ", ")+")")
 	}
-	setEnum(pol, attr, v.V)
+	*dst = v.V
 	return nil
 }
 
@@ -378,28 +366,40 @@ func apply(pol *Policy, p Params, creating bool) error {
 			return err
 		}
 	}
-	for attr, v := range map[string]optional.Value[string]{
-		"heartbeat_cull_strategy": p.HeartbeatCullStrategy, "heartbeat_resurrection_strategy": p.HeartbeatResurrectionStrategy,
-		"heartbeat_basis": p.HeartbeatBasis, "machine_uniqueness_strategy": p.MachineUniquenessStrategy,
-		"machine_matching_strategy": p.MachineMatchingStrategy, "component_uniqueness_strategy": p.ComponentUniquenessStrategy,
-		"component_matching_strategy": p.ComponentMatchingStrategy, "expiration_strategy": p.ExpirationStrategy,
-		"expiration_basis": p.ExpirationBasis, "renewal_basis": p.RenewalBasis, "transfer_strategy": p.TransferStrategy,
-		"authentication_strategy": p.AuthenticationStrategy, "machine_leasing_strategy": p.MachineLeasingStrategy,
-		"process_leasing_strategy": p.ProcessLeasingStrategy, "overage_strategy": p.OverageStrategy,
+	for _, e := range []struct {
+		attr string
+		v    optional.Value[string]
+		dst  *string
+	}{
+		{"heartbeat_cull_strategy", p.HeartbeatCullStrategy, &pol.HeartbeatCullStrategy},
+		{"heartbeat_resurrection_strategy", p.HeartbeatResurrectionStrategy, &pol.HeartbeatResurrectionStrategy},
+		{"heartbeat_basis", p.HeartbeatBasis, &pol.HeartbeatBasis},
+		{"machine_uniqueness_strategy", p.MachineUniquenessStrategy, &pol.MachineUniquenessStrategy},
+		{"machine_matching_strategy", p.MachineMatchingStrategy, &pol.MachineMatchingStrategy},
+		{"component_uniqueness_strategy", p.ComponentUniquenessStrategy, &pol.ComponentUniquenessStrategy},
+		{"component_matching_strategy", p.ComponentMatchingStrategy, &pol.ComponentMatchingStrategy},
+		{"expiration_strategy", p.ExpirationStrategy, &pol.ExpirationStrategy},
+		{"expiration_basis", p.ExpirationBasis, &pol.ExpirationBasis},
+		{"renewal_basis", p.RenewalBasis, &pol.RenewalBasis},
+		{"transfer_strategy", p.TransferStrategy, &pol.TransferStrategy},
+		{"authentication_strategy", p.AuthenticationStrategy, &pol.AuthenticationStrategy},
+		{"machine_leasing_strategy", p.MachineLeasingStrategy, &pol.MachineLeasingStrategy},
+		{"process_leasing_strategy", p.ProcessLeasingStrategy, &pol.ProcessLeasingStrategy},
+		{"overage_strategy", p.OverageStrategy, &pol.OverageStrategy},
 	} {
-		if err := enumValue(attr, v, pol); err != nil {
+		if err := enumValue(e.attr, e.v, e.dst); err != nil {
 			return err
 		}
 	}
 	if p.CheckInInterval.Set {
 		if v := p.CheckInInterval.V; v != nil && !slices.Contains(enums["check_in_interval"], *v) {
-			return apperr.Attribute("check_in_interval", "NOT_ALLOWED", "must be one of day, week, month, year")
+			return apperr.Attribute("check_in_interval", "NOT_ALLOWED", "must be one of "+strings.Join(enums["check_in_interval"], ", "))
 		}
 		pol.CheckInInterval = p.CheckInInterval.V
 	}
 	if p.Scheme.Set && creating {
 		if v := p.Scheme.V; v != nil && !slices.Contains(enums["scheme"], *v) {
-			return apperr.Attribute("scheme", "NOT_ALLOWED", "unsupported scheme (supported: ED25519_SIGN, RSA_2048_JWT_RS256)")
+			return apperr.Attribute("scheme", "NOT_ALLOWED", "unsupported scheme (supported: "+strings.Join(enums["scheme"], ", ")+")")
 		}
 		pol.Scheme = p.Scheme.V
 	}
@@ -426,10 +426,10 @@ func validate(pol *Policy) error {
 	if pol.CheckInIntervalCount != nil && *pol.CheckInIntervalCount > 365 {
 		return apperr.Attribute("check_in_interval_count", "INVALID", "must be a number between 1 and 365 inclusive")
 	}
-	if pol.HeartbeatResurrectionStrategy == "ALWAYS_REVIVE" && pol.HeartbeatCullStrategy != "KEEP_DEAD" {
-		return apperr.Attribute("heartbeat_cull_strategy", "NOT_ALLOWED", "incompatible heartbeat cull strategy (must be KEEP_DEAD when resurrection strategy is ALWAYS_REVIVE)")
+	if pol.HeartbeatResurrectionStrategy == AlwaysRevive && pol.HeartbeatCullStrategy != KeepDead {
+		return apperr.Attribute("heartbeat_cull_strategy", "NOT_ALLOWED", "incompatible heartbeat cull strategy (must be "+KeepDead+" when resurrection strategy is "+AlwaysRevive+")")
 	}
-	divisor := map[string]int64{"ALLOW_1_25X_OVERAGE": 4, "ALLOW_1_5X_OVERAGE": 2}[pol.OverageStrategy]
+	divisor := map[string]int64{Allow125xOverage: 4, Allow15xOverage: 2}[pol.OverageStrategy]
 	if divisor > 0 {
 		if !pol.Floating {
 			return apperr.Attribute("overage_strategy", "NOT_ALLOWED", "incompatible overage strategy (cannot use "+pol.OverageStrategy+" for node-locked policy)")

@@ -61,15 +61,10 @@ func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, pro
 	return database.Paginate[Policy](q, p)
 }
 
-// DeleteUnused removes a policy unless licenses use it (422), atomically.
-func (s *Store) DeleteUnused(ctx context.Context, p *Policy) error {
+// DeleteUnused removes a policy unless licenses use it, atomically, and
+// reports whether it did.
+func (s *Store) DeleteUnused(ctx context.Context, p *Policy) (bool, error) {
 	res := s.db.Conn(ctx).Exec(`DELETE FROM policies WHERE id = ? AND account_id = ?
 		AND NOT EXISTS (SELECT 1 FROM licenses WHERE licenses.policy_id = policies.id)`, p.ID, p.AccountID)
-	if res.Error != nil {
-		return database.Error(res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return apperr.At(apperr.Unprocessable, "POLICY_IN_USE", "cannot delete a policy that has licenses", apperr.Record())
-	}
-	return nil
+	return res.RowsAffected > 0, database.Error(res.Error)
 }

@@ -75,19 +75,26 @@ type Packages interface {
 	IDOf(ctx context.Context, who *access.Principal, productID, ref string) (string, error)
 }
 
+// Downloads starts the clocks that count from a license's first download
+// (an upgrade counts as one).
+type Downloads interface {
+	Downloaded(ctx context.Context, who *access.Principal) error
+}
+
 // Service holds the release rules.
 type Service struct {
 	store        *Store
 	products     Products
 	packages     Packages
+	downloads    Downloads
 	entitlements *entitlement.Service
 	catalog      catalog.Recorder
 	now          func() time.Time
 }
 
 // NewService returns the release rules.
-func NewService(store *Store, products Products, packages Packages, entitlements *entitlement.Service, recorder catalog.Recorder) *Service {
-	return &Service{store: store, products: products, packages: packages, entitlements: entitlements, catalog: recorder, now: time.Now}
+func NewService(store *Store, products Products, packages Packages, downloads Downloads, entitlements *entitlement.Service, recorder catalog.Recorder) *Service {
+	return &Service{store: store, products: products, packages: packages, downloads: downloads, entitlements: entitlements, catalog: recorder, now: time.Now}
 }
 
 // Relations are the related resources a release is created with: its
@@ -377,8 +384,10 @@ func (s *Service) Upgrade(ctx context.Context, who *access.Principal, accountID,
 	if included == nil {
 		return nil, nil, ErrNoUpgrade
 	}
-	next, err = s.store.Next(ctx, v, current, included, c)
-	return current, next, err
+	if next, err = s.store.Next(ctx, v, current, included, c); err != nil {
+		return nil, nil, err
+	}
+	return current, next, s.downloads.Downloaded(ctx, who)
 }
 
 // ErrNoUpgrade is the 404 of an upgrade request with no newer release.

@@ -3,8 +3,9 @@ package token
 import (
 	"context"
 
-	"github.com/google/uuid"
 	"strconv"
+
+	"github.com/google/uuid"
 
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"

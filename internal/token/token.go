@@ -264,30 +264,36 @@ func (s *Service) Generate(ctx context.Context, who *access.Principal, secret []
 	default:
 		return nil, "", access.Denied("cannot generate tokens for this bearer")
 	}
-	return s.Issue(ctx, s.issueFor(who.AccountID, secret, target, o))
+	return s.issueFor(ctx, who.AccountID, secret, target, o)
 }
 
 // IssueFor issues a token to a bearer that proved itself another way (an
 // email and password).
 func (s *Service) IssueFor(ctx context.Context, accountID string, secret []byte, target Target, o Options) (*Token, string, error) {
-	return s.Issue(ctx, s.issueFor(accountID, secret, target, o))
+	return s.issueFor(ctx, accountID, secret, target, o)
 }
 
-func (s *Service) issueFor(accountID string, secret []byte, target Target, o Options) Issue {
+// issueFor issues a token of target's kind; only activation tokens take
+// activation limits.
+func (s *Service) issueFor(ctx context.Context, accountID string, secret []byte, target Target, o Options) (*Token, string, error) {
 	kind := KindFor(target)
 	if kind != KindActivation {
-		o.MaxActivations, o.MaxDeactivations = nil, nil
+		for attr, v := range map[string]*int64{"max_activations": o.MaxActivations, "max_deactivations": o.MaxDeactivations} {
+			if v != nil {
+				return nil, "", apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", apperr.Attr(attr))
+			}
+		}
 	}
 	expiry := o.Expiry
 	if !o.ExpirySet && kind == KindUser {
 		at := s.now().UTC().Add(DefaultUserTokenLifetime).Truncate(time.Millisecond)
 		expiry = &at
 	}
-	return Issue{
+	return s.Issue(ctx, Issue{
 		AccountID: accountID, Secret: secret, BearerType: target.Type, BearerID: target.ID, Kind: kind,
 		Name: o.Name, Expiry: expiry, Permissions: o.Permissions, Allowed: access.Defaults(target.Role),
 		MaxActivations: o.MaxActivations, MaxDeactivations: o.MaxDeactivations,
-	}
+	})
 }
 
 // scope restricts token queries to what who may see: staff see every token

@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
@@ -104,4 +105,27 @@ func (s *Store) CountLicenseUsers(ctx context.Context, licenseID string) (int64,
 	var n int64
 	err := s.db.Conn(ctx).Model(&User{}).Where(licenseUsers, licenseID, licenseID).Count(&n).Error
 	return n, database.Error(err)
+}
+
+// OfLicense returns a page of a license's users: its owner first, then its
+// licensees in the order they were attached.
+func (s *Store) OfLicense(ctx context.Context, accountID, licenseID string, ownerID *string, p page.Request) ([]User, int64, error) {
+	owner := ""
+	if ownerID != nil {
+		owner = *ownerID
+	}
+	q := s.db.Conn(ctx).Model(&User{}).
+		Joins("LEFT JOIN license_users ON license_users.user_id = users.id AND license_users.license_id = ?", licenseID).
+		Where("users.account_id = ? AND (users.id = ? OR license_users.license_id IS NOT NULL)", accountID, owner)
+	var total int64
+	if p.Count {
+		if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
+			return nil, 0, database.Error(err)
+		}
+	}
+	var users []User
+	err := q.Select("users.*").
+		Order(clause.Expr{SQL: "CASE WHEN users.id = ? THEN 0 ELSE 1 END, license_users.created_at, users.id", Vars: []any{owner}}).
+		Limit(p.Limit).Offset(p.Offset).Find(&users).Error
+	return users, total, database.Error(err)
 }

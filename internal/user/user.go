@@ -280,6 +280,12 @@ func (s *Service) VisibleID(ctx context.Context, who *access.Principal, ref stri
 	return u.ID, nil
 }
 
+// OfLicense returns a page of a license's users (owner first, then
+// licensees), for the license rules once they have authorized the read.
+func (s *Service) OfLicense(ctx context.Context, accountID, licenseID string, ownerID *string, p page.Request) ([]User, int64, error) {
+	return s.store.OfLicense(ctx, accountID, licenseID, ownerID, p)
+}
+
 // Bearer returns the user a token belongs to, without visibility rules.
 func (s *Service) Bearer(ctx context.Context, accountID, id string) (*User, error) {
 	return s.store.Find(ctx, accountID, id, access.Scope{All: true})

@@ -59,7 +59,7 @@ type Machines interface {
 	OfLicense(ctx context.Context, licenseID string, fingerprints []string) ([]machine.Machine, error)
 	OnLicense(ctx context.Context, licenseID, id string) (*machine.Machine, error)
 	ComponentsOf(ctx context.Context, machineID string, fingerprints []string) ([]machine.Component, error)
-	CountAliveProcesses(ctx context.Context, licenseID, column, value string, alive time.Time) (int64, error)
+	CountAliveProcesses(ctx context.Context, f machine.ProcessFilter, alive time.Time) (int64, error)
 }
 
 // Entitlements tells whether a license (with its policy) holds codes.
@@ -182,7 +182,7 @@ func (r *run) strict(sc Scope) (*Result, error) {
 	pol, l := r.pol, r.l
 	var st machine.Stats
 	var err error
-	if pol.MachineLeasingStrategy == "PER_USER" {
+	if pol.MachineLeasingStrategy == policy.PerUser {
 		owner := ""
 		if sc.User.Set && sc.User.V != nil {
 			owner = *sc.User.V
@@ -204,7 +204,7 @@ func (r *run) strict(sc Scope) (*Result, error) {
 			limit = *maxMachines
 		}
 		if st.Count > limit {
-			allowed := pol.OverageStrategy == "ALWAYS_ALLOW_OVERAGE" || (pol.OverageStrategy == "ALLOW_2X_OVERAGE" && st.Count <= 2*limit)
+			allowed := pol.OverageStrategy == policy.AlwaysAllowOverage || (pol.OverageStrategy == policy.Allow2xOverage && st.Count <= 2*limit)
 			return ptr(verdict(allowed, "has too many associated machines", "TOO_MANY_MACHINES")), nil
 		}
 	case pol.Floating && st.Count == 0:
@@ -235,32 +235,29 @@ func (r *run) processes(sc Scope) (*Result, error) {
 	if max == nil {
 		return nil, nil
 	}
-	column, value := "license_id", r.l.ID
-	switch r.pol.ProcessLeasingStrategy {
-	case "PER_USER":
-		column = "owner_id"
-		if sc.User.Set && sc.User.V != nil {
-			value = *sc.User.V
-		} else {
-			value = ""
-		}
-	case "PER_MACHINE":
-		column, value = "machine_id", sc.Machine.V
-		if value == "" && sc.Fingerprint.V != "" {
+	machineID := ""
+	if r.pol.ProcessLeasingStrategy == policy.PerMachine {
+		machineID = sc.Machine.V
+		if machineID == "" && sc.Fingerprint.V != "" {
 			machines, err := r.v.machines.OfLicense(r.ctx, r.l.ID, []string{sc.Fingerprint.V})
 			if err != nil {
 				return nil, err
 			}
 			if len(machines) > 0 {
-				value = machines[0].ID
+				machineID = machines[0].ID
 			}
 		}
-		if value == "" {
+		if machineID == "" {
 			return nil, nil
 		}
 	}
+	var owner *string
+	if sc.User.Set && sc.User.V != nil && *sc.User.V != "" {
+		owner = sc.User.V
+	}
+	f := machine.LeasedProcesses(r.pol.ProcessLeasingStrategy, r.l.ID, owner, machineID)
 	alive := r.now.Add(-time.Duration(r.pol.HeartbeatSeconds()) * time.Second)
-	n, err := r.v.machines.CountAliveProcesses(r.ctx, r.l.ID, column, value, alive)
+	n, err := r.v.machines.CountAliveProcesses(r.ctx, f, alive)
 	if err != nil {
 		return nil, err
 	}
@@ -273,11 +270,11 @@ func (r *run) processes(sc Scope) (*Result, error) {
 // required is the number of matches a matching strategy needs of n.
 func required(strategy string, n int) int {
 	switch strategy {
-	case "MATCH_ALL":
+	case policy.MatchAll:
 		return n
-	case "MATCH_MOST":
+	case policy.MatchMost:
 		return int(math.Ceil(float64(n) / 2))
-	case "MATCH_TWO":
+	case policy.MatchTwo:
 		return min(2, n)
 	}
 	return 1

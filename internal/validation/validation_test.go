@@ -3,6 +3,8 @@ package validation
 import (
 	"slices"
 	"testing"
+
+	"github.com/relkey/relkey/internal/policy"
 )
 
 func TestRequiredMatches(t *testing.T) {
@@ -10,9 +12,9 @@ func TestRequiredMatches(t *testing.T) {
 		strategy string
 		n, want  int
 	}{
-		{"MATCH_ANY", 5, 1}, {"MATCH_TWO", 5, 2}, {"MATCH_TWO", 1, 1},
-		{"MATCH_MOST", 3, 2}, {"MATCH_MOST", 4, 2}, {"MATCH_MOST", 1, 1},
-		{"MATCH_ALL", 4, 4}, {"", 3, 1},
+		{policy.MatchAny, 5, 1}, {policy.MatchTwo, 5, 2}, {policy.MatchTwo, 1, 1},
+		{policy.MatchMost, 3, 2}, {policy.MatchMost, 4, 2}, {policy.MatchMost, 1, 1},
+		{policy.MatchAll, 4, 4}, {"", 3, 1},
 	}
 	for _, tt := range tests {
 		if got := required(tt.strategy, tt.n); got != tt.want {
