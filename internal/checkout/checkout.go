@@ -46,8 +46,12 @@ func Certificate(kind Kind, dataset []byte, encrypt bool, secret string, signer 
 		return "", "", err
 	}
 	label := strings.ToUpper(string(kind)) + " FILE"
-	return "-----BEGIN " + label + "-----\n" + wrap(base64.StdEncoding.EncodeToString(payload), 64) + "\n-----END " + label + "-----\n", algorithm, nil
+	return "-----BEGIN " + label + "-----\n" + wrap(base64.StdEncoding.EncodeToString(payload), lineWidth) + "\n-----END " + label + "-----\n", algorithm, nil
 }
+
+// lineWidth is where the certificate's base64 breaks, as Keygen's
+// Base64.encode64 breaks it.
+const lineWidth = 60
 
 // seal encrypts as "<b64 ciphertext>.<b64 iv>.<b64 tag>".
 func seal(plaintext []byte, secret string) (string, error) {

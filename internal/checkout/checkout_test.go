@@ -31,14 +31,15 @@ func parse(t *testing.T, kind Kind, cert string) certificate {
 	t.Helper()
 	label := map[Kind]string{License: "LICENSE FILE", Machine: "MACHINE FILE"}[kind]
 	header, footer := "-----BEGIN "+label+"-----\n", "-----END "+label+"-----\n"
-	body, ok := strings.CutPrefix(cert, header)
-	if body, ok = strings.CutSuffix(body, footer); !ok || !strings.HasSuffix(body, "\n") {
+	body, framed := strings.CutPrefix(cert, header)
+	body, ended := strings.CutSuffix(body, footer)
+	if !framed || !ended || !strings.HasSuffix(body, "\n") {
 		t.Fatalf("certificate is not framed by %q and %q:\n%s", header, footer, cert)
 	}
 	lines := strings.Split(strings.TrimSuffix(body, "\n"), "\n")
 	for i, line := range lines {
-		if len(line) > 64 || i < len(lines)-1 && len(line) != 64 {
-			t.Fatalf("line %d is %d characters, want lines of 64 (the last at most)", i+1, len(line))
+		if len(line) > lineWidth || i < len(lines)-1 && len(line) != lineWidth {
+			t.Fatalf("line %d is %d characters, want lines of 60 (the last at most), as Keygen's Base64.encode64", i+1, len(line))
 		}
 	}
 	raw, err := base64.StdEncoding.DecodeString(body)

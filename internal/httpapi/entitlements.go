@@ -6,7 +6,6 @@ import (
 
 	"github.com/relkey/relkey/internal/serializer"
 
-	"github.com/google/jsonapi"
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/access"
@@ -56,41 +55,39 @@ func attachedRef(c echo.Context) entitlement.Ref {
 	return entitlement.Ref{ID: pathRef(c), Product: n.Product, Package: n.Package}
 }
 
-// attachedTo is a kind of record entitlements attach to, with the rendered
-// type of its attachments and their owner relationship.
-type attachedTo struct {
-	kind       entitlement.Kind
-	typ, owner string
+func (s *Server) listPolicyEntitlements(c echo.Context) error {
+	return s.listAttached(c, entitlement.OnPolicy)
 }
-
-// The kinds of record the entitlements and constraints routes name.
-var (
-	onPolicy  = attachedTo{entitlement.OnPolicy, "policy-entitlements", "policy"}
-	onLicense = attachedTo{entitlement.OnLicense, "license-entitlements", "license"}
-	onRelease = attachedTo{entitlement.OnRelease, "constraints", "release"}
-)
-
-func (s *Server) listPolicyEntitlements(c echo.Context) error  { return s.listAttached(c, onPolicy) }
-func (s *Server) listLicenseEntitlements(c echo.Context) error { return s.listAttached(c, onLicense) }
-func (s *Server) listReleaseEntitlements(c echo.Context) error { return s.listAttached(c, onRelease) }
+func (s *Server) listLicenseEntitlements(c echo.Context) error {
+	return s.listAttached(c, entitlement.OnLicense)
+}
+func (s *Server) listReleaseEntitlements(c echo.Context) error {
+	return s.listAttached(c, entitlement.OnRelease)
+}
 
 // listAttached lists a policy's or release's entitlements, or a license's
 // own and its policy's.
-func (s *Server) listAttached(c echo.Context, on attachedTo) error {
+func (s *Server) listAttached(c echo.Context, on entitlement.Kind) error {
 	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]entitlement.Entitlement, int64, error) {
-		return s.Entitlements.Attached(ctx, who, tenantOf(c), on.kind, attachedRef(c), p)
+		return s.Entitlements.Attached(ctx, who, tenantOf(c), on, attachedRef(c), p)
 	}, serializer.Entitlement)
 }
 
 func (s *Server) listReleaseConstraints(c echo.Context) error {
 	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]entitlement.Attachment, int64, error) {
 		return s.Entitlements.Constraints(ctx, who, attachedRef(c), p)
-	}, attachmentNode(onRelease))
+	}, serializer.Attachment(entitlement.OnRelease))
 }
 
-func (s *Server) attachPolicyEntitlements(c echo.Context) error  { return s.attach(c, onPolicy) }
-func (s *Server) attachLicenseEntitlements(c echo.Context) error { return s.attach(c, onLicense) }
-func (s *Server) attachReleaseConstraints(c echo.Context) error  { return s.attach(c, onRelease) }
+func (s *Server) attachPolicyEntitlements(c echo.Context) error {
+	return s.attach(c, entitlement.OnPolicy)
+}
+func (s *Server) attachLicenseEntitlements(c echo.Context) error {
+	return s.attach(c, entitlement.OnLicense)
+}
+func (s *Server) attachReleaseConstraints(c echo.Context) error {
+	return s.attach(c, entitlement.OnRelease)
+}
 
 // constraintResource is a release's entitlement constraint.
 var constraintResource = document.Resource{Singular: "constraint", Plural: "constraints"}
@@ -98,9 +95,9 @@ var constraintResource = document.Resource{Singular: "constraint", Plural: "cons
 // entitlementIDs decodes the entitlement ids of an authenticated attach or
 // detach: resource identifiers of entitlements, or for releases embedded
 // constraints on attach and constraint identifiers on detach.
-func (s *Server) entitlementIDs(c echo.Context, on attachedTo, attach bool) ([]string, error) {
+func (s *Server) entitlementIDs(c echo.Context, on entitlement.Kind, attach bool) ([]string, error) {
 	switch {
-	case on.kind != entitlement.OnRelease:
+	case on != entitlement.OnRelease:
 		return s.linkages(c, entitlementResource)
 	case !attach:
 		return s.linkages(c, constraintResource)
@@ -115,45 +112,34 @@ func (s *Server) entitlementIDs(c echo.Context, on attachedTo, attach bool) ([]s
 	return document.DecodeEmbedded(body, "/data", constraintResource, "entitlement", entitlementResource)
 }
 
-func (s *Server) attach(c echo.Context, on attachedTo) error {
+func (s *Server) attach(c echo.Context, on entitlement.Kind) error {
 	ids, err := s.entitlementIDs(c, on, true)
 	if err != nil {
 		return err
 	}
-	attachments, err := s.Entitlements.AttachTo(c.Request().Context(), principalOf(c), tenantOf(c), on.kind, attachedRef(c), ids)
+	attachments, err := s.Entitlements.AttachTo(c.Request().Context(), principalOf(c), tenantOf(c), on, attachedRef(c), ids)
 	if err != nil {
 		return err
 	}
-	return s.renderMany(c, nodesOf(attachments, attachmentNode(on)), nil)
+	return s.renderMany(c, nodesOf(attachments, serializer.Attachment(on)), nil)
 }
 
-// attachmentNode renders the attachments of a kind of record.
-func attachmentNode(on attachedTo) func(*entitlement.Attachment) *jsonapi.Node {
-	kind := string(on.kind)
-	return func(a *entitlement.Attachment) *jsonapi.Node {
-		base := document.AccountPath(a.AccountID)
-		return &jsonapi.Node{
-			Type: on.typ, ID: a.ID,
-			Attributes: map[string]any{"created": document.Time(a.CreatedAt), "updated": document.Time(a.UpdatedAt)},
-			Relationships: map[string]any{
-				"account":     document.ToOne("accounts", a.AccountID, base),
-				"entitlement": document.ToOne("entitlements", a.EntitlementID, base+"/entitlements/"+a.EntitlementID),
-				on.owner:      document.ToOne(kind, a.OwnerID, base+"/"+kind+"/"+a.OwnerID),
-			},
-		}
-	}
+func (s *Server) detachPolicyEntitlements(c echo.Context) error {
+	return s.detach(c, entitlement.OnPolicy)
+}
+func (s *Server) detachLicenseEntitlements(c echo.Context) error {
+	return s.detach(c, entitlement.OnLicense)
+}
+func (s *Server) detachReleaseConstraints(c echo.Context) error {
+	return s.detach(c, entitlement.OnRelease)
 }
 
-func (s *Server) detachPolicyEntitlements(c echo.Context) error  { return s.detach(c, onPolicy) }
-func (s *Server) detachLicenseEntitlements(c echo.Context) error { return s.detach(c, onLicense) }
-func (s *Server) detachReleaseConstraints(c echo.Context) error  { return s.detach(c, onRelease) }
-
-func (s *Server) detach(c echo.Context, on attachedTo) error {
+func (s *Server) detach(c echo.Context, on entitlement.Kind) error {
 	ids, err := s.entitlementIDs(c, on, false)
 	if err != nil {
 		return err
 	}
-	if err := s.Entitlements.DetachFrom(c.Request().Context(), principalOf(c), tenantOf(c), on.kind, attachedRef(c), ids); err != nil {
+	if err := s.Entitlements.DetachFrom(c.Request().Context(), principalOf(c), tenantOf(c), on, attachedRef(c), ids); err != nil {
 		return err
 	}
 	return noContent(c)

@@ -54,6 +54,21 @@ func (lr *licenseRenderer) node(l *license.License) (*jsonapi.Node, error) {
 	return serializer.License(l, pol, lr.stats[l.ID]), nil
 }
 
+// nodes renders a list of licenses, their machine totals loaded at once.
+func (lr *licenseRenderer) nodes(licenses []license.License) ([]*jsonapi.Node, error) {
+	if err := lr.prefetch(licenses); err != nil {
+		return nil, err
+	}
+	nodes := make([]*jsonapi.Node, len(licenses))
+	for i := range licenses {
+		var err error
+		if nodes[i], err = lr.node(&licenses[i]); err != nil {
+			return nil, err
+		}
+	}
+	return nodes, nil
+}
+
 func (s *Server) renderLicenseValue(c echo.Context, status int, l *license.License, meta *jsonapi.Meta) error {
 	node, err := s.licenseRenderer(c.Request().Context()).node(l)
 	if err != nil {

@@ -30,31 +30,19 @@ func (s *Server) renderLicense(c echo.Context, status int, ref string) error {
 }
 
 func (s *Server) listLicenses(c echo.Context) error {
-	paging, err := document.ParsePaging(c.QueryParams())
-	if err != nil {
-		return err
-	}
-	q := c.QueryParams()
-	ids, err := document.IDFilters(q, "product", "policy", "owner")
-	if err != nil {
-		return err
-	}
-	f := license.Filter{ProductID: ids["product"], PolicyID: ids["policy"], OwnerID: ids["owner"]}
-	licenses, total, err := s.Licenses.List(c.Request().Context(), principalOf(c), f, paging.Request)
-	if err != nil {
-		return err
-	}
-	pc := s.licenseRenderer(c.Request().Context())
-	if err := pc.prefetch(licenses); err != nil {
-		return err
-	}
-	nodes := make([]*jsonapi.Node, len(licenses))
-	for i := range licenses {
-		if nodes[i], err = pc.node(&licenses[i]); err != nil {
-			return err
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]*jsonapi.Node, int64, error) {
+		ids, err := document.IDFilters(c.QueryParams(), "product", "policy", "owner")
+		if err != nil {
+			return nil, 0, err
 		}
-	}
-	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, q, total))
+		f := license.Filter{ProductID: ids["product"], PolicyID: ids["policy"], OwnerID: ids["owner"]}
+		licenses, total, err := s.Licenses.List(ctx, who, f, p)
+		if err != nil {
+			return nil, 0, err
+		}
+		nodes, err := s.licenseRenderer(ctx).nodes(licenses)
+		return nodes, total, err
+	}, asNode)
 }
 
 func (s *Server) showLicense(c echo.Context) error {
@@ -175,11 +163,7 @@ func (s *Server) listLicenseTokens(c echo.Context) error {
 
 // createLicenseToken issues an activation token for a license.
 func (s *Server) createLicenseToken(c echo.Context) error {
-	l, err := s.Licenses.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
-	if err != nil {
-		return err
-	}
-	return s.generateToken(c, token.Target{Type: token.BearerLicense, ID: l.ID, Role: access.RoleLicense})
+	return s.generateToken(c, token.BearerLicense)
 }
 
 // showLicenseOwner renders the license's owner, or null.

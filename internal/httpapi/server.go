@@ -40,6 +40,7 @@ type Services struct {
 	Local        *storage.Local // the local store, served under /v1/blobs/; nil with S3
 	Accounts     *account.Service
 	Identity     *identity.Service
+	Issuing      *identity.Issuing
 	Users        *user.Service
 	Tokens       *token.Service
 	Products     *product.Service

@@ -1,9 +1,12 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"time"
 
+	"github.com/relkey/relkey/internal/identity"
+	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/serializer"
 
 	"github.com/google/jsonapi"
@@ -14,7 +17,6 @@ import (
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/token"
-	"github.com/relkey/relkey/internal/user"
 )
 
 var tokenResource = document.Resource{Singular: "token", Plural: "tokens"}
@@ -57,46 +59,22 @@ func (s *Server) createToken(c echo.Context) error {
 	if ok && cred.basicPassword {
 		return s.createTokenWithPassword(c, cred.email, cred.password)
 	}
-	who := principalOf(c)
-	if who == nil {
+	if principalOf(c) == nil {
 		return access.ErrTokenMissing
 	}
 	opts, req, err := s.tokenOptions(c)
 	if err != nil {
 		return err
 	}
-	target := token.Target{Type: who.BearerType, ID: who.BearerID, Role: who.Role}
+	var to identity.For
 	link, err := req.ToOne("bearer", userResource, productResource)
 	if err != nil {
 		return err
 	}
 	if link != nil {
-		if target, err = s.visibleBearer(c, link); err != nil {
-			return err
-		}
+		to = identity.For{Type: link.Type, Ref: link.ID}
 	}
-	return s.issue(c, target, opts)
-}
-
-// visibleBearer resolves a bearer linkage the principal may see.
-func (s *Server) visibleBearer(c echo.Context, link *document.Linkage) (token.Target, error) {
-	ctx, who := c.Request().Context(), principalOf(c)
-	if link.Type == token.BearerProduct {
-		p, err := s.Products.Find(ctx, who, link.ID)
-		if err != nil {
-			return token.Target{}, err
-		}
-		return token.Target{Type: token.BearerProduct, ID: p.ID, Role: access.RoleProduct}, nil
-	}
-	u, err := s.Users.Find(ctx, who, link.ID)
-	if err != nil {
-		return token.Target{}, err
-	}
-	return userTarget(u), nil
-}
-
-func userTarget(u *user.User) token.Target {
-	return token.Target{Type: token.BearerUser, ID: u.ID, Role: u.Role}
+	return s.issue(c, to, opts)
 }
 
 func (s *Server) createTokenWithPassword(c echo.Context, email, password string) error {
@@ -108,35 +86,42 @@ func (s *Server) createTokenWithPassword(c echo.Context, email, password string)
 	if err != nil {
 		return err
 	}
-	opts, req, err := s.tokenOptions(c)
+	opts, err := s.bearerlessTokenOptions(c)
 	if err != nil {
 		return err
 	}
-	if len(req.Relationships) > 0 {
-		return apperr.AtPointer(apperr.Invalid, document.CodeParametersInvalid, "unpermitted parameter", "/data/relationships/bearer")
-	}
-	tok, raw, err := s.Tokens.IssueFor(ctx, t.ID, t.Keys.Secret, userTarget(u), opts)
+	tok, raw, err := s.Issuing.IssueToUser(ctx, t, u, opts)
 	if err != nil {
 		return err
 	}
 	return s.renderOne(c, http.StatusCreated, serializer.Token(tok, raw), nil)
 }
 
-// generateToken issues a token for a target the principal may see.
-func (s *Server) generateToken(c echo.Context, target token.Target) error {
+// bearerlessTokenOptions decodes a token request whose bearer the route
+// names: it may not carry relationships.bearer.
+func (s *Server) bearerlessTokenOptions(c echo.Context) (token.Options, error) {
 	opts, req, err := s.tokenOptions(c)
+	if err != nil {
+		return opts, err
+	}
+	if len(req.Relationships) > 0 {
+		return opts, apperr.AtPointer(apperr.Invalid, document.CodeParametersInvalid, "unpermitted parameter", "/data/relationships/bearer")
+	}
+	return opts, nil
+}
+
+// generateToken is POST /<bearers>/:id/tokens: a token for the user,
+// product or license the path names, which the principal may see.
+func (s *Server) generateToken(c echo.Context, bearerType string) error {
+	opts, err := s.bearerlessTokenOptions(c)
 	if err != nil {
 		return err
 	}
-	if len(req.Relationships) > 0 {
-		return apperr.AtPointer(apperr.Invalid, document.CodeParametersInvalid, "unpermitted parameter", "/data/relationships/bearer")
-	}
-	return s.issue(c, target, opts)
+	return s.issue(c, identity.For{Type: bearerType, Ref: pathRef(c)}, opts)
 }
 
-func (s *Server) issue(c echo.Context, target token.Target, opts token.Options) error {
-	t := tenantOf(c)
-	tok, raw, err := s.Tokens.Generate(c.Request().Context(), principalOf(c), t.Keys.Secret, target, opts)
+func (s *Server) issue(c echo.Context, to identity.For, opts token.Options) error {
+	tok, raw, err := s.Issuing.Issue(c.Request().Context(), principalOf(c), tenantOf(c), to, opts)
 	if err != nil {
 		return err
 	}
@@ -144,37 +129,18 @@ func (s *Server) issue(c echo.Context, target token.Target, opts token.Options) 
 }
 
 func (s *Server) listTokens(c echo.Context) error {
-	paging, err := document.ParsePaging(c.QueryParams())
-	if err != nil {
-		return err
-	}
-	tokens, total, err := s.Tokens.List(c.Request().Context(), principalOf(c), paging.Request)
-	if err != nil {
-		return err
-	}
-	return s.renderTokens(c, tokens, paging, total)
-}
-
-func (s *Server) renderTokens(c echo.Context, tokens []token.Token, paging document.Paging, total int64) error {
-	nodes := make([]*jsonapi.Node, len(tokens))
-	for i := range tokens {
-		nodes[i] = serializer.Token(&tokens[i], "")
-	}
-	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, c.QueryParams(), total))
+	return renderPage(s, c, s.Tokens.List, listedToken)
 }
 
 // renderBearerTokens lists the tokens of one bearer.
 func (s *Server) renderBearerTokens(c echo.Context, target token.Target) error {
-	paging, err := document.ParsePaging(c.QueryParams())
-	if err != nil {
-		return err
-	}
-	tokens, total, err := s.Tokens.ListForBearer(c.Request().Context(), principalOf(c), target, paging.Request)
-	if err != nil {
-		return err
-	}
-	return s.renderTokens(c, tokens, paging, total)
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]token.Token, int64, error) {
+		return s.Tokens.ListForBearer(ctx, who, target, p)
+	}, listedToken)
 }
+
+// listedToken renders a token of a list, never with its raw value.
+func listedToken(t *token.Token) *jsonapi.Node { return serializer.Token(t, "") }
 
 func (s *Server) showToken(c echo.Context) error {
 	tok, err := s.Tokens.Find(c.Request().Context(), principalOf(c), pathRef(c))

@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/relkey/relkey/internal/identity"
 	"github.com/relkey/relkey/internal/serializer"
+	"github.com/relkey/relkey/internal/token"
 
 	"github.com/labstack/echo/v4"
 
@@ -93,16 +95,10 @@ func (s *Server) listUserTokens(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.renderBearerTokens(c, userTarget(u))
+	return s.renderBearerTokens(c, identity.UserTarget(u))
 }
 
-func (s *Server) createUserToken(c echo.Context) error {
-	u, err := s.Users.Find(c.Request().Context(), principalOf(c), pathRef(c))
-	if err != nil {
-		return err
-	}
-	return s.generateToken(c, userTarget(u))
-}
+func (s *Server) createUserToken(c echo.Context) error { return s.generateToken(c, token.BearerUser) }
 
 // passwordMeta is the meta of the password actions.
 type passwordMeta struct {

@@ -1,0 +1,89 @@
+package identity
+
+import (
+	"context"
+
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/license"
+	"github.com/relkey/relkey/internal/product"
+	"github.com/relkey/relkey/internal/token"
+	"github.com/relkey/relkey/internal/user"
+)
+
+// Issuer issues tokens.
+type Issuer interface {
+	Generate(ctx context.Context, who *access.Principal, secret []byte, target token.Target, o token.Options) (*token.Token, string, error)
+	IssueFor(ctx context.Context, accountID string, secret []byte, target token.Target, o token.Options) (*token.Token, string, error)
+}
+
+// Bearers finds the users, products and licenses who may see, to issue
+// them tokens.
+type Bearers interface {
+	User(ctx context.Context, who *access.Principal, ref string) (*user.User, error)
+	Product(ctx context.Context, who *access.Principal, ref string) (*product.Product, error)
+	License(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*license.License, error)
+}
+
+// Issuing is the token-issuing use case.
+type Issuing struct {
+	issuer  Issuer
+	bearers Bearers
+}
+
+// NewIssuing returns the token-issuing use case.
+func NewIssuing(issuer Issuer, bearers Bearers) *Issuing {
+	return &Issuing{issuer: issuer, bearers: bearers}
+}
+
+// For names whom a token is for: a user, product or license (by id, or
+// email and key) who may see; the zero value is who itself.
+type For struct {
+	Type string // token.BearerUser, token.BearerProduct or token.BearerLicense
+	Ref  string
+}
+
+// Issue issues a token on behalf of who, for who itself or for a bearer
+// it may see (the token rules decide whether it may issue it).
+func (s *Issuing) Issue(ctx context.Context, who *access.Principal, t *account.Tenant, to For, o token.Options) (*token.Token, string, error) {
+	if who == nil {
+		return nil, "", access.ErrTokenMissing
+	}
+	target := token.Target{Type: who.BearerType, ID: who.BearerID, Role: who.Role}
+	switch to.Type {
+	case token.BearerProduct:
+		p, err := s.bearers.Product(ctx, who, to.Ref)
+		if err != nil {
+			return nil, "", err
+		}
+		target = ProductTarget(p)
+	case token.BearerUser:
+		u, err := s.bearers.User(ctx, who, to.Ref)
+		if err != nil {
+			return nil, "", err
+		}
+		target = UserTarget(u)
+	case token.BearerLicense:
+		l, err := s.bearers.License(ctx, who, t, to.Ref)
+		if err != nil {
+			return nil, "", err
+		}
+		target = token.Target{Type: token.BearerLicense, ID: l.ID, Role: access.RoleLicense}
+	}
+	return s.issuer.Generate(ctx, who, t.Keys.Secret, target, o)
+}
+
+// IssueToUser issues a token to a user who proved itself with a password.
+func (s *Issuing) IssueToUser(ctx context.Context, t *account.Tenant, u *user.User, o token.Options) (*token.Token, string, error) {
+	return s.issuer.IssueFor(ctx, t.ID, t.Keys.Secret, UserTarget(u), o)
+}
+
+// UserTarget is a user as the bearer of a token.
+func UserTarget(u *user.User) token.Target {
+	return token.Target{Type: token.BearerUser, ID: u.ID, Role: u.Role}
+}
+
+// ProductTarget is a product as the bearer of a token.
+func ProductTarget(p *product.Product) token.Target {
+	return token.Target{Type: token.BearerProduct, ID: p.ID, Role: access.RoleProduct}
+}
