@@ -55,38 +55,20 @@ func attachedRef(c echo.Context) entitlement.Ref {
 	return entitlement.Ref{ID: pathRef(c), Product: n.Product, Package: n.Package}
 }
 
-func (s *Server) listPolicyEntitlements(c echo.Context) error {
-	return s.listAttached(c, entitlement.OnPolicy)
-}
-func (s *Server) listLicenseEntitlements(c echo.Context) error {
-	return s.listAttached(c, entitlement.OnLicense)
-}
-func (s *Server) listReleaseEntitlements(c echo.Context) error {
-	return s.listAttached(c, entitlement.OnRelease)
-}
-
 // listAttached lists a policy's or release's entitlements, or a license's
 // own and its policy's.
-func (s *Server) listAttached(c echo.Context, on entitlement.Kind) error {
-	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]entitlement.Entitlement, int64, error) {
-		return s.Entitlements.Attached(ctx, who, tenantOf(c), on, attachedRef(c), p)
-	}, serializer.Entitlement)
+func (s *Server) listAttached(on entitlement.Kind) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]entitlement.Entitlement, int64, error) {
+			return s.Entitlements.Attached(ctx, who, tenantOf(c), on, attachedRef(c), p)
+		}, serializer.Entitlement)
+	}
 }
 
 func (s *Server) listReleaseConstraints(c echo.Context) error {
 	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]entitlement.Attachment, int64, error) {
 		return s.Entitlements.Constraints(ctx, who, attachedRef(c), p)
 	}, serializer.Attachment(entitlement.OnRelease))
-}
-
-func (s *Server) attachPolicyEntitlements(c echo.Context) error {
-	return s.attach(c, entitlement.OnPolicy)
-}
-func (s *Server) attachLicenseEntitlements(c echo.Context) error {
-	return s.attach(c, entitlement.OnLicense)
-}
-func (s *Server) attachReleaseConstraints(c echo.Context) error {
-	return s.attach(c, entitlement.OnRelease)
 }
 
 // constraintResource is a release's entitlement constraint.
@@ -112,35 +94,31 @@ func (s *Server) entitlementIDs(c echo.Context, on entitlement.Kind, attach bool
 	return document.DecodeEmbedded(body, "/data", constraintResource, "entitlement", entitlementResource)
 }
 
-func (s *Server) attach(c echo.Context, on entitlement.Kind) error {
-	ids, err := s.entitlementIDs(c, on, true)
-	if err != nil {
-		return err
+// attach attaches entitlements to the record of a kind the path names.
+func (s *Server) attach(on entitlement.Kind) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ids, err := s.entitlementIDs(c, on, true)
+		if err != nil {
+			return err
+		}
+		attachments, err := s.Entitlements.AttachTo(c.Request().Context(), principalOf(c), tenantOf(c), on, attachedRef(c), ids)
+		if err != nil {
+			return err
+		}
+		return s.renderMany(c, nodesOf(attachments, serializer.Attachment(on)), nil)
 	}
-	attachments, err := s.Entitlements.AttachTo(c.Request().Context(), principalOf(c), tenantOf(c), on, attachedRef(c), ids)
-	if err != nil {
-		return err
-	}
-	return s.renderMany(c, nodesOf(attachments, serializer.Attachment(on)), nil)
 }
 
-func (s *Server) detachPolicyEntitlements(c echo.Context) error {
-	return s.detach(c, entitlement.OnPolicy)
-}
-func (s *Server) detachLicenseEntitlements(c echo.Context) error {
-	return s.detach(c, entitlement.OnLicense)
-}
-func (s *Server) detachReleaseConstraints(c echo.Context) error {
-	return s.detach(c, entitlement.OnRelease)
-}
-
-func (s *Server) detach(c echo.Context, on entitlement.Kind) error {
-	ids, err := s.entitlementIDs(c, on, false)
-	if err != nil {
-		return err
+// detach detaches entitlements from the record of a kind the path names.
+func (s *Server) detach(on entitlement.Kind) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ids, err := s.entitlementIDs(c, on, false)
+		if err != nil {
+			return err
+		}
+		if err := s.Entitlements.DetachFrom(c.Request().Context(), principalOf(c), tenantOf(c), on, attachedRef(c), ids); err != nil {
+			return err
+		}
+		return noContent(c)
 	}
-	if err := s.Entitlements.DetachFrom(c.Request().Context(), principalOf(c), tenantOf(c), on, attachedRef(c), ids); err != nil {
-		return err
-	}
-	return noContent(c)
 }
