@@ -1,6 +1,10 @@
 package access
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/relkey/relkey/internal/apperr"
+)
 
 func TestRoleDefaults(t *testing.T) {
 	tests := []struct {
@@ -59,5 +63,26 @@ func TestPrincipalPermissionsAreTokenIntersectBearer(t *testing.T) {
 	var anon *Principal
 	if err := anon.Require("product.read"); err != ErrTokenMissing {
 		t.Fatalf("anonymous: %v", err)
+	}
+}
+
+func TestIn(t *testing.T) {
+	tests := []struct {
+		name string
+		who  *Principal
+		ok   bool
+	}{
+		{"anonymous", nil, true},
+		{"of the account", NewPrincipal("acct", RoleAdmin, BearerUser, "u1", "t1", nil), true},
+		{"of another account", NewPrincipal("other", RoleAdmin, BearerUser, "u1", "t1", nil), false},
+	}
+	for _, tt := range tests {
+		err := tt.who.In("acct")
+		if tt.ok != (err == nil) {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+		if e := apperr.As(err); !tt.ok && (e == nil || e.Kind != apperr.Unauthenticated || e.Code != "TOKEN_INVALID") {
+			t.Errorf("%s: %v, want 401 TOKEN_INVALID", tt.name, err)
+		}
 	}
 }

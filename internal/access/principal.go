@@ -103,11 +103,17 @@ func MayReadPublic(who *Principal, permission string) error {
 	return who.Require(permission)
 }
 
-// AccountOf is the account of a request: the principal's, else the one an
-// anonymous caller names.
-func AccountOf(who *Principal, accountID string) string {
-	if who != nil {
-		return who.AccountID
+// errOtherAccount refuses a principal of another account than the
+// request's, as credentials that do not authenticate there.
+var errOtherAccount = apperr.New(apperr.Unauthenticated, "TOKEN_INVALID", "Token format is invalid or the token does not exist")
+
+// In checks that p, unless anonymous, belongs to the account a request
+// works in. No other principal authenticates (the account is resolved from
+// the URL first and credentials are looked up within it), so this defends
+// rather than decides: rules work in the request's account, never p's.
+func (p *Principal) In(accountID string) error {
+	if p != nil && p.AccountID != accountID {
+		return errOtherAccount
 	}
-	return accountID
+	return nil
 }

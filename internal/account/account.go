@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/keyring"
@@ -102,8 +103,29 @@ func IsUUID(s string) bool {
 	return len(s) == 36 && uuid.Validate(s) == nil
 }
 
-// Create stores a new account with fresh keys.
-func (s *Service) Create(ctx context.Context, p Params) (*Account, error) {
+// CreateWith stores a new account with fresh keys and, in the same
+// transaction, runs then on it as a tenant (onboarding creates its first
+// administrator so): either both succeed or the account is rolled back.
+func (s *Service) CreateWith(ctx context.Context, p Params, then func(ctx context.Context, t *Tenant) error) (*Tenant, error) {
+	var t *Tenant
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		a, err := s.create(ctx, p)
+		if err != nil {
+			return err
+		}
+		if t, err = s.open(a); err != nil {
+			return err
+		}
+		return then(ctx, t)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// create stores a new account with fresh keys.
+func (s *Service) create(ctx context.Context, p Params) (*Account, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -135,6 +157,14 @@ func (s *Service) Create(ctx context.Context, p Params) (*Account, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// Show returns the request's account, if who may read it.
+func (s *Service) Show(_ context.Context, who *access.Principal, t *Tenant) (*Account, error) {
+	if err := who.Require("account.read"); err != nil {
+		return nil, err
+	}
+	return t.Account, nil
 }
 
 // Resolve finds an account by UUID or slug and decrypts its keys. Results
@@ -170,6 +200,16 @@ func (s *Service) Default(ctx context.Context, configured string) (*Tenant, erro
 }
 
 func (s *Service) remember(a *Account, ref string) (*Tenant, error) {
+	t, err := s.open(a)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.put(ref, t)
+	return t, nil
+}
+
+// open decrypts an account's keys.
+func (s *Service) open(a *Account) (*Tenant, error) {
 	priv, err := s.keyring.Open(a.Ed25519PrivateKey)
 	if err != nil {
 		return nil, &apperr.Error{Kind: apperr.Internal, Code: "INTERNAL_SERVER_ERROR", Detail: "account keys are unreadable", Err: err}
@@ -178,9 +218,7 @@ func (s *Service) remember(a *Account, ref string) (*Tenant, error) {
 	if err != nil {
 		return nil, &apperr.Error{Kind: apperr.Internal, Code: "INTERNAL_SERVER_ERROR", Detail: "account keys are unreadable", Err: err}
 	}
-	t := &Tenant{Account: a, Keys: Keys{Signing: ed25519.PrivateKey(priv), Secret: secret}}
-	s.cache.put(ref, t)
-	return t, nil
+	return &Tenant{Account: a, Keys: Keys{Signing: ed25519.PrivateKey(priv), Secret: secret}}, nil
 }
 
 type cacheEntry struct {

@@ -12,6 +12,7 @@ import (
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/keyring"
+	"github.com/relkey/relkey/internal/onboard"
 	"github.com/relkey/relkey/internal/password"
 	"github.com/relkey/relkey/internal/testenv"
 	"github.com/relkey/relkey/internal/token"
@@ -59,7 +60,7 @@ func TestServiceOnBothEngines(t *testing.T) {
 			tokens := token.NewService(tokenStore)
 			ctx := context.Background()
 
-			out, err := accounts.Onboard(ctx, users, tokens, account.Onboarding{Slug: "acme", Name: "Acme", Email: "a@acme.test", Password: "secret123"})
+			out, err := onboard.Onboard(ctx, accounts, users, tokens, onboard.Onboarding{Slug: "acme", Name: "Acme", Email: "a@acme.test", Password: "secret123"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,18 +88,18 @@ func TestServiceOnBothEngines(t *testing.T) {
 			}
 
 			// A failed onboarding leaves nothing behind: the taken email rolls the account back.
-			_, err = accounts.Onboard(ctx, users, tokens, account.Onboarding{Slug: "globex", Name: "Globex", Email: "a@acme.test", Password: "x"})
+			_, err = onboard.Onboard(ctx, accounts, users, tokens, onboard.Onboarding{Slug: "globex", Name: "Globex", Email: "a@acme.test", Password: "x"})
 			if e := apperr.As(err); err == nil || e.Code != "PASSWORD_INVALID" {
 				t.Fatalf("short password: %v", err)
 			}
 			if _, err := accounts.Resolve(ctx, "globex"); !apperr.Is(err, apperr.NotFound) {
 				t.Fatalf("a failed onboarding left its account: %v", err)
 			}
-			_, err = accounts.Onboard(ctx, users, tokens, account.Onboarding{Slug: "acme", Name: "Again", Email: "b@acme.test", Password: "secret123"})
+			_, err = onboard.Onboard(ctx, accounts, users, tokens, onboard.Onboarding{Slug: "acme", Name: "Again", Email: "b@acme.test", Password: "secret123"})
 			if e := apperr.As(err); err == nil || e.Code != "SLUG_TAKEN" {
 				t.Fatalf("duplicate slug: %v", err)
 			}
-			if _, err := accounts.Onboard(ctx, users, tokens, account.Onboarding{Slug: "globex", Name: "Globex", Email: "g@globex.test", Password: "secret123"}); err != nil {
+			if _, err := onboard.Onboard(ctx, accounts, users, tokens, onboard.Onboarding{Slug: "globex", Name: "Globex", Email: "g@globex.test", Password: "secret123"}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := accounts.Default(ctx, ""); !apperr.Is(err, apperr.NotFound) {

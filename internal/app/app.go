@@ -24,6 +24,7 @@ import (
 	"github.com/relkey/relkey/internal/keyring"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
+	"github.com/relkey/relkey/internal/onboard"
 	"github.com/relkey/relkey/internal/password"
 	"github.com/relkey/relkey/internal/policy"
 	"github.com/relkey/relkey/internal/product"
@@ -171,8 +172,8 @@ func (a *App) Server() *httpapi.Server {
 }
 
 // Onboard creates an account with its first admin and admin token.
-func (a *App) Onboard(ctx context.Context, o account.Onboarding) (*account.Onboarded, error) {
-	return a.Accounts.Onboard(ctx, a.Users, a.Tokens, o)
+func (a *App) Onboard(ctx context.Context, o onboard.Onboarding) (*onboard.Onboarded, error) {
+	return onboard.Onboard(ctx, a.Accounts, a.Users, a.Tokens, o)
 }
 
 // Close records pending validations and releases the database.
@@ -207,8 +208,8 @@ func (r checkoutRelated) Entitlements(ctx context.Context, accountID, licenseID,
 type attachmentTargets struct{ app *App }
 
 // Policy is a policy who may see.
-func (t attachmentTargets) Policy(ctx context.Context, who *access.Principal, ref string) (string, error) {
-	pol, err := t.app.Policies.Visible(ctx, who, ref)
+func (t attachmentTargets) Policy(ctx context.Context, who *access.Principal, tenant *account.Tenant, ref string) (string, error) {
+	pol, err := t.app.Policies.Visible(ctx, who, tenant, ref)
 	if err != nil {
 		return "", err
 	}
@@ -225,8 +226,8 @@ func (t attachmentTargets) License(ctx context.Context, who *access.Principal, t
 }
 
 // Release is a release who may read, by id, version or tag.
-func (t attachmentTargets) Release(ctx context.Context, who *access.Principal, ref entitlement.Ref) (string, error) {
-	r, err := t.app.Releases.Find(ctx, who, who.AccountID, ref.ID, release.Narrowing{Product: ref.Product, Package: ref.Package})
+func (t attachmentTargets) Release(ctx context.Context, who *access.Principal, tenant *account.Tenant, ref entitlement.Ref) (string, error) {
+	r, err := t.app.Releases.Find(ctx, who, tenant, ref.ID, release.Narrowing{Product: ref.Product, Package: ref.Package})
 	if err != nil {
 		return "", err
 	}
@@ -240,12 +241,12 @@ type tokenBearers struct {
 	licenses *license.Service
 }
 
-func (b tokenBearers) User(ctx context.Context, who *access.Principal, ref string) (*user.User, error) {
-	return b.users.Find(ctx, who, ref)
+func (b tokenBearers) User(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*user.User, error) {
+	return b.users.Find(ctx, who, t, ref)
 }
 
-func (b tokenBearers) Product(ctx context.Context, who *access.Principal, ref string) (*product.Product, error) {
-	return b.products.Find(ctx, who, ref)
+func (b tokenBearers) Product(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*product.Product, error) {
+	return b.products.Find(ctx, who, t, ref)
 }
 
 func (b tokenBearers) License(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*license.License, error) {

@@ -10,9 +10,9 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/app"
 	"github.com/relkey/relkey/internal/config"
+	"github.com/relkey/relkey/internal/onboard"
 	"github.com/relkey/relkey/internal/password"
 	"github.com/relkey/relkey/internal/testenv"
 )
@@ -36,7 +36,7 @@ func TestPasswordsUseTheProductionCostByDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	out, err := a.Onboard(context.Background(), account.Onboarding{Slug: "acme", Name: "Acme", Email: "admin@acme.test", Password: "password-acme"})
+	out, err := a.Onboard(context.Background(), onboard.Onboarding{Slug: "acme", Name: "Acme", Email: "admin@acme.test", Password: "password-acme"})
 	if err != nil {
 		t.Fatal(err)
 	}

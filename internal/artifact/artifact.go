@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/catalog"
 	"github.com/relkey/relkey/internal/id"
@@ -68,8 +69,8 @@ type Params struct {
 
 // Releases finds the releases artifacts belong to, as who sees them.
 type Releases interface {
-	Find(ctx context.Context, who *access.Principal, accountID, ref string, n release.Narrowing) (*release.Release, error)
-	Refuse(ctx context.Context, who *access.Principal, productID string) error
+	Find(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, n release.Narrowing) (*release.Release, error)
+	Refuse(ctx context.Context, who *access.Principal, t *account.Tenant, productID string) error
 }
 
 // Records persists artifacts: what the rules ask of the store (*Store is
@@ -116,7 +117,7 @@ func lower(p *string) *string {
 
 // Create records an artifact of a release who may see, and returns the
 // presigned URL to PUT its bytes to within the upload window.
-func (s *Service) Create(ctx context.Context, who *access.Principal, releaseRef string, p Params) (*Artifact, string, error) {
+func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.Tenant, releaseRef string, p Params) (*Artifact, string, error) {
 	if err := who.Require("artifact.create"); err != nil {
 		return nil, "", err
 	}
@@ -124,7 +125,7 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, releaseRef 
 	if releaseRef == "" {
 		return nil, "", notFound
 	}
-	r, err := s.releases.Find(ctx, who, who.AccountID, releaseRef, release.Narrowing{})
+	r, err := s.releases.Find(ctx, who, t, releaseRef, release.Narrowing{})
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, "", notFound
 	}
@@ -223,11 +224,11 @@ type Filter struct {
 }
 
 // resolve turns the filter's release reference into the release's id.
-func (s *Service) resolve(ctx context.Context, who *access.Principal, accountID string, f Filter) (Filter, error) {
+func (s *Service) resolve(ctx context.Context, who *access.Principal, t *account.Tenant, f Filter) (Filter, error) {
 	if f.Release == "" {
 		return f, nil
 	}
-	r, err := s.releases.Find(ctx, who, accountID, f.Release, release.Narrowing{Product: f.Product, Package: f.Package})
+	r, err := s.releases.Find(ctx, who, t, f.Release, release.Narrowing{Product: f.Product, Package: f.Package})
 	if err != nil {
 		return f, err
 	}
@@ -237,15 +238,15 @@ func (s *Service) resolve(ctx context.Context, who *access.Principal, accountID 
 
 // Find returns an artifact by id, or the newest visible one with a
 // filename, that who may see; others see only uploaded ones.
-func (s *Service) Find(ctx context.Context, who *access.Principal, accountID, ref string, f Filter) (*Artifact, error) {
-	if who != nil {
-		accountID = who.AccountID
+func (s *Service) Find(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, f Filter) (*Artifact, error) {
+	if err := who.In(t.ID); err != nil {
+		return nil, err
 	}
-	f, err := s.resolve(ctx, who, accountID, f)
+	f, err := s.resolve(ctx, who, t, f)
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.store.Find(ctx, accountID, ref, who, !privileged(who), f, s.now())
+	a, err := s.store.Find(ctx, t.ID, ref, who, !privileged(who), f, s.now())
 	if err != nil {
 		return nil, err
 	}
@@ -260,22 +261,24 @@ func (s *Service) Find(ctx context.Context, who *access.Principal, accountID, re
 			return nil, err
 		}
 	}
-	return a, s.releases.Refuse(ctx, who, a.ProductID)
+	return a, s.releases.Refuse(ctx, who, t, a.ProductID)
 }
 
 // List returns a page of the artifacts who may see.
-func (s *Service) List(ctx context.Context, who *access.Principal, accountID string, f Filter, p page.Request) ([]Artifact, int64, error) {
+func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Tenant, f Filter, p page.Request) ([]Artifact, int64, error) {
+	if err := who.In(t.ID); err != nil {
+		return nil, 0, err
+	}
 	if who != nil {
-		accountID = who.AccountID
 		if err := who.Require("artifact.read"); err != nil {
 			return nil, 0, err
 		}
 	}
-	f, err := s.resolve(ctx, who, accountID, f)
+	f, err := s.resolve(ctx, who, t, f)
 	if err != nil {
 		return nil, 0, err
 	}
-	return s.store.List(ctx, accountID, who, !privileged(who), f, s.now(), p)
+	return s.store.List(ctx, t.ID, who, !privileged(who), f, s.now(), p)
 }
 
 // Download limits: how long a presigned download URL may last when a
@@ -300,11 +303,11 @@ type DownloadRequest struct {
 // request wants it, presigns its download (counted for its release,
 // starting a FROM_FIRST_DOWNLOAD license's clock). The URL is empty when
 // the artifact is only shown.
-func (s *Service) Download(ctx context.Context, who *access.Principal, accountID string, req DownloadRequest) (*Artifact, string, error) {
+func (s *Service) Download(ctx context.Context, who *access.Principal, t *account.Tenant, req DownloadRequest) (*Artifact, string, error) {
 	if req.TTL != 0 && (req.TTL < MinDownloadTTL || req.TTL > MaxDownloadTTL) {
 		return nil, "", apperr.AtParameter(apperr.Invalid, "PARAMETERS_INVALID", "ttl must be 60 to 604800 seconds", "ttl")
 	}
-	a, err := s.Find(ctx, who, accountID, req.Ref, req.Filter)
+	a, err := s.Find(ctx, who, t, req.Ref, req.Filter)
 	if err != nil {
 		return nil, "", err
 	}
@@ -325,16 +328,16 @@ func (s *Service) Download(ctx context.Context, who *access.Principal, accountID
 	if err := s.store.CountDownload(ctx, a.ReleaseID); err != nil {
 		return nil, "", err
 	}
-	return a, u.String(), s.downloads.Downloaded(ctx, who)
+	return a, u.String(), s.downloads.Downloaded(ctx, who, t)
 }
 
 // Yank withdraws an artifact and deletes its object. Anonymous callers are
-// asked to authenticate (they name no account to look in).
-func (s *Service) Yank(ctx context.Context, who *access.Principal, ref string, f Filter) error {
+// asked to authenticate before anything is looked up.
+func (s *Service) Yank(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, f Filter) error {
 	if who == nil {
 		return access.ErrTokenMissing
 	}
-	a, err := s.Find(ctx, who, "", ref, f)
+	a, err := s.Find(ctx, who, t, ref, f)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/page"
@@ -30,6 +31,14 @@ var (
 	}()
 	errDown = apperr.New(apperr.Unavailable, "SERVICE_UNAVAILABLE", "the database is down")
 )
+
+// in is the request's account: acct unless another is named.
+func in(accountID string) *account.Tenant {
+	if accountID == "" {
+		accountID = "acct"
+	}
+	return &account.Tenant{Account: &account.Account{ID: accountID}}
+}
 
 func key(id, filename string) string { return "accounts/acct/artifacts/" + id + "/" + filename }
 
@@ -121,7 +130,7 @@ func TestFind(t *testing.T) {
 	tests := []struct {
 		name      string
 		who       *access.Principal
-		accountID string // what an anonymous caller names
+		accountID string // the request's account ("" for acct)
 		ref       string
 		filter    Filter
 		refuse    error // the release's Refuse of prod1
@@ -135,8 +144,10 @@ func TestFind(t *testing.T) {
 			finds: []string{"acct|app.dmg|true|"}, refused: []string{"lic1|prod1"}},
 		{name: "anonymous in the account it names", accountID: "acct", ref: "a-up", want: want{id: "a-up"},
 			finds: []string{"acct|a-up|true|"}, refused: []string{"anonymous|prod1"}},
-		{name: "a principal's own account wins", who: admin, accountID: "other", ref: "b-up", want: notFound,
-			finds: []string{"acct|b-up|false|"}},
+		{name: "anonymous in another account", accountID: "other", ref: "b-up", want: want{id: "b-up"},
+			finds: []string{"other|b-up|true|"}, refused: []string{"anonymous|prod1"}},
+		{name: "a principal of another account does not authenticate", who: admin, accountID: "other", ref: "b-up",
+			want: want{kind: apperr.Unauthenticated, code: "TOKEN_INVALID"}, finds: []string{}},
 		{name: "waiting hidden from a user", who: member, ref: "a-wait", want: notFound},
 		{name: "waiting hidden from a license", who: lic, ref: "a-wait", want: notFound},
 		{name: "waiting hidden from anonymous", accountID: "acct", ref: "a-wait", want: notFound},
@@ -161,7 +172,7 @@ func TestFind(t *testing.T) {
 			if tt.refuse != nil {
 				f.releases.refuse["prod1"] = tt.refuse
 			}
-			a, err := f.svc.Find(context.Background(), tt.who, tt.accountID, tt.ref, tt.filter)
+			a, err := f.svc.Find(context.Background(), tt.who, in(tt.accountID), tt.ref, tt.filter)
 			tt.want.check(t, a, err)
 			if tt.want.code == "NOT_FOUND" && !strings.Contains(apperr.As(err).Detail, "'") {
 				t.Errorf("not found %q names nothing", apperr.As(err).Detail)
@@ -180,7 +191,7 @@ func TestFind(t *testing.T) {
 	t.Run("release filter narrowed by product and package", func(t *testing.T) {
 		f := newFixture(false)
 		pkg := "pkg1"
-		if _, err := f.svc.Find(context.Background(), member, "", "app.dmg", Filter{Release: "r1", Product: "prod1", Package: &pkg}); err != nil {
+		if _, err := f.svc.Find(context.Background(), member, in("acct"), "app.dmg", Filter{Release: "r1", Product: "prod1", Package: &pkg}); err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Equal(f.releases.finds, []string{"acct|r1|prod1|pkg1"}) {
@@ -201,7 +212,9 @@ func TestList(t *testing.T) {
 	}{
 		{name: "user: uploaded only", who: member, ids: []string{"a-up"}, lists: []string{"acct|true||25"}},
 		{name: "anonymous: uploaded only, in the named account", accountID: "acct", ids: []string{"a-up"}, lists: []string{"acct|true||25"}},
-		{name: "admin: every status", who: admin, accountID: "other", ids: []string{"a-up", "a-wait", "a-failed"}, lists: []string{"acct|false||25"}},
+		{name: "admin: every status", who: admin, ids: []string{"a-up", "a-wait", "a-failed"}, lists: []string{"acct|false||25"}},
+		{name: "a principal of another account does not authenticate", who: admin, accountID: "other",
+			want: want{kind: apperr.Unauthenticated, code: "TOKEN_INVALID"}},
 		{name: "product: every status", who: prod, ids: []string{"a-up", "a-wait", "a-failed"}, lists: []string{"acct|false||25"}},
 		{name: "release filter resolved", who: member, filter: Filter{Release: "1.0.0"}, ids: []string{"a-up"}, lists: []string{"acct|true|r1|25"}},
 		{name: "release filter of no release", who: member, filter: Filter{Release: "2.0.0"}, want: notFound},
@@ -210,7 +223,7 @@ func TestList(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(false)
-			got, n, err := f.svc.List(context.Background(), tt.who, tt.accountID, tt.filter, page.Request{Limit: 25})
+			got, n, err := f.svc.List(context.Background(), tt.who, in(tt.accountID), tt.filter, page.Request{Limit: 25})
 			if tt.want.code != "" {
 				tt.want.check(t, nil, err)
 				if len(f.records.lists) != 0 {
@@ -288,7 +301,7 @@ func TestDownload(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(false)
 			f.blobs.presign = tt.presign
-			a, u, err := f.svc.Download(context.Background(), tt.who, "acct", tt.req)
+			a, u, err := f.svc.Download(context.Background(), tt.who, in("acct"), tt.req)
 			tt.want.check(t, a, err)
 			if tt.want.about == "parameter:ttl" && len(f.records.finds) != 0 {
 				t.Errorf("an invalid ttl still looked up %v", f.records.finds)
@@ -402,7 +415,7 @@ func TestCreate(t *testing.T) {
 			f := newFixture(false)
 			f.releases.err, f.records.createErr, f.catalog.err = tt.releaseErr, tt.createErr, tt.catalogErr
 			before := len(f.records.arts)
-			a, u, err := f.svc.Create(context.Background(), tt.who, tt.release, tt.p)
+			a, u, err := f.svc.Create(context.Background(), tt.who, in("acct"), tt.release, tt.p)
 			if tt.check == nil {
 				tt.want.check(t, a, err)
 				if a != nil || u != "" || len(f.records.arts) != before || len(f.blobs.presigns) != 0 {
@@ -460,7 +473,7 @@ func TestYank(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(false)
-			err := f.svc.Yank(context.Background(), tt.who, tt.ref, Filter{})
+			err := f.svc.Yank(context.Background(), tt.who, in("acct"), tt.ref, Filter{})
 			if tt.want.id == "" {
 				tt.want.check(t, nil, err)
 				if len(f.records.yanked)+len(f.blobs.deleted) != 0 {
@@ -510,7 +523,7 @@ func TestSettle(t *testing.T) {
 				f.blobs.statErr = tt.statErr
 				var err error
 				if via == "Find" {
-					_, err = f.svc.Find(context.Background(), admin, "", "w", Filter{})
+					_, err = f.svc.Find(context.Background(), admin, in("acct"), "w", Filter{})
 				} else {
 					err = f.svc.SettleWaiting(context.Background())
 				}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/release"
@@ -132,22 +133,22 @@ type fakeReleases struct {
 	refused []string // "bearer|product"
 }
 
-func (f *fakeReleases) Find(_ context.Context, _ *access.Principal, accountID, ref string, n release.Narrowing) (*release.Release, error) {
+func (f *fakeReleases) Find(_ context.Context, _ *access.Principal, t *account.Tenant, ref string, n release.Narrowing) (*release.Release, error) {
 	pkg := "<any>"
 	if n.Package != nil {
 		pkg = *n.Package
 	}
-	f.finds = append(f.finds, accountID+"|"+ref+"|"+n.Product+"|"+pkg)
+	f.finds = append(f.finds, t.ID+"|"+ref+"|"+n.Product+"|"+pkg)
 	if f.err != nil {
 		return nil, f.err
 	}
-	if r, ok := f.byRef[ref]; ok && r.AccountID == accountID {
+	if r, ok := f.byRef[ref]; ok && r.AccountID == t.ID {
 		return r, nil
 	}
 	return nil, apperr.NotFoundResource("release", ref)
 }
 
-func (f *fakeReleases) Refuse(_ context.Context, who *access.Principal, productID string) error {
+func (f *fakeReleases) Refuse(_ context.Context, who *access.Principal, _ *account.Tenant, productID string) error {
 	bearer := "anonymous"
 	if who != nil {
 		bearer = who.BearerID
@@ -159,7 +160,7 @@ func (f *fakeReleases) Refuse(_ context.Context, who *access.Principal, productI
 // fakeDownloads records whose downloads started a clock.
 type fakeDownloads struct{ whos []*access.Principal }
 
-func (f *fakeDownloads) Downloaded(_ context.Context, who *access.Principal) error {
+func (f *fakeDownloads) Downloaded(_ context.Context, who *access.Principal, _ *account.Tenant) error {
 	f.whos = append(f.whos, who)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/page"
 )
 
@@ -60,22 +61,26 @@ type Service struct {
 // NewService returns the catalog reader.
 func NewService(store *Store) *Service { return &Service{store: store, now: time.Now} }
 
-func mayRead(who *access.Principal, kind string) error {
+// mayRead admits whom MayReadPublic does, in the request's account t.
+func mayRead(who *access.Principal, t *account.Tenant, kind string) error {
+	if err := who.In(t.ID); err != nil {
+		return err
+	}
 	return access.MayReadPublic(who, Singular(kind)+".read")
 }
 
 // List returns a page of the entries of a kind who may see.
-func (s *Service) List(ctx context.Context, who *access.Principal, accountID, kind string, p page.Request) ([]Entry, int64, error) {
-	if err := mayRead(who, kind); err != nil {
+func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Tenant, kind string, p page.Request) ([]Entry, int64, error) {
+	if err := mayRead(who, t, kind); err != nil {
 		return nil, 0, err
 	}
-	return s.store.List(ctx, access.AccountOf(who, accountID), kind, who, s.now(), p)
+	return s.store.List(ctx, t.ID, kind, who, s.now(), p)
 }
 
 // Find returns an entry of a kind by id or key that who may see.
-func (s *Service) Find(ctx context.Context, who *access.Principal, accountID, kind, ref string) (*Entry, error) {
-	if err := mayRead(who, kind); err != nil {
+func (s *Service) Find(ctx context.Context, who *access.Principal, t *account.Tenant, kind, ref string) (*Entry, error) {
+	if err := mayRead(who, t, kind); err != nil {
 		return nil, err
 	}
-	return s.store.Find(ctx, access.AccountOf(who, accountID), kind, ref, who, s.now())
+	return s.store.Find(ctx, t.ID, kind, ref, who, s.now())
 }

@@ -72,8 +72,8 @@ type Licenses interface {
 
 // Machines finds the machines files are made of.
 type Machines interface {
-	Visible(ctx context.Context, who *access.Principal, ref string) (*machine.Machine, error)
-	Components(ctx context.Context, who *access.Principal, machineRef string) ([]machine.Component, error)
+	Visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*machine.Machine, error)
+	Components(ctx context.Context, who *access.Principal, t *account.Tenant, machineRef string) ([]machine.Component, error)
 }
 
 // Related finds what a license file includes about its license.
@@ -128,7 +128,7 @@ func (s *Service) CheckOutMachine(ctx context.Context, who *access.Principal, t 
 	if who == nil {
 		return nil, access.ErrTokenMissing
 	}
-	m, err := s.machines.Visible(ctx, who, ref)
+	m, err := s.machines.Visible(ctx, who, t, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +148,7 @@ func (s *Service) CheckOutMachine(ctx context.Context, who *access.Principal, t 
 		return nil, err
 	}
 	if f.Included("components") {
-		if f.Components, err = s.machines.Components(ctx, who, m.ID); err != nil {
+		if f.Components, err = s.machines.Components(ctx, who, t, m.ID); err != nil {
 			return nil, err
 		}
 	}

@@ -47,14 +47,14 @@ type fakeMachines struct {
 	componentsOf []string
 }
 
-func (f *fakeMachines) Visible(_ context.Context, _ *access.Principal, ref string) (*machine.Machine, error) {
+func (f *fakeMachines) Visible(_ context.Context, _ *access.Principal, _ *account.Tenant, ref string) (*machine.Machine, error) {
 	if m, ok := f.byRef[ref]; ok {
 		return m, nil
 	}
 	return nil, apperr.NotFoundResource("machine", ref)
 }
 
-func (f *fakeMachines) Components(_ context.Context, _ *access.Principal, machineRef string) ([]machine.Component, error) {
+func (f *fakeMachines) Components(_ context.Context, _ *access.Principal, _ *account.Tenant, machineRef string) ([]machine.Component, error) {
 	f.componentsOf = append(f.componentsOf, machineRef)
 	return f.components, nil
 }

@@ -19,10 +19,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/app"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/config"
+	"github.com/relkey/relkey/internal/onboard"
 )
 
 // Version is set at build time with -ldflags "-X github.com/relkey/relkey/internal/cli.Version=…".
@@ -226,7 +226,7 @@ func accountCommand(cmd Command, cfg config.Config, logger *slog.Logger) int {
 	}
 	flags := flag.NewFlagSet("account create", flag.ContinueOnError)
 	flags.SetOutput(cmd.Stderr)
-	var o account.Onboarding
+	var o onboard.Onboarding
 	flags.StringVar(&o.Slug, "slug", "", "URL-safe account identifier (lowercase letters, digits, dashes)")
 	flags.StringVar(&o.Name, "name", "", "display name")
 	flags.StringVar(&o.Email, "email", "", "email of the first admin")

@@ -43,11 +43,11 @@ type Ref struct {
 // missing or out of sight is NOT_FOUND.
 type Targets interface {
 	// Policy returns the id of a policy who may see.
-	Policy(ctx context.Context, who *access.Principal, ref string) (string, error)
+	Policy(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (string, error)
 	// License returns the id and the policy of a license who may see, by id or key.
 	License(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (id, policyID string, err error)
 	// Release returns the id of a release who may read, by id, version or tag.
-	Release(ctx context.Context, who *access.Principal, ref Ref) (string, error)
+	Release(ctx context.Context, who *access.Principal, t *account.Tenant, ref Ref) (string, error)
 }
 
 // Attachment joins an entitlement to a policy, a license or a release.
@@ -96,21 +96,20 @@ func ReleaseTarget(releaseID string) Target {
 	return Target{Table: "release_entitlement_constraints", Column: "release_id", ID: releaseID}
 }
 
-// target finds the record of a request as who sees it (t, the account,
-// reads license keys).
+// target finds the record of a request as who sees it in the account t.
 func (s *Service) target(ctx context.Context, who *access.Principal, t *account.Tenant, on Kind, ref Ref) (Target, error) {
 	if who == nil {
 		return Target{}, access.ErrTokenMissing
 	}
 	switch on {
 	case OnPolicy:
-		policyID, err := s.targets.Policy(ctx, who, ref.ID)
+		policyID, err := s.targets.Policy(ctx, who, t, ref.ID)
 		return PolicyTarget(policyID), err
 	case OnLicense:
 		licenseID, policyID, err := s.targets.License(ctx, who, t, ref.ID)
 		return LicenseTarget(licenseID, policyID), err
 	case OnRelease:
-		releaseID, err := s.targets.Release(ctx, who, ref)
+		releaseID, err := s.targets.Release(ctx, who, t, ref)
 		return ReleaseTarget(releaseID), err
 	}
 	return Target{}, fmt.Errorf("entitlements do not attach to %q", on)
@@ -140,17 +139,17 @@ func (s *Service) Attached(ctx context.Context, who *access.Principal, t *accoun
 	if err != nil {
 		return nil, 0, err
 	}
-	return s.store.Held(ctx, who.AccountID, target, oldestFirst(p))
+	return s.store.Held(ctx, t.ID, target, oldestFirst(p))
 }
 
 // Constraints returns a page of the constraints of a release who may see,
 // oldest first.
-func (s *Service) Constraints(ctx context.Context, who *access.Principal, release Ref, p page.Request) ([]Attachment, int64, error) {
-	target, err := s.permitted(ctx, who, nil, OnRelease, release, "constraint.read")
+func (s *Service) Constraints(ctx context.Context, who *access.Principal, t *account.Tenant, release Ref, p page.Request) ([]Attachment, int64, error) {
+	target, err := s.permitted(ctx, who, t, OnRelease, release, "constraint.read")
 	if err != nil {
 		return nil, 0, err
 	}
-	return s.store.Attachments(ctx, who.AccountID, target, oldestFirst(p))
+	return s.store.Attachments(ctx, t.ID, target, oldestFirst(p))
 }
 
 // AttachTo attaches entitlements to a policy, license or release who may
@@ -160,7 +159,7 @@ func (s *Service) AttachTo(ctx context.Context, who *access.Principal, t *accoun
 	if err != nil {
 		return nil, err
 	}
-	return s.Attach(ctx, who, changePermissions[on]+".attach", target, ids)
+	return s.Attach(ctx, who, t, changePermissions[on]+".attach", target, ids)
 }
 
 // batchSize checks that a request changes 1 to 100 attachments.
@@ -174,14 +173,14 @@ func batchSize(verb string, ids []string) error {
 // Attach attaches entitlements (by id) to a target who may change: 1 to 100
 // at once, all or none. Unknown → ENTITLEMENT_NOT_FOUND, already attached →
 // ENTITLEMENT_TAKEN, already on the license's policy → ENTITLEMENT_CONFLICT.
-func (s *Service) Attach(ctx context.Context, who *access.Principal, permission string, t Target, ids []string) ([]Attachment, error) {
+func (s *Service) Attach(ctx context.Context, who *access.Principal, t *account.Tenant, permission string, target Target, ids []string) ([]Attachment, error) {
 	if err := who.Require(permission); err != nil {
 		return nil, err
 	}
 	if err := batchSize("attach", ids); err != nil {
 		return nil, err
 	}
-	found, err := s.store.Existing(ctx, who.AccountID, ids)
+	found, err := s.store.Existing(ctx, t.ID, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -189,27 +188,27 @@ func (s *Service) Attach(ctx context.Context, who *access.Principal, permission 
 	now := s.now().UTC().Truncate(time.Millisecond)
 	for i, eid := range ids {
 		if !found[eid] {
-			return nil, apperr.At(apperr.Unprocessable, t.Code+"ENTITLEMENT_NOT_FOUND", "entitlement must exist", t.field(i))
+			return nil, apperr.At(apperr.Unprocessable, target.Code+"ENTITLEMENT_NOT_FOUND", "entitlement must exist", target.field(i))
 		}
-		attachments[i] = Attachment{ID: id.New(), AccountID: who.AccountID, OwnerID: t.ID, EntitlementID: eid, CreatedAt: now, UpdatedAt: now}
+		attachments[i] = Attachment{ID: id.New(), AccountID: t.ID, OwnerID: target.ID, EntitlementID: eid, CreatedAt: now, UpdatedAt: now}
 	}
-	if t.PolicyID != "" {
-		onPolicy, err := s.store.AttachedIDs(ctx, PolicyTarget(t.PolicyID))
+	if target.PolicyID != "" {
+		onPolicy, err := s.store.AttachedIDs(ctx, PolicyTarget(target.PolicyID))
 		if err != nil {
 			return nil, err
 		}
 		for i, eid := range ids {
 			if onPolicy[eid] {
-				return nil, apperr.At(apperr.Unprocessable, "ENTITLEMENT_CONFLICT", "already attached through the license's policy", t.field(i))
+				return nil, apperr.At(apperr.Unprocessable, "ENTITLEMENT_CONFLICT", "already attached through the license's policy", target.field(i))
 			}
 		}
 	}
-	taken, err := s.store.Attach(ctx, t, attachments)
+	taken, err := s.store.Attach(ctx, target, attachments)
 	if err != nil {
 		return nil, err
 	}
 	if taken >= 0 {
-		return nil, apperr.At(apperr.Unprocessable, t.Code+"ENTITLEMENT_TAKEN", "already attached", t.field(taken))
+		return nil, apperr.At(apperr.Unprocessable, target.Code+"ENTITLEMENT_TAKEN", "already attached", target.field(taken))
 	}
 	return attachments, nil
 }

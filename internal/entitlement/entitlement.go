@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/optional"
@@ -87,11 +88,11 @@ func apply(e *Entitlement, p Params) error {
 }
 
 // Create adds an entitlement.
-func (s *Service) Create(ctx context.Context, who *access.Principal, p Params) (*Entitlement, error) {
+func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.Tenant, p Params) (*Entitlement, error) {
 	if err := who.Require("entitlement.create"); err != nil {
 		return nil, err
 	}
-	e := &Entitlement{ID: id.New(), AccountID: who.AccountID, Metadata: map[string]any{}}
+	e := &Entitlement{ID: id.New(), AccountID: t.ID, Metadata: map[string]any{}}
 	if err := apply(e, p); err != nil {
 		return nil, err
 	}
@@ -101,27 +102,27 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, p Params) (
 // Find returns an entitlement by id or code that who may read: staff and
 // products see every entitlement, licenses and users those their licenses
 // hold.
-func (s *Service) Find(ctx context.Context, who *access.Principal, ref string) (*Entitlement, error) {
-	return s.visible(ctx, who, ref, "entitlement.read")
+func (s *Service) Find(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*Entitlement, error) {
+	return s.visible(ctx, who, t, ref, "entitlement.read")
 }
 
-func (s *Service) visible(ctx context.Context, who *access.Principal, ref, permission string) (*Entitlement, error) {
+func (s *Service) visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref, permission string) (*Entitlement, error) {
 	return access.Visible(who, permission, func() (*Entitlement, error) {
-		return s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who))
+		return s.store.Find(ctx, t.ID, ref, access.ScopeOf(who))
 	})
 }
 
 // List returns a page of the entitlements who may see.
-func (s *Service) List(ctx context.Context, who *access.Principal, p page.Request) ([]Entitlement, int64, error) {
+func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]Entitlement, int64, error) {
 	if err := who.Require("entitlement.read"); err != nil {
 		return nil, 0, err
 	}
-	return s.store.List(ctx, who.AccountID, access.ScopeOf(who), p)
+	return s.store.List(ctx, t.ID, access.ScopeOf(who), p)
 }
 
 // Update changes an entitlement.
-func (s *Service) Update(ctx context.Context, who *access.Principal, ref string, p Params) (*Entitlement, error) {
-	e, err := s.visible(ctx, who, ref, "entitlement.update")
+func (s *Service) Update(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, p Params) (*Entitlement, error) {
+	e, err := s.visible(ctx, who, t, ref, "entitlement.update")
 	if err != nil {
 		return nil, err
 	}
@@ -132,8 +133,8 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, ref string,
 }
 
 // Delete removes an entitlement and its attachments.
-func (s *Service) Delete(ctx context.Context, who *access.Principal, ref string) error {
-	e, err := s.visible(ctx, who, ref, "entitlement.delete")
+func (s *Service) Delete(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) error {
+	e, err := s.visible(ctx, who, t, ref, "entitlement.delete")
 	if err != nil {
 		return err
 	}

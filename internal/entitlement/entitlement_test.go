@@ -9,12 +9,16 @@ import (
 	"time"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/page"
 )
 
 const acct = "acct"
+
+// tenant is the account acct as requests work in it.
+var tenant = &account.Tenant{Account: &account.Account{ID: acct}}
 
 // The seeded entitlements, and when everything was created: PRO, SUPPORT
 // and BETA in that order, then PRO on pol1, SUPPORT on lic1 (of pol1),
@@ -157,9 +161,9 @@ func TestCreateAndUpdate(t *testing.T) {
 			var e *Entitlement
 			var err error
 			if tt.update == "" {
-				e, err = s.Create(context.Background(), tt.who, tt.p)
+				e, err = s.Create(context.Background(), tt.who, tenant, tt.p)
 			} else {
-				e, err = s.Update(context.Background(), tt.who, tt.update, tt.p)
+				e, err = s.Update(context.Background(), tt.who, tenant, tt.update, tt.p)
 			}
 			if !matches(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
@@ -181,14 +185,14 @@ func TestSight(t *testing.T) {
 	type method func(s *Service, who *access.Principal, ref string) (string, error)
 	var (
 		find method = func(s *Service, who *access.Principal, ref string) (string, error) {
-			e, err := s.Find(ctx, who, ref)
+			e, err := s.Find(ctx, who, tenant, ref)
 			if err != nil {
 				return "", err
 			}
 			return e.Code, nil
 		}
 		list method = func(s *Service, who *access.Principal, _ string) (string, error) {
-			items, _, err := s.List(ctx, who, page.Request{Limit: 10, Ascending: true})
+			items, _, err := s.List(ctx, who, tenant, page.Request{Limit: 10, Ascending: true})
 			var codes []string
 			for _, e := range items {
 				codes = append(codes, e.Code)
@@ -196,7 +200,7 @@ func TestSight(t *testing.T) {
 			return strings.Join(codes, ","), err
 		}
 		del method = func(s *Service, who *access.Principal, ref string) (string, error) {
-			return "", s.Delete(ctx, who, ref)
+			return "", s.Delete(ctx, who, tenant, ref)
 		}
 	)
 	tests := []struct {
@@ -309,9 +313,9 @@ func TestAttachAndDetach(t *testing.T) {
 			var attachments []Attachment
 			var err error
 			if tt.detach {
-				err = s.DetachFrom(context.Background(), tt.who, nil, tt.on, tt.ref, tt.ids)
+				err = s.DetachFrom(context.Background(), tt.who, tenant, tt.on, tt.ref, tt.ids)
 			} else {
-				attachments, err = s.AttachTo(context.Background(), tt.who, nil, tt.on, tt.ref, tt.ids)
+				attachments, err = s.AttachTo(context.Background(), tt.who, tenant, tt.on, tt.ref, tt.ids)
 			}
 			if !matches(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
@@ -348,7 +352,7 @@ func TestAttachNamesTheRequestsField(t *testing.T) {
 		{[]string{supID}, nil},
 	} {
 		s, _, _ := seeded()
-		if _, err := s.Attach(context.Background(), admin, "release.constraints.attach", target, tt.ids); !matches(err, tt.want) {
+		if _, err := s.Attach(context.Background(), admin, tenant, "release.constraints.attach", target, tt.ids); !matches(err, tt.want) {
 			t.Errorf("attach %v: %v, want %v", tt.ids, err, tt.want)
 		}
 	}
@@ -381,7 +385,7 @@ func TestAttached(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, store, _ := seeded()
-			items, total, err := s.Attached(context.Background(), tt.who, nil, tt.on, tt.ref, tt.p)
+			items, total, err := s.Attached(context.Background(), tt.who, tenant, tt.on, tt.ref, tt.p)
 			if !matches(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
@@ -417,7 +421,7 @@ func TestConstraints(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _, targets := seeded()
-			items, total, err := s.Constraints(context.Background(), tt.who, tt.ref, tt.p)
+			items, total, err := s.Constraints(context.Background(), tt.who, tenant, tt.ref, tt.p)
 			if !matches(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}

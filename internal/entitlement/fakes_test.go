@@ -186,7 +186,7 @@ func (m *memTargets) find(ref string) error {
 	return nil
 }
 
-func (m *memTargets) Policy(_ context.Context, _ *access.Principal, ref string) (string, error) {
+func (m *memTargets) Policy(_ context.Context, _ *access.Principal, _ *account.Tenant, ref string) (string, error) {
 	return ref, m.find(ref)
 }
 
@@ -194,7 +194,7 @@ func (m *memTargets) License(_ context.Context, _ *access.Principal, _ *account.
 	return ref, "pol1", m.find(ref)
 }
 
-func (m *memTargets) Release(_ context.Context, _ *access.Principal, ref Ref) (string, error) {
+func (m *memTargets) Release(_ context.Context, _ *access.Principal, _ *account.Tenant, ref Ref) (string, error) {
 	m.asked = append(m.asked, ref)
 	return ref.ID, m.find(ref.ID)
 }

@@ -12,8 +12,9 @@ import (
 const APIVersion = "1.8"
 
 func (s *Server) showAccount(c echo.Context) error {
-	if err := principalOf(c).Require("account.read"); err != nil {
+	a, err := s.Accounts.Show(c.Request().Context(), principalOf(c), tenantOf(c))
+	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, serializer.Account(tenantOf(c).Account, APIVersion), nil)
+	return s.renderOne(c, http.StatusOK, serializer.Account(a, APIVersion), nil)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/artifact"
 	"github.com/relkey/relkey/internal/document"
@@ -67,7 +68,7 @@ func (s *Server) createArtifact(c echo.Context) error {
 	} else if link != nil {
 		ref = link.ID
 	}
-	a, upload, err := s.Artifacts.Create(c.Request().Context(), principalOf(c), ref, p)
+	a, upload, err := s.Artifacts.Create(c.Request().Context(), principalOf(c), tenantOf(c), ref, p)
 	if err != nil {
 		return err
 	}
@@ -93,11 +94,11 @@ func artifactFilter(c echo.Context) artifact.Filter {
 }
 
 func (s *Server) listArtifacts(c echo.Context) error {
-	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]artifact.Artifact, int64, error) {
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]artifact.Artifact, int64, error) {
 		if _, err := document.IDFilters(c.QueryParams(), "product"); err != nil {
 			return nil, 0, err
 		}
-		return s.Artifacts.List(ctx, who, tenantOf(c).ID, artifactFilter(c), p)
+		return s.Artifacts.List(ctx, who, t, artifactFilter(c), p)
 	}, serializer.Artifact)
 }
 
@@ -117,7 +118,7 @@ func (s *Server) downloadArtifact(c echo.Context) error {
 		}
 		req.TTL = ttl
 	}
-	a, location, err := s.Artifacts.Download(c.Request().Context(), principalOf(c), tenantOf(c).ID, req)
+	a, location, err := s.Artifacts.Download(c.Request().Context(), principalOf(c), tenantOf(c), req)
 	if err != nil {
 		return err
 	}
@@ -129,7 +130,7 @@ func (s *Server) downloadArtifact(c echo.Context) error {
 
 // yankArtifact is DELETE /artifacts/:id.
 func (s *Server) yankArtifact(c echo.Context) error {
-	if err := s.Artifacts.Yank(c.Request().Context(), principalOf(c), pathRef(c), artifactFilter(c)); err != nil {
+	if err := s.Artifacts.Yank(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), artifactFilter(c)); err != nil {
 		return err
 	}
 	return noContent(c)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/serializer"
 
 	"github.com/labstack/echo/v4"
@@ -16,8 +17,8 @@ import (
 // listCatalog is GET /channels, /platforms, /arches or /engines.
 func (s *Server) listCatalog(kind string) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]catalog.Entry, int64, error) {
-			return s.Catalog.List(ctx, who, tenantOf(c).ID, kind, p)
+		return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]catalog.Entry, int64, error) {
+			return s.Catalog.List(ctx, who, t, kind, p)
 		}, serializer.CatalogEntry)
 	}
 }
@@ -25,7 +26,7 @@ func (s *Server) listCatalog(kind string) echo.HandlerFunc {
 // showCatalog is GET /channels/:id (id or key), and so on for each kind.
 func (s *Server) showCatalog(kind string) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		e, err := s.Catalog.Find(c.Request().Context(), principalOf(c), tenantOf(c).ID, kind, pathRef(c))
+		e, err := s.Catalog.Find(c.Request().Context(), principalOf(c), tenantOf(c), kind, pathRef(c))
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/serializer"
 
 	"github.com/labstack/echo/v4"
@@ -21,7 +22,7 @@ func (s *Server) listEntitlements(c echo.Context) error {
 }
 
 func (s *Server) showEntitlement(c echo.Context) error {
-	e, err := s.Entitlements.Find(c.Request().Context(), principalOf(c), pathRef(c))
+	e, err := s.Entitlements.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
@@ -33,7 +34,7 @@ func (s *Server) createEntitlement(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	e, err := s.Entitlements.Create(c.Request().Context(), principalOf(c), p)
+	e, err := s.Entitlements.Create(c.Request().Context(), principalOf(c), tenantOf(c), p)
 	if err != nil {
 		return err
 	}
@@ -59,15 +60,15 @@ func attachedRef(c echo.Context) entitlement.Ref {
 // own and its policy's.
 func (s *Server) listAttached(on entitlement.Kind) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]entitlement.Entitlement, int64, error) {
-			return s.Entitlements.Attached(ctx, who, tenantOf(c), on, attachedRef(c), p)
+		return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]entitlement.Entitlement, int64, error) {
+			return s.Entitlements.Attached(ctx, who, t, on, attachedRef(c), p)
 		}, serializer.Entitlement)
 	}
 }
 
 func (s *Server) listReleaseConstraints(c echo.Context) error {
-	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]entitlement.Attachment, int64, error) {
-		return s.Entitlements.Constraints(ctx, who, attachedRef(c), p)
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]entitlement.Attachment, int64, error) {
+		return s.Entitlements.Constraints(ctx, who, t, attachedRef(c), p)
 	}, serializer.Attachment(entitlement.OnRelease))
 }
 

@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/app"
 	"github.com/relkey/relkey/internal/config"
+	"github.com/relkey/relkey/internal/onboard"
 	"github.com/relkey/relkey/internal/password"
 	"github.com/relkey/relkey/internal/testenv"
 )
@@ -30,7 +30,7 @@ type env struct {
 	cfg     config.Config
 	app     *app.App
 	srv     *httptest.Server
-	acct    *account.Onboarded
+	acct    *onboard.Onboarded
 	token   string
 	logs    *syncBuffer
 }
@@ -105,9 +105,9 @@ func openServer(t testing.TB, cfg config.Config, logs *syncBuffer) (*app.App, *h
 	return a, srv
 }
 
-func (e *env) onboard(slug string) *account.Onboarded {
+func (e *env) onboard(slug string) *onboard.Onboarded {
 	e.t.Helper()
-	out, err := e.app.Onboard(context.Background(), account.Onboarding{
+	out, err := e.app.Onboard(context.Background(), onboard.Onboarding{
 		Slug: slug, Name: strings.ToUpper(slug), Email: "admin@" + slug + ".test", Password: "password-" + slug,
 	})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
@@ -30,13 +31,13 @@ func (s *Server) renderLicense(c echo.Context, status int, ref string) error {
 }
 
 func (s *Server) listLicenses(c echo.Context) error {
-	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]*jsonapi.Node, int64, error) {
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]*jsonapi.Node, int64, error) {
 		ids, err := document.IDFilters(c.QueryParams(), "product", "policy", "owner")
 		if err != nil {
 			return nil, 0, err
 		}
 		f := license.Filter{ProductID: ids["product"], PolicyID: ids["policy"], OwnerID: ids["owner"]}
-		licenses, total, err := s.Licenses.List(ctx, who, f, p)
+		licenses, total, err := s.Licenses.List(ctx, who, t, f, p)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -103,8 +104,8 @@ func (s *Server) removeLicense(c echo.Context, permission string) error {
 }
 
 // licenseAction runs an action that returns the changed license.
-func (s *Server) licenseAction(c echo.Context, act func(context.Context, *access.Principal, string) (*license.License, error)) error {
-	l, err := act(c.Request().Context(), principalOf(c), pathRef(c))
+func (s *Server) licenseAction(c echo.Context, act pathAction[license.License]) error {
+	l, err := act(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
@@ -115,21 +116,17 @@ func (s *Server) suspendLicense(c echo.Context) error   { return s.setSuspended(
 func (s *Server) reinstateLicense(c echo.Context) error { return s.setSuspended(c, false) }
 
 func (s *Server) setSuspended(c echo.Context, suspended bool) error {
-	return s.licenseAction(c, func(ctx context.Context, who *access.Principal, ref string) (*license.License, error) {
-		return s.Licenses.SetSuspended(ctx, who, tenantOf(c), ref, suspended)
+	return s.licenseAction(c, func(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*license.License, error) {
+		return s.Licenses.SetSuspended(ctx, who, t, ref, suspended)
 	})
 }
 
 func (s *Server) renewLicense(c echo.Context) error {
-	return s.licenseAction(c, func(ctx context.Context, who *access.Principal, ref string) (*license.License, error) {
-		return s.Licenses.Renew(ctx, who, tenantOf(c), ref)
-	})
+	return s.licenseAction(c, s.Licenses.Renew)
 }
 
 func (s *Server) checkInLicense(c echo.Context) error {
-	return s.licenseAction(c, func(ctx context.Context, who *access.Principal, ref string) (*license.License, error) {
-		return s.Licenses.CheckIn(ctx, who, tenantOf(c), ref)
-	})
+	return s.licenseAction(c, s.Licenses.CheckIn)
 }
 
 func (s *Server) incrementUsage(c echo.Context) error { return s.changeUsage(c, license.Increment) }
@@ -148,8 +145,8 @@ func (s *Server) changeUsage(c echo.Context, action license.UsageAction) error {
 	if action == license.Decrement {
 		change.By = m.Decrement
 	}
-	return s.licenseAction(c, func(ctx context.Context, who *access.Principal, ref string) (*license.License, error) {
-		return s.Licenses.ChangeUsage(ctx, who, tenantOf(c), ref, change)
+	return s.licenseAction(c, func(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*license.License, error) {
+		return s.Licenses.ChangeUsage(ctx, who, t, ref, change)
 	})
 }
 
@@ -217,8 +214,8 @@ func (s *Server) transferLicense(c echo.Context) error {
 
 // listLicenseUsers is GET /licenses/:id/users: the owner, then the licensees.
 func (s *Server) listLicenseUsers(c echo.Context) error {
-	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]user.User, int64, error) {
-		return s.Licenses.Users(ctx, who, tenantOf(c), pathRef(c), p)
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]user.User, int64, error) {
+		return s.Licenses.Users(ctx, who, t, pathRef(c), p)
 	}, serializer.User)
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/machine"
@@ -92,13 +93,13 @@ func (s *Server) listMachines(c echo.Context) error {
 
 // pageMachines renders a page of the machines f picks.
 func (s *Server) pageMachines(c echo.Context, f machine.Filter) error {
-	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]machine.WithPolicy[machine.Machine], int64, error) {
-		return s.Machines.List(ctx, who, f, p)
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]machine.WithPolicy[machine.Machine], int64, error) {
+		return s.Machines.List(ctx, who, t, f, p)
 	}, machineNode)
 }
 
 func (s *Server) showMachine(c echo.Context) error {
-	m, pol, err := s.Machines.Find(c.Request().Context(), principalOf(c), pathRef(c))
+	m, pol, err := s.Machines.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
@@ -106,7 +107,7 @@ func (s *Server) showMachine(c echo.Context) error {
 }
 
 func (s *Server) showMachineOwner(c echo.Context) error {
-	u, err := s.Machines.Owner(c.Request().Context(), principalOf(c), pathRef(c))
+	u, err := s.Machines.Owner(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
@@ -121,7 +122,7 @@ func (s *Server) updateMachine(c echo.Context) error {
 	if err := req.PermitRelationships(); err != nil {
 		return err
 	}
-	m, pol, err := s.Machines.Update(c.Request().Context(), principalOf(c), pathRef(c), p)
+	m, pol, err := s.Machines.Update(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), p)
 	if err != nil {
 		return err
 	}
@@ -149,8 +150,8 @@ func (s *Server) heartbeat(c echo.Context, reset bool) error {
 var componentResource = document.Resource{Singular: "component", Plural: "components"}
 
 func (s *Server) listMachineComponents(c echo.Context) error {
-	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]machine.Component, int64, error) {
-		return s.Machines.ListComponents(ctx, who, pathRef(c), p)
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]machine.Component, int64, error) {
+		return s.Machines.ListComponents(ctx, who, t, pathRef(c), p)
 	}, serializer.Component)
 }
 
@@ -186,7 +187,7 @@ func (s *Server) createComponent(c echo.Context) error {
 }
 
 func (s *Server) deleteComponent(c echo.Context) error {
-	if err := s.Machines.RemoveComponent(c.Request().Context(), principalOf(c), pathRef(c)); err != nil {
+	if err := s.Machines.RemoveComponent(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c)); err != nil {
 		return err
 	}
 	return noContent(c)

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/releasepackage"
@@ -18,18 +19,18 @@ import (
 var packageResource = document.Resource{Singular: "package", Plural: "packages"}
 
 func (s *Server) listPackages(c echo.Context) error {
-	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]releasepackage.Package, int64, error) {
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]releasepackage.Package, int64, error) {
 		q := c.QueryParams()
 		ids, err := document.IDFilters(q, "product")
 		if err != nil {
 			return nil, 0, err
 		}
-		return s.Packages.List(ctx, who, tenantOf(c).ID, releasepackage.Filter{ProductID: ids["product"], Engine: q.Get("engine")}, p)
+		return s.Packages.List(ctx, who, t, releasepackage.Filter{ProductID: ids["product"], Engine: q.Get("engine")}, p)
 	}, serializer.Package)
 }
 
 func (s *Server) showPackage(c echo.Context) error {
-	p, err := s.Packages.Find(c.Request().Context(), principalOf(c), tenantOf(c).ID, pathRef(c))
+	p, err := s.Packages.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
@@ -50,7 +51,7 @@ func (s *Server) createPackage(c echo.Context) error {
 	} else if link != nil {
 		productRef = link.ID
 	}
-	pkg, err := s.Packages.Create(c.Request().Context(), principalOf(c), productRef, p)
+	pkg, err := s.Packages.Create(c.Request().Context(), principalOf(c), tenantOf(c), productRef, p)
 	if err != nil {
 		return err
 	}
@@ -67,7 +68,7 @@ func (s *Server) deletePackage(c echo.Context) error { return deleteRecord(c, s.
 // or data null.
 func (s *Server) showReleasePackage(c echo.Context) error {
 	ctx, who := c.Request().Context(), principalOf(c)
-	r, err := s.Releases.Find(ctx, who, tenantOf(c).ID, pathRef(c), releaseNarrowing(c))
+	r, err := s.Releases.Find(ctx, who, tenantOf(c), pathRef(c), releaseNarrowing(c))
 	if err != nil {
 		return err
 	}
@@ -81,7 +82,7 @@ func (s *Server) changeReleasePackage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := s.Releases.SetPackage(c.Request().Context(), principalOf(c), pathRef(c), ref)
+	r, err := s.Releases.SetPackage(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), ref)
 	if err != nil {
 		return err
 	}
@@ -92,7 +93,7 @@ func (s *Server) renderPackage(c echo.Context, packageID *string) error {
 	if packageID == nil {
 		return s.render(c, http.StatusOK, &jsonapi.OnePayload{Data: nil})
 	}
-	p, err := s.Packages.Find(c.Request().Context(), principalOf(c), tenantOf(c).ID, *packageID)
+	p, err := s.Packages.Find(c.Request().Context(), principalOf(c), tenantOf(c), *packageID)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/serializer"
 
 	"github.com/labstack/echo/v4"
@@ -17,13 +18,13 @@ import (
 var policyResource = document.Resource{Singular: "policy", Plural: "policies"}
 
 func (s *Server) listPolicies(c echo.Context) error {
-	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]policy.Policy, int64, error) {
-		return s.Policies.List(ctx, who, c.QueryParam("product"), p)
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]policy.Policy, int64, error) {
+		return s.Policies.List(ctx, who, t, c.QueryParam("product"), p)
 	}, serializer.Policy)
 }
 
 func (s *Server) showPolicy(c echo.Context) error {
-	pol, err := s.Policies.Find(c.Request().Context(), principalOf(c), pathRef(c))
+	pol, err := s.Policies.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
@@ -62,7 +63,7 @@ func (s *Server) createPolicy(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	pol, err := s.Policies.Create(c.Request().Context(), principalOf(c), productRef, tenantOf(c).Protected, p)
+	pol, err := s.Policies.Create(c.Request().Context(), principalOf(c), tenantOf(c), productRef, p)
 	if err != nil {
 		return err
 	}
@@ -74,7 +75,7 @@ func (s *Server) updatePolicy(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	pol, err := s.Policies.Update(c.Request().Context(), principalOf(c), pathRef(c), p)
+	pol, err := s.Policies.Update(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), p)
 	if err != nil {
 		return err
 	}

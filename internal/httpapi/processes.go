@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/page"
@@ -46,15 +47,15 @@ func (s *Server) pingProcess(c echo.Context) error {
 }
 
 func (s *Server) killProcess(c echo.Context) error {
-	if err := s.Machines.KillProcess(c.Request().Context(), principalOf(c), pathRef(c)); err != nil {
+	if err := s.Machines.KillProcess(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c)); err != nil {
 		return err
 	}
 	return noContent(c)
 }
 
 func (s *Server) listMachineProcesses(c echo.Context) error {
-	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]machine.WithPolicy[machine.Process], int64, error) {
-		return s.Machines.ListProcesses(ctx, who, pathRef(c), p)
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]machine.WithPolicy[machine.Process], int64, error) {
+		return s.Machines.ListProcesses(ctx, who, t, pathRef(c), p)
 	}, processNode)
 }
 

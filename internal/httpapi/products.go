@@ -20,7 +20,7 @@ func (s *Server) listProducts(c echo.Context) error {
 }
 
 func (s *Server) showProduct(c echo.Context) error {
-	p, err := s.Products.Find(c.Request().Context(), principalOf(c), pathRef(c))
+	p, err := s.Products.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
@@ -32,7 +32,7 @@ func (s *Server) createProduct(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.Products.Create(c.Request().Context(), principalOf(c), params)
+	p, err := s.Products.Create(c.Request().Context(), principalOf(c), tenantOf(c), params)
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func (s *Server) updateProduct(c echo.Context) error {
 func (s *Server) deleteProduct(c echo.Context) error { return deleteRecord(c, s.Products.Delete) }
 
 func (s *Server) listProductTokens(c echo.Context) error {
-	p, err := s.Products.Find(c.Request().Context(), principalOf(c), pathRef(c))
+	p, err := s.Products.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}

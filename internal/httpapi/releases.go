@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/release"
@@ -21,7 +22,7 @@ import (
 var releaseResource = document.Resource{Singular: "release", Plural: "releases"}
 
 func (s *Server) listReleases(c echo.Context) error {
-	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]release.Release, int64, error) {
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]release.Release, int64, error) {
 		q := c.QueryParams()
 		ids, err := document.IDFilters(q, "product")
 		if err != nil {
@@ -29,12 +30,12 @@ func (s *Server) listReleases(c echo.Context) error {
 		}
 		f := release.Filter{ProductID: ids["product"], Channel: q.Get("channel"), Status: q.Get("status"), Package: packageParam(c),
 			Entitlements: entitlementCodes(q)}
-		return s.Releases.List(ctx, who, tenantOf(c).ID, f, p)
+		return s.Releases.List(ctx, who, t, f, p)
 	}, serializer.Release)
 }
 
 func (s *Server) showRelease(c echo.Context) error {
-	r, err := s.Releases.Show(c.Request().Context(), principalOf(c), tenantOf(c).ID, pathRef(c), releaseNarrowing(c))
+	r, err := s.Releases.Show(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), releaseNarrowing(c))
 	if err != nil {
 		return err
 	}
@@ -105,7 +106,7 @@ func (s *Server) createRelease(c echo.Context) error {
 			*dst = link.ID
 		}
 	}
-	r, err := s.Releases.Create(c.Request().Context(), principalOf(c), rel, p)
+	r, err := s.Releases.Create(c.Request().Context(), principalOf(c), tenantOf(c), rel, p)
 	if err != nil {
 		return err
 	}
@@ -130,7 +131,7 @@ func (s *Server) yankRelease(c echo.Context) error {
 // meta {current, next}, or 404 NOT_FOUND when there is none.
 func (s *Server) upgradeRelease(c echo.Context) error {
 	q := c.QueryParams()
-	current, next, err := s.Releases.Upgrade(c.Request().Context(), principalOf(c), tenantOf(c).ID, pathRef(c),
+	current, next, err := s.Releases.Upgrade(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c),
 		releaseNarrowing(c), q.Get("channel"), q.Get("constraint"))
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/page"
 )
@@ -56,12 +57,12 @@ func (s *Server) renderMany(c echo.Context, nodes []*jsonapi.Node, links *jsonap
 func noContent(c echo.Context) error { return c.NoContent(http.StatusNoContent) }
 
 // pathAction is a rule applied to the record the request path names.
-type pathAction[T any] func(ctx context.Context, who *access.Principal, ref string) (*T, error)
+type pathAction[T any] func(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*T, error)
 
 // renderAction applies act to the path's record and renders the result: an
 // action such as publish or yank.
 func renderAction[T any](s *Server, c echo.Context, act pathAction[T], node func(*T) *jsonapi.Node) error {
-	v, err := act(c.Request().Context(), principalOf(c), pathRef(c))
+	v, err := act(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
@@ -71,19 +72,19 @@ func renderAction[T any](s *Server, c echo.Context, act pathAction[T], node func
 // updateRecord is PATCH|PUT /<resource>/:id for resources updated by
 // attributes alone.
 func updateRecord[P, T any](s *Server, c echo.Context, r document.Resource,
-	update func(ctx context.Context, who *access.Principal, ref string, p P) (*T, error), node func(*T) *jsonapi.Node) error {
+	update func(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, p P) (*T, error), node func(*T) *jsonapi.Node) error {
 	p, err := attributesOnly[P](s, c, r)
 	if err != nil {
 		return err
 	}
-	return renderAction(s, c, func(ctx context.Context, who *access.Principal, ref string) (*T, error) {
-		return update(ctx, who, ref, p)
+	return renderAction(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*T, error) {
+		return update(ctx, who, t, ref, p)
 	}, node)
 }
 
 // deleteRecord is DELETE /<resource>/:id: 204 once deleted.
-func deleteRecord(c echo.Context, del func(ctx context.Context, who *access.Principal, ref string) error) error {
-	if err := del(c.Request().Context(), principalOf(c), pathRef(c)); err != nil {
+func deleteRecord(c echo.Context, del func(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) error) error {
+	if err := del(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c)); err != nil {
 		return err
 	}
 	return noContent(c)
@@ -103,13 +104,13 @@ func asNode(n **jsonapi.Node) *jsonapi.Node { return *n }
 
 // renderPage is GET of a collection: it reads the page request, lists that
 // page and renders it with its pagination links.
-func renderPage[T any](s *Server, c echo.Context, list func(ctx context.Context, who *access.Principal, p page.Request) ([]T, int64, error),
+func renderPage[T any](s *Server, c echo.Context, list func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]T, int64, error),
 	node func(*T) *jsonapi.Node) error {
 	paging, err := document.ParsePaging(c.QueryParams())
 	if err != nil {
 		return err
 	}
-	items, total, err := list(c.Request().Context(), principalOf(c), paging.Request)
+	items, total, err := list(c.Request().Context(), principalOf(c), tenantOf(c), paging.Request)
 	if err != nil {
 		return err
 	}

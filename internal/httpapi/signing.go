@@ -32,13 +32,13 @@ func (s *Server) sign(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		res.Writer = original
-		req := c.Request()
-		date, digest, signature := Signature(tenantOf(c), req.Method, req.RequestURI, req.Host, buf.body.Bytes(), time.Now())
+		req, t := c.Request(), tenantOf(c)
+		date, digest, signature := Signature(t, req.Method, req.RequestURI, req.Host, buf.body.Bytes(), time.Now())
 		h := original.Header()
 		h.Set("Date", date)
 		h.Set("Digest", digest)
 		h.Set("Keygen-Signature", signature)
-		h.Set("Keygen-Account", tenantOf(c).ID)
+		h.Set("Keygen-Account", t.ID)
 		original.WriteHeader(buf.status)
 		_, werr := original.Write(buf.body.Bytes())
 		return werr

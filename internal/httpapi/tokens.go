@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/identity"
 	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/serializer"
@@ -82,7 +83,7 @@ func (s *Server) createTokenWithPassword(c echo.Context, email, password string)
 	if err := s.limit(c, passwordAttempts, passwordWindow, "password", t.ID, c.RealIP(), email); err != nil {
 		return err
 	}
-	u, err := s.Identity.Password(ctx, t.ID, email, password)
+	u, err := s.Identity.Password(ctx, t, email, password)
 	if err != nil {
 		return err
 	}
@@ -134,8 +135,8 @@ func (s *Server) listTokens(c echo.Context) error {
 
 // renderBearerTokens lists the tokens of one bearer.
 func (s *Server) renderBearerTokens(c echo.Context, target token.Target) error {
-	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]token.Token, int64, error) {
-		return s.Tokens.ListForBearer(ctx, who, target, p)
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]token.Token, int64, error) {
+		return s.Tokens.ListForBearer(ctx, who, t, target, p)
 	}, listedToken)
 }
 
@@ -143,7 +144,7 @@ func (s *Server) renderBearerTokens(c echo.Context, target token.Target) error {
 func listedToken(t *token.Token) *jsonapi.Node { return serializer.Token(t, "") }
 
 func (s *Server) showToken(c echo.Context) error {
-	tok, err := s.Tokens.Find(c.Request().Context(), principalOf(c), pathRef(c))
+	tok, err := s.Tokens.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
@@ -151,7 +152,7 @@ func (s *Server) showToken(c echo.Context) error {
 }
 
 func (s *Server) regenerateToken(c echo.Context) error {
-	tok, raw, err := s.Tokens.Regenerate(c.Request().Context(), principalOf(c), tenantOf(c).Keys.Secret, pathRef(c))
+	tok, raw, err := s.Tokens.Regenerate(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
@@ -159,7 +160,7 @@ func (s *Server) regenerateToken(c echo.Context) error {
 }
 
 func (s *Server) revokeToken(c echo.Context) error {
-	if err := s.Tokens.Revoke(c.Request().Context(), principalOf(c), pathRef(c)); err != nil {
+	if err := s.Tokens.Revoke(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c)); err != nil {
 		return err
 	}
 	return noContent(c)

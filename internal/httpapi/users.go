@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/identity"
 	"github.com/relkey/relkey/internal/serializer"
 	"github.com/relkey/relkey/internal/token"
@@ -29,17 +30,17 @@ const (
 )
 
 func (s *Server) listUsers(c echo.Context) error {
-	return renderPage(s, c, func(ctx context.Context, who *access.Principal, p page.Request) ([]user.User, int64, error) {
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]user.User, int64, error) {
 		var roles []user.Role
 		for _, r := range c.QueryParams()["roles[]"] {
 			roles = append(roles, user.Role(r))
 		}
-		return s.Users.List(ctx, who, roles, p)
+		return s.Users.List(ctx, who, t, roles, p)
 	}, serializer.User)
 }
 
 func (s *Server) showUser(c echo.Context) error {
-	u, err := s.Users.Find(c.Request().Context(), principalOf(c), pathRef(c))
+	u, err := s.Users.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
@@ -58,7 +59,7 @@ func (s *Server) createUser(c echo.Context) error {
 	if err := req.PermitRelationships(); err != nil {
 		return err
 	}
-	u, err := s.Users.Create(c.Request().Context(), principalOf(c), t.ID, t.Protected, params)
+	u, err := s.Users.Create(c.Request().Context(), principalOf(c), t, params)
 	if err != nil {
 		return err
 	}
@@ -70,7 +71,7 @@ func (s *Server) updateUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.Users.Update(c.Request().Context(), principalOf(c), pathRef(c), params)
+	u, err := s.Users.Update(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), params)
 	if err != nil {
 		return err
 	}
@@ -83,7 +84,7 @@ func (s *Server) banUser(c echo.Context) error   { return s.setBanned(c, true) }
 func (s *Server) unbanUser(c echo.Context) error { return s.setBanned(c, false) }
 
 func (s *Server) setBanned(c echo.Context, banned bool) error {
-	u, err := s.Users.SetBanned(c.Request().Context(), principalOf(c), pathRef(c), banned)
+	u, err := s.Users.SetBanned(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), banned)
 	if err != nil {
 		return err
 	}
@@ -91,7 +92,7 @@ func (s *Server) setBanned(c echo.Context, banned bool) error {
 }
 
 func (s *Server) listUserTokens(c echo.Context) error {
-	u, err := s.Users.Find(c.Request().Context(), principalOf(c), pathRef(c))
+	u, err := s.Users.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	if err != nil {
 		return err
 	}
@@ -132,7 +133,7 @@ func (s *Server) updatePassword(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.Users.UpdatePassword(c.Request().Context(), principalOf(c), pathRef(c), m.OldPassword.V, m.NewPassword.V)
+	u, err := s.Users.UpdatePassword(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), m.OldPassword.V, m.NewPassword.V)
 	if err != nil {
 		return err
 	}
@@ -148,7 +149,7 @@ func (s *Server) resetPassword(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.Users.ResetPassword(c.Request().Context(), t.ID, pathRef(c), m.PasswordResetToken.V, m.NewPassword.V)
+	u, err := s.Users.ResetPassword(c.Request().Context(), t, pathRef(c), m.PasswordResetToken.V, m.NewPassword.V)
 	if err != nil {
 		return err
 	}
@@ -165,7 +166,7 @@ func (s *Server) requestPasswordReset(c echo.Context) error {
 	if err := s.limit(c, passwordActionAttempts, resetRequestWindow, "password-reset", t.ID, c.RealIP(), m.Email.V); err != nil {
 		return err
 	}
-	if err := s.Users.RequestPasswordReset(c.Request().Context(), t.ID, m.Email.V); err != nil {
+	if err := s.Users.RequestPasswordReset(c.Request().Context(), t, m.Email.V); err != nil {
 		return err
 	}
 	return noContent(c)

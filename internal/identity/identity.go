@@ -61,7 +61,20 @@ var ErrUserBanned = apperr.New(apperr.Forbidden, "USER_BANNED", "User is banned"
 
 // LicenseKey authenticates a license key.
 func (s *Service) LicenseKey(ctx context.Context, t *account.Tenant, key string) (*access.Principal, error) {
-	return s.licenses.AuthenticateLicense(ctx, t, key)
+	who, err := s.licenses.AuthenticateLicense(ctx, t, key)
+	return ofTenant(t, who, err)
+}
+
+// ofTenant refuses a principal of another account than the request's
+// (the lookups behind it are scoped to t, so none should come back).
+func ofTenant(t *account.Tenant, who *access.Principal, err error) (*access.Principal, error) {
+	if err == nil {
+		err = who.In(t.ID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return who, nil
 }
 
 // Token authenticates a raw token as its bearer: a user (not banned), a
@@ -88,7 +101,8 @@ func (s *Service) Token(ctx context.Context, t *account.Tenant, raw string) (*ac
 		}
 		role = access.RoleProduct
 	case token.BearerLicense:
-		return s.licenses.PrincipalForToken(ctx, t.ID, tok.BearerID, tok.ID, tok.Permissions)
+		who, err := s.licenses.PrincipalForToken(ctx, t.ID, tok.BearerID, tok.ID, tok.Permissions)
+		return ofTenant(t, who, err)
 	default:
 		return nil, ErrTokenInvalid
 	}
@@ -105,8 +119,8 @@ func gone(err error) error {
 
 // Password checks an email and password and returns the user, refusing a
 // banned one.
-func (s *Service) Password(ctx context.Context, accountID, email, password string) (*user.User, error) {
-	u, err := s.users.Authenticate(ctx, accountID, email, password)
+func (s *Service) Password(ctx context.Context, t *account.Tenant, email, password string) (*user.User, error) {
+	u, err := s.users.Authenticate(ctx, t.ID, email, password)
 	if err != nil {
 		return nil, err
 	}
@@ -134,9 +148,9 @@ func (s *Service) Me(ctx context.Context, who *access.Principal, t *account.Tena
 	case access.BearerLicense:
 		b.License, err = s.licenses.Find(ctx, who, t, who.BearerID)
 	case access.BearerProduct:
-		b.Product, err = s.products.Bearer(ctx, who.AccountID, who.BearerID)
+		b.Product, err = s.products.Bearer(ctx, t.ID, who.BearerID)
 	default:
-		b.User, err = s.users.Bearer(ctx, who.AccountID, who.BearerID)
+		b.User, err = s.users.Bearer(ctx, t.ID, who.BearerID)
 	}
 	return b, err
 }

@@ -244,6 +244,22 @@ func TestLicenseKey(t *testing.T) {
 	}
 }
 
+// TestPrincipalsOfAnotherAccountDoNotAuthenticate: the licenses look
+// principals up within the tenant; one of another account is refused.
+func TestPrincipalsOfAnotherAccountDoNotAuthenticate(t *testing.T) {
+	elsewhere := *licensePr
+	elsewhere.AccountID = "other"
+	f := newFixture()
+	f.licenses.principal = &elsewhere
+	if got, err := f.svc.LicenseKey(context.Background(), tenant, "KEY-1"); got != nil || !apperr.Is(err, apperr.Unauthenticated) || apperr.As(err).Code != "TOKEN_INVALID" {
+		t.Errorf("license key: %v, %v; want TOKEN_INVALID", got, err)
+	}
+	f.tokens.tok = &token.Token{ID: "tok1", AccountID: "acct", BearerType: token.BearerLicense, BearerID: "lic1"}
+	if got, err := f.svc.Token(context.Background(), tenant, "raw-token"); got != nil || !apperr.Is(err, apperr.Unauthenticated) || apperr.As(err).Code != "TOKEN_INVALID" {
+		t.Errorf("license token: %v, %v; want TOKEN_INVALID", got, err)
+	}
+}
+
 func TestPassword(t *testing.T) {
 	wrong := apperr.AtHeader(apperr.Unauthenticated, "PASSWORD_INVALID", "is invalid", "Authorization")
 	tests := []struct {
@@ -262,7 +278,7 @@ func TestPassword(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture()
 			f.users.login, f.users.loginErr = tt.login, tt.loginErr
-			got, err := f.svc.Password(context.Background(), "acct", "a@b.c", "pw")
+			got, err := f.svc.Password(context.Background(), tenant, "a@b.c", "pw")
 			if !slices.Equal(f.users.logins, []string{"acct|a@b.c|pw"}) {
 				t.Errorf("users asked %v", f.users.logins)
 			}

@@ -13,15 +13,15 @@ import (
 
 // Issuer issues tokens.
 type Issuer interface {
-	Generate(ctx context.Context, who *access.Principal, secret []byte, target token.Target, o token.Options) (*token.Token, string, error)
+	Generate(ctx context.Context, who *access.Principal, t *account.Tenant, target token.Target, o token.Options) (*token.Token, string, error)
 	IssueFor(ctx context.Context, accountID string, secret []byte, target token.Target, o token.Options) (*token.Token, string, error)
 }
 
 // Bearers finds the users, products and licenses who may see, to issue
 // them tokens.
 type Bearers interface {
-	User(ctx context.Context, who *access.Principal, ref string) (*user.User, error)
-	Product(ctx context.Context, who *access.Principal, ref string) (*product.Product, error)
+	User(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*user.User, error)
+	Product(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*product.Product, error)
 	License(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*license.License, error)
 }
 
@@ -52,13 +52,13 @@ func (s *Issuing) Issue(ctx context.Context, who *access.Principal, t *account.T
 	target := token.Target{Type: who.BearerType, ID: who.BearerID, Role: who.Role}
 	switch to.Type {
 	case token.BearerProduct:
-		p, err := s.bearers.Product(ctx, who, to.Ref)
+		p, err := s.bearers.Product(ctx, who, t, to.Ref)
 		if err != nil {
 			return nil, "", err
 		}
 		target = ProductTarget(p)
 	case token.BearerUser:
-		u, err := s.bearers.User(ctx, who, to.Ref)
+		u, err := s.bearers.User(ctx, who, t, to.Ref)
 		if err != nil {
 			return nil, "", err
 		}
@@ -70,7 +70,7 @@ func (s *Issuing) Issue(ctx context.Context, who *access.Principal, t *account.T
 		}
 		target = token.Target{Type: token.BearerLicense, ID: l.ID, Role: access.RoleLicense}
 	}
-	return s.issuer.Generate(ctx, who, t.Keys.Secret, target, o)
+	return s.issuer.Generate(ctx, who, t, target, o)
 }
 
 // IssueToUser issues a token to a user who proved itself with a password.

@@ -405,8 +405,8 @@ func (f fakePolicies) Get(_ context.Context, accountID, policyID string) (*polic
 	return f.find(accountID, policyID, access.Scope{All: true})
 }
 
-func (f fakePolicies) Visible(_ context.Context, who *access.Principal, ref string) (*policy.Policy, error) {
-	return f.find(who.AccountID, ref, access.ScopeOf(who))
+func (f fakePolicies) Visible(_ context.Context, who *access.Principal, t *account.Tenant, ref string) (*policy.Policy, error) {
+	return f.find(t.ID, ref, access.ScopeOf(who))
 }
 
 func (f fakePolicies) find(accountID, ref string, sc access.Scope) (*policy.Policy, error) {
@@ -444,12 +444,12 @@ func (db *memDB) anyLicense(match func(*License) bool) bool {
 // licenses.
 type fakeOwners struct{ *memDB }
 
-func (f fakeOwners) VisibleID(_ context.Context, who *access.Principal, ref string) (string, error) {
+func (f fakeOwners) VisibleID(_ context.Context, who *access.Principal, t *account.Tenant, ref string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	sc := access.ScopeOf(who)
 	for _, u := range f.users {
-		if u.AccountID == who.AccountID && (u.ID == ref || u.Email == ref) && f.userInScope(u.ID, sc) {
+		if u.AccountID == t.ID && (u.ID == ref || u.Email == ref) && f.userInScope(u.ID, sc) {
 			return u.ID, nil
 		}
 	}

@@ -131,7 +131,7 @@ type Sealer interface {
 // Policies gives the rules the policies licenses belong to.
 type Policies interface {
 	Get(ctx context.Context, accountID, policyID string) (*policy.Policy, error)
-	Visible(ctx context.Context, who *access.Principal, ref string) (*policy.Policy, error)
+	Visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*policy.Policy, error)
 }
 
 // RSAKeys gives an account's RSA key for JWT license keys.
@@ -141,7 +141,7 @@ type RSAKeys interface {
 
 // Owners resolves users that may own licenses, and lists a license's users.
 type Owners interface {
-	VisibleID(ctx context.Context, who *access.Principal, ref string) (string, error)
+	VisibleID(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (string, error)
 	OfLicense(ctx context.Context, accountID, licenseID string, ownerID *string, p page.Request) ([]user.User, int64, error)
 	Bearer(ctx context.Context, accountID, id string) (*user.User, error)
 }
@@ -251,7 +251,7 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 	if rel.Policy == "" {
 		return nil, notFound
 	}
-	pol, err := s.policies.Visible(ctx, who, rel.Policy)
+	pol, err := s.policies.Visible(ctx, who, t, rel.Policy)
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, notFound
 	}
@@ -260,7 +260,7 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 	}
 	l := &License{ID: id.New(), AccountID: t.ID, ProductID: pol.ProductID, PolicyID: pol.ID, Metadata: map[string]any{}}
 	if rel.Owner != "" {
-		ownerID, err := s.owners.VisibleID(ctx, who, rel.Owner)
+		ownerID, err := s.owners.VisibleID(ctx, who, t, rel.Owner)
 		if apperr.Is(err, apperr.NotFound) {
 			return nil, apperr.At(apperr.Unprocessable, "OWNER_NOT_FOUND", "must exist", apperr.Rel("owner"))
 		}
@@ -467,11 +467,11 @@ type Filter struct {
 }
 
 // List returns a page of the licenses who may see.
-func (s *Service) List(ctx context.Context, who *access.Principal, f Filter, p page.Request) ([]License, int64, error) {
+func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Tenant, f Filter, p page.Request) ([]License, int64, error) {
 	if err := who.Require("license.read"); err != nil {
 		return nil, 0, err
 	}
-	licenses, total, err := s.store.List(ctx, who.AccountID, access.ScopeOf(who), f, p)
+	licenses, total, err := s.store.List(ctx, t.ID, access.ScopeOf(who), f, p)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -767,7 +767,7 @@ func (s *Service) Transfer(ctx context.Context, who *access.Principal, t *accoun
 		return nil, nil, err
 	}
 	notFound := apperr.At(apperr.Unprocessable, "POLICY_NOT_FOUND", "must exist", apperr.Record().Member("id"))
-	to, err := s.policies.Visible(ctx, who, policyRef)
+	to, err := s.policies.Visible(ctx, who, t, policyRef)
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, nil, notFound
 	}
@@ -865,11 +865,11 @@ func (s *Service) Policy(ctx context.Context, who *access.Principal, t *account.
 
 // Downloaded starts the clock of a license bearer whose policy counts from
 // its first download (downloads and upgrades call it).
-func (s *Service) Downloaded(ctx context.Context, who *access.Principal) error {
+func (s *Service) Downloaded(ctx context.Context, who *access.Principal, t *account.Tenant) error {
 	if who == nil || who.BearerType != access.BearerLicense || who.ExpiryStartsOn != policy.FromFirstDownload {
 		return nil
 	}
-	l, pol, err := s.store.FindWithPolicy(ctx, who.AccountID, who.BearerID)
+	l, pol, err := s.store.FindWithPolicy(ctx, t.ID, who.BearerID)
 	if err != nil {
 		return err
 	}

@@ -113,7 +113,7 @@ func TestList(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t)
-			licenses, total, err := w.svc.List(t.Context(), tt.who, tt.filter, page.Request{Limit: 10})
+			licenses, total, err := w.svc.List(t.Context(), tt.who, w.tenant, tt.filter, page.Request{Limit: 10})
 			if !expect(t, err, tt.want) {
 				return
 			}
@@ -498,7 +498,7 @@ func TestDownloaded(t *testing.T) {
 			w := newWorld(t)
 			w.policy(policyA).ExpirationBasis, w.policy(policyA).Duration = tt.policy, days(7)
 			w.license(licenseA).Expiry = tt.had
-			expect(t, w.svc.Downloaded(t.Context(), tt.who), ok)
+			expect(t, w.svc.Downloaded(t.Context(), tt.who, w.tenant), ok)
 			sameTime(t, "stored expiry", w.license(licenseA).Expiry, tt.want)
 			if w.db.reads != tt.reads {
 				t.Errorf("read the license %d times, want %d", w.db.reads, tt.reads)

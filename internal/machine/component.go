@@ -109,8 +109,8 @@ func (s *Service) addComponents(ctx context.Context, components []Component, pol
 
 // Components returns all the components of a machine who may see (for
 // machine files).
-func (s *Service) Components(ctx context.Context, who *access.Principal, machineRef string) ([]Component, error) {
-	m, err := s.visible(ctx, who, machineRef, "component.read")
+func (s *Service) Components(ctx context.Context, who *access.Principal, t *account.Tenant, machineRef string) ([]Component, error) {
+	m, err := s.visible(ctx, who, t, machineRef, "component.read")
 	if err != nil {
 		return nil, err
 	}
@@ -119,8 +119,8 @@ func (s *Service) Components(ctx context.Context, who *access.Principal, machine
 
 // ListComponents returns a page of the components of a machine who may
 // see, oldest first.
-func (s *Service) ListComponents(ctx context.Context, who *access.Principal, machineRef string, p page.Request) ([]Component, int64, error) {
-	m, err := s.visible(ctx, who, machineRef, "component.read")
+func (s *Service) ListComponents(ctx context.Context, who *access.Principal, t *account.Tenant, machineRef string, p page.Request) ([]Component, int64, error) {
+	m, err := s.visible(ctx, who, t, machineRef, "component.read")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -133,7 +133,7 @@ func (s *Service) AddComponent(ctx context.Context, who *access.Principal, t *ac
 	if who == nil {
 		return nil, access.ErrTokenMissing
 	}
-	m, err := linkedMachine(machineRef, func(ref string) (*Machine, error) { return s.visible(ctx, who, ref, "component.create") })
+	m, err := linkedMachine(machineRef, func(ref string) (*Machine, error) { return s.visible(ctx, who, t, ref, "component.create") })
 	if err != nil {
 		return nil, err
 	}
@@ -160,15 +160,15 @@ func (s *Service) AddComponent(ctx context.Context, who *access.Principal, t *ac
 }
 
 // RemoveComponent deletes a component of a machine who may see.
-func (s *Service) RemoveComponent(ctx context.Context, who *access.Principal, componentID string) error {
+func (s *Service) RemoveComponent(ctx context.Context, who *access.Principal, t *account.Tenant, componentID string) error {
 	if err := who.Require("component.delete"); err != nil {
 		return err
 	}
-	c, err := s.store.FindComponent(ctx, who.AccountID, componentID)
+	c, err := s.store.FindComponent(ctx, t.ID, componentID)
 	if err != nil {
 		return err
 	}
-	if _, err := s.visible(ctx, who, c.MachineID, "component.delete"); err != nil {
+	if _, err := s.visible(ctx, who, t, c.MachineID, "component.delete"); err != nil {
 		return err
 	}
 	return s.store.DeleteComponent(ctx, c)

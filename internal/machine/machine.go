@@ -168,8 +168,8 @@ type Users interface {
 }
 
 // Owner returns the owner of a machine who may read, nil when it has none.
-func (s *Service) Owner(ctx context.Context, who *access.Principal, ref string) (*user.User, error) {
-	m, err := s.visible(ctx, who, ref, "machine.read")
+func (s *Service) Owner(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*user.User, error) {
+	m, err := s.visible(ctx, who, t, ref, "machine.read")
 	if err != nil || m.OwnerID == nil {
 		return nil, err
 	}
@@ -376,14 +376,14 @@ func (s *Service) StatsOf(ctx context.Context, licenseIDs []string) (map[string]
 }
 
 // Visible returns a machine who may see, whatever who's permissions.
-func (s *Service) Visible(ctx context.Context, who *access.Principal, ref string) (*Machine, error) {
-	return s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who))
+func (s *Service) Visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*Machine, error) {
+	return s.store.Find(ctx, t.ID, ref, access.ScopeOf(who))
 }
 
 // Find returns a machine by id or fingerprint that who may read, with its
 // policy.
-func (s *Service) Find(ctx context.Context, who *access.Principal, ref string) (*Machine, *policy.Policy, error) {
-	m, err := s.visible(ctx, who, ref, "machine.read")
+func (s *Service) Find(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*Machine, *policy.Policy, error) {
+	m, err := s.visible(ctx, who, t, ref, "machine.read")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -399,8 +399,8 @@ func (s *Service) withPolicy(ctx context.Context, m *Machine) (*Machine, *policy
 	return m, pol, nil
 }
 
-func (s *Service) visible(ctx context.Context, who *access.Principal, ref, permission string) (*Machine, error) {
-	return access.Visible(who, permission, func() (*Machine, error) { return s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who)) })
+func (s *Service) visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref, permission string) (*Machine, error) {
+	return access.Visible(who, permission, func() (*Machine, error) { return s.store.Find(ctx, t.ID, ref, access.ScopeOf(who)) })
 }
 
 // Filter narrows a machine list.
@@ -411,11 +411,11 @@ type Filter struct {
 }
 
 // List returns a page of the machines who may see, each with its policy.
-func (s *Service) List(ctx context.Context, who *access.Principal, f Filter, p page.Request) ([]WithPolicy[Machine], int64, error) {
+func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Tenant, f Filter, p page.Request) ([]WithPolicy[Machine], int64, error) {
 	if err := who.Require("machine.read"); err != nil {
 		return nil, 0, err
 	}
-	machines, total, err := s.store.List(ctx, who.AccountID, access.ScopeOf(who), f, p)
+	machines, total, err := s.store.List(ctx, t.ID, access.ScopeOf(who), f, p)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -426,8 +426,8 @@ func (s *Service) List(ctx context.Context, who *access.Principal, f Filter, p p
 // Update changes a machine's descriptive attributes; staff and products
 // may also change cores, memory, disk and metadata. It returns the machine
 // with its policy.
-func (s *Service) Update(ctx context.Context, who *access.Principal, ref string, p Params) (*Machine, *policy.Policy, error) {
-	m, err := s.visible(ctx, who, ref, "machine.update")
+func (s *Service) Update(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, p Params) (*Machine, *policy.Policy, error) {
+	m, err := s.visible(ctx, who, t, ref, "machine.update")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -446,7 +446,7 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, ref string,
 
 // Deactivate removes a machine, counting a deactivation token's allowance.
 func (s *Service) Deactivate(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) error {
-	m, err := s.visible(ctx, who, ref, "machine.delete")
+	m, err := s.visible(ctx, who, t, ref, "machine.delete")
 	if err != nil {
 		return err
 	}
@@ -474,7 +474,7 @@ func (s *Service) Heartbeat(ctx context.Context, who *access.Principal, t *accou
 	if reset {
 		permission = "machine.heartbeat.reset"
 	}
-	m, err := s.visible(ctx, who, ref, permission)
+	m, err := s.visible(ctx, who, t, ref, permission)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -72,7 +72,7 @@ func (s *Service) Spawn(ctx context.Context, who *access.Principal, t *account.T
 	if len(pid) > 255 {
 		return nil, nil, apperr.Attribute("pid", "TOO_LONG", "is too long (maximum is 255 characters)")
 	}
-	m, err := linkedMachine(machineRef, func(ref string) (*Machine, error) { return s.Visible(ctx, who, ref) })
+	m, err := linkedMachine(machineRef, func(ref string) (*Machine, error) { return s.Visible(ctx, who, t, ref) })
 	if err != nil {
 		return nil, nil, err
 	}
@@ -171,15 +171,15 @@ func (s *Service) checkProcessLimit(ctx context.Context, proc *Process, l *licen
 }
 
 // visibleProcess returns a process whose machine who may see.
-func (s *Service) visibleProcess(ctx context.Context, who *access.Principal, processID, permission string) (*Process, error) {
+func (s *Service) visibleProcess(ctx context.Context, who *access.Principal, t *account.Tenant, processID, permission string) (*Process, error) {
 	if who == nil {
 		return nil, access.ErrTokenMissing
 	}
-	proc, err := s.store.FindProcess(ctx, who.AccountID, processID)
+	proc, err := s.store.FindProcess(ctx, t.ID, processID)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.store.Find(ctx, who.AccountID, proc.MachineID, access.ScopeOf(who)); apperr.Is(err, apperr.NotFound) {
+	if _, err := s.store.Find(ctx, t.ID, proc.MachineID, access.ScopeOf(who)); apperr.Is(err, apperr.NotFound) {
 		return nil, apperr.NotFoundResource("process", processID)
 	} else if err != nil {
 		return nil, err
@@ -189,7 +189,7 @@ func (s *Service) visibleProcess(ctx context.Context, who *access.Principal, pro
 
 // FindProcess returns a process who may read, with its policy.
 func (s *Service) FindProcess(ctx context.Context, who *access.Principal, t *account.Tenant, processID string) (*Process, *policy.Policy, error) {
-	proc, err := s.visibleProcess(ctx, who, processID, "process.read")
+	proc, err := s.visibleProcess(ctx, who, t, processID, "process.read")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -200,7 +200,7 @@ func (s *Service) FindProcess(ctx context.Context, who *access.Principal, t *acc
 // PingProcess records a process heartbeat; a dead process is revived only
 // within its policy's resurrection window.
 func (s *Service) PingProcess(ctx context.Context, who *access.Principal, t *account.Tenant, processID string) (*Process, *policy.Policy, error) {
-	proc, err := s.visibleProcess(ctx, who, processID, "process.heartbeat.ping")
+	proc, err := s.visibleProcess(ctx, who, t, processID, "process.heartbeat.ping")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -221,8 +221,8 @@ func (s *Service) PingProcess(ctx context.Context, who *access.Principal, t *acc
 }
 
 // KillProcess deletes a process.
-func (s *Service) KillProcess(ctx context.Context, who *access.Principal, processID string) error {
-	proc, err := s.visibleProcess(ctx, who, processID, "process.delete")
+func (s *Service) KillProcess(ctx context.Context, who *access.Principal, t *account.Tenant, processID string) error {
+	proc, err := s.visibleProcess(ctx, who, t, processID, "process.delete")
 	if err != nil {
 		return err
 	}
@@ -231,8 +231,8 @@ func (s *Service) KillProcess(ctx context.Context, who *access.Principal, proces
 
 // ListProcesses returns a page of the processes of a machine who may see,
 // oldest first, each with its policy.
-func (s *Service) ListProcesses(ctx context.Context, who *access.Principal, machineRef string, p page.Request) ([]WithPolicy[Process], int64, error) {
-	m, err := s.visible(ctx, who, machineRef, "process.read")
+func (s *Service) ListProcesses(ctx context.Context, who *access.Principal, t *account.Tenant, machineRef string, p page.Request) ([]WithPolicy[Process], int64, error) {
+	m, err := s.visible(ctx, who, t, machineRef, "process.read")
 	if err != nil {
 		return nil, 0, err
 	}

@@ -65,6 +65,7 @@ type fleet struct {
 	svc                   *machine.Service
 	policies              *policies
 	acct                  string
+	tenant                *account.Tenant // acct, as requests work in it
 	policy1, policy2      string
 	license1, license2    string
 	machines1, machines2  []machine.Machine
@@ -76,7 +77,7 @@ func newFleet(t *testing.T, b testenv.Backend) *fleet {
 	ctx := context.Background()
 	db := b.OpenDB(t)
 	acct, product := seedAccount(t, db)
-	f := &fleet{db: db, store: machine.NewStore(db), acct: acct}
+	f := &fleet{db: db, store: machine.NewStore(db), acct: acct, tenant: &account.Tenant{Account: &account.Account{ID: acct}}}
 	f.policy1 = seedPolicy(t, db, acct, product, policy.KeepDead, policy.NoRevive, false)
 	f.policy2 = seedPolicy(t, db, acct, product, policy.KeepDead, policy.NoRevive, false)
 	f.license1 = seedLicense(t, db, acct, product, f.policy1)
@@ -187,7 +188,7 @@ func TestListsCarryTheirPoliciesLoadedOnce(t *testing.T) {
 			{"a page", machine.Filter{LicenseID: f.license1}, page.Request{Limit: 2, Offset: 1, Count: true}, 3, map[string]int{f.policy1: 1}},
 		}
 		for _, tt := range tests {
-			listed, total, err := f.svc.List(ctx, f.admin, tt.filter, tt.page)
+			listed, total, err := f.svc.List(ctx, f.admin, f.tenant, tt.filter, tt.page)
 			if err != nil || total != tt.total || len(listed) != min(int(tt.total)-tt.page.Offset, tt.page.Limit) {
 				t.Fatalf("%s: %d of %d, %v", tt.name, len(listed), total, err)
 			}
@@ -203,14 +204,14 @@ func TestListsCarryTheirPoliciesLoadedOnce(t *testing.T) {
 
 		// A machine's processes list oldest first, whatever the order
 		// asked for, with their policy.
-		processes, total, err := f.svc.ListProcesses(ctx, f.admin, f.machines2[0].ID, page.Request{Limit: 1, Count: true})
+		processes, total, err := f.svc.ListProcesses(ctx, f.admin, f.tenant, f.machines2[0].ID, page.Request{Limit: 1, Count: true})
 		if err != nil || total != 2 || len(processes) != 1 || processes[0].Item.ID != oldest.ID || processes[0].Policy.ID != f.policy2 {
 			t.Fatalf("processes: %+v of %d, %v", processes, total, err)
 		}
 		if loads := f.loaded(); !reflect.DeepEqual(loads, map[string]int{f.policy2: 1}) {
 			t.Fatalf("processes loaded policies %v", loads)
 		}
-		if _, _, err := f.svc.ListProcesses(ctx, f.licenseBearer2, f.machines1[0].ID, page.Request{Limit: 10}); !apperr.Is(err, apperr.NotFound) {
+		if _, _, err := f.svc.ListProcesses(ctx, f.licenseBearer2, f.tenant, f.machines1[0].ID, page.Request{Limit: 10}); !apperr.Is(err, apperr.NotFound) {
 			t.Fatalf("another license's machine's processes: %v", err)
 		}
 	})
@@ -238,7 +239,7 @@ func TestAddComponentNeedsAMachineInSight(t *testing.T) {
 			{"its own machine", f.licenseBearer2, f.machines2[0].ID, apperr.Internal, ""},
 		}
 		for _, tt := range tests {
-			comp, err := f.svc.AddComponent(context.Background(), tt.who, nil, tt.ref, params)
+			comp, err := f.svc.AddComponent(context.Background(), tt.who, f.tenant, tt.ref, params)
 			if tt.kind == apperr.Internal {
 				if err != nil || comp.Fingerprint != "gpu-1" || comp.MachineID == "" {
 					t.Fatalf("%s: %+v, %v", tt.name, comp, err)
@@ -253,7 +254,7 @@ func TestAddComponentNeedsAMachineInSight(t *testing.T) {
 				t.Fatalf("%s: source %+v, want the machine relationship", tt.name, e.Source)
 			}
 		}
-		comps, total, err := f.svc.ListComponents(context.Background(), f.licenseBearer2, f.machines2[0].ID, page.Request{Limit: 10, Count: true})
+		comps, total, err := f.svc.ListComponents(context.Background(), f.licenseBearer2, f.tenant, f.machines2[0].ID, page.Request{Limit: 10, Count: true})
 		if err != nil || total != 1 || len(comps) != 1 || comps[0].Fingerprint != "gpu-1" {
 			t.Fatalf("listed components: %+v of %d, %v", comps, total, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/optional"
@@ -166,7 +167,7 @@ type Params struct {
 
 // Products resolves the product a policy is created for, as who sees it.
 type Products interface {
-	VisibleID(ctx context.Context, who *access.Principal, ref string) (string, error)
+	VisibleID(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (string, error)
 }
 
 // Records is the storage the policy rules need; *Store is it.
@@ -190,7 +191,7 @@ func NewService(store Records, products Products) *Service {
 }
 
 // Create stores a policy for a product who may see, with Keygen's defaults.
-func (s *Service) Create(ctx context.Context, who *access.Principal, productRef string, accountProtected bool, p Params) (*Policy, error) {
+func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.Tenant, productRef string, p Params) (*Policy, error) {
 	if err := who.Require("policy.create"); err != nil {
 		return nil, err
 	}
@@ -198,14 +199,14 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, productRef 
 	if productRef == "" {
 		return nil, notFound
 	}
-	productID, err := s.products.VisibleID(ctx, who, productRef)
+	productID, err := s.products.VisibleID(ctx, who, t, productRef)
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, notFound
 	}
 	if err != nil {
 		return nil, err
 	}
-	pol := withDefaults(&Policy{ID: id.New(), AccountID: who.AccountID, ProductID: productID, Protected: accountProtected, Metadata: map[string]any{}})
+	pol := withDefaults(&Policy{ID: id.New(), AccountID: t.ID, ProductID: productID, Protected: t.Protected, Metadata: map[string]any{}})
 	// Node-locked policies allow one machine unless told otherwise.
 	if !p.Floating.V && !p.MaxMachines.Set {
 		one := int64(1)
@@ -225,8 +226,8 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, productRef 
 }
 
 // Update changes the given attributes; scheme is fixed at creation.
-func (s *Service) Update(ctx context.Context, who *access.Principal, ref string, p Params) (*Policy, error) {
-	pol, err := s.visible(ctx, who, ref, "policy.update")
+func (s *Service) Update(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, p Params) (*Policy, error) {
+	pol, err := s.visible(ctx, who, t, ref, "policy.update")
 	if err != nil {
 		return nil, err
 	}
@@ -243,21 +244,21 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, ref string,
 }
 
 // Find returns a policy who may read.
-func (s *Service) Find(ctx context.Context, who *access.Principal, ref string) (*Policy, error) {
-	return s.visible(ctx, who, ref, "policy.read")
+func (s *Service) Find(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*Policy, error) {
+	return s.visible(ctx, who, t, ref, "policy.read")
 }
 
 // Visible returns a policy who may see, whatever its permissions (to
 // attach licenses or entitlements to it).
-func (s *Service) Visible(ctx context.Context, who *access.Principal, ref string) (*Policy, error) {
+func (s *Service) Visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*Policy, error) {
 	if who == nil {
 		return nil, access.ErrTokenMissing
 	}
-	return s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who))
+	return s.store.Find(ctx, t.ID, ref, access.ScopeOf(who))
 }
 
-func (s *Service) visible(ctx context.Context, who *access.Principal, ref, permission string) (*Policy, error) {
-	return access.Visible(who, permission, func() (*Policy, error) { return s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who)) })
+func (s *Service) visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref, permission string) (*Policy, error) {
+	return access.Visible(who, permission, func() (*Policy, error) { return s.store.Find(ctx, t.ID, ref, access.ScopeOf(who)) })
 }
 
 // Get returns a policy of the account without visibility rules (for rules
@@ -267,25 +268,25 @@ func (s *Service) Get(ctx context.Context, accountID, policyID string) (*Policy,
 }
 
 // List returns a page of the policies who may see, of one product if given.
-func (s *Service) List(ctx context.Context, who *access.Principal, productRef string, p page.Request) ([]Policy, int64, error) {
+func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Tenant, productRef string, p page.Request) ([]Policy, int64, error) {
 	if err := who.Require("policy.read"); err != nil {
 		return nil, 0, err
 	}
 	productID := ""
 	if productRef != "" {
 		var err error
-		if productID, err = s.products.VisibleID(ctx, who, productRef); apperr.Is(err, apperr.NotFound) {
+		if productID, err = s.products.VisibleID(ctx, who, t, productRef); apperr.Is(err, apperr.NotFound) {
 			return nil, 0, nil
 		} else if err != nil {
 			return nil, 0, err
 		}
 	}
-	return s.store.List(ctx, who.AccountID, access.ScopeOf(who), productID, p)
+	return s.store.List(ctx, t.ID, access.ScopeOf(who), productID, p)
 }
 
 // Delete removes a policy that has no licenses.
-func (s *Service) Delete(ctx context.Context, who *access.Principal, ref string) error {
-	pol, err := s.visible(ctx, who, ref, "policy.delete")
+func (s *Service) Delete(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) error {
+	pol, err := s.visible(ctx, who, t, ref, "policy.delete")
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/page"
@@ -71,7 +72,7 @@ type memProducts map[string]string
 
 var errDown = apperr.New(apperr.Unavailable, "SERVICE_UNAVAILABLE", "the database is down")
 
-func (m memProducts) VisibleID(_ context.Context, who *access.Principal, ref string) (string, error) {
+func (m memProducts) VisibleID(_ context.Context, who *access.Principal, _ *account.Tenant, ref string) (string, error) {
 	if ref == "down" {
 		return "", errDown
 	}
@@ -83,6 +84,11 @@ func (m memProducts) VisibleID(_ context.Context, who *access.Principal, ref str
 }
 
 const acct = "acct"
+
+// tenant is the account acct as requests work in it, protected or not.
+func tenant(protected bool) *account.Tenant {
+	return &account.Tenant{Account: &account.Account{ID: acct, Protected: protected}}
+}
 
 // The bearers of the tests: staff, a product, a user holding a license of
 // pol-app and that license, and an admin token narrowed to policy.read.
@@ -237,7 +243,7 @@ func TestCreate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, store := newService()
-			pol, err := s.Create(context.Background(), tt.who, tt.product, tt.protected, tt.p)
+			pol, err := s.Create(context.Background(), tt.who, tenant(tt.protected), tt.product, tt.p)
 			if !is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
@@ -287,7 +293,7 @@ func TestUpdate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, store := newService()
-			pol, err := s.Update(context.Background(), tt.who, tt.ref, tt.p)
+			pol, err := s.Update(context.Background(), tt.who, tenant(false), tt.ref, tt.p)
 			if !is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
@@ -309,12 +315,17 @@ func TestSight(t *testing.T) {
 	ctx := context.Background()
 	type method func(s *Service, who *access.Principal, ref string) error
 	var (
-		find    method = func(s *Service, who *access.Principal, ref string) error { _, err := s.Find(ctx, who, ref); return err }
-		visible method = func(s *Service, who *access.Principal, ref string) error {
-			_, err := s.Visible(ctx, who, ref)
+		find method = func(s *Service, who *access.Principal, ref string) error {
+			_, err := s.Find(ctx, who, tenant(false), ref)
 			return err
 		}
-		del method = func(s *Service, who *access.Principal, ref string) error { return s.Delete(ctx, who, ref) }
+		visible method = func(s *Service, who *access.Principal, ref string) error {
+			_, err := s.Visible(ctx, who, tenant(false), ref)
+			return err
+		}
+		del method = func(s *Service, who *access.Principal, ref string) error {
+			return s.Delete(ctx, who, tenant(false), ref)
+		}
 	)
 	inUse := apperr.At(apperr.Unprocessable, "POLICY_IN_USE", "", apperr.Record())
 	tests := []struct {
@@ -388,7 +399,7 @@ func TestList(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _ := newService()
-			items, total, err := s.List(context.Background(), tt.who, tt.product, page.Request{Limit: 10})
+			items, total, err := s.List(context.Background(), tt.who, tenant(false), tt.product, page.Request{Limit: 10})
 			if !is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}

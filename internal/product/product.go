@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/optional"
@@ -73,8 +74,8 @@ func NewService(store *Store, tx Transactor, tokens TokenRevoker) *Service {
 
 // VisibleID returns the id of a product who may see, whatever its
 // permissions (to attach policies or licenses to it).
-func (s *Service) VisibleID(ctx context.Context, who *access.Principal, ref string) (string, error) {
-	p, err := s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who))
+func (s *Service) VisibleID(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (string, error) {
+	p, err := s.store.Find(ctx, t.ID, ref, access.ScopeOf(who))
 	if err != nil {
 		return "", err
 	}
@@ -82,15 +83,14 @@ func (s *Service) VisibleID(ctx context.Context, who *access.Principal, ref stri
 }
 
 // Create validates and stores a new product.
-func (s *Service) Create(ctx context.Context, who *access.Principal, p Params) (*Product, error) {
+func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.Tenant, p Params) (*Product, error) {
 	if err := who.Require("product.create"); err != nil {
 		return nil, err
 	}
-	accountID := who.AccountID
 	if !p.Name.Set {
 		return nil, apperr.Attribute("name", "MISSING", "can't be blank")
 	}
-	prod := &Product{ID: id.New(), AccountID: accountID, DistributionStrategy: Licensed, Metadata: map[string]any{}}
+	prod := &Product{ID: id.New(), AccountID: t.ID, DistributionStrategy: Licensed, Metadata: map[string]any{}}
 	if err := apply(prod, p); err != nil {
 		return nil, err
 	}
@@ -101,8 +101,8 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, p Params) (
 }
 
 // Update changes the given attributes of a product.
-func (s *Service) Update(ctx context.Context, who *access.Principal, ref string, p Params) (*Product, error) {
-	prod, err := s.visible(ctx, who, ref, "product.update")
+func (s *Service) Update(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, p Params) (*Product, error) {
+	prod, err := s.visible(ctx, who, t, ref, "product.update")
 	if err != nil {
 		return nil, err
 	}
@@ -117,12 +117,12 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, ref string,
 
 // Find returns a product by id or code that who may read: out of sight is
 // a 404, visible without product.read a 403.
-func (s *Service) Find(ctx context.Context, who *access.Principal, ref string) (*Product, error) {
-	return s.visible(ctx, who, ref, "product.read")
+func (s *Service) Find(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*Product, error) {
+	return s.visible(ctx, who, t, ref, "product.read")
 }
 
-func (s *Service) visible(ctx context.Context, who *access.Principal, ref, permission string) (*Product, error) {
-	return access.Visible(who, permission, func() (*Product, error) { return s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who)) })
+func (s *Service) visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref, permission string) (*Product, error) {
+	return access.Visible(who, permission, func() (*Product, error) { return s.store.Find(ctx, t.ID, ref, access.ScopeOf(who)) })
 }
 
 // Bearer returns the product a token belongs to, without visibility rules.
@@ -131,16 +131,16 @@ func (s *Service) Bearer(ctx context.Context, accountID, id string) (*Product, e
 }
 
 // List returns a page of the products who may see.
-func (s *Service) List(ctx context.Context, who *access.Principal, p page.Request) ([]Product, int64, error) {
+func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]Product, int64, error) {
 	if err := who.Require("product.read"); err != nil {
 		return nil, 0, err
 	}
-	return s.store.List(ctx, who.AccountID, access.ScopeOf(who), p)
+	return s.store.List(ctx, t.ID, access.ScopeOf(who), p)
 }
 
 // Delete removes a product and its tokens.
-func (s *Service) Delete(ctx context.Context, who *access.Principal, ref string) error {
-	prod, err := s.visible(ctx, who, ref, "product.delete")
+func (s *Service) Delete(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) error {
+	prod, err := s.visible(ctx, who, t, ref, "product.delete")
 	if err != nil {
 		return err
 	}

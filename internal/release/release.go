@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/catalog"
 	"github.com/relkey/relkey/internal/database"
@@ -67,18 +68,18 @@ type Params struct {
 
 // Products resolves the product a release is created for, as who sees it.
 type Products interface {
-	VisibleID(ctx context.Context, who *access.Principal, ref string) (string, error)
+	VisibleID(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (string, error)
 }
 
 // Packages resolves the package of a product a release belongs to.
 type Packages interface {
-	IDOf(ctx context.Context, who *access.Principal, productID, ref string) (string, error)
+	IDOf(ctx context.Context, who *access.Principal, t *account.Tenant, productID, ref string) (string, error)
 }
 
 // Downloads starts the clocks that count from a license's first download
 // (an upgrade counts as one).
 type Downloads interface {
-	Downloaded(ctx context.Context, who *access.Principal) error
+	Downloaded(ctx context.Context, who *access.Principal, t *account.Tenant) error
 }
 
 // Service holds the release rules.
@@ -106,7 +107,7 @@ type Relations struct {
 }
 
 // Create adds a release to a product who may see.
-func (s *Service) Create(ctx context.Context, who *access.Principal, rel Relations, p Params) (*Release, error) {
+func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.Tenant, rel Relations, p Params) (*Release, error) {
 	if err := who.Require("release.create"); err != nil {
 		return nil, err
 	}
@@ -119,7 +120,7 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, rel Relatio
 	if rel.Product == "" {
 		return nil, notFound
 	}
-	productID, err := s.products.VisibleID(ctx, who, rel.Product)
+	productID, err := s.products.VisibleID(ctx, who, t, rel.Product)
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, notFound
 	}
@@ -141,12 +142,12 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, rel Relatio
 		return nil, apperr.Attribute("status", "NOT_ALLOWED", "must be DRAFT or PUBLISHED")
 	}
 	r := &Release{
-		ID: id.New(), AccountID: who.AccountID, ProductID: productID, Channel: p.Channel.V, Status: status, Version: version,
+		ID: id.New(), AccountID: t.ID, ProductID: productID, Channel: p.Channel.V, Status: status, Version: version,
 		SemverMajor: sv.Major, SemverMinor: sv.Minor, SemverPatch: sv.Patch, SemverPreWord: sv.PreWord, SemverPreNum: sv.PreNum,
 		SemverBuildWord: sv.BuildWord, SemverBuildNum: sv.BuildNum, Metadata: map[string]any{},
 	}
 	if rel.Package != "" {
-		packageID, err := s.packages.IDOf(ctx, who, productID, rel.Package)
+		packageID, err := s.packages.IDOf(ctx, who, t, productID, rel.Package)
 		if err != nil {
 			return nil, err
 		}
@@ -159,9 +160,9 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, rel Relatio
 		if err := s.catalog.Use(ctx, r.AccountID, catalog.Channels, r.Channel); err != nil || len(rel.Constraints) == 0 {
 			return err
 		}
-		t := entitlement.ReleaseTarget(r.ID)
-		t.Field, t.Code = apperr.Rel("constraints"), "CONSTRAINTS_"
-		_, err := s.entitlements.Attach(ctx, who, "release.constraints.attach", t, rel.Constraints)
+		target := entitlement.ReleaseTarget(r.ID)
+		target.Field, target.Code = apperr.Rel("constraints"), "CONSTRAINTS_"
+		_, err := s.entitlements.Attach(ctx, who, t, "release.constraints.attach", target, rel.Constraints)
 		return err
 	})
 }
@@ -207,8 +208,11 @@ type Narrowing struct {
 
 // Find returns a release by id, version or tag (the oldest match) within
 // the narrowing, that who may see.
-func (s *Service) Find(ctx context.Context, who *access.Principal, accountID, ref string, n Narrowing) (*Release, error) {
-	r, err := s.find(ctx, access.AccountOf(who, accountID), access.ScopeOf(who), ref, n)
+func (s *Service) Find(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, n Narrowing) (*Release, error) {
+	if err := who.In(t.ID); err != nil {
+		return nil, err
+	}
+	r, err := s.find(ctx, t.ID, access.ScopeOf(who), ref, n)
 	if err != nil {
 		return nil, err
 	}
@@ -226,12 +230,12 @@ func (s *Service) find(ctx context.Context, accountID string, sc access.Scope, r
 
 // Show returns a release as Find does, refused (403) to a suspended or
 // banned license.
-func (s *Service) Show(ctx context.Context, who *access.Principal, accountID, ref string, n Narrowing) (*Release, error) {
-	r, err := s.Find(ctx, who, accountID, ref, n)
+func (s *Service) Show(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, n Narrowing) (*Release, error) {
+	r, err := s.Find(ctx, who, t, ref, n)
 	if err != nil {
 		return nil, err
 	}
-	return r, s.Refuse(ctx, who, r.ProductID)
+	return r, s.Refuse(ctx, who, t, r.ProductID)
 }
 
 var (
@@ -244,7 +248,7 @@ var (
 // suspended: as in Keygen they may list a product's releases but not show,
 // download or upgrade them (license-key authentication refuses such
 // licenses outright; their activation tokens get this far).
-func (s *Service) Refuse(ctx context.Context, who *access.Principal, productID string) error {
+func (s *Service) Refuse(ctx context.Context, who *access.Principal, t *account.Tenant, productID string) error {
 	sc := access.ScopeOf(who)
 	switch {
 	case sc.LicenseID != "" && who.LicenseBanned:
@@ -252,7 +256,7 @@ func (s *Service) Refuse(ctx context.Context, who *access.Principal, productID s
 	case sc.LicenseID != "" && who.LicenseSuspended:
 		return errLicenseSuspended
 	case sc.UserID != "":
-		suspended, err := s.store.OnlySuspended(ctx, who.AccountID, sc.UserID, productID)
+		suspended, err := s.store.OnlySuspended(ctx, t.ID, sc.UserID, productID)
 		if err != nil || !suspended {
 			return err
 		}
@@ -271,26 +275,29 @@ type Filter struct {
 }
 
 // List returns a page of the releases who may see.
-func (s *Service) List(ctx context.Context, who *access.Principal, accountID string, f Filter, p page.Request) ([]Release, int64, error) {
+func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Tenant, f Filter, p page.Request) ([]Release, int64, error) {
+	if err := who.In(t.ID); err != nil {
+		return nil, 0, err
+	}
 	if err := access.MayReadPublic(who, "release.read"); err != nil {
 		return nil, 0, err
 	}
 	if f.Channel != "" && Includes(f.Channel) == nil {
 		return nil, 0, nil
 	}
-	return s.store.List(ctx, access.AccountOf(who, accountID), access.ScopeOf(who), f, s.now(), p)
+	return s.store.List(ctx, t.ID, access.ScopeOf(who), f, s.now(), p)
 }
 
 // change loads a release who may see and requires the permission.
-func (s *Service) change(ctx context.Context, who *access.Principal, ref, permission string) (*Release, error) {
+func (s *Service) change(ctx context.Context, who *access.Principal, t *account.Tenant, ref, permission string) (*Release, error) {
 	return access.Visible(who, permission, func() (*Release, error) {
-		return s.find(ctx, who.AccountID, access.ScopeOf(who), ref, Narrowing{})
+		return s.find(ctx, t.ID, access.ScopeOf(who), ref, Narrowing{})
 	})
 }
 
 // Update changes a release; version and channel are fixed.
-func (s *Service) Update(ctx context.Context, who *access.Principal, ref string, p Params) (*Release, error) {
-	r, err := s.change(ctx, who, ref, "release.update")
+func (s *Service) Update(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, p Params) (*Release, error) {
+	r, err := s.change(ctx, who, t, ref, "release.update")
 	if err != nil {
 		return nil, err
 	}
@@ -306,8 +313,8 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, ref string,
 }
 
 // Delete removes a release.
-func (s *Service) Delete(ctx context.Context, who *access.Principal, ref string) error {
-	r, err := s.change(ctx, who, ref, "release.delete")
+func (s *Service) Delete(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) error {
+	r, err := s.change(ctx, who, t, ref, "release.delete")
 	if err != nil {
 		return err
 	}
@@ -316,14 +323,14 @@ func (s *Service) Delete(ctx context.Context, who *access.Principal, ref string)
 
 // SetPackage moves a release into a package of its product (by id or key),
 // or out of any package when packageRef is nil.
-func (s *Service) SetPackage(ctx context.Context, who *access.Principal, ref string, packageRef *string) (*Release, error) {
-	r, err := s.change(ctx, who, ref, "release.package.update")
+func (s *Service) SetPackage(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, packageRef *string) (*Release, error) {
+	r, err := s.change(ctx, who, t, ref, "release.package.update")
 	if err != nil {
 		return nil, err
 	}
 	r.PackageID = nil
 	if packageRef != nil {
-		packageID, err := s.packages.IDOf(ctx, who, r.ProductID, *packageRef)
+		packageID, err := s.packages.IDOf(ctx, who, t, r.ProductID, *packageRef)
 		if err != nil {
 			return nil, err
 		}
@@ -333,8 +340,8 @@ func (s *Service) SetPackage(ctx context.Context, who *access.Principal, ref str
 }
 
 // Publish makes a release visible to licenses; Yank withdraws it.
-func (s *Service) Publish(ctx context.Context, who *access.Principal, ref string) (*Release, error) {
-	r, err := s.change(ctx, who, ref, "release.publish")
+func (s *Service) Publish(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*Release, error) {
+	r, err := s.change(ctx, who, t, ref, "release.publish")
 	if err != nil {
 		return nil, err
 	}
@@ -343,8 +350,8 @@ func (s *Service) Publish(ctx context.Context, who *access.Principal, ref string
 }
 
 // Yank withdraws a release.
-func (s *Service) Yank(ctx context.Context, who *access.Principal, ref string) (*Release, error) {
-	r, err := s.change(ctx, who, ref, "release.yank")
+func (s *Service) Yank(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*Release, error) {
+	r, err := s.change(ctx, who, t, ref, "release.yank")
 	if err != nil {
 		return nil, err
 	}
@@ -357,13 +364,16 @@ func (s *Service) Yank(ctx context.Context, who *access.Principal, ref string) (
 // than the current one (found within the narrowing): same product and
 // package, in the current release's channel unless another is given,
 // within the constraint. None is a 404.
-func (s *Service) Upgrade(ctx context.Context, who *access.Principal, accountID, ref string, n Narrowing, channel, constraint string) (current, next *Release, err error) {
+func (s *Service) Upgrade(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, n Narrowing, channel, constraint string) (current, next *Release, err error) {
+	if err := who.In(t.ID); err != nil {
+		return nil, nil, err
+	}
 	c, err := ParseConstraint(constraint)
 	if err != nil {
 		return nil, nil, err
 	}
 	// One sight for both lookups: a license's facts are read once.
-	v, err := s.store.Sight(ctx, access.AccountOf(who, accountID), access.ScopeOf(who), s.now())
+	v, err := s.store.Sight(ctx, t.ID, access.ScopeOf(who), s.now())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -374,7 +384,7 @@ func (s *Service) Upgrade(ctx context.Context, who *access.Principal, accountID,
 	if err := access.MayReadPublic(who, "release.upgrade"); err != nil {
 		return nil, nil, err
 	}
-	if err := s.Refuse(ctx, who, current.ProductID); err != nil {
+	if err := s.Refuse(ctx, who, t, current.ProductID); err != nil {
 		return nil, nil, err
 	}
 	if channel == "" {
@@ -387,7 +397,7 @@ func (s *Service) Upgrade(ctx context.Context, who *access.Principal, accountID,
 	if next, err = s.store.Next(ctx, v, current, included, c); err != nil {
 		return nil, nil, err
 	}
-	return current, next, s.downloads.Downloaded(ctx, who)
+	return current, next, s.downloads.Downloaded(ctx, who, t)
 }
 
 // ErrNoUpgrade is the 404 of an upgrade request with no newer release.

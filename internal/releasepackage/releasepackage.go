@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/catalog"
 	"github.com/relkey/relkey/internal/id"
@@ -46,7 +47,7 @@ var Engines = []string{"pypi", "tauri", "raw", "rubygems", "npm", "oci"}
 
 // Products resolves the product a package is created for, as who sees it.
 type Products interface {
-	VisibleID(ctx context.Context, who *access.Principal, ref string) (string, error)
+	VisibleID(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (string, error)
 }
 
 // Service holds the package rules.
@@ -103,7 +104,7 @@ func apply(p *Package, in Params) error {
 }
 
 // Create adds a package to a product who may see.
-func (s *Service) Create(ctx context.Context, who *access.Principal, productRef string, in Params) (*Package, error) {
+func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.Tenant, productRef string, in Params) (*Package, error) {
 	if err := who.Require("package.create"); err != nil {
 		return nil, err
 	}
@@ -111,14 +112,14 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, productRef 
 	if productRef == "" {
 		return nil, notFound
 	}
-	productID, err := s.products.VisibleID(ctx, who, productRef)
+	productID, err := s.products.VisibleID(ctx, who, t, productRef)
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, notFound
 	}
 	if err != nil {
 		return nil, err
 	}
-	p := &Package{ID: id.New(), AccountID: who.AccountID, ProductID: productID, Metadata: map[string]any{}}
+	p := &Package{ID: id.New(), AccountID: t.ID, ProductID: productID, Metadata: map[string]any{}}
 	if err := apply(p, in); err != nil {
 		return nil, err
 	}
@@ -133,8 +134,11 @@ func (s *Service) useEngine(ctx context.Context, p *Package) error {
 }
 
 // Find returns a package by id or key that who may see.
-func (s *Service) Find(ctx context.Context, who *access.Principal, accountID, ref string) (*Package, error) {
-	p, err := s.store.Find(ctx, access.AccountOf(who, accountID), ref, access.ScopeOf(who))
+func (s *Service) Find(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*Package, error) {
+	if err := who.In(t.ID); err != nil {
+		return nil, err
+	}
+	p, err := s.store.Find(ctx, t.ID, ref, access.ScopeOf(who))
 	if err != nil {
 		return nil, err
 	}
@@ -147,22 +151,25 @@ type Filter struct {
 }
 
 // List returns a page of the packages who may see.
-func (s *Service) List(ctx context.Context, who *access.Principal, accountID string, f Filter, pr page.Request) ([]Package, int64, error) {
+func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Tenant, f Filter, pr page.Request) ([]Package, int64, error) {
+	if err := who.In(t.ID); err != nil {
+		return nil, 0, err
+	}
 	if err := access.MayReadPublic(who, "package.read"); err != nil {
 		return nil, 0, err
 	}
-	return s.store.List(ctx, access.AccountOf(who, accountID), access.ScopeOf(who), f, pr)
+	return s.store.List(ctx, t.ID, access.ScopeOf(who), f, pr)
 }
 
-func (s *Service) visible(ctx context.Context, who *access.Principal, ref, permission string) (*Package, error) {
+func (s *Service) visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref, permission string) (*Package, error) {
 	return access.Visible(who, permission, func() (*Package, error) {
-		return s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who))
+		return s.store.Find(ctx, t.ID, ref, access.ScopeOf(who))
 	})
 }
 
 // Update changes a package; its product is fixed.
-func (s *Service) Update(ctx context.Context, who *access.Principal, ref string, in Params) (*Package, error) {
-	p, err := s.visible(ctx, who, ref, "package.update")
+func (s *Service) Update(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, in Params) (*Package, error) {
+	p, err := s.visible(ctx, who, t, ref, "package.update")
 	if err != nil {
 		return nil, err
 	}
@@ -173,8 +180,8 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, ref string,
 }
 
 // Delete removes a package and, as in Keygen, its releases.
-func (s *Service) Delete(ctx context.Context, who *access.Principal, ref string) error {
-	p, err := s.visible(ctx, who, ref, "package.delete")
+func (s *Service) Delete(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) error {
+	p, err := s.visible(ctx, who, t, ref, "package.delete")
 	if err != nil {
 		return err
 	}
@@ -183,8 +190,8 @@ func (s *Service) Delete(ctx context.Context, who *access.Principal, ref string)
 
 // IDOf resolves a package of the product by id or key, as who sees it, for
 // a release to belong to; a package the product lacks is PACKAGE_NOT_FOUND.
-func (s *Service) IDOf(ctx context.Context, who *access.Principal, productID, ref string) (string, error) {
-	p, err := s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who))
+func (s *Service) IDOf(ctx context.Context, who *access.Principal, t *account.Tenant, productID, ref string) (string, error) {
+	p, err := s.store.Find(ctx, t.ID, ref, access.ScopeOf(who))
 	if apperr.Is(err, apperr.NotFound) || err == nil && p.ProductID != productID {
 		return "", apperr.At(apperr.Unprocessable, "PACKAGE_NOT_FOUND", "must exist", apperr.Rel("package"))
 	}

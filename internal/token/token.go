@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/page"
@@ -240,7 +241,7 @@ type Options struct {
 // token.generate, for a user with user.tokens.generate (admins' tokens only
 // by admins), for a product with product.tokens.generate. The caller has
 // already made sure target is visible to who.
-func (s *Service) Generate(ctx context.Context, who *access.Principal, secret []byte, target Target, o Options) (*Token, string, error) {
+func (s *Service) Generate(ctx context.Context, who *access.Principal, t *account.Tenant, target Target, o Options) (*Token, string, error) {
 	switch {
 	case who.Is(target.Type, target.ID):
 		if err := who.Require("token.generate"); err != nil {
@@ -264,7 +265,7 @@ func (s *Service) Generate(ctx context.Context, who *access.Principal, secret []
 	default:
 		return nil, "", access.Denied("cannot generate tokens for this bearer")
 	}
-	return s.issueFor(ctx, who.AccountID, secret, target, o)
+	return s.issueFor(ctx, t.ID, t.Keys.Secret, target, o)
 }
 
 // IssueFor issues a token to a bearer that proved itself another way (an
@@ -306,65 +307,65 @@ func scope(who *access.Principal) (bearerType, bearerID string) {
 }
 
 // List returns a page of the tokens who may see.
-func (s *Service) List(ctx context.Context, who *access.Principal, p page.Request) ([]Token, int64, error) {
+func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]Token, int64, error) {
 	if err := who.Require("token.read"); err != nil {
 		return nil, 0, err
 	}
 	bearerType, bearerID := scope(who)
-	return s.store.List(ctx, who.AccountID, bearerType, bearerID, p)
+	return s.store.List(ctx, t.ID, bearerType, bearerID, p)
 }
 
 // Find returns a token who may see (404 otherwise), if who may read tokens.
-func (s *Service) Find(ctx context.Context, who *access.Principal, id string) (*Token, error) {
-	return s.visible(ctx, who, id, "token.read")
+func (s *Service) Find(ctx context.Context, who *access.Principal, t *account.Tenant, id string) (*Token, error) {
+	return s.visible(ctx, who, t, id, "token.read")
 }
 
-func (s *Service) visible(ctx context.Context, who *access.Principal, id, permission string) (*Token, error) {
+func (s *Service) visible(ctx context.Context, who *access.Principal, t *account.Tenant, id, permission string) (*Token, error) {
 	return access.Visible(who, permission, func() (*Token, error) {
 		bearerType, bearerID := scope(who)
-		return s.store.Find(ctx, who.AccountID, id, bearerType, bearerID)
+		return s.store.Find(ctx, t.ID, id, bearerType, bearerID)
 	})
 }
 
 // Regenerate replaces a token's raw value; an expiring token gets a new
 // two-week lifetime. The old value stops working at once.
-func (s *Service) Regenerate(ctx context.Context, who *access.Principal, secret []byte, id string) (*Token, string, error) {
-	t, err := s.visible(ctx, who, id, "token.regenerate")
+func (s *Service) Regenerate(ctx context.Context, who *access.Principal, t *account.Tenant, id string) (*Token, string, error) {
+	tok, err := s.visible(ctx, who, t, id, "token.regenerate")
 	if err != nil {
 		return nil, "", err
 	}
-	raw, err := newRaw(formats[t.Kind])
+	raw, err := newRaw(formats[tok.Kind])
 	if err != nil {
 		return nil, "", err
 	}
-	t.Digest = Digest(secret, raw)
-	if t.Expiry != nil {
+	tok.Digest = Digest(t.Keys.Secret, raw)
+	if tok.Expiry != nil {
 		at := s.now().UTC().Add(DefaultUserTokenLifetime).Truncate(time.Millisecond)
-		t.Expiry = &at
+		tok.Expiry = &at
 	}
-	if err := s.store.Save(ctx, t); err != nil {
+	if err := s.store.Save(ctx, tok); err != nil {
 		return nil, "", err
 	}
-	return t, raw, nil
+	return tok, raw, nil
 }
 
 // Revoke deletes a token; it answers 401 from then on.
-func (s *Service) Revoke(ctx context.Context, who *access.Principal, id string) error {
-	t, err := s.visible(ctx, who, id, "token.revoke")
+func (s *Service) Revoke(ctx context.Context, who *access.Principal, t *account.Tenant, id string) error {
+	tok, err := s.visible(ctx, who, t, id, "token.revoke")
 	if err != nil {
 		return err
 	}
-	return s.store.Delete(ctx, t)
+	return s.store.Delete(ctx, tok)
 }
 
 // ListForBearer returns a page of one bearer's tokens: staff may list
 // anyone's, other principals only their own.
-func (s *Service) ListForBearer(ctx context.Context, who *access.Principal, target Target, p page.Request) ([]Token, int64, error) {
+func (s *Service) ListForBearer(ctx context.Context, who *access.Principal, t *account.Tenant, target Target, p page.Request) ([]Token, int64, error) {
 	if err := who.Require("token.read"); err != nil {
 		return nil, 0, err
 	}
 	if !who.Staff() && !who.Is(target.Type, target.ID) {
 		return nil, 0, access.Denied("only staff may list another bearer's tokens")
 	}
-	return s.store.List(ctx, who.AccountID, target.Type, target.ID, p)
+	return s.store.List(ctx, t.ID, target.Type, target.ID, p)
 }

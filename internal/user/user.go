@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/id"
@@ -152,10 +153,10 @@ func (s *Service) Register(ctx context.Context, accountID string, r *Registratio
 
 // Create adds a user on behalf of who. Anonymous sign-up creates a user-role
 // user, and only while the account is not protected.
-func (s *Service) Create(ctx context.Context, who *access.Principal, accountID string, protected bool, p Params) (*User, error) {
+func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.Tenant, p Params) (*User, error) {
 	role := Role(p.Role.Or(string(RoleUser)))
 	switch {
-	case who == nil && (protected || role != RoleUser):
+	case who == nil && (t.Protected || role != RoleUser):
 		return nil, access.ErrTokenMissing
 	case who != nil:
 		if err := who.Require("user.create"); err != nil {
@@ -167,7 +168,7 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, accountID s
 			}
 		}
 	}
-	return s.insert(ctx, accountID, p)
+	return s.insert(ctx, t.ID, p)
 }
 
 func (s *Service) insert(ctx context.Context, accountID string, p Params) (*User, error) {
@@ -243,7 +244,7 @@ func (s *Service) hashPassword(ctx context.Context, plain string, field apperr.F
 
 // List returns a page of users with the given roles (default: user).
 // Staff and products may list; users and licenses may only see themselves.
-func (s *Service) List(ctx context.Context, who *access.Principal, roles []Role, p page.Request) ([]User, int64, error) {
+func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Tenant, roles []Role, p page.Request) ([]User, int64, error) {
 	if err := who.Require("user.read"); err != nil {
 		return nil, 0, err
 	}
@@ -258,22 +259,22 @@ func (s *Service) List(ctx context.Context, who *access.Principal, roles []Role,
 			return nil, 0, apperr.AtParameter(apperr.Invalid, "PARAMETERS_INVALID", "unknown role "+string(r), "roles[]")
 		}
 	}
-	return s.store.List(ctx, who.AccountID, access.ScopeOf(who), roles, p)
+	return s.store.List(ctx, t.ID, access.ScopeOf(who), roles, p)
 }
 
 // Find returns a user by id or email that who may read.
-func (s *Service) Find(ctx context.Context, who *access.Principal, ref string) (*User, error) {
-	return s.visible(ctx, who, ref, "user.read")
+func (s *Service) Find(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*User, error) {
+	return s.visible(ctx, who, t, ref, "user.read")
 }
 
-func (s *Service) visible(ctx context.Context, who *access.Principal, ref, permission string) (*User, error) {
-	return access.Visible(who, permission, func() (*User, error) { return s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who)) })
+func (s *Service) visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref, permission string) (*User, error) {
+	return access.Visible(who, permission, func() (*User, error) { return s.store.Find(ctx, t.ID, ref, access.ScopeOf(who)) })
 }
 
 // VisibleID returns the id of a user who may see, whatever its permissions
 // (to make it a license owner).
-func (s *Service) VisibleID(ctx context.Context, who *access.Principal, ref string) (string, error) {
-	u, err := s.store.Find(ctx, who.AccountID, ref, access.ScopeOf(who))
+func (s *Service) VisibleID(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (string, error) {
+	u, err := s.store.Find(ctx, t.ID, ref, access.ScopeOf(who))
 	if err != nil {
 		return "", err
 	}
@@ -294,8 +295,8 @@ func (s *Service) Bearer(ctx context.Context, accountID, id string) (*User, erro
 // Update changes the given attributes. Staff users are changed only with
 // admin.update, roles only by admins, passwords only by staff (users use
 // the update-password action).
-func (s *Service) Update(ctx context.Context, who *access.Principal, ref string, p Params) (*User, error) {
-	u, err := s.visible(ctx, who, ref, "user.update")
+func (s *Service) Update(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, p Params) (*User, error) {
+	u, err := s.visible(ctx, who, t, ref, "user.update")
 	if err != nil {
 		return nil, err
 	}
@@ -317,8 +318,8 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, ref string,
 }
 
 // Delete removes a user and its tokens; the last admin stays.
-func (s *Service) Delete(ctx context.Context, who *access.Principal, ref string) error {
-	u, err := s.visible(ctx, who, ref, "user.delete")
+func (s *Service) Delete(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) error {
+	u, err := s.visible(ctx, who, t, ref, "user.delete")
 	if err != nil {
 		return err
 	}
@@ -345,12 +346,12 @@ func (s *Service) Delete(ctx context.Context, who *access.Principal, ref string)
 }
 
 // SetBanned bans or unbans a user-role user.
-func (s *Service) SetBanned(ctx context.Context, who *access.Principal, ref string, banned bool) (*User, error) {
+func (s *Service) SetBanned(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, banned bool) (*User, error) {
 	permission := "user.unban"
 	if banned {
 		permission = "user.ban"
 	}
-	u, err := s.visible(ctx, who, ref, permission)
+	u, err := s.visible(ctx, who, t, ref, permission)
 	if err != nil {
 		return nil, err
 	}
@@ -403,8 +404,8 @@ func (s *Service) Authenticate(ctx context.Context, accountID, email, password s
 }
 
 // UpdatePassword changes the principal's own password after checking the old one.
-func (s *Service) UpdatePassword(ctx context.Context, who *access.Principal, ref, oldPassword, newPassword string) (*User, error) {
-	u, err := s.visible(ctx, who, ref, "user.password.update")
+func (s *Service) UpdatePassword(ctx context.Context, who *access.Principal, t *account.Tenant, ref, oldPassword, newPassword string) (*User, error) {
+	u, err := s.visible(ctx, who, t, ref, "user.password.update")
 	if err != nil {
 		return nil, err
 	}
@@ -443,8 +444,8 @@ func resetDigest(token string) string {
 // RequestPasswordReset issues a reset token for the account's user with
 // that email and publishes it (event user.password-reset) for a hook to
 // deliver. An unknown email does nothing, so the answer reveals nothing.
-func (s *Service) RequestPasswordReset(ctx context.Context, accountID, email string) error {
-	u, err := s.store.FindByEmail(ctx, accountID, email)
+func (s *Service) RequestPasswordReset(ctx context.Context, t *account.Tenant, email string) error {
+	u, err := s.store.FindByEmail(ctx, t.ID, email)
 	if apperr.Is(err, apperr.NotFound) {
 		return nil
 	}
@@ -462,16 +463,16 @@ func (s *Service) RequestPasswordReset(ctx context.Context, accountID, email str
 	if err := s.store.Save(ctx, u); err != nil {
 		return err
 	}
-	s.events.Publish(ctx, event.Event{Type: event.UserPasswordReset, AccountID: accountID, ResourceID: u.ID,
+	s.events.Publish(ctx, event.Event{Type: event.UserPasswordReset, AccountID: t.ID, ResourceID: u.ID,
 		Meta: map[string]any{"passwordResetToken": token, "expiry": expiry}})
 	return nil
 }
 
 // ResetPassword sets a new password with a reset token; it needs no other
 // credential and works once.
-func (s *Service) ResetPassword(ctx context.Context, accountID, ref, token, newPassword string) (*User, error) {
+func (s *Service) ResetPassword(ctx context.Context, t *account.Tenant, ref, token, newPassword string) (*User, error) {
 	invalid := apperr.At(apperr.Unauthenticated, "PASSWORD_RESET_TOKEN_INVALID", "is invalid or expired", apperr.Meta("password_reset_token"))
-	u, err := s.store.Find(ctx, accountID, ref, access.Scope{All: true})
+	u, err := s.store.Find(ctx, t.ID, ref, access.Scope{All: true})
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, invalid
 	}

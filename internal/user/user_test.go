@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/event"
@@ -53,7 +54,7 @@ func TestCreateAndAuthenticate(t *testing.T) {
 			admin := access.NewPrincipal(acct, access.RoleAdmin, access.BearerUser, u.ID, "", nil)
 			for _, tt := range creates {
 				p := user.Params{Email: optional.Of(tt.email), Password: optional.Of(&tt.password)}
-				if _, err := svc.Create(ctx, admin, acct, false, p); apperr.As(err).Code != tt.code {
+				if _, err := svc.Create(ctx, admin, &account.Tenant{Account: &account.Account{ID: acct}}, p); apperr.As(err).Code != tt.code {
 					t.Errorf("create %q/%d bytes: %v, want %s", tt.email, len(tt.password), err, tt.code)
 				}
 			}

@@ -1,8 +1,12 @@
-package account
+// Package onboard creates an account with its first administrator and
+// admin token, as `relkey account create` does. It sits above account,
+// user and token: the account rules know nothing of users or tokens.
+package onboard
 
 import (
 	"context"
 
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
 )
@@ -15,7 +19,7 @@ type Onboarding struct {
 
 // Onboarded is the result: the raw admin token is shown only here.
 type Onboarded struct {
-	Account   *Account
+	Account   *account.Account
 	Admin     *user.User
 	Token     *token.Token
 	RawToken  string
@@ -25,34 +29,27 @@ type Onboarded struct {
 // Onboard creates the account, its admin user and an admin token in one
 // transaction: either all exist afterwards or none does. The password is
 // hashed before the transaction begins.
-func (s *Service) Onboard(ctx context.Context, users *user.Service, tokens *token.Service, o Onboarding) (*Onboarded, error) {
+func Onboard(ctx context.Context, accounts *account.Service, users *user.Service, tokens *token.Service, o Onboarding) (*Onboarded, error) {
 	registration, err := users.Prepare(ctx, o.Email, o.Password, user.RoleAdmin)
 	if err != nil {
 		return nil, err
 	}
 	var out Onboarded
-	err = s.tx.InTx(ctx, func(ctx context.Context) error {
-		a, err := s.Create(ctx, Params{Slug: o.Slug, Name: o.Name})
+	t, err := accounts.CreateWith(ctx, account.Params{Slug: o.Slug, Name: o.Name}, func(ctx context.Context, t *account.Tenant) error {
+		admin, err := users.Register(ctx, t.ID, registration)
 		if err != nil {
 			return err
 		}
-		admin, err := users.Register(ctx, a.ID, registration)
+		tok, raw, err := tokens.IssueFor(ctx, t.ID, t.Keys.Secret, token.Target{Type: token.BearerUser, ID: admin.ID, Role: admin.Role}, token.Options{})
 		if err != nil {
 			return err
 		}
-		secret, err := s.keyring.Open(a.SecretKey)
-		if err != nil {
-			return err
-		}
-		t, raw, err := tokens.IssueFor(ctx, a.ID, secret, token.Target{Type: token.BearerUser, ID: admin.ID, Role: admin.Role}, token.Options{})
-		if err != nil {
-			return err
-		}
-		out = Onboarded{Account: a, Admin: admin, Token: t, RawToken: raw, PublicKey: a.Ed25519PublicKey}
+		out = Onboarded{Admin: admin, Token: tok, RawToken: raw}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	out.Account, out.PublicKey = t.Account, t.Ed25519PublicKey
 	return &out, nil
 }
