@@ -13,7 +13,7 @@ import (
 type fixture struct {
 	e                              *env
 	productID, policyID, licenseID string
-	key                            string
+	key, ownerID                   string
 }
 
 func (f *fixture) activate(attrs string) string {
@@ -132,13 +132,21 @@ func TestValidationWalksTheOrderedChecks(t *testing.T) {
 		}, code: "TOO_MANY_CORES"},
 		{name: "strict valid", policy: `"name":"P","strict":true`, setup: func(f *fixture) { f.activate(`"fingerprint":"a"`) }, valid: true, code: "VALID"},
 		{name: "strict expired", policy: `"name":"P","strict":true`, license: `"expiry":"2020-01-01T00:00:00Z"`, setup: func(f *fixture) { f.activate(`"fingerprint":"a"`) }, code: "EXPIRED"},
+		// A user scope by email counts the machines and processes of that user.
+		{name: "per-user machines, user by email", policy: `"name":"P","strict":true,"machineLeasingStrategy":"PER_USER"`,
+			setup: func(f *fixture) {
+				f.exec("UPDATE machines SET owner_id = ? WHERE id = ?", f.ownerID, f.activate(`"fingerprint":"a"`))
+			},
+			scope: func(*fixture) string { return `{"user":"OWNER@acme.test"}` }, valid: true, code: "VALID"},
+		{name: "per-user processes, user by email", policy: `"name":"P","maxProcesses":1,"processLeasingStrategy":"PER_USER"`,
+			scope: func(*fixture) string { return `{"user":"owner@acme.test"}` }, valid: true, code: "VALID"},
 	}
 	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
 		e := newEnv(t, be)
 		owner := e.id(e.admin("POST", "/v1/accounts/acme/users", userBody("owner@acme.test", "user")))
 		for _, tt := range cases {
 			t.Run(tt.name, func(t *testing.T) {
-				f := &fixture{e: e}
+				f := &fixture{e: e, ownerID: owner}
 				f.productID = e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
 				f.policyID = e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(f.productID, tt.policy)))
 				created := e.admin("POST", "/v1/accounts/acme/licenses", `{"data":{"type":"licenses","attributes":{`+tt.license+`},"relationships":{"policy":{"data":{"type":"policies","id":"`+f.policyID+`"}},"owner":{"data":{"type":"users","id":"`+owner+`"}}}}}`)

@@ -66,7 +66,7 @@ func TestAuthenticate(t *testing.T) {
 		{name: "suspended", state: licenseState{strategy: policy.AuthMixed, suspended: true}, byKey: refused("LICENSE_SUSPENDED")},
 		{name: "suspended before not allowed", state: licenseState{strategy: policy.AuthNone, suspended: true}, byKey: refused("LICENSE_SUSPENDED"), byToken: tokenNotAllowed},
 		{name: "expired, REVOKE_ACCESS", state: licenseState{strategy: policy.AuthMixed, expiration: policy.RevokeAccess, expiry: at(-time.Millisecond)}, byKey: refused("LICENSE_EXPIRED")},
-		{name: "expiring now, REVOKE_ACCESS", state: licenseState{strategy: policy.AuthMixed, expiration: policy.RevokeAccess, expiry: at(0)}, byKey: refused("LICENSE_EXPIRED")},
+		{name: "expiring now, REVOKE_ACCESS", state: licenseState{strategy: policy.AuthMixed, expiration: policy.RevokeAccess, expiry: at(0)}},
 		{name: "expiring in a moment, REVOKE_ACCESS", state: licenseState{strategy: policy.AuthMixed, expiration: policy.RevokeAccess, expiry: at(time.Millisecond)}},
 		{name: "expired, RESTRICT_ACCESS", state: licenseState{strategy: policy.AuthMixed, expiry: at(-day)}},
 		{name: "expired, MAINTAIN_ACCESS", state: licenseState{strategy: policy.AuthMixed, expiration: policy.MaintainAccess, expiry: at(-day)}},

@@ -488,6 +488,16 @@ func (f fakeOwners) Bearer(_ context.Context, accountID, id string) (*user.User,
 	return &c, nil
 }
 
+func (f fakeOwners) LicenseUserID(_ context.Context, accountID, licenseID, ref string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u, l := f.users[ref], f.licenses[licenseID]
+	if u == nil || l == nil || u.AccountID != accountID || !f.holds(u.ID, l) {
+		return "", nil
+	}
+	return u.ID, nil
+}
+
 // fakeSealer seals reversibly, and refuses to open what it did not seal.
 type fakeSealer struct{}
 

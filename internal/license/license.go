@@ -86,7 +86,7 @@ func (l *License) Status(now time.Time) string {
 		return StatusSuspended
 	case l.Expired(now):
 		return StatusExpired
-	case l.Expiry != nil && l.Expiry.Sub(now) < 3*24*time.Hour:
+	case l.Expiry != nil && l.Expiry.After(now) && l.Expiry.Sub(now) < 3*24*time.Hour:
 		return StatusExpiring
 	case l.inactive(now):
 		return StatusInactive
@@ -112,7 +112,7 @@ func (l *License) inactive(now time.Time) bool {
 }
 
 // Expired reports whether the license has expired at now.
-func (l *License) Expired(now time.Time) bool { return l.Expiry != nil && !now.Before(*l.Expiry) }
+func (l *License) Expired(now time.Time) bool { return l.Expiry != nil && l.Expiry.Before(now) }
 
 // Effective returns the license override of a limit, else the policy's.
 func Effective(override, fromPolicy *int64) *int64 {
@@ -144,6 +144,7 @@ type Owners interface {
 	VisibleID(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (string, error)
 	OfLicense(ctx context.Context, accountID, licenseID string, ownerID *string, p page.Request) ([]user.User, int64, error)
 	Bearer(ctx context.Context, accountID, id string) (*user.User, error)
+	LicenseUserID(ctx context.Context, accountID, licenseID, ref string) (string, error)
 }
 
 // Records is what the rules need of the license store; *Store is it (and
@@ -591,6 +592,9 @@ func (s *Service) CheckIn(ctx context.Context, who *access.Principal, t *account
 	if err != nil {
 		return nil, err
 	}
+	if err := s.protectedFromUser(ctx, who, l); err != nil {
+		return nil, err
+	}
 	pol, err := s.policies.Get(ctx, l.AccountID, l.PolicyID)
 	if err != nil {
 		return nil, err
@@ -733,6 +737,14 @@ func (s *Service) ForValidation(ctx context.Context, who *access.Principal, t *a
 		sc := access.ScopeOf(who)
 		visible := (sc.LicenseID != "" && sc.LicenseID == l.ID) || (sc.ProductID != "" && sc.ProductID == l.ProductID) ||
 			(sc.UserID != "" && l.OwnerID != nil && *l.OwnerID == sc.UserID)
+		if !visible && sc.UserID != "" {
+			// Keygen lets a user validate the licenses it holds too.
+			holder, err := s.owners.LicenseUserID(ctx, t.ID, l.ID, sc.UserID)
+			if err != nil {
+				return nil, nil, err
+			}
+			visible = holder != ""
+		}
 		if !visible {
 			return nil, nil, nil
 		}

@@ -2,6 +2,7 @@ package license
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,9 +72,7 @@ func TestForValidation(t *testing.T) {
 		{"another license", asLicense(licenseA), keyB, ""},
 		{"its owner", asUser(owner), keyA, licenseA},
 		{"a stranger", asUser(stranger), keyA, ""},
-		// The rule as written admits owners only; Keygen also admits
-		// licensees (bearer.licenses). See the report of this test suite.
-		{"a licensee", asUser(licensee), keyA, ""},
+		{"a licensee (as Keygen's validate_key?)", asUser(licensee), keyA, licenseA},
 		{"its product", asProduct(productA), keyA, licenseA},
 		{"another product", asProduct(productB), keyA, ""},
 	}
@@ -308,11 +307,16 @@ func TestCheckIn(t *testing.T) {
 		{"staff", admin(), true, ok},
 		{"another license", asLicense(licenseB), true, notFound},
 		{"read-only lacks license.check-in", readOnly(), true, denied},
+		// Keygen's check_in?: a user only its own license, and not a protected one.
+		{"its owner", asUser(owner), true, ok},
+		{"its owner, the policy protected", asUser(owner), true, denied},
+		{"a licensee", asUser(licensee), true, denied},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t)
 			w.policy(policyA).RequireCheckIn = tt.required
+			w.policy(policyA).Protected = strings.HasSuffix(tt.name, "protected")
 			w.license(licenseA).LastCheckInAt = at(-day)
 			l, err := w.svc.CheckIn(t.Context(), tt.who, w.tenant, licenseA)
 			if !expect(t, err, tt.want) {

@@ -20,7 +20,8 @@ func TestStatus(t *testing.T) {
 		{"new", License{CreatedAt: created}, StatusActive},
 		{"owner banned beats suspended", License{CreatedAt: created, OwnerBanned: true, Suspended: true}, StatusBanned},
 		{"suspended beats expired", License{CreatedAt: created, Suspended: true, Expiry: at(-day)}, StatusSuspended},
-		{"expired at its expiry", License{CreatedAt: created, Expiry: at(0)}, StatusExpired},
+		// Keygen: expired is expiry < now, expiring now < expiry < now+3d.
+		{"neither at its expiry", License{CreatedAt: created, Expiry: at(0)}, StatusActive},
 		{"expired after", License{CreatedAt: created, Expiry: at(-ms)}, StatusExpired},
 		{"expiring a moment before", License{CreatedAt: created, Expiry: at(ms)}, StatusExpiring},
 		{"expiring just within 3 days", License{CreatedAt: created, Expiry: at(3*day - ms)}, StatusExpiring},
@@ -42,7 +43,8 @@ func TestStatus(t *testing.T) {
 	}
 }
 
-// TestExpired: a license is expired from the instant of its expiry.
+// TestExpired: a license is expired once its expiry has passed (Keygen's
+// expiry < now).
 func TestExpired(t *testing.T) {
 	tests := []struct {
 		expiry *time.Time
@@ -50,7 +52,7 @@ func TestExpired(t *testing.T) {
 	}{
 		{nil, false},
 		{at(time.Nanosecond), false},
-		{at(0), true},
+		{at(0), false},
 		{at(-time.Nanosecond), true},
 	}
 	for _, tt := range tests {

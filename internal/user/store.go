@@ -87,17 +87,21 @@ func (s *Store) CountRole(ctx context.Context, accountID string, role Role) (int
 
 const licenseUsers = `(id IN (SELECT owner_id FROM licenses WHERE id = ?) OR id IN (SELECT user_id FROM license_users WHERE license_id = ?))`
 
-// HoldsLicense reports whether the user with id or email ref owns or holds the license.
-func (s *Store) HoldsLicense(ctx context.Context, accountID, licenseID, ref string) (bool, error) {
-	var n int64
+// LicenseUserID returns the id of the user with id or email ref who owns
+// or holds the license, "" when none does.
+func (s *Store) LicenseUserID(ctx context.Context, accountID, licenseID, ref string) (string, error) {
+	var ids []string
 	q := s.db.Conn(ctx).Model(&User{}).Where("account_id = ?", accountID)
 	if len(ref) == 36 && uuid.Validate(ref) == nil {
 		q = q.Where("id = ?", ref)
 	} else {
 		q = q.Where("lower(email) = lower(?)", ref)
 	}
-	err := q.Where(licenseUsers, licenseID, licenseID).Count(&n).Error
-	return n > 0, database.Error(err)
+	err := q.Where(licenseUsers, licenseID, licenseID).Limit(1).Pluck("id", &ids).Error
+	if err != nil || len(ids) == 0 {
+		return "", database.Error(err)
+	}
+	return ids[0], nil
 }
 
 // CountLicenseUsers counts a license's owner and licensees.

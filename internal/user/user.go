@@ -486,10 +486,10 @@ func (s *Service) ResetPassword(ctx context.Context, t *account.Tenant, ref, tok
 	return s.setPassword(ctx, u, newPassword)
 }
 
-// HoldsLicense reports whether ref (a user id or email) is the license's
-// owner or one of its licensees.
-func (s *Service) HoldsLicense(ctx context.Context, accountID, licenseID, ref string) (bool, error) {
-	return s.store.HoldsLicense(ctx, accountID, licenseID, ref)
+// LicenseUserID returns the id of the user (ref: an id or email) who owns
+// or holds the license, "" when none does.
+func (s *Service) LicenseUserID(ctx context.Context, accountID, licenseID, ref string) (string, error) {
+	return s.store.LicenseUserID(ctx, accountID, licenseID, ref)
 }
 
 // CountLicenseUsers counts a license's owner and licensees.

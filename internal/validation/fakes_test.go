@@ -27,7 +27,7 @@ type world struct {
 	machines   []machine.Machine
 	components []machine.Component
 	processes  []machine.Process
-	holders    []string // refs HoldsLicense accepts
+	holders    []string // refs LicenseUserID finds (as their own ids)
 	users      int64
 	codes      []string          // entitlement codes the license holds
 	versions   []string          // release versions it may reach
@@ -109,8 +109,11 @@ func (w *world) HasCodes(_ context.Context, _, _, _ string, codes []string) (boo
 	return true, nil
 }
 
-func (w *world) HoldsLicense(_ context.Context, _, _, ref string) (bool, error) {
-	return slices.Contains(w.holders, ref), nil
+func (w *world) LicenseUserID(_ context.Context, _, _, ref string) (string, error) {
+	if slices.Contains(w.holders, ref) {
+		return ref, nil
+	}
+	return "", nil
 }
 
 func (w *world) CountLicenseUsers(context.Context, string) (int64, error) { return w.users, nil }

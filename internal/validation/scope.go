@@ -29,19 +29,14 @@ func (r *run) scopes(sc Scope) (*Result, error) {
 	case !sc.Policy.Set && pol.RequirePolicyScope:
 		return ptr(fail("policy scope is required", "POLICY_SCOPE_REQUIRED")), nil
 	}
-	userScope := ""
-	if sc.User.Set && sc.User.V != nil {
-		userScope = *sc.User.V
-	}
 	if sc.User.Set {
-		ok := false
 		if sc.User.V != nil {
 			var err error
-			if ok, err = r.v.owners.HoldsLicense(r.ctx, l.AccountID, l.ID, *sc.User.V); err != nil {
+			if r.user, err = r.v.owners.LicenseUserID(r.ctx, l.AccountID, l.ID, *sc.User.V); err != nil {
 				return nil, err
 			}
 		}
-		if !ok {
+		if r.user == "" {
 			return ptr(fail("user scope does not match", "USER_SCOPE_MISMATCH")), nil
 		}
 	} else if pol.RequireUserScope {
@@ -60,10 +55,10 @@ func (r *run) scopes(sc Scope) (*Result, error) {
 			return ptr(fail("is missing one or more required entitlements", "ENTITLEMENTS_MISSING")), nil
 		}
 	}
-	if res, err := r.machineScope(sc, userScope); err != nil || res != nil {
+	if res, err := r.machineScope(sc, r.user); err != nil || res != nil {
 		return res, err
 	}
-	if res, err := r.fingerprintScope(sc, userScope); err != nil || res != nil {
+	if res, err := r.fingerprintScope(sc, r.user); err != nil || res != nil {
 		return res, err
 	}
 	if sc.Components.Set {

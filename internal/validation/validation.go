@@ -69,7 +69,7 @@ type Entitlements interface {
 
 // Owners knows a license's users: its owner and its licensees.
 type Owners interface {
-	HoldsLicense(ctx context.Context, accountID, licenseID, ref string) (bool, error)
+	LicenseUserID(ctx context.Context, accountID, licenseID, ref string) (string, error)
 	CountLicenseUsers(ctx context.Context, licenseID string) (int64, error)
 }
 
@@ -102,6 +102,7 @@ type run struct {
 	pol     *policy.Policy
 	now     time.Time
 	stats   *machine.Stats
+	user    string // the user a user scope named, as its id
 }
 
 // stats loads the license's machine totals once.
@@ -183,11 +184,7 @@ func (r *run) strict(sc Scope) (*Result, error) {
 	var st machine.Stats
 	var err error
 	if pol.MachineLeasingStrategy == policy.PerUser {
-		owner := ""
-		if sc.User.Set && sc.User.V != nil {
-			owner = *sc.User.V
-		}
-		st, err = r.v.machines.Stats(r.ctx, l.ID, true, owner)
+		st, err = r.v.machines.Stats(r.ctx, l.ID, true, r.user)
 	} else {
 		st, err = r.machineStats()
 	}
@@ -252,8 +249,8 @@ func (r *run) processes(sc Scope) (*Result, error) {
 		}
 	}
 	var owner *string
-	if sc.User.Set && sc.User.V != nil && *sc.User.V != "" {
-		owner = sc.User.V
+	if r.user != "" {
+		owner = &r.user
 	}
 	f := machine.LeasedProcesses(r.pol.ProcessLeasingStrategy, r.l.ID, owner, machineID)
 	alive := r.now.Add(-time.Duration(r.pol.HeartbeatSeconds()) * time.Second)
