@@ -41,7 +41,11 @@ func (s *Server) listLicenses(c echo.Context) error {
 		if err != nil {
 			return nil, 0, err
 		}
-		nodes, err := s.licenseRenderer(ctx).nodes(licenses)
+		shown := make([]*license.License, len(licenses))
+		for i := range licenses {
+			shown[i] = &licenses[i]
+		}
+		nodes, err := s.licenseNodes(c, nil, shown...)
 		return nodes, total, err
 	}, asNode)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/optional"
+	"github.com/relkey/relkey/internal/serializer"
 	"github.com/relkey/relkey/internal/validation"
 )
 
@@ -85,15 +86,14 @@ func (s *Server) renderValidation(c echo.Context, out validation.Outcome, m vali
 	if out.License == nil {
 		return s.render(c, http.StatusOK, &jsonapi.OnePayload{Data: nil, Meta: meta})
 	}
-	lr := s.licenseRenderer(c.Request().Context())
-	lr.policies[out.Policy.ID] = out.Policy
-	if out.Result.Machines != nil {
-		lr.stats[out.License.ID] = *out.Result.Machines
+	if m := out.Result.Machines; m != nil {
+		return s.renderOne(c, http.StatusOK, serializer.License(out.License, out.Policy, *m), meta)
 	}
-	node, err := lr.node(out.License)
+	nodes, err := s.licenseNodes(c, out.Policy, out.License)
 	if err != nil {
 		return err
 	}
+	node := nodes[0]
 	return s.renderOne(c, http.StatusOK, node, meta)
 }
 

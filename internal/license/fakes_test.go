@@ -169,12 +169,15 @@ func fmtTime(t *time.Time) string {
 // memDB is the state the fakes share: an account's licenses, policies and
 // users, in memory.
 type memDB struct {
-	mu        sync.Mutex
-	licenses  map[string]*License       // by id, as stored: no Key, no OwnerBanned
-	policies  map[string]*policy.Policy // by id
-	users     map[string]*user.User     // by id
-	licensees map[string][]string       // license id -> attached user ids, in order
-	reads     int                       // licenses read with their policy
+	mu          sync.Mutex
+	licenses    map[string]*License       // by id, as stored: no Key, no OwnerBanned
+	policies    map[string]*policy.Policy // by id
+	users       map[string]*user.User     // by id
+	licensees   map[string][]string       // license id -> attached user ids, in order
+	reads       int                       // licenses read with their policy
+	policyGets  int                       // policies read by id
+	machines    map[string]Totals         // license id -> its machine totals
+	totalsReads int                       // StatsOf calls
 }
 
 // fakeStore is the license store in memory. Where *Store enforces a rule in
@@ -402,7 +405,24 @@ func (f fakeStore) DetachUsers(_ context.Context, l *License, userIDs []string) 
 type fakePolicies struct{ *memDB }
 
 func (f fakePolicies) Get(_ context.Context, accountID, policyID string) (*policy.Policy, error) {
+	f.mu.Lock()
+	f.policyGets++
+	f.mu.Unlock()
 	return f.find(accountID, policyID, access.Scope{All: true})
+}
+
+// fakeTotals sums the machines the world gives licenses.
+type fakeTotals struct{ *memDB }
+
+func (f fakeTotals) StatsOf(_ context.Context, ids []string) (map[string]Totals, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.totalsReads++
+	out := map[string]Totals{}
+	for _, id := range ids {
+		out[id] = f.machines[id]
+	}
+	return out, nil
 }
 
 func (f fakePolicies) Visible(_ context.Context, who *access.Principal, t *account.Tenant, ref string) (*policy.Policy, error) {
@@ -542,13 +562,13 @@ func newWorld(t *testing.T) *world {
 		seed[i] = byte(i)
 	}
 	w := &world{
-		db: &memDB{licenses: map[string]*License{}, policies: map[string]*policy.Policy{}, users: map[string]*user.User{}, licensees: map[string][]string{}},
+		db: &memDB{licenses: map[string]*License{}, policies: map[string]*policy.Policy{}, users: map[string]*user.User{}, licensees: map[string][]string{}, machines: map[string]Totals{}},
 		tenant: &account.Tenant{
 			Account: &account.Account{ID: acct, Slug: "acme"},
 			Keys:    account.Keys{Signing: ed25519.NewKeyFromSeed(seed), Secret: []byte("account secret")},
 		},
 	}
-	w.svc = NewService(fakeStore{w.db}, fakePolicies{w.db}, fakeOwners{w.db}, fakeSealer{}, fakeRSA{})
+	w.svc = NewService(fakeStore{w.db}, fakePolicies{w.db}, fakeOwners{w.db}, fakeSealer{}, fakeRSA{}, fakeTotals{w.db})
 	w.svc.now = func() time.Time { return clock }
 	for _, p := range [][2]string{{policyA, productA}, {policyB, productB}, {policyT, productA}} {
 		w.db.policies[p[0]] = &policy.Policy{

@@ -173,12 +173,13 @@ type Service struct {
 	owners   Owners
 	sealer   Sealer
 	rsa      RSAKeys
+	machines MachineTotals
 	now      func() time.Time
 }
 
 // NewService returns the license rules.
-func NewService(store Records, policies Policies, owners Owners, sealer Sealer, rsa RSAKeys) *Service {
-	return &Service{store: store, policies: policies, owners: owners, sealer: sealer, rsa: rsa, now: time.Now}
+func NewService(store Records, policies Policies, owners Owners, sealer Sealer, rsa RSAKeys, machines MachineTotals) *Service {
+	return &Service{store: store, policies: policies, owners: owners, sealer: sealer, rsa: rsa, machines: machines, now: time.Now}
 }
 
 // Digest is how a key is found: hex HMAC-SHA256 keyed with the account secret.

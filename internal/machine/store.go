@@ -10,6 +10,7 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
+	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/page"
 )
 
@@ -43,9 +44,7 @@ func (s *Store) FingerprintTaken(ctx context.Context, accountID, column, value, 
 }
 
 // Stats are a license's machine totals.
-type Stats struct {
-	Count, Cores, Memory, Disk int64
-}
+type Stats = license.Totals
 
 // Stats totals the license's machines (of one owner when perUser).
 func (s *Store) Stats(ctx context.Context, licenseID string, perUser bool, ownerID string) (Stats, error) {
