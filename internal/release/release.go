@@ -82,19 +82,43 @@ type Downloads interface {
 	Downloaded(ctx context.Context, who *access.Principal, t *account.Tenant) error
 }
 
+// Records is the store the release rules read and write through (*Store).
+// Sight, Find, Next and List decide visibility in SQL; the rules here
+// only pass them the scope and the clock.
+type Records interface {
+	Sight(ctx context.Context, accountID string, sc access.Scope, now time.Time) (Sight, error)
+	Find(ctx context.Context, v Sight, ref string, n Narrowing) (*Release, error)
+	Next(ctx context.Context, v Sight, current *Release, channels []string, c *Constraint) (*Release, error)
+	List(ctx context.Context, accountID string, sc access.Scope, f Filter, now time.Time, p page.Request) ([]Release, int64, error)
+	Create(ctx context.Context, r *Release, then func(ctx context.Context) error) error
+	Save(ctx context.Context, r *Release) error
+	Delete(ctx context.Context, r *Release) error
+	OnlySuspended(ctx context.Context, accountID, userID, productID string) (bool, error)
+}
+
+var _ Records = (*Store)(nil)
+
+// Constraints attaches the entitlements a new release is constrained by
+// (*entitlement.Service).
+type Constraints interface {
+	Attach(ctx context.Context, who *access.Principal, t *account.Tenant, permission string, target entitlement.Target, ids []string) ([]entitlement.Attachment, error)
+}
+
+var _ Constraints = (*entitlement.Service)(nil)
+
 // Service holds the release rules.
 type Service struct {
-	store        *Store
+	store        Records
 	products     Products
 	packages     Packages
 	downloads    Downloads
-	entitlements *entitlement.Service
+	entitlements Constraints
 	catalog      catalog.Recorder
 	now          func() time.Time
 }
 
 // NewService returns the release rules.
-func NewService(store *Store, products Products, packages Packages, downloads Downloads, entitlements *entitlement.Service, recorder catalog.Recorder) *Service {
+func NewService(store Records, products Products, packages Packages, downloads Downloads, entitlements Constraints, recorder catalog.Recorder) *Service {
 	return &Service{store: store, products: products, packages: packages, downloads: downloads, entitlements: entitlements, catalog: recorder, now: time.Now}
 }
 
@@ -156,7 +180,7 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 	if err := s.apply(r, p); err != nil {
 		return nil, err
 	}
-	return r, s.store.Create(ctx, r, func(ctx context.Context) error {
+	err = s.store.Create(ctx, r, func(ctx context.Context) error {
 		if err := s.catalog.Use(ctx, r.AccountID, catalog.Channels, r.Channel); err != nil || len(rel.Constraints) == 0 {
 			return err
 		}
@@ -165,6 +189,10 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 		_, err := s.entitlements.Attach(ctx, who, t, "release.constraints.attach", target, rel.Constraints)
 		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 func (s *Service) apply(r *Release, p Params) error {
@@ -301,9 +329,13 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, t *account.
 	if err != nil {
 		return nil, err
 	}
-	for attr, set := range map[string]bool{"version": p.Version.Set, "channel": p.Channel.Set, "status": p.Status.Set} {
-		if set {
-			return nil, apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", apperr.Attr(attr))
+	// In a fixed order, so that the attribute named is the same every time.
+	for _, fixed := range []struct {
+		attr string
+		set  bool
+	}{{"version", p.Version.Set}, {"channel", p.Channel.Set}, {"status", p.Status.Set}} {
+		if fixed.set {
+			return nil, apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", apperr.Attr(fixed.attr))
 		}
 	}
 	if err := s.apply(r, p); err != nil {
