@@ -158,11 +158,12 @@ func TestBareLayoutServesTheDefaultAccount(t *testing.T) {
 	}
 }
 
-// serveEnvShared serves a second relkey over the same database and data dir.
+// serveEnvShared serves a second relkey over the same database and data
+// dir, on the same clock.
 func serveEnvShared(t *testing.T, e *env, cfg config.Config) *env {
 	t.Helper()
 	other := *e
-	a, srv := openServer(t, cfg, e.logs)
+	a, srv := openServer(t, cfg, e.logs, e.clock)
 	other.app, other.srv, other.cfg = a, srv, cfg
 	return &other
 }

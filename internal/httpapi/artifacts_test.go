@@ -141,14 +141,6 @@ func TestArtifactFailsAfterTheUploadWindow(t *testing.T) {
 		if got := show(); got != "WAITING" {
 			t.Fatalf("within the window: %s", got)
 		}
-		e.app.DB.Gorm.Exec("UPDATE artifacts SET created_at = ? WHERE id = ?", time.Now().Add(-artifact.UploadWindow-time.Minute).UTC(), artifactID)
-		if got := show(); got != "FAILED" {
-			t.Fatalf("past the window with no upload: %s", got)
-		}
-		if r := e.do("GET", "/v1/accounts/acme/artifacts/never.bin?product="+productID, ""); r.status != 404 {
-			t.Fatalf("a failed artifact is served: %d", r.status)
-		}
-
 		// The background pass settles artifacts nobody reads: one uploaded
 		// (S3 does not tell relkey; the local store already has), one late.
 		stored := func(id string) string {
@@ -161,7 +153,14 @@ func TestArtifactFailsAfterTheUploadWindow(t *testing.T) {
 			t.Fatalf("upload: %d", status)
 		}
 		late := e.id(e.admin("POST", "/v1/accounts/acme/artifacts", artifactBody(releaseID, `"filename":"late.bin"`), header{"Prefer", "no-redirect"}))
-		e.app.DB.Gorm.Exec("UPDATE artifacts SET created_at = ? WHERE id = ?", time.Now().Add(-artifact.UploadWindow-time.Minute).UTC(), late)
+
+		e.advance(artifact.UploadWindow + time.Minute)
+		if got := show(); got != "FAILED" {
+			t.Fatalf("past the window with no upload: %s", got)
+		}
+		if r := e.do("GET", "/v1/accounts/acme/artifacts/never.bin?product="+productID, ""); r.status != 404 {
+			t.Fatalf("a failed artifact is served: %d", r.status)
+		}
 		if err := e.app.Artifacts.SettleWaiting(context.Background()); err != nil {
 			t.Fatal(err)
 		}

@@ -33,6 +33,8 @@ type env struct {
 	acct    *onboard.Onboarded
 	token   string
 	logs    *syncBuffer
+	// clock is the time every clocked service of app reads; advance moves it.
+	clock *testenv.Clock
 }
 
 type syncBuffer struct {
@@ -83,16 +85,17 @@ func newEnv(t testing.TB, b testenv.Backend, tweak ...func(*config.Config)) *env
 
 func serveEnv(t testing.TB, b testenv.Backend, cfg config.Config) *env {
 	t.Helper()
-	logs := &syncBuffer{}
-	a, srv := openServer(t, cfg, logs)
-	e := &env{t: t, backend: b, cfg: cfg, app: a, srv: srv, logs: logs}
+	logs, clock := &syncBuffer{}, &testenv.Clock{}
+	a, srv := openServer(t, cfg, logs, clock)
+	e := &env{t: t, backend: b, cfg: cfg, app: a, srv: srv, logs: logs, clock: clock}
 	e.acct = e.onboard("acme")
 	e.token = e.acct.RawToken
 	return e
 }
 
-// openServer assembles relkey for cfg and serves it, logging into logs.
-func openServer(t testing.TB, cfg config.Config, logs *syncBuffer) (*app.App, *httptest.Server) {
+// openServer assembles relkey for cfg and serves it, logging into logs;
+// its services read the time from clock.
+func openServer(t testing.TB, cfg config.Config, logs *syncBuffer, clock *testenv.Clock) (*app.App, *httptest.Server) {
 	t.Helper()
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := app.Open(context.Background(), cfg, logger)
@@ -100,10 +103,19 @@ func openServer(t testing.TB, cfg config.Config, logs *syncBuffer) (*app.App, *h
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
+	// Before the server starts, so that no request races the change.
+	for _, s := range []interface{ SetClock(func() time.Time) }{a.Artifacts, a.Tokens, a.Machines, a.Validations} {
+		s.SetClock(clock.Now)
+	}
 	srv := httptest.NewServer(a.Server().Handler())
 	t.Cleanup(srv.Close)
 	return a, srv
 }
+
+// advance moves the env's clock d forward: to the services on it, whatever
+// was stamped before (by them or by the database) is d older, as if d had
+// passed.
+func (e *env) advance(d time.Duration) { e.clock.Advance(d) }
 
 func (e *env) onboard(slug string) *onboard.Onboarded {
 	e.t.Helper()

@@ -207,6 +207,8 @@ func TestHeartbeats(t *testing.T) {
 	// Within the revival window a dead machine comes back RESURRECTED, then ALIVE.
 	revive, _ := e.licensed(`"name":"Revive","requireHeartbeat":true,"heartbeatDuration":60,"heartbeatResurrectionStrategy":"5_MINUTE_REVIVE","heartbeatCullStrategy":"KEEP_DEAD"`)
 	rid := data(t, e.admin("POST", "/v1/accounts/acme/machines", machineBody(revive, `"fingerprint":"rv"`)))["id"].(string)
+	// Written, not advanced: the rendered heartbeatStatus reads the wall
+	// clock (serializer.Machine), not the service's.
 	e.app.DB.Gorm.Exec("UPDATE machines SET last_heartbeat_at = ? WHERE id = ?", time.Now().Add(-90*time.Second).UTC(), rid)
 	if s := attrs(t, e.admin("GET", "/v1/accounts/acme/machines/"+rid, ""))["heartbeatStatus"]; s != "DEAD" {
 		t.Fatalf("before revival: %v", s)
@@ -217,7 +219,7 @@ func TestHeartbeats(t *testing.T) {
 	if s := attrs(t, e.admin("POST", "/v1/accounts/acme/machines/"+rid+"/actions/ping", ""))["heartbeatStatus"]; s != "ALIVE" {
 		t.Fatalf("after revival: %v", s)
 	}
-	e.app.DB.Gorm.Exec("UPDATE machines SET last_heartbeat_at = ? WHERE id = ?", time.Now().Add(-time.Hour).UTC(), rid)
+	e.advance(time.Hour)
 	e.admin("POST", "/v1/accounts/acme/machines/"+rid+"/actions/ping", "").expectError(t, 422, "MACHINE_HEARTBEAT_DEAD")
 
 	fromCreation, _ := e.licensed(`"name":"FC","requireHeartbeat":true`)

@@ -40,7 +40,7 @@ func TestProcesses(t *testing.T) {
 		}
 
 		// A dead process cannot ping (NO_REVIVE), and killing frees a slot.
-		e.app.DB.Gorm.Exec("UPDATE processes SET last_heartbeat_at = ? WHERE id = ?", time.Now().Add(-time.Hour).UTC(), second)
+		e.advance(time.Hour)
 		e.do("POST", "/v1/accounts/acme/processes/"+second+"/actions/ping", "", auth).expectError(t, 422, "PROCESS_HEARTBEAT_DEAD")
 		if r := e.do("DELETE", "/v1/accounts/acme/processes/"+second, "", auth); r.status != 204 {
 			t.Fatalf("kill: %d", r.status)

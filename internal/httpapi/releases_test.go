@@ -128,6 +128,8 @@ func TestReleaseVisibility(t *testing.T) {
 		// Expired yesterday, restricted to what came out before.
 		lic := e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, `"expiry":"`+time.Now().Add(-24*time.Hour).UTC().Format(time.RFC3339)+`"`))
 		key := attrs(t, lic)["key"].(string)
+		// Written, not advanced: SQL compares the release's created_at (the
+		// database's wall clock) with the license's expiry; no clock is read.
 		e.app.DB.Gorm.Exec("UPDATE releases SET created_at = ? WHERE id = ?", time.Now().Add(-48*time.Hour).UTC(), old)
 		newer := e.publish(licensed, "stable", "1.2.0")
 		backdated := e.id(e.admin("POST", "/v1/accounts/acme/releases", releaseBody(licensed,

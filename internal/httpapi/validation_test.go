@@ -34,7 +34,9 @@ func machineScope(f *fixture) string {
 }
 
 func TestValidationWalksTheOrderedChecks(t *testing.T) {
-	long := time.Now().Add(-48 * time.Hour).UTC()
+	// Cases share one env, so a case that advances its clock advances it
+	// for the cases after it too.
+	const long = 48 * time.Hour
 	cases := []struct {
 		name    string
 		policy  string // policy attributes
@@ -54,7 +56,7 @@ func TestValidationWalksTheOrderedChecks(t *testing.T) {
 		{name: "expired, maintain", policy: `"name":"P","expirationStrategy":"MAINTAIN_ACCESS"`, license: `"expiry":"2020-01-01T00:00:00Z"`, valid: true, code: "EXPIRED"},
 		{name: "expired, allow", policy: `"name":"P","expirationStrategy":"ALLOW_ACCESS"`, license: `"expiry":"2020-01-01T00:00:00Z"`, valid: true, code: "EXPIRED"},
 		{name: "overdue check-in", policy: `"name":"P","requireCheckIn":true,"checkInInterval":"day","checkInIntervalCount":1`, setup: func(f *fixture) {
-			f.exec("UPDATE licenses SET last_check_in_at = ? WHERE id = ?", long, f.licenseID)
+			f.e.advance(long)
 		}, code: "OVERDUE"},
 		{name: "product mismatch", policy: `"name":"P"`, scope: func(*fixture) string { return `{"product":"00000000-0000-0000-0000-000000000000"}` }, code: "PRODUCT_SCOPE_MISMATCH"},
 		{name: "product match", policy: `"name":"P","requireProductScope":true`, scope: func(f *fixture) string { return `{"product":"` + f.productID + `"}` }, valid: true, code: "VALID"},
@@ -74,7 +76,8 @@ func TestValidationWalksTheOrderedChecks(t *testing.T) {
 		{name: "machine heartbeat not started", policy: `"name":"P","requireHeartbeat":true,"heartbeatBasis":"FROM_FIRST_PING"`,
 			setup: func(f *fixture) { f.activate(`"fingerprint":"m1"`) }, scope: machineScope, code: "HEARTBEAT_NOT_STARTED"},
 		{name: "machine heartbeat dead", policy: `"name":"P","requireHeartbeat":true,"heartbeatBasis":"FROM_FIRST_PING"`, setup: func(f *fixture) {
-			f.exec("UPDATE machines SET created_at = ? WHERE id = ?", long, f.activate(`"fingerprint":"m1"`))
+			f.activate(`"fingerprint":"m1"`)
+			f.e.advance(long)
 		}, scope: machineScope, code: "HEARTBEAT_DEAD"},
 		{name: "machine required", policy: `"name":"P","requireMachineScope":true`, code: "MACHINE_SCOPE_REQUIRED"},
 		{name: "fingerprint empty", policy: `"name":"P"`, scope: func(*fixture) string { return `{"fingerprint":""}` }, code: "FINGERPRINT_SCOPE_EMPTY"},
@@ -93,8 +96,8 @@ func TestValidationWalksTheOrderedChecks(t *testing.T) {
 			setup: func(f *fixture) { f.activate(`"fingerprint":"m1"`) },
 			scope: func(*fixture) string { return `{"fingerprint":"m1"}` }, code: "HEARTBEAT_NOT_STARTED"},
 		{name: "fingerprint dead", policy: `"name":"P","requireHeartbeat":true`, setup: func(f *fixture) {
-			id := f.activate(`"fingerprint":"m1"`)
-			f.exec("UPDATE machines SET last_heartbeat_at = ?, created_at = ? WHERE id = ?", long, long, id)
+			f.activate(`"fingerprint":"m1"`)
+			f.e.advance(long)
 		}, scope: func(*fixture) string { return `{"fingerprint":"m1"}` }, code: "HEARTBEAT_DEAD"},
 		{name: "fingerprint required", policy: `"name":"P","requireFingerprintScope":true`, code: "FINGERPRINT_SCOPE_REQUIRED"},
 		{name: "components need a fingerprint", policy: `"name":"P"`, scope: func(*fixture) string { return `{"components":["c"]}` }, code: "FINGERPRINT_SCOPE_REQUIRED"},
