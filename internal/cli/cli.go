@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -141,6 +142,14 @@ func serve(cmd Command, cfg config.Config, logger *slog.Logger) int {
 	}
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(listener) }()
+	if cfg.DebugListen != "" {
+		debug, err := serveProfiles(cfg.DebugListen, logger)
+		if err != nil {
+			return fail(cmd, err)
+		}
+		defer debug.Close()
+		fmt.Fprintf(cmd.Stdout, "profiles on http://%s/debug/pprof/\n", debug.Addr)
+	}
 	jobs, stopJobs := context.WithCancel(context.Background())
 	jobsDone := make(chan struct{})
 	go func() { defer close(jobsDone); a.RunJobs(jobs) }()
@@ -281,4 +290,23 @@ func baseURL(cfg config.Config) string {
 		return cfg.PublicURL.String()
 	}
 	return "http://" + cfg.Listen
+}
+
+// serveProfiles serves Go's runtime profiles (net/http/pprof) on a listener
+// of their own, apart from the API; the server's Addr is where it listens.
+func serveProfiles(addr string, logger *slog.Logger) (*http.Server, error) {
+	listener, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("RELKEY_DEBUG_LISTEN: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	server := &http.Server{Addr: listener.Addr().String(), Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	go server.Serve(listener)
+	return server, nil
 }

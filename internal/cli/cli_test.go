@@ -191,6 +191,38 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 	}
 }
 
+// TestServeProfilesOnTheirOwnListener: RELKEY_DEBUG_LISTEN serves pprof
+// apart from the API, which does not serve it.
+func TestServeProfilesOnTheirOwnListener(t *testing.T) {
+	addr, debugAddr := freePort(t), freePort(t)
+	env := map[string]string{"RELKEY_DATA_DIR": t.TempDir(), "RELKEY_LISTEN": addr, "RELKEY_DEBUG_LISTEN": debugAddr}
+	stop, cancel := context.WithCancel(context.Background())
+	exited := make(chan int, 1)
+	go func() {
+		exited <- Run(Command{Args: []string{"serve"}, Getenv: func(k string) string { return env[k] },
+			Stdout: io.Discard, Stderr: io.Discard, Signals: stop})
+	}()
+	status := func(u string) int {
+		resp, err := http.Get(u)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	waitFor(t, "the profiles to be served", func() bool { return status("http://"+debugAddr+"/debug/pprof/goroutine?debug=1") == 200 })
+	if got := status("http://" + addr + "/debug/pprof/"); got != 404 {
+		t.Fatalf("the API listener answers /debug/pprof/ with %d, want 404", got)
+	}
+	cancel()
+	if code := <-exited; code != 0 {
+		t.Fatalf("serve exited %d", code)
+	}
+	if got := status("http://" + debugAddr + "/debug/pprof/"); got != 0 {
+		t.Fatalf("profiles still served after shutdown: %d", got)
+	}
+}
+
 // waitFor polls ok until it holds, failing the test after a minute.
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,10 @@ type Config struct {
 	PasswordCost int
 	// TLS, when set, makes relkey serve HTTPS itself with this certificate.
 	TLS *tls.Certificate
+	// DatabaseMaxConns caps the database connection pool.
+	DatabaseMaxConns int
+	// DebugListen, when set, serves Go's profiles (net/http/pprof) there.
+	DebugListen string
 }
 
 // S3 is a parsed RELKEY_STORAGE_URL.
@@ -83,6 +88,8 @@ var Variables = []Variable{
 	{"RELKEY_PASSWORD_COST", "12", "bcrypt cost of new password digests, 4 to 31 (12 is Keygen's; each step doubles the work)"},
 	{"RELKEY_TLS_CERT", "", "PEM certificate (chain) file: serve HTTPS on RELKEY_LISTEN; needs RELKEY_TLS_KEY"},
 	{"RELKEY_TLS_KEY", "", "PEM private key file of RELKEY_TLS_CERT"},
+	{"RELKEY_DATABASE_MAX_CONNS", "0", "largest number of open database connections, 1 to 1000; 0 = four per CPU"},
+	{"RELKEY_DEBUG_LISTEN", "", "host:port to serve Go's profiles on (/debug/pprof/); unset = off. Keep it on loopback"},
 }
 
 // FromEnv reads and validates the configuration. Every problem is reported
@@ -167,6 +174,19 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("RELKEY_LOG_LEVEL"))); err != nil {
 		bad("RELKEY_LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	if n, err := strconv.Atoi(get("RELKEY_DATABASE_MAX_CONNS")); err != nil || n < 0 || n > 1000 {
+		bad("RELKEY_DATABASE_MAX_CONNS", "must be a whole number from 0 to 1000")
+	} else {
+		c.DatabaseMaxConns = n
+		if n == 0 {
+			c.DatabaseMaxConns = 4 * runtime.GOMAXPROCS(0)
+		}
+	}
+	if c.DebugListen = get("RELKEY_DEBUG_LISTEN"); c.DebugListen != "" {
+		if _, _, err := net.SplitHostPort(c.DebugListen); err != nil {
+			bad("RELKEY_DEBUG_LISTEN", "%q is not host:port", c.DebugListen)
+		}
 	}
 	if n, err := strconv.Atoi(get("RELKEY_PASSWORD_COST")); err != nil || n < password.MinCost || n > password.MaxCost {
 		bad("RELKEY_PASSWORD_COST", "must be a whole number from %d to %d", password.MinCost, password.MaxCost)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -25,18 +26,21 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Listen != "127.0.0.1:8080" || c.DataDir != "./data" || !c.Embedded() || c.Storage != nil ||
-		c.RequestTimeout != 5*time.Second || c.MaxBodyBytes != 1<<20 || c.PublicURL != nil || c.PasswordCost != password.DefaultCost {
+		c.RequestTimeout != 5*time.Second || c.MaxBodyBytes != 1<<20 || c.PublicURL != nil || c.PasswordCost != password.DefaultCost ||
+		c.DatabaseMaxConns != 4*runtime.GOMAXPROCS(0) || c.DebugListen != "" {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
 }
 
 func TestValidValues(t *testing.T) {
 	c, err := FromEnv(env(map[string]string{
-		"RELKEY_LISTEN":       "0.0.0.0:9000",
-		"RELKEY_DATABASE_URL": "postgres://u:p@db:5432/relkey",
-		"RELKEY_SECRET_KEY":   strings.Repeat("k", 32),
-		"RELKEY_STORAGE_URL":  "s3://AK:SK@127.0.0.1:9000/artifacts?secure=false&region=eu-west-1",
-		"RELKEY_PUBLIC_URL":   "https://licensing.example.com/",
+		"RELKEY_LISTEN":             "0.0.0.0:9000",
+		"RELKEY_DATABASE_URL":       "postgres://u:p@db:5432/relkey",
+		"RELKEY_SECRET_KEY":         strings.Repeat("k", 32),
+		"RELKEY_STORAGE_URL":        "s3://AK:SK@127.0.0.1:9000/artifacts?secure=false&region=eu-west-1",
+		"RELKEY_PUBLIC_URL":         "https://licensing.example.com/",
+		"RELKEY_DATABASE_MAX_CONNS": "6",
+		"RELKEY_DEBUG_LISTEN":       "127.0.0.1:6060",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -44,6 +48,9 @@ func TestValidValues(t *testing.T) {
 	want := S3{AccessKey: "AK", SecretKey: "SK", Endpoint: "127.0.0.1:9000", Bucket: "artifacts", Secure: false, Region: "eu-west-1"}
 	if *c.Storage != want {
 		t.Fatalf("storage = %+v", *c.Storage)
+	}
+	if c.DatabaseMaxConns != 6 || c.DebugListen != "127.0.0.1:6060" {
+		t.Fatalf("pool %d, debug listener %q", c.DatabaseMaxConns, c.DebugListen)
 	}
 	if c.PublicURL.String() != "https://licensing.example.com" || c.Embedded() {
 		t.Fatalf("public url %v embedded %v", c.PublicURL, c.Embedded())
@@ -71,6 +78,9 @@ func TestInvalidValuesAreAllReported(t *testing.T) {
 		{"password cost below bcrypt's minimum", "RELKEY_PASSWORD_COST", "3", "RELKEY_PASSWORD_COST"},
 		{"password cost above bcrypt's maximum", "RELKEY_PASSWORD_COST", "32", "RELKEY_PASSWORD_COST"},
 		{"password cost not a number", "RELKEY_PASSWORD_COST", "high", "RELKEY_PASSWORD_COST"},
+		{"negative pool", "RELKEY_DATABASE_MAX_CONNS", "-1", "RELKEY_DATABASE_MAX_CONNS"},
+		{"huge pool", "RELKEY_DATABASE_MAX_CONNS", "5000", "RELKEY_DATABASE_MAX_CONNS"},
+		{"debug listen without port", "RELKEY_DEBUG_LISTEN", "localhost", "RELKEY_DEBUG_LISTEN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

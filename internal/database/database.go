@@ -44,6 +44,8 @@ type Options struct {
 	// Timeout bounds every database wait: statements, lock waits and
 	// connection attempts stay below it so requests end before their deadline.
 	Timeout time.Duration
+	// MaxConns caps the open connections (0: 25).
+	MaxConns int
 }
 
 // Open connects to the configured engine. It does not migrate.
@@ -89,8 +91,12 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		return nil, err
 	}
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	sqlDB.SetMaxOpenConns(25)
-	sqlDB.SetMaxIdleConns(10)
+	maxConns := opts.MaxConns
+	if maxConns <= 0 {
+		maxConns = 25
+	}
+	sqlDB.SetMaxOpenConns(maxConns)
+	sqlDB.SetMaxIdleConns(maxConns)
 	db := &DB{Gorm: g, SQL: sqlDB, Engine: engine, dsn: dsn, budget: budget}
 	pingCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
