@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +33,7 @@ type Config struct {
 	PasswordCost int
 	// TLS, when set, makes relkey serve HTTPS itself with this certificate.
 	TLS *tls.Certificate
-	// DatabaseMaxConns caps the database connection pool.
+	// DatabaseMaxConns caps the database connection pool (0: four per CPU).
 	DatabaseMaxConns int
 	// DebugListen, when set, serves Go's profiles (net/http/pprof) there.
 	DebugListen string
@@ -179,9 +178,6 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		bad("RELKEY_DATABASE_MAX_CONNS", "must be a whole number from 0 to 1000")
 	} else {
 		c.DatabaseMaxConns = n
-		if n == 0 {
-			c.DatabaseMaxConns = 4 * runtime.GOMAXPROCS(0)
-		}
 	}
 	if c.DebugListen = get("RELKEY_DEBUG_LISTEN"); c.DebugListen != "" {
 		if _, _, err := net.SplitHostPort(c.DebugListen); err != nil {

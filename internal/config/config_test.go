@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +26,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Listen != "127.0.0.1:8080" || c.DataDir != "./data" || !c.Embedded() || c.Storage != nil ||
 		c.RequestTimeout != 5*time.Second || c.MaxBodyBytes != 1<<20 || c.PublicURL != nil || c.PasswordCost != password.DefaultCost ||
-		c.DatabaseMaxConns != 4*runtime.GOMAXPROCS(0) || c.DebugListen != "" {
+		c.DatabaseMaxConns != 0 || c.DebugListen != "" {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
 }

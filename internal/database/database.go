@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -44,7 +45,7 @@ type Options struct {
 	// Timeout bounds every database wait: statements, lock waits and
 	// connection attempts stay below it so requests end before their deadline.
 	Timeout time.Duration
-	// MaxConns caps the open connections (0: 25).
+	// MaxConns caps the open connections (0: four per CPU).
 	MaxConns int
 }
 
@@ -93,7 +94,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	maxConns := opts.MaxConns
 	if maxConns <= 0 {
-		maxConns = 25
+		maxConns = 4 * runtime.GOMAXPROCS(0)
 	}
 	sqlDB.SetMaxOpenConns(maxConns)
 	sqlDB.SetMaxIdleConns(maxConns)
