@@ -82,8 +82,10 @@ func (s *Store) setStatus(ctx context.Context, a *Artifact, from, to string) err
 // visible restricts artifacts to those of releases who may see; when
 // uploadedOnly, to uploaded ones.
 func (s *Store) visible(ctx context.Context, accountID string, who *access.Principal, uploadedOnly bool, f Filter, now time.Time) *gorm.DB {
-	q := s.db.Conn(ctx).Model(&Artifact{}).Where("artifacts.account_id = ?", accountID).
-		Where("artifacts.release_id IN (?)", s.releases.VisibleIDs(ctx, accountID, who, now))
+	// A correlated probe of the artifact's own release: an IN list would
+	// gather every visible release of the account first.
+	inSight := s.releases.Scoped(ctx, accountID, who, now).Select("1").Where("releases.id = artifacts.release_id")
+	q := s.db.Conn(ctx).Model(&Artifact{}).Where("artifacts.account_id = ?", accountID).Where("EXISTS (?)", inSight)
 	return s.filtered(ctx, q, accountID, uploadedOnly, f)
 }
 

@@ -60,6 +60,10 @@ func WithStatementCounter(ctx context.Context, c *StatementCounter) context.Cont
 // carry a StatementCounter.
 func (db *DB) CountStatements() error {
 	count := func(g *gorm.DB) {
+		// A dry run only builds a subquery's SQL; nothing reaches the database.
+		if g.DryRun {
+			return
+		}
 		if c, ok := g.Statement.Context.Value(counterKey{}).(*StatementCounter); ok {
 			c.add(g.Statement)
 		}

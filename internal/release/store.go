@@ -13,6 +13,7 @@ import (
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/page"
+	"github.com/relkey/relkey/internal/policy"
 )
 
 // Store persists releases.
@@ -44,11 +45,16 @@ func (s *Store) Sight(ctx context.Context, accountID string, sc access.Scope, no
 	open := "releases.product_id IN (SELECT id FROM products WHERE account_id = ? AND distribution_strategy = 'OPEN') AND " + unconstrained
 	switch {
 	case sc.LicenseID != "":
-		window, args, err := s.licenseWindow(ctx, accountID, sc.LicenseID, now)
+		window, args, anyOpen, err := s.licenseWindow(ctx, accountID, sc.LicenseID, now)
 		if err != nil {
 			return v, err
 		}
-		v.where, v.args = published+"("+open+" OR ("+window+"))", append([]any{accountID}, args...)
+		// Without OPEN products the window alone is the sight, and its
+		// product equality lets releases_latest_idx drive every lookup.
+		v.where, v.args = published+"("+window+")", args
+		if anyOpen {
+			v.where, v.args = published+"("+open+" OR ("+window+"))", append([]any{accountID}, args...)
+		}
 	case sc.UserID != "":
 		licensed := `EXISTS (SELECT 1 FROM licenses l JOIN policies p ON p.id = l.policy_id JOIN products pr ON pr.id = l.product_id
 			WHERE l.id IN (` + database.LicensesOfUser + `) AND l.product_id = releases.product_id AND pr.distribution_strategy <> 'CLOSED'
@@ -98,35 +104,39 @@ func entitled(license, policy string) string {
 // its product: none for CLOSED products or revoked expired licenses, those
 // created (or backdated) up to the expiry under RESTRICT and MAINTAIN, all
 // otherwise; and of those, only the ones whose constraints it is entitled to.
-func (s *Store) licenseWindow(ctx context.Context, accountID, licenseID string, now time.Time) (string, []any, error) {
+// anyOpen tells whether the account has OPEN products, whose releases the
+// license sees as well.
+func (s *Store) licenseWindow(ctx context.Context, accountID, licenseID string, now time.Time) (window string, args []any, anyOpen bool, err error) {
 	var facts struct {
 		ProductID            string
 		PolicyID             string
 		Expiry               *time.Time
 		ExpirationStrategy   string
 		DistributionStrategy string
+		AnyOpen              bool
 	}
-	err := s.db.Conn(ctx).Table("licenses l").
-		Select("l.product_id, l.policy_id, l.expiry, p.expiration_strategy, pr.distribution_strategy").
+	err = s.db.Conn(ctx).Table("licenses l").
+		Select("l.product_id, l.policy_id, l.expiry, p.expiration_strategy, pr.distribution_strategy, "+
+			"EXISTS (SELECT 1 FROM products o WHERE o.account_id = l.account_id AND o.distribution_strategy = 'OPEN') AS any_open").
 		Joins("JOIN policies p ON p.id = l.policy_id").Joins("JOIN products pr ON pr.id = l.product_id").
 		Where("l.account_id = ? AND l.id = ?", accountID, licenseID).Take(&facts).Error
 	const none = "1 = 0"
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
-		return none, nil, nil
+		return none, nil, true, nil
 	case err != nil:
-		return "", nil, err
+		return "", nil, false, err
 	case facts.DistributionStrategy == "CLOSED",
-		facts.Expiry != nil && facts.ExpirationStrategy == "REVOKE_ACCESS" && !facts.Expiry.After(now):
-		return none, nil, nil
+		facts.Expiry != nil && facts.ExpirationStrategy == policy.RevokeAccess && !facts.Expiry.After(now):
+		return none, nil, facts.AnyOpen, nil
 	}
-	window := "releases.product_id = ? AND " + entitled("?", "?")
-	args := []any{facts.ProductID, licenseID, facts.PolicyID}
-	if facts.Expiry != nil && (facts.ExpirationStrategy == "RESTRICT_ACCESS" || facts.ExpirationStrategy == "MAINTAIN_ACCESS") {
+	window = "releases.product_id = ? AND " + entitled("?", "?")
+	args = []any{facts.ProductID, licenseID, facts.PolicyID}
+	if facts.Expiry != nil && (facts.ExpirationStrategy == policy.RestrictAccess || facts.ExpirationStrategy == policy.MaintainAccess) {
 		window += " AND (releases.created_at <= ? OR releases.backdated_to <= ?)"
 		args = append(args, *facts.Expiry, *facts.Expiry)
 	}
-	return window, args, nil
+	return window, args, facts.AnyOpen, nil
 }
 
 func taken(err error) error {
