@@ -110,7 +110,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Releases = release.NewService(releaseStore, a.Products, a.Packages, a.Licenses, a.Entitlements, catalogStore)
 	a.Artifacts = artifact.NewService(artifact.NewStore(db, releaseStore), a.Releases, a.Licenses, catalogStore, a.Storage, a.Local != nil)
 	a.Identity = identity.NewService(a.Tokens, a.Users, a.Products, a.Licenses)
-	a.Issuing = identity.NewIssuing(a.Tokens, tokenBearers{a.Users, a.Products, a.Licenses})
+	a.Issuing = identity.NewIssuing(a.Tokens, a.Users, a.Products, a.Licenses)
 	a.Toucher = license.NewToucher(db, 4096, logger)
 	validator := validation.New(machineStore, a.Entitlements, a.Users, release.NewCatalog(releaseStore))
 	a.Validations = validation.NewService(a.Licenses, validator, a.Toucher)
@@ -232,23 +232,4 @@ func (t attachmentTargets) Release(ctx context.Context, who *access.Principal, t
 		return "", err
 	}
 	return r.ID, nil
-}
-
-// tokenBearers finds the bearers a principal may issue tokens for.
-type tokenBearers struct {
-	users    *user.Service
-	products *product.Service
-	licenses *license.Service
-}
-
-func (b tokenBearers) User(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*user.User, error) {
-	return b.users.Find(ctx, who, t, ref)
-}
-
-func (b tokenBearers) Product(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*product.Product, error) {
-	return b.products.Find(ctx, who, t, ref)
-}
-
-func (b tokenBearers) License(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*license.License, error) {
-	return b.licenses.Find(ctx, who, t, ref)
 }

@@ -95,11 +95,11 @@ func (s *Server) checkOutMachine(c echo.Context) error {
 // fileDataset is the JSON:API document a file certifies: its subject and
 // what it includes, in the order of the includes.
 func (s *Server) fileDataset(c echo.Context, f *checkout.File) ([]byte, error) {
-	nodes, err := s.licenseNodes(c, f.Policy, f.License)
+	shown, err := s.showLicenses(c, f.Policy, f.License)
 	if err != nil {
 		return nil, err
 	}
-	licenseNode := nodes[0]
+	licenseNode := serializer.License(&shown[0])
 	subject := licenseNode
 	included := []*jsonapi.Node{}
 	prefix := ""

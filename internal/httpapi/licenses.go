@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/relkey/relkey/internal/identity"
 	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/serializer"
 	"github.com/relkey/relkey/internal/user"
@@ -27,11 +28,11 @@ func (s *Server) renderLicense(c echo.Context, status int, ref string) error {
 	if err != nil {
 		return err
 	}
-	return s.renderLicenseValue(c, status, l, nil)
+	return s.renderLicenseValue(c, status, l)
 }
 
 func (s *Server) listLicenses(c echo.Context) error {
-	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]*jsonapi.Node, int64, error) {
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]license.Shown, int64, error) {
 		ids, err := document.IDFilters(c.QueryParams(), "product", "policy", "owner")
 		if err != nil {
 			return nil, 0, err
@@ -45,9 +46,9 @@ func (s *Server) listLicenses(c echo.Context) error {
 		for i := range licenses {
 			shown[i] = &licenses[i]
 		}
-		nodes, err := s.licenseNodes(c, nil, shown...)
-		return nodes, total, err
-	}, asNode)
+		listed, err := s.showLicenses(c, nil, shown...)
+		return listed, total, err
+	}, serializer.License)
 }
 
 func (s *Server) showLicense(c echo.Context) error {
@@ -79,7 +80,7 @@ func (s *Server) createLicense(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.renderLicenseValue(c, http.StatusCreated, l, nil)
+	return s.renderLicenseValue(c, http.StatusCreated, l)
 }
 
 func (s *Server) updateLicense(c echo.Context) error {
@@ -94,7 +95,7 @@ func (s *Server) updateLicense(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.renderLicenseValue(c, http.StatusOK, l, nil)
+	return s.renderLicenseValue(c, http.StatusOK, l)
 }
 
 func (s *Server) deleteLicense(c echo.Context) error { return s.removeLicense(c, "license.delete") }
@@ -113,7 +114,7 @@ func (s *Server) licenseAction(c echo.Context, act pathAction[license.License]) 
 	if err != nil {
 		return err
 	}
-	return s.renderLicenseValue(c, http.StatusOK, l, nil)
+	return s.renderLicenseValue(c, http.StatusOK, l)
 }
 
 func (s *Server) suspendLicense(c echo.Context) error   { return s.setSuspended(c, true) }
@@ -159,7 +160,7 @@ func (s *Server) listLicenseTokens(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.renderBearerTokens(c, token.Target{Type: token.BearerLicense, ID: l.ID, Role: access.RoleLicense})
+	return s.renderBearerTokens(c, identity.LicenseTarget(l))
 }
 
 // createLicenseToken issues an activation token for a license.
@@ -213,7 +214,7 @@ func (s *Server) transferLicense(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.renderLicenseValue(c, http.StatusOK, l, nil)
+	return s.renderLicenseValue(c, http.StatusOK, l)
 }
 
 // listLicenseUsers is GET /licenses/:id/users: the owner, then the licensees.

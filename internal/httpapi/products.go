@@ -3,11 +3,11 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/relkey/relkey/internal/identity"
 	"github.com/relkey/relkey/internal/serializer"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/product"
 	"github.com/relkey/relkey/internal/token"
@@ -50,7 +50,7 @@ func (s *Server) listProductTokens(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.renderBearerTokens(c, token.Target{Type: token.BearerProduct, ID: p.ID, Role: access.RoleProduct})
+	return s.renderBearerTokens(c, identity.ProductTarget(p))
 }
 
 func (s *Server) createProductToken(c echo.Context) error {

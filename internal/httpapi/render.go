@@ -99,9 +99,6 @@ func nodesOf[T any](items []T, node func(*T) *jsonapi.Node) []*jsonapi.Node {
 	return nodes
 }
 
-// asNode is the node renderer of lists whose items are rendered already.
-func asNode(n **jsonapi.Node) *jsonapi.Node { return *n }
-
 // renderPage is GET of a collection: it reads the page request, lists that
 // page and renders it with its pagination links.
 func renderPage[T any](s *Server, c echo.Context, list func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]T, int64, error),

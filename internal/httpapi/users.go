@@ -179,7 +179,7 @@ func (s *Server) me(c echo.Context) error {
 	case err != nil:
 		return err
 	case b.License != nil:
-		return s.renderLicenseValue(c, http.StatusOK, b.License, nil)
+		return s.renderLicenseValue(c, http.StatusOK, b.License)
 	case b.Product != nil:
 		return s.renderOne(c, http.StatusOK, serializer.Product(b.Product), nil)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/document"
+	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/serializer"
 	"github.com/relkey/relkey/internal/validation"
@@ -87,13 +88,13 @@ func (s *Server) renderValidation(c echo.Context, out validation.Outcome, m vali
 		return s.render(c, http.StatusOK, &jsonapi.OnePayload{Data: nil, Meta: meta})
 	}
 	if m := out.Result.Machines; m != nil {
-		return s.renderOne(c, http.StatusOK, serializer.License(out.License, out.Policy, *m), meta)
+		return s.renderOne(c, http.StatusOK, serializer.License(&license.Shown{License: out.License, Policy: out.Policy, Machines: *m}), meta)
 	}
-	nodes, err := s.licenseNodes(c, out.Policy, out.License)
+	shown, err := s.showLicenses(c, out.Policy, out.License)
 	if err != nil {
 		return err
 	}
-	node := nodes[0]
+	node := serializer.License(&shown[0])
 	return s.renderOne(c, http.StatusOK, node, meta)
 }
 

@@ -17,23 +17,22 @@ type Issuer interface {
 	IssueFor(ctx context.Context, accountID string, secret []byte, target token.Target, o token.Options) (*token.Token, string, error)
 }
 
-// Bearers finds the users, products and licenses who may see, to issue
-// them tokens.
-type Bearers interface {
-	User(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*user.User, error)
-	Product(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*product.Product, error)
-	License(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*license.License, error)
+// Finder finds a record of type T who may see, to issue it a token.
+type Finder[T any] interface {
+	Find(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*T, error)
 }
 
 // Issuing is the token-issuing use case.
 type Issuing struct {
-	issuer  Issuer
-	bearers Bearers
+	issuer   Issuer
+	users    Finder[user.User]
+	products Finder[product.Product]
+	licenses Finder[license.License]
 }
 
 // NewIssuing returns the token-issuing use case.
-func NewIssuing(issuer Issuer, bearers Bearers) *Issuing {
-	return &Issuing{issuer: issuer, bearers: bearers}
+func NewIssuing(issuer Issuer, users Finder[user.User], products Finder[product.Product], licenses Finder[license.License]) *Issuing {
+	return &Issuing{issuer: issuer, users: users, products: products, licenses: licenses}
 }
 
 // For names whom a token is for: a user, product or license (by id, or
@@ -52,23 +51,23 @@ func (s *Issuing) Issue(ctx context.Context, who *access.Principal, t *account.T
 	target := token.Target{Type: who.BearerType, ID: who.BearerID, Role: who.Role}
 	switch to.Type {
 	case token.BearerProduct:
-		p, err := s.bearers.Product(ctx, who, t, to.Ref)
+		p, err := s.products.Find(ctx, who, t, to.Ref)
 		if err != nil {
 			return nil, "", err
 		}
 		target = ProductTarget(p)
 	case token.BearerUser:
-		u, err := s.bearers.User(ctx, who, t, to.Ref)
+		u, err := s.users.Find(ctx, who, t, to.Ref)
 		if err != nil {
 			return nil, "", err
 		}
 		target = UserTarget(u)
 	case token.BearerLicense:
-		l, err := s.bearers.License(ctx, who, t, to.Ref)
+		l, err := s.licenses.Find(ctx, who, t, to.Ref)
 		if err != nil {
 			return nil, "", err
 		}
-		target = token.Target{Type: token.BearerLicense, ID: l.ID, Role: access.RoleLicense}
+		target = LicenseTarget(l)
 	}
 	return s.issuer.Generate(ctx, who, t, target, o)
 }
@@ -86,4 +85,9 @@ func UserTarget(u *user.User) token.Target {
 // ProductTarget is a product as the bearer of a token.
 func ProductTarget(p *product.Product) token.Target {
 	return token.Target{Type: token.BearerProduct, ID: p.ID, Role: access.RoleProduct}
+}
+
+// LicenseTarget is a license as the bearer of (activation) tokens.
+func LicenseTarget(l *license.License) token.Target {
+	return token.Target{Type: token.BearerLicense, ID: l.ID, Role: access.RoleLicense}
 }

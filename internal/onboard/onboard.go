@@ -7,6 +7,7 @@ import (
 	"context"
 
 	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/identity"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
 )
@@ -40,7 +41,7 @@ func Onboard(ctx context.Context, accounts *account.Service, users *user.Service
 		if err != nil {
 			return err
 		}
-		tok, raw, err := tokens.IssueFor(ctx, t.ID, t.Keys.Secret, token.Target{Type: token.BearerUser, ID: admin.ID, Role: admin.Role}, token.Options{})
+		tok, raw, err := tokens.IssueFor(ctx, t.ID, t.Keys.Secret, identity.UserTarget(admin), token.Options{})
 		if err != nil {
 			return err
 		}

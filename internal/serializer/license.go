@@ -6,13 +6,12 @@ import (
 	"github.com/google/jsonapi"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/license"
-	"github.com/relkey/relkey/internal/machine"
-	"github.com/relkey/relkey/internal/policy"
 )
 
-// License renders a license with its policy (which fills the attributes a
-// license inherits) and the totals of its machines.
-func License(l *license.License, pol *policy.Policy, machines machine.Stats) *jsonapi.Node {
+// License renders a license as the license rules show it: with its policy
+// (which fills the attributes a license inherits) and its machine totals.
+func License(shown *license.Shown) *jsonapi.Node {
+	l, pol, machines := shown.License, shown.Policy, shown.Machines
 	base := document.AccountPath(l.AccountID)
 	self := base + "/licenses/" + l.ID
 	now := time.Now()

@@ -43,7 +43,7 @@ func TestLicenseInherits(t *testing.T) {
 		{"own limit, an owner", license.License{ID: "l", PolicyID: "p", MaxMachines: &own, OwnerID: ptr("u")}, own, map[string]any{"type": "users", "id": "u"}},
 	}
 	for _, tt := range tests {
-		node := License(&tt.license, &policy.Policy{ID: "p", MaxMachines: &fromPolicy}, license.Totals{Count: 1})
+		node := License(&license.Shown{License: &tt.license, Policy: &policy.Policy{ID: "p", MaxMachines: &fromPolicy}, Machines: license.Totals{Count: 1}})
 		var doc struct {
 			Attributes struct {
 				MaxMachines int64 `json:"maxMachines"`
