@@ -13,7 +13,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -30,7 +29,10 @@ import (
 	_ "github.com/glebarez/go-sqlite"
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/httpapi"
 	"github.com/relkey/relkey/internal/keyring"
+	"github.com/relkey/relkey/internal/license"
 )
 
 const downloadTTL = 15 * time.Minute // relkey's default
@@ -188,25 +190,19 @@ func errorDoc(detail string) any {
 	return map[string]any{"errors": []map[string]string{{"title": "Error", "detail": detail}}}
 }
 
-// signResponse sets relkey's response signature headers.
+// signResponse sets relkey's response signature headers, with relkey's
+// own signing code.
 func (s *server) signResponse(h http.Header, r *http.Request, body []byte) {
-	sum := sha256.Sum256(body)
-	digest := "sha-256=" + base64.StdEncoding.EncodeToString(sum[:])
-	date := time.Now().UTC().Format(http.TimeFormat)
-	message := "(request-target): " + strings.ToLower(r.Method) + " " + r.RequestURI + "\nhost: " + r.Host + "\ndate: " + date + "\ndigest: " + digest
-	sig := base64.StdEncoding.EncodeToString(ed25519.Sign(s.signing, []byte(message)))
+	t := &account.Tenant{Account: &account.Account{ID: s.accountID}, Keys: account.Keys{Signing: s.signing}}
+	date, digest, signature := httpapi.Signature(t, r.Method, r.RequestURI, r.Host, body, time.Now())
 	h.Set("Date", date)
 	h.Set("Digest", digest)
-	h.Set("Keygen-Signature", `keyid="`+s.accountID+`", algorithm="ed25519", signature="`+sig+`", headers="(request-target) host date digest"`)
+	h.Set("Keygen-Signature", signature)
 	h.Set("Keygen-Account", s.accountID)
 }
 
 // digest is how relkey finds a license by its key.
-func (s *server) digest(key string) string {
-	mac := hmac.New(sha256.New, s.secret)
-	mac.Write([]byte("license\x00" + key))
-	return hex.EncodeToString(mac.Sum(nil))
-}
+func (s *server) digest(key string) string { return license.Digest(s.secret, key) }
 
 // licenseDigest is the digest of an "Authorization: License <key>" header's key.
 func (s *server) licenseDigest(r *http.Request) (string, bool) {
