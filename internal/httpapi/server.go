@@ -66,6 +66,7 @@ type Deps struct {
 	PublicURL      *url.URL // RELKEY_PUBLIC_URL, nil = from the request
 	RequestTimeout time.Duration
 	MaxBodyBytes   int64
+	Engines        []Engine // distribution routes beside the API
 }
 
 // Server is the HTTP API.
@@ -115,11 +116,13 @@ func (s *Server) routes() {
 	scoped.GET("", s.showAccount)
 	scoped.GET("/ping", s.ping)
 	s.accountRoutes(scoped)
+	s.engineRoutes("/v1/accounts/:account", s.resolveAccount)
 
 	// The default account's bare layout, as keygen-go and keygen-cli use it
 	// on a custom domain.
 	bare := e.Group("/v1", s.negotiate, s.resolveDefaultAccount, s.sign, s.apiVersion, s.authenticate)
 	s.accountRoutes(bare)
+	s.engineRoutes("/v1", s.resolveDefaultAccount)
 }
 
 // accountRoutes registers the routes served under both layouts.

@@ -1,0 +1,40 @@
+package httpapi
+
+import (
+	"github.com/labstack/echo/v4"
+
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
+)
+
+// Engine is a family of distribution routes (an updater's feed, a package
+// registry) served under /engines/<Name> in both layouts. Its routes see
+// the account and the bearer resolved as the API's do; they answer in
+// their own formats, and the errors they return render as JSON:API
+// errors.
+type Engine struct {
+	Name   string
+	Routes func(g *echo.Group, x Exchange)
+}
+
+// Exchange is what an engine's handlers read off a request that the API
+// has authenticated.
+type Exchange struct{ s *Server }
+
+// Principal is the request's bearer; nil when anonymous.
+func (Exchange) Principal(c echo.Context) *access.Principal { return principalOf(c) }
+
+// Tenant is the account the request addresses.
+func (Exchange) Tenant(c echo.Context) *account.Tenant { return tenantOf(c) }
+
+// URL resolves a path (with its query) against relkey's external base URL.
+func (x Exchange) URL(c echo.Context, path string) string { return x.s.absolute(c, path) }
+
+// engineRoutes mounts every engine under prefix (an account's or the bare
+// layout's /v1).
+func (s *Server) engineRoutes(prefix string, resolve echo.MiddlewareFunc) {
+	for _, en := range s.Engines {
+		g := s.echo.Group(prefix+"/engines/"+en.Name, resolve, s.sign, s.authenticate)
+		en.Routes(g, Exchange{s})
+	}
+}
