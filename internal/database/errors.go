@@ -9,7 +9,7 @@ import (
 	"net"
 	"strings"
 
-	"github.com/glebarez/go-sqlite"
+	"modernc.org/sqlite"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/glebarez/sqlite"
+	_ "github.com/libtnb/sqlite"
 
 	"github.com/relkey/relkey/internal/config"
 	"github.com/relkey/relkey/internal/testenv"

@@ -198,7 +198,13 @@ func (s *Store) Find(ctx context.Context, v Sight, ref string, n Narrowing) (*Re
 	if len(ref) == 36 && uuid.Validate(ref) == nil {
 		q = q.Where("releases.id = ?", ref)
 	} else {
-		q = q.Where("releases.version = ? OR releases.tag = ?", ref, ref).Order("releases.created_at, releases.id")
+		// The version and tag indexes give the candidates, which lead the
+		// join (CROSS JOIN keeps SQLite from walking the account's releases
+		// in creation order instead).
+		candidates := s.db.Conn(ctx).Raw(`SELECT id FROM releases WHERE account_id = ? AND version = ?
+			UNION ALL SELECT id FROM releases WHERE account_id = ? AND tag = ?`, v.accountID, ref, v.accountID, ref)
+		q = q.Table("(?) AS candidates CROSS JOIN releases", candidates).Select("releases.*").
+			Where("releases.id = candidates.id").Order("releases.created_at, releases.id")
 	}
 	return database.Take[Release](q, apperr.NotFoundResource("release", ref))
 }

@@ -26,7 +26,7 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/glebarez/go-sqlite"
+	_ "modernc.org/sqlite"
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/relkey/relkey/internal/account"
