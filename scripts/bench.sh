@@ -14,6 +14,9 @@
 #                          after which relkey's peak RSS is read; 0 skips it
 #   BENCH_LICENSES=100000, BENCH_RELEASES=10000
 #   BENCH_ENGINES="postgres sqlite"
+#   BENCH_PATHS="validate-key,upgrade"  only these paths (names as in the table)
+#   BENCH_PG_STATEMENTS=N  also print PostgreSQL's N costliest statements
+#                          (pg_stat_statements) after the PostgreSQL table
 # The defaults take about 7 minutes on 2 cores (MinIO already built).
 #
 # Seeding, per engine: relkey starts on an empty database and migrates it;
@@ -46,6 +49,8 @@ rss_conns=${BENCH_RSS_CONNS:-256}
 licenses=${BENCH_LICENSES:-100000}
 releases=${BENCH_RELEASES:-10000}
 engines=${BENCH_ENGINES:-postgres sqlite}
+only_paths=${BENCH_PATHS:-}
+pg_statements=${BENCH_PG_STATEMENTS:-0}
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -89,8 +94,14 @@ case " $engines " in *" postgres "*)
   # Always services of its own: the bench reads its PostgreSQL's CPU time.
   unset RELKEY_TEST_DATABASE_URL RELKEY_TEST_STORAGE_URL
   services=started
+  if [ "$pg_statements" != 0 ]; then
+    export RELKEY_TEST_POSTGRES_OPTIONS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+  fi
   exports=$(scripts/services.sh)
   eval "$exports"
+  if [ "$pg_statements" != 0 ]; then
+    psql "$RELKEY_TEST_DATABASE_URL" -X -q -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' >/dev/null
+  fi
   ;;
 esac
 
@@ -130,13 +141,31 @@ bench_engine() {
   wait_healthy "$floor_url" "$floor_pid" "$dir/floor.log"
 
   log "$title: measuring"
+  if [ -n "$pgdata" ] && [ "$pg_statements" != 0 ]; then
+    psql "$database" -X -q -c 'SELECT pg_stat_statements_reset()' >/dev/null
+  fi
   "$work/load" -fixture "$dir/fixture.json" -engine "$title" -relkey "$relkey_url" -relkey-pid "$relkey_pid" \
     -floor "$floor_url" -floor-pid "$floor_pid" -pgdata "$pgdata" -duration "$duration" -pairs "$pairs" \
-    -conns "$conns" -warmup "$warmup" -rss-conns "$rss_conns" -rss-duration "$rss_duration"
+    -conns "$conns" -warmup "$warmup" -rss-conns "$rss_conns" -rss-duration "$rss_duration" -paths "$only_paths"
+  if [ -n "$pgdata" ] && [ "$pg_statements" != 0 ]; then
+    pg_statements_report "$database"
+  fi
 
   kill "$relkey_pid" "$floor_pid"
   wait "$relkey_pid" "$floor_pid" 2>/dev/null || true
   unset RELKEY_DATA_DIR RELKEY_SECRET_KEY RELKEY_LISTEN RELKEY_DATABASE_URL RELKEY_STORAGE_URL
+}
+
+# pg_statements_report prints the costliest statements PostgreSQL ran
+# (relkey's, the floor's and the seeder's alike).
+pg_statements_report() {
+  echo
+  echo "PostgreSQL's $pg_statements costliest statements (all runs):"
+  echo
+  psql "$1" -X -q -A -F ' | ' -P footer=off -c "SELECT calls, round((total_exec_time / calls * 1000)::numeric) AS mean_exec_us,
+      round((total_plan_time / calls * 1000)::numeric) AS mean_plan_us, round(shared_blks_hit::numeric / calls, 1) AS blks_per_call,
+      left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS query
+    FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT $pg_statements"
 }
 
 started=$SECONDS

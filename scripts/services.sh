@@ -8,6 +8,7 @@
 #               missing. No other server is touched.
 #   MinIO:      built once with `go install` into the cache (about 5 minutes),
 #               then started on a free loopback port in a temporary folder.
+# RELKEY_TEST_POSTGRES_OPTIONS adds server options (-c name=value ...).
 # RELKEY_TEST_DATABASE_URL or RELKEY_TEST_STORAGE_URL, when already set,
 # select an existing service instead; it is used as it is.
 set -euo pipefail
@@ -58,7 +59,7 @@ start_postgres() {
     { log "initdb failed:"; cat "$dir/initdb.log" >&2; return 1; }
   # Durability is worth nothing to a throwaway test cluster.
   if ! "${pg_as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start -o \
-    "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" >&2; then
+    "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off ${RELKEY_TEST_POSTGRES_OPTIONS:-}" >&2; then
     log "PostgreSQL did not start; its log:"; cat "$dir/postgres.log" >&2; return 1
   fi
   log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (folder $dir)"

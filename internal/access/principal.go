@@ -34,6 +34,10 @@ type Principal struct {
 	// expiry has yet to start (FROM_FIRST_DOWNLOAD…), else empty: the
 	// request path skips the start when there is nothing to start.
 	ExpiryStartsOn string
+	// Record is what authentication read of the bearer (a license bearer's
+	// license and policy), so that the request's rules don't read it again;
+	// nil when nothing was kept. Only the package that sets it reads it.
+	Record any
 }
 
 // NewPrincipal computes the effective permissions of a bearer whose token

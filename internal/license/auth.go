@@ -37,6 +37,25 @@ func (s *Service) AuthenticateLicense(ctx context.Context, t *account.Tenant, ke
 	return principal(l, pol, "", nil), nil
 }
 
+// bearerRecord is a license bearer's license and policy as authentication
+// read them.
+type bearerRecord struct {
+	license License
+	policy  policy.Policy
+}
+
+// ownRecord is the bearer's license and policy when ref names the
+// bearer's own license by id: the request's rules reuse what
+// authentication read.
+func ownRecord(who *access.Principal, accountID, ref string) (*License, *policy.Policy, bool) {
+	rec, ok := who.Record.(*bearerRecord)
+	if !ok || rec.license.ID != ref || rec.license.AccountID != accountID {
+		return nil, nil, false
+	}
+	l, pol := rec.license, rec.policy
+	return &l, &pol, true
+}
+
 // usable refuses banned, suspended and revoke-expired licenses.
 func usable(l *License, pol *policy.Policy, now time.Time) error {
 	switch {
@@ -67,6 +86,7 @@ func (s *Service) PrincipalForToken(ctx context.Context, accountID, licenseID, t
 
 func principal(l *License, pol *policy.Policy, tokenID string, perms []string) *access.Principal {
 	p := access.NewPrincipal(l.AccountID, access.RoleLicense, access.BearerLicense, l.ID, tokenID, perms)
+	p.Record = &bearerRecord{license: *l, policy: *pol}
 	p.ProductID, p.PolicyID = l.ProductID, l.PolicyID
 	p.LicenseSuspended, p.LicenseBanned = l.Suspended, l.OwnerBanned
 	if l.Expiry == nil && pol.Duration != nil {

@@ -696,6 +696,9 @@ func (s *Service) Visible(ctx context.Context, who *access.Principal, t *account
 	if who == nil {
 		return nil, nil, access.ErrTokenMissing
 	}
+	if l, pol, ok := ownRecord(who, t.ID, ref); ok {
+		return l, pol, s.open(l)
+	}
 	l, err := s.store.Find(ctx, t.ID, ref, Digest(t.Keys.Secret, ref), access.ScopeOf(who))
 	if err != nil {
 		return nil, nil, err

@@ -27,20 +27,29 @@ func (s *Store) Lock(ctx context.Context, licenseID, accountID, fingerprint stri
 	if s.db.Engine != database.Postgres {
 		return nil
 	}
-	q := s.db.Conn(ctx)
-	if err := q.Exec(`SELECT id FROM licenses WHERE id = ? FOR UPDATE`, licenseID).Error; err != nil {
-		return database.Error(err)
-	}
-	return database.Error(q.Exec(`SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, accountID+"/"+fingerprint).Error)
+	// One statement takes both locks (the advisory one as the row is read,
+	// the row's after): every activation takes them in this order.
+	return database.Error(s.db.Conn(ctx).Exec(`SELECT pg_advisory_xact_lock(hashtextextended(?, 0)) FROM licenses WHERE id = ? FOR UPDATE`,
+		accountID+"/"+fingerprint, licenseID).Error)
 }
 
 // FingerprintTaken reports whether a machine with the fingerprint exists
 // where column (license_id, policy_id, product_id or account_id) = value.
+// Each form matches an index on all its equalities, so no plan (a generic
+// one built while the table was small included) walks the account's
+// machines: per license (license_id, fingerprint), else (account_id,
+// fingerprint).
 func (s *Store) FingerprintTaken(ctx context.Context, accountID, column, value, fingerprint string) (bool, error) {
-	var n int64
-	err := s.db.Conn(ctx).Model(&Machine{}).
-		Where("account_id = ? AND fingerprint = ? AND "+column+" = ?", accountID, fingerprint, value).Limit(1).Count(&n).Error
-	return n > 0, database.Error(err)
+	where, args := "account_id = ? AND fingerprint = ? AND "+column+" = ?", []any{accountID, fingerprint, value}
+	switch column {
+	case "license_id":
+		where, args = "license_id = ? AND fingerprint = ?", []any{value, fingerprint}
+	case "account_id":
+		where, args = "account_id = ? AND fingerprint = ?", []any{accountID, fingerprint}
+	}
+	var taken bool
+	err := s.db.Conn(ctx).Raw("SELECT EXISTS (SELECT 1 FROM machines WHERE "+where+")", args...).Row().Scan(&taken)
+	return taken, database.Error(err)
 }
 
 // Stats are a license's machine totals.

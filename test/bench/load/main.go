@@ -75,6 +75,7 @@ func main() {
 	conns := flag.Int("conns", 32, "concurrent connections")
 	rssConns := flag.Int("rss-conns", 256, "connections of the RSS run")
 	rssDuration := flag.Duration("rss-duration", 30*time.Second, "length of the RSS run (0: skip it)")
+	only := flag.String("paths", "", "comma-separated names of the paths to measure (empty: all)")
 	flag.Parse()
 	if *fixturePath == "" || *relkeyURL == "" || *floorURL == "" || *relkeyPID == 0 || *floorPID == 0 || *pairs < 1 || *conns < 1 {
 		log.Fatal("load: -fixture, -relkey, -relkey-pid, -floor and -floor-pid are required")
@@ -91,6 +92,13 @@ func main() {
 	relkey := &target{name: "relkey", url: *relkeyURL, pid: *relkeyPID, client: newClient(*conns)}
 	floor := &target{name: "floor+sign", url: *floorURL, pid: *floorPID, client: newClient(*conns)}
 	paths := hotPaths(&fx)
+	if *only != "" {
+		names := strings.Split(*only, ",")
+		paths = slices.DeleteFunc(paths, func(p hotPath) bool { return !slices.Contains(names, p.name) })
+		if len(paths) == 0 {
+			log.Fatalf("load: -paths %q names no path", *only)
+		}
+	}
 
 	fmt.Printf("### %s\n\n%d licenses, %d connections, %d pairs × %s per path (medians)\n\n",
 		*engine, len(fx.Licenses), *conns, *pairs, *duration)
