@@ -46,6 +46,8 @@ type App struct {
 	Events *event.Bus
 	// Toucher records validations in batches; closed last.
 	Toucher *license.Toucher
+	// Downloads counts release downloads in batches; closed with Toucher.
+	Downloads *release.DownloadTally
 }
 
 // Open connects to the configured database and object store, applies
@@ -108,7 +110,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Catalog = catalog.NewService(catalogStore)
 	a.Packages = releasepackage.NewService(packageStore, a.Products, catalogStore)
 	a.Releases = release.NewService(releaseStore, a.Products, a.Packages, a.Licenses, a.Entitlements, catalogStore)
-	a.Artifacts = artifact.NewService(artifact.NewStore(db, releaseStore), a.Releases, a.Licenses, catalogStore, a.Storage, a.Local != nil)
+	a.Downloads = release.NewDownloadTally(releaseStore, logger)
+	a.Artifacts = artifact.NewService(artifact.NewStore(db, releaseStore, a.Downloads), a.Releases, a.Licenses, catalogStore, a.Storage, a.Local != nil)
 	a.Identity = identity.NewService(a.Tokens, a.Users, a.Products, a.Licenses)
 	a.Issuing = identity.NewIssuing(a.Tokens, a.Users, a.Products, a.Licenses)
 	a.Toucher = license.NewToucher(db, 4096, logger)
@@ -179,6 +182,7 @@ func (a *App) Onboard(ctx context.Context, o onboard.Onboarding) (*onboard.Onboa
 // Close records pending validations and releases the database.
 func (a *App) Close() error {
 	a.Toucher.Close()
+	a.Downloads.Close()
 	return a.DB.Close()
 }
 

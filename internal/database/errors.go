@@ -9,9 +9,9 @@ import (
 	"net"
 	"strings"
 
-	"modernc.org/sqlite"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
+	"modernc.org/sqlite"
 
 	"github.com/relkey/relkey/internal/apperr"
 )

@@ -113,6 +113,9 @@ func TestPublishThenUpgradeAndDownload(t *testing.T) {
 		}
 		e.admin("GET", "/v1/accounts/acme/artifacts/"+artifactID+"?ttl=5", "").expectError(t, 400, "PARAMETERS_INVALID", "parameter", "ttl")
 		var downloads int64
+		if err := e.app.Downloads.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		e.app.DB.Gorm.Raw("SELECT download_count FROM releases WHERE id = ?", draft).Scan(&downloads)
 		if downloads != 4 {
 			t.Fatalf("download count %d, want 4", downloads)

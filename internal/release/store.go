@@ -198,15 +198,26 @@ func (s *Store) Find(ctx context.Context, v Sight, ref string, n Narrowing) (*Re
 	if len(ref) == 36 && uuid.Validate(ref) == nil {
 		q = q.Where("releases.id = ?", ref)
 	} else {
-		// The version and tag indexes give the candidates, which lead the
-		// join (CROSS JOIN keeps SQLite from walking the account's releases
-		// in creation order instead).
-		candidates := s.db.Conn(ctx).Raw(`SELECT id FROM releases WHERE account_id = ? AND version = ?
-			UNION ALL SELECT id FROM releases WHERE account_id = ? AND tag = ?`, v.accountID, ref, v.accountID, ref)
-		q = q.Table("(?) AS candidates CROSS JOIN releases", candidates).Select("releases.*").
-			Where("releases.id = candidates.id").Order("releases.created_at, releases.id")
+		q = byVersionOrTag(q, s.db.Engine, v.accountID, ref)
 	}
 	return database.Take[Release](q, apperr.NotFoundResource("release", ref))
+}
+
+// byVersionOrTag narrows q to the oldest release whose version or tag is
+// ref. PostgreSQL plans the OR as a bitmap OR of the version and tag
+// indexes; SQLite, without statistics, walks the account's releases in
+// creation order for it (or the product's, newest first), so there the
+// candidates from the two indexes lead the join (SQLite keeps a CROSS
+// JOIN's order). On PostgreSQL the join's generic plan can start from the
+// releases instead, so each engine gets the form it plans well.
+func byVersionOrTag(q *gorm.DB, engine database.Engine, accountID, ref string) *gorm.DB {
+	if engine == database.Postgres {
+		return q.Where("releases.version = ? OR releases.tag = ?", ref, ref).Order("releases.created_at, releases.id")
+	}
+	candidates := q.Session(&gorm.Session{NewDB: true}).Raw(`SELECT id FROM releases WHERE account_id = ? AND version = ?
+		UNION ALL SELECT id FROM releases WHERE account_id = ? AND tag = ?`, accountID, ref, accountID, ref)
+	return q.Table("(?) AS candidates CROSS JOIN releases", candidates).Select("releases.*").
+		Where("releases.id = candidates.id").Order("releases.created_at, releases.id")
 }
 
 // List returns a page of releases within the scope and filter.
@@ -369,7 +380,14 @@ func (s *Store) VisibleIDs(ctx context.Context, accountID string, who *access.Pr
 	return s.Scoped(ctx, accountID, who, now).Select("releases.id")
 }
 
-// CountDownload adds one download to a release.
-func (s *Store) CountDownload(ctx context.Context, releaseID string) error {
-	return database.Error(s.db.Conn(ctx).Exec(`UPDATE releases SET download_count = download_count + 1 WHERE id = ?`, releaseID).Error)
+// AddDownloads adds counted downloads to releases, in one transaction.
+func (s *Store) AddDownloads(ctx context.Context, counts map[string]int64) error {
+	return database.Error(s.db.Conn(ctx).Transaction(func(tx *gorm.DB) error {
+		for id, n := range counts {
+			if err := tx.Exec(`UPDATE releases SET download_count = download_count + ? WHERE id = ?`, n, id).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
 }
