@@ -4,10 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
@@ -94,20 +98,39 @@ func (s *Store) FindWithPolicy(ctx context.Context, accountID, id string) (*Lice
 }
 
 func (s *Store) findWithPolicy(ctx context.Context, where string, args ...any) (*License, *policy.Policy, error) {
-	var l License
-	q := withOwner(s.db.Conn(ctx).Model(&License{})).Where(where, args...)
-	if err := q.Take(&l).Error; err != nil {
+	var row licenseAndPolicy
+	q := s.db.Conn(ctx).Model(&License{}).Select("licenses.*, users.banned_at IS NOT NULL AS owner_banned, "+policyColumns()).
+		Joins("LEFT JOIN users ON users.id = licenses.owner_id").
+		Joins("JOIN policies ON policies.id = licenses.policy_id AND policies.account_id = licenses.account_id").Where(where, args...)
+	if err := q.Take(&row).Error; err != nil {
 		if database.IsNotFound(err) {
 			return nil, nil, apperr.NotFoundResource("license", "")
 		}
 		return nil, nil, database.Error(err)
 	}
-	var pol policy.Policy
-	if err := s.db.Conn(ctx).Where("id = ? AND account_id = ?", l.PolicyID, l.AccountID).Take(&pol).Error; err != nil {
-		return nil, nil, database.Error(err)
-	}
-	return &l, &pol, nil
+	return &row.License, &row.Policy, nil
 }
+
+// licenseAndPolicy is a license read in one statement with its policy,
+// whose columns come prefixed.
+type licenseAndPolicy struct {
+	License
+	Policy policy.Policy `gorm:"embedded;embeddedPrefix:policy__"`
+}
+
+// policyColumns selects every column of the joined policy, prefixed as
+// licenseAndPolicy reads them.
+var policyColumns = sync.OnceValue(func() string {
+	sch, err := schema.Parse(&policy.Policy{}, &sync.Map{}, schema.NamingStrategy{})
+	if err != nil {
+		panic(fmt.Sprintf("license: the policy's columns: %v", err))
+	}
+	cols := make([]string, 0, len(sch.DBNames))
+	for _, name := range sch.DBNames {
+		cols = append(cols, "policies."+name+" AS policy__"+name)
+	}
+	return strings.Join(cols, ", ")
+})
 
 // ChangeUses adds delta to uses (or resets them to 0) in one conditional
 // UPDATE, so concurrent changes never pass the limits: USES_LIMIT_EXCEEDED
