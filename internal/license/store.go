@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
 
 	"github.com/relkey/relkey/internal/access"
@@ -99,7 +100,9 @@ func (s *Store) FindWithPolicy(ctx context.Context, accountID, id string) (*Lice
 
 func (s *Store) findWithPolicy(ctx context.Context, where string, args ...any) (*License, *policy.Policy, error) {
 	var row licenseAndPolicy
-	q := s.db.Conn(ctx).Model(&License{}).Select("licenses.*, users.banned_at IS NOT NULL AS owner_banned, "+policyColumns()).
+	// A select clause of its own: Select(string) would look the whole list
+	// up as a field name, converting it to a column name each time.
+	q := s.db.Conn(ctx).Model(&License{}).Clauses(clause.Select{Expression: clause.Expr{SQL: licenseAndPolicyColumns()}}).
 		Joins("LEFT JOIN users ON users.id = licenses.owner_id").
 		Joins("JOIN policies ON policies.id = licenses.policy_id AND policies.account_id = licenses.account_id").Where(where, args...)
 	if err := q.Take(&row).Error; err != nil {
@@ -118,14 +121,15 @@ type licenseAndPolicy struct {
 	Policy policy.Policy `gorm:"embedded;embeddedPrefix:policy__"`
 }
 
-// policyColumns selects every column of the joined policy, prefixed as
+// licenseAndPolicyColumns selects the license, whether its owner is
+// banned, and every column of the joined policy, prefixed as
 // licenseAndPolicy reads them.
-var policyColumns = sync.OnceValue(func() string {
+var licenseAndPolicyColumns = sync.OnceValue(func() string {
 	sch, err := schema.Parse(&policy.Policy{}, &sync.Map{}, schema.NamingStrategy{})
 	if err != nil {
 		panic(fmt.Sprintf("license: the policy's columns: %v", err))
 	}
-	cols := make([]string, 0, len(sch.DBNames))
+	cols := []string{"licenses.*", "users.banned_at IS NOT NULL AS owner_banned"}
 	for _, name := range sch.DBNames {
 		cols = append(cols, "policies."+name+" AS policy__"+name)
 	}
