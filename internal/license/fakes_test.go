@@ -310,6 +310,11 @@ func (f fakeStore) FindByDigestWithPolicy(_ context.Context, accountID, digest s
 	return f.withPolicy(func(l *License) bool { return l.AccountID == accountID && l.KeyDigest == digest })
 }
 
+// FindForValidation leaves Totals unread: the fake holds no machines.
+func (f fakeStore) FindForValidation(ctx context.Context, accountID, digest string) (*License, *policy.Policy, error) {
+	return f.FindByDigestWithPolicy(ctx, accountID, digest)
+}
+
 func (f fakeStore) FindWithPolicy(_ context.Context, accountID, id string) (*License, *policy.Policy, error) {
 	return f.withPolicy(func(l *License) bool { return l.AccountID == accountID && l.ID == id })
 }

@@ -65,6 +65,8 @@ type License struct {
 	OwnerBanned bool `gorm:"->;-:migration"`
 	// Key is the opened key; the store fills it.
 	Key string `gorm:"-"`
+	// Totals are the license's machine totals when they were read with it.
+	Totals *Totals `gorm:"-"`
 }
 
 // Statuses, by precedence.
@@ -156,6 +158,7 @@ type Records interface {
 	Find(ctx context.Context, accountID, ref, digest string, sc access.Scope) (*License, error)
 	List(ctx context.Context, accountID string, sc access.Scope, f Filter, p page.Request) ([]License, int64, error)
 	FindByDigestWithPolicy(ctx context.Context, accountID, digest string) (*License, *policy.Policy, error)
+	FindForValidation(ctx context.Context, accountID, digest string) (*License, *policy.Policy, error)
 	FindWithPolicy(ctx context.Context, accountID, id string) (*License, *policy.Policy, error)
 	ChangeUses(ctx context.Context, l *License, delta int64, reset bool, max *int64) (int64, error)
 	StartExpiry(ctx context.Context, l *License, at time.Time) (bool, error)
@@ -730,7 +733,7 @@ func (s *Service) StartExpiry(ctx context.Context, l *License, pol *policy.Polic
 // itself, a user its own licenses, a product its product's. Out of sight
 // is reported as not found (nil license).
 func (s *Service) ForValidation(ctx context.Context, who *access.Principal, t *account.Tenant, key string) (*License, *policy.Policy, error) {
-	l, pol, err := s.store.FindByDigestWithPolicy(ctx, t.ID, Digest(t.Keys.Secret, key))
+	l, pol, err := s.store.FindForValidation(ctx, t.ID, Digest(t.Keys.Secret, key))
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, nil, nil
 	}

@@ -99,26 +99,54 @@ func (s *Store) FindWithPolicy(ctx context.Context, accountID, id string) (*Lice
 }
 
 func (s *Store) findWithPolicy(ctx context.Context, where string, args ...any) (*License, *policy.Policy, error) {
+	row, err := s.readWithPolicy(ctx, licenseAndPolicyColumns(), where, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &row.License, &row.Policy, nil
+}
+
+// FindForValidation is FindByDigestWithPolicy with the license's machine
+// totals (License.Totals) read in the same statement.
+func (s *Store) FindForValidation(ctx context.Context, accountID, digest string) (*License, *policy.Policy, error) {
+	row, err := s.readWithPolicy(ctx, licenseAndPolicyColumns()+", "+machineTotalsColumns,
+		"licenses.account_id = ? AND licenses.key_digest = ?", accountID, digest)
+	if err != nil {
+		return nil, nil, err
+	}
+	row.License.Totals = &row.Machines
+	return &row.License, &row.Policy, nil
+}
+
+func (s *Store) readWithPolicy(ctx context.Context, columns, where string, args ...any) (*licenseAndPolicy, error) {
 	var row licenseAndPolicy
 	// A select clause of its own: Select(string) would look the whole list
 	// up as a field name, converting it to a column name each time.
-	q := s.db.Conn(ctx).Model(&License{}).Clauses(clause.Select{Expression: clause.Expr{SQL: licenseAndPolicyColumns()}}).
+	q := s.db.Conn(ctx).Model(&License{}).Clauses(clause.Select{Expression: clause.Expr{SQL: columns}}).
 		Joins("LEFT JOIN users ON users.id = licenses.owner_id").
 		Joins("JOIN policies ON policies.id = licenses.policy_id AND policies.account_id = licenses.account_id").Where(where, args...)
 	if err := q.Take(&row).Error; err != nil {
 		if database.IsNotFound(err) {
-			return nil, nil, apperr.NotFoundResource("license", "")
+			return nil, apperr.NotFoundResource("license", "")
 		}
-		return nil, nil, database.Error(err)
+		return nil, database.Error(err)
 	}
-	return &row.License, &row.Policy, nil
+	return &row, nil
 }
+
+// machineTotalsColumns are the license's machine totals as
+// licenseAndPolicy reads them: index walks of the license's machines.
+const machineTotalsColumns = `(SELECT COUNT(*) FROM machines m WHERE m.license_id = licenses.id) AS machines__count,
+	(SELECT COALESCE(SUM(m.cores), 0) FROM machines m WHERE m.license_id = licenses.id) AS machines__cores,
+	(SELECT COALESCE(SUM(m.memory), 0) FROM machines m WHERE m.license_id = licenses.id) AS machines__memory,
+	(SELECT COALESCE(SUM(m.disk), 0) FROM machines m WHERE m.license_id = licenses.id) AS machines__disk`
 
 // licenseAndPolicy is a license read in one statement with its policy,
 // whose columns come prefixed.
 type licenseAndPolicy struct {
 	License
-	Policy policy.Policy `gorm:"embedded;embeddedPrefix:policy__"`
+	Policy   policy.Policy `gorm:"embedded;embeddedPrefix:policy__"`
+	Machines Totals        `gorm:"embedded;embeddedPrefix:machines__"`
 }
 
 // licenseAndPolicyColumns selects the license, whether its owner is

@@ -119,7 +119,7 @@ func (r *run) machineStats() (machine.Stats, error) {
 
 // Validate checks l in Keygen's order. quick skips every scope check.
 func (v *Validator) Validate(ctx context.Context, l *license.License, pol *policy.Policy, sc Scope, quick bool) (Result, error) {
-	r := &run{v: v, ctx: ctx, l: l, pol: pol, now: v.now()}
+	r := &run{v: v, ctx: ctx, l: l, pol: pol, now: v.now(), stats: l.Totals}
 	res, err := r.validate(sc, quick)
 	res.Machines, res.Version = r.stats, r.version
 	return res, err
