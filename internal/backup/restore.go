@@ -190,7 +190,12 @@ func extractFile(r io.Reader, name, target string) (File, error) {
 		return File{}, err
 	}
 	sum := sha256.New()
-	n, err := io.Copy(io.MultiWriter(out, sum), r)
+	n, err := io.Copy(io.MultiWriter(out, sum), archiveReader{r})
+	var damaged archiveError
+	if errors.As(err, &damaged) {
+		out.Close()
+		return File{}, fmt.Errorf("damaged archive: %s: %w", name, damaged.error)
+	}
 	if err == nil {
 		err = out.Sync()
 	}
@@ -201,6 +206,19 @@ func extractFile(r io.Reader, name, target string) (File, error) {
 		return File{}, fmt.Errorf("extracting %s: %w", name, err)
 	}
 	return File{Path: name, Size: n, SHA256: hex.EncodeToString(sum.Sum(nil))}, nil
+}
+
+// archiveReader tells the archive's read errors from the disk's write errors.
+type archiveReader struct{ r io.Reader }
+
+type archiveError struct{ error }
+
+func (a archiveReader) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = archiveError{err}
+	}
+	return n, err
 }
 
 // verify checks the extracted files against the manifest: the same set,
