@@ -184,16 +184,21 @@ type archiveWriter struct {
 	manifest *Manifest
 }
 
+// add archives the file at path as name; the files it is given do not
+// change (frozen objects, the snapshot, the key file).
 func (a *archiveWriter) add(name, path string) error {
+	info, err := os.Lstat(path)
+	if err != nil {
+		return err
+	}
+	if !info.Mode().IsRegular() {
+		return fmt.Errorf("archiving %s: not a regular file", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return err
-	}
 	if err := a.tar.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: info.Size(), ModTime: info.ModTime(), Typeflag: tar.TypeReg}); err != nil {
 		return err
 	}

@@ -2,9 +2,7 @@ package cli
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -69,67 +67,57 @@ func TestBackupUnderLoadRestoresEveryAcknowledgedWrite(t *testing.T) {
 		raw, err := io.ReadAll(resp.Body)
 		return resp, raw, err
 	}
-	for range 2 {
-		writers.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				resp, raw, err := post("/v1/accounts/acme/licenses", `{"data":{"type":"licenses","relationships":{"policy":{"data":{"type":"policies","id":"`+policyID+`"}}}}}`)
-				if err != nil || resp.StatusCode != http.StatusCreated {
-					t.Errorf("license write: %v %v %s", resp, err, raw)
-					return
-				}
-				before := !started.Load()
-				d := reply{body: raw}.data(t)
-				load.mu.Lock()
-				load.licenses[d["id"].(string)] = acked[string]{d["attributes"].(map[string]any)["key"].(string), before}
-				load.mu.Unlock()
+	licenseBody := `{"data":{"type":"licenses","relationships":{"policy":{"data":{"type":"policies","id":"` + policyID + `"}}}}}`
+	writeLicense := func(int) bool {
+		resp, raw, err := post("/v1/accounts/acme/licenses", licenseBody)
+		if err != nil || resp.StatusCode != http.StatusCreated {
+			t.Errorf("license write: %v %v %s", resp, err, raw)
+			return false
+		}
+		before := !started.Load()
+		d := reply{body: raw}.data(t)
+		load.mu.Lock()
+		defer load.mu.Unlock()
+		load.licenses[d["id"].(string)] = acked[string]{d["attributes"].(map[string]any)["key"].(string), before}
+		return true
+	}
+	uploadArtifact := func(writer int) func(int) bool {
+		return func(i int) bool {
+			content := make([]byte, 32<<10+i)
+			rand.Read(content)
+			resp, raw, err := post("/v1/accounts/acme/artifacts", fmt.Sprintf(`{"data":{"type":"artifacts","attributes":{"filename":"app-%d-%d.bin","filesize":%d},
+				"relationships":{"release":{"data":{"type":"releases","id":"%s"}}}}}`, writer, i, len(content), releaseID), "Prefer", "no-redirect")
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Errorf("artifact write: %v %v %s", resp, err, raw)
+				return false
 			}
-		})
+			location, err := resp.Location()
+			if err != nil {
+				t.Errorf("artifact write without a Location: %v", err)
+				return false
+			}
+			req, _ := http.NewRequest("PUT", location.String(), bytes.NewReader(content))
+			up, err := server.srv.Client().Do(req)
+			if err != nil || up.StatusCode != http.StatusOK {
+				t.Errorf("upload: %v %v", up, err)
+				return false
+			}
+			up.Body.Close()
+			before := !started.Load()
+			load.mu.Lock()
+			defer load.mu.Unlock()
+			load.artifacts[reply{body: raw}.data(t)["id"].(string)] = acked[[]byte]{content, before}
+			return true
+		}
 	}
 	for w := range 2 {
-		writers.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				content := make([]byte, 64<<10+i)
-				rand.Read(content)
-				resp, raw, err := post("/v1/accounts/acme/artifacts", fmt.Sprintf(`{"data":{"type":"artifacts","attributes":{"filename":"app-%d-%d.bin","filesize":%d},
-					"relationships":{"release":{"data":{"type":"releases","id":"%s"}}}}}`, w, i, len(content), releaseID), "Prefer", "no-redirect")
-				if err != nil || resp.StatusCode != http.StatusOK {
-					t.Errorf("artifact write: %v %v %s", resp, err, raw)
-					return
-				}
-				id := reply{body: raw}.data(t)["id"].(string)
-				location, err := resp.Location()
-				if err != nil {
-					t.Errorf("artifact write without a Location: %v", err)
-					return
-				}
-				req, _ := http.NewRequest("PUT", location.String(), bytes.NewReader(content))
-				up, err := server.srv.Client().Do(req)
-				if err != nil || up.StatusCode != http.StatusOK {
-					t.Errorf("upload: %v %v", up, err)
-					return
-				}
-				up.Body.Close()
-				before := !started.Load()
-				load.mu.Lock()
-				load.artifacts[id] = acked[[]byte]{content, before}
-				load.mu.Unlock()
-			}
-		})
+		writers.Go(func() { until(stop, writeLicense) })
+		writers.Go(func() { until(stop, uploadArtifact(w)) })
 	}
 	waitFor(t, "writes before the backup", func() bool {
 		load.mu.Lock()
 		defer load.mu.Unlock()
-		return len(load.licenses) >= 40 && len(load.artifacts) >= 10
+		return len(load.licenses) >= 20 && len(load.artifacts) >= 6
 	})
 	archive := filepath.Join(t.TempDir(), "relkey-backup.tar.gz")
 	started.Store(true)
@@ -146,11 +134,7 @@ func TestBackupUnderLoadRestoresEveryAcknowledgedWrite(t *testing.T) {
 		t.Fatalf("restore summary: %s", out)
 	}
 	restored := serveLive(t, restoredEnv)
-	account := restored.do("GET", "/v1/accounts/acme", "", admin)
-	pub, _ := hex.DecodeString(onboarded.PublicKey)
-	if account.status != 200 || testenv.VerifySignature(account.req, account.header, account.body, ed25519.PublicKey(pub)) != nil {
-		t.Fatalf("the restored server does not sign with the account's key: %d %s", account.status, account.body)
-	}
+	restored.expectSignedBy(admin, onboarded.PublicKey)
 	var during [2]int
 	for id, l := range load.licenses {
 		got := restored.do("GET", "/v1/accounts/acme/licenses/"+id, "", admin)
@@ -193,6 +177,20 @@ func TestBackupUnderLoadRestoresEveryAcknowledgedWrite(t *testing.T) {
 	}
 	t.Logf("%d licenses and %d artifacts written, %d and %d of them during the backup and restored; %d licenses and %d objects restored",
 		len(load.licenses), len(load.artifacts), during[0], during[1], licenses, objects)
+}
+
+// until calls write with 0, 1, 2... until stop is closed or write fails.
+func until(stop <-chan struct{}, write func(i int) bool) {
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		if !write(i) {
+			return
+		}
+	}
 }
 
 func boolInt(b bool) int {
@@ -264,95 +262,85 @@ func TestBackupAndRestoreRefusals(t *testing.T) {
 // shows the same license keys, and every sealed value in the database
 // opens with the new key only.
 func TestSecretRotate(t *testing.T) {
-	t.Parallel()
-	for _, b := range testenv.Backends(t) {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			env := storeEnv(t, b)
-			server := serveLive(t, env)
-			onboarded := server.onboard("acme")
-			admin := onboarded.RawToken
-			productID := server.create("/v1/accounts/acme/products", `{"data":{"type":"products","attributes":{"name":"App"}}}`, admin)
-			var licenses []string
-			for _, scheme := range []string{`null`, `"RSA_2048_JWT_RS256"`, `"ED25519_SIGN"`} {
-				policyID := server.create("/v1/accounts/acme/policies", `{"data":{"type":"policies","attributes":{"name":"P","scheme":`+scheme+`},
-					"relationships":{"product":{"data":{"type":"products","id":"`+productID+`"}}}}}`, admin)
-				licenses = append(licenses, server.create("/v1/accounts/acme/licenses",
-					`{"data":{"type":"licenses","relationships":{"policy":{"data":{"type":"policies","id":"`+policyID+`"}}}}}`, admin))
-			}
-			keys := map[string]any{}
-			for _, id := range licenses {
-				keys[id] = server.do("GET", "/v1/accounts/acme/licenses/"+id, "", admin).data(t)["attributes"].(map[string]any)["key"]
-			}
-			oldKey := env["RELKEY_SECRET_KEY"]
-			if oldKey == "" {
-				oldKey, _ = keyring.Read(filepath.Join(env["RELKEY_DATA_DIR"], "secret.key"))
-			}
-			server.stop()
+	forEachStore(t, func(t *testing.T, b testenv.Backend, env map[string]string, server *live) {
+		onboarded := server.onboard("acme")
+		admin := onboarded.RawToken
+		productID := server.create("/v1/accounts/acme/products", `{"data":{"type":"products","attributes":{"name":"App"}}}`, admin)
+		var licenses []string
+		for _, scheme := range []string{`null`, `"RSA_2048_JWT_RS256"`, `"ED25519_SIGN"`} {
+			policyID := server.create("/v1/accounts/acme/policies", `{"data":{"type":"policies","attributes":{"name":"P","scheme":`+scheme+`},
+				"relationships":{"product":{"data":{"type":"products","id":"`+productID+`"}}}}}`, admin)
+			licenses = append(licenses, server.create("/v1/accounts/acme/licenses",
+				`{"data":{"type":"licenses","relationships":{"policy":{"data":{"type":"policies","id":"`+policyID+`"}}}}}`, admin))
+		}
+		keys := map[string]any{}
+		for _, id := range licenses {
+			keys[id] = server.do("GET", "/v1/accounts/acme/licenses/"+id, "", admin).data(t)["attributes"].(map[string]any)["key"]
+		}
+		oldKey := env["RELKEY_SECRET_KEY"]
+		if oldKey == "" {
+			oldKey, _ = keyring.Read(filepath.Join(env["RELKEY_DATA_DIR"], "secret.key"))
+		}
+		server.stop()
 
-			next := map[string]string{}
-			for k, v := range env {
-				next[k] = v
+		next := map[string]string{}
+		for k, v := range env {
+			next[k] = v
+		}
+		var newKey string
+		if b.Postgres {
+			keyFile := filepath.Join(t.TempDir(), "next.key")
+			if code, _, stderr := run(t, env, "secret", "rotate"); code != exitUsage || !strings.Contains(stderr, "--new-key-file") {
+				t.Fatalf("rotate without --new-key-file under RELKEY_SECRET_KEY: %d %s", code, stderr)
 			}
-			var newKey string
-			if b.Postgres {
-				keyFile := filepath.Join(t.TempDir(), "next.key")
-				if code, _, stderr := run(t, env, "secret", "rotate"); code != exitUsage || !strings.Contains(stderr, "--new-key-file") {
-					t.Fatalf("rotate without --new-key-file under RELKEY_SECRET_KEY: %d %s", code, stderr)
-				}
-				out := must(t, env, "secret", "rotate", "--new-key-file", keyFile)
-				newKey, _ = keyring.Read(keyFile)
-				if !strings.Contains(out, keyFile) || !strings.Contains(out, "RELKEY_SECRET_KEY") {
-					t.Fatalf("rotate: %s", out)
-				}
-				next["RELKEY_SECRET_KEY"] = newKey
-			} else {
-				keyFile := filepath.Join(env["RELKEY_DATA_DIR"], "secret.key")
-				if code, _, _ := run(t, env, "secret", "rotate", "--new-key-file", "x"); code != exitUsage {
-					t.Fatalf("--new-key-file in embedded mode: exit %d", code)
-				}
-				out := must(t, env, "secret", "rotate")
-				newKey, _ = keyring.Read(keyFile)
-				if !strings.Contains(out, "re-sealed 3 account keys, 3 license keys") {
-					t.Fatalf("rotate: %s", out)
-				}
-				for _, leftover := range []string{keyFile + ".old", keyFile + ".new"} {
-					if _, err := os.Stat(leftover); err == nil {
-						t.Fatalf("%s left behind", leftover)
-					}
+			out := must(t, env, "secret", "rotate", "--new-key-file", keyFile)
+			newKey, _ = keyring.Read(keyFile)
+			if !strings.Contains(out, keyFile) || !strings.Contains(out, "RELKEY_SECRET_KEY") {
+				t.Fatalf("rotate: %s", out)
+			}
+			next["RELKEY_SECRET_KEY"] = newKey
+		} else {
+			keyFile := filepath.Join(env["RELKEY_DATA_DIR"], "secret.key")
+			if code, _, _ := run(t, env, "secret", "rotate", "--new-key-file", "x"); code != exitUsage {
+				t.Fatalf("--new-key-file in embedded mode: exit %d", code)
+			}
+			out := must(t, env, "secret", "rotate")
+			newKey, _ = keyring.Read(keyFile)
+			if !strings.Contains(out, "re-sealed 3 account keys, 3 license keys") {
+				t.Fatalf("rotate: %s", out)
+			}
+			for _, leftover := range []string{keyFile + ".old", keyFile + ".new"} {
+				if _, err := os.Stat(leftover); err == nil {
+					t.Fatalf("%s left behind", leftover)
 				}
 			}
-			if newKey == "" || newKey == oldKey {
-				t.Fatalf("the master key did not change: %q", newKey)
-			}
+		}
+		if newKey == "" || newKey == oldKey {
+			t.Fatalf("the master key did not change: %q", newKey)
+		}
 
-			restarted := serveLive(t, next)
-			account := restarted.do("GET", "/v1/accounts/acme", "", admin)
-			pub, _ := hex.DecodeString(onboarded.PublicKey)
-			if account.status != 200 || testenv.VerifySignature(account.req, account.header, account.body, ed25519.PublicKey(pub)) != nil {
-				t.Fatalf("after rotation the server does not sign with the account's key: %d %s", account.status, account.body)
+		restarted := serveLive(t, next)
+		restarted.expectSignedBy(admin, onboarded.PublicKey)
+		for id, key := range keys {
+			if got := restarted.do("GET", "/v1/accounts/acme/licenses/"+id, "", admin).data(t)["attributes"].(map[string]any)["key"]; got != key {
+				t.Fatalf("license %s shows key %v after rotation, want %v", id, got, key)
 			}
-			for id, key := range keys {
-				if got := restarted.do("GET", "/v1/accounts/acme/licenses/"+id, "", admin).data(t)["attributes"].(map[string]any)["key"]; got != key {
-					t.Fatalf("license %s shows key %v after rotation, want %v", id, got, key)
-				}
+		}
+		sealed := sealedValues(t, restarted)
+		if len(sealed) < 3+3 {
+			t.Fatalf("found %d sealed values, want at least the account's 3 and the licenses' 3", len(sealed))
+		}
+		oldRing, _ := keyring.New(oldKey)
+		newRing, _ := keyring.New(newKey)
+		for where, v := range sealed {
+			if _, err := newRing.Open(v); err != nil {
+				t.Fatalf("%s does not open with the new key", where)
 			}
-			sealed := sealedValues(t, restarted)
-			if len(sealed) < 3+3 {
-				t.Fatalf("found %d sealed values, want at least the account's 3 and the licenses' 3", len(sealed))
+			if _, err := oldRing.Open(v); err == nil {
+				t.Fatalf("%s still opens with the old key", where)
 			}
-			oldRing, _ := keyring.New(oldKey)
-			newRing, _ := keyring.New(newKey)
-			for where, v := range sealed {
-				if _, err := newRing.Open(v); err != nil {
-					t.Fatalf("%s does not open with the new key", where)
-				}
-				if _, err := oldRing.Open(v); err == nil {
-					t.Fatalf("%s still opens with the old key", where)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // sealedValues finds every value sealed with a master key in the database,

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -39,6 +40,18 @@ func storeEnv(t *testing.T, b testenv.Backend) map[string]string {
 	env["RELKEY_STORAGE_URL"] = (&url.URL{Scheme: "s3", User: url.UserPassword(s3.AccessKey, s3.SecretKey), Host: s3.Endpoint, Path: "/" + s3.Bucket,
 		RawQuery: url.Values{"secure": {strconv.FormatBool(s3.Secure)}, "region": {s3.Region}}.Encode()}).String()
 	return env
+}
+
+// forEachStore runs fn on a store of each backend with a server on it.
+func forEachStore(t *testing.T, fn func(t *testing.T, b testenv.Backend, env map[string]string, server *live)) {
+	t.Parallel()
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			env := storeEnv(t, b)
+			fn(t, b, env, serveLive(t, env))
+		})
+	}
 }
 
 // live is a relkey server on a store, as `relkey serve` would run it with env.
@@ -82,6 +95,17 @@ func (l *live) onboard(slug string) *onboard.Onboarded {
 		l.t.Fatal(err)
 	}
 	return out
+}
+
+// expectSignedBy checks that the server answers GET /v1/accounts/acme
+// signed with the account key of publicKey (hex).
+func (l *live) expectSignedBy(token, publicKey string) {
+	l.t.Helper()
+	account := l.do("GET", "/v1/accounts/acme", "", token)
+	pub, _ := hex.DecodeString(publicKey)
+	if account.status != 200 || testenv.VerifySignature(account.req, account.header, account.body, ed25519.PublicKey(pub)) != nil {
+		l.t.Fatalf("the server does not sign with the account's key: %d %s", account.status, account.body)
+	}
 }
 
 // reply is an API response.
