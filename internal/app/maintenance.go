@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/relkey/relkey/internal/account"
@@ -42,6 +43,10 @@ func storeLayout(cfg config.Config) backup.Layout {
 func Backup(ctx context.Context, cfg config.Config, version, out string) (*backup.Manifest, error) {
 	if !cfg.Embedded() {
 		return nil, ErrNotEmbedded
+	}
+	// Opening would create an empty store where there is none.
+	if _, err := os.Stat(cfg.SQLitePath()); err != nil {
+		return nil, fmt.Errorf("no store to back up: %w", err)
 	}
 	db, err := database.Open(ctx, databaseOptions(cfg))
 	if err != nil {

@@ -227,6 +227,13 @@ func TestBackupAndRestoreRefusals(t *testing.T) {
 			t.Fatalf("%s on PostgreSQL: %d %s", args[0], code, stderr)
 		}
 	}
+	nothing := map[string]string{"RELKEY_DATA_DIR": filepath.Join(t.TempDir(), "none")}
+	if code, _, stderr := run(t, nothing, "backup", filepath.Join(t.TempDir(), "x.tar.gz")); code != exitFailure || !strings.Contains(stderr, "no store to back up") {
+		t.Fatalf("backup of no store: %d %s", code, stderr)
+	}
+	if _, err := os.Stat(nothing["RELKEY_DATA_DIR"]); err == nil {
+		t.Fatal("a backup of no store created one")
+	}
 	env := storeEnv(t, testenv.Backend{Name: "embedded"})
 	serveLive(t, env).onboard("acme")
 	archive := filepath.Join(t.TempDir(), "b.tar.gz")
