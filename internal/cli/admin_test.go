@@ -222,3 +222,21 @@ func listed(t *testing.T, out string) []map[string]any {
 	}
 	return doc.Data
 }
+
+// TestHelpListsEveryCommand: relkey --help names each admin verb and the
+// store commands.
+func TestHelpListsEveryCommand(t *testing.T) {
+	_, help, _ := run(t, nil, "--help")
+	for resource, verbs := range adminActions {
+		for verb := range verbs {
+			if !regexp.MustCompile(`relkey ` + resource + ` (\S+\|)*` + verb + `\b`).MatchString(help) {
+				t.Errorf("--help does not list relkey %s %s", resource, verb)
+			}
+		}
+	}
+	for _, command := range []string{"relkey backup <file>", "relkey restore <file> [--force]", "relkey secret rotate"} {
+		if !strings.Contains(help, command) {
+			t.Errorf("--help does not list %s", command)
+		}
+	}
+}

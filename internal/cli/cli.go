@@ -1,6 +1,4 @@
-// Package cli is the relkey command: serve, migrate, the admin commands
-// (accounts, tokens, users, licenses, products, policies), backup and
-// restore, master key rotation, version.
+// Package cli is the relkey command: serve, migrate, account create, version.
 package cli
 
 import (
