@@ -86,3 +86,18 @@ func TestIn(t *testing.T) {
 		}
 	}
 }
+
+// TestOperatorIsTheAccountsAdminWithoutABearer: the admin commands'
+// principal reaches the whole account with every permission, but is no
+// bearer a token could be issued to or a record could belong to.
+func TestOperatorIsTheAccountsAdminWithoutABearer(t *testing.T) {
+	op := Operator("acct")
+	if !op.Staff() || len(op.Permissions) != len(All) || !ScopeOf(op).All || op.In("acct") != nil || op.In("other") == nil {
+		t.Fatalf("operator %+v", op)
+	}
+	for _, bearer := range []string{BearerUser, BearerProduct, BearerLicense} {
+		if op.Is(bearer, "") {
+			t.Fatalf("the operator is a %s", bearer)
+		}
+	}
+}

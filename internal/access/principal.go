@@ -11,6 +11,8 @@ const (
 	BearerUser    = "users"
 	BearerProduct = "products"
 	BearerLicense = "licenses"
+	// BearerOperator is whoever runs relkey's admin commands on the host.
+	BearerOperator = "operator"
 )
 
 // Principal is who a request acts as. A nil *Principal is anonymous.
@@ -48,6 +50,13 @@ func NewPrincipal(accountID string, role Role, bearerType, bearerID, tokenID str
 		perms = perms.Intersect(NewSet(tokenPerms...))
 	}
 	return &Principal{AccountID: accountID, Role: role, BearerType: bearerType, BearerID: bearerID, TokenID: tokenID, Permissions: perms}
+}
+
+// Operator is the principal of relkey's admin commands: the account's
+// administrator, acting through the host rather than a stored user or
+// token, so it has no bearer record and issues tokens only to others.
+func Operator(accountID string) *Principal {
+	return NewPrincipal(accountID, RoleAdmin, BearerOperator, "", "", nil)
 }
 
 // Anonymous reports whether nobody authenticated.

@@ -40,3 +40,17 @@ func (s *Store) SetRSAKey(ctx context.Context, accountID, sealedPrivate, publicP
 		sealedPrivate, publicPEM, accountID).Error
 	return database.Error(err)
 }
+
+// Reseal rewrites the account keys sealed with the master key (the Ed25519
+// private key, the token secret and the RSA private key) through reseal.
+func (s *Store) Reseal(ctx context.Context, reseal func(sealed string) (string, error)) (int64, error) {
+	var total int64
+	for _, column := range []string{"ed25519_private_key", "secret_key", "rsa_private_key"} {
+		n, err := s.db.Reseal(ctx, "accounts", column, reseal)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}

@@ -64,7 +64,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	if err != nil {
 		return nil, err
 	}
-	db, err := database.Open(ctx, database.Options{URL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), Timeout: cfg.RequestTimeout, MaxConns: cfg.DatabaseMaxConns})
+	db, err := database.Open(ctx, databaseOptions(cfg))
 	if err != nil {
 		return nil, err
 	}

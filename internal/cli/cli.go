@@ -45,6 +45,26 @@ Usage:
   relkey migrate version               print the applied migration version
   relkey account create --slug S --name N --email E --password P [--json]
                                        create an account with its first admin and admin token
+  relkey token create (--user U | --product P | --license L) [--name N] [--expiry T] [--permissions P,...]
+                                       issue a token (prints its secret once)
+  relkey token revoke <token id>       revoke a token
+  relkey user create --email E [--password P] [--role R] [--first-name F] [--last-name L]
+                                       add a user
+  relkey user reset-password <user id or email>
+                                       start a password reset (the token goes to the reset hooks)
+  relkey license create --policy P [--owner U] [--key K] [--expiry T] [--max-machines N] ...
+                                       issue a license (relkey license create --help: every flag)
+  relkey license show|suspend|reinstate <license id or key>
+                                       show, suspend or reinstate a license
+  relkey product list                  list the products
+  relkey policy list [--product P]     list the policies
+                                       (every admin command takes --account A, default RELKEY_ACCOUNT or
+                                       the only account, and --json for the API's JSON:API document)
+  relkey backup <file>                 archive the embedded store (database, master key, local objects)
+                                       while it serves
+  relkey restore <file> [--force]      verify an archive and restore it into an empty RELKEY_DATA_DIR
+  relkey secret rotate [--new-key-file F]
+                                       re-seal every secret under a new master key (stop the servers first)
   relkey version                       print the version
 
 Configuration comes from RELKEY_* environment variables; see README.md.
@@ -74,6 +94,7 @@ func Run(cmd Command) int {
 		fmt.Fprint(cmd.Stdout, usage)
 		return exitOK
 	case "serve", "migrate", "account":
+	case "token", "user", "license", "product", "policy", "backup", "restore", "secret":
 	default:
 		fmt.Fprintf(cmd.Stderr, "relkey: unknown command %q\n\n%s", cmd.Args[0], usage)
 		return exitUsage
@@ -89,6 +110,14 @@ func Run(cmd Command) int {
 		return serve(cmd, cfg, logger)
 	case "migrate":
 		return migrate(cmd, cfg, logger)
+	case "token", "user", "license", "product", "policy":
+		return adminCommand(cmd, cfg, logger)
+	case "backup":
+		return backupCommand(cmd, cfg)
+	case "restore":
+		return restoreCommand(cmd, cfg)
+	case "secret":
+		return secretCommand(cmd, cfg)
 	default:
 		return accountCommand(cmd, cfg, logger)
 	}

@@ -12,9 +12,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/relkey/relkey/internal/durable"
 )
 
 // Keyring holds the keys derived from the master key.
@@ -86,47 +89,54 @@ func (k *Keyring) Open(sealed string) ([]byte, error) {
 // characters, mode 0600) when it does not exist yet. Concurrent callers,
 // in this process or another, agree on one key.
 func LoadOrCreate(path string) (string, error) {
-	if key, err := readKey(path); err == nil {
+	if key, err := Read(path); err == nil {
 		return key, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return "", err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	key, err := generate()
+	if err != nil {
 		return "", err
 	}
+	tmp, err := durable.WriteTemp(path, keyWriter(key))
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp)
+	// A hard link publishes the complete file atomically and fails when
+	// another process won the race, in which case its key is the one.
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return Read(path)
+		}
+		return "", err
+	}
+	return key, durable.SyncDir(filepath.Dir(path))
+}
+
+// generate returns a new random master key: 64 hex characters.
+func generate() (string, error) {
 	buf := make([]byte, 32)
 	if _, err := rand.Read(buf); err != nil {
 		return "", err
 	}
-	key := hex.EncodeToString(buf)
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".secret-*")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return "", err
-	}
-	if _, err := tmp.WriteString(key + "\n"); err != nil {
-		tmp.Close()
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	// A hard link publishes the complete file atomically and fails when
-	// another process won the race, in which case its key is the one.
-	if err := os.Link(tmp.Name(), path); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return readKey(path)
-		}
-		return "", err
-	}
-	return key, nil
+	return hex.EncodeToString(buf), nil
 }
 
-func readKey(path string) (string, error) {
+// Save writes key to the file at path (mode 0600), replacing it
+// atomically: readers, and the file after a crash, hold the old key or the
+// whole new one.
+func Save(path, key string) error { return durable.WriteFile(path, keyWriter(key)) }
+
+func keyWriter(key string) func(io.Writer) error {
+	return func(w io.Writer) error {
+		_, err := io.WriteString(w, key+"\n")
+		return err
+	}
+}
+
+// Read returns the master key the file at path holds.
+func Read(path string) (string, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return "", err

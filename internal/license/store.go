@@ -279,3 +279,8 @@ func (s *Store) countUsers(ctx context.Context, l *License) (int64, error) {
 	}
 	return n, nil
 }
+
+// Reseal rewrites the license keys sealed with the master key through reseal.
+func (s *Store) Reseal(ctx context.Context, reseal func(sealed string) (string, error)) (int64, error) {
+	return s.db.Reseal(ctx, "licenses", "key_sealed", reseal)
+}

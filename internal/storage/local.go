@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -117,7 +118,7 @@ func (l *Local) Write(key string, body io.Reader, size int64) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".upload-*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), partialPrefix+"*")
 	if err != nil {
 		return err
 	}
@@ -133,6 +134,30 @@ func (l *Local) Write(key string, body io.Reader, size int64) error {
 		return fmt.Errorf("storage: received %d bytes, expected %d", n, size)
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// partialPrefix names the temporary file of an upload in progress.
+const partialPrefix = ".upload-"
+
+// WalkLocal calls fn with the key and file of every object the local store
+// in dir holds, in lexical order; uploads in progress are not objects yet,
+// and objects deleted during the walk are skipped.
+func WalkLocal(dir string, fn func(key, path string) error) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil
+		case err != nil:
+			return err
+		case d.IsDir() || !d.Type().IsRegular() || strings.HasPrefix(d.Name(), partialPrefix):
+			return nil
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		return fn(filepath.ToSlash(rel), path)
+	})
 }
 
 // Open returns the stored object for reading, or ErrNotFound.
