@@ -40,6 +40,9 @@ type Principal struct {
 	// license and policy), so that the request's rules don't read it again;
 	// nil when nothing was kept. Only the package that sets it reads it.
 	Record any
+	// Reach is a license bearer's reach of releases, as authentication read
+	// it; nil otherwise.
+	Reach *LicenseReach
 }
 
 // NewPrincipal computes the effective permissions of a bearer whose token

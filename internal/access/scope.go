@@ -1,5 +1,7 @@
 package access
 
+import "time"
+
 // Scope is the part of an account a principal reaches, by bearer: staff all
 // of it; a product its own product's resources; a license itself (with its
 // policy and product); a user the licenses it owns or holds. The zero Scope
@@ -11,6 +13,20 @@ type Scope struct {
 	LicensePolicyID  string // the license bearer's policy
 	LicenseProductID string // the license bearer's product
 	UserID           string // a user bearer
+	// Reach is what the license bearer's releases depend on, as
+	// authentication read it; nil when not read (the release rules read it).
+	Reach *LicenseReach
+}
+
+// LicenseReach is what a license's sight of releases depends on besides
+// its product and policy: its expiry under its policy's expiration
+// strategy, its product's distribution strategy, and whether the account
+// has OPEN products (whose releases every license sees).
+type LicenseReach struct {
+	Expiry               *time.Time
+	ExpirationStrategy   string
+	DistributionStrategy string
+	AnyOpen              bool
 }
 
 // ScopeOf is the scope of who; nil (anonymous) reaches nothing private.
@@ -23,7 +39,7 @@ func ScopeOf(who *Principal) Scope {
 	case who.BearerType == BearerProduct:
 		return Scope{ProductID: who.BearerID}
 	case who.BearerType == BearerLicense:
-		return Scope{LicenseID: who.BearerID, LicensePolicyID: who.PolicyID, LicenseProductID: who.ProductID}
+		return Scope{LicenseID: who.BearerID, LicensePolicyID: who.PolicyID, LicenseProductID: who.ProductID, Reach: who.Reach}
 	case who.BearerType == BearerUser:
 		return Scope{UserID: who.BearerID}
 	}

@@ -87,6 +87,8 @@ func (s *Service) PrincipalForToken(ctx context.Context, accountID, licenseID, t
 func principal(l *License, pol *policy.Policy, tokenID string, perms []string) *access.Principal {
 	p := access.NewPrincipal(l.AccountID, access.RoleLicense, access.BearerLicense, l.ID, tokenID, perms)
 	p.Record = &bearerRecord{license: *l, policy: *pol}
+	p.Reach = &access.LicenseReach{Expiry: l.Expiry, ExpirationStrategy: pol.ExpirationStrategy,
+		DistributionStrategy: l.ProductDistribution, AnyOpen: l.AnyOpenProduct}
 	p.ProductID, p.PolicyID = l.ProductID, l.PolicyID
 	p.LicenseSuspended, p.LicenseBanned = l.Suspended, l.OwnerBanned
 	if l.Expiry == nil && pol.Duration != nil {

@@ -63,6 +63,9 @@ type License struct {
 
 	// Read with the license, never written.
 	OwnerBanned bool `gorm:"->;-:migration"`
+	// Read with the license for authentication (its sight of releases).
+	ProductDistribution string `gorm:"->;-:migration"`
+	AnyOpenProduct      bool   `gorm:"->;-:migration"`
 	// Key is the opened key; the store fills it.
 	Key string `gorm:"-"`
 	// Totals are the license's machine totals when they were read with it.

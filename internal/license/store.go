@@ -124,7 +124,8 @@ func (s *Store) readWithPolicy(ctx context.Context, columns, where string, args 
 	// up as a field name, converting it to a column name each time.
 	q := s.db.Conn(ctx).Model(&License{}).Clauses(clause.Select{Expression: clause.Expr{SQL: columns}}).
 		Joins("LEFT JOIN users ON users.id = licenses.owner_id").
-		Joins("JOIN policies ON policies.id = licenses.policy_id AND policies.account_id = licenses.account_id").Where(where, args...)
+		Joins("JOIN policies ON policies.id = licenses.policy_id AND policies.account_id = licenses.account_id").
+		Joins("JOIN products ON products.id = licenses.product_id").Where(where, args...)
 	if err := q.Take(&row).Error; err != nil {
 		if database.IsNotFound(err) {
 			return nil, apperr.NotFoundResource("license", "")
@@ -150,14 +151,15 @@ type licenseAndPolicy struct {
 }
 
 // licenseAndPolicyColumns selects the license, whether its owner is
-// banned, and every column of the joined policy, prefixed as
+// banned, what its sight of releases depends on, and every column of the joined policy, prefixed as
 // licenseAndPolicy reads them.
 var licenseAndPolicyColumns = sync.OnceValue(func() string {
 	sch, err := schema.Parse(&policy.Policy{}, &sync.Map{}, schema.NamingStrategy{})
 	if err != nil {
 		panic(fmt.Sprintf("license: the policy's columns: %v", err))
 	}
-	cols := []string{"licenses.*", "users.banned_at IS NOT NULL AS owner_banned"}
+	cols := []string{"licenses.*", "users.banned_at IS NOT NULL AS owner_banned", "products.distribution_strategy AS product_distribution",
+		"EXISTS (SELECT 1 FROM products o WHERE o.account_id = licenses.account_id AND o.distribution_strategy = 'OPEN') AS any_open_product"}
 	for _, name := range sch.DBNames {
 		cols = append(cols, "policies."+name+" AS policy__"+name)
 	}

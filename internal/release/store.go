@@ -45,7 +45,7 @@ func (s *Store) Sight(ctx context.Context, accountID string, sc access.Scope, no
 	open := "releases.product_id IN (SELECT id FROM products WHERE account_id = ? AND distribution_strategy = 'OPEN') AND " + unconstrained
 	switch {
 	case sc.LicenseID != "":
-		window, args, anyOpen, err := s.licenseWindow(ctx, accountID, sc.LicenseID, now)
+		window, args, anyOpen, err := s.licenseWindow(ctx, accountID, sc, now)
 		if err != nil {
 			return v, err
 		}
@@ -101,42 +101,42 @@ func entitled(license, policy string) string {
 }
 
 // licenseWindow is the predicate of the releases a license reaches through
-// its product: none for CLOSED products or revoked expired licenses, those
+// its product (from the scope's reach, else read): none for CLOSED products or revoked expired licenses, those
 // created (or backdated) up to the expiry under RESTRICT and MAINTAIN, all
 // otherwise; and of those, only the ones whose constraints it is entitled to.
 // anyOpen tells whether the account has OPEN products, whose releases the
 // license sees as well.
-func (s *Store) licenseWindow(ctx context.Context, accountID, licenseID string, now time.Time) (window string, args []any, anyOpen bool, err error) {
-	var facts struct {
-		ProductID            string
-		PolicyID             string
-		Expiry               *time.Time
-		ExpirationStrategy   string
-		DistributionStrategy string
-		AnyOpen              bool
+func (s *Store) licenseWindow(ctx context.Context, accountID string, sc access.Scope, now time.Time) (window string, args []any, anyOpen bool, err error) {
+	reach, policyID, productID := sc.Reach, sc.LicensePolicyID, sc.LicenseProductID
+	if reach == nil {
+		var facts struct {
+			ProductID, PolicyID string
+			access.LicenseReach `gorm:"embedded"`
+		}
+		err = s.db.Conn(ctx).Table("licenses l").
+			Select("l.product_id, l.policy_id, l.expiry, p.expiration_strategy, pr.distribution_strategy, "+
+				"EXISTS (SELECT 1 FROM products o WHERE o.account_id = l.account_id AND o.distribution_strategy = 'OPEN') AS any_open").
+			Joins("JOIN policies p ON p.id = l.policy_id").Joins("JOIN products pr ON pr.id = l.product_id").
+			Where("l.account_id = ? AND l.id = ?", accountID, sc.LicenseID).Take(&facts).Error
+		switch {
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			return "1 = 0", nil, true, nil
+		case err != nil:
+			return "", nil, false, err
+		}
+		reach, policyID, productID = &facts.LicenseReach, facts.PolicyID, facts.ProductID
 	}
-	err = s.db.Conn(ctx).Table("licenses l").
-		Select("l.product_id, l.policy_id, l.expiry, p.expiration_strategy, pr.distribution_strategy, "+
-			"EXISTS (SELECT 1 FROM products o WHERE o.account_id = l.account_id AND o.distribution_strategy = 'OPEN') AS any_open").
-		Joins("JOIN policies p ON p.id = l.policy_id").Joins("JOIN products pr ON pr.id = l.product_id").
-		Where("l.account_id = ? AND l.id = ?", accountID, licenseID).Take(&facts).Error
-	const none = "1 = 0"
-	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		return none, nil, true, nil
-	case err != nil:
-		return "", nil, false, err
-	case facts.DistributionStrategy == "CLOSED",
-		facts.Expiry != nil && facts.ExpirationStrategy == policy.RevokeAccess && !facts.Expiry.After(now):
-		return none, nil, facts.AnyOpen, nil
+	if reach.DistributionStrategy == "CLOSED" ||
+		reach.Expiry != nil && reach.ExpirationStrategy == policy.RevokeAccess && !reach.Expiry.After(now) {
+		return "1 = 0", nil, reach.AnyOpen, nil
 	}
 	window = "releases.product_id = ? AND " + entitled("?", "?")
-	args = []any{facts.ProductID, licenseID, facts.PolicyID}
-	if facts.Expiry != nil && (facts.ExpirationStrategy == policy.RestrictAccess || facts.ExpirationStrategy == policy.MaintainAccess) {
+	args = []any{productID, sc.LicenseID, policyID}
+	if reach.Expiry != nil && (reach.ExpirationStrategy == policy.RestrictAccess || reach.ExpirationStrategy == policy.MaintainAccess) {
 		window += " AND (releases.created_at <= ? OR releases.backdated_to <= ?)"
-		args = append(args, *facts.Expiry, *facts.Expiry)
+		args = append(args, *reach.Expiry, *reach.Expiry)
 	}
-	return window, args, facts.AnyOpen, nil
+	return window, args, reach.AnyOpen, nil
 }
 
 func taken(err error) error {
