@@ -195,30 +195,29 @@ func (s *Store) Find(ctx context.Context, v Sight, ref string, n Narrowing) (*Re
 	if n.Package != nil {
 		q = inPackage(q, v.accountID, *n.Package)
 	}
-	if len(ref) == 36 && uuid.Validate(ref) == nil {
+	notFound := apperr.NotFoundResource("release", ref)
+	switch {
+	case len(ref) == 36 && uuid.Validate(ref) == nil:
 		q = q.Where("releases.id = ?", ref)
-	} else {
-		q = byVersionOrTag(q, s.db.Engine, v.accountID, ref)
+	case s.db.Engine == database.Postgres:
+		// The candidates by the version and tag indexes, behind a fence
+		// (OFFSET 0) that keeps the sight's conditions out of their scan:
+		// without statistics (a bulk load, a new account) the planner took
+		// releases_latest_idx, or the creation order, and walked the
+		// product's releases instead.
+		q = q.Table(`(SELECT candidates.* FROM releases candidates WHERE candidates.id IN (`+versionOrTag+`) OFFSET 0) AS releases`,
+			v.accountID, ref, v.accountID, ref).Order("releases.created_at, releases.id")
+	default:
+		// SQLite keeps a CROSS JOIN's order: the candidates lead.
+		q = q.Table("(?) AS candidates CROSS JOIN releases", q.Session(&gorm.Session{NewDB: true}).Raw(versionOrTag, v.accountID, ref, v.accountID, ref)).
+			Select("releases.*").Where("releases.id = candidates.id").Order("releases.created_at, releases.id")
 	}
-	return database.Take[Release](q, apperr.NotFoundResource("release", ref))
+	return database.Take[Release](q, notFound)
 }
 
-// byVersionOrTag narrows q to the oldest release whose version or tag is
-// ref. PostgreSQL plans the OR as a bitmap OR of the version and tag
-// indexes; SQLite, without statistics, walks the account's releases in
-// creation order for it (or the product's, newest first), so there the
-// candidates from the two indexes lead the join (SQLite keeps a CROSS
-// JOIN's order). On PostgreSQL the join's generic plan can start from the
-// releases instead, so each engine gets the form it plans well.
-func byVersionOrTag(q *gorm.DB, engine database.Engine, accountID, ref string) *gorm.DB {
-	if engine == database.Postgres {
-		return q.Where("releases.version = ? OR releases.tag = ?", ref, ref).Order("releases.created_at, releases.id")
-	}
-	candidates := q.Session(&gorm.Session{NewDB: true}).Raw(`SELECT id FROM releases WHERE account_id = ? AND version = ?
-		UNION ALL SELECT id FROM releases WHERE account_id = ? AND tag = ?`, accountID, ref, accountID, ref)
-	return q.Table("(?) AS candidates CROSS JOIN releases", candidates).Select("releases.*").
-		Where("releases.id = candidates.id").Order("releases.created_at, releases.id")
-}
+// versionOrTag lists the releases of an account with a version or a tag.
+const versionOrTag = `SELECT id FROM releases WHERE account_id = ? AND version = ?
+	UNION ALL SELECT id FROM releases WHERE account_id = ? AND tag = ?`
 
 // List returns a page of releases within the scope and filter.
 func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, f Filter, now time.Time, p page.Request) ([]Release, int64, error) {
