@@ -96,9 +96,11 @@ func TestHotPathsRunAFixedNumberOfQueries(t *testing.T) {
 	for _, n := range []int{10, 10_000} {
 		e := newEnv(t, testenv.Backend{Name: "embedded"})
 		h := newHotPath(t, e, n)
-		activation := h.activate(t, "fp-0")
-		h.activate(t, "fp-1")
-		validation := h.validate(t, "fp-1")
+		// The least of two runs each: the account cache (30 s, not renewed
+		// on a hit) can lapse during one of them on a loaded machine and
+		// add its lookup.
+		activation := min(h.activate(t, "fp-0"), h.activate(t, "fp-1"))
+		validation := min(h.validate(t, "fp-1"), h.validate(t, "fp-1"))
 		counts[n] = [2]int64{activation, validation}
 		t.Logf("%7d licenses: activation %d statements, validate-key %d statements", n, activation, validation)
 	}
