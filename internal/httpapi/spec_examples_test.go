@@ -221,32 +221,6 @@ var story = []scene{
 	{op: "deleteUser", status: 204, path: map[string]string{"id": "{{user}}"}},
 }
 
-// operation is one operation of spec/openapi.yaml.
-type operation struct {
-	method, path string
-	item         map[string]any
-}
-
-// specOperations indexes spec/openapi.yaml's operations by operationId.
-func specOperations(t *testing.T) map[string]operation {
-	t.Helper()
-	var doc struct {
-		Paths map[string]map[string]any `yaml:"paths"`
-	}
-	if err := yaml.Unmarshal(spec.OpenAPI, &doc); err != nil {
-		t.Fatalf("spec/openapi.yaml: %v", err)
-	}
-	ops := map[string]operation{}
-	for path, item := range doc.Paths {
-		for method, v := range item {
-			if op, ok := v.(map[string]any); ok && method != "parameters" {
-				ops[op["operationId"].(string)] = operation{method: strings.ToUpper(method), path: path, item: op}
-			}
-		}
-	}
-	return ops
-}
-
 var storyRef = regexp.MustCompile(`\{\{([a-zA-Z]+)(?::([-0-9a-z.]+))?\}\}`)
 
 // TestSpecExamples plays the story on both engines and checks that

@@ -15,22 +15,44 @@ import (
 
 var pathParam = regexp.MustCompile(`:([a-z_]+)`)
 
-// TestRouterMatchesSpec fails when a route is served but not documented in
-// spec/openapi.yaml, or documented but not served.
-func TestRouterMatchesSpec(t *testing.T) {
+// operation is one operation of spec/openapi.yaml.
+type operation struct {
+	method, path string
+	item         map[string]any
+}
+
+// specOperations indexes spec/openapi.yaml's operations by operationId.
+func specOperations(t *testing.T) map[string]operation {
+	t.Helper()
 	var doc struct {
 		Paths map[string]map[string]any `yaml:"paths"`
 	}
 	if err := yaml.Unmarshal(spec.OpenAPI, &doc); err != nil {
 		t.Fatalf("spec/openapi.yaml: %v", err)
 	}
-	documented := map[string]bool{}
+	ops := map[string]operation{}
 	for path, item := range doc.Paths {
-		for method := range item {
-			if method != "parameters" {
-				documented[strings.ToUpper(method)+" "+path] = true
+		for method, v := range item {
+			op, ok := v.(map[string]any)
+			if !ok || method == "parameters" {
+				continue
 			}
+			id, _ := op["operationId"].(string)
+			if _, twice := ops[id]; twice || id == "" {
+				t.Fatalf("spec/openapi.yaml: %s %s has no operationId or another operation's", method, path)
+			}
+			ops[id] = operation{method: strings.ToUpper(method), path: path, item: op}
 		}
+	}
+	return ops
+}
+
+// TestRouterMatchesSpec fails when a route is served but not documented in
+// spec/openapi.yaml, or documented but not served.
+func TestRouterMatchesSpec(t *testing.T) {
+	documented := map[string]bool{}
+	for _, op := range specOperations(t) {
+		documented[op.method+" "+op.path] = true
 	}
 	e := newEnv(t, testenv.Backend{Name: "embedded"})
 	served := map[string]bool{}
