@@ -323,12 +323,14 @@ func playStory(t *testing.T, e *env, ops map[string]operation) []byte {
 		if s.setup {
 			continue
 		}
+		mu.Lock() // the event hook adds secrets to norm
 		if body != "" {
 			addExample(examples, s.op+"Request", s.about, norm.document(t, body))
 		}
 		if len(r.body) > 0 {
 			addExample(examples, s.op+"Response", fmt.Sprintf("%d %s", r.status, http.StatusText(r.status)), norm.document(t, string(r.body)))
 		}
+		mu.Unlock()
 	}
 	var out bytes.Buffer
 	out.WriteString("# Examples of spec/openapi.yaml: the requests and answers of internal/httpapi's TestSpecExamples,\n" +
