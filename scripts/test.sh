@@ -52,7 +52,17 @@ gofmt_clean() {
 # proxy on first use) over the module in DIR.
 staticcheck_in() { (cd "$1" && GOFLAGS= go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...); }
 
+# tools_up installs jq, which the README's quick start (test/blackbox) uses,
+# from Debian's packages when the machine lacks it.
+tools_up() {
+  command -v jq >/dev/null && return 0
+  echo "installing jq from Debian's packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq jq
+}
+
 step "services (PostgreSQL, MinIO)" services_up
+step "tools (jq)" tools_up
 step "gofmt" gofmt_clean
 step "go mod tidy -diff (both modules)" bash -c 'go mod tidy -diff && cd test/clients && go mod tidy -diff'
 step "go vet" go vet ./...

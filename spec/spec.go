@@ -1,4 +1,5 @@
-// Package spec embeds relkey's OpenAPI description, spec/openapi.yaml.
+// Package spec embeds relkey's OpenAPI description, spec/openapi.yaml, and
+// its examples, spec/examples.yaml.
 package spec
 
 import _ "embed"
@@ -7,3 +8,9 @@ import _ "embed"
 //
 //go:embed openapi.yaml
 var OpenAPI []byte
+
+// Examples holds the examples openapi.yaml refers to, generated from relkey's
+// answers by internal/httpapi's TestSpecExamples.
+//
+//go:embed examples.yaml
+var Examples []byte

@@ -15,8 +15,10 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -188,8 +190,9 @@ func serve(cmd Command, cfg config.Config, logger *slog.Logger) int {
 	logger.Info("relkey is serving", "address", addr, "version", version(), "database", string(a.DB.Engine), "embedded", cfg.Embedded())
 	fmt.Fprintf(cmd.Stdout, "relkey %s serving on %s (health: %s/v1/health)\n", version(), addr, addr)
 	if _, err := a.Accounts.Default(context.Background(), ""); apperr.Is(err, apperr.NotFound) {
-		fmt.Fprintf(cmd.Stdout, "Next step: create an account (prints its admin token):\n"+
-			"  relkey account create --slug demo --name \"Demo\" --email admin@example.com --password 'choose-a-password'\n")
+		binary, _ := os.Executable()
+		dir, _ := os.Getwd()
+		fmt.Fprint(cmd.Stdout, nextStep(binary, dir))
 	}
 	select {
 	case err := <-served:
@@ -203,6 +206,22 @@ func serve(cmd Command, cfg config.Config, logger *slog.Logger) int {
 		return fail(cmd, fmt.Errorf("shutdown: %w", err))
 	}
 	return exitOK
+}
+
+// nextStep is the hint serve prints while no account exists: the command
+// that creates one, run from the server's working directory dir (whose
+// ./data the server uses by default). It names the binary by its path
+// relative to dir when inside it (bin/relkey after make run), else
+// absolutely.
+func nextStep(binary, dir string) string {
+	if rel, err := filepath.Rel(dir, binary); err == nil && filepath.IsLocal(rel) {
+		binary = rel
+		if !strings.ContainsRune(rel, filepath.Separator) {
+			binary = "." + string(filepath.Separator) + rel
+		}
+	}
+	return fmt.Sprintf("Next step: create an account (prints its admin token); in another terminal, in %s with the same RELKEY_* settings:\n"+
+		"  %s account create --slug demo --name \"Demo\" --email admin@example.com --password 'choose-a-password'\n", dir, binary)
 }
 
 func migrate(cmd Command, cfg config.Config, logger *slog.Logger) int {

@@ -186,8 +186,13 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 	if _, err := http.Get(base + "/v1/health"); err == nil {
 		t.Fatal("server still answers after shutdown")
 	}
-	if !strings.Contains(stdout.String(), "Next step: create an account") {
-		t.Fatalf("serve did not print the next step: %q", stdout.String())
+	// The test binary lies outside the working directory: named absolutely.
+	binary, _ := os.Executable()
+	wd, _ := os.Getwd()
+	if !strings.Contains(stdout.String(), "Next step: create an account") ||
+		!strings.Contains(stdout.String(), "in "+wd+" with the same RELKEY_* settings") ||
+		!strings.Contains(stdout.String(), "\n  "+binary+" account create --slug demo") {
+		t.Fatalf("serve did not print the next step with this binary's path (%s): %q", binary, stdout.String())
 	}
 }
 
@@ -242,4 +247,18 @@ func latestMigration(t *testing.T) string {
 	}
 	version, _, _ := strings.Cut(path.Base(files[len(files)-1]), "_")
 	return strings.TrimLeft(version, "0")
+}
+
+func TestNextStepNamesTheBinaryByItsPath(t *testing.T) {
+	for _, tt := range []struct{ binary, dir, want string }{
+		{"/src/relkey/bin/relkey", "/src/relkey", "  bin/relkey account create"},
+		{"/src/relkey/relkey", "/src/relkey", "  ./relkey account create"},
+		{"/usr/local/bin/relkey", "/srv/relkey", "  /usr/local/bin/relkey account create"},
+		{"/src/relkey/bin/relkey", "/src/relkey/bin/other", "  /src/relkey/bin/relkey account create"},
+	} {
+		got := nextStep(tt.binary, tt.dir)
+		if !strings.Contains(got, "\n"+tt.want) || !strings.Contains(got, "in "+tt.dir+" with") {
+			t.Errorf("nextStep(%q, %q) = %q, want %q", tt.binary, tt.dir, got, tt.want)
+		}
+	}
 }

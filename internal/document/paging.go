@@ -67,9 +67,10 @@ func ParsePaging(q url.Values) (Paging, error) {
 		p.Limit = limit
 		return p, nil
 	}
+	// page[size] alone asks for the first page.
 	raw, ok := first(q, "page[number]")
 	if !ok {
-		return p, paramErr("page number is required", "page[number]")
+		raw = "1"
 	}
 	number, err := strconv.Atoi(raw)
 	switch {

@@ -142,13 +142,14 @@ func acceptable(accept string) (string, bool) {
 	return "", false
 }
 
-// jsonBodyType reports whether a request body of this type is read as JSON
-// (Keygen reads form, multipart and text bodies as JSON too).
+// jsonBodyType reports whether a request body of this type is read as JSON:
+// the JSON types and application/octet-stream. Form, multipart and text
+// bodies are 400 MIME_TYPE_INVALID, so a client that forgot the header
+// learns it at once (Keygen reads them as JSON, a leniency its own
+// middleware marks for deprecation).
 func jsonBodyType(media string) bool {
-	switch {
-	case media == mediaJSONAPI, media == mediaKeygen, media == mediaJSON, media == mediaBinary,
-		media == "application/x-www-form-urlencoded", media == "multipart/form-data",
-		strings.HasPrefix(media, "text/"):
+	switch media {
+	case mediaJSONAPI, mediaKeygen, mediaJSON, mediaBinary:
 		return true
 	}
 	return false
