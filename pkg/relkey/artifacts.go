@@ -1,0 +1,108 @@
+package relkey
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+)
+
+// ArtifactService is the artifacts: uploads and downloads of a release's
+// files, which go straight to and from object storage through presigned
+// URLs.
+type ArtifactService struct {
+	Collection[Artifact, ArtifactAttributes]
+}
+
+// Get returns an artifact without downloading it (Prefer: no-download).
+func (s ArtifactService) Get(ctx context.Context, ref string) (*Artifact, error) {
+	return s.one(ctx, request{method: http.MethodGet, path: s.path + "/" + url.PathEscape(ref), header: http.Header{"Prefer": {"no-download"}}})
+}
+
+// Upload creates an artifact of a release (attrs.ReleaseID) and uploads
+// its size bytes from body: the server answers 307 with a presigned URL,
+// which gets the bytes in a PUT. The artifact returned is as created
+// (WAITING); the server marks it UPLOADED once the bytes land. The PUT is
+// not retried: body is read once.
+func (s ArtifactService) Upload(ctx context.Context, attrs ArtifactAttributes, body io.Reader, size int64) (*Artifact, error) {
+	if attrs.Filesize == nil {
+		attrs.Filesize = &size
+	}
+	res, err := s.c.send(ctx, request{method: http.MethodPost, path: s.path, body: resourceDocument(s.typ, attrs)})
+	if err != nil {
+		return nil, err
+	}
+	a, err := decodeOne[Artifact](res.Body)
+	if err != nil {
+		return nil, err
+	}
+	target, err := s.location(res, http.StatusTemporaryRedirect)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, target, io.NopCloser(body))
+	if err != nil {
+		return nil, err
+	}
+	req.ContentLength = size
+	if size == 0 {
+		req.Body = http.NoBody
+	}
+	put, err := s.c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("relkey: uploading %s: %w", a.Filename, err)
+	}
+	defer put.Body.Close()
+	if put.StatusCode/100 != 2 {
+		detail, _ := io.ReadAll(io.LimitReader(put.Body, 4096))
+		return nil, fmt.Errorf("relkey: uploading %s: %w", a.Filename, parseError(&Response{Status: put.StatusCode, Header: put.Header, Body: detail}))
+	}
+	return a, nil
+}
+
+// Download looks an artifact up by id or filename (narrowed by filter:
+// release, product, package, platform…) and opens its bytes: the server
+// answers 303 with a presigned URL, which is followed without the
+// client's credentials. The caller closes the reader.
+func (s ArtifactService) Download(ctx context.Context, ref string, filter url.Values) (*Artifact, io.ReadCloser, error) {
+	res, err := s.c.send(ctx, request{method: http.MethodGet, path: s.path + "/" + url.PathEscape(ref), query: filter})
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := decodeOne[Artifact](res.Body)
+	if err != nil {
+		return nil, nil, err
+	}
+	target, err := s.location(res, http.StatusSeeOther)
+	if err != nil {
+		return nil, nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	get, err := s.c.http.Do(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("relkey: downloading %s: %w", a.Filename, err)
+	}
+	if get.StatusCode != http.StatusOK {
+		defer get.Body.Close()
+		detail, _ := io.ReadAll(io.LimitReader(get.Body, 4096))
+		return nil, nil, fmt.Errorf("relkey: downloading %s: %w", a.Filename, parseError(&Response{Status: get.StatusCode, Header: get.Header, Body: detail}))
+	}
+	return a, get.Body, nil
+}
+
+// location is the absolute URL a redirect of the wanted status points at.
+func (s ArtifactService) location(res *Response, status int) (string, error) {
+	loc := res.Header.Get("Location")
+	if res.Status != status || loc == "" {
+		return "", fmt.Errorf("relkey: expected a %d redirect to object storage, got %d", status, res.Status)
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return "", fmt.Errorf("relkey: bad redirect location %q: %w", loc, err)
+	}
+	return s.c.base.ResolveReference(u).String(), nil
+}
