@@ -45,6 +45,9 @@ Usage:
   relkey migrate version               print the applied migration version
   relkey account create --slug S --name N --email E --password P [--json]
                                        create an account with its first admin and admin token
+  relkey import keygen --url URL --account ID --token TOKEN [--public-key HEX]
+                       [--target-account ID|SLUG] [--reset-tokens FILE]
+                                       copy a Keygen account into a relkey account (resumable)
   relkey version                       print the version
 
 Configuration comes from RELKEY_* environment variables; see README.md.
@@ -73,7 +76,7 @@ func Run(cmd Command) int {
 	case "help", "--help", "-h":
 		fmt.Fprint(cmd.Stdout, usage)
 		return exitOK
-	case "serve", "migrate", "account":
+	case "serve", "migrate", "account", "import":
 	default:
 		fmt.Fprintf(cmd.Stderr, "relkey: unknown command %q\n\n%s", cmd.Args[0], usage)
 		return exitUsage
@@ -89,6 +92,8 @@ func Run(cmd Command) int {
 		return serve(cmd, cfg, logger)
 	case "migrate":
 		return migrate(cmd, cfg, logger)
+	case "import":
+		return importCommand(cmd, cfg, logger)
 	default:
 		return accountCommand(cmd, cfg, logger)
 	}

@@ -61,37 +61,46 @@ func (s ArtifactService) Upload(ctx context.Context, attrs ArtifactAttributes, b
 	return a, nil
 }
 
+// Download is an artifact's bytes, being read from object storage.
+type Download struct {
+	Artifact *Artifact
+	// Body is the bytes; the caller closes it.
+	Body io.ReadCloser
+	// Size is the number of bytes, -1 when storage does not say.
+	Size int64
+}
+
 // Download looks an artifact up by id or filename (narrowed by filter:
 // release, product, package, platform…) and opens its bytes: the server
 // answers 303 with a presigned URL, which is followed without the
-// client's credentials. The caller closes the reader.
-func (s ArtifactService) Download(ctx context.Context, ref string, filter url.Values) (*Artifact, io.ReadCloser, error) {
+// client's credentials.
+func (s ArtifactService) Download(ctx context.Context, ref string, filter url.Values) (*Download, error) {
 	res, err := s.c.send(ctx, request{method: http.MethodGet, path: s.path + "/" + url.PathEscape(ref), query: filter})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	a, err := decodeOne[Artifact](res.Body)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	target, err := s.location(res, http.StatusSeeOther)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	get, err := s.c.http.Do(req)
 	if err != nil {
-		return nil, nil, fmt.Errorf("relkey: downloading %s: %w", a.Filename, err)
+		return nil, fmt.Errorf("relkey: downloading %s: %w", a.Filename, err)
 	}
 	if get.StatusCode != http.StatusOK {
 		defer get.Body.Close()
 		detail, _ := io.ReadAll(io.LimitReader(get.Body, 4096))
-		return nil, nil, fmt.Errorf("relkey: downloading %s: %w", a.Filename, parseError(&Response{Status: get.StatusCode, Header: get.Header, Body: detail}))
+		return nil, fmt.Errorf("relkey: downloading %s: %w", a.Filename, parseError(&Response{Status: get.StatusCode, Header: get.Header, Body: detail}))
 	}
-	return a, get.Body, nil
+	return &Download{Artifact: a, Body: get.Body, Size: get.ContentLength}, nil
 }
 
 // location is the absolute URL a redirect of the wanted status points at.

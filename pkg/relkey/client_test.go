@@ -419,14 +419,14 @@ func TestUploadAndDownloadFollowPresignedURLs(t *testing.T) {
 	if err != nil || a.ID != "a1" || a.ReleaseID != "r1" || string(stored) != "the bytes" {
 		t.Fatalf("upload: %+v, %v, stored %q", a, err, stored)
 	}
-	got, body, err := c.Artifacts.Download(ctx, "app.zip", map[string][]string{"release": {"r1"}})
+	d, err := c.Artifacts.Download(ctx, "app.zip", map[string][]string{"release": {"r1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, _ := io.ReadAll(body)
-	body.Close()
-	if got.Filename != "app.zip" || string(data) != "the bytes" {
-		t.Fatalf("download: %+v %q", got, data)
+	data, _ := io.ReadAll(d.Body)
+	d.Body.Close()
+	if d.Artifact.Filename != "app.zip" || string(data) != "the bytes" || d.Size != 9 {
+		t.Fatalf("download: %+v %q (%d bytes)", d.Artifact, data, d.Size)
 	}
 	reqs := f.recorded()
 	want := []recorded{

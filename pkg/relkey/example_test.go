@@ -108,17 +108,17 @@ func ExampleArtifactService_Upload() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	artifact, body, err := app.Artifacts.Download(ctx, "cli.tar.gz", url.Values{"release": {next.ID}})
+	download, err := app.Artifacts.Download(ctx, "cli.tar.gz", url.Values{"release": {next.ID}})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer body.Close()
-	data, _ := io.ReadAll(body)
-	fmt.Println(next.Version, artifact.Filename, string(data))
+	defer download.Body.Close()
+	data, _ := io.ReadAll(download.Body)
+	fmt.Println(next.Version, download.Artifact.Filename, download.Size, string(data))
 	_, err = app.Releases.Upgrade(ctx, "1.1.0", relkey.UpgradeOptions{Product: product.ID})
 	fmt.Println(errors.Is(err, relkey.ErrNoUpgrade))
 	// Output:
-	// 1.1.0 cli.tar.gz build 1.1.0
+	// 1.1.0 cli.tar.gz 11 build 1.1.0
 	// true
 }
 

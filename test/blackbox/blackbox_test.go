@@ -353,13 +353,10 @@ func distribution(t *testing.T, admin *relkey.Client, product *relkey.Product, s
 	if !errors.Is(err, relkey.ErrNoUpgrade) {
 		t.Fatalf("upgrade from the newest: %v", err)
 	}
-	artifact, body, err := app.Artifacts.Download(ctx, newest.ID, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := io.ReadAll(body)
-	body.Close()
-	if err != nil || string(data) != "app 1.1.0" || artifact.Filename != "app-1.1.0.tar.gz" {
-		t.Fatalf("downloaded %s: %q, %v", artifact.Filename, data, err)
+	d := must(app.Artifacts.Download(ctx, newest.ID, nil))
+	data, err := io.ReadAll(d.Body)
+	d.Body.Close()
+	if err != nil || string(data) != "app 1.1.0" || d.Artifact.Filename != "app-1.1.0.tar.gz" {
+		t.Fatalf("downloaded %s: %q, %v", d.Artifact.Filename, data, err)
 	}
 }
