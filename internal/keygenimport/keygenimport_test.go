@@ -36,8 +36,8 @@ type server struct {
 	// with a 500; with failDownloads, downloads of blobs fail too.
 	left          atomic.Int64
 	failDownloads atomic.Bool
-	mu    sync.Mutex
-	reset map[string]string // email -> password reset token published
+	mu            sync.Mutex
+	reset         map[string]string // email -> password reset token published
 }
 
 const unlimited = 1 << 62
