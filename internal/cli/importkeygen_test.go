@@ -5,42 +5,26 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/relkey/relkey/internal/app"
-	"github.com/relkey/relkey/internal/config"
-	"github.com/relkey/relkey/internal/onboard"
-	"github.com/relkey/relkey/internal/password"
+	"github.com/relkey/relkey/internal/testserver"
 	"github.com/relkey/relkey/pkg/relkey"
 )
 
 // keygenSource serves a relkey standing for a Keygen account, with a
-// product, a policy, a license and a user, and returns its URL, account
-// and admin token.
-func keygenSource(t *testing.T) (string, *onboard.Onboarded) {
+// product, a policy, a license and a user.
+func keygenSource(t *testing.T) *testserver.Server {
 	t.Helper()
-	a, err := app.Open(context.Background(), config.Config{DataDir: t.TempDir(), RequestTimeout: 5 * time.Second, MaxBodyBytes: 1 << 20, PasswordCost: password.MinCost},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := testserver.Start(testserver.Embedded(t.TempDir()), "keygen", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { a.Close() })
-	srv := httptest.NewServer(a.Server().Handler())
-	t.Cleanup(srv.Close)
-	out, err := a.Onboard(context.Background(), onboard.Onboarding{Slug: "keygen", Name: "Keygen", Email: "admin@keygen.test", Password: "keygen-password"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := relkey.New(srv.URL, "keygen", relkey.WithToken(out.RawToken))
-	ctx := context.Background()
+	t.Cleanup(s.Close)
+	c, ctx := s.Admin(), context.Background()
 	p, err := c.Products.Create(ctx, relkey.ProductAttributes{Name: "App"})
 	if err == nil {
 		var pol *relkey.Policy
@@ -54,7 +38,7 @@ func keygenSource(t *testing.T) (string, *onboard.Onboarded) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return srv.URL, out
+	return s
 }
 
 // countsLine matches a summary row: kind, created, skipped, failed.
@@ -63,8 +47,9 @@ func countsLine(kind string, created, skipped, failed int) *regexp.Regexp {
 }
 
 func TestImportKeygen(t *testing.T) {
-	sourceURL, source := keygenSource(t)
-	env := map[string]string{"RELKEY_DATA_DIR": t.TempDir(), "RELKEY_PASSWORD_COST": "4", "KEYGEN_TOKEN": source.RawToken}
+	source := keygenSource(t)
+	sourceURL := source.URL
+	env := map[string]string{"RELKEY_DATA_DIR": t.TempDir(), "RELKEY_PASSWORD_COST": "4", "KEYGEN_TOKEN": source.Account.RawToken}
 	resets := filepath.Join(t.TempDir(), "resets.jsonl")
 	if code, _, stderr := run(t, env, "import", "keygen", "--url", sourceURL, "--account", "keygen"); code != 1 || !strings.Contains(stderr, "account create") {
 		t.Fatalf("without a target account: exit %d, %s", code, stderr)
@@ -72,7 +57,7 @@ func TestImportKeygen(t *testing.T) {
 	if code, _, stderr := run(t, env, "account", "create", "--slug", "acme", "--name", "Acme", "--email", "admin@acme.test", "--password", "secret123"); code != 0 {
 		t.Fatal(stderr)
 	}
-	args := []string{"import", "keygen", "--url", sourceURL + "/v1", "--account", "keygen", "--public-key", source.PublicKey, "--reset-tokens", resets}
+	args := []string{"import", "keygen", "--url", sourceURL + "/v1", "--account", "keygen", "--public-key", source.Account.PublicKey, "--reset-tokens", resets}
 	code, stdout, stderr := run(t, env, args...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s\n%s", code, stdout, stderr)
@@ -114,7 +99,8 @@ func TestImportKeygenErrors(t *testing.T) {
 	if code, _, stderr := run(t, env, "account", "create", "--slug", "acme", "--name", "Acme", "--email", "admin@acme.test", "--password", "secret123"); code != 0 {
 		t.Fatal(stderr)
 	}
-	sourceURL, source := keygenSource(t)
+	source := keygenSource(t)
+	sourceURL := source.URL
 	tests := []struct {
 		name   string
 		args   []string
@@ -126,7 +112,7 @@ func TestImportKeygenErrors(t *testing.T) {
 		{"bad url", []string{"import", "keygen", "--url", "ftp://x", "--account", "a", "--token", "t"}, 2, "http or https URL"},
 		{"bad public key", []string{"import", "keygen", "--url", sourceURL, "--account", "a", "--token", "t", "--public-key", "zz"}, 2, "64 hex digits"},
 		{"wrong token", []string{"import", "keygen", "--url", sourceURL, "--account", "keygen", "--token", "admin-nope"}, 1, "import stopped: listing products on the source: relkey: 401 TOKEN_INVALID"},
-		{"another account's key", []string{"import", "keygen", "--url", sourceURL, "--account", "keygen", "--token", source.RawToken,
+		{"another account's key", []string{"import", "keygen", "--url", sourceURL, "--account", "keygen", "--token", source.Account.RawToken,
 			"--public-key", strings.Repeat("ab", 32)}, 1, "response signature is invalid"},
 	}
 	for _, tt := range tests {

@@ -18,45 +18,35 @@ import (
 func (r *run) packages(ctx context.Context) error {
 	return each(ctx, r, Packages, r.src.Packages.Lister, nil, func(p *relkey.Package) string { return fmt.Sprintf("%s (%s)", p.ID, p.Key) },
 		func(p *relkey.Package) (outcome, error) {
-			productID := r.mapped(Products, p.ProductID)
-			if productID == "" {
-				return 0, refuse("its product %s was not imported", p.ProductID)
+			productID, err := r.parent(Products, "product", p.ProductID)
+			if err != nil {
+				return 0, err
 			}
 			existing, err := r.dst.Packages.Find(ctx, r.who, r.t, p.Key)
 			switch {
 			case err == nil && existing.ProductID != productID:
 				return 0, refuse("its key is another product's package on the target (%s)", existing.ID)
 			case err == nil:
-				r.remember(Packages, p.ID, existing.ID)
-				return skipped, nil
+				return r.found(Packages, p.ID, existing.ID)
 			case !notFound(err):
 				return 0, err
 			}
-			params, err := paramsOf[releasepackage.Params](attributesOf(p.Raw))
-			if err != nil {
-				return 0, err
-			}
-			made, err := r.dst.Packages.Create(ctx, r.who, r.t, productID, params)
-			if err != nil {
-				return 0, err
-			}
-			r.remember(Packages, p.ID, made.ID)
-			return created, nil
+			return create(r, Packages, p.ID, p.Raw, func(params releasepackage.Params) (*releasepackage.Package, error) {
+				return r.dst.Packages.Create(ctx, r.who, r.t, productID, params)
+			})
 		}, nil)
 }
 
 func (r *run) releases(ctx context.Context) error {
 	return each(ctx, r, Releases, r.src.Releases.Lister, nil, func(rel *relkey.Release) string { return fmt.Sprintf("%s (%s)", rel.ID, rel.Version) },
 		func(rel *relkey.Release) (outcome, error) {
-			productID := r.mapped(Products, rel.ProductID)
-			if productID == "" {
-				return 0, refuse("its product %s was not imported", rel.ProductID)
+			productID, err := r.parent(Products, "product", rel.ProductID)
+			if err != nil {
+				return 0, err
 			}
-			packageID := ""
-			if rel.PackageID != "" {
-				if packageID = r.mapped(Packages, rel.PackageID); packageID == "" {
-					return 0, refuse("its package %s was not imported", rel.PackageID)
-				}
+			packageID, err := r.parent(Packages, "package", rel.PackageID)
+			if err != nil {
+				return 0, err
 			}
 			constraints, err := collect(ctx, r.src.Releases.Constraints(rel.ID))
 			if err != nil {
@@ -115,9 +105,9 @@ func (r *run) artifacts(ctx context.Context) error {
 			if a.Status != artifact.Uploaded {
 				return 0, refuse("it is %s on the source: only uploaded artifacts have bytes to copy", a.Status)
 			}
-			releaseID := r.mapped(Releases, a.ReleaseID)
-			if releaseID == "" {
-				return 0, refuse("its release %s was not imported", a.ReleaseID)
+			releaseID, err := r.parent(Releases, "release", a.ReleaseID)
+			if err != nil {
+				return 0, err
 			}
 			target, err := r.dst.Artifacts.Find(ctx, r.who, r.t, a.Filename, artifact.Filter{Release: releaseID})
 			o := created

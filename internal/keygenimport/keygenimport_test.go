@@ -6,32 +6,25 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/relkey/relkey/internal/account"
-	"github.com/relkey/relkey/internal/app"
-	"github.com/relkey/relkey/internal/config"
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/keygenimport"
-	"github.com/relkey/relkey/internal/onboard"
-	"github.com/relkey/relkey/internal/password"
 	"github.com/relkey/relkey/internal/testenv"
+	"github.com/relkey/relkey/internal/testserver"
 	"github.com/relkey/relkey/pkg/relkey"
 )
 
 // server is a relkey served over HTTP with one account, whose requests
-// fail once a budget runs out.
+// fail once a budget runs out, and which records the password resets it
+// publishes.
 type server struct {
-	app    *app.App
-	tenant *account.Tenant
-	admin  *relkey.Client // the account's admin, verifying signatures
+	*testserver.Server
+	admin *relkey.Client // the account's admin, verifying signatures
 	// left is how many more requests are served before every one fails
 	// with a 500; with failDownloads, downloads of blobs fail too.
 	left          atomic.Int64
@@ -46,48 +39,39 @@ func serve(t *testing.T, b testenv.Backend, slug string) *server {
 	t.Helper()
 	key := make([]byte, 32)
 	rand.Read(key)
-	cfg := config.Config{DataDir: t.TempDir(), SecretKey: hex.EncodeToString(key), RequestTimeout: 10 * time.Second,
-		MaxBodyBytes: 1 << 20, PasswordCost: password.MinCost}
+	cfg := testserver.Embedded(t.TempDir())
+	cfg.SecretKey = hex.EncodeToString(key)
 	if b.Postgres {
 		cfg.DatabaseURL, cfg.Storage = testenv.PostgresURL(t), testenv.S3(t)
 	} else {
 		testenv.SQLiteFile(t, cfg.SQLitePath())
 	}
-	a, err := app.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := &server{reset: map[string]string{}}
+	s.left.Store(unlimited)
+	var err error
+	s.Server, err = testserver.Start(cfg, slug, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if s.left.Add(-1) < 0 || s.failDownloads.Load() && strings.HasPrefix(r.URL.Path, "/v1/blobs/") {
+				w.WriteHeader(http.StatusInternalServerError)
+				io.WriteString(w, `{"errors":[{"title":"Internal server error","code":"INTERNAL"}]}`)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { a.Close() })
-	s := &server{app: a, reset: map[string]string{}}
-	s.left.Store(unlimited)
-	a.Events.Subscribe(func(_ context.Context, e event.Event) {
-		u, err := a.Users.Bearer(context.Background(), e.AccountID, e.ResourceID)
+	t.Cleanup(s.Close)
+	s.App.Events.Subscribe(func(ctx context.Context, e event.Event) {
+		u, err := s.App.Users.Bearer(ctx, e.AccountID, e.ResourceID)
 		if err == nil && e.Type == event.UserPasswordReset {
 			s.mu.Lock()
 			s.reset[u.Email] = e.Meta["passwordResetToken"].(string)
 			s.mu.Unlock()
 		}
 	})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.left.Add(-1) < 0 || s.failDownloads.Load() && strings.HasPrefix(r.URL.Path, "/v1/blobs/") {
-			w.WriteHeader(http.StatusInternalServerError)
-			io.WriteString(w, `{"errors":[{"title":"Internal server error","code":"INTERNAL"}]}`)
-			return
-		}
-		a.Server().Handler().ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	out, err := a.Onboard(context.Background(), onboard.Onboarding{Slug: slug, Name: slug, Email: "admin@" + slug + ".test", Password: "password-" + slug})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.tenant, err = a.Accounts.Resolve(context.Background(), out.Account.ID); err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := relkey.ParsePublicKey(out.PublicKey)
-	if s.admin, err = relkey.New(srv.URL, slug, relkey.WithToken(out.RawToken), relkey.WithPublicKey(pub)); err != nil {
-		t.Fatal(err)
-	}
+	s.admin = s.Admin()
 	return s
 }
 
@@ -196,48 +180,54 @@ var everything = map[keygenimport.Kind]int{
 }
 
 func importer(src, dst *server) *keygenimport.Importer {
-	return &keygenimport.Importer{Source: src.admin, Target: dst.app.ImportTarget(dst.tenant)}
+	return &keygenimport.Importer{Source: src.admin, Target: dst.App.ImportTarget(dst.Tenant)}
 }
 
-func TestImportFromAKeygenServer(t *testing.T) {
+// eachTarget runs fn with a seeded source (on the embedded store) and a
+// fresh target on every backend.
+func eachTarget(t *testing.T, fn func(t *testing.T, src, dst *server, want seeded)) {
 	t.Parallel()
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			src := serve(t, testenv.Backend{Name: "embedded"}, "keygen")
-			want := seed(t, src.admin)
-			dst := serve(t, b, "acme")
-			ctx := context.Background()
-
-			first, err := importer(src, dst).Run(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for kind, n := range everything {
-				if got := first.Of(kind); got != (keygenimport.Counts{Created: n}) {
-					t.Errorf("first run, %s: %+v, want %d created", kind, got, n)
-				}
-			}
-			if first.PasswordResets != 3 || len(first.Failures) != 0 {
-				t.Errorf("first run: %d password resets (want 3), failures %v", first.PasswordResets, first.Failures)
-			}
-			checkTarget(t, dst, want)
-
-			second, err := importer(src, dst).Run(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for kind, n := range everything {
-				if got := second.Of(kind); got != (keygenimport.Counts{Skipped: n}) {
-					t.Errorf("second run, %s: %+v, want %d skipped", kind, got, n)
-				}
-			}
-			if second.PasswordResets != 0 {
-				t.Errorf("second run sent %d password resets again", second.PasswordResets)
-			}
-			checkTarget(t, dst, want)
+			fn(t, src, serve(t, b, "acme"), seed(t, src.admin))
 		})
 	}
+}
+
+func TestImportFromAKeygenServer(t *testing.T) {
+	eachTarget(t, func(t *testing.T, src, dst *server, want seeded) {
+		ctx := context.Background()
+
+		first, err := importer(src, dst).Run(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for kind, n := range everything {
+			if got := first.Of(kind); got != (keygenimport.Counts{Created: n}) {
+				t.Errorf("first run, %s: %+v, want %d created", kind, got, n)
+			}
+		}
+		if first.PasswordResets != 3 || len(first.Failures) != 0 {
+			t.Errorf("first run: %d password resets (want 3), failures %v", first.PasswordResets, first.Failures)
+		}
+		checkTarget(t, dst, want)
+
+		second, err := importer(src, dst).Run(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for kind, n := range everything {
+			if got := second.Of(kind); got != (keygenimport.Counts{Skipped: n}) {
+				t.Errorf("second run, %s: %+v, want %d skipped", kind, got, n)
+			}
+		}
+		if second.PasswordResets != 0 {
+			t.Errorf("second run sent %d password resets again", second.PasswordResets)
+		}
+		checkTarget(t, dst, want)
+	})
 }
 
 // TestImportResumesWhereItStopped interrupts the import while it copies an
@@ -246,51 +236,44 @@ func TestImportFromAKeygenServer(t *testing.T) {
 // time: every item is created exactly once over the runs, and the target
 // ends as a single run leaves it.
 func TestImportResumesWhereItStopped(t *testing.T) {
-	t.Parallel()
-	for _, b := range testenv.Backends(t) {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			src := serve(t, testenv.Backend{Name: "embedded"}, "keygen")
-			want := seed(t, src.admin)
-			dst := serve(t, b, "acme")
-			total := map[keygenimport.Kind]int{}
-			src.failDownloads.Store(true)
+	eachTarget(t, func(t *testing.T, src, dst *server, want seeded) {
+		total := map[keygenimport.Kind]int{}
+		src.failDownloads.Store(true)
+		summary, err := importer(src, dst).Run(context.Background())
+		if relkey.ErrorStatus(err) != http.StatusInternalServerError || waitingArtifacts(t, dst) != 1 {
+			t.Fatalf("with downloads failing: %v, %d artifacts waiting for their bytes (want 1)", err, waitingArtifacts(t, dst))
+		}
+		src.failDownloads.Store(false)
+		for kind := range everything {
+			total[kind] += summary.Of(kind).Created
+		}
+		for budget := int64(1); ; budget += 3 {
+			src.left.Store(budget)
 			summary, err := importer(src, dst).Run(context.Background())
-			if relkey.ErrorStatus(err) != http.StatusInternalServerError || waitingArtifacts(t, dst) != 1 {
-				t.Fatalf("with downloads failing: %v, %d artifacts waiting for their bytes (want 1)", err, waitingArtifacts(t, dst))
-			}
-			src.failDownloads.Store(false)
 			for kind := range everything {
 				total[kind] += summary.Of(kind).Created
-			}
-			for budget := int64(1); ; budget += 3 {
-				src.left.Store(budget)
-				summary, err := importer(src, dst).Run(context.Background())
-				for kind := range everything {
-					total[kind] += summary.Of(kind).Created
-					if f := summary.Of(kind).Failed; f != 0 {
-						t.Fatalf("run %d: %d %s failed: %v", budget, f, kind, summary.Failures)
-					}
-				}
-				if err == nil {
-					break
-				}
-				if relkey.ErrorStatus(err) != http.StatusInternalServerError {
-					t.Fatalf("run %d stopped with %v, want the source's 500", budget, err)
-				}
-				if budget > 300 {
-					t.Fatal("the import never finished")
+				if f := summary.Of(kind).Failed; f != 0 {
+					t.Fatalf("run %d: %d %s failed: %v", budget, f, kind, summary.Failures)
 				}
 			}
-			src.left.Store(unlimited)
-			for kind, n := range everything {
-				if total[kind] != n {
-					t.Errorf("%s created %d times over the runs, want %d", kind, total[kind], n)
-				}
+			if err == nil {
+				break
 			}
-			checkTarget(t, dst, want)
-		})
-	}
+			if relkey.ErrorStatus(err) != http.StatusInternalServerError {
+				t.Fatalf("run %d stopped with %v, want the source's 500", budget, err)
+			}
+			if budget > 300 {
+				t.Fatal("the import never finished")
+			}
+		}
+		src.left.Store(unlimited)
+		for kind, n := range everything {
+			if total[kind] != n {
+				t.Errorf("%s created %d times over the runs, want %d", kind, total[kind], n)
+			}
+		}
+		checkTarget(t, dst, want)
+	})
 }
 
 func waitingArtifacts(t *testing.T, s *server) int {

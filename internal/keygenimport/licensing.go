@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"reflect"
 
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/document"
@@ -40,6 +41,40 @@ func paramsOf[P any](attrs map[string]json.RawMessage, drop ...string) (P, error
 		delete(kept, name)
 	}
 	return p, (&document.Request{Attributes: document.Permitted(kept, &p)}).DecodeAttributes(&p)
+}
+
+// parent is the target id of the source record (of kind, called what) an
+// item depends on, "" for none; a refusal when it was not imported.
+func (r *run) parent(kind Kind, what, sourceID string) (string, error) {
+	if sourceID == "" {
+		return "", nil
+	}
+	if id := r.mapped(kind, sourceID); id != "" {
+		return id, nil
+	}
+	return "", refuse("its %s %s was not imported", what, sourceID)
+}
+
+// found maps a source item to its counterpart on the target.
+func (r *run) found(kind Kind, sourceID, targetID string) (outcome, error) {
+	r.remember(kind, sourceID, targetID)
+	return skipped, nil
+}
+
+// create makes with make the target counterpart of a source item, a
+// record R with an ID, from the item's attributes (decoded into P, leaving
+// out drop), and maps the item to it.
+func create[P, R any](r *run, kind Kind, sourceID string, raw json.RawMessage, make func(P) (*R, error), drop ...string) (outcome, error) {
+	params, err := paramsOf[P](attributesOf(raw), drop...)
+	if err != nil {
+		return 0, err
+	}
+	made, err := make(params)
+	if err != nil {
+		return 0, err
+	}
+	r.remember(kind, sourceID, reflect.ValueOf(made).Elem().FieldByName("ID").String())
+	return created, nil
 }
 
 // everything lists every item of a target list, oldest first.
@@ -112,19 +147,11 @@ func (r *run) products(ctx context.Context) error {
 				}
 			}
 			if id != "" {
-				r.remember(Products, p.ID, id)
-				return skipped, nil
+				return r.found(Products, p.ID, id)
 			}
-			params, err := paramsOf[product.Params](attributesOf(p.Raw))
-			if err != nil {
-				return 0, err
-			}
-			made, err := r.dst.Products.Create(ctx, r.who, r.t, params)
-			if err != nil {
-				return 0, err
-			}
-			r.remember(Products, p.ID, made.ID)
-			return created, nil
+			return create(r, Products, p.ID, p.Raw, func(params product.Params) (*product.Product, error) {
+				return r.dst.Products.Create(ctx, r.who, r.t, params)
+			})
 		}, nil)
 }
 
@@ -132,23 +159,15 @@ func (r *run) entitlements(ctx context.Context) error {
 	return each(ctx, r, Entitlements, r.src.Entitlements.Lister, nil, func(e *relkey.Entitlement) string { return fmt.Sprintf("%s (%s)", e.ID, e.Code) },
 		func(e *relkey.Entitlement) (outcome, error) {
 			existing, err := r.dst.Entitlements.Find(ctx, r.who, r.t, e.Code)
-			if err == nil {
-				r.remember(Entitlements, e.ID, existing.ID)
-				return skipped, nil
-			}
-			if !notFound(err) {
+			switch {
+			case err == nil:
+				return r.found(Entitlements, e.ID, existing.ID)
+			case !notFound(err):
 				return 0, err
 			}
-			params, err := paramsOf[entitlement.Params](attributesOf(e.Raw))
-			if err != nil {
-				return 0, err
-			}
-			made, err := r.dst.Entitlements.Create(ctx, r.who, r.t, params)
-			if err != nil {
-				return 0, err
-			}
-			r.remember(Entitlements, e.ID, made.ID)
-			return created, nil
+			return create(r, Entitlements, e.ID, e.Raw, func(params entitlement.Params) (*entitlement.Entitlement, error) {
+				return r.dst.Entitlements.Create(ctx, r.who, r.t, params)
+			})
 		}, nil)
 }
 
@@ -160,9 +179,9 @@ func (r *run) policies(ctx context.Context) error {
 		func(p *relkey.Policy) (outcome, error) {
 			attrs := attributesOf(p.Raw)
 			r.policyAttributes[p.ID] = compacted(attrs)
-			productID := r.mapped(Products, p.ProductID)
-			if productID == "" {
-				return 0, refuse("its product %s was not imported", p.ProductID)
+			productID, err := r.parent(Products, "product", p.ProductID)
+			if err != nil {
+				return 0, err
 			}
 			if seen[productID+"\x00"+p.Name] {
 				return 0, refuse("another policy of its product has this name: rename one on Keygen")
@@ -305,15 +324,13 @@ var inherited = []string{"protected", "maxMachines", "maxProcesses", "maxUsers",
 func (r *run) licenses(ctx context.Context) error {
 	return each(ctx, r, Licenses, r.src.Licenses.Lister, nil, func(l *relkey.License) string { return l.ID },
 		func(l *relkey.License) (outcome, error) {
-			policyID := r.mapped(Policies, l.PolicyID)
-			if policyID == "" {
-				return 0, refuse("its policy %s was not imported", l.PolicyID)
+			policyID, err := r.parent(Policies, "policy", l.PolicyID)
+			if err != nil {
+				return 0, err
 			}
-			owner := ""
-			if l.OwnerID != "" {
-				if owner = r.mapped(Users, l.OwnerID); owner == "" {
-					return 0, refuse("its owner %s was not imported", l.OwnerID)
-				}
+			owner, err := r.parent(Users, "owner", l.OwnerID)
+			if err != nil {
+				return 0, err
 			}
 			o := skipped
 			target, err := r.dst.Licenses.Find(ctx, r.who, r.t, l.Key)
@@ -366,9 +383,9 @@ func (r *run) licenses(ctx context.Context) error {
 func (r *run) machines(ctx context.Context) error {
 	return each(ctx, r, Machines, r.src.Machines.Lister, nil, func(m *relkey.Machine) string { return fmt.Sprintf("%s (%s)", m.ID, m.Fingerprint) },
 		func(m *relkey.Machine) (outcome, error) {
-			licenseID := r.mapped(Licenses, m.LicenseID)
-			if licenseID == "" {
-				return 0, refuse("its license %s was not imported", m.LicenseID)
+			licenseID, err := r.parent(Licenses, "license", m.LicenseID)
+			if err != nil {
+				return 0, err
 			}
 			o, id := skipped, ""
 			found, _, err := r.dst.Machines.List(ctx, r.who, r.t, machine.Filter{LicenseID: licenseID, Fingerprint: m.Fingerprint}, page.Request{Limit: 1})

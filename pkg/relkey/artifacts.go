@@ -29,15 +29,7 @@ func (s ArtifactService) Upload(ctx context.Context, attrs ArtifactAttributes, b
 	if attrs.Filesize == nil {
 		attrs.Filesize = &size
 	}
-	res, err := s.c.send(ctx, request{method: http.MethodPost, path: s.path, body: resourceDocument(s.typ, attrs)})
-	if err != nil {
-		return nil, err
-	}
-	a, err := decodeOne[Artifact](res.Body)
-	if err != nil {
-		return nil, err
-	}
-	target, err := s.location(res, http.StatusTemporaryRedirect)
+	a, target, err := s.redirected(ctx, request{method: http.MethodPost, path: s.path, body: resourceDocument(s.typ, attrs)}, http.StatusTemporaryRedirect)
 	if err != nil {
 		return nil, err
 	}
@@ -49,15 +41,11 @@ func (s ArtifactService) Upload(ctx context.Context, attrs ArtifactAttributes, b
 	if size == 0 {
 		req.Body = http.NoBody
 	}
-	put, err := s.c.http.Do(req)
+	put, err := s.storage(req, a)
 	if err != nil {
-		return nil, fmt.Errorf("relkey: uploading %s: %w", a.Filename, err)
+		return nil, err
 	}
-	defer put.Body.Close()
-	if put.StatusCode/100 != 2 {
-		detail, _ := io.ReadAll(io.LimitReader(put.Body, 4096))
-		return nil, fmt.Errorf("relkey: uploading %s: %w", a.Filename, parseError(&Response{Status: put.StatusCode, Header: put.Header, Body: detail}))
-	}
+	put.Body.Close()
 	return a, nil
 }
 
@@ -75,15 +63,7 @@ type Download struct {
 // answers 303 with a presigned URL, which is followed without the
 // client's credentials.
 func (s ArtifactService) Download(ctx context.Context, ref string, filter url.Values) (*Download, error) {
-	res, err := s.c.send(ctx, request{method: http.MethodGet, path: s.path + "/" + url.PathEscape(ref), query: filter})
-	if err != nil {
-		return nil, err
-	}
-	a, err := decodeOne[Artifact](res.Body)
-	if err != nil {
-		return nil, err
-	}
-	target, err := s.location(res, http.StatusSeeOther)
+	a, target, err := s.redirected(ctx, request{method: http.MethodGet, path: s.path + "/" + url.PathEscape(ref), query: filter}, http.StatusSeeOther)
 	if err != nil {
 		return nil, err
 	}
@@ -91,27 +71,47 @@ func (s ArtifactService) Download(ctx context.Context, ref string, filter url.Va
 	if err != nil {
 		return nil, err
 	}
-	get, err := s.c.http.Do(req)
+	get, err := s.storage(req, a)
 	if err != nil {
-		return nil, fmt.Errorf("relkey: downloading %s: %w", a.Filename, err)
-	}
-	if get.StatusCode != http.StatusOK {
-		defer get.Body.Close()
-		detail, _ := io.ReadAll(io.LimitReader(get.Body, 4096))
-		return nil, fmt.Errorf("relkey: downloading %s: %w", a.Filename, parseError(&Response{Status: get.StatusCode, Header: get.Header, Body: detail}))
+		return nil, err
 	}
 	return &Download{Artifact: a, Body: get.Body, Size: get.ContentLength}, nil
 }
 
-// location is the absolute URL a redirect of the wanted status points at.
-func (s ArtifactService) location(res *Response, status int) (string, error) {
+// redirected sends r, which the server answers with an artifact and a
+// redirect of status to object storage, and returns both.
+func (s ArtifactService) redirected(ctx context.Context, r request, status int) (*Artifact, string, error) {
+	res, err := s.c.send(ctx, r)
+	if err != nil {
+		return nil, "", err
+	}
+	a, err := decodeOne[Artifact](res.Body)
+	if err != nil {
+		return nil, "", err
+	}
 	loc := res.Header.Get("Location")
 	if res.Status != status || loc == "" {
-		return "", fmt.Errorf("relkey: expected a %d redirect to object storage, got %d", status, res.Status)
+		return nil, "", fmt.Errorf("relkey: expected a %d redirect to object storage, got %d", status, res.Status)
 	}
 	u, err := url.Parse(loc)
 	if err != nil {
-		return "", fmt.Errorf("relkey: bad redirect location %q: %w", loc, err)
+		return nil, "", fmt.Errorf("relkey: bad redirect location %q: %w", loc, err)
 	}
-	return s.c.base.ResolveReference(u).String(), nil
+	return a, s.c.base.ResolveReference(u).String(), nil
+}
+
+// storage sends a request to object storage (a presigned URL: without the
+// client's credentials) about artifact a; an answer other than 2xx is an
+// error.
+func (s ArtifactService) storage(req *http.Request, a *Artifact) (*http.Response, error) {
+	res, err := s.c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("relkey: %s of %s: %w", req.Method, a.Filename, err)
+	}
+	if res.StatusCode/100 != 2 {
+		defer res.Body.Close()
+		detail, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+		return nil, fmt.Errorf("relkey: %s of %s: %w", req.Method, a.Filename, parseError(&Response{Status: res.StatusCode, Header: res.Header, Body: detail}))
+	}
+	return res, nil
 }

@@ -19,7 +19,11 @@ func Example() {
 	defer server.Close()
 	ctx := context.Background()
 
-	admin, err := relkey.New(server.URL, "demo", relkey.WithToken(server.AdminToken), relkey.WithPublicKey(server.PublicKey))
+	publicKey, err := relkey.ParsePublicKey(server.Account.PublicKey) // as account create printed it
+	if err != nil {
+		log.Fatal(err)
+	}
+	admin, err := relkey.New(server.URL, "demo", relkey.WithToken(server.Account.RawToken), relkey.WithPublicKey(publicKey))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -65,7 +69,7 @@ func ExampleLister_All() {
 	server := startRelkey()
 	defer server.Close()
 	ctx := context.Background()
-	admin, _ := relkey.New(server.URL, "demo", relkey.WithToken(server.AdminToken), relkey.WithPublicKey(server.PublicKey))
+	admin := server.Admin() // relkey.New(server.URL, "demo", relkey.WithToken(…), relkey.WithPublicKey(…))
 	for _, name := range []string{"Alpha", "Beta", "Gamma"} {
 		if _, err := admin.Products.Create(ctx, relkey.ProductAttributes{Name: name}); err != nil {
 			log.Fatal(err)
@@ -89,7 +93,7 @@ func ExampleArtifactService_Upload() {
 	server := startRelkey()
 	defer server.Close()
 	ctx := context.Background()
-	admin, _ := relkey.New(server.URL, "demo", relkey.WithToken(server.AdminToken), relkey.WithPublicKey(server.PublicKey))
+	admin := server.Admin() // relkey.New(server.URL, "demo", relkey.WithToken(…), relkey.WithPublicKey(…))
 	product, _ := admin.Products.Create(ctx, relkey.ProductAttributes{Name: "CLI", DistributionStrategy: "OPEN"})
 	for _, version := range []string{"1.0.0", "1.1.0"} {
 		release, err := admin.Releases.Create(ctx, relkey.ReleaseAttributes{ProductID: product.ID, Version: version, Channel: "stable", Status: "PUBLISHED"})
@@ -127,7 +131,7 @@ func ExampleError() {
 	server := startRelkey()
 	defer server.Close()
 	ctx := context.Background()
-	admin, _ := relkey.New(server.URL, "demo", relkey.WithToken(server.AdminToken), relkey.WithPublicKey(server.PublicKey))
+	admin := server.Admin() // relkey.New(server.URL, "demo", relkey.WithToken(…), relkey.WithPublicKey(…))
 	admin.Products.Create(ctx, relkey.ProductAttributes{Name: "App", Code: relkey.String("app")})
 	_, err := admin.Products.Create(ctx, relkey.ProductAttributes{Name: "Copy", Code: relkey.String("app")})
 	var apiErr *relkey.Error
