@@ -29,7 +29,6 @@ const maxPageNumber = 100
 type Lister[T any] struct {
 	c      *Client
 	path   string
-	header http.Header
 	decode func(*Resource) (*T, error)
 }
 
@@ -156,7 +155,7 @@ func collection[T, A any, P typed[T]](c *Client, typ string) Collection[T, A] {
 // product's code, a license's key, a machine's fingerprint, a release's
 // version, an entitlement's code).
 func (s Collection[T, A]) Get(ctx context.Context, ref string) (*T, error) {
-	return s.one(ctx, request{method: http.MethodGet, path: s.path + "/" + url.PathEscape(ref), header: s.header})
+	return s.one(ctx, request{method: http.MethodGet, path: s.path + "/" + url.PathEscape(ref)})
 }
 
 // Create creates a member with attrs and the relationships they name.
