@@ -67,6 +67,9 @@ Usage:
   relkey restore <file> [--force]      verify an archive and restore it into an empty RELKEY_DATA_DIR
   relkey secret rotate [--new-key-file F]
                                        re-seal every secret under a new master key (stop the servers first)
+  relkey import keygen --url URL --account ID --token TOKEN [--public-key HEX]
+                       [--target-account ID|SLUG] [--reset-tokens FILE]
+                                       copy a Keygen account into a relkey account (resumable)
   relkey version                       print the version
 
 Configuration comes from RELKEY_* environment variables; see README.md.
@@ -95,7 +98,7 @@ func Run(cmd Command) int {
 	case "help", "--help", "-h":
 		fmt.Fprint(cmd.Stdout, usage)
 		return exitOK
-	case "serve", "migrate", "account":
+	case "serve", "migrate", "account", "import":
 	case "token", "user", "license", "product", "policy", "backup", "restore", "secret":
 	default:
 		fmt.Fprintf(cmd.Stderr, "relkey: unknown command %q\n\n%s", cmd.Args[0], usage)
@@ -120,6 +123,8 @@ func Run(cmd Command) int {
 		return restoreCommand(cmd, cfg)
 	case "secret":
 		return secretCommand(cmd, cfg)
+	case "import":
+		return importCommand(cmd, cfg, logger)
 	default:
 		return accountCommand(cmd, cfg, logger)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"reflect"
+	"sort"
 	"testing"
 
 	"github.com/relkey/relkey/internal/apperr"
@@ -177,5 +178,46 @@ func TestLinks(t *testing.T) {
 	}
 	if (Paging{}).Links("/p", nil, 3) != nil {
 		t.Error("limit mode rendered links")
+	}
+}
+
+// TestPermitted: only the attributes the params take are kept, snake-cased,
+// and nulls only where the params take null.
+func TestPermitted(t *testing.T) {
+	type params struct {
+		Name        optional.Value[string]         `json:"name"`
+		MaxMachines optional.Value[*int64]         `json:"max_machines"`
+		Metadata    optional.Value[map[string]any] `json:"metadata"`
+	}
+	tests := []struct {
+		name  string
+		attrs string
+		want  []string
+	}{
+		{"known attributes in camelCase", `{"name":"Pro","maxMachines":3,"metadata":{"a":1}}`, []string{"max_machines", "metadata", "name"}},
+		{"unknown and read-only ones are dropped", `{"name":"Pro","created":"2026-01-01T00:00:00Z","status":"ACTIVE"}`, []string{"name"}},
+		{"null where the params take it", `{"maxMachines":null,"metadata":null}`, []string{"max_machines", "metadata"}},
+		{"null where they do not", `{"name":null}`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var attrs map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(tt.attrs), &attrs); err != nil {
+				t.Fatal(err)
+			}
+			kept := Permitted(attrs, &params{})
+			var got []string
+			for k := range kept {
+				got = append(got, k)
+			}
+			sort.Strings(got)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("kept %v, want %v", got, tt.want)
+			}
+			var p params
+			if err := (&Request{Attributes: kept}).DecodeAttributes(&p); err != nil {
+				t.Fatalf("the kept attributes do not decode: %v", err)
+			}
+		})
 	}
 }

@@ -153,6 +153,22 @@ func (r *Request) DecodeMeta(dst any) error {
 	return decodeMembers(r.Meta, dst, "/meta/")
 }
 
+// Permitted keeps the members of attributes (keys in any case) that
+// DecodeAttributes into dst accepts: those dst names, and nulls only for
+// its nullable fields. A copy of another server's resources uses it to
+// leave out what relkey does not take, rather than fail on it.
+func Permitted(attributes map[string]json.RawMessage, dst any) map[string]json.RawMessage {
+	fields := fieldsOf(reflect.TypeOf(dst).Elem())
+	kept := map[string]json.RawMessage{}
+	for key, raw := range attributes {
+		name := naming.Snake(key)
+		if f, ok := fields[name]; ok && (f.nullable || !isNull(raw)) {
+			kept[name] = raw
+		}
+	}
+	return kept
+}
+
 func decodeMembers(members map[string]json.RawMessage, dst any, prefix string) error {
 	fields := fieldsOf(reflect.TypeOf(dst).Elem())
 	v := reflect.ValueOf(dst).Elem()

@@ -163,6 +163,58 @@ func TestCreate(t *testing.T) {
 	}
 }
 
+// TestImport: a copied license keeps its key as issued whatever the
+// policy's scheme (a signed key is not signed again), and otherwise follows
+// Create's rules.
+func TestImport(t *testing.T) {
+	onA := Relationships{Policy: policyA}
+	key := func(k string) Params { return Params{Key: optional.Of(k)} }
+	signed := "key/" + base64.URLEncoding.EncodeToString([]byte("dataset")) + ".c2lnbmF0dXJl"
+	jwtKey := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"
+	tests := []struct {
+		name   string
+		who    *access.Principal
+		p      Params
+		scheme string
+		want   want
+		check  func(t *testing.T, w *world, l *License)
+	}{
+		{name: "read-only lacks license.create", who: readOnly(), p: key("IMPORTED-1"), want: denied},
+		{name: "a plain key", who: admin(), p: key("IMPORTED-1"), check: hasKey("IMPORTED-1")},
+		{name: "an ED25519_SIGN key is kept, not signed again", who: admin(), p: key(signed), scheme: policy.SchemeED25519, check: hasKey(signed)},
+		{name: "an RS256 key is kept", who: admin(), p: key(jwtKey), scheme: policy.SchemeJWTRS256, check: hasKey(jwtKey)},
+		{name: "with its attributes", who: admin(), p: Params{Key: optional.Of("IMPORTED-2"), Suspended: optional.Of(true), Expiry: optional.Of[*time.Time](nil)},
+			check: func(t *testing.T, _ *world, l *License) {
+				if !l.Suspended || l.Expiry != nil || l.Key != "IMPORTED-2" {
+					t.Errorf("license %+v", l)
+				}
+			}},
+		{name: "without a key", who: admin(), want: unprocessable("KEY_MISSING", apperr.Attr("key"))},
+		{name: "a key too short", who: admin(), p: key("ABC"), scheme: policy.SchemeED25519, want: unprocessable("KEY_TOO_SHORT", apperr.Attr("key"))},
+		{name: "a key taken", who: admin(), p: key(keyA), want: unprocessable("KEY_TAKEN", apperr.Attr("key"))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			if tt.scheme != "" {
+				w.policy(policyA).Scheme = s(tt.scheme)
+			}
+			before := len(w.db.licenses)
+			l, err := w.svc.Import(t.Context(), tt.who, w.tenant, onA, tt.p)
+			if !expect(t, err, tt.want) {
+				if len(w.db.licenses) != before {
+					t.Error("a refused license was stored")
+				}
+				return
+			}
+			if stored := w.license(l.ID); stored == nil || stored.KeyDigest != Digest(w.tenant.Keys.Secret, l.Key) {
+				t.Fatalf("stored %+v", stored)
+			}
+			tt.check(t, w, l)
+		})
+	}
+}
+
 func hasKey(key string) func(t *testing.T, w *world, l *License) {
 	return func(t *testing.T, _ *world, l *License) {
 		if l.Key != key {

@@ -249,6 +249,21 @@ func privilegedBearer(who *access.Principal) bool {
 // Create issues a license under a policy who may see. Users may create
 // licenses only for themselves, under unprotected policies.
 func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.Tenant, rel Relationships, p Params) (*License, error) {
+	return s.create(ctx, who, t, rel, p, false)
+}
+
+// Import stores a license copied from another Keygen server as Create
+// does, but with its key exactly as that server issued it: a signed key
+// (ED25519_SIGN, RSA_2048_JWT_RS256) is kept, not signed again, so that
+// the keys in customers' hands keep validating.
+func (s *Service) Import(ctx context.Context, who *access.Principal, t *account.Tenant, rel Relationships, p Params) (*License, error) {
+	if !p.Key.Set {
+		return nil, apperr.Attribute("key", "MISSING", "can't be blank")
+	}
+	return s.create(ctx, who, t, rel, p, true)
+}
+
+func (s *Service) create(ctx context.Context, who *access.Principal, t *account.Tenant, rel Relationships, p Params, verbatim bool) (*License, error) {
 	if err := who.Require("license.create"); err != nil {
 		return nil, err
 	}
@@ -294,7 +309,7 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 	if err := apply(l, p); err != nil {
 		return nil, err
 	}
-	if err := s.setKey(ctx, l, t, pol, p.Key); err != nil {
+	if err := s.setKey(ctx, l, t, pol, p.Key, verbatim); err != nil {
 		return nil, err
 	}
 	if err := s.store.Create(ctx, l); err != nil {
@@ -305,9 +320,13 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 
 // setKey makes the license's key: the given one, a signed one for
 // ED25519_SIGN policies, else a random XXXXXX-XXXXXX-XXXXXX-XXXXXX-XXXXXX-V3.
-func (s *Service) setKey(ctx context.Context, l *License, t *account.Tenant, pol *policy.Policy, given optional.Value[string]) error {
+func (s *Service) setKey(ctx context.Context, l *License, t *account.Tenant, pol *policy.Policy, given optional.Value[string], verbatim bool) error {
 	key := given.V
 	switch {
+	case verbatim:
+		if err := checkGivenKey(key); err != nil {
+			return err
+		}
 	case pol.Scheme != nil && *pol.Scheme == policy.SchemeJWTRS256:
 		signed, err := s.jwtKey(ctx, l, t, given)
 		if err != nil {
@@ -323,13 +342,8 @@ func (s *Service) setKey(ctx context.Context, l *License, t *account.Tenant, pol
 		sig := ed25519.Sign(t.Keys.Signing, []byte(encoded))
 		key = encoded + "." + base64.URLEncoding.EncodeToString(sig)
 	case given.Set:
-		switch {
-		case len(key) < 6:
-			return apperr.Attribute("key", "TOO_SHORT", "is too short (minimum is 6 characters)")
-		case len(key) > 16<<10:
-			return apperr.Attribute("key", "TOO_LONG", "is too long (maximum is 16384 characters)")
-		case uuid.Validate(key) == nil && len(key) == 36, key == "actions", key == "action":
-			return apperr.Attribute("key", "NOT_ALLOWED", "is reserved or has the shape of an id")
+		if err := checkGivenKey(key); err != nil {
+			return err
 		}
 	default:
 		key = randomKey()
@@ -339,6 +353,20 @@ func (s *Service) setKey(ctx context.Context, l *License, t *account.Tenant, pol
 		return err
 	}
 	l.Key, l.KeySealed, l.KeyDigest = key, sealed, Digest(t.Keys.Secret, key)
+	return nil
+}
+
+// checkGivenKey refuses a key given as is that is too short or long, or
+// that could be taken for an id or a route.
+func checkGivenKey(key string) error {
+	switch {
+	case len(key) < 6:
+		return apperr.Attribute("key", "TOO_SHORT", "is too short (minimum is 6 characters)")
+	case len(key) > 16<<10:
+		return apperr.Attribute("key", "TOO_LONG", "is too long (maximum is 16384 characters)")
+	case uuid.Validate(key) == nil && len(key) == 36, key == "actions", key == "action":
+		return apperr.Attribute("key", "NOT_ALLOWED", "is reserved or has the shape of an id")
+	}
 	return nil
 }
 
