@@ -145,9 +145,9 @@ func NewInfo(r *release.Release, files []artifact.Artifact, t Target, staging *i
 	return info
 }
 
-// SHA512 is an artifact's checksum as electron-updater checks it (base64
-// SHA-512): taken as is when it is base64 of 64 bytes, converted from hex
-// of 64 bytes, else "" (not a SHA-512).
+// SHA512 is an artifact's checksum as electron-updater checks it (padded
+// base64 SHA-512): converted from hex or unpadded base64 (keygen-cli's) of
+// 64 bytes, else "" (not a SHA-512).
 func SHA512(a *artifact.Artifact) string {
 	if a.Checksum == nil {
 		return ""
@@ -156,8 +156,10 @@ func SHA512(a *artifact.Artifact) string {
 	if raw, err := hex.DecodeString(sum); err == nil && len(raw) == 64 {
 		return base64.StdEncoding.EncodeToString(raw)
 	}
-	if raw, err := base64.StdEncoding.DecodeString(sum); err == nil && len(raw) == 64 {
-		return sum
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding} {
+		if raw, err := enc.DecodeString(sum); err == nil && len(raw) == 64 {
+			return base64.StdEncoding.EncodeToString(raw)
+		}
 	}
 	return ""
 }
