@@ -63,12 +63,12 @@ func (o *Offers) Offered(ctx context.Context, who *access.Principal, t *account.
 }
 
 // requiredIntermediate holds for releases whose metadata has
-// requiredIntermediate: true.
+// requiredIntermediate: true (stored snake_cased, as all metadata keys).
 func (s *Store) requiredIntermediate() string {
 	if s.db.Engine == database.Postgres {
-		return "releases.metadata->>'requiredIntermediate' = 'true'"
+		return "releases.metadata->>'required_intermediate' = 'true'"
 	}
-	return "json_extract(releases.metadata, '$.requiredIntermediate') = 1"
+	return "json_extract(releases.metadata, '$.required_intermediate') = 1"
 }
 
 // Files returns the uploaded artifacts of releases the caller found through

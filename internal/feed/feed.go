@@ -257,7 +257,7 @@ func (s *Service) Upgraded(ctx context.Context, t *account.Tenant, f *Feed) {
 // RolloutPercentage is a release's metadata rolloutPercentage clamped to
 // 0–100; 100 when unset.
 func RolloutPercentage(r *release.Release) int {
-	v, ok := r.Metadata["rolloutPercentage"].(float64)
+	v, ok := r.Metadata["rollout_percentage"].(float64)
 	if !ok {
 		return 100
 	}

@@ -83,7 +83,9 @@ func seedLine(t *testing.T, e *env, engine string, files func(version string) []
 		`"name":"P","authenticationStrategy":"LICENSE","expirationStrategy":"RESTRICT_ACCESS"`)))
 	lic := e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, ""))
 	l := &line{e: e, productID: productID, pkg: pkg, key: attrs(t, lic)["key"].(string), licenseID: e.id(lic), content: map[string][]byte{}}
-	days := func(n int) string { return `,"backdated":"` + time.Now().Add(-time.Duration(n)*24*time.Hour).UTC().Format(time.RFC3339) + `"` }
+	days := func(n int) string {
+		return `,"backdated":"` + time.Now().Add(-time.Duration(n)*24*time.Hour).UTC().Format(time.RFC3339) + `"`
+	}
 	published := `,"status":"PUBLISHED"`
 	l.release("1.0.0", "stable", published+days(3), files)
 	l.release("1.1.0", "stable", published+days(2)+`,"description":"bar","metadata":{"critical":true}`, files)

@@ -94,7 +94,7 @@ func NewCheck(next *release.Release, files []artifact.Artifact, pick artifact.Pi
 		return ch
 	}
 	ch.UpdateAvailable, ch.Critical, ch.Changelog = true, feed.Critical(next), feed.Notes(next)
-	ch.IntermediateRequired, _ = next.Metadata["requiredIntermediate"].(bool)
+	ch.IntermediateRequired, _ = next.Metadata["required_intermediate"].(bool)
 	for _, a := range feed.Among(files, pick.Platforms, pick.Arches, pick.Suffixes...) {
 		if !feed.Suffix(a.Filename, pick.Excluded...) {
 			ch.URLs[Kind(&a)] = link(&a)

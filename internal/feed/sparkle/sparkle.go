@@ -128,7 +128,7 @@ func newItem(r *release.Release, a *artifact.Artifact, url string) item {
 	case float64:
 		it.Version = strconv.FormatFloat(build, 'f', -1, 64)
 	}
-	if v, ok := r.Metadata["minimumSystemVersion"].(string); ok {
+	if v, ok := r.Metadata["minimum_system_version"].(string); ok {
 		it.MinimumSystemVersion = v
 	}
 	if feed.Critical(r) {
