@@ -11,7 +11,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"regexp"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"gopkg.in/yaml.v3"
@@ -125,7 +124,7 @@ func NewInfo(r *release.Release, files []artifact.Artifact, t Target, staging *i
 			blockmaps[a.Filename] = a.Filesize
 		}
 	}
-	info := Info{Version: r.Version, ReleaseDate: feed.Published(r).Format(time.RFC3339Nano), ReleaseNotes: feed.Notes(r), StagingPercentage: staging}
+	info := Info{Version: r.Version, ReleaseDate: feed.Published(r).Format("2006-01-02T15:04:05.000Z07:00"), ReleaseNotes: feed.Notes(r), StagingPercentage: staging}
 	if r.Name != nil {
 		info.ReleaseName = *r.Name
 	}
