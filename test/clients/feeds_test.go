@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -38,20 +37,7 @@ func (r *relkey) feedRelease(productID, pkg, version string, files [][3]string) 
 // (and the Windows installer's .blockmap) through relkey's 303s with the
 // sha512 checked, with a License header and with ?auth= in the base URL.
 func TestElectronGenericProvider(t *testing.T) {
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("the electron clients need %s (Node.js with npm) on PATH: %v", tool, err)
-		}
-	}
-	dir, err := filepath.Abs("electron")
-	if err != nil {
-		t.Fatal(err)
-	}
-	install := exec.Command("npm", "ci", "--no-audit", "--no-fund")
-	install.Dir = dir
-	if out, err := install.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci (electron-updater, builder-util-runtime at their pinned versions): %v\n%s", err, out)
-	}
+	dir := electronClients(t)
 	r := startRelkey(t, "", nil)
 	product := r.must("create product", 201, "POST", "/v1/products", `{"data":{"type":"products","attributes":{"name":"Desk"}}}`).id()
 	pkg := r.must("create package", 201, "POST", "/v1/packages", `{"data":{"type":"packages","attributes":{"name":"Desk","key":"desk","engine":"electron"},

@@ -25,10 +25,10 @@ import (
 
 // Engine is the electron engine's routes.
 func Engine(feeds *feed.Service) httpapi.Engine {
-	return httpapi.Engine{Name: "electron", Routes: func(g *echo.Group, x httpapi.Exchange) {
-		h := handler{feedhttp.Exchange{Exchange: x, Feeds: feeds}}
+	return feedhttp.Engine("electron", feeds, func(g *echo.Group, x feedhttp.Exchange) {
+		h := handler{x}
 		g.GET("/:package/:file", h.file)
-	}}
+	})
 }
 
 type handler struct{ x feedhttp.Exchange }

@@ -21,11 +21,11 @@ import (
 
 // Engine is the faynosync engine's routes.
 func Engine(feeds *feed.Service) httpapi.Engine {
-	return httpapi.Engine{Name: "faynosync", Routes: func(g *echo.Group, x httpapi.Exchange) {
-		h := handler{feedhttp.Exchange{Exchange: x, Feeds: feeds}}
+	return feedhttp.Engine("faynosync", feeds, func(g *echo.Group, x feedhttp.Exchange) {
+		h := handler{x}
 		g.GET("/checkVersion", h.checkVersion)
 		g.GET("/apps/latest", h.latest)
-	}}
+	})
 }
 
 type handler struct{ x feedhttp.Exchange }

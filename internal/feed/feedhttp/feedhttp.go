@@ -146,3 +146,11 @@ func notModified(r *http.Request, etag string, modified time.Time) bool {
 	since, err := http.ParseTime(r.Header.Get("If-Modified-Since"))
 	return err == nil && !modified.IsZero() && !modified.Truncate(time.Second).After(since)
 }
+
+// Engine is a feed format's routes under /engines/<name>: routes registers
+// them with the exchange the feed's handlers read.
+func Engine(name string, feeds *feed.Service, routes func(g *echo.Group, x Exchange)) httpapi.Engine {
+	return httpapi.Engine{Name: name, Routes: func(g *echo.Group, x httpapi.Exchange) {
+		routes(g, Exchange{Exchange: x, Feeds: feeds})
+	}}
+}

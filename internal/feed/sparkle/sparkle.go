@@ -21,10 +21,10 @@ import (
 
 // Engine is the sparkle engine's routes.
 func Engine(feeds *feed.Service) httpapi.Engine {
-	return httpapi.Engine{Name: "sparkle", Routes: func(g *echo.Group, x httpapi.Exchange) {
-		h := handler{feedhttp.Exchange{Exchange: x, Feeds: feeds}}
+	return feedhttp.Engine("sparkle", feeds, func(g *echo.Group, x feedhttp.Exchange) {
+		h := handler{x}
 		g.GET("/:package/appcast.xml", h.appcast)
-	}}
+	})
 }
 
 type handler struct{ x feedhttp.Exchange }

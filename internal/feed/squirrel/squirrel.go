@@ -20,11 +20,11 @@ import (
 
 // Engine is the squirrel engine's routes.
 func Engine(feeds *feed.Service) httpapi.Engine {
-	return httpapi.Engine{Name: "squirrel", Routes: func(g *echo.Group, x httpapi.Exchange) {
-		h := handler{feedhttp.Exchange{Exchange: x, Feeds: feeds}}
+	return feedhttp.Engine("squirrel", feeds, func(g *echo.Group, x feedhttp.Exchange) {
+		h := handler{x}
 		g.GET("/:package/darwin/:arch/RELEASES.json", h.releases)
 		g.GET("/:package/darwin/:arch/:version", h.update)
-	}}
+	})
 }
 
 type handler struct{ x feedhttp.Exchange }

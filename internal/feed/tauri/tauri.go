@@ -22,11 +22,11 @@ import (
 
 // Engine is the Tauri engine's routes.
 func Engine(feeds *feed.Service) httpapi.Engine {
-	return httpapi.Engine{Name: "tauri", Routes: func(g *echo.Group, x httpapi.Exchange) {
-		h := handler{feedhttp.Exchange{Exchange: x, Feeds: feeds}}
+	return feedhttp.Engine("tauri", feeds, func(g *echo.Group, x feedhttp.Exchange) {
+		h := handler{x}
 		g.GET("/:package", h.upgrade)
 		g.GET("/:package/latest.json", h.manifest)
-	}}
+	})
 }
 
 type handler struct{ x feedhttp.Exchange }
