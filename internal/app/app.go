@@ -19,6 +19,7 @@ import (
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/event"
+	"github.com/relkey/relkey/internal/feed"
 	"github.com/relkey/relkey/internal/httpapi"
 	"github.com/relkey/relkey/internal/identity"
 	"github.com/relkey/relkey/internal/keyring"
@@ -44,6 +45,8 @@ type App struct {
 	Logger *slog.Logger
 	DB     *database.DB
 	Events *event.Bus
+	// Feeds decides what desktop updaters are offered.
+	Feeds *feed.Service
 	// Toucher records validations in batches; closed last.
 	Toucher *license.Toucher
 	// Downloads counts release downloads in batches; closed with Toucher.
@@ -111,7 +114,9 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Packages = releasepackage.NewService(packageStore, a.Products, catalogStore)
 	a.Releases = release.NewService(releaseStore, a.Products, a.Packages, a.Licenses, a.Entitlements, catalogStore)
 	a.Downloads = release.NewDownloadTally(releaseStore, logger)
-	a.Artifacts = artifact.NewService(artifact.NewStore(db, releaseStore, a.Downloads), a.Releases, a.Licenses, catalogStore, a.Storage, a.Local != nil)
+	artifactStore := artifact.NewStore(db, releaseStore, a.Downloads)
+	a.Artifacts = artifact.NewService(artifactStore, a.Releases, a.Licenses, catalogStore, a.Storage, a.Local != nil)
+	a.Feeds = feed.NewService(a.Packages, a.Releases, a.Artifacts, artifact.NewOffers(artifactStore), a.Events)
 	a.Identity = identity.NewService(a.Tokens, a.Users, a.Products, a.Licenses)
 	a.Issuing = identity.NewIssuing(a.Tokens, a.Users, a.Products, a.Licenses)
 	a.Toucher = license.NewToucher(db, 4096, logger)
@@ -171,6 +176,7 @@ func (a *App) Server() *httpapi.Server {
 		PublicURL:      a.Config.PublicURL,
 		RequestTimeout: a.Config.RequestTimeout,
 		MaxBodyBytes:   a.Config.MaxBodyBytes,
+		Engines:        a.engines(),
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 // Event types.
 const (
 	UserPasswordReset = "user.password-reset"
+	ReleaseUpgraded   = "release.upgraded"
 )
 
 // Event is one occurrence. Meta may hold secrets meant for the recipient

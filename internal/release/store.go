@@ -255,17 +255,24 @@ const LatestFirst = `releases.semver_major DESC, releases.semver_minor DESC, rel
 // Next returns the newest release in sight of current's product and
 // package greater than current (a 404 when there is none).
 func (s *Store) Next(ctx context.Context, v Sight, current *Release, channels []string, c *Constraint) (*Release, error) {
-	q := s.in(ctx, v).
-		Where("releases.product_id = ? AND releases.status = ? AND releases.channel IN ? AND releases.id <> ?",
-			current.ProductID, Published, channels, current.ID)
-	if current.PackageID == nil {
+	q := onLine(s.in(ctx, v).Where("releases.id <> ?", current.ID),
+		Line{ProductID: current.ProductID, PackageID: current.PackageID, Channels: channels, Above: current, Constraint: c})
+	return database.Take[Release](q.Order(LatestFirst), ErrNoUpgrade)
+}
+
+// onLine narrows q to the published releases of a line.
+func onLine(q *gorm.DB, l Line) *gorm.DB {
+	q = q.Where("releases.product_id = ? AND releases.status = ? AND releases.channel IN ?", l.ProductID, Published, l.Channels)
+	if l.PackageID == nil {
 		q = q.Where("releases.package_id IS NULL")
 	} else {
-		q = q.Where("releases.package_id = ?", *current.PackageID)
+		q = q.Where("releases.package_id = ?", *l.PackageID)
 	}
-	greater, args := greaterThan(current)
-	q = q.Where(greater, args...)
-	if c != nil {
+	if l.Above != nil {
+		greater, args := greaterThan(l.Above)
+		q = q.Where(greater, args...)
+	}
+	if c := l.Constraint; c != nil {
 		q = q.Where("semver_major = ?", c.Major)
 		switch {
 		case c.Patch != nil:
@@ -284,7 +291,7 @@ func (s *Store) Next(ctx context.Context, v Sight, current *Release, channels []
 			}
 		}
 	}
-	return database.Take[Release](q.Order(LatestFirst), ErrNoUpgrade)
+	return q
 }
 
 // equal matches a nullable column to a value in SQL.

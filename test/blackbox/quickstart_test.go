@@ -85,7 +85,7 @@ func TestReadmeQuickStart(t *testing.T) {
 			env = append(env, kv)
 		}
 	}
-	r := &relkey{t: t, env: append(env, "RELKEY_DATA_DIR="+filepath.Join(dir, "data"), "RELKEY_LOG_LEVEL=warn")}
+	r := &installation{t: t, env: append(env, "RELKEY_DATA_DIR="+filepath.Join(dir, "data"), "RELKEY_LOG_LEVEL=warn")}
 	base := r.serve()
 
 	// Steps are told apart in the output by a line printed before each.

@@ -12,20 +12,7 @@ import (
 // KeygenProvider, from Node, against relkey serving TLS itself on
 // 127.0.0.1:443: the only port electron-publish speaks to.
 func TestElectron(t *testing.T) {
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("the electron clients need %s (Node.js with npm) on PATH: %v", tool, err)
-		}
-	}
-	dir, err := filepath.Abs("electron")
-	if err != nil {
-		t.Fatal(err)
-	}
-	install := exec.Command("npm", "ci", "--no-audit", "--no-fund")
-	install.Dir = dir
-	if out, err := install.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci (electron-publish, electron-updater, builder-util-runtime at their pinned versions): %v\n%s", err, out)
-	}
+	dir := electronClients(t)
 
 	cert := newTestTLS(t)
 	r := startRelkey(t, "127.0.0.1:443", cert)
@@ -53,4 +40,25 @@ func TestElectron(t *testing.T) {
 	if got := r.must("artifacts", 200, "GET", "/v1/artifacts?release="+release.id(), ""); len(got.doc["data"].([]any)) != 2 {
 		t.Fatalf("electron-publish uploaded %s", got.body)
 	}
+}
+
+// electronClients installs the pinned Node clients (electron-publish,
+// electron-updater, builder-util-runtime) and returns their folder.
+func electronClients(t *testing.T) string {
+	t.Helper()
+	for _, tool := range []string{"node", "npm"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("the electron clients need %s (Node.js with npm) on PATH: %v", tool, err)
+		}
+	}
+	dir, err := filepath.Abs("electron")
+	if err != nil {
+		t.Fatal(err)
+	}
+	install := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+	install.Dir = dir
+	if out, err := install.CombinedOutput(); err != nil {
+		t.Fatalf("npm ci (electron-publish, electron-updater, builder-util-runtime at their pinned versions): %v\n%s", err, out)
+	}
+	return dir
 }

@@ -1,0 +1,24 @@
+package app
+
+import (
+	"github.com/relkey/relkey/internal/feed/electron"
+	"github.com/relkey/relkey/internal/feed/faynosync"
+	"github.com/relkey/relkey/internal/feed/raw"
+	"github.com/relkey/relkey/internal/feed/sparkle"
+	"github.com/relkey/relkey/internal/feed/squirrel"
+	"github.com/relkey/relkey/internal/feed/tauri"
+	"github.com/relkey/relkey/internal/httpapi"
+)
+
+// engines are the distribution routes served beside the API: every
+// desktop updater's feed and Keygen's raw links.
+func (a *App) engines() []httpapi.Engine {
+	return []httpapi.Engine{
+		tauri.Engine(a.Feeds),
+		electron.Engine(a.Feeds),
+		squirrel.Engine(a.Feeds),
+		sparkle.Engine(a.Feeds),
+		faynosync.Engine(a.Feeds),
+		raw.Engine(a.Products, a.Artifacts),
+	}
+}

@@ -1,0 +1,101 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/relkey/relkey/internal/config"
+	"github.com/relkey/relkey/internal/database"
+	"github.com/relkey/relkey/internal/testenv"
+)
+
+// seedPackageReleases adds n published stable releases 1.<i>.0 to a
+// package, each with a Linux x86_64 app-1.<i>.0.AppImage and a macOS
+// app-1.<i>.0.zip, in two statements (SQLite).
+func seedPackageReleases(t testing.TB, e *env, productID, packageID string, n int) {
+	t.Helper()
+	now := database.Now()
+	acct := e.acct.Account.ID
+	for _, st := range []struct {
+		sql  string
+		args []any
+	}{
+		{`WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?)
+			INSERT INTO releases (id, account_id, product_id, package_id, channel, status, version, semver_major, semver_minor, semver_patch, metadata, created_at, updated_at)
+			SELECT printf('00000000-0000-4000-9000-%012d', n), ?, ?, ?, 'stable', 'PUBLISHED', '1.' || n || '.0', 1, n, 0, '{}', ?, ? FROM seq`,
+			[]any{n, acct, productID, packageID, now, now}},
+		{`WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ?)
+			INSERT INTO artifacts (id, account_id, release_id, product_id, filename, filesize, platform, arch, signature, status, storage_key, metadata, created_at, updated_at)
+			SELECT printf('00000000-0000-4000-a000-%012d', n), ?, printf('00000000-0000-4000-9000-%012d', n / 2 + 1), ?,
+				CASE n % 2 WHEN 0 THEN 'app-1.' || (n / 2 + 1) || '.0.AppImage' ELSE 'app-1.' || (n / 2 + 1) || '.0.zip' END, 100,
+				CASE n % 2 WHEN 0 THEN 'linux' ELSE 'darwin' END, CASE n % 2 WHEN 0 THEN 'x86_64' ELSE 'x64' END, 'sig',
+				'UPLOADED', 'seed/' || n, '{}', ?, ? FROM seq`,
+			[]any{2*n - 1, acct, productID, now, now}},
+	} {
+		if err := e.app.DB.Gorm.Exec(st.sql, st.args...).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestFeedsRunAFixedNumberOfQueries: every feed runs the same statements
+// with 10 and with 500 releases (1 000 artifacts) in its package.
+func TestFeedsRunAFixedNumberOfQueries(t *testing.T) {
+	t.Parallel()
+	feeds := map[string]string{
+		"tauri":     "tauri/app?platform=linux&arch=x86_64&version=1.1.0",
+		"electron":  "electron/app/latest-linux.yml",
+		"squirrel":  "squirrel/app/darwin/x64/1.1.0",
+		"sparkle":   "sparkle/app/appcast.xml",
+		"faynosync": "faynosync/checkVersion?app_name=app&version=1.1.0&platform=linux&arch=amd64",
+		"raw":       "raw/desk/@app/latest/app-1.5.0.AppImage",
+	}
+	counts := map[int]map[string]int64{}
+	for _, n := range []int{10, 500} {
+		counts[n] = map[string]int64{}
+		for engine, path := range feeds {
+			// Counting, not timing: the race detector on a loaded machine takes
+			// these walks past the default request timeout.
+			e := newEnv(t, testenv.Backend{Name: "embedded"}, func(c *config.Config) { c.RequestTimeout = time.Minute })
+			productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"Desk","code":"desk"`)))
+			packageEngine := engine
+			if engine == "raw" {
+				packageEngine = "tauri"
+			}
+			pkg := e.id(e.admin("POST", "/v1/accounts/acme/packages", packageBody(productID, `"name":"App","key":"app","engine":"`+packageEngine+`"`)))
+			policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"P","authenticationStrategy":"LICENSE"`)))
+			key := attrs(t, e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, "")))["key"].(string)
+			seedPackageReleases(t, e, productID, pkg, n)
+			c, counter := counted(t, e)
+			auth := header{"Authorization", "License " + key}
+			full := "/v1/accounts/acme/engines/" + path
+			statements := func() int64 {
+				before, started := counter.Count(), time.Now()
+				if r := c.do("GET", full, "", auth); r.status != 200 && r.status != 303 {
+					t.Fatalf("%s: %d %s", full, r.status, r.body)
+				}
+				if n == 500 {
+					t.Logf("%s at %d releases: %v", engine, n, time.Since(started))
+				}
+				return counter.Count() - before
+			}
+			// The least of two runs: the account cache may lapse during one.
+			counts[n][engine] = min(statements(), statements())
+			if engine == "tauri" {
+				if v := c.do("GET", full, "", auth).doc(t)["version"]; v != fmt.Sprintf("1.%d.0", n) {
+					t.Fatalf("tauri at %d releases offered %v", n, v)
+				}
+			}
+		}
+		t.Logf("%6d releases: %v statements", n, counts[n])
+	}
+	for engine := range feeds {
+		if counts[10][engine] != counts[500][engine] {
+			t.Errorf("%s: statement counts grow with the releases: %d → %d", engine, counts[10][engine], counts[500][engine])
+		}
+		if counts[10][engine] > 10 {
+			t.Errorf("%s: %d statements, over budget (10)", engine, counts[10][engine])
+		}
+	}
+}
