@@ -67,10 +67,10 @@ func ParsePaging(q url.Values) (Paging, error) {
 		p.Limit = limit
 		return p, nil
 	}
-	// page[size] alone asks for the first page.
+	// As Keygen: page[size] alone is no page (a number or a cursor is).
 	raw, ok := first(q, "page[number]")
 	if !ok {
-		raw = "1"
+		return p, paramErr("page must be an object containing a cursor or number and optional size", "page")
 	}
 	number, err := strconv.Atoi(raw)
 	switch {
