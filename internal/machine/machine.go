@@ -265,10 +265,11 @@ func (s *Service) Activate(ctx context.Context, who *access.Principal, t *accoun
 		if err := s.store.Lock(ctx, l.ID, m.AccountID, m.Fingerprint); err != nil {
 			return err
 		}
-		if err := s.checkUnique(ctx, m, pol); err != nil {
+		st, err := s.occupancy(ctx, m, l, pol)
+		if err != nil {
 			return err
 		}
-		if err := s.checkLimits(ctx, m, l, pol); err != nil {
+		if err := checkLimits(m, l, pol, st); err != nil {
 			return err
 		}
 		if who.BearerType == access.BearerLicense && who.TokenID != "" {
@@ -297,20 +298,37 @@ var uniqueness = map[string]struct{ column, suffix string }{
 	policy.UniquePerAccount: {"account_id", " for this account"},
 }
 
-func (s *Service) checkUnique(ctx context.Context, m *Machine, pol *policy.Policy) error {
+// occupancy refuses a fingerprint already taken where the policy's
+// uniqueness looks, and reads the totals the machine limits apply to (of
+// the owner's machines under per-user leasing): in one statement when both
+// look at the license's machines alone.
+func (s *Service) occupancy(ctx context.Context, m *Machine, l *license.License, pol *policy.Policy) (Stats, error) {
 	u, ok := uniqueness[pol.MachineUniquenessStrategy]
 	if !ok {
 		u = uniqueness[policy.UniquePerLicense]
 	}
+	takenErr := apperr.Attribute("fingerprint", "TAKEN", "has already been taken"+u.suffix)
+	perUser := pol.MachineLeasingStrategy == policy.PerUser
+	if u.column == "license_id" && !perUser {
+		st, taken, err := s.store.StatsWithFingerprint(ctx, l.ID, m.Fingerprint)
+		if err == nil && taken {
+			err = takenErr
+		}
+		return st, err
+	}
 	value := map[string]string{"license_id": m.LicenseID, "policy_id": m.PolicyID, "product_id": m.ProductID, "account_id": m.AccountID}[u.column]
 	taken, err := s.store.FingerprintTaken(ctx, m.AccountID, u.column, value, m.Fingerprint)
 	if err != nil {
-		return err
+		return Stats{}, err
 	}
 	if taken {
-		return apperr.Attribute("fingerprint", "TAKEN", "has already been taken"+u.suffix)
+		return Stats{}, takenErr
 	}
-	return nil
+	owner := ""
+	if perUser && m.OwnerID != nil {
+		owner = *m.OwnerID
+	}
+	return s.store.Stats(ctx, l.ID, perUser, owner)
 }
 
 // overage is how far a limit may be exceeded under a strategy.
@@ -337,17 +355,11 @@ func limitError(code, what string, limit int64, per string) error {
 	return apperr.At(apperr.Unprocessable, code, fmt.Sprintf("%s has exceeded maximum allowed for %s (%d)", what, per, limit), apperr.Record())
 }
 
-func (s *Service) checkLimits(ctx context.Context, m *Machine, l *license.License, pol *policy.Policy) error {
-	per, owner := "license", ""
+// checkLimits refuses a machine that takes the totals st past the limits.
+func checkLimits(m *Machine, l *license.License, pol *policy.Policy, st Stats) error {
+	per := "license"
 	if pol.MachineLeasingStrategy == policy.PerUser {
 		per = "user"
-		if m.OwnerID != nil {
-			owner = *m.OwnerID
-		}
-	}
-	st, err := s.store.Stats(ctx, l.ID, pol.MachineLeasingStrategy == policy.PerUser, owner)
-	if err != nil {
-		return err
 	}
 	// The first activation always passes the machine count, as in Keygen.
 	if max := license.Effective(l.MaxMachines, pol.MaxMachines); max != nil && st.Count > 0 && Exceeds(st.Count+1, *max, pol.OverageStrategy) {

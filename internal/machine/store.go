@@ -55,6 +55,19 @@ func (s *Store) FingerprintTaken(ctx context.Context, accountID, column, value, 
 // Stats are a license's machine totals.
 type Stats = license.Totals
 
+// StatsWithFingerprint totals the license's machines and tells whether one
+// of them has the fingerprint, in one walk of the license's machines.
+func (s *Store) StatsWithFingerprint(ctx context.Context, licenseID, fingerprint string) (Stats, bool, error) {
+	var row struct {
+		Stats `gorm:"embedded"`
+		Taken bool
+	}
+	err := s.db.Conn(ctx).Raw(`SELECT COUNT(*) AS count, COALESCE(SUM(cores), 0) AS cores, COALESCE(SUM(memory), 0) AS memory,
+		COALESCE(SUM(disk), 0) AS disk, COALESCE(MAX(CASE WHEN fingerprint = ? THEN 1 ELSE 0 END), 0) = 1 AS taken
+		FROM machines WHERE license_id = ?`, fingerprint, licenseID).Scan(&row).Error
+	return row.Stats, row.Taken, database.Error(err)
+}
+
 // Stats totals the license's machines (of one owner when perUser).
 func (s *Store) Stats(ctx context.Context, licenseID string, perUser bool, ownerID string) (Stats, error) {
 	var st Stats
