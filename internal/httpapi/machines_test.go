@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -158,12 +159,23 @@ func TestContendedActivationsNeverAnswer500(t *testing.T) {
 		counts := activateAtOnce(serveEnvShared(t, e, cfg), licenseID, key, 60)
 		t.Logf("statuses %v", counts)
 		if counts[201]+counts[422]+counts[503] != 60 || counts[201] > 5 {
-			t.Fatalf("statuses %v, want only 201 (at most 5), 422 and 503", counts)
+			t.Fatalf("statuses %v, want only 201 (at most 5), 422 and 503; failures logged:\n%s", counts, failuresLogged(e))
 		}
 		if n := len(list(t, e.admin("GET", "/v1/accounts/acme/machines?license="+licenseID+"&limit=100", ""))); n != counts[201] {
 			t.Fatalf("%d machines exist after %d activations succeeded", n, counts[201])
 		}
 	})
+}
+
+// failuresLogged are the log lines of requests that failed with a 500.
+func failuresLogged(e *env) string {
+	var lines []string
+	for _, line := range strings.Split(e.logs.String(), "\n") {
+		if strings.Contains(line, "request failed") && strings.Contains(line, "INTERNAL_SERVER_ERROR") {
+			lines = append(lines, line)
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // activateAtOnce sends n activations of the license at the same time and

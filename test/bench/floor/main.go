@@ -26,8 +26,8 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite"
 	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
 
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/httpapi"

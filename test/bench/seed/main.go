@@ -23,8 +23,8 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite"
 	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
 
 	"github.com/relkey/relkey/internal/keyring"
 	"github.com/relkey/relkey/internal/license"
