@@ -125,6 +125,11 @@ func serve(cmd Command, cfg config.Config, logger *slog.Logger) int {
 		return fail(cmd, err)
 	}
 	defer a.Close()
+	stopMetrics, err := startMetrics(cmd, cfg, a, logger)
+	if err != nil {
+		return fail(cmd, err)
+	}
+	defer stopMetrics()
 	listener, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fail(cmd, err)
@@ -295,18 +300,11 @@ func baseURL(cfg config.Config) string {
 // serveProfiles serves Go's runtime profiles (net/http/pprof) on a listener
 // of their own, apart from the API; the server's Addr is where it listens.
 func serveProfiles(addr string, logger *slog.Logger) (*http.Server, error) {
-	listener, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("RELKEY_DEBUG_LISTEN: %w", err)
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	server := &http.Server{Addr: listener.Addr().String(), Handler: mux, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	go server.Serve(listener)
-	return server, nil
+	return serveAside("RELKEY_DEBUG_LISTEN", addr, mux, logger)
 }
