@@ -43,6 +43,8 @@ Usage:
   relkey migrate [up]                  apply pending migrations
   relkey migrate down [N|--all]        revert the last N migrations (default 1) or all
   relkey migrate version               print the applied migration version
+  relkey migrate --check               report pending migrations, applying none; exit 1 when
+                                       the schema is newer than this binary (a newer relkey ran)
   relkey account create --slug S --name N --email E --password P [--json]
                                        create an account with its first admin and admin token
   relkey version                       print the version
@@ -186,6 +188,9 @@ func migrate(cmd Command, cfg config.Config, logger *slog.Logger) int {
 	if len(cmd.Args) > 1 {
 		action = cmd.Args[1]
 	}
+	if action == "--check" {
+		return migrateCheck(cmd, cfg)
+	}
 	a, err := app.Open(context.Background(), cfg, logger)
 	if action == "up" || err != nil {
 		if err != nil {
@@ -229,7 +234,7 @@ func migrate(cmd Command, cfg config.Config, logger *slog.Logger) int {
 		fmt.Fprintf(cmd.Stdout, "migrations reverted: version %d\n", v)
 		return exitOK
 	}
-	fmt.Fprintf(cmd.Stderr, "relkey migrate: unknown action %q (up, down, version)\n", action)
+	fmt.Fprintf(cmd.Stderr, "relkey migrate: unknown action %q (up, down, version, --check)\n", action)
 	return exitUsage
 }
 

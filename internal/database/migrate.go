@@ -18,7 +18,18 @@ import (
 
 // MigrateUp applies every pending migration. Concurrent callers (replicas
 // starting together, `account create` beside `serve`) wait for each other.
-func (db *DB) MigrateUp() error { return db.migrate(func(m *migrate.Migrate) error { return m.Up() }) }
+// Migrations only go forward: a schema that a newer relkey migrated is
+// refused with a *SchemaNewerError, and nothing runs on it.
+func (db *DB) MigrateUp() error {
+	s, err := db.Schema()
+	if err != nil {
+		return err
+	}
+	if s.Unknown {
+		return &SchemaNewerError{Schema: s}
+	}
+	return db.migrate(func(m *migrate.Migrate) error { return m.Up() })
+}
 
 // MigrateDown reverts steps migrations, or all of them when steps <= 0.
 func (db *DB) MigrateDown(steps int) error {
