@@ -47,6 +47,8 @@ Usage:
                                        the schema is newer than this binary (a newer relkey ran)
   relkey account create --slug S --name N --email E --password P [--json]
                                        create an account with its first admin and admin token
+  relkey health [--timeout D]          ask the server on RELKEY_LISTEN whether it is ready
+                                       (GET /v1/health); exit 0 when it answers 200
   relkey version                       print the version
 
 Configuration comes from RELKEY_* environment variables; see README.md.
@@ -75,7 +77,7 @@ func Run(cmd Command) int {
 	case "help", "--help", "-h":
 		fmt.Fprint(cmd.Stdout, usage)
 		return exitOK
-	case "serve", "migrate", "account":
+	case "serve", "migrate", "account", "health":
 	default:
 		fmt.Fprintf(cmd.Stderr, "relkey: unknown command %q\n\n%s", cmd.Args[0], usage)
 		return exitUsage
@@ -91,6 +93,8 @@ func Run(cmd Command) int {
 		return serve(cmd, cfg, logger)
 	case "migrate":
 		return migrate(cmd, cfg, logger)
+	case "health":
+		return health(cmd, cfg)
 	default:
 		return accountCommand(cmd, cfg, logger)
 	}
