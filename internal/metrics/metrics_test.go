@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -197,5 +198,35 @@ func TestConcurrentFirstSightingsCountExactly(t *testing.T) {
 				t.Errorf("%s %d counted %v times, want 8", r, s, got)
 			}
 		}
+	}
+}
+
+// TestREADMEListsEverySeries keeps the README's series table in step with
+// the series relkey defines.
+func TestREADMEListsEverySeries(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New("test")
+	m.Pass("a_pass")
+	m.Refused("a_limit")
+	m.Statement("query")(time.Millisecond)
+	m.route("GET", "/").observe(200, time.Millisecond)
+	families, err := m.registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := 0
+	for _, f := range families {
+		if name := f.GetName(); strings.HasPrefix(name, Namespace+"_") {
+			listed++
+			if !strings.Contains(string(readme), "| `"+name+"` |") {
+				t.Errorf("README.md has no row for %s", name)
+			}
+		}
+	}
+	if listed != 8 {
+		t.Errorf("%d relkey series gathered, want all 8 of them", listed)
 	}
 }
