@@ -52,30 +52,18 @@ var statementBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .
 // version is the build's, published as relkey_build_info.
 func New(version string) *Metrics {
 	m := &Metrics{registry: prometheus.NewRegistry(), now: time.Now}
-	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: Namespace, Subsystem: "http", Name: "requests_total",
-		Help: "API requests answered, by route pattern, method and status.",
-	}, []string{"route", "method", "status"})
-	m.durations = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: Namespace, Subsystem: "http", Name: "request_duration_seconds",
-		Help: "Time to answer API requests, by route pattern and method.", Buckets: latencyBuckets,
-	}, []string{"route", "method"})
-	m.statements = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: Namespace, Subsystem: "database", Name: "statement_duration_seconds",
-		Help: "Time of database statements, by kind (create, query, update, delete, row, raw).", Buckets: statementBuckets,
-	}, []string{"kind"})
-	m.refusals = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: Namespace, Subsystem: "rate_limit", Name: "refusals_total",
-		Help: "Requests refused with 429 by a rate limit, by limit.",
-	}, []string{"limit"})
-	m.passDurations = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: Namespace, Subsystem: "background", Name: "pass_duration_seconds",
-		Help: "Time of background passes, by pass; the count is the passes run.", Buckets: latencyBuckets,
-	}, []string{"pass"})
-	m.passFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: Namespace, Subsystem: "background", Name: "pass_failures_total",
-		Help: "Background passes that ended in an error, by pass.",
-	}, []string{"pass"})
+	m.requests = counterVec("http", "requests_total",
+		"API requests answered, by route pattern, method and status.", "route", "method", "status")
+	m.durations = histogramVec("http", "request_duration_seconds",
+		"Time to answer API requests, by route pattern and method.", latencyBuckets, "route", "method")
+	m.statements = histogramVec("database", "statement_duration_seconds",
+		"Time of database statements, by kind (create, query, update, delete, row, raw).", statementBuckets, "kind")
+	m.refusals = counterVec("rate_limit", "refusals_total",
+		"Requests refused with 429 by a rate limit, by limit.", "limit")
+	m.passDurations = histogramVec("background", "pass_duration_seconds",
+		"Time of background passes, by pass; the count is the passes run.", latencyBuckets, "pass")
+	m.passFailures = counterVec("background", "pass_failures_total",
+		"Background passes that ended in an error, by pass.", "pass")
 	m.passLastSuccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: Namespace, Subsystem: "background", Name: "pass_last_success_timestamp_seconds",
 		Help: "Unix time the pass last succeeded; 0 until it has.",
@@ -91,6 +79,14 @@ func New(version string) *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.routes.Store(&map[routeKey]*route{})
 	return m
+}
+
+func counterVec(subsystem, name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Subsystem: subsystem, Name: name, Help: help}, labels)
+}
+
+func histogramVec(subsystem, name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Subsystem: subsystem, Name: name, Help: help, Buckets: buckets}, labels)
 }
 
 // Handler serves the registry in the Prometheus exposition formats.
