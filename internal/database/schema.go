@@ -60,6 +60,16 @@ func (e *SchemaNewerError) Error() string {
 // Schema compares the applied migration with the embedded ones. It changes
 // nothing.
 func (db *DB) Schema() (Schema, error) {
+	applied, dirty, err := db.MigrationVersion()
+	if err != nil {
+		return Schema{}, err
+	}
+	return db.schemaAt(applied, dirty)
+}
+
+// schemaAt is the schema at the applied version beside the embedded
+// migrations.
+func (db *DB) schemaAt(applied uint, dirty bool) (Schema, error) {
 	known, err := Migrations(db.Engine)
 	if err != nil {
 		return Schema{}, err
@@ -67,14 +77,11 @@ func (db *DB) Schema() (Schema, error) {
 	if len(known) == 0 {
 		return Schema{}, fmt.Errorf("migrations: none embedded for %s", db.Engine)
 	}
-	s := Schema{Newest: known[len(known)-1]}
-	if s.Applied, s.Dirty, err = db.MigrationVersion(); err != nil {
-		return Schema{}, err
-	}
-	s.Unknown = s.Applied != 0 && !slices.ContainsFunc(known, func(m Migration) bool { return m.Version == s.Applied })
+	s := Schema{Applied: applied, Dirty: dirty, Newest: known[len(known)-1]}
+	s.Unknown = applied != 0 && !slices.ContainsFunc(known, func(m Migration) bool { return m.Version == applied })
 	if !s.Unknown {
 		for _, m := range known {
-			if m.Version > s.Applied {
+			if m.Version > applied {
 				s.Pending = append(s.Pending, m)
 			}
 		}
