@@ -25,6 +25,7 @@ import (
 	"github.com/relkey/relkey/internal/keyring"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
+	"github.com/relkey/relkey/internal/metrics"
 	"github.com/relkey/relkey/internal/onboard"
 	"github.com/relkey/relkey/internal/password"
 	"github.com/relkey/relkey/internal/policy"
@@ -51,6 +52,8 @@ type App struct {
 	Toucher *license.Toucher
 	// Downloads counts release downloads in batches; closed with Toucher.
 	Downloads *release.DownloadTally
+	// Metrics, once Instrument made them, count what the app does; nil = off.
+	Metrics *metrics.Metrics
 }
 
 // Open connects to the configured database and object store, applies
@@ -67,7 +70,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	if err != nil {
 		return nil, err
 	}
-	db, err := database.Open(ctx, databaseOptions(cfg))
+	db, err := OpenDatabase(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -127,15 +130,33 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	return a, nil
 }
 
+// OpenDatabase connects to the configured database without migrating it.
+func OpenDatabase(ctx context.Context, cfg config.Config) (*database.DB, error) {
+	return database.Open(ctx, databaseOptions(cfg))
+}
+
+// Instrument makes the app's metrics: the database pool and statements from
+// now on, and the API and background passes that Server and RunJobs start
+// after it. version is the build's.
+func (a *App) Instrument(version string) (*metrics.Metrics, error) {
+	m := metrics.New(version)
+	m.WatchPool(a.DB.SQL, string(a.DB.Engine))
+	if err := a.DB.ObserveStatements(m.Statement); err != nil {
+		return nil, err
+	}
+	a.Metrics = m
+	return m, nil
+}
+
 // RunJobs runs the background jobs of a serving replica until ctx ends, and
 // returns once every job has finished its pass. Every replica may run them:
 // each job is safe to run concurrently.
 func (a *App) RunJobs(ctx context.Context) {
 	var jobs sync.WaitGroup
-	jobs.Go(func() { a.every(ctx, 2*time.Second, "settling uploads", a.Artifacts.SettleWaiting) })
+	jobs.Go(func() { a.every(ctx, 2*time.Second, "settle_uploads", a.Artifacts.SettleWaiting) })
 	culler := machine.NewCuller(a.DB)
 	jobs.Go(func() {
-		a.every(ctx, time.Minute, "culling dead machines", func(ctx context.Context) error {
+		a.every(ctx, time.Minute, "cull_machines", func(ctx context.Context) error {
 			n, err := culler.Cull(ctx)
 			if n > 0 {
 				a.Logger.Info("deactivated dead machines", "count", n)
@@ -147,8 +168,13 @@ func (a *App) RunJobs(ctx context.Context) {
 }
 
 // every runs pass every interval, each within the interval, until ctx
-// ends; a failed pass is logged and the next one tries again.
-func (a *App) every(ctx context.Context, interval time.Duration, job string, pass func(context.Context) error) {
+// ends; a failed pass is logged and the next one tries again. Each pass is
+// counted in the metrics under its name (a snake_case label).
+func (a *App) every(ctx context.Context, interval time.Duration, name string, pass func(context.Context) error) {
+	record := func(time.Duration, error) {}
+	if a.Metrics != nil {
+		record = a.Metrics.Pass(name)
+	}
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
@@ -157,10 +183,16 @@ func (a *App) every(ctx context.Context, interval time.Duration, job string, pas
 			return
 		case <-ticker.C:
 			passCtx, cancel := context.WithTimeout(ctx, interval)
+			started := time.Now()
 			err := pass(passCtx)
 			cancel()
-			if err != nil && ctx.Err() == nil {
-				a.Logger.Warn(job, "error", err)
+			if ctx.Err() != nil {
+				// Stopping cut the pass short: neither a failure nor a success.
+				return
+			}
+			record(time.Since(started), err)
+			if err != nil {
+				a.Logger.Warn("background pass failed", "pass", name, "error", err)
 			}
 		}
 	}
@@ -168,7 +200,7 @@ func (a *App) every(ctx context.Context, interval time.Duration, job string, pas
 
 // Server builds the HTTP API over the app.
 func (a *App) Server() *httpapi.Server {
-	return httpapi.New(httpapi.Deps{
+	deps := httpapi.Deps{
 		Services:       a.Services,
 		Logger:         a.Logger,
 		Pinger:         a.DB,
@@ -177,7 +209,11 @@ func (a *App) Server() *httpapi.Server {
 		RequestTimeout: a.Config.RequestTimeout,
 		MaxBodyBytes:   a.Config.MaxBodyBytes,
 		Engines:        a.engines(),
-	})
+	}
+	if a.Metrics != nil {
+		deps.Observer = a.Metrics
+	}
+	return httpapi.New(deps)
 }
 
 // Onboard creates an account with its first admin and admin token.

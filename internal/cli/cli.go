@@ -45,6 +45,8 @@ Usage:
   relkey migrate [up]                  apply pending migrations
   relkey migrate down [N|--all]        revert the last N migrations (default 1) or all
   relkey migrate version               print the applied migration version
+  relkey migrate --check               report pending migrations, applying none; exit 1 when
+                                       the schema is newer than this binary (a newer relkey ran)
   relkey account create --slug S --name N --email E --password P [--json]
                                        create an account with its first admin and admin token
   relkey token create (--user U | --product P | --license L) [--name N] [--expiry T] [--permissions P,...]
@@ -70,6 +72,8 @@ Usage:
   relkey import keygen --url URL --account ID --token TOKEN [--public-key HEX]
                        [--target-account ID|SLUG] [--reset-tokens FILE]
                                        copy a Keygen account into a relkey account (resumable)
+  relkey health [--timeout D]          ask the server on RELKEY_LISTEN whether it is ready
+                                       (GET /v1/health); exit 0 when it answers 200
   relkey version                       print the version
 
 Configuration comes from RELKEY_* environment variables; see README.md.
@@ -98,7 +102,7 @@ func Run(cmd Command) int {
 	case "help", "--help", "-h":
 		fmt.Fprint(cmd.Stdout, usage)
 		return exitOK
-	case "serve", "migrate", "account", "import":
+	case "serve", "migrate", "account", "import", "health":
 	case "token", "user", "license", "product", "policy", "backup", "restore", "secret":
 	default:
 		fmt.Fprintf(cmd.Stderr, "relkey: unknown command %q\n\n%s", cmd.Args[0], usage)
@@ -125,6 +129,8 @@ func Run(cmd Command) int {
 		return secretCommand(cmd, cfg)
 	case "import":
 		return importCommand(cmd, cfg, logger)
+	case "health":
+		return health(cmd, cfg)
 	default:
 		return accountCommand(cmd, cfg, logger)
 	}
@@ -161,6 +167,11 @@ func serve(cmd Command, cfg config.Config, logger *slog.Logger) int {
 		return fail(cmd, err)
 	}
 	defer a.Close()
+	stopMetrics, err := startMetrics(cmd, cfg, a, logger)
+	if err != nil {
+		return fail(cmd, err)
+	}
+	defer stopMetrics()
 	listener, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fail(cmd, err)
@@ -234,6 +245,9 @@ func migrate(cmd Command, cfg config.Config, logger *slog.Logger) int {
 	if len(cmd.Args) > 1 {
 		action = cmd.Args[1]
 	}
+	if action == "--check" {
+		return migrateCheck(cmd, cfg)
+	}
 	a, err := app.Open(context.Background(), cfg, logger)
 	if action == "up" || err != nil {
 		if err != nil {
@@ -277,7 +291,7 @@ func migrate(cmd Command, cfg config.Config, logger *slog.Logger) int {
 		fmt.Fprintf(cmd.Stdout, "migrations reverted: version %d\n", v)
 		return exitOK
 	}
-	fmt.Fprintf(cmd.Stderr, "relkey migrate: unknown action %q (up, down, version)\n", action)
+	fmt.Fprintf(cmd.Stderr, "relkey migrate: unknown action %q (up, down, version, --check)\n", action)
 	return exitUsage
 }
 
@@ -348,18 +362,11 @@ func baseURL(cfg config.Config) string {
 // serveProfiles serves Go's runtime profiles (net/http/pprof) on a listener
 // of their own, apart from the API; the server's Addr is where it listens.
 func serveProfiles(addr string, logger *slog.Logger) (*http.Server, error) {
-	listener, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("RELKEY_DEBUG_LISTEN: %w", err)
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	server := &http.Server{Addr: listener.Addr().String(), Handler: mux, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	go server.Serve(listener)
-	return server, nil
+	return serveAside("RELKEY_DEBUG_LISTEN", addr, mux, logger)
 }

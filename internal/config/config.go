@@ -37,6 +37,8 @@ type Config struct {
 	DatabaseMaxConns int
 	// DebugListen, when set, serves Go's profiles (net/http/pprof) there.
 	DebugListen string
+	// MetricsListen, when set, serves the Prometheus metrics (/metrics) there.
+	MetricsListen string
 }
 
 // S3 is a parsed RELKEY_STORAGE_URL.
@@ -89,6 +91,7 @@ var Variables = []Variable{
 	{"RELKEY_TLS_KEY", "", "PEM private key file of RELKEY_TLS_CERT"},
 	{"RELKEY_DATABASE_MAX_CONNS", "0", "largest number of open database connections, 1 to 1000; 0 = four per CPU"},
 	{"RELKEY_DEBUG_LISTEN", "", "host:port to serve Go's profiles on (/debug/pprof/); unset = off. Keep it on loopback"},
+	{"RELKEY_METRICS_LISTEN", "", "host:port to serve Prometheus metrics on (/metrics); unset = off"},
 }
 
 // FromEnv reads and validates the configuration. Every problem is reported
@@ -179,11 +182,16 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	} else {
 		c.DatabaseMaxConns = n
 	}
-	if c.DebugListen = get("RELKEY_DEBUG_LISTEN"); c.DebugListen != "" {
-		if _, _, err := net.SplitHostPort(c.DebugListen); err != nil {
-			bad("RELKEY_DEBUG_LISTEN", "%q is not host:port", c.DebugListen)
+	// A side listener is off while its variable is unset.
+	sideListener := func(name string) string {
+		addr := get(name)
+		if _, _, err := net.SplitHostPort(addr); addr != "" && err != nil {
+			bad(name, "%q is not host:port", addr)
 		}
+		return addr
 	}
+	c.DebugListen = sideListener("RELKEY_DEBUG_LISTEN")
+	c.MetricsListen = sideListener("RELKEY_METRICS_LISTEN")
 	if n, err := strconv.Atoi(get("RELKEY_PASSWORD_COST")); err != nil || n < password.MinCost || n > password.MaxCost {
 		bad("RELKEY_PASSWORD_COST", "must be a whole number from %d to %d", password.MinCost, password.MaxCost)
 	} else {

@@ -26,7 +26,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Listen != "127.0.0.1:8080" || c.DataDir != "./data" || !c.Embedded() || c.Storage != nil ||
 		c.RequestTimeout != 5*time.Second || c.MaxBodyBytes != 1<<20 || c.PublicURL != nil || c.PasswordCost != password.DefaultCost ||
-		c.DatabaseMaxConns != 0 || c.DebugListen != "" {
+		c.DatabaseMaxConns != 0 || c.DebugListen != "" || c.MetricsListen != "" {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
 }
@@ -40,6 +40,7 @@ func TestValidValues(t *testing.T) {
 		"RELKEY_PUBLIC_URL":         "https://licensing.example.com/",
 		"RELKEY_DATABASE_MAX_CONNS": "6",
 		"RELKEY_DEBUG_LISTEN":       "127.0.0.1:6060",
+		"RELKEY_METRICS_LISTEN":     "0.0.0.0:9090",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -50,6 +51,9 @@ func TestValidValues(t *testing.T) {
 	}
 	if c.DatabaseMaxConns != 6 || c.DebugListen != "127.0.0.1:6060" {
 		t.Fatalf("pool %d, debug listener %q", c.DatabaseMaxConns, c.DebugListen)
+	}
+	if c.MetricsListen != "0.0.0.0:9090" {
+		t.Fatalf("metrics listener %q", c.MetricsListen)
 	}
 	if c.PublicURL.String() != "https://licensing.example.com" || c.Embedded() {
 		t.Fatalf("public url %v embedded %v", c.PublicURL, c.Embedded())
@@ -80,6 +84,7 @@ func TestInvalidValuesAreAllReported(t *testing.T) {
 		{"negative pool", "RELKEY_DATABASE_MAX_CONNS", "-1", "RELKEY_DATABASE_MAX_CONNS"},
 		{"huge pool", "RELKEY_DATABASE_MAX_CONNS", "5000", "RELKEY_DATABASE_MAX_CONNS"},
 		{"debug listen without port", "RELKEY_DEBUG_LISTEN", "localhost", "RELKEY_DEBUG_LISTEN"},
+		{"metrics listen without port", "RELKEY_METRICS_LISTEN", "localhost", "RELKEY_METRICS_LISTEN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -59,25 +60,68 @@ func WithStatementCounter(ctx context.Context, c *StatementCounter) context.Cont
 // CountStatements makes the database count statements on contexts that
 // carry a StatementCounter.
 func (db *DB) CountStatements() error {
-	count := func(g *gorm.DB) {
-		// A dry run only builds a subquery's SQL; nothing reaches the database.
-		if g.DryRun {
-			return
+	return db.aroundStatements("relkey:count", nil, func(string) func(*gorm.DB) {
+		return func(g *gorm.DB) {
+			if c, ok := g.Statement.Context.Value(counterKey{}).(*StatementCounter); ok {
+				c.add(g.Statement)
+			}
 		}
-		if c, ok := g.Statement.Context.Value(counterKey{}).(*StatementCounter); ok {
-			c.add(g.Statement)
+	})
+}
+
+// ObserveStatements reports how long every statement takes to run and read:
+// recorder is asked once per kind of statement (create, query, update,
+// delete, row, raw) for the function that takes each duration.
+func (db *DB) ObserveStatements(recorder func(kind string) func(time.Duration)) error {
+	start := func(string) func(*gorm.DB) {
+		return func(g *gorm.DB) { g.Statement.Settings.Store(startedKey{}, time.Now()) }
+	}
+	finish := func(kind string) func(*gorm.DB) {
+		record := recorder(kind)
+		return func(g *gorm.DB) {
+			if started, ok := g.Statement.Settings.Load(startedKey{}); ok {
+				record(time.Since(started.(time.Time)))
+			}
 		}
 	}
+	return db.aroundStatements("relkey:observe", start, finish)
+}
+
+type startedKey struct{}
+
+// aroundStatements registers, for each kind of statement GORM sends, the
+// callback before(kind) before it (unless before is nil) and after(kind)
+// after it. Dry runs, which only build a subquery's SQL, are left out.
+func (db *DB) aroundStatements(name string, before, after func(kind string) func(*gorm.DB)) error {
 	cb := db.Gorm.Callback()
-	for _, register := range []func() error{
-		func() error { return cb.Create().After("gorm:create").Register("relkey:count", count) },
-		func() error { return cb.Query().After("gorm:query").Register("relkey:count", count) },
-		func() error { return cb.Update().After("gorm:update").Register("relkey:count", count) },
-		func() error { return cb.Delete().After("gorm:delete").Register("relkey:count", count) },
-		func() error { return cb.Row().After("gorm:row").Register("relkey:count", count) },
-		func() error { return cb.Raw().After("gorm:raw").Register("relkey:count", count) },
-	} {
-		if err := register(); err != nil {
+	type registrar interface {
+		Register(name string, fn func(*gorm.DB)) error
+	}
+	kinds := []struct {
+		kind          string
+		before, after registrar
+	}{
+		{"create", cb.Create().Before("gorm:create"), cb.Create().After("gorm:create")},
+		{"query", cb.Query().Before("gorm:query"), cb.Query().After("gorm:query")},
+		{"update", cb.Update().Before("gorm:update"), cb.Update().After("gorm:update")},
+		{"delete", cb.Delete().Before("gorm:delete"), cb.Delete().After("gorm:delete")},
+		{"row", cb.Row().Before("gorm:row"), cb.Row().After("gorm:row")},
+		{"raw", cb.Raw().Before("gorm:raw"), cb.Raw().After("gorm:raw")},
+	}
+	sent := func(fn func(*gorm.DB)) func(*gorm.DB) {
+		return func(g *gorm.DB) {
+			if !g.DryRun {
+				fn(g)
+			}
+		}
+	}
+	for _, k := range kinds {
+		if before != nil {
+			if err := k.before.Register(name+":before", sent(before(k.kind))); err != nil {
+				return err
+			}
+		}
+		if err := k.after.Register(name, sent(after(k.kind))); err != nil {
 			return err
 		}
 	}

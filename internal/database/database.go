@@ -79,7 +79,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		dsn = sqliteDSN(opts.SQLitePath, budget)
 		engine, dialector = SQLite, sqlite.Open(dsn)
 	}
-	g, err := gorm.Open(dialector, &gorm.Config{
+	gormConfig := &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
 		NowFunc:                Now,
@@ -87,7 +87,15 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		// was a quarter of a validation's CPU; pgx caches its own statements.
 		PrepareStmt:        engine == SQLite,
 		PrepareStmtMaxSize: 512,
-	})
+	}
+	g, err := gorm.Open(dialector, gormConfig)
+	// Processes opening a new SQLite file together race to switch it to WAL,
+	// and the losers get SQLITE_BUSY at once (no busy wait resolves a lock
+	// upgrade): they try again until the budget runs out.
+	for deadline := time.Now().Add(budget); err != nil && engine == SQLite && IsUnavailable(err) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		g, err = gorm.Open(dialector, gormConfig)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("database: open %s: %w", engine, err)
 	}

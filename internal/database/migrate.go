@@ -18,7 +18,24 @@ import (
 
 // MigrateUp applies every pending migration. Concurrent callers (replicas
 // starting together, `account create` beside `serve`) wait for each other.
-func (db *DB) MigrateUp() error { return db.migrate(func(m *migrate.Migrate) error { return m.Up() }) }
+// Migrations only go forward: a schema that a newer relkey migrated is
+// refused with a *SchemaNewerError, and nothing runs on it.
+func (db *DB) MigrateUp() error {
+	return db.migrate(func(m *migrate.Migrate) error {
+		applied, dirty, err := appliedVersion(m)
+		if err != nil {
+			return err
+		}
+		s, err := db.schemaAt(applied, dirty)
+		if err != nil {
+			return err
+		}
+		if s.Unknown {
+			return &SchemaNewerError{Schema: s}
+		}
+		return m.Up()
+	})
+}
 
 // MigrateDown reverts steps migrations, or all of them when steps <= 0.
 func (db *DB) MigrateDown(steps int) error {
@@ -34,12 +51,18 @@ func (db *DB) MigrateDown(steps int) error {
 // migration failed half-way on an engine without transactional DDL.
 func (db *DB) MigrationVersion() (version uint, dirty bool, err error) {
 	err = db.migrate(func(m *migrate.Migrate) error {
-		version, dirty, err = m.Version()
-		if errors.Is(err, migrate.ErrNilVersion) {
-			return nil
-		}
+		version, dirty, err = appliedVersion(m)
 		return err
 	})
+	return version, dirty, err
+}
+
+// appliedVersion is m's applied version, 0 when none is.
+func appliedVersion(m *migrate.Migrate) (uint, bool, error) {
+	version, dirty, err := m.Version()
+	if errors.Is(err, migrate.ErrNilVersion) {
+		return 0, false, nil
+	}
 	return version, dirty, err
 }
 

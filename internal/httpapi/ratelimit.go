@@ -8,9 +8,10 @@ import (
 	"github.com/relkey/relkey/internal/ratelimit"
 )
 
-// limit counts one attempt under the key parts and answers 429 beyond allowed.
-func (s *Server) limit(c echo.Context, allowed int, window time.Duration, parts ...string) error {
-	r, err := s.Limiter.Hit(c.Request().Context(), ratelimit.Key(parts...), allowed, window)
+// limit counts one attempt at the limit called name, under the key parts,
+// and answers 429 beyond allowed.
+func (s *Server) limit(c echo.Context, allowed int, window time.Duration, name string, parts ...string) error {
+	r, err := s.Limiter.Hit(c.Request().Context(), ratelimit.Key(append([]string{name}, parts...)...), allowed, window)
 	if err != nil {
 		return err
 	}
@@ -22,6 +23,9 @@ func (s *Server) limit(c echo.Context, allowed int, window time.Duration, parts 
 	h.Set("X-RateLimit-Reset", itoa(int(r.Reset.Unix())))
 	if r.Allowed {
 		return nil
+	}
+	if s.Observer != nil {
+		s.Observer.Refused(name)
 	}
 	h.Set("Retry-After", itoa(max(1, int(time.Until(r.Reset).Seconds()+0.999))))
 	return apperr.New(apperr.TooManyRequests, "TOO_MANY_REQUESTS",

@@ -67,6 +67,17 @@ type Deps struct {
 	RequestTimeout time.Duration
 	MaxBodyBytes   int64
 	Engines        []Engine // distribution routes beside the API
+	// Observer, when set, sees every request and rate-limit refusal (the metrics).
+	Observer Observer
+}
+
+// Observer watches the API for the metrics, so that this package needs no
+// metrics library.
+type Observer interface {
+	// Observe wraps every request, outside every other middleware.
+	Observe(next echo.HandlerFunc) echo.HandlerFunc
+	// Refused counts a request the rate limit called limit refused.
+	Refused(limit string)
 }
 
 // Server is the HTTP API.
@@ -90,6 +101,9 @@ func New(d Deps) *Server {
 	e.HideBanner, e.HidePort = true, true
 	s := &Server{Deps: d, echo: e}
 	e.HTTPErrorHandler = s.handleError
+	if d.Observer != nil {
+		e.Use(d.Observer.Observe)
+	}
 	e.Use(s.requestID, s.accessLog, s.recoverPanics, s.deadline)
 	s.routes()
 	return s
