@@ -1,7 +1,9 @@
 package artifact
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,7 +51,7 @@ func (o *Offers) Offered(ctx context.Context, who *access.Principal, t *account.
 		return nil, err
 	}
 	s := o.store
-	q := s.releases.OnLine(ctx, t.ID, who, o.now(), of.Line).Where("EXISTS (?)", s.picked(ctx, of.Pick))
+	q := s.releases.OnLine(ctx, t.ID, who, o.now(), of.Line).Where(s.probe(), s.picked(ctx, of.Pick))
 	if of.Intermediate {
 		q = q.Where(s.requiredIntermediate())
 	}
@@ -72,15 +74,48 @@ func (s *Store) requiredIntermediate() string {
 }
 
 // Files returns the uploaded artifacts of releases the caller found through
-// Offered (so visible to it), oldest first, at most 100 per release.
+// Offered (so visible to it), oldest first, at most 100 per release: one
+// lookup of artifacts_release_filename_idx per release (ofReleases), sorted
+// here (with an ORDER BY the planner walked the account's artifacts in
+// creation order).
 func (o *Offers) Files(ctx context.Context, t *account.Tenant, releaseIDs []string) ([]Artifact, error) {
 	if len(releaseIDs) == 0 {
 		return nil, nil
 	}
 	var out []Artifact
-	err := o.store.db.Conn(ctx).Where("account_id = ? AND release_id IN ? AND status = ?", t.ID, releaseIDs, Uploaded).
-		Order("created_at, id").Limit(100 * len(releaseIDs)).Find(&out).Error
+	err := o.store.ofReleases(ctx, releaseIDs).
+		Where("artifacts.account_id = ? AND artifacts.status = ?", t.ID, Uploaded).
+		Limit(100 * len(releaseIDs)).Find(&out).Error
+	slices.SortFunc(out, func(a, b Artifact) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
+	})
 	return out, database.Error(err)
+}
+
+// ofReleases is the artifacts of the releases with the ids, read by
+// artifacts_release_filename_idx one release at a time: without statistics
+// (a bulk load, a new account) SQLite took the account's index and
+// PostgreSQL read the table whole for a list of releases. SQLite is told
+// the index; PostgreSQL joins each release to its artifacts laterally,
+// behind a fence (OFFSET 0) that keeps the other conditions out of the
+// lookup.
+func (s *Store) ofReleases(ctx context.Context, ids []string) *gorm.DB {
+	if s.db.Engine == database.Postgres {
+		return s.db.Conn(ctx).Table(`(SELECT a.* FROM releases r CROSS JOIN LATERAL
+			(SELECT * FROM artifacts WHERE artifacts.release_id = r.id OFFSET 0) a WHERE r.id IN ?) AS artifacts`, ids)
+	}
+	return s.db.Conn(ctx).Table("artifacts INDEXED BY artifacts_release_filename_idx").Where("artifacts.release_id IN ?", ids)
+}
+
+// probe is the condition that a release has an artifact of the picked
+// query. On PostgreSQL a fence (OFFSET 0) keeps it a subplan run per
+// release of the walk, which stops at the limit: as a semi-join, the
+// planner without statistics read every artifact of the table first.
+func (s *Store) probe() string {
+	if s.db.Engine == database.Postgres {
+		return "EXISTS (? OFFSET 0)"
+	}
+	return "EXISTS (?)"
 }
 
 // picked is the probe of a release for an artifact of the pick.

@@ -38,10 +38,15 @@ func (s *Store) Create(ctx context.Context, a *Artifact, then func(context.Conte
 	})
 }
 
+// waiting selects the waiting artifacts, spelled as artifacts_waiting_idx's
+// predicate so that the planner may read that index (a bound status may
+// not match it).
+const waiting = "status = '" + Waiting + "'"
+
 // SettleByKey marks the waiting artifact stored under key uploaded (or
 // failed when its size differs from the declared filesize).
 func (s *Store) SettleByKey(ctx context.Context, key string, size int64) error {
-	a, err := database.Take[Artifact](s.db.Conn(ctx).Where("storage_key = ? AND status = ?", key, Waiting), nil)
+	a, err := database.Take[Artifact](s.db.Conn(ctx).Where("storage_key = ? AND "+waiting, key), nil)
 	if err != nil || a == nil {
 		return err
 	}
@@ -86,6 +91,12 @@ func (s *Store) visible(ctx context.Context, accountID string, who *access.Princ
 	// A correlated probe of the artifact's own release: an IN list would
 	// gather every visible release of the account first.
 	inSight := s.releases.Scoped(ctx, accountID, who, now).Select("1").Where("releases.id = artifacts.release_id")
+	if s.db.Engine == database.Postgres {
+		// By its primary key, behind a fence (OFFSET 0): without statistics
+		// the planner took releases_latest_idx for the sight's product and
+		// walked the product's releases to the artifact's.
+		inSight = inSight.Table("(SELECT * FROM releases WHERE releases.id = artifacts.release_id OFFSET 0) AS releases")
+	}
 	q := s.db.Conn(ctx).Model(&Artifact{}).Where("artifacts.account_id = ?", accountID).Where("EXISTS (?)", inSight)
 	return s.filtered(ctx, q, accountID, uploadedOnly, f)
 }
@@ -117,14 +128,37 @@ func (s *Store) Find(ctx context.Context, accountID, ref string, who *access.Pri
 		q := s.visible(ctx, accountID, who, false, f, now).Where("artifacts.id = ?", ref)
 		return database.Take[Artifact](q, apperr.NotFoundResource("artifact", ref))
 	}
+	if f.Release != "" {
+		// The release was found within the product and package: its file
+		// is one entry of artifacts_release_filename_idx (walked, the
+		// planner went through the product's releases to it).
+		f.Package = nil
+		q := s.visible(ctx, accountID, who, uploadedOnly, f, now).Where("artifacts.filename = ?", ref)
+		if s.db.Engine == database.Postgres {
+			// Behind a fence (OFFSET 0): without statistics the planner
+			// ANDed the account's index into the lookup.
+			q = q.Table("(SELECT * FROM artifacts WHERE artifacts.release_id = ? AND artifacts.filename = ? OFFSET 0) AS artifacts", f.Release, ref)
+		}
+		return database.Take[Artifact](q, apperr.NotFoundResource("artifact", ref))
+	}
 	// A walk of the visible releases newest first (releases_latest_idx),
 	// each probed for the filename (artifacts_release_filename_idx), that
 	// stops at the first match: no candidate list, no sort.
 	q := s.releases.Scoped(ctx, accountID, who, now).
 		Joins("JOIN artifacts ON artifacts.release_id = releases.id AND artifacts.filename = ?", ref).
+		// The account lets a planner that leads with the filename (one
+		// with statistics, when the name is rare) take
+		// artifacts_account_filename_idx instead of reading every entry of
+		// artifacts_release_filename_idx.
+		Where("artifacts.account_id = ?", accountID).
 		Select("artifacts.*").Order(release.LatestFirst)
 	if f.Product != "" {
 		q = q.Where("releases.product_id = ?", f.Product)
+	}
+	if f.Package != nil {
+		// On the walked releases: as a list of the package's releases, the
+		// narrowing read every one of them before the walk.
+		q, f.Package = s.releases.InPackageOf(q, accountID, *f.Package), nil
 	}
 	return database.Take[Artifact](s.filtered(ctx, q, accountID, uploadedOnly, f), apperr.NotFoundResource("artifact", ref))
 }
@@ -137,7 +171,7 @@ func (s *Store) List(ctx context.Context, accountID string, who *access.Principa
 // Waiting returns waiting artifacts created since, oldest first.
 func (s *Store) Waiting(ctx context.Context, since time.Time, limit int) ([]Artifact, error) {
 	var out []Artifact
-	err := s.db.Conn(ctx).Where("status = ? AND created_at >= ?", Waiting, since).Order("created_at").Limit(limit).Find(&out).Error
+	err := s.db.Conn(ctx).Where(waiting+" AND created_at >= ?", since).Order("created_at").Limit(limit).Find(&out).Error
 	return out, database.Error(err)
 }
 

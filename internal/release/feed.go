@@ -6,10 +6,12 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/google/uuid"
 	"gorm.io/gorm"
 
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/database"
 )
 
 // Line is a release line an updater follows: the published releases of a
@@ -28,6 +30,21 @@ type Line struct {
 // upgrade's (Sight), narrowed as Next narrows.
 func (s *Store) OnLine(ctx context.Context, accountID string, who *access.Principal, now time.Time, l Line) *gorm.DB {
 	return onLine(s.Scoped(ctx, accountID, who, now), l)
+}
+
+// InPackageOf narrows a walk of releases to those of a package by id or
+// key ("" for releases without a package), release by release: a key is
+// probed per release (on PostgreSQL behind a fence, OFFSET 0, since as a
+// join the planner hashed every release of the product first).
+func (s *Store) InPackageOf(q *gorm.DB, accountID, ref string) *gorm.DB {
+	if ref == "" || len(ref) == 36 && uuid.Validate(ref) == nil {
+		return inPackage(q, accountID, ref)
+	}
+	probe := "EXISTS (SELECT 1 FROM packages WHERE packages.id = releases.package_id AND packages.account_id = ? AND packages.key = ?)"
+	if s.db.Engine == database.Postgres {
+		probe = strings.TrimSuffix(probe, ")") + " OFFSET 0)"
+	}
+	return q.Where(probe, accountID, ref)
 }
 
 // ClientVersion reads the version an updater reports running (a leading
