@@ -151,10 +151,8 @@ func postgresDSN(raw string, budget time.Duration) (string, error) {
 
 func sqliteDSN(path string, budget time.Duration) string {
 	q := url.Values{}
-	// The busy timeout first: the driver runs the pragmas in order, and a
-	// new connection of a busy pool should wait on a lock, not fail at once.
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", budget.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", budget.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	// Write transactions take the lock when they begin, so two writers queue

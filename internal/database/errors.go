@@ -47,12 +47,15 @@ func Error(err error) error {
 		Detail: "An unexpected error occurred", Err: err}
 }
 
-// SQLite's primary result codes for a database that is busy or a statement
-// that was interrupted (by its context ending).
+// SQLite's primary result codes for a database that is busy, a statement
+// that was interrupted (by its context ending), and a WAL lock that many
+// contending connections kept a reader from taking (SQLITE_PROTOCOL: "a
+// race between processes", worth a retry).
 const (
 	sqliteBusy      = 5
 	sqliteLocked    = 6
 	sqliteInterrupt = 9
+	sqliteProtocol  = 15
 )
 
 // IsUnavailable reports whether err means the database is down, overloaded
@@ -84,7 +87,7 @@ func IsUnavailable(err error) bool {
 	var liteErr *sqlite.Error
 	if errors.As(err, &liteErr) {
 		switch liteErr.Code() & 0xff { // the primary result code
-		case sqliteBusy, sqliteLocked, sqliteInterrupt:
+		case sqliteBusy, sqliteLocked, sqliteInterrupt, sqliteProtocol:
 			return true
 		}
 		return false
