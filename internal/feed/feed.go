@@ -46,6 +46,7 @@ type Offers interface {
 // Artifacts finds an artifact by id or filename (*artifact.Service).
 type Artifacts interface {
 	Find(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, f artifact.Filter) (*artifact.Artifact, error)
+	Content(ctx context.Context, a *artifact.Artifact) ([]byte, error)
 }
 
 // Service holds the feed rules.
@@ -82,6 +83,12 @@ func (s *Service) File(ctx context.Context, who *access.Principal, t *account.Te
 		return nil, err
 	}
 	return s.artifacts.Find(ctx, who, t, filename, artifact.Filter{Product: pkg.ProductID, Package: &pkg.ID})
+}
+
+// Content reads an index file a feed serves from a release's artifacts
+// (Squirrel.Windows' RELEASES), bounded by artifact.MaxContent.
+func (s *Service) Content(ctx context.Context, a *artifact.Artifact) ([]byte, error) {
+	return s.artifacts.Content(ctx, a)
 }
 
 // Request is what an updater asks: a package (by id or key) served by an
