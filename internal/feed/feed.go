@@ -10,7 +10,9 @@ package feed
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"slices"
 	"strings"
 	"time"
@@ -336,6 +338,20 @@ func family(name string, families [][]string) []string {
 		}
 	}
 	return []string{name}
+}
+
+// Hash decodes a checksum of size bytes written as hex or as padded or
+// unpadded base64 (keygen-cli's); nil when it is not one.
+func Hash(sum string, size int) []byte {
+	if raw, err := hex.DecodeString(sum); err == nil && len(raw) == size {
+		return raw
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding} {
+		if raw, err := enc.DecodeString(sum); err == nil && len(raw) == size {
+			return raw
+		}
+	}
+	return nil
 }
 
 // Suffix reports whether a filename ends with one of the suffixes

@@ -8,7 +8,9 @@ import (
 )
 
 func TestRewriteReleases(t *testing.T) {
-	link := func(name string) string { return "https://relkey.test/v1/engines/squirrel/app/win32/x64/" + name + "?auth=license%3AKEY" }
+	link := func(name string) string {
+		return "https://relkey.test/v1/engines/squirrel/app/win32/x64/" + name + "?auth=license%3AKEY"
+	}
 	in := "\uFEFF94689FEDE03FED7AB59C24337673A27837F0C3EC Desk-1.1.0-full.nupkg 1004502\r\n" +
 		"3a2eadd15dd984e4559f2b4d790ec8badaeb6a39 Desk-1.2.0-delta.nupkg 2048\n\n" +
 		"14db31d2647c6d2284882a2e101924a9c409ee67 Desk-1.2.0-full.nupkg 1040561\n" +
