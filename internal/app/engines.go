@@ -7,6 +7,7 @@ import (
 	"github.com/relkey/relkey/internal/feed/sparkle"
 	"github.com/relkey/relkey/internal/feed/squirrel"
 	"github.com/relkey/relkey/internal/feed/tauri"
+	"github.com/relkey/relkey/internal/feed/velopack"
 	"github.com/relkey/relkey/internal/httpapi"
 )
 
@@ -19,6 +20,7 @@ func (a *App) engines() []httpapi.Engine {
 		squirrel.Engine(a.Feeds),
 		sparkle.Engine(a.Feeds),
 		faynosync.Engine(a.Feeds),
+		velopack.Engine(a.Feeds),
 		raw.Engine(a.Products, a.Artifacts),
 	}
 }

@@ -7,6 +7,7 @@ package artifact
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -329,6 +330,23 @@ func (s *Service) Download(ctx context.Context, who *access.Principal, t *accoun
 		return nil, "", err
 	}
 	return a, u.String(), s.downloads.Downloaded(ctx, who, t)
+}
+
+// MaxContent is the largest artifact Content reads (an index file such
+// as Squirrel's RELEASES, never a package).
+const MaxContent = 1 << 20
+
+// Content reads the bytes of an uploaded artifact the caller found (so
+// visible to it), refusing one over MaxContent.
+func (s *Service) Content(ctx context.Context, a *Artifact) ([]byte, error) {
+	data, err := s.storage.Read(ctx, a.StorageKey, MaxContent)
+	switch {
+	case errors.Is(err, storage.ErrTooLarge):
+		return nil, apperr.New(apperr.Unprocessable, "ARTIFACT_TOO_LARGE", fmt.Sprintf("artifact %s is over %d bytes and cannot be read as an index", a.Filename, MaxContent))
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, apperr.NotFoundResource("artifact", a.ID)
+	}
+	return data, err
 }
 
 // Yank withdraws an artifact and deletes its object. Anonymous callers are

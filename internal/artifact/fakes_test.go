@@ -216,6 +216,17 @@ func (f *fakeBlobs) Stat(_ context.Context, key string) (storage.Object, error) 
 	return storage.Object{}, storage.ErrNotFound
 }
 
+func (f *fakeBlobs) Read(ctx context.Context, key string, limit int64) ([]byte, error) {
+	obj, err := f.Stat(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if obj.Size > limit {
+		return nil, storage.ErrTooLarge
+	}
+	return make([]byte, obj.Size), nil
+}
+
 func (f *fakeBlobs) Delete(_ context.Context, key string) error {
 	f.deleted = append(f.deleted, key)
 	return nil

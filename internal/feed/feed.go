@@ -10,7 +10,9 @@ package feed
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"slices"
 	"strings"
 	"time"
@@ -46,6 +48,7 @@ type Offers interface {
 // Artifacts finds an artifact by id or filename (*artifact.Service).
 type Artifacts interface {
 	Find(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, f artifact.Filter) (*artifact.Artifact, error)
+	Content(ctx context.Context, a *artifact.Artifact) ([]byte, error)
 }
 
 // Service holds the feed rules.
@@ -82,6 +85,12 @@ func (s *Service) File(ctx context.Context, who *access.Principal, t *account.Te
 		return nil, err
 	}
 	return s.artifacts.Find(ctx, who, t, filename, artifact.Filter{Product: pkg.ProductID, Package: &pkg.ID})
+}
+
+// Content reads an index file a feed serves from a release's artifacts
+// (Squirrel.Windows' RELEASES), bounded by artifact.MaxContent.
+func (s *Service) Content(ctx context.Context, a *artifact.Artifact) ([]byte, error) {
+	return s.artifacts.Content(ctx, a)
 }
 
 // Request is what an updater asks: a package (by id or key) served by an
@@ -329,6 +338,20 @@ func family(name string, families [][]string) []string {
 		}
 	}
 	return []string{name}
+}
+
+// Hash decodes a checksum of size bytes written as hex or as padded or
+// unpadded base64 (keygen-cli's); nil when it is not one.
+func Hash(sum string, size int) []byte {
+	if raw, err := hex.DecodeString(sum); err == nil && len(raw) == size {
+		return raw
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding} {
+		if raw, err := enc.DecodeString(sum); err == nil && len(raw) == size {
+			return raw
+		}
+	}
+	return nil
 }
 
 // Suffix reports whether a filename ends with one of the suffixes

@@ -1,7 +1,9 @@
 package httpapi_test
 
 import (
+	"context"
 	"fmt"
+	"net/url"
 	"testing"
 	"time"
 
@@ -55,6 +57,44 @@ func seedPackageReleases(t testing.TB, e *env, productID, packageID string, n in
 	}
 }
 
+// windowsReleases is how many of the newest seeded releases carry Windows
+// packages: more than a Velopack feed lists (50), so its walk stops early.
+const windowsReleases = 60
+
+// seedWindowsPackages gives the newest windowsReleases of the n releases
+// seedPackageReleases made a Windows x64 app-1.<i>.0-full.nupkg and a
+// RELEASES file naming it; the newest RELEASES is stored (the feed reads
+// that one).
+func seedWindowsPackages(t *testing.T, e *env, productID string, n int) {
+	t.Helper()
+	now := database.Now()
+	base, _ := url.Parse(e.srv.URL)
+	for i := max(1, n-windowsReleases+1); i <= n; i++ {
+		releaseID := fmt.Sprintf("00000000-0000-4000-9000-%012d", i)
+		nupkg, index := fmt.Sprintf("app-1.%d.0-full.nupkg", i), []byte(fmt.Sprintf("%040d app-1.%d.0-full.nupkg 100\n", i, i))
+		for j, file := range []struct {
+			name string
+			size int
+		}{{nupkg, 100}, {"RELEASES", len(index)}} {
+			key := fmt.Sprintf("seed/windows/%d/%s", i, file.name)
+			if err := e.app.DB.Gorm.Exec(`INSERT INTO artifacts (id, account_id, release_id, product_id, filename, filesize, platform, arch, status, storage_key, metadata, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, 'win32', 'x64', 'UPLOADED', ?, '{}', ?, ?)`,
+				fmt.Sprintf("00000000-0000-4000-b00%d-%012d", j, i), e.acct.Account.ID, releaseID, productID, file.name, file.size, key, now, now).Error; err != nil {
+				t.Fatal(err)
+			}
+			if i == n && file.name == "RELEASES" {
+				put, err := e.app.Storage.PresignPut(context.Background(), key, time.Hour)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if status, _ := rawRequest(t, "PUT", base.ResolveReference(put).String(), index); status != 200 {
+					t.Fatalf("store RELEASES: %d", status)
+				}
+			}
+		}
+	}
+}
+
 // TestFeedsRunAFixedNumberOfQueries: every feed runs the same statements
 // with 10 and with 10 000 releases (20 000 artifacts) in its package.
 func TestFeedsRunAFixedNumberOfQueries(t *testing.T) {
@@ -66,7 +106,12 @@ func TestFeedsRunAFixedNumberOfQueries(t *testing.T) {
 		"sparkle":   "sparkle/app/appcast.xml",
 		"faynosync": "faynosync/checkVersion?app_name=app&version=1.1.0&platform=linux&arch=amd64",
 		"raw":       "raw/desk/@app/latest/app-1.5.0.AppImage",
+		// Squirrel.Windows' RELEASES reads the stored file too.
+		"squirrel-windows": "squirrel/app/win32/x64/RELEASES",
+		"velopack":         "velopack/app/releases.win.json",
 	}
+	// The engine a feed's package has, where the name is not one.
+	engineOf := map[string]string{"raw": "tauri", "squirrel-windows": "squirrel"}
 	counts := map[int]map[string]int64{}
 	for _, n := range []int{10, 10_000} {
 		counts[n] = map[string]int64{}
@@ -76,13 +121,14 @@ func TestFeedsRunAFixedNumberOfQueries(t *testing.T) {
 			e := newEnv(t, testenv.Backend{Name: "embedded"}, func(c *config.Config) { c.RequestTimeout = time.Minute })
 			productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"Desk","code":"desk"`)))
 			packageEngine := engine
-			if engine == "raw" {
-				packageEngine = "tauri"
+			if other, ok := engineOf[engine]; ok {
+				packageEngine = other
 			}
 			pkg := e.id(e.admin("POST", "/v1/accounts/acme/packages", packageBody(productID, `"name":"App","key":"app","engine":"`+packageEngine+`"`)))
 			policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"P","authenticationStrategy":"LICENSE"`)))
 			key := attrs(t, e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, "")))["key"].(string)
 			seedPackageReleases(t, e, productID, pkg, n, false)
+			seedWindowsPackages(t, e, productID, n)
 			c, counter := counted(t, e)
 			auth := header{"Authorization", "License " + key}
 			full := "/v1/accounts/acme/engines/" + path

@@ -19,17 +19,21 @@ var feedPaths = map[string][]string{
 	"tauri": {"tauri/app?platform=linux&arch=x86_64&version=1.1.0", "tauri/app/latest.json"},
 	"electron": {"electron/app/latest-linux.yml", "electron/app/latest-mac.yml", "electron/app/beta-linux.yml",
 		"electron/app/app-1.{n}.0.AppImage"},
-	"squirrel":  {"squirrel/app/darwin/x64/1.1.0", "squirrel/app/darwin/x64/RELEASES.json"},
+	"squirrel": {"squirrel/app/darwin/x64/1.1.0", "squirrel/app/darwin/x64/RELEASES.json",
+		"squirrel/app/win32/x64/RELEASES", "squirrel/app/win32/x64/app-1.{n}.0-full.nupkg"},
+	"velopack":  {"velopack/app/releases.win.json", "velopack/app/app-1.{n}.0-full.nupkg"},
 	"sparkle":   {"sparkle/app/appcast.xml"},
 	"faynosync": {"faynosync/checkVersion?app_name=app&version=1.1.0&platform=linux&arch=amd64", "faynosync/apps/latest?app_name=app"},
 	"raw":       {"raw/desk/@app/latest/app-1.{n}.0.AppImage", "raw/desk/@app/1.5.0/app-1.5.0.AppImage"},
 }
 
 // feedBuffers bounds the buffers of one feed statement: a feed reads at
-// most 50 releases (an appcast's items; 25 candidates otherwise), about
-// five buffers each with its artifact probe, where a walk of the line
-// touches tens of thousands.
-const feedBuffers = 400
+// most 50 releases (an appcast's items, a Velopack feed's; 25 candidates
+// otherwise), up to ten buffers each with its artifact probe and files (the
+// newest seeded releases carry four artifacts, two of them Windows packages
+// stored apart from the others), where a walk of the line touches tens of
+// thousands.
+const feedBuffers = 500
 
 // TestFeedsStayIndexWalks reads the plan of every statement each feed runs
 // against a package of 10 000 releases (SQLite; 10 000 and 100 000 on
@@ -55,6 +59,7 @@ func TestFeedsStayIndexWalks(t *testing.T) {
 			policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"P","authenticationStrategy":"LICENSE"`)))
 			key := attrs(t, e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, "")))["key"].(string)
 			seedPackageReleases(t, e, productID, pkg, n, seeded.analyzed)
+			seedWindowsPackages(t, e, productID, n)
 			c, recorder := countedBy(t, e, database.NewStatementRecorder())
 			auth := header{"Authorization", "License " + key}
 			for engine, paths := range feedPaths {

@@ -3,17 +3,22 @@ package httpapi_test
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha1"
 	"crypto/sha512"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/Masterminds/semver/v3"
 	"gopkg.in/yaml.v3"
 
 	"github.com/relkey/relkey/internal/testenv"
@@ -42,11 +47,21 @@ func (l *line) get(path string, h []header) *response {
 	return l.e.do("GET", path, "", h...)
 }
 
-// upload creates an uploaded artifact of a release with random bytes.
+// upload creates an uploaded artifact of a release with random bytes; a
+// RELEASES file lists the line's packages uploaded so far, as Squirrel.Windows
+// builds write it (older releases first).
 func (l *line) upload(releaseID, filename, platform, arch string) {
-	t := l.e.t
 	content := make([]byte, 512+len(l.content))
 	rand.Read(content)
+	if filename == "RELEASES" {
+		content = squirrelReleases(l.content)
+	}
+	l.uploadBytes(releaseID, filename, platform, arch, content)
+}
+
+// uploadBytes creates an uploaded artifact of a release with content.
+func (l *line) uploadBytes(releaseID, filename, platform, arch string, content []byte) {
+	t := l.e.t
 	sum := sha512.Sum512(content)
 	created := l.e.admin("POST", "/v1/accounts/acme/artifacts", artifactBody(releaseID, fmt.Sprintf(
 		`"filename":%q,"filesize":%d,"platform":%q,"arch":%q,"checksum":%q,"signature":"sig-of-%s"`,
@@ -59,6 +74,25 @@ func (l *line) upload(releaseID, filename, platform, arch string) {
 		return attrs(t, l.e.admin("GET", "/v1/accounts/acme/artifacts/"+id, "", header{"Prefer", "no-download"}))["status"] == "UPLOADED"
 	})
 	l.content[filename] = content
+}
+
+// squirrelReleases is a RELEASES file listing the .nupkg files of content
+// in version order.
+func squirrelReleases(content map[string][]byte) []byte {
+	var names []string
+	for name := range content {
+		if strings.HasSuffix(name, ".nupkg") {
+			names = append(names, name)
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		return semver.MustParse(versionIn.FindStringSubmatch(a)[1]).Compare(semver.MustParse(versionIn.FindStringSubmatch(b)[1]))
+	})
+	var out bytes.Buffer
+	for _, name := range names {
+		fmt.Fprintf(&out, "%X %s %d\r\n", sha1.Sum(content[name]), name, len(content[name]))
+	}
+	return out.Bytes()
 }
 
 // release creates a release of the line's package.
@@ -141,6 +175,7 @@ func (l *line) follow(t *testing.T, link string, headers ...header) []byte {
 // feedCase is one engine's way to ask for an update: the link to the
 // offered file ("" when none) for a bearer, a current version and a channel.
 type feedCase struct {
+	name   string // the case's name when the engine has several formats
 	engine string
 	files  func(version string) [][3]string
 	ask    func(t *testing.T, l *line, h []header, current, channel string) (link string, r *response)
@@ -209,6 +244,37 @@ func feedCases() []feedCase {
 			}
 			return doc.Items[0].Enclosure.URL, r
 		}},
+		{name: "squirrel-windows", engine: "squirrel", stateless: true, files: func(v string) [][3]string {
+			return [][3]string{{"app-" + v + "-full.nupkg", "win32", "x64"}, {"app-" + v + "-delta.nupkg", "win32", "x64"}, {"RELEASES", "win32", "x64"}}
+		}, ask: func(t *testing.T, l *line, h []header, _, channel string) (string, *response) {
+			r := l.get(base+"squirrel/app/win32/x64/RELEASES?id=app&localVersion=1.0.0&arch=amd64&channel="+channel, h)
+			if r.status != 200 {
+				return "", r
+			}
+			entries := parseSquirrelReleases(t, r)
+			return entries[len(entries)-1].link, r
+		}},
+		{engine: "velopack", stateless: true, files: func(v string) [][3]string {
+			return [][3]string{{"app-" + v + "-delta.nupkg", "win32", "x64"}, {"app-" + v + "-full.nupkg", "win32", "x64"}, {"app-" + v + "-osx-full.nupkg", "darwin", "arm64"}}
+		}, ask: func(t *testing.T, l *line, h []header, current, channel string) (string, *response) {
+			name := "releases.win.json?"
+			if channel != "" {
+				name = "releases." + channel + ".json?os=win&"
+			}
+			r := l.get(base+"velopack/app/"+name+"arch=x64&rid=win-x64&id=app&localVersion="+current, h)
+			if r.status != 200 {
+				return "", r
+			}
+			assets := parseVelopackFeed(t, l, r)
+			if len(assets) == 0 {
+				return "", r
+			}
+			link := l.e.srv.URL + base + "velopack/app/" + assets[0].FileName
+			if l.query != "" {
+				link += "?" + l.query // Velopack keeps the base URL's query on downloads
+			}
+			return link, r
+		}},
 		{engine: "faynosync", files: func(v string) [][3]string {
 			return [][3]string{{"app-" + v + ".deb", "linux", "amd64"}}
 		}, ask: func(t *testing.T, l *line, h []header, current, channel string) (string, *response) {
@@ -228,7 +294,11 @@ func feedCases() []feedCase {
 // bearers, and links that download the exact bytes.
 func TestFeedsOfferWhatTheBearerMaySee(t *testing.T) {
 	for _, fc := range feedCases() {
-		t.Run(fc.engine, func(t *testing.T) {
+		name := fc.name
+		if name == "" {
+			name = fc.engine
+		}
+		t.Run(name, func(t *testing.T) {
 			forEachBackend(t, func(t *testing.T, be testenv.Backend) {
 				e := newEnv(t, be)
 				l := seedLine(t, e, fc.engine, fc.files)
@@ -276,9 +346,14 @@ func TestFeedsOfferWhatTheBearerMaySee(t *testing.T) {
 				if !strings.Contains(link, byQuery.query) && fc.engine != "electron" {
 					t.Fatalf("link of a feed fetched with ?auth= lacks it: %s", link)
 				}
-				headerLink, _ := fc.ask(t, l, license, "1.0.0", "")
+				headerLink, r := fc.ask(t, l, license, "1.0.0", "")
 				if strings.Contains(headerLink, "auth=") {
 					t.Fatalf("link of a feed fetched with a header carries a credential: %s", headerLink)
+				}
+				etag := r.header.Get("ETag")
+				if _, r := fc.ask(t, l, append(license, header{"If-None-Match", etag}), "1.0.0", ""); etag == "" || r.status != http.StatusNotModified ||
+					len(r.body) != 0 || !strings.HasPrefix(r.header.Get("Cache-Control"), "private") {
+					t.Fatalf("If-None-Match %s: %d %q", etag, r.status, r.header.Get("Cache-Control"))
 				}
 
 				// Expired two and a half days ago: only 1.0.0 is in the window.
@@ -298,6 +373,65 @@ func TestFeedsOfferWhatTheBearerMaySee(t *testing.T) {
 			})
 		})
 	}
+}
+
+// squirrelEntry is a line of a RELEASES file.
+type squirrelEntry struct {
+	sha1, link string
+	size       int
+}
+
+// parseSquirrelReleases reads RELEASES line by line as Squirrel.Windows'
+// ReleaseEntry does (SHA1, file name or URL, size) and checks each
+// package's link: an absolute relkey URL that downloads the bytes the line
+// describes.
+func parseSquirrelReleases(t *testing.T, r *response) []squirrelEntry {
+	t.Helper()
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+		t.Fatalf("RELEASES served as %q", ct)
+	}
+	var out []squirrelEntry
+	for i, line := range strings.Split(strings.TrimSpace(string(r.body)), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) != 3 || len(fields[0]) != 40 {
+			t.Fatalf("RELEASES line %d is not 'SHA1 filename size': %q", i+1, line)
+		}
+		size, err := strconv.Atoi(fields[2])
+		u, perr := url.Parse(fields[1])
+		if err != nil || perr != nil || !u.IsAbs() || !strings.HasSuffix(u.Path, ".nupkg") {
+			t.Fatalf("RELEASES line %d: %q", i+1, line)
+		}
+		out = append(out, squirrelEntry{sha1: fields[0], link: fields[1], size: size})
+	}
+	if len(out) == 0 {
+		t.Fatalf("empty RELEASES: %q", r.body)
+	}
+	return out
+}
+
+// velopackAsset is an asset of Velopack's feed.
+type velopackAsset struct {
+	PackageID, Version, Type, FileName, SHA1, SHA256 string `json:",omitempty"`
+	Size                                             int64
+	NotesMarkdown                                    string
+}
+
+// parseVelopackFeed reads releases.<channel>.json as Velopack's
+// VelopackAssetFeed: every asset a Full or Delta package of the package,
+// newest first, with its SHA-1 or SHA-256 when the upload had one.
+func parseVelopackFeed(t *testing.T, l *line, r *response) []velopackAsset {
+	t.Helper()
+	var doc struct{ Assets []velopackAsset }
+	if err := json.Unmarshal(r.body, &doc); err != nil || doc.Assets == nil {
+		t.Fatalf("Velopack feed (%v): %s", err, r.body)
+	}
+	for i, a := range doc.Assets {
+		if a.PackageID != "app" || a.Type != "Full" && a.Type != "Delta" || a.Type == "Delta" != strings.HasSuffix(a.FileName, "-delta.nupkg") ||
+			a.Size <= 0 || strings.Contains(a.FileName, "osx") || i > 0 && semver.MustParse(a.Version).GreaterThan(semver.MustParse(doc.Assets[i-1].Version)) {
+			t.Fatalf("Velopack asset %d: %+v", i, a)
+		}
+	}
+	return doc.Assets
 }
 
 func path(link string) string {

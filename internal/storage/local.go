@@ -188,6 +188,15 @@ func (l *Local) Stat(_ context.Context, key string) (Object, error) {
 	return Object{Key: key, Size: info.Size()}, nil
 }
 
+func (l *Local) Read(_ context.Context, key string, limit int64) ([]byte, error) {
+	f, err := l.Open(key)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readAll(key, f, limit)
+}
+
 func (l *Local) Delete(_ context.Context, key string) error {
 	path, err := l.path(key)
 	if err != nil {

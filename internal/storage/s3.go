@@ -79,6 +79,22 @@ func (s *S3) Stat(ctx context.Context, key string) (Object, error) {
 	return Object{Key: key, Size: info.Size}, nil
 }
 
+func (s *S3) Read(ctx context.Context, key string, limit int64) ([]byte, error) {
+	obj, err := s.Stat(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if obj.Size > limit {
+		return nil, fmt.Errorf("%w: %q is %d bytes, over %d", ErrTooLarge, key, obj.Size, limit)
+	}
+	body, err := s.client.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("storage: get %q: %w", key, err)
+	}
+	defer body.Close()
+	return readAll(key, body, limit)
+}
+
 func (s *S3) Delete(ctx context.Context, key string) error {
 	if err := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{}); err != nil {
 		return fmt.Errorf("storage: delete %q: %w", key, err)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 	"time"
@@ -25,6 +26,9 @@ type Store interface {
 	Stat(ctx context.Context, key string) (Object, error)
 	// Delete removes the object; deleting a missing object is not an error.
 	Delete(ctx context.Context, key string) error
+	// Read returns the whole object when it is at most limit bytes:
+	// ErrNotFound when it is missing, ErrTooLarge when it is bigger.
+	Read(ctx context.Context, key string, limit int64) ([]byte, error)
 }
 
 // Object describes a stored object.
@@ -35,6 +39,21 @@ type Object struct {
 
 // ErrNotFound means no object is stored under the key.
 var ErrNotFound = errors.New("storage: object not found")
+
+// ErrTooLarge means an object is bigger than a read allows.
+var ErrTooLarge = errors.New("storage: object is too large to read")
+
+// readAll reads at most limit bytes of body: ErrTooLarge when there are more.
+func readAll(key string, body io.Reader, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("storage: read %q: %w", key, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w: %q is over %d bytes", ErrTooLarge, key, limit)
+	}
+	return data, nil
+}
 
 // MaxExpiry is the longest validity of a presigned URL (S3's limit).
 const MaxExpiry = 7 * 24 * time.Hour

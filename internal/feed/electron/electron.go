@@ -9,7 +9,6 @@ package electron
 
 import (
 	"encoding/base64"
-	"encoding/hex"
 	"regexp"
 
 	"github.com/labstack/echo/v4"
@@ -145,20 +144,13 @@ func NewInfo(r *release.Release, files []artifact.Artifact, t Target, staging *i
 }
 
 // SHA512 is an artifact's checksum as electron-updater checks it (padded
-// base64 SHA-512): converted from hex or unpadded base64 (keygen-cli's) of
-// 64 bytes, else "" (not a SHA-512).
+// base64 SHA-512), else "" (not a SHA-512).
 func SHA512(a *artifact.Artifact) string {
 	if a.Checksum == nil {
 		return ""
 	}
-	sum := *a.Checksum
-	if raw, err := hex.DecodeString(sum); err == nil && len(raw) == 64 {
+	if raw := feed.Hash(*a.Checksum, 64); raw != nil {
 		return base64.StdEncoding.EncodeToString(raw)
-	}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding} {
-		if raw, err := enc.DecodeString(sum); err == nil && len(raw) == 64 {
-			return base64.StdEncoding.EncodeToString(raw)
-		}
 	}
 	return ""
 }

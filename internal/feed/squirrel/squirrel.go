@@ -2,7 +2,9 @@
 // macOS (engine "squirrel"): GET /engines/squirrel/<package>/darwin/<arch>/
 // <currentVersion> answers 204 when the client is up to date, else the
 // newest .zip as {url, name, notes, pub_date}; RELEASES.json beside it is
-// the JSON-file strategy's document.
+// the JSON-file strategy's document. Squirrel.Windows reads
+// GET /engines/squirrel/<package>/win32/<arch>/RELEASES and the .nupkg
+// packages it names beside it (windows.go).
 package squirrel
 
 import (
@@ -24,6 +26,7 @@ func Engine(feeds *feed.Service) httpapi.Engine {
 		h := handler{x}
 		g.GET("/:package/darwin/:arch/RELEASES.json", h.releases)
 		g.GET("/:package/darwin/:arch/:version", h.update)
+		g.GET("/:package/win32/:arch/:file", h.windows)
 	})
 }
 

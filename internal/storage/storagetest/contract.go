@@ -39,6 +39,15 @@ func Contract(t *testing.T, store storage.Store, resolve func(*url.URL) *url.URL
 	if err != nil || obj.Size != int64(len(content)) {
 		t.Fatalf("Stat after upload = %+v, %v; want size %d", obj, err, len(content))
 	}
+	if data, err := store.Read(ctx, key, int64(len(content))); err != nil || !bytes.Equal(data, content) {
+		t.Fatalf("Read at its size: %d bytes, %v; want the exact %d bytes", len(data), err, len(content))
+	}
+	if data, err := store.Read(ctx, key, int64(len(content))-1); !errors.Is(err, storage.ErrTooLarge) || data != nil {
+		t.Fatalf("Read over the limit: %d bytes, %v; want ErrTooLarge", len(data), err)
+	}
+	if _, err := store.Read(ctx, key+".missing", 1<<20); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("Read of a missing object: %v, want ErrNotFound", err)
+	}
 	get, err := store.PresignGet(ctx, key, time.Hour)
 	if err != nil {
 		t.Fatal(err)
