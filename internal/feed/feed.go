@@ -281,12 +281,6 @@ func InRollout(releaseID, device string, pct int) bool {
 	return int(binary.BigEndian.Uint64(sum[:8])%100) < pct
 }
 
-// Critical reports whether a release's metadata marks it critical.
-func Critical(r *release.Release) bool {
-	v, _ := r.Metadata["critical"].(bool)
-	return v
-}
-
 // Notes is what a release says about itself: its description, else "".
 func Notes(r *release.Release) string {
 	if r.Description == nil {

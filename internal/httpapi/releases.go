@@ -136,5 +136,5 @@ func (s *Server) upgradeRelease(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, serializer.Release(next), &jsonapi.Meta{"current": current.Version, "next": next.Version})
+	return s.renderOne(c, http.StatusOK, serializer.Release(next), &jsonapi.Meta{"current": current.Version, "next": next.Version, "critical": next.Critical()})
 }

@@ -106,7 +106,14 @@ func TestUpgrades(t *testing.T) {
 				t.Fatalf("meta: %v", m)
 			}
 		}
-		upgrade("3.0.0+build.2", "").expectError(t, 404, "NOT_FOUND")
+		if m := upgrade("1.0.0", "").doc(t)["meta"].(map[string]any); m["critical"] != false {
+			t.Fatalf("meta of a release without critical metadata: %v", m)
+		}
+		e.admin("POST", "/v1/accounts/acme/releases", releaseBody(productID, `"channel":"stable","version":"4.0.0","status":"PUBLISHED","metadata":{"critical":true}`))
+		if m := upgrade("1.0.0", "").doc(t)["meta"].(map[string]any); m["next"] != "4.0.0" || m["critical"] != true {
+			t.Fatalf("meta of a critical release: %v", m)
+		}
+		upgrade("4.0.0", "").expectError(t, 404, "NOT_FOUND")
 		upgrade("1.0.0", "&channel=edge").expectError(t, 404, "NOT_FOUND")
 		upgrade("1.0.0", "&constraint=x.y").expectError(t, 400, "CONSTRAINT_INVALID", "parameter", "constraint")
 		upgrade("0.0.1", "").expectError(t, 404, "NOT_FOUND")

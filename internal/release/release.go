@@ -468,3 +468,10 @@ func (c *Catalog) Checksum(ctx context.Context, accountID, licenseID, productID,
 	}
 	return versions[0], nil
 }
+
+// Critical reports whether the release's metadata marks it critical
+// (metadata critical: true), as feeds and the upgrade's meta tell clients.
+func (r *Release) Critical() bool {
+	v, _ := r.Metadata["critical"].(bool)
+	return v
+}

@@ -93,7 +93,7 @@ func NewCheck(next *release.Release, files []artifact.Artifact, pick artifact.Pi
 	if next == nil {
 		return ch
 	}
-	ch.UpdateAvailable, ch.Critical, ch.Changelog = true, feed.Critical(next), feed.Notes(next)
+	ch.UpdateAvailable, ch.Critical, ch.Changelog = true, next.Critical(), feed.Notes(next)
 	ch.IntermediateRequired, _ = next.Metadata["required_intermediate"].(bool)
 	for _, a := range feed.Among(files, pick.Platforms, pick.Arches, pick.Suffixes...) {
 		if !feed.Suffix(a.Filename, pick.Excluded...) {

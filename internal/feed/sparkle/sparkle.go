@@ -131,7 +131,7 @@ func newItem(r *release.Release, a *artifact.Artifact, url string) item {
 	if v, ok := r.Metadata["minimum_system_version"].(string); ok {
 		it.MinimumSystemVersion = v
 	}
-	if feed.Critical(r) {
+	if r.Critical() {
 		it.CriticalUpdate = &struct{}{}
 	}
 	if r.Channel != "stable" {
