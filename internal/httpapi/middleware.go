@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"mime"
 	"net/http"
 	"runtime/debug"
@@ -55,19 +56,25 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
-		attrs := []any{
-			"method", c.Request().Method,
-			"path", c.Request().URL.Path,
-			"status", c.Response().Status,
-			"bytes", c.Response().Size,
-			"duration_ms", float64(time.Since(start).Microseconds()) / 1000,
-			"request_id", requestIDOf(c),
-			"ip", c.RealIP(),
+		ctx := c.Request().Context()
+		if !s.Logger.Enabled(ctx, slog.LevelInfo) {
+			return nil
 		}
+		attrs := make([]slog.Attr, 0, 8)
+		attrs = append(attrs,
+			slog.String("method", c.Request().Method),
+			slog.String("path", c.Request().URL.Path),
+			slog.Int("status", c.Response().Status),
+			slog.Int64("bytes", c.Response().Size),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.String("request_id", requestIDOf(c)),
+			slog.String("ip", c.RealIP()),
+		)
 		if t := tenantOf(c); t != nil {
-			attrs = append(attrs, "account", t.ID)
+			attrs = append(attrs, slog.String("account", t.ID))
 		}
-		s.Logger.Info("request", attrs...)
+		// Typed attributes: one line a request without boxing each value.
+		s.Logger.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 		return nil
 	}
 }
