@@ -37,6 +37,22 @@ func (s *Service) AuthenticateLicense(ctx context.Context, t *account.Tenant, ke
 	return principal(l, pol, "", nil), nil
 }
 
+// Reach is what the license's sight of releases depends on, when it was
+// read with its product (the authentication and validation reads); nil
+// otherwise, and the release rules read it themselves.
+func (l *License) Reach(pol *policy.Policy) *access.LicenseReach {
+	if l.ProductDistribution == "" {
+		return nil
+	}
+	return &access.LicenseReach{Expiry: l.Expiry, ExpirationStrategy: pol.ExpirationStrategy,
+		DistributionStrategy: l.ProductDistribution, AnyOpen: l.AnyOpenProduct}
+}
+
+// Scope is the release scope of the license as a bearer.
+func (l *License) Scope(pol *policy.Policy) access.Scope {
+	return access.Scope{LicenseID: l.ID, LicensePolicyID: l.PolicyID, LicenseProductID: l.ProductID, Reach: l.Reach(pol)}
+}
+
 // bearerRecord is a license bearer's license and policy as authentication
 // read them.
 type bearerRecord struct {
@@ -87,8 +103,7 @@ func (s *Service) PrincipalForToken(ctx context.Context, accountID, licenseID, t
 func principal(l *License, pol *policy.Policy, tokenID string, perms []string) *access.Principal {
 	p := access.NewPrincipal(l.AccountID, access.RoleLicense, access.BearerLicense, l.ID, tokenID, perms)
 	p.Record = &bearerRecord{license: *l, policy: *pol}
-	p.Reach = &access.LicenseReach{Expiry: l.Expiry, ExpirationStrategy: pol.ExpirationStrategy,
-		DistributionStrategy: l.ProductDistribution, AnyOpen: l.AnyOpenProduct}
+	p.Reach = l.Reach(pol)
 	p.ProductID, p.PolicyID = l.ProductID, l.PolicyID
 	p.LicenseSuspended, p.LicenseBanned = l.Suspended, l.OwnerBanned
 	if l.Expiry == nil && pol.Duration != nil {

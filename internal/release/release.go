@@ -54,6 +54,13 @@ type Release struct {
 	UpdatedAt       time.Time
 }
 
+// Critical reports whether the release's metadata marks it critical
+// (metadata critical: true), as feeds and the upgrade's meta tell clients.
+func (r *Release) Critical() bool {
+	v, _ := r.Metadata["critical"].(bool)
+	return v
+}
+
 // Params are the writable attributes of a release.
 type Params struct {
 	Name        optional.Value[*string]        `json:"name"`
@@ -441,37 +448,30 @@ type Catalog struct{ store *Store }
 // NewCatalog returns the catalog over the release store.
 func NewCatalog(store *Store) *Catalog { return &Catalog{store: store} }
 
-// HasVersion reports whether the license can see a published release of
-// its product with exactly this version.
-func (c *Catalog) HasVersion(ctx context.Context, accountID, licenseID, productID, version string) (bool, error) {
-	v, err := c.store.Sight(ctx, accountID, access.Scope{LicenseID: licenseID}, time.Now())
+// HasVersion reports whether the license of sc can see a published
+// release of its product with exactly this version.
+func (c *Catalog) HasVersion(ctx context.Context, accountID string, sc access.Scope, version string) (bool, error) {
+	v, err := c.store.Sight(ctx, accountID, sc, time.Now())
 	if err != nil {
 		return false, err
 	}
-	_, err = c.store.Find(ctx, v, version, Narrowing{Product: productID})
+	_, err = c.store.Find(ctx, v, version, Narrowing{Product: sc.LicenseProductID})
 	if apperr.Is(err, apperr.NotFound) {
 		return false, nil
 	}
 	return err == nil, err
 }
 
-// Checksum returns the version of the newest release the license can see
-// with an uploaded artifact of this checksum ("" when none).
-func (c *Catalog) Checksum(ctx context.Context, accountID, licenseID, productID, checksum string) (string, error) {
+// Checksum returns the version of the newest release the license of sc
+// can see with an uploaded artifact of this checksum ("" when none).
+func (c *Catalog) Checksum(ctx context.Context, accountID string, sc access.Scope, checksum string) (string, error) {
 	var versions []string
-	err := c.store.scoped(ctx, accountID, access.Scope{LicenseID: licenseID}, time.Now()).
+	err := c.store.scoped(ctx, accountID, sc, time.Now()).
 		Where("releases.product_id = ? AND releases.id IN (SELECT release_id FROM artifacts WHERE account_id = ? AND checksum = ? AND status = 'UPLOADED')",
-			productID, accountID, checksum).
+			sc.LicenseProductID, accountID, checksum).
 		Order(LatestFirst).Limit(1).Pluck("releases.version", &versions).Error
 	if err != nil || len(versions) == 0 {
 		return "", database.Error(err)
 	}
 	return versions[0], nil
-}
-
-// Critical reports whether the release's metadata marks it critical
-// (metadata critical: true), as feeds and the upgrade's meta tell clients.
-func (r *Release) Critical() bool {
-	v, _ := r.Metadata["critical"].(bool)
-	return v
 }

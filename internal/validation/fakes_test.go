@@ -118,11 +118,11 @@ func (w *world) LicenseUserID(_ context.Context, _, _, ref string) (string, erro
 
 func (w *world) CountLicenseUsers(context.Context, string) (int64, error) { return w.users, nil }
 
-func (w *world) HasVersion(_ context.Context, _, _, _, version string) (bool, error) {
+func (w *world) HasVersion(_ context.Context, _ string, _ access.Scope, version string) (bool, error) {
 	return slices.Contains(w.versions, version), nil
 }
 
-func (w *world) Checksum(_ context.Context, _, _, _, checksum string) (string, error) {
+func (w *world) Checksum(_ context.Context, _ string, _ access.Scope, checksum string) (string, error) {
 	return w.checksums[checksum], nil
 }
 

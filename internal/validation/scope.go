@@ -86,7 +86,7 @@ func (r *run) scopes(sc Scope) (*Result, error) {
 		return ptr(fail("components scope is required", "COMPONENTS_SCOPE_REQUIRED")), nil
 	}
 	if sc.Checksum.Set {
-		version, err := r.v.catalog.Checksum(r.ctx, l.AccountID, l.ID, l.ProductID, sc.Checksum.V)
+		version, err := r.v.catalog.Checksum(r.ctx, l.AccountID, l.Scope(r.pol), sc.Checksum.V)
 		if err != nil {
 			return nil, err
 		}
@@ -98,7 +98,7 @@ func (r *run) scopes(sc Scope) (*Result, error) {
 		return ptr(fail("checksum scope is required", "CHECKSUM_SCOPE_REQUIRED")), nil
 	}
 	if sc.Version.Set {
-		ok, err := r.v.catalog.HasVersion(r.ctx, l.AccountID, l.ID, l.ProductID, sc.Version.V)
+		ok, err := r.v.catalog.HasVersion(r.ctx, l.AccountID, l.Scope(r.pol), sc.Version.V)
 		if err != nil {
 			return nil, err
 		}

@@ -76,8 +76,8 @@ type Owners interface {
 // Catalog finds the releases and artifacts a license may reach (version
 // and checksum scopes).
 type Catalog interface {
-	HasVersion(ctx context.Context, accountID, licenseID, productID, version string) (bool, error)
-	Checksum(ctx context.Context, accountID, licenseID, productID, checksum string) (version string, err error)
+	HasVersion(ctx context.Context, accountID string, sc access.Scope, version string) (bool, error)
+	Checksum(ctx context.Context, accountID string, sc access.Scope, checksum string) (version string, err error)
 }
 
 // Validator runs validations.
