@@ -32,12 +32,16 @@ func (s *Server) renderLicense(c echo.Context, status int, ref string) error {
 }
 
 func (s *Server) listLicenses(c echo.Context) error {
+	ids, err := document.IDFilters(c.QueryParams(), "product", "policy", "owner")
+	if err != nil {
+		return err
+	}
+	return s.pageLicenses(c, license.Filter{ProductID: ids["product"], PolicyID: ids["policy"], OwnerID: ids["owner"]})
+}
+
+// pageLicenses renders a page of the licenses f picks.
+func (s *Server) pageLicenses(c echo.Context, f license.Filter) error {
 	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]license.Shown, int64, error) {
-		ids, err := document.IDFilters(c.QueryParams(), "product", "policy", "owner")
-		if err != nil {
-			return nil, 0, err
-		}
-		f := license.Filter{ProductID: ids["product"], PolicyID: ids["policy"], OwnerID: ids["owner"]}
 		licenses, total, err := s.Licenses.List(ctx, who, t, f, p)
 		if err != nil {
 			return nil, 0, err

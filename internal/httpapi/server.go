@@ -276,4 +276,5 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.POST("/components", s.createComponent)
 	g.DELETE("/components/:id", s.deleteComponent)
 	g.GET("/machines/:id/actions/check-out", s.checkOutMachine)
+	s.relationshipRoutes(g)
 }

@@ -1,0 +1,374 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/google/jsonapi"
+	"github.com/labstack/echo/v4"
+
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/artifact"
+	"github.com/relkey/relkey/internal/license"
+	"github.com/relkey/relkey/internal/machine"
+	"github.com/relkey/relkey/internal/page"
+	"github.com/relkey/relkey/internal/policy"
+	"github.com/relkey/relkey/internal/release"
+	"github.com/relkey/relkey/internal/releasepackage"
+	"github.com/relkey/relkey/internal/serializer"
+)
+
+// relationshipRoutes registers Keygen's relationship routes
+// (/<parent>/:id/<related>[/:related_id]): each first finds the parent as
+// the bearer may see it (404 otherwise), then lists or shows the related
+// records the bearer may see among the parent's.
+func (s *Server) relationshipRoutes(g *echo.Group) {
+	g.GET("/products/:id/policies", s.withParent(s.productID, s.listPoliciesOf))
+	g.GET("/products/:id/policies/:related", s.related("product", s.productID, s.findPolicy))
+	g.GET("/products/:id/licenses", s.withParent(s.productID, s.licensesWhere(func(id string) license.Filter { return license.Filter{ProductID: id} })))
+	g.GET("/products/:id/licenses/:related", s.related("product", s.productID, s.findLicense))
+	g.GET("/products/:id/machines", s.withParent(s.productID, s.machinesWhere(func(id string) machine.Filter { return machine.Filter{ProductID: id} })))
+	g.GET("/products/:id/machines/:related", s.related("product", s.productID, s.findMachine))
+	g.GET("/products/:id/releases", s.withParent(s.productID, s.releasesOfProduct))
+	g.GET("/products/:id/releases/:related", s.related("product", s.productID, s.findRelease))
+	g.GET("/products/:id/packages", s.withParent(s.productID, s.packagesOfProduct))
+	g.GET("/products/:id/packages/:related", s.related("product", s.productID, s.findPackage))
+	g.GET("/products/:id/artifacts", s.withParent(s.productID, s.artifactsOfProduct))
+	g.GET("/products/:id/artifacts/:related", s.related("product", s.productID, s.findArtifact))
+
+	g.GET("/users/:id/licenses", s.withParent(s.userID, s.licensesWhere(func(id string) license.Filter { return license.Filter{OwnerID: id} })))
+	g.GET("/users/:id/licenses/:related", s.related("user", s.userID, s.findLicense))
+
+	g.GET("/policies/:id/licenses", s.withParent(s.policyID, s.licensesWhere(func(id string) license.Filter { return license.Filter{PolicyID: id} })))
+	g.GET("/policies/:id/licenses/:related", s.related("policy", s.policyID, s.findLicense))
+	g.GET("/policies/:id/product", s.policyProduct)
+
+	g.GET("/licenses/:id/product", s.licenseProduct)
+	g.GET("/licenses/:id/user", s.showLicenseOwner)
+	g.GET("/licenses/:id/machines/:related", s.related("license", s.licenseID, s.findMachine))
+
+	g.GET("/machines/:id/license", s.machineLicense)
+	g.GET("/machines/:id/product", s.machineProduct)
+	g.GET("/machines/:id/user", s.showMachineOwner)
+	g.GET("/machines/:id/processes/:related", s.related("machine", s.machineID, s.findProcess))
+
+	g.GET("/processes/:id/machine", s.processMachine)
+	g.GET("/processes/:id/license", s.processLicense)
+	g.GET("/processes/:id/product", s.processProduct)
+
+	g.GET("/releases/:id/product", s.releaseProduct)
+	g.GET("/releases/:id/artifacts", s.withParent(s.releaseID, s.artifactsOfRelease))
+
+	g.GET("/artifacts/:id/release", s.artifactRelease)
+}
+
+// parentOf resolves the path's parent to its id, as the bearer may see it.
+type parentOf func(c echo.Context) (string, error)
+
+// childFinder finds a related record as the bearer may see it, returning
+// the id of its parent of the route's kind (under: product, user, policy,
+// license, machine or release) and its document.
+type childFinder func(c echo.Context, ref, under string) (parent string, node *jsonapi.Node, err error)
+
+func (s *Server) withParent(parent parentOf, list func(c echo.Context, parentID string) error) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id, err := parent(c)
+		if err != nil {
+			return err
+		}
+		return list(c, id)
+	}
+}
+
+// related is GET /<parent>/:id/<related>/:related: the related record
+// when it belongs to the parent (of kind under), else 404.
+func (s *Server) related(under string, parent parentOf, find childFinder) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id, err := parent(c)
+		if err != nil {
+			return err
+		}
+		ref := relatedRef(c)
+		owner, node, err := find(c, ref, under)
+		if err != nil {
+			return err
+		}
+		if owner != id {
+			return apperr.NotFoundResource(node.Type, ref)
+		}
+		return s.renderOne(c, http.StatusOK, node, nil)
+	}
+}
+
+func relatedRef(c echo.Context) string {
+	ref, err := url.PathUnescape(c.Param("related"))
+	if err != nil {
+		return c.Param("related")
+	}
+	return ref
+}
+
+func (s *Server) productID(c echo.Context) (string, error) {
+	p, err := s.Products.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
+	if err != nil {
+		return "", err
+	}
+	return p.ID, nil
+}
+
+func (s *Server) userID(c echo.Context) (string, error) {
+	return s.Users.VisibleID(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
+}
+
+func (s *Server) policyID(c echo.Context) (string, error) {
+	pol, err := s.Policies.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
+	if err != nil {
+		return "", err
+	}
+	return pol.ID, nil
+}
+
+func (s *Server) licenseID(c echo.Context) (string, error) {
+	l, err := s.Licenses.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
+	if err != nil {
+		return "", err
+	}
+	return l.ID, nil
+}
+
+func (s *Server) machineID(c echo.Context) (string, error) {
+	m, err := s.Machines.Visible(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
+	if err != nil {
+		return "", err
+	}
+	return m.ID, nil
+}
+
+func (s *Server) releaseID(c echo.Context) (string, error) {
+	r, err := s.Releases.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), releaseNarrowing(c))
+	if err != nil {
+		return "", err
+	}
+	return r.ID, nil
+}
+
+func (s *Server) findPolicy(c echo.Context, ref, _ string) (string, *jsonapi.Node, error) {
+	pol, err := s.Policies.Find(c.Request().Context(), principalOf(c), tenantOf(c), ref)
+	if err != nil {
+		return "", nil, err
+	}
+	return pol.ProductID, serializer.Policy(pol), nil
+}
+
+func (s *Server) findLicense(c echo.Context, ref, under string) (string, *jsonapi.Node, error) {
+	l, err := s.Licenses.Find(c.Request().Context(), principalOf(c), tenantOf(c), ref)
+	if err != nil {
+		return "", nil, err
+	}
+	shown, err := s.showLicenses(c, nil, l)
+	if err != nil {
+		return "", nil, err
+	}
+	node := serializer.License(&shown[0])
+	switch under {
+	case "product":
+		return l.ProductID, node, nil
+	case "user":
+		if l.OwnerID == nil {
+			return "", node, nil
+		}
+		return *l.OwnerID, node, nil
+	}
+	return l.PolicyID, node, nil
+}
+
+func (s *Server) findMachine(c echo.Context, ref, under string) (string, *jsonapi.Node, error) {
+	m, pol, err := s.Machines.Find(c.Request().Context(), principalOf(c), tenantOf(c), ref)
+	if err != nil {
+		return "", nil, err
+	}
+	if under == "product" {
+		return m.ProductID, serializer.Machine(m, pol), nil
+	}
+	return m.LicenseID, serializer.Machine(m, pol), nil
+}
+
+func (s *Server) findProcess(c echo.Context, ref, _ string) (string, *jsonapi.Node, error) {
+	proc, pol, err := s.Machines.FindProcess(c.Request().Context(), principalOf(c), tenantOf(c), ref)
+	if err != nil {
+		return "", nil, err
+	}
+	return proc.MachineID, serializer.Process(proc, pol), nil
+}
+
+func (s *Server) findRelease(c echo.Context, ref, _ string) (string, *jsonapi.Node, error) {
+	r, err := s.Releases.Show(c.Request().Context(), principalOf(c), tenantOf(c), ref, release.Narrowing{})
+	if err != nil {
+		return "", nil, err
+	}
+	return r.ProductID, serializer.Release(r), nil
+}
+
+func (s *Server) findPackage(c echo.Context, ref, _ string) (string, *jsonapi.Node, error) {
+	p, err := s.Packages.Find(c.Request().Context(), principalOf(c), tenantOf(c), ref)
+	if err != nil {
+		return "", nil, err
+	}
+	return p.ProductID, serializer.Package(p), nil
+}
+
+func (s *Server) findArtifact(c echo.Context, ref, under string) (string, *jsonapi.Node, error) {
+	a, err := s.Artifacts.Find(c.Request().Context(), principalOf(c), tenantOf(c), ref, artifact.Filter{})
+	if err != nil {
+		return "", nil, err
+	}
+	if under == "product" {
+		return a.ProductID, serializer.Artifact(a), nil
+	}
+	return a.ReleaseID, serializer.Artifact(a), nil
+}
+
+func (s *Server) listPoliciesOf(c echo.Context, productID string) error {
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]policy.Policy, int64, error) {
+		return s.Policies.List(ctx, who, t, productID, p)
+	}, serializer.Policy)
+}
+
+// licensesWhere lists the licenses the filter of the parent's id picks.
+func (s *Server) licensesWhere(filter func(parentID string) license.Filter) func(echo.Context, string) error {
+	return func(c echo.Context, parentID string) error {
+		return s.pageLicenses(c, filter(parentID))
+	}
+}
+
+// machinesWhere lists the machines the filter of the parent's id picks.
+func (s *Server) machinesWhere(filter func(parentID string) machine.Filter) func(echo.Context, string) error {
+	return func(c echo.Context, parentID string) error {
+		return s.pageMachines(c, filter(parentID))
+	}
+}
+
+func (s *Server) releasesOfProduct(c echo.Context, productID string) error {
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]release.Release, int64, error) {
+		return s.Releases.List(ctx, who, t, release.Filter{ProductID: productID}, p)
+	}, serializer.Release)
+}
+
+func (s *Server) packagesOfProduct(c echo.Context, productID string) error {
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]releasepackage.Package, int64, error) {
+		return s.Packages.List(ctx, who, t, releasepackage.Filter{ProductID: productID}, p)
+	}, serializer.Package)
+}
+
+func (s *Server) artifactsOfProduct(c echo.Context, productID string) error {
+	return s.pageArtifacts(c, artifact.Filter{Product: productID})
+}
+
+func (s *Server) artifactsOfRelease(c echo.Context, releaseID string) error {
+	return s.pageArtifacts(c, artifact.Filter{Release: releaseID})
+}
+
+func (s *Server) pageArtifacts(c echo.Context, f artifact.Filter) error {
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]artifact.Artifact, int64, error) {
+		return s.Artifacts.List(ctx, who, t, f, p)
+	}, serializer.Artifact)
+}
+
+// renderProduct renders the product of a record the bearer may see: seeing
+// a record lets a bearer see its product, as Keygen's relationship
+// policies allow.
+func (s *Server) renderProduct(c echo.Context, productID string) error {
+	p, err := s.Products.Bearer(c.Request().Context(), tenantOf(c).ID, productID)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, serializer.Product(p), nil)
+}
+
+func (s *Server) policyProduct(c echo.Context) error {
+	pol, err := s.Policies.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
+	if err != nil {
+		return err
+	}
+	return s.renderProduct(c, pol.ProductID)
+}
+
+func (s *Server) licenseProduct(c echo.Context) error {
+	l, err := s.Licenses.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
+	if err != nil {
+		return err
+	}
+	return s.renderProduct(c, l.ProductID)
+}
+
+func (s *Server) machineLicense(c echo.Context) error {
+	m, err := s.Machines.Visible(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
+	if err != nil {
+		return err
+	}
+	return s.renderLicense(c, http.StatusOK, m.LicenseID)
+}
+
+func (s *Server) machineProduct(c echo.Context) error {
+	m, err := s.Machines.Visible(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
+	if err != nil {
+		return err
+	}
+	return s.renderProduct(c, m.ProductID)
+}
+
+func (s *Server) visibleProcess(c echo.Context) (*machine.Process, error) {
+	proc, _, err := s.Machines.FindProcess(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
+	return proc, err
+}
+
+func (s *Server) processMachine(c echo.Context) error {
+	proc, err := s.visibleProcess(c)
+	if err != nil {
+		return err
+	}
+	m, pol, err := s.Machines.Find(c.Request().Context(), principalOf(c), tenantOf(c), proc.MachineID)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, serializer.Machine(m, pol), nil)
+}
+
+func (s *Server) processLicense(c echo.Context) error {
+	proc, err := s.visibleProcess(c)
+	if err != nil {
+		return err
+	}
+	return s.renderLicense(c, http.StatusOK, proc.LicenseID)
+}
+
+func (s *Server) processProduct(c echo.Context) error {
+	proc, err := s.visibleProcess(c)
+	if err != nil {
+		return err
+	}
+	return s.renderProduct(c, proc.ProductID)
+}
+
+func (s *Server) releaseProduct(c echo.Context) error {
+	r, err := s.Releases.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), releaseNarrowing(c))
+	if err != nil {
+		return err
+	}
+	return s.renderProduct(c, r.ProductID)
+}
+
+func (s *Server) artifactRelease(c echo.Context) error {
+	a, err := s.Artifacts.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), artifactFilter(c))
+	if err != nil {
+		return err
+	}
+	r, err := s.Releases.Show(c.Request().Context(), principalOf(c), tenantOf(c), a.ReleaseID, release.Narrowing{})
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, serializer.Release(r), nil)
+}

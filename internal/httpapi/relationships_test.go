@@ -1,0 +1,113 @@
+package httpapi_test
+
+import (
+	"testing"
+
+	"github.com/relkey/relkey/internal/testenv"
+)
+
+// TestRelationshipRoutes walks Keygen's relationship routes: each lists or
+// shows the parent's related records, a related record of another parent
+// is a 404, and a bearer who may not see the parent gets a 404 (as in
+// Keygen's features/api/v1/<parent>/relationships/*.feature).
+func TestRelationshipRoutes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		b := e.seedBearers()
+		other := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"Other"`)))
+		otherPolicy := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(other, `"name":"Other"`)))
+		otherLicense := e.id(e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(otherPolicy, "")))
+		machineID := e.id(e.admin("POST", "/v1/accounts/acme/machines", machineBody(b.licenseID, `"fingerprint":"fp-rel"`)))
+		otherMachine := e.id(e.admin("POST", "/v1/accounts/acme/machines", machineBody(otherLicense, `"fingerprint":"fp-other"`)))
+		releaseID := e.publish(b.productID, "stable", "1.0.0")
+		otherRelease := e.publish(other, "stable", "1.0.0")
+		processID := e.id(e.admin("POST", "/v1/accounts/acme/processes",
+			`{"data":{"type":"processes","attributes":{"pid":"42"},"relationships":{"machine":{"data":{"type":"machines","id":"`+machineID+`"}}}}}`))
+		packageID := e.id(e.admin("POST", "/v1/accounts/acme/packages",
+			`{"data":{"type":"packages","attributes":{"name":"Pkg","key":"pkg"},"relationships":{"product":{"data":{"type":"products","id":"`+b.productID+`"}}}}}`))
+		if r := e.admin("PATCH", "/v1/accounts/acme/licenses/"+b.licenseID, `{"data":{"type":"licenses","attributes":{"name":"Mine"}}}`); r.status != 200 {
+			t.Fatalf("license update: %d %s", r.status, r.body)
+		}
+		base := "/v1/accounts/acme"
+
+		for _, tt := range []struct {
+			path string
+			ids  []string
+		}{
+			{"/products/" + b.productID + "/policies", []string{b.policyID}},
+			{"/products/" + b.productID + "/licenses", []string{b.licenseID}},
+			{"/products/" + b.productID + "/machines", []string{machineID}},
+			{"/products/" + b.productID + "/releases", []string{releaseID}},
+			{"/products/" + b.productID + "/packages", []string{packageID}},
+			{"/products/" + other + "/artifacts", nil},
+			{"/policies/" + b.policyID + "/licenses", []string{b.licenseID}},
+			{"/releases/" + releaseID + "/artifacts", nil},
+		} {
+			r := e.admin("GET", base+tt.path, "")
+			items := list(t, r)
+			if r.status != 200 || len(items) != len(tt.ids) {
+				t.Fatalf("GET %s: %d %s", tt.path, r.status, r.body)
+			}
+			for i, id := range tt.ids {
+				if got := items[i].(map[string]any)["id"]; got != id {
+					t.Fatalf("GET %s: item %d is %v, want %s", tt.path, i, got, id)
+				}
+			}
+		}
+
+		for _, tt := range []struct {
+			path, typ, id string
+		}{
+			{"/products/" + b.productID + "/policies/" + b.policyID, "policies", b.policyID},
+			{"/products/" + b.productID + "/licenses/" + b.licenseID, "licenses", b.licenseID},
+			{"/products/" + b.productID + "/machines/" + machineID, "machines", machineID},
+			{"/products/" + b.productID + "/releases/" + releaseID, "releases", releaseID},
+			{"/products/" + b.productID + "/packages/" + packageID, "packages", packageID},
+			{"/policies/" + b.policyID + "/licenses/" + b.licenseID, "licenses", b.licenseID},
+			{"/policies/" + b.policyID + "/product", "products", b.productID},
+			{"/licenses/" + b.licenseID + "/product", "products", b.productID},
+			{"/licenses/" + b.licenseID + "/machines/" + machineID, "machines", machineID},
+			{"/machines/" + machineID + "/license", "licenses", b.licenseID},
+			{"/machines/" + machineID + "/product", "products", b.productID},
+			{"/machines/" + machineID + "/processes/" + processID, "processes", processID},
+			{"/processes/" + processID + "/machine", "machines", machineID},
+			{"/processes/" + processID + "/license", "licenses", b.licenseID},
+			{"/processes/" + processID + "/product", "products", b.productID},
+			{"/releases/" + releaseID + "/product", "products", b.productID},
+		} {
+			r := e.admin("GET", base+tt.path, "")
+			d := data(t, r)
+			if r.status != 200 || d["type"] != tt.typ || d["id"] != tt.id {
+				t.Fatalf("GET %s: %d %s", tt.path, r.status, r.body)
+			}
+		}
+
+		// A record of another parent is not the parent's.
+		for _, path := range []string{
+			"/products/" + b.productID + "/policies/" + otherPolicy,
+			"/products/" + b.productID + "/licenses/" + otherLicense,
+			"/products/" + b.productID + "/machines/" + otherMachine,
+			"/products/" + b.productID + "/releases/" + otherRelease,
+			"/policies/" + b.policyID + "/licenses/" + otherLicense,
+			"/licenses/" + b.licenseID + "/machines/" + otherMachine,
+		} {
+			e.admin("GET", base+path, "").expectError(t, 404, "NOT_FOUND")
+		}
+
+		// Visibility: the product bearer sees its own product's relations
+		// only; the license bearer sees its own license's product.
+		productAuth := bearer(b.product)
+		if r := e.do("GET", base+"/products/"+b.productID+"/licenses", "", productAuth); r.status != 200 || len(list(t, r)) != 1 {
+			t.Fatalf("product bearer, own licenses: %d %s", r.status, r.body)
+		}
+		e.do("GET", base+"/products/"+other+"/licenses", "", productAuth).expectError(t, 404, "NOT_FOUND")
+		e.do("GET", base+"/policies/"+otherPolicy+"/product", "", productAuth).expectError(t, 404, "NOT_FOUND")
+		licenseAuth := header{"Authorization", "License " + b.license}
+		if r := e.do("GET", base+"/licenses/"+b.licenseID+"/product", "", licenseAuth); r.status != 200 || data(t, r)["id"] != b.productID {
+			t.Fatalf("license bearer, own product: %d %s", r.status, r.body)
+		}
+		e.do("GET", base+"/licenses/"+otherLicense+"/product", "", licenseAuth).expectError(t, 404, "NOT_FOUND")
+		e.do("GET", base+"/machines/"+otherMachine+"/product", "", licenseAuth).expectError(t, 404, "NOT_FOUND")
+		e.do("GET", base+"/products/"+b.productID+"/licenses", "").expectError(t, 401, "TOKEN_MISSING")
+	})
+}
