@@ -32,11 +32,11 @@ func (s *Server) renderLicense(c echo.Context, status int, ref string) error {
 }
 
 func (s *Server) listLicenses(c echo.Context) error {
-	ids, err := document.IDFilters(c.QueryParams(), "product", "policy", "owner")
+	f, err := licenseFilter(c.QueryParams())
 	if err != nil {
 		return err
 	}
-	return s.pageLicenses(c, license.Filter{ProductID: ids["product"], PolicyID: ids["policy"], OwnerID: ids["owner"]})
+	return s.pageLicenses(c, f)
 }
 
 // pageLicenses renders a page of the licenses f picks.

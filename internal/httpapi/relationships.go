@@ -39,7 +39,7 @@ func (s *Server) relationshipRoutes(g *echo.Group) {
 	g.GET("/products/:id/artifacts", s.withParent(s.productID, s.artifactsOfProduct))
 	g.GET("/products/:id/artifacts/:related", s.related("product", s.productID, s.findArtifact))
 
-	g.GET("/users/:id/licenses", s.withParent(s.userID, s.licensesWhere(func(id string) license.Filter { return license.Filter{OwnerID: id} })))
+	g.GET("/users/:id/licenses", s.withParent(s.userID, s.licensesWhere(func(id string) license.Filter { return license.Filter{UserID: id} })))
 	g.GET("/users/:id/licenses/:related", s.related("user", s.userID, s.findLicense))
 
 	g.GET("/policies/:id/licenses", s.withParent(s.policyID, s.licensesWhere(func(id string) license.Filter { return license.Filter{PolicyID: id} })))

@@ -91,7 +91,7 @@ func (l *License) Status(now time.Time) string {
 		return StatusSuspended
 	case l.Expired(now):
 		return StatusExpired
-	case l.Expiry != nil && l.Expiry.After(now) && l.Expiry.Sub(now) < 3*24*time.Hour:
+	case l.Expiry != nil && l.Expiry.After(now) && l.Expiry.Sub(now) < expiringWindow:
 		return StatusExpiring
 	case l.inactive(now):
 		return StatusInactive
@@ -102,6 +102,9 @@ func (l *License) Status(now time.Time) string {
 // activeWindow is how recently a license must have been created, validated,
 // checked out or checked in to be ACTIVE rather than INACTIVE.
 const activeWindow = 90 * 24 * time.Hour
+
+// expiringWindow is how near its expiry a license is EXPIRING.
+const expiringWindow = 3 * 24 * time.Hour
 
 // inactive reports whether nothing happened to the license within the
 // active window: neither its creation nor its last validation, check-out or
@@ -500,6 +503,27 @@ type Filter struct {
 	ProductID string
 	PolicyID  string
 	OwnerID   string
+	UserID    string // owned by the user or licensed to them
+	MachineID string
+	// Status is one of the statuses; any other matches nothing, as in Keygen.
+	Status string
+	// Metadata holds snake_case keys and query-string values (Keygen's
+	// search_metadata reads "1" as 1 or "1", "true" as true or "true").
+	Metadata    map[string]string
+	Suspended   *bool
+	Expiring    *bool
+	Expired     *bool
+	Assigned    *bool // owned by or licensed to anyone
+	Activated   *bool // at least one machine
+	Activations *Comparison
+	// Now is the time statuses are read at (the service sets it).
+	Now time.Time
+}
+
+// Comparison is an integer filter: Op is eq, gt, gte, lt or lte.
+type Comparison struct {
+	Op string
+	N  int64
 }
 
 // List returns a page of the licenses who may see.
@@ -507,6 +531,7 @@ func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Te
 	if err := who.Require("license.read"); err != nil {
 		return nil, 0, err
 	}
+	f.Now = s.now().UTC()
 	licenses, total, err := s.store.List(ctx, t.ID, access.ScopeOf(who), f, p)
 	if err != nil {
 		return nil, 0, err

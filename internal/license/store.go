@@ -78,13 +78,98 @@ func (s *Store) Find(ctx context.Context, accountID, ref, digest string, sc acce
 
 // List returns a page of licenses within the scope and filter.
 func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, f Filter, p page.Request) ([]License, int64, error) {
-	q := s.scoped(ctx, accountID, sc)
+	q := s.filtered(s.scoped(ctx, accountID, sc), accountID, f)
+	return database.PaginateIn[License](q, "licenses", p, withOwner)
+}
+
+// machineCount is the number of a license's machines, for the activation
+// filters.
+const machineCount = "(SELECT COUNT(*) FROM machines WHERE machines.license_id = licenses.id)"
+
+// assignedCondition holds for a license with an owner or a licensee.
+const assignedCondition = "(licenses.owner_id IS NOT NULL OR EXISTS (SELECT 1 FROM license_users WHERE license_users.license_id = licenses.id))"
+
+var comparisonSQL = map[string]string{"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+// filtered applies Keygen's license scopes (licenses_controller has_scope).
+func (s *Store) filtered(q *gorm.DB, accountID string, f Filter) *gorm.DB {
 	for column, value := range map[string]string{"licenses.product_id": f.ProductID, "licenses.policy_id": f.PolicyID, "licenses.owner_id": f.OwnerID} {
 		if value != "" {
 			q = q.Where(column+" = ?", value)
 		}
 	}
-	return database.PaginateIn[License](q, "licenses", p, withOwner)
+	if f.UserID != "" {
+		q = q.Where("licenses.id IN ("+database.LicensesOfUser+")", accountID, f.UserID, f.UserID)
+	}
+	if f.MachineID != "" {
+		q = q.Where("licenses.id IN (SELECT license_id FROM machines WHERE account_id = ? AND id = ?)", accountID, f.MachineID)
+	}
+	for key, value := range f.Metadata {
+		cond, args := s.db.MetadataMatch("licenses.metadata", key, value)
+		q = q.Where(cond, args...)
+	}
+	if f.Status != "" {
+		q = statusIs(q, strings.ToUpper(f.Status), f.Now)
+	}
+	soon := f.Now.Add(expiringWindow)
+	if f.Suspended != nil {
+		q = q.Where("licenses.suspended = ?", *f.Suspended)
+	}
+	q = flag(q, f.Expiring, expiringCondition,
+		"licenses.expiry IS NULL OR licenses.expiry < ? OR licenses.expiry > ?", f.Now, soon)
+	q = flag(q, f.Expired, expiredCondition, "licenses.expiry IS NULL OR licenses.expiry >= ?", f.Now)
+	q = flag(q, f.Assigned, assignedCondition, "NOT "+assignedCondition)
+	q = flag(q, f.Activated, machineCount+" >= 1", machineCount+" <= 0")
+	if c := f.Activations; c != nil {
+		if op, ok := comparisonSQL[c.Op]; ok {
+			q = q.Where(machineCount+" "+op+" ?", c.N)
+		}
+	}
+	return q
+}
+
+// flag applies a boolean filter: whenTrue's condition for true, whenFalse's
+// for false, both with args.
+func flag(q *gorm.DB, v *bool, whenTrue, whenFalse string, args ...any) *gorm.DB {
+	switch {
+	case v == nil:
+		return q
+	case *v:
+		return q.Where(whenTrue, args...)
+	}
+	return q.Where(whenFalse, args...)
+}
+
+const (
+	expiredCondition  = "licenses.expiry IS NOT NULL AND licenses.expiry < ?"
+	expiringCondition = "licenses.expiry IS NOT NULL AND licenses.expiry > ? AND licenses.expiry < ?"
+	ownerBanned       = "licenses.owner_id IN (SELECT id FROM users WHERE banned_at IS NOT NULL)"
+	// activeCondition holds for a license created, validated, checked out
+	// or checked in since its argument (four times).
+	activeCondition = "(licenses.created_at >= ? OR (licenses.last_validated_at IS NOT NULL AND licenses.last_validated_at >= ?) OR " +
+		"(licenses.last_check_out_at IS NOT NULL AND licenses.last_check_out_at >= ?) OR (licenses.last_check_in_at IS NOT NULL AND licenses.last_check_in_at >= ?))"
+)
+
+// statusIs applies Keygen's with_status: its scopes, which unlike a
+// license's one status may overlap (a suspended license may have expired);
+// an unknown status matches nothing.
+func statusIs(q *gorm.DB, status string, now time.Time) *gorm.DB {
+	since := now.Add(-activeWindow)
+	switch status {
+	case StatusBanned:
+		return q.Where(ownerBanned)
+	case StatusSuspended:
+		return q.Where("licenses.suspended = ?", true)
+	case StatusExpired:
+		return q.Where(expiredCondition, now)
+	case StatusExpiring:
+		return q.Where(expiringCondition, now, now.Add(expiringWindow))
+	case StatusActive:
+		return q.Where("NOT "+ownerBanned).Where(activeCondition, since, since, since, since)
+	case StatusInactive:
+		return q.Where("NOT "+ownerBanned).Where("NOT "+activeCondition, since, since, since, since)
+	}
+	return q.Where("1 = 0")
 }
 
 // FindByDigestWithPolicy returns the license with a key digest and its

@@ -1,0 +1,48 @@
+package httpapi
+
+import (
+	"net/url"
+
+	"github.com/relkey/relkey/internal/document"
+	"github.com/relkey/relkey/internal/license"
+)
+
+// licenseFilter reads the filters of Keygen's licenses index (its
+// has_scope list): ids, status, metadata[…], the boolean scopes and
+// activations[…]. A value of the wrong shape is a 400 on its parameter.
+func licenseFilter(q url.Values) (license.Filter, error) {
+	var f license.Filter
+	ids, err := document.IDFilters(q, "product", "policy", "owner", "user", "machine")
+	if err != nil {
+		return f, err
+	}
+	f.ProductID, f.PolicyID, f.OwnerID, f.UserID, f.MachineID = ids["product"], ids["policy"], ids["owner"], ids["user"], ids["machine"]
+	if f.Status, err = document.PlainFilter(q, "status"); err != nil {
+		return f, err
+	}
+	if f.Metadata, err = document.MetadataFilter(q); err != nil {
+		return f, err
+	}
+	unassigned, err := document.BoolFilter(q, "unassigned")
+	if err != nil {
+		return f, err
+	}
+	for _, b := range []struct {
+		name string
+		into **bool
+	}{{"suspended", &f.Suspended}, {"expiring", &f.Expiring}, {"expired", &f.Expired}, {"assigned", &f.Assigned}, {"activated", &f.Activated}} {
+		if *b.into, err = document.BoolFilter(q, b.name); err != nil {
+			return f, err
+		}
+	}
+	if unassigned != nil && f.Assigned == nil {
+		assigned := !*unassigned
+		f.Assigned = &assigned
+	}
+	activations, err := document.ComparisonFilter(q, "activations")
+	if err != nil || activations == nil {
+		return f, err
+	}
+	f.Activations = &license.Comparison{Op: activations.Op, N: activations.N}
+	return f, nil
+}

@@ -1,0 +1,103 @@
+package httpapi_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/relkey/relkey/internal/testenv"
+)
+
+// TestLicenseFilters checks Keygen's license index filters (scenarios of
+// features/api/v1/licenses/index.feature): each picks the licenses it
+// names, and a value of the wrong shape is a 400 on its parameter.
+func TestLicenseFilters(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
+		policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"P","maxMachines":5,"floating":true`)))
+		create := func(attrs string) string {
+			return e.id(e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, attrs)))
+		}
+		soon := time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
+		past := time.Now().Add(-24 * time.Hour).UTC().Format(time.RFC3339)
+		tagged := create(`"metadata":{"externalId":"1624214616","tos":1,"deleted":false,"score":1.5}`)
+		suspended := create(`"suspended":true,"metadata":{"externalId":"x","tos":0,"deleted":true}`)
+		expiring := create(`"expiry":"` + soon + `"`)
+		expired := create(`"expiry":"` + past + `"`)
+		userID := e.id(e.admin("POST", "/v1/accounts/acme/users", userBody("owner@acme.test", "user")))
+		owned := e.id(e.admin("POST", "/v1/accounts/acme/licenses",
+			`{"data":{"type":"licenses","relationships":{"policy":{"data":{"type":"policies","id":"`+policyID+`"}},"owner":{"data":{"type":"users","id":"`+userID+`"}}}}}`))
+		machineID := e.id(e.admin("POST", "/v1/accounts/acme/machines", machineBody(tagged, `"fingerprint":"f1"`)))
+		e.id(e.admin("POST", "/v1/accounts/acme/machines", machineBody(tagged, `"fingerprint":"f2"`)))
+		e.id(e.admin("POST", "/v1/accounts/acme/machines", machineBody(owned, `"fingerprint":"f3"`)))
+		all := []string{tagged, suspended, expiring, expired, owned}
+
+		for _, tt := range []struct {
+			query string
+			want  []string
+		}{
+			{"", all},
+			{"metadata[externalId]=1624214616", []string{tagged}},
+			{"metadata[external_id]=1624214616", []string{tagged}},
+			{"metadata[tos]=1", []string{tagged}},
+			{"metadata[tos]=0", []string{suspended}},
+			{"metadata[deleted]=false", []string{tagged}},
+			{"metadata[score]=1.5", []string{tagged}},
+			{"metadata[externalId]=x&metadata[deleted]=true", []string{suspended}},
+			{"metadata[externalId]=162421", nil},
+			{"suspended=true", []string{suspended}},
+			{"suspended=false", []string{tagged, expiring, expired, owned}},
+			{"status=SUSPENDED", []string{suspended}},
+			{"status=expired", []string{expired}},
+			{"status=EXPIRING", []string{expiring}},
+			{"status=ACTIVE", all},
+			{"status=INACTIVE", nil},
+			{"status=BOGUS", nil},
+			{"expiring=true", []string{expiring}},
+			{"expired=true", []string{expired}},
+			{"expired=false", []string{tagged, suspended, expiring, owned}},
+			{"assigned=true", []string{owned}},
+			{"unassigned=true", []string{tagged, suspended, expiring, expired}},
+			{"user=" + userID, []string{owned}},
+			{"owner=" + userID, []string{owned}},
+			{"machine=" + machineID, []string{tagged}},
+			{"activated=true", []string{tagged, owned}},
+			{"activated=false", []string{suspended, expiring, expired}},
+			{"activations[gte]=2", []string{tagged}},
+			{"activations[eq]=1", []string{owned}},
+			{"activations[lt]=1", []string{suspended, expiring, expired}},
+			{"product=" + productID + "&policy=" + policyID + "&suspended", []string{suspended}},
+		} {
+			r := e.admin("GET", "/v1/accounts/acme/licenses?limit=100&order=asc&"+tt.query, "")
+			if r.status != 200 {
+				t.Fatalf("?%s: %d %s", tt.query, r.status, r.body)
+			}
+			var got []string
+			for _, item := range list(t, r) {
+				got = append(got, item.(map[string]any)["id"].(string))
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("?%s: %d licenses %v, want %v", tt.query, len(got), got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Fatalf("?%s: %v, want %v", tt.query, got, tt.want)
+				}
+			}
+		}
+
+		for _, tt := range []struct{ query, parameter string }{
+			{"metadata=foo", "metadata"},
+			{"metadata[a%22b]=1", `metadata[a"b]`},
+			{"suspended=maybe", "suspended"},
+			{"status[x]=1", "status"},
+			{"activations=2", "activations"},
+			{"activations[gte]=two", "activations[gte]"},
+			{"activations[between]=1", "activations[between]"},
+			{"user=nobody", "user"},
+			{"machine=x", "machine"},
+		} {
+			e.admin("GET", "/v1/accounts/acme/licenses?"+tt.query, "").expectError(t, 400, "PARAMETERS_INVALID", "parameter", tt.parameter)
+		}
+	})
+}
