@@ -1,5 +1,6 @@
-// Package spec embeds relkey's OpenAPI description, spec/openapi.yaml, and
-// its examples, spec/examples.yaml.
+// Package spec embeds relkey's OpenAPI description, spec/openapi.yaml, its
+// examples, spec/examples.yaml, and the table of Keygen's routes,
+// spec/keygen-routes.tsv.
 package spec
 
 import _ "embed"
@@ -14,3 +15,10 @@ var OpenAPI []byte
 //
 //go:embed examples.yaml
 var Examples []byte
+
+// KeygenRoutes lists every Keygen CE route (tab-separated: method, Keygen
+// path, served or open, relkey's operationId or the issue that owns it,
+// note); lines starting with # are comments.
+//
+//go:embed keygen-routes.tsv
+var KeygenRoutes []byte
