@@ -5,6 +5,7 @@ import (
 
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/license"
+	"github.com/relkey/relkey/internal/machine"
 )
 
 // licenseFilter reads the filters of Keygen's licenses index (its
@@ -45,4 +46,25 @@ func licenseFilter(q url.Values) (license.Filter, error) {
 	}
 	f.Activations = &license.Comparison{Op: activations.Op, N: activations.N}
 	return f, nil
+}
+
+// machineFilter reads the filters of Keygen's machines index: ids,
+// fingerprint, ip, hostname and metadata[…].
+func machineFilter(q url.Values) (machine.Filter, error) {
+	var f machine.Filter
+	ids, err := document.IDFilters(q, "license", "product", "policy", "owner", "user")
+	if err != nil {
+		return f, err
+	}
+	f.LicenseID, f.ProductID, f.PolicyID, f.OwnerID, f.UserID = ids["license"], ids["product"], ids["policy"], ids["owner"], ids["user"]
+	for _, p := range []struct {
+		name string
+		into *string
+	}{{"fingerprint", &f.Fingerprint}, {"ip", &f.IP}, {"hostname", &f.Hostname}} {
+		if *p.into, err = document.PlainFilter(q, p.name); err != nil {
+			return f, err
+		}
+	}
+	f.Metadata, err = document.MetadataFilter(q)
+	return f, err
 }

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -100,4 +101,58 @@ func TestLicenseFilters(t *testing.T) {
 			e.admin("GET", "/v1/accounts/acme/licenses?"+tt.query, "").expectError(t, 400, "PARAMETERS_INVALID", "parameter", tt.parameter)
 		}
 	})
+}
+
+// TestMachineFilters checks Keygen's machine index filters and the user's
+// machines and products (users/:id/machines, users/:id/products).
+func TestMachineFilters(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
+		e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"Unused"`)))
+		policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"P","maxMachines":5,"floating":true`)))
+		userID := e.id(e.admin("POST", "/v1/accounts/acme/users", userBody("owner@acme.test", "user")))
+		owned := e.id(e.admin("POST", "/v1/accounts/acme/licenses",
+			`{"data":{"type":"licenses","relationships":{"policy":{"data":{"type":"policies","id":"`+policyID+`"}},"owner":{"data":{"type":"users","id":"`+userID+`"}}}}}`))
+		other := e.id(e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, "")))
+		tagged := e.id(e.admin("POST", "/v1/accounts/acme/machines", machineBody(owned, `"fingerprint":"f1","hostname":"box","ip":"10.0.0.1","metadata":{"rack":"a1","slot":3}`)))
+		plain := e.id(e.admin("POST", "/v1/accounts/acme/machines", machineBody(other, `"fingerprint":"f2"`)))
+		for _, tt := range []struct {
+			path string
+			want []string
+		}{
+			{"/machines?metadata[rack]=a1", []string{tagged}},
+			{"/machines?metadata[slot]=3", []string{tagged}},
+			{"/machines?metadata[slot]=4", nil},
+			{"/machines?hostname=box", []string{tagged}},
+			{"/machines?ip=10.0.0.1", []string{tagged}},
+			{"/machines?user=" + userID, []string{tagged}},
+			{"/machines?policy=" + policyID, []string{tagged, plain}},
+			{"/machines?fingerprint=f2", []string{plain}},
+			{"/users/" + userID + "/machines", []string{tagged}},
+			{"/users/" + userID + "/products", []string{productID}},
+		} {
+			r := e.admin("GET", "/v1/accounts/acme"+tt.path+sep(tt.path)+"order=asc", "")
+			if r.status != 200 {
+				t.Fatalf("%s: %d %s", tt.path, r.status, r.body)
+			}
+			var got []string
+			for _, item := range list(t, r) {
+				got = append(got, item.(map[string]any)["id"].(string))
+			}
+			if len(got) != len(tt.want) || (len(got) > 0 && got[0] != tt.want[0]) {
+				t.Fatalf("%s: %v, want %v", tt.path, got, tt.want)
+			}
+		}
+		e.admin("GET", "/v1/accounts/acme/machines?metadata=x", "").expectError(t, 400, "PARAMETERS_INVALID", "parameter", "metadata")
+		e.admin("GET", "/v1/accounts/acme/machines?hostname[a]=x", "").expectError(t, 400, "PARAMETERS_INVALID", "parameter", "hostname")
+		e.admin("GET", "/v1/accounts/acme/users/nobody@acme.test/machines", "").expectError(t, 404, "NOT_FOUND")
+	})
+}
+
+func sep(path string) string {
+	if strings.Contains(path, "?") {
+		return "&"
+	}
+	return "?"
 }

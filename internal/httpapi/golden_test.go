@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/relkey/relkey/internal/testenv"
@@ -71,6 +72,12 @@ func TestWireFormats(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		e := newEnv(t, b)
 		replace := map[string]string{e.acct.PublicKey: "<public-key-hex>"}
+		var documents []*response
+		golden := func(t *testing.T, name string, status int, r *response, replace map[string]string) {
+			t.Helper()
+			golden(t, name, status, r, replace)
+			documents = append(documents, r)
+		}
 		base := "/v1/accounts/acme/products"
 
 		product := e.admin("POST", base, productBody(`"name":"Desktop App","code":"desktop","url":"https://example.com",
@@ -104,5 +111,47 @@ func TestWireFormats(t *testing.T) {
 		golden(t, "package", 201, e.admin("POST", "/v1/accounts/acme/packages", packageBody(productID, `"name":"Golden CLI","key":"golden-cli","engine":"raw","metadata":{"tierName":"pro"}`)), replace)
 		golden(t, "channels-page", 200, e.admin("GET", "/v1/accounts/acme/channels", ""), replace)
 		golden(t, "user", 201, e.admin("POST", "/v1/accounts/acme/users", `{"data":{"type":"users","attributes":{"firstName":"Ada","lastName":"Lovelace","email":"ada@acme.test"}}}`), replace)
+		e.resolveLinks(t, documents...)
 	})
+}
+
+// resolveLinks follows every links.self and links.related of the
+// documents (at any depth: the document's, its resources' and their
+// relationships') as the admin, and fails unless each answers 200 (or a
+// redirect to a download).
+func (e *env) resolveLinks(t *testing.T, documents ...*response) {
+	t.Helper()
+	seen := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if links, ok := v["links"].(map[string]any); ok {
+				for _, name := range []string{"self", "related"} {
+					if href, ok := links[name].(string); ok && !seen[href] {
+						seen[href] = true
+						r := e.admin("GET", href, "")
+						// An upgrade link answers 404 when there is no upgrade, as in Keygen.
+						noUpgrade := strings.HasSuffix(href, "/upgrade") && r.status == 404 && !strings.Contains(string(r.body), "endpoint was not found")
+						if r.status != 200 && r.status != 303 && !noUpgrade {
+							t.Errorf("links.%s %s: %d %s", name, href, r.status, r.body)
+						}
+					}
+				}
+			}
+			for _, child := range v {
+				walk(child)
+			}
+		case []any:
+			for _, child := range v {
+				walk(child)
+			}
+		}
+	}
+	for _, r := range documents {
+		walk(r.doc(t))
+	}
+	if len(seen) == 0 {
+		t.Fatal("the documents have no links to follow")
+	}
 }

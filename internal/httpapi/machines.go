@@ -83,12 +83,11 @@ func machineNode(m *machine.WithPolicy[machine.Machine]) *jsonapi.Node {
 }
 
 func (s *Server) listMachines(c echo.Context) error {
-	q := c.QueryParams()
-	ids, err := document.IDFilters(q, "license", "product")
+	f, err := machineFilter(c.QueryParams())
 	if err != nil {
 		return err
 	}
-	return s.pageMachines(c, machine.Filter{LicenseID: ids["license"], Fingerprint: q.Get("fingerprint"), ProductID: ids["product"]})
+	return s.pageMachines(c, f)
 }
 
 // pageMachines renders a page of the machines f picks.

@@ -16,6 +16,7 @@ import (
 	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/policy"
+	"github.com/relkey/relkey/internal/product"
 	"github.com/relkey/relkey/internal/release"
 	"github.com/relkey/relkey/internal/releasepackage"
 	"github.com/relkey/relkey/internal/serializer"
@@ -26,6 +27,7 @@ import (
 // the bearer may see it (404 otherwise), then lists or shows the related
 // records the bearer may see among the parent's.
 func (s *Server) relationshipRoutes(g *echo.Group) {
+	g.GET("/profile", s.me)
 	g.GET("/products/:id/policies", s.withParent(s.productID, s.listPoliciesOf))
 	g.GET("/products/:id/policies/:related", s.related("product", s.productID, s.findPolicy))
 	g.GET("/products/:id/licenses", s.withParent(s.productID, s.licensesWhere(func(id string) license.Filter { return license.Filter{ProductID: id} })))
@@ -40,6 +42,8 @@ func (s *Server) relationshipRoutes(g *echo.Group) {
 	g.GET("/products/:id/artifacts/:related", s.related("product", s.productID, s.findArtifact))
 
 	g.GET("/users/:id/licenses", s.withParent(s.userID, s.licensesWhere(func(id string) license.Filter { return license.Filter{UserID: id} })))
+	g.GET("/users/:id/machines", s.withParent(s.userID, s.machinesWhere(func(id string) machine.Filter { return machine.Filter{UserID: id} })))
+	g.GET("/users/:id/products", s.withParent(s.userID, s.productsOfUser))
 	g.GET("/users/:id/licenses/:related", s.related("user", s.userID, s.findLicense))
 
 	g.GET("/policies/:id/licenses", s.withParent(s.policyID, s.licensesWhere(func(id string) license.Filter { return license.Filter{PolicyID: id} })))
@@ -249,6 +253,12 @@ func (s *Server) machinesWhere(filter func(parentID string) machine.Filter) func
 	return func(c echo.Context, parentID string) error {
 		return s.pageMachines(c, filter(parentID))
 	}
+}
+
+func (s *Server) productsOfUser(c echo.Context, userID string) error {
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]product.Product, int64, error) {
+		return s.Products.OfUser(ctx, who, t, userID, p)
+	}, serializer.Product)
 }
 
 func (s *Server) releasesOfProduct(c echo.Context, productID string) error {

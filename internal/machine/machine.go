@@ -420,6 +420,14 @@ type Filter struct {
 	LicenseID   string
 	Fingerprint string
 	ProductID   string
+	PolicyID    string
+	OwnerID     string
+	UserID      string // owned by the user or of a license the user holds
+	IP          string
+	Hostname    string
+	// Metadata holds snake_case keys and query-string values, matched as
+	// Keygen's search_metadata does.
+	Metadata map[string]string
 }
 
 // List returns a page of the machines who may see, each with its policy.

@@ -130,10 +130,18 @@ func (s *Store) Find(ctx context.Context, accountID, ref string, sc access.Scope
 // List returns a page of machines within the scope and filter.
 func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, f Filter, p page.Request) ([]Machine, int64, error) {
 	q := s.scoped(ctx, accountID, sc)
-	for column, value := range map[string]string{"license_id": f.LicenseID, "fingerprint": f.Fingerprint, "product_id": f.ProductID} {
+	for column, value := range map[string]string{"license_id": f.LicenseID, "fingerprint": f.Fingerprint, "product_id": f.ProductID,
+		"policy_id": f.PolicyID, "owner_id": f.OwnerID, "ip": f.IP, "hostname": f.Hostname} {
 		if value != "" {
 			q = q.Where(column+" = ?", value)
 		}
+	}
+	if f.UserID != "" {
+		q = q.Where("(owner_id = ? OR license_id IN ("+database.LicensesOfUser+"))", f.UserID, accountID, f.UserID, f.UserID)
+	}
+	for key, value := range f.Metadata {
+		cond, args := s.db.MetadataMatch("metadata", key, value)
+		q = q.Where(cond, args...)
 	}
 	return database.Paginate[Machine](q, p)
 }

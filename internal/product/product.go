@@ -138,6 +138,15 @@ func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Te
 	return s.store.List(ctx, t.ID, access.ScopeOf(who), p)
 }
 
+// OfUser returns a page of the products of the licenses the user holds
+// (users/:id/products), those who may see.
+func (s *Service) OfUser(ctx context.Context, who *access.Principal, t *account.Tenant, userID string, p page.Request) ([]Product, int64, error) {
+	if err := who.Require("product.read"); err != nil {
+		return nil, 0, err
+	}
+	return s.store.ListOfUser(ctx, t.ID, access.ScopeOf(who), userID, p)
+}
+
 // Delete removes a product and its tokens.
 func (s *Service) Delete(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) error {
 	prod, err := s.visible(ctx, who, t, ref, "product.delete")

@@ -62,6 +62,13 @@ func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, p p
 	return database.Paginate[Product](s.scoped(ctx, accountID, sc), p)
 }
 
+// ListOfUser returns a page of the products of the licenses a user holds,
+// within the scope.
+func (s *Store) ListOfUser(ctx context.Context, accountID string, sc access.Scope, userID string, p page.Request) ([]Product, int64, error) {
+	q := s.scoped(ctx, accountID, sc).Where("id IN (SELECT product_id FROM licenses WHERE id IN ("+database.LicensesOfUser+"))", accountID, userID, userID)
+	return database.Paginate[Product](q, p)
+}
+
 // Delete removes the product.
 func (s *Store) Delete(ctx context.Context, p *Product) error {
 	return database.Error(s.db.Conn(ctx).Where("account_id = ?", p.AccountID).Delete(p).Error)

@@ -114,13 +114,18 @@ func (s *Store) CountLicenseUsers(ctx context.Context, licenseID string) (int64,
 // OfLicense returns a page of a license's users: its owner first, then its
 // licensees in the order they were attached.
 func (s *Store) OfLicense(ctx context.Context, accountID, licenseID string, ownerID *string, p page.Request) ([]User, int64, error) {
-	owner := ""
+	// Without an owner the conditions on it are left out: users.id is a
+	// uuid in PostgreSQL, which "" is not.
+	held, ownerFirst := "license_users.license_id IS NOT NULL", clause.Expr{SQL: "license_users.created_at, users.id"}
+	args := []any{accountID}
 	if ownerID != nil {
-		owner = *ownerID
+		held = "(users.id = ? OR license_users.license_id IS NOT NULL)"
+		args = append(args, *ownerID)
+		ownerFirst = clause.Expr{SQL: "CASE WHEN users.id = ? THEN 0 ELSE 1 END, license_users.created_at, users.id", Vars: []any{*ownerID}}
 	}
 	q := s.db.Conn(ctx).Model(&User{}).
 		Joins("LEFT JOIN license_users ON license_users.user_id = users.id AND license_users.license_id = ?", licenseID).
-		Where("users.account_id = ? AND (users.id = ? OR license_users.license_id IS NOT NULL)", accountID, owner)
+		Where("users.account_id = ? AND "+held, args...)
 	var total int64
 	if p.Count {
 		if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
@@ -129,7 +134,7 @@ func (s *Store) OfLicense(ctx context.Context, accountID, licenseID string, owne
 	}
 	var users []User
 	err := q.Select("users.*").
-		Order(clause.Expr{SQL: "CASE WHEN users.id = ? THEN 0 ELSE 1 END, license_users.created_at, users.id", Vars: []any{owner}}).
+		Order(ownerFirst).
 		Limit(p.Limit).Offset(p.Offset).Find(&users).Error
 	return users, total, database.Error(err)
 }
