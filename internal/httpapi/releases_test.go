@@ -35,9 +35,17 @@ func TestReleases(t *testing.T) {
 			{`"channel":"nightly","version":"3.0.0"`, "CHANNEL_NOT_ALLOWED", "/data/attributes/channel"},
 			{`"version":"3.0.0"`, "CHANNEL_NOT_ALLOWED", "/data/attributes/channel"},
 			{`"channel":"stable"`, "VERSION_MISSING", "/data/attributes/version"},
-			{`"channel":"stable","version":"3.0.0","status":"YANKED"`, "STATUS_NOT_ALLOWED", "/data/attributes/status"},
 		} {
 			e.admin("POST", "/v1/accounts/acme/releases", releaseBody(productID, tt.attrs)).expectError(t, 422, tt.code, "pointer", tt.pointer)
+		}
+		// Keygen's typed params refuse a YANKED release on create: a 400.
+		e.admin("POST", "/v1/accounts/acme/releases", releaseBody(productID, `"channel":"stable","version":"3.0.0","status":"YANKED"`)).
+			expectError(t, 400, "PARAMETERS_INVALID", "pointer", "/data/attributes/status")
+		// A tag is unique per product and package, not per account (Keygen's
+		// scope: tag, release_package_id, product_id, account_id).
+		otherProduct := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"Other"`)))
+		if r := e.admin("POST", "/v1/accounts/acme/releases", releaseBody(otherProduct, `"channel":"stable","version":"2.0.0","tag":"latest-two"`)); r.status != 201 {
+			t.Fatalf("the same tag in another product: %d %s", r.status, r.body)
 		}
 		for _, ref := range []string{id, "2.0.0", "latest-two"} {
 			if r := e.admin("GET", "/v1/accounts/acme/releases/"+ref+"?product="+productID, ""); r.status != 200 || data(t, r)["id"] != id {

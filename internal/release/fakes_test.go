@@ -42,8 +42,8 @@ type fakeLicense struct {
 //     package, in the channels, greater than current, within the
 //     constraint; else ErrNoUpgrade.
 //   - List: the releases in sight matching the filter, by id.
-//   - Create, Save: VERSION_TAKEN per product and package, TAG_TAKEN per
-//     account, as the unique indexes do; Create runs then and keeps
+//   - Create, Save: VERSION_TAKEN and TAG_TAKEN per product and package,
+//     as the unique indexes do; Create runs then and keeps
 //     nothing when it fails (the transaction rolls back).
 type fakeStore struct {
 	releases    []*Release
@@ -235,7 +235,7 @@ func (f *fakeStore) unique(r *Release) error {
 		case o.ID == r.ID:
 		case o.AccountID == r.AccountID && o.ProductID == r.ProductID && deref(o.PackageID) == deref(r.PackageID) && o.Version == r.Version:
 			return apperr.Attribute("version", "TAKEN", "has already been taken")
-		case o.AccountID == r.AccountID && r.Tag != nil && o.Tag != nil && *o.Tag == *r.Tag:
+		case o.AccountID == r.AccountID && o.ProductID == r.ProductID && deref(o.PackageID) == deref(r.PackageID) && r.Tag != nil && o.Tag != nil && *o.Tag == *r.Tag:
 			return apperr.Attribute("tag", "TAKEN", "has already been taken")
 		}
 	}

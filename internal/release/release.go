@@ -170,7 +170,8 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 	}
 	status := p.Status.Or(Draft)
 	if status != Draft && status != Published {
-		return nil, apperr.Attribute("status", "NOT_ALLOWED", "must be DRAFT or PUBLISHED")
+		// Keygen's typed params refuse any other status: a 400.
+		return nil, apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "is invalid", apperr.Attr("status"))
 	}
 	r := &Release{
 		ID: id.New(), AccountID: t.ID, ProductID: productID, Channel: p.Channel.V, Status: status, Version: version,

@@ -150,7 +150,7 @@ func taken(err error) error {
 }
 
 // Create inserts a release, then runs then in the same transaction;
-// VERSION_TAKEN per product and package, TAG_TAKEN per account.
+// VERSION_TAKEN and TAG_TAKEN per product and package.
 func (s *Store) Create(ctx context.Context, r *Release, then func(ctx context.Context) error) error {
 	return s.db.InTx(ctx, func(ctx context.Context) error {
 		if err := taken(s.db.Conn(ctx).Create(r).Error); err != nil {
