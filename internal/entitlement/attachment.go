@@ -80,6 +80,16 @@ func (t Target) field(i int) apperr.Field {
 	return t.Field.Item(i)
 }
 
+// attachField is where an attach error of item i points: Keygen's
+// /data/relationships/entitlement for policies and licenses, the target's
+// own field (a release's embedded constraints) otherwise.
+func (t Target) attachField(i int) apperr.Field {
+	if t.Field == (apperr.Field{}) {
+		return apperr.Rel("entitlement")
+	}
+	return t.Field.Item(i)
+}
+
 // PolicyTarget is a policy, whose entitlements every license of it holds.
 func PolicyTarget(policyID string) Target {
 	return Target{Table: "policy_entitlements", Column: "policy_id", ID: policyID}
@@ -188,7 +198,7 @@ func (s *Service) Attach(ctx context.Context, who *access.Principal, t *account.
 	now := s.now().UTC().Truncate(time.Millisecond)
 	for i, eid := range ids {
 		if !found[eid] {
-			return nil, apperr.At(apperr.Unprocessable, target.Code+"ENTITLEMENT_NOT_FOUND", "entitlement must exist", target.field(i))
+			return nil, apperr.At(apperr.Unprocessable, target.Code+"ENTITLEMENT_NOT_FOUND", "entitlement must exist", target.attachField(i))
 		}
 		attachments[i] = Attachment{ID: id.New(), AccountID: t.ID, OwnerID: target.ID, EntitlementID: eid, CreatedAt: now, UpdatedAt: now}
 	}
@@ -199,7 +209,7 @@ func (s *Service) Attach(ctx context.Context, who *access.Principal, t *account.
 		}
 		for i, eid := range ids {
 			if onPolicy[eid] {
-				return nil, apperr.At(apperr.Unprocessable, "ENTITLEMENT_CONFLICT", "already attached through the license's policy", target.field(i))
+				return nil, apperr.At(apperr.Unprocessable, "ENTITLEMENT_CONFLICT", "already exists (entitlement is attached through policy)", target.attachField(i))
 			}
 		}
 	}
@@ -208,14 +218,15 @@ func (s *Service) Attach(ctx context.Context, who *access.Principal, t *account.
 		return nil, err
 	}
 	if taken >= 0 {
-		return nil, apperr.At(apperr.Unprocessable, target.Code+"ENTITLEMENT_TAKEN", "already attached", target.field(taken))
+		return nil, apperr.At(apperr.Unprocessable, target.Code+"ENTITLEMENT_TAKEN", "already exists", target.attachField(taken))
 	}
 	return attachments, nil
 }
 
 // DetachFrom removes attachments from a policy, license or release who may
 // see, named by entitlement id or by their own id: 1 to 100 at once, all or
-// none; any not attached is ENTITLEMENT_NOT_FOUND.
+// none; any not attached is ENTITLEMENT_NOT_FOUND, and one a license holds
+// through its policy is a 403, as in Keygen.
 func (s *Service) DetachFrom(ctx context.Context, who *access.Principal, t *account.Tenant, on Kind, ref Ref, ids []string) error {
 	target, err := s.permitted(ctx, who, t, on, ref, changePermissions[on]+".detach")
 	if err != nil {
@@ -223,6 +234,17 @@ func (s *Service) DetachFrom(ctx context.Context, who *access.Principal, t *acco
 	}
 	if err := batchSize("detach", ids); err != nil {
 		return err
+	}
+	if target.PolicyID != "" {
+		onPolicy, err := s.store.AttachedIDs(ctx, PolicyTarget(target.PolicyID))
+		if err != nil {
+			return err
+		}
+		for i, eid := range ids {
+			if onPolicy[eid] {
+				return apperr.At(apperr.Forbidden, "ACCESS_DENIED", "cannot detach entitlement '"+eid+"' (entitlement is attached through policy)", target.field(i))
+			}
+		}
 	}
 	missing, err := s.store.Detach(ctx, target, ids)
 	if err != nil {

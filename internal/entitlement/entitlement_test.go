@@ -91,6 +91,12 @@ func itemErr(code string, i int) *apperr.Error {
 	return apperr.At(apperr.Unprocessable, code, "", apperr.Record().Item(i))
 }
 
+// attachErr is an attach error, which points at
+// /data/relationships/entitlement as in Keygen.
+func attachErr(code string) *apperr.Error {
+	return apperr.At(apperr.Unprocessable, code, "", apperr.Rel("entitlement"))
+}
+
 // matches reports whether err is want by kind, code and source; a nil
 // want is no error.
 func matches(err error, want *apperr.Error) bool {
@@ -281,21 +287,21 @@ func TestAttachAndDetach(t *testing.T) {
 			target: ReleaseTarget("rel1"), after: "BETA,PRO"},
 		{name: "none", who: admin, on: OnPolicy, ref: Ref{ID: "pol1"}, ids: nil, want: errBatch, target: PolicyTarget("pol1"), after: "PRO"},
 		{name: "101", who: admin, on: OnPolicy, ref: Ref{ID: "pol2"}, ids: tooMany, want: errBatch, target: PolicyTarget("pol2")},
-		{name: "100", who: admin, on: OnPolicy, ref: Ref{ID: "pol2"}, ids: tooMany[:100], want: itemErr("ENTITLEMENT_TAKEN", 1), target: PolicyTarget("pol2")},
-		{name: "unknown", who: admin, on: OnPolicy, ref: Ref{ID: "pol1"}, ids: []string{supID, "0b6f1c36-0000-4000-8000-00000000000f"}, want: itemErr("ENTITLEMENT_NOT_FOUND", 1),
+		{name: "100", who: admin, on: OnPolicy, ref: Ref{ID: "pol2"}, ids: tooMany[:100], want: attachErr("ENTITLEMENT_TAKEN"), target: PolicyTarget("pol2")},
+		{name: "unknown", who: admin, on: OnPolicy, ref: Ref{ID: "pol1"}, ids: []string{supID, "0b6f1c36-0000-4000-8000-00000000000f"}, want: attachErr("ENTITLEMENT_NOT_FOUND"),
 			target: PolicyTarget("pol1"), after: "PRO"},
-		{name: "not an id", who: admin, on: OnRelease, ref: Ref{ID: "rel1"}, ids: []string{"PRO"}, want: itemErr("ENTITLEMENT_NOT_FOUND", 0), target: ReleaseTarget("rel1"), after: "BETA,PRO"},
-		{name: "attached already", who: admin, on: OnPolicy, ref: Ref{ID: "pol1"}, ids: []string{supID, proID}, want: itemErr("ENTITLEMENT_TAKEN", 1),
+		{name: "not an id", who: admin, on: OnRelease, ref: Ref{ID: "rel1"}, ids: []string{"PRO"}, want: attachErr("ENTITLEMENT_NOT_FOUND"), target: ReleaseTarget("rel1"), after: "BETA,PRO"},
+		{name: "attached already", who: admin, on: OnPolicy, ref: Ref{ID: "pol1"}, ids: []string{supID, proID}, want: attachErr("ENTITLEMENT_TAKEN"),
 			target: PolicyTarget("pol1"), after: "PRO"},
-		{name: "twice in one batch", who: admin, on: OnLicense, ref: Ref{ID: "lic1"}, ids: []string{betaID, betaID}, want: itemErr("ENTITLEMENT_TAKEN", 1),
+		{name: "twice in one batch", who: admin, on: OnLicense, ref: Ref{ID: "lic1"}, ids: []string{betaID, betaID}, want: attachErr("ENTITLEMENT_TAKEN"),
 			target: LicenseTarget("lic1", "pol1"), after: "SUPPORT"},
-		{name: "a constraint already", who: admin, on: OnRelease, ref: Ref{ID: "rel1"}, ids: []string{betaID}, want: itemErr("ENTITLEMENT_TAKEN", 0), target: ReleaseTarget("rel1"), after: "BETA,PRO"},
-		{name: "on the license's policy", who: admin, on: OnLicense, ref: Ref{ID: "lic1"}, ids: []string{betaID, proID}, want: itemErr("ENTITLEMENT_CONFLICT", 1),
+		{name: "a constraint already", who: admin, on: OnRelease, ref: Ref{ID: "rel1"}, ids: []string{betaID}, want: attachErr("ENTITLEMENT_TAKEN"), target: ReleaseTarget("rel1"), after: "BETA,PRO"},
+		{name: "on the license's policy", who: admin, on: OnLicense, ref: Ref{ID: "lic1"}, ids: []string{betaID, proID}, want: attachErr("ENTITLEMENT_CONFLICT"),
 			target: LicenseTarget("lic1", "pol1"), after: "SUPPORT"},
 		{detach: true, name: "detach: by entitlement id", who: admin, on: OnRelease, ref: Ref{ID: "rel1"}, ids: []string{proID}, target: ReleaseTarget("rel1"), after: "BETA"},
 		{detach: true, name: "detach: by attachment id", who: product, on: OnRelease, ref: Ref{ID: "rel1"}, ids: []string{"rc1", proID}, target: ReleaseTarget("rel1")},
 		{detach: true, name: "detach: from a license", who: admin, on: OnLicense, ref: Ref{ID: "lic1"}, ids: []string{supID}, target: LicenseTarget("lic1", "pol1")},
-		{detach: true, name: "detach: its policy's from a license", who: admin, on: OnLicense, ref: Ref{ID: "lic1"}, ids: []string{supID, proID}, want: itemErr("ENTITLEMENT_NOT_FOUND", 1),
+		{detach: true, name: "detach: its policy's from a license", who: admin, on: OnLicense, ref: Ref{ID: "lic1"}, ids: []string{supID, proID}, want: apperr.At(apperr.Forbidden, "ACCESS_DENIED", "", apperr.Record().Item(1)),
 			target: LicenseTarget("lic1", "pol1"), after: "SUPPORT"},
 		{detach: true, name: "detach: not attached", who: admin, on: OnPolicy, ref: Ref{ID: "pol1"}, ids: []string{proID, betaID}, want: itemErr("ENTITLEMENT_NOT_FOUND", 1),
 			target: PolicyTarget("pol1"), after: "PRO"},

@@ -50,8 +50,8 @@ func TestReleaseConstraints(t *testing.T) {
 			t.Fatalf("attach: %d %s", attached.status, attached.body)
 		}
 		betaConstraint := list(t, attached)[1].(map[string]any)["id"].(string)
-		e.admin("POST", path, constraintsBody(pro)).expectError(t, 422, "ENTITLEMENT_TAKEN", "pointer", "/data/0")
-		e.admin("POST", path, constraintsBody("7e0b1f4e-1c1d-4b7a-9a8e-000000000000")).expectError(t, 422, "ENTITLEMENT_NOT_FOUND", "pointer", "/data/0")
+		e.admin("POST", path, constraintsBody(pro)).expectError(t, 422, "ENTITLEMENT_TAKEN", "pointer", "/data/relationships/entitlement")
+		e.admin("POST", path, constraintsBody("7e0b1f4e-1c1d-4b7a-9a8e-000000000000")).expectError(t, 422, "ENTITLEMENT_NOT_FOUND", "pointer", "/data/relationships/entitlement")
 		e.admin("POST", path, `{"data":{}}`).expectError(t, 400, "PARAMETERS_INVALID", "pointer", "/data")
 		if r := e.admin("GET", path, ""); len(list(t, r)) != 2 {
 			t.Fatalf("list constraints: %s", r.body)

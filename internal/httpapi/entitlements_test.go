@@ -45,8 +45,8 @@ func TestEntitlements(t *testing.T) {
 		if attached.status != 200 || list(t, attached)[0].(map[string]any)["type"] != "policy-entitlements" {
 			t.Fatalf("attach to policy: %d %s", attached.status, attached.body)
 		}
-		e.admin("POST", "/v1/accounts/acme/policies/"+policyID+"/entitlements", linkages(support, pro)).expectError(t, 422, "ENTITLEMENT_TAKEN", "pointer", "/data/1")
-		e.admin("POST", "/v1/accounts/acme/policies/"+policyID+"/entitlements", linkages(e.acct.Account.ID)).expectError(t, 422, "ENTITLEMENT_NOT_FOUND", "pointer", "/data/0")
+		e.admin("POST", "/v1/accounts/acme/policies/"+policyID+"/entitlements", linkages(support, pro)).expectError(t, 422, "ENTITLEMENT_TAKEN", "pointer", "/data/relationships/entitlement")
+		e.admin("POST", "/v1/accounts/acme/policies/"+policyID+"/entitlements", linkages(e.acct.Account.ID)).expectError(t, 422, "ENTITLEMENT_NOT_FOUND", "pointer", "/data/relationships/entitlement")
 		e.admin("POST", "/v1/accounts/acme/policies/"+policyID+"/entitlements", `{"data":[]}`).expectError(t, 400, "PARAMETERS_INVALID")
 		if got := codes(t, e.admin("GET", "/v1/accounts/acme/policies/"+policyID+"/entitlements", "")); got != "PRO" {
 			t.Fatalf("policy entitlements after a failed batch: %s", got)
@@ -54,7 +54,7 @@ func TestEntitlements(t *testing.T) {
 
 		created := e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, ""))
 		licenseID, key := e.id(created), attrs(t, created)["key"].(string)
-		e.admin("POST", "/v1/accounts/acme/licenses/"+licenseID+"/entitlements", linkages(pro)).expectError(t, 422, "ENTITLEMENT_CONFLICT")
+		e.admin("POST", "/v1/accounts/acme/licenses/"+licenseID+"/entitlements", linkages(pro)).expectError(t, 422, "ENTITLEMENT_CONFLICT", "pointer", "/data/relationships/entitlement")
 		if r := e.admin("POST", "/v1/accounts/acme/licenses/"+licenseID+"/entitlements", linkages(support)); r.status != 200 {
 			t.Fatalf("attach to license: %d %s", r.status, r.body)
 		}
@@ -86,6 +86,8 @@ func TestEntitlements(t *testing.T) {
 		}
 
 		e.admin("DELETE", "/v1/accounts/acme/licenses/"+licenseID+"/entitlements", linkages(beta)).expectError(t, 422, "ENTITLEMENT_NOT_FOUND")
+		// An entitlement the license holds through its policy is not the license's to detach.
+		e.admin("DELETE", "/v1/accounts/acme/licenses/"+licenseID+"/entitlements", linkages(support, pro)).expectError(t, 403, "ACCESS_DENIED", "pointer", "/data/1")
 		if r := e.admin("DELETE", "/v1/accounts/acme/licenses/"+licenseID+"/entitlements", linkages(support)); r.status != 204 {
 			t.Fatalf("detach: %d", r.status)
 		}
