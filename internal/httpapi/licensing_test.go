@@ -264,6 +264,10 @@ func TestLicenseAuthentication(t *testing.T) {
 		if attrs(t, activation)["kind"] != "activation-token" || !regexp.MustCompile(`^activ-[0-9a-f]{32}v3$`).MatchString(raw) {
 			t.Fatalf("activation token: %s", activation.body)
 		}
+		// Its limits and counters are in its document, as Keygen's serializer renders them.
+		if a := attrs(t, activation); a["maxActivations"] != 3.0 || a["activations"] != 0.0 || a["maxDeactivations"] != nil || a["deactivations"] != 0.0 {
+			t.Fatalf("activation token counters: %s", activation.body)
+		}
 		if r := e.do("GET", "/v1/accounts/acme/me", "", bearer(raw)); r.status != 200 || data(t, r)["id"] != id {
 			t.Fatalf("activation token on a MIXED policy: %d", r.status)
 		}

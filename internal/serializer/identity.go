@@ -31,6 +31,10 @@ func Token(t *token.Token, raw string) *jsonapi.Node {
 	if raw != "" {
 		attrs["token"] = raw
 	}
+	if t.Kind == token.KindActivation {
+		attrs["maxActivations"], attrs["activations"] = t.MaxActivations, t.Activations
+		attrs["maxDeactivations"], attrs["deactivations"] = t.MaxDeactivations, t.Deactivations
+	}
 	return &jsonapi.Node{
 		Type:       "tokens",
 		ID:         t.ID,
