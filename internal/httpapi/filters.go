@@ -68,3 +68,10 @@ func machineFilter(q url.Values) (machine.Filter, error) {
 	f.Metadata, err = document.MetadataFilter(q)
 	return f, err
 }
+
+// partFilter reads the filters of Keygen's components and processes
+// indexes: product, machine, license, owner and user ids.
+func partFilter(q url.Values) (machine.PartFilter, error) {
+	ids, err := document.IDFilters(q, "product", "machine", "license", "owner", "user")
+	return machine.PartFilter{ProductID: ids["product"], MachineID: ids["machine"], LicenseID: ids["license"], OwnerID: ids["owner"], UserID: ids["user"]}, err
+}

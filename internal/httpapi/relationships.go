@@ -59,6 +59,13 @@ func (s *Server) relationshipRoutes(g *echo.Group) {
 	g.GET("/machines/:id/user", s.showMachineOwner)
 	g.GET("/machines/:id/processes/:related", s.related("machine", s.machineID, s.findProcess))
 
+	g.GET("/machines/:id/components/:related", s.related("machine", s.machineID, s.findComponent))
+	g.GET("/components", s.listComponents)
+	g.GET("/components/:id", s.showComponent)
+	g.GET("/components/:id/machine", s.componentMachine)
+	g.GET("/components/:id/license", s.componentLicense)
+	g.GET("/components/:id/product", s.componentProduct)
+	g.GET("/processes", s.listProcesses)
 	g.GET("/processes/:id/machine", s.processMachine)
 	g.GET("/processes/:id/license", s.processLicense)
 	g.GET("/processes/:id/product", s.processProduct)
@@ -208,6 +215,14 @@ func (s *Server) findProcess(c echo.Context, ref, _ string) (string, *jsonapi.No
 	return proc.MachineID, serializer.Process(proc, pol), nil
 }
 
+func (s *Server) findComponent(c echo.Context, ref, _ string) (string, *jsonapi.Node, error) {
+	comp, err := s.Machines.FindComponent(c.Request().Context(), principalOf(c), tenantOf(c), ref)
+	if err != nil {
+		return "", nil, err
+	}
+	return comp.MachineID, serializer.Component(comp), nil
+}
+
 func (s *Server) findRelease(c echo.Context, ref, _ string) (string, *jsonapi.Node, error) {
 	r, err := s.Releases.Show(c.Request().Context(), principalOf(c), tenantOf(c), ref, release.Narrowing{})
 	if err != nil {
@@ -330,6 +345,70 @@ func (s *Server) machineProduct(c echo.Context) error {
 	return s.renderProduct(c, m.ProductID)
 }
 
+func (s *Server) listComponents(c echo.Context) error {
+	f, err := partFilter(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]machine.Component, int64, error) {
+		return s.Machines.AllComponents(ctx, who, t, f, p)
+	}, serializer.Component)
+}
+
+func (s *Server) listProcesses(c echo.Context) error {
+	f, err := partFilter(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]machine.WithPolicy[machine.Process], int64, error) {
+		return s.Machines.AllProcesses(ctx, who, t, f, p)
+	}, processNode)
+}
+
+func (s *Server) visibleComponent(c echo.Context) (*machine.Component, error) {
+	return s.Machines.FindComponent(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
+}
+
+func (s *Server) showComponent(c echo.Context) error {
+	comp, err := s.visibleComponent(c)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, serializer.Component(comp), nil)
+}
+
+func (s *Server) componentMachine(c echo.Context) error {
+	comp, err := s.visibleComponent(c)
+	if err != nil {
+		return err
+	}
+	return s.renderMachine(c, comp.MachineID)
+}
+
+func (s *Server) componentLicense(c echo.Context) error {
+	comp, err := s.visibleComponent(c)
+	if err != nil {
+		return err
+	}
+	return s.renderLicense(c, http.StatusOK, comp.LicenseID)
+}
+
+func (s *Server) componentProduct(c echo.Context) error {
+	comp, err := s.visibleComponent(c)
+	if err != nil {
+		return err
+	}
+	return s.renderProduct(c, comp.ProductID)
+}
+
+func (s *Server) renderMachine(c echo.Context, machineID string) error {
+	m, pol, err := s.Machines.Find(c.Request().Context(), principalOf(c), tenantOf(c), machineID)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, serializer.Machine(m, pol), nil)
+}
+
 func (s *Server) visibleProcess(c echo.Context) (*machine.Process, error) {
 	proc, _, err := s.Machines.FindProcess(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	return proc, err
@@ -340,11 +419,7 @@ func (s *Server) processMachine(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	m, pol, err := s.Machines.Find(c.Request().Context(), principalOf(c), tenantOf(c), proc.MachineID)
-	if err != nil {
-		return err
-	}
-	return s.renderOne(c, http.StatusOK, serializer.Machine(m, pol), nil)
+	return s.renderMachine(c, proc.MachineID)
 }
 
 func (s *Server) processLicense(c echo.Context) error {

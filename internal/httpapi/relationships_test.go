@@ -23,6 +23,10 @@ func TestRelationshipRoutes(t *testing.T) {
 		otherRelease := e.publish(other, "stable", "1.0.0")
 		processID := e.id(e.admin("POST", "/v1/accounts/acme/processes",
 			`{"data":{"type":"processes","attributes":{"pid":"42"},"relationships":{"machine":{"data":{"type":"machines","id":"`+machineID+`"}}}}}`))
+		componentID := e.id(e.admin("POST", "/v1/accounts/acme/components",
+			`{"data":{"type":"components","attributes":{"fingerprint":"disk","name":"Disk"},"relationships":{"machine":{"data":{"type":"machines","id":"`+machineID+`"}}}}}`))
+		e.id(e.admin("POST", "/v1/accounts/acme/components",
+			`{"data":{"type":"components","attributes":{"fingerprint":"disk","name":"Disk"},"relationships":{"machine":{"data":{"type":"machines","id":"`+otherMachine+`"}}}}}`))
 		packageID := e.id(e.admin("POST", "/v1/accounts/acme/packages",
 			`{"data":{"type":"packages","attributes":{"name":"Pkg","key":"pkg"},"relationships":{"product":{"data":{"type":"products","id":"`+b.productID+`"}}}}}`))
 		if r := e.admin("PATCH", "/v1/accounts/acme/licenses/"+b.licenseID, `{"data":{"type":"licenses","attributes":{"name":"Mine"}}}`); r.status != 200 {
@@ -42,6 +46,11 @@ func TestRelationshipRoutes(t *testing.T) {
 			{"/products/" + other + "/artifacts", nil},
 			{"/policies/" + b.policyID + "/licenses", []string{b.licenseID}},
 			{"/releases/" + releaseID + "/artifacts", nil},
+			{"/components?machine=" + machineID, []string{componentID}},
+			{"/components?product=" + b.productID, []string{componentID}},
+			{"/components?license=" + b.licenseID, []string{componentID}},
+			{"/processes?machine=" + machineID, []string{processID}},
+			{"/processes?product=" + other, nil},
 		} {
 			r := e.admin("GET", base+tt.path, "")
 			items := list(t, r)
@@ -74,6 +83,11 @@ func TestRelationshipRoutes(t *testing.T) {
 			{"/processes/" + processID + "/license", "licenses", b.licenseID},
 			{"/processes/" + processID + "/product", "products", b.productID},
 			{"/releases/" + releaseID + "/product", "products", b.productID},
+			{"/machines/" + machineID + "/components/" + componentID, "components", componentID},
+			{"/components/" + componentID, "components", componentID},
+			{"/components/" + componentID + "/machine", "machines", machineID},
+			{"/components/" + componentID + "/license", "licenses", b.licenseID},
+			{"/components/" + componentID + "/product", "products", b.productID},
 		} {
 			r := e.admin("GET", base+tt.path, "")
 			d := data(t, r)
@@ -109,5 +123,12 @@ func TestRelationshipRoutes(t *testing.T) {
 		e.do("GET", base+"/licenses/"+otherLicense+"/product", "", licenseAuth).expectError(t, 404, "NOT_FOUND")
 		e.do("GET", base+"/machines/"+otherMachine+"/product", "", licenseAuth).expectError(t, 404, "NOT_FOUND")
 		e.do("GET", base+"/products/"+b.productID+"/licenses", "").expectError(t, 401, "TOKEN_MISSING")
+		if r := e.do("GET", base+"/components", "", licenseAuth); r.status != 200 || len(list(t, r)) != 1 || list(t, r)[0].(map[string]any)["id"] != componentID {
+			t.Fatalf("license bearer, components: %d %s", r.status, r.body)
+		}
+		if r := e.admin("GET", base+"/components", ""); len(list(t, r)) != 2 {
+			t.Fatalf("admin, components: %s", r.body)
+		}
+		e.admin("GET", base+"/components?machine=x", "").expectError(t, 400, "PARAMETERS_INVALID", "parameter", "machine")
 	})
 }

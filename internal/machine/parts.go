@@ -1,0 +1,80 @@
+package machine
+
+import (
+	"context"
+
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/database"
+	"github.com/relkey/relkey/internal/page"
+)
+
+// PartFilter picks components or processes (Keygen's /components and
+// /processes has_scope filters): by their product, machine or license, or
+// by their machine's owner or user.
+type PartFilter struct {
+	ProductID, MachineID, LicenseID string
+	OwnerID                         string
+	UserID                          string // owned by the user or of a license the user holds
+}
+
+// FindComponent returns a component whose machine who may see.
+func (s *Service) FindComponent(ctx context.Context, who *access.Principal, t *account.Tenant, componentID string) (*Component, error) {
+	if who == nil {
+		return nil, access.ErrTokenMissing
+	}
+	c, err := s.store.FindComponent(ctx, t.ID, componentID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.store.Find(ctx, t.ID, c.MachineID, access.ScopeOf(who)); apperr.Is(err, apperr.NotFound) {
+		return nil, apperr.NotFoundResource("component", componentID)
+	} else if err != nil {
+		return nil, err
+	}
+	return c, who.Require("component.read")
+}
+
+// AllComponents returns a page of the components of the machines who may
+// see, newest first unless asked otherwise.
+func (s *Service) AllComponents(ctx context.Context, who *access.Principal, t *account.Tenant, f PartFilter, p page.Request) ([]Component, int64, error) {
+	if err := who.Require("component.read"); err != nil {
+		return nil, 0, err
+	}
+	return listParts[Component](s.store, ctx, t.ID, access.ScopeOf(who), f, p)
+}
+
+// AllProcesses returns a page of the processes of the machines who may
+// see, each with its policy.
+func (s *Service) AllProcesses(ctx context.Context, who *access.Principal, t *account.Tenant, f PartFilter, p page.Request) ([]WithPolicy[Process], int64, error) {
+	if err := who.Require("process.read"); err != nil {
+		return nil, 0, err
+	}
+	procs, total, err := listParts[Process](s.store, ctx, t.ID, access.ScopeOf(who), f, p)
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := withPolicies(ctx, s.policies, procs, (*Process).policyRef)
+	return out, total, err
+}
+
+// listParts lists the components or processes of the machines in scope
+// that the filter picks.
+func listParts[T any](s *Store, ctx context.Context, accountID string, sc access.Scope, f PartFilter, p page.Request) ([]T, int64, error) {
+	var zero T
+	machines := s.scoped(ctx, accountID, sc).Model(&Machine{}).Select("id")
+	if f.OwnerID != "" {
+		machines = machines.Where("owner_id = ?", f.OwnerID)
+	}
+	if f.UserID != "" {
+		machines = machines.Where("(owner_id = ? OR license_id IN ("+database.LicensesOfUser+"))", f.UserID, accountID, f.UserID, f.UserID)
+	}
+	q := s.db.Conn(ctx).Model(&zero).Where("account_id = ? AND machine_id IN (?)", accountID, machines)
+	for column, value := range map[string]string{"product_id": f.ProductID, "machine_id": f.MachineID, "license_id": f.LicenseID} {
+		if value != "" {
+			q = q.Where(column+" = ?", value)
+		}
+	}
+	return database.Paginate[T](q, p)
+}
