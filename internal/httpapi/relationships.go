@@ -52,6 +52,8 @@ func (s *Server) relationshipRoutes(g *echo.Group) {
 
 	g.GET("/licenses/:id/product", s.licenseProduct)
 	g.GET("/licenses/:id/user", s.showLicenseOwner)
+	g.PUT("/licenses/:id/owner", s.changeLicenseOwner)
+	g.PUT("/licenses/:id/user", s.changeLicenseOwner)
 	g.GET("/licenses/:id/machines/:related", s.related("license", s.licenseID, s.findMachine))
 
 	g.GET("/machines/:id/license", s.machineLicense)
@@ -327,6 +329,21 @@ func (s *Server) licenseProduct(c echo.Context) error {
 		return err
 	}
 	return s.renderProduct(c, l.ProductID)
+}
+
+// changeLicenseOwner is PUT /licenses/:id/owner (and Keygen-Version 1.5's
+// /licenses/:id/user) with a user identifier or data null; like Keygen, it
+// answers with the license.
+func (s *Server) changeLicenseOwner(c echo.Context) error {
+	ref, err := s.identifier(c, userResource, true)
+	if err != nil {
+		return err
+	}
+	l, err := s.Licenses.ChangeOwner(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), ref)
+	if err != nil {
+		return err
+	}
+	return s.renderLicenseValue(c, http.StatusOK, l)
 }
 
 func (s *Server) machineLicense(c echo.Context) error {

@@ -132,3 +132,33 @@ func TestRelationshipRoutes(t *testing.T) {
 		e.admin("GET", base+"/components?machine=x", "").expectError(t, 400, "PARAMETERS_INVALID", "parameter", "machine")
 	})
 }
+
+// TestChangeLicenseOwner is PUT /licenses/:id/owner (and /user): staff and
+// the license's product change it; users may not (Keygen's
+// Licenses::OwnerPolicy#update?).
+func TestChangeLicenseOwner(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		b := e.seedBearers()
+		base := "/v1/accounts/acme/licenses/" + b.licenseID
+		to := func(userID string) string { return `{"data":{"type":"users","id":"` + userID + `"}}` }
+		r := e.admin("PUT", base+"/owner", to(b.userID))
+		if r.status != 200 || data(t, r)["type"] != "licenses" {
+			t.Fatalf("PUT owner: %d %s", r.status, r.body)
+		}
+		if owner := data(t, e.admin("GET", base+"/owner", "")); owner["id"] != b.userID {
+			t.Fatalf("owner after PUT: %v", owner)
+		}
+		// The owner itself may not give its license away.
+		e.do("PUT", base+"/owner", `{"data":null}`, bearer(b.user)).expectError(t, 403, "ACCESS_DENIED")
+		if r := e.do("PUT", base+"/user", `{"data":null}`, bearer(b.product)); r.status != 200 {
+			t.Fatalf("the product clears the owner: %d %s", r.status, r.body)
+		}
+		if r := e.admin("GET", base+"/owner", ""); r.doc(t)["data"] != nil {
+			t.Fatalf("owner after clearing: %s", r.body)
+		}
+		e.do("PUT", base+"/owner", to(b.userID), bearer(b.user)).expectError(t, 404, "NOT_FOUND")
+		e.admin("PUT", base+"/owner", to("7e0b1f4e-1c1d-4b7a-9a8e-000000000000")).expectError(t, 422, "OWNER_NOT_FOUND", "pointer", "/data/id")
+		e.admin("PUT", base+"/owner", `{"data":{"type":"products","id":"`+b.productID+`"}}`).expectError(t, 400, "PARAMETERS_INVALID", "pointer", "/data/type")
+	})
+}

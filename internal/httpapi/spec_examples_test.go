@@ -173,6 +173,10 @@ var story = []scene{
 		body: `{"data":[{"type":"users","id":"{{colleague}}"}]}`},
 	{op: "transferLicense", about: "Move the license to the team policy", status: 200, path: map[string]string{"id": "{{license}}"},
 		body: rel("policies", "teamPolicy")},
+	{op: "changeLicenseOwner", about: "Give the license to the colleague", status: 200, path: map[string]string{"id": "{{license}}"},
+		body: rel("users", "colleague")},
+	{op: "changeLicenseUser", about: "Give it back (Keygen-Version 1.5's name for the owner)", status: 200, path: map[string]string{"id": "{{license}}"},
+		body: rel("users", "user")},
 	{op: "checkInLicense", about: "The team policy requires monthly check-ins", status: 200, auth: "license key", path: map[string]string{"id": "{{license}}"}},
 
 	{op: "createRelease", about: "A draft of version 1.0.0 on the stable channel", status: 201, save: map[string]string{"release": "/data/id"},

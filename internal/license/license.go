@@ -822,6 +822,31 @@ func (s *Service) CheckedOut(ctx context.Context, l *License) error {
 	return s.store.Save(ctx, l)
 }
 
+// ChangeOwner gives the license to the user ownerRef names (id or email),
+// or takes its owner away when ownerRef is nil: staff and the license's
+// product (license.owner.update), as Keygen's Licenses::OwnerPolicy.
+func (s *Service) ChangeOwner(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, ownerRef *string) (*License, error) {
+	l, err := s.visible(ctx, who, t, ref, "license.owner.update")
+	if err != nil {
+		return nil, err
+	}
+	l.OwnerID = nil
+	if ownerRef != nil {
+		ownerID, err := s.owners.VisibleID(ctx, who, t, *ownerRef)
+		if apperr.Is(err, apperr.NotFound) {
+			return nil, apperr.At(apperr.Unprocessable, "OWNER_NOT_FOUND", "must exist", apperr.Record().Member("id"))
+		}
+		if err != nil {
+			return nil, err
+		}
+		l.OwnerID = &ownerID
+	}
+	if err := s.store.Save(ctx, l); err != nil {
+		return nil, err
+	}
+	return s.visible(ctx, who, t, l.ID, "license.read")
+}
+
 // uniquenessRank orders uniqueness strategies from loosest to strictest.
 var uniquenessRank = map[string]int{
 	policy.UniquePerMachine: 0, policy.UniquePerLicense: 1, policy.UniquePerPolicy: 2, policy.UniquePerProduct: 3, policy.UniquePerAccount: 4,
