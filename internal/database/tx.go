@@ -71,12 +71,48 @@ func PaginateIn[T any](q *gorm.DB, table string, p page.Request, rows func(*gorm
 	if p.Ascending {
 		direction = " ASC"
 	}
+	if p.Keyset {
+		return keysetPage[T](q, table, p, rows)
+	}
 	q = q.Order(prefix + "created_at" + direction + ", " + prefix + "id" + direction)
 	if rows != nil {
 		q = rows(q)
 	}
 	err = q.Limit(p.Limit).Offset(p.Offset).Find(&items).Error
 	return items, total, Error(err)
+}
+
+// keysetPage is Keygen's keyset pagination: the rows after the cursor's
+// (created_at, id) in the order asked for, one more read than asked to
+// tell whether more follow (total 1) or not (0). An unknown cursor is an
+// empty page, as in Keygen.
+func keysetPage[T any](q *gorm.DB, table string, p page.Request, rows func(*gorm.DB) *gorm.DB) ([]T, int64, error) {
+	if table == "" {
+		stmt := &gorm.Statement{DB: q}
+		if err := stmt.Parse(new(T)); err != nil {
+			return nil, 0, err
+		}
+		table = stmt.Table
+	}
+	direction, comparator := " DESC", "<"
+	if p.Ascending {
+		direction, comparator = " ASC", ">"
+	}
+	if p.Cursor != "" {
+		q = q.Where("("+table+".created_at, "+table+".id) "+comparator+" (SELECT keyset_cursor.created_at, keyset_cursor.id FROM "+table+" keyset_cursor WHERE keyset_cursor.id = ?)", p.Cursor)
+	}
+	q = q.Order(table + ".created_at" + direction + ", " + table + ".id" + direction)
+	if rows != nil {
+		q = rows(q)
+	}
+	var items []T
+	if err := q.Limit(p.Limit + 1).Find(&items).Error; err != nil {
+		return nil, 0, Error(err)
+	}
+	if len(items) > p.Limit {
+		return items[:p.Limit], 1, nil
+	}
+	return items, 0, nil
 }
 
 // Insert creates row; a unique-index violation becomes taken when given.

@@ -119,7 +119,12 @@ func TestParsePaging(t *testing.T) {
 		{"page[number]=101", Paging{}, "page[number]", "page number must be a number less than or equal to 100 (please use cursor-based pagination instead)"},
 		{"page[number]=1&page[size]=101", Paging{}, "page[size]", ""},
 		{"page=1", Paging{}, "page", ""},
-		{"page[cursor]=x", Paging{}, "page[cursor]", ""},
+		{"page[cursor]=x", Paging{}, "page[cursor]", `page cursor must be a valid UUID (got "x")`},
+		{"page[cursor]=", Paging{Request: page.Request{Limit: 10, Keyset: true}, Size: 10}, "", ""},
+		{"page[cursor]=&limit=5&order=asc", Paging{Request: page.Request{Limit: 5, Ascending: true, Keyset: true}, Size: 5}, "", ""},
+		{"page[cursor]=52a26820-0caa-4bac-9ff1-27bb6ec77ac4&page[size]=5",
+			Paging{Request: page.Request{Limit: 5, Keyset: true, Cursor: "52a26820-0caa-4bac-9ff1-27bb6ec77ac4"}, Size: 5}, "", ""},
+		{"page[cursor]=&page[size]=101", Paging{}, "page[size]", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {

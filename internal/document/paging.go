@@ -55,9 +55,7 @@ func ParsePaging(q url.Values) (Paging, error) {
 		if key == "page" || strings.HasPrefix(key, "page[") {
 			hasPage = true
 			switch key {
-			case "page[number]", "page[size]":
-			case "page[cursor]":
-				return p, paramErr("cursor pagination is not supported (use page[number] and page[size])", key)
+			case "page[number]", "page[size]", "page[cursor]":
 			default:
 				return p, paramErr("page must be an object with number and size", key)
 			}
@@ -66,6 +64,9 @@ func ParsePaging(q url.Values) (Paging, error) {
 	if !hasPage {
 		p.Limit = limit
 		return p, nil
+	}
+	if cursor, ok := first(q, "page[cursor]"); ok {
+		return keysetPaging(q, p, cursor, limit)
 	}
 	// As Keygen: page[size] alone is no page (a number or a cursor is).
 	raw, ok := first(q, "page[number]")
@@ -92,6 +93,23 @@ func ParsePaging(q url.Values) (Paging, error) {
 	return p, nil
 }
 
+// keysetPaging reads page[cursor] (a record id, or "" for the first page)
+// and page[size], as Keygen's keyset pagination.
+func keysetPaging(q url.Values, p Paging, cursor string, size int) (Paging, error) {
+	if cursor != "" && uuid.Validate(cursor) != nil {
+		return p, paramErr("page cursor must be a valid UUID (got "+strconv.Quote(cursor)+")", "page[cursor]")
+	}
+	if raw, ok := first(q, "page[size]"); ok {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > MaxLimit {
+			return p, paramErr("page size must be a number between 1 and 100", "page[size]")
+		}
+		size = n
+	}
+	p.Keyset, p.Cursor, p.Limit, p.Size = true, cursor, size, size
+	return p, nil
+}
+
 func first(q url.Values, key string) (string, bool) {
 	v, ok := q[key]
 	if !ok || len(v) == 0 {
@@ -110,6 +128,32 @@ func (p Paging) Links(path string, query url.Values, total int64) *jsonapi.Links
 	if !p.Paged {
 		return nil
 	}
+	return p.pageLinks(path, query, total)
+}
+
+// KeysetLinks renders the links of a cursor page: self, and next (the last
+// record's id as the cursor) when more records follow.
+func (p Paging) KeysetLinks(path string, query url.Values, more bool, lastID string) *jsonapi.Links {
+	link := func(cursor string) string {
+		q := url.Values{}
+		for k, v := range query {
+			q[k] = v
+		}
+		for _, k := range credentialParams {
+			q.Del(k)
+		}
+		q.Set("page[cursor]", cursor)
+		q.Set("page[size]", strconv.Itoa(p.Size))
+		return path + "?" + q.Encode()
+	}
+	links := jsonapi.Links{"self": link(p.Cursor), "next": nil}
+	if more && lastID != "" {
+		links["next"] = link(lastID)
+	}
+	return &links
+}
+
+func (p Paging) pageLinks(path string, query url.Values, total int64) *jsonapi.Links {
 	pages := max(1, int((total+int64(p.Size)-1)/int64(p.Size)))
 	link := func(n int) any {
 		q := url.Values{}

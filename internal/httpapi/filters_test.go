@@ -156,3 +156,44 @@ func sep(path string) string {
 	}
 	return "?"
 }
+
+// TestCursorPagination is Keygen's keyset pagination (page[cursor] and
+// page[size], features/api/v1/licenses/index.feature): the records after
+// the cursor, a next link while more follow, 400 on a cursor that is no id.
+func TestCursorPagination(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		var created []string
+		for range 7 {
+			created = append(created, e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`))))
+		}
+		base := "/v1/accounts/acme/products"
+		var seen []string
+		next := base + "?page[cursor]=&page[size]=3"
+		for pages := 0; next != ""; pages++ {
+			if pages > 3 {
+				t.Fatalf("more pages than 7 products need: %v", seen)
+			}
+			r := e.admin("GET", next, "")
+			if r.status != 200 {
+				t.Fatalf("GET %s: %d %s", next, r.status, r.body)
+			}
+			for _, item := range list(t, r) {
+				seen = append(seen, item.(map[string]any)["id"].(string))
+			}
+			links := r.doc(t)["links"].(map[string]any)
+			if self, _ := links["self"].(string); !strings.Contains(self, "page%5Bsize%5D=3") {
+				t.Fatalf("self link %v", links["self"])
+			}
+			next, _ = links["next"].(string)
+		}
+		if len(seen) != 7 || seen[0] != created[6] || seen[6] != created[0] {
+			t.Fatalf("keyset pages: %v, want newest first %v", seen, created)
+		}
+		r := e.admin("GET", base+"?page[cursor]="+created[3]+"&page[size]=10&order=asc", "")
+		if items := list(t, r); len(items) != 3 || items[0].(map[string]any)["id"] != created[4] || r.doc(t)["links"].(map[string]any)["next"] != nil {
+			t.Fatalf("after a cursor, ascending: %s", r.body)
+		}
+		e.admin("GET", base+"?page[size]=5&page[cursor]=foo", "").expectError(t, 400, "PARAMETERS_INVALID", "parameter", "page[cursor]")
+	})
+}

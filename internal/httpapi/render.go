@@ -111,5 +111,13 @@ func renderPage[T any](s *Server, c echo.Context, list func(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	return s.renderMany(c, nodesOf(items, node), paging.Links(c.Request().URL.Path, c.QueryParams(), total))
+	nodes := nodesOf(items, node)
+	if paging.Keyset {
+		last := ""
+		if len(nodes) > 0 {
+			last = nodes[len(nodes)-1].ID
+		}
+		return s.renderMany(c, nodes, paging.KeysetLinks(c.Request().URL.Path, c.QueryParams(), total > 0, last))
+	}
+	return s.renderMany(c, nodes, paging.Links(c.Request().URL.Path, c.QueryParams(), total))
 }

@@ -1,5 +1,5 @@
 // Package page describes one page of a list request, independent of how the
-// client asked for it (limit, or page[number] and page[size]).
+// client asked for it (limit, page[number] and page[size], or page[cursor]).
 package page
 
 // Request is a slice of a list ordered by creation time.
@@ -9,4 +9,9 @@ type Request struct {
 	Ascending bool
 	// Count asks the store for the total, which paged responses link with.
 	Count bool
+	// Keyset pages by cursor: the records after Cursor (a record id; ""
+	// for the first page) in the order asked for. The store then reports
+	// in its total whether more records follow (1) or not (0).
+	Keyset bool
+	Cursor string
 }
