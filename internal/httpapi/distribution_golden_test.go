@@ -18,7 +18,9 @@ func TestDistributionWireFormats(t *testing.T) {
 		productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App","distributionStrategy":"LICENSED"`)))
 		e.publish(productID, "stable", "1.0.0")
 		next := e.publish(productID, "stable", "1.1.0")
-		golden(t, "upgrade", 200, e.admin("GET", "/v1/accounts/acme/releases/1.0.0/upgrade?product="+productID, ""), replace)
+		upgrade := e.admin("GET", "/v1/accounts/acme/releases/1.0.0/upgrade?product="+productID, "")
+		golden(t, "upgrade", 200, upgrade, replace)
+		e.resolveLinks(t, upgrade)
 
 		created := e.admin("POST", "/v1/accounts/acme/artifacts", artifactBody(next, `"filename":"app.zip","filetype":"zip","filesize":3,"platform":"darwin","arch":"arm64"`))
 		if status, _ := rawRequest(t, "PUT", created.header.Get("Location"), []byte("zip")); status != 200 {

@@ -20,6 +20,7 @@ import (
 	"github.com/relkey/relkey/internal/release"
 	"github.com/relkey/relkey/internal/releasepackage"
 	"github.com/relkey/relkey/internal/serializer"
+	"github.com/relkey/relkey/internal/user"
 )
 
 // relationshipRoutes registers Keygen's relationship routes
@@ -38,6 +39,7 @@ func (s *Server) relationshipRoutes(g *echo.Group) {
 	g.GET("/products/:id/releases/:related", s.related("product", s.productID, s.findRelease))
 	g.GET("/products/:id/packages", s.withParent(s.productID, s.packagesOfProduct))
 	g.GET("/products/:id/packages/:related", s.related("product", s.productID, s.findPackage))
+	g.GET("/products/:id/users", s.withParent(s.productID, s.usersOfProduct))
 	g.GET("/products/:id/artifacts", s.withParent(s.productID, s.artifactsOfProduct))
 	g.GET("/products/:id/artifacts/:related", s.related("product", s.productID, s.findArtifact))
 
@@ -276,6 +278,12 @@ func (s *Server) productsOfUser(c echo.Context, userID string) error {
 	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]product.Product, int64, error) {
 		return s.Products.OfUser(ctx, who, t, userID, p)
 	}, serializer.Product)
+}
+
+func (s *Server) usersOfProduct(c echo.Context, productID string) error {
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]user.User, int64, error) {
+		return s.Users.OfProduct(ctx, who, t, productID, p)
+	}, serializer.User)
 }
 
 func (s *Server) releasesOfProduct(c echo.Context, productID string) error {

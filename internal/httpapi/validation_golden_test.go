@@ -21,10 +21,12 @@ func TestValidationWireFormats(t *testing.T) {
 		policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"Floating","strict":true,"floating":true,"maxMachines":2`)))
 		licenseID := e.id(e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, `"key":"GOLDEN-VALIDATION-KEY","name":"Golden"`)))
 		e.id(e.admin("POST", "/v1/accounts/acme/machines", machineBody(licenseID, `"fingerprint":"golden-fp-1"`)))
+		var documents []*response
 		validateKey := func(name, meta string, headers ...header) {
 			t.Helper()
 			r := e.do("POST", "/v1/accounts/acme/licenses/actions/validate-key", `{"meta":`+meta+`}`, headers...)
 			golden(t, validationGolden+name, 200, r, nil)
+			documents = append(documents, r)
 		}
 
 		validateKey("valid", `{"key":"GOLDEN-VALIDATION-KEY","nonce":42,"scope":{"fingerprint":"golden-fp-1"}}`)
@@ -37,5 +39,6 @@ func TestValidationWireFormats(t *testing.T) {
 			t.Fatal(err)
 		}
 		validateKey("too-many-machines", `{"key":"GOLDEN-VALIDATION-KEY","scope":{"fingerprints":["golden-fp-1","golden-fp-2"]}}`)
+		e.resolveLinks(t, documents...)
 	})
 }

@@ -61,8 +61,9 @@ func License(shown *license.Shown) *jsonapi.Node {
 				"links": map[string]string{"related": self + "/machines"},
 				"meta":  map[string]int64{"count": machines.Count, "cores": machines.Cores, "memory": machines.Memory, "disk": machines.Disk},
 			},
-			"users":  document.ToMany(self + "/users"),
-			"tokens": document.ToMany(self + "/tokens"),
+			"users":        document.ToMany(self + "/users"),
+			"tokens":       document.ToMany(self + "/tokens"),
+			"entitlements": document.ToMany(self + "/entitlements"),
 		},
 		Links: &jsonapi.Links{"self": self},
 	}

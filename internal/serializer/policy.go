@@ -62,8 +62,10 @@ func Policy(p *policy.Policy) *jsonapi.Node {
 			"updated":                       document.Time(p.UpdatedAt),
 		},
 		Relationships: map[string]any{
-			"account": document.ToOne("accounts", p.AccountID, base),
-			"product": document.ToOne("products", p.ProductID, base+"/products/"+p.ProductID),
+			"account":      document.ToOne("accounts", p.AccountID, base),
+			"product":      document.ToOne("products", p.ProductID, base+"/products/"+p.ProductID),
+			"licenses":     document.ToMany(self + "/licenses"),
+			"entitlements": document.ToMany(self + "/entitlements"),
 		},
 		Links: &jsonapi.Links{"self": self},
 	}

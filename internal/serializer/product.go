@@ -9,6 +9,7 @@ import (
 // Product renders a product.
 func Product(p *product.Product) *jsonapi.Node {
 	base := document.AccountPath(p.AccountID)
+	self := base + "/products/" + p.ID
 	var platforms any
 	if p.Platforms != nil {
 		platforms = p.Platforms
@@ -27,9 +28,15 @@ func Product(p *product.Product) *jsonapi.Node {
 			"updated":              document.Time(p.UpdatedAt),
 		},
 		Relationships: map[string]any{
-			"account": document.ToOne("accounts", p.AccountID, base),
-			"tokens":  document.ToMany(base + "/products/" + p.ID + "/tokens"),
+			"account":   document.ToOne("accounts", p.AccountID, base),
+			"policies":  document.ToMany(self + "/policies"),
+			"licenses":  document.ToMany(self + "/licenses"),
+			"machines":  document.ToMany(self + "/machines"),
+			"users":     document.ToMany(self + "/users"),
+			"tokens":    document.ToMany(self + "/tokens"),
+			"releases":  document.ToMany(self + "/releases"),
+			"artifacts": document.ToMany(self + "/artifacts"),
 		},
-		Links: &jsonapi.Links{"self": base + "/products/" + p.ID},
+		Links: &jsonapi.Links{"self": self},
 	}
 }

@@ -73,6 +73,7 @@ func Release(r *release.Release) *jsonapi.Node {
 			"upgrade":      map[string]any{"links": map[string]string{"related": self + "/upgrade"}},
 			"constraints":  document.ToMany(self + "/constraints"),
 			"entitlements": document.ToMany(self + "/entitlements"),
+			"artifacts":    document.ToMany(self + "/artifacts"),
 		},
 		Links: &jsonapi.Links{"self": self},
 	}

@@ -78,6 +78,17 @@ func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, rol
 	return database.Paginate[User](s.scoped(ctx, accountID, sc).Where("role IN ?", roles), p)
 }
 
+// productUsers holds for the users who own or hold a license of a product
+// (its arguments: the product id twice).
+const productUsers = `(id IN (SELECT owner_id FROM licenses WHERE product_id = ?) OR ` +
+	`id IN (SELECT license_users.user_id FROM license_users JOIN licenses ON licenses.id = license_users.license_id WHERE licenses.product_id = ?))`
+
+// ListOfProduct returns a page of the users holding a license of the
+// product, within the scope.
+func (s *Store) ListOfProduct(ctx context.Context, accountID string, sc access.Scope, productID string, p page.Request) ([]User, int64, error) {
+	return database.Paginate[User](s.scoped(ctx, accountID, sc).Where(productUsers, productID, productID), p)
+}
+
 // CountRole counts the account's users with a role.
 func (s *Store) CountRole(ctx context.Context, accountID string, role Role) (int64, error) {
 	var n int64

@@ -262,6 +262,18 @@ func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Te
 	return s.store.List(ctx, t.ID, access.ScopeOf(who), roles, p)
 }
 
+// OfProduct returns a page of the users who own or hold a license of the
+// product (products/:id/users): staff and products, as List.
+func (s *Service) OfProduct(ctx context.Context, who *access.Principal, t *account.Tenant, productID string, p page.Request) ([]User, int64, error) {
+	if err := who.Require("user.read"); err != nil {
+		return nil, 0, err
+	}
+	if !who.Staff() && who.Role != access.RoleProduct {
+		return nil, 0, access.Denied("only staff and products may list users")
+	}
+	return s.store.ListOfProduct(ctx, t.ID, access.ScopeOf(who), productID, p)
+}
+
 // Find returns a user by id or email that who may read.
 func (s *Service) Find(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*User, error) {
 	return s.visible(ctx, who, t, ref, "user.read")
