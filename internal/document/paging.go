@@ -131,21 +131,25 @@ func (p Paging) Links(path string, query url.Values, total int64) *jsonapi.Links
 	return p.pageLinks(path, query, total)
 }
 
+// pageLink is path with the request's query (less credentials) and the
+// page parameter set to value, with the page size.
+func (p Paging) pageLink(path string, query url.Values, param, value string) string {
+	q := url.Values{}
+	for k, v := range query {
+		q[k] = v
+	}
+	for _, k := range credentialParams {
+		q.Del(k)
+	}
+	q.Set(param, value)
+	q.Set("page[size]", strconv.Itoa(p.Size))
+	return path + "?" + q.Encode()
+}
+
 // KeysetLinks renders the links of a cursor page: self, and next (the last
 // record's id as the cursor) when more records follow.
 func (p Paging) KeysetLinks(path string, query url.Values, more bool, lastID string) *jsonapi.Links {
-	link := func(cursor string) string {
-		q := url.Values{}
-		for k, v := range query {
-			q[k] = v
-		}
-		for _, k := range credentialParams {
-			q.Del(k)
-		}
-		q.Set("page[cursor]", cursor)
-		q.Set("page[size]", strconv.Itoa(p.Size))
-		return path + "?" + q.Encode()
-	}
+	link := func(cursor string) string { return p.pageLink(path, query, "page[cursor]", cursor) }
 	links := jsonapi.Links{"self": link(p.Cursor), "next": nil}
 	if more && lastID != "" {
 		links["next"] = link(lastID)
@@ -155,18 +159,7 @@ func (p Paging) KeysetLinks(path string, query url.Values, more bool, lastID str
 
 func (p Paging) pageLinks(path string, query url.Values, total int64) *jsonapi.Links {
 	pages := max(1, int((total+int64(p.Size)-1)/int64(p.Size)))
-	link := func(n int) any {
-		q := url.Values{}
-		for k, v := range query {
-			q[k] = v
-		}
-		for _, k := range credentialParams {
-			q.Del(k)
-		}
-		q.Set("page[number]", strconv.Itoa(n))
-		q.Set("page[size]", strconv.Itoa(p.Size))
-		return path + "?" + q.Encode()
-	}
+	link := func(n int) any { return p.pageLink(path, query, "page[number]", strconv.Itoa(n)) }
 	links := jsonapi.Links{
 		"self":  link(p.Number),
 		"first": link(1),

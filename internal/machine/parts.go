@@ -21,19 +21,26 @@ type PartFilter struct {
 
 // FindComponent returns a component whose machine who may see.
 func (s *Service) FindComponent(ctx context.Context, who *access.Principal, t *account.Tenant, componentID string) (*Component, error) {
+	return partInSight(ctx, s, who, t, "component", componentID, "component.read", s.store.FindComponent, func(c *Component) string { return c.MachineID })
+}
+
+// partInSight finds a component or process (kind) by id and returns it
+// when who may see its machine (else NOT_FOUND) and holds permission.
+func partInSight[T any](ctx context.Context, s *Service, who *access.Principal, t *account.Tenant, kind, id, permission string,
+	find func(ctx context.Context, accountID, id string) (*T, error), machineOf func(*T) string) (*T, error) {
 	if who == nil {
 		return nil, access.ErrTokenMissing
 	}
-	c, err := s.store.FindComponent(ctx, t.ID, componentID)
+	part, err := find(ctx, t.ID, id)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.store.Find(ctx, t.ID, c.MachineID, access.ScopeOf(who)); apperr.Is(err, apperr.NotFound) {
-		return nil, apperr.NotFoundResource("component", componentID)
+	if _, err := s.store.Find(ctx, t.ID, machineOf(part), access.ScopeOf(who)); apperr.Is(err, apperr.NotFound) {
+		return nil, apperr.NotFoundResource(kind, id)
 	} else if err != nil {
 		return nil, err
 	}
-	return c, who.Require("component.read")
+	return part, who.Require(permission)
 }
 
 // AllComponents returns a page of the components of the machines who may

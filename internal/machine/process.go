@@ -172,19 +172,7 @@ func (s *Service) checkProcessLimit(ctx context.Context, proc *Process, l *licen
 
 // visibleProcess returns a process whose machine who may see.
 func (s *Service) visibleProcess(ctx context.Context, who *access.Principal, t *account.Tenant, processID, permission string) (*Process, error) {
-	if who == nil {
-		return nil, access.ErrTokenMissing
-	}
-	proc, err := s.store.FindProcess(ctx, t.ID, processID)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.store.Find(ctx, t.ID, proc.MachineID, access.ScopeOf(who)); apperr.Is(err, apperr.NotFound) {
-		return nil, apperr.NotFoundResource("process", processID)
-	} else if err != nil {
-		return nil, err
-	}
-	return proc, who.Require(permission)
+	return partInSight(ctx, s, who, t, "process", processID, permission, s.store.FindProcess, func(p *Process) string { return p.MachineID })
 }
 
 // FindProcess returns a process who may read, with its policy.
