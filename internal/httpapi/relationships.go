@@ -48,34 +48,36 @@ func (s *Server) relationshipRoutes(g *echo.Group) {
 	g.GET("/users/:id/products", s.withParent(s.userID, s.productsOfUser))
 	g.GET("/users/:id/licenses/:related", s.related("user", s.userID, s.findLicense))
 
-	g.GET("/policies/:id/licenses", s.withParent(s.policyID, s.licensesWhere(func(id string) license.Filter { return license.Filter{PolicyID: id} })))
-	g.GET("/policies/:id/licenses/:related", s.related("policy", s.policyID, s.findLicense))
-	g.GET("/policies/:id/product", s.policyProduct)
+	g.GET("/policies/:id/licenses", s.withParent(idOf(s.pathPolicy, func(p *policy.Policy) string { return p.ID }), s.licensesWhere(func(id string) license.Filter { return license.Filter{PolicyID: id} })))
+	g.GET("/policies/:id/licenses/:related", s.related("policy", idOf(s.pathPolicy, func(p *policy.Policy) string { return p.ID }), s.findLicense))
+	g.GET("/policies/:id/product", toOne(s.pathPolicy, func(c echo.Context, p *policy.Policy) error { return s.renderProduct(c, p.ProductID) }))
 
-	g.GET("/licenses/:id/product", s.licenseProduct)
+	g.GET("/licenses/:id/product", toOne(s.pathLicense, func(c echo.Context, l *license.License) error { return s.renderProduct(c, l.ProductID) }))
 	g.GET("/licenses/:id/user", s.showLicenseOwner)
 	g.PUT("/licenses/:id/owner", s.changeLicenseOwner)
 	g.PUT("/licenses/:id/user", s.changeLicenseOwner)
-	g.GET("/licenses/:id/machines/:related", s.related("license", s.licenseID, s.findMachine))
+	g.GET("/licenses/:id/machines/:related", s.related("license", idOf(s.pathLicense, func(l *license.License) string { return l.ID }), s.findMachine))
 
-	g.GET("/machines/:id/license", s.machineLicense)
-	g.GET("/machines/:id/product", s.machineProduct)
+	g.GET("/machines/:id/license", toOne(s.pathMachine, func(c echo.Context, m *machine.Machine) error { return s.renderLicense(c, http.StatusOK, m.LicenseID) }))
+	g.GET("/machines/:id/product", toOne(s.pathMachine, func(c echo.Context, m *machine.Machine) error { return s.renderProduct(c, m.ProductID) }))
 	g.GET("/machines/:id/user", s.showMachineOwner)
-	g.GET("/machines/:id/processes/:related", s.related("machine", s.machineID, s.findProcess))
+	g.GET("/machines/:id/processes/:related", s.related("machine", idOf(s.pathMachine, func(m *machine.Machine) string { return m.ID }), s.findProcess))
 
-	g.GET("/machines/:id/components/:related", s.related("machine", s.machineID, s.findComponent))
+	g.GET("/machines/:id/components/:related", s.related("machine", idOf(s.pathMachine, func(m *machine.Machine) string { return m.ID }), s.findComponent))
 	g.GET("/components", s.listComponents)
 	g.GET("/components/:id", s.showComponent)
-	g.GET("/components/:id/machine", s.componentMachine)
-	g.GET("/components/:id/license", s.componentLicense)
-	g.GET("/components/:id/product", s.componentProduct)
+	g.GET("/components/:id/machine", toOne(s.visibleComponent, func(c echo.Context, p *machine.Component) error { return s.renderMachine(c, p.MachineID) }))
+	g.GET("/components/:id/license", toOne(s.visibleComponent, func(c echo.Context, p *machine.Component) error {
+		return s.renderLicense(c, http.StatusOK, p.LicenseID)
+	}))
+	g.GET("/components/:id/product", toOne(s.visibleComponent, func(c echo.Context, p *machine.Component) error { return s.renderProduct(c, p.ProductID) }))
 	g.GET("/processes", s.listProcesses)
-	g.GET("/processes/:id/machine", s.processMachine)
-	g.GET("/processes/:id/license", s.processLicense)
-	g.GET("/processes/:id/product", s.processProduct)
+	g.GET("/processes/:id/machine", toOne(s.visibleProcess, func(c echo.Context, p *machine.Process) error { return s.renderMachine(c, p.MachineID) }))
+	g.GET("/processes/:id/license", toOne(s.visibleProcess, func(c echo.Context, p *machine.Process) error { return s.renderLicense(c, http.StatusOK, p.LicenseID) }))
+	g.GET("/processes/:id/product", toOne(s.visibleProcess, func(c echo.Context, p *machine.Process) error { return s.renderProduct(c, p.ProductID) }))
 
-	g.GET("/releases/:id/product", s.releaseProduct)
-	g.GET("/releases/:id/artifacts", s.withParent(s.releaseID, s.artifactsOfRelease))
+	g.GET("/releases/:id/product", toOne(s.pathRelease, func(c echo.Context, r *release.Release) error { return s.renderProduct(c, r.ProductID) }))
+	g.GET("/releases/:id/artifacts", s.withParent(idOf(s.pathRelease, func(r *release.Release) string { return r.ID }), s.artifactsOfRelease))
 
 	g.GET("/artifacts/:id/release", s.artifactRelease)
 }
@@ -138,36 +140,46 @@ func (s *Server) userID(c echo.Context) (string, error) {
 	return s.Users.VisibleID(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 }
 
-func (s *Server) policyID(c echo.Context) (string, error) {
-	pol, err := s.Policies.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
-	if err != nil {
-		return "", err
-	}
-	return pol.ID, nil
+// The records the path's :id names, as the bearer may see them.
+
+func (s *Server) pathPolicy(c echo.Context) (*policy.Policy, error) {
+	return s.Policies.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 }
 
-func (s *Server) licenseID(c echo.Context) (string, error) {
-	l, err := s.Licenses.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
-	if err != nil {
-		return "", err
-	}
-	return l.ID, nil
+func (s *Server) pathLicense(c echo.Context) (*license.License, error) {
+	return s.Licenses.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 }
 
-func (s *Server) machineID(c echo.Context) (string, error) {
-	m, err := s.Machines.Visible(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
-	if err != nil {
-		return "", err
-	}
-	return m.ID, nil
+func (s *Server) pathMachine(c echo.Context) (*machine.Machine, error) {
+	return s.Machines.Visible(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 }
 
-func (s *Server) releaseID(c echo.Context) (string, error) {
-	r, err := s.Releases.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), releaseNarrowing(c))
-	if err != nil {
-		return "", err
+func (s *Server) pathRelease(c echo.Context) (*release.Release, error) {
+	return s.Releases.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), releaseNarrowing(c))
+}
+
+// idOf turns a finder of the path's record into a parentOf.
+func idOf[T any](find func(echo.Context) (*T, error), id func(*T) string) parentOf {
+	return func(c echo.Context) (string, error) {
+		v, err := find(c)
+		if err != nil {
+			return "", err
+		}
+		return id(v), nil
 	}
-	return r.ID, nil
+}
+
+// toOne is GET /<parent>/:id/<related> of a to-one relationship: the
+// parent as the bearer may see it, then the related record render reads
+// from it.
+func toOne[T any](find func(echo.Context) (*T, error), render func(echo.Context, *T) error) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		parent, err := find(c)
+		if err != nil {
+			return err
+		}
+		return render(c, parent)
+	}
 }
 
 func (s *Server) findPolicy(c echo.Context, ref, _ string) (string, *jsonapi.Node, error) {
@@ -323,22 +335,6 @@ func (s *Server) renderProduct(c echo.Context, productID string) error {
 	return s.renderOne(c, http.StatusOK, serializer.Product(p), nil)
 }
 
-func (s *Server) policyProduct(c echo.Context) error {
-	pol, err := s.Policies.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
-	if err != nil {
-		return err
-	}
-	return s.renderProduct(c, pol.ProductID)
-}
-
-func (s *Server) licenseProduct(c echo.Context) error {
-	l, err := s.Licenses.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
-	if err != nil {
-		return err
-	}
-	return s.renderProduct(c, l.ProductID)
-}
-
 // changeLicenseOwner is PUT /licenses/:id/owner (and Keygen-Version 1.5's
 // /licenses/:id/user) with a user identifier or data null; like Keygen, it
 // answers with the license.
@@ -352,22 +348,6 @@ func (s *Server) changeLicenseOwner(c echo.Context) error {
 		return err
 	}
 	return s.renderLicenseValue(c, http.StatusOK, l)
-}
-
-func (s *Server) machineLicense(c echo.Context) error {
-	m, err := s.Machines.Visible(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
-	if err != nil {
-		return err
-	}
-	return s.renderLicense(c, http.StatusOK, m.LicenseID)
-}
-
-func (s *Server) machineProduct(c echo.Context) error {
-	m, err := s.Machines.Visible(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
-	if err != nil {
-		return err
-	}
-	return s.renderProduct(c, m.ProductID)
 }
 
 func (s *Server) listComponents(c echo.Context) error {
@@ -402,30 +382,6 @@ func (s *Server) showComponent(c echo.Context) error {
 	return s.renderOne(c, http.StatusOK, serializer.Component(comp), nil)
 }
 
-func (s *Server) componentMachine(c echo.Context) error {
-	comp, err := s.visibleComponent(c)
-	if err != nil {
-		return err
-	}
-	return s.renderMachine(c, comp.MachineID)
-}
-
-func (s *Server) componentLicense(c echo.Context) error {
-	comp, err := s.visibleComponent(c)
-	if err != nil {
-		return err
-	}
-	return s.renderLicense(c, http.StatusOK, comp.LicenseID)
-}
-
-func (s *Server) componentProduct(c echo.Context) error {
-	comp, err := s.visibleComponent(c)
-	if err != nil {
-		return err
-	}
-	return s.renderProduct(c, comp.ProductID)
-}
-
 func (s *Server) renderMachine(c echo.Context, machineID string) error {
 	m, pol, err := s.Machines.Find(c.Request().Context(), principalOf(c), tenantOf(c), machineID)
 	if err != nil {
@@ -437,38 +393,6 @@ func (s *Server) renderMachine(c echo.Context, machineID string) error {
 func (s *Server) visibleProcess(c echo.Context) (*machine.Process, error) {
 	proc, _, err := s.Machines.FindProcess(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
 	return proc, err
-}
-
-func (s *Server) processMachine(c echo.Context) error {
-	proc, err := s.visibleProcess(c)
-	if err != nil {
-		return err
-	}
-	return s.renderMachine(c, proc.MachineID)
-}
-
-func (s *Server) processLicense(c echo.Context) error {
-	proc, err := s.visibleProcess(c)
-	if err != nil {
-		return err
-	}
-	return s.renderLicense(c, http.StatusOK, proc.LicenseID)
-}
-
-func (s *Server) processProduct(c echo.Context) error {
-	proc, err := s.visibleProcess(c)
-	if err != nil {
-		return err
-	}
-	return s.renderProduct(c, proc.ProductID)
-}
-
-func (s *Server) releaseProduct(c echo.Context) error {
-	r, err := s.Releases.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), releaseNarrowing(c))
-	if err != nil {
-		return err
-	}
-	return s.renderProduct(c, r.ProductID)
 }
 
 func (s *Server) artifactRelease(c echo.Context) error {
