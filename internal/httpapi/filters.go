@@ -6,6 +6,7 @@ import (
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
+	"github.com/relkey/relkey/internal/user"
 )
 
 // licenseFilter reads the filters of Keygen's licenses index (its
@@ -74,4 +75,23 @@ func machineFilter(q url.Values) (machine.Filter, error) {
 func partFilter(q url.Values) (machine.PartFilter, error) {
 	ids, err := document.IDFilters(q, "product", "machine", "license", "owner", "user")
 	return machine.PartFilter{ProductID: ids["product"], MachineID: ids["machine"], LicenseID: ids["license"], OwnerID: ids["owner"], UserID: ids["user"]}, err
+}
+
+// userFilter reads the filters of Keygen's users index: roles[], product,
+// license, metadata[…] and assigned.
+func userFilter(q url.Values) (user.Filter, error) {
+	var f user.Filter
+	for _, r := range q["roles[]"] {
+		f.Roles = append(f.Roles, user.Role(r))
+	}
+	ids, err := document.IDFilters(q, "product", "license")
+	if err != nil {
+		return f, err
+	}
+	f.ProductID, f.LicenseID = ids["product"], ids["license"]
+	if f.Metadata, err = document.MetadataFilter(q); err != nil {
+		return f, err
+	}
+	f.Assigned, err = document.BoolFilter(q, "assigned")
+	return f, err
 }

@@ -197,3 +197,43 @@ func TestCursorPagination(t *testing.T) {
 		e.admin("GET", base+"?page[size]=5&page[cursor]=foo", "").expectError(t, 400, "PARAMETERS_INVALID", "parameter", "page[cursor]")
 	})
 }
+
+// TestUserFilters checks Keygen's users index filters.
+func TestUserFilters(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
+		policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"P"`)))
+		owner := e.id(e.admin("POST", "/v1/accounts/acme/users", `{"data":{"type":"users","attributes":{"email":"owner@acme.test","metadata":{"crmId":"42"}}}}`))
+		licensee := e.id(e.admin("POST", "/v1/accounts/acme/users", userBody("licensee@acme.test", "user")))
+		idle := e.id(e.admin("POST", "/v1/accounts/acme/users", userBody("idle@acme.test", "user")))
+		licenseID := e.id(e.admin("POST", "/v1/accounts/acme/licenses",
+			`{"data":{"type":"licenses","relationships":{"policy":{"data":{"type":"policies","id":"`+policyID+`"}},"owner":{"data":{"type":"users","id":"`+owner+`"}}}}}`))
+		if r := e.admin("POST", "/v1/accounts/acme/licenses/"+licenseID+"/users", `{"data":[{"type":"users","id":"`+licensee+`"}]}`); r.status != 200 {
+			t.Fatalf("attach licensee: %d %s", r.status, r.body)
+		}
+		for _, tt := range []struct {
+			query string
+			want  []string
+		}{
+			{"", []string{owner, licensee, idle}},
+			{"metadata[crmId]=42", []string{owner}},
+			{"metadata[crm_id]=42", []string{owner}},
+			{"product=" + productID, []string{owner, licensee}},
+			{"license=" + licenseID, []string{owner, licensee}},
+			{"assigned=true", []string{owner}},
+			{"assigned=false", []string{licensee, idle}},
+		} {
+			r := e.admin("GET", "/v1/accounts/acme/users?order=asc&"+tt.query, "")
+			var got []string
+			for _, item := range list(t, r) {
+				got = append(got, item.(map[string]any)["id"].(string))
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Fatalf("?%s: %v, want %v", tt.query, got, tt.want)
+			}
+		}
+		e.admin("GET", "/v1/accounts/acme/users?metadata=x", "").expectError(t, 400, "PARAMETERS_INVALID", "parameter", "metadata")
+		e.admin("GET", "/v1/accounts/acme/users?assigned=perhaps", "").expectError(t, 400, "PARAMETERS_INVALID", "parameter", "assigned")
+	})
+}

@@ -30,12 +30,12 @@ const (
 )
 
 func (s *Server) listUsers(c echo.Context) error {
+	f, err := userFilter(c.QueryParams())
+	if err != nil {
+		return err
+	}
 	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]user.User, int64, error) {
-		var roles []user.Role
-		for _, r := range c.QueryParams()["roles[]"] {
-			roles = append(roles, user.Role(r))
-		}
-		return s.Users.List(ctx, who, t, roles, p)
+		return s.Users.List(ctx, who, t, f, p)
 	}, serializer.User)
 }
 

@@ -74,8 +74,26 @@ func (s *Store) FindByEmail(ctx context.Context, accountID, email string) (*User
 }
 
 // List returns a page of users with the roles, within the scope.
-func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, roles []Role, p page.Request) ([]User, int64, error) {
-	return database.Paginate[User](s.scoped(ctx, accountID, sc).Where("role IN ?", roles), p)
+func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, f Filter, p page.Request) ([]User, int64, error) {
+	q := s.scoped(ctx, accountID, sc).Where("role IN ?", f.Roles)
+	if f.ProductID != "" {
+		q = q.Where(productUsers, f.ProductID, f.ProductID)
+	}
+	if f.LicenseID != "" {
+		q = q.Where(licenseUsers, f.LicenseID, f.LicenseID)
+	}
+	for key, value := range f.Metadata {
+		cond, args := s.db.MetadataMatch("metadata", key, value)
+		q = q.Where(cond, args...)
+	}
+	if f.Assigned != nil {
+		owns := "EXISTS (SELECT 1 FROM licenses WHERE licenses.owner_id = users.id)"
+		if !*f.Assigned {
+			owns = "NOT " + owns
+		}
+		q = q.Where(owns)
+	}
+	return database.Paginate[User](q, p)
 }
 
 // productUsers holds for the users who own or hold a license of a product

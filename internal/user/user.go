@@ -242,24 +242,36 @@ func (s *Service) hashPassword(ctx context.Context, plain string, field apperr.F
 	return s.passwords.Hash(ctx, plain)
 }
 
-// List returns a page of users with the given roles (default: user).
+// Filter picks users (Keygen's users index has_scope filters): by role,
+// by a product or license they hold, by metadata, by owning a license.
+type Filter struct {
+	Roles     []Role
+	ProductID string
+	LicenseID string
+	// Metadata holds snake_case keys and query-string values, matched as
+	// Keygen's search_metadata does.
+	Metadata map[string]string
+	Assigned *bool // owns a license
+}
+
+// List returns a page of the users f picks (roles default to user).
 // Staff and products may list; users and licenses may only see themselves.
-func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Tenant, roles []Role, p page.Request) ([]User, int64, error) {
+func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Tenant, f Filter, p page.Request) ([]User, int64, error) {
 	if err := who.Require("user.read"); err != nil {
 		return nil, 0, err
 	}
 	if !who.Staff() && who.Role != access.RoleProduct {
 		return nil, 0, access.Denied("only staff and products may list users")
 	}
-	if len(roles) == 0 {
-		roles = []Role{RoleUser}
+	if len(f.Roles) == 0 {
+		f.Roles = []Role{RoleUser}
 	}
-	for _, r := range roles {
+	for _, r := range f.Roles {
 		if !access.ValidUserRole(r) {
 			return nil, 0, apperr.AtParameter(apperr.Invalid, "PARAMETERS_INVALID", "unknown role "+string(r), "roles[]")
 		}
 	}
-	return s.store.List(ctx, t.ID, access.ScopeOf(who), roles, p)
+	return s.store.List(ctx, t.ID, access.ScopeOf(who), f, p)
 }
 
 // OfProduct returns a page of the users who own or hold a license of the
