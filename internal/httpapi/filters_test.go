@@ -237,3 +237,39 @@ func TestUserFilters(t *testing.T) {
 		e.admin("GET", "/v1/accounts/acme/users?assigned=perhaps", "").expectError(t, 400, "PARAMETERS_INVALID", "parameter", "assigned")
 	})
 }
+
+// TestReleaseFilters checks Keygen's yanked and engine release filters.
+func TestReleaseFilters(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
+		packageID := e.id(e.admin("POST", "/v1/accounts/acme/packages", packageBody(productID, `"name":"Raw","key":"raw-pkg","engine":"raw"`)))
+		kept := e.publish(productID, "stable", "1.0.0")
+		yanked := e.publish(productID, "stable", "1.1.0")
+		if r := e.admin("POST", "/v1/accounts/acme/releases/"+yanked+"/actions/yank", ""); r.status != 200 {
+			t.Fatalf("yank: %d %s", r.status, r.body)
+		}
+		packaged := e.id(e.admin("POST", "/v1/accounts/acme/releases",
+			`{"data":{"type":"releases","attributes":{"channel":"stable","version":"1.0.0","status":"PUBLISHED"},"relationships":{"product":{"data":{"type":"products","id":"`+productID+`"}},"package":{"data":{"type":"packages","id":"`+packageID+`"}}}}}`))
+		for _, tt := range []struct {
+			query string
+			want  []string
+		}{
+			{"yanked=true", []string{yanked}},
+			{"yanked=false", []string{kept, packaged}},
+			{"engine=raw", []string{packaged}},
+			{"engine=", []string{kept, yanked}},
+			{"engine=pypi", nil},
+		} {
+			r := e.admin("GET", "/v1/accounts/acme/releases?order=asc&"+tt.query, "")
+			var got []string
+			for _, item := range list(t, r) {
+				got = append(got, item.(map[string]any)["id"].(string))
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Fatalf("?%s: %d %v, want %v", tt.query, r.status, got, tt.want)
+			}
+		}
+		e.admin("GET", "/v1/accounts/acme/releases?yanked=sometimes", "").expectError(t, 400, "PARAMETERS_INVALID", "parameter", "yanked")
+	})
+}

@@ -28,8 +28,16 @@ func (s *Server) listReleases(c echo.Context) error {
 		if err != nil {
 			return nil, 0, err
 		}
+		yanked, err := document.BoolFilter(q, "yanked")
+		if err != nil {
+			return nil, 0, err
+		}
 		f := release.Filter{ProductID: ids["product"], Channel: q.Get("channel"), Status: q.Get("status"), Package: packageParam(c),
-			Entitlements: entitlementCodes(q)}
+			Entitlements: entitlementCodes(q), Yanked: yanked}
+		if q.Has("engine") {
+			engine := q.Get("engine")
+			f.Engine = &engine
+		}
 		return s.Releases.List(ctx, who, t, f, p)
 	}, serializer.Release)
 }

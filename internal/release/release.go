@@ -308,6 +308,11 @@ type Filter struct {
 	ProductID, Channel, Status string
 	Package                    *string
 	Entitlements               *[]string
+	// Yanked picks YANKED releases (true) or DRAFT and PUBLISHED ones.
+	Yanked *bool
+	// Engine picks releases whose package has the engine ("" for releases
+	// without a package engine), as Keygen's for_engine.
+	Engine *string
 }
 
 // List returns a page of the releases who may see.

@@ -234,6 +234,20 @@ func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, f F
 	if f.Package != nil {
 		q = inPackage(q, accountID, *f.Package)
 	}
+	if f.Yanked != nil {
+		if *f.Yanked {
+			q = q.Where("releases.status = ?", Yanked)
+		} else {
+			q = q.Where("releases.status IN ?", []string{Draft, Published})
+		}
+	}
+	if f.Engine != nil {
+		if *f.Engine == "" {
+			q = q.Where("(releases.package_id IS NULL OR releases.package_id IN (SELECT id FROM packages WHERE account_id = ? AND engine IS NULL))", accountID)
+		} else {
+			q = q.Where("releases.package_id IN (SELECT id FROM packages WHERE account_id = ? AND engine = ?)", accountID, *f.Engine)
+		}
+	}
 	if f.Entitlements != nil {
 		if len(*f.Entitlements) == 0 {
 			q = q.Where(unconstrained)
