@@ -39,6 +39,9 @@ func (s *Server) relationshipRoutes(g *echo.Group) {
 	g.GET("/products/:id/releases/:related", s.related("product", s.productID, s.findRelease))
 	g.GET("/products/:id/packages", s.withParent(s.productID, s.packagesOfProduct))
 	g.GET("/products/:id/packages/:related", s.related("product", s.productID, s.findPackage))
+	g.GET("/products/:id/tokens/:related", s.related("product", s.productID, s.findToken))
+	g.GET("/users/:id/tokens/:related", s.related("user", s.userID, s.findToken))
+	g.GET("/licenses/:id/tokens/:related", s.related("license", idOf(s.pathLicense, func(l *license.License) string { return l.ID }), s.findToken))
 	g.GET("/products/:id/users", s.withParent(s.productID, s.usersOfProduct))
 	g.GET("/products/:id/artifacts", s.withParent(s.productID, s.artifactsOfProduct))
 	g.GET("/products/:id/artifacts/:related", s.related("product", s.productID, s.findArtifact))
@@ -237,6 +240,15 @@ func (s *Server) findComponent(c echo.Context, ref, _ string) (string, *jsonapi.
 		return "", nil, err
 	}
 	return comp.MachineID, serializer.Component(comp), nil
+}
+
+// findToken finds a token the bearer may see; its parent is its bearer.
+func (s *Server) findToken(c echo.Context, ref, _ string) (string, *jsonapi.Node, error) {
+	tok, err := s.Tokens.Find(c.Request().Context(), principalOf(c), tenantOf(c), ref)
+	if err != nil {
+		return "", nil, err
+	}
+	return tok.BearerID, serializer.Token(tok, ""), nil
 }
 
 func (s *Server) findRelease(c echo.Context, ref, _ string) (string, *jsonapi.Node, error) {

@@ -96,6 +96,18 @@ func TestRelationshipRoutes(t *testing.T) {
 			}
 		}
 
+		for _, tt := range []struct{ parent, create string }{
+			{"/products/" + b.productID, "/products/" + b.productID + "/tokens"},
+			{"/licenses/" + b.licenseID, "/licenses/" + b.licenseID + "/tokens"},
+			{"/users/" + b.userID, "/users/" + b.userID + "/tokens"},
+		} {
+			tokenID := e.id(e.admin("POST", base+tt.create, ""))
+			if r := e.admin("GET", base+tt.parent+"/tokens/"+tokenID, ""); r.status != 200 || data(t, r)["id"] != tokenID {
+				t.Fatalf("GET %s/tokens/%s: %d %s", tt.parent, tokenID, r.status, r.body)
+			}
+			e.admin("GET", base+"/products/"+other+"/tokens/"+tokenID, "").expectError(t, 404, "NOT_FOUND")
+		}
+
 		// A record of another parent is not the parent's.
 		for _, path := range []string{
 			"/products/" + b.productID + "/policies/" + otherPolicy,
