@@ -3,6 +3,8 @@ package database
 import (
 	"context"
 	"errors"
+
+	"github.com/google/uuid"
 )
 
 // errUndo rolls back a batch that stopped at an item it could not change.
@@ -30,4 +32,21 @@ func (db *DB) Batch(ctx context.Context, n int, change func(ctx context.Context,
 		return stopped, nil
 	}
 	return -1, err
+}
+
+// Existing reports which of ids (malformed ones skipped) are rows of table
+// in the account.
+func (db *DB) Existing(ctx context.Context, table, accountID string, ids []string) (map[string]bool, error) {
+	var valid, found []string
+	for _, id := range ids {
+		if uuid.Validate(id) == nil {
+			valid = append(valid, id)
+		}
+	}
+	err := db.Conn(ctx).Table(table).Where("account_id = ? AND id IN ?", accountID, valid).Pluck("id", &found).Error
+	out := map[string]bool{}
+	for _, id := range found {
+		out[id] = true
+	}
+	return out, Error(err)
 }

@@ -76,19 +76,7 @@ func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, p p
 
 // Existing reports which ids are entitlements of the account.
 func (s *Store) Existing(ctx context.Context, accountID string, ids []string) (map[string]bool, error) {
-	var found []string
-	var valid []string
-	for _, id := range ids {
-		if uuid.Validate(id) == nil {
-			valid = append(valid, id)
-		}
-	}
-	err := s.db.Conn(ctx).Model(&Entitlement{}).Where("account_id = ? AND id IN ?", accountID, valid).Pluck("id", &found).Error
-	out := map[string]bool{}
-	for _, id := range found {
-		out[id] = true
-	}
-	return out, database.Error(err)
+	return s.db.Existing(ctx, "entitlements", accountID, ids)
 }
 
 // AttachedIDs returns the ids of the entitlements attached to a target.

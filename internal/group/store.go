@@ -150,18 +150,7 @@ func (s *Store) Owners(ctx context.Context, accountID, groupID string, p page.Re
 
 // Users reports which ids are users of the account.
 func (s *Store) Users(ctx context.Context, accountID string, ids []string) (map[string]bool, error) {
-	var valid, found []string
-	for _, id := range ids {
-		if uuid.Validate(id) == nil {
-			valid = append(valid, id)
-		}
-	}
-	err := s.db.Conn(ctx).Table("users").Where("account_id = ? AND id IN ?", accountID, valid).Pluck("id", &found).Error
-	out := map[string]bool{}
-	for _, id := range found {
-		out[id] = true
-	}
-	return out, database.Error(err)
+	return s.db.Existing(ctx, "users", accountID, ids)
 }
 
 // AddOwners inserts owners in one transaction, all or none: it reports the
