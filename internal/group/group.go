@@ -16,6 +16,7 @@ import (
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/page"
+	"github.com/relkey/relkey/internal/user"
 )
 
 // Group is a stored group.
@@ -101,7 +102,8 @@ type Records interface {
 	MemberGroup(ctx context.Context, m Member, accountID, ref, alias string, sc access.Scope) (recordID string, groupID *string, err error)
 	SetGroup(ctx context.Context, m Member, recordID string, groupID *string) error
 	Owners(ctx context.Context, accountID, groupID string, p page.Request) ([]Owner, int64, error)
-	Users(ctx context.Context, accountID string, ids []string) (map[string]bool, error)
+	Users(ctx context.Context, accountID, groupID string, p page.Request) ([]user.User, int64, error)
+	KnownUsers(ctx context.Context, accountID string, ids []string) (map[string]bool, error)
 	AddOwners(ctx context.Context, owners []Owner) (taken int, err error)
 	RemoveOwners(ctx context.Context, groupID string, ids []string) (missing int, err error)
 }
@@ -296,13 +298,23 @@ func (s *Service) Owners(ctx context.Context, who *access.Principal, t *account.
 	return s.store.Owners(ctx, t.ID, g.ID, p)
 }
 
+// Users returns a page of a group's users who may see: anyone who sees
+// the group, as in Keygen.
+func (s *Service) Users(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, p page.Request) ([]user.User, int64, error) {
+	g, err := access.Visible(who, "group.users.read", func() (*Group, error) { return s.store.Find(ctx, t.ID, ref, access.ScopeOf(who)) })
+	if err != nil {
+		return nil, 0, err
+	}
+	return s.store.Users(ctx, t.ID, g.ID, p)
+}
+
 // AttachOwners makes the users userIDs owners of a group, all or none.
 func (s *Service) AttachOwners(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, userIDs []string) ([]Owner, error) {
 	g, err := s.managed(ctx, who, t, ref, "group.owners.attach")
 	if err != nil {
 		return nil, err
 	}
-	known, err := s.store.Users(ctx, t.ID, userIDs)
+	known, err := s.store.KnownUsers(ctx, t.ID, userIDs)
 	if err != nil {
 		return nil, err
 	}

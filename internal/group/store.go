@@ -11,6 +11,7 @@ import (
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/page"
+	"github.com/relkey/relkey/internal/user"
 )
 
 // Store persists groups, their owners and their members' group.
@@ -148,8 +149,13 @@ func (s *Store) Owners(ctx context.Context, accountID, groupID string, p page.Re
 	return database.Paginate[Owner](s.db.Conn(ctx).Model(&Owner{}).Where("account_id = ? AND group_id = ?", accountID, groupID), p)
 }
 
-// Users reports which ids are users of the account.
-func (s *Store) Users(ctx context.Context, accountID string, ids []string) (map[string]bool, error) {
+// Users returns a page of a group's users.
+func (s *Store) Users(ctx context.Context, accountID, groupID string, p page.Request) ([]user.User, int64, error) {
+	return database.Paginate[user.User](s.db.Conn(ctx).Table("users").Where("account_id = ? AND group_id = ?", accountID, groupID), p)
+}
+
+// KnownUsers reports which ids are users of the account.
+func (s *Store) KnownUsers(ctx context.Context, accountID string, ids []string) (map[string]bool, error) {
 	return s.db.Existing(ctx, "users", accountID, ids)
 }
 

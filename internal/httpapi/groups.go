@@ -12,6 +12,7 @@ import (
 	"github.com/relkey/relkey/internal/group"
 	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/serializer"
+	"github.com/relkey/relkey/internal/user"
 )
 
 var groupResource = document.Resource{Singular: "group", Plural: "groups"}
@@ -26,6 +27,7 @@ func (s *Server) groupRoutes(g *echo.Group) {
 	g.PUT("/groups/:id", s.updateGroup)
 	g.DELETE("/groups/:id", s.deleteGroup)
 	g.GET("/groups/:id/owners", s.listGroupOwners)
+	g.GET("/groups/:id/users", s.listGroupUsers)
 	g.POST("/groups/:id/owners", s.attachGroupOwners)
 	g.DELETE("/groups/:id/owners", s.detachGroupOwners)
 	for _, m := range []group.Member{group.Users, group.Licenses, group.Machines} {
@@ -70,6 +72,12 @@ func (s *Server) listGroupOwners(c echo.Context) error {
 	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]group.Owner, int64, error) {
 		return s.Groups.Owners(ctx, who, t, pathRef(c), p)
 	}, serializer.GroupOwner)
+}
+
+func (s *Server) listGroupUsers(c echo.Context) error {
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]user.User, int64, error) {
+		return s.Groups.Users(ctx, who, t, pathRef(c), p)
+	}, serializer.User)
 }
 
 func (s *Server) attachGroupOwners(c echo.Context) error {

@@ -82,6 +82,10 @@ func TestGroups(t *testing.T) {
 		if r := e.do("GET", groups+"/"+groupID, "", bearer(b.user)); r.status != 200 {
 			t.Fatalf("member sees its group: %d %s", r.status, r.body)
 		}
+		if r := e.do("GET", groups+"/"+groupID+"/users", "", bearer(b.user)); r.status != 200 || len(list(t, r)) != 1 || list(t, r)[0].(map[string]any)["id"] != b.userID {
+			t.Fatalf("group users: %d %s", r.status, r.body)
+		}
+		e.do("GET", groups+"/"+otherID+"/users", "", bearer(b.user)).expectError(t, 404, "NOT_FOUND")
 		e.do("GET", groups+"/"+otherID, "", bearer(b.user)).expectError(t, 404, "NOT_FOUND")
 		if r := e.admin("PUT", users+b.userID+"/group", groupLinkage("")); r.status != 200 {
 			t.Fatalf("user out of group: %d %s", r.status, r.body)
