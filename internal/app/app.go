@@ -20,6 +20,7 @@ import (
 	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/feed"
+	"github.com/relkey/relkey/internal/group"
 	"github.com/relkey/relkey/internal/httpapi"
 	"github.com/relkey/relkey/internal/identity"
 	"github.com/relkey/relkey/internal/keyring"
@@ -111,6 +112,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Licenses = license.NewService(license.NewStore(db), a.Policies, a.Users, kr, a.Accounts, machineStore)
 	a.Machines = machine.NewService(machineStore, db, a.Licenses, a.Policies, a.Users, tokenStore)
 	a.Entitlements = entitlement.NewService(entitlement.NewStore(db), attachmentTargets{a})
+	a.Groups = group.NewService(group.NewStore(db))
 	releaseStore, packageStore := release.NewStore(db), releasepackage.NewStore(db)
 	catalogStore := catalog.NewStore(db, releaseStore, packageStore)
 	a.Catalog = catalog.NewService(catalogStore)

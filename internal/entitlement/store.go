@@ -2,7 +2,6 @@ package entitlement
 
 import (
 	"context"
-	"errors"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -77,19 +76,7 @@ func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, p p
 
 // Existing reports which ids are entitlements of the account.
 func (s *Store) Existing(ctx context.Context, accountID string, ids []string) (map[string]bool, error) {
-	var found []string
-	var valid []string
-	for _, id := range ids {
-		if uuid.Validate(id) == nil {
-			valid = append(valid, id)
-		}
-	}
-	err := s.db.Conn(ctx).Model(&Entitlement{}).Where("account_id = ? AND id IN ?", accountID, valid).Pluck("id", &found).Error
-	out := map[string]bool{}
-	for _, id := range found {
-		out[id] = true
-	}
-	return out, database.Error(err)
+	return s.db.Existing(ctx, "entitlements", accountID, ids)
 }
 
 // AttachedIDs returns the ids of the entitlements attached to a target.
@@ -103,14 +90,11 @@ func (s *Store) AttachedIDs(ctx context.Context, t Target) (map[string]bool, err
 	return out, database.Error(err)
 }
 
-// errUndo rolls back a batch that stopped at an item it could not change.
-var errUndo = errors.New("entitlement: batch undone")
-
 // Attach inserts the attachments in one transaction, all or none: it
 // reports the position of the first that was already attached, or -1 once
 // all are.
 func (s *Store) Attach(ctx context.Context, t Target, attachments []Attachment) (int, error) {
-	return s.batch(ctx, len(attachments), func(ctx context.Context, i int) (bool, error) {
+	return s.db.Batch(ctx, len(attachments), func(ctx context.Context, i int) (bool, error) {
 		a := attachments[i]
 		err := s.db.Conn(ctx).Exec("INSERT INTO "+t.Table+" (id, account_id, "+t.Column+", entitlement_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
 			a.ID, a.AccountID, a.OwnerID, a.EntitlementID, a.CreatedAt, a.UpdatedAt).Error
@@ -125,37 +109,13 @@ func (s *Store) Attach(ctx context.Context, t Target, attachments []Attachment) 
 // id in one transaction, all or none: it reports the position of the
 // first that is not attached, or -1 once all are deleted.
 func (s *Store) Detach(ctx context.Context, t Target, ids []string) (int, error) {
-	return s.batch(ctx, len(ids), func(ctx context.Context, i int) (bool, error) {
+	return s.db.Batch(ctx, len(ids), func(ctx context.Context, i int) (bool, error) {
 		if uuid.Validate(ids[i]) != nil {
 			return false, nil
 		}
 		res := s.db.Conn(ctx).Exec("DELETE FROM "+t.Table+" WHERE "+t.Column+" = ? AND (entitlement_id = ? OR id = ?)", t.ID, ids[i], ids[i])
 		return res.RowsAffected > 0, database.Error(res.Error)
 	})
-}
-
-// batch runs change on items 0..n-1 in one transaction; the first it
-// cannot make undoes the batch, and batch reports its position (-1 when
-// every change was made).
-func (s *Store) batch(ctx context.Context, n int, change func(ctx context.Context, i int) (bool, error)) (int, error) {
-	stopped := -1
-	err := s.db.InTx(ctx, func(ctx context.Context) error {
-		for i := range n {
-			made, err := change(ctx, i)
-			if err != nil {
-				return err
-			}
-			if !made {
-				stopped = i
-				return errUndo
-			}
-		}
-		return nil
-	})
-	if stopped >= 0 {
-		return stopped, nil
-	}
-	return -1, err
 }
 
 func unionOf(q *gorm.DB, licenseID, policyID string) *gorm.DB {

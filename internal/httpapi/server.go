@@ -19,6 +19,7 @@ import (
 	"github.com/relkey/relkey/internal/catalog"
 	"github.com/relkey/relkey/internal/checkout"
 	"github.com/relkey/relkey/internal/entitlement"
+	"github.com/relkey/relkey/internal/group"
 	"github.com/relkey/relkey/internal/identity"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
@@ -51,6 +52,7 @@ type Services struct {
 	Validations  *validation.Service
 	Checkouts    *checkout.Service
 	Entitlements *entitlement.Service
+	Groups       *group.Service
 	Releases     *release.Service
 	Packages     *releasepackage.Service
 	Catalog      *catalog.Service
@@ -143,6 +145,7 @@ func (s *Server) routes() {
 func (s *Server) accountRoutes(g *echo.Group) {
 	g.GET("/me", s.me)
 	g.POST("/passwords", s.requestPasswordReset)
+	s.groupRoutes(g)
 
 	g.GET("/tokens", s.listTokens)
 	g.POST("/tokens", s.createToken)

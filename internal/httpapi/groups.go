@@ -1,0 +1,145 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/document"
+	"github.com/relkey/relkey/internal/group"
+	"github.com/relkey/relkey/internal/page"
+	"github.com/relkey/relkey/internal/serializer"
+	"github.com/relkey/relkey/internal/user"
+)
+
+var groupResource = document.Resource{Singular: "group", Plural: "groups"}
+
+// groupRoutes are the groups, their owners and the group of users,
+// licenses and machines.
+func (s *Server) groupRoutes(g *echo.Group) {
+	g.GET("/groups", s.listGroups)
+	g.POST("/groups", s.createGroup)
+	g.GET("/groups/:id", s.showGroup)
+	g.PATCH("/groups/:id", s.updateGroup)
+	g.PUT("/groups/:id", s.updateGroup)
+	g.DELETE("/groups/:id", s.deleteGroup)
+	g.GET("/groups/:id/owners", s.listGroupOwners)
+	g.GET("/groups/:id/users", s.listGroupUsers)
+	g.POST("/groups/:id/owners", s.attachGroupOwners)
+	g.DELETE("/groups/:id/owners", s.detachGroupOwners)
+	for _, m := range []group.Member{group.Users, group.Licenses, group.Machines} {
+		g.GET("/"+m.Table+"/:id/group", s.showMemberGroup(m))
+		g.PUT("/"+m.Table+"/:id/group", s.changeMemberGroup(m))
+	}
+}
+
+func (s *Server) listGroups(c echo.Context) error {
+	return renderPage(s, c, s.Groups.List, serializer.Group)
+}
+
+func (s *Server) showGroup(c echo.Context) error {
+	g, err := s.Groups.Find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, serializer.Group(g), nil)
+}
+
+func (s *Server) createGroup(c echo.Context) error {
+	p, err := attributesOnly[group.Params](s, c, groupResource)
+	if err != nil {
+		return err
+	}
+	g, err := s.Groups.Create(c.Request().Context(), principalOf(c), tenantOf(c), p)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusCreated, serializer.Group(g), nil)
+}
+
+func (s *Server) updateGroup(c echo.Context) error {
+	return updateRecord(s, c, groupResource, s.Groups.Update, serializer.Group)
+}
+
+func (s *Server) deleteGroup(c echo.Context) error {
+	return deleteRecord(c, s.Groups.Delete)
+}
+
+func (s *Server) listGroupOwners(c echo.Context) error {
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]group.Owner, int64, error) {
+		return s.Groups.Owners(ctx, who, t, pathRef(c), p)
+	}, serializer.GroupOwner)
+}
+
+func (s *Server) listGroupUsers(c echo.Context) error {
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]user.User, int64, error) {
+		return s.Groups.Users(ctx, who, t, pathRef(c), p)
+	}, serializer.User)
+}
+
+func (s *Server) attachGroupOwners(c echo.Context) error {
+	ids, err := s.linkages(c, userResource)
+	if err != nil {
+		return err
+	}
+	owners, err := s.Groups.AttachOwners(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), ids)
+	if err != nil {
+		return err
+	}
+	return s.renderMany(c, nodesOf(owners, serializer.GroupOwner), nil)
+}
+
+func (s *Server) detachGroupOwners(c echo.Context) error {
+	ids, err := s.linkages(c, userResource)
+	if err != nil {
+		return err
+	}
+	if err := s.Groups.DetachOwners(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), ids); err != nil {
+		return err
+	}
+	return noContent(c)
+}
+
+func (s *Server) showMemberGroup(m group.Member) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		g, err := s.Groups.MemberGroup(c.Request().Context(), principalOf(c), tenantOf(c), m, pathRef(c))
+		if err != nil {
+			return err
+		}
+		return s.renderOne(c, http.StatusOK, serializer.Group(g), nil)
+	}
+}
+
+// changeMemberGroup is PUT /<members>/:id/group {"data":{"type":"groups",
+// "id":…}} or {"data":null}; like Keygen it answers with the member.
+func (s *Server) changeMemberGroup(m group.Member) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		groupID, err := s.identifier(c, groupResource, true)
+		if err != nil {
+			return err
+		}
+		ctx, who, t := c.Request().Context(), principalOf(c), tenantOf(c)
+		recordID, err := s.Groups.Assign(ctx, who, t, m, pathRef(c), groupID)
+		if err != nil {
+			return err
+		}
+		switch m {
+		case group.Licenses:
+			return s.renderLicense(c, http.StatusOK, recordID)
+		case group.Machines:
+			mach, pol, err := s.Machines.Find(ctx, who, t, recordID)
+			if err != nil {
+				return err
+			}
+			return s.renderOne(c, http.StatusOK, serializer.Machine(mach, pol), nil)
+		}
+		u, err := s.Users.Find(ctx, who, t, recordID)
+		if err != nil {
+			return err
+		}
+		return s.renderOne(c, http.StatusOK, serializer.User(u), nil)
+	}
+}
