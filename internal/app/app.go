@@ -37,6 +37,7 @@ import (
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
 	"github.com/relkey/relkey/internal/validation"
+	"github.com/relkey/relkey/internal/webhook"
 )
 
 // App is an assembled relkey.
@@ -52,6 +53,9 @@ type App struct {
 	Toucher *license.Toucher
 	// Downloads counts release downloads in batches; closed with Toucher.
 	Downloads *release.DownloadTally
+	// Outbox records the events of every change; webhookStore delivers them.
+	Outbox       *event.Outbox
+	webhookStore *webhook.Store
 	// Metrics, once Instrument made them, count what the app does; nil = off.
 	Metrics *metrics.Metrics
 }
@@ -102,13 +106,17 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	}
 	tokenStore := token.NewStore(db)
 	a.Events = &event.Bus{}
+	a.Outbox = event.NewOutbox(db, eventRenderer{a}.render)
+	a.EventLog = event.NewLog(db)
+	a.webhookStore = webhook.NewStore(db)
+	a.Webhooks = webhook.NewService(a.webhookStore, a.webhookTargets(), time.Now)
 	a.Tokens = token.NewService(tokenStore)
 	a.Users = user.NewService(user.NewStore(db), db, tokenStore, a.Events, password.NewHasher(cfg.PasswordCost, 0))
 	a.Accounts = account.NewService(account.NewStore(db), db, kr)
-	a.Products = product.NewService(product.NewStore(db), db, tokenStore)
-	a.Policies = policy.NewService(policy.NewStore(db), a.Products)
+	a.Products = product.NewService(product.NewStore(db), a.Outbox, tokenStore)
+	a.Policies = policy.NewService(policy.NewStore(db), a.Products, a.Outbox)
 	machineStore := machine.NewStore(db)
-	a.Licenses = license.NewService(license.NewStore(db), a.Policies, a.Users, kr, a.Accounts, machineStore)
+	a.Licenses = license.NewService(license.NewStore(db), a.Policies, a.Users, kr, a.Accounts, machineStore, a.Outbox)
 	a.Machines = machine.NewService(machineStore, db, a.Licenses, a.Policies, a.Users, tokenStore)
 	a.Entitlements = entitlement.NewService(entitlement.NewStore(db), attachmentTargets{a})
 	releaseStore, packageStore := release.NewStore(db), releasepackage.NewStore(db)
@@ -161,6 +169,14 @@ func (a *App) RunJobs(ctx context.Context) {
 			if n > 0 {
 				a.Logger.Info("deactivated dead machines", "count", n)
 			}
+			return err
+		})
+	})
+	deliveries := a.DeliveryWorker(webhook.WorkerOptions{})
+	jobs.Go(func() { deliveries.Run(ctx, time.Second) })
+	jobs.Go(func() {
+		a.every(ctx, time.Hour, "prune_event_log", func(ctx context.Context) error {
+			_, err := a.EventLog.Prune(ctx, a.Config.EventLogRetention, time.Now())
 			return err
 		})
 	})

@@ -39,6 +39,10 @@ type Config struct {
 	DebugListen string
 	// MetricsListen, when set, serves the Prometheus metrics (/metrics) there.
 	MetricsListen string
+	// Webhooks says which URLs webhook endpoints may point at.
+	WebhookAllowInsecure, WebhookAllowPrivate bool
+	// EventLogRetention is how long the event log keeps events.
+	EventLogRetention time.Duration
 }
 
 // S3 is a parsed RELKEY_STORAGE_URL.
@@ -92,6 +96,9 @@ var Variables = []Variable{
 	{"RELKEY_DATABASE_MAX_CONNS", "0", "largest number of open database connections, 1 to 1000; 0 = four per CPU"},
 	{"RELKEY_DEBUG_LISTEN", "", "host:port to serve Go's profiles on (/debug/pprof/); unset = off. Keep it on loopback"},
 	{"RELKEY_METRICS_LISTEN", "", "host:port to serve Prometheus metrics on (/metrics); unset = off"},
+	{"RELKEY_WEBHOOK_ALLOW_INSECURE", "false", "true lets webhook endpoints on loopback hosts use http:// (with RELKEY_WEBHOOK_ALLOW_PRIVATE)"},
+	{"RELKEY_WEBHOOK_ALLOW_PRIVATE", "false", "true lets webhook endpoints point at loopback, private and link-local addresses"},
+	{"RELKEY_EVENT_LOG_RETENTION", "2160h", "how long the event log keeps events (default 90 days), at least 1h"},
 }
 
 // FromEnv reads and validates the configuration. Every problem is reported
@@ -196,6 +203,18 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		bad("RELKEY_PASSWORD_COST", "must be a whole number from %d to %d", password.MinCost, password.MaxCost)
 	} else {
 		c.PasswordCost = n
+	}
+	for name, flag := range map[string]*bool{"RELKEY_WEBHOOK_ALLOW_INSECURE": &c.WebhookAllowInsecure, "RELKEY_WEBHOOK_ALLOW_PRIVATE": &c.WebhookAllowPrivate} {
+		v, err := strconv.ParseBool(get(name))
+		if err != nil {
+			bad(name, "must be true or false")
+		}
+		*flag = v
+	}
+	if d, err := time.ParseDuration(get("RELKEY_EVENT_LOG_RETENTION")); err != nil || d < time.Hour {
+		bad("RELKEY_EVENT_LOG_RETENTION", "must be a duration of at least 1h, e.g. 2160h")
+	} else {
+		c.EventLogRetention = d
 	}
 	if len(problems) > 0 {
 		return Config{}, errors.New("invalid configuration:\n  " + strings.Join(problems, "\n  "))

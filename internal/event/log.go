@@ -7,6 +7,8 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/page"
@@ -30,8 +32,11 @@ type Log struct{ db *database.DB }
 func NewLog(db *database.DB) *Log { return &Log{db: db} }
 
 // List returns a page of an account's events.
-func (l *Log) List(ctx context.Context, accountID string, f LogFilter, p page.Request) ([]Record, int64, error) {
-	q := l.db.Conn(ctx).Where("account_id = ?", accountID)
+func (l *Log) List(ctx context.Context, who *access.Principal, t *account.Tenant, f LogFilter, p page.Request) ([]Record, int64, error) {
+	if err := who.Require("event-log.read"); err != nil {
+		return nil, 0, err
+	}
+	q := l.db.Conn(ctx).Where("account_id = ?", t.ID)
 	q = where(q, "event IN ?", f.Events, len(f.Events) > 0)
 	q = where(q, "resource_type = ?", f.ResourceType, f.ResourceType != "")
 	q = where(q, "resource_id = ?", f.ResourceID, f.ResourceID != "")
@@ -51,12 +56,17 @@ func where(q *gorm.DB, clause string, arg any, when bool) *gorm.DB {
 }
 
 // Find returns one event of an account.
-func (l *Log) Find(ctx context.Context, accountID, ref string) (*Record, error) {
-	notFound := apperr.NotFoundResource("event log", ref)
-	if uuid.Validate(ref) != nil {
-		return nil, notFound
+func (l *Log) Find(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*Record, error) {
+	if err := who.In(t.ID); err != nil {
+		return nil, err
 	}
-	return database.Take[Record](l.db.Conn(ctx).Where("account_id = ? AND id = ?", accountID, ref), notFound)
+	return access.Visible(who, "event-log.read", func() (*Record, error) {
+		notFound := apperr.NotFoundResource("event log", ref)
+		if uuid.Validate(ref) != nil {
+			return nil, notFound
+		}
+		return database.Take[Record](l.db.Conn(ctx).Where("account_id = ? AND id = ?", t.ID, ref), notFound)
+	})
 }
 
 // Prune deletes the events older than retention that the fan-out has

@@ -58,6 +58,11 @@ type Record struct {
 // TableName implements gorm's tabler.
 func (Record) TableName() string { return "events" }
 
+// Changer makes a change and records the event it caused in one transaction.
+type Changer interface {
+	Change(ctx context.Context, change func(ctx context.Context) error, occurred func() Occurrence) error
+}
+
 // Outbox writes events in the transaction of the change they record: a
 // change rolled back leaves no event, a committed one always has its row.
 // It is the Transactor of the services that emit events.

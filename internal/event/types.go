@@ -127,3 +127,17 @@ func Known(name string) bool {
 	_, found := slices.BinarySearch(Types, name)
 	return found
 }
+
+// The event types relkey's services emit by name.
+const (
+	ProductCreated = "product.created"
+	ProductUpdated = "product.updated"
+	ProductDeleted = "product.deleted"
+	PolicyCreated  = "policy.created"
+	PolicyUpdated  = "policy.updated"
+	PolicyDeleted  = "policy.deleted"
+	LicenseCreated = "license.created"
+	LicenseUpdated = "license.updated"
+	LicenseDeleted = "license.deleted"
+	LicenseRevoked = "license.revoked"
+)

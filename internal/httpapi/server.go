@@ -19,6 +19,7 @@ import (
 	"github.com/relkey/relkey/internal/catalog"
 	"github.com/relkey/relkey/internal/checkout"
 	"github.com/relkey/relkey/internal/entitlement"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/identity"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
@@ -31,6 +32,7 @@ import (
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
 	"github.com/relkey/relkey/internal/validation"
+	"github.com/relkey/relkey/internal/webhook"
 )
 
 // Services are the rules and stores the HTTP layer calls (the app
@@ -55,6 +57,8 @@ type Services struct {
 	Packages     *releasepackage.Service
 	Catalog      *catalog.Service
 	Artifacts    *artifact.Service
+	Webhooks     *webhook.Service
+	EventLog     *event.Log
 }
 
 // Deps is everything the HTTP layer calls and its settings.
@@ -149,6 +153,19 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.GET("/tokens/:id", s.showToken)
 	g.PUT("/tokens/:id", s.regenerateToken)
 	g.DELETE("/tokens/:id", s.revokeToken)
+
+	g.GET("/webhook-endpoints", s.listWebhookEndpoints)
+	g.POST("/webhook-endpoints", s.createWebhookEndpoint)
+	g.GET("/webhook-endpoints/:id", s.showWebhookEndpoint)
+	g.PATCH("/webhook-endpoints/:id", s.updateWebhookEndpoint)
+	g.PUT("/webhook-endpoints/:id", s.updateWebhookEndpoint)
+	g.DELETE("/webhook-endpoints/:id", s.deleteWebhookEndpoint)
+	g.GET("/webhook-events", s.listWebhookEvents)
+	g.GET("/webhook-events/:id", s.showWebhookEvent)
+	g.DELETE("/webhook-events/:id", s.deleteWebhookEvent)
+	g.POST("/webhook-events/:id/actions/retry", s.retryWebhookEvent)
+	g.GET("/event-logs", s.listEventLogs)
+	g.GET("/event-logs/:id", s.showEventLog)
 
 	g.GET("/users", s.listUsers)
 	g.POST("/users", s.createUser)

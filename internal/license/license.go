@@ -26,6 +26,7 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/page"
@@ -180,12 +181,19 @@ type Service struct {
 	sealer   Sealer
 	rsa      RSAKeys
 	machines MachineTotals
+	events   event.Changer
 	now      func() time.Time
 }
 
 // NewService returns the license rules.
-func NewService(store Records, policies Policies, owners Owners, sealer Sealer, rsa RSAKeys, machines MachineTotals) *Service {
-	return &Service{store: store, policies: policies, owners: owners, sealer: sealer, rsa: rsa, machines: machines, now: time.Now}
+func NewService(store Records, policies Policies, owners Owners, sealer Sealer, rsa RSAKeys, machines MachineTotals, events event.Changer) *Service {
+	return &Service{store: store, policies: policies, owners: owners, sealer: sealer, rsa: rsa, machines: machines, events: events, now: time.Now}
+}
+
+func (s *Service) occurred(who *access.Principal, name string, l *License) func() event.Occurrence {
+	return func() event.Occurrence {
+		return event.Occurrence{Event: name, AccountID: l.AccountID, Resource: l, Who: who}
+	}
 }
 
 // Digest is how a key is found: hex HMAC-SHA256 keyed with the account secret.
@@ -312,7 +320,7 @@ func (s *Service) create(ctx context.Context, who *access.Principal, t *account.
 	if err := s.setKey(ctx, l, t, pol, p.Key, verbatim); err != nil {
 		return nil, err
 	}
-	if err := s.store.Create(ctx, l); err != nil {
+	if err := s.events.Change(ctx, func(ctx context.Context) error { return s.store.Create(ctx, l) }, s.occurred(who, event.LicenseCreated, l)); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -531,7 +539,7 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, t *account.
 	if err := apply(l, p); err != nil {
 		return nil, err
 	}
-	return l, s.store.Save(ctx, l)
+	return l, s.events.Change(ctx, func(ctx context.Context) error { return s.store.Save(ctx, l) }, s.occurred(who, event.LicenseUpdated, l))
 }
 
 // Revoke deletes a license.
@@ -543,7 +551,11 @@ func (s *Service) Revoke(ctx context.Context, who *access.Principal, t *account.
 	if err := s.protectedFromUser(ctx, who, l); err != nil {
 		return err
 	}
-	return s.store.Delete(ctx, l)
+	name := event.LicenseDeleted
+	if permission == "license.revoke" {
+		name = event.LicenseRevoked
+	}
+	return s.events.Change(ctx, func(ctx context.Context) error { return s.store.Delete(ctx, l) }, s.occurred(who, name, l))
 }
 
 // protectedFromUser refuses user-role bearers changes to licenses they do

@@ -1,0 +1,106 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/relkey/relkey/internal/testenv"
+)
+
+// eventLog returns "event resource-type/resource-id" for every event of
+// the account, oldest first, read through GET /event-logs.
+func (e *env) eventLog() []string {
+	e.t.Helper()
+	r := e.admin("GET", "/v1/accounts/acme/event-logs?page[number]=1&page[size]=100", "")
+	if r.status != 200 {
+		e.t.Fatalf("event log: %d %s", r.status, r.body)
+	}
+	var got []string
+	for _, item := range list(e.t, r) {
+		ev := item.(map[string]any)
+		res := ev["relationships"].(map[string]any)["resource"].(map[string]any)["data"].(map[string]any)
+		got = append(got, fmt.Sprintf("%s %s/%s", ev["attributes"].(map[string]any)["event"], res["type"], res["id"]))
+	}
+	slices.Reverse(got)
+	return got
+}
+
+func TestEveryActionEmitsItsEventOnce(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
+		policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"Std"`)))
+		licenseID := e.id(e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, "")))
+		// A change the rules refuse, half-way into its transaction: no event.
+		e.admin("DELETE", "/v1/accounts/acme/policies/"+policyID, "").expectError(t, 422, "POLICY_IN_USE")
+		e.admin("PATCH", "/v1/accounts/acme/products/"+productID, `{"data":{"type":"products","attributes":{"name":"App 2"}}}`)
+		e.admin("PATCH", "/v1/accounts/acme/policies/"+policyID, `{"data":{"type":"policies","attributes":{"name":"Std 2"}}}`)
+		e.admin("PATCH", "/v1/accounts/acme/licenses/"+licenseID, `{"data":{"type":"licenses","attributes":{"name":"L"}}}`)
+		// Bad input changes nothing and emits nothing.
+		e.admin("PATCH", "/v1/accounts/acme/products/"+productID, `{"data":{"type":"products","attributes":{"name":""}}}`).expectError(t, 422, "NAME_MISSING")
+		if r := e.admin("DELETE", "/v1/accounts/acme/licenses/"+licenseID, ""); r.status != 204 {
+			t.Fatalf("delete license: %d %s", r.status, r.body)
+		}
+		revokedID := e.id(e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, "")))
+		if r := e.admin("DELETE", "/v1/accounts/acme/licenses/"+revokedID+"/actions/revoke", ""); r.status != 204 {
+			t.Fatalf("revoke license: %d %s", r.status, r.body)
+		}
+		for _, path := range []string{"/policies/" + policyID, "/products/" + productID} {
+			if r := e.admin("DELETE", "/v1/accounts/acme"+path, ""); r.status != 204 {
+				t.Fatalf("delete %s: %d %s", path, r.status, r.body)
+			}
+		}
+		want := []string{
+			"product.created products/" + productID,
+			"policy.created policies/" + policyID,
+			"license.created licenses/" + licenseID,
+			"product.updated products/" + productID,
+			"policy.updated policies/" + policyID,
+			"license.updated licenses/" + licenseID,
+			"license.deleted licenses/" + licenseID,
+			"license.created licenses/" + revokedID,
+			"license.revoked licenses/" + revokedID,
+			"policy.deleted policies/" + policyID,
+			"product.deleted products/" + productID,
+		}
+		if got := e.eventLog(); !slices.Equal(got, want) {
+			t.Fatalf("events:\n%v\nwant:\n%v", got, want)
+		}
+	})
+}
+
+func TestEventLogEntry(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		created := e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`))
+		productID := e.id(created)
+		r := e.admin("GET", "/v1/accounts/acme/event-logs?events[]=product.created", "")
+		entries := list(t, r)
+		if len(entries) != 1 {
+			t.Fatalf("filtered log: %s", r.body)
+		}
+		entry := entries[0].(map[string]any)
+		rel := entry["relationships"].(map[string]any)
+		who := rel["whodunnit"].(map[string]any)["data"].(map[string]any)
+		req := rel["request"].(map[string]any)["data"].(map[string]any)
+		if entry["type"] != "event-logs" || who["type"] != "users" || who["id"] != e.acct.Admin.ID || req["id"] != created.header.Get("X-Request-Id") {
+			t.Fatalf("entry: %v", entry)
+		}
+		shown := e.admin("GET", "/v1/accounts/acme/event-logs/"+entry["id"].(string), "")
+		if shown.status != 200 || data(t, shown)["id"] != entry["id"] {
+			t.Fatalf("show: %d %s", shown.status, shown.body)
+		}
+		e.admin("GET", "/v1/accounts/acme/event-logs/00000000-0000-0000-0000-000000000000", "").expectError(t, 404, "NOT_FOUND")
+		e.admin("GET", "/v1/accounts/acme/event-logs?date[start]=yesterday", "").expectError(t, 400, "PARAMETERS_INVALID", "parameter", "date[start]")
+		for _, q := range []string{"resource[type]=products&resource[id]=" + productID, "whodunnit[type]=users&whodunnit[id]=" + e.acct.Admin.ID,
+			"request=" + created.header.Get("X-Request-Id"), "date[start]=2000-01-01T00:00:00Z"} {
+			if n := len(list(t, e.admin("GET", "/v1/accounts/acme/event-logs?"+q, ""))); n != 1 {
+				t.Errorf("?%s: %d entries, want 1", q, n)
+			}
+		}
+		if n := len(list(t, e.admin("GET", "/v1/accounts/acme/event-logs?resource[type]=licenses", ""))); n != 0 {
+			t.Errorf("licenses: %d entries, want 0", n)
+		}
+	})
+}
