@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"github.com/relkey/relkey/internal/event"
 	"reflect"
 	"slices"
 	"strings"
@@ -137,7 +138,7 @@ func newService() (*Service, *memStore) {
 		licensed:     map[string]bool{"pol-app": true},
 		userPolicies: map[string][]string{"u1": {"pol-app"}},
 	}
-	return NewService(store, memProducts{"prod-app": "prod-app", "app": "prod-app", "prod-other": "prod-other"}), store
+	return NewService(store, memProducts{"prod-app": "prod-app", "app": "prod-app", "prod-other": "prod-other"}, unrecorded{}), store
 }
 
 func i64(n int64) *int64   { return &n }
@@ -422,4 +423,11 @@ func TestGetIgnoresSight(t *testing.T) {
 	if _, err := s.Get(context.Background(), "another-account", "pol-other"); !is(err, errNotFound) {
 		t.Fatalf("another account's policy: %v", err)
 	}
+}
+
+// unrecorded makes changes without recording their events.
+type unrecorded struct{}
+
+func (unrecorded) Change(ctx context.Context, change func(ctx context.Context) error, _ func() event.Occurrence) error {
+	return change(ctx)
 }

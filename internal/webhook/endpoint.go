@@ -53,8 +53,8 @@ func (e *Endpoint) Subscribed(name string) bool {
 type Params struct {
 	URL                optional.Value[string]   `json:"url"`
 	Subscriptions      optional.Value[[]string] `json:"subscriptions"`
-	SignatureAlgorithm optional.Value[*string]  `json:"signatureAlgorithm"`
-	APIVersion         optional.Value[*string]  `json:"apiVersion"`
+	SignatureAlgorithm optional.Value[*string]  `json:"signature_algorithm"`
+	APIVersion         optional.Value[*string]  `json:"api_version"`
 	// ProductID is the product relationship, resolved by the handler.
 	ProductID optional.Value[*string] `json:"-"`
 }

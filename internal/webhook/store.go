@@ -98,7 +98,7 @@ func (s *Store) lock(q *gorm.DB) *gorm.DB {
 }
 
 // FanOut turns up to limit pending events into deliveries to the endpoints
-// subscribed to them, and marks them handled, in one transaction.
+// subscribed to them when they occurred, and marks them handled, in one transaction.
 func (s *Store) FanOut(ctx context.Context, limit int, now time.Time) (int, error) {
 	var handled int
 	err := s.db.InTx(ctx, func(ctx context.Context) error {
@@ -126,7 +126,7 @@ func (s *Store) FanOut(ctx context.Context, limit int, now time.Time) (int, erro
 		var deliveries []Delivery
 		for _, ev := range events {
 			for _, e := range endpoints[ev.AccountID] {
-				if e.Subscribed(ev.Event) && (e.ProductID == nil || (ev.ProductID != nil && *ev.ProductID == *e.ProductID)) {
+				if !e.CreatedAt.After(ev.CreatedAt) && e.Subscribed(ev.Event) && (e.ProductID == nil || (ev.ProductID != nil && *ev.ProductID == *e.ProductID)) {
 					deliveries = append(deliveries, newDelivery(&ev, &e, now))
 				}
 			}

@@ -22,7 +22,7 @@ import (
 const (
 	MaxRetries      = 15
 	maxResponseBody = 2048
-	timeout         = 15 * time.Second
+	defaultTimeout  = 15 * time.Second
 	// lease is how long a replica holds a claimed delivery: longer than one
 	// attempt can take, so a live replica's delivery is never taken twice.
 	lease = 2 * time.Minute
@@ -64,6 +64,8 @@ type WorkerOptions struct {
 	PerEndpoint int
 	// Batch is how many deliveries a pass claims (default 100).
 	Batch int
+	// Timeout bounds connecting, sending and awaiting the response (default 15 s).
+	Timeout time.Duration
 }
 
 // NewWorker returns a delivery worker.
@@ -81,6 +83,10 @@ func NewWorker(store *Store, sign Signer, render Renderer, logger *slog.Logger, 
 	}
 	if w.batch <= 0 {
 		w.batch = 100
+	}
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = defaultTimeout
 	}
 	dialer := &net.Dialer{Timeout: timeout}
 	if !o.Targets.AllowPrivate {
