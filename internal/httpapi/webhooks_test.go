@@ -36,8 +36,9 @@ type receiver struct {
 	srv   *httptest.Server
 	pub   ed25519.PublicKey
 	reply func(n int) int
-	// hold, when not nil, is waited on before answering.
-	hold chan struct{}
+	// hold, when not nil, is waited on before answering; entered, when not
+	// nil, hears of each request that waits.
+	hold, entered chan struct{}
 
 	mu  sync.Mutex
 	got []received
@@ -92,6 +93,10 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	rc.got = append(rc.got, received{doc.Data.Attributes.Event, payload.Data.ID, doc.Data.Meta.IdempotencyToken, doc.Data.ID})
 	rc.mu.Unlock()
 	if rc.hold != nil {
+		select {
+		case rc.entered <- struct{}{}:
+		default:
+		}
 		<-rc.hold
 	}
 	w.WriteHeader(rc.reply(n))
