@@ -207,10 +207,11 @@ func (s *Service) checkURL(ctx context.Context, raw string) error {
 	if ip := net.ParseIP(host); ip != nil {
 		ips, err = []net.IP{ip}, nil
 	}
-	if err != nil || len(ips) == 0 {
-		return invalid("host cannot be resolved")
+	if err != nil {
+		// Not resolvable yet: each delivery checks where it connects.
+		ips = nil
 	}
-	loopback := true
+	loopback := len(ips) > 0
 	for _, ip := range ips {
 		loopback = loopback && ip.IsLoopback()
 		if !s.targets.AllowPrivate && Private(ip) {

@@ -112,14 +112,8 @@ var errPrivate = errors.New("webhook: target is a private address")
 // Pass fans pending events out to deliveries, then attempts every due
 // delivery it can claim. It returns once the attempts are done.
 func (w *Worker) Pass(ctx context.Context) error {
-	for {
-		n, err := w.store.FanOut(ctx, 500, w.now())
-		if err != nil {
-			return err
-		}
-		if n < 500 {
-			break
-		}
+	if err := w.FanOut(ctx); err != nil {
+		return err
 	}
 	for {
 		claimed, err := w.store.Claim(ctx, w.batch, w.now(), lease)
@@ -129,6 +123,16 @@ func (w *Worker) Pass(ctx context.Context) error {
 		w.attemptAll(ctx, claimed)
 		if len(claimed) < w.batch {
 			return nil
+		}
+	}
+}
+
+// FanOut turns every pending event into its deliveries.
+func (w *Worker) FanOut(ctx context.Context) error {
+	for {
+		n, err := w.store.FanOut(ctx, 500, w.now())
+		if err != nil || n < 500 {
+			return err
 		}
 	}
 }
