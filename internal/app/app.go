@@ -54,7 +54,9 @@ type App struct {
 	// Downloads counts release downloads in batches; closed with Toucher.
 	Downloads *release.DownloadTally
 	// Outbox records the events of every change; webhookStore delivers them.
-	Outbox       *event.Outbox
+	Outbox *event.Outbox
+	// Validated records validation events in batches; closed with Toucher.
+	Validated    *event.Buffer
 	webhookStore *webhook.Store
 	// Metrics, once Instrument made them, count what the app does; nil = off.
 	Metrics *metrics.Metrics
@@ -132,7 +134,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Issuing = identity.NewIssuing(a.Tokens, a.Users, a.Products, a.Licenses)
 	a.Toucher = license.NewToucher(db, 4096, logger)
 	validator := validation.New(machineStore, a.Entitlements, a.Users, release.NewCatalog(releaseStore))
-	a.Validations = validation.NewService(a.Licenses, validator, a.Toucher)
+	a.Validated = event.NewBuffer(a.Outbox, 4096, logger)
+	a.Validations = validation.NewService(a.Licenses, validator, a.Toucher, a.Validated)
 	a.Checkouts = checkout.NewService(a.Licenses, a.Machines, checkoutRelated{a.Products, a.Users, a.Entitlements})
 	a.Limiter = ratelimit.New(db)
 	return a, nil
@@ -240,6 +243,7 @@ func (a *App) Onboard(ctx context.Context, o onboard.Onboarding) (*onboard.Onboa
 // Close records pending validations and releases the database.
 func (a *App) Close() error {
 	a.Toucher.Close()
+	a.Validated.Close()
 	a.Downloads.Close()
 	return a.DB.Close()
 }

@@ -31,6 +31,8 @@ func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered
 		node, productID = serializer.Product(v), v.ID
 	case *policy.Policy:
 		node, productID = serializer.Policy(v), v.ProductID
+	case *license.Shown:
+		node, productID = serializer.License(v), v.License.ProductID
 	case *license.License:
 		pol, err := r.app.Policies.Get(ctx, v.AccountID, v.PolicyID)
 		if err != nil {

@@ -140,4 +140,7 @@ const (
 	LicenseUpdated = "license.updated"
 	LicenseDeleted = "license.deleted"
 	LicenseRevoked = "license.revoked"
+
+	LicenseValidationSucceeded = "license.validation.succeeded"
+	LicenseValidationFailed    = "license.validation.failed"
 )

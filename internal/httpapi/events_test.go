@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/relkey/relkey/internal/testenv"
@@ -101,6 +102,33 @@ func TestEventLogEntry(t *testing.T) {
 		}
 		if n := len(list(t, e.admin("GET", "/v1/accounts/acme/event-logs?resource[type]=licenses", ""))); n != 0 {
 			t.Errorf("licenses: %d entries, want 0", n)
+		}
+	})
+}
+
+func TestValidationEvents(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		licenseID, key := e.licensed(`"name":"Std"`)
+		e.do("POST", "/v1/accounts/acme/licenses/actions/validate-key", `{"meta":{"key":"`+key+`"}}`)
+		e.do("POST", "/v1/accounts/acme/licenses/actions/validate-key", `{"meta":{"key":"`+key+`","scope":{"fingerprint":"nope"}}}`)
+		// Unknown keys name no license: no event.
+		e.do("POST", "/v1/accounts/acme/licenses/actions/validate-key", `{"meta":{"key":"unknown"}}`)
+		want := []string{"license.validation.succeeded licenses/" + licenseID, "license.validation.failed licenses/" + licenseID}
+		var got []string
+		eventually(t, "both validation events in the log", func() bool {
+			got = nil
+			for _, ev := range e.eventLog() {
+				if strings.HasPrefix(ev, "license.validation.") {
+					got = append(got, ev)
+				}
+			}
+			return len(got) >= len(want)
+		})
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("validation events %v, want %v", got, want)
 		}
 	})
 }
