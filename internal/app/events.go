@@ -8,12 +8,14 @@ import (
 
 	"github.com/google/jsonapi"
 
+	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/httpapi"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/policy"
 	"github.com/relkey/relkey/internal/product"
 	"github.com/relkey/relkey/internal/serializer"
+	"github.com/relkey/relkey/internal/user"
 	"github.com/relkey/relkey/internal/webhook"
 )
 
@@ -29,6 +31,10 @@ func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered
 	switch v := resource.(type) {
 	case *product.Product:
 		node, productID = serializer.Product(v), v.ID
+	case *entitlement.Entitlement:
+		node = serializer.Entitlement(v)
+	case *user.User:
+		node = serializer.User(v)
 	case *policy.Policy:
 		node, productID = serializer.Policy(v), v.ProductID
 	case *license.Shown:

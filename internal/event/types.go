@@ -141,6 +141,16 @@ const (
 	LicenseDeleted = "license.deleted"
 	LicenseRevoked = "license.revoked"
 
+	EntitlementCreated = "entitlement.created"
+	EntitlementUpdated = "entitlement.updated"
+	EntitlementDeleted = "entitlement.deleted"
+
+	UserCreated  = "user.created"
+	UserUpdated  = "user.updated"
+	UserDeleted  = "user.deleted"
+	UserBanned   = "user.banned"
+	UserUnbanned = "user.unbanned"
+
 	LicenseValidationSucceeded = "license.validation.succeeded"
 	LicenseValidationFailed    = "license.validation.failed"
 )

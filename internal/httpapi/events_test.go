@@ -47,7 +47,15 @@ func TestEveryActionEmitsItsEventOnce(t *testing.T) {
 		if r := e.admin("DELETE", "/v1/accounts/acme/licenses/"+revokedID+"/actions/revoke", ""); r.status != 204 {
 			t.Fatalf("revoke license: %d %s", r.status, r.body)
 		}
-		for _, path := range []string{"/policies/" + policyID, "/products/" + productID} {
+		userID := e.id(e.admin("POST", "/v1/accounts/acme/users", userBody("customer@acme.test", "user")))
+		e.admin("PATCH", "/v1/accounts/acme/users/"+userID, `{"data":{"type":"users","attributes":{"firstName":"Ada"}}}`)
+		e.admin("POST", "/v1/accounts/acme/users/"+userID+"/actions/ban", "")
+		e.admin("POST", "/v1/accounts/acme/users/"+userID+"/actions/unban", "")
+		entitlementID := e.id(e.admin("POST", "/v1/accounts/acme/entitlements", `{"data":{"type":"entitlements","attributes":{"name":"Pro","code":"PRO"}}}`))
+		e.admin("PATCH", "/v1/accounts/acme/entitlements/"+entitlementID, `{"data":{"type":"entitlements","attributes":{"name":"Pro 2"}}}`)
+		// The last admin stays: refused inside the transaction, no event.
+		e.admin("DELETE", "/v1/accounts/acme/users/"+e.acct.Admin.ID, "").expectError(t, 422, "ADMINS_REQUIRED")
+		for _, path := range []string{"/policies/" + policyID, "/products/" + productID, "/users/" + userID, "/entitlements/" + entitlementID} {
 			if r := e.admin("DELETE", "/v1/accounts/acme"+path, ""); r.status != 204 {
 				t.Fatalf("delete %s: %d %s", path, r.status, r.body)
 			}
@@ -62,8 +70,16 @@ func TestEveryActionEmitsItsEventOnce(t *testing.T) {
 			"license.deleted licenses/" + licenseID,
 			"license.created licenses/" + revokedID,
 			"license.revoked licenses/" + revokedID,
+			"user.created users/" + userID,
+			"user.updated users/" + userID,
+			"user.banned users/" + userID,
+			"user.unbanned users/" + userID,
+			"entitlement.created entitlements/" + entitlementID,
+			"entitlement.updated entitlements/" + entitlementID,
 			"policy.deleted policies/" + policyID,
 			"product.deleted products/" + productID,
+			"user.deleted users/" + userID,
+			"entitlement.deleted entitlements/" + entitlementID,
 		}
 		if got := e.eventLog(); !slices.Equal(got, want) {
 			t.Fatalf("events:\n%v\nwant:\n%v", got, want)

@@ -6,7 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
-	"github.com/relkey/relkey/internal/event"
+	"github.com/relkey/relkey/internal/testenv"
 	"reflect"
 	"slices"
 	"strings"
@@ -574,7 +574,7 @@ func newWorld(t *testing.T) *world {
 			Keys:    account.Keys{Signing: ed25519.NewKeyFromSeed(seed), Secret: []byte("account secret")},
 		},
 	}
-	w.svc = NewService(fakeStore{w.db}, fakePolicies{w.db}, fakeOwners{w.db}, fakeSealer{}, fakeRSA{}, fakeTotals{w.db}, unrecorded{})
+	w.svc = NewService(fakeStore{w.db}, fakePolicies{w.db}, fakeOwners{w.db}, fakeSealer{}, fakeRSA{}, fakeTotals{w.db}, testenv.Unrecorded{})
 	w.svc.now = func() time.Time { return clock }
 	for _, p := range [][2]string{{policyA, productA}, {policyB, productB}, {policyT, productA}} {
 		w.db.policies[p[0]] = &policy.Policy{
@@ -613,10 +613,3 @@ func (w *world) license(id string) *License { return w.db.licenses[id] }
 func (w *world) policy(id string) *policy.Policy { return w.db.policies[id] }
 
 func (w *world) ban(userID string) { w.db.users[userID].BannedAt = at(-day) }
-
-// unrecorded makes changes without recording their events.
-type unrecorded struct{}
-
-func (unrecorded) Change(ctx context.Context, change func(ctx context.Context) error, _ func() event.Occurrence) error {
-	return change(ctx)
-}

@@ -2,7 +2,7 @@ package policy
 
 import (
 	"context"
-	"github.com/relkey/relkey/internal/event"
+	"github.com/relkey/relkey/internal/testenv"
 	"reflect"
 	"slices"
 	"strings"
@@ -138,7 +138,7 @@ func newService() (*Service, *memStore) {
 		licensed:     map[string]bool{"pol-app": true},
 		userPolicies: map[string][]string{"u1": {"pol-app"}},
 	}
-	return NewService(store, memProducts{"prod-app": "prod-app", "app": "prod-app", "prod-other": "prod-other"}, unrecorded{}), store
+	return NewService(store, memProducts{"prod-app": "prod-app", "app": "prod-app", "prod-other": "prod-other"}, testenv.Unrecorded{}), store
 }
 
 func i64(n int64) *int64   { return &n }
@@ -423,11 +423,4 @@ func TestGetIgnoresSight(t *testing.T) {
 	if _, err := s.Get(context.Background(), "another-account", "pol-other"); !is(err, errNotFound) {
 		t.Fatalf("another account's policy: %v", err)
 	}
-}
-
-// unrecorded makes changes without recording their events.
-type unrecorded struct{}
-
-func (unrecorded) Change(ctx context.Context, change func(ctx context.Context) error, _ func() event.Occurrence) error {
-	return change(ctx)
 }
