@@ -55,7 +55,8 @@ type App struct {
 	Downloads *release.DownloadTally
 	// Outbox records the events of every change; webhookStore delivers them.
 	Outbox *event.Outbox
-	// Validated records validation events in batches; closed with Toucher.
+	// Validated records the events of hot paths (validations, activations)
+	// in batches; closed with Toucher.
 	Validated    *event.Buffer
 	webhookStore *webhook.Store
 	// Metrics, once Instrument made them, count what the app does; nil = off.
@@ -109,6 +110,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	tokenStore := token.NewStore(db)
 	a.Events = &event.Bus{}
 	a.Outbox = event.NewOutbox(db, eventRenderer{a}.render)
+	a.Validated = event.NewBuffer(a.Outbox, 4096, logger)
 	a.EventLog = event.NewLog(db)
 	a.webhookStore = webhook.NewStore(db)
 	a.Webhooks = webhook.NewService(a.webhookStore, a.webhookTargets(), time.Now)
@@ -119,7 +121,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Policies = policy.NewService(policy.NewStore(db), a.Products, a.Outbox)
 	machineStore := machine.NewStore(db)
 	a.Licenses = license.NewService(license.NewStore(db), a.Policies, a.Users, kr, a.Accounts, machineStore, a.Outbox)
-	a.Machines = machine.NewService(machineStore, db, a.Licenses, a.Policies, a.Users, tokenStore)
+	a.Machines = machine.NewService(machineStore, a.Outbox, a.Licenses, a.Policies, a.Users, tokenStore, a.Validated)
 	a.Entitlements = entitlement.NewService(entitlement.NewStore(db), attachmentTargets{a}, a.Outbox)
 	releaseStore, packageStore := release.NewStore(db), releasepackage.NewStore(db)
 	catalogStore := catalog.NewStore(db, releaseStore, packageStore)
@@ -134,7 +136,6 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Issuing = identity.NewIssuing(a.Tokens, a.Users, a.Products, a.Licenses)
 	a.Toucher = license.NewToucher(db, 4096, logger)
 	validator := validation.New(machineStore, a.Entitlements, a.Users, release.NewCatalog(releaseStore))
-	a.Validated = event.NewBuffer(a.Outbox, 4096, logger)
 	a.Validations = validation.NewService(a.Licenses, validator, a.Toucher, a.Validated)
 	a.Checkouts = checkout.NewService(a.Licenses, a.Machines, checkoutRelated{a.Products, a.Users, a.Entitlements})
 	a.Limiter = ratelimit.New(db)

@@ -12,6 +12,7 @@ import (
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/httpapi"
 	"github.com/relkey/relkey/internal/license"
+	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/policy"
 	"github.com/relkey/relkey/internal/product"
 	"github.com/relkey/relkey/internal/serializer"
@@ -33,6 +34,8 @@ func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered
 		node, productID = serializer.Product(v), v.ID
 	case *entitlement.Entitlement:
 		node = serializer.Entitlement(v)
+	case *machine.WithPolicy[machine.Machine]:
+		node, productID = serializer.Machine(&v.Item, v.Policy), v.Item.ProductID
 	case *user.User:
 		node = serializer.User(v)
 	case *policy.Policy:

@@ -145,6 +145,10 @@ const (
 	EntitlementUpdated = "entitlement.updated"
 	EntitlementDeleted = "entitlement.deleted"
 
+	MachineCreated = "machine.created"
+	MachineUpdated = "machine.updated"
+	MachineDeleted = "machine.deleted"
+
 	UserCreated  = "user.created"
 	UserUpdated  = "user.updated"
 	UserDeleted  = "user.deleted"

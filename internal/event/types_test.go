@@ -19,7 +19,7 @@ func TestTypes(t *testing.T) {
 	}
 	for _, name := range []string{ProductCreated, ProductUpdated, ProductDeleted, PolicyCreated, PolicyUpdated, PolicyDeleted,
 		LicenseCreated, LicenseUpdated, LicenseDeleted, LicenseRevoked, LicenseValidationSucceeded, LicenseValidationFailed,
-		EntitlementCreated, EntitlementUpdated, EntitlementDeleted, UserCreated, UserUpdated, UserDeleted, UserBanned, UserUnbanned} {
+		EntitlementCreated, EntitlementUpdated, EntitlementDeleted, UserCreated, UserUpdated, UserDeleted, UserBanned, UserUnbanned, MachineCreated, MachineUpdated, MachineDeleted} {
 		if !Known(name) {
 			t.Errorf("relkey emits %s, which is not one of Keygen's event types", name)
 		}

@@ -148,3 +148,33 @@ func TestValidationEvents(t *testing.T) {
 		}
 	})
 }
+
+func TestMachineEvents(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		licenseID, key := e.licensed(`"name":"Std","authenticationStrategy":"LICENSE"`)
+		licenseAuth := header{"Authorization", "License " + key}
+		machineID := e.id(e.do("POST", "/v1/accounts/acme/machines", machineBody(licenseID, `"fingerprint":"fp-1"`), licenseAuth))
+		// Over the machine limit: refused inside the transaction, no event.
+		e.do("POST", "/v1/accounts/acme/machines", machineBody(licenseID, `"fingerprint":"fp-1"`), licenseAuth).expectError(t, 422, "FINGERPRINT_TAKEN")
+		e.admin("PATCH", "/v1/accounts/acme/machines/"+machineID, `{"data":{"type":"machines","attributes":{"name":"Box"}}}`)
+		if r := e.admin("DELETE", "/v1/accounts/acme/machines/"+machineID, ""); r.status != 204 {
+			t.Fatalf("deactivate: %d %s", r.status, r.body)
+		}
+		want := []string{"machine.created machines/" + machineID, "machine.deleted machines/" + machineID, "machine.updated machines/" + machineID}
+		var got []string
+		eventually(t, "the buffered machine.created in the log", func() bool {
+			got = nil
+			for _, ev := range e.eventLog() {
+				if strings.HasPrefix(ev, "machine.") {
+					got = append(got, ev)
+				}
+			}
+			return len(got) >= len(want)
+		})
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("machine events %v, want %v", got, want)
+		}
+	})
+}
