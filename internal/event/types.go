@@ -141,6 +141,14 @@ const (
 	LicenseDeleted = "license.deleted"
 	LicenseRevoked = "license.revoked"
 
+	LicenseSuspended        = "license.suspended"
+	LicenseReinstated       = "license.reinstated"
+	LicenseRenewed          = "license.renewed"
+	LicenseCheckedIn        = "license.checked-in"
+	LicenseUsageIncremented = "license.usage.incremented"
+	LicenseUsageDecremented = "license.usage.decremented"
+	LicenseUsageReset       = "license.usage.reset"
+
 	EntitlementCreated = "entitlement.created"
 	EntitlementUpdated = "entitlement.updated"
 	EntitlementDeleted = "entitlement.deleted"

@@ -19,7 +19,8 @@ func TestTypes(t *testing.T) {
 	}
 	for _, name := range []string{ProductCreated, ProductUpdated, ProductDeleted, PolicyCreated, PolicyUpdated, PolicyDeleted,
 		LicenseCreated, LicenseUpdated, LicenseDeleted, LicenseRevoked, LicenseValidationSucceeded, LicenseValidationFailed,
-		EntitlementCreated, EntitlementUpdated, EntitlementDeleted, UserCreated, UserUpdated, UserDeleted, UserBanned, UserUnbanned, MachineCreated, MachineUpdated, MachineDeleted} {
+		EntitlementCreated, EntitlementUpdated, EntitlementDeleted, UserCreated, UserUpdated, UserDeleted, UserBanned, UserUnbanned, MachineCreated, MachineUpdated, MachineDeleted,
+		LicenseSuspended, LicenseReinstated, LicenseRenewed, LicenseCheckedIn, LicenseUsageIncremented, LicenseUsageDecremented, LicenseUsageReset} {
 		if !Known(name) {
 			t.Errorf("relkey emits %s, which is not one of Keygen's event types", name)
 		}

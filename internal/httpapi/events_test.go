@@ -178,3 +178,38 @@ func TestMachineEvents(t *testing.T) {
 		}
 	})
 }
+
+func TestLicenseActionEvents(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		licenseID, _ := e.licensed(`"name":"Std","duration":2592000,"requireCheckIn":true,"checkInInterval":"day","checkInIntervalCount":1,"maxUses":10`)
+		actions := []struct{ action, event string }{
+			{"suspend", "license.suspended"},
+			{"reinstate", "license.reinstated"},
+			{"renew", "license.renewed"},
+			{"check-in", "license.checked-in"},
+			{"increment-usage", "license.usage.incremented"},
+			{"decrement-usage", "license.usage.decremented"},
+			{"reset-usage", "license.usage.reset"},
+		}
+		want := []string{"license.created licenses/" + licenseID}
+		for _, a := range actions {
+			if r := e.admin("POST", "/v1/accounts/acme/licenses/"+licenseID+"/actions/"+a.action, ""); r.status != 200 {
+				t.Fatalf("%s: %d %s", a.action, r.status, r.body)
+			}
+			want = append(want, a.event+" licenses/"+licenseID)
+		}
+		// Refused: reinstating a license that is not suspended, decrementing below 0.
+		e.admin("POST", "/v1/accounts/acme/licenses/"+licenseID+"/actions/reinstate", "").expectError(t, 422, "SUSPENDED_INVALID")
+		e.admin("POST", "/v1/accounts/acme/licenses/"+licenseID+"/actions/decrement-usage", "")
+		var got []string
+		for _, ev := range e.eventLog() {
+			if strings.HasPrefix(ev, "license.") {
+				got = append(got, ev)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("license events:\n%v\nwant:\n%v", got, want)
+		}
+	})
+}

@@ -539,7 +539,7 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, t *account.
 	if err := apply(l, p); err != nil {
 		return nil, err
 	}
-	return l, s.events.Change(ctx, func(ctx context.Context) error { return s.store.Save(ctx, l) }, s.occurred(who, event.LicenseUpdated, l))
+	return l, s.save(ctx, who, event.LicenseUpdated, l)
 }
 
 // Revoke deletes a license.
@@ -601,7 +601,16 @@ func (s *Service) SetSuspended(ctx context.Context, who *access.Principal, t *ac
 		return nil, apperr.Attribute("suspended", "INVALID", detail)
 	}
 	l.Suspended = suspended
-	return l, s.store.Save(ctx, l)
+	name := event.LicenseReinstated
+	if suspended {
+		name = event.LicenseSuspended
+	}
+	return l, s.save(ctx, who, name, l)
+}
+
+// save writes the license and records the event in one transaction.
+func (s *Service) save(ctx context.Context, who *access.Principal, name string, l *License) error {
+	return s.events.Change(ctx, func(ctx context.Context) error { return s.store.Save(ctx, l) }, s.occurred(who, name, l))
 }
 
 // Renew extends the expiry by the policy's duration, per its renewal basis.
@@ -630,7 +639,7 @@ func (s *Service) Renew(ctx context.Context, who *access.Principal, t *account.T
 	}
 	at := from.Add(time.Duration(*pol.Duration) * time.Second)
 	l.Expiry = &at
-	return l, s.store.Save(ctx, l)
+	return l, s.save(ctx, who, event.LicenseRenewed, l)
 }
 
 // CheckIn records a check-in of a policy that requires them.
@@ -651,7 +660,7 @@ func (s *Service) CheckIn(ctx context.Context, who *access.Principal, t *account
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	l.LastCheckInAt = &now
-	return l, s.store.Save(ctx, l)
+	return l, s.save(ctx, who, event.LicenseCheckedIn, l)
 }
 
 // NextCheckIn is when the license must check in next (nil if never).
@@ -723,15 +732,20 @@ func (s *Service) ChangeUsage(ctx context.Context, who *access.Principal, t *acc
 	if err != nil {
 		return nil, err
 	}
-	uses, err := s.store.ChangeUses(ctx, l, delta, reset, Effective(l.MaxUses, pol.MaxUses))
+	name := map[UsageAction]string{Increment: event.LicenseUsageIncremented, Decrement: event.LicenseUsageDecremented, Reset: event.LicenseUsageReset}[change.Action]
+	err = s.events.Change(ctx, func(ctx context.Context) error {
+		uses, err := s.store.ChangeUses(ctx, l, delta, reset, Effective(l.MaxUses, pol.MaxUses))
+		if err != nil {
+			return err
+		}
+		l.Uses = uses
+		if delta > 0 && !reset {
+			return s.StartExpiry(ctx, l, pol, policy.FromFirstUse)
+		}
+		return nil
+	}, s.occurred(who, name, l))
 	if err != nil {
 		return nil, err
-	}
-	l.Uses = uses
-	if delta > 0 && !reset {
-		if err := s.StartExpiry(ctx, l, pol, policy.FromFirstUse); err != nil {
-			return nil, err
-		}
 	}
 	return l, nil
 }
