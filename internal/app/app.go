@@ -127,7 +127,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	catalogStore := catalog.NewStore(db, releaseStore, packageStore)
 	a.Catalog = catalog.NewService(catalogStore)
 	a.Packages = releasepackage.NewService(packageStore, a.Products, catalogStore)
-	a.Releases = release.NewService(releaseStore, a.Products, a.Packages, a.Licenses, a.Entitlements, catalogStore)
+	a.Releases = release.NewService(releaseStore, a.Products, a.Packages, a.Licenses, a.Entitlements, catalogStore, a.Outbox)
 	a.Downloads = release.NewDownloadTally(releaseStore, logger)
 	artifactStore := artifact.NewStore(db, releaseStore, a.Downloads)
 	a.Artifacts = artifact.NewService(artifactStore, a.Releases, a.Licenses, catalogStore, a.Storage, a.Local != nil)

@@ -15,6 +15,7 @@ import (
 	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/policy"
 	"github.com/relkey/relkey/internal/product"
+	"github.com/relkey/relkey/internal/release"
 	"github.com/relkey/relkey/internal/serializer"
 	"github.com/relkey/relkey/internal/user"
 	"github.com/relkey/relkey/internal/webhook"
@@ -36,6 +37,8 @@ func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered
 		node = serializer.Entitlement(v)
 	case *machine.WithPolicy[machine.Machine]:
 		node, productID = serializer.Machine(&v.Item, v.Policy), v.Item.ProductID
+	case *release.Release:
+		node, productID = serializer.Release(v), v.ProductID
 	case *user.User:
 		node = serializer.User(v)
 	case *policy.Policy:

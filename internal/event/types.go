@@ -157,6 +157,13 @@ const (
 	MachineUpdated = "machine.updated"
 	MachineDeleted = "machine.deleted"
 
+	ReleaseCreated        = "release.created"
+	ReleaseUpdated        = "release.updated"
+	ReleaseDeleted        = "release.deleted"
+	ReleasePublished      = "release.published"
+	ReleaseYanked         = "release.yanked"
+	ReleasePackageUpdated = "release.package.updated"
+
 	UserCreated  = "user.created"
 	UserUpdated  = "user.updated"
 	UserDeleted  = "user.deleted"

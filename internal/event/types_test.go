@@ -20,7 +20,8 @@ func TestTypes(t *testing.T) {
 	for _, name := range []string{ProductCreated, ProductUpdated, ProductDeleted, PolicyCreated, PolicyUpdated, PolicyDeleted,
 		LicenseCreated, LicenseUpdated, LicenseDeleted, LicenseRevoked, LicenseValidationSucceeded, LicenseValidationFailed,
 		EntitlementCreated, EntitlementUpdated, EntitlementDeleted, UserCreated, UserUpdated, UserDeleted, UserBanned, UserUnbanned, MachineCreated, MachineUpdated, MachineDeleted,
-		LicenseSuspended, LicenseReinstated, LicenseRenewed, LicenseCheckedIn, LicenseUsageIncremented, LicenseUsageDecremented, LicenseUsageReset} {
+		LicenseSuspended, LicenseReinstated, LicenseRenewed, LicenseCheckedIn, LicenseUsageIncremented, LicenseUsageDecremented, LicenseUsageReset,
+		ReleaseCreated, ReleaseUpdated, ReleaseDeleted, ReleasePublished, ReleaseYanked, ReleasePackageUpdated} {
 		if !Known(name) {
 			t.Errorf("relkey emits %s, which is not one of Keygen's event types", name)
 		}

@@ -213,3 +213,37 @@ func TestLicenseActionEvents(t *testing.T) {
 		}
 	})
 }
+
+func TestReleaseEvents(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
+		releaseID := e.id(e.admin("POST", "/v1/accounts/acme/releases", releaseBody(productID, `"channel":"stable","version":"1.0.0"`)))
+		// The same version again: refused inside the transaction, no event.
+		if r := e.admin("POST", "/v1/accounts/acme/releases", releaseBody(productID, `"channel":"stable","version":"1.0.0"`)); r.status != 422 {
+			t.Fatalf("duplicate version: %d %s", r.status, r.body)
+		}
+		e.admin("PATCH", "/v1/accounts/acme/releases/"+releaseID, `{"data":{"type":"releases","attributes":{"name":"One"}}}`)
+		for _, action := range []string{"publish", "yank"} {
+			if r := e.admin("POST", "/v1/accounts/acme/releases/"+releaseID+"/actions/"+action, ""); r.status != 200 {
+				t.Fatalf("%s: %d %s", action, r.status, r.body)
+			}
+		}
+		if r := e.admin("DELETE", "/v1/accounts/acme/releases/"+releaseID, ""); r.status != 204 {
+			t.Fatalf("delete: %d %s", r.status, r.body)
+		}
+		var got []string
+		for _, ev := range e.eventLog() {
+			if strings.HasPrefix(ev, "release.") {
+				got = append(got, ev)
+			}
+		}
+		var want []string
+		for _, name := range []string{"created", "updated", "published", "yanked", "deleted"} {
+			want = append(want, "release."+name+" releases/"+releaseID)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("release events:\n%v\nwant:\n%v", got, want)
+		}
+	})
+}
