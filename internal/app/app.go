@@ -178,6 +178,13 @@ func (a *App) RunJobs(ctx context.Context) {
 	})
 	deliveries := a.DeliveryWorker(webhook.WorkerOptions{})
 	jobs.Go(func() { deliveries.Run(ctx, time.Second) })
+	reminders := license.NewReminders(a.DB, a.Outbox)
+	jobs.Go(func() {
+		a.every(ctx, time.Minute, "license_reminders", func(ctx context.Context) error {
+			_, err := reminders.Pass(ctx, time.Now())
+			return err
+		})
+	})
 	jobs.Go(func() {
 		a.every(ctx, time.Hour, "prune_event_log", func(ctx context.Context) error {
 			_, err := a.EventLog.Prune(ctx, a.Config.EventLogRetention, time.Now())

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm/clause"
+
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/id"
@@ -52,6 +54,7 @@ type Record struct {
 	Metadata       database.JSON[map[string]any]
 	Payload        string
 	FannedOut      bool
+	Occurrence     *string
 	CreatedAt      time.Time
 }
 
@@ -101,6 +104,19 @@ func (o *Outbox) Change(ctx context.Context, change func(ctx context.Context) er
 		}
 		return o.Emit(ctx, occurred())
 	})
+}
+
+// EmitOnce writes occ unless an event of its type about its resource was
+// written for the same occurrence (a license's expiry): passes of several
+// replicas emit it once. It reports whether this call wrote it.
+func (o *Outbox) EmitOnce(ctx context.Context, occ Occurrence, occurrence string) (bool, error) {
+	rec, err := o.record(ctx, occ)
+	if err != nil {
+		return false, err
+	}
+	rec.Occurrence = &occurrence
+	res := o.db.Conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(rec)
+	return res.RowsAffected == 1, database.Error(res.Error)
 }
 
 // EmitBatch writes occurrences gathered off a hot path in one statement.

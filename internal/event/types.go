@@ -141,6 +141,8 @@ const (
 	LicenseDeleted = "license.deleted"
 	LicenseRevoked = "license.revoked"
 
+	LicenseExpiringSoon     = "license.expiring-soon"
+	LicenseExpired          = "license.expired"
 	LicenseSuspended        = "license.suspended"
 	LicenseReinstated       = "license.reinstated"
 	LicenseRenewed          = "license.renewed"

@@ -21,7 +21,7 @@ func TestTypes(t *testing.T) {
 		LicenseCreated, LicenseUpdated, LicenseDeleted, LicenseRevoked, LicenseValidationSucceeded, LicenseValidationFailed,
 		EntitlementCreated, EntitlementUpdated, EntitlementDeleted, UserCreated, UserUpdated, UserDeleted, UserBanned, UserUnbanned, MachineCreated, MachineUpdated, MachineDeleted,
 		LicenseSuspended, LicenseReinstated, LicenseRenewed, LicenseCheckedIn, LicenseUsageIncremented, LicenseUsageDecremented, LicenseUsageReset,
-		ReleaseCreated, ReleaseUpdated, ReleaseDeleted, ReleasePublished, ReleaseYanked, ReleasePackageUpdated} {
+		ReleaseCreated, ReleaseUpdated, ReleaseDeleted, ReleasePublished, ReleaseYanked, ReleasePackageUpdated, LicenseExpiringSoon, LicenseExpired} {
 		if !Known(name) {
 			t.Errorf("relkey emits %s, which is not one of Keygen's event types", name)
 		}

@@ -1,11 +1,15 @@
 package httpapi_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/testenv"
 )
 
@@ -244,6 +248,56 @@ func TestReleaseEvents(t *testing.T) {
 		}
 		if !slices.Equal(got, want) {
 			t.Fatalf("release events:\n%v\nwant:\n%v", got, want)
+		}
+	})
+}
+
+func TestLicenseExpiryEventsOncePerOccurrence(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		licenseID, _ := e.licensed(`"name":"Daily","duration":86400`)
+		reminders := license.NewReminders(e.app.DB, e.app.Outbox)
+		ctx, now := context.Background(), time.Now()
+		expiryEvents := func() []string {
+			var got []string
+			for _, ev := range e.eventLog() {
+				if strings.HasPrefix(ev, "license.exp") {
+					got = append(got, strings.Fields(ev)[0])
+				}
+			}
+			return got
+		}
+		// Two replicas' passes at once, then again later the same day: one reminder.
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() {
+				if _, err := reminders.Pass(ctx, now); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if _, err := reminders.Pass(ctx, now.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if got := expiryEvents(); !slices.Equal(got, []string{"license.expiring-soon"}) {
+			t.Fatalf("before the expiry: %v", got)
+		}
+		for _, at := range []time.Duration{25 * time.Hour, 26 * time.Hour, 40 * time.Hour} {
+			if _, err := reminders.Pass(ctx, now.Add(at)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := expiryEvents(); !slices.Equal(got, []string{"license.expiring-soon", "license.expired"}) {
+			t.Fatalf("after the expiry: %v", got)
+		}
+		// Renewed: a new expiry is a new occurrence.
+		e.admin("POST", "/v1/accounts/acme/licenses/"+licenseID+"/actions/renew", "")
+		if _, err := reminders.Pass(ctx, now.Add(47*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if got := expiryEvents(); !slices.Equal(got, []string{"license.expiring-soon", "license.expired", "license.expiring-soon"}) {
+			t.Fatalf("after a renewal: %v", got)
 		}
 	})
 }

@@ -15,11 +15,17 @@ CREATE TABLE events (
     metadata        text,
     payload         text NOT NULL,
     fanned_out      boolean NOT NULL DEFAULT false,
+    -- What a scheduled event is about (a license's expiry), so that it is
+    -- emitted once per occurrence whichever replica's pass finds it first.
+    occurrence      text,
     created_at      datetime NOT NULL
 );
 CREATE INDEX events_account_created_idx ON events (account_id, created_at);
 CREATE INDEX events_pending_idx ON events (created_at) WHERE NOT fanned_out;
 CREATE INDEX events_created_idx ON events (created_at);
+CREATE UNIQUE INDEX events_occurrence_idx ON events (account_id, event, resource_id, occurrence) WHERE occurrence IS NOT NULL;
+-- The scheduled pass looks for licenses expiring around now.
+CREATE INDEX licenses_expiry_idx ON licenses (expiry) WHERE expiry IS NOT NULL;
 
 CREATE TABLE webhook_endpoints (
     id                  text PRIMARY KEY,
