@@ -31,6 +31,31 @@ func (e *env) eventLog() []string {
 	return got
 }
 
+// eventsOf is the event log's entries whose event starts with prefix.
+func (e *env) eventsOf(prefix string) []string {
+	e.t.Helper()
+	var got []string
+	for _, ev := range e.eventLog() {
+		if strings.HasPrefix(ev, prefix) {
+			got = append(got, ev)
+		}
+	}
+	return got
+}
+
+// awaitEvents waits for n entries starting with prefix, recorded off the
+// request path, and returns them sorted.
+func (e *env) awaitEvents(t *testing.T, prefix string, n int) []string {
+	t.Helper()
+	var got []string
+	eventually(t, fmt.Sprintf("%d %s events in the log", n, prefix), func() bool {
+		got = e.eventsOf(prefix)
+		return len(got) >= n
+	})
+	slices.Sort(got)
+	return got
+}
+
 func TestEveryActionEmitsItsEventOnce(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
 		e := newEnv(t, be)
@@ -135,17 +160,7 @@ func TestValidationEvents(t *testing.T) {
 		// Unknown keys name no license: no event.
 		e.do("POST", "/v1/accounts/acme/licenses/actions/validate-key", `{"meta":{"key":"unknown"}}`)
 		want := []string{"license.validation.succeeded licenses/" + licenseID, "license.validation.failed licenses/" + licenseID}
-		var got []string
-		eventually(t, "both validation events in the log", func() bool {
-			got = nil
-			for _, ev := range e.eventLog() {
-				if strings.HasPrefix(ev, "license.validation.") {
-					got = append(got, ev)
-				}
-			}
-			return len(got) >= len(want)
-		})
-		slices.Sort(got)
+		got := e.awaitEvents(t, "license.validation.", len(want))
 		slices.Sort(want)
 		if !slices.Equal(got, want) {
 			t.Fatalf("validation events %v, want %v", got, want)
@@ -166,18 +181,7 @@ func TestMachineEvents(t *testing.T) {
 			t.Fatalf("deactivate: %d %s", r.status, r.body)
 		}
 		want := []string{"machine.created machines/" + machineID, "machine.deleted machines/" + machineID, "machine.updated machines/" + machineID}
-		var got []string
-		eventually(t, "the buffered machine.created in the log", func() bool {
-			got = nil
-			for _, ev := range e.eventLog() {
-				if strings.HasPrefix(ev, "machine.") {
-					got = append(got, ev)
-				}
-			}
-			return len(got) >= len(want)
-		})
-		slices.Sort(got)
-		if !slices.Equal(got, want) {
+		if got := e.awaitEvents(t, "machine.", len(want)); !slices.Equal(got, want) {
 			t.Fatalf("machine events %v, want %v", got, want)
 		}
 	})
@@ -206,12 +210,7 @@ func TestLicenseActionEvents(t *testing.T) {
 		// Refused: reinstating a license that is not suspended, decrementing below 0.
 		e.admin("POST", "/v1/accounts/acme/licenses/"+licenseID+"/actions/reinstate", "").expectError(t, 422, "SUSPENDED_INVALID")
 		e.admin("POST", "/v1/accounts/acme/licenses/"+licenseID+"/actions/decrement-usage", "")
-		var got []string
-		for _, ev := range e.eventLog() {
-			if strings.HasPrefix(ev, "license.") {
-				got = append(got, ev)
-			}
-		}
+		got := e.eventsOf("license.")
 		if !slices.Equal(got, want) {
 			t.Fatalf("license events:\n%v\nwant:\n%v", got, want)
 		}
@@ -236,12 +235,7 @@ func TestReleaseEvents(t *testing.T) {
 		if r := e.admin("DELETE", "/v1/accounts/acme/releases/"+releaseID, ""); r.status != 204 {
 			t.Fatalf("delete: %d %s", r.status, r.body)
 		}
-		var got []string
-		for _, ev := range e.eventLog() {
-			if strings.HasPrefix(ev, "release.") {
-				got = append(got, ev)
-			}
-		}
+		got := e.eventsOf("release.")
 		var want []string
 		for _, name := range []string{"created", "updated", "published", "yanked", "deleted"} {
 			want = append(want, "release."+name+" releases/"+releaseID)
@@ -260,10 +254,8 @@ func TestLicenseExpiryEventsOncePerOccurrence(t *testing.T) {
 		ctx, now := context.Background(), time.Now()
 		expiryEvents := func() []string {
 			var got []string
-			for _, ev := range e.eventLog() {
-				if strings.HasPrefix(ev, "license.exp") {
-					got = append(got, strings.Fields(ev)[0])
-				}
+			for _, ev := range e.eventsOf("license.exp") {
+				got = append(got, strings.Fields(ev)[0])
 			}
 			return got
 		}

@@ -191,25 +191,20 @@ func TestWebhookDelivery(t *testing.T) {
 		if ev["status"] != "FAILING" || ev["lastResponseCode"] != 500.0 || ev["event"] != "product.created" {
 			t.Fatalf("after a 500: %v", ev)
 		}
-		// Not due yet: the retry waits 0⁴ s plus the jitter.
+		// Retry n waits n⁴ s plus the jitter: not a second before.
 		e.deliveries()
-		e.advance(webhook.Backoff(0, 1) - time.Second)
-		e.deliveries()
-		if n := len(rc.received()); n != 1 {
-			t.Fatalf("retried before its time: %d deliveries", n)
+		for retry := range 2 {
+			e.advance(webhook.Backoff(retry, 1) - time.Second)
+			e.deliveries()
+			if n := len(rc.received()); n != retry+1 {
+				t.Fatalf("retry %d came before its time: %d deliveries", retry, n)
+			}
+			e.advance(2 * time.Second)
+			e.deliveries()
+			if n := len(rc.received()); n != retry+2 {
+				t.Fatalf("retry %d: %d deliveries, want %d", retry, n, retry+2)
+			}
 		}
-		e.advance(2 * time.Second)
-		e.deliveries()
-		if n := len(rc.received()); n != 2 {
-			t.Fatalf("first retry: %d deliveries, want 2", n)
-		}
-		e.advance(webhook.Backoff(1, 1) - time.Second)
-		e.deliveries()
-		if n := len(rc.received()); n != 2 {
-			t.Fatalf("second retry came before 1⁴ s + jitter: %d deliveries", n)
-		}
-		e.advance(2 * time.Second)
-		e.deliveries()
 		got = rc.received()
 		if len(got) != 3 || got[2].idempotencyToken != got[0].idempotencyToken || got[2].webhookEventID != id {
 			t.Fatalf("second retry: %v", got)
