@@ -33,6 +33,7 @@ import (
 	"github.com/relkey/relkey/internal/ratelimit"
 	"github.com/relkey/relkey/internal/release"
 	"github.com/relkey/relkey/internal/releasepackage"
+	"github.com/relkey/relkey/internal/requestlog"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
@@ -114,6 +115,9 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.EventLog = event.NewLog(db)
 	a.webhookStore = webhook.NewStore(db)
 	a.Webhooks = webhook.NewService(a.webhookStore, a.webhookTargets(), time.Now)
+	if cfg.RequestLog {
+		a.RequestLog = requestlog.New(db, 8192, logger)
+	}
 	a.Tokens = token.NewService(tokenStore)
 	a.Users = user.NewService(user.NewStore(db), a.Outbox, tokenStore, a.Events, password.NewHasher(cfg.PasswordCost, 0))
 	a.Accounts = account.NewService(account.NewStore(db), db, kr)
@@ -185,6 +189,14 @@ func (a *App) RunJobs(ctx context.Context) {
 			return err
 		})
 	})
+	if a.RequestLog != nil {
+		jobs.Go(func() {
+			a.every(ctx, time.Hour, "prune_request_log", func(ctx context.Context) error {
+				_, err := a.RequestLog.Prune(ctx, a.Config.RequestLogRetention, time.Now())
+				return err
+			})
+		})
+	}
 	jobs.Go(func() {
 		a.every(ctx, time.Hour, "prune_event_log", func(ctx context.Context) error {
 			_, err := a.EventLog.Prune(ctx, a.Config.EventLogRetention, time.Now())
@@ -252,6 +264,9 @@ func (a *App) Onboard(ctx context.Context, o onboard.Onboarding) (*onboard.Onboa
 func (a *App) Close() error {
 	a.Toucher.Close()
 	a.Validated.Close()
+	if a.RequestLog != nil {
+		a.RequestLog.Close()
+	}
 	a.Downloads.Close()
 	return a.DB.Close()
 }

@@ -43,6 +43,9 @@ type Config struct {
 	WebhookAllowInsecure, WebhookAllowPrivate bool
 	// EventLogRetention is how long the event log keeps events.
 	EventLogRetention time.Duration
+	// RequestLog turns the request log on; RequestLogRetention is how long it keeps requests.
+	RequestLog          bool
+	RequestLogRetention time.Duration
 }
 
 // S3 is a parsed RELKEY_STORAGE_URL.
@@ -99,6 +102,8 @@ var Variables = []Variable{
 	{"RELKEY_WEBHOOK_ALLOW_INSECURE", "false", "true lets webhook endpoints on loopback hosts use http:// (with RELKEY_WEBHOOK_ALLOW_PRIVATE)"},
 	{"RELKEY_WEBHOOK_ALLOW_PRIVATE", "false", "true lets webhook endpoints point at loopback, private and link-local addresses"},
 	{"RELKEY_EVENT_LOG_RETENTION", "2160h", "how long the event log keeps events (default 90 days), at least 1h"},
+	{"RELKEY_REQUEST_LOG", "true", "false turns the request log (GET /request-logs) off"},
+	{"RELKEY_REQUEST_LOG_RETENTION", "720h", "how long the request log keeps requests (default 30 days), at least 1h"},
 }
 
 // FromEnv reads and validates the configuration. Every problem is reported
@@ -204,17 +209,19 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	} else {
 		c.PasswordCost = n
 	}
-	for name, flag := range map[string]*bool{"RELKEY_WEBHOOK_ALLOW_INSECURE": &c.WebhookAllowInsecure, "RELKEY_WEBHOOK_ALLOW_PRIVATE": &c.WebhookAllowPrivate} {
+	for name, flag := range map[string]*bool{"RELKEY_WEBHOOK_ALLOW_INSECURE": &c.WebhookAllowInsecure, "RELKEY_WEBHOOK_ALLOW_PRIVATE": &c.WebhookAllowPrivate, "RELKEY_REQUEST_LOG": &c.RequestLog} {
 		v, err := strconv.ParseBool(get(name))
 		if err != nil {
 			bad(name, "must be true or false")
 		}
 		*flag = v
 	}
-	if d, err := time.ParseDuration(get("RELKEY_EVENT_LOG_RETENTION")); err != nil || d < time.Hour {
-		bad("RELKEY_EVENT_LOG_RETENTION", "must be a duration of at least 1h, e.g. 2160h")
-	} else {
-		c.EventLogRetention = d
+	for name, retention := range map[string]*time.Duration{"RELKEY_EVENT_LOG_RETENTION": &c.EventLogRetention, "RELKEY_REQUEST_LOG_RETENTION": &c.RequestLogRetention} {
+		d, err := time.ParseDuration(get(name))
+		if err != nil || d < time.Hour {
+			bad(name, "must be a duration of at least 1h, e.g. 720h")
+		}
+		*retention = d
 	}
 	if len(problems) > 0 {
 		return Config{}, errors.New("invalid configuration:\n  " + strings.Join(problems, "\n  "))

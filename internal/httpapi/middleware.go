@@ -58,6 +58,9 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
+		if s.RequestLog != nil {
+			s.recordRequest(c, start)
+		}
 		ctx := c.Request().Context()
 		if !s.Logger.Enabled(ctx, slog.LevelInfo) {
 			return nil

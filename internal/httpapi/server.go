@@ -28,6 +28,7 @@ import (
 	"github.com/relkey/relkey/internal/ratelimit"
 	"github.com/relkey/relkey/internal/release"
 	"github.com/relkey/relkey/internal/releasepackage"
+	"github.com/relkey/relkey/internal/requestlog"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
@@ -59,6 +60,7 @@ type Services struct {
 	Artifacts    *artifact.Service
 	Webhooks     *webhook.Service
 	EventLog     *event.Log
+	RequestLog   *requestlog.Log
 }
 
 // Deps is everything the HTTP layer calls and its settings.
@@ -166,6 +168,8 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.POST("/webhook-events/:id/actions/retry", s.retryWebhookEvent)
 	g.GET("/event-logs", s.listEventLogs)
 	g.GET("/event-logs/:id", s.showEventLog)
+	g.GET("/request-logs", s.listRequestLogs)
+	g.GET("/request-logs/:id", s.showRequestLog)
 
 	g.GET("/users", s.listUsers)
 	g.POST("/users", s.createUser)

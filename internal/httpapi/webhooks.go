@@ -113,8 +113,22 @@ func (s *Server) listEventLogs(c echo.Context) error {
 	q := c.QueryParams()
 	f := event.LogFilter{Events: q["events[]"], ResourceType: q.Get("resource[type]"), ResourceID: q.Get("resource[id]"),
 		WhodunnitType: q.Get("whodunnit[type]"), WhodunnitID: q.Get("whodunnit[id]"), RequestID: q.Get("request")}
-	for param, at := range map[string]*time.Time{"date[start]": &f.Since, "date[end]": &f.Until} {
-		raw := q.Get(param)
+	if err := dateRange(c, &f.Since, &f.Until); err != nil {
+		return err
+	}
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]event.Record, int64, error) {
+		return s.EventLog.List(ctx, who, t, f, p)
+	}, serializer.EventLog)
+}
+
+func (s *Server) showEventLog(c echo.Context) error {
+	return renderAction(s, c, s.EventLog.Find, serializer.EventLog)
+}
+
+// dateRange reads the date[start] and date[end] filters of a log listing.
+func dateRange(c echo.Context, since, until *time.Time) error {
+	for param, at := range map[string]*time.Time{"date[start]": since, "date[end]": until} {
+		raw := c.QueryParam(param)
 		if raw == "" {
 			continue
 		}
@@ -124,11 +138,5 @@ func (s *Server) listEventLogs(c echo.Context) error {
 		}
 		*at = t
 	}
-	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]event.Record, int64, error) {
-		return s.EventLog.List(ctx, who, t, f, p)
-	}, serializer.EventLog)
-}
-
-func (s *Server) showEventLog(c echo.Context) error {
-	return renderAction(s, c, s.EventLog.Find, serializer.EventLog)
+	return nil
 }

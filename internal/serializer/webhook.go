@@ -7,6 +7,7 @@ import (
 
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/event"
+	"github.com/relkey/relkey/internal/requestlog"
 	"github.com/relkey/relkey/internal/webhook"
 )
 
@@ -92,5 +93,37 @@ func EventLog(r *event.Record) *jsonapi.Node {
 			"request":   request,
 		},
 		Links: &jsonapi.Links{"self": base + "/event-logs/" + r.ID},
+	}
+}
+
+// RequestLog renders an entry of the request log as Keygen's request-logs.
+func RequestLog(e *requestlog.Entry) *jsonapi.Node {
+	base := document.AccountPath(e.AccountID)
+	identifier := func(typ, id *string) map[string]any {
+		if typ == nil || id == nil {
+			return map[string]any{"data": nil}
+		}
+		return map[string]any{"data": map[string]any{"type": *typ, "id": *id}}
+	}
+	return &jsonapi.Node{
+		Type: "request-logs",
+		ID:   e.ID,
+		Attributes: map[string]any{
+			"method":     e.Method,
+			"url":        e.Path,
+			"status":     e.Status,
+			"ip":         e.IP,
+			"userAgent":  e.UserAgent,
+			"requestId":  e.RequestID,
+			"durationMs": e.DurationMS,
+			"created":    document.Time(e.CreatedAt),
+			"updated":    document.Time(e.CreatedAt),
+		},
+		Relationships: map[string]any{
+			"account":   document.ToOne("accounts", e.AccountID, base),
+			"requestor": identifier(e.BearerType, e.BearerID),
+			"resource":  identifier(e.ResourceType, e.ResourceID),
+		},
+		Links: &jsonapi.Links{"self": base + "/request-logs/" + e.ID},
 	}
 }
