@@ -30,7 +30,10 @@ func BenchmarkValidateKeyObserved(b *testing.B) {
 				e.id(e.admin("POST", "/v1/accounts/acme/webhook-endpoints", endpointBody(rc.srv.URL, `["*"]`, "")))
 				ctx, stop := context.WithCancel(context.Background())
 				done := make(chan struct{})
-				go func() { defer close(done); e.app.DeliveryWorker(webhook.WorkerOptions{}).Run(ctx, 100*time.Millisecond) }()
+				go func() {
+					defer close(done)
+					e.app.DeliveryWorker(webhook.WorkerOptions{}).Run(ctx, 100*time.Millisecond)
+				}()
 				b.Cleanup(func() { stop(); <-done })
 			}
 			h := newHotPath(b, e, 1000)
