@@ -34,10 +34,12 @@ import (
 	"github.com/relkey/relkey/internal/ratelimit"
 	"github.com/relkey/relkey/internal/release"
 	"github.com/relkey/relkey/internal/releasepackage"
+	"github.com/relkey/relkey/internal/requestlog"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
 	"github.com/relkey/relkey/internal/validation"
+	"github.com/relkey/relkey/internal/webhook"
 )
 
 // App is an assembled relkey.
@@ -53,6 +55,12 @@ type App struct {
 	Toucher *license.Toucher
 	// Downloads counts release downloads in batches; closed with Toucher.
 	Downloads *release.DownloadTally
+	// Outbox records the events of every change; webhookStore delivers them.
+	Outbox *event.Outbox
+	// Validated records the events of hot paths (validations, activations)
+	// in batches; closed with Toucher.
+	Validated    *event.Buffer
+	webhookStore *webhook.Store
 	// Metrics, once Instrument made them, count what the app does; nil = off.
 	Metrics *metrics.Metrics
 }
@@ -103,21 +111,29 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	}
 	tokenStore := token.NewStore(db)
 	a.Events = &event.Bus{}
+	a.Outbox = event.NewOutbox(db, eventRenderer{a}.render)
+	a.Validated = event.NewBuffer(a.Outbox, 4096, logger)
+	a.EventLog = event.NewLog(db)
+	a.webhookStore = webhook.NewStore(db)
+	a.Webhooks = webhook.NewService(a.webhookStore, a.webhookTargets(), time.Now)
+	if cfg.RequestLog {
+		a.RequestLog = requestlog.New(db, 8192, logger)
+	}
 	a.Tokens = token.NewService(tokenStore)
-	a.Users = user.NewService(user.NewStore(db), db, tokenStore, a.Events, password.NewHasher(cfg.PasswordCost, 0))
+	a.Users = user.NewService(user.NewStore(db), a.Outbox, tokenStore, a.Events, password.NewHasher(cfg.PasswordCost, 0))
 	a.Accounts = account.NewService(account.NewStore(db), db, kr)
-	a.Products = product.NewService(product.NewStore(db), db, tokenStore)
-	a.Policies = policy.NewService(policy.NewStore(db), a.Products)
+	a.Products = product.NewService(product.NewStore(db), a.Outbox, tokenStore)
+	a.Policies = policy.NewService(policy.NewStore(db), a.Products, a.Outbox)
 	machineStore := machine.NewStore(db)
-	a.Licenses = license.NewService(license.NewStore(db), a.Policies, a.Users, kr, a.Accounts, machineStore)
-	a.Machines = machine.NewService(machineStore, db, a.Licenses, a.Policies, a.Users, tokenStore)
-	a.Entitlements = entitlement.NewService(entitlement.NewStore(db), attachmentTargets{a})
+	a.Licenses = license.NewService(license.NewStore(db), a.Policies, a.Users, kr, a.Accounts, machineStore, a.Outbox)
+	a.Machines = machine.NewService(machineStore, a.Outbox, a.Licenses, a.Policies, a.Users, tokenStore, a.Validated)
+	a.Entitlements = entitlement.NewService(entitlement.NewStore(db), attachmentTargets{a}, a.Outbox)
 	a.Groups = group.NewService(group.NewStore(db))
 	releaseStore, packageStore := release.NewStore(db), releasepackage.NewStore(db)
 	catalogStore := catalog.NewStore(db, releaseStore, packageStore)
 	a.Catalog = catalog.NewService(catalogStore)
 	a.Packages = releasepackage.NewService(packageStore, a.Products, catalogStore)
-	a.Releases = release.NewService(releaseStore, a.Products, a.Packages, a.Licenses, a.Entitlements, catalogStore)
+	a.Releases = release.NewService(releaseStore, a.Products, a.Packages, a.Licenses, a.Entitlements, catalogStore, a.Outbox)
 	a.Downloads = release.NewDownloadTally(releaseStore, logger)
 	artifactStore := artifact.NewStore(db, releaseStore, a.Downloads)
 	a.Artifacts = artifact.NewService(artifactStore, a.Releases, a.Licenses, catalogStore, a.Storage, a.Local != nil)
@@ -126,7 +142,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Issuing = identity.NewIssuing(a.Tokens, a.Users, a.Products, a.Licenses)
 	a.Toucher = license.NewToucher(db, 4096, logger)
 	validator := validation.New(machineStore, a.Entitlements, a.Users, release.NewCatalog(releaseStore))
-	a.Validations = validation.NewService(a.Licenses, validator, a.Toucher)
+	a.Validations = validation.NewService(a.Licenses, validator, a.Toucher, a.Validated)
 	a.Checkouts = checkout.NewService(a.Licenses, a.Machines, checkoutRelated{a.Products, a.Users, a.Entitlements})
 	a.Limiter = ratelimit.New(db)
 	return a, nil
@@ -163,6 +179,29 @@ func (a *App) RunJobs(ctx context.Context) {
 			if n > 0 {
 				a.Logger.Info("deactivated dead machines", "count", n)
 			}
+			return err
+		})
+	})
+	deliveries := a.DeliveryWorker(webhook.WorkerOptions{})
+	jobs.Go(func() { deliveries.Run(ctx, time.Second) })
+	reminders := license.NewReminders(a.DB, a.Outbox)
+	jobs.Go(func() {
+		a.every(ctx, time.Minute, "license_reminders", func(ctx context.Context) error {
+			_, err := reminders.Pass(ctx, time.Now())
+			return err
+		})
+	})
+	if a.RequestLog != nil {
+		jobs.Go(func() {
+			a.every(ctx, time.Hour, "prune_request_log", func(ctx context.Context) error {
+				_, err := a.RequestLog.Prune(ctx, a.Config.RequestLogRetention, time.Now())
+				return err
+			})
+		})
+	}
+	jobs.Go(func() {
+		a.every(ctx, time.Hour, "prune_event_log", func(ctx context.Context) error {
+			_, err := a.EventLog.Prune(ctx, a.Config.EventLogRetention, time.Now())
 			return err
 		})
 	})
@@ -226,6 +265,10 @@ func (a *App) Onboard(ctx context.Context, o onboard.Onboarding) (*onboard.Onboa
 // Close records pending validations and releases the database.
 func (a *App) Close() error {
 	a.Toucher.Close()
+	a.Validated.Close()
+	if a.RequestLog != nil {
+		a.RequestLog.Close()
+	}
 	a.Downloads.Close()
 	return a.DB.Close()
 }

@@ -39,6 +39,13 @@ type Config struct {
 	DebugListen string
 	// MetricsListen, when set, serves the Prometheus metrics (/metrics) there.
 	MetricsListen string
+	// Webhooks says which URLs webhook endpoints may point at.
+	WebhookAllowInsecure, WebhookAllowPrivate bool
+	// EventLogRetention is how long the event log keeps events.
+	EventLogRetention time.Duration
+	// RequestLog turns the request log on; RequestLogRetention is how long it keeps requests.
+	RequestLog          bool
+	RequestLogRetention time.Duration
 }
 
 // S3 is a parsed RELKEY_STORAGE_URL.
@@ -92,6 +99,11 @@ var Variables = []Variable{
 	{"RELKEY_DATABASE_MAX_CONNS", "0", "largest number of open database connections, 1 to 1000; 0 = four per CPU"},
 	{"RELKEY_DEBUG_LISTEN", "", "host:port to serve Go's profiles on (/debug/pprof/); unset = off. Keep it on loopback"},
 	{"RELKEY_METRICS_LISTEN", "", "host:port to serve Prometheus metrics on (/metrics); unset = off"},
+	{"RELKEY_WEBHOOK_ALLOW_INSECURE", "false", "true lets webhook endpoints on loopback hosts use http:// (with RELKEY_WEBHOOK_ALLOW_PRIVATE)"},
+	{"RELKEY_WEBHOOK_ALLOW_PRIVATE", "false", "true lets webhook endpoints point at loopback, private and link-local addresses"},
+	{"RELKEY_EVENT_LOG_RETENTION", "2160h", "how long the event log keeps events (default 90 days), at least 1h"},
+	{"RELKEY_REQUEST_LOG", "true", "false turns the request log (GET /request-logs) off"},
+	{"RELKEY_REQUEST_LOG_RETENTION", "720h", "how long the request log keeps requests (default 30 days), at least 1h"},
 }
 
 // FromEnv reads and validates the configuration. Every problem is reported
@@ -196,6 +208,20 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		bad("RELKEY_PASSWORD_COST", "must be a whole number from %d to %d", password.MinCost, password.MaxCost)
 	} else {
 		c.PasswordCost = n
+	}
+	for name, flag := range map[string]*bool{"RELKEY_WEBHOOK_ALLOW_INSECURE": &c.WebhookAllowInsecure, "RELKEY_WEBHOOK_ALLOW_PRIVATE": &c.WebhookAllowPrivate, "RELKEY_REQUEST_LOG": &c.RequestLog} {
+		v, err := strconv.ParseBool(get(name))
+		if err != nil {
+			bad(name, "must be true or false")
+		}
+		*flag = v
+	}
+	for name, retention := range map[string]*time.Duration{"RELKEY_EVENT_LOG_RETENTION": &c.EventLogRetention, "RELKEY_REQUEST_LOG_RETENTION": &c.RequestLogRetention} {
+		d, err := time.ParseDuration(get(name))
+		if err != nil || d < time.Hour {
+			bad(name, "must be a duration of at least 1h, e.g. 720h")
+		}
+		*retention = d
 	}
 	if len(problems) > 0 {
 		return Config{}, errors.New("invalid configuration:\n  " + strings.Join(problems, "\n  "))

@@ -11,6 +11,7 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/page"
@@ -55,13 +56,20 @@ type Records interface {
 type Service struct {
 	store   Records
 	targets Targets
+	events  event.Changer
 	now     func() time.Time
 }
 
 // NewService returns the entitlement rules over store, finding the records
 // entitlements attach to through targets.
-func NewService(store Records, targets Targets) *Service {
-	return &Service{store: store, targets: targets, now: time.Now}
+func NewService(store Records, targets Targets, events event.Changer) *Service {
+	return &Service{store: store, targets: targets, events: events, now: time.Now}
+}
+
+func (s *Service) change(ctx context.Context, who *access.Principal, name string, e *Entitlement, change func(ctx context.Context) error) error {
+	return s.events.Change(ctx, change, func() event.Occurrence {
+		return event.Occurrence{Event: name, AccountID: e.AccountID, Resource: e, Who: who}
+	})
 }
 
 func apply(e *Entitlement, p Params) error {
@@ -96,7 +104,7 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 	if err := apply(e, p); err != nil {
 		return nil, err
 	}
-	return e, s.store.Create(ctx, e)
+	return e, s.change(ctx, who, event.EntitlementCreated, e, func(ctx context.Context) error { return s.store.Create(ctx, e) })
 }
 
 // Find returns an entitlement by id or code that who may read: staff and
@@ -129,7 +137,7 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, t *account.
 	if err := apply(e, p); err != nil {
 		return nil, err
 	}
-	return e, s.store.Save(ctx, e)
+	return e, s.change(ctx, who, event.EntitlementUpdated, e, func(ctx context.Context) error { return s.store.Save(ctx, e) })
 }
 
 // Delete removes an entitlement and its attachments.
@@ -138,5 +146,5 @@ func (s *Service) Delete(ctx context.Context, who *access.Principal, t *account.
 	if err != nil {
 		return err
 	}
-	return s.store.Delete(ctx, e)
+	return s.change(ctx, who, event.EntitlementDeleted, e, func(ctx context.Context) error { return s.store.Delete(ctx, e) })
 }

@@ -2,6 +2,7 @@ package entitlement
 
 import (
 	"context"
+	"github.com/relkey/relkey/internal/testenv"
 	"reflect"
 	"slices"
 	"strings"
@@ -49,7 +50,7 @@ func seeded() (*Service, *memStore, *memTargets) {
 		userLicenses: map[string]Target{"u1": LicenseTarget("lic1", "pol1")},
 	}
 	targets := &memTargets{}
-	s := NewService(store, targets)
+	s := NewService(store, targets, testenv.Unrecorded{})
 	s.now = func() time.Time { return clock }
 	return s, store, targets
 }

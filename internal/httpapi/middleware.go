@@ -15,6 +15,7 @@ import (
 
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/event"
 )
 
 // Context keys.
@@ -38,6 +39,7 @@ func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 		id := uuid.NewString()
 		c.Set(ctxRequestID, id)
 		c.Response().Header().Set("X-Request-Id", id)
+		c.SetRequest(c.Request().WithContext(event.WithRequestID(c.Request().Context(), id)))
 		return next(c)
 	}
 }
@@ -55,6 +57,9 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		err := next(c)
 		if err != nil {
 			c.Error(err)
+		}
+		if s.RequestLog != nil {
+			s.recordRequest(c, start)
 		}
 		ctx := c.Request().Context()
 		if !s.Logger.Enabled(ctx, slog.LevelInfo) {

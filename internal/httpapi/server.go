@@ -20,6 +20,7 @@ import (
 	"github.com/relkey/relkey/internal/checkout"
 	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/group"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/identity"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
@@ -28,10 +29,12 @@ import (
 	"github.com/relkey/relkey/internal/ratelimit"
 	"github.com/relkey/relkey/internal/release"
 	"github.com/relkey/relkey/internal/releasepackage"
+	"github.com/relkey/relkey/internal/requestlog"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
 	"github.com/relkey/relkey/internal/validation"
+	"github.com/relkey/relkey/internal/webhook"
 )
 
 // Services are the rules and stores the HTTP layer calls (the app
@@ -57,6 +60,9 @@ type Services struct {
 	Packages     *releasepackage.Service
 	Catalog      *catalog.Service
 	Artifacts    *artifact.Service
+	Webhooks     *webhook.Service
+	EventLog     *event.Log
+	RequestLog   *requestlog.Log
 }
 
 // Deps is everything the HTTP layer calls and its settings.
@@ -152,6 +158,21 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.GET("/tokens/:id", s.showToken)
 	g.PUT("/tokens/:id", s.regenerateToken)
 	g.DELETE("/tokens/:id", s.revokeToken)
+
+	g.GET("/webhook-endpoints", s.listWebhookEndpoints)
+	g.POST("/webhook-endpoints", s.createWebhookEndpoint)
+	g.GET("/webhook-endpoints/:id", s.showWebhookEndpoint)
+	g.PATCH("/webhook-endpoints/:id", s.updateWebhookEndpoint)
+	g.PUT("/webhook-endpoints/:id", s.updateWebhookEndpoint)
+	g.DELETE("/webhook-endpoints/:id", s.deleteWebhookEndpoint)
+	g.GET("/webhook-events", s.listWebhookEvents)
+	g.GET("/webhook-events/:id", s.showWebhookEvent)
+	g.DELETE("/webhook-events/:id", s.deleteWebhookEvent)
+	g.POST("/webhook-events/:id/actions/retry", s.retryWebhookEvent)
+	g.GET("/event-logs", s.listEventLogs)
+	g.GET("/event-logs/:id", s.showEventLog)
+	g.GET("/request-logs", s.listRequestLogs)
+	g.GET("/request-logs/:id", s.showRequestLog)
 
 	g.GET("/users", s.listUsers)
 	g.POST("/users", s.createUser)

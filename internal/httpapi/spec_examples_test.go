@@ -24,6 +24,7 @@ import (
 
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/testenv"
+	"github.com/relkey/relkey/internal/webhook"
 	"github.com/relkey/relkey/spec"
 )
 
@@ -50,7 +51,9 @@ type scene struct {
 	// validated is the saved license the scene validates: its lastValidated
 	// is written off the request path, and the story waits for it.
 	validated string
-	setup     bool // not an example
+	// fanOut turns the events so far into webhook events before the request.
+	fanOut bool
+	setup  bool // not an example
 }
 
 const (
@@ -95,6 +98,12 @@ var story = []scene{
 		body: `{"data":{"type":"products","attributes":{"metadata":{"team":"desktop"}}}}`},
 	{op: "replaceProduct", about: "Only licensed users download", status: 200, path: map[string]string{"id": "{{product}}"},
 		body: `{"data":{"type":"products","attributes":{"distributionStrategy":"LICENSED"}}}`},
+	{op: "createWebhookEndpoint", about: "Policies reach the billing system", status: 201, save: map[string]string{"endpoint": "/data/id"},
+		body: `{"data":{"type":"webhook-endpoints","attributes":{"url":"https://billing.example.com/keygen","subscriptions":["policy.created","license.created"]}}}`},
+	{op: "updateWebhookEndpoint", about: "Policy changes too", status: 200, path: map[string]string{"id": "{{endpoint}}"},
+		body: `{"data":{"type":"webhook-endpoints","attributes":{"subscriptions":["policy.created","policy.updated"]}}}`},
+	{op: "replaceWebhookEndpoint", about: "Only the desktop app's events", status: 200, path: map[string]string{"id": "{{endpoint}}"},
+		body: `{"data":{"type":"webhook-endpoints","relationships":{"product":` + rel("products", "product") + `}}}`},
 	{op: "createProductToken", about: "A token for the release pipeline", status: 201, path: map[string]string{"id": "{{product}}"},
 		body: `{"data":{"type":"tokens","attributes":{"name":"Release pipeline"}}}`},
 
@@ -221,6 +230,10 @@ var story = []scene{
 		body: `{"data":[` + rel("users", "user")[len(`{"data":`):len(rel("users", "user"))-1] + `]}`},
 	{op: "deleteGroup", status: 204, path: map[string]string{"id": "{{group}}"}},
 
+	{op: "listWebhookEvents", setup: true, fanOut: true, status: 200, save: map[string]string{"webhookEvent": "/data/0/id"}},
+	{op: "retryWebhookEvent", status: 201, path: map[string]string{"id": "{{webhookEvent}}"}},
+	{op: "deleteWebhookEvent", status: 204, path: map[string]string{"id": "{{webhookEvent}}"}},
+	{op: "deleteWebhookEndpoint", status: 204, path: map[string]string{"id": "{{endpoint}}"}},
 	{op: "deleteComponent", status: 204, path: map[string]string{"id": "{{component}}"}},
 	{op: "killProcess", status: 204, auth: "license key", path: map[string]string{"id": "{{process}}"}},
 	{op: "deactivateMachine", status: 204, auth: "license key", path: map[string]string{"id": "{{machine}}"}},
@@ -314,6 +327,11 @@ func playStory(t *testing.T, e *env, ops map[string]operation) []byte {
 			t.Fatalf("the story's %s is not an operation of spec/openapi.yaml", s.op)
 		}
 		body := fill(s.body)
+		if s.fanOut {
+			if err := e.app.DeliveryWorker(webhook.WorkerOptions{}).FanOut(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
 		var r *response
 		if s.upload != "" {
 			status, answer := rawRequest(t, op.method, fill("{{"+s.upload+"}}"), []byte(body))

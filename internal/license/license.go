@@ -26,6 +26,7 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/page"
@@ -183,12 +184,19 @@ type Service struct {
 	sealer   Sealer
 	rsa      RSAKeys
 	machines MachineTotals
+	events   event.Changer
 	now      func() time.Time
 }
 
 // NewService returns the license rules.
-func NewService(store Records, policies Policies, owners Owners, sealer Sealer, rsa RSAKeys, machines MachineTotals) *Service {
-	return &Service{store: store, policies: policies, owners: owners, sealer: sealer, rsa: rsa, machines: machines, now: time.Now}
+func NewService(store Records, policies Policies, owners Owners, sealer Sealer, rsa RSAKeys, machines MachineTotals, events event.Changer) *Service {
+	return &Service{store: store, policies: policies, owners: owners, sealer: sealer, rsa: rsa, machines: machines, events: events, now: time.Now}
+}
+
+func (s *Service) occurred(who *access.Principal, name string, l *License) func() event.Occurrence {
+	return func() event.Occurrence {
+		return event.Occurrence{Event: name, AccountID: l.AccountID, Resource: l, Who: who}
+	}
 }
 
 // Digest is how a key is found: hex HMAC-SHA256 keyed with the account secret.
@@ -315,7 +323,7 @@ func (s *Service) create(ctx context.Context, who *access.Principal, t *account.
 	if err := s.setKey(ctx, l, t, pol, p.Key, verbatim); err != nil {
 		return nil, err
 	}
-	if err := s.store.Create(ctx, l); err != nil {
+	if err := s.events.Change(ctx, func(ctx context.Context) error { return s.store.Create(ctx, l) }, s.occurred(who, event.LicenseCreated, l)); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -556,7 +564,7 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, t *account.
 	if err := apply(l, p); err != nil {
 		return nil, err
 	}
-	return l, s.store.Save(ctx, l)
+	return l, s.save(ctx, who, event.LicenseUpdated, l)
 }
 
 // Revoke deletes a license.
@@ -568,7 +576,11 @@ func (s *Service) Revoke(ctx context.Context, who *access.Principal, t *account.
 	if err := s.protectedFromUser(ctx, who, l); err != nil {
 		return err
 	}
-	return s.store.Delete(ctx, l)
+	name := event.LicenseDeleted
+	if permission == "license.revoke" {
+		name = event.LicenseRevoked
+	}
+	return s.events.Change(ctx, func(ctx context.Context) error { return s.store.Delete(ctx, l) }, s.occurred(who, name, l))
 }
 
 // protectedFromUser refuses user-role bearers changes to licenses they do
@@ -614,7 +626,16 @@ func (s *Service) SetSuspended(ctx context.Context, who *access.Principal, t *ac
 		return nil, apperr.Attribute("suspended", "INVALID", detail)
 	}
 	l.Suspended = suspended
-	return l, s.store.Save(ctx, l)
+	name := event.LicenseReinstated
+	if suspended {
+		name = event.LicenseSuspended
+	}
+	return l, s.save(ctx, who, name, l)
+}
+
+// save writes the license and records the event in one transaction.
+func (s *Service) save(ctx context.Context, who *access.Principal, name string, l *License) error {
+	return s.events.Change(ctx, func(ctx context.Context) error { return s.store.Save(ctx, l) }, s.occurred(who, name, l))
 }
 
 // Renew extends the expiry by the policy's duration, per its renewal basis.
@@ -643,7 +664,7 @@ func (s *Service) Renew(ctx context.Context, who *access.Principal, t *account.T
 	}
 	at := from.Add(time.Duration(*pol.Duration) * time.Second)
 	l.Expiry = &at
-	return l, s.store.Save(ctx, l)
+	return l, s.save(ctx, who, event.LicenseRenewed, l)
 }
 
 // CheckIn records a check-in of a policy that requires them.
@@ -664,7 +685,7 @@ func (s *Service) CheckIn(ctx context.Context, who *access.Principal, t *account
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	l.LastCheckInAt = &now
-	return l, s.store.Save(ctx, l)
+	return l, s.save(ctx, who, event.LicenseCheckedIn, l)
 }
 
 // NextCheckIn is when the license must check in next (nil if never).
@@ -736,15 +757,20 @@ func (s *Service) ChangeUsage(ctx context.Context, who *access.Principal, t *acc
 	if err != nil {
 		return nil, err
 	}
-	uses, err := s.store.ChangeUses(ctx, l, delta, reset, Effective(l.MaxUses, pol.MaxUses))
+	name := map[UsageAction]string{Increment: event.LicenseUsageIncremented, Decrement: event.LicenseUsageDecremented, Reset: event.LicenseUsageReset}[change.Action]
+	err = s.events.Change(ctx, func(ctx context.Context) error {
+		uses, err := s.store.ChangeUses(ctx, l, delta, reset, Effective(l.MaxUses, pol.MaxUses))
+		if err != nil {
+			return err
+		}
+		l.Uses = uses
+		if delta > 0 && !reset {
+			return s.StartExpiry(ctx, l, pol, policy.FromFirstUse)
+		}
+		return nil
+	}, s.occurred(who, name, l))
 	if err != nil {
 		return nil, err
-	}
-	l.Uses = uses
-	if delta > 0 && !reset {
-		if err := s.StartExpiry(ctx, l, pol, policy.FromFirstUse); err != nil {
-			return nil, err
-		}
 	}
 	return l, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/optional"
@@ -141,25 +142,38 @@ type Counters interface {
 	Consume(ctx context.Context, accountID, tokenID string, deactivation bool) error
 }
 
-// Transactor runs functions in one database transaction.
+// Transactor runs functions in one database transaction, and records
+// the events of the changes made in it.
 type Transactor interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	event.Changer
+}
+
+// Activations records machine.created off the activation path, which may
+// not gain a statement.
+type Activations interface {
+	Emit(event.Occurrence)
 }
 
 // Service holds the machine rules.
 type Service struct {
-	store    *Store
-	tx       Transactor
-	licenses Licenses
-	policies Policies
-	users    Users
-	counters Counters
-	now      func() time.Time
+	store       *Store
+	tx          Transactor
+	licenses    Licenses
+	policies    Policies
+	users       Users
+	counters    Counters
+	activations Activations
+	now         func() time.Time
 }
 
 // NewService returns the machine rules.
-func NewService(store *Store, tx Transactor, licenses Licenses, policies Policies, users Users, counters Counters) *Service {
-	return &Service{store: store, tx: tx, licenses: licenses, policies: policies, users: users, counters: counters, now: time.Now}
+func NewService(store *Store, tx Transactor, licenses Licenses, policies Policies, users Users, counters Counters, activations Activations) *Service {
+	return &Service{store: store, tx: tx, licenses: licenses, policies: policies, users: users, counters: counters, activations: activations, now: time.Now}
+}
+
+func occurred(who *access.Principal, name string, m *Machine, pol *policy.Policy) event.Occurrence {
+	return event.Occurrence{Event: name, AccountID: m.AccountID, Resource: &WithPolicy[Machine]{Item: *m, Policy: pol}, Who: who}
 }
 
 // Users finds the users machines belong to.
@@ -288,6 +302,7 @@ func (s *Service) Activate(ctx context.Context, who *access.Principal, t *accoun
 	if err != nil {
 		return nil, nil, err
 	}
+	s.activations.Emit(occurred(who, event.MachineCreated, m, pol))
 	return m, pol, nil
 }
 
@@ -458,10 +473,18 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, t *account.
 		return nil, nil, apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", apperr.Attr("cores"))
 	}
 	apply(m, p)
-	if err := s.store.Save(ctx, m); err != nil {
+	var pol *policy.Policy
+	err = s.tx.Change(ctx, func(ctx context.Context) error {
+		if err := s.store.Save(ctx, m); err != nil {
+			return err
+		}
+		pol, err = s.policies.Get(ctx, m.AccountID, m.PolicyID)
+		return err
+	}, func() event.Occurrence { return occurred(who, event.MachineUpdated, m, pol) })
+	if err != nil {
 		return nil, nil, err
 	}
-	return s.withPolicy(ctx, m)
+	return m, pol, nil
 }
 
 // Deactivate removes a machine, counting a deactivation token's allowance.
@@ -477,14 +500,14 @@ func (s *Service) Deactivate(ctx context.Context, who *access.Principal, t *acco
 	if err := protected(who, l, pol); err != nil {
 		return err
 	}
-	return s.tx.InTx(ctx, func(ctx context.Context) error {
+	return s.tx.Change(ctx, func(ctx context.Context) error {
 		if who.BearerType == access.BearerLicense && who.TokenID != "" {
 			if err := s.counters.Consume(ctx, m.AccountID, who.TokenID, true); err != nil {
 				return err
 			}
 		}
 		return s.store.Delete(ctx, m)
-	})
+	}, func() event.Occurrence { return occurred(who, event.MachineDeleted, m, pol) })
 }
 
 // Heartbeat pings (reset false) or resets a machine's heartbeat. A dead

@@ -14,6 +14,7 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/page"
@@ -183,11 +184,18 @@ type Records interface {
 type Service struct {
 	store    Records
 	products Products
+	events   event.Changer
 }
 
-// NewService returns the policy rules over store.
-func NewService(store Records, products Products) *Service {
-	return &Service{store: store, products: products}
+// NewService returns the policy rules over store; events records their changes.
+func NewService(store Records, products Products, events event.Changer) *Service {
+	return &Service{store: store, products: products, events: events}
+}
+
+func (s *Service) occurred(who *access.Principal, name string, pol *Policy) func() event.Occurrence {
+	return func() event.Occurrence {
+		return event.Occurrence{Event: name, AccountID: pol.AccountID, Resource: pol, Who: who}
+	}
 }
 
 // Create stores a policy for a product who may see, with Keygen's defaults.
@@ -219,7 +227,7 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 	if err := apply(pol, p, true); err != nil {
 		return nil, err
 	}
-	if err := s.store.Create(ctx, pol); err != nil {
+	if err := s.events.Change(ctx, func(ctx context.Context) error { return s.store.Create(ctx, pol) }, s.occurred(who, event.PolicyCreated, pol)); err != nil {
 		return nil, err
 	}
 	return pol, nil
@@ -237,7 +245,7 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, t *account.
 	if err := apply(pol, p, false); err != nil {
 		return nil, err
 	}
-	if err := s.store.Save(ctx, pol); err != nil {
+	if err := s.events.Change(ctx, func(ctx context.Context) error { return s.store.Save(ctx, pol) }, s.occurred(who, event.PolicyUpdated, pol)); err != nil {
 		return nil, err
 	}
 	return pol, nil
@@ -290,14 +298,16 @@ func (s *Service) Delete(ctx context.Context, who *access.Principal, t *account.
 	if err != nil {
 		return err
 	}
-	deleted, err := s.store.DeleteUnused(ctx, pol)
-	if err != nil {
-		return err
-	}
-	if !deleted {
-		return apperr.At(apperr.Unprocessable, "POLICY_IN_USE", "cannot delete a policy that has licenses", apperr.Record())
-	}
-	return nil
+	return s.events.Change(ctx, func(ctx context.Context) error {
+		deleted, err := s.store.DeleteUnused(ctx, pol)
+		if err != nil {
+			return err
+		}
+		if !deleted {
+			return apperr.At(apperr.Unprocessable, "POLICY_IN_USE", "cannot delete a policy that has licenses", apperr.Record())
+		}
+		return nil
+	}, s.occurred(who, event.PolicyDeleted, pol))
 }
 
 // enumValue validates an enumerated attribute against its values.

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"github.com/relkey/relkey/internal/testenv"
 	"reflect"
 	"slices"
 	"strings"
@@ -137,7 +138,7 @@ func newService() (*Service, *memStore) {
 		licensed:     map[string]bool{"pol-app": true},
 		userPolicies: map[string][]string{"u1": {"pol-app"}},
 	}
-	return NewService(store, memProducts{"prod-app": "prod-app", "app": "prod-app", "prod-other": "prod-other"}), store
+	return NewService(store, memProducts{"prod-app": "prod-app", "app": "prod-app", "prod-other": "prod-other"}, testenv.Unrecorded{}), store
 }
 
 func i64(n int64) *int64   { return &n }

@@ -14,6 +14,7 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/page"
@@ -55,9 +56,11 @@ type TokenRevoker interface {
 	DeleteForBearer(ctx context.Context, accountID, bearerType, bearerID string) error
 }
 
-// Transactor runs functions in one database transaction.
+// Transactor runs functions in one database transaction, and records
+// the events of the changes made in it.
 type Transactor interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	Change(ctx context.Context, change func(ctx context.Context) error, occurred func() event.Occurrence) error
 }
 
 // Service holds the product rules.
@@ -94,7 +97,7 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 	if err := apply(prod, p); err != nil {
 		return nil, err
 	}
-	if err := s.store.Create(ctx, prod); err != nil {
+	if err := s.tx.Change(ctx, func(ctx context.Context) error { return s.store.Create(ctx, prod) }, s.occurred(who, event.ProductCreated, prod)); err != nil {
 		return nil, err
 	}
 	return prod, nil
@@ -109,7 +112,7 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, t *account.
 	if err := apply(prod, p); err != nil {
 		return nil, err
 	}
-	if err := s.store.Save(ctx, prod); err != nil {
+	if err := s.tx.Change(ctx, func(ctx context.Context) error { return s.store.Save(ctx, prod) }, s.occurred(who, event.ProductUpdated, prod)); err != nil {
 		return nil, err
 	}
 	return prod, nil
@@ -153,12 +156,18 @@ func (s *Service) Delete(ctx context.Context, who *access.Principal, t *account.
 	if err != nil {
 		return err
 	}
-	return s.tx.InTx(ctx, func(ctx context.Context) error {
+	return s.tx.Change(ctx, func(ctx context.Context) error {
 		if err := s.tokens.DeleteForBearer(ctx, prod.AccountID, access.BearerProduct, prod.ID); err != nil {
 			return err
 		}
 		return s.store.Delete(ctx, prod)
-	})
+	}, s.occurred(who, event.ProductDeleted, prod))
+}
+
+func (s *Service) occurred(who *access.Principal, name string, prod *Product) func() event.Occurrence {
+	return func() event.Occurrence {
+		return event.Occurrence{Event: name, AccountID: prod.AccountID, Resource: prod, Who: who}
+	}
 }
 
 func apply(prod *Product, p Params) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/relkey/relkey/internal/catalog"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/entitlement"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/page"
@@ -121,12 +122,24 @@ type Service struct {
 	downloads    Downloads
 	entitlements Constraints
 	catalog      catalog.Recorder
+	events       event.Changer
 	now          func() time.Time
 }
 
-// NewService returns the release rules.
-func NewService(store Records, products Products, packages Packages, downloads Downloads, entitlements Constraints, recorder catalog.Recorder) *Service {
-	return &Service{store: store, products: products, packages: packages, downloads: downloads, entitlements: entitlements, catalog: recorder, now: time.Now}
+// NewService returns the release rules; events records their changes.
+func NewService(store Records, products Products, packages Packages, downloads Downloads, entitlements Constraints, recorder catalog.Recorder, events event.Changer) *Service {
+	return &Service{store: store, products: products, packages: packages, downloads: downloads, entitlements: entitlements, catalog: recorder, events: events, now: time.Now}
+}
+
+// record makes a change to r and records its event in one transaction.
+func (s *Service) record(ctx context.Context, who *access.Principal, name string, r *Release, change func(ctx context.Context) error) error {
+	return s.events.Change(ctx, change, func() event.Occurrence {
+		return event.Occurrence{Event: name, AccountID: r.AccountID, Resource: r, Who: who}
+	})
+}
+
+func (s *Service) save(ctx context.Context, who *access.Principal, name string, r *Release) error {
+	return s.record(ctx, who, name, r, func(ctx context.Context) error { return s.store.Save(ctx, r) })
 }
 
 // Relations are the related resources a release is created with: its
@@ -188,14 +201,16 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 	if err := s.apply(r, p); err != nil {
 		return nil, err
 	}
-	err = s.store.Create(ctx, r, func(ctx context.Context) error {
-		if err := s.catalog.Use(ctx, r.AccountID, catalog.Channels, r.Channel); err != nil || len(rel.Constraints) == 0 {
+	err = s.record(ctx, who, event.ReleaseCreated, r, func(ctx context.Context) error {
+		return s.store.Create(ctx, r, func(ctx context.Context) error {
+			if err := s.catalog.Use(ctx, r.AccountID, catalog.Channels, r.Channel); err != nil || len(rel.Constraints) == 0 {
+				return err
+			}
+			target := entitlement.ReleaseTarget(r.ID)
+			target.Field, target.Code = apperr.Rel("constraints"), "CONSTRAINTS_"
+			_, err := s.entitlements.Attach(ctx, who, t, "release.constraints.attach", target, rel.Constraints)
 			return err
-		}
-		target := entitlement.ReleaseTarget(r.ID)
-		target.Field, target.Code = apperr.Rel("constraints"), "CONSTRAINTS_"
-		_, err := s.entitlements.Attach(ctx, who, t, "release.constraints.attach", target, rel.Constraints)
-		return err
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -354,7 +369,7 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, t *account.
 	if err := s.apply(r, p); err != nil {
 		return nil, err
 	}
-	return r, s.store.Save(ctx, r)
+	return r, s.save(ctx, who, event.ReleaseUpdated, r)
 }
 
 // Delete removes a release.
@@ -363,7 +378,7 @@ func (s *Service) Delete(ctx context.Context, who *access.Principal, t *account.
 	if err != nil {
 		return err
 	}
-	return s.store.Delete(ctx, r)
+	return s.record(ctx, who, event.ReleaseDeleted, r, func(ctx context.Context) error { return s.store.Delete(ctx, r) })
 }
 
 // SetPackage moves a release into a package of its product (by id or key),
@@ -381,7 +396,7 @@ func (s *Service) SetPackage(ctx context.Context, who *access.Principal, t *acco
 		}
 		r.PackageID = &packageID
 	}
-	return r, s.store.Save(ctx, r)
+	return r, s.save(ctx, who, event.ReleasePackageUpdated, r)
 }
 
 // Publish makes a release visible to licenses; Yank withdraws it.
@@ -391,7 +406,7 @@ func (s *Service) Publish(ctx context.Context, who *access.Principal, t *account
 		return nil, err
 	}
 	r.Status, r.YankedAt = Published, nil
-	return r, s.store.Save(ctx, r)
+	return r, s.save(ctx, who, event.ReleasePublished, r)
 }
 
 // Yank withdraws a release.
@@ -402,7 +417,7 @@ func (s *Service) Yank(ctx context.Context, who *access.Principal, t *account.Te
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	r.Status, r.YankedAt = Yanked, &now
-	return r, s.store.Save(ctx, r)
+	return r, s.save(ctx, who, event.ReleaseYanked, r)
 }
 
 // Upgrade finds the newest published release who may see that is greater

@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"errors"
+	"github.com/relkey/relkey/internal/testenv"
 	"reflect"
 	"slices"
 	"strings"
@@ -121,7 +122,7 @@ func newFixture() *fixture {
 		catalog:     &fakeCatalog{},
 	}
 	products := fakeProducts{"prod1": "prod1", "app": "prod1", "prod2": "prod2"}
-	f.svc = NewService(f.store, products, f.packages, f.downloads, f.constraints, f.catalog)
+	f.svc = NewService(f.store, products, f.packages, f.downloads, f.constraints, f.catalog, testenv.Unrecorded{})
 	f.svc.now = func() time.Time { return clock }
 	return f
 }

@@ -97,9 +97,11 @@ type TokenRevoker interface {
 	DeleteForBearer(ctx context.Context, accountID, bearerType, bearerID string) error
 }
 
-// Transactor runs functions in one database transaction.
+// Transactor runs functions in one database transaction, and records
+// the events of the changes made in it.
 type Transactor interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	event.Changer
 }
 
 // Service holds the user rules.
@@ -168,19 +170,25 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 			}
 		}
 	}
-	return s.insert(ctx, t.ID, p)
+	return s.insert(ctx, who, t.ID, p)
 }
 
-func (s *Service) insert(ctx context.Context, accountID string, p Params) (*User, error) {
+func (s *Service) insert(ctx context.Context, who *access.Principal, accountID string, p Params) (*User, error) {
 	u, err := s.build(ctx, p)
 	if err != nil {
 		return nil, err
 	}
 	u.AccountID = accountID
-	if err := s.store.Create(ctx, u); err != nil {
+	if err := s.tx.Change(ctx, func(ctx context.Context) error { return s.store.Create(ctx, u) }, occurred(who, event.UserCreated, u)); err != nil {
 		return nil, err
 	}
 	return u, nil
+}
+
+func occurred(who *access.Principal, name string, u *User) func() event.Occurrence {
+	return func() event.Occurrence {
+		return event.Occurrence{Event: name, AccountID: u.AccountID, Resource: u, Who: who}
+	}
 }
 
 // build makes a new, unsaved user of the attributes.
@@ -335,7 +343,7 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, t *account.
 	if err := s.apply(ctx, u, p); err != nil {
 		return nil, err
 	}
-	if err := s.store.Save(ctx, u); err != nil {
+	if err := s.tx.Change(ctx, func(ctx context.Context) error { return s.store.Save(ctx, u) }, occurred(who, event.UserUpdated, u)); err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -352,7 +360,7 @@ func (s *Service) Delete(ctx context.Context, who *access.Principal, t *account.
 			return err
 		}
 	}
-	return s.tx.InTx(ctx, func(ctx context.Context) error {
+	return s.tx.Change(ctx, func(ctx context.Context) error {
 		if u.Role == RoleAdmin {
 			admins, err := s.store.CountRole(ctx, u.AccountID, RoleAdmin)
 			if err != nil {
@@ -366,7 +374,7 @@ func (s *Service) Delete(ctx context.Context, who *access.Principal, t *account.
 			return err
 		}
 		return s.store.Delete(ctx, u)
-	})
+	}, occurred(who, event.UserDeleted, u))
 }
 
 // SetBanned bans or unbans a user-role user.
@@ -387,7 +395,11 @@ func (s *Service) SetBanned(ctx context.Context, who *access.Principal, t *accou
 		at := s.now().UTC().Truncate(time.Millisecond)
 		u.BannedAt = &at
 	}
-	if err := s.store.Save(ctx, u); err != nil {
+	name := event.UserUnbanned
+	if banned {
+		name = event.UserBanned
+	}
+	if err := s.tx.Change(ctx, func(ctx context.Context) error { return s.store.Save(ctx, u) }, occurred(who, name, u)); err != nil {
 		return nil, err
 	}
 	return u, nil

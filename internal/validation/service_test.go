@@ -8,6 +8,7 @@ import (
 
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/policy"
 )
@@ -17,7 +18,7 @@ func service(pol *policy.Policy) (*Service, *licenses, *touches) {
 	found := &licenses{l: baseLicense(), pol: pol}
 	recorded := &touches{}
 	w := &world{versions: []string{"1.0.0"}}
-	svc := NewService(found, w.validator(), recorded)
+	svc := NewService(found, w.validator(), recorded, &events{})
 	svc.now = func() time.Time { return clock }
 	return svc, found, recorded
 }
@@ -117,3 +118,8 @@ func TestServiceValidateKey(t *testing.T) {
 		})
 	}
 }
+
+// events records the events a validation emits.
+type events []event.Occurrence
+
+func (e *events) Emit(occ event.Occurrence) { *e = append(*e, occ) }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/optional"
@@ -299,18 +300,24 @@ type Touches interface {
 	Touch(accountID, licenseID string, at time.Time, version string)
 }
 
+// Events records validation events off the request path.
+type Events interface {
+	Emit(event.Occurrence)
+}
+
 // Service is the validation use case: find the license as the principal
 // may see it, judge it, and record that it was validated.
 type Service struct {
 	licenses  Licenses
 	validator *Validator
 	touches   Touches
+	events    Events
 	now       func() time.Time
 }
 
 // NewService returns the validation use case.
-func NewService(licenses Licenses, validator *Validator, touches Touches) *Service {
-	return &Service{licenses: licenses, validator: validator, touches: touches, now: time.Now}
+func NewService(licenses Licenses, validator *Validator, touches Touches, events Events) *Service {
+	return &Service{licenses: licenses, validator: validator, touches: touches, events: events, now: time.Now}
 }
 
 // Outcome is a validation's license (nil when validate-key found none),
@@ -335,7 +342,7 @@ func (s *Service) Validate(ctx context.Context, who *access.Principal, t *accoun
 	if err := who.Require("license.validate"); err != nil {
 		return Outcome{}, err
 	}
-	return s.judge(ctx, l, pol, sc, quick)
+	return s.judge(ctx, who, l, pol, sc, quick)
 }
 
 // ValidateKey validates the license with a key: anyone may ask, and a key
@@ -345,10 +352,10 @@ func (s *Service) ValidateKey(ctx context.Context, who *access.Principal, t *acc
 	if err != nil || l == nil {
 		return Outcome{Result: NotFound}, err
 	}
-	return s.judge(ctx, l, pol, sc, false)
+	return s.judge(ctx, who, l, pol, sc, false)
 }
 
-func (s *Service) judge(ctx context.Context, l *license.License, pol *policy.Policy, sc Scope, quick bool) (Outcome, error) {
+func (s *Service) judge(ctx context.Context, who *access.Principal, l *license.License, pol *policy.Policy, sc Scope, quick bool) (Outcome, error) {
 	if !quick {
 		if err := s.licenses.StartExpiry(ctx, l, pol, policy.FromFirstValidation); err != nil {
 			return Outcome{}, err
@@ -364,5 +371,12 @@ func (s *Service) judge(ctx context.Context, l *license.License, pol *policy.Pol
 		l.LastValidatedVersion = &result.Version
 	}
 	s.touches.Touch(l.AccountID, l.ID, now, result.Version)
+	name := event.LicenseValidationFailed
+	if result.Valid {
+		name = event.LicenseValidationSucceeded
+	}
+	validated := *l
+	s.events.Emit(event.Occurrence{Event: name, AccountID: l.AccountID, Resource: &license.Shown{License: &validated, Policy: pol}, Who: who,
+		Metadata: map[string]any{"code": result.Code, "detail": result.Detail, "valid": result.Valid}})
 	return Outcome{License: l, Policy: pol, Result: result}, nil
 }

@@ -1,0 +1,80 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/jsonapi"
+
+	"github.com/relkey/relkey/internal/entitlement"
+	"github.com/relkey/relkey/internal/event"
+	"github.com/relkey/relkey/internal/httpapi"
+	"github.com/relkey/relkey/internal/license"
+	"github.com/relkey/relkey/internal/machine"
+	"github.com/relkey/relkey/internal/policy"
+	"github.com/relkey/relkey/internal/product"
+	"github.com/relkey/relkey/internal/release"
+	"github.com/relkey/relkey/internal/serializer"
+	"github.com/relkey/relkey/internal/user"
+	"github.com/relkey/relkey/internal/webhook"
+)
+
+// eventRenderer renders the resources services emit events about, as the
+// API renders them.
+type eventRenderer struct{ app *App }
+
+func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered, error) {
+	var (
+		node      *jsonapi.Node
+		productID string
+	)
+	switch v := resource.(type) {
+	case *product.Product:
+		node, productID = serializer.Product(v), v.ID
+	case *entitlement.Entitlement:
+		node = serializer.Entitlement(v)
+	case *machine.WithPolicy[machine.Machine]:
+		node, productID = serializer.Machine(&v.Item, v.Policy), v.Item.ProductID
+	case *release.Release:
+		node, productID = serializer.Release(v), v.ProductID
+	case *user.User:
+		node = serializer.User(v)
+	case *policy.Policy:
+		node, productID = serializer.Policy(v), v.ProductID
+	case *license.Shown:
+		node, productID = serializer.License(v), v.License.ProductID
+	case *license.License:
+		pol, err := r.app.Policies.Get(ctx, v.AccountID, v.PolicyID)
+		if err != nil {
+			return event.Rendered{}, err
+		}
+		node, productID = serializer.License(&license.Shown{License: v, Policy: pol}), v.ProductID
+	default:
+		return event.Rendered{}, fmt.Errorf("no rendering of %T", resource)
+	}
+	doc, err := json.Marshal(&jsonapi.OnePayload{Data: node})
+	return event.Rendered{Type: node.Type, ID: node.ID, ProductID: productID, Document: doc}, err
+}
+
+// signWebhook signs a delivery with its account's key, as responses are.
+func (a *App) signWebhook(ctx context.Context, accountID, target, host string, body []byte, now time.Time) (date, digest, signature string, err error) {
+	t, err := a.Accounts.Resolve(ctx, accountID)
+	if err != nil {
+		return "", "", "", err
+	}
+	date, digest, signature = httpapi.Signature(t, "POST", target, host, body, now)
+	return date, digest, signature, nil
+}
+
+// webhookTargets are the endpoint URLs the configuration allows.
+func (a *App) webhookTargets() webhook.Targets {
+	return webhook.Targets{AllowInsecure: a.Config.WebhookAllowInsecure, AllowPrivate: a.Config.WebhookAllowPrivate}
+}
+
+// DeliveryWorker returns a webhook delivery worker over the app.
+func (a *App) DeliveryWorker(o webhook.WorkerOptions) *webhook.Worker {
+	o.Targets = a.webhookTargets()
+	return webhook.NewWorker(a.webhookStore, a.signWebhook, serializer.WebhookEventBody, a.Logger, o)
+}

@@ -1,0 +1,176 @@
+package event
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm/clause"
+
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/database"
+	"github.com/relkey/relkey/internal/id"
+)
+
+// Occurrence is one state change as a domain service reports it.
+type Occurrence struct {
+	Event     string
+	AccountID string
+	// Resource is the record after the change (before it, for deletions);
+	// the outbox's Renderer turns it into the payload.
+	Resource any
+	// Who made the change; nil when relkey did (a scheduled pass).
+	Who      *access.Principal
+	Metadata map[string]any
+}
+
+// Rendered is a resource as webhook payloads and the event log carry it.
+type Rendered struct {
+	Type, ID string
+	// ProductID is the product the resource belongs to, when it has one:
+	// a product's webhook endpoints receive only its events.
+	ProductID string
+	// Document is the resource's JSON:API document ({"data": ...}).
+	Document json.RawMessage
+}
+
+// Renderer renders a resource emitted with an event. It runs inside the
+// change's transaction, so what it reads is what the change wrote.
+type Renderer func(ctx context.Context, resource any) (Rendered, error)
+
+// Record is a row of the outbox, which is also the event log.
+type Record struct {
+	ID             string
+	AccountID      string
+	Event          string
+	ResourceType   string
+	ResourceID     string
+	ProductID      *string
+	WhodunnitType  *string
+	WhodunnitID    *string
+	RequestID      *string
+	IdempotencyKey string
+	Metadata       database.JSON[map[string]any]
+	Payload        string
+	FannedOut      bool
+	Occurrence     *string
+	CreatedAt      time.Time
+}
+
+// TableName implements gorm's tabler.
+func (Record) TableName() string { return "events" }
+
+// Changer makes a change and records the event it caused in one transaction.
+type Changer interface {
+	Change(ctx context.Context, change func(ctx context.Context) error, occurred func() Occurrence) error
+}
+
+// Outbox writes events in the transaction of the change they record: a
+// change rolled back leaves no event, a committed one always has its row.
+// It is the Transactor of the services that emit events.
+type Outbox struct {
+	db     *database.DB
+	render Renderer
+	now    func() time.Time
+}
+
+// NewOutbox returns the outbox over db; render builds payloads.
+func NewOutbox(db *database.DB, render Renderer) *Outbox {
+	return &Outbox{db: db, render: render, now: time.Now}
+}
+
+// InTx runs fn in one transaction; Emit inside fn joins it.
+func (o *Outbox) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return o.db.InTx(ctx, fn)
+}
+
+// Emit writes occ. Called inside InTx it is part of that transaction;
+// outside, it is a transaction of its own.
+func (o *Outbox) Emit(ctx context.Context, occ Occurrence) error {
+	rec, err := o.record(ctx, occ)
+	if err != nil {
+		return err
+	}
+	return database.Error(o.db.Conn(ctx).Create(rec).Error)
+}
+
+// Change runs change and, once it succeeded, emits what occurred in the
+// same transaction.
+func (o *Outbox) Change(ctx context.Context, change func(ctx context.Context) error, occurred func() Occurrence) error {
+	return o.InTx(ctx, func(ctx context.Context) error {
+		if err := change(ctx); err != nil {
+			return err
+		}
+		return o.Emit(ctx, occurred())
+	})
+}
+
+// EmitOnce writes occ unless an event of its type about its resource was
+// written for the same occurrence (a license's expiry): passes of several
+// replicas emit it once. It reports whether this call wrote it.
+func (o *Outbox) EmitOnce(ctx context.Context, occ Occurrence, occurrence string) (bool, error) {
+	rec, err := o.record(ctx, occ)
+	if err != nil {
+		return false, err
+	}
+	rec.Occurrence = &occurrence
+	res := o.db.Conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(rec)
+	return res.RowsAffected == 1, database.Error(res.Error)
+}
+
+// EmitBatch writes occurrences gathered off a hot path in one statement.
+func (o *Outbox) EmitBatch(ctx context.Context, occs []Occurrence) error {
+	if len(occs) == 0 {
+		return nil
+	}
+	recs := make([]*Record, 0, len(occs))
+	for _, occ := range occs {
+		rec, err := o.record(ctx, occ)
+		if err != nil {
+			return err
+		}
+		recs = append(recs, rec)
+	}
+	return database.Error(o.db.Conn(ctx).CreateInBatches(recs, 200).Error)
+}
+
+func (o *Outbox) record(ctx context.Context, occ Occurrence) (*Record, error) {
+	if !Known(occ.Event) {
+		return nil, fmt.Errorf("event: unknown event type %q", occ.Event)
+	}
+	r, err := o.render(ctx, occ.Resource)
+	if err != nil {
+		return nil, fmt.Errorf("event %s: rendering %T: %w", occ.Event, occ.Resource, err)
+	}
+	rec := &Record{
+		ID: id.New(), AccountID: occ.AccountID, Event: occ.Event,
+		ResourceType: r.Type, ResourceID: r.ID, IdempotencyKey: id.New(),
+		Metadata: database.JSON[map[string]any]{V: occ.Metadata}, Payload: string(r.Document),
+		CreatedAt: o.now().UTC(),
+	}
+	if r.ProductID != "" {
+		rec.ProductID = &r.ProductID
+	}
+	if occ.Who != nil {
+		rec.WhodunnitType, rec.WhodunnitID = &occ.Who.BearerType, &occ.Who.BearerID
+	}
+	if rid := RequestID(ctx); rid != "" {
+		rec.RequestID = &rid
+	}
+	return rec, nil
+}
+
+type requestIDKey struct{}
+
+// WithRequestID tags ctx with the id of the API request being served, so
+// the events it causes name it.
+func WithRequestID(ctx context.Context, requestID string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, requestID)
+}
+
+// RequestID is the request id WithRequestID put in ctx, or "".
+func RequestID(ctx context.Context) string {
+	rid, _ := ctx.Value(requestIDKey{}).(string)
+	return rid
+}

@@ -1,0 +1,109 @@
+package httpapi_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/event"
+	"github.com/relkey/relkey/internal/id"
+	"github.com/relkey/relkey/internal/product"
+	"github.com/relkey/relkey/internal/testenv"
+	"github.com/relkey/relkey/internal/webhook"
+)
+
+// emitProducts records n product.created events in one batch, as if n
+// products had been made.
+func (e *env) emitProducts(n int) map[string]bool {
+	e.t.Helper()
+	ids := map[string]bool{}
+	occs := make([]event.Occurrence, n)
+	for i := range occs {
+		p := &product.Product{ID: id.New(), AccountID: e.acct.Account.ID, Name: "P", DistributionStrategy: product.Licensed}
+		ids[p.ID] = true
+		occs[i] = event.Occurrence{Event: event.ProductCreated, AccountID: p.AccountID, Resource: p, Who: &access.Principal{BearerType: "users", BearerID: e.acct.Admin.ID}}
+	}
+	if err := e.app.Outbox.EmitBatch(context.Background(), occs); err != nil {
+		e.t.Fatal(err)
+	}
+	return ids
+}
+
+// onceEach fails unless the receiver got every one of want exactly once.
+func onceEach(t *testing.T, rc *receiver, want map[string]bool) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, r := range rc.received() {
+		seen[r.resourceID]++
+	}
+	for resourceID := range want {
+		if seen[resourceID] != 1 {
+			t.Fatalf("event of %s delivered %d times, want once (%d deliveries of %d events)", resourceID, seen[resourceID], len(rc.received()), len(want))
+		}
+	}
+	if len(seen) != len(want) {
+		t.Fatalf("%d resources delivered, want %d", len(seen), len(want))
+	}
+}
+
+func TestWebhookReplicasDeliverEachEventOnce(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be, allowLocalWebhooks)
+		second, _ := openServer(t, e.cfg, &syncBuffer{}, e.clock)
+		rc := e.receiver(func(int) int { return 204 })
+		e.id(e.admin("POST", "/v1/accounts/acme/webhook-endpoints", endpointBody(rc.srv.URL, `["product.created"]`, "")))
+		want := e.emitProducts(1000)
+		opts := webhook.WorkerOptions{Now: e.clock.Now, Jitter: func() int { return 1 }, Batch: 25}
+		workers := []*webhook.Worker{e.app.DeliveryWorker(opts), second.DeliveryWorker(opts)}
+		done := make(chan error, len(workers))
+		for _, w := range workers {
+			go func() {
+				var err error
+				for range 200 {
+					if err = w.Pass(context.Background()); err != nil || len(rc.received()) >= len(want) {
+						break
+					}
+				}
+				done <- err
+			}()
+		}
+		for range workers {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		onceEach(t, rc, want)
+	})
+}
+
+func TestWebhookDeliveriesSurviveARestart(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be, allowLocalWebhooks)
+		rc := e.receiver(func(int) int { return 200 })
+		rc.hold, rc.entered = make(chan struct{}), make(chan struct{}, 1)
+		e.id(e.admin("POST", "/v1/accounts/acme/webhook-endpoints", endpointBody(rc.srv.URL, `["product.created"]`, "")))
+		want := e.emitProducts(3)
+		// The process dies with one delivery in flight and the rest claimed.
+		ctx, kill := context.WithCancel(context.Background())
+		stopped := make(chan struct{})
+		go func() {
+			defer close(stopped)
+			e.app.DeliveryWorker(webhook.WorkerOptions{Now: e.clock.Now, PerEndpoint: 1}).Pass(ctx)
+		}()
+		<-rc.entered
+		kill()
+		<-stopped
+		close(rc.hold)
+		rc.mu.Lock()
+		rc.got = nil
+		rc.mu.Unlock()
+		restarted, _ := openServer(t, e.cfg, &syncBuffer{}, e.clock)
+		// Claims of the dead process hold until their lease runs out.
+		e.advance(3 * time.Minute)
+		if err := restarted.DeliveryWorker(webhook.WorkerOptions{Now: e.clock.Now}).Pass(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		onceEach(t, rc, want)
+	})
+}

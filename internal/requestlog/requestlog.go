@@ -1,0 +1,176 @@
+// Package requestlog keeps the request log (Keygen Enterprise's request
+// logs): one row per API request of an account, with what was asked and
+// how it ended, never bodies, keys, tokens or query strings. Rows are
+// written off the request path in batches; under overload they are shed.
+package requestlog
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/database"
+	"github.com/relkey/relkey/internal/page"
+)
+
+// Entry is one request.
+type Entry struct {
+	ID        string
+	AccountID string
+	Method    string
+	// Path is the route's pattern (/v1/accounts/:account/licenses/:id), not the URL.
+	Path         string
+	Status       int
+	IP           string
+	UserAgent    string
+	RequestID    string
+	BearerType   *string
+	BearerID     *string
+	ResourceType *string
+	ResourceID   *string
+	DurationMS   float64
+	CreatedAt    time.Time
+}
+
+// TableName implements gorm's tabler.
+func (Entry) TableName() string { return "request_logs" }
+
+// Log records and reads the request log.
+type Log struct {
+	db      *database.DB
+	logger  *slog.Logger
+	entries chan Entry
+	shed    atomic.Int64
+	stop    chan struct{}
+	done    sync.WaitGroup
+}
+
+// flushEvery is how often recorded requests reach the database.
+const flushEvery = 250 * time.Millisecond
+
+// New starts a request log with room for capacity unwritten entries.
+func New(db *database.DB, capacity int, logger *slog.Logger) *Log {
+	l := &Log{db: db, logger: logger, entries: make(chan Entry, capacity), stop: make(chan struct{})}
+	l.done.Add(1)
+	go l.run()
+	return l
+}
+
+// Record queues an entry without blocking; a full queue sheds it.
+func (l *Log) Record(e Entry) {
+	select {
+	case l.entries <- e:
+	default:
+		l.shed.Add(1)
+	}
+}
+
+// Shed is how many entries a full queue dropped.
+func (l *Log) Shed() int64 { return l.shed.Load() }
+
+func (l *Log) run() {
+	defer l.done.Done()
+	var pending []Entry
+	ticker := time.NewTicker(flushEvery)
+	defer ticker.Stop()
+	for {
+		select {
+		case e := <-l.entries:
+			pending = append(pending, e)
+		case <-ticker.C:
+			l.flush(pending)
+			pending = nil
+		case <-l.stop:
+			for {
+				select {
+				case e := <-l.entries:
+					pending = append(pending, e)
+				default:
+					l.flush(pending)
+					return
+				}
+			}
+		}
+	}
+}
+
+func (l *Log) flush(pending []Entry) {
+	if len(pending) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := l.db.Conn(ctx).CreateInBatches(pending, 200).Error; err != nil {
+		l.logger.Warn("writing the request log", "count", len(pending), "error", err)
+	}
+}
+
+// Close writes what is pending and stops the loop.
+func (l *Log) Close() {
+	close(l.stop)
+	l.done.Wait()
+}
+
+// Filter narrows a listing; empty fields match all.
+type Filter struct {
+	Status       int
+	Method       string
+	IP           string
+	ResourceType string
+	ResourceID   string
+	Since, Until time.Time
+}
+
+// List returns a page of an account's requests.
+func (l *Log) List(ctx context.Context, who *access.Principal, t *account.Tenant, f Filter, p page.Request) ([]Entry, int64, error) {
+	if err := who.Require("request-log.read"); err != nil {
+		return nil, 0, err
+	}
+	q := l.db.Conn(ctx).Where("account_id = ?", t.ID)
+	for _, c := range []struct {
+		clause string
+		arg    any
+		when   bool
+	}{
+		{"status = ?", f.Status, f.Status != 0},
+		{"method = ?", f.Method, f.Method != ""},
+		{"ip = ?", f.IP, f.IP != ""},
+		{"resource_type = ?", f.ResourceType, f.ResourceType != ""},
+		{"resource_id = ?", f.ResourceID, f.ResourceID != ""},
+		{"created_at >= ?", f.Since.UTC(), !f.Since.IsZero()},
+		{"created_at <= ?", f.Until.UTC(), !f.Until.IsZero()},
+	} {
+		if c.when {
+			q = q.Where(c.clause, c.arg)
+		}
+	}
+	return database.Paginate[Entry](q, p)
+}
+
+// Find returns one request of an account.
+func (l *Log) Find(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*Entry, error) {
+	if err := who.In(t.ID); err != nil {
+		return nil, err
+	}
+	return access.Visible(who, "request-log.read", func() (*Entry, error) {
+		notFound := apperr.NotFoundResource("request log", ref)
+		if uuid.Validate(ref) != nil {
+			return nil, notFound
+		}
+		return database.Take[Entry](l.db.Conn(ctx).Where("account_id = ? AND id = ?", t.ID, ref), notFound)
+	})
+}
+
+// Prune deletes up to 1000 entries older than retention.
+func (l *Log) Prune(ctx context.Context, retention time.Duration, now time.Time) (int64, error) {
+	res := l.db.Conn(ctx).Where("id IN (?)",
+		l.db.Conn(ctx).Model(&Entry{}).Select("id").Where("created_at < ?", now.Add(-retention).UTC()).Limit(1000)).Delete(&Entry{})
+	return res.RowsAffected, database.Error(res.Error)
+}

@@ -1,0 +1,176 @@
+package webhook
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/database"
+	"github.com/relkey/relkey/internal/event"
+	"github.com/relkey/relkey/internal/page"
+)
+
+// Store persists endpoints and deliveries.
+type Store struct{ db *database.DB }
+
+// NewStore returns the webhook store.
+func NewStore(db *database.DB) *Store { return &Store{db: db} }
+
+// CreateEndpoint inserts an endpoint.
+func (s *Store) CreateEndpoint(ctx context.Context, e *Endpoint) error {
+	return database.Insert(s.db.Conn(ctx), e, nil)
+}
+
+// SaveEndpoint writes every column of an endpoint.
+func (s *Store) SaveEndpoint(ctx context.Context, e *Endpoint) error {
+	return database.Save(s.db.Conn(ctx), e.AccountID, e, nil)
+}
+
+// FindEndpoint returns an endpoint of the account.
+func (s *Store) FindEndpoint(ctx context.Context, accountID, ref string) (*Endpoint, error) {
+	notFound := apperr.NotFoundResource("webhook endpoint", ref)
+	if uuid.Validate(ref) != nil {
+		return nil, notFound
+	}
+	return database.Take[Endpoint](s.db.Conn(ctx).Where("account_id = ? AND id = ?", accountID, ref), notFound)
+}
+
+// ListEndpoints returns a page of an account's endpoints.
+func (s *Store) ListEndpoints(ctx context.Context, accountID string, p page.Request) ([]Endpoint, int64, error) {
+	return database.Paginate[Endpoint](s.db.Conn(ctx).Where("account_id = ?", accountID), p)
+}
+
+// DeleteEndpoint removes an endpoint.
+func (s *Store) DeleteEndpoint(ctx context.Context, e *Endpoint) error {
+	return database.Error(s.db.Conn(ctx).Where("account_id = ?", e.AccountID).Delete(e).Error)
+}
+
+// FindDelivery returns a delivery of the account.
+func (s *Store) FindDelivery(ctx context.Context, accountID, ref string) (*Delivery, error) {
+	notFound := apperr.NotFoundResource("webhook event", ref)
+	if uuid.Validate(ref) != nil {
+		return nil, notFound
+	}
+	return database.Take[Delivery](s.db.Conn(ctx).Where("account_id = ? AND id = ?", accountID, ref), notFound)
+}
+
+// ListDeliveries returns a page of an account's deliveries.
+func (s *Store) ListDeliveries(ctx context.Context, accountID string, f DeliveryFilter, p page.Request) ([]Delivery, int64, error) {
+	q := s.db.Conn(ctx).Where("account_id = ?", accountID)
+	if len(f.Events) > 0 {
+		q = q.Where("event IN ?", f.Events)
+	}
+	if f.EndpointID != "" {
+		q = q.Where("endpoint_id = ?", f.EndpointID)
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	return database.Paginate[Delivery](q, p)
+}
+
+// DeleteDelivery removes a delivery.
+func (s *Store) DeleteDelivery(ctx context.Context, d *Delivery) error {
+	return database.Error(s.db.Conn(ctx).Where("account_id = ?", d.AccountID).Delete(d).Error)
+}
+
+// CreateDelivery inserts a delivery.
+func (s *Store) CreateDelivery(ctx context.Context, d *Delivery) error {
+	return database.Insert(s.db.Conn(ctx), d, nil)
+}
+
+// SaveDelivery writes every column of a delivery.
+func (s *Store) SaveDelivery(ctx context.Context, d *Delivery) error {
+	return database.Save(s.db.Conn(ctx), d.AccountID, d, nil)
+}
+
+// lock adds FOR UPDATE SKIP LOCKED on PostgreSQL, so replicas claim
+// disjoint rows; SQLite has one writer, whose transaction is the lock.
+func (s *Store) lock(q *gorm.DB) *gorm.DB {
+	if s.db.Engine == database.Postgres {
+		return q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
+	}
+	return q
+}
+
+// FanOut turns up to limit pending events into deliveries to the endpoints
+// subscribed to them when they occurred, and marks them handled, in one transaction.
+func (s *Store) FanOut(ctx context.Context, limit int, now time.Time) (int, error) {
+	var handled int
+	err := s.db.InTx(ctx, func(ctx context.Context) error {
+		var events []event.Record
+		q := s.db.Conn(ctx).Where("NOT fanned_out").Order("created_at, id").Limit(limit)
+		if err := s.lock(q).Find(&events).Error; err != nil {
+			return database.Error(err)
+		}
+		if len(events) == 0 {
+			return nil
+		}
+		endpoints := map[string][]Endpoint{}
+		ids := make([]string, len(events))
+		for i, ev := range events {
+			ids[i] = ev.ID
+			if _, ok := endpoints[ev.AccountID]; ok {
+				continue
+			}
+			var list []Endpoint
+			if err := s.db.Conn(ctx).Where("account_id = ?", ev.AccountID).Find(&list).Error; err != nil {
+				return database.Error(err)
+			}
+			endpoints[ev.AccountID] = list
+		}
+		var deliveries []Delivery
+		for _, ev := range events {
+			for _, e := range endpoints[ev.AccountID] {
+				if !e.CreatedAt.After(ev.CreatedAt) && e.Subscribed(ev.Event) && (e.ProductID == nil || (ev.ProductID != nil && *ev.ProductID == *e.ProductID)) {
+					deliveries = append(deliveries, newDelivery(&ev, &e, now))
+				}
+			}
+		}
+		if len(deliveries) > 0 {
+			if err := s.db.Conn(ctx).CreateInBatches(deliveries, 200).Error; err != nil {
+				return database.Error(err)
+			}
+		}
+		handled = len(events)
+		return database.Error(s.db.Conn(ctx).Model(&event.Record{}).Where("id IN ?", ids).Update("fanned_out", true).Error)
+	})
+	return handled, err
+}
+
+// Claim takes up to limit due deliveries for lease: until it runs out no
+// other replica takes them.
+func (s *Store) Claim(ctx context.Context, limit int, now time.Time, lease time.Duration) ([]Delivery, error) {
+	var claimed []Delivery
+	err := s.db.InTx(ctx, func(ctx context.Context) error {
+		q := s.db.Conn(ctx).Where("status IN ? AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)",
+			[]string{Delivering, Failing}, now.UTC(), now.UTC()).Order("next_attempt_at, id").Limit(limit)
+		if err := s.lock(q).Find(&claimed).Error; err != nil {
+			return database.Error(err)
+		}
+		if len(claimed) == 0 {
+			return nil
+		}
+		ids := make([]string, len(claimed))
+		until := now.Add(lease).UTC()
+		for i := range claimed {
+			ids[i] = claimed[i].ID
+			claimed[i].ClaimedUntil = &until
+		}
+		return database.Error(s.db.Conn(ctx).Model(&Delivery{}).Where("id IN ?", ids).Update("claimed_until", until).Error)
+	})
+	return claimed, err
+}
+
+// Endpoint returns an endpoint by id, or nil once it is gone.
+func (s *Store) Endpoint(ctx context.Context, accountID, endpointID string) (*Endpoint, error) {
+	e, err := s.FindEndpoint(ctx, accountID, endpointID)
+	if apperr.As(err).Kind == apperr.NotFound {
+		return nil, nil
+	}
+	return e, err
+}
