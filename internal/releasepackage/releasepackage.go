@@ -161,6 +161,21 @@ func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Te
 	return s.store.List(ctx, t.ID, access.ScopeOf(who), f, pr)
 }
 
+// MaxListed is how many packages a registry's list of names holds.
+const MaxListed = 1000
+
+// ByEngine returns the packages of an engine who may see, by key, at most
+// MaxListed (a package registry's list of names).
+func (s *Service) ByEngine(ctx context.Context, who *access.Principal, t *account.Tenant, engine string) ([]Package, error) {
+	if err := who.In(t.ID); err != nil {
+		return nil, err
+	}
+	if err := access.MayReadPublic(who, "package.read"); err != nil {
+		return nil, err
+	}
+	return s.store.ByEngine(ctx, t.ID, access.ScopeOf(who), engine, MaxListed)
+}
+
 func (s *Service) visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref, permission string) (*Package, error) {
 	return access.Visible(who, permission, func() (*Package, error) {
 		return s.store.Find(ctx, t.ID, ref, access.ScopeOf(who))

@@ -1,0 +1,174 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/relkey/relkey/internal/testenv"
+)
+
+// fetchPackage downloads a registry's file link: one 303 from relkey to
+// the presigned URL, which needs no credentials.
+func (l *line) fetchPackage(t *testing.T, link string, h ...header) []byte {
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil || !strings.HasPrefix(link, l.e.srv.URL) {
+		t.Fatalf("file link %q is not relkey's", link)
+	}
+	r := l.e.do("GET", u.RequestURI(), "", h...)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("file link %s: %d %s", link, r.status, r.body)
+	}
+	status, body := rawRequest(t, "GET", r.header.Get("Location"), nil)
+	if status != 200 {
+		t.Fatalf("presigned download of %s: %d", link, status)
+	}
+	return body
+}
+
+// TestPyPISimpleRepository serves pip's simple API from a package's
+// releases: only what the bearer may see, both serializations, hashes
+// from the checksums, downloads through a presigned 303, and refusals.
+func TestPyPISimpleRepository(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		l := seedLine(t, e, "pypi", func(v string) [][3]string {
+			return [][3]string{{"app-" + v + "-py3-none-any.whl", "", ""}, {"app-" + v + ".exe", "", ""}}
+		})
+		base := "/v1/accounts/acme/engines/pypi/simple/"
+		license := basic("license", l.key)
+		asJSON := header{"Accept", "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"}
+
+		index := l.get(base, []header{license, asJSON})
+		if index.status != 200 || index.header.Get("Content-Type") != "application/vnd.pypi.simple.v1+json" ||
+			!strings.Contains(string(index.body), `"name": "app"`) {
+			t.Fatalf("index: %d %s %s", index.status, index.header.Get("Content-Type"), index.body)
+		}
+		project := l.get(base+"app/", []header{license, asJSON})
+		var doc struct {
+			Files []struct {
+				Filename, URL string
+				Hashes        map[string]string
+			}
+			Versions []string
+		}
+		if err := json.Unmarshal(project.body, &doc); err != nil || project.status != 200 {
+			t.Fatalf("project: %d %v %s", project.status, err, project.body)
+		}
+		if want := []string{"1.0.0", "1.1.0", "1.2.0-beta.1"}; !slices.Equal(doc.Versions, want) {
+			t.Fatalf("license sees versions %v, want %v (no draft, yanked or unentitled one)", doc.Versions, want)
+		}
+		if len(doc.Files) != 3 || !strings.HasSuffix(doc.Files[0].Filename, ".whl") {
+			t.Fatalf("files (wheels only): %+v", doc.Files)
+		}
+		wheel := doc.Files[0]
+		content := l.content[wheel.Filename]
+		sum := sha512.Sum512(content)
+		if wheel.Hashes["sha512"] != hex.EncodeToString(sum[:]) {
+			t.Fatalf("hashes %v, want the artifact's sha512", wheel.Hashes)
+		}
+		if got := l.fetchPackage(t, wheel.URL, license); !bytes.Equal(got, content) {
+			t.Fatal("downloaded wheel differs")
+		}
+
+		html := l.get(base+"app/", []header{license})
+		if html.status != 200 || !strings.HasPrefix(html.header.Get("Content-Type"), "text/html") ||
+			!strings.Contains(string(html.body), "#sha512="+hex.EncodeToString(sum[:])+`">`+wheel.Filename+"</a>") {
+			t.Fatalf("PEP 503 page: %d %s", html.status, html.body)
+		}
+		if r := l.get(base+"app", []header{license}); r.status != http.StatusMovedPermanently || !strings.HasSuffix(r.header.Get("Location"), "/simple/app/") {
+			t.Fatalf("without a slash: %d %s", r.status, r.header.Get("Location"))
+		}
+		admin := l.get(base+"app/", []header{bearer(e.token), asJSON})
+		if !strings.Contains(string(admin.body), `"2.0.0"`) {
+			t.Fatalf("admin sees the constrained 2.0.0: %s", admin.body)
+		}
+		// Any user name with the key as password, and ?auth=, authenticate too.
+		for _, h := range [][]header{{basic("__token__", l.key), asJSON}, {asJSON}} {
+			q := ""
+			if len(h) == 1 {
+				q = "?auth=license:" + l.key
+			}
+			if r := l.get(base+"app/"+q, h); r.status != 200 || !strings.Contains(string(r.body), `"1.1.0"`) {
+				t.Fatalf("authenticated by %v%s: %d %s", h, q, r.status, r.body)
+			}
+		}
+
+		if r := l.get(base+"app/", nil); r.status != 401 || r.header.Get("WWW-Authenticate") == "" {
+			t.Fatalf("anonymous: %d %q %s", r.status, r.header.Get("WWW-Authenticate"), r.body)
+		}
+		other := otherProductLicense(t, e)
+		if r := l.get(base+"app/", []header{basic("license", other)}); r.status != 404 {
+			t.Fatalf("license of another product: %d %s", r.status, r.body)
+		}
+		e.admin("POST", "/v1/accounts/acme/licenses/"+l.licenseID+"/actions/suspend", "")
+		if r := l.get(base+"app/", []header{license}); r.status != 403 {
+			t.Fatalf("suspended: %d %s", r.status, r.body)
+		}
+		if r := l.e.do("GET", strings.TrimPrefix(wheel.URL, l.e.srv.URL), "", license); r.status != 403 {
+			t.Fatalf("suspended download: %d %s", r.status, r.body)
+		}
+	})
+}
+
+// otherProductLicense is a license key of a second, licensed product.
+func otherProductLicense(t *testing.T, e *env) string {
+	t.Helper()
+	productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"Other","code":"other"`)))
+	policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"O","authenticationStrategy":"LICENSE"`)))
+	return attrs(t, e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, "")))["key"].(string)
+}
+
+// TestNpmRegistry serves npm's packument: dist-tags, integrity from the
+// checksum, tarballs under the registry's path, the /-/npm/* calls, and
+// refusals.
+func TestNpmRegistry(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		l := seedLine(t, e, "npm", func(v string) [][3]string { return [][3]string{{"app-" + v + ".tgz", "", ""}} })
+		token := []header{bearer(l.key)}
+		r := l.get("/v1/accounts/acme/engines/npm/app", token)
+		var doc struct {
+			DistTags map[string]string `json:"dist-tags"`
+			Versions map[string]struct {
+				Dist struct{ Tarball, Integrity string }
+			}
+		}
+		if err := json.Unmarshal(r.body, &doc); err != nil || r.status != 200 {
+			t.Fatalf("packument: %d %v %s", r.status, err, r.body)
+		}
+		if doc.DistTags["latest"] != "1.1.0" || doc.DistTags["beta"] != "1.2.0-beta.1" || len(doc.Versions) != 3 {
+			t.Fatalf("dist-tags %v, %d versions", doc.DistTags, len(doc.Versions))
+		}
+		v := doc.Versions["1.1.0"].Dist
+		sum := sha512.Sum512(l.content["app-1.1.0.tgz"])
+		if v.Integrity != "sha512-"+base64.StdEncoding.EncodeToString(sum[:]) ||
+			!strings.HasPrefix(v.Tarball, e.srv.URL+"/v1/accounts/acme/engines/npm/app/-/") {
+			t.Fatalf("dist %+v", v)
+		}
+		if got := l.fetchPackage(t, v.Tarball, token...); !bytes.Equal(got, l.content["app-1.1.0.tgz"]) {
+			t.Fatal("tarball differs")
+		}
+		if r := l.get("/v1/accounts/acme/engines/npm/-/npm/v1/security/advisories/bulk", token); r.status != http.StatusGone {
+			t.Fatalf("audit: %d", r.status)
+		}
+		if r := l.get("/v1/accounts/acme/engines/npm/app", nil); r.status != 401 {
+			t.Fatalf("anonymous: %d %s", r.status, r.body)
+		}
+		if r := l.get("/v1/accounts/acme/engines/npm/app", []header{bearer(otherProductLicense(t, e))}); r.status != 404 {
+			t.Fatalf("license of another product: %d %s", r.status, r.body)
+		}
+		e.admin("POST", "/v1/accounts/acme/licenses/"+l.licenseID+"/actions/suspend", "")
+		if r := l.get("/v1/accounts/acme/engines/npm/app", token); r.status != 403 {
+			t.Fatalf("suspended: %d %s", r.status, r.body)
+		}
+	})
+}
