@@ -31,7 +31,7 @@ var tarballs = artifact.Pick{Suffixes: []string{".tgz", ".tar.gz"}}
 func Engine(feeds *feed.Service) httpapi.Engine {
 	return feedhttp.Engine("npm", feeds, func(g *echo.Group, x feedhttp.Exchange) {
 		h := handler{x}
-		g.Any("/-/npm/*", gone)
+		g.Match([]string{http.MethodGet, http.MethodPost}, "/-/npm/*", gone)
 		g.GET("/:package", h.packument)
 		g.GET("/:scope/:package", h.packument)
 		g.GET("/:package/-/:filename", h.tarball)

@@ -1,0 +1,223 @@
+package clients
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// registrySeed is a licensed product with one package of an engine and
+// three licenses: entitled, of another product, and one to suspend.
+type registrySeed struct {
+	product, pkg               string
+	key, unentitled, suspended string
+}
+
+func (r *relkey) seedRegistry(engine, pkgKey string) registrySeed {
+	r.t.Helper()
+	license := func(product string) (string, string) {
+		policy := r.must("create policy", 201, "POST", "/v1/policies", `{"data":{"type":"policies","attributes":{"name":"P","authenticationStrategy":"LICENSE"},
+			"relationships":{"product":{"data":{"type":"products","id":"`+product+`"}}}}}`).id()
+		lic := r.must("create license", 201, "POST", "/v1/licenses", `{"data":{"type":"licenses","relationships":{"policy":{"data":{"type":"policies","id":"`+policy+`"}}}}}`)
+		return lic.id(), lic.attr("key").(string)
+	}
+	product := func(name string) string {
+		return r.must("create product", 201, "POST", "/v1/products", `{"data":{"type":"products","attributes":{"name":"`+name+`","distributionStrategy":"LICENSED"}}}`).id()
+	}
+	s := registrySeed{product: product("SDK")}
+	s.pkg = r.must("create package", 201, "POST", "/v1/packages", `{"data":{"type":"packages","attributes":{"name":"SDK","key":"`+pkgKey+`","engine":"`+engine+`"},
+		"relationships":{"product":{"data":{"type":"products","id":"`+s.product+`"}}}}}`).id()
+	_, s.key = license(s.product)
+	_, s.unentitled = license(product("Other"))
+	var suspendedID string
+	suspendedID, s.suspended = license(s.product)
+	r.must("suspend license", 200, "POST", "/v1/licenses/"+suspendedID+"/actions/suspend", "")
+	return s
+}
+
+// publish makes a published release of the package with one uploaded file.
+func (r *relkey) publish(s registrySeed, version, filename string, content []byte, metadata string) {
+	r.t.Helper()
+	release := r.must("create release "+version, 201, "POST", "/v1/releases", fmt.Sprintf(`{"data":{"type":"releases",
+		"attributes":{"version":%q,"channel":"stable","status":"PUBLISHED"},
+		"relationships":{"product":{"data":{"type":"products","id":%q}},"package":{"data":{"type":"packages","id":%q}}}}}`, version, s.product, s.pkg)).id()
+	sum := sha512.Sum512(content)
+	if metadata == "" {
+		metadata = "{}"
+	}
+	created := r.must("create artifact "+filename, 307, "POST", "/v1/artifacts", fmt.Sprintf(`{"data":{"type":"artifacts","attributes":{"filename":%q,
+		"filesize":%d,"checksum":%q,"metadata":%s},"relationships":{"release":{"data":{"type":"releases","id":%q}}}}}`,
+		filename, len(content), base64.StdEncoding.EncodeToString(sum[:]), metadata, release))
+	if status := put(r.t, r.client, created.header.Get("Location"), content); status != 200 {
+		r.t.Fatalf("upload %s: PUT answered %d", filename, status)
+	}
+	r.waitUploaded(created.id())
+}
+
+// need fails the test when a client is not on PATH (scripts/test.sh
+// installs them).
+func need(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is not on PATH (scripts/test.sh installs it): %v", tool, err)
+		}
+	}
+}
+
+// wheel builds a pure-Python wheel without dependencies whose module
+// records its version.
+func wheel(t *testing.T, name, version string) []byte {
+	t.Helper()
+	dist := name + "-" + version + ".dist-info/"
+	files := [][2]string{
+		{name + "/__init__.py", "VERSION = " + fmt.Sprintf("%q", version) + "\n"},
+		{dist + "METADATA", "Metadata-Version: 2.1\nName: " + name + "\nVersion: " + version + "\nRequires-Python: >=3.7\n"},
+		{dist + "WHEEL", "Wheel-Version: 1.0\nGenerator: relkey-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
+	}
+	var record strings.Builder
+	var buf bytes.Buffer
+	z := zip.NewWriter(&buf)
+	for _, f := range files {
+		w, err := z.Create(f[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = w.Write([]byte(f[1]))
+		sum := sha256.Sum256([]byte(f[1]))
+		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", f[0], base64.RawURLEncoding.EncodeToString(sum[:]), len(f[1]))
+	}
+	record.WriteString(dist + "RECORD,,\n")
+	w, err := z.Create(dist + "RECORD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = w.Write([]byte(record.String()))
+	if err := z.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestPip installs a wheel relkey serves with pip, the license key as the
+// index URL's password, and is refused without credentials, with a
+// suspended license and with a license of another product.
+func TestPip(t *testing.T) {
+	python := "python3"
+	need(t, python)
+	if out, err := exec.Command(python, "-m", "pip", "--version").CombinedOutput(); err != nil {
+		t.Fatalf("pip is missing (scripts/test.sh installs python3-pip): %v %s", err, out)
+	}
+	r := startRelkey(t, "", nil)
+	s := r.seedRegistry("pypi", "relkey-demo")
+	for _, v := range []string{"1.0.0", "1.1.0"} {
+		r.publish(s, v, "relkey_demo-"+v+"-py3-none-any.whl", wheel(t, "relkey_demo", v), `{"requiresPython":">=3.7"}`)
+	}
+	host := strings.TrimPrefix(r.URL, "http://")
+	install := func(userinfo string) (string, string, error) {
+		target := t.TempDir()
+		index := "http://" + userinfo + host + "/v1/engines/pypi/simple/"
+		cmd := exec.Command(python, "-m", "pip", "install", "--no-deps", "--no-cache-dir", "--disable-pip-version-check",
+			"--no-input", "--target", target, "--index-url", index, "relkey-demo")
+		cmd.Env = append(relkeyEnv(), "PIP_CONFIG_FILE=/dev/null", "PIP_BREAK_SYSTEM_PACKAGES=1")
+		out, err := cmd.CombinedOutput()
+		return target, string(out), err
+	}
+	target, out, err := install("license:" + url.PathEscape(s.key) + "@")
+	if err != nil {
+		t.Fatalf("pip install with the license key: %v\n%s", err, out)
+	}
+	got, err := os.ReadFile(filepath.Join(target, "relkey_demo", "__init__.py"))
+	if err != nil || !strings.Contains(string(got), `"1.1.0"`) {
+		t.Fatalf("pip installed %q (%v), want 1.1.0\n%s", got, err, out)
+	}
+	for name, userinfo := range map[string]string{"no credentials": "", "suspended license": "license:" + s.suspended + "@",
+		"unentitled license": "license:" + s.unentitled + "@"} {
+		if _, out, err := install(userinfo); err == nil {
+			t.Fatalf("pip install with %s succeeded:\n%s", name, out)
+		} else if !strings.Contains(out, "40") && !strings.Contains(out, "No matching distribution") {
+			t.Fatalf("pip install with %s failed otherwise: %s", name, out)
+		}
+	}
+}
+
+// npmTarball builds a package tarball as npm pack writes it.
+func npmTarball(t *testing.T, name, version string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for _, f := range [][2]string{
+		{"package/package.json", `{"name":"` + name + `","version":"` + version + `","main":"index.js"}`},
+		{"package/index.js", "module.exports = " + fmt.Sprintf("%q", version) + ";\n"},
+	} {
+		if err := tw.WriteHeader(&tar.Header{Name: f[0], Mode: 0o644, Size: int64(len(f[1])), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = tw.Write([]byte(f[1]))
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestNpm installs a package relkey serves with npm, the license key as
+// the registry's _authToken in .npmrc, and is refused without one, with a
+// suspended license and with a license of another product.
+func TestNpm(t *testing.T) {
+	need(t, "npm")
+	r := startRelkey(t, "", nil)
+	s := r.seedRegistry("npm", "relkey-demo")
+	for _, v := range []string{"1.0.0", "1.1.0"} {
+		r.publish(s, v, "relkey-demo-"+v+".tgz", npmTarball(t, "relkey-demo", v), "")
+	}
+	registry := r.URL + "/v1/engines/npm/"
+	install := func(token string) (string, string, error) {
+		dir := t.TempDir()
+		npmrc := "registry=" + registry + "\n"
+		if token != "" {
+			npmrc += strings.TrimPrefix(registry, "http:") + ":_authToken=" + token + "\n"
+		}
+		if err := os.WriteFile(filepath.Join(dir, ".npmrc"), []byte(npmrc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"name":"consumer","version":"0.0.0","private":true}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("npm", "install", "relkey-demo", "--no-audit", "--no-fund", "--cache", filepath.Join(dir, ".cache"))
+		cmd.Dir = dir
+		cmd.Env = relkeyEnv()
+		out, err := cmd.CombinedOutput()
+		return dir, string(out), err
+	}
+	dir, out, err := install(s.key)
+	if err != nil {
+		t.Fatalf("npm install with the license key: %v\n%s", err, out)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "node_modules", "relkey-demo", "index.js"))
+	if err != nil || !strings.Contains(string(got), `"1.1.0"`) {
+		t.Fatalf("npm installed %q (%v), want 1.1.0\n%s", got, err, out)
+	}
+	for name, token := range map[string]string{"no token": "", "suspended license": s.suspended, "unentitled license": s.unentitled} {
+		if _, out, err := install(token); err == nil {
+			t.Fatalf("npm install with %s succeeded:\n%s", name, out)
+		} else if !strings.Contains(out, "E401") && !strings.Contains(out, "E403") && !strings.Contains(out, "E404") {
+			t.Fatalf("npm install with %s failed otherwise: %s", name, out)
+		}
+	}
+}
