@@ -6,6 +6,7 @@ import (
 	"github.com/relkey/relkey/internal/feed/npm"
 	"github.com/relkey/relkey/internal/feed/pypi"
 	"github.com/relkey/relkey/internal/feed/raw"
+	"github.com/relkey/relkey/internal/feed/rubygems"
 	"github.com/relkey/relkey/internal/feed/sparkle"
 	"github.com/relkey/relkey/internal/feed/squirrel"
 	"github.com/relkey/relkey/internal/feed/tauri"
@@ -25,6 +26,7 @@ func (a *App) engines() []httpapi.Engine {
 		velopack.Engine(a.Feeds),
 		pypi.Engine(a.Feeds),
 		npm.Engine(a.Feeds),
+		rubygems.Engine(a.Feeds),
 		raw.Engine(a.Products, a.Artifacts),
 	}
 }

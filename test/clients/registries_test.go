@@ -221,3 +221,77 @@ func TestNpm(t *testing.T) {
 		}
 	}
 }
+
+// buildGem builds a gem without dependencies with gem build.
+func buildGem(t *testing.T, name, version string) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	lib := filepath.Join(dir, "lib")
+	if err := os.MkdirAll(lib, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	module := strings.ReplaceAll(name, "-", "_")
+	if err := os.WriteFile(filepath.Join(lib, module+".rb"), []byte("module RelkeyDemo\n  VERSION = \""+version+"\"\nend\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := fmt.Sprintf(`Gem::Specification.new do |s|
+  s.name = %q
+  s.version = %q
+  s.summary = "relkey demo"
+  s.authors = ["relkey"]
+  s.license = "MIT"
+  s.files = ["lib/%s.rb"]
+end
+`, name, version, module)
+	if err := os.WriteFile(filepath.Join(dir, name+".gemspec"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	build := exec.Command("gem", "build", name+".gemspec")
+	build.Dir = dir
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("gem build: %v\n%s", err, out)
+	}
+	content, err := os.ReadFile(filepath.Join(dir, name+"-"+version+".gem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return content
+}
+
+// TestGem installs a gem relkey serves with gem install --source, the
+// license key as the source URL's password, and is refused without
+// credentials, with a suspended license and with a license of another
+// product.
+func TestGem(t *testing.T) {
+	need(t, "gem")
+	r := startRelkey(t, "", nil)
+	s := r.seedRegistry("rubygems", "relkey-demo")
+	for _, v := range []string{"1.0.0", "1.1.0"} {
+		r.publish(s, v, "relkey-demo-"+v+".gem", buildGem(t, "relkey-demo", v), "")
+	}
+	host := strings.TrimPrefix(r.URL, "http://")
+	install := func(userinfo string) (string, string, error) {
+		dir := t.TempDir()
+		cmd := exec.Command("gem", "install", "relkey-demo", "--clear-sources", "--source", "http://"+userinfo+host+"/v1/engines/rubygems/",
+			"--install-dir", dir, "--no-document", "--ignore-dependencies")
+		cmd.Env = append(relkeyEnv(), "HOME="+dir, "GEM_SPEC_CACHE="+filepath.Join(dir, "specs"))
+		out, err := cmd.CombinedOutput()
+		return dir, string(out), err
+	}
+	dir, out, err := install("license:" + url.PathEscape(s.key) + "@")
+	if err != nil {
+		t.Fatalf("gem install with the license key: %v\n%s", err, out)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "gems", "relkey-demo-1.1.0", "lib", "relkey_demo.rb"))
+	if err != nil || !strings.Contains(string(got), `"1.1.0"`) {
+		t.Fatalf("gem installed %q (%v), want 1.1.0\n%s", got, err, out)
+	}
+	for name, userinfo := range map[string]string{"no credentials": "", "suspended license": "license:" + s.suspended + "@",
+		"unentitled license": "license:" + s.unentitled + "@"} {
+		if _, out, err := install(userinfo); err == nil {
+			t.Fatalf("gem install with %s succeeded:\n%s", name, out)
+		} else if !strings.Contains(out, "40") && !strings.Contains(out, "Could not find a valid gem") {
+			t.Fatalf("gem install with %s failed otherwise: %s", name, out)
+		}
+	}
+}
