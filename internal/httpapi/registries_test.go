@@ -1,11 +1,16 @@
 package httpapi_test
 
 import (
+	"strconv"
+	"time"
+
 	"bytes"
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/relkey/relkey/internal/config"
+	"github.com/relkey/relkey/internal/database"
 	"net/http"
 	"net/url"
 	"slices"
@@ -171,4 +176,97 @@ func TestNpmRegistry(t *testing.T) {
 			t.Fatalf("suspended: %d %s", r.status, r.body)
 		}
 	})
+}
+
+// TestRubyGemsSource serves gem's full index and Bundler's compact index
+// from a package's releases: only what the bearer may see, gem files by
+// name through a presigned 303, and refusals.
+func TestRubyGemsSource(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		l := seedLine(t, e, "rubygems", func(v string) [][3]string {
+			return [][3]string{{"app-" + strings.Replace(v, "-", ".pre.", 1) + ".gem", "", ""}}
+		})
+		base := "/v1/accounts/acme/engines/rubygems/"
+		license := []header{basic("license", l.key)}
+		if r := l.e.do("HEAD", base, "", license...); r.status != 200 {
+			t.Fatalf("ping: %d", r.status)
+		}
+		if r := l.get(base+"names", license); r.status != 200 || string(r.body) != "---\napp\n" {
+			t.Fatalf("names: %d %q", r.status, r.body)
+		}
+		if r := l.get(base+"info/app", license); r.status != 200 || string(r.body) != "---\n1.0.0 |\n1.1.0 |\n1.2.0.pre.beta.1 |\n" {
+			t.Fatalf("info (no draft, yanked or unentitled version): %d %q", r.status, r.body)
+		}
+		if r := l.get(base+"versions", license); r.status != 200 || !strings.Contains(string(r.body), "\napp 1.0.0,1.1.0,1.2.0.pre.beta.1 ") {
+			t.Fatalf("versions: %d %q", r.status, r.body)
+		}
+		for _, name := range []string{"specs.4.8.gz", "latest_specs.4.8.gz", "prerelease_specs.4.8.gz", "quick/Marshal.4.8/app-1.1.0.gemspec.rz"} {
+			if r := l.get(base+name, license); r.status != 200 || r.header.Get("Content-Type") != "application/octet-stream" || len(r.body) < 20 {
+				t.Fatalf("%s: %d %s", name, r.status, r.body)
+			}
+		}
+		if r := l.get(base+"quick/Marshal.4.8/app-2.0.0.gemspec.rz", license); r.status != 404 {
+			t.Fatalf("gemspec of the unentitled 2.0.0: %d", r.status)
+		}
+		if got := l.fetchPackage(t, e.srv.URL+base+"gems/app-1.1.0.gem", license...); !bytes.Equal(got, l.content["app-1.1.0.gem"]) {
+			t.Fatal("gem differs")
+		}
+		if r := l.get(base+"specs.4.8.gz", nil); r.status != 401 || r.header.Get("WWW-Authenticate") == "" {
+			t.Fatalf("anonymous: %d %s", r.status, r.body)
+		}
+		if r := l.get(base+"info/app", []header{basic("license", otherProductLicense(t, e))}); r.status != 404 {
+			t.Fatalf("license of another product: %d %s", r.status, r.body)
+		}
+		e.admin("POST", "/v1/accounts/acme/licenses/"+l.licenseID+"/actions/suspend", "")
+		if r := l.get(base+"specs.4.8.gz", license); r.status != 403 {
+			t.Fatalf("suspended: %d %s", r.status, r.body)
+		}
+	})
+}
+
+// TestRegistryIndexesRunAFixedNumberOfQueries lists a package of 10 and of
+// 10 000 versions through every registry index: as many statements either
+// way, few of them, and (SQLite) no plan step reads a table whole.
+func TestRegistryIndexesRunAFixedNumberOfQueries(t *testing.T) {
+	indexes := []struct{ engine, ext, path string }{
+		{"pypi", ".zip", "pypi/simple/app/"}, {"npm", ".tgz", "npm/app"},
+		{"rubygems", ".gem", "rubygems/info/app"}, {"rubygems", ".gem", "rubygems/specs.4.8.gz"}, {"rubygems", ".gem", "rubygems/versions"},
+	}
+	counts := map[int][]int64{}
+	for _, n := range []int{10, 10_000} {
+		for _, ix := range indexes {
+			e := newEnv(t, testenv.Backend{Name: "embedded"}, func(c *config.Config) { c.RequestTimeout = time.Minute })
+			productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"Desk","code":"desk"`)))
+			pkg := e.id(e.admin("POST", "/v1/accounts/acme/packages", packageBody(productID, `"name":"App","key":"app","engine":"`+ix.engine+`"`)))
+			policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"P","authenticationStrategy":"LICENSE"`)))
+			key := attrs(t, e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, "")))["key"].(string)
+			seedPackageReleases(t, e, productID, pkg, n, false)
+			if err := e.app.DB.Gorm.Exec("UPDATE artifacts SET filename = replace(filename, '.zip', ?)", ix.ext).Error; err != nil {
+				t.Fatal(err)
+			}
+			c, recorder := countedBy(t, e, database.NewStatementRecorder())
+			before, started := len(recorder.Statements()), time.Now()
+			r := c.do("GET", "/v1/accounts/acme/engines/"+ix.path, "", basic("license", key))
+			if r.status != 200 || !strings.Contains(string(r.body), "1."+strconv.Itoa(n)+".0") && !strings.HasSuffix(ix.path, ".gz") {
+				t.Fatalf("%s at %d versions: %d %.300s", ix.path, n, r.status, r.body)
+			}
+			t.Logf("%s at %d versions: %v, %d bytes", ix.path, n, time.Since(started), len(r.body))
+			statements := recorder.Statements()[before:]
+			counts[n] = append(counts[n], int64(len(statements)))
+			for _, st := range statements {
+				if strings.HasPrefix(st.SQL, "SELECT") && (strings.Contains(st.SQL, "releases") || strings.Contains(st.SQL, "artifacts")) {
+					if step := sqliteFeedWideRead(t, e, st); step != "" {
+						t.Errorf("%s: %q in the plan of %s", ix.path, step, st.SQL)
+					}
+				}
+			}
+		}
+	}
+	for i, ix := range indexes {
+		if counts[10][i] != counts[10_000][i] || counts[10][i] > 12 {
+			t.Errorf("%s: %d statements at 10 versions, %d at 10 000 (budget 12)", ix.path, counts[10][i], counts[10_000][i])
+		}
+	}
+	t.Logf("statements per index: %v", counts[10_000])
 }
