@@ -1,6 +1,7 @@
 package app
 
 import (
+	"github.com/relkey/relkey/internal/feed/composer"
 	"github.com/relkey/relkey/internal/feed/electron"
 	"github.com/relkey/relkey/internal/feed/faynosync"
 	"github.com/relkey/relkey/internal/feed/npm"
@@ -27,6 +28,7 @@ func (a *App) engines() []httpapi.Engine {
 		pypi.Engine(a.Feeds),
 		npm.Engine(a.Feeds),
 		rubygems.Engine(a.Feeds),
+		composer.Engine(a.Feeds),
 		raw.Engine(a.Products, a.Artifacts),
 	}
 }

@@ -229,16 +229,17 @@ func TestRubyGemsSource(t *testing.T) {
 // 10 000 versions through every registry index: as many statements either
 // way, few of them, and (SQLite) no plan step reads a table whole.
 func TestRegistryIndexesRunAFixedNumberOfQueries(t *testing.T) {
-	indexes := []struct{ engine, ext, path string }{
-		{"pypi", ".zip", "pypi/simple/app/"}, {"npm", ".tgz", "npm/app"},
-		{"rubygems", ".gem", "rubygems/info/app"}, {"rubygems", ".gem", "rubygems/specs.4.8.gz"}, {"rubygems", ".gem", "rubygems/versions"},
+	indexes := []struct{ engine, ext, path, key string }{
+		{"pypi", ".zip", "pypi/simple/app/", "app"}, {"npm", ".tgz", "npm/app", "app"},
+		{"rubygems", ".gem", "rubygems/info/app", "app"}, {"rubygems", ".gem", "rubygems/specs.4.8.gz", "app"},
+		{"rubygems", ".gem", "rubygems/versions", "app"}, {"composer", ".zip", "composer/p2/acme/app.json", "acme/app"},
 	}
 	counts := map[int][]int64{}
 	for _, n := range []int{10, 10_000} {
 		for _, ix := range indexes {
 			e := newEnv(t, testenv.Backend{Name: "embedded"}, func(c *config.Config) { c.RequestTimeout = time.Minute })
 			productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"Desk","code":"desk"`)))
-			pkg := e.id(e.admin("POST", "/v1/accounts/acme/packages", packageBody(productID, `"name":"App","key":"app","engine":"`+ix.engine+`"`)))
+			pkg := e.id(e.admin("POST", "/v1/accounts/acme/packages", packageBody(productID, `"name":"App","key":"`+ix.key+`","engine":"`+ix.engine+`"`)))
 			policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"P","authenticationStrategy":"LICENSE"`)))
 			key := attrs(t, e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, "")))["key"].(string)
 			seedPackageReleases(t, e, productID, pkg, n, false)
@@ -269,4 +270,59 @@ func TestRegistryIndexesRunAFixedNumberOfQueries(t *testing.T) {
 		}
 	}
 	t.Logf("statements per index: %v", counts[10_000])
+}
+
+// TestComposerRepository serves packages.json and p2 files from a
+// package's releases: only what the bearer may see, zips through a
+// presigned 303, and refusals.
+func TestComposerRepository(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		l := seedLine(t, e, "composer", func(v string) [][3]string { return [][3]string{{"app-" + v + ".zip", "", ""}} })
+		e.admin("PATCH", "/v1/accounts/acme/packages/"+l.pkg, `{"data":{"type":"packages","attributes":{"key":"acme/app"}}}`)
+		base := "/v1/accounts/acme/engines/composer/"
+		license := []header{basic("license", l.key)}
+		var root struct {
+			MetadataURL       string   `json:"metadata-url"`
+			AvailablePackages []string `json:"available-packages"`
+		}
+		r := l.get(base+"packages.json", license)
+		if err := json.Unmarshal(r.body, &root); err != nil || r.status != 200 || root.MetadataURL != e.srv.URL+base+"p2/%package%.json" ||
+			!slices.Equal(root.AvailablePackages, []string{"acme/app"}) {
+			t.Fatalf("packages.json: %d %v %s", r.status, err, r.body)
+		}
+		var p2 struct {
+			Packages map[string][]struct {
+				Version string
+				Dist    struct{ URL string }
+			}
+		}
+		r = l.get(base+"p2/acme/app.json", license)
+		if err := json.Unmarshal(r.body, &p2); err != nil || r.status != 200 {
+			t.Fatalf("p2: %d %v %s", r.status, err, r.body)
+		}
+		var versions []string
+		for _, v := range p2.Packages["acme/app"] {
+			versions = append(versions, v.Version)
+		}
+		if want := []string{"1.2.0-beta.1", "1.1.0", "1.0.0"}; !slices.Equal(versions, want) {
+			t.Fatalf("versions %v, want %v", versions, want)
+		}
+		if got := l.fetchPackage(t, p2.Packages["acme/app"][1].Dist.URL, license...); !bytes.Equal(got, l.content["app-1.1.0.zip"]) {
+			t.Fatal("zip differs")
+		}
+		if r := l.get(base+"p2/acme/app~dev.json", license); r.status != 200 || !strings.Contains(string(r.body), `"acme/app": []`) {
+			t.Fatalf("dev versions: %d %s", r.status, r.body)
+		}
+		if r := l.get(base+"p2/acme/app.json", nil); r.status != 401 || r.header.Get("WWW-Authenticate") == "" {
+			t.Fatalf("anonymous: %d %s", r.status, r.body)
+		}
+		if r := l.get(base+"p2/acme/app.json", []header{basic("license", otherProductLicense(t, e))}); r.status != 404 {
+			t.Fatalf("license of another product: %d %s", r.status, r.body)
+		}
+		e.admin("POST", "/v1/accounts/acme/licenses/"+l.licenseID+"/actions/suspend", "")
+		if r := l.get(base+"p2/acme/app.json", license); r.status != 403 {
+			t.Fatalf("suspended: %d %s", r.status, r.body)
+		}
+	})
 }

@@ -43,7 +43,7 @@ type Params struct {
 }
 
 // Engines are the package managers a package may be served through.
-var Engines = []string{"pypi", "tauri", "raw", "rubygems", "npm", "oci", "electron", "squirrel", "sparkle", "faynosync", "velopack"}
+var Engines = []string{"pypi", "tauri", "raw", "rubygems", "npm", "oci", "electron", "squirrel", "sparkle", "faynosync", "velopack", "composer"}
 
 // Products resolves the product a package is created for, as who sees it.
 type Products interface {

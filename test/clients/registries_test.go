@@ -295,3 +295,71 @@ func TestGem(t *testing.T) {
 		}
 	}
 }
+
+// composerZip builds a Composer package's dist.
+func composerZip(t *testing.T, name, version string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	z := zip.NewWriter(&buf)
+	for _, f := range [][2]string{
+		{"composer.json", `{"name":"` + name + `","type":"library","autoload":{"psr-4":{"Relkey\\Demo\\":"src/"}}}`},
+		{"src/Demo.php", "<?php\nnamespace Relkey\\Demo;\nfinal class Demo { const VERSION = '" + version + "'; }\n"},
+	} {
+		w, err := z.Create(f[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = w.Write([]byte(f[1]))
+	}
+	if err := z.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestComposer requires a package relkey serves with composer, the license
+// key in auth.json's http-basic, and is refused without credentials, with
+// a suspended license and with a license of another product.
+func TestComposer(t *testing.T) {
+	need(t, "composer", "php")
+	r := startRelkey(t, "", nil)
+	s := r.seedRegistry("composer", "relkey/demo")
+	for _, v := range []string{"1.0.0", "1.1.0"} {
+		r.publish(s, v, "demo-"+v+".zip", composerZip(t, "relkey/demo", v), "")
+	}
+	host := strings.TrimPrefix(r.URL, "http://")
+	require := func(key string) (string, string, error) {
+		dir := t.TempDir()
+		project := `{"name":"acme/consumer","repositories":[{"type":"composer","url":"` + r.URL + `/v1/engines/composer"},{"packagist.org":false}],` +
+			`"config":{"secure-http":false},"require":{}}`
+		if err := os.WriteFile(filepath.Join(dir, "composer.json"), []byte(project), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if key != "" {
+			auth := `{"http-basic":{"` + host + `":{"username":"license","password":"` + key + `"}}}`
+			if err := os.WriteFile(filepath.Join(dir, "auth.json"), []byte(auth), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cmd := exec.Command("composer", "require", "relkey/demo", "--no-interaction", "--no-progress")
+		cmd.Dir = dir
+		cmd.Env = append(relkeyEnv(), "COMPOSER_HOME="+filepath.Join(dir, ".composer"), "COMPOSER_CACHE_DIR=/dev/null", "COMPOSER_ALLOW_SUPERUSER=1")
+		out, err := cmd.CombinedOutput()
+		return dir, string(out), err
+	}
+	dir, out, err := require(s.key)
+	if err != nil {
+		t.Fatalf("composer require with the license key: %v\n%s", err, out)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "vendor", "relkey", "demo", "src", "Demo.php"))
+	if err != nil || !strings.Contains(string(got), "'1.1.0'") {
+		t.Fatalf("composer installed %q (%v), want 1.1.0\n%s", got, err, out)
+	}
+	for name, key := range map[string]string{"no credentials": "", "suspended license": s.suspended, "unentitled license": s.unentitled} {
+		if _, out, err := require(key); err == nil {
+			t.Fatalf("composer require with %s succeeded:\n%s", name, out)
+		} else if !strings.Contains(out, "40") && !strings.Contains(out, "Could not find a matching version") {
+			t.Fatalf("composer require with %s failed otherwise: %s", name, out)
+		}
+	}
+}
