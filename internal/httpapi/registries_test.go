@@ -107,22 +107,31 @@ func TestPyPISimpleRepository(t *testing.T) {
 			}
 		}
 
-		if r := l.get(base+"app/", nil); r.status != 401 || r.header.Get("WWW-Authenticate") == "" {
-			t.Fatalf("anonymous: %d %q %s", r.status, r.header.Get("WWW-Authenticate"), r.body)
-		}
-		other := otherProductLicense(t, e)
-		if r := l.get(base+"app/", []header{basic("license", other)}); r.status != 404 {
-			t.Fatalf("license of another product: %d %s", r.status, r.body)
-		}
-		e.admin("POST", "/v1/accounts/acme/licenses/"+l.licenseID+"/actions/suspend", "")
-		if r := l.get(base+"app/", []header{license}); r.status != 403 {
-			t.Fatalf("suspended: %d %s", r.status, r.body)
-		}
+		l.refusals(t, base+"app/", true, licenseBasic)
 		if r := l.e.do("GET", strings.TrimPrefix(wheel.URL, l.e.srv.URL), "", license); r.status != 403 {
 			t.Fatalf("suspended download: %d %s", r.status, r.body)
 		}
 	})
 }
+
+// refusals checks a registry path's answers to what may not install:
+// anonymous 401 (with a Basic challenge when challenged), a license of
+// another product 404, the line's license once suspended 403.
+func (l *line) refusals(t *testing.T, path string, challenged bool, credential func(key string) header) {
+	t.Helper()
+	if r := l.get(path, nil); r.status != 401 || challenged && r.header.Get("WWW-Authenticate") == "" {
+		t.Fatalf("anonymous: %d %q %s", r.status, r.header.Get("WWW-Authenticate"), r.body)
+	}
+	if r := l.get(path, []header{credential(otherProductLicense(t, l.e))}); r.status != 404 {
+		t.Fatalf("license of another product: %d %s", r.status, r.body)
+	}
+	l.e.admin("POST", "/v1/accounts/acme/licenses/"+l.licenseID+"/actions/suspend", "")
+	if r := l.get(path, []header{credential(l.key)}); r.status != 403 {
+		t.Fatalf("suspended: %d %s", r.status, r.body)
+	}
+}
+
+func licenseBasic(key string) header { return basic("license", key) }
 
 // otherProductLicense is a license key of a second, licensed product.
 func otherProductLicense(t *testing.T, e *env) string {
@@ -165,16 +174,7 @@ func TestNpmRegistry(t *testing.T) {
 		if r := l.get("/v1/accounts/acme/engines/npm/-/npm/v1/security/advisories/bulk", token); r.status != http.StatusGone {
 			t.Fatalf("audit: %d", r.status)
 		}
-		if r := l.get("/v1/accounts/acme/engines/npm/app", nil); r.status != 401 {
-			t.Fatalf("anonymous: %d %s", r.status, r.body)
-		}
-		if r := l.get("/v1/accounts/acme/engines/npm/app", []header{bearer(otherProductLicense(t, e))}); r.status != 404 {
-			t.Fatalf("license of another product: %d %s", r.status, r.body)
-		}
-		e.admin("POST", "/v1/accounts/acme/licenses/"+l.licenseID+"/actions/suspend", "")
-		if r := l.get("/v1/accounts/acme/engines/npm/app", token); r.status != 403 {
-			t.Fatalf("suspended: %d %s", r.status, r.body)
-		}
+		l.refusals(t, "/v1/accounts/acme/engines/npm/app", false, func(key string) header { return bearer(key) })
 	})
 }
 
@@ -213,14 +213,11 @@ func TestRubyGemsSource(t *testing.T) {
 			t.Fatal("gem differs")
 		}
 		if r := l.get(base+"specs.4.8.gz", nil); r.status != 401 || r.header.Get("WWW-Authenticate") == "" {
-			t.Fatalf("anonymous: %d %s", r.status, r.body)
+			t.Fatalf("anonymous full index: %d %s", r.status, r.body)
 		}
-		if r := l.get(base+"info/app", []header{basic("license", otherProductLicense(t, e))}); r.status != 404 {
-			t.Fatalf("license of another product: %d %s", r.status, r.body)
-		}
-		e.admin("POST", "/v1/accounts/acme/licenses/"+l.licenseID+"/actions/suspend", "")
-		if r := l.get(base+"specs.4.8.gz", license); r.status != 403 {
-			t.Fatalf("suspended: %d %s", r.status, r.body)
+		l.refusals(t, base+"info/app", true, licenseBasic)
+		if r := l.get(base+"specs.4.8.gz", []header{license[0]}); r.status != 403 {
+			t.Fatalf("suspended full index: %d %s", r.status, r.body)
 		}
 	})
 }
@@ -314,15 +311,6 @@ func TestComposerRepository(t *testing.T) {
 		if r := l.get(base+"p2/acme/app~dev.json", license); r.status != 200 || !strings.Contains(string(r.body), `"acme/app": []`) {
 			t.Fatalf("dev versions: %d %s", r.status, r.body)
 		}
-		if r := l.get(base+"p2/acme/app.json", nil); r.status != 401 || r.header.Get("WWW-Authenticate") == "" {
-			t.Fatalf("anonymous: %d %s", r.status, r.body)
-		}
-		if r := l.get(base+"p2/acme/app.json", []header{basic("license", otherProductLicense(t, e))}); r.status != 404 {
-			t.Fatalf("license of another product: %d %s", r.status, r.body)
-		}
-		e.admin("POST", "/v1/accounts/acme/licenses/"+l.licenseID+"/actions/suspend", "")
-		if r := l.get(base+"p2/acme/app.json", license); r.status != 403 {
-			t.Fatalf("suspended: %d %s", r.status, r.body)
-		}
+		l.refusals(t, base+"p2/acme/app.json", true, licenseBasic)
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -72,6 +73,22 @@ func need(t *testing.T, tools ...string) {
 	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is not on PATH (scripts/test.sh installs it): %v", tool, err)
+		}
+	}
+}
+
+// refused runs a client with each credential that may not install (by
+// name) and fails unless it fails as a refusal: its output has one of
+// signs.
+func refused(t *testing.T, client string, run func(credential string) (string, error), credentials map[string]string, signs ...string) {
+	t.Helper()
+	for name, credential := range credentials {
+		out, err := run(credential)
+		if err == nil {
+			t.Fatalf("%s with %s succeeded:\n%s", client, name, out)
+		}
+		if !slices.ContainsFunc(signs, func(sign string) bool { return strings.Contains(out, sign) }) {
+			t.Fatalf("%s with %s failed otherwise: %s", client, name, out)
 		}
 	}
 }
@@ -142,14 +159,8 @@ func TestPip(t *testing.T) {
 	if err != nil || !strings.Contains(string(got), `"1.1.0"`) {
 		t.Fatalf("pip installed %q (%v), want 1.1.0\n%s", got, err, out)
 	}
-	for name, userinfo := range map[string]string{"no credentials": "", "suspended license": "license:" + s.suspended + "@",
-		"unentitled license": "license:" + s.unentitled + "@"} {
-		if _, out, err := install(userinfo); err == nil {
-			t.Fatalf("pip install with %s succeeded:\n%s", name, out)
-		} else if !strings.Contains(out, "40") && !strings.Contains(out, "No matching distribution") {
-			t.Fatalf("pip install with %s failed otherwise: %s", name, out)
-		}
-	}
+	refused(t, "pip install", func(userinfo string) (string, error) { _, out, err := install(userinfo); return out, err }, map[string]string{"no credentials": "", "suspended license": "license:" + s.suspended + "@",
+		"unentitled license": "license:" + s.unentitled + "@"}, "40", "No matching distribution")
 }
 
 // npmTarball builds a package tarball as npm pack writes it.
@@ -213,13 +224,7 @@ func TestNpm(t *testing.T) {
 	if err != nil || !strings.Contains(string(got), `"1.1.0"`) {
 		t.Fatalf("npm installed %q (%v), want 1.1.0\n%s", got, err, out)
 	}
-	for name, token := range map[string]string{"no token": "", "suspended license": s.suspended, "unentitled license": s.unentitled} {
-		if _, out, err := install(token); err == nil {
-			t.Fatalf("npm install with %s succeeded:\n%s", name, out)
-		} else if !strings.Contains(out, "E401") && !strings.Contains(out, "E403") && !strings.Contains(out, "E404") {
-			t.Fatalf("npm install with %s failed otherwise: %s", name, out)
-		}
-	}
+	refused(t, "npm install", func(token string) (string, error) { _, out, err := install(token); return out, err }, map[string]string{"no token": "", "suspended license": s.suspended, "unentitled license": s.unentitled}, "E401", "E403", "E404")
 }
 
 // buildGem builds a gem without dependencies with gem build.
@@ -286,14 +291,8 @@ func TestGem(t *testing.T) {
 	if err != nil || !strings.Contains(string(got), `"1.1.0"`) {
 		t.Fatalf("gem installed %q (%v), want 1.1.0\n%s", got, err, out)
 	}
-	for name, userinfo := range map[string]string{"no credentials": "", "suspended license": "license:" + s.suspended + "@",
-		"unentitled license": "license:" + s.unentitled + "@"} {
-		if _, out, err := install(userinfo); err == nil {
-			t.Fatalf("gem install with %s succeeded:\n%s", name, out)
-		} else if !strings.Contains(out, "40") && !strings.Contains(out, "Could not find a valid gem") {
-			t.Fatalf("gem install with %s failed otherwise: %s", name, out)
-		}
-	}
+	refused(t, "gem install", func(userinfo string) (string, error) { _, out, err := install(userinfo); return out, err }, map[string]string{"no credentials": "", "suspended license": "license:" + s.suspended + "@",
+		"unentitled license": "license:" + s.unentitled + "@"}, "40", "Could not find a valid gem")
 }
 
 // composerZip builds a Composer package's dist.
@@ -355,11 +354,5 @@ func TestComposer(t *testing.T) {
 	if err != nil || !strings.Contains(string(got), "'1.1.0'") {
 		t.Fatalf("composer installed %q (%v), want 1.1.0\n%s", got, err, out)
 	}
-	for name, key := range map[string]string{"no credentials": "", "suspended license": s.suspended, "unentitled license": s.unentitled} {
-		if _, out, err := require(key); err == nil {
-			t.Fatalf("composer require with %s succeeded:\n%s", name, out)
-		} else if !strings.Contains(out, "40") && !strings.Contains(out, "Could not find a matching version") {
-			t.Fatalf("composer require with %s failed otherwise: %s", name, out)
-		}
-	}
+	refused(t, "composer require", func(key string) (string, error) { _, out, err := require(key); return out, err }, map[string]string{"no credentials": "", "suspended license": s.suspended, "unentitled license": s.unentitled}, "40", "Could not find a matching version")
 }
