@@ -93,6 +93,26 @@ func refused(t *testing.T, client string, run func(credential string) (string, e
 	}
 }
 
+// refusedCredentials are the credentials that may not install: none, the
+// suspended license's and the unentitled license's, each key between
+// prefix and suffix.
+func (s registrySeed) refusedCredentials(prefix, suffix string) map[string]string {
+	return map[string]string{"no credentials": "", "suspended license": prefix + s.suspended + suffix, "unentitled license": prefix + s.unentitled + suffix}
+}
+
+// installed fails the test unless a client's run succeeded and left file
+// holding the version.
+func installed(t *testing.T, client, out string, err error, file, version string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s with the license key: %v\n%s", client, err, out)
+	}
+	got, err := os.ReadFile(file)
+	if err != nil || !strings.Contains(string(got), version) {
+		t.Fatalf("%s installed %q (%v), want %s\n%s", client, got, err, version, out)
+	}
+}
+
 // wheel builds a pure-Python wheel without dependencies whose module
 // records its version.
 func wheel(t *testing.T, name, version string) []byte {
@@ -152,15 +172,8 @@ func TestPip(t *testing.T) {
 		return target, string(out), err
 	}
 	target, out, err := install("license:" + url.PathEscape(s.key) + "@")
-	if err != nil {
-		t.Fatalf("pip install with the license key: %v\n%s", err, out)
-	}
-	got, err := os.ReadFile(filepath.Join(target, "relkey_demo", "__init__.py"))
-	if err != nil || !strings.Contains(string(got), `"1.1.0"`) {
-		t.Fatalf("pip installed %q (%v), want 1.1.0\n%s", got, err, out)
-	}
-	refused(t, "pip install", func(userinfo string) (string, error) { _, out, err := install(userinfo); return out, err }, map[string]string{"no credentials": "", "suspended license": "license:" + s.suspended + "@",
-		"unentitled license": "license:" + s.unentitled + "@"}, "40", "No matching distribution")
+	installed(t, "pip install", out, err, filepath.Join(target, "relkey_demo", "__init__.py"), `"1.1.0"`)
+	refused(t, "pip install", func(userinfo string) (string, error) { _, out, err := install(userinfo); return out, err }, s.refusedCredentials("license:", "@"), "40", "No matching distribution")
 }
 
 // npmTarball builds a package tarball as npm pack writes it.
@@ -217,14 +230,8 @@ func TestNpm(t *testing.T) {
 		return dir, string(out), err
 	}
 	dir, out, err := install(s.key)
-	if err != nil {
-		t.Fatalf("npm install with the license key: %v\n%s", err, out)
-	}
-	got, err := os.ReadFile(filepath.Join(dir, "node_modules", "relkey-demo", "index.js"))
-	if err != nil || !strings.Contains(string(got), `"1.1.0"`) {
-		t.Fatalf("npm installed %q (%v), want 1.1.0\n%s", got, err, out)
-	}
-	refused(t, "npm install", func(token string) (string, error) { _, out, err := install(token); return out, err }, map[string]string{"no token": "", "suspended license": s.suspended, "unentitled license": s.unentitled}, "E401", "E403", "E404")
+	installed(t, "npm install", out, err, filepath.Join(dir, "node_modules", "relkey-demo", "index.js"), `"1.1.0"`)
+	refused(t, "npm install", func(token string) (string, error) { _, out, err := install(token); return out, err }, s.refusedCredentials("", ""), "E401", "E403", "E404")
 }
 
 // buildGem builds a gem without dependencies with gem build.
@@ -284,15 +291,8 @@ func TestGem(t *testing.T) {
 		return dir, string(out), err
 	}
 	dir, out, err := install("license:" + url.PathEscape(s.key) + "@")
-	if err != nil {
-		t.Fatalf("gem install with the license key: %v\n%s", err, out)
-	}
-	got, err := os.ReadFile(filepath.Join(dir, "gems", "relkey-demo-1.1.0", "lib", "relkey_demo.rb"))
-	if err != nil || !strings.Contains(string(got), `"1.1.0"`) {
-		t.Fatalf("gem installed %q (%v), want 1.1.0\n%s", got, err, out)
-	}
-	refused(t, "gem install", func(userinfo string) (string, error) { _, out, err := install(userinfo); return out, err }, map[string]string{"no credentials": "", "suspended license": "license:" + s.suspended + "@",
-		"unentitled license": "license:" + s.unentitled + "@"}, "40", "Could not find a valid gem")
+	installed(t, "gem install", out, err, filepath.Join(dir, "gems", "relkey-demo-1.1.0", "lib", "relkey_demo.rb"), `"1.1.0"`)
+	refused(t, "gem install", func(userinfo string) (string, error) { _, out, err := install(userinfo); return out, err }, s.refusedCredentials("license:", "@"), "40", "Could not find a valid gem")
 }
 
 // composerZip builds a Composer package's dist.
@@ -347,12 +347,6 @@ func TestComposer(t *testing.T) {
 		return dir, string(out), err
 	}
 	dir, out, err := require(s.key)
-	if err != nil {
-		t.Fatalf("composer require with the license key: %v\n%s", err, out)
-	}
-	got, err := os.ReadFile(filepath.Join(dir, "vendor", "relkey", "demo", "src", "Demo.php"))
-	if err != nil || !strings.Contains(string(got), "'1.1.0'") {
-		t.Fatalf("composer installed %q (%v), want 1.1.0\n%s", got, err, out)
-	}
-	refused(t, "composer require", func(key string) (string, error) { _, out, err := require(key); return out, err }, map[string]string{"no credentials": "", "suspended license": s.suspended, "unentitled license": s.unentitled}, "40", "Could not find a matching version")
+	installed(t, "composer require", out, err, filepath.Join(dir, "vendor", "relkey", "demo", "src", "Demo.php"), "'1.1.0'")
+	refused(t, "composer require", func(key string) (string, error) { _, out, err := require(key); return out, err }, s.refusedCredentials("", ""), "40", "Could not find a matching version")
 }
