@@ -2,8 +2,8 @@
 // /engines/npm/<package> (scoped names too, with the slash escaped or
 // not) is the packument of the versions the bearer may see, their
 // tarballs at /engines/npm/<package>/-/<filename> (303 to a presigned
-// download); every /-/npm/* call (audit, ping, search) answers 410 Gone,
-// as Keygen answers them.
+// download); a GET of /-/npm/* (ping, search) answers 410 Gone, as
+// Keygen answers them (npm's audit, a POST, finds no route: npm warns).
 package npm
 
 import (
@@ -31,7 +31,7 @@ var tarballs = artifact.Pick{Suffixes: []string{".tgz", ".tar.gz"}}
 func Engine(feeds *feed.Service) httpapi.Engine {
 	return feedhttp.Engine("npm", feeds, func(g *echo.Group, x feedhttp.Exchange) {
 		h := handler{x}
-		g.Match([]string{http.MethodGet, http.MethodPost}, "/-/npm/*", gone)
+		g.GET("/-/npm/*", gone)
 		g.GET("/:package", h.packument)
 		g.GET("/:scope/:package", h.packument)
 		g.GET("/:package/-/:filename", h.tarball)
