@@ -52,17 +52,24 @@ gofmt_clean() {
 # proxy on first use) over the module in DIR.
 staticcheck_in() { (cd "$1" && GOFLAGS= go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...); }
 
-# tools_up installs jq, which the README's quick start (test/blackbox) uses,
-# from Debian's packages when the machine lacks it.
+# tools_up installs from Debian's packages what the machine lacks: jq,
+# which the README's quick start (test/blackbox) uses, and the package
+# managers the registry client suites drive (pip, gem, composer with PHP's
+# zip extension; npm comes with Node).
 tools_up() {
-  command -v jq >/dev/null && return 0
-  echo "installing jq from Debian's packages"
+  local missing=()
+  command -v jq >/dev/null || missing+=(jq)
+  python3 -m pip --version >/dev/null 2>&1 || missing+=(python3 python3-pip)
+  command -v gem >/dev/null || missing+=(ruby)
+  command -v composer >/dev/null || missing+=(composer php-cli php-zip unzip)
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  echo "installing ${missing[*]} from Debian's packages"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq jq
+  apt-get update -qq && apt-get install -y -qq "${missing[@]}"
 }
 
 step "services (PostgreSQL, MinIO)" services_up
-step "tools (jq)" tools_up
+step "tools (jq, pip, gem, composer)" tools_up
 step "gofmt" gofmt_clean
 step "go mod tidy -diff (both modules)" bash -c 'go mod tidy -diff && cd test/clients && go mod tidy -diff'
 step "go vet" go vet ./...
@@ -71,7 +78,7 @@ step "go test -race (every package)" go test -race -count=1 -timeout 15m ./...
 # Real Keygen clients against relkey built from this tree (their own module).
 step "go vet (test/clients)" bash -c 'cd test/clients && go vet ./...'
 step "staticcheck (test/clients)" staticcheck_in test/clients
-step "client suites (keygen-go, keygen-cli, electron)" bash -c 'cd test/clients && go test -count=1 -timeout 10m ./...'
+step "client suites (keygen-go, keygen-cli, electron, pip, npm, gem, composer)" bash -c 'cd test/clients && go test -count=1 -timeout 10m ./...'
 
 printf '\n=== summary\n'
 printf '%s\n' "${summary[@]}"

@@ -1,9 +1,13 @@
 package app
 
 import (
+	"github.com/relkey/relkey/internal/feed/composer"
 	"github.com/relkey/relkey/internal/feed/electron"
 	"github.com/relkey/relkey/internal/feed/faynosync"
+	"github.com/relkey/relkey/internal/feed/npm"
+	"github.com/relkey/relkey/internal/feed/pypi"
 	"github.com/relkey/relkey/internal/feed/raw"
+	"github.com/relkey/relkey/internal/feed/rubygems"
 	"github.com/relkey/relkey/internal/feed/sparkle"
 	"github.com/relkey/relkey/internal/feed/squirrel"
 	"github.com/relkey/relkey/internal/feed/tauri"
@@ -21,6 +25,10 @@ func (a *App) engines() []httpapi.Engine {
 		sparkle.Engine(a.Feeds),
 		faynosync.Engine(a.Feeds),
 		velopack.Engine(a.Feeds),
+		pypi.Engine(a.Feeds),
+		npm.Engine(a.Feeds),
+		rubygems.Engine(a.Feeds),
+		composer.Engine(a.Feeds),
 		raw.Engine(a.Products, a.Artifacts),
 	}
 }

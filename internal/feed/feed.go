@@ -31,6 +31,7 @@ import (
 // Packages finds the package a feed follows (*releasepackage.Service).
 type Packages interface {
 	Find(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*releasepackage.Package, error)
+	ByEngine(ctx context.Context, who *access.Principal, t *account.Tenant, engine string) ([]releasepackage.Package, error)
 }
 
 // Releases finds releases and refuses suspended bearers (*release.Service).
@@ -49,6 +50,7 @@ type Offers interface {
 type Artifacts interface {
 	Find(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, f artifact.Filter) (*artifact.Artifact, error)
 	Content(ctx context.Context, a *artifact.Artifact) ([]byte, error)
+	Download(ctx context.Context, who *access.Principal, t *account.Tenant, req artifact.DownloadRequest) (*artifact.Artifact, string, error)
 }
 
 // Service holds the feed rules.

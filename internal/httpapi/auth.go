@@ -17,6 +17,9 @@ type credentials struct {
 	license         string
 	email, password string
 	basicPassword   bool
+	// keyOrToken: the token may be a license key instead (the package
+	// managers' single secret).
+	keyOrToken bool
 }
 
 // credentialValue splits "token:<t>", "license:<k>" or a bare token.
@@ -29,7 +32,9 @@ func credentialValue(v string) credentials {
 
 // parseCredentials reads the Authorization header, or ?auth= / ?token= for
 // shareable links. ok is false when nothing was presented.
-func parseCredentials(c echo.Context) (cred credentials, ok bool, err error) {
+// Under lenient (the engines' routes), a Bearer value or a Basic password
+// beside any other user name is a token or a license key.
+func parseCredentials(c echo.Context, lenient bool) (cred credentials, ok bool, err error) {
 	header := strings.TrimSpace(c.Request().Header.Get("Authorization"))
 	if header == "" {
 		raw := c.QueryParam("auth")
@@ -45,7 +50,7 @@ func parseCredentials(c echo.Context) (cred credentials, ok bool, err error) {
 		value = strings.TrimSpace(value)
 		switch strings.ToLower(scheme) {
 		case "bearer", "token":
-			cred.token = value
+			cred.token, cred.keyOrToken = value, lenient
 		case "license":
 			cred.license = value
 		case "basic":
@@ -57,6 +62,8 @@ func parseCredentials(c echo.Context) (cred credentials, ok bool, err error) {
 			switch {
 			case username == "token" || username == "license":
 				cred = credentialValue(username + ":" + password)
+			case lenient && password != "":
+				cred = credentials{token: password, keyOrToken: true}
 			case strings.Contains(username, "@"):
 				cred = credentials{email: username, password: password, basicPassword: true}
 			default:
@@ -77,8 +84,18 @@ func parseCredentials(c echo.Context) (cred credentials, ok bool, err error) {
 // Wrong credentials are a 401 even where authentication is optional.
 // An email and password are left to POST /tokens.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return s.authenticating(false, next)
+}
+
+// authenticateEngine is authenticate with the engines' lenient reading of
+// credentials.
+func (s *Server) authenticateEngine(next echo.HandlerFunc) echo.HandlerFunc {
+	return s.authenticating(true, next)
+}
+
+func (s *Server) authenticating(lenient bool, next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		cred, ok, err := parseCredentials(c)
+		cred, ok, err := parseCredentials(c, lenient)
 		if err != nil {
 			return err
 		}
@@ -91,6 +108,12 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			who, err = s.Identity.LicenseKey(ctx, t, cred.license)
 		} else {
 			who, err = s.Identity.Token(ctx, t, cred.token)
+			if cred.keyOrToken && apperr.Is(err, apperr.Unauthenticated) {
+				// The token's error stands unless the value is a license key.
+				if byKey, keyErr := s.Identity.LicenseKey(ctx, t, cred.token); !apperr.Is(keyErr, apperr.Unauthenticated) {
+					who, err = byKey, keyErr
+				}
+			}
 		}
 		if err != nil {
 			return err

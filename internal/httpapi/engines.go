@@ -34,7 +34,7 @@ func (x Exchange) URL(c echo.Context, path string) string { return x.s.absolute(
 // layout's /v1).
 func (s *Server) engineRoutes(prefix string, resolve echo.MiddlewareFunc) {
 	for _, en := range s.Engines {
-		g := s.echo.Group(prefix+"/engines/"+en.Name, resolve, s.sign, s.authenticate)
+		g := s.echo.Group(prefix+"/engines/"+en.Name, resolve, s.sign, s.authenticateEngine)
 		en.Routes(g, Exchange{s})
 	}
 }

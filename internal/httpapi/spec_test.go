@@ -62,6 +62,7 @@ func TestRouterMatchesSpec(t *testing.T) {
 		}
 		path := pathParam.ReplaceAllString(r.Path, "{$1}")
 		path = strings.Replace(path, "/v1/blobs/*", "/v1/blobs/{key}", 1)
+		path = strings.Replace(path, "/-/npm/*", "/-/npm/{call}", 1)
 		if rest, ok := strings.CutPrefix(path, "/v1/"); ok && !strings.HasPrefix(rest, "accounts/") &&
 			!strings.HasPrefix(rest, "health") && rest != "ping" && !strings.HasPrefix(rest, "blobs/") {
 			path = "/v1/accounts/{account}/" + rest // bare layout of the default account

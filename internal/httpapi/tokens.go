@@ -53,7 +53,7 @@ func (s *Server) tokenOptions(c echo.Context) (token.Options, *document.Request,
 // (rate limited), or with a token for its own bearer or, through
 // relationships.bearer, for a user or product the principal may see.
 func (s *Server) createToken(c echo.Context) error {
-	cred, ok, err := parseCredentials(c)
+	cred, ok, err := parseCredentials(c, false)
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ type Params struct {
 }
 
 // Engines are the package managers a package may be served through.
-var Engines = []string{"pypi", "tauri", "raw", "rubygems", "npm", "oci", "electron", "squirrel", "sparkle", "faynosync", "velopack"}
+var Engines = []string{"pypi", "tauri", "raw", "rubygems", "npm", "oci", "electron", "squirrel", "sparkle", "faynosync", "velopack", "composer"}
 
 // Products resolves the product a package is created for, as who sees it.
 type Products interface {
@@ -159,6 +159,21 @@ func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Te
 		return nil, 0, err
 	}
 	return s.store.List(ctx, t.ID, access.ScopeOf(who), f, pr)
+}
+
+// MaxListed is how many packages a registry's list of names holds.
+const MaxListed = 1000
+
+// ByEngine returns the packages of an engine who may see, by key, at most
+// MaxListed (a package registry's list of names).
+func (s *Service) ByEngine(ctx context.Context, who *access.Principal, t *account.Tenant, engine string) ([]Package, error) {
+	if err := who.In(t.ID); err != nil {
+		return nil, err
+	}
+	if err := access.MayReadPublic(who, "package.read"); err != nil {
+		return nil, err
+	}
+	return s.store.ByEngine(ctx, t.ID, access.ScopeOf(who), engine, MaxListed)
 }
 
 func (s *Service) visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref, permission string) (*Package, error) {

@@ -95,6 +95,14 @@ func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, f F
 	return database.PaginateIn[Package](q, "packages", p, nil)
 }
 
+// ByEngine returns up to limit packages of an engine within the scope,
+// by key (the account's key index).
+func (s *Store) ByEngine(ctx context.Context, accountID string, sc access.Scope, engine string, limit int) ([]Package, error) {
+	var out []Package
+	err := s.scoped(ctx, accountID, sc).Where("packages.engine = ?", engine).Order("packages.key").Limit(limit).Find(&out).Error
+	return out, database.Error(err)
+}
+
 // VisibleIDs is the subquery of the ids of the packages who may see.
 func (s *Store) VisibleIDs(ctx context.Context, accountID string, who *access.Principal) *gorm.DB {
 	return s.scoped(ctx, accountID, access.ScopeOf(who)).Select("packages.id")

@@ -25,6 +25,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/artifact"
 	"github.com/relkey/relkey/internal/feed"
 	"github.com/relkey/relkey/internal/httpapi"
@@ -153,4 +154,26 @@ func Engine(name string, feeds *feed.Service, routes func(g *echo.Group, x Excha
 	return httpapi.Engine{Name: name, Routes: func(g *echo.Group, x httpapi.Exchange) {
 		routes(g, Exchange{Exchange: x, Feeds: feeds})
 	}}
+}
+
+// Fetch answers 303 to a presigned download of an artifact (by id or
+// filename) of a package an engine serves: presigned URLs carry their own
+// authorization, so the package managers that do not send credentials on
+// a redirect (npm, gem, composer) still follow it.
+func (x Exchange) Fetch(c echo.Context, engine, pkg, artifactRef, filename string) error {
+	location, err := x.Feeds.Download(c.Request().Context(), x.Principal(c), x.Tenant(c), engine, pkg, artifactRef, filename)
+	if err != nil {
+		return Challenge(c, err)
+	}
+	return c.Redirect(http.StatusSeeOther, x.URL(c, location))
+}
+
+// Challenge adds a Basic challenge to a 401, so that the package managers
+// that authenticate only when asked (pip, gem, composer) send their
+// credentials.
+func Challenge(c echo.Context, err error) error {
+	if apperr.Is(err, apperr.Unauthenticated) {
+		c.Response().Header().Set("WWW-Authenticate", `Basic realm="relkey"`)
+	}
+	return err
 }
