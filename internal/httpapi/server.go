@@ -69,6 +69,9 @@ type Deps struct {
 	Engines        []Engine // distribution routes beside the API
 	// Observer, when set, sees every request and rate-limit refusal (the metrics).
 	Observer Observer
+	// Pages, when set, serves /console/..., /portal/... and their
+	// /assets/console/... (the web console).
+	Pages http.Handler
 }
 
 // Observer watches the API for the metrics, so that this package needs no
@@ -120,6 +123,13 @@ func (s *Server) routes() {
 	e.GET("/v1/health", s.health)
 	e.GET("/v1/health/live", s.live)
 	e.GET("/v1/ping", s.ping)
+	if s.Pages != nil {
+		pages := echo.WrapHandler(s.Pages)
+		for _, prefix := range []string{"/console", "/portal", "/assets/console"} {
+			e.Any(prefix, pages)
+			e.Any(prefix+"/*", pages)
+		}
+	}
 	if s.Local != nil {
 		e.GET(storage.LocalPathPrefix+"*", s.downloadBlob)
 		e.HEAD(storage.LocalPathPrefix+"*", s.downloadBlob)
