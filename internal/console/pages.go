@@ -318,6 +318,9 @@ func (p *Pages) createPolicy(q *request) error {
 	}
 	params := policy.Params{Name: optional.Of(strings.TrimSpace(q.r.PostFormValue("name"))), MaxMachines: maxMachines,
 		Duration: duration, Floating: optional.Of(q.r.PostFormValue("floating") == "on")}
+	if strategy := q.r.PostFormValue("authentication_strategy"); strategy != "" {
+		params.AuthenticationStrategy = optional.Of(strategy)
+	}
 	product := q.r.PostFormValue("product")
 	if product == "" {
 		return again(apperr.At(apperr.Unprocessable, "PRODUCT_BLANK", "must exist", apperr.Rel("product")))
@@ -506,10 +509,8 @@ func (p *Pages) releases(q *request) error {
 }
 
 func (p *Pages) createRelease(q *request) error {
-	params := release.Params{Name: text(q.r, "name"), Version: optional.Of(strings.TrimSpace(q.r.PostFormValue("version")))}
-	if ch := strings.TrimSpace(q.r.PostFormValue("channel")); ch != "" {
-		params.Channel = optional.Of(ch)
-	}
+	params := release.Params{Name: text(q.r, "name"), Version: optional.Of(strings.TrimSpace(q.r.PostFormValue("version"))),
+		Channel: optional.Of(q.r.PostFormValue("channel"))}
 	if _, err := p.Releases.Create(q.ctx, q.who, q.tenant, release.Relations{Product: q.r.PostFormValue("product")}, params); err != nil {
 		return p.formPage(q, "releases", "Releases", func() (any, error) { return p.releaseList(q) }, err)
 	}

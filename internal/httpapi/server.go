@@ -126,8 +126,8 @@ func (s *Server) routes() {
 	if s.Pages != nil {
 		pages := echo.WrapHandler(s.Pages)
 		for _, prefix := range []string{"/console", "/portal", "/assets/console"} {
-			e.Any(prefix, pages)
-			e.Any(prefix+"/*", pages)
+			e.Match([]string{http.MethodGet, http.MethodHead, http.MethodPost}, prefix, pages)
+			e.Match([]string{http.MethodGet, http.MethodHead, http.MethodPost}, prefix+"/*", pages)
 		}
 	}
 	if s.Local != nil {
