@@ -78,6 +78,7 @@ const (
 	licenseKeyAttempts = 10
 	consoleSessionTTL  = 12 * time.Hour
 	portalSessionTTL   = time.Hour
+	portalLinkTTL      = 15 * time.Minute
 )
 
 // Pages is the console and portal handler.
@@ -353,7 +354,7 @@ func validCSRF(r *http.Request, want string) bool {
 // it: a user that is still there and not banned, or a license.
 func (p *Pages) principal(ctx context.Context, t *account.Tenant, sess *Session) (*access.Principal, error) {
 	if sess.BearerType == access.BearerLicense {
-		return p.Licenses.PrincipalForKeySession(ctx, t.ID, sess.BearerID)
+		return p.Licenses.PrincipalForPortal(ctx, t.ID, sess.BearerID)
 	}
 	u, err := p.Users.Bearer(ctx, t.ID, sess.BearerID)
 	if err != nil {

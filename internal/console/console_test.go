@@ -466,3 +466,50 @@ func TestPortal(t *testing.T) {
 		}
 	})
 }
+
+func TestPortalLinkWorksOnce(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		s := newSite(t, b)
+		f := s.fixture(s.tenant, "fp-link")
+		admin := s.browser()
+		admin.login("acme", "admin@acme.test", "password-acme")
+		token := admin.csrf("/console/acme/licenses/" + f.license.ID)
+		p := admin.post("/console/acme/licenses/"+f.license.ID+"/portal-link", url.Values{"csrf": {token}})
+		m := regexp.MustCompile(`id="secret" readonly value="([^"]+)"`).FindStringSubmatch(p.body)
+		if p.status != http.StatusOK || m == nil {
+			t.Fatalf("portal link: %d %s", p.status, p.body)
+		}
+		link := strings.TrimPrefix(m[1], s.url)
+		customer := s.browser()
+		if p := customer.get(link); p.status != http.StatusSeeOther || p.header.Get("Location") != "/portal/acme/" {
+			t.Fatalf("opening the link: %d %s", p.status, p.body)
+		}
+		if p := customer.get("/portal/acme/"); p.status != http.StatusOK || !strings.Contains(p.body, "fp-link") {
+			t.Fatalf("portal through the link: %d %s", p.status, p.body)
+		}
+		for _, again := range []*browser{customer, s.browser()} {
+			if p := again.get(link); p.status != http.StatusGone || !strings.Contains(p.body, "already been used") {
+				t.Fatalf("reused link: %d %s", p.status, p.body)
+			}
+		}
+
+		expiring := admin.post("/console/acme/licenses/"+f.license.ID+"/portal-link", url.Values{"csrf": {token}})
+		late := strings.TrimPrefix(regexp.MustCompile(`id="secret" readonly value="([^"]+)"`).FindStringSubmatch(expiring.body)[1], s.url)
+		s.clock.Advance(16 * time.Minute)
+		if p := s.browser().get(late); p.status != http.StatusGone {
+			t.Fatalf("expired link: %d", p.status)
+		}
+
+		// A read-only user may see the license but not hand out its access.
+		if _, err := s.app.Users.Create(context.Background(), s.operator(), s.tenant, user.Params{
+			Email: optional.Of("ro@acme.test"), Password: optional.Of(ptr("password-ro")), Role: optional.Of("read-only")}); err != nil {
+			t.Fatal(err)
+		}
+		ro := s.browser()
+		ro.login("acme", "ro@acme.test", "password-ro")
+		roToken := ro.csrf("/console/acme/licenses/" + f.license.ID)
+		if p := ro.post("/console/acme/licenses/"+f.license.ID+"/portal-link", url.Values{"csrf": {roToken}}); p.status != http.StatusForbidden {
+			t.Fatalf("read-only portal link: %d", p.status)
+		}
+	})
+}

@@ -439,6 +439,8 @@ func (p *Pages) licenseAction(q *request) error {
 		_, err = p.Licenses.SetSuspended(q.ctx, q.who, q.tenant, id, false)
 	case "renew":
 		_, err = p.Licenses.Renew(q.ctx, q.who, q.tenant, id)
+	case "portal-link":
+		return p.portalLink(q, id)
 	case "revoke":
 		if err = p.Licenses.Revoke(q.ctx, q.who, q.tenant, id, "license.revoke"); err == nil {
 			return q.back("/licenses", "License revoked.")

@@ -77,6 +77,7 @@ func (p *Pages) portalRoutes() {
 	m.HandleFunc("GET /portal", p.toDefault(KindPortal))
 	m.HandleFunc("GET /portal/{account}/login", p.portalLoginPage)
 	m.HandleFunc("POST /portal/{account}/login", p.portalLogin)
+	m.HandleFunc("GET /portal/{account}/open/{secret}", p.openPortalLink)
 	in := func(pattern string, page func(*request) error) {
 		m.HandleFunc(pattern, p.signedIn(KindPortal, page))
 	}
@@ -84,6 +85,51 @@ func (p *Pages) portalRoutes() {
 	in("GET /portal/{account}/{$}", p.portalHome)
 	in("POST /portal/{account}/machines/{id}/deactivate", p.portalDeactivate)
 	in("GET /portal/{account}/downloads/{id}", p.portalDownload)
+}
+
+// portalLink makes a one-time link into the portal for a license: a
+// credential of the license, so it takes what a license token takes.
+func (p *Pages) portalLink(q *request, licenseID string) error {
+	l, err := p.Licenses.Find(q.ctx, q.who, q.tenant, licenseID)
+	if err != nil {
+		return err
+	}
+	if err := q.who.Require("license.tokens.generate"); err != nil {
+		return err
+	}
+	_, raw, err := p.Sessions.Start(q.ctx, q.tenant.ID, KindPortalLink, access.BearerLicense, l.ID, portalLinkTTL)
+	if err != nil {
+		return err
+	}
+	link := absolute(q.r, p.PublicURL, "/portal/"+url.PathEscape(q.tenant.Slug)+"/open/"+raw)
+	return p.renderLicense(q, l, "Portal link created: it works once, within 15 minutes.", link)
+}
+
+// openPortalLink redeems a one-time link and opens a portal session for
+// its license; a used or expired link answers a page that says so.
+func (p *Pages) openPortalLink(w http.ResponseWriter, r *http.Request) {
+	t, ok := p.tenant(w, r)
+	if !ok {
+		return
+	}
+	link, err := p.Sessions.Redeem(r.Context(), t.ID, r.PathValue("secret"))
+	if apperr.Is(err, apperr.Unauthenticated) {
+		p.render(w, http.StatusGone, "error", &view{Title: "Link used or expired", Account: t.Account, Section: KindPortal,
+			Error: "This link has already been used or has expired: ask for a new one, or sign in with your license key."})
+		return
+	}
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	sess, raw, err := p.Sessions.Start(r.Context(), t.ID, KindPortal, link.BearerType, link.BearerID, portalSessionTTL)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	base := "/portal/" + r.PathValue("account")
+	p.setCookie(w, r, KindPortal, base, raw, sess.ExpiresAt)
+	http.Redirect(w, r, base+"/", http.StatusSeeOther)
 }
 
 func (p *Pages) portalLoginPage(w http.ResponseWriter, r *http.Request) {

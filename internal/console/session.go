@@ -18,6 +18,9 @@ import (
 const (
 	KindConsole = "console"
 	KindPortal  = "portal"
+	// KindPortalLink is a one-time link into the portal that a vendor
+	// hands a customer: redeemed once, it opens a portal session.
+	KindPortalLink = "portal-link"
 )
 
 // Session is a signed-in browser, kept on the server: the cookie holds
@@ -108,4 +111,22 @@ func (s *Sessions) RevokeBearer(ctx context.Context, accountID, bearerType, bear
 	return database.Error(s.db.Conn(ctx).Model(&Session{}).
 		Where("account_id = ? AND bearer_type = ? AND bearer_id = ? AND revoked_at IS NULL", accountID, bearerType, bearerID).
 		Update("revoked_at", now).Error)
+}
+
+// Redeem uses up a live one-time link of the account whose secret is raw:
+// of two concurrent redemptions only one gets the link.
+func (s *Sessions) Redeem(ctx context.Context, accountID, raw string) (*Session, error) {
+	link, err := s.Open(ctx, accountID, KindPortalLink, raw)
+	if err != nil {
+		return nil, err
+	}
+	res := s.db.Conn(ctx).Model(&Session{}).Where("id = ? AND account_id = ? AND revoked_at IS NULL", link.ID, accountID).
+		Update("revoked_at", s.now().UTC())
+	if res.Error != nil {
+		return nil, database.Error(res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return nil, errSessionGone
+	}
+	return link, nil
 }

@@ -28,7 +28,13 @@ func (s *Service) AuthenticateLicense(ctx context.Context, t *account.Tenant, ke
 	if err != nil {
 		return nil, err
 	}
-	return s.keyPrincipal(l, pol)
+	if err := usable(l, pol, s.now()); err != nil {
+		return nil, err
+	}
+	if !keyAuth[pol.AuthenticationStrategy] {
+		return nil, apperr.New(apperr.Forbidden, "LICENSE_NOT_ALLOWED", "License key authentication is not allowed by policy")
+	}
+	return principal(l, pol, "", nil), nil
 }
 
 // Reach is what the license's sight of releases depends on, when it was
@@ -109,10 +115,10 @@ func principal(l *License, pol *policy.Policy, tokenID string, perms []string) *
 	return p
 }
 
-// PrincipalForKeySession is the principal of a license whose key opened a
-// browser session (the customer portal): the key's checks again, on every
-// request, by the license's id.
-func (s *Service) PrincipalForKeySession(ctx context.Context, accountID, licenseID string) (*access.Principal, error) {
+// PrincipalForPortal is the principal of a license whose customer portal
+// session (opened by its key, or by a vendor's one-time link) is in use:
+// refused while the license is unusable.
+func (s *Service) PrincipalForPortal(ctx context.Context, accountID, licenseID string) (*access.Principal, error) {
 	l, pol, err := s.store.FindWithPolicy(ctx, accountID, licenseID)
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, apperr.New(apperr.Unauthenticated, "LICENSE_INVALID", "License key is invalid")
@@ -120,17 +126,8 @@ func (s *Service) PrincipalForKeySession(ctx context.Context, accountID, license
 	if err != nil {
 		return nil, err
 	}
-	return s.keyPrincipal(l, pol)
-}
-
-// keyPrincipal is the principal of a license that a key opened, unless
-// the license is unusable or its policy refuses license keys.
-func (s *Service) keyPrincipal(l *License, pol *policy.Policy) (*access.Principal, error) {
 	if err := usable(l, pol, s.now()); err != nil {
 		return nil, err
-	}
-	if !keyAuth[pol.AuthenticationStrategy] {
-		return nil, apperr.New(apperr.Forbidden, "LICENSE_NOT_ALLOWED", "License key authentication is not allowed by policy")
 	}
 	return principal(l, pol, "", nil), nil
 }
