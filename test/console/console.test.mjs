@@ -143,6 +143,22 @@ test("the customer opens the portal, deactivates a machine and downloads the rel
   await look("portal-after-deactivate");
 });
 
+test("a one-time portal link opens the portal once; the reused link is refused", async () => {
+  await page.goto(`${base}/console/acme/licenses/${state.licenseId}`);
+  await page.click("text=Portal link");
+  await page.waitForSelector("text=Portal link created");
+  const link = await page.inputValue("#secret");
+  const customer = await context.newPage();
+  await customer.goto(link);
+  assert.equal(customer.url(), base + "/portal/acme/");
+  assert.match(await customer.textContent("main"), /Customer One/);
+  const again = await customer.goto(link);
+  assert.equal(again.status(), 410);
+  assert.match(await customer.textContent("[role=alert]"), /already been used/);
+  await customer.screenshot({ path: join(artifacts, "portal-link-reused.png"), fullPage: true });
+  await customer.close();
+});
+
 test("the console refuses a form without its CSRF token and signs out for good", async () => {
   await page.goto(base + "/console/acme/products");
   const forged = await page.evaluate(async () => {
