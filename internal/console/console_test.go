@@ -318,8 +318,9 @@ func TestSessionExpiryAndRevocation(t *testing.T) {
 		}
 		devBrowser := s.browser()
 		devBrowser.login("acme", "dev@acme.test", "password-dev")
-		if _, err := s.app.Users.SetBanned(context.Background(), s.operator(), s.tenant, dev.ID, true); err != nil {
-			t.Fatal(err)
+		token = br.csrf("/console/acme/users")
+		if p := br.post("/console/acme/users/"+dev.ID+"/ban", url.Values{"csrf": {token}}); p.status != http.StatusSeeOther {
+			t.Fatalf("ban: %d %s", p.status, p.body)
 		}
 		if p := devBrowser.get("/console/acme/"); p.status != http.StatusForbidden {
 			t.Fatalf("banned user's session: %d", p.status)

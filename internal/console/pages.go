@@ -44,6 +44,8 @@ func (p *Pages) consoleRoutes() {
 	in("POST /console/{account}/licenses/{id}/{action}", p.licenseAction)
 	in("GET /console/{account}/machines", p.machines)
 	in("POST /console/{account}/machines/{id}/deactivate", p.deactivateMachine)
+	in("GET /console/{account}/users", p.users)
+	in("POST /console/{account}/users/{id}/{action}", p.userAction)
 	in("GET /console/{account}/releases", p.releases)
 	in("POST /console/{account}/releases", p.createRelease)
 	in("POST /console/{account}/releases/{id}/{action}", p.releaseAction)
@@ -475,6 +477,31 @@ func (p *Pages) deactivateMachine(q *request) error {
 		return err
 	}
 	return q.back("/licenses/"+url.PathEscape(m.LicenseID), "Machine deactivated.")
+}
+
+func (p *Pages) users(q *request) error {
+	req, n := pageOf(q.r)
+	rows, total, err := p.Users.List(q.ctx, q.who, q.tenant, nil, req)
+	if err != nil {
+		return err
+	}
+	v := q.view("Users")
+	v.Data = newListing(q.r, rows, total, n)
+	p.render(q.w, http.StatusOK, "users", v)
+	return nil
+}
+
+// userAction bans or unbans a user; a banned user's sessions stop working
+// at their next request.
+func (p *Pages) userAction(q *request) error {
+	action := q.r.PathValue("action")
+	if action != "ban" && action != "unban" {
+		return apperr.NotFoundResource("action", action)
+	}
+	if _, err := p.Users.SetBanned(q.ctx, q.who, q.tenant, q.r.PathValue("id"), action == "ban"); err != nil {
+		return err
+	}
+	return q.back("/users", "User "+action+"ned.")
 }
 
 // releasePage is the releases list, the products a release may belong

@@ -159,6 +159,22 @@ test("a one-time portal link opens the portal once; the reused link is refused",
   await customer.close();
 });
 
+test("machines, users, tokens and settings pages", async () => {
+  for (const name of ["machines", "users", "settings"]) {
+    await page.goto(`${base}/console/acme/${name}`);
+    await look(name);
+  }
+  assert.match(await page.textContent("main"), /Ed25519 public key/);
+  await page.goto(base + "/console/acme/tokens");
+  await page.fill("#name", "ci");
+  await page.click("text=Create token");
+  await page.waitForSelector("text=Token created");
+  const raw = await page.inputValue("#secret");
+  const me = await fetch(`${base}/v1/accounts/acme/me`, { headers: { Authorization: "Bearer " + raw, Accept: "application/vnd.api+json" } });
+  assert.equal(me.status, 200, "the token shown once works against the API");
+  await look("tokens");
+});
+
 test("the console refuses a form without its CSRF token and signs out for good", async () => {
   await page.goto(base + "/console/acme/products");
   const forged = await page.evaluate(async () => {
