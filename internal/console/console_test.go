@@ -33,7 +33,7 @@ import (
 
 // site is relkey served with its pages on one backend, account "acme".
 type site struct {
-	t      *testing.T
+	t      testing.TB
 	app    *app.App
 	url    string
 	tenant *account.Tenant
@@ -46,7 +46,7 @@ func randomKey() string {
 	return hex.EncodeToString(b)
 }
 
-func newSite(t *testing.T, b testenv.Backend, tweak ...func(*config.Config)) *site {
+func newSite(t testing.TB, b testenv.Backend, tweak ...func(*config.Config)) *site {
 	t.Helper()
 	cfg := config.Config{DataDir: t.TempDir(), SecretKey: randomKey(), RequestTimeout: 5 * time.Second,
 		MaxBodyBytes: 1 << 20, PasswordCost: password.MinCost}
@@ -90,7 +90,7 @@ func (s *site) onboard(slug string) *account.Tenant {
 
 // browser is a cookie-keeping client that does not follow redirects.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	site *site
 	http *http.Client
 }
@@ -126,7 +126,7 @@ func (b *browser) post(path string, form url.Values) page_ {
 	return read(b.t, res)
 }
 
-func read(t *testing.T, res *http.Response) page_ {
+func read(t testing.TB, res *http.Response) page_ {
 	t.Helper()
 	defer res.Body.Close()
 	body, err := io.ReadAll(res.Body)
@@ -330,7 +330,7 @@ func TestSessionExpiryAndRevocation(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
-func mustURL(t *testing.T, raw string) *url.URL {
+func mustURL(t testing.TB, raw string) *url.URL {
 	u, err := url.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
