@@ -25,6 +25,7 @@ import (
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/artifact"
+	"github.com/relkey/relkey/internal/httpapi"
 	"github.com/relkey/relkey/internal/identity"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
@@ -137,6 +138,13 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
 	"list": func(words ...string) []string { return words },
+	// count is a total, or a dash where the user may not read the list.
+	"count": func(n int64) string {
+		if n < 0 {
+			return "—"
+		}
+		return itoa(n)
+	},
 	"limit": func(n *int64) string {
 		if n == nil {
 			return "∞"
@@ -254,35 +262,11 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 		p.Logger.Error("page failed", "path", r.URL.Path, "error", err)
 		detail = "Something went wrong on our side."
 	}
-	p.render(w, status, "error", &view{Title: httpTitle(status), Error: detail})
+	p.render(w, status, "error", &view{Title: http.StatusText(status), Error: detail})
 }
 
-func httpTitle(status int) string { return http.StatusText(status) }
-
-// statusOf maps an error kind to the page's status, as the API does.
-func statusOf(k apperr.Kind) int {
-	switch k {
-	case apperr.Invalid:
-		return http.StatusBadRequest
-	case apperr.Unauthenticated:
-		return http.StatusUnauthorized
-	case apperr.Forbidden:
-		return http.StatusForbidden
-	case apperr.NotFound:
-		return http.StatusNotFound
-	case apperr.Conflict:
-		return http.StatusConflict
-	case apperr.Unprocessable:
-		return http.StatusUnprocessableEntity
-	case apperr.TooLarge:
-		return http.StatusRequestEntityTooLarge
-	case apperr.TooManyRequests:
-		return http.StatusTooManyRequests
-	case apperr.Unavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
+// statusOf is the API's status of an error kind.
+func statusOf(k apperr.Kind) int { return httpapi.StatusOf(k) }
 
 // fieldErrors puts a rule's error beside the form field it names; an
 // error about no field is the form's own.

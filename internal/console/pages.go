@@ -31,14 +31,14 @@ func (p *Pages) consoleRoutes() {
 	in := func(pattern string, page func(*request) error) {
 		m.HandleFunc(pattern, p.signedIn(KindConsole, page))
 	}
-	in("POST /console/{account}/logout", p.logout)
+	in("POST /console/{account}/logout", p.signOut)
 	in("GET /console/{account}/{$}", p.overview)
-	in("GET /console/{account}/products", p.products)
+	in("GET /console/{account}/products", p.listPage("products", "Products", p.productList))
 	in("POST /console/{account}/products", p.createProduct)
 	in("POST /console/{account}/products/{id}/delete", p.deleteProduct)
-	in("GET /console/{account}/policies", p.policies)
+	in("GET /console/{account}/policies", p.listPage("policies", "Policies", p.policyList))
 	in("POST /console/{account}/policies", p.createPolicy)
-	in("GET /console/{account}/licenses", p.licenses)
+	in("GET /console/{account}/licenses", p.listPage("licenses", "Licenses", p.licenseList))
 	in("POST /console/{account}/licenses", p.createLicense)
 	in("GET /console/{account}/licenses/{id}", p.showLicense)
 	in("POST /console/{account}/licenses/{id}/{action}", p.licenseAction)
@@ -46,7 +46,7 @@ func (p *Pages) consoleRoutes() {
 	in("POST /console/{account}/machines/{id}/deactivate", p.deactivateMachine)
 	in("GET /console/{account}/users", p.users)
 	in("POST /console/{account}/users/{id}/{action}", p.userAction)
-	in("GET /console/{account}/releases", p.releases)
+	in("GET /console/{account}/releases", p.listPage("releases", "Releases", p.releaseList))
 	in("POST /console/{account}/releases", p.createRelease)
 	in("POST /console/{account}/releases/{id}/{action}", p.releaseAction)
 	in("GET /console/{account}/tokens", p.tokens)
@@ -103,21 +103,30 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	sess, raw, err := p.Sessions.Start(r.Context(), t.ID, KindConsole, access.BearerUser, u.ID, consoleSessionTTL)
-	if err != nil {
+	if err := p.signIn(w, r, t.ID, KindConsole, access.BearerUser, u.ID, consoleSessionTTL); err != nil {
 		fail(err)
-		return
 	}
-	base := "/console/" + r.PathValue("account")
-	p.setCookie(w, r, KindConsole, base, raw, sess.ExpiresAt)
-	http.Redirect(w, r, base+"/", http.StatusSeeOther)
 }
 
-func (p *Pages) logout(q *request) error {
+// signIn starts a session of kind for the bearer, hands its cookie to
+// the browser and leads to the first page.
+func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, accountID, kind, bearerType, bearerID string, ttl time.Duration) error {
+	sess, raw, err := p.Sessions.Start(r.Context(), accountID, kind, bearerType, bearerID, ttl)
+	if err != nil {
+		return err
+	}
+	base := "/" + kind + "/" + r.PathValue("account")
+	p.setCookie(w, r, kind, base, raw, sess.ExpiresAt)
+	http.Redirect(w, r, base+"/", http.StatusSeeOther)
+	return nil
+}
+
+// signOut revokes the request's session and leads to the sign-in page.
+func (p *Pages) signOut(q *request) error {
 	if err := p.Sessions.Revoke(q.ctx, q.session); err != nil {
 		return err
 	}
-	p.clearCookie(q.w, q.r, KindConsole, q.base)
+	p.clearCookie(q.w, q.r, q.session.Kind, q.base)
 	http.Redirect(q.w, q.r, q.base+"/login", http.StatusSeeOther)
 	return nil
 }
@@ -137,29 +146,27 @@ var countOnly = page.Request{Limit: 1, Count: true}
 func (p *Pages) overview(q *request) error {
 	type counts struct{ Products, Policies, Licenses, Machines, Releases int64 }
 	var c counts
-	var err error
-	if _, c.Products, err = p.Products.List(q.ctx, q.who, q.tenant, countOnly); err != nil {
-		if c.Products, err = counted(0, err); err != nil {
-			return err
-		}
-	}
-	if _, c.Policies, err = p.Policies.List(q.ctx, q.who, q.tenant, "", countOnly); err != nil {
-		if c.Policies, err = counted(0, err); err != nil {
-			return err
-		}
-	}
-	if _, c.Licenses, err = p.Licenses.List(q.ctx, q.who, q.tenant, license.Filter{}, countOnly); err != nil {
-		if c.Licenses, err = counted(0, err); err != nil {
-			return err
-		}
-	}
-	if _, c.Machines, err = p.Machines.List(q.ctx, q.who, q.tenant, machine.Filter{}, countOnly); err != nil {
-		if c.Machines, err = counted(0, err); err != nil {
-			return err
-		}
-	}
-	if _, c.Releases, err = p.Releases.List(q.ctx, q.who, q.tenant, release.Filter{}, countOnly); err != nil {
-		if c.Releases, err = counted(0, err); err != nil {
+	for total, list := range map[*int64]func() (int64, error){
+		&c.Products: func() (int64, error) { _, n, err := p.Products.List(q.ctx, q.who, q.tenant, countOnly); return n, err },
+		&c.Policies: func() (int64, error) {
+			_, n, err := p.Policies.List(q.ctx, q.who, q.tenant, "", countOnly)
+			return n, err
+		},
+		&c.Licenses: func() (int64, error) {
+			_, n, err := p.Licenses.List(q.ctx, q.who, q.tenant, license.Filter{}, countOnly)
+			return n, err
+		},
+		&c.Machines: func() (int64, error) {
+			_, n, err := p.Machines.List(q.ctx, q.who, q.tenant, machine.Filter{}, countOnly)
+			return n, err
+		},
+		&c.Releases: func() (int64, error) {
+			_, n, err := p.Releases.List(q.ctx, q.who, q.tenant, release.Filter{}, countOnly)
+			return n, err
+		},
+	} {
+		n, err := list()
+		if *total, err = counted(n, err); err != nil {
 			return err
 		}
 	}
@@ -200,12 +207,26 @@ func newListing[T any](r *http.Request, rows []T, total int64, n int) listing[T]
 	return l
 }
 
+// listPage is a page of a list and the form that adds to it.
+func (p *Pages) listPage(name, title string, data func(*request) (any, error)) func(*request) error {
+	return func(q *request) error {
+		d, err := data(q)
+		if err != nil {
+			return err
+		}
+		v := q.view(title)
+		v.Data, v.Form = d, url.Values{}
+		p.render(q.w, http.StatusOK, name, v)
+		return nil
+	}
+}
+
 // formPage renders a list page again with a failed form's errors.
-func (p *Pages) formPage(q *request, name, title string, data func() (any, error), failed error) error {
+func (p *Pages) formPage(q *request, name, title string, data func(*request) (any, error), failed error) error {
 	if apperr.As(failed).Kind == apperr.Internal {
 		return failed
 	}
-	d, err := data()
+	d, err := data(q)
 	if err != nil {
 		return err
 	}
@@ -224,17 +245,6 @@ func (p *Pages) productList(q *request) (any, error) {
 		return nil, err
 	}
 	return newListing(q.r, rows, total, n), nil
-}
-
-func (p *Pages) products(q *request) error {
-	d, err := p.productList(q)
-	if err != nil {
-		return err
-	}
-	v := q.view("Products")
-	v.Data, v.Form = d, url.Values{}
-	p.render(q.w, http.StatusOK, "products", v)
-	return nil
 }
 
 // text is a form field as an optional string: absent when left empty.
@@ -264,7 +274,7 @@ func (p *Pages) createProduct(q *request) error {
 	params := product.Params{Name: optional.Of(strings.TrimSpace(q.r.PostFormValue("name"))), Code: text(q.r, "code"),
 		DistributionStrategy: text(q.r, "distribution_strategy")}
 	if _, err := p.Products.Create(q.ctx, q.who, q.tenant, params); err != nil {
-		return p.formPage(q, "products", "Products", func() (any, error) { return p.productList(q) }, err)
+		return p.formPage(q, "products", "Products", p.productList, err)
 	}
 	return q.back("/products", "Product created.")
 }
@@ -295,20 +305,9 @@ func (p *Pages) policyList(q *request) (any, error) {
 	return policyPage{newListing(q.r, rows, total, n), products}, nil
 }
 
-func (p *Pages) policies(q *request) error {
-	d, err := p.policyList(q)
-	if err != nil {
-		return err
-	}
-	v := q.view("Policies")
-	v.Data, v.Form = d, url.Values{}
-	p.render(q.w, http.StatusOK, "policies", v)
-	return nil
-}
-
 func (p *Pages) createPolicy(q *request) error {
 	again := func(err error) error {
-		return p.formPage(q, "policies", "Policies", func() (any, error) { return p.policyList(q) }, err)
+		return p.formPage(q, "policies", "Policies", p.policyList, err)
 	}
 	maxMachines, err := number(q.r, "max_machines")
 	if err != nil {
@@ -368,20 +367,9 @@ func (p *Pages) licenseList(q *request) (any, error) {
 	return licensePage{newListing(q.r, shown, total, n), policies, products, f.ProductID, f.PolicyID}, nil
 }
 
-func (p *Pages) licenses(q *request) error {
-	d, err := p.licenseList(q)
-	if err != nil {
-		return err
-	}
-	v := q.view("Licenses")
-	v.Data, v.Form = d, url.Values{}
-	p.render(q.w, http.StatusOK, "licenses", v)
-	return nil
-}
-
 func (p *Pages) createLicense(q *request) error {
 	again := func(err error) error {
-		return p.formPage(q, "licenses", "Licenses", func() (any, error) { return p.licenseList(q) }, err)
+		return p.formPage(q, "licenses", "Licenses", p.licenseList, err)
 	}
 	pol := q.r.PostFormValue("policy")
 	if pol == "" {
@@ -526,22 +514,11 @@ func (p *Pages) releaseList(q *request) (any, error) {
 	return releasePage{newListing(q.r, rows, total, n), products, f.ProductID, f.Channel}, nil
 }
 
-func (p *Pages) releases(q *request) error {
-	d, err := p.releaseList(q)
-	if err != nil {
-		return err
-	}
-	v := q.view("Releases")
-	v.Data, v.Form = d, url.Values{}
-	p.render(q.w, http.StatusOK, "releases", v)
-	return nil
-}
-
 func (p *Pages) createRelease(q *request) error {
 	params := release.Params{Name: text(q.r, "name"), Version: optional.Of(strings.TrimSpace(q.r.PostFormValue("version"))),
 		Channel: optional.Of(q.r.PostFormValue("channel"))}
 	if _, err := p.Releases.Create(q.ctx, q.who, q.tenant, release.Relations{Product: q.r.PostFormValue("product")}, params); err != nil {
-		return p.formPage(q, "releases", "Releases", func() (any, error) { return p.releaseList(q) }, err)
+		return p.formPage(q, "releases", "Releases", p.releaseList, err)
 	}
 	return q.back("/releases", "Release created.")
 }

@@ -40,7 +40,7 @@ func (p *Pages) createArtifact(q *request, releaseID string) error {
 		return json.NewEncoder(q.w).Encode(map[string]string{"id": a.ID, "upload": absolute(q.r, p.PublicURL, upload)})
 	}
 	if err != nil {
-		return p.formPage(q, "releases", "Releases", func() (any, error) { return p.releaseList(q) }, err)
+		return p.formPage(q, "releases", "Releases", p.releaseList, err)
 	}
 	d, err := p.releaseList(q)
 	if err != nil {
@@ -81,7 +81,7 @@ func (p *Pages) portalRoutes() {
 	in := func(pattern string, page func(*request) error) {
 		m.HandleFunc(pattern, p.signedIn(KindPortal, page))
 	}
-	in("POST /portal/{account}/logout", p.portalLogout)
+	in("POST /portal/{account}/logout", p.signOut)
 	in("GET /portal/{account}/{$}", p.portalHome)
 	in("POST /portal/{account}/machines/{id}/deactivate", p.portalDeactivate)
 	in("GET /portal/{account}/downloads/{id}", p.portalDownload)
@@ -122,14 +122,9 @@ func (p *Pages) openPortalLink(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	sess, raw, err := p.Sessions.Start(r.Context(), t.ID, KindPortal, link.BearerType, link.BearerID, portalSessionTTL)
-	if err != nil {
+	if err := p.signIn(w, r, t.ID, KindPortal, link.BearerType, link.BearerID, portalSessionTTL); err != nil {
 		p.fail(w, r, err)
-		return
 	}
-	base := "/portal/" + r.PathValue("account")
-	p.setCookie(w, r, KindPortal, base, raw, sess.ExpiresAt)
-	http.Redirect(w, r, base+"/", http.StatusSeeOther)
 }
 
 func (p *Pages) portalLoginPage(w http.ResponseWriter, r *http.Request) {
@@ -168,23 +163,9 @@ func (p *Pages) portalLogin(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	sess, raw, err := p.Sessions.Start(r.Context(), t.ID, KindPortal, access.BearerLicense, who.BearerID, portalSessionTTL)
-	if err != nil {
+	if err := p.signIn(w, r, t.ID, KindPortal, access.BearerLicense, who.BearerID, portalSessionTTL); err != nil {
 		fail(err)
-		return
 	}
-	base := "/portal/" + r.PathValue("account")
-	p.setCookie(w, r, KindPortal, base, raw, sess.ExpiresAt)
-	http.Redirect(w, r, base+"/", http.StatusSeeOther)
-}
-
-func (p *Pages) portalLogout(q *request) error {
-	if err := p.Sessions.Revoke(q.ctx, q.session); err != nil {
-		return err
-	}
-	p.clearCookie(q.w, q.r, KindPortal, q.base)
-	http.Redirect(q.w, q.r, q.base+"/login", http.StatusSeeOther)
-	return nil
 }
 
 // portalPage is what a customer sees of their license.
