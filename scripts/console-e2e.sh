@@ -23,7 +23,7 @@ cleanup() {
 trap cleanup EXIT
 
 go build -o "$work/relkey" ./cmd/relkey
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
 export RELKEY_DATA_DIR="$work/data" RELKEY_LISTEN="127.0.0.1:$port" RELKEY_PASSWORD_COST=4 RELKEY_LOG_LEVEL=warn
 "$work/relkey" account create --slug acme --name ACME --email admin@acme.test --password password-acme >/dev/null
 "$work/relkey" serve &
