@@ -415,6 +415,14 @@ func TestTenantIsolation(t *testing.T) {
 		if p := br.get("/console/acme/licenses/" + theirs.license.ID); p.status != http.StatusNotFound {
 			t.Fatalf("another account's license through ours: %d %s", p.status, p.body)
 		}
+		if p := br.get("/console/acme/licenses/find?ref=" + url.QueryEscape(theirs.license.Key)); p.status != http.StatusNotFound {
+			t.Fatalf("another account's license by key: %d", p.status)
+		}
+		ours := s.fixture(s.tenant, "fp-ours")
+		if p := br.get("/console/acme/licenses/find?ref=" + url.QueryEscape(ours.license.Key)); p.status != http.StatusSeeOther ||
+			p.header.Get("Location") != "/console/acme/licenses/"+ours.license.ID {
+			t.Fatalf("our license by key: %d %s", p.status, p.header.Get("Location"))
+		}
 		token := br.csrf("/console/acme/")
 		if p := br.post("/console/acme/machines/"+theirs.machine.ID+"/deactivate", url.Values{"csrf": {token}}); p.status != http.StatusNotFound {
 			t.Fatalf("another account's machine through ours: %d", p.status)

@@ -40,6 +40,7 @@ func (p *Pages) consoleRoutes() {
 	in("POST /console/{account}/policies", p.createPolicy)
 	in("GET /console/{account}/licenses", p.listPage("licenses", "Licenses", p.licenseList))
 	in("POST /console/{account}/licenses", p.createLicense)
+	in("GET /console/{account}/licenses/find", p.findLicense)
 	in("GET /console/{account}/licenses/{id}", p.showLicense)
 	in("POST /console/{account}/licenses/{id}/{action}", p.licenseAction)
 	in("GET /console/{account}/machines", p.machines)
@@ -399,6 +400,17 @@ func (p *Pages) showLicense(q *request) error {
 		return err
 	}
 	return p.renderLicense(q, l, q.r.URL.Query().Get("flash"), "")
+}
+
+// findLicense opens the license whose id or key is ?ref (the API's lookup
+// by id or key).
+func (p *Pages) findLicense(q *request) error {
+	l, err := p.Licenses.Find(q.ctx, q.who, q.tenant, strings.TrimSpace(q.r.URL.Query().Get("ref")))
+	if err != nil {
+		return err
+	}
+	http.Redirect(q.w, q.r, q.base+"/licenses/"+url.PathEscape(l.ID), http.StatusSeeOther)
+	return nil
 }
 
 func (p *Pages) renderLicense(q *request, l *license.License, flash, secret string) error {
