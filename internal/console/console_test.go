@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -488,7 +489,7 @@ func TestPortalLinkWorksOnce(t *testing.T) {
 		if p.status != http.StatusOK || m == nil {
 			t.Fatalf("portal link: %d %s", p.status, p.body)
 		}
-		link := strings.TrimPrefix(m[1], s.url)
+		link := strings.TrimPrefix(html.UnescapeString(m[1]), s.url)
 		customer := s.browser()
 		if p := customer.get(link); p.status != http.StatusSeeOther || p.header.Get("Location") != "/portal/acme/" {
 			t.Fatalf("opening the link: %d %s", p.status, p.body)
@@ -503,7 +504,7 @@ func TestPortalLinkWorksOnce(t *testing.T) {
 		}
 
 		expiring := admin.post("/console/acme/licenses/"+f.license.ID+"/portal-link", url.Values{"csrf": {token}})
-		late := strings.TrimPrefix(regexp.MustCompile(`id="secret" readonly value="([^"]+)"`).FindStringSubmatch(expiring.body)[1], s.url)
+		late := strings.TrimPrefix(html.UnescapeString(regexp.MustCompile(`id="secret" readonly value="([^"]+)"`).FindStringSubmatch(expiring.body)[1]), s.url)
 		s.clock.Advance(16 * time.Minute)
 		if p := s.browser().get(late); p.status != http.StatusGone {
 			t.Fatalf("expired link: %d", p.status)

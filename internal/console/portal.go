@@ -77,7 +77,7 @@ func (p *Pages) portalRoutes() {
 	m.HandleFunc("GET /portal", p.toDefault(KindPortal))
 	m.HandleFunc("GET /portal/{account}/login", p.portalLoginPage)
 	m.HandleFunc("POST /portal/{account}/login", p.portalLogin)
-	m.HandleFunc("GET /portal/{account}/open/{secret}", p.openPortalLink)
+	m.HandleFunc("GET /portal/{account}/open", p.openPortalLink)
 	in := func(pattern string, page func(*request) error) {
 		m.HandleFunc(pattern, p.signedIn(KindPortal, page))
 	}
@@ -101,7 +101,8 @@ func (p *Pages) portalLink(q *request, licenseID string) error {
 	if err != nil {
 		return err
 	}
-	link := absolute(q.r, p.PublicURL, "/portal/"+url.PathEscape(q.tenant.Slug)+"/open/"+raw)
+	// The secret rides in the query, which the access log leaves out.
+	link := absolute(q.r, p.PublicURL, "/portal/"+url.PathEscape(q.tenant.Slug)+"/open?"+url.Values{"token": {raw}}.Encode())
 	return p.renderLicense(q, l, "Portal link created: it works once, within 15 minutes.", link)
 }
 
@@ -112,7 +113,7 @@ func (p *Pages) openPortalLink(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	link, err := p.Sessions.Redeem(r.Context(), t.ID, r.PathValue("secret"))
+	link, err := p.Sessions.Redeem(r.Context(), t.ID, r.URL.Query().Get("token"))
 	if apperr.Is(err, apperr.Unauthenticated) {
 		p.render(w, http.StatusGone, "error", &view{Title: "Link used or expired", Account: t.Account, Section: KindPortal,
 			Error: "This link has already been used or has expired: ask for a new one, or sign in with your license key."})
