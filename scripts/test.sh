@@ -78,6 +78,7 @@ step "go test -race (every package)" go test -race -count=1 -timeout 15m ./...
 # Real Keygen clients against relkey built from this tree (their own module).
 step "go vet (test/clients)" bash -c 'cd test/clients && go vet ./...'
 step "staticcheck (test/clients)" staticcheck_in test/clients
+step "console in Chromium (playwright-core)" scripts/console-e2e.sh
 step "client suites (keygen-go, keygen-cli, electron, pip, npm, gem, composer)" bash -c 'cd test/clients && go test -count=1 -timeout 10m ./...'
 
 printf '\n=== summary\n'

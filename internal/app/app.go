@@ -16,6 +16,7 @@ import (
 	"github.com/relkey/relkey/internal/catalog"
 	"github.com/relkey/relkey/internal/checkout"
 	"github.com/relkey/relkey/internal/config"
+	"github.com/relkey/relkey/internal/console"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/event"
@@ -63,6 +64,9 @@ type App struct {
 	webhookStore *webhook.Store
 	// Metrics, once Instrument made them, count what the app does; nil = off.
 	Metrics *metrics.Metrics
+	// Sessions are the web console's and portal's; Pages serve them.
+	Sessions *console.Sessions
+	Pages    *console.Pages
 }
 
 // Open connects to the configured database and object store, applies
@@ -145,7 +149,26 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Validations = validation.NewService(a.Licenses, validator, a.Toucher, a.Validated)
 	a.Checkouts = checkout.NewService(a.Licenses, a.Machines, checkoutRelated{a.Products, a.Users, a.Entitlements})
 	a.Limiter = ratelimit.New(db)
+	if err := a.openPages(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return a, nil
+}
+
+// openPages builds the web console and portal over the API's services.
+func (a *App) openPages() error {
+	a.Sessions = console.NewSessions(a.DB)
+	pages, err := console.New(console.Deps{
+		Services: console.Services{
+			Accounts: a.Accounts, Identity: a.Identity, Issuing: a.Issuing, Users: a.Users, Tokens: a.Tokens,
+			Products: a.Products, Policies: a.Policies, Licenses: a.Licenses, Machines: a.Machines,
+			Releases: a.Releases, Artifacts: a.Artifacts, Limiter: a.Limiter, Storage: a.Storage,
+		},
+		Sessions: a.Sessions, Logger: a.Logger, DefaultAccount: a.Config.Account, PublicURL: a.Config.PublicURL,
+	})
+	a.Pages = pages
+	return err
 }
 
 // OpenDatabase connects to the configured database without migrating it.
@@ -254,6 +277,7 @@ func (a *App) Server() *httpapi.Server {
 	if a.Metrics != nil {
 		deps.Observer = a.Metrics
 	}
+	deps.Pages = a.Pages
 	return httpapi.New(deps)
 }
 

@@ -26,6 +26,15 @@ var statusOfKind = map[apperr.Kind]int{
 	apperr.Unavailable:     http.StatusServiceUnavailable,
 }
 
+// StatusOf is the HTTP status of an error kind, for every HTTP answer
+// relkey gives (the API's and the web console's).
+func StatusOf(k apperr.Kind) int {
+	if status, ok := statusOfKind[k]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
+}
+
 var titleOfStatus = map[int]string{
 	http.StatusBadRequest:            "Bad request",
 	http.StatusUnauthorized:          "Unauthorized",

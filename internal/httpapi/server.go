@@ -77,6 +77,9 @@ type Deps struct {
 	Engines        []Engine // distribution routes beside the API
 	// Observer, when set, sees every request and rate-limit refusal (the metrics).
 	Observer Observer
+	// Pages, when set, serves /console/..., /portal/... and their
+	// /assets/console/... (the web console).
+	Pages http.Handler
 }
 
 // Observer watches the API for the metrics, so that this package needs no
@@ -128,6 +131,13 @@ func (s *Server) routes() {
 	e.GET("/v1/health", s.health)
 	e.GET("/v1/health/live", s.live)
 	e.GET("/v1/ping", s.ping)
+	if s.Pages != nil {
+		pages := echo.WrapHandler(s.Pages)
+		for _, prefix := range []string{"/console", "/portal", "/assets/console"} {
+			e.Match([]string{http.MethodGet, http.MethodHead, http.MethodPost}, prefix, pages)
+			e.Match([]string{http.MethodGet, http.MethodHead, http.MethodPost}, prefix+"/*", pages)
+		}
+	}
 	if s.Local != nil {
 		e.GET(storage.LocalPathPrefix+"*", s.downloadBlob)
 		e.HEAD(storage.LocalPathPrefix+"*", s.downloadBlob)

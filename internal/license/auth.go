@@ -22,6 +22,19 @@ var (
 // LICENSE_NOT_ALLOWED (403).
 func (s *Service) AuthenticateLicense(ctx context.Context, t *account.Tenant, key string) (*access.Principal, error) {
 	l, pol, err := s.store.FindByDigestWithPolicy(ctx, t.ID, Digest(t.Keys.Secret, key))
+	who, err := s.usablePrincipal(l, pol, err)
+	if err != nil {
+		return nil, err
+	}
+	if !keyAuth[pol.AuthenticationStrategy] {
+		return nil, apperr.New(apperr.Forbidden, "LICENSE_NOT_ALLOWED", "License key authentication is not allowed by policy")
+	}
+	return who, nil
+}
+
+// usablePrincipal is the principal of the license a lookup found, refusing
+// a missing license (LICENSE_INVALID) and an unusable one.
+func (s *Service) usablePrincipal(l *License, pol *policy.Policy, err error) (*access.Principal, error) {
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, apperr.New(apperr.Unauthenticated, "LICENSE_INVALID", "License key is invalid")
 	}
@@ -30,9 +43,6 @@ func (s *Service) AuthenticateLicense(ctx context.Context, t *account.Tenant, ke
 	}
 	if err := usable(l, pol, s.now()); err != nil {
 		return nil, err
-	}
-	if !keyAuth[pol.AuthenticationStrategy] {
-		return nil, apperr.New(apperr.Forbidden, "LICENSE_NOT_ALLOWED", "License key authentication is not allowed by policy")
 	}
 	return principal(l, pol, "", nil), nil
 }
@@ -113,4 +123,12 @@ func principal(l *License, pol *policy.Policy, tokenID string, perms []string) *
 		p.OwnerID = *l.OwnerID
 	}
 	return p
+}
+
+// PrincipalForPortal is the principal of a license whose customer portal
+// session (opened by its key, or by a vendor's one-time link) is in use:
+// refused while the license is unusable.
+func (s *Service) PrincipalForPortal(ctx context.Context, accountID, licenseID string) (*access.Principal, error) {
+	l, pol, err := s.store.FindWithPolicy(ctx, accountID, licenseID)
+	return s.usablePrincipal(l, pol, err)
 }

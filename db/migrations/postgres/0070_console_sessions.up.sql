@@ -1,0 +1,14 @@
+CREATE TABLE console_sessions (
+    id          uuid PRIMARY KEY,
+    account_id  uuid NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    kind        text NOT NULL,
+    bearer_type text NOT NULL,
+    bearer_id   uuid NOT NULL,
+    digest      text NOT NULL,
+    csrf        text NOT NULL,
+    expires_at  timestamptz NOT NULL,
+    revoked_at  timestamptz,
+    created_at  timestamptz NOT NULL
+);
+CREATE UNIQUE INDEX console_sessions_digest_idx ON console_sessions (digest);
+CREATE INDEX console_sessions_bearer_idx ON console_sessions (account_id, bearer_type, bearer_id);
