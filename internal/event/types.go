@@ -172,6 +172,10 @@ const (
 	UserBanned   = "user.banned"
 	UserUnbanned = "user.unbanned"
 
+	GroupCreated = "group.created"
+	GroupUpdated = "group.updated"
+	GroupDeleted = "group.deleted"
+
 	LicenseValidationSucceeded = "license.validation.succeeded"
 	LicenseValidationFailed    = "license.validation.failed"
 )

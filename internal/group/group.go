@@ -12,6 +12,7 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/optional"
@@ -110,12 +111,23 @@ type Records interface {
 
 // Service holds the group rules.
 type Service struct {
-	store Records
-	now   func() time.Time
+	store  Records
+	events event.Changer
+	now    func() time.Time
 }
 
-// NewService returns the group rules over store.
-func NewService(store Records) *Service { return &Service{store: store, now: time.Now} }
+// NewService returns the group rules over store; events records what they
+// change.
+func NewService(store Records, events event.Changer) *Service {
+	return &Service{store: store, events: events, now: time.Now}
+}
+
+// change makes a change to g and records name about it in one transaction.
+func (s *Service) change(ctx context.Context, who *access.Principal, name string, g *Group, fn func(ctx context.Context) error) error {
+	return s.events.Change(ctx, fn, func() event.Occurrence {
+		return event.Occurrence{Event: name, AccountID: g.AccountID, Resource: g, Who: who}
+	})
+}
 
 func apply(g *Group, p Params) error {
 	p.Name.Apply(&g.Name)
@@ -158,7 +170,7 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 	if err := apply(g, p); err != nil {
 		return nil, err
 	}
-	return g, s.store.Create(ctx, g)
+	return g, s.change(ctx, who, event.GroupCreated, g, func(ctx context.Context) error { return s.store.Create(ctx, g) })
 }
 
 // manage admits the bearers Keygen lets create, change and delete groups:
@@ -206,7 +218,7 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, t *account.
 		return nil, err
 	}
 	g.UpdatedAt = s.now()
-	return g, s.store.Save(ctx, g)
+	return g, s.change(ctx, who, event.GroupUpdated, g, func(ctx context.Context) error { return s.store.Save(ctx, g) })
 }
 
 // Delete removes a group; its members leave it and its owners go with it.
@@ -215,7 +227,7 @@ func (s *Service) Delete(ctx context.Context, who *access.Principal, t *account.
 	if err != nil {
 		return err
 	}
-	return s.store.Delete(ctx, g)
+	return s.change(ctx, who, event.GroupDeleted, g, func(ctx context.Context) error { return s.store.Delete(ctx, g) })
 }
 
 // Admit checks, inside the caller's transaction, that the group groupID

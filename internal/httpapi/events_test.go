@@ -82,9 +82,12 @@ func TestEveryActionEmitsItsEventOnce(t *testing.T) {
 		e.admin("POST", "/v1/accounts/acme/users/"+userID+"/actions/unban", "")
 		entitlementID := e.id(e.admin("POST", "/v1/accounts/acme/entitlements", `{"data":{"type":"entitlements","attributes":{"name":"Pro","code":"PRO"}}}`))
 		e.admin("PATCH", "/v1/accounts/acme/entitlements/"+entitlementID, `{"data":{"type":"entitlements","attributes":{"name":"Pro 2"}}}`)
+		groupID := e.id(e.admin("POST", "/v1/accounts/acme/groups", `{"data":{"type":"groups","attributes":{"name":"Team"}}}`))
+		e.admin("PATCH", "/v1/accounts/acme/groups/"+groupID, `{"data":{"type":"groups","attributes":{"maxUsers":0}}}`).expectError(t, 422, "MAX_USERS_INVALID")
+		e.admin("PATCH", "/v1/accounts/acme/groups/"+groupID, `{"data":{"type":"groups","attributes":{"name":"Team 2"}}}`)
 		// The last admin stays: refused inside the transaction, no event.
 		e.admin("DELETE", "/v1/accounts/acme/users/"+e.acct.Admin.ID, "").expectError(t, 422, "ADMINS_REQUIRED")
-		for _, path := range []string{"/policies/" + policyID, "/products/" + productID, "/users/" + userID, "/entitlements/" + entitlementID} {
+		for _, path := range []string{"/policies/" + policyID, "/products/" + productID, "/users/" + userID, "/entitlements/" + entitlementID, "/groups/" + groupID} {
 			if r := e.admin("DELETE", "/v1/accounts/acme"+path, ""); r.status != 204 {
 				t.Fatalf("delete %s: %d %s", path, r.status, r.body)
 			}
@@ -105,10 +108,13 @@ func TestEveryActionEmitsItsEventOnce(t *testing.T) {
 			"user.unbanned users/" + userID,
 			"entitlement.created entitlements/" + entitlementID,
 			"entitlement.updated entitlements/" + entitlementID,
+			"group.created groups/" + groupID,
+			"group.updated groups/" + groupID,
 			"policy.deleted policies/" + policyID,
 			"product.deleted products/" + productID,
 			"user.deleted users/" + userID,
 			"entitlement.deleted entitlements/" + entitlementID,
+			"group.deleted groups/" + groupID,
 		}
 		if got := e.eventLog(); !slices.Equal(got, want) {
 			t.Fatalf("events:\n%v\nwant:\n%v", got, want)
