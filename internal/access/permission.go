@@ -38,6 +38,7 @@ package.create package.delete package.read package.update
 platform.read
 policy.create policy.delete policy.entitlements.attach policy.entitlements.detach policy.pool.pop
 policy.read policy.update
+portal-session.create
 process.create process.delete process.heartbeat.ping process.read process.update
 product.create product.delete product.read product.tokens.generate product.update
 release.constraints.attach release.constraints.detach release.create release.delete release.download
@@ -79,6 +80,7 @@ package.create package.delete package.read package.update
 platform.read
 policy.create policy.delete policy.entitlements.attach policy.entitlements.detach policy.pool.pop
 policy.read policy.update
+portal-session.create
 process.create process.delete process.heartbeat.ping process.read process.update
 product.read product.update
 release.constraints.attach release.constraints.detach release.create release.delete release.download

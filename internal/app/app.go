@@ -36,6 +36,7 @@ import (
 	"github.com/relkey/relkey/internal/release"
 	"github.com/relkey/relkey/internal/releasepackage"
 	"github.com/relkey/relkey/internal/requestlog"
+	"github.com/relkey/relkey/internal/session"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
@@ -65,7 +66,7 @@ type App struct {
 	// Metrics, once Instrument made them, count what the app does; nil = off.
 	Metrics *metrics.Metrics
 	// Sessions are the web console's and portal's; Pages serve them.
-	Sessions *console.Sessions
+	Sessions *session.Sessions
 	Pages    *console.Pages
 }
 
@@ -158,14 +159,16 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 
 // openPages builds the web console and portal over the API's services.
 func (a *App) openPages() error {
-	a.Sessions = console.NewSessions(a.DB)
+	a.Sessions = session.NewSessions(a.DB)
+	a.PortalLinks = &session.PortalLinks{Sessions: a.Sessions, Changes: a.Outbox, Licenses: a.Licenses, Users: a.Users, Products: a.Products}
 	pages, err := console.New(console.Deps{
 		Services: console.Services{
 			Accounts: a.Accounts, Identity: a.Identity, Issuing: a.Issuing, Users: a.Users, Tokens: a.Tokens,
 			Products: a.Products, Policies: a.Policies, Licenses: a.Licenses, Machines: a.Machines,
-			Releases: a.Releases, Artifacts: a.Artifacts, Limiter: a.Limiter, Storage: a.Storage,
+			Releases: a.Releases, Artifacts: a.Artifacts, Webhooks: a.Webhooks, EventLog: a.EventLog,
+			Limiter: a.Limiter, Storage: a.Storage,
 		},
-		Sessions: a.Sessions, Logger: a.Logger, DefaultAccount: a.Config.Account, PublicURL: a.Config.PublicURL,
+		Sessions: a.Sessions, PortalLinks: a.PortalLinks, Logger: a.Logger, DefaultAccount: a.Config.Account, PublicURL: a.Config.PublicURL,
 	})
 	a.Pages = pages
 	return err
@@ -222,6 +225,12 @@ func (a *App) RunJobs(ctx context.Context) {
 			})
 		})
 	}
+	jobs.Go(func() {
+		a.every(ctx, time.Hour, "prune_sessions", func(ctx context.Context) error {
+			_, err := a.Sessions.Prune(ctx, time.Now())
+			return err
+		})
+	})
 	jobs.Go(func() {
 		a.every(ctx, time.Hour, "prune_event_log", func(ctx context.Context) error {
 			_, err := a.EventLog.Prune(ctx, a.Config.EventLogRetention, time.Now())

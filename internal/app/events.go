@@ -18,6 +18,7 @@ import (
 	"github.com/relkey/relkey/internal/product"
 	"github.com/relkey/relkey/internal/release"
 	"github.com/relkey/relkey/internal/serializer"
+	"github.com/relkey/relkey/internal/session"
 	"github.com/relkey/relkey/internal/user"
 	"github.com/relkey/relkey/internal/webhook"
 )
@@ -44,6 +45,8 @@ func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered
 		node = serializer.User(v)
 	case *group.Group:
 		node = serializer.Group(v)
+	case *session.PortalLink:
+		node = serializer.PortalSession(v, "")
 	case *policy.Policy:
 		node, productID = serializer.Policy(v), v.ProductID
 	case *license.Shown:

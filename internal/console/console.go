@@ -25,6 +25,7 @@ import (
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/artifact"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/httpapi"
 	"github.com/relkey/relkey/internal/identity"
 	"github.com/relkey/relkey/internal/license"
@@ -33,9 +34,11 @@ import (
 	"github.com/relkey/relkey/internal/product"
 	"github.com/relkey/relkey/internal/ratelimit"
 	"github.com/relkey/relkey/internal/release"
+	"github.com/relkey/relkey/internal/session"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
+	"github.com/relkey/relkey/internal/webhook"
 )
 
 //go:embed templates/*.html
@@ -57,6 +60,8 @@ type Services struct {
 	Machines  *machine.Service
 	Releases  *release.Service
 	Artifacts *artifact.Service
+	Webhooks  *webhook.Service
+	EventLog  *event.Log
 	Limiter   *ratelimit.Limiter
 	Storage   storage.Store
 }
@@ -64,7 +69,8 @@ type Services struct {
 // Deps are the pages' services and settings.
 type Deps struct {
 	Services
-	Sessions       *Sessions
+	Sessions       *session.Sessions
+	PortalLinks    *session.PortalLinks
 	Logger         *slog.Logger
 	DefaultAccount string   // RELKEY_ACCOUNT: where /console and /portal lead
 	PublicURL      *url.URL // RELKEY_PUBLIC_URL: https there makes cookies Secure
@@ -137,7 +143,8 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
-	"list": func(words ...string) []string { return words },
+	"list":  func(words ...string) []string { return words },
+	"stamp": func(t time.Time) *time.Time { return &t },
 	// count is a total, or a dash where the user may not read the list.
 	"count": func(n int64) string {
 		if n < 0 {
@@ -238,7 +245,7 @@ type request struct {
 	r       *http.Request
 	ctx     context.Context
 	tenant  *account.Tenant
-	session *Session
+	session *session.Session
 	who     *access.Principal
 	base    string // /console/<slug> or /portal/<slug>
 }
@@ -336,13 +343,13 @@ func validCSRF(r *http.Request, want string) bool {
 
 // principal is who the session acts as, built as authentication builds
 // it: a user that is still there and not banned, or a license.
-func (p *Pages) principal(ctx context.Context, t *account.Tenant, sess *Session) (*access.Principal, error) {
+func (p *Pages) principal(ctx context.Context, t *account.Tenant, sess *session.Session) (*access.Principal, error) {
 	if sess.BearerType == access.BearerLicense {
 		return p.Licenses.PrincipalForPortal(ctx, t.ID, sess.BearerID)
 	}
 	u, err := p.Users.Bearer(ctx, t.ID, sess.BearerID)
 	if err != nil {
-		return nil, errSessionGone
+		return nil, session.ErrGone
 	}
 	if u.BannedAt != nil {
 		return nil, identity.ErrUserBanned

@@ -19,6 +19,7 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/app"
+	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/config"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
@@ -30,6 +31,7 @@ import (
 	"github.com/relkey/relkey/internal/product"
 	"github.com/relkey/relkey/internal/testenv"
 	"github.com/relkey/relkey/internal/user"
+	"github.com/relkey/relkey/internal/webhook"
 )
 
 // site is relkey served with its pages on one backend, account "acme".
@@ -520,6 +522,78 @@ func TestPortalLinkWorksOnce(t *testing.T) {
 		roToken := ro.csrf("/console/acme/licenses/" + f.license.ID)
 		if p := ro.post("/console/acme/licenses/"+f.license.ID+"/portal-link", url.Values{"csrf": {roToken}}); p.status != http.StatusForbidden {
 			t.Fatalf("read-only portal link: %d", p.status)
+		}
+	})
+}
+
+func TestLicensesFilterByStatus(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		s := newSite(t, b)
+		active := s.fixture(s.tenant, "fp-active")
+		suspended := s.fixture(s.tenant, "fp-suspended")
+		if _, err := s.app.Licenses.SetSuspended(context.Background(), s.operator(), s.tenant, suspended.license.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		br := s.browser()
+		br.login("acme", "admin@acme.test", "password-acme")
+		// The API's filter: SUSPENDED is the suspended ones; ACTIVE, as in
+		// Keygen, is about activity, so it includes suspended licenses.
+		p := br.get("/console/acme/licenses?status=SUSPENDED")
+		if p.status != http.StatusOK || !strings.Contains(p.body, suspended.license.ID) || strings.Contains(p.body, active.license.ID) || !strings.Contains(p.body, `value="SUSPENDED" selected`) {
+			t.Fatalf("suspended: %d %s", p.status, p.body)
+		}
+		if p := br.get("/console/acme/licenses?status=EXPIRED"); p.status != http.StatusOK || strings.Contains(p.body, active.license.ID) || strings.Contains(p.body, suspended.license.ID) {
+			t.Fatalf("expired: %d %s", p.status, p.body)
+		}
+		if p := br.get("/console/acme/licenses?status=bogus"); p.status != http.StatusOK || !strings.Contains(p.body, active.license.ID) || !strings.Contains(p.body, suspended.license.ID) {
+			t.Fatalf("unknown status filters nothing out: %d", p.status)
+		}
+	})
+}
+
+func TestWebhooksAndEventLogPages(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		s := newSite(t, b, func(c *config.Config) { c.WebhookAllowPrivate, c.WebhookAllowInsecure = true, true })
+		br := s.browser()
+		br.login("acme", "admin@acme.test", "password-acme")
+		token := br.csrf("/console/acme/webhooks")
+		// The API's rules, their messages beside the fields.
+		if p := br.post("/console/acme/webhooks", url.Values{"csrf": {token}, "url": {"https://hooks.example/x"}, "subscriptions": {"license.nope"}}); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "license.nope") {
+			t.Fatalf("unknown event: %d %s", p.status, p.body)
+		}
+		if p := br.post("/console/acme/webhooks", url.Values{"csrf": {token}, "url": {"http://127.0.0.1:9/hook"}, "subscriptions": {"product.created, product.deleted"}}); p.status != http.StatusSeeOther {
+			t.Fatalf("create endpoint: %d %s", p.status, p.body)
+		}
+		endpoints, _, err := s.app.Webhooks.ListEndpoints(context.Background(), s.operator(), s.tenant, page.Request{Limit: 10})
+		if err != nil || len(endpoints) != 1 || len(endpoints[0].Subscriptions.V) != 2 {
+			t.Fatalf("endpoints: %+v %v", endpoints, err)
+		}
+		if p := br.post("/console/acme/products", url.Values{"csrf": {token}, "name": {"Hooked"}}); p.status >= 400 {
+			t.Fatalf("create product: %d", p.status)
+		}
+		if err := s.app.DeliveryWorker(webhook.WorkerOptions{}).FanOut(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		p := br.get("/console/acme/webhooks")
+		if p.status != http.StatusOK || !strings.Contains(p.body, "http://127.0.0.1:9/hook") || !strings.Contains(p.body, "product.created") || !strings.Contains(p.body, "DELIVERING") {
+			t.Fatalf("webhooks page: %d %s", p.status, p.body)
+		}
+		deliveries, _, err := s.app.Webhooks.ListDeliveries(context.Background(), s.operator(), s.tenant, webhook.DeliveryFilter{}, page.Request{Limit: 10})
+		if err != nil || len(deliveries) != 1 {
+			t.Fatalf("deliveries: %v %v", deliveries, err)
+		}
+		if p := br.post("/console/acme/webhooks/deliveries/"+deliveries[0].ID+"/retry", url.Values{"csrf": {token}}); p.status != http.StatusSeeOther {
+			t.Fatalf("retry: %d %s", p.status, p.body)
+		}
+		events := br.get("/console/acme/events?event=product.created")
+		if events.status != http.StatusOK || strings.Count(events.body, `class="event-name"`) != 1 || !strings.Contains(events.body, `value="product.created" selected`) {
+			t.Fatalf("event log: %d %s", events.status, events.body)
+		}
+		if p := br.post("/console/acme/webhooks/"+endpoints[0].ID+"/delete", url.Values{"csrf": {token}}); p.status != http.StatusSeeOther {
+			t.Fatalf("delete endpoint: %d", p.status)
+		}
+		if _, err := s.app.Webhooks.FindEndpoint(context.Background(), s.operator(), s.tenant, endpoints[0].ID); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("endpoint after delete: %v", err)
 		}
 	})
 }

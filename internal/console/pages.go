@@ -3,6 +3,7 @@ package console
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/relkey/relkey/internal/policy"
 	"github.com/relkey/relkey/internal/product"
 	"github.com/relkey/relkey/internal/release"
+	"github.com/relkey/relkey/internal/session"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
 )
@@ -26,11 +28,11 @@ const listSize = 25
 
 func (p *Pages) consoleRoutes() {
 	m := p.mux
-	m.HandleFunc("GET /console", p.toDefault(KindConsole))
+	m.HandleFunc("GET /console", p.toDefault(session.KindConsole))
 	m.HandleFunc("GET /console/{account}/login", p.loginPage)
 	m.HandleFunc("POST /console/{account}/login", p.login)
 	in := func(pattern string, page func(*request) error) {
-		m.HandleFunc(pattern, p.signedIn(KindConsole, page))
+		m.HandleFunc(pattern, p.signedIn(session.KindConsole, page))
 	}
 	in("POST /console/{account}/logout", p.signOut)
 	in("GET /console/{account}/{$}", p.overview)
@@ -51,6 +53,11 @@ func (p *Pages) consoleRoutes() {
 	in("GET /console/{account}/releases", p.listPage("releases", "Releases", p.releaseList))
 	in("POST /console/{account}/releases", p.createRelease)
 	in("POST /console/{account}/releases/{id}/{action}", p.releaseAction)
+	in("GET /console/{account}/webhooks", p.listPage("webhooks", "Webhooks", p.webhookList))
+	in("POST /console/{account}/webhooks", p.createWebhook)
+	in("POST /console/{account}/webhooks/{id}/delete", p.deleteWebhook)
+	in("POST /console/{account}/webhooks/deliveries/{id}/retry", p.retryDelivery)
+	in("GET /console/{account}/events", p.events)
 	in("GET /console/{account}/tokens", p.tokens)
 	in("POST /console/{account}/tokens", p.createToken)
 	in("POST /console/{account}/tokens/{id}/revoke", p.revokeToken)
@@ -105,7 +112,7 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	if err := p.signIn(w, r, t.ID, KindConsole, access.BearerUser, u.ID, consoleSessionTTL); err != nil {
+	if err := p.signIn(w, r, t.ID, session.KindConsole, access.BearerUser, u.ID, consoleSessionTTL); err != nil {
 		fail(err)
 	}
 }
@@ -113,10 +120,17 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 // signIn starts a session of kind for the bearer, hands its cookie to
 // the browser and leads to the first page.
 func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, accountID, kind, bearerType, bearerID string, ttl time.Duration) error {
-	sess, raw, err := p.Sessions.Start(r.Context(), accountID, kind, bearerType, bearerID, ttl)
+	sess, raw, err := p.Sessions.Start(r.Context(), accountID, kind, bearerType, bearerID, ttl, nil)
 	if err != nil {
 		return err
 	}
+	return p.enter(w, r, sess, raw)
+}
+
+// enter hands a started session's cookie to the browser and leads to the
+// first page.
+func (p *Pages) enter(w http.ResponseWriter, r *http.Request, sess *session.Session, raw string) error {
+	kind := sess.Kind
 	base := "/" + kind + "/" + r.PathValue("account")
 	p.setCookie(w, r, kind, base, raw, sess.ExpiresAt)
 	http.Redirect(w, r, base+"/", http.StatusSeeOther)
@@ -338,14 +352,23 @@ func (p *Pages) createPolicy(q *request) error {
 // new license may take.
 type licensePage struct {
 	listing[license.Shown]
-	Policies        []policy.Policy
-	Products        []product.Product
-	Product, Policy string
+	Policies                []policy.Policy
+	Products                []product.Product
+	Product, Policy, Status string
+	Statuses                []string
 }
+
+// licenseStatuses are the statuses the licenses page filters by.
+var licenseStatuses = []string{license.StatusActive, license.StatusInactive, license.StatusExpiring,
+	license.StatusExpired, license.StatusSuspended, license.StatusBanned}
 
 func (p *Pages) licenseList(q *request) (any, error) {
 	req, n := pageOf(q.r)
-	f := license.Filter{ProductID: q.r.URL.Query().Get("product"), PolicyID: q.r.URL.Query().Get("policy")}
+	query := q.r.URL.Query()
+	f := license.Filter{ProductID: query.Get("product"), PolicyID: query.Get("policy")}
+	if status := query.Get("status"); slices.Contains(licenseStatuses, status) {
+		f.Status = status
+	}
 	rows, total, err := p.Licenses.List(q.ctx, q.who, q.tenant, f, req)
 	if err != nil {
 		return nil, err
@@ -366,7 +389,7 @@ func (p *Pages) licenseList(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return licensePage{newListing(q.r, shown, total, n), policies, products, f.ProductID, f.PolicyID}, nil
+	return licensePage{newListing(q.r, shown, total, n), policies, products, f.ProductID, f.PolicyID, f.Status, licenseStatuses}, nil
 }
 
 func (p *Pages) createLicense(q *request) error {

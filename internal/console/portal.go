@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/page"
+	"github.com/relkey/relkey/internal/session"
 )
 
 // createArtifact records an artifact of the release and answers its
@@ -74,40 +76,48 @@ func absolute(r *http.Request, public *url.URL, raw string) string {
 
 func (p *Pages) portalRoutes() {
 	m := p.mux
-	m.HandleFunc("GET /portal", p.toDefault(KindPortal))
+	m.HandleFunc("GET /portal", p.toDefault(session.KindPortal))
 	m.HandleFunc("GET /portal/{account}/login", p.portalLoginPage)
 	m.HandleFunc("POST /portal/{account}/login", p.portalLogin)
 	m.HandleFunc("GET /portal/{account}/open", p.openPortalLink)
 	in := func(pattern string, page func(*request) error) {
-		m.HandleFunc(pattern, p.signedIn(KindPortal, page))
+		m.HandleFunc(pattern, p.signedIn(session.KindPortal, page))
 	}
 	in("POST /portal/{account}/logout", p.signOut)
 	in("GET /portal/{account}/{$}", p.portalHome)
+	in("POST /portal/{account}/licenses/{id}/machines", p.portalActivate)
 	in("POST /portal/{account}/machines/{id}/deactivate", p.portalDeactivate)
 	in("GET /portal/{account}/downloads/{id}", p.portalDownload)
 }
 
-// portalLink makes a one-time link into the portal for a license: a
-// credential of the license, so it takes what a license token takes.
+// portalLink makes a one-time link into the portal for a license, through
+// the rules of POST /portal-sessions, with what a customer signed in by
+// key may do and the portal's sign-in page to return to.
 func (p *Pages) portalLink(q *request, licenseID string) error {
-	l, err := p.Licenses.Find(q.ctx, q.who, q.tenant, licenseID)
+	home := absolute(q.r, p.PublicURL, "/portal/"+url.PathEscape(q.tenant.Slug)+"/login")
+	link, err := p.PortalLinks.Create(q.ctx, q.who, q.tenant, session.PortalParams{
+		LicenseID: licenseID, ReturnURL: home,
+		Permissions: []string{session.MachineRead, session.MachineDelete, session.ReleaseDownload},
+	})
 	if err != nil {
 		return err
 	}
-	if err := q.who.Require("license.tokens.generate"); err != nil {
-		return err
-	}
-	_, raw, err := p.Sessions.Start(q.ctx, q.tenant.ID, KindPortalLink, access.BearerLicense, l.ID, portalLinkTTL)
+	l, err := p.Licenses.Find(q.ctx, q.who, q.tenant, link.BearerID)
 	if err != nil {
 		return err
 	}
-	// The secret rides in the query, which the access log leaves out.
-	link := absolute(q.r, p.PublicURL, "/portal/"+url.PathEscape(q.tenant.Slug)+"/open?"+url.Values{"token": {raw}}.Encode())
-	return p.renderLicense(q, l, "Portal link created: it works once, within 15 minutes.", link)
+	return p.renderLicense(q, l, "Portal link created: it works once, within 15 minutes.", portalURL(q.r, p.PublicURL, q.tenant.Slug, link.Secret))
+}
+
+// portalURL is the address of a one-time portal link. The secret rides in
+// the query, which the access log leaves out.
+func portalURL(r *http.Request, public *url.URL, accountSlug, secret string) string {
+	return absolute(r, public, "/portal/"+url.PathEscape(accountSlug)+"/open?"+url.Values{"token": {secret}}.Encode())
 }
 
 // openPortalLink redeems a one-time link and opens a portal session for
-// its license; a used or expired link answers a page that says so.
+// its license or user with the link's grant; a used or expired link
+// answers a page that says so.
 func (p *Pages) openPortalLink(w http.ResponseWriter, r *http.Request) {
 	t, ok := p.tenant(w, r)
 	if !ok {
@@ -115,7 +125,7 @@ func (p *Pages) openPortalLink(w http.ResponseWriter, r *http.Request) {
 	}
 	link, err := p.Sessions.Redeem(r.Context(), t.ID, r.URL.Query().Get("token"))
 	if apperr.Is(err, apperr.Unauthenticated) {
-		p.render(w, http.StatusGone, "error", &view{Title: "Link used or expired", Account: t.Account, Section: KindPortal,
+		p.render(w, http.StatusGone, "error", &view{Title: "Link used or expired", Account: t.Account, Section: session.KindPortal,
 			Error: "This link has already been used or has expired: ask for a new one, or sign in with your license key."})
 		return
 	}
@@ -123,7 +133,11 @@ func (p *Pages) openPortalLink(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	if err := p.signIn(w, r, t.ID, KindPortal, link.BearerType, link.BearerID, portalSessionTTL); err != nil {
+	sess, raw, err := p.Sessions.Start(r.Context(), t.ID, session.KindPortal, link.BearerType, link.BearerID, portalSessionTTL, link.Grant)
+	if err == nil {
+		err = p.enter(w, r, sess, raw)
+	}
+	if err != nil {
 		p.fail(w, r, err)
 	}
 }
@@ -133,7 +147,7 @@ func (p *Pages) portalLoginPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p.render(w, http.StatusOK, "portal_login", &view{Title: "Your license", Account: t.Account, Section: KindPortal})
+	p.render(w, http.StatusOK, "portal_login", &view{Title: "Your license", Account: t.Account, Section: session.KindPortal})
 }
 
 // portalLogin signs a customer in by license key, as license-key
@@ -153,7 +167,7 @@ func (p *Pages) portalLogin(w http.ResponseWriter, r *http.Request) {
 		if e.Kind == apperr.Unauthenticated || e.Kind == apperr.NotFound {
 			detail = "That license key is not known."
 		}
-		p.render(w, statusOf(e.Kind), "portal_login", &view{Title: "Your license", Account: t.Account, Section: KindPortal, Error: detail})
+		p.render(w, statusOf(e.Kind), "portal_login", &view{Title: "Your license", Account: t.Account, Section: session.KindPortal, Error: detail})
 	}
 	if err := p.limited(r.Context(), licenseKeyAttempts, "portal", t.ID, clientIP(r)); err != nil {
 		fail(err)
@@ -164,43 +178,77 @@ func (p *Pages) portalLogin(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	if err := p.signIn(w, r, t.ID, KindPortal, access.BearerLicense, who.BearerID, portalSessionTTL); err != nil {
+	if err := p.signIn(w, r, t.ID, session.KindPortal, access.BearerLicense, who.BearerID, portalSessionTTL); err != nil {
 		fail(err)
 	}
 }
 
-// portalPage is what a customer sees of their license.
-type portalPage struct {
+// portalLicense is one of the customer's licenses as the portal shows it.
+type portalLicense struct {
 	license.Shown
-	Status    string
-	Machines  []machine.WithPolicy[machine.Machine]
-	Downloads []artifact.Artifact
+	Status   string
+	Machines []machine.WithPolicy[machine.Machine]
 }
 
-// portalHome shows the license, its machines and the downloads its
-// license may see, all read as the license itself.
+// portalPage is what a customer sees: their licenses, what they may
+// download, and what their session lets them do.
+type portalPage struct {
+	Licenses  []portalLicense
+	Downloads []artifact.Artifact
+	Grant     *session.Grant
+}
+
+// portalHome shows the session's license (or the user's licenses, of the
+// session's product when it names one), their machines and the downloads
+// they may see, all read as the license or user itself.
 func (p *Pages) portalHome(q *request) error {
-	l, err := p.Licenses.Find(q.ctx, q.who, q.tenant, q.who.BearerID)
+	grant := q.session.Grant.Effective()
+	licenses, err := p.portalLicenses(q, grant)
 	if err != nil {
 		return err
 	}
-	shown, err := p.Licenses.Show(q.ctx, q.who, q.tenant, nil, l)
-	if err != nil {
-		return err
+	data := portalPage{Grant: grant}
+	now := time.Now()
+	for i := range licenses {
+		l := &licenses[i]
+		shown, err := p.Licenses.Show(q.ctx, q.who, q.tenant, nil, l)
+		if err != nil {
+			return err
+		}
+		pl := portalLicense{Shown: shown[0], Status: l.Status(now)}
+		if grant.Allows(session.MachineRead) {
+			if pl.Machines, _, err = p.Machines.List(q.ctx, q.who, q.tenant, machine.Filter{LicenseID: l.ID}, page.Request{Limit: 100}); err != nil {
+				return err
+			}
+		}
+		data.Licenses = append(data.Licenses, pl)
 	}
-	machines, _, err := p.Machines.List(q.ctx, q.who, q.tenant, machine.Filter{LicenseID: l.ID}, page.Request{Limit: 100})
-	if err != nil {
-		return err
+	if grant.Allows(session.ReleaseDownload) {
+		downloads, _, err := p.Artifacts.List(q.ctx, q.who, q.tenant, artifact.Filter{Product: grant.ProductID}, page.Request{Limit: 50})
+		if err != nil && !apperr.Is(err, apperr.Forbidden) {
+			return err
+		}
+		data.Downloads = uploaded(downloads)
 	}
-	downloads, _, err := p.Artifacts.List(q.ctx, q.who, q.tenant, artifact.Filter{}, page.Request{Limit: 50})
-	if err != nil && !apperr.Is(err, apperr.Forbidden) {
-		return err
-	}
-	v := q.view("Your license")
-	v.Section = KindPortal
-	v.Data = portalPage{Shown: shown[0], Status: l.Status(time.Now()), Machines: machines, Downloads: uploaded(downloads)}
+	v := q.view("Your licenses")
+	v.Section = session.KindPortal
+	v.Data = data
 	p.render(q.w, http.StatusOK, "portal", v)
 	return nil
+}
+
+// portalLicenses are the licenses the session shows: its license, or its
+// user's (of the grant's product when it names one).
+func (p *Pages) portalLicenses(q *request, grant *session.Grant) ([]license.License, error) {
+	if q.who.BearerType == access.BearerLicense {
+		l, err := p.Licenses.Find(q.ctx, q.who, q.tenant, q.who.BearerID)
+		if err != nil {
+			return nil, err
+		}
+		return []license.License{*l}, nil
+	}
+	licenses, _, err := p.Licenses.List(q.ctx, q.who, q.tenant, license.Filter{UserID: q.who.BearerID, ProductID: grant.ProductID}, page.Request{Limit: 100})
+	return licenses, err
 }
 
 // uploaded keeps the artifacts whose bytes are there to download.
@@ -214,8 +262,68 @@ func uploaded(all []artifact.Artifact) []artifact.Artifact {
 	return out
 }
 
+// portalAllows refuses what the session's grant does not include as a
+// page that is not there.
+func portalAllows(q *request, permission string) error {
+	if !q.session.Grant.Allows(permission) {
+		return apperr.New(apperr.NotFound, "NOT_FOUND", "This page is not there.")
+	}
+	return nil
+}
+
+// portalMachine finds a machine the session may act on: within the
+// bearer's sight and of the grant's product when it names one.
+func (p *Pages) portalMachine(q *request, id string) (*machine.Machine, error) {
+	m, _, err := p.Machines.Find(q.ctx, q.who, q.tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	if pid := q.session.Grant.Effective().ProductID; pid != "" && m.ProductID != pid {
+		return nil, apperr.NotFoundResource("machine", id)
+	}
+	return m, nil
+}
+
+// portalActivate activates a machine for one of the customer's licenses,
+// with the fingerprint and the fields the session asks for, through the
+// same rules as POST /machines.
+func (p *Pages) portalActivate(q *request) error {
+	if err := portalAllows(q, session.MachineCreate); err != nil {
+		return err
+	}
+	grant := q.session.Grant.Effective()
+	licenses, err := p.portalLicenses(q, grant)
+	if err != nil {
+		return err
+	}
+	id := q.r.PathValue("id")
+	if !slices.ContainsFunc(licenses, func(l license.License) bool { return l.ID == id }) {
+		return apperr.NotFoundResource("license", id)
+	}
+	params := machine.Params{Fingerprint: optional.Of(strings.TrimSpace(q.r.PostFormValue("fingerprint")))}
+	for field, into := range map[string]*optional.Value[*string]{"name": &params.Name, "hostname": &params.Hostname, "platform": &params.Platform} {
+		if grant.Asks(field) {
+			*into = text(q.r, field)
+		}
+	}
+	if _, _, err := p.Machines.Activate(q.ctx, q.who, q.tenant, id, params, nil); err != nil {
+		if e := apperr.As(err); e.Kind != apperr.Internal {
+			return q.back("/", "The machine was not activated: "+e.Detail)
+		}
+		return err
+	}
+	return q.back("/", "Machine activated.")
+}
+
 func (p *Pages) portalDeactivate(q *request) error {
-	if err := p.Machines.Deactivate(q.ctx, q.who, q.tenant, q.r.PathValue("id")); err != nil {
+	if err := portalAllows(q, session.MachineDelete); err != nil {
+		return err
+	}
+	m, err := p.portalMachine(q, q.r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := p.Machines.Deactivate(q.ctx, q.who, q.tenant, m.ID); err != nil {
 		return err
 	}
 	return q.back("/", "Machine deactivated.")
@@ -224,7 +332,11 @@ func (p *Pages) portalDeactivate(q *request) error {
 // portalDownload answers the artifact's download as the API does: a 303 to
 // its presigned URL, counted and within the license's sight.
 func (p *Pages) portalDownload(q *request) error {
-	_, location, err := p.Artifacts.Download(q.ctx, q.who, q.tenant, artifact.DownloadRequest{Ref: q.r.PathValue("id"), Redirect: true})
+	if err := portalAllows(q, session.ReleaseDownload); err != nil {
+		return err
+	}
+	_, location, err := p.Artifacts.Download(q.ctx, q.who, q.tenant, artifact.DownloadRequest{Ref: q.r.PathValue("id"),
+		Filter: artifact.Filter{Product: q.session.Grant.Effective().ProductID}, Redirect: true})
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,9 @@ package event
 
 import "slices"
 
-// Types are Keygen's event types (its event type seeds), in order; every
-// event relkey emits is one of them, and webhook subscriptions name them.
+// Types are Keygen's event types (its event type seeds) and relkey's own
+// portal-session.created, in order; every event relkey emits is one of
+// them, and webhook subscriptions name them.
 var Types = []string{
 	"account.billing.updated",
 	"account.plan.updated",
@@ -86,6 +87,7 @@ var Types = []string{
 	"policy.entitlements.detached",
 	"policy.pool.popped",
 	"policy.updated",
+	"portal-session.created",
 	"process.created",
 	"process.deleted",
 	"process.heartbeat.dead",
@@ -175,6 +177,9 @@ const (
 	GroupCreated = "group.created"
 	GroupUpdated = "group.updated"
 	GroupDeleted = "group.deleted"
+
+	// PortalSessionCreated is relkey's: a one-time portal link was made.
+	PortalSessionCreated = "portal-session.created"
 
 	LicenseValidationSucceeded = "license.validation.succeeded"
 	LicenseValidationFailed    = "license.validation.failed"

@@ -30,6 +30,7 @@ import (
 	"github.com/relkey/relkey/internal/release"
 	"github.com/relkey/relkey/internal/releasepackage"
 	"github.com/relkey/relkey/internal/requestlog"
+	"github.com/relkey/relkey/internal/session"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
@@ -63,6 +64,7 @@ type Services struct {
 	Webhooks     *webhook.Service
 	EventLog     *event.Log
 	RequestLog   *requestlog.Log
+	PortalLinks  *session.PortalLinks
 }
 
 // Deps is everything the HTTP layer calls and its settings.
@@ -162,6 +164,7 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.GET("/me", s.me)
 	g.POST("/passwords", s.requestPasswordReset)
 	s.groupRoutes(g)
+	g.POST("/portal-sessions", s.createPortalSession)
 
 	g.GET("/tokens", s.listTokens)
 	g.POST("/tokens", s.createToken)

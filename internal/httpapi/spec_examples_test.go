@@ -229,6 +229,9 @@ var story = []scene{
 	{op: "detachGroupOwners", status: 204, path: map[string]string{"id": "{{group}}"},
 		body: `{"data":[` + rel("users", "user")[len(`{"data":`):len(rel("users", "user"))-1] + `]}`},
 	{op: "deleteGroup", status: 204, path: map[string]string{"id": "{{group}}"}},
+	{op: "createPortalSession", about: "A one-time link to the portal, where the customer may also deactivate machines", status: 201,
+		body: `{"data":{"type":"portal-sessions","attributes":{"returnUrl":"https://example.com/account","permissions":["machine.read","machine.delete","release.download"],"fingerprintLabel":"Device ID"},
+			"relationships":{"license":` + rel("licenses", "license") + `}}}`},
 
 	{op: "listWebhookEvents", setup: true, fanOut: true, status: 200, save: map[string]string{"webhookEvent": "/data/0/id"}},
 	{op: "retryWebhookEvent", status: 201, path: map[string]string{"id": "{{webhookEvent}}"}},
@@ -440,6 +443,7 @@ var (
 	licenseKeyPattern  = regexp.MustCompile(`\b[0-9A-F]{6}(-[0-9A-F]{6}){4}-V3\b`)
 	certificatePattern = regexp.MustCompile(`(-----BEGIN [A-Z ]+-----\n)[A-Za-z0-9+/=\n]+?(\n-----END [A-Z ]+-----)`)
 	presignedPattern   = regexp.MustCompile(`^https?://[^"]*(signature|Signature)=[^"]*$`)
+	portalLinkPattern  = regexp.MustCompile(`^https?://[^/"]+(/portal/[^/"]+/open\?token=)[A-Za-z0-9_-]{43}$`)
 )
 
 // normalizer replaces what differs from run to run with stable stand-ins:
@@ -483,6 +487,7 @@ func (n *normalizer) text(s string) string {
 	if presignedPattern.MatchString(s) {
 		return "https://licensing.example.com/v1/blobs/artifacts/DesktopApp-1.0.0-arm64.dmg?expires=1767261600&signature=" + fakeHex(0, 64)
 	}
+	s = portalLinkPattern.ReplaceAllString(s, "https://licensing.example.com${1}"+fakeHex(0, 43))
 	s = certificatePattern.ReplaceAllString(s, "${1}eyJlbmMiOiLigKYiLCJzaWciOiLigKYiLCJhbGciOiJiYXNlNjQrZWQyNTUxOSJ9${2}")
 	s = uuidPattern.ReplaceAllStringFunc(s, func(id string) string {
 		return n.standIn(id, func(i int) string {

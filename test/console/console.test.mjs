@@ -112,35 +112,65 @@ test("a release is created, an artifact uploaded from the browser, and published
   await look("releases");
 });
 
-test("the customer opens the portal, deactivates a machine and downloads the release", async () => {
+test("a portal session made through the API: the customer opens it, deactivates a machine and downloads the release", async () => {
+  const json = { "Content-Type": "application/vnd.api+json", Accept: "application/vnd.api+json" };
   const activated = await fetch(`${base}/v1/accounts/acme/machines`, {
     method: "POST",
-    headers: { Authorization: "License " + state.key, "Content-Type": "application/vnd.api+json", Accept: "application/vnd.api+json" },
+    headers: { Authorization: "License " + state.key, ...json },
     body: JSON.stringify({ data: { type: "machines", attributes: { fingerprint: "e2e-laptop", name: "Laptop" },
       relationships: { license: { data: { type: "licenses", id: state.licenseId } } } } }),
   });
   assert.equal(activated.status, 201, await activated.text());
 
+  // Signing in by key refuses an unknown key.
   await page.goto(base + "/portal/acme/login");
   await look("portal-login");
   await page.fill("#key", "not a key");
   await page.click("text=Open my license");
   assert.match(await page.textContent("[role=alert]"), /not known/);
-  await page.fill("#key", state.key);
-  await page.click("text=Open my license");
-  await page.waitForURL(base + "/portal/acme/");
-  assert.match(await page.textContent("main"), /e2e-laptop/);
+
+  const tokens = await fetch(`${base}/v1/accounts/acme/tokens`, {
+    method: "POST", headers: { Authorization: "Basic " + Buffer.from("admin@acme.test:password-acme").toString("base64"), ...json },
+  });
+  assert.equal(tokens.status, 201);
+  const admin = (await tokens.json()).data.attributes.token;
+  const made = await fetch(`${base}/v1/accounts/acme/portal-sessions`, {
+    method: "POST", headers: { Authorization: "Bearer " + admin, ...json },
+    body: JSON.stringify({ data: { type: "portal-sessions",
+      attributes: { returnUrl: "https://vendor.example/account", permissions: ["machine.read", "machine.delete", "release.download"], fingerprintLabel: "Device ID" },
+      relationships: { license: { data: { type: "licenses", id: state.licenseId } } } } }),
+  });
+  const madeBody = await made.text();
+  assert.equal(made.status, 201, madeBody);
+  const link = JSON.parse(madeBody).data.links.portal;
+
+  const customer = await context.newPage();
+  customer.on("dialog", (dialog) => dialog.accept());
+  await customer.goto(link);
+  assert.equal(customer.url(), base + "/portal/acme/");
+  const main = await customer.textContent("main");
+  assert.match(main, /e2e-laptop/);
+  assert.match(main, /Device ID/);
+  assert.equal(await customer.getAttribute("a.return", "href"), "https://vendor.example/account");
+  const previous = page;
+  page = customer;
   await look("portal");
 
-  const href = await page.getAttribute(".downloads a", "href");
+  const href = await customer.getAttribute(".downloads a", "href");
   const download = await context.request.get(base + href);
   assert.equal(download.status(), 200);
   assert.deepEqual(Buffer.from(await download.body()), state.bytes, "the download is the uploaded file");
 
-  await page.click("text=Deactivate");
-  await page.waitForSelector("text=Machine deactivated.");
-  assert.doesNotMatch(await page.textContent("main"), /e2e-laptop/);
+  await customer.click("text=Deactivate");
+  await customer.waitForSelector("text=Machine deactivated.");
+  assert.doesNotMatch(await customer.textContent("main"), /e2e-laptop/);
   await look("portal-after-deactivate");
+  page = previous;
+
+  const again = await customer.goto(link);
+  assert.equal(again.status(), 410);
+  assert.match(await customer.textContent("[role=alert]"), /already been used/);
+  await customer.close();
 });
 
 test("a one-time portal link opens the portal once; the reused link is refused", async () => {
@@ -160,7 +190,7 @@ test("a one-time portal link opens the portal once; the reused link is refused",
 });
 
 test("machines, users, tokens and settings pages", async () => {
-  for (const name of ["machines", "users", "settings"]) {
+  for (const name of ["machines", "users", "webhooks", "events", "settings"]) {
     await page.goto(`${base}/console/acme/${name}`);
     await look(name);
   }

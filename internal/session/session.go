@@ -1,4 +1,7 @@
-package console
+// Package session keeps the web console's and portal's browser sessions on
+// the server, and the one-time links into the portal that a vendor hands a
+// customer (POST /portal-sessions) with what the customer may do there.
+package session
 
 import (
 	"context"
@@ -36,13 +39,17 @@ type Session struct {
 	ExpiresAt  time.Time
 	RevokedAt  *time.Time
 	CreatedAt  time.Time
+	// Grant is what a portal session (or link) lets the customer do; nil
+	// for console sessions and for portal sign-ins by license key, which
+	// get DefaultSignInGrant.
+	Grant *Grant `gorm:"column:portal_grant;serializer:json"`
 }
 
 // TableName is the sessions table.
 func (Session) TableName() string { return "console_sessions" }
 
-// errSessionGone is what an unknown, expired or revoked session is.
-var errSessionGone = apperr.New(apperr.Unauthenticated, "SESSION_INVALID", "Your session has ended: sign in again")
+// ErrGone is what an unknown, expired or revoked session is.
+var ErrGone = apperr.New(apperr.Unauthenticated, "SESSION_INVALID", "Your session has ended: sign in again")
 
 // Sessions starts, opens and revokes sessions.
 type Sessions struct {
@@ -52,6 +59,9 @@ type Sessions struct {
 
 // NewSessions returns the session rules over db.
 func NewSessions(db *database.DB) *Sessions { return &Sessions{db: db, now: time.Now} }
+
+// Now is the sessions' clock.
+func (s *Sessions) Now() time.Time { return s.now() }
 
 // SetClock makes the sessions read the time from now.
 func (s *Sessions) SetClock(now func() time.Time) { s.now = now }
@@ -68,13 +78,18 @@ func digest(raw string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Start opens a session of kind for the bearer, lasting ttl, and returns
-// it with the secret for the cookie (never stored).
-func (s *Sessions) Start(ctx context.Context, accountID, kind, bearerType, bearerID string, ttl time.Duration) (*Session, string, error) {
+// Start opens a session of kind for the bearer, lasting ttl, with what it
+// grants (nil: see Session.Grant), and returns it with the secret for the
+// cookie (never stored).
+func (s *Sessions) Start(ctx context.Context, accountID, kind, bearerType, bearerID string, ttl time.Duration, grant *Grant) (*Session, string, error) {
+	return s.startUntil(ctx, accountID, kind, bearerType, bearerID, s.now().UTC().Add(ttl), grant)
+}
+
+func (s *Sessions) startUntil(ctx context.Context, accountID, kind, bearerType, bearerID string, expires time.Time, grant *Grant) (*Session, string, error) {
 	raw, now := randomSecret(), s.now().UTC()
 	sess := &Session{
 		ID: uuid.NewString(), AccountID: accountID, Kind: kind, BearerType: bearerType, BearerID: bearerID,
-		Digest: digest(raw), CSRF: randomSecret(), ExpiresAt: now.Add(ttl), CreatedAt: now,
+		Digest: digest(raw), CSRF: randomSecret(), ExpiresAt: expires.UTC(), CreatedAt: now, Grant: grant,
 	}
 	if err := database.Insert(s.db.Conn(ctx), sess, nil); err != nil {
 		return nil, "", err
@@ -85,15 +100,15 @@ func (s *Sessions) Start(ctx context.Context, accountID, kind, bearerType, beare
 // Open finds the live session of kind in the account whose secret is raw.
 func (s *Sessions) Open(ctx context.Context, accountID, kind, raw string) (*Session, error) {
 	if raw == "" {
-		return nil, errSessionGone
+		return nil, ErrGone
 	}
 	q := s.db.Conn(ctx).Where("digest = ? AND account_id = ? AND kind = ?", digest(raw), accountID, kind)
-	sess, err := database.Take[Session](q, errSessionGone)
+	sess, err := database.Take[Session](q, ErrGone)
 	if err != nil {
 		return nil, err
 	}
 	if sess.RevokedAt != nil || !s.now().Before(sess.ExpiresAt) {
-		return nil, errSessionGone
+		return nil, ErrGone
 	}
 	return sess, nil
 }
@@ -126,7 +141,15 @@ func (s *Sessions) Redeem(ctx context.Context, accountID, raw string) (*Session,
 		return nil, database.Error(res.Error)
 	}
 	if res.RowsAffected != 1 {
-		return nil, errSessionGone
+		return nil, ErrGone
 	}
 	return link, nil
+}
+
+// Prune deletes the sessions and links that ended (expired or revoked)
+// more than a day before now, and reports how many went.
+func (s *Sessions) Prune(ctx context.Context, now time.Time) (int64, error) {
+	cutoff := now.UTC().Add(-24 * time.Hour)
+	res := s.db.Conn(ctx).Where("expires_at < ? OR revoked_at < ?", cutoff, cutoff).Delete(&Session{})
+	return res.RowsAffected, database.Error(res.Error)
 }
