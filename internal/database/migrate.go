@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"strconv"
+	"time"
 
 	"github.com/golang-migrate/migrate/v4"
 	migratedb "github.com/golang-migrate/migrate/v4/database"
@@ -66,6 +69,11 @@ func appliedVersion(m *migrate.Migrate) (uint, bool, error) {
 	return version, dirty, err
 }
 
+// migrationWait bounds how long a migrator waits for another replica's
+// migrations, and how long one migration may run: far beyond a request's
+// budget, which the pool's connections carry.
+const migrationWait = 10 * time.Minute
+
 func (db *DB) migrate(run func(*migrate.Migrate) error) error {
 	src, err := iofs.New(dbfiles.Migrations, "migrations/"+string(db.Engine))
 	if err != nil {
@@ -75,7 +83,11 @@ func (db *DB) migrate(run func(*migrate.Migrate) error) error {
 	switch db.Engine {
 	case Postgres:
 		// The pgx driver closes the *sql.DB it is given, so it gets its own.
-		conn, err := sql.Open("pgx", db.dsn)
+		dsn, err := withoutRequestTimeouts(db.dsn)
+		if err != nil {
+			return err
+		}
+		conn, err := sql.Open("pgx", dsn)
 		if err != nil {
 			return err
 		}
@@ -84,7 +96,7 @@ func (db *DB) migrate(run func(*migrate.Migrate) error) error {
 			return fmt.Errorf("migrations: %w", err)
 		}
 	case SQLite:
-		if driver, err = newSQLiteMigrator(db.SQL); err != nil {
+		if driver, err = newSQLiteMigrator(db.SQL, db.budget); err != nil {
 			return fmt.Errorf("migrations: %w", err)
 		}
 	}
@@ -93,6 +105,7 @@ func (db *DB) migrate(run func(*migrate.Migrate) error) error {
 		return fmt.Errorf("migrations: %w", err)
 	}
 	defer m.Close()
+	m.LockTimeout = migrationWait
 	if err := run(m); err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		return fmt.Errorf("migrations: %w", err)
 	}
@@ -108,16 +121,43 @@ type sqliteMigrator struct {
 	db     *sql.DB
 	conn   *sql.Conn
 	failed bool
+	// budget is the pool's busy timeout, which a locked connection gets
+	// back when it returns to the pool.
+	budget time.Duration
 }
 
 const sqliteMigrationsTable = "schema_migrations"
 
-func newSQLiteMigrator(db *sql.DB) (*sqliteMigrator, error) {
-	_, err := db.Exec(`CREATE TABLE IF NOT EXISTS ` + sqliteMigrationsTable + ` (version INTEGER NOT NULL, dirty BOOLEAN NOT NULL)`)
+func newSQLiteMigrator(db *sql.DB, budget time.Duration) (*sqliteMigrator, error) {
+	s := &sqliteMigrator{db: db, budget: budget}
+	ctx := context.Background()
+	conn, err := s.waitingConn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &sqliteMigrator{db: db}, nil
+	_, err = conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+sqliteMigrationsTable+` (version INTEGER NOT NULL, dirty BOOLEAN NOT NULL)`)
+	return s, errors.Join(err, s.release(conn))
+}
+
+// waitingConn is a connection of the pool that waits up to migrationWait
+// for another process's write lock.
+func (s *sqliteMigrator) waitingConn(ctx context.Context) (*sql.Conn, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", migrationWait.Milliseconds())); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// release gives a waiting connection its budget back and returns it to
+// the pool.
+func (s *sqliteMigrator) release(conn *sql.Conn) error {
+	_, err := conn.ExecContext(context.Background(), fmt.Sprintf("PRAGMA busy_timeout = %d", s.budget.Milliseconds()))
+	return errors.Join(err, conn.Close())
 }
 
 func (s *sqliteMigrator) Open(string) (migratedb.Driver, error) {
@@ -135,13 +175,12 @@ func (s *sqliteMigrator) Lock() error {
 	if s.conn != nil {
 		return migratedb.ErrLocked
 	}
-	conn, err := s.db.Conn(context.Background())
+	conn, err := s.waitingConn(context.Background())
 	if err != nil {
 		return err
 	}
 	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
-		conn.Close()
-		return err
+		return errors.Join(err, s.release(conn))
 	}
 	s.conn, s.failed = conn, false
 	return nil
@@ -156,7 +195,7 @@ func (s *sqliteMigrator) Unlock() error {
 		end = "ROLLBACK"
 	}
 	_, err := s.conn.ExecContext(context.Background(), end)
-	closeErr := s.conn.Close()
+	closeErr := s.release(s.conn)
 	s.conn = nil
 	return errors.Join(err, closeErr)
 }
@@ -232,4 +271,19 @@ func (s *sqliteMigrator) Drop() error {
 		}
 	}
 	return nil
+}
+
+// withoutRequestTimeouts is a PostgreSQL DSN of relkey's without the
+// request budget's statement and lock timeouts: a migration waits for
+// another replica's and may build an index on a large table.
+func withoutRequestTimeouts(dsn string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	q.Set("statement_timeout", strconv.FormatInt(migrationWait.Milliseconds(), 10))
+	q.Set("lock_timeout", strconv.FormatInt(migrationWait.Milliseconds(), 10))
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
