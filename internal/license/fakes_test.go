@@ -1,6 +1,8 @@
 package license
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -546,7 +548,20 @@ var rsaKey = sync.OnceValue(func() *rsa.PrivateKey {
 	return k
 })
 
+// ecdsaKey is the account's ECDSA key, made once per test binary.
+var ecdsaKey = sync.OnceValue(func() *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
 type fakeRSA struct{}
+
+func (fakeRSA) ECDSAKey(context.Context, *account.Tenant) (*ecdsa.PrivateKey, error) {
+	return ecdsaKey(), nil
+}
 
 func (fakeRSA) RSAKey(context.Context, *account.Tenant) (*rsa.PrivateKey, error) {
 	return rsaKey(), nil
