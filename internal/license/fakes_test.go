@@ -1,10 +1,10 @@
 package license
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
