@@ -28,6 +28,7 @@ import (
 	"github.com/relkey/relkey/internal/product"
 	"github.com/relkey/relkey/internal/ratelimit"
 	"github.com/relkey/relkey/internal/release"
+	"github.com/relkey/relkey/internal/search"
 	"github.com/relkey/relkey/internal/releasepackage"
 	"github.com/relkey/relkey/internal/requestlog"
 	"github.com/relkey/relkey/internal/storage"
@@ -63,6 +64,7 @@ type Services struct {
 	Webhooks     *webhook.Service
 	EventLog     *event.Log
 	RequestLog   *requestlog.Log
+	Search       *search.Service
 }
 
 // Deps is everything the HTTP layer calls and its settings.
@@ -162,6 +164,7 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.GET("/me", s.me)
 	g.POST("/passwords", s.requestPasswordReset)
 	s.groupRoutes(g)
+	s.registerSearch(g)
 
 	g.GET("/tokens", s.listTokens)
 	g.POST("/tokens", s.createToken)
