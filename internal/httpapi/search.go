@@ -67,23 +67,17 @@ func (s *Server) searchResult(ctx context.Context, c echo.Context, typ, id strin
 	who, t := principalOf(c), tenantOf(c)
 	switch typ {
 	case "entitlements":
-		v, err := s.Entitlements.Find(ctx, who, t, id)
-		if err != nil {
-			return nil, err
-		}
-		return serializer.Entitlement(v), nil
+		return rendered(s.Entitlements.Find(ctx, who, t, id))(serializer.Entitlement)
 	case "products":
-		v, err := s.Products.Find(ctx, who, t, id)
-		if err != nil {
-			return nil, err
-		}
-		return serializer.Product(v), nil
+		return rendered(s.Products.Find(ctx, who, t, id))(serializer.Product)
 	case "policies":
-		v, err := s.Policies.Find(ctx, who, t, id)
-		if err != nil {
-			return nil, err
-		}
-		return serializer.Policy(v), nil
+		return rendered(s.Policies.Find(ctx, who, t, id))(serializer.Policy)
+	case "users":
+		return rendered(s.Users.Find(ctx, who, t, id))(serializer.User)
+	case "releases":
+		return rendered(s.Releases.Show(ctx, who, t, id, release.Narrowing{}))(serializer.Release)
+	case "groups":
+		return rendered(s.Groups.Find(ctx, who, t, id))(serializer.Group)
 	case "licenses":
 		l, err := s.Licenses.Find(ctx, who, t, id)
 		if err != nil {
@@ -100,24 +94,16 @@ func (s *Server) searchResult(ctx context.Context, c echo.Context, typ, id strin
 			return nil, err
 		}
 		return serializer.Machine(m, pol), nil
-	case "users":
-		v, err := s.Users.Find(ctx, who, t, id)
-		if err != nil {
-			return nil, err
-		}
-		return serializer.User(v), nil
-	case "releases":
-		v, err := s.Releases.Show(ctx, who, t, id, release.Narrowing{})
-		if err != nil {
-			return nil, err
-		}
-		return serializer.Release(v), nil
-	case "groups":
-		v, err := s.Groups.Find(ctx, who, t, id)
-		if err != nil {
-			return nil, err
-		}
-		return serializer.Group(v), nil
 	}
 	return nil, apperr.NotFoundResource(typ, id)
+}
+
+// rendered renders a found record with node, or passes its error on.
+func rendered[T any](v *T, err error) func(node func(*T) *jsonapi.Node) (*jsonapi.Node, error) {
+	return func(node func(*T) *jsonapi.Node) (*jsonapi.Node, error) {
+		if err != nil {
+			return nil, err
+		}
+		return node(v), nil
+	}
 }
