@@ -51,7 +51,7 @@ func TestPolicies(t *testing.T) {
 			{`"name":"X","floating":true,"maxMachines":6,"overageStrategy":"ALLOW_1_25X_OVERAGE"`, "OVERAGE_STRATEGY_NOT_ALLOWED", "/data/attributes/overageStrategy"},
 			{`"name":"X","heartbeatResurrectionStrategy":"ALWAYS_REVIVE"`, "HEARTBEAT_CULL_STRATEGY_NOT_ALLOWED", "/data/attributes/heartbeatCullStrategy"},
 			{`"name":"X","requireCheckIn":true`, "CHECK_IN_INTERVAL_MISSING", "/data/attributes/checkInInterval"},
-			{`"name":"X","scheme":"RSA_2048_PKCS1_ENCRYPT"`, "SCHEME_NOT_ALLOWED", "/data/attributes/scheme"},
+			{`"name":"X","scheme":"LEGACY_ENCRYPT"`, "SCHEME_NOT_ALLOWED", "/data/attributes/scheme"},
 		} {
 			e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, tt.attrs)).expectError(t, 422, tt.code, "pointer", tt.pointer)
 		}
