@@ -33,6 +33,8 @@ type Account struct {
 	SecretKey         string    `gorm:"column:secret_key"`          // sealed
 	RSAPrivateKey     *string   `gorm:"column:rsa_private_key"`     // sealed PKCS#1, made on first use
 	RSAPublicKey      *string   `gorm:"column:rsa_public_key"`      // PEM
+	ECDSAPrivateKey   *string   `gorm:"column:ecdsa_private_key"`   // sealed SEC 1, made on first use
+	ECDSAPublicKey    *string   `gorm:"column:ecdsa_public_key"`    // PEM
 	CreatedAt         time.Time `gorm:"column:created_at"`
 	UpdatedAt         time.Time `gorm:"column:updated_at"`
 }
@@ -61,6 +63,7 @@ type Service struct {
 	tx      Transactor
 	keyring *keyring.Keyring
 	cache   tenantCache
+	parsed  parsedKeys
 }
 
 // NewService returns the account rules over store.
@@ -160,11 +163,11 @@ func (s *Service) create(ctx context.Context, p Params) (*Account, error) {
 }
 
 // Show returns the request's account, if who may read it.
-func (s *Service) Show(_ context.Context, who *access.Principal, t *Tenant) (*Account, error) {
+func (s *Service) Show(ctx context.Context, who *access.Principal, t *Tenant) (*Account, error) {
 	if err := who.Require("account.read"); err != nil {
 		return nil, err
 	}
-	return t.Account, nil
+	return s.WithKeyPairs(ctx, t)
 }
 
 // Resolve finds an account by UUID or slug and decrypts its keys. Results

@@ -34,18 +34,19 @@ func (s *Store) FirstTwoIDs(ctx context.Context) ([]string, error) {
 	return ids, database.Error(err)
 }
 
-// SetRSAKey stores an RSA key unless the account already has one.
-func (s *Store) SetRSAKey(ctx context.Context, accountID, sealedPrivate, publicPEM string) error {
-	err := s.db.Conn(ctx).Exec(`UPDATE accounts SET rsa_private_key = ?, rsa_public_key = ? WHERE id = ? AND rsa_private_key IS NULL`,
+// SetKeyPair stores a key pair in the given columns (constants of this
+// package) unless the account already has one there.
+func (s *Store) SetKeyPair(ctx context.Context, accountID, privateColumn, publicColumn, sealedPrivate, publicPEM string) error {
+	err := s.db.Conn(ctx).Exec(`UPDATE accounts SET `+privateColumn+` = ?, `+publicColumn+` = ? WHERE id = ? AND `+privateColumn+` IS NULL`,
 		sealedPrivate, publicPEM, accountID).Error
 	return database.Error(err)
 }
 
 // Reseal rewrites the account keys sealed with the master key (the Ed25519
-// private key, the token secret and the RSA private key) through reseal.
+// private key, the token secret and the RSA and ECDSA private keys) through reseal.
 func (s *Store) Reseal(ctx context.Context, reseal func(sealed string) (string, error)) (int64, error) {
 	var total int64
-	for _, column := range []string{"ed25519_private_key", "secret_key", "rsa_private_key"} {
+	for _, column := range []string{"ed25519_private_key", "secret_key", "rsa_private_key", "ecdsa_private_key"} {
 		n, err := s.db.Reseal(ctx, "accounts", column, reseal)
 		total += n
 		if err != nil {

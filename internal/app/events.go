@@ -12,6 +12,7 @@ import (
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/group"
 	"github.com/relkey/relkey/internal/httpapi"
+	"github.com/relkey/relkey/internal/httpsig"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/policy"
@@ -64,14 +65,20 @@ func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered
 	return event.Rendered{Type: node.Type, ID: node.ID, ProductID: productID, Document: doc}, err
 }
 
-// signWebhook signs a delivery with its account's key, as responses are.
-func (a *App) signWebhook(ctx context.Context, accountID, target, host string, body []byte, now time.Time) (date, digest, signature string, err error) {
+// signWebhook signs a delivery with its account's key for the endpoint's
+// algorithm, as responses are signed.
+func (a *App) signWebhook(ctx context.Context, accountID, algorithm, target, host string, body []byte, now time.Time) (date, digest, signature string, err error) {
 	t, err := a.Accounts.Resolve(ctx, accountID)
 	if err != nil {
 		return "", "", "", err
 	}
-	date, digest, signature = httpapi.Signature(t, "POST", target, host, body, now)
-	return date, digest, signature, nil
+	if algorithm == "" || algorithm == httpsig.Ed25519 {
+		date, digest, signature = httpapi.Signature(t, "POST", target, host, body, now)
+		return date, digest, signature, nil
+	}
+	date, digest = httpapi.DateDigest(body, now)
+	signature, err = httpapi.SignatureWith(ctx, a.Accounts, t, algorithm, httpapi.SigningString("POST", target, host, date, digest))
+	return date, digest, signature, err
 }
 
 // webhookTargets are the endpoint URLs the configuration allows.

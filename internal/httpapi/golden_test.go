@@ -87,7 +87,10 @@ func TestWireFormats(t *testing.T) {
 		golden(t, "products-page", 200, e.admin("GET", base+"?page[number]=1&page[size]=1&order=asc", ""), replace)
 
 		account := e.admin("GET", "/v1/accounts/acme", "")
-		replace[data(t, account)["meta"].(map[string]any)["keys"].(map[string]any)["ed25519"].(string)] = "<public-key-base64>"
+		keys := data(t, account)["meta"].(map[string]any)["keys"].(map[string]any)
+		replace[keys["ed25519"].(string)] = "<public-key-base64>"
+		replace[keys["rsa2048"].(string)] = "<rsa-public-key-base64>"
+		replace[keys["ecdsa"].(string)] = "<ecdsa-public-key-base64>"
 		golden(t, "account", 200, account, replace)
 		golden(t, "token", 201, e.do("POST", "/v1/accounts/acme/tokens", "", basic("admin@acme.test", "password-acme")), replace)
 

@@ -51,7 +51,7 @@ func TestPolicies(t *testing.T) {
 			{`"name":"X","floating":true,"maxMachines":6,"overageStrategy":"ALLOW_1_25X_OVERAGE"`, "OVERAGE_STRATEGY_NOT_ALLOWED", "/data/attributes/overageStrategy"},
 			{`"name":"X","heartbeatResurrectionStrategy":"ALWAYS_REVIVE"`, "HEARTBEAT_CULL_STRATEGY_NOT_ALLOWED", "/data/attributes/heartbeatCullStrategy"},
 			{`"name":"X","requireCheckIn":true`, "CHECK_IN_INTERVAL_MISSING", "/data/attributes/checkInInterval"},
-			{`"name":"X","scheme":"RSA_2048_PKCS1_ENCRYPT"`, "SCHEME_NOT_ALLOWED", "/data/attributes/scheme"},
+			{`"name":"X","scheme":"LEGACY_ENCRYPT"`, "SCHEME_NOT_ALLOWED", "/data/attributes/scheme"},
 		} {
 			e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, tt.attrs)).expectError(t, 422, tt.code, "pointer", tt.pointer)
 		}
@@ -401,7 +401,7 @@ func TestLicensees(t *testing.T) {
 func TestJWTLicenseKeysVerifyWithTheAccountRSAKey(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
 		e := newEnv(t, be)
-		if keys := data(t, e.admin("GET", "/v1/accounts/acme", ""))["meta"].(map[string]any)["keys"].(map[string]any); keys["rsa2048"] != nil {
+		if e.acct.Account.RSAPublicKey != nil {
 			t.Fatal("an account has an RSA key before it needs one")
 		}
 		productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
@@ -432,7 +432,7 @@ func TestJWTLicenseKeysVerifyWithTheAccountRSAKey(t *testing.T) {
 		if _, err := jwt.ParseWithClaims(attrs(t, custom)["key"].(string), c, func(*jwt.Token) (any, error) { return pub, nil }); err != nil || c["tier"] != "pro" {
 			t.Fatalf("custom claims: %v %v", c, err)
 		}
-		e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, `"key":"not json"`)).expectError(t, 422, "KEY_INVALID")
+		e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, `"key":"not json"`)).expectError(t, 422, "KEY_JWT_CLAIMS_INVALID")
 		// The same RSA key signs every later license.
 		again := e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, ""))
 		if _, err := jwt.Parse(attrs(t, again)["key"].(string), func(*jwt.Token) (any, error) { return pub, nil }); err != nil {

@@ -30,6 +30,7 @@ import (
 	"github.com/relkey/relkey/internal/release"
 	"github.com/relkey/relkey/internal/releasepackage"
 	"github.com/relkey/relkey/internal/requestlog"
+	"github.com/relkey/relkey/internal/search"
 	"github.com/relkey/relkey/internal/session"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
@@ -65,6 +66,7 @@ type Services struct {
 	EventLog     *event.Log
 	RequestLog   *requestlog.Log
 	PortalLinks  *session.PortalLinks
+	Search       *search.Service
 }
 
 // Deps is everything the HTTP layer calls and its settings.
@@ -165,6 +167,7 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.POST("/passwords", s.requestPasswordReset)
 	s.groupRoutes(g)
 	g.POST("/portal-sessions", s.createPortalSession)
+	s.registerSearch(g)
 
 	g.GET("/tokens", s.listTokens)
 	g.POST("/tokens", s.createToken)

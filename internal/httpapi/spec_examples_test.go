@@ -73,6 +73,8 @@ var story = []scene{
 		body: `{"data":{"type":"users","attributes":{"firstName":"Ada","lastName":"Lovelace","email":"` + adaEmail + `","password":"first-password"}}}`},
 	{op: "updateUser", about: "Tag the customer", status: 200, path: map[string]string{"id": "{{user}}"},
 		body: `{"data":{"type":"users","attributes":{"metadata":{"crmId":"C-1001"}}}}`},
+	{op: "search", about: "Find the customer by its CRM id", status: 200,
+		body: `{"meta":{"type":"users","query":{"metadata":{"crmId":"C-1001"}}}}`},
 	{op: "replaceUser", about: "Correct the name", status: 200, path: map[string]string{"id": "{{user}}"},
 		body: `{"data":{"type":"users","attributes":{"lastName":"King"}}}`},
 	{op: "generateToken", about: "The customer signs in with email and password (HTTP Basic)", status: 201,

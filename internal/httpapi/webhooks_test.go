@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"crypto"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
@@ -12,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/relkey/relkey/internal/config"
 	"github.com/relkey/relkey/internal/httpapi"
+	"github.com/relkey/relkey/internal/httpsig"
 	"github.com/relkey/relkey/internal/testenv"
 	"github.com/relkey/relkey/internal/webhook"
 )
@@ -32,10 +35,13 @@ type received struct {
 // with the account's public key and answers with the code reply gives for
 // the n-th request (from 0).
 type receiver struct {
-	t     testing.TB
-	srv   *httptest.Server
-	pub   ed25519.PublicKey
-	reply func(n int) int
+	t   testing.TB
+	srv *httptest.Server
+	pub ed25519.PublicKey
+	// keys, when set, verify whichever algorithm the delivery names.
+	keys       *accountKeys
+	signedWith []string
+	reply      func(n int) int
 	// hold, when not nil, is waited on before answering; entered, when not
 	// nil, hears of each request that waits.
 	hold, entered chan struct{}
@@ -44,7 +50,10 @@ type receiver struct {
 	got []received
 }
 
-var signatureField = regexp.MustCompile(`signature="([^"]+)"`)
+var (
+	signatureField = regexp.MustCompile(`signature="([^"]+)"`)
+	algorithmField = regexp.MustCompile(`algorithm="([^"]+)"`)
+)
 
 func (e *env) receiver(reply func(n int) int) *receiver {
 	rc := &receiver{t: e.t, pub: e.publicKeyFor(e.acct.Account.ID), reply: reply}
@@ -66,7 +75,15 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	sig, _ := base64.StdEncoding.DecodeString(m[1])
 	// Keygen signs the endpoint URL's host without its port.
 	host, _, _ := strings.Cut(r.Host, ":")
-	if !ed25519.Verify(rc.pub, []byte(httpapi.SigningString("POST", r.URL.RequestURI(), host, r.Header.Get("Date"), digest)), sig) {
+	algorithm, pub := "ed25519", crypto.PublicKey(rc.pub)
+	if rc.keys != nil {
+		algorithm = algorithmField.FindStringSubmatch(r.Header.Get("Keygen-Signature"))[1]
+		pub = rc.keys.forAlgorithm(algorithm)
+		rc.mu.Lock()
+		rc.signedWith = append(rc.signedWith, algorithm)
+		rc.mu.Unlock()
+	}
+	if httpsig.Verify(algorithm, pub, []byte(httpapi.SigningString("POST", r.URL.RequestURI(), host, r.Header.Get("Date"), digest)), sig) != nil {
 		rc.t.Errorf("delivery signature does not verify: %v", r.Header)
 	}
 	var doc struct {
@@ -100,6 +117,13 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 		<-rc.hold
 	}
 	w.WriteHeader(rc.reply(n))
+}
+
+// algorithms are the signature algorithms of the deliveries so far, sorted.
+func (rc *receiver) algorithms() []string {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return slices.Sorted(slices.Values(rc.signedWith))
 }
 
 func (rc *receiver) received() []received {

@@ -4,12 +4,14 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
 
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
@@ -122,7 +124,7 @@ func TestCreate(t *testing.T) {
 			w.policy(policyA).Scheme, w.policy(policyA).Duration = s(policy.SchemeJWTRS256), days(30)
 		}, check: func(t *testing.T, _ *world, l *License) {
 			c := jwtClaims(t, l.Key)
-			if c["sub"] != l.ID || c["jti"] != l.ID || c["aud"] != acct || c["iat"] != float64(clock.Unix()) || c["exp"] != float64(clock.Add(30*day).Unix()) {
+			if c["sub"] != l.ID || uuid.Validate(fmt.Sprint(c["jti"])) != nil || c["jti"] == l.ID || c["aud"] != acct || c["iat"] != float64(clock.Unix()) || c["exp"] != float64(clock.Add(30*day).Unix()) {
 				t.Errorf("claims %v", c)
 			}
 		}},
@@ -133,7 +135,7 @@ func TestCreate(t *testing.T) {
 				}
 			}},
 		{name: "RSA_2048_JWT_RS256 refuses a key that is not claims", who: admin(), rel: onA, p: key("not json"), setup: scheme(policy.SchemeJWTRS256),
-			want: unprocessable("KEY_INVALID", apperr.Attr("key"))},
+			want: unprocessable("KEY_JWT_CLAIMS_INVALID", apperr.Attr("key"))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

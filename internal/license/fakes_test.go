@@ -2,7 +2,9 @@ package license
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
@@ -546,7 +548,20 @@ var rsaKey = sync.OnceValue(func() *rsa.PrivateKey {
 	return k
 })
 
+// ecdsaKey is the account's ECDSA key, made once per test binary.
+var ecdsaKey = sync.OnceValue(func() *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
 type fakeRSA struct{}
+
+func (fakeRSA) ECDSAKey(context.Context, *account.Tenant) (*ecdsa.PrivateKey, error) {
+	return ecdsaKey(), nil
+}
 
 func (fakeRSA) RSAKey(context.Context, *account.Tenant) (*rsa.PrivateKey, error) {
 	return rsaKey(), nil

@@ -6,21 +6,16 @@ package license
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/relkey/relkey/internal/user"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
 	"github.com/relkey/relkey/internal/access"
@@ -143,11 +138,6 @@ type Policies interface {
 	Visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*policy.Policy, error)
 }
 
-// RSAKeys gives an account's RSA key for JWT license keys.
-type RSAKeys interface {
-	RSAKey(ctx context.Context, t *account.Tenant) (*rsa.PrivateKey, error)
-}
-
 // Owners resolves users that may own licenses, and lists a license's users.
 type Owners interface {
 	VisibleID(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (string, error)
@@ -182,15 +172,15 @@ type Service struct {
 	policies Policies
 	owners   Owners
 	sealer   Sealer
-	rsa      RSAKeys
+	keys     SigningKeys
 	machines MachineTotals
 	events   event.Changer
 	now      func() time.Time
 }
 
 // NewService returns the license rules.
-func NewService(store Records, policies Policies, owners Owners, sealer Sealer, rsa RSAKeys, machines MachineTotals, events event.Changer) *Service {
-	return &Service{store: store, policies: policies, owners: owners, sealer: sealer, rsa: rsa, machines: machines, events: events, now: time.Now}
+func NewService(store Records, policies Policies, owners Owners, sealer Sealer, keys SigningKeys, machines MachineTotals, events event.Changer) *Service {
+	return &Service{store: store, policies: policies, owners: owners, sealer: sealer, keys: keys, machines: machines, events: events, now: time.Now}
 }
 
 func (s *Service) occurred(who *access.Principal, name string, l *License) func() event.Occurrence {
@@ -329,8 +319,8 @@ func (s *Service) create(ctx context.Context, who *access.Principal, t *account.
 	return l, nil
 }
 
-// setKey makes the license's key: the given one, a signed one for
-// ED25519_SIGN policies, else a random XXXXXX-XXXXXX-XXXXXX-XXXXXX-XXXXXX-V3.
+// setKey makes the license's key: the given one, one encrypted or signed
+// by the policy's scheme, else a random XXXXXX-XXXXXX-XXXXXX-XXXXXX-XXXXXX-V3.
 func (s *Service) setKey(ctx context.Context, l *License, t *account.Tenant, pol *policy.Policy, given optional.Value[string], verbatim bool) error {
 	key := given.V
 	switch {
@@ -338,20 +328,16 @@ func (s *Service) setKey(ctx context.Context, l *License, t *account.Tenant, pol
 		if err := checkGivenKey(key); err != nil {
 			return err
 		}
-	case pol.Scheme != nil && *pol.Scheme == policy.SchemeJWTRS256:
-		signed, err := s.jwtKey(ctx, l, t, given)
+	case pol.Scheme != nil:
+		var seed *string
+		if given.Set {
+			seed = &given.V
+		}
+		signed, err := s.schemeKey(ctx, l, t, pol, seed)
 		if err != nil {
 			return err
 		}
 		key = signed
-	case pol.Scheme != nil && *pol.Scheme == policy.SchemeED25519:
-		dataset := []byte(key)
-		if !given.Set {
-			dataset = defaultDataset(l, pol)
-		}
-		encoded := "key/" + base64.URLEncoding.EncodeToString(dataset)
-		sig := ed25519.Sign(t.Keys.Signing, []byte(encoded))
-		key = encoded + "." + base64.URLEncoding.EncodeToString(sig)
 	case given.Set:
 		if err := checkGivenKey(key); err != nil {
 			return err
@@ -381,31 +367,6 @@ func checkGivenKey(key string) error {
 	return nil
 }
 
-// jwtKey signs the license as an RS256 JWT with the account's RSA key:
-// Keygen's claims (jti, iss, aud, sub, iat, nbf, exp), or the given key's
-// JSON object as the claims.
-func (s *Service) jwtKey(ctx context.Context, l *License, t *account.Tenant, given optional.Value[string]) (string, error) {
-	claims := jwt.MapClaims{}
-	if given.Set {
-		if err := json.Unmarshal([]byte(given.V), &claims); err != nil {
-			return "", apperr.Attribute("key", "INVALID", "must be a JSON object of claims for RSA_2048_JWT_RS256")
-		}
-	} else {
-		claims = jwt.MapClaims{
-			"jti": l.ID, "iss": "https://keygen.sh", "aud": l.AccountID, "sub": l.ID,
-			"iat": l.CreatedAt.Unix(), "nbf": l.CreatedAt.Unix(),
-		}
-		if l.Expiry != nil {
-			claims["exp"] = l.Expiry.Unix()
-		}
-	}
-	key, err := s.rsa.RSAKey(ctx, t)
-	if err != nil {
-		return "", err
-	}
-	return jwt.NewWithClaims(jwt.SigningMethodRS256, claims).SignedString(key)
-}
-
 // randomKey is Keygen's default: 16 random bytes in hex, the last two
 // characters replaced by "v3", upper-cased, in groups of six.
 func randomKey() string {
@@ -417,25 +378,6 @@ func randomKey() string {
 		groups = append(groups, raw[i:min(i+6, len(raw))])
 	}
 	return strings.Join(groups, "-")
-}
-
-func defaultDataset(l *License, pol *policy.Policy) []byte {
-	var expiry any
-	if l.Expiry != nil {
-		expiry = l.Expiry.UTC().Format("2006-01-02T15:04:05.000Z")
-	}
-	var user any
-	if l.OwnerID != nil {
-		user = map[string]any{"id": *l.OwnerID}
-	}
-	b, _ := json.Marshal(map[string]any{
-		"account": map[string]any{"id": l.AccountID},
-		"product": map[string]any{"id": l.ProductID},
-		"policy":  map[string]any{"id": pol.ID, "duration": pol.Duration},
-		"user":    user,
-		"license": map[string]any{"id": l.ID, "created": l.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z"), "expiry": expiry},
-	})
-	return b
 }
 
 func apply(l *License, p Params) error {

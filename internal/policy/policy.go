@@ -71,10 +71,16 @@ type Policy struct {
 	UpdatedAt                     time.Time
 }
 
-// Schemes relkey signs license keys with.
+// Schemes license keys are encrypted or signed with, as Keygen names them.
 const (
-	SchemeED25519  = "ED25519_SIGN"
-	SchemeJWTRS256 = "RSA_2048_JWT_RS256"
+	SchemeRSAEncrypt   = "RSA_2048_PKCS1_ENCRYPT"
+	SchemeRSASign      = "RSA_2048_PKCS1_SIGN"
+	SchemeRSAPSSSign   = "RSA_2048_PKCS1_PSS_SIGN"
+	SchemeJWTRS256     = "RSA_2048_JWT_RS256"
+	SchemeRSASignV2    = "RSA_2048_PKCS1_SIGN_V2"
+	SchemeRSAPSSSignV2 = "RSA_2048_PKCS1_PSS_SIGN_V2"
+	SchemeED25519      = "ED25519_SIGN"
+	SchemeECDSAP256    = "ECDSA_P256_SIGN"
 )
 
 // Expiration strategies.
@@ -106,7 +112,7 @@ var enums = map[string][]string{
 	"process_leasing_strategy":        {PerMachine, PerLicense, PerUser},
 	"overage_strategy":                {NoOverage, AlwaysAllowOverage, Allow125xOverage, Allow15xOverage, Allow2xOverage},
 	"check_in_interval":               {"day", "week", "month", "year"},
-	"scheme":                          {SchemeED25519, SchemeJWTRS256},
+	"scheme":                          {SchemeRSAEncrypt, SchemeRSASign, SchemeRSAPSSSign, SchemeJWTRS256, SchemeRSASignV2, SchemeRSAPSSSignV2, SchemeED25519, SchemeECDSAP256},
 }
 
 // withDefaults sets Keygen's default strategies on a new policy.

@@ -213,7 +213,7 @@ func TestCreate(t *testing.T) {
 			want: attrErr("MACHINE_LEASING_STRATEGY_NOT_ALLOWED", "machine_leasing_strategy")},
 		{name: "scheme", who: admin, product: "app", p: named(Params{Scheme: optional.Of(str(SchemeED25519))}), check: func(p *Policy) bool { return *p.Scheme == SchemeED25519 }},
 		{name: "null scheme", who: admin, product: "app", p: named(Params{Scheme: optional.Of[*string](nil)}), check: func(p *Policy) bool { return p.Scheme == nil }},
-		{name: "unsupported scheme", who: admin, product: "app", p: named(Params{Scheme: optional.Of(str("RSA_2048_PKCS1_SIGN"))}), want: attrErr("SCHEME_NOT_ALLOWED", "scheme")},
+		{name: "unsupported scheme", who: admin, product: "app", p: named(Params{Scheme: optional.Of(str("LEGACY_ENCRYPT"))}), want: attrErr("SCHEME_NOT_ALLOWED", "scheme")},
 		{name: "short duration", who: admin, product: "app", p: named(Params{Duration: optional.Of(i64(86399))}), want: attrErr("DURATION_INVALID", "duration")},
 		{name: "null duration", who: admin, product: "app", p: named(Params{Duration: optional.Of[*int64](nil)}), check: func(p *Policy) bool { return p.Duration == nil }},
 		{name: "node-locked with two machines", who: admin, product: "app", p: named(Params{MaxMachines: optional.Of(i64(2))}), want: attrErr("MAX_MACHINES_INVALID", "max_machines")},

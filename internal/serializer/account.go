@@ -22,15 +22,23 @@ func Account(a *account.Account, apiVersion string) *jsonapi.Node {
 			"updated":    document.Time(a.UpdatedAt),
 		},
 		Links: &jsonapi.Links{"self": document.AccountPath(a.ID)},
-		// Keygen publishes base64 of the hex-encoded key (and of the PEM).
-		Meta: &jsonapi.Meta{"keys": accountKeys(a)},
+		// Keygen publishes base64 of the hex-encoded key (and of the PEMs);
+		// publicKey is the RSA one, as before Keygen had several.
+		Meta: accountMeta(a),
 	}
 }
 
-func accountKeys(a *account.Account) map[string]any {
-	keys := map[string]any{"ed25519": base64.StdEncoding.EncodeToString([]byte(a.Ed25519PublicKey)), "rsa2048": nil}
-	if a.RSAPublicKey != nil {
-		keys["rsa2048"] = base64.StdEncoding.EncodeToString([]byte(*a.RSAPublicKey))
+func accountMeta(a *account.Account) *jsonapi.Meta {
+	pem := func(p *string) any {
+		if p == nil {
+			return nil
+		}
+		return base64.StdEncoding.EncodeToString([]byte(*p))
 	}
-	return keys
+	keys := map[string]any{
+		"ed25519": base64.StdEncoding.EncodeToString([]byte(a.Ed25519PublicKey)),
+		"rsa2048": pem(a.RSAPublicKey),
+		"ecdsa":   pem(a.ECDSAPublicKey),
+	}
+	return &jsonapi.Meta{"publicKey": keys["rsa2048"], "keys": keys}
 }

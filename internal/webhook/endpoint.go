@@ -17,13 +17,15 @@ import (
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/event"
+	"github.com/relkey/relkey/internal/httpsig"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/page"
 )
 
-// Signature algorithms an endpoint may ask for; Keygen's default is ed25519.
-const Ed25519 = "ed25519"
+// Ed25519 is the default signature algorithm; an endpoint may ask for any
+// of httpsig.Algorithms.
+const Ed25519 = httpsig.Ed25519
 
 // APIVersion is the Keygen API version deliveries are rendered at.
 const APIVersion = "1.7"
@@ -177,8 +179,11 @@ func (s *Service) apply(ctx context.Context, e *Endpoint, p Params) error {
 	}
 	if p.SignatureAlgorithm.Set {
 		e.SignatureAlgorithm = Ed25519
-		if v := p.SignatureAlgorithm.V; v != nil && *v != Ed25519 {
-			return apperr.Attribute("signature_algorithm", "NOT_ALLOWED", "unsupported signature algorithm")
+		if v := p.SignatureAlgorithm.V; v != nil {
+			if !slices.Contains(httpsig.Algorithms, *v) {
+				return apperr.Attribute("signature_algorithm", "NOT_ALLOWED", "unsupported signature algorithm")
+			}
+			e.SignatureAlgorithm = *v
 		}
 	}
 	if p.APIVersion.Set {

@@ -35,7 +35,7 @@ func Backoff(n, jitter int) time.Duration {
 
 // Signer signs a delivery as Keygen signs webhooks: Date, Digest and
 // Keygen-Signature over "(request-target) host date digest".
-type Signer func(ctx context.Context, accountID, target, host string, body []byte, now time.Time) (date, digest, signature string, err error)
+type Signer func(ctx context.Context, accountID, algorithm, target, host string, body []byte, now time.Time) (date, digest, signature string, err error)
 
 // Renderer is a delivery's body: its webhook-events document.
 type Renderer func(d *Delivery) ([]byte, error)
@@ -221,7 +221,7 @@ func (w *Worker) post(ctx context.Context, e *Endpoint, d *Delivery) outcome {
 	if u.RawQuery != "" {
 		target += "?" + u.RawQuery
 	}
-	date, digest, signature, err := w.sign(ctx, d.AccountID, target, u.Hostname(), body, w.now())
+	date, digest, signature, err := w.sign(ctx, d.AccountID, e.SignatureAlgorithm, target, u.Hostname(), body, w.now())
 	if err != nil {
 		return outcome{body: "SIGNING_ERROR"}
 	}

@@ -1,0 +1,2 @@
+ALTER TABLE accounts ADD COLUMN ecdsa_private_key text;
+ALTER TABLE accounts ADD COLUMN ecdsa_public_key text;
