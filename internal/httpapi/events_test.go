@@ -119,6 +119,16 @@ func TestEveryActionEmitsItsEventOnce(t *testing.T) {
 		if got := e.eventLog(); !slices.Equal(got, want) {
 			t.Fatalf("events:\n%v\nwant:\n%v", got, want)
 		}
+		ordered, hot := partsAndRelationships(t, e)
+		want = append(want, ordered...)
+		got := e.eventLog()
+		if synchronous := withoutBuffered(slices.Clone(got)); !slices.Equal(synchronous, want) {
+			t.Fatalf("events:\n%v\nwant:\n%v", strings.Join(synchronous, "\n"), strings.Join(want, "\n"))
+		}
+		eventually(t, "the buffered events", func() bool { got = e.eventLog(); return len(bufferedOf(got)) >= len(hot) })
+		if got := bufferedOf(got); !slices.Equal(got, hot) {
+			t.Fatalf("buffered events %v, want %v", got, hot)
+		}
 	})
 }
 
