@@ -309,3 +309,58 @@ func TestLicenseExpiryEventsOncePerOccurrence(t *testing.T) {
 		}
 	})
 }
+
+func TestLicenseCheckInRemindersOncePerOccurrence(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		licenseID, _ := e.licensed(`"name":"Daily check-in","requireCheckIn":true,"checkInInterval":"day","checkInIntervalCount":4`)
+		reminders := license.NewReminders(e.app.DB, e.app.Outbox)
+		ctx, now := context.Background(), time.Now()
+		checkInEvents := func() []string {
+			var got []string
+			for _, ev := range e.eventsOf("license.check") {
+				got = append(got, strings.Fields(ev)[0])
+			}
+			return got
+		}
+		pass := func(at time.Duration) {
+			t.Helper()
+			if _, err := reminders.Pass(ctx, now.Add(at)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Four days to go: nothing yet. Then one reminder per day left,
+		// whichever replicas' passes run how often.
+		pass(0)
+		if got := checkInEvents(); len(got) != 0 {
+			t.Fatalf("four days before: %v", got)
+		}
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() { pass(36 * time.Hour) })
+		}
+		wg.Wait()
+		pass(37 * time.Hour)
+		pass(80 * time.Hour)
+		soon := []string{"license.check-in-required-soon", "license.check-in-required-soon"}
+		if got := checkInEvents(); !slices.Equal(got, soon) {
+			t.Fatalf("before the check-in: %v", got)
+		}
+		// Overdue: once, within 12 hours of it.
+		for _, at := range []time.Duration{97 * time.Hour, 100 * time.Hour, 120 * time.Hour} {
+			pass(at)
+		}
+		overdue := append(slices.Clone(soon), "license.check-in-overdue")
+		if got := checkInEvents(); !slices.Equal(got, overdue) {
+			t.Fatalf("after the check-in was due: %v", got)
+		}
+		// A check-in moves the next one: new occurrences.
+		if r := e.admin("POST", "/v1/accounts/acme/licenses/"+licenseID+"/actions/check-in", ""); r.status != 200 {
+			t.Fatalf("check-in: %d %s", r.status, r.body)
+		}
+		pass(80 * time.Hour)
+		if got := checkInEvents(); !slices.Equal(got, append(overdue, "license.checked-in", "license.check-in-required-soon")) {
+			t.Fatalf("after a check-in: %v", got)
+		}
+	})
+}
