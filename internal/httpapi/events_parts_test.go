@@ -40,6 +40,10 @@ func partsAndRelationships(t *testing.T, e *env) (ordered, hot []string) {
 	emitted("license.created", "licenses/"+licenseID)
 	emitted("user.created", "users/"+userID)
 	emitted("entitlement.created", "entitlements/"+entitlementID)
+	ok(e.do("POST", "/v1/accounts/acme/passwords", `{"meta":{"email":"parts@acme.test"}}`), 204)
+	emitted("user.password-reset", "users/"+userID)
+	// An unknown email changes nothing.
+	ok(e.do("POST", "/v1/accounts/acme/passwords", `{"meta":{"email":"nobody@acme.test"}}`), 204)
 
 	// Machines, their heartbeats, components and processes.
 	machineID := e.id(ok(e.admin("POST", "/v1/accounts/acme/machines", machineBody(licenseID, `"fingerprint":"fp-parts"`)), 201))
