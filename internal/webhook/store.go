@@ -208,8 +208,10 @@ func (s *Store) RecordAttempts(ctx context.Context, attempted []*Delivery) error
 func (s *Store) Claim(ctx context.Context, limit int, now time.Time, lease time.Duration) ([]Delivery, error) {
 	var claimed []Delivery
 	err := s.db.InTx(ctx, func(ctx context.Context) error {
-		q := s.db.Conn(ctx).Where("status IN ? AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)",
-			[]string{Delivering, Failing}, now.UTC(), now.UTC()).Order("next_attempt_at, id").Limit(limit)
+		// The statuses spelled as webhook_events_due_idx's predicate, so
+		// that the planner reads that index (bound ones may not match it).
+		q := s.db.Conn(ctx).Where("status IN ('"+Delivering+"', '"+Failing+"') AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)",
+			now.UTC(), now.UTC()).Order("next_attempt_at, id").Limit(limit)
 		if err := s.lock(q).Find(&claimed).Error; err != nil {
 			return database.Error(err)
 		}
