@@ -113,15 +113,15 @@ var errPrivate = errors.New("webhook: target is a private address")
 // Pass fans pending events out to deliveries, then attempts every due
 // delivery it can claim. It returns once the attempts are done.
 func (w *Worker) Pass(ctx context.Context) error {
-	// The deliveries of new events are claimed as they are made: their
-	// first attempts need no claim of their own.
+	// The deliveries of new events are claimed as they are made, a batch
+	// of events at a time: their first attempts need no claim of their own.
 	for {
-		n, fresh, err := w.store.FanOut(ctx, 500, w.now(), lease)
+		n, fresh, err := w.store.FanOut(ctx, w.batch, w.now(), lease)
 		if err != nil {
 			return err
 		}
 		w.attemptAll(ctx, fresh)
-		if n < 500 {
+		if n < w.batch {
 			break
 		}
 	}
