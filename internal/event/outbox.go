@@ -73,6 +73,11 @@ type Emitter interface {
 	Changer
 }
 
+// Once records a scheduled event once per occurrence (*Outbox's EmitOnce).
+type Once interface {
+	EmitOnce(ctx context.Context, occ Occurrence, occurrence string) (bool, error)
+}
+
 // Outbox writes events in the transaction of the change they record: a
 // change rolled back leaves no event, a committed one always has its row.
 // It is the Transactor of the services that emit events.

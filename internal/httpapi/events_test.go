@@ -43,6 +43,17 @@ func (e *env) eventsOf(prefix string) []string {
 	return got
 }
 
+// eventNames is the names of the event log's entries whose event starts
+// with prefix, oldest first.
+func (e *env) eventNames(prefix string) []string {
+	e.t.Helper()
+	var got []string
+	for _, ev := range e.eventsOf(prefix) {
+		got = append(got, strings.Fields(ev)[0])
+	}
+	return got
+}
+
 // awaitEvents waits for n entries starting with prefix, recorded off the
 // request path, and returns them sorted.
 func (e *env) awaitEvents(t *testing.T, prefix string, n int) []string {
@@ -268,13 +279,7 @@ func TestLicenseExpiryEventsOncePerOccurrence(t *testing.T) {
 		licenseID, _ := e.licensed(`"name":"Daily","duration":86400`)
 		reminders := license.NewReminders(e.app.DB, e.app.Outbox)
 		ctx, now := context.Background(), time.Now()
-		expiryEvents := func() []string {
-			var got []string
-			for _, ev := range e.eventsOf("license.exp") {
-				got = append(got, strings.Fields(ev)[0])
-			}
-			return got
-		}
+		expiryEvents := func() []string { return e.eventNames("license.exp") }
 		// Two replicas' passes at once, then again later the same day: one reminder.
 		var wg sync.WaitGroup
 		for range 2 {
@@ -316,13 +321,7 @@ func TestLicenseCheckInRemindersOncePerOccurrence(t *testing.T) {
 		licenseID, _ := e.licensed(`"name":"Daily check-in","requireCheckIn":true,"checkInInterval":"day","checkInIntervalCount":4`)
 		reminders := license.NewReminders(e.app.DB, e.app.Outbox)
 		ctx, now := context.Background(), time.Now()
-		checkInEvents := func() []string {
-			var got []string
-			for _, ev := range e.eventsOf("license.check") {
-				got = append(got, strings.Fields(ev)[0])
-			}
-			return got
-		}
+		checkInEvents := func() []string { return e.eventNames("license.check") }
 		pass := func(at time.Duration) {
 			t.Helper()
 			if _, err := reminders.Pass(ctx, now.Add(at)); err != nil {

@@ -10,11 +10,6 @@ import (
 	"github.com/relkey/relkey/internal/policy"
 )
 
-// Once records a scheduled event once per occurrence.
-type Once interface {
-	EmitOnce(ctx context.Context, occ event.Occurrence, occurrence string) (bool, error)
-}
-
 // Reminders emits the time-based license events as Keygen's expirations
 // worker does: license.expiring-soon on each of the last three days before
 // the expiry, and license.expired once within 12 hours after it. Every
@@ -22,11 +17,11 @@ type Once interface {
 // occurrence, whichever pass gets there first.
 type Reminders struct {
 	db     *database.DB
-	events Once
+	events event.Once
 }
 
 // NewReminders returns the reminders pass over db.
-func NewReminders(db *database.DB, events Once) *Reminders {
+func NewReminders(db *database.DB, events event.Once) *Reminders {
 	return &Reminders{db: db, events: events}
 }
 

@@ -9,29 +9,23 @@ import (
 	"github.com/relkey/relkey/internal/policy"
 )
 
-// Once records a scheduled event once per occurrence.
-type Once interface {
-	EmitOnce(ctx context.Context, occ event.Occurrence, occurrence string) (bool, error)
-}
-
 // Deaths emits machine.heartbeat.dead and process.heartbeat.dead, as
 // Keygen's heartbeat workers do: once per life (a ping starts a new one),
-// when a heartbeat is past due. Every replica may run the pass: each event
-// is written once per machine or process and life, whichever pass finds
-// it first. A death is reported within deathWindow of it.
+// when a heartbeat is past due, within window of the death (passes run
+// every minute, so only a relkey down for longer misses deaths). Every
+// replica may run the pass: each event is written once per machine or
+// process and life, whichever pass finds it first.
 type Deaths struct {
 	db     *database.DB
-	events Once
+	events event.Once
+	window time.Duration
 }
 
-// NewDeaths returns the heartbeat-death pass over db.
-func NewDeaths(db *database.DB, events Once) *Deaths {
-	return &Deaths{db: db, events: events}
+// NewDeaths returns the heartbeat-death pass over db, reporting deaths of
+// the last day.
+func NewDeaths(db *database.DB, events event.Once) *Deaths {
+	return &Deaths{db: db, events: events, window: 24 * time.Hour}
 }
-
-// deathWindow is how long after a death a pass still reports it: passes
-// run every minute, so only a relkey down for longer misses deaths.
-const deathWindow = 24 * time.Hour
 
 // Pass emits the deaths due at now and returns how many events it wrote.
 func (d *Deaths) Pass(ctx context.Context, now time.Time) (int, error) {
@@ -44,7 +38,7 @@ func (d *Deaths) Pass(ctx context.Context, now time.Time) (int, error) {
 	for i := range policies {
 		pol := &policies[i]
 		deadBefore := now.Add(-time.Duration(pol.HeartbeatSeconds()) * time.Second)
-		since := deadBefore.Add(-deathWindow)
+		since := deadBefore.Add(-d.window)
 		var machines []Machine
 		// Never pinged: dead only when a heartbeat is required.
 		err := d.db.Conn(ctx).Where(`policy_id = ? AND (
