@@ -57,7 +57,7 @@ func TestServiceOnBothEngines(t *testing.T) {
 			accounts := account.NewService(account.NewStore(db), db, kr)
 			tokenStore := token.NewStore(db)
 			users := user.NewService(user.NewStore(db), testenv.Unrecorded{DB: db}, tokenStore, &event.Bus{}, password.NewHasher(password.MinCost, 0))
-			tokens := token.NewService(tokenStore)
+			tokens := token.NewService(tokenStore, testenv.Unrecorded{})
 			ctx := context.Background()
 
 			out, err := onboard.Onboard(ctx, accounts, users, tokens, onboard.Onboarding{Slug: "acme", Name: "Acme", Email: "a@acme.test", Password: "secret123"})

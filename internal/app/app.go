@@ -64,6 +64,9 @@ type App struct {
 	// in batches; closed with Toucher.
 	Validated    *event.Buffer
 	webhookStore *webhook.Store
+	// The stores the event renderer loads the records events name from.
+	licenseStore *license.Store
+	releaseStore *release.Store
 	// Metrics, once Instrument made them, count what the app does; nil = off.
 	Metrics *metrics.Metrics
 	// Sessions are the web console's and portal's; Pages serve them.
@@ -125,25 +128,35 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	if cfg.RequestLog {
 		a.RequestLog = requestlog.New(db, 8192, logger)
 	}
-	a.Tokens = token.NewService(tokenStore)
+	a.Tokens = token.NewService(tokenStore, a.Outbox)
 	a.Users = user.NewService(user.NewStore(db), a.Outbox, tokenStore, a.Events, password.NewHasher(cfg.PasswordCost, 0))
 	a.Accounts = account.NewService(account.NewStore(db), db, kr)
 	a.Products = product.NewService(product.NewStore(db), a.Outbox, tokenStore)
 	a.Policies = policy.NewService(policy.NewStore(db), a.Products, a.Outbox)
 	machineStore := machine.NewStore(db)
-	a.Licenses = license.NewService(license.NewStore(db), a.Policies, a.Users, kr, a.Accounts, machineStore, a.Outbox)
+	a.licenseStore = license.NewStore(db)
+	a.Licenses = license.NewService(a.licenseStore, a.Policies, a.Users, kr, a.Accounts, machineStore, a.Outbox)
 	a.Machines = machine.NewService(machineStore, a.Outbox, a.Licenses, a.Policies, a.Users, tokenStore, a.Validated)
 	a.Entitlements = entitlement.NewService(entitlement.NewStore(db), attachmentTargets{a}, a.Outbox)
 	a.Groups = group.NewService(group.NewStore(db), a.Outbox)
 	a.Search = search.NewService(search.NewStore(db))
 	releaseStore, packageStore := release.NewStore(db), releasepackage.NewStore(db)
+	a.releaseStore = releaseStore
 	catalogStore := catalog.NewStore(db, releaseStore, packageStore)
 	a.Catalog = catalog.NewService(catalogStore)
-	a.Packages = releasepackage.NewService(packageStore, a.Products, catalogStore)
-	a.Releases = release.NewService(releaseStore, a.Products, a.Packages, a.Licenses, a.Entitlements, catalogStore, a.Outbox)
+	a.Packages = releasepackage.NewService(packageStore, a.Products, catalogStore, a.Outbox)
+	a.Releases = release.NewService(releaseStore, a.Products, a.Packages, a.Licenses, a.Entitlements, catalogStore, a.Outbox, a.Validated)
 	a.Downloads = release.NewDownloadTally(releaseStore, logger)
 	artifactStore := artifact.NewStore(db, releaseStore, a.Downloads)
-	a.Artifacts = artifact.NewService(artifactStore, a.Releases, a.Licenses, catalogStore, a.Storage, a.Local != nil)
+	a.Artifacts = artifact.NewService(artifactStore, a.Releases, a.Licenses, catalogStore, a.Storage, a.Local != nil).Recording(a.Outbox, a.Validated)
+	// Feeds publish the upgrades they offer; they are recorded as the
+	// upgrade route's are, off the request path.
+	a.Events.Subscribe(func(_ context.Context, e event.Event) {
+		if e.Type == event.ReleaseUpgraded {
+			a.Validated.Emit(event.Occurrence{Event: e.Type, AccountID: e.AccountID, Metadata: e.Meta,
+				Resource: event.Ref{Type: "releases", AccountID: e.AccountID, ID: e.ResourceID}})
+		}
+	})
 	a.Feeds = feed.NewService(a.Packages, a.Releases, a.Artifacts, artifact.NewOffers(artifactStore), a.Events)
 	a.Identity = identity.NewService(a.Tokens, a.Users, a.Products, a.Licenses)
 	a.Issuing = identity.NewIssuing(a.Tokens, a.Users, a.Products, a.Licenses)
@@ -200,9 +213,13 @@ func (a *App) Instrument(version string) (*metrics.Metrics, error) {
 func (a *App) RunJobs(ctx context.Context) {
 	var jobs sync.WaitGroup
 	jobs.Go(func() { a.every(ctx, 2*time.Second, "settle_uploads", a.Artifacts.SettleWaiting) })
-	culler := machine.NewCuller(a.DB)
+	culler, deaths := machine.NewCuller(a.DB), machine.NewDeaths(a.DB, a.Outbox)
 	jobs.Go(func() {
 		a.every(ctx, time.Minute, "cull_machines", func(ctx context.Context) error {
+			// Deaths first: a machine culled in this pass has its event.
+			if _, err := deaths.Pass(ctx, time.Now()); err != nil {
+				return err
+			}
 			n, err := culler.Cull(ctx)
 			if n > 0 {
 				a.Logger.Info("deactivated dead machines", "count", n)

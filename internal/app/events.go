@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/jsonapi"
 
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/artifact"
 	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/group"
@@ -18,8 +20,10 @@ import (
 	"github.com/relkey/relkey/internal/policy"
 	"github.com/relkey/relkey/internal/product"
 	"github.com/relkey/relkey/internal/release"
+	"github.com/relkey/relkey/internal/releasepackage"
 	"github.com/relkey/relkey/internal/serializer"
 	"github.com/relkey/relkey/internal/session"
+	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
 	"github.com/relkey/relkey/internal/webhook"
 )
@@ -58,11 +62,49 @@ func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered
 			return event.Rendered{}, err
 		}
 		node, productID = serializer.License(&license.Shown{License: v, Policy: pol}), v.ProductID
+	case *machine.Component:
+		node, productID = serializer.Component(v), v.ProductID
+	case *machine.WithPolicy[machine.Process]:
+		node, productID = serializer.Process(&v.Item, v.Policy), v.Item.ProductID
+	case *artifact.Artifact:
+		node, productID = serializer.Artifact(v), v.ProductID
+	case *releasepackage.Package:
+		node, productID = serializer.Package(v), v.ProductID
+	case *token.Token:
+		// Never the raw token: events outlive the response that showed it.
+		node = serializer.Token(v, "")
+	case event.Ref:
+		loaded, err := r.load(ctx, v)
+		if err != nil {
+			return event.Rendered{}, err
+		}
+		return r.render(ctx, loaded)
 	default:
 		return event.Rendered{}, fmt.Errorf("no rendering of %T", resource)
 	}
 	doc, err := json.Marshal(&jsonapi.OnePayload{Data: node})
 	return event.Rendered{Type: node.Type, ID: node.ID, ProductID: productID, Document: doc}, err
+}
+
+// load reads the record a Ref names, as the renderer takes it.
+func (r eventRenderer) load(ctx context.Context, ref event.Ref) (any, error) {
+	switch ref.Type {
+	case "licenses":
+		l, pol, err := r.app.licenseStore.FindWithPolicy(ctx, ref.AccountID, ref.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &license.Shown{License: l, Policy: pol}, nil
+	case "policies":
+		return r.app.Policies.Get(ctx, ref.AccountID, ref.ID)
+	case "releases":
+		sight, err := r.app.releaseStore.Sight(ctx, ref.AccountID, access.Scope{All: true}, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		return r.app.releaseStore.Find(ctx, sight, ref.ID, release.Narrowing{})
+	}
+	return nil, fmt.Errorf("no loading of %s", ref.Type)
 }
 
 // signWebhook signs a delivery with its account's key for the endpoint's

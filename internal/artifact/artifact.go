@@ -15,6 +15,7 @@ import (
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/catalog"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/page"
@@ -78,7 +79,7 @@ type Releases interface {
 // the database's).
 type Records interface {
 	Create(ctx context.Context, a *Artifact, then func(context.Context) error) error
-	SettleByKey(ctx context.Context, key string, size int64) error
+	SettleByKey(ctx context.Context, key string, size int64) (*Artifact, error)
 	Settle(ctx context.Context, a *Artifact, size int64) error
 	Fail(ctx context.Context, a *Artifact) error
 	Yank(ctx context.Context, a *Artifact) error
@@ -100,12 +101,51 @@ type Service struct {
 	// notifiesUploads: the store tells relkey about uploads (the local
 	// folder); otherwise relkey checks the object (S3).
 	notifiesUploads bool
+	events          Events
+	hot             Hot
 	now             func() time.Time
+}
+
+// Events records what the artifact rules change: in the transaction of
+// the change, except downloads (a hot path), recorded off it by Downloads.
+type Events interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	event.Emitter
+}
+
+// Hot records the events of hot paths off the request path.
+type Hot interface {
+	Emit(event.Occurrence)
 }
 
 // NewService returns the artifact rules.
 func NewService(store Records, releases Releases, downloads release.Downloads, recorder catalog.Recorder, blobs storage.Store, notifiesUploads bool) *Service {
-	return &Service{store: store, releases: releases, downloads: downloads, catalog: recorder, storage: blobs, notifiesUploads: notifiesUploads, now: time.Now}
+	return &Service{store: store, releases: releases, downloads: downloads, catalog: recorder, storage: blobs, notifiesUploads: notifiesUploads,
+		events: unrecorded{}, hot: unrecordedHot{}, now: time.Now}
+}
+
+// Recording makes the service record its events: changes through events,
+// downloads through hot.
+func (s *Service) Recording(events Events, hot Hot) *Service {
+	s.events, s.hot = events, hot
+	return s
+}
+
+// unrecorded records nothing: the events of a service not Recording.
+type unrecorded struct{}
+
+func (unrecorded) InTx(ctx context.Context, fn func(ctx context.Context) error) error { return fn(ctx) }
+func (unrecorded) Emit(context.Context, event.Occurrence) error                       { return nil }
+func (unrecorded) Change(ctx context.Context, change func(ctx context.Context) error, _ func() event.Occurrence) error {
+	return change(ctx)
+}
+
+type unrecordedHot struct{}
+
+func (unrecordedHot) Emit(event.Occurrence) {}
+
+func occurred(who *access.Principal, name string, a *Artifact) event.Occurrence {
+	return event.Occurrence{Event: name, AccountID: a.AccountID, Resource: a, Who: who}
 }
 
 func lower(p *string) *string {
@@ -165,7 +205,7 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 				}
 			}
 		}
-		return nil
+		return s.events.Emit(ctx, occurred(who, event.ArtifactCreated, a))
 	}); err != nil {
 		return nil, "", err
 	}
@@ -180,15 +220,50 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 // (the local store calls it at the PUT). A size other than the declared
 // filesize fails the artifact.
 func (s *Service) Uploaded(ctx context.Context, key string, size int64) error {
-	return s.store.SettleByKey(ctx, key, size)
+	return s.events.InTx(ctx, func(ctx context.Context) error {
+		a, err := s.store.SettleByKey(ctx, key, size)
+		if err != nil || a == nil {
+			return err
+		}
+		return s.settled(ctx, a)
+	})
 }
 
-// settle decides a waiting artifact: uploaded once its object exists,
-// failed when the window passed without one, else still waiting.
+// settled records how the upload of an artifact this pass moved out of
+// WAITING ended, as Keygen does: upload.succeeded and (for older
+// receivers) uploaded, or upload.failed.
+func (s *Service) settled(ctx context.Context, a *Artifact) error {
+	var names []string
+	switch a.Status {
+	case Uploaded:
+		names = []string{event.ArtifactUploadSucceeded, event.ArtifactUploaded}
+	case Failed:
+		names = []string{event.ArtifactUploadFailed}
+	}
+	for _, name := range names {
+		if err := s.events.Emit(ctx, occurred(nil, name, a)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settle decides a waiting artifact in one transaction with its events.
 func (s *Service) settle(ctx context.Context, a *Artifact) error {
 	if a.Status != Waiting {
 		return nil
 	}
+	return s.events.InTx(ctx, func(ctx context.Context) error {
+		if err := s.decide(ctx, a); err != nil {
+			return err
+		}
+		return s.settled(ctx, a)
+	})
+}
+
+// decide decides a waiting artifact: uploaded once its object exists,
+// failed when the window passed without one, else still waiting.
+func (s *Service) decide(ctx context.Context, a *Artifact) error {
 	expired := s.now().Sub(a.CreatedAt) > UploadWindow
 	if s.notifiesUploads {
 		// The store reports each upload as it lands, and its upload URLs
@@ -329,6 +404,7 @@ func (s *Service) Download(ctx context.Context, who *access.Principal, t *accoun
 	if err := s.store.CountDownload(ctx, a.ReleaseID); err != nil {
 		return nil, "", err
 	}
+	s.hot.Emit(occurred(who, event.ArtifactDownloaded, a))
 	return a, u.String(), s.downloads.Downloaded(ctx, who, t)
 }
 
@@ -362,7 +438,9 @@ func (s *Service) Yank(ctx context.Context, who *access.Principal, t *account.Te
 	if err := who.Require("artifact.delete"); err != nil {
 		return err
 	}
-	if err := s.store.Yank(ctx, a); err != nil {
+	err = s.events.Change(ctx, func(ctx context.Context) error { return s.store.Yank(ctx, a) },
+		func() event.Occurrence { return occurred(who, event.ArtifactDeleted, a) })
+	if err != nil {
 		return err
 	}
 	return s.storage.Delete(ctx, a.StorageKey)

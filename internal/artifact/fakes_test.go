@@ -54,9 +54,9 @@ func (f *fakeRecords) Create(ctx context.Context, a *Artifact, then func(context
 	return nil
 }
 
-func (f *fakeRecords) SettleByKey(_ context.Context, key string, size int64) error {
+func (f *fakeRecords) SettleByKey(_ context.Context, key string, size int64) (*Artifact, error) {
 	f.settled = append(f.settled, fmt.Sprintf("key:%s|%d", key, size))
-	return nil
+	return nil, nil
 }
 
 // move changes a stored status from the expected one, as setStatus does.

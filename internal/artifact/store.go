@@ -44,13 +44,14 @@ func (s *Store) Create(ctx context.Context, a *Artifact, then func(context.Conte
 const waiting = "status = '" + Waiting + "'"
 
 // SettleByKey marks the waiting artifact stored under key uploaded (or
-// failed when its size differs from the declared filesize).
-func (s *Store) SettleByKey(ctx context.Context, key string, size int64) error {
+// failed when its size differs from the declared filesize) and returns
+// it; nil when none was waiting.
+func (s *Store) SettleByKey(ctx context.Context, key string, size int64) (*Artifact, error) {
 	a, err := database.Take[Artifact](s.db.Conn(ctx).Where("storage_key = ? AND "+waiting, key), nil)
 	if err != nil || a == nil {
-		return err
+		return nil, err
 	}
-	return s.Settle(ctx, a, size)
+	return a, s.Settle(ctx, a, size)
 }
 
 // Settle moves a waiting artifact to UPLOADED, or FAILED on a size mismatch.

@@ -67,13 +67,14 @@ func (f *File) Included(name string) bool { return slices.Contains(f.Includes, n
 // Licenses finds and records the licenses files are made of.
 type Licenses interface {
 	Visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*license.License, *policy.Policy, error)
-	CheckedOut(ctx context.Context, l *license.License) error
+	CheckedOut(ctx context.Context, who *access.Principal, l *license.License) error
 }
 
 // Machines finds the machines files are made of.
 type Machines interface {
 	Visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*machine.Machine, error)
 	Components(ctx context.Context, who *access.Principal, t *account.Tenant, machineRef string) ([]machine.Component, error)
+	CheckedOut(ctx context.Context, who *access.Principal, m *machine.Machine, pol *policy.Policy) error
 }
 
 // Related finds what a license file includes about its license.
@@ -117,7 +118,7 @@ func (s *Service) CheckOutLicense(ctx context.Context, who *access.Principal, t 
 		return nil, err
 	}
 	// Recorded once the file is made: a request that fails records nothing.
-	if err := s.licenses.CheckedOut(ctx, l); err != nil {
+	if err := s.licenses.CheckedOut(ctx, who, l); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -151,6 +152,9 @@ func (s *Service) CheckOutMachine(ctx context.Context, who *access.Principal, t 
 		if f.Components, err = s.machines.Components(ctx, who, t, m.ID); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.machines.CheckedOut(ctx, who, m, pol); err != nil {
+		return nil, err
 	}
 	return f, nil
 }

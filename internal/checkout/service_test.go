@@ -35,7 +35,7 @@ func (f *fakeLicenses) Visible(_ context.Context, _ *access.Principal, _ *accoun
 	return nil, nil, apperr.NotFoundResource("license", ref)
 }
 
-func (f *fakeLicenses) CheckedOut(_ context.Context, l *license.License) error {
+func (f *fakeLicenses) CheckedOut(_ context.Context, _ *access.Principal, l *license.License) error {
 	f.checkedOut = append(f.checkedOut, l.ID)
 	return f.failCheck
 }
@@ -57,6 +57,10 @@ func (f *fakeMachines) Visible(_ context.Context, _ *access.Principal, _ *accoun
 func (f *fakeMachines) Components(_ context.Context, _ *access.Principal, _ *account.Tenant, machineRef string) ([]machine.Component, error) {
 	f.componentsOf = append(f.componentsOf, machineRef)
 	return f.components, nil
+}
+
+func (f *fakeMachines) CheckedOut(context.Context, *access.Principal, *machine.Machine, *policy.Policy) error {
+	return nil
 }
 
 // fakeRelated answers every lookup and records it as "what:args"; err

@@ -8,6 +8,7 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/page"
 )
@@ -169,7 +170,32 @@ func (s *Service) AttachTo(ctx context.Context, who *access.Principal, t *accoun
 	if err != nil {
 		return nil, err
 	}
-	return s.Attach(ctx, who, t, changePermissions[on]+".attach", target, ids)
+	var attachments []Attachment
+	err = s.events.Change(ctx, func(ctx context.Context) error {
+		attachments, err = s.Attach(ctx, who, t, changePermissions[on]+".attach", target, ids)
+		return err
+	}, relationshipChange(who, t, on, target, ids, attached))
+	if err != nil {
+		return nil, err
+	}
+	return attachments, nil
+}
+
+// The events of attachments, by kind: attached, then detached.
+var (
+	attached = map[Kind]string{OnPolicy: event.PolicyEntitlementsAttached, OnLicense: event.LicenseEntitlementsAttached,
+		OnRelease: event.ReleaseConstraintsAttached}
+	detached = map[Kind]string{OnPolicy: event.PolicyEntitlementsDetached, OnLicense: event.LicenseEntitlementsDetached,
+		OnRelease: event.ReleaseConstraintsDetached}
+)
+
+// relationshipChange is the event of entitlements attached to or detached
+// from a target: about the target, naming the entitlements in its metadata.
+func relationshipChange(who *access.Principal, t *account.Tenant, on Kind, target Target, ids []string, names map[Kind]string) func() event.Occurrence {
+	return func() event.Occurrence {
+		return event.Occurrence{Event: names[on], AccountID: t.ID, Who: who,
+			Resource: event.Ref{Type: string(on), AccountID: t.ID, ID: target.ID}, Metadata: map[string]any{"entitlements": ids}}
+	}
 }
 
 // batchSize checks that a request changes 1 to 100 attachments.
@@ -246,14 +272,16 @@ func (s *Service) DetachFrom(ctx context.Context, who *access.Principal, t *acco
 			}
 		}
 	}
-	missing, err := s.store.Detach(ctx, target, ids)
-	if err != nil {
-		return err
-	}
-	if missing >= 0 {
-		return apperr.At(apperr.Unprocessable, "ENTITLEMENT_NOT_FOUND", "entitlement is not attached", target.field(missing))
-	}
-	return nil
+	return s.events.Change(ctx, func(ctx context.Context) error {
+		missing, err := s.store.Detach(ctx, target, ids)
+		if err != nil {
+			return err
+		}
+		if missing >= 0 {
+			return apperr.At(apperr.Unprocessable, "ENTITLEMENT_NOT_FOUND", "entitlement is not attached", target.field(missing))
+		}
+		return nil
+	}, relationshipChange(who, t, on, target, ids, detached))
 }
 
 // Of returns the entitlements of a license, its own and its policy's, for

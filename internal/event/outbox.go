@@ -66,6 +66,18 @@ type Changer interface {
 	Change(ctx context.Context, change func(ctx context.Context) error, occurred func() Occurrence) error
 }
 
+// Emitter records events: Emit in the transaction of ctx (or its own),
+// Change around a change.
+type Emitter interface {
+	Emit(ctx context.Context, occ Occurrence) error
+	Changer
+}
+
+// Once records a scheduled event once per occurrence (*Outbox's EmitOnce).
+type Once interface {
+	EmitOnce(ctx context.Context, occ Occurrence, occurrence string) (bool, error)
+}
+
 // Outbox writes events in the transaction of the change they record: a
 // change rolled back leaves no event, a committed one always has its row.
 // It is the Transactor of the services that emit events.
@@ -174,3 +186,8 @@ func RequestID(ctx context.Context) string {
 	rid, _ := ctx.Value(requestIDKey{}).(string)
 	return rid
 }
+
+// Ref names the record an event is about when the emitter holds only its
+// id (a relationship change names its license, policy or release): the
+// Renderer loads it. Type is the record's JSON:API type.
+type Ref struct{ Type, AccountID, ID string }

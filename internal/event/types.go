@@ -184,3 +184,52 @@ const (
 	LicenseValidationSucceeded = "license.validation.succeeded"
 	LicenseValidationFailed    = "license.validation.failed"
 )
+
+// The event types of machine parts, artifacts, packages, tokens and
+// relationship changes.
+const (
+	AccountUpdated = "account.updated"
+
+	MachineHeartbeatPing        = "machine.heartbeat.ping"
+	MachineHeartbeatReset       = "machine.heartbeat.reset"
+	MachineHeartbeatDead        = "machine.heartbeat.dead"
+	MachineHeartbeatResurrected = "machine.heartbeat.resurrected"
+	MachineCheckedOut           = "machine.checked-out"
+
+	ComponentCreated = "component.created"
+	ComponentDeleted = "component.deleted"
+
+	ProcessCreated       = "process.created"
+	ProcessDeleted       = "process.deleted"
+	ProcessHeartbeatPing = "process.heartbeat.ping"
+	ProcessHeartbeatDead = "process.heartbeat.dead"
+
+	ArtifactCreated         = "artifact.created"
+	ArtifactDeleted         = "artifact.deleted"
+	ArtifactDownloaded      = "artifact.downloaded"
+	ArtifactUploaded        = "artifact.uploaded"
+	ArtifactUploadSucceeded = "artifact.upload.succeeded"
+	ArtifactUploadFailed    = "artifact.upload.failed"
+
+	PackageCreated = "package.created"
+	PackageUpdated = "package.updated"
+	PackageDeleted = "package.deleted"
+
+	TokenGenerated   = "token.generated"
+	TokenRegenerated = "token.regenerated"
+	TokenRevoked     = "token.revoked"
+
+	LicenseOwnerUpdated         = "license.owner.updated"
+	LicensePolicyUpdated        = "license.policy.updated"
+	LicenseUsersAttached        = "license.users.attached"
+	LicenseUsersDetached        = "license.users.detached"
+	LicenseCheckedOut           = "license.checked-out"
+	LicenseCheckInRequiredSoon  = "license.check-in-required-soon"
+	LicenseCheckInOverdue       = "license.check-in-overdue"
+	LicenseEntitlementsAttached = "license.entitlements.attached"
+	LicenseEntitlementsDetached = "license.entitlements.detached"
+	PolicyEntitlementsAttached  = "policy.entitlements.attached"
+	PolicyEntitlementsDetached  = "policy.entitlements.detached"
+	ReleaseConstraintsAttached  = "release.constraints.attached"
+	ReleaseConstraintsDetached  = "release.constraints.detached"
+)

@@ -43,6 +43,17 @@ func (e *env) eventsOf(prefix string) []string {
 	return got
 }
 
+// eventNames is the names of the event log's entries whose event starts
+// with prefix, oldest first.
+func (e *env) eventNames(prefix string) []string {
+	e.t.Helper()
+	var got []string
+	for _, ev := range e.eventsOf(prefix) {
+		got = append(got, strings.Fields(ev)[0])
+	}
+	return got
+}
+
 // awaitEvents waits for n entries starting with prefix, recorded off the
 // request path, and returns them sorted.
 func (e *env) awaitEvents(t *testing.T, prefix string, n int) []string {
@@ -118,6 +129,16 @@ func TestEveryActionEmitsItsEventOnce(t *testing.T) {
 		}
 		if got := e.eventLog(); !slices.Equal(got, want) {
 			t.Fatalf("events:\n%v\nwant:\n%v", got, want)
+		}
+		ordered, hot := partsAndRelationships(t, e)
+		want = append(want, ordered...)
+		got := e.eventLog()
+		if synchronous := withoutBuffered(slices.Clone(got)); !slices.Equal(synchronous, want) {
+			t.Fatalf("events:\n%v\nwant:\n%v", strings.Join(synchronous, "\n"), strings.Join(want, "\n"))
+		}
+		eventually(t, "the buffered events", func() bool { got = e.eventLog(); return len(bufferedOf(got)) >= len(hot) })
+		if got := bufferedOf(got); !slices.Equal(got, hot) {
+			t.Fatalf("buffered events %v, want %v", got, hot)
 		}
 	})
 }
@@ -258,13 +279,7 @@ func TestLicenseExpiryEventsOncePerOccurrence(t *testing.T) {
 		licenseID, _ := e.licensed(`"name":"Daily","duration":86400`)
 		reminders := license.NewReminders(e.app.DB, e.app.Outbox)
 		ctx, now := context.Background(), time.Now()
-		expiryEvents := func() []string {
-			var got []string
-			for _, ev := range e.eventsOf("license.exp") {
-				got = append(got, strings.Fields(ev)[0])
-			}
-			return got
-		}
+		expiryEvents := func() []string { return e.eventNames("license.exp") }
 		// Two replicas' passes at once, then again later the same day: one reminder.
 		var wg sync.WaitGroup
 		for range 2 {
@@ -296,6 +311,55 @@ func TestLicenseExpiryEventsOncePerOccurrence(t *testing.T) {
 		}
 		if got := expiryEvents(); !slices.Equal(got, []string{"license.expiring-soon", "license.expired", "license.expiring-soon"}) {
 			t.Fatalf("after a renewal: %v", got)
+		}
+	})
+}
+
+func TestLicenseCheckInRemindersOncePerOccurrence(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		licenseID, _ := e.licensed(`"name":"Daily check-in","requireCheckIn":true,"checkInInterval":"day","checkInIntervalCount":4`)
+		reminders := license.NewReminders(e.app.DB, e.app.Outbox)
+		ctx, now := context.Background(), time.Now()
+		checkInEvents := func() []string { return e.eventNames("license.check") }
+		pass := func(at time.Duration) {
+			t.Helper()
+			if _, err := reminders.Pass(ctx, now.Add(at)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Four days to go: nothing yet. Then one reminder per day left,
+		// whichever replicas' passes run how often.
+		pass(0)
+		if got := checkInEvents(); len(got) != 0 {
+			t.Fatalf("four days before: %v", got)
+		}
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() { pass(36 * time.Hour) })
+		}
+		wg.Wait()
+		pass(37 * time.Hour)
+		pass(80 * time.Hour)
+		soon := []string{"license.check-in-required-soon", "license.check-in-required-soon"}
+		if got := checkInEvents(); !slices.Equal(got, soon) {
+			t.Fatalf("before the check-in: %v", got)
+		}
+		// Overdue: once, within 12 hours of it.
+		for _, at := range []time.Duration{97 * time.Hour, 100 * time.Hour, 120 * time.Hour} {
+			pass(at)
+		}
+		overdue := append(slices.Clone(soon), "license.check-in-overdue")
+		if got := checkInEvents(); !slices.Equal(got, overdue) {
+			t.Fatalf("after the check-in was due: %v", got)
+		}
+		// A check-in moves the next one: new occurrences.
+		if r := e.admin("POST", "/v1/accounts/acme/licenses/"+licenseID+"/actions/check-in", ""); r.status != 200 {
+			t.Fatalf("check-in: %d %s", r.status, r.body)
+		}
+		pass(80 * time.Hour)
+		if got := checkInEvents(); !slices.Equal(got, append(overdue, "license.checked-in", "license.check-in-required-soon")) {
+			t.Fatalf("after a check-in: %v", got)
 		}
 	})
 }

@@ -784,10 +784,10 @@ func (s *Service) ForValidation(ctx context.Context, who *access.Principal, t *a
 }
 
 // CheckedOut records that a license file was issued.
-func (s *Service) CheckedOut(ctx context.Context, l *License) error {
+func (s *Service) CheckedOut(ctx context.Context, who *access.Principal, l *License) error {
 	now := s.now().UTC().Truncate(time.Millisecond)
 	l.LastCheckOutAt = &now
-	return s.store.Save(ctx, l)
+	return s.save(ctx, who, event.LicenseCheckedOut, l)
 }
 
 // ChangeOwner gives the license to the user ownerRef names (id or email),
@@ -809,7 +809,7 @@ func (s *Service) ChangeOwner(ctx context.Context, who *access.Principal, t *acc
 		}
 		l.OwnerID = &ownerID
 	}
-	if err := s.store.Save(ctx, l); err != nil {
+	if err := s.save(ctx, who, event.LicenseOwnerUpdated, l); err != nil {
 		return nil, err
 	}
 	return s.visible(ctx, who, t, l.ID, "license.read")
@@ -863,7 +863,13 @@ func (s *Service) Transfer(ctx context.Context, who *access.Principal, t *accoun
 			l.Expiry = &at
 		}
 	}
-	return l, to, s.store.Transfer(ctx, l)
+	err = s.events.Change(ctx, func(ctx context.Context) error { return s.store.Transfer(ctx, l) }, func() event.Occurrence {
+		return event.Occurrence{Event: event.LicensePolicyUpdated, AccountID: l.AccountID, Resource: &Shown{License: l, Policy: to}, Who: who}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, to, nil
 }
 
 // AttachUsers makes users licensees of a license, all or none: unknown →
@@ -885,12 +891,23 @@ func (s *Service) AttachUsers(ctx context.Context, who *access.Principal, t *acc
 			return apperr.At(apperr.Unprocessable, "USER_CONFLICT", "is the license's owner", apperr.Record().Item(i))
 		}
 	}
-	return s.store.AttachUsers(ctx, l, userIDs, Effective(l.MaxUsers, pol.MaxUsers))
+	return s.events.Change(ctx, func(ctx context.Context) error {
+		return s.store.AttachUsers(ctx, l, userIDs, Effective(l.MaxUsers, pol.MaxUsers))
+	}, s.usersOccurred(who, event.LicenseUsersAttached, l, pol, userIDs))
+}
+
+// usersOccurred is the event of licensees attached or detached: about the
+// license, naming the users in its metadata.
+func (s *Service) usersOccurred(who *access.Principal, name string, l *License, pol *policy.Policy, userIDs []string) func() event.Occurrence {
+	return func() event.Occurrence {
+		return event.Occurrence{Event: name, AccountID: l.AccountID, Resource: &Shown{License: l, Policy: pol}, Who: who,
+			Metadata: map[string]any{"users": userIDs}}
+	}
 }
 
 // DetachUsers removes licensees, all or none (USER_NOT_FOUND when one is not attached).
 func (s *Service) DetachUsers(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, userIDs []string) error {
-	l, _, err := s.Visible(ctx, who, t, ref)
+	l, pol, err := s.Visible(ctx, who, t, ref)
 	if err != nil {
 		return err
 	}
@@ -900,7 +917,8 @@ func (s *Service) DetachUsers(ctx context.Context, who *access.Principal, t *acc
 	if len(userIDs) == 0 || len(userIDs) > 100 {
 		return apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "must detach 1 to 100 users", apperr.Record())
 	}
-	return s.store.DetachUsers(ctx, l, userIDs)
+	return s.events.Change(ctx, func(ctx context.Context) error { return s.store.DetachUsers(ctx, l, userIDs) },
+		s.usersOccurred(who, event.LicenseUsersDetached, l, pol, userIDs))
 }
 
 // Users returns a page of the users of a license who may see: its owner,

@@ -333,7 +333,7 @@ func TestCheckIn(t *testing.T) {
 func TestCheckedOut(t *testing.T) {
 	w := newWorld(t)
 	l, _ := w.svc.Find(t.Context(), admin(), w.tenant, licenseA)
-	expect(t, w.svc.CheckedOut(t.Context(), l), ok)
+	expect(t, w.svc.CheckedOut(t.Context(), nil, l), ok)
 	sameTime(t, "check-out", l.LastCheckOutAt, at(0))
 	sameTime(t, "stored check-out", w.license(licenseA).LastCheckOutAt, at(0))
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/page"
@@ -151,7 +152,10 @@ func (s *Service) AddComponent(ctx context.Context, who *access.Principal, t *ac
 		if err := s.store.Lock(ctx, m.LicenseID, m.AccountID, m.Fingerprint); err != nil {
 			return err
 		}
-		return s.addComponents(ctx, components, pol, alone)
+		if err := s.addComponents(ctx, components, pol, alone); err != nil {
+			return err
+		}
+		return s.tx.Emit(ctx, componentOccurred(who, event.ComponentCreated, &components[0]))
 	})
 	if err != nil {
 		return nil, err
@@ -171,5 +175,10 @@ func (s *Service) RemoveComponent(ctx context.Context, who *access.Principal, t 
 	if _, err := s.visible(ctx, who, t, c.MachineID, "component.delete"); err != nil {
 		return err
 	}
-	return s.store.DeleteComponent(ctx, c)
+	return s.tx.Change(ctx, func(ctx context.Context) error { return s.store.DeleteComponent(ctx, c) },
+		func() event.Occurrence { return componentOccurred(who, event.ComponentDeleted, c) })
+}
+
+func componentOccurred(who *access.Principal, name string, c *Component) event.Occurrence {
+	return event.Occurrence{Event: name, AccountID: c.AccountID, Resource: c, Who: who}
 }

@@ -146,6 +146,8 @@ type Counters interface {
 // the events of the changes made in it.
 type Transactor interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	// Emit records an event in the transaction of ctx (or its own).
+	Emit(ctx context.Context, occ event.Occurrence) error
 	event.Changer
 }
 
@@ -527,18 +529,29 @@ func (s *Service) Heartbeat(ctx context.Context, who *access.Principal, t *accou
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	m.ResurrectedAt = nil
+	name := event.MachineHeartbeatPing
 	if reset {
-		m.LastHeartbeatAt = nil
+		m.LastHeartbeatAt, name = nil, event.MachineHeartbeatReset
 	} else {
 		if m.HeartbeatStatus(pol, now) == Dead {
 			if !revivable(m, pol, now) {
 				return nil, nil, apperr.At(apperr.Unprocessable, "MACHINE_HEARTBEAT_DEAD", "is dead", apperr.Record())
 			}
-			m.ResurrectedAt = &now
+			m.ResurrectedAt, name = &now, event.MachineHeartbeatResurrected
 		}
 		m.LastHeartbeatAt = &now
 	}
-	return m, pol, s.store.Save(ctx, m)
+	err = s.tx.Change(ctx, func(ctx context.Context) error { return s.store.Save(ctx, m) },
+		func() event.Occurrence { return occurred(who, name, m, pol) })
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, pol, nil
+}
+
+// CheckedOut records that a machine file was issued.
+func (s *Service) CheckedOut(ctx context.Context, who *access.Principal, m *Machine, pol *policy.Policy) error {
+	return s.tx.Emit(ctx, occurred(who, event.MachineCheckedOut, m, pol))
 }
 
 // revivalWindow is how long after dying an N_MINUTE_REVIVE strategy revives

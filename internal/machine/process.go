@@ -9,6 +9,7 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/optional"
@@ -94,7 +95,10 @@ func (s *Service) Spawn(ctx context.Context, who *access.Principal, t *account.T
 		if err := s.checkProcessLimit(ctx, proc, l, pol, now); err != nil {
 			return err
 		}
-		return s.store.CreateProcess(ctx, proc)
+		if err := s.store.CreateProcess(ctx, proc); err != nil {
+			return err
+		}
+		return s.tx.Emit(ctx, processOccurred(who, event.ProcessCreated, proc, pol))
 	})
 	if err != nil {
 		return nil, nil, err
@@ -205,7 +209,16 @@ func (s *Service) PingProcess(ctx context.Context, who *access.Principal, t *acc
 		proc.ResurrectedAt = &now
 	}
 	proc.LastHeartbeatAt = now
-	return proc, pol, s.store.SaveProcess(ctx, proc)
+	err = s.tx.Change(ctx, func(ctx context.Context) error { return s.store.SaveProcess(ctx, proc) },
+		func() event.Occurrence { return processOccurred(who, event.ProcessHeartbeatPing, proc, pol) })
+	if err != nil {
+		return nil, nil, err
+	}
+	return proc, pol, nil
+}
+
+func processOccurred(who *access.Principal, name string, proc *Process, pol *policy.Policy) event.Occurrence {
+	return event.Occurrence{Event: name, AccountID: proc.AccountID, Resource: &WithPolicy[Process]{Item: *proc, Policy: pol}, Who: who}
 }
 
 // KillProcess deletes a process.
@@ -214,7 +227,12 @@ func (s *Service) KillProcess(ctx context.Context, who *access.Principal, t *acc
 	if err != nil {
 		return err
 	}
-	return s.store.DeleteProcess(ctx, proc)
+	pol, err := s.policies.Get(ctx, proc.AccountID, proc.PolicyID)
+	if err != nil {
+		return err
+	}
+	return s.tx.Change(ctx, func(ctx context.Context) error { return s.store.DeleteProcess(ctx, proc) },
+		func() event.Occurrence { return processOccurred(who, event.ProcessDeleted, proc, pol) })
 }
 
 // ListProcesses returns a page of the processes of a machine who may see,

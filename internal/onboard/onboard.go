@@ -41,7 +41,7 @@ func Onboard(ctx context.Context, accounts *account.Service, users *user.Service
 		if err != nil {
 			return err
 		}
-		tok, raw, err := tokens.IssueFor(ctx, t.ID, t.Keys.Secret, identity.UserTarget(admin), token.Options{})
+		tok, raw, err := tokens.IssueFirst(ctx, t.ID, t.Keys.Secret, identity.UserTarget(admin))
 		if err != nil {
 			return err
 		}

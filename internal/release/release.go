@@ -123,12 +123,30 @@ type Service struct {
 	entitlements Constraints
 	catalog      catalog.Recorder
 	events       event.Changer
+	upgrades     Hot
 	now          func() time.Time
 }
 
-// NewService returns the release rules; events records their changes.
-func NewService(store Records, products Products, packages Packages, downloads Downloads, entitlements Constraints, recorder catalog.Recorder, events event.Changer) *Service {
-	return &Service{store: store, products: products, packages: packages, downloads: downloads, entitlements: entitlements, catalog: recorder, events: events, now: time.Now}
+// Hot records the events of hot paths (upgrades) off the request path.
+type Hot interface {
+	Emit(event.Occurrence)
+}
+
+// NewService returns the release rules; events records their changes,
+// upgrades the upgrades they find.
+func NewService(store Records, products Products, packages Packages, downloads Downloads, entitlements Constraints, recorder catalog.Recorder, events event.Changer, upgrades Hot) *Service {
+	return &Service{store: store, products: products, packages: packages, downloads: downloads, entitlements: entitlements, catalog: recorder,
+		events: events, upgrades: upgrades, now: time.Now}
+}
+
+// Upgraded records release.upgraded, about the release upgraded to, as
+// Keygen's upgrade routes do (feeds call it for the updates they offer).
+func (s *Service) Upgraded(who *access.Principal, current, next *Release) {
+	meta := map[string]any{"product": next.ProductID, "package": next.PackageID, "next": next.Version}
+	if current != nil {
+		meta["prev"] = current.Version
+	}
+	s.upgrades.Emit(event.Occurrence{Event: event.ReleaseUpgraded, AccountID: next.AccountID, Resource: next, Who: who, Metadata: meta})
 }
 
 // record makes a change to r and records its event in one transaction.
@@ -457,7 +475,11 @@ func (s *Service) Upgrade(ctx context.Context, who *access.Principal, t *account
 	if next, err = s.store.Next(ctx, v, current, included, c); err != nil {
 		return nil, nil, err
 	}
-	return current, next, s.downloads.Downloaded(ctx, who, t)
+	if err := s.downloads.Downloaded(ctx, who, t); err != nil {
+		return nil, nil, err
+	}
+	s.Upgraded(who, current, next)
+	return current, next, nil
 }
 
 // ErrNoUpgrade is the 404 of an upgrade request with no newer release.

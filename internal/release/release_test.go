@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"errors"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/testenv"
 	"reflect"
 	"slices"
@@ -122,7 +123,7 @@ func newFixture() *fixture {
 		catalog:     &fakeCatalog{},
 	}
 	products := fakeProducts{"prod1": "prod1", "app": "prod1", "prod2": "prod2"}
-	f.svc = NewService(f.store, products, f.packages, f.downloads, f.constraints, f.catalog, testenv.Unrecorded{})
+	f.svc = NewService(f.store, products, f.packages, f.downloads, f.constraints, f.catalog, testenv.Unrecorded{}, discarded{})
 	f.svc.now = func() time.Time { return clock }
 	return f
 }
@@ -731,3 +732,8 @@ func TestUpgrade(t *testing.T) {
 		})
 	}
 }
+
+// discarded drops the events of hot paths.
+type discarded struct{}
+
+func (discarded) Emit(event.Occurrence) {}

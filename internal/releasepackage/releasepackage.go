@@ -16,6 +16,7 @@ import (
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/catalog"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/page"
@@ -55,11 +56,12 @@ type Service struct {
 	store    *Store
 	products Products
 	catalog  catalog.Recorder
+	events   event.Emitter
 }
 
-// NewService returns the package rules.
-func NewService(store *Store, products Products, recorder catalog.Recorder) *Service {
-	return &Service{store: store, products: products, catalog: recorder}
+// NewService returns the package rules; events records what they change.
+func NewService(store *Store, products Products, recorder catalog.Recorder, events event.Emitter) *Service {
+	return &Service{store: store, products: products, catalog: recorder, events: events}
 }
 
 // pypiSeparators are collapsed in PyPI keys, as PEP 503 normalizes names.
@@ -123,7 +125,22 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 	if err := apply(p, in); err != nil {
 		return nil, err
 	}
-	return p, s.store.Create(ctx, p, s.useEngine)
+	return p, s.store.Create(ctx, p, s.recorded(who, event.PackageCreated))
+}
+
+// recorded returns what a package's creation or update does in its
+// transaction: register its engine and record the event name.
+func (s *Service) recorded(who *access.Principal, name string) func(ctx context.Context, p *Package) error {
+	return func(ctx context.Context, p *Package) error {
+		if err := s.useEngine(ctx, p); err != nil {
+			return err
+		}
+		return s.events.Emit(ctx, occurred(who, name, p))
+	}
+}
+
+func occurred(who *access.Principal, name string, p *Package) event.Occurrence {
+	return event.Occurrence{Event: name, AccountID: p.AccountID, Resource: p, Who: who}
 }
 
 func (s *Service) useEngine(ctx context.Context, p *Package) error {
@@ -191,7 +208,7 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, t *account.
 	if err := apply(p, in); err != nil {
 		return nil, err
 	}
-	return p, s.store.Save(ctx, p, s.useEngine)
+	return p, s.store.Save(ctx, p, s.recorded(who, event.PackageUpdated))
 }
 
 // Delete removes a package and, as in Keygen, its releases.
@@ -200,7 +217,8 @@ func (s *Service) Delete(ctx context.Context, who *access.Principal, t *account.
 	if err != nil {
 		return err
 	}
-	return s.store.Delete(ctx, p)
+	return s.events.Change(ctx, func(ctx context.Context) error { return s.store.Delete(ctx, p) },
+		func() event.Occurrence { return occurred(who, event.PackageDeleted, p) })
 }
 
 // IDOf resolves a package of the product by id or key, as who sees it, for

@@ -16,3 +16,6 @@ type Unrecorded struct{ *database.DB }
 func (Unrecorded) Change(ctx context.Context, change func(ctx context.Context) error, _ func() event.Occurrence) error {
 	return change(ctx)
 }
+
+// Emit records nothing.
+func (Unrecorded) Emit(context.Context, event.Occurrence) error { return nil }

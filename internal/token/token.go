@@ -17,6 +17,7 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/page"
 )
@@ -85,12 +86,22 @@ func (t *Token) Expired(now time.Time) bool { return t.Expiry != nil && !now.Bef
 
 // Service holds the token rules.
 type Service struct {
-	store *Store
-	now   func() time.Time
+	store  *Store
+	events event.Changer
+	now    func() time.Time
 }
 
-// NewService returns the token rules over store.
-func NewService(store *Store) *Service { return &Service{store: store, now: time.Now} }
+// NewService returns the token rules over store; events records what they change.
+func NewService(store *Store, events event.Changer) *Service {
+	return &Service{store: store, events: events, now: time.Now}
+}
+
+// record makes a change of tok and records its event in one transaction.
+func (s *Service) record(ctx context.Context, who *access.Principal, name string, tok *Token, change func(ctx context.Context) error) error {
+	return s.events.Change(ctx, change, func() event.Occurrence {
+		return event.Occurrence{Event: name, AccountID: tok.AccountID, Resource: tok, Who: who}
+	})
+}
 
 // Issue describes a token to issue.
 type Issue struct {
@@ -265,13 +276,38 @@ func (s *Service) Generate(ctx context.Context, who *access.Principal, t *accoun
 	default:
 		return nil, "", access.Denied("cannot generate tokens for this bearer")
 	}
-	return s.issueFor(ctx, t.ID, t.Keys.Secret, target, o)
+	return s.generated(ctx, who, t.ID, t.Keys.Secret, target, o)
 }
 
 // IssueFor issues a token to a bearer that proved itself another way (an
 // email and password).
 func (s *Service) IssueFor(ctx context.Context, accountID string, secret []byte, target Target, o Options) (*Token, string, error) {
-	return s.issueFor(ctx, accountID, secret, target, o)
+	return s.generated(ctx, &access.Principal{BearerType: target.Type, BearerID: target.ID, Role: target.Role}, accountID, secret, target, o)
+}
+
+// IssueFirst issues the first admin token of an account being created:
+// no event, as Keygen's account creation emits none.
+func (s *Service) IssueFirst(ctx context.Context, accountID string, secret []byte, target Target) (*Token, string, error) {
+	return s.issueFor(ctx, accountID, secret, target, Options{})
+}
+
+// generated issues a token and records token.generated in one transaction.
+func (s *Service) generated(ctx context.Context, who *access.Principal, accountID string, secret []byte, target Target, o Options) (*Token, string, error) {
+	var (
+		tok *Token
+		raw string
+	)
+	err := s.events.Change(ctx, func(ctx context.Context) error {
+		var err error
+		tok, raw, err = s.issueFor(ctx, accountID, secret, target, o)
+		return err
+	}, func() event.Occurrence {
+		return event.Occurrence{Event: event.TokenGenerated, AccountID: accountID, Resource: tok, Who: who}
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return tok, raw, nil
 }
 
 // issueFor issues a token of target's kind; only activation tokens take
@@ -343,7 +379,7 @@ func (s *Service) Regenerate(ctx context.Context, who *access.Principal, t *acco
 		at := s.now().UTC().Add(DefaultUserTokenLifetime).Truncate(time.Millisecond)
 		tok.Expiry = &at
 	}
-	if err := s.store.Save(ctx, tok); err != nil {
+	if err := s.record(ctx, who, event.TokenRegenerated, tok, func(ctx context.Context) error { return s.store.Save(ctx, tok) }); err != nil {
 		return nil, "", err
 	}
 	return tok, raw, nil
@@ -355,7 +391,7 @@ func (s *Service) Revoke(ctx context.Context, who *access.Principal, t *account.
 	if err != nil {
 		return err
 	}
-	return s.store.Delete(ctx, tok)
+	return s.record(ctx, who, event.TokenRevoked, tok, func(ctx context.Context) error { return s.store.Delete(ctx, tok) })
 }
 
 // ListForBearer returns a page of one bearer's tokens: staff may list

@@ -39,7 +39,7 @@ func TestIssueAndAuthenticate(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			db := b.OpenDB(t)
-			svc := token.NewService(token.NewStore(db))
+			svc := token.NewService(token.NewStore(db), testenv.Unrecorded{})
 			ctx := context.Background()
 			acct, other := seedAccount(t, db), seedAccount(t, db)
 			secret, otherSecret := []byte("secret-a"), []byte("secret-b")

@@ -496,7 +496,8 @@ func (s *Service) RequestPasswordReset(ctx context.Context, t *account.Tenant, e
 	digest := resetDigest(token)
 	expiry := s.now().UTC().Add(PasswordResetLifetime).Truncate(time.Millisecond)
 	u.PasswordResetDigest, u.PasswordResetExpiry = &digest, &expiry
-	if err := s.store.Save(ctx, u); err != nil {
+	// Recorded without the token: the event log keeps no secrets.
+	if err := s.tx.Change(ctx, func(ctx context.Context) error { return s.store.Save(ctx, u) }, occurred(nil, event.UserPasswordReset, u)); err != nil {
 		return err
 	}
 	s.events.Publish(ctx, event.Event{Type: event.UserPasswordReset, AccountID: t.ID, ResourceID: u.ID,

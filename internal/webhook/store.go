@@ -83,11 +83,6 @@ func (s *Store) CreateDelivery(ctx context.Context, d *Delivery) error {
 	return database.Insert(s.db.Conn(ctx), d, nil)
 }
 
-// SaveDelivery writes every column of a delivery.
-func (s *Store) SaveDelivery(ctx context.Context, d *Delivery) error {
-	return database.Save(s.db.Conn(ctx), d.AccountID, d, nil)
-}
-
 // lock adds FOR UPDATE SKIP LOCKED on PostgreSQL, so replicas claim
 // disjoint rows; SQLite has one writer, whose transaction is the lock.
 func (s *Store) lock(q *gorm.DB) *gorm.DB {
@@ -98,9 +93,14 @@ func (s *Store) lock(q *gorm.DB) *gorm.DB {
 }
 
 // FanOut turns up to limit pending events into deliveries to the endpoints
-// subscribed to them when they occurred, and marks them handled, in one transaction.
-func (s *Store) FanOut(ctx context.Context, limit int, now time.Time) (int, error) {
-	var handled int
+// subscribed to them when they occurred, and marks them handled, in one
+// transaction. With a lease, the deliveries are claimed by the caller
+// for it and returned, to be attempted without being claimed again.
+func (s *Store) FanOut(ctx context.Context, limit int, now time.Time, lease time.Duration) (int, []Delivery, error) {
+	var (
+		handled    int
+		deliveries []Delivery
+	)
 	err := s.db.InTx(ctx, func(ctx context.Context) error {
 		var events []event.Record
 		q := s.db.Conn(ctx).Where("NOT fanned_out").Order("created_at, id").Limit(limit)
@@ -123,11 +123,18 @@ func (s *Store) FanOut(ctx context.Context, limit int, now time.Time) (int, erro
 			}
 			endpoints[ev.AccountID] = list
 		}
-		var deliveries []Delivery
+		deliveries = deliveries[:0]
+		var claimedUntil *time.Time
+		if lease > 0 {
+			until := now.Add(lease).UTC()
+			claimedUntil = &until
+		}
 		for _, ev := range events {
 			for _, e := range endpoints[ev.AccountID] {
 				if !e.CreatedAt.After(ev.CreatedAt) && e.Subscribed(ev.Event) && (e.ProductID == nil || (ev.ProductID != nil && *ev.ProductID == *e.ProductID)) {
-					deliveries = append(deliveries, newDelivery(&ev, &e, now))
+					d := newDelivery(&ev, &e, now)
+					d.ClaimedUntil = claimedUntil
+					deliveries = append(deliveries, d)
 				}
 			}
 		}
@@ -139,7 +146,61 @@ func (s *Store) FanOut(ctx context.Context, limit int, now time.Time) (int, erro
 		handled = len(events)
 		return database.Error(s.db.Conn(ctx).Model(&event.Record{}).Where("id IN ?", ids).Update("fanned_out", true).Error)
 	})
-	return handled, err
+	if err != nil || lease <= 0 {
+		return handled, nil, err
+	}
+	return handled, deliveries, nil
+}
+
+// Endpoints returns the endpoints of deliveries by id, gone ones left out.
+func (s *Store) Endpoints(ctx context.Context, ids []string) (map[string]*Endpoint, error) {
+	var list []Endpoint
+	if err := s.db.Conn(ctx).Where("id IN ?", ids).Find(&list).Error; err != nil {
+		return nil, database.Error(err)
+	}
+	out := make(map[string]*Endpoint, len(list))
+	for i := range list {
+		out[list[i].ID] = &list[i]
+	}
+	return out, nil
+}
+
+// RecordAttempts writes the outcome of attempted deliveries in one
+// transaction: the deliveries a 2xx answered without a body in one
+// statement per response code, the others one by one. Only the columns
+// an attempt changes are written.
+func (s *Store) RecordAttempts(ctx context.Context, attempted []*Delivery) error {
+	if len(attempted) == 0 {
+		return nil
+	}
+	return s.db.InTx(ctx, func(ctx context.Context) error {
+		delivered := map[int][]string{}
+		var at time.Time
+		for _, d := range attempted {
+			if d.Status == Delivered && d.LastResponseCode != nil && d.LastResponseBody != nil && *d.LastResponseBody == "" {
+				delivered[*d.LastResponseCode] = append(delivered[*d.LastResponseCode], d.ID)
+				at = d.UpdatedAt
+				continue
+			}
+			err := s.db.Conn(ctx).Model(&Delivery{}).Where("account_id = ? AND id = ?", d.AccountID, d.ID).Updates(map[string]any{
+				"status": d.Status, "attempts": d.Attempts, "next_attempt_at": d.NextAttemptAt, "claimed_until": d.ClaimedUntil,
+				"last_response_code": d.LastResponseCode, "last_response_body": d.LastResponseBody, "updated_at": d.UpdatedAt,
+			}).Error
+			if err != nil {
+				return database.Error(err)
+			}
+		}
+		for code, ids := range delivered {
+			err := s.db.Conn(ctx).Model(&Delivery{}).Where("id IN ?", ids).Updates(map[string]any{
+				"status": Delivered, "attempts": gorm.Expr("attempts + 1"), "claimed_until": nil,
+				"last_response_code": code, "last_response_body": "", "updated_at": at,
+			}).Error
+			if err != nil {
+				return database.Error(err)
+			}
+		}
+		return nil
+	})
 }
 
 // Claim takes up to limit due deliveries for lease: until it runs out no
@@ -147,8 +208,10 @@ func (s *Store) FanOut(ctx context.Context, limit int, now time.Time) (int, erro
 func (s *Store) Claim(ctx context.Context, limit int, now time.Time, lease time.Duration) ([]Delivery, error) {
 	var claimed []Delivery
 	err := s.db.InTx(ctx, func(ctx context.Context) error {
-		q := s.db.Conn(ctx).Where("status IN ? AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)",
-			[]string{Delivering, Failing}, now.UTC(), now.UTC()).Order("next_attempt_at, id").Limit(limit)
+		// The statuses spelled as webhook_events_due_idx's predicate, so
+		// that the planner reads that index (bound ones may not match it).
+		q := s.db.Conn(ctx).Where("status IN ('"+Delivering+"', '"+Failing+"') AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)",
+			now.UTC(), now.UTC()).Order("next_attempt_at, id").Limit(limit)
 		if err := s.lock(q).Find(&claimed).Error; err != nil {
 			return database.Error(err)
 		}
@@ -164,13 +227,4 @@ func (s *Store) Claim(ctx context.Context, limit int, now time.Time, lease time.
 		return database.Error(s.db.Conn(ctx).Model(&Delivery{}).Where("id IN ?", ids).Update("claimed_until", until).Error)
 	})
 	return claimed, err
-}
-
-// Endpoint returns an endpoint by id, or nil once it is gone.
-func (s *Store) Endpoint(ctx context.Context, accountID, endpointID string) (*Endpoint, error) {
-	e, err := s.FindEndpoint(ctx, accountID, endpointID)
-	if apperr.As(err).Kind == apperr.NotFound {
-		return nil, nil
-	}
-	return e, err
 }

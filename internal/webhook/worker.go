@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -112,8 +113,17 @@ var errPrivate = errors.New("webhook: target is a private address")
 // Pass fans pending events out to deliveries, then attempts every due
 // delivery it can claim. It returns once the attempts are done.
 func (w *Worker) Pass(ctx context.Context) error {
-	if err := w.FanOut(ctx); err != nil {
-		return err
+	// The deliveries of new events are claimed as they are made, a batch
+	// of events at a time: their first attempts need no claim of their own.
+	for {
+		n, fresh, err := w.store.FanOut(ctx, w.batch, w.now(), lease)
+		if err != nil {
+			return err
+		}
+		w.attemptAll(ctx, fresh)
+		if n < w.batch {
+			break
+		}
 	}
 	for {
 		claimed, err := w.store.Claim(ctx, w.batch, w.now(), lease)
@@ -130,7 +140,7 @@ func (w *Worker) Pass(ctx context.Context) error {
 // FanOut turns every pending event into its deliveries.
 func (w *Worker) FanOut(ctx context.Context) error {
 	for {
-		n, err := w.store.FanOut(ctx, 500, w.now())
+		n, _, err := w.store.FanOut(ctx, 500, w.now(), 0)
 		if err != nil || n < 500 {
 			return err
 		}
@@ -139,9 +149,27 @@ func (w *Worker) FanOut(ctx context.Context) error {
 
 // attemptAll makes the claimed attempts, at most perEndpoint at a time to
 // one endpoint, so one slow receiver holds back only its own deliveries.
+// Their endpoints are read once, and their outcomes written together.
 func (w *Worker) attemptAll(ctx context.Context, claimed []Delivery) {
+	if len(claimed) == 0 {
+		return
+	}
+	var ids []string
+	for i := range claimed {
+		if id := claimed[i].EndpointID; id != nil {
+			ids = append(ids, *id)
+		}
+	}
+	endpoints, err := w.store.Endpoints(ctx, ids)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.logger.Warn("webhook endpoints not read", "error", err)
+		}
+		return
+	}
 	slots := map[string]chan struct{}{}
 	var wg sync.WaitGroup
+	attempted := make([]*Delivery, len(claimed))
 	for i := range claimed {
 		d := &claimed[i]
 		slot, ok := slots[d.Endpoint]
@@ -149,15 +177,29 @@ func (w *Worker) attemptAll(ctx context.Context, claimed []Delivery) {
 			slot = make(chan struct{}, w.perEndpoint)
 			slots[d.Endpoint] = slot
 		}
+		// A copy each: an attempt answered 410 disables its endpoint.
+		var endpoint *Endpoint
+		if d.EndpointID != nil && endpoints[*d.EndpointID] != nil {
+			copied := *endpoints[*d.EndpointID]
+			endpoint = &copied
+		}
 		wg.Go(func() {
 			slot <- struct{}{}
 			defer func() { <-slot }()
-			if err := w.attempt(ctx, d); err != nil && ctx.Err() == nil {
-				w.logger.Warn("webhook delivery not recorded", "webhook_event", d.ID, "error", err)
+			if err := w.attempt(ctx, d, endpoint); err != nil {
+				if ctx.Err() == nil {
+					w.logger.Warn("webhook delivery not recorded", "webhook_event", d.ID, "error", err)
+				}
+				return
 			}
+			attempted[i] = d
 		})
 	}
 	wg.Wait()
+	attempted = slices.DeleteFunc(attempted, func(d *Delivery) bool { return d == nil })
+	if err := w.store.RecordAttempts(ctx, attempted); err != nil && ctx.Err() == nil {
+		w.logger.Warn("webhook deliveries not recorded", "count", len(attempted), "error", err)
+	}
 }
 
 // outcome is what an attempt got: a response code, or a failure's name.
@@ -168,18 +210,13 @@ type outcome struct {
 	final bool
 }
 
-func (w *Worker) attempt(ctx context.Context, d *Delivery) error {
-	var endpoint *Endpoint
-	if d.EndpointID != nil {
-		var err error
-		if endpoint, err = w.store.Endpoint(ctx, d.AccountID, *d.EndpointID); err != nil {
-			return err
-		}
-	}
+// attempt makes one delivery to its endpoint (nil when gone) and sets its
+// outcome on d, for attemptAll to record.
+func (w *Worker) attempt(ctx context.Context, d *Delivery, endpoint *Endpoint) error {
 	if endpoint == nil || !endpoint.Subscribed(d.Event) {
 		// Deleted or unsubscribed since: nothing to send, as in Keygen.
 		d.Status, d.ClaimedUntil, d.UpdatedAt = Failed, nil, w.now().UTC()
-		return w.store.SaveDelivery(ctx, d)
+		return nil
 	}
 	out := w.post(ctx, endpoint, d)
 	now := w.now().UTC()
@@ -202,7 +239,7 @@ func (w *Worker) attempt(ctx context.Context, d *Delivery) error {
 			return err
 		}
 	}
-	return w.store.SaveDelivery(ctx, d)
+	return nil
 }
 
 func (w *Worker) post(ctx context.Context, e *Endpoint, d *Delivery) outcome {
