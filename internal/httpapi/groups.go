@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -10,6 +12,8 @@ import (
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/group"
+	"github.com/relkey/relkey/internal/license"
+	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/serializer"
 	"github.com/relkey/relkey/internal/user"
@@ -27,13 +31,39 @@ func (s *Server) groupRoutes(g *echo.Group) {
 	g.PUT("/groups/:id", s.updateGroup)
 	g.DELETE("/groups/:id", s.deleteGroup)
 	g.GET("/groups/:id/owners", s.listGroupOwners)
+	g.GET("/groups/:id/owners/:related", s.showGroupOwner)
 	g.GET("/groups/:id/users", s.listGroupUsers)
+	g.GET("/groups/:id/users/:related", s.showGroupUser)
+	g.GET("/groups/:id/licenses", s.listGroupLicenses)
+	g.GET("/groups/:id/licenses/:related", s.showGroupLicense)
+	g.GET("/groups/:id/machines", s.listGroupMachines)
+	g.GET("/groups/:id/machines/:related", s.showGroupMachine)
 	g.POST("/groups/:id/owners", s.attachGroupOwners)
 	g.DELETE("/groups/:id/owners", s.detachGroupOwners)
 	for _, m := range []group.Member{group.Users, group.Licenses, group.Machines} {
 		g.GET("/"+m.Table+"/:id/group", s.showMemberGroup(m))
 		g.PUT("/"+m.Table+"/:id/group", s.changeMemberGroup(m))
+		g.PATCH("/"+m.Table+"/:id/group", s.changeMemberGroup(m))
 	}
+}
+
+// groupOf reads the group relationship of a user's, license's or
+// machine's create document: a group id, or "" when it is absent or, as
+// Keygen allows, null.
+func groupOf(req *document.Request) (string, error) {
+	if raw, ok := req.Relationships["group"]; ok {
+		var rel struct {
+			Data json.RawMessage `json:"data"`
+		}
+		if json.Unmarshal(raw, &rel) == nil && string(bytes.TrimSpace(rel.Data)) == "null" {
+			return "", nil
+		}
+	}
+	link, err := req.ToOne("group", groupResource)
+	if err != nil || link == nil {
+		return "", err
+	}
+	return link.ID, nil
 }
 
 func (s *Server) listGroups(c echo.Context) error {
@@ -78,6 +108,69 @@ func (s *Server) listGroupUsers(c echo.Context) error {
 	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]user.User, int64, error) {
 		return s.Groups.Users(ctx, who, t, pathRef(c), p)
 	}, serializer.User)
+}
+
+func (s *Server) showGroupOwner(c echo.Context) error {
+	o, err := s.Groups.Owner(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), relatedRef(c))
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, serializer.GroupOwner(o), nil)
+}
+
+func (s *Server) showGroupUser(c echo.Context) error {
+	u, err := s.Groups.User(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), relatedRef(c))
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, serializer.User(u), nil)
+}
+
+func (s *Server) listGroupLicenses(c echo.Context) error {
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]license.Shown, int64, error) {
+		g, sc, err := s.Groups.MemberScope(ctx, who, t, pathRef(c), group.Licenses)
+		if err != nil {
+			return nil, 0, err
+		}
+		licenses, total, err := s.Licenses.InGroup(ctx, t, g.ID, sc, p)
+		return s.showListed(c, licenses, total, err)
+	}, serializer.License)
+}
+
+func (s *Server) showGroupLicense(c echo.Context) error {
+	ctx, who, t := c.Request().Context(), principalOf(c), tenantOf(c)
+	g, sc, err := s.Groups.MemberScope(ctx, who, t, pathRef(c), group.Licenses)
+	if err != nil {
+		return err
+	}
+	l, err := s.Licenses.FindInGroup(ctx, t, g.ID, sc, relatedRef(c))
+	if err != nil {
+		return err
+	}
+	return s.renderLicenseValue(c, http.StatusOK, l)
+}
+
+func (s *Server) listGroupMachines(c echo.Context) error {
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]machine.WithPolicy[machine.Machine], int64, error) {
+		g, sc, err := s.Groups.MemberScope(ctx, who, t, pathRef(c), group.Machines)
+		if err != nil {
+			return nil, 0, err
+		}
+		return s.Machines.InGroup(ctx, t, g.ID, sc, p)
+	}, machineNode)
+}
+
+func (s *Server) showGroupMachine(c echo.Context) error {
+	ctx, who, t := c.Request().Context(), principalOf(c), tenantOf(c)
+	g, sc, err := s.Groups.MemberScope(ctx, who, t, pathRef(c), group.Machines)
+	if err != nil {
+		return err
+	}
+	m, pol, err := s.Machines.FindInGroup(ctx, t, g.ID, sc, relatedRef(c))
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, serializer.Machine(m, pol), nil)
 }
 
 func (s *Server) attachGroupOwners(c echo.Context) error {

@@ -93,7 +93,7 @@ var comparisonSQL = map[string]string{"eq": "=", "gt": ">", "gte": ">=", "lt": "
 
 // filtered applies Keygen's license scopes (licenses_controller has_scope).
 func (s *Store) filtered(q *gorm.DB, accountID string, f Filter) *gorm.DB {
-	for column, value := range map[string]string{"licenses.product_id": f.ProductID, "licenses.policy_id": f.PolicyID, "licenses.owner_id": f.OwnerID} {
+	for column, value := range map[string]string{"licenses.product_id": f.ProductID, "licenses.policy_id": f.PolicyID, "licenses.owner_id": f.OwnerID, "licenses.group_id": f.GroupID} {
 		if value != "" {
 			q = q.Where(column+" = ?", value)
 		}
