@@ -272,7 +272,7 @@ func (s *Service) MemberGroup(ctx context.Context, who *access.Principal, t *acc
 		return nil, err
 	}
 	if groupID == nil {
-		return nil, apperr.NotFoundResource("group", "")
+		return nil, apperr.New(apperr.NotFound, "NOT_FOUND", "The requested group was not found")
 	}
 	return s.Find(ctx, who, t, *groupID)
 }
