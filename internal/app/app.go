@@ -22,6 +22,7 @@ import (
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/feed"
 	"github.com/relkey/relkey/internal/group"
+	"github.com/relkey/relkey/internal/key"
 	"github.com/relkey/relkey/internal/httpapi"
 	"github.com/relkey/relkey/internal/identity"
 	"github.com/relkey/relkey/internal/keyring"
@@ -130,7 +131,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Products = product.NewService(product.NewStore(db), a.Outbox, tokenStore)
 	a.Policies = policy.NewService(policy.NewStore(db), a.Products, a.Outbox)
 	machineStore := machine.NewStore(db)
-	a.Licenses = license.NewService(license.NewStore(db), a.Policies, a.Users, kr, a.Accounts, machineStore, a.Groups.Limits(group.Licenses), a.Outbox)
+	a.Keys = key.NewService(key.NewStore(db), a.Policies, kr, a.Outbox)
+	a.Licenses = license.NewService(license.NewStore(db), a.Policies, a.Users, kr, a.Accounts, machineStore, a.Groups.Limits(group.Licenses), a.Keys, a.Outbox)
 	a.Machines = machine.NewService(machineStore, a.Outbox, a.Licenses, a.Policies, a.Users, tokenStore, a.Validated, a.Groups.Limits(group.Machines))
 	a.Entitlements = entitlement.NewService(entitlement.NewStore(db), attachmentTargets{a}, a.Outbox)
 	releaseStore, packageStore := release.NewStore(db), releasepackage.NewStore(db)

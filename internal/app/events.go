@@ -11,6 +11,7 @@ import (
 	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/group"
+	"github.com/relkey/relkey/internal/key"
 	"github.com/relkey/relkey/internal/httpapi"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
@@ -44,6 +45,8 @@ func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered
 		node = serializer.User(v)
 	case *group.Group:
 		node = serializer.Group(v)
+	case *key.Key:
+		node, productID = serializer.Key(v), v.ProductID
 	case *policy.Policy:
 		node, productID = serializer.Policy(v), v.ProductID
 	case *license.Shown:

@@ -176,6 +176,11 @@ const (
 	GroupUpdated = "group.updated"
 	GroupDeleted = "group.deleted"
 
+	KeyCreated       = "key.created"
+	KeyUpdated       = "key.updated"
+	KeyDeleted       = "key.deleted"
+	PolicyPoolPopped = "policy.pool.popped"
+
 	LicenseValidationSucceeded = "license.validation.succeeded"
 	LicenseValidationFailed    = "license.validation.failed"
 )

@@ -21,6 +21,7 @@ import (
 	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/group"
+	"github.com/relkey/relkey/internal/key"
 	"github.com/relkey/relkey/internal/identity"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
@@ -56,6 +57,7 @@ type Services struct {
 	Checkouts    *checkout.Service
 	Entitlements *entitlement.Service
 	Groups       *group.Service
+	Keys         *key.Service
 	Releases     *release.Service
 	Packages     *releasepackage.Service
 	Catalog      *catalog.Service
@@ -162,6 +164,7 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.GET("/me", s.me)
 	g.POST("/passwords", s.requestPasswordReset)
 	s.groupRoutes(g)
+	s.keyRoutes(g)
 
 	g.GET("/tokens", s.listTokens)
 	g.POST("/tokens", s.createToken)

@@ -574,7 +574,7 @@ func newWorld(t *testing.T) *world {
 			Keys:    account.Keys{Signing: ed25519.NewKeyFromSeed(seed), Secret: []byte("account secret")},
 		},
 	}
-	w.svc = NewService(fakeStore{w.db}, fakePolicies{w.db}, fakeOwners{w.db}, fakeSealer{}, fakeRSA{}, fakeTotals{w.db}, nil, testenv.Unrecorded{})
+	w.svc = NewService(fakeStore{w.db}, fakePolicies{w.db}, fakeOwners{w.db}, fakeSealer{}, fakeRSA{}, fakeTotals{w.db}, nil, nil, testenv.Unrecorded{})
 	w.svc.now = func() time.Time { return clock }
 	for _, p := range [][2]string{{policyA, productA}, {policyB, productB}, {policyT, productA}} {
 		w.db.policies[p[0]] = &policy.Policy{

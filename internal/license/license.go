@@ -167,6 +167,13 @@ type Groups interface {
 	UserGroup(ctx context.Context, accountID, userID string) (*string, error)
 }
 
+// Pool gives the keys of policies that use a pool.
+type Pool interface {
+	// Take removes the oldest key of the policy's pool inside the
+	// caller's transaction: POLICY_POOL_EMPTY when there is none.
+	Take(ctx context.Context, accountID, policyID string) (string, error)
+}
+
 // Records is what the rules need of the license store; *Store is it (and
 // the tests' in-memory fake models its documented contracts).
 type Records interface {
@@ -196,14 +203,16 @@ type Service struct {
 	rsa      RSAKeys
 	machines MachineTotals
 	groups   Groups
+	pool     Pool
 	events   event.Changer
 	now      func() time.Time
 }
 
 // NewService returns the license rules.
-// groups (nil: groups are not kept) admits new licenses into groups.
-func NewService(store Records, policies Policies, owners Owners, sealer Sealer, rsa RSAKeys, machines MachineTotals, groups Groups, events event.Changer) *Service {
-	return &Service{store: store, policies: policies, owners: owners, sealer: sealer, rsa: rsa, machines: machines, groups: groups, events: events, now: time.Now}
+// groups (nil: groups are not kept) admits new licenses into groups; pool
+// (nil: no pools) gives the keys of policies that use a pool.
+func NewService(store Records, policies Policies, owners Owners, sealer Sealer, rsa RSAKeys, machines MachineTotals, groups Groups, pool Pool, events event.Changer) *Service {
+	return &Service{store: store, policies: policies, owners: owners, sealer: sealer, rsa: rsa, machines: machines, groups: groups, pool: pool, events: events, now: time.Now}
 }
 
 func (s *Service) occurred(who *access.Principal, name string, l *License) func() event.Occurrence {
@@ -338,13 +347,27 @@ func (s *Service) create(ctx context.Context, who *access.Principal, t *account.
 	if err := apply(l, p); err != nil {
 		return nil, err
 	}
-	if err := s.setKey(ctx, l, t, pol, p.Key, verbatim); err != nil {
-		return nil, err
+	// A pooled policy's license without a key of its own takes the
+	// oldest key of the pool, in the creating transaction.
+	pooled := pol.UsePool && !p.Key.Set && !verbatim && s.pool != nil
+	if !pooled {
+		if err := s.setKey(ctx, l, t, pol, p.Key, verbatim); err != nil {
+			return nil, err
+		}
 	}
 	if rel.Group != "" {
 		l.GroupID = &rel.Group
 	}
 	if err := s.events.Change(ctx, func(ctx context.Context) error {
+		if pooled {
+			key, err := s.pool.Take(ctx, t.ID, pol.ID)
+			if err != nil {
+				return err
+			}
+			if err := s.setKey(ctx, l, t, pol, optional.Of(key), true); err != nil {
+				return err
+			}
+		}
 		if err := s.joinGroup(ctx, l); err != nil {
 			return err
 		}
