@@ -113,8 +113,6 @@ func (s *Service) setKey(ctx context.Context, t *account.Tenant, k *Key, given s
 		return apperr.Attribute("key", "TOO_SHORT", "is too short (minimum is 8 characters)")
 	case len(given) > 1<<10:
 		return apperr.Attribute("key", "TOO_LONG", "is too long (maximum is 1024 characters)")
-	case given == "actions" || given == "action":
-		return apperr.Attribute("key", "EXCLUSION", "is reserved")
 	}
 	digest := license.Digest(t.Keys.Secret, given)
 	taken, err := s.store.LicenseKeyTaken(ctx, t.ID, digest, given)
