@@ -212,6 +212,9 @@ func TestGroupMembership(t *testing.T) {
 			t.Fatalf("license inherits its owner's group: %d %s", inherited.status, inherited.body)
 		}
 		inheritedID := e.id(inherited)
+		if users := data(t, inherited)["relationships"].(map[string]any)["users"].(map[string]any)["meta"].(map[string]any)["count"]; users != 1.0 {
+			t.Fatalf("the license's user count (its owner): %v", users)
+		}
 		secondID := e.id(licenseIn("," + groupRel(groupID)))
 		licenseIn(","+groupRel(groupID)).expectError(t, 422, "GROUP_LICENSE_LIMIT_EXCEEDED", "pointer", "/data/relationships/group")
 		outsideID := e.id(licenseIn("," + groupRel(otherID)))

@@ -390,6 +390,16 @@ func (f fakeStore) AttachUsers(_ context.Context, l *License, userIDs []string, 
 
 // DetachUsers models Store.DetachUsers: each user must be attached
 // (USER_NOT_FOUND at its item); a failure detaches none.
+func (f fakeStore) Licensees(_ context.Context, licenseIDs []string) (map[string]int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]int64{}
+	for _, id := range licenseIDs {
+		out[id] = int64(len(f.licensees[id]))
+	}
+	return out, nil
+}
+
 func (f fakeStore) DetachUsers(_ context.Context, l *License, userIDs []string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -190,6 +190,9 @@ type Records interface {
 	Transfer(ctx context.Context, l *License) error
 	AttachUsers(ctx context.Context, l *License, userIDs []string, max *int64) error
 	DetachUsers(ctx context.Context, l *License, userIDs []string) error
+	// Licensees counts the users attached to each license (its owner
+	// aside).
+	Licensees(ctx context.Context, licenseIDs []string) (map[string]int64, error)
 }
 
 var _ Records = (*Store)(nil)

@@ -371,3 +371,21 @@ func (s *Store) countUsers(ctx context.Context, l *License) (int64, error) {
 func (s *Store) Reseal(ctx context.Context, reseal func(sealed string) (string, error)) (int64, error) {
 	return s.db.Reseal(ctx, "licenses", "key_sealed", reseal)
 }
+
+// Licensees counts the users attached to each of the licenses, in one
+// query.
+func (s *Store) Licensees(ctx context.Context, licenseIDs []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(licenseIDs))
+	if len(licenseIDs) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		LicenseID string
+		N         int64
+	}
+	err := s.db.Conn(ctx).Table("license_users").Select("license_id, COUNT(*) AS n").Where("license_id IN ?", licenseIDs).Group("license_id").Scan(&rows).Error
+	for _, r := range rows {
+		out[r.LicenseID] = r.N
+	}
+	return out, database.Error(err)
+}

@@ -62,7 +62,10 @@ func License(shown *license.Shown) *jsonapi.Node {
 				"links": map[string]string{"related": self + "/machines"},
 				"meta":  map[string]int64{"count": machines.Count, "cores": machines.Cores, "memory": machines.Memory, "disk": machines.Disk},
 			},
-			"users":        document.ToMany(self + "/users"),
+			"users": map[string]any{
+				"links": map[string]string{"related": self + "/users"},
+				"meta":  map[string]int64{"count": shown.Users},
+			},
 			"tokens":       document.ToMany(self + "/tokens"),
 			"entitlements": document.ToMany(self + "/entitlements"),
 		},
