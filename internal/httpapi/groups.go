@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/google/jsonapi"
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/access"
@@ -16,7 +17,6 @@ import (
 	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/serializer"
-	"github.com/relkey/relkey/internal/user"
 )
 
 var groupResource = document.Resource{Singular: "group", Plural: "groups"}
@@ -30,10 +30,10 @@ func (s *Server) groupRoutes(g *echo.Group) {
 	g.PATCH("/groups/:id", s.updateGroup)
 	g.PUT("/groups/:id", s.updateGroup)
 	g.DELETE("/groups/:id", s.deleteGroup)
-	g.GET("/groups/:id/owners", s.listGroupOwners)
-	g.GET("/groups/:id/owners/:related", s.showGroupOwner)
-	g.GET("/groups/:id/users", s.listGroupUsers)
-	g.GET("/groups/:id/users/:related", s.showGroupUser)
+	g.GET("/groups/:id/owners", pageOf(s, s.Groups.Owners, serializer.GroupOwner))
+	g.GET("/groups/:id/owners/:related", relatedOf(s, s.Groups.Owner, serializer.GroupOwner))
+	g.GET("/groups/:id/users", pageOf(s, s.Groups.Users, serializer.User))
+	g.GET("/groups/:id/users/:related", relatedOf(s, s.Groups.User, serializer.User))
 	g.GET("/groups/:id/licenses", s.listGroupLicenses)
 	g.GET("/groups/:id/licenses/:related", s.showGroupLicense)
 	g.GET("/groups/:id/machines", s.listGroupMachines)
@@ -98,32 +98,28 @@ func (s *Server) deleteGroup(c echo.Context) error {
 	return deleteRecord(c, s.Groups.Delete)
 }
 
-func (s *Server) listGroupOwners(c echo.Context) error {
-	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]group.Owner, int64, error) {
-		return s.Groups.Owners(ctx, who, t, pathRef(c), p)
-	}, serializer.GroupOwner)
-}
-
-func (s *Server) listGroupUsers(c echo.Context) error {
-	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]user.User, int64, error) {
-		return s.Groups.Users(ctx, who, t, pathRef(c), p)
-	}, serializer.User)
-}
-
-func (s *Server) showGroupOwner(c echo.Context) error {
-	o, err := s.Groups.Owner(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), relatedRef(c))
-	if err != nil {
-		return err
+// pageOf renders a page of what list gives of the record the path's :id
+// names.
+func pageOf[T any](s *Server, list func(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, p page.Request) ([]T, int64, error),
+	render func(*T) *jsonapi.Node) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]T, int64, error) {
+			return list(ctx, who, t, pathRef(c), p)
+		}, render)
 	}
-	return s.renderOne(c, http.StatusOK, serializer.GroupOwner(o), nil)
 }
 
-func (s *Server) showGroupUser(c echo.Context) error {
-	u, err := s.Groups.User(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), relatedRef(c))
-	if err != nil {
-		return err
+// relatedOf renders what find gives of the record the path's :id names
+// and its :related.
+func relatedOf[T any](s *Server, find func(ctx context.Context, who *access.Principal, t *account.Tenant, ref, related string) (*T, error),
+	render func(*T) *jsonapi.Node) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		v, err := find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), relatedRef(c))
+		if err != nil {
+			return err
+		}
+		return s.renderOne(c, http.StatusOK, render(v), nil)
 	}
-	return s.renderOne(c, http.StatusOK, serializer.User(u), nil)
 }
 
 func (s *Server) listGroupLicenses(c echo.Context) error {

@@ -32,8 +32,8 @@ func (s *Server) keyRoutes(g *echo.Group) {
 		}
 		return s.renderOne(c, http.StatusOK, serializer.Policy(pol), nil)
 	}))
-	g.GET("/policies/:id/pool", s.listPool)
-	g.GET("/policies/:id/pool/:related", s.showPoolKey)
+	g.GET("/policies/:id/pool", pageOf(s, s.Keys.Pool, serializer.Key))
+	g.GET("/policies/:id/pool/:related", relatedOf(s, s.Keys.PoolKey, serializer.Key))
 	g.DELETE("/policies/:id/pool", s.popPool)
 }
 
@@ -89,19 +89,6 @@ func (s *Server) deleteKey(c echo.Context) error {
 	return deleteRecord(c, s.Keys.Delete)
 }
 
-func (s *Server) listPool(c echo.Context) error {
-	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]key.Key, int64, error) {
-		return s.Keys.Pool(ctx, who, t, pathRef(c), p)
-	}, serializer.Key)
-}
-
-func (s *Server) showPoolKey(c echo.Context) error {
-	k, err := s.Keys.PoolKey(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), relatedRef(c))
-	if err != nil {
-		return err
-	}
-	return s.renderOne(c, http.StatusOK, serializer.Key(k), nil)
-}
 
 // popPool is DELETE /policies/:id/pool: the oldest key of the pool,
 // removed from it, as Keygen answers.
