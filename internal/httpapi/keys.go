@@ -89,7 +89,6 @@ func (s *Server) deleteKey(c echo.Context) error {
 	return deleteRecord(c, s.Keys.Delete)
 }
 
-
 // popPool is DELETE /policies/:id/pool: the oldest key of the pool,
 // removed from it, as Keygen answers.
 func (s *Server) popPool(c echo.Context) error {

@@ -71,7 +71,7 @@ func (f fakePolicies) Visible(_ context.Context, _ *access.Principal, _ *account
 
 type plainSealer struct{}
 
-func (plainSealer) Seal(b []byte) (string, error)  { return string(b), nil }
+func (plainSealer) Seal(b []byte) (string, error) { return string(b), nil }
 func (plainSealer) Open(s string) ([]byte, error) { return []byte(s), nil }
 
 func TestCreateAndTake(t *testing.T) {
