@@ -48,11 +48,8 @@ type Filter struct {
 	PolicyID  string
 }
 
-// Sealer encrypts keys at rest.
-type Sealer interface {
-	Seal([]byte) (string, error)
-	Open(string) ([]byte, error)
-}
+// Sealer encrypts keys at rest, as license keys are.
+type Sealer = license.Sealer
 
 // Policies gives the policies keys belong to, as a bearer may see them.
 type Policies interface {
