@@ -24,6 +24,7 @@ import (
 	"github.com/relkey/relkey/internal/group"
 	"github.com/relkey/relkey/internal/httpapi"
 	"github.com/relkey/relkey/internal/identity"
+	"github.com/relkey/relkey/internal/key"
 	"github.com/relkey/relkey/internal/keyring"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
@@ -129,16 +130,17 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		a.RequestLog = requestlog.New(db, 8192, logger)
 	}
 	a.Tokens = token.NewService(tokenStore, a.Outbox)
-	a.Users = user.NewService(user.NewStore(db), a.Outbox, tokenStore, a.Events, password.NewHasher(cfg.PasswordCost, 0))
+	a.Groups = group.NewService(group.NewStore(db), a.Outbox)
+	a.Users = user.NewService(user.NewStore(db), a.Outbox, tokenStore, a.Events, password.NewHasher(cfg.PasswordCost, 0), a.Groups.Limits(group.Users))
 	a.Accounts = account.NewService(account.NewStore(db), db, kr)
 	a.Products = product.NewService(product.NewStore(db), a.Outbox, tokenStore)
 	a.Policies = policy.NewService(policy.NewStore(db), a.Products, a.Outbox)
 	machineStore := machine.NewStore(db)
 	a.licenseStore = license.NewStore(db)
-	a.Licenses = license.NewService(a.licenseStore, a.Policies, a.Users, kr, a.Accounts, machineStore, a.Outbox)
-	a.Machines = machine.NewService(machineStore, a.Outbox, a.Licenses, a.Policies, a.Users, tokenStore, a.Validated)
+	a.Keys = key.NewService(key.NewStore(db), a.Policies, kr, a.Outbox)
+	a.Licenses = license.NewService(a.licenseStore, a.Policies, a.Users, kr, a.Accounts, machineStore, a.Groups.Limits(group.Licenses), a.Keys, a.Outbox)
+	a.Machines = machine.NewService(machineStore, a.Outbox, a.Licenses, a.Policies, a.Users, tokenStore, a.Validated, a.Groups.Limits(group.Machines))
 	a.Entitlements = entitlement.NewService(entitlement.NewStore(db), attachmentTargets{a}, a.Outbox)
-	a.Groups = group.NewService(group.NewStore(db), a.Outbox)
 	a.Search = search.NewService(search.NewStore(db))
 	releaseStore, packageStore := release.NewStore(db), releasepackage.NewStore(db)
 	a.releaseStore = releaseStore

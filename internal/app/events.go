@@ -15,6 +15,7 @@ import (
 	"github.com/relkey/relkey/internal/group"
 	"github.com/relkey/relkey/internal/httpapi"
 	"github.com/relkey/relkey/internal/httpsig"
+	"github.com/relkey/relkey/internal/key"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/policy"
@@ -52,6 +53,8 @@ func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered
 		node = serializer.Group(v)
 	case *session.PortalLink:
 		node = serializer.PortalSession(v, "")
+	case *key.Key:
+		node, productID = serializer.Key(v), v.ProductID
 	case *policy.Policy:
 		node, productID = serializer.Policy(v), v.ProductID
 	case *license.Shown:

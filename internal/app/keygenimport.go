@@ -11,6 +11,6 @@ func (a *App) ImportTarget(t *account.Tenant) keygenimport.Target {
 	return keygenimport.Target{
 		Tenant: t, Products: a.Products, Entitlements: a.Entitlements, Policies: a.Policies, Users: a.Users,
 		Licenses: a.Licenses, Machines: a.Machines, Packages: a.Packages, Releases: a.Releases, Artifacts: a.Artifacts,
-		Storage: a.Storage, Local: a.Local,
+		Groups: a.Groups, Storage: a.Storage, Local: a.Local,
 	}
 }

@@ -178,6 +178,11 @@ const (
 	GroupUpdated = "group.updated"
 	GroupDeleted = "group.deleted"
 
+	KeyCreated       = "key.created"
+	KeyUpdated       = "key.updated"
+	KeyDeleted       = "key.deleted"
+	PolicyPoolPopped = "policy.pool.popped"
+
 	// PortalSessionCreated is relkey's: a one-time portal link was made.
 	PortalSessionCreated = "portal-session.created"
 

@@ -102,8 +102,12 @@ type Records interface {
 	Count(ctx context.Context, m Member, groupID string) (int64, error)
 	MemberGroup(ctx context.Context, m Member, accountID, ref, alias string, sc access.Scope) (recordID string, groupID *string, err error)
 	SetGroup(ctx context.Context, m Member, recordID string, groupID *string) error
+	GroupOf(ctx context.Context, m Member, accountID, recordID string) (*string, error)
 	Owners(ctx context.Context, accountID, groupID string, p page.Request) ([]Owner, int64, error)
-	Users(ctx context.Context, accountID, groupID string, p page.Request) ([]user.User, int64, error)
+	Users(ctx context.Context, accountID, groupID string, sc access.Scope, p page.Request) ([]user.User, int64, error)
+	User(ctx context.Context, accountID, groupID string, sc access.Scope, ref string) (*user.User, error)
+	Owner(ctx context.Context, accountID, groupID, ownerID string) (*Owner, error)
+	Owns(ctx context.Context, groupID, userID string) (bool, error)
 	KnownUsers(ctx context.Context, accountID string, ids []string) (map[string]bool, error)
 	AddOwners(ctx context.Context, owners []Owner) (taken int, err error)
 	RemoveOwners(ctx context.Context, groupID string, ids []string) (missing int, err error)
@@ -268,7 +272,7 @@ func (s *Service) MemberGroup(ctx context.Context, who *access.Principal, t *acc
 		return nil, err
 	}
 	if groupID == nil {
-		return nil, apperr.NotFoundResource("group", "")
+		return nil, apperr.New(apperr.NotFound, "NOT_FOUND", "The requested group was not found")
 	}
 	return s.Find(ctx, who, t, *groupID)
 }
@@ -310,14 +314,57 @@ func (s *Service) Owners(ctx context.Context, who *access.Principal, t *account.
 	return s.store.Owners(ctx, t.ID, g.ID, p)
 }
 
-// Users returns a page of a group's users who may see: anyone who sees
-// the group, as in Keygen.
+// MemberScope finds the group ref who may see and gives the scope in
+// which who may read its members of kind m, as Keygen's Groups::UserPolicy,
+// LicensePolicy and MachinePolicy define: staff every member, a product
+// those of its product, a user that owns the group every member; any other
+// bearer that sees the group (a member, a license of it) is denied.
+func (s *Service) MemberScope(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, m Member) (*Group, access.Scope, error) {
+	permission := "group." + m.Table + ".read"
+	g, err := access.Visible(who, permission, func() (*Group, error) { return s.store.Find(ctx, t.ID, ref, access.ScopeOf(who)) })
+	if err != nil {
+		return nil, access.Scope{}, err
+	}
+	switch {
+	case who.Staff() || who.BearerType == access.BearerProduct:
+		return g, access.ScopeOf(who), nil
+	case who.BearerType == access.BearerUser:
+		owns, err := s.store.Owns(ctx, g.ID, who.BearerID)
+		if err != nil {
+			return nil, access.Scope{}, err
+		}
+		if owns {
+			return g, access.Scope{All: true}, nil
+		}
+	}
+	return nil, access.Scope{}, access.Denied("bearer may not read the " + m.Table + " of this group")
+}
+
+// Users returns a page of a group's users who may see (MemberScope).
 func (s *Service) Users(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, p page.Request) ([]user.User, int64, error) {
-	g, err := access.Visible(who, "group.users.read", func() (*Group, error) { return s.store.Find(ctx, t.ID, ref, access.ScopeOf(who)) })
+	g, sc, err := s.MemberScope(ctx, who, t, ref, Users)
 	if err != nil {
 		return nil, 0, err
 	}
-	return s.store.Users(ctx, t.ID, g.ID, p)
+	return s.store.Users(ctx, t.ID, g.ID, sc, p)
+}
+
+// User returns a group's user, by id or email, who may see (MemberScope).
+func (s *Service) User(ctx context.Context, who *access.Principal, t *account.Tenant, ref, userRef string) (*user.User, error) {
+	g, sc, err := s.MemberScope(ctx, who, t, ref, Users)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.User(ctx, t.ID, g.ID, sc, userRef)
+}
+
+// Owner returns a group's owner by its id, who may see.
+func (s *Service) Owner(ctx context.Context, who *access.Principal, t *account.Tenant, ref, ownerID string) (*Owner, error) {
+	g, err := access.Visible(who, "group.owners.read", func() (*Group, error) { return s.store.Find(ctx, t.ID, ref, access.ScopeOf(who)) })
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Owner(ctx, t.ID, g.ID, ownerID)
 }
 
 // AttachOwners makes the users userIDs owners of a group, all or none.
@@ -363,4 +410,26 @@ func (s *Service) DetachOwners(ctx context.Context, who *access.Principal, t *ac
 		return apperr.At(apperr.Unprocessable, "USER_NOT_FOUND", "cannot detach user '"+ids[missing]+"' (user is not attached)", apperr.Record().Item(missing))
 	}
 	return nil
+}
+
+// Limits keeps the records of one kind within their groups' limits when
+// the rules of that kind create them; Service.Limits gives it.
+type Limits struct {
+	s *Service
+	m Member
+}
+
+// Limits returns the admission of new records of kind m.
+func (s *Service) Limits(m Member) Limits { return Limits{s: s, m: m} }
+
+// Admit checks, inside the caller's transaction, that the group groupID
+// (nil: none) has room for one more record, as Service.Admit.
+func (l Limits) Admit(ctx context.Context, accountID string, groupID *string) error {
+	return l.s.Admit(ctx, l.m, accountID, groupID)
+}
+
+// UserGroup is the group of a user of the account (nil: none), which its
+// new licenses and machines join when given none.
+func (l Limits) UserGroup(ctx context.Context, accountID, userID string) (*string, error) {
+	return l.s.store.GroupOf(ctx, Users, accountID, userID)
 }

@@ -144,14 +144,53 @@ func (s *Store) SetGroup(ctx context.Context, m Member, recordID string, groupID
 	return database.Error(s.db.Conn(ctx).Table(m.Table).Where("id = ?", recordID).Update("group_id", groupID).Error)
 }
 
+// GroupOf returns the group of a member of a kind (nil: none or no such
+// member).
+func (s *Store) GroupOf(ctx context.Context, m Member, accountID, recordID string) (*string, error) {
+	var row struct{ GroupID *string }
+	err := s.db.Conn(ctx).Table(m.Table).Select("group_id").Where("account_id = ? AND id = ?", accountID, recordID).Limit(1).Scan(&row).Error
+	return row.GroupID, database.Error(err)
+}
+
 // Owners returns a page of a group's owners.
 func (s *Store) Owners(ctx context.Context, accountID, groupID string, p page.Request) ([]Owner, int64, error) {
 	return database.Paginate[Owner](s.db.Conn(ctx).Model(&Owner{}).Where("account_id = ? AND group_id = ?", accountID, groupID), p)
 }
 
-// Users returns a page of a group's users.
-func (s *Store) Users(ctx context.Context, accountID, groupID string, p page.Request) ([]user.User, int64, error) {
-	return database.Paginate[user.User](s.db.Conn(ctx).Table("users").Where("account_id = ? AND group_id = ?", accountID, groupID), p)
+// Users returns a page of a group's users within the scope.
+func (s *Store) Users(ctx context.Context, accountID, groupID string, sc access.Scope, p page.Request) ([]user.User, int64, error) {
+	return database.Paginate[user.User](s.users(ctx, accountID, groupID, sc), p)
+}
+
+func (s *Store) users(ctx context.Context, accountID, groupID string, sc access.Scope) *gorm.DB {
+	return memberScope(s.db.Conn(ctx).Table("users").Where("account_id = ? AND group_id = ?", accountID, groupID), Users, accountID, sc)
+}
+
+// User returns a group's user by id or email within the scope.
+func (s *Store) User(ctx context.Context, accountID, groupID string, sc access.Scope, ref string) (*user.User, error) {
+	q := s.users(ctx, accountID, groupID, sc)
+	if uuid.Validate(ref) == nil {
+		q = q.Where("id = ?", ref)
+	} else {
+		q = q.Where("lower(email) = lower(?)", ref)
+	}
+	return database.Take[user.User](q, apperr.NotFoundResource("user", ref))
+}
+
+// Owner returns a group's owner by its id.
+func (s *Store) Owner(ctx context.Context, accountID, groupID, ownerID string) (*Owner, error) {
+	notFound := apperr.NotFoundResource("group owner", ownerID)
+	if uuid.Validate(ownerID) != nil {
+		return nil, notFound
+	}
+	return database.Take[Owner](s.db.Conn(ctx).Where("account_id = ? AND group_id = ? AND id = ?", accountID, groupID, ownerID), notFound)
+}
+
+// Owns reports whether the user owns the group.
+func (s *Store) Owns(ctx context.Context, groupID, userID string) (bool, error) {
+	var n int64
+	err := s.db.Conn(ctx).Model(&Owner{}).Where("group_id = ? AND user_id = ?", groupID, userID).Count(&n).Error
+	return n > 0, database.Error(err)
 }
 
 // KnownUsers reports which ids are users of the account.

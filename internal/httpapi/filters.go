@@ -14,11 +14,11 @@ import (
 // activations[…]. A value of the wrong shape is a 400 on its parameter.
 func licenseFilter(q url.Values) (license.Filter, error) {
 	var f license.Filter
-	ids, err := document.IDFilters(q, "product", "policy", "owner", "user", "machine")
+	ids, err := document.IDFilters(q, "product", "policy", "owner", "user", "machine", "group")
 	if err != nil {
 		return f, err
 	}
-	f.ProductID, f.PolicyID, f.OwnerID, f.UserID, f.MachineID = ids["product"], ids["policy"], ids["owner"], ids["user"], ids["machine"]
+	f.ProductID, f.PolicyID, f.OwnerID, f.UserID, f.MachineID, f.GroupID = ids["product"], ids["policy"], ids["owner"], ids["user"], ids["machine"], ids["group"]
 	if f.Status, err = document.PlainFilter(q, "status"); err != nil {
 		return f, err
 	}
@@ -53,11 +53,11 @@ func licenseFilter(q url.Values) (license.Filter, error) {
 // fingerprint, ip, hostname and metadata[…].
 func machineFilter(q url.Values) (machine.Filter, error) {
 	var f machine.Filter
-	ids, err := document.IDFilters(q, "license", "product", "policy", "owner", "user")
+	ids, err := document.IDFilters(q, "license", "product", "policy", "owner", "user", "group")
 	if err != nil {
 		return f, err
 	}
-	f.LicenseID, f.ProductID, f.PolicyID, f.OwnerID, f.UserID = ids["license"], ids["product"], ids["policy"], ids["owner"], ids["user"]
+	f.LicenseID, f.ProductID, f.PolicyID, f.OwnerID, f.UserID, f.GroupID = ids["license"], ids["product"], ids["policy"], ids["owner"], ids["user"], ids["group"]
 	for _, p := range []struct {
 		name string
 		into *string
@@ -84,11 +84,11 @@ func userFilter(q url.Values) (user.Filter, error) {
 	for _, r := range q["roles[]"] {
 		f.Roles = append(f.Roles, user.Role(r))
 	}
-	ids, err := document.IDFilters(q, "product", "license")
+	ids, err := document.IDFilters(q, "product", "license", "group")
 	if err != nil {
 		return f, err
 	}
-	f.ProductID, f.LicenseID = ids["product"], ids["license"]
+	f.ProductID, f.LicenseID, f.GroupID = ids["product"], ids["license"], ids["group"]
 	if f.Metadata, err = document.MetadataFilter(q); err != nil {
 		return f, err
 	}

@@ -1,18 +1,22 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 
+	"github.com/google/jsonapi"
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/group"
+	"github.com/relkey/relkey/internal/license"
+	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/serializer"
-	"github.com/relkey/relkey/internal/user"
 )
 
 var groupResource = document.Resource{Singular: "group", Plural: "groups"}
@@ -26,14 +30,40 @@ func (s *Server) groupRoutes(g *echo.Group) {
 	g.PATCH("/groups/:id", s.updateGroup)
 	g.PUT("/groups/:id", s.updateGroup)
 	g.DELETE("/groups/:id", s.deleteGroup)
-	g.GET("/groups/:id/owners", s.listGroupOwners)
-	g.GET("/groups/:id/users", s.listGroupUsers)
+	g.GET("/groups/:id/owners", pageOf(s, s.Groups.Owners, serializer.GroupOwner))
+	g.GET("/groups/:id/owners/:related", relatedOf(s, s.Groups.Owner, serializer.GroupOwner))
+	g.GET("/groups/:id/users", pageOf(s, s.Groups.Users, serializer.User))
+	g.GET("/groups/:id/users/:related", relatedOf(s, s.Groups.User, serializer.User))
+	g.GET("/groups/:id/licenses", s.listGroupLicenses)
+	g.GET("/groups/:id/licenses/:related", s.showGroupLicense)
+	g.GET("/groups/:id/machines", s.listGroupMachines)
+	g.GET("/groups/:id/machines/:related", s.showGroupMachine)
 	g.POST("/groups/:id/owners", s.attachGroupOwners)
 	g.DELETE("/groups/:id/owners", s.detachGroupOwners)
 	for _, m := range []group.Member{group.Users, group.Licenses, group.Machines} {
 		g.GET("/"+m.Table+"/:id/group", s.showMemberGroup(m))
 		g.PUT("/"+m.Table+"/:id/group", s.changeMemberGroup(m))
+		g.PATCH("/"+m.Table+"/:id/group", s.changeMemberGroup(m))
 	}
+}
+
+// groupOf reads the group relationship of a user's, license's or
+// machine's create document: a group id, or "" when it is absent or, as
+// Keygen allows, null.
+func groupOf(req *document.Request) (string, error) {
+	if raw, ok := req.Relationships["group"]; ok {
+		var rel struct {
+			Data json.RawMessage `json:"data"`
+		}
+		if json.Unmarshal(raw, &rel) == nil && string(bytes.TrimSpace(rel.Data)) == "null" {
+			return "", nil
+		}
+	}
+	link, err := req.ToOne("group", groupResource)
+	if err != nil || link == nil {
+		return "", err
+	}
+	return link.ID, nil
 }
 
 func (s *Server) listGroups(c echo.Context) error {
@@ -68,16 +98,75 @@ func (s *Server) deleteGroup(c echo.Context) error {
 	return deleteRecord(c, s.Groups.Delete)
 }
 
-func (s *Server) listGroupOwners(c echo.Context) error {
-	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]group.Owner, int64, error) {
-		return s.Groups.Owners(ctx, who, t, pathRef(c), p)
-	}, serializer.GroupOwner)
+// pageOf renders a page of what list gives of the record the path's :id
+// names.
+func pageOf[T any](s *Server, list func(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, p page.Request) ([]T, int64, error),
+	render func(*T) *jsonapi.Node) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]T, int64, error) {
+			return list(ctx, who, t, pathRef(c), p)
+		}, render)
+	}
 }
 
-func (s *Server) listGroupUsers(c echo.Context) error {
-	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]user.User, int64, error) {
-		return s.Groups.Users(ctx, who, t, pathRef(c), p)
-	}, serializer.User)
+// relatedOf renders what find gives of the record the path's :id names
+// and its :related.
+func relatedOf[T any](s *Server, find func(ctx context.Context, who *access.Principal, t *account.Tenant, ref, related string) (*T, error),
+	render func(*T) *jsonapi.Node) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		v, err := find(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), relatedRef(c))
+		if err != nil {
+			return err
+		}
+		return s.renderOne(c, http.StatusOK, render(v), nil)
+	}
+}
+
+func (s *Server) listGroupLicenses(c echo.Context) error {
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]license.Shown, int64, error) {
+		g, sc, err := s.Groups.MemberScope(ctx, who, t, pathRef(c), group.Licenses)
+		if err != nil {
+			return nil, 0, err
+		}
+		licenses, total, err := s.Licenses.InGroup(ctx, t, g.ID, sc, p)
+		return s.showListed(c, licenses, total, err)
+	}, serializer.License)
+}
+
+func (s *Server) showGroupLicense(c echo.Context) error {
+	ctx, who, t := c.Request().Context(), principalOf(c), tenantOf(c)
+	g, sc, err := s.Groups.MemberScope(ctx, who, t, pathRef(c), group.Licenses)
+	if err != nil {
+		return err
+	}
+	l, err := s.Licenses.FindInGroup(ctx, t, g.ID, sc, relatedRef(c))
+	if err != nil {
+		return err
+	}
+	return s.renderLicenseValue(c, http.StatusOK, l)
+}
+
+func (s *Server) listGroupMachines(c echo.Context) error {
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]machine.WithPolicy[machine.Machine], int64, error) {
+		g, sc, err := s.Groups.MemberScope(ctx, who, t, pathRef(c), group.Machines)
+		if err != nil {
+			return nil, 0, err
+		}
+		return s.Machines.InGroup(ctx, t, g.ID, sc, p)
+	}, machineNode)
+}
+
+func (s *Server) showGroupMachine(c echo.Context) error {
+	ctx, who, t := c.Request().Context(), principalOf(c), tenantOf(c)
+	g, sc, err := s.Groups.MemberScope(ctx, who, t, pathRef(c), group.Machines)
+	if err != nil {
+		return err
+	}
+	m, pol, err := s.Machines.FindInGroup(ctx, t, g.ID, sc, relatedRef(c))
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, serializer.Machine(m, pol), nil)
 }
 
 func (s *Server) attachGroupOwners(c echo.Context) error {

@@ -43,16 +43,21 @@ func (s *Server) listLicenses(c echo.Context) error {
 func (s *Server) pageLicenses(c echo.Context, f license.Filter) error {
 	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]license.Shown, int64, error) {
 		licenses, total, err := s.Licenses.List(ctx, who, t, f, p)
-		if err != nil {
-			return nil, 0, err
-		}
-		shown := make([]*license.License, len(licenses))
-		for i := range licenses {
-			shown[i] = &licenses[i]
-		}
-		listed, err := s.showLicenses(c, nil, shown...)
-		return listed, total, err
+		return s.showListed(c, licenses, total, err)
 	}, serializer.License)
+}
+
+// showListed reads what the documents of a page of licenses show.
+func (s *Server) showListed(c echo.Context, licenses []license.License, total int64, err error) ([]license.Shown, int64, error) {
+	if err != nil {
+		return nil, 0, err
+	}
+	shown := make([]*license.License, len(licenses))
+	for i := range licenses {
+		shown[i] = &licenses[i]
+	}
+	listed, err := s.showLicenses(c, nil, shown...)
+	return listed, total, err
 }
 
 func (s *Server) showLicense(c echo.Context) error {
@@ -64,10 +69,13 @@ func (s *Server) createLicense(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := req.PermitRelationships("policy", "owner", "user"); err != nil {
+	if err := req.PermitRelationships("policy", "owner", "user", "group"); err != nil {
 		return err
 	}
 	var rel license.Relationships
+	if rel.Group, err = groupOf(req); err != nil {
+		return err
+	}
 	if link, err := req.ToOne("policy", policyResource); err != nil {
 		return err
 	} else if link != nil {

@@ -57,7 +57,10 @@ func (s *Server) activateMachine(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := req.PermitRelationships("license", "components"); err != nil {
+	if err := req.PermitRelationships("license", "components", "group"); err != nil {
+		return err
+	}
+	if p.Group, err = groupOf(req); err != nil {
 		return err
 	}
 	components, err := embeddedComponents(req)

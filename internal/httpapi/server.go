@@ -22,6 +22,7 @@ import (
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/group"
 	"github.com/relkey/relkey/internal/identity"
+	"github.com/relkey/relkey/internal/key"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/policy"
@@ -58,6 +59,7 @@ type Services struct {
 	Checkouts    *checkout.Service
 	Entitlements *entitlement.Service
 	Groups       *group.Service
+	Keys         *key.Service
 	Releases     *release.Service
 	Packages     *releasepackage.Service
 	Catalog      *catalog.Service
@@ -168,6 +170,7 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	s.groupRoutes(g)
 	g.POST("/portal-sessions", s.createPortalSession)
 	s.registerSearch(g)
+	s.keyRoutes(g)
 
 	g.GET("/tokens", s.listTokens)
 	g.POST("/tokens", s.createToken)

@@ -56,7 +56,10 @@ func (s *Server) createUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := req.PermitRelationships(); err != nil {
+	if err := req.PermitRelationships("group"); err != nil {
+		return err
+	}
+	if params.Group, err = groupOf(req); err != nil {
 		return err
 	}
 	u, err := s.Users.Create(c.Request().Context(), principalOf(c), t, params)

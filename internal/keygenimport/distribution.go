@@ -215,18 +215,3 @@ func (r *run) yank(ctx context.Context) error {
 	}
 	return nil
 }
-
-// groups notes the source's groups, which the importer does not copy yet.
-func (r *run) groups(ctx context.Context) error {
-	var doc relkey.Document
-	_, err := r.src.Do(ctx, http.MethodGet, "/groups?page[number]=1&page[size]=1", nil, &doc)
-	var meta struct {
-		Count int `json:"count"`
-	}
-	if err == nil && json.Unmarshal(doc.Links["meta"], &meta) == nil {
-		r.summary.Notes = append(r.summary.Notes, fmt.Sprintf("groups: %d on the source, not imported: the importer does not copy groups yet (licenses, machines and users are imported without theirs)", meta.Count))
-		return nil
-	}
-	r.summary.Notes = append(r.summary.Notes, "groups: not imported: the importer does not copy groups yet")
-	return nil
-}

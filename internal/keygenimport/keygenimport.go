@@ -1,5 +1,6 @@
 // Package keygenimport copies an account from a Keygen server into a relkey
-// account: products, entitlements, policies and their entitlements, users
+// account: products, entitlements, policies and their entitlements, groups
+// and their owners (users, licenses and machines join their groups), users
 // (without passwords: each gets a password reset), licenses with their keys
 // as issued and their own entitlements, machines and their components,
 // packages, releases with their constraints, and artifacts with their bytes.
@@ -9,7 +10,8 @@
 //
 // An import is idempotent and resumable: every resource is first looked up
 // on the target by its natural key (a product's code, else its name; a
-// policy's name within its product; an entitlement's code; a user's email;
+// policy's name within its product; an entitlement's code; a group's name;
+// a group owner's user within its group; a user's email;
 // a license's key; a machine's fingerprint within its license; a component's
 // fingerprint within its machine; a package's key; a release's version
 // within its product and package; an artifact's filename within its
@@ -31,6 +33,7 @@ import (
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/artifact"
 	"github.com/relkey/relkey/internal/entitlement"
+	"github.com/relkey/relkey/internal/group"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/policy"
@@ -49,6 +52,7 @@ type Target struct {
 	Products     *product.Service
 	Entitlements *entitlement.Service
 	Policies     *policy.Service
+	Groups       *group.Service
 	Users        *user.Service
 	Licenses     *license.Service
 	Machines     *machine.Service
@@ -93,8 +97,8 @@ func (im *Importer) Run(ctx context.Context) (*Summary, error) {
 		r.HTTP = http.DefaultClient
 	}
 	for _, step := range []func(context.Context) error{
-		r.products, r.entitlements, r.policies, r.users, r.licenses, r.machines,
-		r.packages, r.releases, r.artifacts, r.yank, r.groups,
+		r.products, r.entitlements, r.policies, r.groups, r.users, r.groupOwners, r.licenses, r.machines,
+		r.packages, r.releases, r.artifacts, r.yank,
 	} {
 		if err := step(ctx); err != nil {
 			return r.summary, err

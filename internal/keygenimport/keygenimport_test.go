@@ -103,7 +103,8 @@ type seeded struct {
 // product's), users (one banned), licenses (a custom key with an owner, an
 // entitlement of its own and uses; a signed key with a limit of its own; a
 // suspended one), machines with components, a package, and releases
-// (published, packaged and constrained, yanked, draft) with artifacts.
+// (published, packaged and constrained, yanked, draft) with artifacts, and
+// a group (alice in it, so her license and machine too; bob its owner).
 func seed(t *testing.T, c *relkey.Client) seeded {
 	t.Helper()
 	ctx := context.Background()
@@ -120,8 +121,12 @@ func seed(t *testing.T, c *relkey.Client) seeded {
 	floating := must[*relkey.Policy](t)(c.Policies.Create(ctx, relkey.PolicyAttributes{ProductID: desktop.ID, Name: "Floating",
 		Floating: relkey.Bool(true), MaxMachines: relkey.Int(5), Scheme: relkey.String("ED25519_SIGN")}))
 	basic := must[*relkey.Policy](t)(c.Policies.Create(ctx, relkey.PolicyAttributes{ProductID: tools.ID, Name: "Basic", Duration: relkey.Int(86400 * 365)}))
-	alice := must[*relkey.User](t)(c.Users.Create(ctx, relkey.UserAttributes{Email: "alice@example.com", FirstName: relkey.String("Alice"), Password: relkey.String("alice-secret")}))
+	team := must[*relkey.Group](t)(c.Groups.Create(ctx, relkey.GroupAttributes{Name: "Team", MaxLicenses: relkey.Int(2), Metadata: map[string]any{"crm": "T-1"}}))
+	alice := must[*relkey.User](t)(c.Users.Create(ctx, relkey.UserAttributes{GroupID: team.ID, Email: "alice@example.com", FirstName: relkey.String("Alice"), Password: relkey.String("alice-secret")}))
 	bob := must[*relkey.User](t)(c.Users.Create(ctx, relkey.UserAttributes{Email: "bob@example.com"}))
+	if err := c.Groups.AttachOwners(ctx, team.ID, bob.ID); err != nil {
+		t.Fatal(err)
+	}
 	must[*relkey.Response](t)(c.Do(ctx, "POST", "/users/"+bob.ID+"/actions/ban", nil, nil))
 
 	l1 := must[*relkey.License](t)(c.Licenses.Create(ctx, relkey.LicenseAttributes{PolicyID: nodeLocked.ID, OwnerID: alice.ID, Key: "DESKTOP-ALICE-0001"}))
@@ -174,6 +179,7 @@ func seed(t *testing.T, c *relkey.Client) seeded {
 // everything is how many items of each kind seed made.
 var everything = map[keygenimport.Kind]int{
 	keygenimport.Products: 2, keygenimport.Entitlements: 2, keygenimport.Policies: 3, keygenimport.PolicyEntitlements: 1,
+	keygenimport.Groups: 1, keygenimport.GroupOwners: 1,
 	keygenimport.Users: 3, keygenimport.Licenses: 3, keygenimport.LicenseEntitlements: 1, keygenimport.Machines: 3,
 	keygenimport.Components: 2, keygenimport.Packages: 1, keygenimport.Releases: 4, keygenimport.ReleaseConstraints: 1,
 	keygenimport.Artifacts: 3,
@@ -317,8 +323,20 @@ func checkTarget(t *testing.T, dst *server, want seeded) {
 	if v := must[*relkey.Validation](t)(app.Licenses.ValidateKey(ctx, want.keys["l3"], nil)); v.Code != "SUSPENDED" {
 		t.Errorf("the suspended license validates %s", v.Code)
 	}
-	if bob := must[*relkey.User](t)(c.Users.Get(ctx, "bob@example.com")); bob.Status != "BANNED" {
+	bob := must[*relkey.User](t)(c.Users.Get(ctx, "bob@example.com"))
+	if bob.Status != "BANNED" {
 		t.Errorf("bob is %s on the target", bob.Status)
+	}
+	team := must[*relkey.Group](t)(c.Groups.Get(ctx, alice.GroupID))
+	owners := must[*relkey.Page[relkey.GroupOwner]](t)(c.Groups.Owners(team.ID).List(ctx, relkey.ListOptions{}))
+	if team.Name != "Team" || *team.MaxLicenses != 2 || team.Metadata["crm"] != "T-1" || len(owners.Items) != 1 || owners.Items[0].UserID != bob.ID {
+		t.Errorf("the group on the target: %+v, owners %+v", team.GroupAttributes, owners.Items)
+	}
+	if v.License.GroupID != "" || must[*relkey.Machine](t)(c.Machines.Get(ctx, "fp-alice")).GroupID != team.ID {
+		t.Errorf("licenses and machines joined the wrong groups")
+	}
+	if l1 := must[*relkey.License](t)(c.Licenses.Get(ctx, want.keys["l1"])); l1.GroupID != team.ID {
+		t.Errorf("alice's license is in group %q, want %q", l1.GroupID, team.ID)
 	}
 	components := 0
 	for _, err := range c.Machines.Components(must[*relkey.Machine](t)(c.Machines.Get(ctx, "fp-alice")).ID).All(ctx, relkey.ListOptions{}) {
@@ -436,7 +454,7 @@ func TestRefusedItemsAreCountedAndTheRestImported(t *testing.T) {
 	}
 	var out strings.Builder
 	summary.Write(&out)
-	if !strings.Contains(out.String(), "groups: 0 on the source, not imported: the importer does not copy groups yet") || !strings.Contains(out.String(), "failed (2):") {
+	if strings.Contains(out.String(), "not imported: the importer does not copy groups") || !strings.Contains(out.String(), "failed (2):") {
 		t.Errorf("summary:\n%s", out.String())
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/entitlement"
+	"github.com/relkey/relkey/internal/group"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/optional"
@@ -287,6 +288,10 @@ var allRoles = url.Values{"roles[]": {"user", "admin", "developer", "sales-agent
 func (r *run) users(ctx context.Context) error {
 	return each(ctx, r, Users, r.src.Users.Lister, allRoles, func(u *relkey.User) string { return fmt.Sprintf("%s (%s)", u.ID, u.Email) },
 		func(u *relkey.User) (outcome, error) {
+			groupID, err := r.parent(Groups, "group", u.GroupID)
+			if err != nil {
+				return 0, err
+			}
 			o := skipped
 			target, err := r.dst.Users.Find(ctx, r.who, r.t, u.Email)
 			if notFound(err) {
@@ -294,6 +299,7 @@ func (r *run) users(ctx context.Context) error {
 				if perr != nil {
 					return 0, perr
 				}
+				params.Group = groupID
 				target, err = r.dst.Users.Create(ctx, r.who, r.t, params)
 				o = created
 			}
@@ -301,6 +307,9 @@ func (r *run) users(ctx context.Context) error {
 				return 0, err
 			}
 			r.remember(Users, u.ID, target.ID)
+			if err := r.joinGroup(ctx, group.Users, target.ID, target.GroupID, groupID); err != nil {
+				return 0, err
+			}
 			if u.Status == user.StatusBanned && target.BannedAt == nil {
 				if _, err := r.dst.Users.SetBanned(ctx, r.who, r.t, target.ID, true); err != nil {
 					return 0, err
@@ -332,6 +341,10 @@ func (r *run) licenses(ctx context.Context) error {
 			if err != nil {
 				return 0, err
 			}
+			groupID, err := r.parent(Groups, "group", l.GroupID)
+			if err != nil {
+				return 0, err
+			}
 			o := skipped
 			target, err := r.dst.Licenses.Find(ctx, r.who, r.t, l.Key)
 			switch {
@@ -350,13 +363,16 @@ func (r *run) licenses(ctx context.Context) error {
 				if perr != nil {
 					return 0, perr
 				}
-				target, err = r.dst.Licenses.Import(ctx, r.who, r.t, license.Relationships{Policy: policyID, Owner: owner}, params)
+				target, err = r.dst.Licenses.Import(ctx, r.who, r.t, license.Relationships{Policy: policyID, Owner: owner, Group: groupID}, params)
 				o = created
 			}
 			if err != nil {
 				return 0, err
 			}
 			r.remember(Licenses, l.ID, target.ID)
+			if err := r.joinGroup(ctx, group.Licenses, target.ID, target.GroupID, groupID); err != nil {
+				return 0, err
+			}
 			if l.Uses > target.Uses {
 				change := license.UsageChange{Action: license.Increment, By: optional.Of(l.Uses - target.Uses)}
 				if _, err := r.dst.Licenses.ChangeUsage(ctx, r.who, r.t, target.ID, change); err != nil {
@@ -387,6 +403,10 @@ func (r *run) machines(ctx context.Context) error {
 			if err != nil {
 				return 0, err
 			}
+			groupID, err := r.parent(Groups, "group", m.GroupID)
+			if err != nil {
+				return 0, err
+			}
 			o, id := skipped, ""
 			found, _, err := r.dst.Machines.List(ctx, r.who, r.t, machine.Filter{LicenseID: licenseID, Fingerprint: m.Fingerprint}, page.Request{Limit: 1})
 			if err != nil {
@@ -394,11 +414,15 @@ func (r *run) machines(ctx context.Context) error {
 			}
 			if len(found) > 0 {
 				id = found[0].Item.ID
+				if err := r.joinGroup(ctx, group.Machines, id, found[0].Item.GroupID, groupID); err != nil {
+					return 0, err
+				}
 			} else {
 				params, err := paramsOf[machine.Params](attributesOf(m.Raw))
 				if err != nil {
 					return 0, err
 				}
+				params.Group = groupID
 				made, _, err := r.dst.Machines.Activate(ctx, r.who, r.t, licenseID, params, nil)
 				if err != nil {
 					return 0, err

@@ -15,7 +15,9 @@ const (
 	Entitlements        Kind = "entitlements"
 	Policies            Kind = "policies"
 	PolicyEntitlements  Kind = "policy entitlements"
+	Groups              Kind = "groups"
 	Users               Kind = "users"
+	GroupOwners         Kind = "group owners"
 	Licenses            Kind = "licenses"
 	LicenseEntitlements Kind = "license entitlements"
 	Machines            Kind = "machines"
@@ -26,7 +28,7 @@ const (
 	Artifacts           Kind = "artifacts"
 )
 
-var kinds = []Kind{Products, Entitlements, Policies, PolicyEntitlements, Users, Licenses, LicenseEntitlements,
+var kinds = []Kind{Products, Entitlements, Policies, PolicyEntitlements, Groups, Users, GroupOwners, Licenses, LicenseEntitlements,
 	Machines, Components, Packages, Releases, ReleaseConstraints, Artifacts}
 
 // Counts are what became of the items of one kind.

@@ -392,6 +392,16 @@ func (f fakeStore) AttachUsers(_ context.Context, l *License, userIDs []string, 
 
 // DetachUsers models Store.DetachUsers: each user must be attached
 // (USER_NOT_FOUND at its item); a failure detaches none.
+func (f fakeStore) Licensees(_ context.Context, licenseIDs []string) (map[string]int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]int64{}
+	for _, id := range licenseIDs {
+		out[id] = int64(len(f.licensees[id]))
+	}
+	return out, nil
+}
+
 func (f fakeStore) DetachUsers(_ context.Context, l *License, userIDs []string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -589,7 +599,7 @@ func newWorld(t *testing.T) *world {
 			Keys:    account.Keys{Signing: ed25519.NewKeyFromSeed(seed), Secret: []byte("account secret")},
 		},
 	}
-	w.svc = NewService(fakeStore{w.db}, fakePolicies{w.db}, fakeOwners{w.db}, fakeSealer{}, fakeRSA{}, fakeTotals{w.db}, testenv.Unrecorded{})
+	w.svc = NewService(fakeStore{w.db}, fakePolicies{w.db}, fakeOwners{w.db}, fakeSealer{}, fakeRSA{}, fakeTotals{w.db}, nil, nil, testenv.Unrecorded{})
 	w.svc.now = func() time.Time { return clock }
 	for _, p := range [][2]string{{policyA, productA}, {policyB, productB}, {policyT, productA}} {
 		w.db.policies[p[0]] = &policy.Policy{

@@ -35,6 +35,7 @@ type License struct {
 	ProductID            string
 	PolicyID             string
 	OwnerID              *string
+	GroupID              *string `gorm:"<-:create"` // changed only through the group rules
 	Name                 *string
 	KeyDigest            string
 	KeySealed            string
@@ -146,6 +147,23 @@ type Owners interface {
 	LicenseUserID(ctx context.Context, accountID, licenseID, ref string) (string, error)
 }
 
+// Groups keeps new licenses within their group's license limit.
+type Groups interface {
+	// Admit checks, inside the caller's transaction, that the group
+	// (nil: none) has room for one more license.
+	Admit(ctx context.Context, accountID string, groupID *string) error
+	// UserGroup is a user's group, which its new licenses join when given
+	// none.
+	UserGroup(ctx context.Context, accountID, userID string) (*string, error)
+}
+
+// Pool gives the keys of policies that use a pool.
+type Pool interface {
+	// Take removes the oldest key of the policy's pool inside the
+	// caller's transaction: POLICY_POOL_EMPTY when there is none.
+	Take(ctx context.Context, accountID, policyID string) (string, error)
+}
+
 // Records is what the rules need of the license store; *Store is it (and
 // the tests' in-memory fake models its documented contracts).
 type Records interface {
@@ -162,6 +180,9 @@ type Records interface {
 	Transfer(ctx context.Context, l *License) error
 	AttachUsers(ctx context.Context, l *License, userIDs []string, max *int64) error
 	DetachUsers(ctx context.Context, l *License, userIDs []string) error
+	// Licensees counts the users attached to each license (its owner
+	// aside).
+	Licensees(ctx context.Context, licenseIDs []string) (map[string]int64, error)
 }
 
 var _ Records = (*Store)(nil)
@@ -174,13 +195,17 @@ type Service struct {
 	sealer   Sealer
 	keys     SigningKeys
 	machines MachineTotals
+	groups   Groups
+	pool     Pool
 	events   event.Changer
 	now      func() time.Time
 }
 
 // NewService returns the license rules.
-func NewService(store Records, policies Policies, owners Owners, sealer Sealer, keys SigningKeys, machines MachineTotals, events event.Changer) *Service {
-	return &Service{store: store, policies: policies, owners: owners, sealer: sealer, keys: keys, machines: machines, events: events, now: time.Now}
+// groups (nil: groups are not kept) admits new licenses into groups; pool
+// (nil: no pools) gives the keys of policies that use a pool.
+func NewService(store Records, policies Policies, owners Owners, sealer Sealer, keys SigningKeys, machines MachineTotals, groups Groups, pool Pool, events event.Changer) *Service {
+	return &Service{store: store, policies: policies, owners: owners, sealer: sealer, keys: keys, machines: machines, groups: groups, pool: pool, events: events, now: time.Now}
 }
 
 func (s *Service) occurred(who *access.Principal, name string, l *License) func() event.Occurrence {
@@ -237,10 +262,12 @@ func (p Params) privileged() string {
 	return ""
 }
 
-// Relationships of a new license.
+// Relationships of a new license: Group is a group id, which only staff
+// and products may give.
 type Relationships struct {
 	Policy string
 	Owner  string
+	Group  string
 }
 
 func privilegedBearer(who *access.Principal) bool {
@@ -270,6 +297,9 @@ func (s *Service) create(ctx context.Context, who *access.Principal, t *account.
 	}
 	if attr := p.privileged(); attr != "" && !privilegedBearer(who) {
 		return nil, apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", apperr.Attr(attr))
+	}
+	if rel.Group != "" && !privilegedBearer(who) {
+		return nil, apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", apperr.Rel("group"))
 	}
 	notFound := apperr.At(apperr.Unprocessable, "POLICY_NOT_FOUND", "must exist", apperr.Rel("policy"))
 	if rel.Policy == "" {
@@ -310,13 +340,53 @@ func (s *Service) create(ctx context.Context, who *access.Principal, t *account.
 	if err := apply(l, p); err != nil {
 		return nil, err
 	}
-	if err := s.setKey(ctx, l, t, pol, p.Key, verbatim); err != nil {
-		return nil, err
+	// A pooled policy's license without a key of its own takes the
+	// oldest key of the pool, in the creating transaction.
+	pooled := pol.UsePool && !p.Key.Set && !verbatim && s.pool != nil
+	if !pooled {
+		if err := s.setKey(ctx, l, t, pol, p.Key, verbatim); err != nil {
+			return nil, err
+		}
 	}
-	if err := s.events.Change(ctx, func(ctx context.Context) error { return s.store.Create(ctx, l) }, s.occurred(who, event.LicenseCreated, l)); err != nil {
+	if rel.Group != "" {
+		l.GroupID = &rel.Group
+	}
+	if err := s.events.Change(ctx, func(ctx context.Context) error {
+		if pooled {
+			key, err := s.pool.Take(ctx, t.ID, pol.ID)
+			if err != nil {
+				return err
+			}
+			if err := s.setKey(ctx, l, t, pol, optional.Of(key), true); err != nil {
+				return err
+			}
+		}
+		if err := s.joinGroup(ctx, l); err != nil {
+			return err
+		}
+		return s.store.Create(ctx, l)
+	}, s.occurred(who, event.LicenseCreated, l)); err != nil {
 		return nil, err
 	}
 	return l, nil
+}
+
+// joinGroup admits a new license into its group, inside the creating
+// transaction: the group given, else its owner's group, as Keygen's
+// licenses inherit their owner's.
+func (s *Service) joinGroup(ctx context.Context, l *License) error {
+	if s.groups == nil {
+		l.GroupID = nil
+		return nil
+	}
+	if l.GroupID == nil && l.OwnerID != nil {
+		g, err := s.groups.UserGroup(ctx, l.AccountID, *l.OwnerID)
+		if err != nil {
+			return err
+		}
+		l.GroupID = g
+	}
+	return s.groups.Admit(ctx, l.AccountID, l.GroupID)
 }
 
 // setKey makes the license's key: the given one, one encrypted or signed
@@ -429,6 +499,34 @@ func (s *Service) Find(ctx context.Context, who *access.Principal, t *account.Te
 	return s.visible(ctx, who, t, ref, "license.read")
 }
 
+// InGroup returns a page of a group's licenses within the scope the group
+// rules gave for the group's bearer (Keygen's Groups::LicensePolicy).
+func (s *Service) InGroup(ctx context.Context, t *account.Tenant, groupID string, sc access.Scope, p page.Request) ([]License, int64, error) {
+	licenses, total, err := s.store.List(ctx, t.ID, sc, Filter{GroupID: groupID, Now: s.now().UTC()}, p)
+	if err != nil {
+		return nil, 0, err
+	}
+	for i := range licenses {
+		if err := s.open(&licenses[i]); err != nil {
+			return nil, 0, err
+		}
+	}
+	return licenses, total, nil
+}
+
+// FindInGroup returns a group's license by id or key within the scope the
+// group rules gave; a license of another group is NOT_FOUND.
+func (s *Service) FindInGroup(ctx context.Context, t *account.Tenant, groupID string, sc access.Scope, ref string) (*License, error) {
+	l, err := s.store.Find(ctx, t.ID, ref, Digest(t.Keys.Secret, ref), sc)
+	if err != nil {
+		return nil, err
+	}
+	if l.GroupID == nil || *l.GroupID != groupID {
+		return nil, apperr.NotFoundResource("license", ref)
+	}
+	return l, s.open(l)
+}
+
 func (s *Service) visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref, permission string) (*License, error) {
 	l, err := access.Visible(who, permission, func() (*License, error) {
 		return s.store.Find(ctx, t.ID, ref, Digest(t.Keys.Secret, ref), access.ScopeOf(who))
@@ -455,6 +553,7 @@ type Filter struct {
 	OwnerID   string
 	UserID    string // owned by the user or licensed to them
 	MachineID string
+	GroupID   string
 	// Status is one of the statuses; any other matches nothing, as in Keygen.
 	Status string
 	// Metadata holds snake_case keys and query-string values (Keygen's

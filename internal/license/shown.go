@@ -24,11 +24,14 @@ type Shown struct {
 	License  *License
 	Policy   *policy.Policy
 	Machines Totals
+	// Users is how many users hold the license: its owner and the users
+	// attached to it (Keygen's users_count).
+	Users int64
 }
 
 // Show completes licenses who was given for showing: pol, when not nil, is
 // a policy the caller holds already; every other policy is loaded once,
-// and the machine totals of all licenses in one query.
+// and the machine totals and user counts of all licenses in a query each.
 func (s *Service) Show(ctx context.Context, who *access.Principal, t *account.Tenant, pol *policy.Policy, licenses ...*License) ([]Shown, error) {
 	if err := who.In(t.ID); err != nil {
 		return nil, err
@@ -45,6 +48,10 @@ func (s *Service) Show(ctx context.Context, who *access.Principal, t *account.Te
 	if err != nil {
 		return nil, err
 	}
+	licensees, err := s.store.Licensees(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	shown := make([]Shown, len(licenses))
 	for i, l := range licenses {
 		p, ok := policies[l.PolicyID]
@@ -54,7 +61,11 @@ func (s *Service) Show(ctx context.Context, who *access.Principal, t *account.Te
 			}
 			policies[l.PolicyID] = p
 		}
-		shown[i] = Shown{License: l, Policy: p, Machines: totals[l.ID]}
+		users := licensees[l.ID]
+		if l.OwnerID != nil {
+			users++
+		}
+		shown[i] = Shown{License: l, Policy: p, Machines: totals[l.ID], Users: users}
 	}
 	return shown, nil
 }

@@ -93,7 +93,7 @@ var comparisonSQL = map[string]string{"eq": "=", "gt": ">", "gte": ">=", "lt": "
 
 // filtered applies Keygen's license scopes (licenses_controller has_scope).
 func (s *Store) filtered(q *gorm.DB, accountID string, f Filter) *gorm.DB {
-	for column, value := range map[string]string{"licenses.product_id": f.ProductID, "licenses.policy_id": f.PolicyID, "licenses.owner_id": f.OwnerID} {
+	for column, value := range map[string]string{"licenses.product_id": f.ProductID, "licenses.policy_id": f.PolicyID, "licenses.owner_id": f.OwnerID, "licenses.group_id": f.GroupID} {
 		if value != "" {
 			q = q.Where(column+" = ?", value)
 		}
@@ -370,4 +370,22 @@ func (s *Store) countUsers(ctx context.Context, l *License) (int64, error) {
 // Reseal rewrites the license keys sealed with the master key through reseal.
 func (s *Store) Reseal(ctx context.Context, reseal func(sealed string) (string, error)) (int64, error) {
 	return s.db.Reseal(ctx, "licenses", "key_sealed", reseal)
+}
+
+// Licensees counts the users attached to each of the licenses, in one
+// query.
+func (s *Store) Licensees(ctx context.Context, licenseIDs []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(licenseIDs))
+	if len(licenseIDs) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		LicenseID string
+		N         int64
+	}
+	err := s.db.Conn(ctx).Table("license_users").Select("license_id, COUNT(*) AS n").Where("license_id IN ?", licenseIDs).Group("license_id").Scan(&rows).Error
+	for _, r := range rows {
+		out[r.LicenseID] = r.N
+	}
+	return out, database.Error(err)
 }

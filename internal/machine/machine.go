@@ -33,6 +33,7 @@ type Machine struct {
 	PolicyID        string
 	ProductID       string
 	OwnerID         *string
+	GroupID         *string `gorm:"<-:create"` // changed only through the group rules
 	Fingerprint     string
 	Name            *string
 	Hostname        *string
@@ -93,6 +94,9 @@ type Params struct {
 	Memory      optional.Value[*int64]         `json:"memory"`
 	Disk        optional.Value[*int64]         `json:"disk"`
 	Metadata    optional.Value[map[string]any] `json:"metadata"`
+	// Group is the group relationship of a new machine (a group id),
+	// which only staff and products may give.
+	Group string `json:"-"`
 }
 
 // Licenses gives the licenses machines belong to.
@@ -166,12 +170,24 @@ type Service struct {
 	users       Users
 	counters    Counters
 	activations Activations
+	groups      Groups
 	now         func() time.Time
 }
 
-// NewService returns the machine rules.
-func NewService(store *Store, tx Transactor, licenses Licenses, policies Policies, users Users, counters Counters, activations Activations) *Service {
-	return &Service{store: store, tx: tx, licenses: licenses, policies: policies, users: users, counters: counters, activations: activations, now: time.Now}
+// Groups keeps new machines within their group's machine limit.
+type Groups interface {
+	// Admit checks, inside the caller's transaction, that the group
+	// (nil: none) has room for one more machine.
+	Admit(ctx context.Context, accountID string, groupID *string) error
+	// UserGroup is a user's group, which the new machines it owns join
+	// when given none and their license has none.
+	UserGroup(ctx context.Context, accountID, userID string) (*string, error)
+}
+
+// NewService returns the machine rules; groups (nil: groups are not kept)
+// admits new machines into groups.
+func NewService(store *Store, tx Transactor, licenses Licenses, policies Policies, users Users, counters Counters, activations Activations, groups Groups) *Service {
+	return &Service{store: store, tx: tx, licenses: licenses, policies: policies, users: users, counters: counters, activations: activations, groups: groups, now: time.Now}
 }
 
 func occurred(who *access.Principal, name string, m *Machine, pol *policy.Policy) event.Occurrence {
@@ -251,6 +267,9 @@ func (s *Service) Activate(ctx context.Context, who *access.Principal, t *accoun
 	if err := checkAttributes(p, true); err != nil {
 		return nil, nil, err
 	}
+	if p.Group != "" && !who.Staff() && who.BearerType != access.BearerProduct {
+		return nil, nil, apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", apperr.Rel("group"))
+	}
 	if licenseRef == "" {
 		return nil, nil, apperr.At(apperr.Unprocessable, "LICENSE_NOT_FOUND", "must exist", apperr.Rel("license"))
 	}
@@ -288,6 +307,9 @@ func (s *Service) Activate(ctx context.Context, who *access.Principal, t *accoun
 		if err := checkLimits(m, l, pol, st); err != nil {
 			return err
 		}
+		if err := s.joinGroup(ctx, m, l, p.Group); err != nil {
+			return err
+		}
 		if who.BearerType == access.BearerLicense && who.TokenID != "" {
 			if err := s.counters.Consume(ctx, m.AccountID, who.TokenID, false); err != nil {
 				return err
@@ -306,6 +328,28 @@ func (s *Service) Activate(ctx context.Context, who *access.Principal, t *accoun
 	}
 	s.activations.Emit(occurred(who, event.MachineCreated, m, pol))
 	return m, pol, nil
+}
+
+// joinGroup admits a new machine into its group, inside the activating
+// transaction: the group given, else its license's, else its owner's, as
+// Keygen's machines inherit them.
+func (s *Service) joinGroup(ctx context.Context, m *Machine, l *license.License, given string) error {
+	if s.groups == nil {
+		return nil
+	}
+	switch {
+	case given != "":
+		m.GroupID = &given
+	case l.GroupID != nil:
+		m.GroupID = l.GroupID
+	case m.OwnerID != nil:
+		g, err := s.groups.UserGroup(ctx, m.AccountID, *m.OwnerID)
+		if err != nil {
+			return err
+		}
+		m.GroupID = g
+	}
+	return s.groups.Admit(ctx, m.AccountID, m.GroupID)
 }
 
 var uniqueness = map[string]struct{ column, suffix string }{
@@ -411,6 +455,30 @@ func (s *Service) Visible(ctx context.Context, who *access.Principal, t *account
 
 // Find returns a machine by id or fingerprint that who may read, with its
 // policy.
+// InGroup returns a page of a group's machines within the scope the group
+// rules gave for the group's bearer (Keygen's Groups::MachinePolicy).
+func (s *Service) InGroup(ctx context.Context, t *account.Tenant, groupID string, sc access.Scope, p page.Request) ([]WithPolicy[Machine], int64, error) {
+	machines, total, err := s.store.List(ctx, t.ID, sc, Filter{GroupID: groupID}, p)
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := withPolicies(ctx, s.policies, machines, (*Machine).policyRef)
+	return out, total, err
+}
+
+// FindInGroup returns a group's machine by id or fingerprint within the
+// scope the group rules gave; a machine of another group is NOT_FOUND.
+func (s *Service) FindInGroup(ctx context.Context, t *account.Tenant, groupID string, sc access.Scope, ref string) (*Machine, *policy.Policy, error) {
+	m, err := s.store.Find(ctx, t.ID, ref, sc)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m.GroupID == nil || *m.GroupID != groupID {
+		return nil, nil, apperr.NotFoundResource("machine", ref)
+	}
+	return s.withPolicy(ctx, m)
+}
+
 func (s *Service) Find(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*Machine, *policy.Policy, error) {
 	m, err := s.visible(ctx, who, t, ref, "machine.read")
 	if err != nil {
@@ -442,6 +510,7 @@ type Filter struct {
 	UserID      string // owned by the user or of a license the user holds
 	IP          string
 	Hostname    string
+	GroupID     string
 	// Metadata holds snake_case keys and query-string values, matched as
 	// Keygen's search_metadata does.
 	Metadata map[string]string

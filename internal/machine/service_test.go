@@ -99,7 +99,7 @@ func newFleet(t *testing.T, b testenv.Backend) *fleet {
 		f.policies.byID[ids[0]] = &policy.Policy{ID: ids[0], AccountID: acct, ProductID: product, ComponentUniquenessStrategy: policy.UniquePerMachine}
 		lics.byID[ids[1]] = &license.License{ID: ids[1], AccountID: acct, ProductID: product, PolicyID: ids[0]}
 	}
-	f.svc = machine.NewService(f.store, testenv.Unrecorded{DB: db}, lics, f.policies, nil, nil, discarded{})
+	f.svc = machine.NewService(f.store, testenv.Unrecorded{DB: db}, lics, f.policies, nil, nil, discarded{}, nil)
 	f.admin = access.NewPrincipal(acct, access.RoleAdmin, access.BearerUser, id.New(), "", nil)
 	f.licenseBearer2 = access.NewPrincipal(acct, access.RoleLicense, access.BearerLicense, f.license2, "", nil)
 	return f

@@ -131,7 +131,7 @@ func (s *Store) Find(ctx context.Context, accountID, ref string, sc access.Scope
 func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, f Filter, p page.Request) ([]Machine, int64, error) {
 	q := s.scoped(ctx, accountID, sc)
 	for column, value := range map[string]string{"license_id": f.LicenseID, "fingerprint": f.Fingerprint, "product_id": f.ProductID,
-		"policy_id": f.PolicyID, "owner_id": f.OwnerID, "ip": f.IP, "hostname": f.Hostname} {
+		"policy_id": f.PolicyID, "owner_id": f.OwnerID, "ip": f.IP, "hostname": f.Hostname, "group_id": f.GroupID} {
 		if value != "" {
 			q = q.Where(column+" = ?", value)
 		}

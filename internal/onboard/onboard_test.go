@@ -36,7 +36,7 @@ func TestOnboard(t *testing.T) {
 			kr, _ := keyring.New(strings.Repeat("m", 32))
 			accounts := account.NewService(account.NewStore(db), db, kr)
 			tokenStore := token.NewStore(db)
-			users := user.NewService(user.NewStore(db), testenv.Unrecorded{DB: db}, tokenStore, &event.Bus{}, password.NewHasher(password.MinCost, 0))
+			users := user.NewService(user.NewStore(db), testenv.Unrecorded{DB: db}, tokenStore, &event.Bus{}, password.NewHasher(password.MinCost, 0), nil)
 			tokens := token.NewService(tokenStore, testenv.Unrecorded{})
 			ctx := context.Background()
 			if _, err := onboard.Onboard(ctx, accounts, users, tokens, onboard.Onboarding{Slug: "acme", Name: "Acme", Email: "a@acme.test", Password: "secret123"}); err != nil {

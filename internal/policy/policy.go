@@ -38,6 +38,7 @@ type Policy struct {
 	MaxDisk                       *int64
 	MaxUses                       *int64
 	Scheme                        *string
+	UsePool                       bool
 	RequireProductScope           bool
 	RequirePolicyScope            bool
 	RequireMachineScope           bool
@@ -141,6 +142,7 @@ type Params struct {
 	MaxDisk                       optional.Value[*int64]         `json:"max_disk"`
 	MaxUses                       optional.Value[*int64]         `json:"max_uses"`
 	Scheme                        optional.Value[*string]        `json:"scheme"`
+	UsePool                       optional.Value[bool]           `json:"use_pool"`
 	RequireProductScope           optional.Value[bool]           `json:"require_product_scope"`
 	RequirePolicyScope            optional.Value[bool]           `json:"require_policy_scope"`
 	RequireMachineScope           optional.Value[bool]           `json:"require_machine_scope"`
@@ -419,6 +421,12 @@ func apply(pol *Policy, p Params, creating bool) error {
 			return apperr.Attribute("scheme", "NOT_ALLOWED", "unsupported scheme (supported: "+strings.Join(enums["scheme"], ", ")+")")
 		}
 		pol.Scheme = p.Scheme.V
+	}
+	if p.UsePool.Set && creating {
+		pol.UsePool = p.UsePool.V
+	}
+	if pol.UsePool && pol.Scheme != nil {
+		return apperr.Attribute("scheme", "NOT_SUPPORTED", "cannot use a scheme and use a pool")
 	}
 	if p.Metadata.Set {
 		pol.Metadata = p.Metadata.V

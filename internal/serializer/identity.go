@@ -71,6 +71,7 @@ func User(u *user.User) *jsonapi.Node {
 			"licenses": document.ToMany(self + "/licenses"),
 			"machines": document.ToMany(self + "/machines"),
 			"tokens":   document.ToMany(self + "/tokens"),
+			"group":    memberGroup(u.GroupID, self),
 		},
 		Links: &jsonapi.Links{"self": self},
 	}

@@ -57,11 +57,15 @@ func License(shown *license.Shown) *jsonapi.Node {
 			"product": document.ToOne("products", l.ProductID, base+"/products/"+l.ProductID),
 			"policy":  document.ToOne("policies", l.PolicyID, base+"/policies/"+l.PolicyID),
 			"owner":   owner(l.OwnerID, self),
+			"group":   memberGroup(l.GroupID, self),
 			"machines": map[string]any{
 				"links": map[string]string{"related": self + "/machines"},
 				"meta":  map[string]int64{"count": machines.Count, "cores": machines.Cores, "memory": machines.Memory, "disk": machines.Disk},
 			},
-			"users":        document.ToMany(self + "/users"),
+			"users": map[string]any{
+				"links": map[string]string{"related": self + "/users"},
+				"meta":  map[string]int64{"count": shown.Users},
+			},
 			"tokens":       document.ToMany(self + "/tokens"),
 			"entitlements": document.ToMany(self + "/entitlements"),
 		},
@@ -71,6 +75,15 @@ func License(shown *license.Shown) *jsonapi.Node {
 
 // owner is the owner of a license or machine at self: a user
 // or null, related through self/owner.
+// memberGroup renders the group relationship of a group member, or data null.
+func memberGroup(groupID *string, self string) map[string]any {
+	var id string
+	if groupID != nil {
+		id = *groupID
+	}
+	return document.ToOne("groups", id, self+"/group")
+}
+
 func owner(ownerID *string, self string) map[string]any {
 	var id string
 	if ownerID != nil {

@@ -42,6 +42,7 @@ func Machine(m *machine.Machine, pol *policy.Policy) *jsonapi.Node {
 			"product":    document.ToOne("products", m.ProductID, base+"/products/"+m.ProductID),
 			"license":    document.ToOne("licenses", m.LicenseID, base+"/licenses/"+m.LicenseID),
 			"owner":      owner(m.OwnerID, self),
+			"group":      memberGroup(m.GroupID, self),
 			"components": document.ToMany(self + "/components"),
 			"processes":  document.ToMany(self + "/processes"),
 		},

@@ -19,7 +19,7 @@ func Policy(p *policy.Policy) *jsonapi.Node {
 			"strict":                        p.Strict,
 			"floating":                      p.Floating,
 			"scheme":                        p.Scheme,
-			"usePool":                       false,
+			"usePool":                       p.UsePool,
 			"encrypted":                     false,
 			"protected":                     p.Protected,
 			"maxMachines":                   p.MaxMachines,
@@ -64,6 +64,7 @@ func Policy(p *policy.Policy) *jsonapi.Node {
 		Relationships: map[string]any{
 			"account":      document.ToOne("accounts", p.AccountID, base),
 			"product":      document.ToOne("products", p.ProductID, base+"/products/"+p.ProductID),
+			"pool":         document.ToMany(self + "/pool"),
 			"licenses":     document.ToMany(self + "/licenses"),
 			"entitlements": document.ToMany(self + "/entitlements"),
 		},

@@ -82,6 +82,9 @@ func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, f F
 	if f.LicenseID != "" {
 		q = q.Where(licenseUsers, f.LicenseID, f.LicenseID)
 	}
+	if f.GroupID != "" {
+		q = q.Where("group_id = ?", f.GroupID)
+	}
 	for key, value := range f.Metadata {
 		cond, args := s.db.MetadataMatch("metadata", key, value)
 		q = q.Where(cond, args...)

@@ -48,6 +48,7 @@ type User struct {
 	BannedAt            *time.Time     `gorm:"column:banned_at"`
 	PasswordResetDigest *string        `gorm:"column:password_reset_digest"`
 	PasswordResetExpiry *time.Time     `gorm:"column:password_reset_expiry"`
+	GroupID             *string        `gorm:"column:group_id;<-:create"` // changed only through the group rules
 	Metadata            map[string]any `gorm:"column:metadata;serializer:json"`
 	CreatedAt           time.Time      `gorm:"column:created_at"`
 	UpdatedAt           time.Time      `gorm:"column:updated_at"`
@@ -111,12 +112,22 @@ type Service struct {
 	tokens    TokenRevoker
 	events    *event.Bus
 	passwords *password.Hasher
+	groups    Groups
 	now       func() time.Time
 }
 
-// NewService returns the user rules over store, hashing passwords with passwords.
-func NewService(store *Store, tx Transactor, tokens TokenRevoker, events *event.Bus, passwords *password.Hasher) *Service {
-	return &Service{store: store, tx: tx, tokens: tokens, events: events, passwords: passwords, now: time.Now}
+// Groups keeps new users within their group's user limit.
+type Groups interface {
+	// Admit checks, inside the caller's transaction, that the group
+	// (nil: none) has room for one more user.
+	Admit(ctx context.Context, accountID string, groupID *string) error
+}
+
+// NewService returns the user rules over store, hashing passwords with
+// passwords; groups (nil: groups are not kept) admits new users into
+// groups.
+func NewService(store *Store, tx Transactor, tokens TokenRevoker, events *event.Bus, passwords *password.Hasher, groups Groups) *Service {
+	return &Service{store: store, tx: tx, tokens: tokens, events: events, passwords: passwords, groups: groups, now: time.Now}
 }
 
 // Params are the writable attributes; absent ones are left unchanged.
@@ -127,6 +138,9 @@ type Params struct {
 	Password  optional.Value[*string]        `json:"password"`
 	Role      optional.Value[string]         `json:"role"`
 	Metadata  optional.Value[map[string]any] `json:"metadata"`
+	// Group is the group relationship of a new user (a group id), which
+	// only staff and products may give.
+	Group string `json:"-"`
 }
 
 // Registration is a user checked and hashed, ready to be stored by Register.
@@ -170,6 +184,9 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 			}
 		}
 	}
+	if p.Group != "" && !who.Staff() && (who == nil || who.BearerType != access.BearerProduct) {
+		return nil, apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", apperr.Rel("group"))
+	}
 	return s.insert(ctx, who, t.ID, p)
 }
 
@@ -179,7 +196,17 @@ func (s *Service) insert(ctx context.Context, who *access.Principal, accountID s
 		return nil, err
 	}
 	u.AccountID = accountID
-	if err := s.tx.Change(ctx, func(ctx context.Context) error { return s.store.Create(ctx, u) }, occurred(who, event.UserCreated, u)); err != nil {
+	if p.Group != "" && s.groups != nil {
+		u.GroupID = &p.Group
+	}
+	if err := s.tx.Change(ctx, func(ctx context.Context) error {
+		if s.groups != nil {
+			if err := s.groups.Admit(ctx, accountID, u.GroupID); err != nil {
+				return err
+			}
+		}
+		return s.store.Create(ctx, u)
+	}, occurred(who, event.UserCreated, u)); err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -256,6 +283,7 @@ type Filter struct {
 	Roles     []Role
 	ProductID string
 	LicenseID string
+	GroupID   string
 	// Metadata holds snake_case keys and query-string values, matched as
 	// Keygen's search_metadata does.
 	Metadata map[string]string

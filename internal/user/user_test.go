@@ -29,7 +29,7 @@ func TestCreateAndAuthenticate(t *testing.T) {
 				t.Fatal(err)
 			}
 			tokenStore := token.NewStore(db)
-			svc := user.NewService(user.NewStore(db), testenv.Unrecorded{DB: db}, tokenStore, &event.Bus{}, password.NewHasher(password.MinCost, 0))
+			svc := user.NewService(user.NewStore(db), testenv.Unrecorded{DB: db}, tokenStore, &event.Bus{}, password.NewHasher(password.MinCost, 0), nil)
 			ctx := context.Background()
 			prepared, err := svc.Prepare(ctx, "Jane@Example.com", "secret123", user.RoleAdmin)
 			if err != nil {

@@ -55,6 +55,7 @@ type Client struct {
 	Packages     Collection[Package, PackageAttributes]
 	Releases     ReleaseService
 	Artifacts    ArtifactService
+	Groups       GroupService
 }
 
 // Option configures a Client.
@@ -164,6 +165,7 @@ func (c *Client) bind() {
 	c.Packages = collection[Package, PackageAttributes](c, "packages")
 	c.Releases = ReleaseService{collection[Release, ReleaseAttributes](c, "releases")}
 	c.Artifacts = ArtifactService{collection[Artifact, ArtifactAttributes](c, "artifacts")}
+	c.Groups = GroupService{collection[Group, GroupAttributes](c, "groups")}
 }
 
 // with returns a copy of c changed by opts.

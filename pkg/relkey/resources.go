@@ -104,8 +104,10 @@ type Entitlement struct {
 	EntitlementAttributes
 }
 
-// UserAttributes are a user's writable attributes.
+// UserAttributes are a user's writable attributes; GroupID is its group,
+// given on create only.
 type UserAttributes struct {
+	GroupID   string         `json:"-" rel:"group,groups"`
 	FirstName *string        `json:"firstName,omitempty"`
 	LastName  *string        `json:"lastName,omitempty"`
 	Email     string         `json:"email,omitempty"`
@@ -127,6 +129,7 @@ type User struct {
 type LicenseAttributes struct {
 	PolicyID     string         `json:"-" rel:"policy,policies"`
 	OwnerID      string         `json:"-" rel:"owner|user,users"`
+	GroupID      string         `json:"-" rel:"group,groups"`
 	Name         *string        `json:"name,omitempty"`
 	Key          string         `json:"key,omitempty"`
 	Expiry       *time.Time     `json:"expiry,omitempty"`
@@ -164,6 +167,7 @@ func (l *License) ProductID() string { return l.RelatedID("product") }
 // license it is activated for.
 type MachineAttributes struct {
 	LicenseID   string         `json:"-" rel:"license,licenses"`
+	GroupID     string         `json:"-" rel:"group,groups"`
 	Fingerprint string         `json:"fingerprint,omitempty"`
 	Name        *string        `json:"name,omitempty"`
 	Hostname    *string        `json:"hostname,omitempty"`
@@ -313,4 +317,27 @@ func accountKey(meta json.RawMessage) string {
 		return ""
 	}
 	return string(raw)
+}
+
+// GroupAttributes are a group's writable attributes: limits on the users,
+// licenses and machines it holds (nil: none).
+type GroupAttributes struct {
+	Name        string         `json:"name,omitempty"`
+	MaxUsers    *int64         `json:"maxUsers,omitempty"`
+	MaxLicenses *int64         `json:"maxLicenses,omitempty"`
+	MaxMachines *int64         `json:"maxMachines,omitempty"`
+	Metadata    map[string]any `json:"metadata,omitempty"`
+}
+
+// Group is a group of users, licenses and machines.
+type Group struct {
+	Object
+	GroupAttributes
+}
+
+// GroupOwner makes a user (UserID) an owner of a group (GroupID).
+type GroupOwner struct {
+	Object
+	GroupID string `json:"-" rel:"group,groups"`
+	UserID  string `json:"-" rel:"user,users"`
 }

@@ -44,6 +44,21 @@ func (s UserService) ResetPassword(ctx context.Context, userID, token, newPasswo
 	return s.one(ctx, request{method: http.MethodPost, path: s.path + "/" + url.PathEscape(userID) + "/actions/reset-password", body: body})
 }
 
+// GroupService is the groups, with their owners.
+type GroupService struct {
+	Collection[Group, GroupAttributes]
+}
+
+// Owners lists a group's owners.
+func (s GroupService) Owners(groupID string) Lister[GroupOwner] {
+	return related[GroupOwner](s.Collection, groupID, "owners")
+}
+
+// AttachOwners makes users (by id) owners of a group.
+func (s GroupService) AttachOwners(ctx context.Context, groupID string, userIDs ...string) error {
+	return s.attach(ctx, groupID, "owners", linkages("users", userIDs))
+}
+
 // LicenseService is the licenses: the admin's view, and the calls a
 // licensed application makes.
 type LicenseService struct {

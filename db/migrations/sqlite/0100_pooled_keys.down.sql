@@ -1,0 +1,2 @@
+DROP TABLE keys;
+ALTER TABLE policies DROP COLUMN use_pool;
