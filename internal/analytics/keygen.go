@@ -121,7 +121,9 @@ func (s *Service) ValidationSparks(ctx context.Context, who *access.Principal, t
 }
 
 func sortBuckets(b []Bucket) {
-	slices.SortFunc(b, func(x, y Bucket) int { return cmp.Or(strings.Compare(x.Metric, y.Metric), strings.Compare(x.Date, y.Date)) })
+	slices.SortFunc(b, func(x, y Bucket) int {
+		return cmp.Or(strings.Compare(x.Metric, y.Metric), strings.Compare(x.Date, y.Date))
+	})
 }
 
 // ValidationGauge is today's validations per code (Keygen's
@@ -237,7 +239,9 @@ func (s *Service) LicenseLeaderboard(ctx context.Context, who *access.Principal,
 	for id, n := range sums {
 		out = append(out, Score{Discriminator: id, Count: n})
 	}
-	slices.SortFunc(out, func(a, b Score) int { return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Discriminator, b.Discriminator)) })
+	slices.SortFunc(out, func(a, b Score) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Discriminator, b.Discriminator))
+	})
 	if len(out) > limit {
 		out = out[:limit]
 	}

@@ -122,6 +122,7 @@ func (s *Server) downloadArtifact(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.recordDownload(c, a)
 	if location == "" {
 		return s.renderOne(c, http.StatusOK, serializer.Artifact(a), nil)
 	}
