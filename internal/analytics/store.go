@@ -138,6 +138,10 @@ func (s *Store) Write(ctx context.Context, b *Batch) error {
 	})
 }
 
+// DefaultRetention is how long per-day rows are kept unless configured
+// (RELKEY_ANALYTICS_RETENTION): 400 days.
+const DefaultRetention = 400 * 24 * time.Hour
+
 // RealtimeKeep is how long per-minute rows are kept.
 const RealtimeKeep = 48 * time.Hour
 

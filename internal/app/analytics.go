@@ -15,6 +15,9 @@ import (
 func (a *App) openAnalytics() {
 	store := analytics.NewStore(a.DB)
 	a.analyticsStore = store
+	if a.Config.AnalyticsRetention <= 0 {
+		a.Config.AnalyticsRetention = analytics.DefaultRetention
+	}
 	a.Analytics = analytics.NewService(store, a.Products, analyticsLicenses{a.Licenses}, a.Config.AnalyticsRetention, time.Now)
 	a.Usage = analytics.Discard{}
 	if a.Config.Analytics {
