@@ -174,3 +174,16 @@ func TestAnalyticsOffRecordsNothing(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkValidateKeyAnalytics is validate-key with usage analytics off
+// and on: recording queues a signal, so the two stay within 5 %.
+func BenchmarkValidateKeyAnalytics(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		b.Run(fmt.Sprintf("analytics=%v", on), func(b *testing.B) {
+			e := newEnv(b, testenv.Backend{Name: "embedded"}, func(c *config.Config) { c.Analytics = on })
+			h := newHotPath(b, e, 10)
+			h.activate(b, "base")
+			measure(b, func(int) int64 { return h.validate(b, "base") })
+		})
+	}
+}
