@@ -89,7 +89,8 @@ func (s *Server) recordUpgrade(c echo.Context, current, next *release.Release, e
 	s.record(c, sig, "")
 }
 
-// recordDownload records an artifact's download.
+// recordDownload records an artifact's download (a redirect to its
+// file, not a read of its metadata).
 func (s *Server) recordDownload(c echo.Context, a *artifact.Artifact) {
 	s.record(c, analytics.Signal{Kind: analytics.Download, ProductID: a.ProductID, ReleaseID: a.ReleaseID, ArtifactID: a.ID,
 		Platform: analytics.Deref(a.Platform), Arch: analytics.Deref(a.Arch)}, "")

@@ -187,3 +187,68 @@ func BenchmarkValidateKeyAnalytics(b *testing.B) {
 		})
 	}
 }
+
+// TestAnalyticsRecordsDistributionAndTheOtherPaths: feed requests, upgrade
+// checks (with and without an upgrade), downloads, check-outs, process
+// pings and deactivations each record their signal.
+func TestAnalyticsRecordsDistributionAndTheOtherPaths(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be, analyticsOn)
+		files := func(v string) [][3]string { return [][3]string{{"app-" + v + ".deb", "linux", "amd64"}} }
+		l := seedLine(t, e, "faynosync", files)
+		asLicense := header{"Authorization", "License " + l.key}
+		device := header{"X-Device-ID", "install-1"}
+		r := l.get("/v1/accounts/acme/engines/faynosync/checkVersion?app_name=app&version=1.0.0&channel=stable&platform=linux&arch=amd64&owner=admin", []header{asLicense, device})
+		if r.status != http.StatusOK || r.doc(t)["update_available"] != true {
+			t.Fatalf("feed: %d %s", r.status, r.body)
+		}
+		l.follow(t, r.doc(t)["update_url_deb"].(string), asLicense, device)
+		if r := e.do("GET", "/v1/accounts/acme/releases/1.0.0/upgrade?product="+l.productID, "", asLicense, device); r.status != http.StatusOK {
+			t.Fatalf("upgrade: %d %s", r.status, r.body)
+		}
+		if r := e.do("GET", "/v1/accounts/acme/releases/1.1.0/upgrade?product="+l.productID, "", asLicense, device); r.status != http.StatusNotFound {
+			t.Fatalf("no upgrade: %d %s", r.status, r.body)
+		}
+		machineID := e.id(e.do("POST", "/v1/accounts/acme/machines", machineBody(l.licenseID, `"fingerprint":"fp-1"`), asLicense))
+		processID := e.id(e.do("POST", "/v1/accounts/acme/processes", processBody(machineID, "100"), asLicense))
+		if r := e.do("POST", "/v1/accounts/acme/processes/"+processID+"/actions/ping", "", asLicense, device); r.status != http.StatusOK {
+			t.Fatalf("process ping: %d %s", r.status, r.body)
+		}
+		for _, path := range []string{"licenses/" + l.licenseID, "machines/" + machineID} {
+			if r := e.admin("POST", "/v1/accounts/acme/"+path+"/actions/check-out", `{"meta":{"ttl":null}}`); r.status != http.StatusOK {
+				t.Fatalf("check-out %s: %d %s", path, r.status, r.body)
+			}
+		}
+		if r := e.do("DELETE", "/v1/accounts/acme/machines/"+machineID, "", asLicense); r.status != http.StatusNoContent {
+			t.Fatalf("deactivate: %d %s", r.status, r.body)
+		}
+		if err := e.app.FlushAnalytics(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var rows []struct {
+			Kind, Value string
+			Count       int64
+		}
+		if err := e.app.DB.Gorm.Raw("SELECT kind, value, SUM(count) AS count FROM analytics_days WHERE dim = 'result' GROUP BY kind, value ORDER BY kind, value").Scan(&rows).Error; err != nil {
+			t.Fatal(err)
+		}
+		want := "[{activation  1} {check-out license 1} {check-out machine 1} {deactivation  1} {download  1} {feed faynosync 1} {process-ping  1} {upgrade none 1} {upgrade upgrade 1}]"
+		if got := fmt.Sprint(rows); got != want {
+			t.Errorf("signals = %s\nwant      %s", got, want)
+		}
+		downloads := attributesOf(t, e.admin("GET", "/v1/accounts/acme/analytics/downloads?product="+l.productID, ""))
+		if rel := downloads["releases"].(map[string]any)["totals"].([]any); len(rel) != 1 || rel[0].(map[string]any)["count"] != 1.0 {
+			t.Errorf("downloads = %v", downloads)
+		}
+		// The device of the feed, the download, the upgrade checks and the
+		// process ping is one (install-1); the machine's is its fingerprint.
+		active := attributesOf(t, e.admin("GET", "/v1/accounts/acme/analytics/active-devices?product="+l.productID, ""))
+		if active["total"] != 2.0 {
+			t.Errorf("active devices = %v, want 2", active)
+		}
+		versions := valueCounts(t, attributesOf(t, e.admin("GET", "/v1/accounts/acme/analytics/versions?product="+l.productID, "")), "devices")
+		if versions["1.0.0"] != 1 || versions["1.1.0"] != 1 {
+			t.Errorf("versions = %v", versions)
+		}
+	})
+}

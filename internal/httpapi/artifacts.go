@@ -122,10 +122,10 @@ func (s *Server) downloadArtifact(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.recordDownload(c, a)
 	if location == "" {
 		return s.renderOne(c, http.StatusOK, serializer.Artifact(a), nil)
 	}
+	s.recordDownload(c, a)
 	return s.redirect(c, http.StatusSeeOther, a, s.absolute(c, location))
 }
 
