@@ -41,9 +41,12 @@ type Score struct {
 // defaults (two weeks ago to today).
 type DateRange struct{ Start, End time.Time }
 
-// keygenWindow checks Keygen's bounds: start no earlier than a year ago,
-// end no later than today.
-func (s *Service) keygenWindow(t *account.Tenant, r DateRange) (Filter, error) {
+// keygenWindow checks that who is staff and Keygen's bounds: start no
+// earlier than a year ago, end no later than today.
+func (s *Service) keygenWindow(who *access.Principal, t *account.Tenant, r DateRange) (Filter, error) {
+	if err := s.staff(who); err != nil {
+		return Filter{}, err
+	}
 	now := s.now()
 	f := Filter{AccountID: t.ID, From: Day(now.AddDate(0, 0, -14)), To: Day(now)}
 	if !r.Start.IsZero() {
@@ -99,10 +102,7 @@ func (s *Service) validationCounts(ctx context.Context, f Filter, licenseID stri
 // ValidationSparks are the validations per code and day (Keygen's
 // sparks/validations).
 func (s *Service) ValidationSparks(ctx context.Context, who *access.Principal, t *account.Tenant, r DateRange, licenseID string) ([]Bucket, error) {
-	if err := s.staff(who); err != nil {
-		return nil, err
-	}
-	f, err := s.keygenWindow(t, r)
+	f, err := s.keygenWindow(who, t, r)
 	if err != nil {
 		return nil, err
 	}
@@ -188,10 +188,7 @@ func eventPattern(pattern string) (*regexp.Regexp, error) {
 // EventSeries counts, per day, the events matching pattern that the
 // signals stand for (Keygen's events/:event).
 func (s *Service) EventSeries(ctx context.Context, who *access.Principal, t *account.Tenant, pattern string, r DateRange) ([]Bucket, error) {
-	if err := s.staff(who); err != nil {
-		return nil, err
-	}
-	f, err := s.keygenWindow(t, r)
+	f, err := s.keygenWindow(who, t, r)
 	if err != nil {
 		return nil, err
 	}
@@ -220,10 +217,7 @@ func (s *Service) EventSeries(ctx context.Context, who *access.Principal, t *acc
 // LicenseLeaderboard ranks licenses by their signals over the range
 // (Keygen's leaderboards/licenses, which ranks by requests); limit 1–100.
 func (s *Service) LicenseLeaderboard(ctx context.Context, who *access.Principal, t *account.Tenant, r DateRange, limit int) ([]Score, error) {
-	if err := s.staff(who); err != nil {
-		return nil, err
-	}
-	f, err := s.keygenWindow(t, r)
+	f, err := s.keygenWindow(who, t, r)
 	if err != nil {
 		return nil, err
 	}

@@ -30,14 +30,11 @@ var nucleusKeys = []string{"quickData", "uniqueIps", "totalEvents", "usage", "ne
 // value), totalEvents (signals), errors (failed validations) per day, and
 // quickData's realtime and last-24-hours devices.
 func (s *Service) NucleusDaily(ctx context.Context, who *access.Principal, t *account.Tenant, product string, start, end time.Time) (map[string]any, error) {
-	productID, err := s.scope(ctx, who, t, product, true)
+	f, err := s.filter(ctx, who, t, Query{Product: product, From: start, To: end})
 	if err != nil {
 		return nil, err
 	}
-	f, err := s.window(t, productID, Query{From: start, To: end})
-	if err != nil {
-		return nil, err
-	}
+	productID := f.ProductID
 	out := map[string]any{}
 	for _, k := range nucleusKeys {
 		out[k] = map[string]any{}

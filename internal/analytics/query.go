@@ -59,11 +59,11 @@ type Query struct {
 // scope checks who may read analytics and resolves the product: staff with
 // account.analytics.read read the account's (or one product's); a product
 // reads its own only (another product is not found).
-func (s *Service) scope(ctx context.Context, who *access.Principal, t *account.Tenant, ref string, products bool) (string, error) {
+func (s *Service) scope(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (string, error) {
 	if who == nil {
 		return "", access.ErrTokenMissing
 	}
-	if who.BearerType == access.BearerProduct && products {
+	if who.BearerType == access.BearerProduct {
 		if err := who.Require("product.read"); err != nil {
 			return "", err
 		}
@@ -81,6 +81,15 @@ func (s *Service) scope(ctx context.Context, who *access.Principal, t *account.T
 		return "", apperr.AtParameter(apperr.NotFound, "NOT_FOUND", "The requested product '"+ref+"' was not found", "product")
 	}
 	return id, err
+}
+
+// filter checks who may read q and resolves it to a filter of days.
+func (s *Service) filter(ctx context.Context, who *access.Principal, t *account.Tenant, q Query) (Filter, error) {
+	productID, err := s.scope(ctx, who, t, q.Product)
+	if err != nil {
+		return Filter{}, err
+	}
+	return s.window(t, productID, q)
 }
 
 // window resolves a query's range to a filter of days.
@@ -133,7 +142,7 @@ const RealtimeMinutes = 5
 
 // Realtime is the distinct devices seen in the last five minutes.
 func (s *Service) Realtime(ctx context.Context, who *access.Principal, t *account.Tenant, product string) (int64, error) {
-	productID, err := s.scope(ctx, who, t, product, true)
+	productID, err := s.scope(ctx, who, t, product)
 	if err != nil {
 		return 0, err
 	}
@@ -159,11 +168,7 @@ func (s *Service) ActiveDevices(ctx context.Context, who *access.Principal, t *a
 	if !slices.Contains(Windows, window) {
 		return nil, apperr.AtParameter(apperr.Invalid, "PARAMETERS_INVALID", "window must be one of "+strings.Join(Windows, ", "), "window")
 	}
-	productID, err := s.scope(ctx, who, t, q.Product, true)
-	if err != nil {
-		return nil, err
-	}
-	f, err := s.window(t, productID, q)
+	f, err := s.filter(ctx, who, t, q)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +180,7 @@ func (s *Service) ActiveDevices(ctx context.Context, who *access.Principal, t *a
 	if all := total[""]; all != nil {
 		out.Total, out.Exact = all.Count(), all.Exact()
 	}
-	if out.Realtime, err = s.realtime(ctx, t, productID); err != nil {
+	if out.Realtime, err = s.realtime(ctx, t, f.ProductID); err != nil {
 		return nil, err
 	}
 	var bucket *Set
@@ -236,11 +241,7 @@ type Breakdown struct {
 
 // Breakdown answers the versions, platforms and arches reads.
 func (s *Service) Breakdown(ctx context.Context, who *access.Principal, t *account.Tenant, q Query, dim string) (*Breakdown, error) {
-	productID, err := s.scope(ctx, who, t, q.Product, true)
-	if err != nil {
-		return nil, err
-	}
-	f, err := s.window(t, productID, q)
+	f, err := s.filter(ctx, who, t, q)
 	if err != nil {
 		return nil, err
 	}
@@ -293,11 +294,7 @@ type Counted struct {
 // Counts answers the validations (by code), activations and downloads (by
 // release and artifact) reads.
 func (s *Service) Counts(ctx context.Context, who *access.Principal, t *account.Tenant, q Query, dim string, kinds ...Kind) (*Counted, error) {
-	productID, err := s.scope(ctx, who, t, q.Product, true)
-	if err != nil {
-		return nil, err
-	}
-	f, err := s.window(t, productID, q)
+	f, err := s.filter(ctx, who, t, q)
 	if err != nil {
 		return nil, err
 	}
@@ -346,11 +343,7 @@ func (s *Service) TopLicenses(ctx context.Context, who *access.Principal, t *acc
 	if !slices.Contains(LicenseSorts, sort) {
 		return nil, apperr.AtParameter(apperr.Invalid, "PARAMETERS_INVALID", "sort must be one of "+strings.Join(LicenseSorts, ", "), "sort")
 	}
-	productID, err := s.scope(ctx, who, t, q.Product, true)
-	if err != nil {
-		return nil, err
-	}
-	f, err := s.window(t, productID, q)
+	f, err := s.filter(ctx, who, t, q)
 	if err != nil {
 		return nil, err
 	}

@@ -23,19 +23,8 @@ func TestServeFlushesAnalyticsOnShutdown(t *testing.T) {
 	}
 	stop, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	exited := make(chan int, 1)
-	go func() {
-		exited <- Run(Command{Args: []string{"serve"}, Getenv: func(k string) string { return env[k] }, Stdout: io.Discard, Stderr: io.Discard, Signals: stop})
-	}()
+	exited := serveInBackground(t, env, io.Discard, stop)
 	base := "http://" + addr
-	waitFor(t, "the server to become ready", func() bool {
-		resp, err := http.Get(base + "/v1/health")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
 	for range 3 {
 		resp, err := http.Post(base+"/v1/accounts/acme/licenses/actions/validate-key", "application/vnd.api+json", strings.NewReader(`{"meta":{"key":"no-such-key"}}`))
 		if err != nil || resp.StatusCode != 200 {
