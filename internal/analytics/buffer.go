@@ -47,6 +47,7 @@ type Buffer struct {
 	done    sync.WaitGroup
 	closing sync.Once
 	agg     *aggregate // the loop's own
+	shed    int64      // Dropped at the last write, the loop's own
 }
 
 // NewBuffer starts a buffer writing to w.
@@ -148,6 +149,10 @@ func (b *Buffer) drain() {
 
 // write flushes the aggregate; a failed write keeps it for the next flush.
 func (b *Buffer) write() error {
+	if shed := b.dropped.Load(); shed > b.shed {
+		b.logger.Warn("usage analytics queue full: signals shed", "shed", shed-b.shed, "total", shed)
+		b.shed = shed
+	}
 	batch := b.agg.batch()
 	if batch.Len() == 0 {
 		return nil
