@@ -257,17 +257,15 @@ func (s *Store) MinuteDevicesIn(ctx context.Context, f Filter) (*Set, error) {
 
 // DayDevicesIn merges the devices of f's days along dim: per day and value
 // (byDay), and per value over the whole range (total). The account's rows
-// of every product (f.ProductID "") are stored apart for dim "", and
-// merged from the products' rows for the other dimensions.
+// of every product (f.ProductID "") are stored apart for dim "" (product
+// ""), and merged from every row for the other dimensions (where product
+// "" holds the signals of no known product).
 func (s *Store) DayDevicesIn(ctx context.Context, f Filter, dim string) (byDay []Sets, total map[string]*Set, err error) {
 	var rows []setRow
 	q := s.db.Conn(ctx).Model(&DayDevices{}).Select("day AS unit, value, devices").
 		Where("account_id = ? AND dim = ? AND day BETWEEN ? AND ?", f.AccountID, dim, f.From, f.To)
-	switch {
-	case f.ProductID != "" || dim == "":
+	if f.ProductID != "" || dim == DimAll {
 		q = q.Where("product_id = ?", f.ProductID)
-	default:
-		q = q.Where("product_id <> ''")
 	}
 	if err := q.Order("day, value").Scan(&rows).Error; err != nil {
 		return nil, nil, database.Error(err)
