@@ -3,7 +3,7 @@ BIN     := bin/relkey
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/relkey/relkey/internal/cli.Version=$(VERSION)
 
-.PHONY: build run test bench vet fmt clean
+.PHONY: build run test bench bench-analytics vet fmt clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/relkey
@@ -20,6 +20,13 @@ test:
 # (BENCH_DURATION, BENCH_PAIRS, BENCH_CONNS, ...: see scripts/bench.sh).
 bench:
 	scripts/bench.sh
+
+# Usage analytics: flush cost per 10 000 signals and a month's active devices
+# at 1 000 000 devices (both engines when RELKEY_TEST_DATABASE_URL is set),
+# and validate-key with analytics off and on. Slow: not part of make test.
+bench-analytics:
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./internal/analytics
+	$(GO) test -run '^$$' -bench BenchmarkValidateKeyAnalytics -benchtime 3000x -count 3 ./internal/httpapi
 
 vet:
 	$(GO) vet ./...

@@ -12,6 +12,7 @@ import (
 
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/analytics"
 	"github.com/relkey/relkey/internal/artifact"
 	"github.com/relkey/relkey/internal/catalog"
 	"github.com/relkey/relkey/internal/checkout"
@@ -73,6 +74,10 @@ type App struct {
 	// Sessions are the web console's and portal's; Pages serve them.
 	Sessions *session.Sessions
 	Pages    *console.Pages
+	// usageBuffer gathers the usage signals (nil with analytics off);
+	// closed with Toucher, which flushes it.
+	usageBuffer    *analytics.Buffer
+	analyticsStore *analytics.Store
 }
 
 // Open connects to the configured database and object store, applies
@@ -167,6 +172,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Validations = validation.NewService(a.Licenses, validator, a.Toucher, a.Validated)
 	a.Checkouts = checkout.NewService(a.Licenses, a.Machines, checkoutRelated{a.Products, a.Users, a.Entitlements})
 	a.Limiter = ratelimit.New(db)
+	a.openAnalytics()
 	if err := a.openPages(); err != nil {
 		db.Close()
 		return nil, err
@@ -246,6 +252,7 @@ func (a *App) RunJobs(ctx context.Context) {
 			})
 		})
 	}
+	jobs.Go(func() { a.every(ctx, time.Hour, "prune_analytics", a.pruneAnalytics) })
 	jobs.Go(func() {
 		a.every(ctx, time.Hour, "prune_sessions", func(ctx context.Context) error {
 			_, err := a.Sessions.Prune(ctx, time.Now())
@@ -324,6 +331,9 @@ func (a *App) Close() error {
 		a.RequestLog.Close()
 	}
 	a.Downloads.Close()
+	if a.usageBuffer != nil {
+		a.usageBuffer.Close()
+	}
 	return a.DB.Close()
 }
 

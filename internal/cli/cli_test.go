@@ -108,6 +108,27 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// serveInBackground runs serve with env (RELKEY_LISTEN set) until stop
+// ends, waits for it to answer its health probe, and returns where its
+// exit code will come.
+func serveInBackground(t *testing.T, env map[string]string, stdout io.Writer, stop context.Context) <-chan int {
+	t.Helper()
+	exited := make(chan int, 1)
+	go func() {
+		exited <- Run(Command{Args: []string{"serve"}, Getenv: func(k string) string { return env[k] },
+			Stdout: stdout, Stderr: io.Discard, Signals: stop})
+	}()
+	waitFor(t, "the server to become ready", func() bool {
+		resp, err := http.Get("http://" + env["RELKEY_LISTEN"] + "/v1/health")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return exited
+}
+
 // TestServeDrainsInFlightRequestsOnShutdown starts a slow upload, asks the
 // server to stop, and expects the upload to finish and serve to exit 0.
 func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
@@ -117,20 +138,8 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 	stop, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout bytes.Buffer
-	exited := make(chan int, 1)
-	go func() {
-		exited <- Run(Command{Args: []string{"serve"}, Getenv: func(k string) string { return env[k] },
-			Stdout: &stdout, Stderr: io.Discard, Signals: stop})
-	}()
+	exited := serveInBackground(t, env, &stdout, stop)
 	base := "http://" + addr
-	waitFor(t, "the server to become ready", func() bool {
-		resp, err := http.Get(base + "/v1/health")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
 
 	master, err := keyring.LoadOrCreate(filepath.Join(dir, "secret.key"))
 	if err != nil {

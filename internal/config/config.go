@@ -46,6 +46,10 @@ type Config struct {
 	// RequestLog turns the request log on; RequestLogRetention is how long it keeps requests.
 	RequestLog          bool
 	RequestLogRetention time.Duration
+	// Analytics turns usage analytics on; AnalyticsRetention is how long
+	// their per-day rollups are kept.
+	Analytics          bool
+	AnalyticsRetention time.Duration
 }
 
 // S3 is a parsed RELKEY_STORAGE_URL.
@@ -104,6 +108,8 @@ var Variables = []Variable{
 	{"RELKEY_EVENT_LOG_RETENTION", "2160h", "how long the event log keeps events (default 90 days), at least 1h"},
 	{"RELKEY_REQUEST_LOG", "true", "false turns the request log (GET /request-logs) off"},
 	{"RELKEY_REQUEST_LOG_RETENTION", "720h", "how long the request log keeps requests (default 30 days), at least 1h"},
+	{"RELKEY_ANALYTICS", "true", "false turns usage analytics (GET /analytics/...) off: no signal is recorded"},
+	{"RELKEY_ANALYTICS_RETENTION", "9600h", "how long usage analytics keep per-day rollups (default 400 days), at least 1h"},
 }
 
 // FromEnv reads and validates the configuration. Every problem is reported
@@ -209,14 +215,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	} else {
 		c.PasswordCost = n
 	}
-	for name, flag := range map[string]*bool{"RELKEY_WEBHOOK_ALLOW_INSECURE": &c.WebhookAllowInsecure, "RELKEY_WEBHOOK_ALLOW_PRIVATE": &c.WebhookAllowPrivate, "RELKEY_REQUEST_LOG": &c.RequestLog} {
+	for name, flag := range map[string]*bool{"RELKEY_WEBHOOK_ALLOW_INSECURE": &c.WebhookAllowInsecure, "RELKEY_WEBHOOK_ALLOW_PRIVATE": &c.WebhookAllowPrivate, "RELKEY_REQUEST_LOG": &c.RequestLog, "RELKEY_ANALYTICS": &c.Analytics} {
 		v, err := strconv.ParseBool(get(name))
 		if err != nil {
 			bad(name, "must be true or false")
 		}
 		*flag = v
 	}
-	for name, retention := range map[string]*time.Duration{"RELKEY_EVENT_LOG_RETENTION": &c.EventLogRetention, "RELKEY_REQUEST_LOG_RETENTION": &c.RequestLogRetention} {
+	for name, retention := range map[string]*time.Duration{"RELKEY_EVENT_LOG_RETENTION": &c.EventLogRetention, "RELKEY_REQUEST_LOG_RETENTION": &c.RequestLogRetention, "RELKEY_ANALYTICS_RETENTION": &c.AnalyticsRetention} {
 		d, err := time.ParseDuration(get(name))
 		if err != nil || d < time.Hour {
 			bad(name, "must be a duration of at least 1h, e.g. 720h")

@@ -21,6 +21,7 @@ import (
 
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/analytics"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/artifact"
 	"github.com/relkey/relkey/internal/event"
@@ -60,12 +61,16 @@ type Service struct {
 	artifacts Artifacts
 	offers    Offers
 	events    *event.Bus
+	usage     analytics.Recorder
 }
 
 // NewService returns the feed rules.
 func NewService(packages Packages, releases Releases, artifacts Artifacts, offers Offers, events *event.Bus) *Service {
 	return &Service{packages: packages, releases: releases, artifacts: artifacts, offers: offers, events: events}
 }
+
+// RecordTo makes every feed opened record a usage signal into r.
+func (s *Service) RecordTo(r analytics.Recorder) { s.usage = r }
 
 // served finds a package who may see that the engine serves.
 func (s *Service) served(ctx context.Context, who *access.Principal, t *account.Tenant, engine, ref string) (*releasepackage.Package, error) {
@@ -138,8 +143,27 @@ type Feed struct {
 // staged releases a device is not in.
 const candidates = 25
 
-// Open decides what the request is offered.
+// Open decides what the request is offered, and records the request's
+// usage signal.
 func (s *Service) Open(ctx context.Context, who *access.Principal, t *account.Tenant, req Request) (*Feed, error) {
+	f, err := s.open(ctx, who, t, req)
+	if err == nil && s.usage != nil {
+		sig := analytics.Signal{Kind: analytics.FeedRequest, AccountID: t.ID, ProductID: f.Package.ProductID, Device: req.Device, Version: req.Current, Result: req.Engine}
+		if len(req.Pick.Platforms) > 0 {
+			sig.Platform = req.Pick.Platforms[0]
+		}
+		if len(req.Pick.Arches) > 0 {
+			sig.Arch = req.Pick.Arches[0]
+		}
+		if who != nil && who.BearerType == access.BearerLicense {
+			sig.LicenseID, sig.PolicyID = who.BearerID, who.PolicyID
+		}
+		s.usage.Record(sig)
+	}
+	return f, err
+}
+
+func (s *Service) open(ctx context.Context, who *access.Principal, t *account.Tenant, req Request) (*Feed, error) {
 	pkg, err := s.served(ctx, who, t, req.Engine, req.Package)
 	if err != nil {
 		return nil, err

@@ -125,6 +125,7 @@ func (s *Server) downloadArtifact(c echo.Context) error {
 	if location == "" {
 		return s.renderOne(c, http.StatusOK, serializer.Artifact(a), nil)
 	}
+	s.recordDownload(c, a)
 	return s.redirect(c, http.StatusSeeOther, a, s.absolute(c, location))
 }
 

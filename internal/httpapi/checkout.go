@@ -76,6 +76,7 @@ func (s *Server) checkOutLicense(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.recordCheckOut(c, f)
 	return s.renderFile(c, f)
 }
 
@@ -89,6 +90,7 @@ func (s *Server) checkOutMachine(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.recordCheckOut(c, f)
 	return s.renderFile(c, f)
 }
 

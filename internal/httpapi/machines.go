@@ -11,6 +11,7 @@ import (
 
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/analytics"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/machine"
@@ -77,6 +78,7 @@ func (s *Server) activateMachine(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.recordMachine(c, analytics.Activation, m, "")
 	return s.renderOne(c, http.StatusCreated, serializer.Machine(m, pol), nil)
 }
 
@@ -135,6 +137,7 @@ func (s *Server) deactivateMachine(c echo.Context) error {
 	if err := s.Machines.Deactivate(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c)); err != nil {
 		return err
 	}
+	s.record(c, analytics.Signal{Kind: analytics.Deactivation}, "")
 	return noContent(c)
 }
 
@@ -146,6 +149,7 @@ func (s *Server) heartbeat(c echo.Context, reset bool) error {
 	if err != nil {
 		return err
 	}
+	s.recordMachine(c, analytics.Heartbeat, m, "")
 	return s.renderOne(c, http.StatusOK, serializer.Machine(m, pol), nil)
 }
 

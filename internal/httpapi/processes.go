@@ -43,6 +43,7 @@ func (s *Server) pingProcess(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.recordProcess(c, proc)
 	return s.renderOne(c, http.StatusOK, serializer.Process(proc, pol), nil)
 }
 

@@ -141,6 +141,7 @@ func (s *Server) upgradeRelease(c echo.Context) error {
 	q := c.QueryParams()
 	current, next, err := s.Releases.Upgrade(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c),
 		releaseNarrowing(c), q.Get("channel"), q.Get("constraint"))
+	s.recordUpgrade(c, current, next, err)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/analytics"
 	"github.com/relkey/relkey/internal/artifact"
 	"github.com/relkey/relkey/internal/catalog"
 	"github.com/relkey/relkey/internal/checkout"
@@ -69,6 +70,10 @@ type Services struct {
 	RequestLog   *requestlog.Log
 	PortalLinks  *session.PortalLinks
 	Search       *search.Service
+	// Analytics reads the usage analytics; Usage records the hot paths'
+	// signals (never blocking, never writing on the request path).
+	Analytics *analytics.Service
+	Usage     analytics.Recorder
 }
 
 // Deps is everything the HTTP layer calls and its settings.
@@ -154,6 +159,7 @@ func (s *Server) routes() {
 	scoped.GET("", s.showAccount)
 	scoped.GET("/ping", s.ping)
 	s.accountRoutes(scoped)
+	s.analyticsLayouts()
 	s.engineRoutes("/v1/accounts/:account", s.resolveAccount)
 
 	// The default account's bare layout, as keygen-go and keygen-cli use it
@@ -171,6 +177,7 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.POST("/portal-sessions", s.createPortalSession)
 	s.registerSearch(g)
 	s.keyRoutes(g)
+	s.analyticsRoutes(g)
 
 	g.GET("/tokens", s.listTokens)
 	g.POST("/tokens", s.createToken)

@@ -60,6 +60,7 @@ func (s *Server) validateVisible(c echo.Context, quick bool) error {
 	if err != nil {
 		return err
 	}
+	s.recordValidation(c, out, sc)
 	return s.renderValidation(c, out, m)
 }
 
@@ -77,6 +78,7 @@ func (s *Server) validateKey(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.recordValidation(c, out, sc)
 	return s.renderValidation(c, out, m)
 }
 

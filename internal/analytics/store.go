@@ -1,0 +1,289 @@
+package analytics
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/relkey/relkey/internal/database"
+)
+
+// MinuteCount is a per-minute counter.
+type MinuteCount struct {
+	AccountID string
+	ProductID string
+	Minute    int64
+	Kind      Kind
+	Result    string
+	Count     int64
+}
+
+// TableName is the counters' table.
+func (MinuteCount) TableName() string { return "analytics_minutes" }
+
+// MinuteDevices is one writer's devices of a minute.
+type MinuteDevices struct {
+	AccountID string
+	ProductID string
+	Minute    int64
+	Writer    string
+	Devices   []byte
+}
+
+// TableName is the sets' table.
+func (MinuteDevices) TableName() string { return "analytics_minute_devices" }
+
+// DayCount is a per-day counter of a kind along one dimension (result,
+// license, release, artifact) and its value.
+type DayCount struct {
+	AccountID string
+	ProductID string
+	Day       int64
+	Kind      Kind
+	Dim       string
+	Value     string
+	Count     int64
+}
+
+// TableName is the rollups' table.
+func (DayCount) TableName() string { return "analytics_days" }
+
+// DayDevices is one writer's devices of a day along a dimension ("" for
+// all; version, platform, arch, license) and its value.
+type DayDevices struct {
+	AccountID string
+	ProductID string
+	Day       int64
+	Dim       string
+	Value     string
+	Writer    string
+	Devices   []byte
+}
+
+// TableName is the sets' table.
+func (DayDevices) TableName() string { return "analytics_day_devices" }
+
+// Batch is what one flush writes.
+type Batch struct {
+	Minutes       []MinuteCount
+	MinuteDevices []MinuteDevices
+	Days          []DayCount
+	DayDevices    []DayDevices
+}
+
+// Len is how many rows the batch writes.
+func (b *Batch) Len() int {
+	return len(b.Minutes) + len(b.MinuteDevices) + len(b.Days) + len(b.DayDevices)
+}
+
+// Store keeps the analytics tables.
+type Store struct{ db *database.DB }
+
+// NewStore returns the analytics store.
+func NewStore(db *database.DB) *Store { return &Store{db: db} }
+
+// rowsPerStatement keeps each insert under SQLite's variable limit.
+const rowsPerStatement = 400
+
+// Write upserts a batch in one transaction: counters add to what other
+// flushes (and replicas) wrote; a writer's sets replace its own rows.
+func (s *Store) Write(ctx context.Context, b *Batch) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	return s.db.InTx(ctx, func(ctx context.Context) error {
+		tx := s.db.Conn(ctx)
+		add := func(table string, keys ...string) clause.OnConflict {
+			cols := make([]clause.Column, len(keys))
+			for i, k := range keys {
+				cols[i] = clause.Column{Name: k}
+			}
+			return clause.OnConflict{Columns: cols, DoUpdates: clause.Set{{Column: clause.Column{Name: "count"}, Value: gorm.Expr(table + ".count + excluded.count")}}}
+		}
+		replace := func(keys ...string) clause.OnConflict {
+			cols := make([]clause.Column, len(keys))
+			for i, k := range keys {
+				cols[i] = clause.Column{Name: k}
+			}
+			return clause.OnConflict{Columns: cols, DoUpdates: clause.AssignmentColumns([]string{"devices"})}
+		}
+		steps := []struct {
+			n     int
+			write func(*gorm.DB) *gorm.DB
+		}{
+			{len(b.Minutes), func(q *gorm.DB) *gorm.DB {
+				return q.Clauses(add("analytics_minutes", "account_id", "product_id", "minute", "kind", "result")).CreateInBatches(b.Minutes, rowsPerStatement)
+			}},
+			{len(b.MinuteDevices), func(q *gorm.DB) *gorm.DB {
+				return q.Clauses(replace("account_id", "product_id", "minute", "writer")).CreateInBatches(b.MinuteDevices, rowsPerStatement)
+			}},
+			{len(b.Days), func(q *gorm.DB) *gorm.DB {
+				return q.Clauses(add("analytics_days", "account_id", "product_id", "dim", "day", "kind", "value")).CreateInBatches(b.Days, rowsPerStatement)
+			}},
+			{len(b.DayDevices), func(q *gorm.DB) *gorm.DB {
+				return q.Clauses(replace("account_id", "product_id", "dim", "day", "value", "writer")).CreateInBatches(b.DayDevices, rowsPerStatement)
+			}},
+		}
+		for _, st := range steps {
+			if st.n == 0 {
+				continue
+			}
+			if err := st.write(tx).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// DefaultRetention is how long per-day rows are kept unless configured
+// (RELKEY_ANALYTICS_RETENTION): 400 days.
+const DefaultRetention = 400 * 24 * time.Hour
+
+// RealtimeKeep is how long per-minute rows are kept.
+const RealtimeKeep = 48 * time.Hour
+
+// pruneBatch bounds the rows one prune statement deletes.
+const pruneBatch = 5000
+
+// Prune deletes per-minute rows older than RealtimeKeep and per-day rows
+// older than retention, a bounded batch of each table per call; every
+// replica may run it at once (deleting what another deleted is a no-op).
+// It returns how many rows went.
+func (s *Store) Prune(ctx context.Context, retention time.Duration, now time.Time) (int64, error) {
+	minute := Minute(now.Add(-RealtimeKeep))
+	day := Day(now.Add(-retention))
+	var total int64
+	for _, t := range []struct {
+		table, column string
+		before        int64
+		keys          string
+	}{
+		{"analytics_minutes", "minute", minute, "account_id, product_id, minute, kind, result"},
+		{"analytics_minute_devices", "minute", minute, "account_id, product_id, minute, writer"},
+		{"analytics_days", "day", day, "account_id, product_id, dim, day, kind, value"},
+		{"analytics_day_devices", "day", day, "account_id, product_id, dim, day, value, writer"},
+	} {
+		res := s.db.Conn(ctx).Exec("DELETE FROM "+t.table+" WHERE ("+t.keys+") IN (SELECT "+t.keys+" FROM "+t.table+" WHERE "+t.column+" < ? LIMIT ?)", t.before, pruneBatch)
+		if res.Error != nil {
+			return total, database.Error(res.Error)
+		}
+		total += res.RowsAffected
+	}
+	return total, nil
+}
+
+// Filter narrows a read to an account, a product ("" = every product) and
+// a range.
+type Filter struct {
+	AccountID string
+	ProductID string
+	From, To  int64 // inclusive, in the table's unit
+}
+
+// Counts are summed counters keyed by their unit, kind and value.
+type Counts struct {
+	Unit  int64
+	Kind  Kind
+	Value string
+	Count int64
+}
+
+// MinuteCounts sums the per-minute counters of f's minutes by minute, kind
+// and result.
+func (s *Store) MinuteCounts(ctx context.Context, f Filter) ([]Counts, error) {
+	var out []Counts
+	q := s.db.Conn(ctx).Model(&MinuteCount{}).Select("minute AS unit, kind, result AS value, SUM(count) AS count").
+		Where("account_id = ? AND minute BETWEEN ? AND ?", f.AccountID, f.From, f.To)
+	if f.ProductID != "" {
+		q = q.Where("product_id = ?", f.ProductID)
+	}
+	err := q.Group("minute, kind, result").Order("minute, kind, result").Scan(&out).Error
+	return out, database.Error(err)
+}
+
+// DayCounts sums the per-day counters of f's days along dim, by day, kind
+// and value; kinds narrows them (none = every kind).
+func (s *Store) DayCounts(ctx context.Context, f Filter, dim string, kinds ...Kind) ([]Counts, error) {
+	var out []Counts
+	q := s.db.Conn(ctx).Model(&DayCount{}).Select("day AS unit, kind, value, SUM(count) AS count").
+		Where("account_id = ? AND dim = ? AND day BETWEEN ? AND ?", f.AccountID, dim, f.From, f.To)
+	if f.ProductID != "" {
+		q = q.Where("product_id = ?", f.ProductID)
+	}
+	if len(kinds) > 0 {
+		q = q.Where("kind IN ?", kinds)
+	}
+	err := q.Group("day, kind, value").Order("day, kind, value").Scan(&out).Error
+	return out, database.Error(err)
+}
+
+// Sets are merged device sets keyed by their unit and value.
+type Sets struct {
+	Unit  int64
+	Value string
+	Set   Set
+}
+
+// setRow is a stored set read back.
+type setRow struct {
+	Unit    int64
+	Value   string
+	Devices []byte
+}
+
+// MinuteDevicesIn merges the devices of f's minutes (every writer's, every
+// minute's) into one set.
+func (s *Store) MinuteDevicesIn(ctx context.Context, f Filter) (*Set, error) {
+	var rows []setRow
+	err := s.db.Conn(ctx).Model(&MinuteDevices{}).Select("minute AS unit, devices").
+		Where("account_id = ? AND product_id = ? AND minute BETWEEN ? AND ?", f.AccountID, f.ProductID, f.From, f.To).
+		Scan(&rows).Error
+	if err != nil {
+		return nil, database.Error(err)
+	}
+	var all Set
+	for _, r := range rows {
+		var one Set
+		if err := one.UnmarshalBinary(r.Devices); err != nil {
+			return nil, err
+		}
+		all.Merge(&one)
+	}
+	return &all, nil
+}
+
+// DayDevicesIn merges the devices of f's days along dim: per day and value
+// (byDay), and per value over the whole range (total). The account's rows
+// of every product (f.ProductID "") are stored apart for dim "" (product
+// ""), and merged from every row for the other dimensions (where product
+// "" holds the signals of no known product).
+func (s *Store) DayDevicesIn(ctx context.Context, f Filter, dim string) (byDay []Sets, total map[string]*Set, err error) {
+	var rows []setRow
+	q := s.db.Conn(ctx).Model(&DayDevices{}).Select("day AS unit, value, devices").
+		Where("account_id = ? AND dim = ? AND day BETWEEN ? AND ?", f.AccountID, dim, f.From, f.To)
+	if f.ProductID != "" || dim == DimAll {
+		q = q.Where("product_id = ?", f.ProductID)
+	}
+	if err := q.Order("day, value").Scan(&rows).Error; err != nil {
+		return nil, nil, database.Error(err)
+	}
+	total = map[string]*Set{}
+	for _, r := range rows {
+		var one Set
+		if err := one.UnmarshalBinary(r.Devices); err != nil {
+			return nil, nil, err
+		}
+		if n := len(byDay); n == 0 || byDay[n-1].Unit != r.Unit || byDay[n-1].Value != r.Value {
+			byDay = append(byDay, Sets{Unit: r.Unit, Value: r.Value})
+		}
+		byDay[len(byDay)-1].Set.Merge(&one)
+		if total[r.Value] == nil {
+			total[r.Value] = &Set{}
+		}
+		total[r.Value].Merge(&one)
+	}
+	return byDay, total, nil
+}

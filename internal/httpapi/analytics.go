@@ -1,0 +1,376 @@
+package httpapi
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/analytics"
+	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/artifact"
+	"github.com/relkey/relkey/internal/checkout"
+	"github.com/relkey/relkey/internal/machine"
+	"github.com/relkey/relkey/internal/release"
+	"github.com/relkey/relkey/internal/validation"
+)
+
+// Recording: each hot path hands its signal to record, which fills in the
+// account, the bearer's license and what the client's headers say of it,
+// and queues it (no database work on the request path).
+
+// record queues sig for the request's account. The device is what the
+// handler knew (a machine's fingerprint), else the X-Device-ID header,
+// else fallback (a fingerprint the request named); version, platform and
+// arch are the handler's, else the headers' or the SDK User-Agent's.
+func (s *Server) record(c echo.Context, sig analytics.Signal, fallback string) {
+	t := tenantOf(c)
+	if s.Usage == nil || t == nil {
+		return
+	}
+	cl := analytics.ClientOf(c.Request().Header.Get)
+	sig.AccountID = t.ID
+	sig.Device = analytics.Or(sig.Device, cl.Device, fallback)
+	sig.Version = analytics.Or(sig.Version, cl.Version)
+	sig.Platform = analytics.Or(sig.Platform, cl.Platform)
+	sig.Arch = analytics.Or(sig.Arch, cl.Arch)
+	if who := principalOf(c); sig.LicenseID == "" && who != nil && who.BearerType == access.BearerLicense {
+		sig.LicenseID, sig.PolicyID, sig.ProductID = who.BearerID, who.PolicyID, analytics.Or(sig.ProductID, who.ProductID)
+	}
+	s.Usage.Record(sig)
+}
+
+// recordValidation records a validation by its code; the scope's version
+// and fingerprint describe the client.
+func (s *Server) recordValidation(c echo.Context, out validation.Outcome, sc validation.Scope) {
+	sig := analytics.Signal{Kind: analytics.Validation, Result: out.Result.Code, Version: sc.Version.V}
+	if out.License != nil {
+		sig.LicenseID, sig.PolicyID, sig.ProductID = out.License.ID, out.License.PolicyID, out.License.ProductID
+	}
+	fingerprint := sc.Fingerprint.V
+	if fingerprint == "" && len(sc.Fingerprints.V) > 0 {
+		fingerprint = sc.Fingerprints.V[0]
+	}
+	s.record(c, sig, fingerprint)
+}
+
+// recordMachine records a machine's activation, heartbeat or check-out.
+func (s *Server) recordMachine(c echo.Context, kind analytics.Kind, m *machine.Machine, result string) {
+	s.record(c, analytics.Signal{Kind: kind, ProductID: m.ProductID, PolicyID: m.PolicyID, LicenseID: m.LicenseID,
+		Device: m.Fingerprint, Platform: analytics.Deref(m.Platform), Result: result}, "")
+}
+
+// recordProcess records a process's ping.
+func (s *Server) recordProcess(c echo.Context, p *machine.Process) {
+	s.record(c, analytics.Signal{Kind: analytics.ProcessPing, ProductID: p.ProductID, PolicyID: p.PolicyID, LicenseID: p.LicenseID}, "")
+}
+
+// recordUpgrade records an upgrade check, with an upgrade or without
+// (then the path's version and ?product= stand for the client).
+func (s *Server) recordUpgrade(c echo.Context, current, next *release.Release, err error) {
+	sig := analytics.Signal{Kind: analytics.UpgradeCheck, Result: "upgrade"}
+	switch {
+	case err == nil:
+		sig.ProductID, sig.Version = current.ProductID, current.Version
+	case errors.Is(err, release.ErrNoUpgrade):
+		sig.Result = "none"
+		if ref := pathRef(c); uuid.Validate(ref) != nil {
+			sig.Version = ref
+		}
+		if p := c.QueryParam("product"); uuid.Validate(p) == nil {
+			sig.ProductID = p
+		}
+	default:
+		return
+	}
+	s.record(c, sig, "")
+}
+
+// recordDownload records an artifact's download (a redirect to its
+// file, not a read of its metadata).
+func (s *Server) recordDownload(c echo.Context, a *artifact.Artifact) {
+	s.record(c, analytics.Signal{Kind: analytics.Download, ProductID: a.ProductID, ReleaseID: a.ReleaseID, ArtifactID: a.ID,
+		Platform: analytics.Deref(a.Platform), Arch: analytics.Deref(a.Arch)}, "")
+}
+
+// recordCheckOut records a license or machine file's check-out.
+func (s *Server) recordCheckOut(c echo.Context, f *checkout.File) {
+	if f.Kind == checkout.Machine && f.Machine != nil {
+		s.recordMachine(c, analytics.CheckOut, f.Machine, "machine")
+		return
+	}
+	s.record(c, analytics.Signal{Kind: analytics.CheckOut, ProductID: f.License.ProductID, PolicyID: f.License.PolicyID,
+		LicenseID: f.License.ID, Result: "license"}, "")
+}
+
+// Reading.
+
+// analyticsRoutes registers relkey's own analytics reads under an account
+// layout.
+func (s *Server) analyticsRoutes(g *echo.Group) {
+	g.GET("/analytics/active-devices", s.activeDevices)
+	g.GET("/analytics/versions", s.breakdown("versions", analytics.DimVersion))
+	g.GET("/analytics/platforms", s.breakdown("platforms", analytics.DimPlatform))
+	g.GET("/analytics/arches", s.breakdown("arches", analytics.DimArch))
+	g.GET("/analytics/validations", s.analyticsCounts("validations", analytics.DimResult, analytics.Validation))
+	g.GET("/analytics/activations", s.analyticsCounts("activations", analytics.DimResult, analytics.Activation, analytics.Deactivation))
+	g.GET("/analytics/downloads", s.downloads)
+	g.GET("/analytics/licenses", s.topLicenses)
+}
+
+// analyticsLayouts registers the compatible shapes: Nucleus's under the
+// engines of both layouts, Keygen's dashboard calls under /-/accounts/….
+func (s *Server) analyticsLayouts() {
+	for prefix, resolve := range map[string]echo.MiddlewareFunc{"/v1/accounts/:account": s.resolveAccount, "/v1": s.resolveDefaultAccount} {
+		g := s.echo.Group(prefix+"/engines/nucleus/app/:product", resolve, s.sign, s.authenticateEngine)
+		g.GET("/analytics", s.nucleusDaily)
+		g.GET("/analytics/realtime", s.nucleusRealtime)
+	}
+	k := s.echo.Group("/-/accounts/:account/analytics", s.negotiate, s.resolveAccount, s.sign, s.apiVersion, s.authenticate)
+	k.GET("/events/:event", s.keygenEvents)
+	k.GET("/gauges/validations", s.keygenValidationGauge)
+	k.GET("/sparks/validations", s.keygenValidationSparks)
+	k.GET("/leaderboards/:leaderboard", s.keygenLeaderboard)
+}
+
+// analyticsDoc renders a read as one JSON:API resource of type analytics.
+func (s *Server) analyticsDoc(c echo.Context, name string, attrs any) error {
+	return s.render(c, 200, map[string]any{"data": map[string]any{"type": "analytics", "id": name, "attributes": attrs}})
+}
+
+// analyticsQuery reads ?product=, ?from= and ?to= (dates or RFC 3339 times).
+func analyticsQuery(c echo.Context) (analytics.Query, error) {
+	q := analytics.Query{Product: c.QueryParam("product")}
+	for param, at := range map[string]*time.Time{"from": &q.From, "to": &q.To} {
+		if raw := c.QueryParam(param); raw != "" {
+			t, err := parseDay(raw)
+			if err != nil {
+				return q, apperr.AtParameter(apperr.Invalid, "PARAMETERS_INVALID", param+" must be a date (2026-01-02) or an ISO 8601 time", param)
+			}
+			*at = t
+		}
+	}
+	return q, nil
+}
+
+func parseDay(raw string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, raw); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.RFC3339, raw)
+}
+
+func (s *Server) activeDevices(c echo.Context) error {
+	q, err := analyticsQuery(c)
+	if err != nil {
+		return err
+	}
+	out, err := s.Analytics.ActiveDevices(c.Request().Context(), principalOf(c), tenantOf(c), q, c.QueryParam("window"))
+	if err != nil {
+		return err
+	}
+	return s.analyticsDoc(c, "active-devices", out)
+}
+
+func (s *Server) breakdown(name, dim string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		q, err := analyticsQuery(c)
+		if err != nil {
+			return err
+		}
+		out, err := s.Analytics.Breakdown(c.Request().Context(), principalOf(c), tenantOf(c), q, dim)
+		if err != nil {
+			return err
+		}
+		return s.analyticsDoc(c, name, out)
+	}
+}
+
+func (s *Server) analyticsCounts(name, dim string, kinds ...analytics.Kind) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		q, err := analyticsQuery(c)
+		if err != nil {
+			return err
+		}
+		out, err := s.Analytics.Counts(c.Request().Context(), principalOf(c), tenantOf(c), q, dim, kinds...)
+		if err != nil {
+			return err
+		}
+		return s.analyticsDoc(c, name, out)
+	}
+}
+
+// downloads are the downloads per release and per artifact.
+func (s *Server) downloads(c echo.Context) error {
+	q, err := analyticsQuery(c)
+	if err != nil {
+		return err
+	}
+	ctx, who, t := c.Request().Context(), principalOf(c), tenantOf(c)
+	releases, err := s.Analytics.Counts(ctx, who, t, q, analytics.DimRelease, analytics.Download)
+	if err != nil {
+		return err
+	}
+	artifacts, err := s.Analytics.Counts(ctx, who, t, q, analytics.DimArtifact, analytics.Download)
+	if err != nil {
+		return err
+	}
+	return s.analyticsDoc(c, "downloads", map[string]any{"from": releases.From, "to": releases.To, "releases": releases, "artifacts": artifacts})
+}
+
+// analyticsLimit reads ?limit= (1 to 100, default 10).
+func analyticsLimit(c echo.Context) (int, error) {
+	raw := c.QueryParam("limit")
+	if raw == "" {
+		return 10, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > 100 {
+		return 0, apperr.AtParameter(apperr.Invalid, "PARAMETERS_INVALID", "limit must be 1 to 100", "limit")
+	}
+	return n, nil
+}
+
+func (s *Server) topLicenses(c echo.Context) error {
+	q, err := analyticsQuery(c)
+	if err != nil {
+		return err
+	}
+	limit, err := analyticsLimit(c)
+	if err != nil {
+		return err
+	}
+	out, err := s.Analytics.TopLicenses(c.Request().Context(), principalOf(c), tenantOf(c), q, c.QueryParam("sort"), limit)
+	if err != nil {
+		return err
+	}
+	return s.analyticsDoc(c, "licenses", map[string]any{"licenses": out})
+}
+
+func (s *Server) nucleusRealtime(c echo.Context) error {
+	out, err := s.Analytics.NucleusRealtime(c.Request().Context(), principalOf(c), tenantOf(c), c.Param("product"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(200, out)
+}
+
+// nucleusDaily reads Nucleus's start and end timestamps (unix seconds, or
+// milliseconds as JavaScript's Date.now) and utcOffset (minutes, checked;
+// relkey's days are UTC).
+func (s *Server) nucleusDaily(c echo.Context) error {
+	var at [2]time.Time
+	for i, param := range []string{"start", "end"} {
+		n, err := strconv.ParseInt(c.QueryParam(param), 10, 64)
+		if err != nil || n < 0 {
+			return apperr.AtParameter(apperr.Invalid, "PARAMETERS_INVALID", param+" must be a unix timestamp", param)
+		}
+		if n > 1e11 {
+			n /= 1000
+		}
+		at[i] = time.Unix(n, 0).UTC()
+	}
+	if raw := c.QueryParam("utcOffset"); raw != "" {
+		if n, err := strconv.Atoi(raw); err != nil || n < -24*60 || n > 24*60 {
+			return apperr.AtParameter(apperr.Invalid, "PARAMETERS_INVALID", "utcOffset must be minutes, -1440 to 1440", "utcOffset")
+		}
+	}
+	out, err := s.Analytics.NucleusDaily(c.Request().Context(), principalOf(c), tenantOf(c), c.Param("product"), at[0], at[1])
+	if err != nil {
+		return err
+	}
+	return c.JSON(200, out)
+}
+
+// keygenRange reads Keygen's date[start] and date[end] (dates).
+func keygenRange(c echo.Context) (analytics.DateRange, error) {
+	var r analytics.DateRange
+	for param, at := range map[string]*time.Time{"date[start]": &r.Start, "date[end]": &r.End} {
+		if raw := c.QueryParam(param); raw != "" {
+			t, err := parseDay(raw)
+			if err != nil {
+				return r, apperr.AtParameter(apperr.Invalid, "PARAMETERS_INVALID", param+" must be a date", param)
+			}
+			*at = t
+		}
+	}
+	return r, nil
+}
+
+// keygenLicense reads ?license= (a UUID).
+func keygenLicense(c echo.Context) (string, error) {
+	id := c.QueryParam("license")
+	if id != "" && uuid.Validate(id) != nil {
+		return "", apperr.AtParameter(apperr.Invalid, "PARAMETERS_INVALID", "license must be a UUID", "license")
+	}
+	return id, nil
+}
+
+// keygenData renders Keygen's analytics document: {"data": [...]}.
+func (s *Server) keygenData(c echo.Context, data any) error {
+	return s.render(c, 200, map[string]any{"data": data})
+}
+
+func (s *Server) keygenEvents(c echo.Context) error {
+	r, err := keygenRange(c)
+	if err != nil {
+		return err
+	}
+	out, err := s.Analytics.EventSeries(c.Request().Context(), principalOf(c), tenantOf(c), c.Param("event"), r)
+	if err != nil {
+		return err
+	}
+	return s.keygenData(c, out)
+}
+
+func (s *Server) keygenValidationGauge(c echo.Context) error {
+	license, err := keygenLicense(c)
+	if err != nil {
+		return err
+	}
+	out, err := s.Analytics.ValidationGauge(c.Request().Context(), principalOf(c), tenantOf(c), license)
+	if err != nil {
+		return err
+	}
+	return s.keygenData(c, out)
+}
+
+func (s *Server) keygenValidationSparks(c echo.Context) error {
+	license, err := keygenLicense(c)
+	if err != nil {
+		return err
+	}
+	r, err := keygenRange(c)
+	if err != nil {
+		return err
+	}
+	out, err := s.Analytics.ValidationSparks(c.Request().Context(), principalOf(c), tenantOf(c), r, license)
+	if err != nil {
+		return err
+	}
+	return s.keygenData(c, out)
+}
+
+// keygenLeaderboard answers the licenses leaderboard; Keygen's others (ips,
+// urls, user agents) count requests relkey's signals do not hold.
+func (s *Server) keygenLeaderboard(c echo.Context) error {
+	if c.Param("leaderboard") != "licenses" {
+		return apperr.New(apperr.NotFound, "NOT_FOUND", "The requested endpoint was not found (or you do not have permission to access it)")
+	}
+	r, err := keygenRange(c)
+	if err != nil {
+		return err
+	}
+	limit, err := analyticsLimit(c)
+	if err != nil {
+		return err
+	}
+	out, err := s.Analytics.LicenseLeaderboard(c.Request().Context(), principalOf(c), tenantOf(c), r, limit)
+	if err != nil {
+		return err
+	}
+	return s.keygenData(c, out)
+}
