@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/access"
@@ -15,6 +17,12 @@ import (
 type Engine struct {
 	Name   string
 	Routes func(g *echo.Group, x Exchange)
+	// Root, when set, mounts the routes at the host's root too, for the
+	// clients that address nothing else (OCI's /v2): Root/<account>/… for
+	// an account, Root/… for the default account. Handshake answers GET
+	// and HEAD of Root itself, whatever the account.
+	Root      string
+	Handshake echo.HandlerFunc
 }
 
 // Exchange is what an engine's handlers read off a request that the API
@@ -36,5 +44,21 @@ func (s *Server) engineRoutes(prefix string, resolve echo.MiddlewareFunc) {
 	for _, en := range s.Engines {
 		g := s.echo.Group(prefix+"/engines/"+en.Name, resolve, s.sign, s.authenticateEngine)
 		en.Routes(g, Exchange{s})
+	}
+}
+
+// rootRoutes mounts the engines that clients address at the host's root.
+func (s *Server) rootRoutes() {
+	for _, en := range s.Engines {
+		if en.Root == "" {
+			continue
+		}
+		if en.Handshake != nil {
+			for _, path := range []string{en.Root, en.Root + "/"} {
+				s.echo.Match([]string{http.MethodGet, http.MethodHead}, path, en.Handshake)
+			}
+		}
+		en.Routes(s.echo.Group(en.Root+"/:account", s.resolveAccount, s.sign, s.authenticateEngine), Exchange{s})
+		en.Routes(s.echo.Group(en.Root, s.resolveDefaultAccount, s.sign, s.authenticateEngine), Exchange{s})
 	}
 }
