@@ -23,6 +23,21 @@ type Engine struct {
 	// and HEAD of Root itself, whatever the account.
 	Root      string
 	Handshake echo.HandlerFunc
+	// Challenge is the WWW-Authenticate scheme a 401 asks a request
+	// without credentials for ("" for Bearer): OCI clients answer Basic
+	// only.
+	Challenge string
+}
+
+// middleware is what every route of the engine runs first.
+func (en Engine) middleware(resolve echo.MiddlewareFunc, s *Server) []echo.MiddlewareFunc {
+	challenge := func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Set(ctxChallenge, en.Challenge)
+			return next(c)
+		}
+	}
+	return []echo.MiddlewareFunc{challenge, resolve, s.sign, s.authenticateEngine}
 }
 
 // Exchange is what an engine's handlers read off a request that the API
@@ -42,7 +57,7 @@ func (x Exchange) URL(c echo.Context, path string) string { return x.s.absolute(
 // layout's /v1).
 func (s *Server) engineRoutes(prefix string, resolve echo.MiddlewareFunc) {
 	for _, en := range s.Engines {
-		g := s.echo.Group(prefix+"/engines/"+en.Name, resolve, s.sign, s.authenticateEngine)
+		g := s.echo.Group(prefix+"/engines/"+en.Name, en.middleware(resolve, s)...)
 		en.Routes(g, Exchange{s})
 	}
 }
@@ -58,7 +73,7 @@ func (s *Server) rootRoutes() {
 				s.echo.Match([]string{http.MethodGet, http.MethodHead}, path, en.Handshake)
 			}
 		}
-		en.Routes(s.echo.Group(en.Root+"/:account", s.resolveAccount, s.sign, s.authenticateEngine), Exchange{s})
-		en.Routes(s.echo.Group(en.Root, s.resolveDefaultAccount, s.sign, s.authenticateEngine), Exchange{s})
+		en.Routes(s.echo.Group(en.Root+"/:account", en.middleware(s.resolveAccount, s)...), Exchange{s})
+		en.Routes(s.echo.Group(en.Root, en.middleware(s.resolveDefaultAccount, s)...), Exchange{s})
 	}
 }

@@ -9,7 +9,9 @@
 // /v2/<package>/… for the default account), after the /v2/ handshake; the
 // same routes answer under /engines/oci/ as Keygen's. A request the
 // package is hidden from is asked for Basic credentials (a license key as
-// `license:<key>`), as OCI clients expect a challenge.
+// `license:<key>`), as Keygen's engine asks: OCI clients answer a Basic
+// challenge with the credentials they hold, where a Bearer one would
+// start a token exchange.
 package oci
 
 import (
@@ -42,7 +44,7 @@ func Engine(feeds *feed.Service) httpapi.Engine {
 		g.Match(both, "/:package/blobs/:digest", h.blob)
 		g.GET("/:package/tags/list", h.tags)
 	})
-	en.Root, en.Handshake = "/v2", handshake
+	en.Root, en.Handshake, en.Challenge = "/v2", handshake, "Basic"
 	return en
 }
 
@@ -69,7 +71,7 @@ func (h handler) manifest(c echo.Context) error {
 	if ociimage.ValidDigest(ref) {
 		found, err := h.x.Feeds.Named(ctx, who, t, engine, pkg, ref)
 		if err != nil {
-			return feedhttp.Challenge(c, err)
+			return err
 		}
 		if !ociimage.IsManifest(mediaType(found)) {
 			return apperr.NotFoundResource("manifest", ref)
@@ -78,7 +80,7 @@ func (h handler) manifest(c echo.Context) error {
 	} else {
 		f, err := h.x.Feeds.Release(ctx, who, t, engine, pkg, ref)
 		if err != nil {
-			return feedhttp.Challenge(c, err)
+			return err
 		}
 		if a = Choose(f.Files[f.Next.ID], accepted(c.Request().Header.Values("Accept"))); a == nil {
 			return apperr.NotFoundResource("manifest", ref)
@@ -108,8 +110,9 @@ func (h handler) manifest(c echo.Context) error {
 	return c.Blob(http.StatusOK, mediaType(a), body)
 }
 
-// accepted are the media types an Accept header names (parameters
-// dropped); nil when it names none or accepts anything.
+// accepted are the manifest media types an Accept header names
+// (parameters dropped); nil when it names none of them or accepts
+// anything.
 func accepted(values []string) []string {
 	var out []string
 	for _, v := range values {
@@ -119,7 +122,7 @@ func accepted(values []string) []string {
 			if mt == "*/*" {
 				return nil
 			}
-			if mt != "" {
+			if ociimage.IsManifest(mt) {
 				out = append(out, mt)
 			}
 		}
@@ -156,7 +159,7 @@ func (h handler) blob(c echo.Context) error {
 	}
 	a, err := h.x.Feeds.Named(c.Request().Context(), h.x.Principal(c), h.x.Tenant(c), engine, pkg, digest)
 	if err != nil {
-		return feedhttp.Challenge(c, err)
+		return err
 	}
 	hdr := c.Response().Header()
 	hdr.Set("Docker-Content-Digest", a.Filename)
@@ -200,7 +203,7 @@ func (h handler) tags(c echo.Context) error {
 	}
 	f, err := h.x.Feeds.Index(c.Request().Context(), h.x.Principal(c), h.x.Tenant(c), engine, c.Param("package"), artifact.Pick{})
 	if err != nil {
-		return feedhttp.Challenge(c, err)
+		return err
 	}
 	body, err := json.Marshal(Tags(f, c.QueryParam("last"), n))
 	if err != nil {

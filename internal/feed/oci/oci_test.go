@@ -68,6 +68,7 @@ func TestAccepted(t *testing.T) {
 		{nil, "[]"},
 		{[]string{ociimage.Manifest + ", " + ociimage.Index + ";q=0.9"}, `["` + ociimage.Manifest + `","` + ociimage.Index + `"]`},
 		{[]string{ociimage.Manifest, "*/*"}, "[]"},
+		{[]string{"application/json"}, "[]"},
 	} {
 		got := accepted(c.in)
 		if enc, _ := json.Marshal(got); string(enc) != c.want && !(got == nil && c.want == "[]") {
