@@ -69,9 +69,7 @@ func (s *Server) rootRoutes() {
 			continue
 		}
 		if en.Handshake != nil {
-			for _, path := range []string{en.Root, en.Root + "/"} {
-				s.echo.Match([]string{http.MethodGet, http.MethodHead}, path, en.Handshake)
-			}
+			s.echo.Match([]string{http.MethodGet, http.MethodHead}, en.Root+"/", en.Handshake)
 		}
 		en.Routes(s.echo.Group(en.Root+"/:account", en.middleware(s.resolveAccount, s)...), Exchange{s})
 		en.Routes(s.echo.Group(en.Root, en.middleware(s.resolveDefaultAccount, s)...), Exchange{s})
