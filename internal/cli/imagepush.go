@@ -98,9 +98,16 @@ func pushBlobs(ctx context.Context, client *relkey.Client, releaseID string, lay
 			return pushed, present, err
 		}
 		checksum := b.Hex()
-		_, err = client.Artifacts.Upload(ctx, relkey.ArtifactAttributes{ReleaseID: releaseID, Filename: b.Digest, Checksum: &checksum,
+		a, err := client.Artifacts.Upload(ctx, relkey.ArtifactAttributes{ReleaseID: releaseID, Filename: b.Digest, Checksum: &checksum,
 			Metadata: map[string]any{"mediaType": b.MediaType}}, f, b.Size)
 		f.Close()
+		if err == nil {
+			// Reading it back settles it: object storage does not tell
+			// relkey of the upload.
+			if a, err = client.Artifacts.Get(ctx, a.ID); err == nil && a.Status != "UPLOADED" {
+				err = fmt.Errorf("stored as %s", a.Status)
+			}
+		}
 		switch {
 		case relkey.ErrorCode(err) == "FILENAME_TAKEN":
 			present++
