@@ -201,7 +201,7 @@ func (h handler) tags(c echo.Context) error {
 		}
 		n = v
 	}
-	f, err := h.x.Feeds.Index(c.Request().Context(), h.x.Principal(c), h.x.Tenant(c), engine, c.Param("package"), artifact.Pick{})
+	f, err := h.x.Feeds.Listed(c.Request().Context(), h.x.Principal(c), h.x.Tenant(c), engine, c.Param("package"), artifact.Pick{})
 	if err != nil {
 		return err
 	}
