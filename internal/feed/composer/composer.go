@@ -110,9 +110,9 @@ type Metadata struct {
 
 // Version is one version of a p2 file.
 type Version struct {
-	Name        string `json:"name"`
-	Version     string `json:"version"`
-	Description string `json:"description,omitempty"`
+	Name        string            `json:"name"`
+	Version     string            `json:"version"`
+	Description string            `json:"description,omitempty"`
 	Type        string            `json:"type"`
 	Time        string            `json:"time"`
 	Require     map[string]string `json:"require,omitempty"`
