@@ -55,7 +55,8 @@ staticcheck_in() { (cd "$1" && GOFLAGS= go run honnef.co/go/tools/cmd/staticchec
 # tools_up installs from Debian's packages what the machine lacks: jq,
 # which the README's quick start (test/blackbox) uses, and the package
 # managers the registry client suites drive (pip, gem, composer with PHP's
-# zip extension; npm comes with Node).
+# zip extension; npm comes with Node; crane is built by its test from the
+# version test/clients/go.mod pins as a tool).
 tools_up() {
   local missing=()
   command -v jq >/dev/null || missing+=(jq)
@@ -79,7 +80,7 @@ step "go test -race (every package)" go test -race -count=1 -timeout 15m ./...
 step "go vet (test/clients)" bash -c 'cd test/clients && go vet ./...'
 step "staticcheck (test/clients)" staticcheck_in test/clients
 step "console in Chromium (playwright-core)" scripts/console-e2e.sh
-step "client suites (keygen-go, keygen-cli, electron, pip, npm, gem, composer)" bash -c 'cd test/clients && go test -count=1 -timeout 10m ./...'
+step "client suites (keygen-go, keygen-cli, electron, pip, npm, gem, composer, crane)" bash -c 'cd test/clients && go test -count=1 -timeout 10m ./...'
 
 printf '\n=== summary\n'
 printf '%s\n' "${summary[@]}"

@@ -5,6 +5,7 @@ import (
 	"github.com/relkey/relkey/internal/feed/electron"
 	"github.com/relkey/relkey/internal/feed/faynosync"
 	"github.com/relkey/relkey/internal/feed/npm"
+	"github.com/relkey/relkey/internal/feed/oci"
 	"github.com/relkey/relkey/internal/feed/pypi"
 	"github.com/relkey/relkey/internal/feed/raw"
 	"github.com/relkey/relkey/internal/feed/rubygems"
@@ -29,6 +30,7 @@ func (a *App) engines() []httpapi.Engine {
 		npm.Engine(a.Feeds),
 		rubygems.Engine(a.Feeds),
 		composer.Engine(a.Feeds),
+		oci.Engine(a.Feeds),
 		raw.Engine(a.Products, a.Artifacts),
 	}
 }

@@ -74,6 +74,11 @@ Usage:
                                        copy a Keygen account into a relkey account (resumable)
   relkey health [--timeout D]          ask the server on RELKEY_LISTEN whether it is ready
                                        (GET /v1/health); exit 0 when it answers 200
+  relkey image push --release R [--url URL] [--account A] [--token T] <OCI layout directory or tar>
+                                       store an OCI image as artifacts of a release (a package of engine
+                                       oci), served at <host>/v2/<account>/<package>:<version or tag>;
+                                       --url, --account and --token default to $RELKEY_URL, $RELKEY_ACCOUNT,
+                                       $RELKEY_TOKEN
   relkey version                       print the version
 
 Configuration comes from RELKEY_* environment variables; see README.md.
@@ -102,6 +107,8 @@ func Run(cmd Command) int {
 	case "help", "--help", "-h":
 		fmt.Fprint(cmd.Stdout, usage)
 		return exitOK
+	case "image":
+		return imageCommand(cmd)
 	case "serve", "migrate", "account", "import", "health":
 	case "token", "user", "license", "product", "policy", "backup", "restore", "secret":
 	default:

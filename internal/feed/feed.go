@@ -400,3 +400,29 @@ func Among(files []artifact.Artifact, platforms, arches []string, suffixes ...st
 	}
 	return out
 }
+
+// Dependencies are the requirements an artifact's metadata lists under
+// dependencies, as strings in the engine's own notation (npm's
+// "<name>@<range>", Composer's "<vendor/name>:<constraint>", RubyGems'
+// "<name>:<requirement>"): a list, since metadata keys are snake_cased
+// and package names must stay as they are.
+func Dependencies(a *artifact.Artifact) []string {
+	list, _ := a.Metadata["dependencies"].([]any)
+	var out []string
+	for _, item := range list {
+		if spec, _ := item.(string); strings.TrimSpace(spec) != "" {
+			out = append(out, strings.TrimSpace(spec))
+		}
+	}
+	return out
+}
+
+// Requirement splits a dependency at the last sep after its first
+// character (so npm's "@scope/name@^1" keeps its scope); the requirement
+// is any ("*") when there is none.
+func Requirement(spec, sep string) (name, requirement string) {
+	if at := strings.LastIndex(spec, sep); at > 0 {
+		return strings.TrimSpace(spec[:at]), strings.TrimSpace(spec[at+len(sep):])
+	}
+	return spec, "*"
+}

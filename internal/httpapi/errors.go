@@ -130,7 +130,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case apperr.Unavailable:
 		h.Set("Retry-After", "3")
 	case apperr.Unauthenticated:
-		h.Set("WWW-Authenticate", authScheme(c.Request())+` realm="keygen"`)
+		h.Set("WWW-Authenticate", authScheme(c)+` realm="keygen"`)
 	}
 	title := e.Title
 	if title == "" {
@@ -170,10 +170,14 @@ func (s *Server) classify(err error) *apperr.Error {
 }
 
 // authScheme is the request's Authorization scheme, capitalized, for
-// WWW-Authenticate; Bearer when none was given.
-func authScheme(r *http.Request) string {
-	scheme, _, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+// WWW-Authenticate; when none was given, the engine's (Engine.Challenge),
+// else Bearer.
+func authScheme(c echo.Context) string {
+	scheme, _, ok := strings.Cut(c.Request().Header.Get("Authorization"), " ")
 	if !ok || scheme == "" {
+		if engine, _ := c.Get(ctxChallenge).(string); engine != "" {
+			return engine
+		}
 		return "Bearer"
 	}
 	return strings.ToUpper(scheme[:1]) + strings.ToLower(scheme[1:])

@@ -24,6 +24,7 @@ const (
 	ctxTenant       = "relkey.tenant"
 	ctxResponseType = "relkey.response_type"
 	ctxPrincipal    = "relkey.principal"
+	ctxChallenge    = "relkey.challenge"
 )
 
 // Media types.

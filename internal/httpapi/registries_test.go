@@ -230,6 +230,7 @@ func TestRegistryIndexesRunAFixedNumberOfQueries(t *testing.T) {
 		{"pypi", ".zip", "pypi/simple/app/", "app"}, {"npm", ".tgz", "npm/app", "app"},
 		{"rubygems", ".gem", "rubygems/info/app", "app"}, {"rubygems", ".gem", "rubygems/specs.4.8.gz", "app"},
 		{"rubygems", ".gem", "rubygems/versions", "app"}, {"composer", ".zip", "composer/p2/acme/app.json", "acme/app"},
+		{"oci", ".zip", "oci/app/tags/list", "app"},
 	}
 	counts := map[int][]int64{}
 	for _, n := range []int{10, 2_000} {
@@ -246,7 +247,7 @@ func TestRegistryIndexesRunAFixedNumberOfQueries(t *testing.T) {
 			c, recorder := countedBy(t, e, database.NewStatementRecorder())
 			before, started := len(recorder.Statements()), time.Now()
 			r := c.do("GET", "/v1/accounts/acme/engines/"+ix.path, "", basic("license", key))
-			if r.status != 200 || !strings.Contains(string(r.body), "1."+strconv.Itoa(n)+".0") && !strings.HasSuffix(ix.path, ".gz") {
+			if r.status != 200 || !strings.Contains(string(r.body), "1."+strconv.Itoa(n)+".0") && !strings.HasSuffix(ix.path, ".gz") && !strings.HasSuffix(ix.path, "/tags/list") {
 				t.Fatalf("%s at %d versions: %d %.300s", ix.path, n, r.status, r.body)
 			}
 			t.Logf("%s at %d versions: %v, %d bytes", ix.path, n, time.Since(started), len(r.body))

@@ -167,6 +167,7 @@ func (s *Server) routes() {
 	bare := e.Group("/v1", s.negotiate, s.resolveDefaultAccount, s.sign, s.apiVersion, s.authenticate)
 	s.accountRoutes(bare)
 	s.engineRoutes("/v1", s.resolveDefaultAccount)
+	s.rootRoutes()
 }
 
 // accountRoutes registers the routes served under both layouts.

@@ -110,12 +110,13 @@ type Metadata struct {
 
 // Version is one version of a p2 file.
 type Version struct {
-	Name        string `json:"name"`
-	Version     string `json:"version"`
-	Description string `json:"description,omitempty"`
-	Type        string `json:"type"`
-	Time        string `json:"time"`
-	Dist        Dist   `json:"dist"`
+	Name        string            `json:"name"`
+	Version     string            `json:"version"`
+	Description string            `json:"description,omitempty"`
+	Type        string            `json:"type"`
+	Time        string            `json:"time"`
+	Require     map[string]string `json:"require,omitempty"`
+	Dist        Dist              `json:"dist"`
 }
 
 // Dist is a version's zip and its SHA-1 (Composer checks only SHA-1;
@@ -144,7 +145,21 @@ func Build(f *feed.Feed, link func(*artifact.Artifact) string) Metadata {
 			}
 		}
 		versions = append(versions, Version{Name: f.Package.Key, Version: r.Version, Description: feed.Notes(r), Type: "library",
-			Time: feed.Published(r).Format("2006-01-02T15:04:05-07:00"), Dist: d})
+			Time: feed.Published(r).Format("2006-01-02T15:04:05-07:00"), Require: require(a), Dist: d})
 	}
 	return Metadata{Packages: map[string][]Version{f.Package.Key: versions}}
+}
+
+// require is what a zip's artifact metadata lists, each
+// "<vendor/name>:<constraint>" (a name alone takes any version).
+func require(a *artifact.Artifact) map[string]string {
+	var out map[string]string
+	for _, spec := range feed.Dependencies(a) {
+		if out == nil {
+			out = map[string]string{}
+		}
+		name, constraint := feed.Requirement(spec, ":")
+		out[name] = constraint
+	}
+	return out
 }

@@ -41,6 +41,16 @@ func Artifact(id, releaseID, filename, platform, arch string, size int64, checks
 	return a
 }
 
+// Depending is an artifact whose metadata lists dependencies.
+func Depending(a artifact.Artifact, deps ...string) artifact.Artifact {
+	list := make([]any, len(deps))
+	for i, d := range deps {
+		list[i] = d
+	}
+	a.Metadata = map[string]any{"dependencies": list}
+	return a
+}
+
 // Link is the download link the golden documents carry.
 func Link(a *artifact.Artifact) string {
 	return "https://relkey.test/v1/accounts/acct/artifacts/" + a.ID + "/" + a.Filename

@@ -86,10 +86,11 @@ type Packument struct {
 
 // Version is one version of a packument.
 type Version struct {
-	Name        string `json:"name"`
-	Version     string `json:"version"`
-	Description string `json:"description,omitempty"`
-	Dist        Dist   `json:"dist"`
+	Name         string            `json:"name"`
+	Version      string            `json:"version"`
+	Description  string            `json:"description,omitempty"`
+	Dependencies map[string]string `json:"dependencies,omitempty"`
+	Dist         Dist              `json:"dist"`
 }
 
 // Dist is where a version's tarball is and how to check it.
@@ -118,13 +119,28 @@ func Build(f *feed.Feed, link func(*artifact.Artifact) string) Packument {
 		if _, ok := p.DistTags[tag]; !ok {
 			p.DistTags[tag] = r.Version
 		}
-		p.Versions[r.Version] = Version{Name: f.Package.Key, Version: r.Version, Description: feed.Notes(r), Dist: dist(&files[0], link)}
+		p.Versions[r.Version] = Version{Name: f.Package.Key, Version: r.Version, Description: feed.Notes(r),
+			Dependencies: Dependencies(&files[0]), Dist: dist(&files[0], link)}
 		p.Time[r.Version] = stamp(feed.Published(r))
 	}
 	if _, ok := p.DistTags["latest"]; !ok && len(f.Releases) > 0 {
 		p.DistTags["latest"] = newest(f.Releases, p.Versions)
 	}
 	return p
+}
+
+// Dependencies are what a tarball's artifact metadata lists, each
+// "<name>@<range>" (a name alone takes any version); nil when none.
+func Dependencies(a *artifact.Artifact) map[string]string {
+	var out map[string]string
+	for _, spec := range feed.Dependencies(a) {
+		if out == nil {
+			out = map[string]string{}
+		}
+		name, rng := feed.Requirement(spec, "@")
+		out[name] = rng
+	}
+	return out
 }
 
 // newest is the newest listed version when no stable one is (npm needs a

@@ -19,6 +19,7 @@ func TestWireFormat(t *testing.T) {
 		"r2": {feedtest.Artifact("a2", "r2", "relkey-demo-1.1.0.tgz", "", "", 9, "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d", "")},
 		"r1": {feedtest.Artifact("a1", "r1", "relkey-demo-1.0.0.tgz", "", "", 9, "", ""), feedtest.Artifact("a0", "r1", "README.md", "", "", 9, "", "")},
 	}
+	files["r2"][0] = feedtest.Depending(files["r2"][0], "left-pad@^1.3.0", "@scope/util@~2.0.0", "anything")
 	f := &feed.Feed{Package: &releasepackage.Package{Key: "relkey-demo", CreatedAt: feedtest.Date}, Modified: feedtest.Date, Files: files,
 		Releases: []release.Release{*feedtest.Release("r3", "2.0.0-beta.1", "beta", nil), *feedtest.Release("r2", "1.1.0", "stable", nil),
 			*feedtest.Release("r1", "1.0.0", "stable", nil)}}
@@ -26,7 +27,8 @@ func TestWireFormat(t *testing.T) {
 	feedtest.Golden(t, "packument.json", append(body, '\n'))
 	p := Build(f, feedtest.Link)
 	if p.DistTags["latest"] != "1.1.0" || p.DistTags["beta"] != "2.0.0-beta.1" || p.Versions["1.1.0"].Dist.Shasum == "" ||
-		p.Versions["2.0.0-beta.1"].Dist.Integrity != "sha512-"+sha512 {
+		p.Versions["2.0.0-beta.1"].Dist.Integrity != "sha512-"+sha512 || p.Versions["1.1.0"].Dependencies["@scope/util"] != "~2.0.0" ||
+		p.Versions["1.1.0"].Dependencies["anything"] != "*" || p.Versions["1.0.0"].Dependencies != nil {
 		t.Fatalf("packument: %s", body)
 	}
 	// Only prereleases: latest is the newest, so npm can install one.

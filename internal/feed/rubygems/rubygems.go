@@ -246,7 +246,9 @@ func Names(names []string) []byte {
 }
 
 // Info is the compact index's file of a gem: a line per version, oldest
-// first, with the .gem's SHA-256 when its checksum is one.
+// first, with the dependencies its artifact metadata lists (each
+// "<name>:<requirement>", Bundler's notation) and the .gem's SHA-256 when
+// its checksum is one.
 func Info(gems []Gem) []byte {
 	var b bytes.Buffer
 	b.WriteString("---\n")
@@ -255,7 +257,15 @@ func Info(gems []Gem) []byte {
 		if g.Platform != "ruby" {
 			name += "-" + g.Platform
 		}
-		b.WriteString(name + " |")
+		var deps []string
+		for _, spec := range feed.Dependencies(&g.Artifact) {
+			dep, req := feed.Requirement(spec, ":")
+			if req == "*" {
+				req = ">= 0"
+			}
+			deps = append(deps, dep+":"+req)
+		}
+		b.WriteString(name + " " + strings.Join(deps, ",") + "|")
 		if g.Artifact.Checksum != nil {
 			if raw := feed.Hash(*g.Artifact.Checksum, 32); raw != nil {
 				b.WriteString("checksum:" + hex.EncodeToString(raw))

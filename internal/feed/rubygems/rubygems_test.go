@@ -21,7 +21,7 @@ func index() *feed.Feed {
 			*feedtest.Release("r1", "1.0.0", "stable", nil)},
 		Files: map[string][]artifact.Artifact{
 			"r3": {feedtest.Artifact("a3", "r3", "relkey-demo-1.2.0.pre.beta.1.gem", "", "", 9, "", "")},
-			"r2": {feedtest.Artifact("a2", "r2", "relkey-demo-1.1.0.gem", "", "", 9, sha256, ""),
+			"r2": {feedtest.Depending(feedtest.Artifact("a2", "r2", "relkey-demo-1.1.0.gem", "", "", 9, sha256, ""), "rack:>= 2.0&< 4", "json"),
 				feedtest.Artifact("a4", "r2", "relkey-demo-1.1.0-x86_64-linux.gem", "", "", 9, "", "")},
 			"r1": {feedtest.Artifact("a1", "r1", "relkey-demo-1.0.0.gem", "", "", 9, "", ""), feedtest.Artifact("a0", "r1", "other-1.0.0.gem", "", "", 9, "", "")},
 		}}

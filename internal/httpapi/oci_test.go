@@ -1,0 +1,134 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strconv"
+	"testing"
+
+	"github.com/relkey/relkey/internal/ociimage"
+	"github.com/relkey/relkey/internal/ociimage/ocitest"
+	"github.com/relkey/relkey/internal/testenv"
+)
+
+// pushImage stores an image's blobs as artifacts of a release the way the
+// API documents it: one per blob, named by its digest, its media type in
+// the metadata, its checksum the digest's hex.
+func (l *line) pushImage(releaseID string, img *ocitest.Image) {
+	t := l.e.t.(*testing.T)
+	for _, b := range img.Blobs() {
+		created := l.e.admin("POST", "/v1/accounts/acme/artifacts", artifactBody(releaseID, fmt.Sprintf(
+			`"filename":%q,"filesize":%d,"checksum":%q,"metadata":{"mediaType":%q}`, b.Digest(), len(b.Content), b.Digest()[7:], b.MediaType)),
+			header{"Prefer", "no-redirect"})
+		if status, _ := rawRequest(t, "PUT", created.header.Get("Location"), b.Content); status != 200 {
+			t.Fatalf("upload %s: %d", b.Digest(), status)
+		}
+		id := l.e.id(created)
+		eventually(t, b.Digest()+" to be uploaded", func() bool {
+			return attrs(t, l.e.admin("GET", "/v1/accounts/acme/artifacts/"+id, "", header{"Prefer", "no-download"}))["status"] == "UPLOADED"
+		})
+	}
+}
+
+// TestOCIRegistry serves images pushed as release artifacts through the
+// distribution API, at the host's /v2 and under /engines/oci: manifests
+// by tag, version and digest with their media types and digests, blobs
+// through a presigned 303, tags/list, and refusals.
+func TestOCIRegistry(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		l := seedLine(t, e, "oci", func(string) [][3]string { return nil })
+		images := map[string]*ocitest.Image{}
+		for _, v := range []string{"1.0.0", "1.1.0", "1.3.0", "2.0.0"} {
+			images[v] = ocitest.New(t, v, v == "1.1.0")
+			r := e.admin("GET", "/v1/accounts/acme/releases/"+v, "")
+			l.pushImage(e.id(r), images[v])
+		}
+		for v, tag := range map[string]string{"1.1.0": "lts", "1.3.0": "edge", "2.0.0": "next"} {
+			e.admin("PATCH", "/v1/accounts/acme/releases/"+v, `{"data":{"type":"releases","attributes":{"tag":"`+tag+`"}}}`)
+		}
+		license := basic("license", l.key)
+
+		if r := e.do("GET", "/v2/", ""); r.status != 200 || r.header.Get("Docker-Distribution-Api-Version") != "registry/2.0" {
+			t.Fatalf("handshake: %d %v", r.status, r.header)
+		}
+		img := images["1.1.0"]
+		for _, base := range []string{"/v2/acme/app/", "/v1/accounts/acme/engines/oci/app/"} {
+			for _, ref := range []string{"lts", "1.1.0", img.Index.Digest()} {
+				r := l.get(base+"manifests/"+ref, []header{license})
+				if r.status != 200 || r.header.Get("Content-Type") != ociimage.Index || r.header.Get("Docker-Content-Digest") != img.Index.Digest() ||
+					!bytes.Equal(r.body, img.Index.Content) {
+					t.Fatalf("%smanifests/%s: %d %v %s", base, ref, r.status, r.header, r.body)
+				}
+			}
+		}
+		base := "/v2/acme/app/"
+		// A client that takes image manifests only gets the platform's.
+		r := l.get(base+"manifests/lts", []header{license, {"Accept", ociimage.Manifest + ", " + ociimage.DockerManifest}})
+		if r.status != 200 || r.header.Get("Content-Type") != ociimage.Manifest || !bytes.Equal(r.body, img.Manifest.Content) {
+			t.Fatalf("manifest for an image-manifest client: %d %v", r.status, r.header)
+		}
+		if r := l.get(base+"manifests/lts", []header{license, {"Accept", ociimage.DockerManifestList}}); r.status != 404 {
+			t.Fatalf("no manifest of the accepted type: %d %s", r.status, r.body)
+		}
+		r = e.do("HEAD", base+"manifests/1.1.0", "", license)
+		if r.status != 200 || r.header.Get("Docker-Content-Digest") != img.Index.Digest() || len(r.body) != 0 ||
+			r.header.Get("Content-Length") != strconv.Itoa(len(img.Index.Content)) {
+			t.Fatalf("HEAD manifest: %d %v", r.status, r.header)
+		}
+		if r := l.get(base+"manifests/"+img.Layer.Digest(), []header{license}); r.status != 404 {
+			t.Fatalf("a layer as a manifest: %d", r.status)
+		}
+		r = e.do("GET", base+"blobs/"+img.Layer.Digest(), "", license)
+		if r.status != http.StatusSeeOther {
+			t.Fatalf("blob: %d %s", r.status, r.body)
+		}
+		if status, body := rawRequest(t, "GET", r.header.Get("Location"), nil); status != 200 || !bytes.Equal(body, img.Layer.Content) {
+			t.Fatalf("presigned blob: %d", status)
+		}
+		r = e.do("HEAD", base+"blobs/"+img.Config.Digest(), "", license)
+		if r.status != 200 || r.header.Get("Content-Length") != strconv.Itoa(len(img.Config.Content)) || r.header.Get("Docker-Content-Digest") != img.Config.Digest() {
+			t.Fatalf("HEAD blob: %d %v", r.status, r.header)
+		}
+		if r := l.get(base+"tags/list", []header{license}); r.status != 200 || string(r.body) != `{"name":"app","tags":["lts"]}`+"\n" {
+			t.Fatalf("tags (no draft or unentitled release's): %d %s", r.status, r.body)
+		}
+		// What the license may not see: a draft, an unentitled release, by
+		// tag and by digest.
+		hidden := images["2.0.0"]
+		for _, path := range []string{"manifests/edge", "manifests/1.3.0", "manifests/next", "manifests/" + hidden.Manifest.Digest(),
+			"blobs/" + hidden.Layer.Digest(), "manifests/nope", "blobs/sha256:nope"} {
+			if r := l.get(base+path, []header{license}); r.status != 404 {
+				t.Fatalf("%s: %d %s", path, r.status, r.body)
+			}
+		}
+		if r := l.get(base+"manifests/next", []header{bearer(e.token)}); r.status != 200 || !bytes.Equal(r.body, hidden.Manifest.Content) {
+			t.Fatalf("admin, the constrained release: %d %s", r.status, r.body)
+		}
+		// Drafts are listed to no one, as in every registry's index.
+		if r := l.get(base+"tags/list", []header{bearer(e.token)}); string(r.body) != `{"name":"app","tags":["lts","next"]}`+"\n" {
+			t.Fatalf("admin's tags: %s", r.body)
+		}
+		// Any user name with the key as password, and a Bearer key.
+		for _, h := range []header{basic("oauth2accesstoken", l.key), bearer(l.key)} {
+			if r := l.get(base+"manifests/1.0.0", []header{h}); r.status != 200 {
+				t.Fatalf("authenticated by %v: %d %s", h, r.status, r.body)
+			}
+		}
+		if r := l.get(base+"manifests/1.0.0", nil); r.status != 401 || r.header.Get("WWW-Authenticate") != `Basic realm="keygen"` {
+			t.Fatalf("anonymous: %d %v", r.status, r.header)
+		}
+		for _, path := range []string{"manifests/1.0.0", "blobs/" + img.Layer.Digest(), "tags/list"} {
+			if r := l.get(base+path, nil); r.status != 401 || r.header.Get("WWW-Authenticate") == "" {
+				t.Fatalf("anonymous %s: %d %v", path, r.status, r.header)
+			}
+		}
+		l.refusals(t, base+"manifests/1.0.0", true, licenseBasic)
+		for _, path := range []string{"blobs/" + img.Layer.Digest(), "tags/list"} {
+			if r := l.get(base+path, []header{license}); r.status != 403 {
+				t.Fatalf("suspended %s: %d %s", path, r.status, r.body)
+			}
+		}
+	})
+}
