@@ -36,6 +36,7 @@ import (
 	"github.com/relkey/relkey/internal/release"
 	"github.com/relkey/relkey/internal/releasepackage"
 	"github.com/relkey/relkey/internal/requestlog"
+	"github.com/relkey/relkey/internal/secondfactor"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
@@ -133,6 +134,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Machines = machine.NewService(machineStore, a.Outbox, a.Licenses, a.Policies, a.Users, tokenStore, a.Validated)
 	a.Entitlements = entitlement.NewService(entitlement.NewStore(db), attachmentTargets{a}, a.Outbox)
 	a.Groups = group.NewService(group.NewStore(db), a.Outbox)
+	a.SecondFactors = secondfactor.NewService(secondfactor.NewStore(db), a.Outbox, kr, a.Users)
+	a.Users.SetSecondFactors(a.SecondFactors)
 	releaseStore, packageStore := release.NewStore(db), releasepackage.NewStore(db)
 	catalogStore := catalog.NewStore(db, releaseStore, packageStore)
 	a.Catalog = catalog.NewService(catalogStore)

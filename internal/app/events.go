@@ -17,6 +17,7 @@ import (
 	"github.com/relkey/relkey/internal/policy"
 	"github.com/relkey/relkey/internal/product"
 	"github.com/relkey/relkey/internal/release"
+	"github.com/relkey/relkey/internal/secondfactor"
 	"github.com/relkey/relkey/internal/serializer"
 	"github.com/relkey/relkey/internal/user"
 	"github.com/relkey/relkey/internal/webhook"
@@ -44,6 +45,8 @@ func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered
 		node = serializer.User(v)
 	case *group.Group:
 		node = serializer.Group(v)
+	case *secondfactor.SecondFactor:
+		node = serializer.SecondFactor(v.Public())
 	case *policy.Policy:
 		node, productID = serializer.Policy(v), v.ProductID
 	case *license.Shown:

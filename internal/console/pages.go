@@ -100,7 +100,7 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	u, err := p.Identity.Password(r.Context(), t, email, password)
+	u, err := p.Identity.Password(r.Context(), t, email, password, nil)
 	if err != nil {
 		fail(err)
 		return

@@ -172,6 +172,11 @@ const (
 	UserBanned   = "user.banned"
 	UserUnbanned = "user.unbanned"
 
+	SecondFactorCreated  = "second-factor.created"
+	SecondFactorEnabled  = "second-factor.enabled"
+	SecondFactorDisabled = "second-factor.disabled"
+	SecondFactorDeleted  = "second-factor.deleted"
+
 	GroupCreated = "group.created"
 	GroupUpdated = "group.updated"
 	GroupDeleted = "group.deleted"

@@ -30,6 +30,7 @@ import (
 	"github.com/relkey/relkey/internal/release"
 	"github.com/relkey/relkey/internal/releasepackage"
 	"github.com/relkey/relkey/internal/requestlog"
+	"github.com/relkey/relkey/internal/secondfactor"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
@@ -56,13 +57,15 @@ type Services struct {
 	Checkouts    *checkout.Service
 	Entitlements *entitlement.Service
 	Groups       *group.Service
-	Releases     *release.Service
-	Packages     *releasepackage.Service
-	Catalog      *catalog.Service
-	Artifacts    *artifact.Service
-	Webhooks     *webhook.Service
-	EventLog     *event.Log
-	RequestLog   *requestlog.Log
+	// SecondFactors are the users' TOTP second factors.
+	SecondFactors *secondfactor.Service
+	Releases      *release.Service
+	Packages      *releasepackage.Service
+	Catalog       *catalog.Service
+	Artifacts     *artifact.Service
+	Webhooks      *webhook.Service
+	EventLog      *event.Log
+	RequestLog    *requestlog.Log
 }
 
 // Deps is everything the HTTP layer calls and its settings.
@@ -194,6 +197,7 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.POST("/users/:id/tokens", s.createUserToken)
 	g.POST("/users/:id/actions/update-password", s.updatePassword)
 	g.POST("/users/:id/actions/reset-password", s.resetPassword)
+	s.secondFactorRoutes(g)
 	g.POST("/users/:id/actions/ban", s.banUser)
 	g.POST("/users/:id/actions/unban", s.unbanUser)
 

@@ -111,7 +111,26 @@ type Service struct {
 	tokens    TokenRevoker
 	events    *event.Bus
 	passwords *password.Hasher
+	factors   SecondFactors
 	now       func() time.Time
+}
+
+// SecondFactors is the second factor step of a password sign-in: nil when
+// the user has no enabled factor or otp is one of its codes.
+type SecondFactors interface {
+	Check(ctx context.Context, accountID, userID string, otp *string) error
+}
+
+// SetSecondFactors makes password sign-ins ask for the users' second
+// factors (they are built over the users, so they come after).
+func (s *Service) SetSecondFactors(f SecondFactors) { s.factors = f }
+
+// PasswordMatches checks a user's password; a user without one matches none.
+func (s *Service) PasswordMatches(ctx context.Context, u *User, plain string) (bool, error) {
+	if u.PasswordDigest == nil {
+		return false, nil
+	}
+	return s.passwords.Matches(ctx, *u.PasswordDigest, plain)
 }
 
 // NewService returns the user rules over store, hashing passwords with passwords.
@@ -409,10 +428,12 @@ func credentialError(code, detail string) error {
 	return apperr.AtHeader(apperr.Unauthenticated, code, detail, "Authorization")
 }
 
-// Authenticate checks an email and password within the account, in
-// Keygen's order of failures. Every failure is a 401 about the
-// Authorization header.
-func (s *Service) Authenticate(ctx context.Context, accountID, email, password string) (*User, error) {
+// Authenticate checks an email and password within the account, and the
+// code of the user's second factor when it has one enabled, in Keygen's
+// order of failures (the code before the password, so that a wrong code
+// tells nothing of the password). Every failure is a 401 about the
+// Authorization header, or about /meta/otp.
+func (s *Service) Authenticate(ctx context.Context, accountID, email, password string, otp *string) (*User, error) {
 	if strings.TrimSpace(email) == "" {
 		return nil, credentialError("EMAIL_REQUIRED", "email is required")
 	}
@@ -428,6 +449,11 @@ func (s *Service) Authenticate(ctx context.Context, accountID, email, password s
 	}
 	if password == "" {
 		return nil, credentialError("PASSWORD_REQUIRED", "password is required")
+	}
+	if s.factors != nil {
+		if err := s.factors.Check(ctx, accountID, u.ID, otp); err != nil {
+			return nil, err
+		}
 	}
 	ok, err := s.passwords.Matches(ctx, *u.PasswordDigest, password)
 	if err != nil {
