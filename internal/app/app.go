@@ -27,6 +27,7 @@ import (
 	"github.com/relkey/relkey/internal/keyring"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
+	"github.com/relkey/relkey/internal/mail"
 	"github.com/relkey/relkey/internal/metrics"
 	"github.com/relkey/relkey/internal/onboard"
 	"github.com/relkey/relkey/internal/password"
@@ -68,6 +69,8 @@ type App struct {
 	// Sessions are the web console's and portal's; Pages serve them.
 	Sessions *console.Sessions
 	Pages    *console.Pages
+	// Mail holds the mail RunJobs sends (RELKEY_SMTP_URL); nil without SMTP.
+	Mail *mail.Outbox
 }
 
 // Open connects to the configured database and object store, applies
@@ -136,6 +139,10 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Groups = group.NewService(group.NewStore(db), a.Outbox)
 	a.SecondFactors = secondfactor.NewService(secondfactor.NewStore(db), a.Outbox, kr, a.Users)
 	a.Users.SetSecondFactors(a.SecondFactors)
+	if cfg.SMTP != nil {
+		a.Mail = mail.NewOutbox(db, kr)
+		a.Users.SetResetMailer(resetMailer{a.Mail})
+	}
 	releaseStore, packageStore := release.NewStore(db), releasepackage.NewStore(db)
 	catalogStore := catalog.NewStore(db, releaseStore, packageStore)
 	a.Catalog = catalog.NewService(catalogStore)
@@ -208,6 +215,15 @@ func (a *App) RunJobs(ctx context.Context) {
 			return err
 		})
 	})
+	if a.Mail != nil {
+		mailer := a.MailWorker()
+		jobs.Go(func() {
+			a.every(ctx, 2*time.Second, "send_mail", func(ctx context.Context) error {
+				_, err := mailer.Pass(ctx)
+				return err
+			})
+		})
+	}
 	deliveries := a.DeliveryWorker(webhook.WorkerOptions{})
 	jobs.Go(func() { deliveries.Run(ctx, time.Second) })
 	reminders := license.NewReminders(a.DB, a.Outbox)
@@ -298,6 +314,18 @@ func (a *App) Close() error {
 	}
 	a.Downloads.Close()
 	return a.DB.Close()
+}
+
+// MailWorker sends the mail outbox over the configured SMTP server.
+func (a *App) MailWorker() *mail.Worker {
+	return mail.NewWorker(a.Mail, mail.NewSender(*a.Config.SMTP), a.Logger)
+}
+
+// resetMailer mails password reset tokens through the outbox.
+type resetMailer struct{ outbox *mail.Outbox }
+
+func (m resetMailer) MailPasswordReset(ctx context.Context, t *account.Tenant, u *user.User, token string, expiry time.Time) error {
+	return m.outbox.Enqueue(ctx, mail.PasswordReset(t.ID, t.Name, t.Slug, u.Email, u.ID, token, expiry))
 }
 
 // checkoutRelated finds what a license file includes about a license the

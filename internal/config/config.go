@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/relkey/relkey/internal/mail"
 	"github.com/relkey/relkey/internal/password"
 )
 
@@ -46,6 +47,8 @@ type Config struct {
 	// RequestLog turns the request log on; RequestLogRetention is how long it keeps requests.
 	RequestLog          bool
 	RequestLogRetention time.Duration
+	// SMTP, when set, mails password reset tokens (RELKEY_SMTP_URL).
+	SMTP *mail.Settings
 }
 
 // S3 is a parsed RELKEY_STORAGE_URL.
@@ -104,6 +107,7 @@ var Variables = []Variable{
 	{"RELKEY_EVENT_LOG_RETENTION", "2160h", "how long the event log keeps events (default 90 days), at least 1h"},
 	{"RELKEY_REQUEST_LOG", "true", "false turns the request log (GET /request-logs) off"},
 	{"RELKEY_REQUEST_LOG_RETENTION", "720h", "how long the request log keeps requests (default 30 days), at least 1h"},
+	{"RELKEY_SMTP_URL", "", "smtp://user:password@host:port?from=address mails password reset tokens (STARTTLS when the server offers it); unset = they are only published as user.password-reset"},
 }
 
 // FromEnv reads and validates the configuration. Every problem is reported
@@ -166,6 +170,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			bad("RELKEY_TLS_CERT", "cannot load the certificate and key: %v", err)
 		}
 		c.TLS = &cert
+	}
+	if raw := get("RELKEY_SMTP_URL"); raw != "" {
+		smtp, err := mail.ParseURL(raw)
+		if err != nil {
+			bad("RELKEY_SMTP_URL", "%v", err)
+		}
+		c.SMTP = smtp
 	}
 	if raw := get("RELKEY_PUBLIC_URL"); raw != "" {
 		u, err := url.Parse(raw)

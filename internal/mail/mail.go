@@ -156,3 +156,23 @@ func render(from string, m Message) []byte {
 	}
 	return b.Bytes()
 }
+
+// PasswordReset is the mail that carries a password reset token: what
+// Keygen's user mailer sends, with the API call that uses it (relkey has no
+// reset page of its own).
+func PasswordReset(accountID, accountName, accountSlug, to, userID, token string, expiry time.Time) Message {
+	body := fmt.Sprintf(`Someone asked to reset the password of %s at %s.
+
+Your password reset token, good until %s:
+
+    %s
+
+Set a new password with it:
+
+    POST /v1/accounts/%s/users/%s/actions/reset-password
+    {"meta": {"passwordResetToken": "<the token>", "newPassword": "<a new password>"}}
+
+If you did not ask for this, ignore this mail: your password stays as it is.
+`, to, accountName, expiry.UTC().Format(time.RFC1123), token, accountSlug, userID)
+	return Message{AccountID: accountID, To: to, Subject: "Reset your " + accountName + " password", Body: body}
+}

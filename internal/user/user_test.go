@@ -48,8 +48,8 @@ func TestCreateAndAuthenticate(t *testing.T) {
 				{"jane@example.com", "secret123", "EMAIL_TAKEN"},
 				{"", "secret123", "EMAIL_MISSING"},
 				{"not-an-email", "secret123", "EMAIL_INVALID"},
-				{"b@example.com", "12345", "PASSWORD_INVALID"},
-				{"b@example.com", strings.Repeat("p", 73), "PASSWORD_INVALID"},
+				{"b@example.com", "12345", "PASSWORD_TOO_SHORT"},
+				{"b@example.com", strings.Repeat("p", 73), "PASSWORD_TOO_LONG"},
 			}
 			admin := access.NewPrincipal(acct, access.RoleAdmin, access.BearerUser, u.ID, "", nil)
 			for _, tt := range creates {
