@@ -129,7 +129,10 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	}
 	a.Tokens = token.NewService(tokenStore)
 	a.Users = user.NewService(user.NewStore(db), a.Outbox, tokenStore, a.Events, password.NewHasher(cfg.PasswordCost, 0))
-	a.Accounts = account.NewService(account.NewStore(db), db, kr)
+	a.Accounts = account.NewService(account.NewStore(db), a.Outbox, kr)
+	a.Accounts.SetEmitter(func(ctx context.Context, who *access.Principal, acct *account.Account) error {
+		return a.Outbox.Emit(ctx, event.Occurrence{Event: event.AccountUpdated, AccountID: acct.ID, Resource: acct, Who: who})
+	})
 	a.Products = product.NewService(product.NewStore(db), a.Outbox, tokenStore)
 	a.Policies = policy.NewService(policy.NewStore(db), a.Products, a.Outbox)
 	machineStore := machine.NewStore(db)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/jsonapi"
 
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/group"
@@ -43,6 +44,8 @@ func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered
 		node, productID = serializer.Release(v), v.ProductID
 	case *user.User:
 		node = serializer.User(v)
+	case *account.Account:
+		node = serializer.Account(v)
 	case *group.Group:
 		node = serializer.Group(v)
 	case *secondfactor.SecondFactor:

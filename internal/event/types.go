@@ -130,6 +130,8 @@ func Known(name string) bool {
 
 // The event types relkey's services emit by name.
 const (
+	AccountUpdated = "account.updated"
+
 	ProductCreated = "product.created"
 	ProductUpdated = "product.updated"
 	ProductDeleted = "product.deleted"

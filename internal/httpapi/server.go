@@ -149,6 +149,8 @@ func (s *Server) routes() {
 
 	scoped := e.Group("/v1/accounts/:account", s.negotiate, s.resolveAccount, s.sign, s.apiVersion, s.authenticate)
 	scoped.GET("", s.showAccount)
+	scoped.PATCH("", s.updateAccount)
+	scoped.PUT("", s.updateAccount)
 	scoped.GET("/ping", s.ping)
 	s.accountRoutes(scoped)
 	s.engineRoutes("/v1/accounts/:account", s.resolveAccount)

@@ -74,6 +74,10 @@ func rel(kind, ref string) string {
 // story walks a desktop app's licensing and distribution through every
 // write operation, in an order where each finds what it needs.
 var story = []scene{
+	{op: "updateAccount", about: "Rename the account", status: 200,
+		body: `{"data":{"type":"accounts","attributes":{"name":"Acme Software"}}}`},
+	{op: "replaceAccount", about: "Anonymous sign-up stays open", status: 200,
+		body: `{"data":{"type":"accounts","attributes":{"protected":false}}}`},
 	{op: "createUser", about: "A customer account", status: 201, save: map[string]string{"user": "/data/id"},
 		body: `{"data":{"type":"users","attributes":{"firstName":"Ada","lastName":"Lovelace","email":"` + adaEmail + `","password":"first-password"}}}`},
 	{op: "updateUser", about: "Tag the customer", status: 200, path: map[string]string{"id": "{{user}}"},

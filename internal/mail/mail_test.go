@@ -1,4 +1,4 @@
-package mail
+package mail_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/keyring"
+	"github.com/relkey/relkey/internal/mail"
 	"github.com/relkey/relkey/internal/mail/smtptest"
 	"github.com/relkey/relkey/internal/testenv"
 )
@@ -20,18 +21,18 @@ import (
 func TestParseURL(t *testing.T) {
 	for _, tc := range []struct {
 		raw  string
-		want *Settings
+		want *mail.Settings
 		err  string
 	}{
-		{"smtp://ada:s3cret@mail.example.com:2525?from=keys@example.com", &Settings{Host: "mail.example.com:2525", Username: "ada", Password: "s3cret", From: "keys@example.com"}, ""},
-		{"smtp://mail.example.com", &Settings{Host: "mail.example.com:587", From: "relkey@mail.example.com"}, ""},
+		{"smtp://ada:s3cret@mail.example.com:2525?from=keys@example.com", &mail.Settings{Host: "mail.example.com:2525", Username: "ada", Password: "s3cret", From: "keys@example.com"}, ""},
+		{"smtp://mail.example.com", &mail.Settings{Host: "mail.example.com:587", From: "relkey@mail.example.com"}, ""},
 		{"smtps://mail.example.com", nil, "must be smtp://"},
 		{"smtp://", nil, "must be smtp://"},
 		{"smtp://mail.example.com/path", nil, "must be smtp://"},
 		{"smtp://mail.example.com?from=not-an-address", nil, "is not an email address"},
 		{"smtp://mail.example.com?tls=off", nil, "unknown parameter"},
 	} {
-		got, err := ParseURL(tc.raw)
+		got, err := mail.ParseURL(tc.raw)
 		switch {
 		case tc.err != "":
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
@@ -48,12 +49,12 @@ func TestParseURL(t *testing.T) {
 func TestSenderUsesStartTLSWhenOffered(t *testing.T) {
 	for _, withTLS := range []bool{true, false} {
 		srv := smtptest.Start(t, withTLS)
-		s := Settings{Host: srv.Addr, Username: "relkey", Password: "pw", From: "keys@example.com"}
+		s := mail.Settings{Host: srv.Addr, Username: "relkey", Password: "pw", From: "keys@example.com"}
 		if withTLS {
 			s.TLS = srv.ClientTLS()
 		}
-		m := Message{To: "ada@example.com", Subject: "Reset your password – now", Body: "line one\nline two"}
-		if err := NewSender(s).Send(context.Background(), m); err != nil {
+		m := mail.Message{To: "ada@example.com", Subject: "Reset your password – now", Body: "line one\nline two"}
+		if err := mail.NewSender(s).Send(context.Background(), m); err != nil {
 			t.Fatalf("tls=%v: %v", withTLS, err)
 		}
 		got := srv.Mails()
@@ -64,7 +65,7 @@ func TestSenderUsesStartTLSWhenOffered(t *testing.T) {
 	}
 	// A certificate the client does not trust stops the send.
 	srv := smtptest.Start(t, true)
-	if err := NewSender(Settings{Host: srv.Addr, From: "keys@example.com"}).Send(context.Background(), Message{To: "a@b.co", Body: "x"}); err == nil {
+	if err := mail.NewSender(mail.Settings{Host: srv.Addr, From: "keys@example.com"}).Send(context.Background(), mail.Message{To: "a@b.co", Body: "x"}); err == nil {
 		t.Fatal("sent over an untrusted certificate")
 	}
 }
@@ -72,10 +73,10 @@ func TestSenderUsesStartTLSWhenOffered(t *testing.T) {
 type flaky struct {
 	mu    sync.Mutex
 	fails int
-	sent  []Message
+	sent  []mail.Message
 }
 
-func (f *flaky) Send(_ context.Context, m Message) error {
+func (f *flaky) Send(_ context.Context, m mail.Message) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fails > 0 {
@@ -105,10 +106,10 @@ func TestWorkerSendsOnceAndRetries(t *testing.T) {
 				t.Fatal(err)
 			}
 			clock := now
-			o := NewOutbox(db, kr)
+			o := mail.NewOutbox(db, kr)
 			o.SetClock(func() time.Time { return clock })
 			for i := range 10 {
-				if err := o.Enqueue(ctx, Message{AccountID: acct, To: "u" + string(rune('a'+i)) + "@example.com", Subject: "s", Body: "secret-body"}); err != nil {
+				if err := o.Enqueue(ctx, mail.Message{AccountID: acct, To: "u" + string(rune('a'+i)) + "@example.com", Subject: "s", Body: "secret-body"}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -122,7 +123,7 @@ func TestWorkerSendsOnceAndRetries(t *testing.T) {
 			var wg sync.WaitGroup
 			for range 4 {
 				wg.Go(func() {
-					if _, err := NewWorker(o, tr, logger).Pass(ctx); err != nil {
+					if _, err := mail.NewWorker(o, tr, logger).Pass(ctx); err != nil {
 						t.Error(err)
 					}
 				})
@@ -139,9 +140,9 @@ func TestWorkerSendsOnceAndRetries(t *testing.T) {
 
 			// Retries: a failure waits a minute; after Attempts it is dropped.
 			tr = &flaky{fails: 1}
-			w := NewWorker(o, tr, logger)
+			w := mail.NewWorker(o, tr, logger)
 			w.Attempts = 2
-			o.Enqueue(ctx, Message{AccountID: acct, To: "r@example.com", Body: "b"})
+			o.Enqueue(ctx, mail.Message{AccountID: acct, To: "r@example.com", Body: "b"})
 			if n, err := w.Pass(ctx); n != 0 || err != nil {
 				t.Fatalf("failing pass: %d %v", n, err)
 			}
@@ -153,7 +154,7 @@ func TestWorkerSendsOnceAndRetries(t *testing.T) {
 				t.Fatalf("retry sent %d", n)
 			}
 			tr.fails = 5
-			o.Enqueue(ctx, Message{AccountID: acct, To: "d@example.com", Body: "b"})
+			o.Enqueue(ctx, mail.Message{AccountID: acct, To: "d@example.com", Body: "b"})
 			w.Pass(ctx)
 			clock = clock.Add(time.Minute)
 			w.Pass(ctx)
