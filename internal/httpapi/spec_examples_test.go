@@ -74,7 +74,7 @@ func rel(kind, ref string) string {
 // story walks a desktop app's licensing and distribution through every
 // write operation, in an order where each finds what it needs.
 var story = []scene{
-	{op: "updateAccount", about: "Rename the account", status: 200,
+	{op: "updateAccount", about: "Rename the account", status: 200, save: map[string]string{"publicKeySecret": "/data/meta/keys/ed25519"},
 		body: `{"data":{"type":"accounts","attributes":{"name":"Acme Software"}}}`},
 	{op: "replaceAccount", about: "Anonymous sign-up stays open", status: 200,
 		body: `{"data":{"type":"accounts","attributes":{"protected":false}}}`},
