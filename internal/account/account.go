@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,23 +21,27 @@ import (
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/keyring"
+	"github.com/relkey/relkey/internal/optional"
 )
 
 // Account is the stored tenant.
 type Account struct {
-	ID                string    `gorm:"column:id;primaryKey"`
-	Slug              string    `gorm:"column:slug"`
-	Name              string    `gorm:"column:name"`
-	Protected         bool      `gorm:"column:protected"`
-	Ed25519PublicKey  string    `gorm:"column:ed25519_public_key"`  // hex
-	Ed25519PrivateKey string    `gorm:"column:ed25519_private_key"` // sealed
-	SecretKey         string    `gorm:"column:secret_key"`          // sealed
-	RSAPrivateKey     *string   `gorm:"column:rsa_private_key"`     // sealed PKCS#1, made on first use
-	RSAPublicKey      *string   `gorm:"column:rsa_public_key"`      // PEM
-	ECDSAPrivateKey   *string   `gorm:"column:ecdsa_private_key"`   // sealed SEC 1, made on first use
-	ECDSAPublicKey    *string   `gorm:"column:ecdsa_public_key"`    // PEM
-	CreatedAt         time.Time `gorm:"column:created_at"`
-	UpdatedAt         time.Time `gorm:"column:updated_at"`
+	ID                string  `gorm:"column:id;primaryKey"`
+	Slug              string  `gorm:"column:slug"`
+	Name              string  `gorm:"column:name"`
+	Protected         bool    `gorm:"column:protected"`
+	Ed25519PublicKey  string  `gorm:"column:ed25519_public_key"`  // hex
+	Ed25519PrivateKey string  `gorm:"column:ed25519_private_key"` // sealed
+	SecretKey         string  `gorm:"column:secret_key"`          // sealed
+	RSAPrivateKey     *string `gorm:"column:rsa_private_key"`     // sealed PKCS#1, made on first use
+	RSAPublicKey      *string `gorm:"column:rsa_public_key"`      // PEM
+	ECDSAPrivateKey   *string `gorm:"column:ecdsa_private_key"`   // sealed SEC 1, made on first use
+	ECDSAPublicKey    *string `gorm:"column:ecdsa_public_key"`    // PEM
+	// APIVersion is the Keygen API version of requests that pin none
+	// ("1.0" … "1.8"); nil = the latest.
+	APIVersion *string   `gorm:"column:api_version"`
+	CreatedAt  time.Time `gorm:"column:created_at"`
+	UpdatedAt  time.Time `gorm:"column:updated_at"`
 }
 
 // Keys is an account's decrypted key material.
@@ -57,6 +62,13 @@ type Transactor interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
+// Emitter records account.updated in the transaction of the change (the
+// event outbox, which itself knows accounts, so it is handed in).
+type Emitter func(ctx context.Context, who *access.Principal, a *Account) error
+
+// SetEmitter sets what records account changes.
+func (s *Service) SetEmitter(e Emitter) { s.emit = e }
+
 // Service holds the account rules.
 type Service struct {
 	store   *Store
@@ -64,6 +76,7 @@ type Service struct {
 	keyring *keyring.Keyring
 	cache   tenantCache
 	parsed  parsedKeys
+	emit    Emitter
 }
 
 // NewService returns the account rules over store.
@@ -168,6 +181,63 @@ func (s *Service) Show(ctx context.Context, who *access.Principal, t *Tenant) (*
 		return nil, err
 	}
 	return s.WithKeyPairs(ctx, t)
+}
+
+// Changes are the attributes of an account update (PATCH /v1/accounts/:id);
+// absent ones stay.
+type Changes struct {
+	Name       optional.Value[string]  `json:"name"`
+	Slug       optional.Value[string]  `json:"slug"`
+	Protected  optional.Value[bool]    `json:"protected"`
+	APIVersion optional.Value[*string] `json:"api_version"`
+}
+
+// APIVersions are the Keygen API versions an account may default to.
+var APIVersions = []string{"1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8"}
+
+// Update changes the request's account: admins and developers of it, as
+// Keygen's account policy. The event is account.updated.
+func (s *Service) Update(ctx context.Context, who *access.Principal, t *Tenant, c Changes) (*Account, error) {
+	if err := who.Require("account.update"); err != nil {
+		return nil, err
+	}
+	if who.Role != access.RoleAdmin && who.Role != access.RoleDeveloper {
+		return nil, access.Denied("only admins and developers may update the account")
+	}
+	a := *t.Account
+	if c.Name.Set {
+		a.Name = c.Name.V
+	}
+	if c.Slug.Set {
+		a.Slug = c.Slug.V
+	}
+	if err := (Params{Slug: a.Slug, Name: a.Name}).Validate(); err != nil {
+		return nil, err
+	}
+	if c.Protected.Set {
+		a.Protected = c.Protected.V
+	}
+	if c.APIVersion.Set {
+		if v := c.APIVersion.V; v != nil && !slices.Contains(APIVersions, *v) {
+			return nil, apperr.Attribute("api_version", "NOT_ALLOWED", "must be one of "+strings.Join(APIVersions, ", "))
+		}
+		a.APIVersion = c.APIVersion.V
+	}
+	a.UpdatedAt = time.Now().UTC().Truncate(time.Millisecond)
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.Save(ctx, &a); err != nil {
+			return err
+		}
+		if s.emit == nil {
+			return nil
+		}
+		return s.emit(ctx, who, &a)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.cache.forget(a.ID)
+	return &a, nil
 }
 
 // Resolve finds an account by UUID or slug and decrypts its keys. Results

@@ -27,6 +27,16 @@ func (s *Store) Find(ctx context.Context, ref string) (*Account, error) {
 	return database.Take[Account](s.db.Conn(ctx).Where(column+" = ?", ref), apperr.NotFoundResource("account", ref))
 }
 
+// Save writes a changed account; a taken slug is a 422 SLUG_TAKEN.
+func (s *Store) Save(ctx context.Context, a *Account) error {
+	err := s.db.Conn(ctx).Model(&Account{}).Where("id = ?", a.ID).UpdateColumns(map[string]any{
+		"name": a.Name, "slug": a.Slug, "protected": a.Protected, "api_version": a.APIVersion, "updated_at": a.UpdatedAt}).Error
+	if database.IsUniqueViolation(err) {
+		return apperr.Attribute("slug", "TAKEN", "has already been taken")
+	}
+	return database.Error(err)
+}
+
 // FirstTwoIDs returns up to two account ids: enough to tell whether exactly one exists.
 func (s *Store) FirstTwoIDs(ctx context.Context) ([]string, error) {
 	var ids []string

@@ -29,6 +29,7 @@ import (
 	"github.com/relkey/relkey/internal/keyring"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
+	"github.com/relkey/relkey/internal/mail"
 	"github.com/relkey/relkey/internal/metrics"
 	"github.com/relkey/relkey/internal/onboard"
 	"github.com/relkey/relkey/internal/password"
@@ -39,6 +40,7 @@ import (
 	"github.com/relkey/relkey/internal/releasepackage"
 	"github.com/relkey/relkey/internal/requestlog"
 	"github.com/relkey/relkey/internal/search"
+	"github.com/relkey/relkey/internal/secondfactor"
 	"github.com/relkey/relkey/internal/session"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
@@ -78,6 +80,8 @@ type App struct {
 	// closed with Toucher, which flushes it.
 	usageBuffer    *analytics.Buffer
 	analyticsStore *analytics.Store
+	// Mail holds the mail RunJobs sends (RELKEY_SMTP_URL); nil without SMTP.
+	Mail *mail.Outbox
 }
 
 // Open connects to the configured database and object store, applies
@@ -137,7 +141,10 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Tokens = token.NewService(tokenStore, a.Outbox)
 	a.Groups = group.NewService(group.NewStore(db), a.Outbox)
 	a.Users = user.NewService(user.NewStore(db), a.Outbox, tokenStore, a.Events, password.NewHasher(cfg.PasswordCost, 0), a.Groups.Limits(group.Users))
-	a.Accounts = account.NewService(account.NewStore(db), db, kr)
+	a.Accounts = account.NewService(account.NewStore(db), a.Outbox, kr)
+	a.Accounts.SetEmitter(func(ctx context.Context, who *access.Principal, acct *account.Account) error {
+		return a.Outbox.Emit(ctx, event.Occurrence{Event: event.AccountUpdated, AccountID: acct.ID, Resource: acct, Who: who})
+	})
 	a.Products = product.NewService(product.NewStore(db), a.Outbox, tokenStore)
 	a.Policies = policy.NewService(policy.NewStore(db), a.Products, a.Outbox)
 	machineStore := machine.NewStore(db)
@@ -147,6 +154,12 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Machines = machine.NewService(machineStore, a.Outbox, a.Licenses, a.Policies, a.Users, tokenStore, a.Validated, a.Groups.Limits(group.Machines))
 	a.Entitlements = entitlement.NewService(entitlement.NewStore(db), attachmentTargets{a}, a.Outbox)
 	a.Search = search.NewService(search.NewStore(db))
+	a.SecondFactors = secondfactor.NewService(secondfactor.NewStore(db), a.Outbox, kr, a.Users)
+	a.Users.SetSecondFactors(a.SecondFactors)
+	if cfg.SMTP != nil {
+		a.Mail = mail.NewOutbox(db, kr)
+		a.Users.SetResetMailer(resetMailer{a.Mail})
+	}
 	releaseStore, packageStore := release.NewStore(db), releasepackage.NewStore(db)
 	a.releaseStore = releaseStore
 	catalogStore := catalog.NewStore(db, releaseStore, packageStore)
@@ -235,6 +248,15 @@ func (a *App) RunJobs(ctx context.Context) {
 			return err
 		})
 	})
+	if a.Mail != nil {
+		mailer := a.MailWorker()
+		jobs.Go(func() {
+			a.every(ctx, 2*time.Second, "send_mail", func(ctx context.Context) error {
+				_, err := mailer.Pass(ctx)
+				return err
+			})
+		})
+	}
 	deliveries := a.DeliveryWorker(webhook.WorkerOptions{})
 	jobs.Go(func() { deliveries.Run(ctx, time.Second) })
 	reminders := license.NewReminders(a.DB, a.Outbox)
@@ -335,6 +357,18 @@ func (a *App) Close() error {
 		a.usageBuffer.Close()
 	}
 	return a.DB.Close()
+}
+
+// MailWorker sends the mail outbox over the configured SMTP server.
+func (a *App) MailWorker() *mail.Worker {
+	return mail.NewWorker(a.Mail, mail.NewSender(*a.Config.SMTP), a.Logger)
+}
+
+// resetMailer mails password reset tokens through the outbox.
+type resetMailer struct{ outbox *mail.Outbox }
+
+func (m resetMailer) MailPasswordReset(ctx context.Context, t *account.Tenant, u *user.User, token string, expiry time.Time) error {
+	return m.outbox.Enqueue(ctx, mail.PasswordReset(t.ID, t.Name, t.Slug, u.Email, u.ID, token, expiry))
 }
 
 // checkoutRelated finds what a license file includes about a license the

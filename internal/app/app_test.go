@@ -40,7 +40,7 @@ func TestPasswordsUseTheProductionCostByDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, err := a.Users.Authenticate(context.Background(), out.Account.ID, "admin@acme.test", "password-acme")
+	admin, err := a.Users.Authenticate(context.Background(), out.Account.ID, "admin@acme.test", "password-acme", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

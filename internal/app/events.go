@@ -9,6 +9,7 @@ import (
 	"github.com/google/jsonapi"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/artifact"
 	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/event"
@@ -22,6 +23,7 @@ import (
 	"github.com/relkey/relkey/internal/product"
 	"github.com/relkey/relkey/internal/release"
 	"github.com/relkey/relkey/internal/releasepackage"
+	"github.com/relkey/relkey/internal/secondfactor"
 	"github.com/relkey/relkey/internal/serializer"
 	"github.com/relkey/relkey/internal/session"
 	"github.com/relkey/relkey/internal/token"
@@ -49,12 +51,16 @@ func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered
 		node, productID = serializer.Release(v), v.ProductID
 	case *user.User:
 		node = serializer.User(v)
+	case *account.Account:
+		node = serializer.Account(v)
 	case *group.Group:
 		node = serializer.Group(v)
 	case *session.PortalLink:
 		node = serializer.PortalSession(v, "")
 	case *key.Key:
 		node, productID = serializer.Key(v), v.ProductID
+	case *secondfactor.SecondFactor:
+		node = serializer.SecondFactor(v.Public())
 	case *policy.Policy:
 		node, productID = serializer.Policy(v), v.ProductID
 	case *license.Shown:

@@ -14,6 +14,7 @@ import (
 	"github.com/relkey/relkey/internal/keyring"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/masterkey"
+	"github.com/relkey/relkey/internal/secondfactor"
 )
 
 // ErrNotEmbedded refuses an embedded-store command on PostgreSQL.
@@ -91,6 +92,7 @@ func sealedStores(db *database.DB) []masterkey.Sealed {
 	return []masterkey.Sealed{
 		{Name: "account keys", Store: account.NewStore(db)},
 		{Name: "license keys", Store: license.NewStore(db)},
+		{Name: "second factor secrets", Store: secondfactor.NewStore(db)},
 	}
 }
 

@@ -368,7 +368,7 @@ func resetPassword(*flag.FlagSet) func(*session, string) (result, error) {
 		if err != nil {
 			return result{}, err
 		}
-		if err := s.app.Users.RequestPasswordReset(s.ctx, s.tenant, u.Email); err != nil {
+		if err := s.app.Users.RequestPasswordReset(s.ctx, s.tenant, u.Email, true); err != nil {
 			return result{}, err
 		}
 		return result{text: fmt.Sprintf("Password reset issued for %s (%s): the reset token goes to the account's user.password-reset hooks "+

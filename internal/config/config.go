@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/relkey/relkey/internal/mail"
 	"github.com/relkey/relkey/internal/password"
 )
 
@@ -50,6 +51,8 @@ type Config struct {
 	// their per-day rollups are kept.
 	Analytics          bool
 	AnalyticsRetention time.Duration
+	// SMTP, when set, mails password reset tokens (RELKEY_SMTP_URL).
+	SMTP *mail.Settings
 }
 
 // S3 is a parsed RELKEY_STORAGE_URL.
@@ -110,6 +113,7 @@ var Variables = []Variable{
 	{"RELKEY_REQUEST_LOG_RETENTION", "720h", "how long the request log keeps requests (default 30 days), at least 1h"},
 	{"RELKEY_ANALYTICS", "true", "false turns usage analytics (GET /analytics/...) off: no signal is recorded"},
 	{"RELKEY_ANALYTICS_RETENTION", "9600h", "how long usage analytics keep per-day rollups (default 400 days), at least 1h"},
+	{"RELKEY_SMTP_URL", "", "smtp://user:password@host:port?from=address mails password reset tokens (STARTTLS when the server offers it); unset = they are only published as user.password-reset"},
 }
 
 // FromEnv reads and validates the configuration. Every problem is reported
@@ -172,6 +176,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			bad("RELKEY_TLS_CERT", "cannot load the certificate and key: %v", err)
 		}
 		c.TLS = &cert
+	}
+	if raw := get("RELKEY_SMTP_URL"); raw != "" {
+		smtp, err := mail.ParseURL(raw)
+		if err != nil {
+			bad("RELKEY_SMTP_URL", "%v", err)
+		}
+		c.SMTP = smtp
 	}
 	if raw := get("RELKEY_PUBLIC_URL"); raw != "" {
 		u, err := url.Parse(raw)

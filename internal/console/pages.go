@@ -84,16 +84,29 @@ func (p *Pages) loginPage(w http.ResponseWriter, r *http.Request) {
 	p.render(w, http.StatusOK, "login", &view{Title: "Sign in", Account: t.Account, Form: url.Values{}})
 }
 
+// loginStep is what the sign-in form asks for besides email and password.
+type loginStep struct {
+	// OTP: the user has a second factor enabled; the form asks for a code.
+	OTP bool
+}
+
 // login checks the email and password as POST /tokens does, within the
-// same rate limit, and starts a console session. Sign-in forms carry no
-// CSRF token (there is no session yet); SameSite=Strict cookies and the
-// CSP's form-action keep other sites from using one.
+// same rate limit, with the code of the user's second factor when it has
+// one enabled (the form then asks for it, with the password again), and
+// starts a console session. Sign-in forms carry no CSRF token (there is no
+// session yet); SameSite=Strict cookies and the CSP's form-action keep
+// other sites from using one.
 func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 	t, ok := p.tenant(w, r)
 	if !ok {
 		return
 	}
 	email, password := strings.TrimSpace(r.PostFormValue("email")), r.PostFormValue("password")
+	var otp *string
+	if _, asked := r.PostForm["otp"]; asked {
+		code := strings.TrimSpace(r.PostFormValue("otp"))
+		otp = &code
+	}
 	fail := func(err error) {
 		e := apperr.As(err)
 		v := &view{Title: "Sign in", Account: t.Account, Form: url.Values{"email": {email}}, Error: e.Detail}
@@ -101,13 +114,16 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 			p.fail(w, r, err)
 			return
 		}
+		if e.Code == "OTP_REQUIRED" || e.Code == "OTP_INVALID" || otp != nil {
+			v.Data = loginStep{OTP: true}
+		}
 		p.render(w, statusOf(e.Kind), "login", v)
 	}
 	if err := p.limited(r.Context(), passwordAttempts, "password", t.ID, clientIP(r), email); err != nil {
 		fail(err)
 		return
 	}
-	u, err := p.Identity.Password(r.Context(), t, email, password)
+	u, err := p.Identity.Password(r.Context(), t, email, password, otp)
 	if err != nil {
 		fail(err)
 		return

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +22,9 @@ import (
 type Resource struct {
 	Singular string // "product"
 	Plural   string // "products", the rendered type
+	// Aliases are other spellings of the type a route accepts
+	// ("secondFactor", "second_factors"…).
+	Aliases []string
 }
 
 // Request is a decoded request document.
@@ -111,6 +115,9 @@ func Decode(body []byte, r Resource, dataRequired bool) (*Request, error) {
 		return nil, paramError("is missing", "/data/type")
 	case r.Singular, r.Plural:
 	default:
+		if slices.Contains(r.Aliases, req.Type) {
+			break
+		}
 		return nil, paramError(fmt.Sprintf("type mismatch (received %q expected %q)", req.Type, r.Plural), "/data/type")
 	}
 	return req, nil

@@ -132,6 +132,8 @@ func Known(name string) bool {
 
 // The event types relkey's services emit by name.
 const (
+	AccountUpdated = "account.updated"
+
 	ProductCreated = "product.created"
 	ProductUpdated = "product.updated"
 	ProductDeleted = "product.deleted"
@@ -174,6 +176,11 @@ const (
 	UserBanned   = "user.banned"
 	UserUnbanned = "user.unbanned"
 
+	SecondFactorCreated  = "second-factor.created"
+	SecondFactorEnabled  = "second-factor.enabled"
+	SecondFactorDisabled = "second-factor.disabled"
+	SecondFactorDeleted  = "second-factor.deleted"
+
 	GroupCreated = "group.created"
 	GroupUpdated = "group.updated"
 	GroupDeleted = "group.deleted"
@@ -193,8 +200,6 @@ const (
 // The event types of machine parts, artifacts, packages, tokens and
 // relationship changes.
 const (
-	AccountUpdated = "account.updated"
-
 	MachineHeartbeatPing        = "machine.heartbeat.ping"
 	MachineHeartbeatReset       = "machine.heartbeat.reset"
 	MachineHeartbeatDead        = "machine.heartbeat.dead"

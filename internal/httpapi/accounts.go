@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/serializer"
 
 	"github.com/labstack/echo/v4"
@@ -16,5 +18,20 @@ func (s *Server) showAccount(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.renderOne(c, http.StatusOK, serializer.Account(a, APIVersion), nil)
+	return s.renderOne(c, http.StatusOK, serializer.Account(a), nil)
+}
+
+var accountResource = document.Resource{Singular: "account", Plural: "accounts"}
+
+// updateAccount is PATCH (and PUT) /v1/accounts/:account.
+func (s *Server) updateAccount(c echo.Context) error {
+	p, err := attributesOnly[account.Changes](s, c, accountResource)
+	if err != nil {
+		return err
+	}
+	a, err := s.Accounts.Update(c.Request().Context(), principalOf(c), tenantOf(c), p)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, serializer.Account(a), nil)
 }

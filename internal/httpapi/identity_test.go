@@ -236,7 +236,7 @@ func TestUserRulesAndPasswordActions(t *testing.T) {
 	e.admin("POST", users, userBody("Ada@ACME.test", "user")).expectError(t, 422, "EMAIL_TAKEN", "pointer", "/data/attributes/email")
 	e.admin("POST", users, userBody("bad", "user")).expectError(t, 422, "EMAIL_INVALID")
 	e.admin("POST", users, userBody("x@acme.test", "root")).expectError(t, 422, "ROLE_NOT_ALLOWED")
-	e.admin("POST", users, `{"data":{"type":"users","attributes":{"email":"y@acme.test","password":"123"}}}`).expectError(t, 422, "PASSWORD_INVALID")
+	e.admin("POST", users, `{"data":{"type":"users","attributes":{"email":"y@acme.test","password":"123"}}}`).expectError(t, 422, "PASSWORD_TOO_SHORT", "pointer", "/data/attributes/password")
 
 	// Role filters: users by default, roles[] otherwise.
 	if ids := listIDs(t, e.admin("GET", users+"?roles[]=admin", "")); ids != e.acct.Admin.ID {
@@ -269,10 +269,16 @@ func TestUserRulesAndPasswordActions(t *testing.T) {
 	up := users + "/" + b.userID + "/actions/update-password"
 	e.do("POST", up, `{"meta":{"oldPassword":"wrong","newPassword":"password-456"}}`, bearer(b.user)).expectError(t, 401, "PASSWORD_INVALID", "pointer", "/meta/oldPassword")
 	e.do("POST", up, `{"meta":{"oldPassword":"password-123"}}`, bearer(b.user)).expectError(t, 400, "PARAMETERS_INVALID", "pointer", "/meta/newPassword")
-	e.do("POST", up, `{"meta":{"oldPassword":"password-123","newPassword":"123"}}`, bearer(b.user)).expectError(t, 422, "PASSWORD_INVALID", "pointer", "/meta/newPassword")
+	e.do("POST", up, `{"meta":{"oldPassword":"password-123","newPassword":"123"}}`, bearer(b.user)).expectError(t, 422, "PASSWORD_TOO_SHORT", "pointer", "/data/attributes/password")
 	e.admin("POST", up, `{"meta":{"oldPassword":"password-123","newPassword":"password-456"}}`).expectError(t, 403, "ACCESS_DENIED")
+	other := e.rawToken(e.do("POST", "/v1/accounts/acme/tokens", "", basic("customer@acme.test", "password-123")))
 	if r := e.do("POST", up, `{"meta":{"oldPassword":"password-123","newPassword":"password-456"}}`, bearer(b.user)); r.status != 200 {
 		t.Fatalf("update-password: %d %s", r.status, r.body)
+	}
+	// The user's other tokens are revoked, the one it used is kept.
+	e.do("GET", "/v1/accounts/acme/me", "", bearer(other)).expectError(t, 401, "TOKEN_INVALID")
+	if r := e.do("GET", "/v1/accounts/acme/me", "", bearer(b.user)); r.status != 200 {
+		t.Fatalf("the token that changed the password: %d", r.status)
 	}
 	e.do("POST", "/v1/accounts/acme/tokens", "", basic("customer@acme.test", "password-123")).expectError(t, 401, "PASSWORD_INVALID")
 	e.rawToken(e.do("POST", "/v1/accounts/acme/tokens", "", basic("customer@acme.test", "password-456")))
@@ -290,11 +296,15 @@ func TestUserRulesAndPasswordActions(t *testing.T) {
 		t.Fatalf("reset tokens published: %v", resetTokens)
 	}
 	reset := users + "/" + adaID + "/actions/reset-password"
-	e.do("POST", reset, `{"meta":{"passwordResetToken":"wrong","newPassword":"password-789"}}`).expectError(t, 401, "PASSWORD_RESET_TOKEN_INVALID", "pointer", "/meta/passwordResetToken")
+	// Keygen's reset-password: a wrong token is a 404 (nothing told of the
+	// user), another bearer than the user a 403, a short password a 422.
+	e.do("POST", reset, `{"meta":{"passwordResetToken":"wrong","newPassword":"password-789"}}`).expectError(t, 404, "NOT_FOUND")
+	e.admin("POST", reset, `{"meta":{"passwordResetToken":"`+resetToken+`","newPassword":"password-789"}}`).expectError(t, 403, "ACCESS_DENIED")
+	e.do("POST", reset, `{"meta":{"passwordResetToken":"`+resetToken+`","newPassword":"bad"}}`).expectError(t, 422, "PASSWORD_TOO_SHORT", "pointer", "/data/attributes/password")
 	if r := e.do("POST", reset, `{"meta":{"passwordResetToken":"`+resetToken+`","newPassword":"password-789"}}`); r.status != 200 {
 		t.Fatalf("reset: %d %s", r.status, r.body)
 	}
-	e.do("POST", reset, `{"meta":{"passwordResetToken":"`+resetToken+`","newPassword":"password-000"}}`).expectError(t, 401, "PASSWORD_RESET_TOKEN_INVALID")
+	e.do("POST", reset, `{"meta":{"passwordResetToken":"`+resetToken+`","newPassword":"password-000"}}`).expectError(t, 404, "NOT_FOUND")
 	e.rawToken(e.do("POST", "/v1/accounts/acme/tokens", "", basic("ada@acme.test", "password-789")))
 
 	// Deleting a user deletes its tokens.

@@ -33,6 +33,7 @@ import (
 	"github.com/relkey/relkey/internal/releasepackage"
 	"github.com/relkey/relkey/internal/requestlog"
 	"github.com/relkey/relkey/internal/search"
+	"github.com/relkey/relkey/internal/secondfactor"
 	"github.com/relkey/relkey/internal/session"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
@@ -61,15 +62,17 @@ type Services struct {
 	Entitlements *entitlement.Service
 	Groups       *group.Service
 	Keys         *key.Service
-	Releases     *release.Service
-	Packages     *releasepackage.Service
-	Catalog      *catalog.Service
-	Artifacts    *artifact.Service
-	Webhooks     *webhook.Service
-	EventLog     *event.Log
-	RequestLog   *requestlog.Log
-	PortalLinks  *session.PortalLinks
-	Search       *search.Service
+	// SecondFactors are the users' TOTP second factors.
+	SecondFactors *secondfactor.Service
+	Releases      *release.Service
+	Packages      *releasepackage.Service
+	Catalog       *catalog.Service
+	Artifacts     *artifact.Service
+	Webhooks      *webhook.Service
+	EventLog      *event.Log
+	RequestLog    *requestlog.Log
+	PortalLinks   *session.PortalLinks
+	Search        *search.Service
 	// Analytics reads the usage analytics; Usage records the hot paths'
 	// signals (never blocking, never writing on the request path).
 	Analytics *analytics.Service
@@ -157,6 +160,8 @@ func (s *Server) routes() {
 
 	scoped := e.Group("/v1/accounts/:account", s.negotiate, s.resolveAccount, s.sign, s.apiVersion, s.authenticate)
 	scoped.GET("", s.showAccount)
+	scoped.PATCH("", s.updateAccount)
+	scoped.PUT("", s.updateAccount)
 	scoped.GET("/ping", s.ping)
 	s.accountRoutes(scoped)
 	s.analyticsLayouts()
@@ -211,6 +216,7 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.POST("/users/:id/tokens", s.createUserToken)
 	g.POST("/users/:id/actions/update-password", s.updatePassword)
 	g.POST("/users/:id/actions/reset-password", s.resetPassword)
+	s.secondFactorRoutes(g)
 	g.POST("/users/:id/actions/ban", s.banUser)
 	g.POST("/users/:id/actions/unban", s.unbanUser)
 

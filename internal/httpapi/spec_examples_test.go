@@ -24,6 +24,7 @@ import (
 
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/testenv"
+	"github.com/relkey/relkey/internal/totp"
 	"github.com/relkey/relkey/internal/webhook"
 	"github.com/relkey/relkey/spec"
 )
@@ -35,7 +36,8 @@ type scene struct {
 	about string // the request example's summary
 	// path holds the path parameters other than {account}; body is the
 	// request document. In both, {{name}} is a value saved by an earlier
-	// scene and {{time:D}} the story's start plus the Go duration D.
+	// scene, {{time:D}} the story's start plus the Go duration D and
+	// {{otp:name}} the current code of the saved TOTP secret name.
 	path map[string]string
 	body string
 	// auth is "" (the admin token), "none", "basic EMAIL PASSWORD",
@@ -53,7 +55,10 @@ type scene struct {
 	validated string
 	// fanOut turns the events so far into webhook events before the request.
 	fanOut bool
-	setup  bool // not an example
+	// advance moves the env's clock before the request (a second factor's
+	// next code).
+	advance time.Duration
+	setup   bool // not an example
 }
 
 const (
@@ -69,6 +74,10 @@ func rel(kind, ref string) string {
 // story walks a desktop app's licensing and distribution through every
 // write operation, in an order where each finds what it needs.
 var story = []scene{
+	{op: "updateAccount", about: "Rename the account", status: 200, save: map[string]string{"publicKeySecret": "/data/meta/keys/ed25519"},
+		body: `{"data":{"type":"accounts","attributes":{"name":"Acme Software"}}}`},
+	{op: "replaceAccount", about: "Anonymous sign-up stays open", status: 200,
+		body: `{"data":{"type":"accounts","attributes":{"protected":false}}}`},
 	{op: "createUser", about: "A customer account", status: 201, save: map[string]string{"user": "/data/id"},
 		body: `{"data":{"type":"users","attributes":{"firstName":"Ada","lastName":"Lovelace","email":"` + adaEmail + `","password":"first-password"}}}`},
 	{op: "updateUser", about: "Tag the customer", status: 200, path: map[string]string{"id": "{{user}}"},
@@ -82,6 +91,17 @@ var story = []scene{
 		body: `{"data":{"type":"tokens","attributes":{"name":"Ada's laptop"}}}`},
 	{op: "regenerateToken", status: 200, auth: "bearer userToken", path: map[string]string{"id": "{{userTokenId}}"},
 		save: map[string]string{"userToken": "/data/attributes/token"}},
+	{op: "createSecondFactor", about: "The customer adds an authenticator app (with its password)", status: 201, auth: "bearer userToken",
+		path: map[string]string{"id": "{{user}}"}, body: `{"meta":{"password":"first-password"}}`,
+		save: map[string]string{"factor": "/data/id", "factorSecret": "/data/attributes/secret"}},
+	{op: "updateSecondFactor", about: "A first code of the app enables it", status: 200, auth: "bearer userToken",
+		path: map[string]string{"id": "{{user}}", "factor": "{{factor}}"},
+		body: `{"data":{"type":"second-factors","attributes":{"enabled":true}},"meta":{"otp":"{{otp:factorSecret}}"}}`},
+	{op: "replaceSecondFactor", about: "Disable it, with a code", status: 200, auth: "bearer userToken", advance: 30 * time.Second,
+		path: map[string]string{"id": "{{user}}", "factor": "{{factor}}"},
+		body: `{"data":{"type":"second-factors","attributes":{"enabled":false}},"meta":{"otp":"{{otp:factorSecret}}"}}`},
+	{op: "deleteSecondFactor", about: "Remove it (a code is needed while it is enabled)", status: 204, auth: "bearer userToken", advance: 30 * time.Second,
+		path: map[string]string{"id": "{{user}}", "factor": "{{factor}}"}, body: `{"meta":{"otp":"{{otp:factorSecret}}"}}`},
 	{op: "updatePassword", about: "The customer changes its password with its own token", status: 200, auth: "bearer userToken",
 		path: map[string]string{"id": "{{user}}"}, body: `{"meta":{"oldPassword":"first-password","newPassword":"second-password"}}`},
 	{op: "requestPasswordReset", about: "Forgotten password", status: 204, auth: "none",
@@ -270,7 +290,7 @@ var story = []scene{
 	{op: "deleteUser", status: 204, path: map[string]string{"id": "{{user}}"}},
 }
 
-var storyRef = regexp.MustCompile(`\{\{([a-zA-Z]+)(?::([-0-9a-z.]+))?\}\}`)
+var storyRef = regexp.MustCompile(`\{\{([a-zA-Z]+)(?::([-0-9a-zA-Z.]+))?\}\}`)
 
 // TestSpecExamples plays the story on both engines and checks that
 // spec/examples.yaml holds exactly its requests and answers, normalized;
@@ -331,6 +351,14 @@ func playStory(t *testing.T, e *env, ops map[string]operation) []byte {
 				}
 				return start.Add(d).Format("2006-01-02T15:04:05.000Z")
 			}
+			if parts[1] == "otp" {
+				code, err := totp.Code(saved[parts[2]], totp.Counter(e.clock.Now()))
+				if err != nil {
+					t.Fatalf("%s: %v", m, err)
+				}
+				norm.codes[code] = true
+				return code
+			}
 			v, ok := saved[parts[1]]
 			if !ok {
 				t.Fatalf("%s is not saved yet", m)
@@ -344,6 +372,7 @@ func playStory(t *testing.T, e *env, ops map[string]operation) []byte {
 		if !ok {
 			t.Fatalf("the story's %s is not an operation of spec/openapi.yaml", s.op)
 		}
+		e.advance(s.advance)
 		body := fill(s.body)
 		if s.fanOut {
 			if err := e.app.DeliveryWorker(webhook.WorkerOptions{}).FanOut(context.Background()); err != nil {
@@ -367,6 +396,9 @@ func playStory(t *testing.T, e *env, ops map[string]operation) []byte {
 		for name, from := range s.save {
 			mu.Lock()
 			saved[name] = savedValue(t, r, from)
+			if strings.HasSuffix(name, "Secret") {
+				norm.secret(saved[name])
+			}
 			mu.Unlock()
 		}
 		if s.validated != "" {
@@ -470,6 +502,8 @@ type normalizer struct {
 	values map[string]string
 	// secrets are values without a recognizable form (reset tokens).
 	secrets []string
+	// codes are the one-time codes the story sent, shown as 123456.
+	codes map[string]bool
 }
 
 // secret makes n replace real wherever it appears.
@@ -478,7 +512,7 @@ func (n *normalizer) secret(real string) {
 }
 
 func newNormalizer(start time.Time) *normalizer {
-	return &normalizer{start: start, values: map[string]string{}}
+	return &normalizer{start: start, values: map[string]string{}, codes: map[string]bool{}}
 }
 
 func (n *normalizer) standIn(real string, invent func(i int) string) string {
@@ -496,6 +530,9 @@ func fakeHex(i int, length int) string {
 }
 
 func (n *normalizer) text(s string) string {
+	if n.codes[s] {
+		return "123456"
+	}
 	for _, secret := range n.secrets {
 		s = strings.ReplaceAll(s, secret, n.standIn(secret, func(i int) string { return fakeHex(i, len(secret)) }))
 	}

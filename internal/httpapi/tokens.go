@@ -78,16 +78,30 @@ func (s *Server) createToken(c echo.Context) error {
 	return s.issue(c, to, opts)
 }
 
+// tokenMeta is the meta of a token request: the code of the user's second
+// factor for an HTTP Basic sign-in.
+type tokenMeta struct {
+	OTP optional.Value[string] `json:"otp"`
+}
+
 func (s *Server) createTokenWithPassword(c echo.Context, email, password string) error {
 	ctx, t := c.Request().Context(), tenantOf(c)
 	if err := s.limit(c, passwordAttempts, passwordWindow, "password", t.ID, c.RealIP(), email); err != nil {
 		return err
 	}
-	u, err := s.Identity.Password(ctx, t, email, password)
+	opts, req, err := s.bearerlessTokenOptions(c)
 	if err != nil {
 		return err
 	}
-	opts, err := s.bearerlessTokenOptions(c)
+	var m tokenMeta
+	if err := req.DecodeMeta(&m); err != nil {
+		return err
+	}
+	var otp *string
+	if m.OTP.Set {
+		otp = &m.OTP.V
+	}
+	u, err := s.Identity.Password(ctx, t, email, password, otp)
 	if err != nil {
 		return err
 	}
@@ -100,21 +114,21 @@ func (s *Server) createTokenWithPassword(c echo.Context, email, password string)
 
 // bearerlessTokenOptions decodes a token request whose bearer the route
 // names: it may not carry relationships.bearer.
-func (s *Server) bearerlessTokenOptions(c echo.Context) (token.Options, error) {
+func (s *Server) bearerlessTokenOptions(c echo.Context) (token.Options, *document.Request, error) {
 	opts, req, err := s.tokenOptions(c)
 	if err != nil {
-		return opts, err
+		return opts, nil, err
 	}
 	if len(req.Relationships) > 0 {
-		return opts, apperr.AtPointer(apperr.Invalid, document.CodeParametersInvalid, "unpermitted parameter", "/data/relationships/bearer")
+		return opts, nil, apperr.AtPointer(apperr.Invalid, document.CodeParametersInvalid, "unpermitted parameter", "/data/relationships/bearer")
 	}
-	return opts, nil
+	return opts, req, nil
 }
 
 // generateToken is POST /<bearers>/:id/tokens: a token for the user,
 // product or license the path names, which the principal may see.
 func (s *Server) generateToken(c echo.Context, bearerType string) error {
-	opts, err := s.bearerlessTokenOptions(c)
+	opts, _, err := s.bearerlessTokenOptions(c)
 	if err != nil {
 		return err
 	}

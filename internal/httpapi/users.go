@@ -110,6 +110,8 @@ type passwordMeta struct {
 	NewPassword        optional.Value[string] `json:"new_password"`
 	PasswordResetToken optional.Value[string] `json:"password_reset_token"`
 	Email              optional.Value[string] `json:"email"`
+	// Deliver false keeps POST /passwords from mailing the token.
+	Deliver optional.Value[bool] `json:"deliver"`
 }
 
 func (s *Server) passwordMeta(c echo.Context, required ...string) (passwordMeta, error) {
@@ -152,7 +154,7 @@ func (s *Server) resetPassword(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.Users.ResetPassword(c.Request().Context(), t, pathRef(c), m.PasswordResetToken.V, m.NewPassword.V)
+	u, err := s.Users.ResetPassword(c.Request().Context(), principalOf(c), t, pathRef(c), m.PasswordResetToken.V, m.NewPassword.V)
 	if err != nil {
 		return err
 	}
@@ -169,7 +171,7 @@ func (s *Server) requestPasswordReset(c echo.Context) error {
 	if err := s.limit(c, passwordActionAttempts, resetRequestWindow, "password-reset", t.ID, c.RealIP(), m.Email.V); err != nil {
 		return err
 	}
-	if err := s.Users.RequestPasswordReset(c.Request().Context(), t, m.Email.V); err != nil {
+	if err := s.Users.RequestPasswordReset(c.Request().Context(), t, m.Email.V, m.Deliver.Or(true)); err != nil {
 		return err
 	}
 	return noContent(c)

@@ -36,11 +36,15 @@ func parseAPIVersion(v string) (int, bool) {
 }
 
 // apiVersion accepts the Keygen-Version a client pins (1.0 through 1.8;
-// none is the latest), echoes it, and refuses others with 400
-// INVALID_API_VERSION.
+// none is the account's apiVersion, the latest by default), echoes it, and
+// refuses others with 400 INVALID_API_VERSION.
 func (s *Server) apiVersion(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		minor, ok := parseAPIVersion(c.Request().Header.Get("Keygen-Version"))
+		pinned := c.Request().Header.Get("Keygen-Version")
+		if t := tenantOf(c); strings.TrimSpace(pinned) == "" && t != nil && t.APIVersion != nil {
+			pinned = *t.APIVersion
+		}
+		minor, ok := parseAPIVersion(pinned)
 		if !ok {
 			return errAPIVersion
 		}

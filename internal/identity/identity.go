@@ -23,7 +23,7 @@ type Tokens interface {
 // Users finds user bearers and checks passwords.
 type Users interface {
 	Bearer(ctx context.Context, accountID, id string) (*user.User, error)
-	Authenticate(ctx context.Context, accountID, email, password string) (*user.User, error)
+	Authenticate(ctx context.Context, accountID, email, password string, otp *string) (*user.User, error)
 }
 
 // Products finds product bearers.
@@ -117,10 +117,10 @@ func gone(err error) error {
 	return err
 }
 
-// Password checks an email and password and returns the user, refusing a
-// banned one.
-func (s *Service) Password(ctx context.Context, t *account.Tenant, email, password string) (*user.User, error) {
-	u, err := s.users.Authenticate(ctx, t.ID, email, password)
+// Password checks an email and password (and otp, the code of the user's
+// second factor when it has one) and returns the user, refusing a banned one.
+func (s *Service) Password(ctx context.Context, t *account.Tenant, email, password string, otp *string) (*user.User, error) {
+	u, err := s.users.Authenticate(ctx, t.ID, email, password, otp)
 	if err != nil {
 		return nil, err
 	}

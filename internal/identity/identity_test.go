@@ -55,7 +55,7 @@ func (f *fakeUsers) Bearer(_ context.Context, accountID, id string) (*user.User,
 	return bearer(f.byID, f.err, "user", accountID, id)
 }
 
-func (f *fakeUsers) Authenticate(_ context.Context, accountID, email, password string) (*user.User, error) {
+func (f *fakeUsers) Authenticate(_ context.Context, accountID, email, password string, _ *string) (*user.User, error) {
 	f.logins = append(f.logins, accountID+"|"+email+"|"+password)
 	return f.login, f.loginErr
 }
@@ -278,7 +278,7 @@ func TestPassword(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture()
 			f.users.login, f.users.loginErr = tt.login, tt.loginErr
-			got, err := f.svc.Password(context.Background(), tenant, "a@b.c", "pw")
+			got, err := f.svc.Password(context.Background(), tenant, "a@b.c", "pw", nil)
 			if !slices.Equal(f.users.logins, []string{"acct|a@b.c|pw"}) {
 				t.Errorf("users asked %v", f.users.logins)
 			}

@@ -401,7 +401,7 @@ func TestResetTokensLetImportedUsersIn(t *testing.T) {
 	}
 	ctx := context.Background()
 	carol := must[*relkey.User](t)(dst.admin.Users.Get(ctx, "carol@example.com"))
-	if _, err := dst.admin.Users.ResetPassword(ctx, carol.ID, dst.resetToken("carol@example.com"), "carol-new-password"); err != nil {
+	if _, err := dst.admin.Anonymous().Users.ResetPassword(ctx, carol.ID, dst.resetToken("carol@example.com"), "carol-new-password"); err != nil {
 		t.Fatal(err)
 	}
 	tok, err := dst.admin.CreateToken(ctx, "carol@example.com", "carol-new-password")

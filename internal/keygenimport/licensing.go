@@ -317,7 +317,7 @@ func (r *run) users(ctx context.Context) error {
 			}
 			// A user without a password who has not been sent a reset gets one.
 			if target.PasswordDigest == nil && target.PasswordResetExpiry == nil {
-				if err := r.dst.Users.RequestPasswordReset(ctx, r.t, target.Email); err != nil {
+				if err := r.dst.Users.RequestPasswordReset(ctx, r.t, target.Email, false); err != nil {
 					return 0, err
 				}
 				r.summary.PasswordResets++

@@ -26,7 +26,7 @@ func TestOnboard(t *testing.T) {
 		wantCode string // "" for success
 	}{
 		{"onboarded", onboard.Onboarding{Slug: "globex", Name: "Globex", Email: "g@globex.test", Password: "secret123"}, ""},
-		{"short password", onboard.Onboarding{Slug: "initech", Name: "Initech", Email: "i@initech.test", Password: "x"}, "PASSWORD_INVALID"},
+		{"short password", onboard.Onboarding{Slug: "initech", Name: "Initech", Email: "i@initech.test", Password: "x"}, "PASSWORD_TOO_SHORT"},
 		{"taken slug", onboard.Onboarding{Slug: "acme", Name: "Again", Email: "b@acme.test", Password: "secret123"}, "SLUG_TAKEN"},
 		{"bad slug", onboard.Onboarding{Slug: "Not A Slug", Name: "X", Email: "x@x.test", Password: "secret123"}, "SLUG_INVALID"},
 	}

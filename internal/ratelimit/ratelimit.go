@@ -22,6 +22,11 @@ type Limiter struct {
 // New returns a limiter over db.
 func New(db *database.DB) *Limiter { return &Limiter{db: db, now: database.Now} }
 
+// SetClock replaces the clock windows are counted on (tests).
+func (l *Limiter) SetClock(now func() time.Time) {
+	l.now = func() time.Time { return now().UTC().Truncate(time.Millisecond) }
+}
+
 // Result is the state of a key's window after a hit.
 type Result struct {
 	Allowed   bool

@@ -68,6 +68,15 @@ func (s *Store) DeleteForBearer(ctx context.Context, accountID, bearerType, bear
 	return database.Error(err)
 }
 
+// DeleteForBearerExcept revokes the bearer's tokens but keepID ("" = all).
+func (s *Store) DeleteForBearerExcept(ctx context.Context, accountID, bearerType, bearerID, keepID string) error {
+	q := s.db.Conn(ctx).Where("account_id = ? AND bearer_type = ? AND bearer_id = ?", accountID, bearerType, bearerID)
+	if keepID != "" {
+		q = q.Where("id <> ?", keepID)
+	}
+	return database.Error(q.Delete(&Token{}).Error)
+}
+
 // Consume counts one activation (or deactivation) against an activation
 // token's maximum, atomically: ACTIVATIONS_LIMIT_EXCEEDED (or the
 // deactivation analog) when the maximum is reached.

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
 	"net/mail"
 	"strings"
 	"time"
@@ -93,9 +94,11 @@ func (u *User) FullName() *string {
 // PasswordResetLifetime is how long a reset token works.
 const PasswordResetLifetime = 24 * time.Hour
 
-// TokenRevoker deletes the tokens of a bearer that goes away.
+// TokenRevoker deletes the tokens of a bearer that goes away, or whose
+// password changed.
 type TokenRevoker interface {
 	DeleteForBearer(ctx context.Context, accountID, bearerType, bearerID string) error
+	DeleteForBearerExcept(ctx context.Context, accountID, bearerType, bearerID, keepID string) error
 }
 
 // Transactor runs functions in one database transaction, and records
@@ -113,6 +116,8 @@ type Service struct {
 	events    *event.Bus
 	passwords *password.Hasher
 	groups    Groups
+	factors   SecondFactors
+	mailer    ResetMailer
 	now       func() time.Time
 }
 
@@ -121,6 +126,27 @@ type Groups interface {
 	// Admit checks, inside the caller's transaction, that the group
 	// (nil: none) has room for one more user.
 	Admit(ctx context.Context, accountID string, groupID *string) error
+}
+
+// SecondFactors is the second factor step of a password sign-in: nil when
+// the user has no enabled factor or otp is one of its codes.
+type SecondFactors interface {
+	Check(ctx context.Context, accountID, userID string, otp *string) error
+}
+
+// SetClock replaces the clock of reset token expiries and bans (tests).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// SetSecondFactors makes password sign-ins ask for the users' second
+// factors (they are built over the users, so they come after).
+func (s *Service) SetSecondFactors(f SecondFactors) { s.factors = f }
+
+// PasswordMatches checks a user's password; a user without one matches none.
+func (s *Service) PasswordMatches(ctx context.Context, u *User, plain string) (bool, error) {
+	if u.PasswordDigest == nil {
+		return false, nil
+	}
+	return s.passwords.Matches(ctx, *u.PasswordDigest, plain)
 }
 
 // NewService returns the user rules over store, hashing passwords with
@@ -271,8 +297,11 @@ func (s *Service) apply(ctx context.Context, u *User, p Params) error {
 }
 
 func (s *Service) hashPassword(ctx context.Context, plain string, field apperr.Field) (string, error) {
-	if n := len(plain); n < password.MinBytes || n > password.MaxBytes {
-		return "", apperr.At(apperr.Unprocessable, "PASSWORD_INVALID", "must be 6 to 72 bytes long", field)
+	switch n := len(plain); {
+	case n < password.MinBytes:
+		return "", apperr.At(apperr.Unprocessable, "PASSWORD_TOO_SHORT", fmt.Sprintf("is too short (minimum is %d characters)", password.MinBytes), field)
+	case n > password.MaxBytes:
+		return "", apperr.At(apperr.Unprocessable, "PASSWORD_TOO_LONG", fmt.Sprintf("is too long (maximum is %d bytes)", password.MaxBytes), field)
 	}
 	return s.passwords.Hash(ctx, plain)
 }
@@ -437,10 +466,12 @@ func credentialError(code, detail string) error {
 	return apperr.AtHeader(apperr.Unauthenticated, code, detail, "Authorization")
 }
 
-// Authenticate checks an email and password within the account, in
-// Keygen's order of failures. Every failure is a 401 about the
-// Authorization header.
-func (s *Service) Authenticate(ctx context.Context, accountID, email, password string) (*User, error) {
+// Authenticate checks an email and password within the account, and the
+// code of the user's second factor when it has one enabled, in Keygen's
+// order of failures (the code before the password, so that a wrong code
+// tells nothing of the password). Every failure is a 401 about the
+// Authorization header, or about /meta/otp.
+func (s *Service) Authenticate(ctx context.Context, accountID, email, password string, otp *string) (*User, error) {
 	if strings.TrimSpace(email) == "" {
 		return nil, credentialError("EMAIL_REQUIRED", "email is required")
 	}
@@ -457,6 +488,11 @@ func (s *Service) Authenticate(ctx context.Context, accountID, email, password s
 	if password == "" {
 		return nil, credentialError("PASSWORD_REQUIRED", "password is required")
 	}
+	if s.factors != nil {
+		if err := s.factors.Check(ctx, accountID, u.ID, otp); err != nil {
+			return nil, err
+		}
+	}
 	ok, err := s.passwords.Matches(ctx, *u.PasswordDigest, password)
 	if err != nil {
 		return nil, err
@@ -467,7 +503,8 @@ func (s *Service) Authenticate(ctx context.Context, accountID, email, password s
 	return u, nil
 }
 
-// UpdatePassword changes the principal's own password after checking the old one.
+// UpdatePassword changes the principal's own password after checking the
+// old one, and revokes the user's other tokens (Keygen's update-password).
 func (s *Service) UpdatePassword(ctx context.Context, who *access.Principal, t *account.Tenant, ref, oldPassword, newPassword string) (*User, error) {
 	u, err := s.visible(ctx, who, t, ref, "user.password.update")
 	if err != nil {
@@ -476,25 +513,31 @@ func (s *Service) UpdatePassword(ctx context.Context, who *access.Principal, t *
 	if !who.Is(access.BearerUser, u.ID) {
 		return nil, access.Denied("only the user may update its own password")
 	}
-	ok := false
-	if u.PasswordDigest != nil {
-		if ok, err = s.passwords.Matches(ctx, *u.PasswordDigest, oldPassword); err != nil {
-			return nil, err
-		}
+	ok, err := s.PasswordMatches(ctx, u, oldPassword)
+	if err != nil {
+		return nil, err
 	}
 	if !ok {
-		return nil, apperr.At(apperr.Unauthenticated, "PASSWORD_INVALID", "is incorrect", apperr.Meta("old_password"))
+		return nil, apperr.At(apperr.Unauthenticated, "PASSWORD_INVALID", "is not valid", apperr.Meta("old_password"))
 	}
-	return s.setPassword(ctx, u, newPassword)
+	return s.setPassword(ctx, u, newPassword, who.TokenID)
 }
 
-func (s *Service) setPassword(ctx context.Context, u *User, plain string) (*User, error) {
-	digest, err := s.hashPassword(ctx, plain, apperr.Meta("new_password"))
+// setPassword stores a new password, forgets any reset token and revokes
+// the user's tokens but keep (a token id, or "").
+func (s *Service) setPassword(ctx context.Context, u *User, plain, keep string) (*User, error) {
+	digest, err := s.hashPassword(ctx, plain, apperr.Attr("password"))
 	if err != nil {
 		return nil, err
 	}
 	u.PasswordDigest, u.PasswordResetDigest, u.PasswordResetExpiry = &digest, nil, nil
-	if err := s.store.Save(ctx, u); err != nil {
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.Save(ctx, u); err != nil {
+			return err
+		}
+		return s.tokens.DeleteForBearerExcept(ctx, u.AccountID, access.BearerUser, u.ID, keep)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -505,10 +548,20 @@ func resetDigest(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// ResetMailer mails a reset token to its user (through the mail outbox,
+// in the caller's transaction).
+type ResetMailer interface {
+	MailPasswordReset(ctx context.Context, t *account.Tenant, u *User, token string, expiry time.Time) error
+}
+
+// SetResetMailer makes RequestPasswordReset mail the tokens (RELKEY_SMTP_URL).
+func (s *Service) SetResetMailer(m ResetMailer) { s.mailer = m }
+
 // RequestPasswordReset issues a reset token for the account's user with
 // that email and publishes it (event user.password-reset) for a hook to
-// deliver. An unknown email does nothing, so the answer reveals nothing.
-func (s *Service) RequestPasswordReset(ctx context.Context, t *account.Tenant, email string) error {
+// deliver; with a mailer and deliver, it is mailed too. An unknown email
+// does nothing, so the answer reveals nothing.
+func (s *Service) RequestPasswordReset(ctx context.Context, t *account.Tenant, email string, deliver bool) error {
 	u, err := s.store.FindByEmail(ctx, t.ID, email)
 	if apperr.Is(err, apperr.NotFound) {
 		return nil
@@ -525,7 +578,16 @@ func (s *Service) RequestPasswordReset(ctx context.Context, t *account.Tenant, e
 	expiry := s.now().UTC().Add(PasswordResetLifetime).Truncate(time.Millisecond)
 	u.PasswordResetDigest, u.PasswordResetExpiry = &digest, &expiry
 	// Recorded without the token: the event log keeps no secrets.
-	if err := s.tx.Change(ctx, func(ctx context.Context) error { return s.store.Save(ctx, u) }, occurred(nil, event.UserPasswordReset, u)); err != nil {
+	err = s.tx.Change(ctx, func(ctx context.Context) error {
+		if err := s.store.Save(ctx, u); err != nil {
+			return err
+		}
+		if deliver && s.mailer != nil {
+			return s.mailer.MailPasswordReset(ctx, t, u, token, expiry)
+		}
+		return nil
+	}, occurred(nil, event.UserPasswordReset, u))
+	if err != nil {
 		return err
 	}
 	s.events.Publish(ctx, event.Event{Type: event.UserPasswordReset, AccountID: t.ID, ResourceID: u.ID,
@@ -533,22 +595,35 @@ func (s *Service) RequestPasswordReset(ctx context.Context, t *account.Tenant, e
 	return nil
 }
 
-// ResetPassword sets a new password with a reset token; it needs no other
-// credential and works once.
-func (s *Service) ResetPassword(ctx context.Context, t *account.Tenant, ref, token, newPassword string) (*User, error) {
-	invalid := apperr.At(apperr.Unauthenticated, "PASSWORD_RESET_TOKEN_INVALID", "is invalid or expired", apperr.Meta("password_reset_token"))
+// ResetPassword sets a new password with a reset token, as Keygen's
+// reset-password: anyone without a token, or the user itself, may; a user
+// of a protected account who never had a password may not (403). A token
+// that does not match is a 404, so that the answer tells nothing of the
+// user; an expired one a 401. Every token of the user is revoked.
+func (s *Service) ResetPassword(ctx context.Context, who *access.Principal, t *account.Tenant, ref, token, newPassword string) (*User, error) {
 	u, err := s.store.Find(ctx, t.ID, ref, access.Scope{All: true})
-	if apperr.Is(err, apperr.NotFound) {
-		return nil, invalid
-	}
 	if err != nil {
 		return nil, err
 	}
-	if u.PasswordResetDigest == nil || u.PasswordResetExpiry == nil || s.now().After(*u.PasswordResetExpiry) ||
-		subtle.ConstantTimeCompare([]byte(*u.PasswordResetDigest), []byte(resetDigest(token))) != 1 {
-		return nil, invalid
+	if who != nil {
+		if err := who.Require("user.password.reset"); err != nil {
+			return nil, err
+		}
+		if !who.Is(access.BearerUser, u.ID) {
+			return nil, access.Denied("only the user may reset its own password")
+		}
 	}
-	return s.setPassword(ctx, u, newPassword)
+	if u.Role == RoleUser && t.Protected && u.PasswordDigest == nil {
+		return nil, access.Denied("users without a password may not set one on a protected account")
+	}
+	if u.PasswordResetDigest == nil || u.PasswordResetExpiry == nil ||
+		subtle.ConstantTimeCompare([]byte(*u.PasswordResetDigest), []byte(resetDigest(token))) != 1 {
+		return nil, apperr.NotFoundResource("user", ref)
+	}
+	if s.now().After(*u.PasswordResetExpiry) {
+		return nil, apperr.At(apperr.Unauthenticated, "PASSWORD_RESET_TOKEN_EXPIRED", "is expired", apperr.Meta("password_reset_token"))
+	}
+	return s.setPassword(ctx, u, newPassword, "")
 }
 
 // LicenseUserID returns the id of the user (ref: an id or email) who owns

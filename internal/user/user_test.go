@@ -48,8 +48,8 @@ func TestCreateAndAuthenticate(t *testing.T) {
 				{"jane@example.com", "secret123", "EMAIL_TAKEN"},
 				{"", "secret123", "EMAIL_MISSING"},
 				{"not-an-email", "secret123", "EMAIL_INVALID"},
-				{"b@example.com", "12345", "PASSWORD_INVALID"},
-				{"b@example.com", strings.Repeat("p", 73), "PASSWORD_INVALID"},
+				{"b@example.com", "12345", "PASSWORD_TOO_SHORT"},
+				{"b@example.com", strings.Repeat("p", 73), "PASSWORD_TOO_LONG"},
 			}
 			admin := access.NewPrincipal(acct, access.RoleAdmin, access.BearerUser, u.ID, "", nil)
 			for _, tt := range creates {
@@ -68,7 +68,7 @@ func TestCreateAndAuthenticate(t *testing.T) {
 				{"JANE@EXAMPLE.COM", "secret123", ""},
 			}
 			for _, tt := range logins {
-				got, err := svc.Authenticate(ctx, acct, tt.email, tt.password)
+				got, err := svc.Authenticate(ctx, acct, tt.email, tt.password, nil)
 				if tt.code == "" {
 					if err != nil || got.ID != u.ID {
 						t.Errorf("login %q: %v", tt.email, err)
@@ -80,7 +80,7 @@ func TestCreateAndAuthenticate(t *testing.T) {
 					t.Errorf("login %q: %v, want 401 %s about Authorization", tt.email, err, tt.code)
 				}
 			}
-			if _, err := svc.Authenticate(ctx, uuid.NewString(), "jane@example.com", "secret123"); apperr.As(err).Code != "EMAIL_INVALID" {
+			if _, err := svc.Authenticate(ctx, uuid.NewString(), "jane@example.com", "secret123", nil); apperr.As(err).Code != "EMAIL_INVALID" {
 				t.Errorf("login in another account: %v", err)
 			}
 		})
