@@ -95,6 +95,9 @@ func (s *Server) authenticateEngine(next echo.HandlerFunc) echo.HandlerFunc {
 
 func (s *Server) authenticating(lenient bool, next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if err := malformedOf(c); err != nil {
+			return err
+		}
 		cred, ok, err := parseCredentials(c, lenient)
 		if err != nil {
 			return err

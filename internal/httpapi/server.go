@@ -95,6 +95,9 @@ type Observer interface {
 type Server struct {
 	Deps
 	echo *echo.Echo
+	// scoped holds the "METHOD /pattern" of every route answered under an
+	// account (resolved, signed, authenticated).
+	scoped map[string]bool
 }
 
 // New builds the HTTP API with every route.
@@ -115,7 +118,7 @@ func New(d Deps) *Server {
 	if d.Observer != nil {
 		e.Use(d.Observer.Observe)
 	}
-	e.Use(s.requestID, s.accessLog, s.recoverPanics, s.deadline)
+	e.Use(s.requestID, s.accessLog, s.recoverPanics, s.deadline, s.wellFormed)
 	s.routes()
 	return s
 }
@@ -143,6 +146,18 @@ func (s *Server) routes() {
 		e.HEAD(storage.LocalPathPrefix+"*", s.downloadBlob)
 		e.PUT(storage.LocalPathPrefix+"*", s.uploadBlob)
 	}
+	unscoped := map[string]bool{}
+	for _, r := range e.Routes() {
+		unscoped[r.Method+" "+r.Path] = true
+	}
+	defer func() {
+		s.scoped = map[string]bool{}
+		for _, r := range e.Routes() {
+			if key := r.Method + " " + r.Path; !unscoped[key] {
+				s.scoped[key] = true
+			}
+		}
+	}()
 
 	scoped := e.Group("/v1/accounts/:account", s.negotiate, s.resolveAccount, s.sign, s.apiVersion, s.authenticate)
 	scoped.GET("", s.showAccount)
