@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
@@ -69,6 +70,47 @@ func TestMalformedBytesInPathsQueriesAndHeaders(t *testing.T) {
 		}
 		if lines := e.errorLines(); len(lines) > 0 {
 			t.Fatalf("ERROR lines for client mistakes:\n%s", strings.Join(lines, "\n"))
+		}
+	})
+}
+
+// TestLogsCarryNoSecrets runs the credentials of a whole API session (a
+// token, a password, a license key as path and as credential, a query
+// string, a blob URL's signature) and greps the server's log for each: the
+// log names routes and resolved ids, never what a client sent as a secret.
+func TestLogsCarryNoSecrets(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		e := newEnv(t, b)
+		bs := e.seedBearers()
+		secrets := map[string]string{"admin token": e.token, "read-only token": bs.readOnly, "user token": bs.user,
+			"product token": bs.product, "license key": bs.license, "password": "password-123", "filter value": "secret-fingerprint-filter"}
+		e.do("GET", "/v1/accounts/acme/licenses/"+url.PathEscape(bs.license), "", bearer(bs.product))
+		e.do("GET", "/v1/accounts/acme/licenses/"+url.PathEscape(bs.license)+"/actions/validate", "", bearer(e.token))
+		e.do("POST", "/v1/accounts/acme/licenses/actions/validate-key", `{"meta":{"key":"`+bs.license+`"}}`)
+		e.do("GET", "/v1/accounts/acme/me", "", header{"Authorization", "License " + bs.license})
+		e.do("GET", "/v1/accounts/acme/machines?fingerprint=secret-fingerprint-filter&auth="+url.QueryEscape("Bearer "+bs.user), "")
+		e.do("GET", "/v1/accounts/acme/licenses?auth="+url.QueryEscape(e.token), "")
+		e.do("POST", "/v1/accounts/acme/tokens", "", basic("customer@acme.test", "password-123"))
+		e.do("POST", "/v1/accounts/acme/tokens", "", basic("customer@acme.test", "wrong-password-456"))
+		secrets["wrong password"] = "wrong-password-456"
+		e.do("GET", "/v1/accounts/acme/licenses/not-a-key-"+bs.license[:8]+"-guess", "", bearer(bs.product))
+		secrets["guessed key"] = "not-a-key-" + bs.license[:8] + "-guess"
+		e.do("POST", "/v1/accounts/acme/users/"+bs.userID+"/actions/update-password",
+			`{"meta":{"oldPassword":"password-123","newPassword":"password-789"}}`, bearer(bs.user))
+		secrets["new password"] = "password-789"
+		e.do("GET", "/v1/accounts/acme/products", "", bearer("admin-guessed-token-value"))
+		secrets["guessed token"] = "admin-guessed-token-value"
+		log := e.logs.String()
+		if !strings.Contains(log, `"route":"/v1/accounts/:account/licenses/:id"`) {
+			t.Fatalf("the access log names no route patterns:\n%s", lastLines(log, 5))
+		}
+		if !strings.Contains(log, `"resource":"`+bs.licenseID+`"`) {
+			t.Fatalf("the access log names no resolved resource id:\n%s", lastLines(log, 5))
+		}
+		for name, secret := range secrets {
+			if strings.Contains(log, secret) || strings.Contains(log, url.QueryEscape(secret)) || strings.Contains(log, url.PathEscape(secret)) {
+				t.Errorf("the %s is in the log", name)
+			}
 		}
 	})
 }

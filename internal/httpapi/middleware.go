@@ -49,8 +49,9 @@ func requestIDOf(c echo.Context) string {
 	return id
 }
 
-// accessLog logs one line per request. It logs the path only: query
-// strings may carry ?auth= credentials, and headers are never logged.
+// accessLog logs one line per request. It logs the route pattern and the
+// resolved resource's id, never the path (a license key can be an id in it),
+// the query (?auth= credentials) nor a header.
 func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -68,7 +69,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		attrs := make([]slog.Attr, 0, 8)
 		attrs = append(attrs,
 			slog.String("method", c.Request().Method),
-			slog.String("path", c.Request().URL.Path),
+			slog.String("route", routeOf(c)),
 			slog.Int("status", c.Response().Status),
 			slog.Int64("bytes", c.Response().Size),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
@@ -78,10 +79,35 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if t := tenantOf(c); t != nil {
 			attrs = append(attrs, slog.String("account", t.ID))
 		}
+		if id := resourceOf(c); id != "" {
+			attrs = append(attrs, slog.String("resource", id))
+		}
 		// Typed attributes: one line a request without boxing each value.
 		s.Logger.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 		return nil
 	}
+}
+
+const ctxResource = "relkey.resource"
+
+// routeOf is the request's route pattern, never its path.
+func routeOf(c echo.Context) string {
+	if p := c.Path(); p != "" {
+		return p
+	}
+	return "unmatched"
+}
+
+// resourceOf is the id of the record the request answered with, else the
+// path's :id when it is an id (never a key or fingerprint standing in for one).
+func resourceOf(c echo.Context) string {
+	if id, _ := c.Get(ctxResource).(string); id != "" {
+		return id
+	}
+	if ref := c.Param("id"); uuid.Validate(ref) == nil {
+		return ref
+	}
+	return ""
 }
 
 // recoverPanics turns a panic into an internal error for the error handler.
