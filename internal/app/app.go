@@ -273,6 +273,7 @@ func (a *App) Server() *httpapi.Server {
 		RequestTimeout: a.Config.RequestTimeout,
 		MaxBodyBytes:   a.Config.MaxBodyBytes,
 		Engines:        a.engines(),
+		Edge:           a.Config.Edge,
 	}
 	if a.Metrics != nil {
 		deps.Observer = a.Metrics

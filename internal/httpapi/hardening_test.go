@@ -1,10 +1,13 @@
 package httpapi_test
 
 import (
+	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/relkey/relkey/internal/config"
 	"github.com/relkey/relkey/internal/testenv"
 )
 
@@ -113,4 +116,60 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestLoginLimitsTrustOnlyConfiguredProxies: X-Forwarded-For names the
+// client only from RELKEY_TRUSTED_PROXIES; rotating it from anywhere else
+// changes nothing. Attempts are limited per email from any address and
+// per address whatever the emails.
+func TestLoginLimitsTrustOnlyConfiguredProxies(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		login := func(e *env, email, forwarded string) *response {
+			return e.do("POST", "/v1/accounts/acme/tokens", "", basic(email, "wrong"), header{"X-Forwarded-For", forwarded}, header{"X-Real-IP", forwarded})
+		}
+		untrusted := newEnv(t, b)
+		refused := 0
+		for i := range 40 {
+			if r := login(untrusted, fmt.Sprintf("guess-%d@acme.test", i), fmt.Sprintf("198.51.100.%d", i)); r.status == 429 {
+				refused++
+			}
+		}
+		if refused != 10 {
+			t.Fatalf("rotating X-Forwarded-For from an untrusted peer: %d of 40 refused, want 10 past the per-address 30", refused)
+		}
+		if !strings.Contains(untrusted.logs.String(), `"ip":"127.0.0.1"`) || strings.Contains(untrusted.logs.String(), `198.51.100.`) {
+			t.Fatal("the log names a forwarded address from an untrusted peer")
+		}
+
+		trusted := newEnv(t, b, func(c *config.Config) { c.Edge.TrustedProxies = cidrs(t, "127.0.0.0/8") })
+		for i := range 40 {
+			if r := login(trusted, fmt.Sprintf("guess-%d@acme.test", i), fmt.Sprintf("198.51.100.%d", i)); r.status == 429 {
+				t.Fatalf("attempt %d from its own forwarded address refused", i)
+			}
+		}
+		refused = 0
+		for i := range 10 {
+			if r := login(trusted, "admin@acme.test", fmt.Sprintf("203.0.113.%d", i)); r.status == 429 {
+				refused++
+			}
+		}
+		if refused != 5 {
+			t.Fatalf("one email from 10 addresses: %d refused, want 5", refused)
+		}
+		if !strings.Contains(trusted.logs.String(), `"ip":"203.0.113.9"`) {
+			t.Fatal("the log does not name the forwarded client of a trusted proxy")
+		}
+	})
+}
+
+func cidrs(t testing.TB, values ...string) []*net.IPNet {
+	var out []*net.IPNet
+	for _, v := range values {
+		_, n, err := net.ParseCIDR(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, n)
+	}
+	return out
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/relkey/relkey/internal/artifact"
 	"github.com/relkey/relkey/internal/catalog"
 	"github.com/relkey/relkey/internal/checkout"
+	"github.com/relkey/relkey/internal/config"
 	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/group"
@@ -80,6 +81,8 @@ type Deps struct {
 	// Pages, when set, serves /console/..., /portal/... and their
 	// /assets/console/... (the web console).
 	Pages http.Handler
+	// Edge is the trusted proxies, allowed hosts and CORS origins.
+	Edge config.Edge
 }
 
 // Observer watches the API for the metrics, so that this package needs no
@@ -113,6 +116,7 @@ func New(d Deps) *Server {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = clientIP(d.Edge.TrustedProxies)
 	s := &Server{Deps: d, echo: e}
 	e.HTTPErrorHandler = s.handleError
 	if d.Observer != nil {
