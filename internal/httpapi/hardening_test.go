@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/relkey/relkey/internal/config"
 	"github.com/relkey/relkey/internal/testenv"
@@ -172,4 +173,28 @@ func cidrs(t testing.TB, values ...string) []*net.IPNet {
 		out = append(out, n)
 	}
 	return out
+}
+
+// TestUnknownEmailCostsWhatAKnownOneDoes: a login with an unknown email
+// answers as Keygen does (401 EMAIL_INVALID) but only after the password
+// work a known email's wrong password costs, so timing tells nothing.
+func TestUnknownEmailCostsWhatAKnownOneDoes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		e := newEnv(t, b, func(c *config.Config) { c.PasswordCost = 8 })
+		e.admin("POST", "/v1/accounts/acme/users", userBody("known@acme.test", "user"))
+		fastest := func(email, code string) time.Duration {
+			best := time.Hour
+			for range 3 {
+				start := time.Now()
+				e.do("POST", "/v1/accounts/acme/tokens", "", basic(email, "wrong-password")).expectError(t, 401, code)
+				best = min(best, time.Since(start))
+			}
+			return best
+		}
+		known := fastest("known@acme.test", "PASSWORD_INVALID")
+		unknown := fastest("nobody@acme.test", "EMAIL_INVALID")
+		if unknown < known/3 {
+			t.Fatalf("unknown email answered in %v, a known one in %v", unknown, known)
+		}
+	})
 }
