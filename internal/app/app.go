@@ -149,6 +149,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Validations = validation.NewService(a.Licenses, validator, a.Toucher, a.Validated)
 	a.Checkouts = checkout.NewService(a.Licenses, a.Machines, checkoutRelated{a.Products, a.Users, a.Entitlements})
 	a.Limiter = ratelimit.New(db)
+	a.Guesses = ratelimit.NewGuesses(a.Limiter)
 	if err := a.openPages(); err != nil {
 		db.Close()
 		return nil, err
@@ -195,6 +196,7 @@ func (a *App) Instrument(version string) (*metrics.Metrics, error) {
 func (a *App) RunJobs(ctx context.Context) {
 	var jobs sync.WaitGroup
 	jobs.Go(func() { a.every(ctx, 2*time.Second, "settle_uploads", a.Artifacts.SettleWaiting) })
+	jobs.Go(func() { a.every(ctx, time.Second, "share_guess_counts", a.Guesses.Sync) })
 	culler := machine.NewCuller(a.DB)
 	jobs.Go(func() {
 		a.every(ctx, time.Minute, "cull_machines", func(ctx context.Context) error {

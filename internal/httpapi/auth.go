@@ -105,6 +105,9 @@ func (s *Server) authenticating(lenient bool, next echo.HandlerFunc) echo.Handle
 		if !ok || cred.basicPassword {
 			return next(c)
 		}
+		if err := s.guessAllowed(c); err != nil {
+			return err
+		}
 		ctx, t := c.Request().Context(), tenantOf(c)
 		var who *access.Principal
 		if cred.license != "" {
@@ -117,6 +120,9 @@ func (s *Server) authenticating(lenient bool, next echo.HandlerFunc) echo.Handle
 					who, err = byKey, keyErr
 				}
 			}
+		}
+		if failedGuess(err) {
+			return s.guessFailed(c, err)
 		}
 		if err != nil {
 			return err

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/url"
@@ -195,6 +196,68 @@ func TestUnknownEmailCostsWhatAKnownOneDoes(t *testing.T) {
 		unknown := fastest("nobody@acme.test", "EMAIL_INVALID")
 		if unknown < known/3 {
 			t.Fatalf("unknown email answered in %v, a known one in %v", unknown, known)
+		}
+	})
+}
+
+// TestKeyGuessingIsLimited: failed license-key and token guesses and
+// failed validate-key lookups are counted in memory per client address and
+// per account; past the address's limit it gets 429 with Keygen's
+// X-RateLimit-* and Retry-After, and while the account is guessed at from
+// everywhere, addresses that guessed wrong are refused too. A valid key
+// from an address that never guessed is never slowed.
+func TestKeyGuessingIsLimited(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		e := newEnv(t, b, func(c *config.Config) { c.Edge.TrustedProxies = cidrs(t, "127.0.0.0/8") })
+		_, key := e.licensed(`"name":"Keyed","authenticationStrategy":"LICENSE"`)
+		from := func(ip string) header { return header{"X-Forwarded-For", ip} }
+		validate := func(k, ip string) *response {
+			return e.do("POST", "/v1/accounts/acme/licenses/actions/validate-key", `{"meta":{"key":"`+k+`"}}`, from(ip))
+		}
+		for i := range 30 {
+			var r *response
+			switch i % 3 {
+			case 0:
+				r = validate(fmt.Sprintf("GUESS-%d", i), "198.51.100.1")
+			case 1:
+				r = e.do("GET", "/v1/accounts/acme/me", "", header{"Authorization", fmt.Sprintf("License GUESS-%d", i)}, from("198.51.100.1"))
+			default:
+				r = e.do("GET", "/v1/accounts/acme/me", "", bearer(fmt.Sprintf("guessed-token-%d", i)), from("198.51.100.1"))
+			}
+			if r.status == 429 {
+				t.Fatalf("guess %d refused before the limit", i)
+			}
+		}
+		limited := validate(key, "198.51.100.1")
+		limited.expectError(t, 429, "TOO_MANY_REQUESTS")
+		for _, h := range []string{"X-RateLimit-Window", "X-RateLimit-Count", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"} {
+			if limited.header.Get(h) == "" {
+				t.Errorf("429 without %s", h)
+			}
+		}
+		e.do("GET", "/v1/accounts/acme/me", "", header{"Authorization", "License " + key}, from("198.51.100.1")).expectError(t, 429, "TOO_MANY_REQUESTS")
+		if r := validate(key, "198.51.100.2"); r.status != 200 || r.doc(t)["meta"].(map[string]any)["valid"] != true {
+			t.Fatalf("a valid key from another address: %d %s", r.status, r.body)
+		}
+		var rows int64
+		e.app.DB.Conn(context.Background()).Raw(`SELECT count(*) FROM rate_limits WHERE key LIKE 'guard-%'`).Scan(&rows)
+		if rows != 0 {
+			t.Fatalf("failed guesses wrote %d rows synchronously", rows)
+		}
+		// The account guessed at from 300 addresses, once each.
+		for i := range 300 {
+			validate(fmt.Sprintf("SPRAY-%d", i), fmt.Sprintf("10.%d.%d.1", i/250, i%250))
+		}
+		validate("SPRAY-again", "10.0.0.1").expectError(t, 429, "TOO_MANY_REQUESTS")
+		if r := e.do("GET", "/v1/accounts/acme/me", "", header{"Authorization", "License " + key}, from("192.0.2.50")); r.status != 200 {
+			t.Fatalf("a valid key from a clean address during the attack: %d %s", r.status, r.body)
+		}
+		if err := e.app.Guesses.Sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		e.app.DB.Conn(context.Background()).Raw(`SELECT count(*) FROM rate_limits WHERE key LIKE 'guard-%'`).Scan(&rows)
+		if rows != 302 {
+			t.Fatalf("%d shared rows after Sync, want 301 addresses and the account", rows)
 		}
 	})
 }

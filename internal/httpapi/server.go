@@ -50,6 +50,7 @@ type Services struct {
 	Tokens       *token.Service
 	Products     *product.Service
 	Limiter      *ratelimit.Limiter
+	Guesses      *ratelimit.Guesses // failed key and token guesses
 	Policies     *policy.Service
 	Licenses     *license.Service
 	Machines     *machine.Service
