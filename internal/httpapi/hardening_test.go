@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/relkey/relkey/internal/config"
+	"github.com/relkey/relkey/internal/ratelimit"
 	"github.com/relkey/relkey/internal/testenv"
 )
 
@@ -214,7 +215,7 @@ func TestKeyGuessingIsLimited(t *testing.T) {
 		validate := func(k, ip string) *response {
 			return e.do("POST", "/v1/accounts/acme/licenses/actions/validate-key", `{"meta":{"key":"`+k+`"}}`, from(ip))
 		}
-		for i := range 30 {
+		for i := range ratelimit.AddressGuesses {
 			var r *response
 			switch i % 3 {
 			case 0:
@@ -244,8 +245,8 @@ func TestKeyGuessingIsLimited(t *testing.T) {
 		if rows != 0 {
 			t.Fatalf("failed guesses wrote %d rows synchronously", rows)
 		}
-		// The account guessed at from 300 addresses, once each.
-		for i := range 300 {
+		// The account guessed at from as many addresses as it may fail, once each.
+		for i := range ratelimit.AccountGuesses - ratelimit.AddressGuesses {
 			validate(fmt.Sprintf("SPRAY-%d", i), fmt.Sprintf("10.%d.%d.1", i/250, i%250))
 		}
 		validate("SPRAY-again", "10.0.0.1").expectError(t, 429, "TOO_MANY_REQUESTS")
@@ -256,8 +257,8 @@ func TestKeyGuessingIsLimited(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.app.DB.Conn(context.Background()).Raw(`SELECT count(*) FROM rate_limits WHERE key LIKE 'guard-%'`).Scan(&rows)
-		if rows != 302 {
-			t.Fatalf("%d shared rows after Sync, want 301 addresses and the account", rows)
+		if want := ratelimit.AccountGuesses - ratelimit.AddressGuesses + 2; rows != int64(want) {
+			t.Fatalf("%d shared rows after Sync, want %d: one an address and the account's", rows, want)
 		}
 	})
 }

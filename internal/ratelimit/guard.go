@@ -134,11 +134,11 @@ type Guesses struct {
 	Address, Account *Guard
 }
 
-// Guess limits: a client address may fail 30 times in 5 minutes, an
-// account's keys and tokens 300 times from all addresses together.
+// Guess limits: a client address may fail 100 times in 5 minutes, an
+// account's keys and tokens 1000 times from all addresses together.
 const (
-	AddressGuesses = 30
-	AccountGuesses = 300
+	AddressGuesses = 100
+	AccountGuesses = 1000
 	GuessWindow    = 5 * time.Minute
 )
 
