@@ -262,3 +262,23 @@ func TestKeyGuessingIsLimited(t *testing.T) {
 		}
 	})
 }
+
+// TestAccountAnswersAreSignedErrorsIncluded: under an account every
+// answer carries the account's signature, refusals of the request's media
+// types and unknown endpoints included (e.do verifies each signature).
+func TestAccountAnswersAreSignedErrorsIncluded(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		e := newEnv(t, b)
+		for _, r := range []*response{
+			e.admin("GET", "/v1/accounts/acme/products", "", header{"Accept", "text/html"}),
+			e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"X"`), header{"Content-Type", "application/xml"}),
+			e.admin("GET", "/v1/accounts/acme/no-such-endpoint", ""),
+			e.do("GET", "/v1/accounts/acme/products", ""),
+			e.admin("GET", "/v1/products", "", header{"Accept", "text/html"}),
+		} {
+			if r.status < 400 || r.header.Get("Keygen-Signature") == "" || r.header.Get("Keygen-Account") != e.acct.Account.ID {
+				t.Errorf("%d %s: unsigned (%q)", r.status, r.body, r.header.Get("Keygen-Signature"))
+			}
+		}
+	})
+}

@@ -164,7 +164,7 @@ func (s *Server) routes() {
 		}
 	}()
 
-	scoped := e.Group("/v1/accounts/:account", s.negotiate, s.resolveAccount, s.sign, s.apiVersion, s.authenticate)
+	scoped := e.Group("/v1/accounts/:account", s.resolveAccount, s.sign, s.negotiate, s.apiVersion, s.authenticate)
 	scoped.GET("", s.showAccount)
 	scoped.GET("/ping", s.ping)
 	s.accountRoutes(scoped)
@@ -172,7 +172,7 @@ func (s *Server) routes() {
 
 	// The default account's bare layout, as keygen-go and keygen-cli use it
 	// on a custom domain.
-	bare := e.Group("/v1", s.negotiate, s.resolveDefaultAccount, s.sign, s.apiVersion, s.authenticate)
+	bare := e.Group("/v1", s.resolveDefaultAccount, s.sign, s.negotiate, s.apiVersion, s.authenticate)
 	s.accountRoutes(bare)
 	s.engineRoutes("/v1", s.resolveDefaultAccount)
 }
