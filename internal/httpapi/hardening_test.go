@@ -282,3 +282,41 @@ func TestAccountAnswersAreSignedErrorsIncluded(t *testing.T) {
 		}
 	})
 }
+
+// TestAllowedHostsAndCORS: with RELKEY_ALLOWED_HOSTS another Host is 400
+// HOST_INVALID (the probes excepted); RELKEY_CORS_ORIGINS answers its
+// origins' preflights allowing Authorization and exposes the signature
+// headers, and nothing to other origins.
+func TestAllowedHostsAndCORS(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		e := newEnv(t, b, func(c *config.Config) {
+			c.Edge.AllowedHosts = []string{"licensing.example.com", "127.0.0.1"}
+			c.Edge.CORSOrigins = []string{"https://app.example.com"}
+		})
+		e.admin("GET", "/v1/accounts/acme/products", "", header{"Host", "evil.example"}).expectError(t, 400, "HOST_INVALID", "header", "Host")
+		if r := e.admin("GET", "/v1/accounts/acme/products", "", header{"Host", "Licensing.Example.com:8443"}); r.status != 200 {
+			t.Fatalf("an allowed host: %d %s", r.status, r.body)
+		}
+		if r := e.do("GET", "/v1/health/live", "", header{"Host", "10.1.2.3:8080"}); r.status != 200 {
+			t.Fatalf("the probe by address: %d", r.status)
+		}
+		if r := e.admin("GET", "/v1/accounts/acme/products", ""); r.status != 200 {
+			t.Fatalf("the listener's own address: %d", r.status)
+		}
+		preflight := e.do("OPTIONS", "/v1/accounts/acme/licenses/actions/validate-key", "", header{"Origin", "https://app.example.com"},
+			header{"Access-Control-Request-Method", "POST"}, header{"Access-Control-Request-Headers", "authorization,content-type"})
+		if preflight.status != 204 || preflight.header.Get("Access-Control-Allow-Origin") != "https://app.example.com" ||
+			!strings.Contains(strings.ToLower(preflight.header.Get("Access-Control-Allow-Headers")), "authorization") ||
+			!strings.Contains(preflight.header.Get("Access-Control-Allow-Methods"), "POST") {
+			t.Fatalf("preflight: %d %v", preflight.status, preflight.header)
+		}
+		r := e.admin("GET", "/v1/accounts/acme/products", "", header{"Origin", "https://app.example.com"})
+		if r.header.Get("Access-Control-Allow-Origin") != "https://app.example.com" || !strings.Contains(r.header.Get("Access-Control-Expose-Headers"), "Keygen-Signature") {
+			t.Fatalf("CORS answer: %v", r.header)
+		}
+		other := e.do("OPTIONS", "/v1/accounts/acme/products", "", header{"Origin", "https://evil.example"}, header{"Access-Control-Request-Method", "GET"})
+		if other.header.Get("Access-Control-Allow-Origin") != "" {
+			t.Fatalf("another origin allowed: %v", other.header)
+		}
+	})
+}

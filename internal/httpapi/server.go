@@ -123,7 +123,15 @@ func New(d Deps) *Server {
 	if d.Observer != nil {
 		e.Use(d.Observer.Observe)
 	}
-	e.Use(s.requestID, s.accessLog, s.recoverPanics, s.deadline, s.wellFormed)
+	if len(d.Edge.CORSOrigins) > 0 {
+		// Before routing: a preflight is answered whatever the route's methods.
+		e.Pre(s.cors)
+	}
+	e.Use(s.requestID, s.accessLog, s.recoverPanics)
+	if len(d.Edge.AllowedHosts) > 0 {
+		e.Use(s.allowedHost)
+	}
+	e.Use(s.deadline, s.wellFormed)
 	s.routes()
 	return s
 }
