@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"fmt"
 	"net"
 	"net/url"
@@ -317,6 +319,69 @@ func TestAllowedHostsAndCORS(t *testing.T) {
 		other := e.do("OPTIONS", "/v1/accounts/acme/products", "", header{"Origin", "https://evil.example"}, header{"Access-Control-Request-Method", "GET"})
 		if other.header.Get("Access-Control-Allow-Origin") != "" {
 			t.Fatalf("another origin allowed: %v", other.header)
+		}
+	})
+}
+
+// pacedReader yields chunk bytes of body every pause: a slow link.
+type pacedReader struct {
+	body  []byte
+	chunk int
+	pause time.Duration
+}
+
+func (p *pacedReader) Read(b []byte) (int, error) {
+	if len(p.body) == 0 {
+		return 0, io.EOF
+	}
+	time.Sleep(p.pause) // the slow client under test, not a wait for the server
+	n := copy(b[:min(len(b), p.chunk)], p.body)
+	p.body = p.body[n:]
+	return n, nil
+}
+
+// TestSlowUploadsGetASizeProportionalAllowance: a local-store PUT slower
+// than the request deadline but within its size's allowance is stored and
+// recorded; one that withholds its body past the allowance is cut off.
+func TestSlowUploadsGetASizeProportionalAllowance(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		e := newEnv(t, b, func(c *config.Config) { c.Storage, c.RequestTimeout = nil, 500*time.Millisecond })
+		productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
+		draft := e.id(e.admin("POST", "/v1/accounts/acme/releases", releaseBody(productID, `"channel":"stable","version":"1.0.0"`)))
+		content := make([]byte, 256<<10)
+		created := e.admin("POST", "/v1/accounts/acme/artifacts", artifactBody(draft, `"filename":"slow.bin","filesize":262144`))
+		req, _ := http.NewRequest("PUT", created.header.Get("Location"), &pacedReader{body: content, chunk: 32 << 10, pause: 100 * time.Millisecond})
+		req.ContentLength = int64(len(content))
+		start := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || time.Since(start) < 500*time.Millisecond {
+			t.Fatalf("slow upload: %d after %v", resp.StatusCode, time.Since(start))
+		}
+		if a := attrs(t, e.admin("GET", "/v1/accounts/acme/artifacts/"+data(t, created)["id"].(string), "", header{"Prefer", "no-download"})); a["status"] != "UPLOADED" {
+			t.Fatalf("after the slow upload: %v", a["status"])
+		}
+
+		stalled := e.admin("POST", "/v1/accounts/acme/artifacts", artifactBody(draft, `"filename":"stalled.bin","filesize":65536`))
+		target, _ := url.Parse(stalled.header.Get("Location"))
+		conn, err := net.Dial("tcp", target.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "PUT %s HTTP/1.1\r\nHost: %s\r\nContent-Length: 65536\r\n\r\n", target.RequestURI(), target.Host)
+		conn.Write(make([]byte, 16<<10))
+		start = time.Now()
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		answer, _ := io.ReadAll(conn) // the server answers or closes
+		if strings.HasPrefix(string(answer), "HTTP/1.1 200") {
+			t.Fatal("a withheld body was accepted")
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Fatalf("a withheld body held the connection for %v", took)
 		}
 	})
 }

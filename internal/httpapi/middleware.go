@@ -16,6 +16,7 @@ import (
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/event"
+	"github.com/relkey/relkey/internal/storage"
 )
 
 // Context keys.
@@ -131,13 +132,40 @@ func recoverInto(err *error) {
 // deadline bounds every request. Handlers get 80% of the request timeout
 // (the database's own timeouts match it), keeping the rest to answer, so a
 // slow or absent database ends in a 503 inside the deadline, never a hang.
+// The request body is read under the same deadline, so a client that
+// withholds it is cut off. Transfers to and from the local store have
+// allowances of their own (transferDeadline).
 func (s *Server) deadline(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		ctx, cancel := context.WithTimeout(c.Request().Context(), s.RequestTimeout*8/10)
-		defer cancel()
-		c.SetRequest(c.Request().WithContext(ctx))
-		return next(c)
+		if strings.HasPrefix(c.Request().URL.Path, storage.LocalPathPrefix) {
+			return next(c)
+		}
+		return s.within(c, s.RequestTimeout*8/10, next)
 	}
+}
+
+// within runs next with the request's context and body read bounded by d.
+func (s *Server) within(c echo.Context, d time.Duration, next echo.HandlerFunc) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), d)
+	defer cancel()
+	c.SetRequest(c.Request().WithContext(ctx))
+	deadline, _ := ctx.Deadline()
+	// Not every writer can (a test recorder): the server's timeouts still bound it.
+	_ = http.NewResponseController(c.Response()).SetReadDeadline(deadline)
+	return next(c)
+}
+
+// transferRate is the slowest transfer the local store's allowance expects:
+// 256 KiB/s (2 Mbit/s); a 100 MB installer gets about 6.5 minutes.
+const transferRate = 256 << 10
+
+// transferDeadline gives a local-store upload or download of size bytes
+// the request timeout plus the time the slowest expected link needs for
+// it, for its context, its body read and its answer's write.
+func (s *Server) transferDeadline(c echo.Context, size int64, next echo.HandlerFunc) error {
+	allowance := s.RequestTimeout + time.Duration(size)*time.Second/transferRate
+	_ = http.NewResponseController(c.Response()).SetWriteDeadline(time.Now().Add(allowance))
+	return s.within(c, allowance, next)
 }
 
 var errMimeType = apperr.New(apperr.Invalid, "MIME_TYPE_INVALID",
