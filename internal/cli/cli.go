@@ -183,7 +183,7 @@ func serve(cmd Command, cfg config.Config, logger *slog.Logger) int {
 		scheme = "https"
 	}
 	server := &http.Server{
-		Handler:           a.Server().Handler(),
+		Handler: a.Server().Handler(),
 		// Requests read and answer under their deadline (transfers to the
 		// local store extend theirs); these bound what no handler sees.
 		ReadHeaderTimeout: 10 * time.Second,

@@ -2,10 +2,10 @@ package httpapi_test
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
