@@ -2,7 +2,7 @@
 # The whole test suite: starts throwaway PostgreSQL and MinIO
 # (scripts/services.sh), checks formatting, tidy modules, vet and
 # staticcheck, runs every package with
-# the race detector, runs the real-client suites in test/clients, and stops
+# the race detector, fuzzes the request decoder for 30 s, runs the real-client suites in test/clients, and stops
 # what it started. Every step runs even when an earlier one failed; a summary
 # line per step closes the output, and the exit status is non-zero when any
 # step failed.
@@ -76,6 +76,8 @@ step "go mod tidy -diff (both modules)" bash -c 'go mod tidy -diff && cd test/cl
 step "go vet" go vet ./...
 step "staticcheck" staticcheck_in .
 step "go test -race (every package)" go test -race -count=1 -timeout 15m ./...
+# 30 s of fuzzing the central input check and the request decoder.
+step "fuzz (request validation and decoding, 30s)" go test -run '^$' -fuzz '^FuzzRequestValidationAndDecoding$' -fuzztime 30s ./internal/wellformed
 # Real Keygen clients against relkey built from this tree (their own module).
 step "go vet (test/clients)" bash -c 'cd test/clients && go vet ./...'
 step "staticcheck (test/clients)" staticcheck_in test/clients

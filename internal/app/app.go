@@ -186,6 +186,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Checkouts = checkout.NewService(a.Licenses, a.Machines, checkoutRelated{a.Products, a.Users, a.Entitlements})
 	a.Limiter = ratelimit.New(db)
 	a.openAnalytics()
+	a.Guesses = ratelimit.NewGuesses(a.Limiter)
 	if err := a.openPages(); err != nil {
 		db.Close()
 		return nil, err
@@ -234,6 +235,7 @@ func (a *App) Instrument(version string) (*metrics.Metrics, error) {
 func (a *App) RunJobs(ctx context.Context) {
 	var jobs sync.WaitGroup
 	jobs.Go(func() { a.every(ctx, 2*time.Second, "settle_uploads", a.Artifacts.SettleWaiting) })
+	jobs.Go(func() { a.every(ctx, time.Second, "share_guess_counts", a.Guesses.Sync) })
 	culler, deaths := machine.NewCuller(a.DB), machine.NewDeaths(a.DB, a.Outbox)
 	jobs.Go(func() {
 		a.every(ctx, time.Minute, "cull_machines", func(ctx context.Context) error {
@@ -332,6 +334,7 @@ func (a *App) Server() *httpapi.Server {
 		RequestTimeout: a.Config.RequestTimeout,
 		MaxBodyBytes:   a.Config.MaxBodyBytes,
 		Engines:        a.engines(),
+		Edge:           a.Config.Edge,
 	}
 	if a.Metrics != nil {
 		deps.Observer = a.Metrics

@@ -183,15 +183,20 @@ func serve(cmd Command, cfg config.Config, logger *slog.Logger) int {
 	if err != nil {
 		return fail(cmd, err)
 	}
+	listener = limitPerIP(listener, maxConnsPerIP, cfg.Edge.TrustedProxies)
 	scheme := "http"
 	if cfg.TLS != nil {
 		listener = tls.NewListener(listener, &tls.Config{Certificates: []tls.Certificate{*cfg.TLS}, MinVersion: tls.VersionTLS12})
 		scheme = "https"
 	}
 	server := &http.Server{
-		Handler:           a.Server().Handler(),
+		Handler: a.Server().Handler(),
+		// Requests read and answer under their deadline (transfers to the
+		// local store extend theirs); these bound what no handler sees.
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadTimeout:       cfg.RequestTimeout + 10*time.Second,
+		WriteTimeout:      cfg.RequestTimeout + 10*time.Second,
+		IdleTimeout:       time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)
@@ -223,7 +228,7 @@ func serve(cmd Command, cfg config.Config, logger *slog.Logger) int {
 	case <-signals.Done():
 	}
 	logger.Info("shutting down: draining in-flight requests")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := server.Shutdown(ctx); err != nil {
 		return fail(cmd, fmt.Errorf("shutdown: %w", err))

@@ -53,6 +53,21 @@ type Config struct {
 	AnalyticsRetention time.Duration
 	// SMTP, when set, mails password reset tokens (RELKEY_SMTP_URL).
 	SMTP *mail.Settings
+	// Edge is how relkey meets the network in front of it.
+	Edge Edge
+	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM.
+	ShutdownTimeout time.Duration
+}
+
+// Edge is the settings for the network in front of relkey.
+type Edge struct {
+	// TrustedProxies are the peers whose X-Forwarded-For counts; from any
+	// other peer the socket's address is the client's.
+	TrustedProxies []*net.IPNet
+	// AllowedHosts, when set, are the only Host headers answered.
+	AllowedHosts []string
+	// CORSOrigins are the browser origins answered with CORS headers.
+	CORSOrigins []string
 }
 
 // S3 is a parsed RELKEY_STORAGE_URL.
@@ -114,6 +129,10 @@ var Variables = []Variable{
 	{"RELKEY_ANALYTICS", "true", "false turns usage analytics (GET /analytics/...) off: no signal is recorded"},
 	{"RELKEY_ANALYTICS_RETENTION", "9600h", "how long usage analytics keep per-day rollups (default 400 days), at least 1h"},
 	{"RELKEY_SMTP_URL", "", "smtp://user:password@host:port?from=address mails password reset tokens (STARTTLS when the server offers it); unset = they are only published as user.password-reset"},
+	{"RELKEY_TRUSTED_PROXIES", "", "comma-separated CIDRs (or addresses) of the reverse proxies whose X-Forwarded-For names the client; unset = the socket's address, forwarded headers ignored"},
+	{"RELKEY_ALLOWED_HOSTS", "", "comma-separated Host names (host or host:port) answered; other hosts get 400; unset = any (set it or RELKEY_PUBLIC_URL in production)"},
+	{"RELKEY_CORS_ORIGINS", "", "comma-separated browser origins (https://app.example.com, or *) given CORS answers; unset = none"},
+	{"RELKEY_SHUTDOWN_TIMEOUT", "30s", "how long SIGTERM waits for accepted requests to be answered, 1s to 10m"},
 }
 
 // FromEnv reads and validates the configuration. Every problem is reported
@@ -240,10 +259,53 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		*retention = d
 	}
+	for _, raw := range list(get("RELKEY_TRUSTED_PROXIES")) {
+		if !strings.Contains(raw, "/") {
+			if ip := net.ParseIP(raw); ip != nil && ip.To4() != nil {
+				raw += "/32"
+			} else {
+				raw += "/128"
+			}
+		}
+		_, n, err := net.ParseCIDR(raw)
+		if err != nil {
+			bad("RELKEY_TRUSTED_PROXIES", "%q is not a CIDR (10.0.0.0/8) or an address", raw)
+			continue
+		}
+		c.Edge.TrustedProxies = append(c.Edge.TrustedProxies, n)
+	}
+	for _, host := range list(get("RELKEY_ALLOWED_HOSTS")) {
+		if strings.ContainsAny(host, "/ @") {
+			bad("RELKEY_ALLOWED_HOSTS", "%q is not a host or host:port", host)
+		}
+		c.Edge.AllowedHosts = append(c.Edge.AllowedHosts, strings.ToLower(host))
+	}
+	for _, origin := range list(get("RELKEY_CORS_ORIGINS")) {
+		if u, err := url.Parse(origin); origin != "*" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/")) {
+			bad("RELKEY_CORS_ORIGINS", "%q is not an origin like https://app.example.com (or *)", origin)
+		}
+		c.Edge.CORSOrigins = append(c.Edge.CORSOrigins, strings.ToLower(strings.TrimSuffix(origin, "/")))
+	}
+	if d, err := time.ParseDuration(get("RELKEY_SHUTDOWN_TIMEOUT")); err != nil || d < time.Second || d > 10*time.Minute {
+		bad("RELKEY_SHUTDOWN_TIMEOUT", "must be a duration from 1s to 10m, e.g. 30s")
+	} else {
+		c.ShutdownTimeout = d
+	}
 	if len(problems) > 0 {
 		return Config{}, errors.New("invalid configuration:\n  " + strings.Join(problems, "\n  "))
 	}
 	return c, nil
+}
+
+// list splits a comma-separated setting, dropping empty entries.
+func list(raw string) []string {
+	var out []string
+	for _, part := range strings.Split(raw, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }
 
 // ParseS3URL parses s3://ACCESS:SECRET@HOST:PORT/BUCKET?secure=false&region=us-east-1.

@@ -41,9 +41,18 @@ func TestValidValues(t *testing.T) {
 		"RELKEY_DATABASE_MAX_CONNS": "6",
 		"RELKEY_DEBUG_LISTEN":       "127.0.0.1:6060",
 		"RELKEY_METRICS_LISTEN":     "0.0.0.0:9090",
+		"RELKEY_TRUSTED_PROXIES":    "10.0.0.0/8, 192.0.2.7",
+		"RELKEY_ALLOWED_HOSTS":      "Licensing.example.com,localhost:8080",
+		"RELKEY_CORS_ORIGINS":       "https://app.example.com/",
+		"RELKEY_SHUTDOWN_TIMEOUT":   "45s",
 	}))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(c.Edge.TrustedProxies) != 2 || c.Edge.TrustedProxies[1].String() != "192.0.2.7/32" ||
+		strings.Join(c.Edge.AllowedHosts, ",") != "licensing.example.com,localhost:8080" ||
+		strings.Join(c.Edge.CORSOrigins, ",") != "https://app.example.com" || c.ShutdownTimeout != 45*time.Second {
+		t.Fatalf("edge %+v, shutdown %v", c.Edge, c.ShutdownTimeout)
 	}
 	want := S3{AccessKey: "AK", SecretKey: "SK", Endpoint: "127.0.0.1:9000", Bucket: "artifacts", Secure: false, Region: "eu-west-1"}
 	if *c.Storage != want {
@@ -78,6 +87,10 @@ func TestInvalidValuesAreAllReported(t *testing.T) {
 		{"timeout", "RELKEY_REQUEST_TIMEOUT", "soon", "RELKEY_REQUEST_TIMEOUT"},
 		{"body limit", "RELKEY_MAX_BODY_BYTES", "12", "RELKEY_MAX_BODY_BYTES"},
 		{"log level", "RELKEY_LOG_LEVEL", "loud", "RELKEY_LOG_LEVEL"},
+		{"trusted proxy", "RELKEY_TRUSTED_PROXIES", "10.0.0.0/8,proxy.local", "RELKEY_TRUSTED_PROXIES"},
+		{"allowed host", "RELKEY_ALLOWED_HOSTS", "https://x.example", "RELKEY_ALLOWED_HOSTS"},
+		{"cors origin", "RELKEY_CORS_ORIGINS", "app.example.com", "RELKEY_CORS_ORIGINS"},
+		{"shutdown timeout", "RELKEY_SHUTDOWN_TIMEOUT", "0s", "RELKEY_SHUTDOWN_TIMEOUT"},
 		{"password cost below bcrypt's minimum", "RELKEY_PASSWORD_COST", "3", "RELKEY_PASSWORD_COST"},
 		{"password cost above bcrypt's maximum", "RELKEY_PASSWORD_COST", "32", "RELKEY_PASSWORD_COST"},
 		{"password cost not a number", "RELKEY_PASSWORD_COST", "high", "RELKEY_PASSWORD_COST"},

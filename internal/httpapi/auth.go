@@ -95,12 +95,18 @@ func (s *Server) authenticateEngine(next echo.HandlerFunc) echo.HandlerFunc {
 
 func (s *Server) authenticating(lenient bool, next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if err := malformedOf(c); err != nil {
+			return err
+		}
 		cred, ok, err := parseCredentials(c, lenient)
 		if err != nil {
 			return err
 		}
 		if !ok || cred.basicPassword {
 			return next(c)
+		}
+		if err := s.guessAllowed(c); err != nil {
+			return err
 		}
 		ctx, t := c.Request().Context(), tenantOf(c)
 		var who *access.Principal
@@ -114,6 +120,9 @@ func (s *Server) authenticating(lenient bool, next echo.HandlerFunc) echo.Handle
 					who, err = byKey, keyErr
 				}
 			}
+		}
+		if failedGuess(err) {
+			return s.guessFailed(c, err)
 		}
 		if err != nil {
 			return err

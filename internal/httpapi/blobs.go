@@ -42,8 +42,10 @@ func (s *Server) downloadBlob(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderContentType, "application/octet-stream")
-	http.ServeContent(c.Response(), c.Request(), path.Base(key), info.ModTime(), f)
-	return nil
+	return s.transferDeadline(c, info.Size(), func(c echo.Context) error {
+		http.ServeContent(c.Response(), c.Request(), path.Base(key), info.ModTime(), f)
+		return nil
+	})
 }
 
 // uploadBlob stores the body of a PUT to a presigned URL. The length must be
@@ -57,11 +59,13 @@ func (s *Server) uploadBlob(c echo.Context) error {
 	if size < 0 {
 		return apperr.AtHeader(apperr.Invalid, "CONTENT_LENGTH_REQUIRED", "Uploads need a Content-Length header", "Content-Length")
 	}
-	if err := s.Local.Write(key, c.Request().Body, size); err != nil {
-		return apperr.New(apperr.Invalid, "UPLOAD_INCOMPLETE", "The upload did not match its Content-Length")
-	}
-	if err := s.Artifacts.Uploaded(c.Request().Context(), key, size); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusOK)
+	return s.transferDeadline(c, size, func(c echo.Context) error {
+		if err := s.Local.Write(key, c.Request().Body, size); err != nil {
+			return apperr.New(apperr.Invalid, "UPLOAD_INCOMPLETE", "The upload did not match its Content-Length")
+		}
+		if err := s.Artifacts.Uploaded(c.Request().Context(), key, size); err != nil {
+			return err
+		}
+		return c.NoContent(http.StatusOK)
+	})
 }

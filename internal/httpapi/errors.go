@@ -123,7 +123,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	status := statusOfKind[e.Kind]
 	if status >= 500 {
 		s.Logger.Error("request failed", "request_id", requestIDOf(c), "method", c.Request().Method,
-			"path", c.Request().URL.Path, "code", e.Code, "error", e.Error())
+			"route", routeOf(c), "code", e.Code, "error", e.Error())
 	}
 	h := c.Response().Header()
 	switch e.Kind {

@@ -206,6 +206,9 @@ func (e *env) do(method, path, body string, headers ...header) *response {
 	req.Header.Set("Accept", "application/vnd.api+json")
 	for _, h := range headers {
 		req.Header.Set(h.key, h.value)
+		if h.key == "Host" {
+			req.Host = h.value
+		}
 	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)

@@ -16,6 +16,7 @@ import (
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/event"
+	"github.com/relkey/relkey/internal/storage"
 )
 
 // Context keys.
@@ -50,8 +51,9 @@ func requestIDOf(c echo.Context) string {
 	return id
 }
 
-// accessLog logs one line per request. It logs the path only: query
-// strings may carry ?auth= credentials, and headers are never logged.
+// accessLog logs one line per request. It logs the route pattern and the
+// resolved resource's id, never the path (a license key can be an id in it),
+// the query (?auth= credentials) nor a header.
 func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -69,7 +71,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		attrs := make([]slog.Attr, 0, 8)
 		attrs = append(attrs,
 			slog.String("method", c.Request().Method),
-			slog.String("path", c.Request().URL.Path),
+			slog.String("route", routeOf(c)),
 			slog.Int("status", c.Response().Status),
 			slog.Int64("bytes", c.Response().Size),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
@@ -79,10 +81,35 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if t := tenantOf(c); t != nil {
 			attrs = append(attrs, slog.String("account", t.ID))
 		}
+		if id := resourceOf(c); id != "" {
+			attrs = append(attrs, slog.String("resource", id))
+		}
 		// Typed attributes: one line a request without boxing each value.
 		s.Logger.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 		return nil
 	}
+}
+
+const ctxResource = "relkey.resource"
+
+// routeOf is the request's route pattern, never its path.
+func routeOf(c echo.Context) string {
+	if p := c.Path(); p != "" {
+		return p
+	}
+	return "unmatched"
+}
+
+// resourceOf is the id of the record the request answered with, else the
+// path's :id when it is an id (never a key or fingerprint standing in for one).
+func resourceOf(c echo.Context) string {
+	if id, _ := c.Get(ctxResource).(string); id != "" {
+		return id
+	}
+	if ref := c.Param("id"); uuid.Validate(ref) == nil {
+		return ref
+	}
+	return ""
 }
 
 // recoverPanics turns a panic into an internal error for the error handler.
@@ -106,13 +133,40 @@ func recoverInto(err *error) {
 // deadline bounds every request. Handlers get 80% of the request timeout
 // (the database's own timeouts match it), keeping the rest to answer, so a
 // slow or absent database ends in a 503 inside the deadline, never a hang.
+// The request body is read under the same deadline, so a client that
+// withholds it is cut off. Transfers to and from the local store have
+// allowances of their own (transferDeadline).
 func (s *Server) deadline(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		ctx, cancel := context.WithTimeout(c.Request().Context(), s.RequestTimeout*8/10)
-		defer cancel()
-		c.SetRequest(c.Request().WithContext(ctx))
-		return next(c)
+		if strings.HasPrefix(c.Request().URL.Path, storage.LocalPathPrefix) {
+			return next(c)
+		}
+		return s.within(c, s.RequestTimeout*8/10, next)
 	}
+}
+
+// within runs next with the request's context and body read bounded by d.
+func (s *Server) within(c echo.Context, d time.Duration, next echo.HandlerFunc) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), d)
+	defer cancel()
+	c.SetRequest(c.Request().WithContext(ctx))
+	deadline, _ := ctx.Deadline()
+	// Not every writer can (a test recorder): the server's timeouts still bound it.
+	_ = http.NewResponseController(c.Response()).SetReadDeadline(deadline)
+	return next(c)
+}
+
+// transferRate is the slowest transfer the local store's allowance expects:
+// 256 KiB/s (2 Mbit/s); a 100 MB installer gets about 6.5 minutes.
+const transferRate = 256 << 10
+
+// transferDeadline gives a local-store upload or download of size bytes
+// the request timeout plus the time the slowest expected link needs for
+// it, for its context, its body read and its answer's write.
+func (s *Server) transferDeadline(c echo.Context, size int64, next echo.HandlerFunc) error {
+	allowance := s.RequestTimeout + time.Duration(size)*time.Second/transferRate
+	_ = http.NewResponseController(c.Response()).SetWriteDeadline(time.Now().Add(allowance))
+	return s.within(c, allowance, next)
 }
 
 var errMimeType = apperr.New(apperr.Invalid, "MIME_TYPE_INVALID",

@@ -44,6 +44,9 @@ func (s *Server) renderOne(c echo.Context, status int, node *jsonapi.Node, meta 
 			c.Response().Header().Set(echo.HeaderLocation, self)
 		}
 	}
+	if node != nil {
+		c.Set(ctxResource, node.ID)
+	}
 	return s.render(c, status, &jsonapi.OnePayload{Data: node, Meta: meta})
 }
 

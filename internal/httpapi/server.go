@@ -19,6 +19,7 @@ import (
 	"github.com/relkey/relkey/internal/artifact"
 	"github.com/relkey/relkey/internal/catalog"
 	"github.com/relkey/relkey/internal/checkout"
+	"github.com/relkey/relkey/internal/config"
 	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/group"
@@ -54,6 +55,7 @@ type Services struct {
 	Tokens       *token.Service
 	Products     *product.Service
 	Limiter      *ratelimit.Limiter
+	Guesses      *ratelimit.Guesses // failed key and token guesses
 	Policies     *policy.Service
 	Licenses     *license.Service
 	Machines     *machine.Service
@@ -94,6 +96,8 @@ type Deps struct {
 	// Pages, when set, serves /console/..., /portal/... and their
 	// /assets/console/... (the web console).
 	Pages http.Handler
+	// Edge is the trusted proxies, allowed hosts and CORS origins.
+	Edge config.Edge
 }
 
 // Observer watches the API for the metrics, so that this package needs no
@@ -109,6 +113,9 @@ type Observer interface {
 type Server struct {
 	Deps
 	echo *echo.Echo
+	// scoped holds the "METHOD /pattern" of every route answered under an
+	// account (resolved, signed, authenticated).
+	scoped map[string]bool
 }
 
 // New builds the HTTP API with every route.
@@ -124,12 +131,21 @@ func New(d Deps) *Server {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = clientIP(d.Edge.TrustedProxies)
 	s := &Server{Deps: d, echo: e}
 	e.HTTPErrorHandler = s.handleError
 	if d.Observer != nil {
 		e.Use(d.Observer.Observe)
 	}
-	e.Use(s.requestID, s.accessLog, s.recoverPanics, s.deadline)
+	if len(d.Edge.CORSOrigins) > 0 {
+		// Before routing: a preflight is answered whatever the route's methods.
+		e.Pre(s.cors)
+	}
+	e.Use(s.requestID, s.accessLog, s.recoverPanics)
+	if len(d.Edge.AllowedHosts) > 0 {
+		e.Use(s.allowedHost)
+	}
+	e.Use(s.deadline, s.wellFormed)
 	s.routes()
 	return s
 }
@@ -157,8 +173,20 @@ func (s *Server) routes() {
 		e.HEAD(storage.LocalPathPrefix+"*", s.downloadBlob)
 		e.PUT(storage.LocalPathPrefix+"*", s.uploadBlob)
 	}
+	unscoped := map[string]bool{}
+	for _, r := range e.Routes() {
+		unscoped[r.Method+" "+r.Path] = true
+	}
+	defer func() {
+		s.scoped = map[string]bool{}
+		for _, r := range e.Routes() {
+			if key := r.Method + " " + r.Path; !unscoped[key] {
+				s.scoped[key] = true
+			}
+		}
+	}()
 
-	scoped := e.Group("/v1/accounts/:account", s.negotiate, s.resolveAccount, s.sign, s.apiVersion, s.authenticate)
+	scoped := e.Group("/v1/accounts/:account", s.resolveAccount, s.sign, s.negotiate, s.apiVersion, s.authenticate)
 	scoped.GET("", s.showAccount)
 	scoped.PATCH("", s.updateAccount)
 	scoped.PUT("", s.updateAccount)
@@ -169,7 +197,7 @@ func (s *Server) routes() {
 
 	// The default account's bare layout, as keygen-go and keygen-cli use it
 	// on a custom domain.
-	bare := e.Group("/v1", s.negotiate, s.resolveDefaultAccount, s.sign, s.apiVersion, s.authenticate)
+	bare := e.Group("/v1", s.resolveDefaultAccount, s.sign, s.negotiate, s.apiVersion, s.authenticate)
 	s.accountRoutes(bare)
 	s.engineRoutes("/v1", s.resolveDefaultAccount)
 	s.rootRoutes()

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/relkey/relkey/internal/account"
@@ -30,11 +31,23 @@ type tokenParams struct {
 	MaxDeactivations optional.Value[*int64]     `json:"max_deactivations"`
 }
 
-// Password attempts: 5 a minute per account, address and email.
+// Password attempts: 5 a minute per account and email, from any address,
+// and 30 a minute per account and address, whatever the emails.
 const (
-	passwordAttempts = 5
-	passwordWindow   = time.Minute
+	passwordAttempts      = 5
+	passwordWindow        = time.Minute
+	addressAttemptsFactor = 6
 )
+
+// subjectAndAddress are the quotas of a password-like attempt at subject
+// (an email or a user): allowed per subject, from any address, and
+// addressAttemptsFactor times that per client address, whatever the subject.
+func subjectAndAddress(c echo.Context, name string, allowed int, window time.Duration, accountID, subject string) []quota {
+	return []quota{
+		{name: name, allowed: allowed, window: window, parts: []string{accountID, "subject", strings.ToLower(subject)}},
+		{name: name, allowed: allowed * addressAttemptsFactor, window: window, parts: []string{accountID, "address", c.RealIP()}},
+	}
+}
 
 // tokenOptions decodes a token request document (optional body).
 func (s *Server) tokenOptions(c echo.Context) (token.Options, *document.Request, error) {
@@ -86,7 +99,7 @@ type tokenMeta struct {
 
 func (s *Server) createTokenWithPassword(c echo.Context, email, password string) error {
 	ctx, t := c.Request().Context(), tenantOf(c)
-	if err := s.limit(c, passwordAttempts, passwordWindow, "password", t.ID, c.RealIP(), email); err != nil {
+	if err := s.limitAll(c, subjectAndAddress(c, "password", passwordAttempts, passwordWindow, t.ID, email)...); err != nil {
 		return err
 	}
 	opts, req, err := s.bearerlessTokenOptions(c)

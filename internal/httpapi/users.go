@@ -21,8 +21,8 @@ import (
 
 var userResource = document.Resource{Singular: "user", Plural: "users"}
 
-// Password actions: 5 per 10 minutes per account, address and user; reset
-// requests 5 an hour.
+// Password actions: 5 per 10 minutes per account and user (30 per address);
+// reset requests 5 an hour per email (30 per address).
 const (
 	passwordActionAttempts = 5
 	passwordActionWindow   = 10 * time.Minute
@@ -131,7 +131,7 @@ func (s *Server) passwordMeta(c echo.Context, required ...string) (passwordMeta,
 
 func (s *Server) updatePassword(c echo.Context) error {
 	t := tenantOf(c)
-	if err := s.limit(c, passwordActionAttempts, passwordActionWindow, "update-password", t.ID, c.RealIP(), pathRef(c)); err != nil {
+	if err := s.limitAll(c, subjectAndAddress(c, "update-password", passwordActionAttempts, passwordActionWindow, t.ID, pathRef(c))...); err != nil {
 		return err
 	}
 	m, err := s.passwordMeta(c, "old_password", "new_password")
@@ -147,7 +147,7 @@ func (s *Server) updatePassword(c echo.Context) error {
 
 func (s *Server) resetPassword(c echo.Context) error {
 	t := tenantOf(c)
-	if err := s.limit(c, passwordActionAttempts, passwordActionWindow, "reset-password", t.ID, c.RealIP(), pathRef(c)); err != nil {
+	if err := s.limitAll(c, subjectAndAddress(c, "reset-password", passwordActionAttempts, passwordActionWindow, t.ID, pathRef(c))...); err != nil {
 		return err
 	}
 	m, err := s.passwordMeta(c, "password_reset_token", "new_password")
@@ -168,7 +168,7 @@ func (s *Server) requestPasswordReset(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.limit(c, passwordActionAttempts, resetRequestWindow, "password-reset", t.ID, c.RealIP(), m.Email.V); err != nil {
+	if err := s.limitAll(c, subjectAndAddress(c, "password-reset", passwordActionAttempts, resetRequestWindow, t.ID, m.Email.V)...); err != nil {
 		return err
 	}
 	if err := s.Users.RequestPasswordReset(c.Request().Context(), t, m.Email.V, m.Deliver.Or(true)); err != nil {

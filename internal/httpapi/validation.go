@@ -74,11 +74,17 @@ func (s *Server) validateKey(c echo.Context) error {
 	if !m.Key.Set || m.Key.V == "" {
 		return missingMeta("key")
 	}
+	if err := s.guessAllowed(c); err != nil {
+		return err
+	}
 	out, err := s.Validations.ValidateKey(c.Request().Context(), principalOf(c), tenantOf(c), m.Key.V, sc)
 	if err != nil {
 		return err
 	}
 	s.recordValidation(c, out, sc)
+	if out.License == nil {
+		_ = s.guessFailed(c, nil)
+	}
 	return s.renderValidation(c, out, m)
 }
 

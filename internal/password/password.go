@@ -9,6 +9,7 @@ package password
 import (
 	"context"
 	"runtime"
+	"sync"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -39,6 +40,10 @@ var ErrBusy = &apperr.Error{Kind: apperr.Unavailable, Code: "SERVICE_UNAVAILABLE
 type Hasher struct {
 	cost  int
 	slots chan struct{}
+	// dummy is a digest at cost that no password is checked against in
+	// earnest: an unknown email costs a comparison with it.
+	dummy     string
+	dummyOnce sync.Once
 }
 
 // NewHasher returns a hasher at cost (DefaultCost when 0) running at most
@@ -74,6 +79,18 @@ func (h *Hasher) Matches(ctx context.Context, digest, password string) (bool, er
 	defer h.release()
 	// A wrong password and a digest that is not bcrypt both match nothing.
 	return bcrypt.CompareHashAndPassword([]byte(digest), []byte(password)) == nil, nil
+}
+
+// MatchesNothing spends what Matches spends, against a fixed digest of the
+// hasher's cost, so that an unknown user answers no sooner than a known one
+// with a wrong password.
+func (h *Hasher) MatchesNothing(ctx context.Context, password string) error {
+	h.dummyOnce.Do(func() {
+		digest, _ := bcrypt.GenerateFromPassword([]byte("relkey: no user has this password"), h.cost)
+		h.dummy = string(digest)
+	})
+	_, err := h.Matches(ctx, h.dummy, password)
+	return err
 }
 
 // acquire takes a slot, or fails with ErrBusy once ctx ends; a ctx that has

@@ -78,3 +78,19 @@ func TestQueueIsBounded(t *testing.T) {
 		t.Fatalf("%d slots held after the queued hash, want 1", n)
 	}
 }
+
+func TestMatchesNothingCostsAComparison(t *testing.T) {
+	h := NewHasher(MinCost, 1)
+	if err := h.MatchesNothing(context.Background(), "anything"); err != nil {
+		t.Fatal(err)
+	}
+	if cost, err := bcrypt.Cost([]byte(h.dummy)); err != nil || cost != MinCost {
+		t.Fatalf("dummy digest cost %d (%v), want the hasher's", cost, err)
+	}
+	h.slots <- struct{}{} // every slot taken: it queues like Matches
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := h.MatchesNothing(ctx, "anything"); err == nil {
+		t.Fatal("MatchesNothing did not wait for a hashing slot")
+	}
+}

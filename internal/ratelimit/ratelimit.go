@@ -47,17 +47,22 @@ func Key(parts ...string) string {
 // Hit records one attempt under key and reports whether it is within limit
 // hits per window. One upsert, atomic on both engines.
 func (l *Limiter) Hit(ctx context.Context, key string, limit int, window time.Duration) (Result, error) {
+	return l.HitN(ctx, key, 1, limit, window)
+}
+
+// HitN records n attempts under key at once.
+func (l *Limiter) HitN(ctx context.Context, key string, n, limit int, window time.Duration) (Result, error) {
 	now := l.now()
 	expired := now.Add(-window)
 	var row struct {
 		Hits        int
 		WindowStart time.Time
 	}
-	err := l.db.Conn(ctx).Raw(`INSERT INTO rate_limits (key, window_start, hits) VALUES (?, ?, 1)
+	err := l.db.Conn(ctx).Raw(`INSERT INTO rate_limits (key, window_start, hits) VALUES (?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET
-			hits = CASE WHEN rate_limits.window_start <= ? THEN 1 ELSE rate_limits.hits + 1 END,
+			hits = CASE WHEN rate_limits.window_start <= ? THEN excluded.hits ELSE rate_limits.hits + excluded.hits END,
 			window_start = CASE WHEN rate_limits.window_start <= ? THEN excluded.window_start ELSE rate_limits.window_start END
-		RETURNING hits, window_start`, key, now, expired, expired).Scan(&row).Error
+		RETURNING hits, window_start`, key, now, n, expired, expired).Scan(&row).Error
 	if err != nil {
 		return Result{}, database.Error(err)
 	}

@@ -477,6 +477,12 @@ func (s *Service) Authenticate(ctx context.Context, accountID, email, password s
 	}
 	u, err := s.store.FindByEmail(ctx, accountID, email)
 	if apperr.Is(err, apperr.NotFound) {
+		// Keygen's answer, after the work a known email's check costs.
+		if password != "" {
+			if err := s.passwords.MatchesNothing(ctx, password); err != nil {
+				return nil, err
+			}
+		}
 		return nil, credentialError("EMAIL_INVALID", "email must be valid")
 	}
 	if err != nil {
