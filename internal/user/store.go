@@ -155,6 +155,9 @@ func (s *Store) OfLicense(ctx context.Context, accountID, licenseID string, owne
 	q := s.db.Conn(ctx).Model(&User{}).
 		Joins("LEFT JOIN license_users ON license_users.user_id = users.id AND license_users.license_id = ?", licenseID).
 		Where("users.account_id = ? AND "+held, args...)
+	if p.Only != "" {
+		q = q.Where("users.id = ?", p.Only)
+	}
 	var total int64
 	if p.Count {
 		if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
