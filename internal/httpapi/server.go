@@ -146,6 +146,7 @@ func (s *Server) routes() {
 
 	scoped := e.Group("/v1/accounts/:account", s.negotiate, s.resolveAccount, s.sign, s.apiVersion, s.authenticate)
 	scoped.GET("", s.showAccount)
+	scoped.DELETE("", s.deleteAccount)
 	scoped.GET("/ping", s.ping)
 	s.accountRoutes(scoped)
 	s.engineRoutes("/v1/accounts/:account", s.resolveAccount)
@@ -165,6 +166,7 @@ func (s *Server) accountRoutes(g *echo.Group) {
 
 	g.GET("/tokens", s.listTokens)
 	g.POST("/tokens", s.createToken)
+	g.PUT("/tokens", s.regenerateCurrentToken)
 	g.GET("/tokens/:id", s.showToken)
 	g.PUT("/tokens/:id", s.regenerateToken)
 	g.DELETE("/tokens/:id", s.revokeToken)

@@ -80,6 +80,7 @@ var story = []scene{
 		body: `{"data":{"type":"tokens","attributes":{"name":"Ada's laptop"}}}`},
 	{op: "regenerateToken", status: 200, auth: "bearer userToken", path: map[string]string{"id": "{{userTokenId}}"},
 		save: map[string]string{"userToken": "/data/attributes/token"}},
+	{op: "regenerateCurrentToken", status: 200, auth: "bearer userToken", save: map[string]string{"userToken": "/data/attributes/token"}},
 	{op: "updatePassword", about: "The customer changes its password with its own token", status: 200, auth: "bearer userToken",
 		path: map[string]string{"id": "{{user}}"}, body: `{"meta":{"oldPassword":"first-password","newPassword":"second-password"}}`},
 	{op: "requestPasswordReset", about: "Forgotten password", status: 204, auth: "none",
@@ -258,6 +259,7 @@ var story = []scene{
 	{op: "deletePolicy", status: 204, path: map[string]string{"id": "{{policy}}"}},
 	{op: "deleteProduct", status: 204, path: map[string]string{"id": "{{product}}"}},
 	{op: "deleteUser", status: 204, path: map[string]string{"id": "{{user}}"}},
+	{op: "deleteAccount", about: "Keygen CE refuses it to every bearer", status: 403},
 }
 
 var storyRef = regexp.MustCompile(`\{\{([a-zA-Z]+)(?::([-0-9a-z.]+))?\}\}`)

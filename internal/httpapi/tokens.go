@@ -159,6 +159,25 @@ func (s *Server) regenerateToken(c echo.Context) error {
 	return s.renderOne(c, http.StatusOK, serializer.Token(tok, raw), nil)
 }
 
+// regenerateCurrentToken is PUT /tokens (Keygen's deprecated
+// tokens#regenerate_current): the bearer's own token, regenerated as PUT
+// /tokens/:id does; a bearer authenticated by a license key has no token
+// (404).
+func (s *Server) regenerateCurrentToken(c echo.Context) error {
+	who := principalOf(c)
+	if who == nil {
+		return access.ErrTokenMissing
+	}
+	if who.TokenID == "" {
+		return apperr.New(apperr.NotFound, "NOT_FOUND", "The requested token resource was not found")
+	}
+	tok, raw, err := s.Tokens.Regenerate(c.Request().Context(), who, tenantOf(c), who.TokenID)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, serializer.Token(tok, raw), nil)
+}
+
 func (s *Server) revokeToken(c echo.Context) error {
 	if err := s.Tokens.Revoke(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c)); err != nil {
 		return err
