@@ -91,6 +91,7 @@ var Types = []string{
 	"process.heartbeat.dead",
 	"process.heartbeat.ping",
 	"process.heartbeat.pong",
+	"process.updated",
 	"product.created",
 	"product.deleted",
 	"product.updated",
@@ -178,4 +179,14 @@ const (
 
 	LicenseValidationSucceeded = "license.validation.succeeded"
 	LicenseValidationFailed    = "license.validation.failed"
+)
+
+// Emitted by the update and relationship routes of Keygen's machines,
+// components, processes and artifacts.
+const (
+	MachineOwnerUpdated    = "machine.owner.updated"
+	MachineProofsGenerated = "machine.proofs.generated"
+	ComponentUpdated       = "component.updated"
+	ProcessUpdated         = "process.updated"
+	ArtifactUpdated        = "artifact.updated"
 )

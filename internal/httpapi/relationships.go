@@ -125,6 +125,23 @@ func (s *Server) relationshipRoutes(g *echo.Group) {
 	g.PATCH("/licenses/:id/owner", s.changeLicenseOwner)
 	g.PATCH("/licenses/:id/user", s.changeLicenseOwner)
 	g.PATCH("/releases/:id/package", s.changeReleasePackage)
+	g.PUT("/machines/:id/owner", s.changeMachineOwner)
+	g.PATCH("/machines/:id/owner", s.changeMachineOwner)
+}
+
+// changeMachineOwner is PUT (or PATCH) /machines/:id/owner with a user
+// identifier, one of the license's users, or data null; like Keygen, it
+// answers with the machine.
+func (s *Server) changeMachineOwner(c echo.Context) error {
+	ref, err := s.identifier(c, userResource, true)
+	if err != nil {
+		return err
+	}
+	m, pol, err := s.Machines.ChangeOwner(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), ref)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, serializer.Machine(m, pol), nil)
 }
 
 // oneOf is GET /<parent>/:id/<related>/:related of a to-many relationship

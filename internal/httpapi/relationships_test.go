@@ -294,3 +294,51 @@ func TestRelationshipPatch(t *testing.T) {
 		}
 	})
 }
+
+// TestChangeMachineOwner is PUT/PATCH /machines/:id/owner as in Keygen's
+// features/api/v1/machines/relationships/owner.feature: staff and the
+// machine's product give it to one of its license's users or take it
+// away; another user is OWNER_INVALID, an unknown one OWNER_NOT_FOUND;
+// users and licenses are refused; machine.owner.updated is emitted.
+func TestChangeMachineOwner(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		b := e.seedBearers()
+		base := "/v1/accounts/acme"
+		licensee := e.id(e.admin("POST", base+"/users", userBody("licensee@acme.test", "user")))
+		stranger := e.id(e.admin("POST", base+"/users", userBody("stranger@acme.test", "user")))
+		e.id(e.admin("PUT", base+"/licenses/"+b.licenseID+"/owner", `{"data":{"type":"users","id":"`+b.userID+`"}}`))
+		if r := e.admin("POST", base+"/licenses/"+b.licenseID+"/users", `{"data":[{"type":"users","id":"`+licensee+`"}]}`); r.status != 200 {
+			t.Fatalf("attach licensee: %d %s", r.status, r.body)
+		}
+		machineID := e.id(e.admin("POST", base+"/machines", machineBody(b.licenseID, `"fingerprint":"fp-owner"`)))
+		path := base + "/machines/" + machineID + "/owner"
+		to := func(id string) string { return `{"data":{"type":"users","id":"` + id + `"}}` }
+		owner := func(r *response) any {
+			return data(t, r)["relationships"].(map[string]any)["owner"].(map[string]any)["data"]
+		}
+		r := e.admin("PUT", path, to(licensee))
+		if r.status != 200 || data(t, r)["type"] != "machines" || owner(r).(map[string]any)["id"] != licensee {
+			t.Fatalf("PUT owner: %d %s", r.status, r.body)
+		}
+		if r := e.admin("GET", path, ""); data(t, r)["id"] != licensee {
+			t.Fatalf("GET owner: %s", r.body)
+		}
+		if r := e.do("PATCH", path, `{"data":null}`, bearer(b.product)); r.status != 200 || owner(r) != nil {
+			t.Fatalf("the product clears the owner: %d %s", r.status, r.body)
+		}
+		e.admin("PUT", path, to(stranger)).expectError(t, 422, "OWNER_INVALID", "pointer", "/data/relationships/owner")
+		e.admin("PUT", path, to("7e0b1f4e-1c1d-4b7a-9a8e-000000000000")).expectError(t, 422, "OWNER_NOT_FOUND", "pointer", "/data/relationships/owner")
+		e.admin("PUT", path, to("customer@acme.test")).expectError(t, 400, "PARAMETERS_INVALID", "pointer", "/data/id")
+		e.admin("PUT", path, `{"data":{"type":"products","id":"`+b.productID+`"}}`).expectError(t, 400, "PARAMETERS_INVALID", "pointer", "/data/type")
+		e.do("PUT", path, to(b.userID), bearer(b.user)).expectError(t, 403, "ACCESS_DENIED")
+		e.do("PUT", path, to(b.userID), header{"Authorization", "License " + b.license}).expectError(t, 403, "ACCESS_DENIED")
+		e.do("PUT", path, to(b.userID)).expectError(t, 401, "TOKEN_MISSING")
+		other := e.id(e.admin("POST", base+"/products", productBody(`"name":"Other"`)))
+		otherToken := e.rawToken(e.admin("POST", base+"/products/"+other+"/tokens", ""))
+		e.do("PUT", path, to(b.userID), bearer(otherToken)).expectError(t, 404, "NOT_FOUND")
+		if r := e.admin("GET", base+"/event-logs?event=machine.owner.updated", ""); r.status == 200 && len(list(t, r)) != 2 {
+			t.Fatalf("machine.owner.updated events: %s", r.body)
+		}
+	})
+}

@@ -193,6 +193,9 @@ var story = []scene{
 		body: rel("users", "colleague")},
 	{op: "updateLicenseUser", about: "PATCH works as PUT", status: 200, path: map[string]string{"id": "{{license}}"},
 		body: rel("users", "user")},
+	{op: "changeMachineOwner", about: "The machine is the license owner's", status: 200, path: map[string]string{"id": "{{machine}}"},
+		body: rel("users", "user")},
+	{op: "updateMachineOwner", about: "No owner", status: 200, path: map[string]string{"id": "{{machine}}"}, body: `{"data":null}`},
 	{op: "checkInLicense", about: "The team policy requires monthly check-ins", status: 200, auth: "license key", path: map[string]string{"id": "{{license}}"}},
 
 	{op: "createRelease", about: "A draft of version 1.0.0 on the stable channel", status: 201, save: map[string]string{"release": "/data/id"},

@@ -179,6 +179,7 @@ func occurred(who *access.Principal, name string, m *Machine, pol *policy.Policy
 // Users finds the users machines belong to.
 type Users interface {
 	Bearer(ctx context.Context, accountID, id string) (*user.User, error)
+	LicenseUsers
 }
 
 // Owner returns the owner of a machine who may read, nil when it has none.
