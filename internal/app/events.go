@@ -38,6 +38,10 @@ func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered
 		node = serializer.Entitlement(v)
 	case *machine.WithPolicy[machine.Machine]:
 		node, productID = serializer.Machine(&v.Item, v.Policy), v.Item.ProductID
+	case *machine.Component:
+		node, productID = serializer.Component(v), v.ProductID
+	case *machine.WithPolicy[machine.Process]:
+		node, productID = serializer.Process(&v.Item, v.Policy), v.Item.ProductID
 	case *release.Release:
 		node, productID = serializer.Release(v), v.ProductID
 	case *user.User:

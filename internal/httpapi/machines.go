@@ -191,3 +191,8 @@ func (s *Server) deleteComponent(c echo.Context) error {
 	}
 	return noContent(c)
 }
+
+// updateComponent is PATCH (or PUT) /components/:id: its name and metadata.
+func (s *Server) updateComponent(c echo.Context) error {
+	return updateRecord(s, c, componentResource, s.Machines.UpdateComponent, serializer.Component)
+}

@@ -234,6 +234,11 @@ func (s *Store) SaveProcess(ctx context.Context, p *Process) error {
 	return database.Error(s.db.Conn(ctx).Where("account_id = ?", p.AccountID).Save(p).Error)
 }
 
+// SaveComponent writes a changed component.
+func (s *Store) SaveComponent(ctx context.Context, c *Component) error {
+	return database.Error(s.db.Conn(ctx).Where("account_id = ?", c.AccountID).Save(c).Error)
+}
+
 // DeleteProcess removes a process.
 func (s *Store) DeleteProcess(ctx context.Context, p *Process) error {
 	return database.Error(s.db.Conn(ctx).Where("account_id = ?", p.AccountID).Delete(&Process{ID: p.ID}).Error)
