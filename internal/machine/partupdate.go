@@ -68,7 +68,9 @@ func (s *Service) UpdateComponent(ctx context.Context, who *access.Principal, t 
 	}
 	applyMetadata(&c.Metadata, p.Metadata)
 	err = s.tx.Change(ctx, func(ctx context.Context) error { return s.store.SaveComponent(ctx, c) },
-		func() event.Occurrence { return event.Occurrence{Event: event.ComponentUpdated, AccountID: c.AccountID, Resource: c, Who: who} })
+		func() event.Occurrence {
+			return event.Occurrence{Event: event.ComponentUpdated, AccountID: c.AccountID, Resource: c, Who: who}
+		})
 	if err != nil {
 		return nil, err
 	}
