@@ -141,6 +141,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Downloads = release.NewDownloadTally(releaseStore, logger)
 	artifactStore := artifact.NewStore(db, releaseStore, a.Downloads)
 	a.Artifacts = artifact.NewService(artifactStore, a.Releases, a.Licenses, catalogStore, a.Storage, a.Local != nil)
+	a.Artifacts.EmitThrough(a.Outbox)
 	a.Feeds = feed.NewService(a.Packages, a.Releases, a.Artifacts, artifact.NewOffers(artifactStore), a.Events)
 	a.Identity = identity.NewService(a.Tokens, a.Users, a.Products, a.Licenses)
 	a.Issuing = identity.NewIssuing(a.Tokens, a.Users, a.Products, a.Licenses)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/jsonapi"
 
+	"github.com/relkey/relkey/internal/artifact"
 	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/group"
@@ -42,6 +43,8 @@ func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered
 		node, productID = serializer.Component(v), v.ProductID
 	case *machine.WithPolicy[machine.Process]:
 		node, productID = serializer.Process(&v.Item, v.Policy), v.Item.ProductID
+	case *artifact.Artifact:
+		node, productID = serializer.Artifact(v), v.ProductID
 	case *release.Release:
 		node, productID = serializer.Release(v), v.ProductID
 	case *user.User:

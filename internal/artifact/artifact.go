@@ -15,6 +15,7 @@ import (
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/catalog"
+	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/page"
@@ -86,6 +87,8 @@ type Records interface {
 	List(ctx context.Context, accountID string, who *access.Principal, uploadedOnly bool, f Filter, now time.Time, p page.Request) ([]Artifact, int64, error)
 	Waiting(ctx context.Context, since time.Time, limit int) ([]Artifact, error)
 	CountDownload(ctx context.Context, releaseID string) error
+	// Update writes an artifact's filesize, checksum, signature and metadata.
+	Update(ctx context.Context, a *Artifact) error
 }
 
 var _ Records = (*Store)(nil)
@@ -101,6 +104,7 @@ type Service struct {
 	// folder); otherwise relkey checks the object (S3).
 	notifiesUploads bool
 	now             func() time.Time
+	events          event.Changer // nil: changes record no events
 }
 
 // NewService returns the artifact rules.

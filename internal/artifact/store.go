@@ -72,6 +72,13 @@ func (s *Store) Yank(ctx context.Context, a *Artifact) error {
 	return s.setStatus(ctx, a, a.Status, Yanked)
 }
 
+// Update writes an artifact's filesize, checksum, signature and metadata.
+func (s *Store) Update(ctx context.Context, a *Artifact) error {
+	a.UpdatedAt = database.Now()
+	return database.Error(s.db.Conn(ctx).Model(&Artifact{}).Where("id = ? AND account_id = ?", a.ID, a.AccountID).
+		Select("filesize", "checksum", "signature", "metadata", "updated_at").Updates(a).Error)
+}
+
 // setStatus changes the status only from the expected one, so concurrent
 // settlers agree.
 func (s *Store) setStatus(ctx context.Context, a *Artifact, from, to string) error {

@@ -135,3 +135,17 @@ func (s *Server) yankArtifact(c echo.Context) error {
 	}
 	return noContent(c)
 }
+
+// updateArtifact is PATCH (or PUT) /artifacts/:id: filesize, checksum,
+// signature and metadata.
+func (s *Server) updateArtifact(c echo.Context) error {
+	p, err := attributesOnly[artifact.Params](s, c, artifactResource)
+	if err != nil {
+		return err
+	}
+	a, err := s.Artifacts.Update(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), artifactFilter(c), p)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, serializer.Artifact(a), nil)
+}

@@ -250,6 +250,8 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.POST("/artifacts", s.createArtifact)
 	g.GET("/artifacts/:id", s.downloadArtifact)
 	g.GET("/artifacts/:id/:filename", s.downloadArtifact)
+	g.PATCH("/artifacts/:id", s.updateArtifact)
+	g.PUT("/artifacts/:id", s.updateArtifact)
 	g.DELETE("/artifacts/:id", s.yankArtifact)
 
 	g.GET("/entitlements", s.listEntitlements)
