@@ -58,7 +58,9 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, t *account.
 		}
 	}
 	err = s.change(ctx, func(ctx context.Context) error { return s.store.Update(ctx, a) },
-		func() event.Occurrence { return event.Occurrence{Event: event.ArtifactUpdated, AccountID: a.AccountID, Resource: a, Who: who} })
+		func() event.Occurrence {
+			return event.Occurrence{Event: event.ArtifactUpdated, AccountID: a.AccountID, Resource: a, Who: who}
+		})
 	if err != nil {
 		return nil, err
 	}
