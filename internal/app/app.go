@@ -32,6 +32,7 @@ import (
 	"github.com/relkey/relkey/internal/password"
 	"github.com/relkey/relkey/internal/policy"
 	"github.com/relkey/relkey/internal/product"
+	"github.com/relkey/relkey/internal/proof"
 	"github.com/relkey/relkey/internal/ratelimit"
 	"github.com/relkey/relkey/internal/release"
 	"github.com/relkey/relkey/internal/releasepackage"
@@ -131,6 +132,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	machineStore := machine.NewStore(db)
 	a.Licenses = license.NewService(license.NewStore(db), a.Policies, a.Users, kr, a.Accounts, machineStore, a.Outbox)
 	a.Machines = machine.NewService(machineStore, a.Outbox, a.Licenses, a.Policies, a.Users, tokenStore, a.Validated)
+	a.Proofs = proof.NewService(a.Machines, a.Accounts, a.Outbox)
 	a.Entitlements = entitlement.NewService(entitlement.NewStore(db), attachmentTargets{a}, a.Outbox)
 	a.Groups = group.NewService(group.NewStore(db), a.Outbox)
 	releaseStore, packageStore := release.NewStore(db), releasepackage.NewStore(db)

@@ -26,6 +26,7 @@ import (
 	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/policy"
 	"github.com/relkey/relkey/internal/product"
+	"github.com/relkey/relkey/internal/proof"
 	"github.com/relkey/relkey/internal/ratelimit"
 	"github.com/relkey/relkey/internal/release"
 	"github.com/relkey/relkey/internal/releasepackage"
@@ -52,6 +53,7 @@ type Services struct {
 	Policies     *policy.Service
 	Licenses     *license.Service
 	Machines     *machine.Service
+	Proofs       *proof.Service
 	Validations  *validation.Service
 	Checkouts    *checkout.Service
 	Entitlements *entitlement.Service
@@ -318,5 +320,6 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.PUT("/components/:id", s.updateComponent)
 	g.DELETE("/components/:id", s.deleteComponent)
 	g.GET("/machines/:id/actions/check-out", s.checkOutMachine)
+	g.POST("/machines/:id/actions/generate-offline-proof", s.generateProof)
 	s.relationshipRoutes(g)
 }

@@ -169,6 +169,8 @@ var story = []scene{
 	{op: "pingProcess", status: 200, auth: "license key", path: map[string]string{"id": "{{process}}"}},
 	{op: "checkOutMachine", about: "A machine file for offline use, valid a week, with its license", status: 200, auth: "license key",
 		path: map[string]string{"id": "{{machine}}"}, body: `{"meta":{"ttl":604800,"include":["license"]}}`},
+	{op: "generateMachineProof", about: "An offline proof of the activation (Keygen-Version 1.0's action), over the default dataset", status: 200,
+		auth: "license key", path: map[string]string{"id": "{{machine}}"}},
 	{op: "checkOutLicense", about: "A license file for offline use, valid a week", status: 200, auth: "license key",
 		path: map[string]string{"id": "{{license}}"}, body: `{"meta":{"ttl":604800}}`},
 	{op: "incrementUsage", about: "Count two uses", status: 200, path: map[string]string{"id": "{{license}}"}, body: `{"meta":{"increment":2}}`},
@@ -463,6 +465,9 @@ var exampleEpoch = time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 
 var (
 	licenseKeyPattern  = regexp.MustCompile(`\b[0-9A-F]{6}(-[0-9A-F]{6}){4}-V3\b`)
+	// proofPattern is an offline machine proof: its dataset holds ids and
+	// times, and the account's RSA key is new each run.
+	proofPattern = regexp.MustCompile(`^proof/[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+$`)
 	certificatePattern = regexp.MustCompile(`(-----BEGIN [A-Z ]+-----\n)[A-Za-z0-9+/=\n]+?(\n-----END [A-Z ]+-----)`)
 	presignedPattern   = regexp.MustCompile(`^https?://[^"]*(signature|Signature)=[^"]*$`)
 )
@@ -507,6 +512,9 @@ func (n *normalizer) text(s string) string {
 	}
 	if presignedPattern.MatchString(s) {
 		return "https://licensing.example.com/v1/blobs/artifacts/DesktopApp-1.0.0-arm64.dmg?expires=1767261600&signature=" + fakeHex(0, 64)
+	}
+	if proofPattern.MatchString(s) {
+		return "proof/eyJhY2NvdW50Ijp7ImlkIjoi4oCmIn19." + fakeHex(0, 64)
 	}
 	s = certificatePattern.ReplaceAllString(s, "${1}eyJlbmMiOiLigKYiLCJzaWciOiLigKYiLCJhbGciOiJiYXNlNjQrZWQyNTUxOSJ9${2}")
 	s = uuidPattern.ReplaceAllStringFunc(s, func(id string) string {
