@@ -464,10 +464,10 @@ func scalar(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag:
 var exampleEpoch = time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 
 var (
-	licenseKeyPattern  = regexp.MustCompile(`\b[0-9A-F]{6}(-[0-9A-F]{6}){4}-V3\b`)
+	licenseKeyPattern = regexp.MustCompile(`\b[0-9A-F]{6}(-[0-9A-F]{6}){4}-V3\b`)
 	// proofPattern is an offline machine proof: its dataset holds ids and
 	// times, and the account's RSA key is new each run.
-	proofPattern = regexp.MustCompile(`^proof/[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+$`)
+	proofPattern       = regexp.MustCompile(`^proof/[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+$`)
 	certificatePattern = regexp.MustCompile(`(-----BEGIN [A-Z ]+-----\n)[A-Za-z0-9+/=\n]+?(\n-----END [A-Z ]+-----)`)
 	presignedPattern   = regexp.MustCompile(`^https?://[^"]*(signature|Signature)=[^"]*$`)
 )
