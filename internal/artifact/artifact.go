@@ -226,6 +226,10 @@ func privileged(who *access.Principal) bool {
 type Filter struct {
 	Release, Product, Channel, Platform, Arch string
 	Package                                   *string
+	// Status and Filetype match as given (case-insensitively); Engine is
+	// the engine of the release's package ("" for releases without one).
+	Status, Filetype string
+	Engine           *string
 }
 
 // resolve turns the filter's release reference into the release's id.

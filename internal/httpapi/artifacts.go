@@ -89,8 +89,13 @@ func (s *Server) redirect(c echo.Context, status int, a *artifact.Artifact, loca
 
 func artifactFilter(c echo.Context) artifact.Filter {
 	q := c.QueryParams()
-	return artifact.Filter{Release: q.Get("release"), Product: q.Get("product"), Channel: q.Get("channel"), Platform: q.Get("platform"), Arch: q.Get("arch"),
-		Package: packageParam(c)}
+	f := artifact.Filter{Release: q.Get("release"), Product: q.Get("product"), Channel: q.Get("channel"), Platform: q.Get("platform"), Arch: q.Get("arch"),
+		Package: packageParam(c), Status: q.Get("status"), Filetype: q.Get("filetype")}
+	if q.Has("engine") {
+		engine := q.Get("engine")
+		f.Engine = &engine
+	}
+	return f
 }
 
 func (s *Server) listArtifacts(c echo.Context) error {

@@ -130,7 +130,13 @@ func (s *Server) issue(c echo.Context, to identity.For, opts token.Options) erro
 }
 
 func (s *Server) listTokens(c echo.Context) error {
-	return renderPage(s, c, s.Tokens.List, listedToken)
+	f, err := tokenFilter(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]token.Token, int64, error) {
+		return s.Tokens.ListWhere(ctx, who, t, f, p)
+	}, listedToken)
 }
 
 // renderBearerTokens lists the tokens of one bearer.

@@ -143,6 +143,9 @@ func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, f F
 		cond, args := s.db.MetadataMatch("metadata", key, value)
 		q = q.Where(cond, args...)
 	}
+	if f.licenseKeyDigest != "" {
+		q = q.Where("license_id IN (SELECT id FROM licenses WHERE account_id = ? AND key_digest = ?)", accountID, f.licenseKeyDigest)
+	}
 	return database.Paginate[Machine](q, p)
 }
 

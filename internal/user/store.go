@@ -2,6 +2,7 @@ package user
 
 import (
 	"context"
+	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -92,6 +93,19 @@ func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, f F
 			owns = "NOT " + owns
 		}
 		q = q.Where(owns)
+	}
+	if f.Status != "" {
+		since := f.Now.UTC().Add(-activeWindow)
+		switch strings.ToUpper(f.Status) {
+		case StatusBanned:
+			q = q.Where("banned_at IS NOT NULL")
+		case StatusActive:
+			q = q.Where("banned_at IS NULL AND created_at >= ?", since)
+		case StatusInactive:
+			q = q.Where("banned_at IS NULL AND created_at < ?", since)
+		default:
+			q = q.Where("1 = 0")
+		}
 	}
 	return database.Paginate[User](q, p)
 }
