@@ -13,7 +13,6 @@ import (
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/artifact"
-	"github.com/relkey/relkey/internal/catalog"
 	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
@@ -115,10 +114,6 @@ func (s *Server) relationshipRoutes(g *echo.Group) {
 			return s.Entitlements.Constraints(ctx, who, t, attachedRef(c), p)
 		}, serializer.Attachment(entitlement.OnRelease))
 	})
-	for _, kind := range catalog.Kinds {
-		g.GET("/products/:id/"+kind, s.listProductCatalog(kind))
-		g.GET("/products/:id/"+kind+"/:related", s.showProductCatalog(kind))
-	}
 
 	// Keygen's to-one relationship routes take PATCH as PUT.
 	g.PATCH("/licenses/:id/policy", s.transferLicense)

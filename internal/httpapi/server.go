@@ -246,6 +246,8 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	for _, kind := range catalog.Kinds {
 		g.GET("/"+kind, s.listCatalog(kind))
 		g.GET("/"+kind+"/:id", s.showCatalog(kind))
+		g.GET("/products/:id/"+kind, s.listProductCatalog(kind))
+		g.GET("/products/:id/"+kind+"/:related", s.showProductCatalog(kind))
 	}
 
 	g.GET("/artifacts", s.listArtifacts)
