@@ -19,11 +19,7 @@ var policyResource = document.Resource{Singular: "policy", Plural: "policies"}
 
 func (s *Server) listPolicies(c echo.Context) error {
 	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]policy.Policy, int64, error) {
-		ids, err := document.IDFilters(c.QueryParams(), "product")
-		if err != nil {
-			return nil, 0, err
-		}
-		return s.Policies.List(ctx, who, t, ids["product"], p)
+		return s.Policies.List(ctx, who, t, c.QueryParam("product"), p)
 	}, serializer.Policy)
 }
 
