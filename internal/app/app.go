@@ -35,6 +35,7 @@ import (
 	"github.com/relkey/relkey/internal/password"
 	"github.com/relkey/relkey/internal/policy"
 	"github.com/relkey/relkey/internal/product"
+	"github.com/relkey/relkey/internal/proof"
 	"github.com/relkey/relkey/internal/ratelimit"
 	"github.com/relkey/relkey/internal/release"
 	"github.com/relkey/relkey/internal/releasepackage"
@@ -152,6 +153,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Keys = key.NewService(key.NewStore(db), a.Policies, kr, a.Outbox)
 	a.Licenses = license.NewService(a.licenseStore, a.Policies, a.Users, kr, a.Accounts, machineStore, a.Groups.Limits(group.Licenses), a.Keys, a.Outbox)
 	a.Machines = machine.NewService(machineStore, a.Outbox, a.Licenses, a.Policies, a.Users, tokenStore, a.Validated, a.Groups.Limits(group.Machines))
+	a.Proofs = proof.NewService(a.Machines, a.Accounts, a.Outbox)
 	a.Entitlements = entitlement.NewService(entitlement.NewStore(db), attachmentTargets{a}, a.Outbox)
 	a.Search = search.NewService(search.NewStore(db))
 	a.SecondFactors = secondfactor.NewService(secondfactor.NewStore(db), a.Outbox, kr, a.Users)

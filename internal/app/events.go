@@ -47,6 +47,12 @@ func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered
 		node = serializer.Entitlement(v)
 	case *machine.WithPolicy[machine.Machine]:
 		node, productID = serializer.Machine(&v.Item, v.Policy), v.Item.ProductID
+	case *machine.Component:
+		node, productID = serializer.Component(v), v.ProductID
+	case *machine.WithPolicy[machine.Process]:
+		node, productID = serializer.Process(&v.Item, v.Policy), v.Item.ProductID
+	case *artifact.Artifact:
+		node, productID = serializer.Artifact(v), v.ProductID
 	case *release.Release:
 		node, productID = serializer.Release(v), v.ProductID
 	case *user.User:
@@ -71,12 +77,6 @@ func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered
 			return event.Rendered{}, err
 		}
 		node, productID = serializer.License(&license.Shown{License: v, Policy: pol}), v.ProductID
-	case *machine.Component:
-		node, productID = serializer.Component(v), v.ProductID
-	case *machine.WithPolicy[machine.Process]:
-		node, productID = serializer.Process(&v.Item, v.Policy), v.Item.ProductID
-	case *artifact.Artifact:
-		node, productID = serializer.Artifact(v), v.ProductID
 	case *releasepackage.Package:
 		node, productID = serializer.Package(v), v.ProductID
 	case *token.Token:

@@ -87,6 +87,8 @@ type Records interface {
 	List(ctx context.Context, accountID string, who *access.Principal, uploadedOnly bool, f Filter, now time.Time, p page.Request) ([]Artifact, int64, error)
 	Waiting(ctx context.Context, since time.Time, limit int) ([]Artifact, error)
 	CountDownload(ctx context.Context, releaseID string) error
+	// Update writes an artifact's filesize, checksum, signature and metadata.
+	Update(ctx context.Context, a *Artifact) error
 }
 
 var _ Records = (*Store)(nil)
@@ -297,6 +299,10 @@ func privileged(who *access.Principal) bool {
 type Filter struct {
 	Release, Product, Channel, Platform, Arch string
 	Package                                   *string
+	// Status and Filetype match as given (case-insensitively); Engine is
+	// the engine of the release's package ("" for releases without one).
+	Status, Filetype string
+	Engine           *string
 }
 
 // resolve turns the filter's release reference into the release's id.

@@ -118,6 +118,13 @@ func (f *fakeRecords) Waiting(_ context.Context, since time.Time, limit int) ([]
 	return out, nil
 }
 
+func (f *fakeRecords) Update(_ context.Context, a *Artifact) error {
+	if stored := f.get(a.ID); stored != nil {
+		*stored = *a
+	}
+	return nil
+}
+
 func (f *fakeRecords) CountDownload(_ context.Context, releaseID string) error {
 	f.counted = append(f.counted, releaseID)
 	return nil

@@ -73,6 +73,13 @@ func (s *Store) Yank(ctx context.Context, a *Artifact) error {
 	return s.setStatus(ctx, a, a.Status, Yanked)
 }
 
+// Update writes an artifact's filesize, checksum, signature and metadata.
+func (s *Store) Update(ctx context.Context, a *Artifact) error {
+	a.UpdatedAt = database.Now()
+	return database.Error(s.db.Conn(ctx).Model(&Artifact{}).Where("id = ? AND account_id = ?", a.ID, a.AccountID).
+		Select("filesize", "checksum", "signature", "metadata", "updated_at").Updates(a).Error)
+}
+
 // setStatus changes the status only from the expected one, so concurrent
 // settlers agree.
 func (s *Store) setStatus(ctx context.Context, a *Artifact, from, to string) error {
@@ -118,6 +125,21 @@ func (s *Store) filtered(ctx context.Context, q *gorm.DB, accountID string, uplo
 	}
 	if f.Package != nil {
 		q = q.Where("artifacts.release_id IN (?)", s.releases.InPackage(ctx, accountID, *f.Package))
+	}
+	if f.Status != "" {
+		q = q.Where("artifacts.status = ?", strings.ToUpper(f.Status))
+	}
+	if f.Filetype != "" {
+		q = q.Where("artifacts.filetype = ?", strings.TrimPrefix(strings.ToLower(f.Filetype), "."))
+	}
+	switch {
+	case f.Engine == nil:
+	case *f.Engine == "":
+		q = q.Where("artifacts.release_id NOT IN (SELECT releases.id FROM releases JOIN packages ON packages.id = releases.package_id "+
+			"WHERE releases.account_id = ? AND packages.engine IS NOT NULL)", accountID)
+	default:
+		q = q.Where("artifacts.release_id IN (SELECT releases.id FROM releases JOIN packages ON packages.id = releases.package_id "+
+			"WHERE releases.account_id = ? AND packages.engine = ?)", accountID, strings.ToLower(*f.Engine))
 	}
 	return q
 }

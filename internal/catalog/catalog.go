@@ -69,18 +69,21 @@ func mayRead(who *access.Principal, t *account.Tenant, kind string) error {
 	return access.MayReadPublic(who, Singular(kind)+".read")
 }
 
-// List returns a page of the entries of a kind who may see.
-func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Tenant, kind string, p page.Request) ([]Entry, int64, error) {
+// List returns a page of the entries of a kind who may see; a product id
+// narrows them to the ones its releases, artifacts or packages use ("" for
+// every product).
+func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Tenant, kind, productID string, p page.Request) ([]Entry, int64, error) {
 	if err := mayRead(who, t, kind); err != nil {
 		return nil, 0, err
 	}
-	return s.store.List(ctx, t.ID, kind, who, s.now(), p)
+	return s.store.List(ctx, t.ID, kind, productID, who, s.now(), p)
 }
 
-// Find returns an entry of a kind by id or key that who may see.
-func (s *Service) Find(ctx context.Context, who *access.Principal, t *account.Tenant, kind, ref string) (*Entry, error) {
+// Find returns an entry of a kind by id or key that who may see, among a
+// product's when productID is not "".
+func (s *Service) Find(ctx context.Context, who *access.Principal, t *account.Tenant, kind, productID, ref string) (*Entry, error) {
 	if err := mayRead(who, t, kind); err != nil {
 		return nil, err
 	}
-	return s.store.Find(ctx, t.ID, kind, ref, who, s.now())
+	return s.store.Find(ctx, t.ID, kind, productID, ref, who, s.now())
 }

@@ -54,9 +54,13 @@ func (s *Store) Use(ctx context.Context, accountID, kind string, keys ...string)
 }
 
 // scoped reaches every entry for staff; others see the keys used by the
-// releases, artifacts or packages they may see.
-func (s *Store) scoped(ctx context.Context, accountID, kind string, who *access.Principal, now time.Time) *gorm.DB {
+// releases, artifacts or packages they may see. A product narrows the
+// entries to the keys its releases, artifacts or packages use.
+func (s *Store) scoped(ctx context.Context, accountID, kind, productID string, who *access.Principal, now time.Time) *gorm.DB {
 	q := s.db.Conn(ctx).Model(&Entry{}).Where("account_id = ? AND kind = ?", accountID, kind)
+	if productID != "" {
+		q = q.Where("key IN ("+usedBy[kind]+" AND product_id = ?)", productID)
+	}
 	if access.ScopeOf(who).All {
 		return q
 	}
@@ -70,9 +74,18 @@ func (s *Store) scoped(ctx context.Context, accountID, kind string, who *access.
 	return q.Where("key IN (SELECT engine FROM packages WHERE id IN (?))", s.packages.VisibleIDs(ctx, accountID, who))
 }
 
+// usedBy selects the keys of a kind the rows of a product use (the query
+// ends in a WHERE its product condition extends).
+var usedBy = map[string]string{
+	Channels:  "SELECT channel FROM releases WHERE channel IS NOT NULL",
+	Platforms: "SELECT platform FROM artifacts WHERE platform IS NOT NULL",
+	Arches:    "SELECT arch FROM artifacts WHERE arch IS NOT NULL",
+	Engines:   "SELECT engine FROM packages WHERE engine IS NOT NULL",
+}
+
 // Find returns an entry by id or key within the scope.
-func (s *Store) Find(ctx context.Context, accountID, kind, ref string, who *access.Principal, now time.Time) (*Entry, error) {
-	q := s.scoped(ctx, accountID, kind, who, now)
+func (s *Store) Find(ctx context.Context, accountID, kind, productID, ref string, who *access.Principal, now time.Time) (*Entry, error) {
+	q := s.scoped(ctx, accountID, kind, productID, who, now)
 	if len(ref) == 36 && uuid.Validate(ref) == nil {
 		q = q.Where("id = ?", ref)
 	} else {
@@ -82,6 +95,6 @@ func (s *Store) Find(ctx context.Context, accountID, kind, ref string, who *acce
 }
 
 // List returns a page of entries within the scope.
-func (s *Store) List(ctx context.Context, accountID, kind string, who *access.Principal, now time.Time, p page.Request) ([]Entry, int64, error) {
-	return database.Paginate[Entry](s.scoped(ctx, accountID, kind, who, now), p)
+func (s *Store) List(ctx context.Context, accountID, kind, productID string, who *access.Principal, now time.Time, p page.Request) ([]Entry, int64, error) {
+	return database.Paginate[Entry](s.scoped(ctx, accountID, kind, productID, who, now), p)
 }

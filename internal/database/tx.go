@@ -58,6 +58,13 @@ func Paginate[T any](q *gorm.DB, p page.Request) (rows []T, total int64, err err
 // table; rows, when given, decorates the row query (joins, selects) but not
 // the count.
 func PaginateIn[T any](q *gorm.DB, table string, p page.Request, rows func(*gorm.DB) *gorm.DB) (items []T, total int64, err error) {
+	if p.Only != "" {
+		column := "id"
+		if table != "" {
+			column = table + ".id"
+		}
+		q = q.Where(column+" = ?", p.Only)
+	}
 	if p.Count {
 		if err := q.Session(&gorm.Session{}).Model(new(T)).Count(&total).Error; err != nil {
 			return nil, 0, Error(err)

@@ -122,3 +122,21 @@ func ComparisonFilter(q url.Values, name string) (*Comparison, error) {
 	}
 	return nil, nil
 }
+
+// HashFilter reads name[key]=value for the keys allowed: nil when absent;
+// a plain ?name= or another key is a 400.
+func HashFilter(q url.Values, name string, keys ...string) (map[string]string, error) {
+	entries, plain := hashEntries(q, name)
+	if plain {
+		return nil, paramErr(name+" must be a hash ("+name+"["+keys[0]+"]=…)", name)
+	}
+	for key := range entries {
+		if !slices.Contains(keys, key) {
+			return nil, paramErr(name+" supports "+strings.Join(keys, ", "), name+"["+key+"]")
+		}
+	}
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	return entries, nil
+}

@@ -119,8 +119,8 @@ func (s *Store) Detach(ctx context.Context, t Target, ids []string) (int, error)
 }
 
 func unionOf(q *gorm.DB, licenseID, policyID string) *gorm.DB {
-	return q.Where(`id IN (SELECT entitlement_id FROM license_entitlements WHERE license_id = ?)
-		OR id IN (SELECT entitlement_id FROM policy_entitlements WHERE policy_id = ?)`, licenseID, policyID)
+	return q.Where(`(id IN (SELECT entitlement_id FROM license_entitlements WHERE license_id = ?)
+		OR id IN (SELECT entitlement_id FROM policy_entitlements WHERE policy_id = ?))`, licenseID, policyID)
 }
 
 // Of returns a license's own and its policy's entitlements.

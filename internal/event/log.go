@@ -16,6 +16,7 @@ import (
 
 // LogFilter narrows a listing of the event log; empty fields match all.
 type LogFilter struct {
+	Event         string // one event type (Keygen's event scope)
 	Events        []string
 	ResourceType  string
 	ResourceID    string
@@ -37,6 +38,7 @@ func (l *Log) List(ctx context.Context, who *access.Principal, t *account.Tenant
 		return nil, 0, err
 	}
 	q := l.db.Conn(ctx).Where("account_id = ?", t.ID)
+	q = where(q, "event = ?", f.Event, f.Event != "")
 	q = where(q, "event IN ?", f.Events, len(f.Events) > 0)
 	q = where(q, "resource_type = ?", f.ResourceType, f.ResourceType != "")
 	q = where(q, "resource_id = ?", f.ResourceID, f.ResourceID != "")

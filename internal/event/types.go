@@ -93,6 +93,7 @@ var Types = []string{
 	"process.heartbeat.dead",
 	"process.heartbeat.ping",
 	"process.heartbeat.pong",
+	"process.updated",
 	"product.created",
 	"product.deleted",
 	"product.updated",
@@ -242,4 +243,11 @@ const (
 	PolicyEntitlementsDetached  = "policy.entitlements.detached"
 	ReleaseConstraintsAttached  = "release.constraints.attached"
 	ReleaseConstraintsDetached  = "release.constraints.detached"
+	// Emitted by the update and relationship routes of Keygen's machines,
+	// components, processes and artifacts.
+	MachineOwnerUpdated    = "machine.owner.updated"
+	MachineProofsGenerated = "machine.proofs.generated"
+	ComponentUpdated       = "component.updated"
+	ProcessUpdated         = "process.updated"
+	ArtifactUpdated        = "artifact.updated"
 )

@@ -35,3 +35,9 @@ func (s *Server) updateAccount(c echo.Context) error {
 	}
 	return s.renderOne(c, http.StatusOK, serializer.Account(a), nil)
 }
+
+// deleteAccount is DELETE /v1/accounts/:account, which Keygen CE routes
+// but refuses every bearer.
+func (s *Server) deleteAccount(c echo.Context) error {
+	return s.Accounts.Delete(c.Request().Context(), principalOf(c), tenantOf(c))
+}

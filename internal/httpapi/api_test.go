@@ -243,3 +243,50 @@ func TestMalformedIDsAreNeverServerErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestAccountDelete: Keygen CE routes DELETE /v1/accounts/:account but its
+// AccountPolicy#destroy? denies every bearer (features/api/v1/accounts/
+// destroy.feature: 403 for admins, products and users, 401 for another
+// account's admin).
+func TestAccountDelete(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		b := e.seedBearers()
+		for _, auth := range []header{bearer(e.token), bearer(b.product), bearer(b.user), {"Authorization", "License " + b.license}} {
+			e.do("DELETE", "/v1/accounts/acme", "", auth).expectError(t, 403, "ACCESS_DENIED")
+		}
+		other := e.onboard("globex")
+		e.do("DELETE", "/v1/accounts/acme", "", bearer(other.RawToken)).expectError(t, 401, "TOKEN_INVALID")
+		e.do("DELETE", "/v1/accounts/acme", "").expectError(t, 401, "TOKEN_MISSING")
+		if r := e.admin("GET", "/v1/accounts/acme", ""); r.status != 200 {
+			t.Fatalf("the account after DELETE: %d", r.status)
+		}
+	})
+}
+
+// TestRegenerateCurrentToken is PUT /tokens (features/api/v1/tokens/
+// regenerate.feature "… resets their current token"): the bearer's own
+// token gets a new value, the old one stops working, and a license key
+// (no token) is a 404.
+func TestRegenerateCurrentToken(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		b := e.seedBearers()
+		for _, old := range []string{b.user, b.product} {
+			r := e.do("PUT", "/v1/accounts/acme/tokens", "", bearer(old))
+			fresh, _ := attrs(t, r)["token"].(string)
+			if r.status != 200 || fresh == "" || fresh == old {
+				t.Fatalf("PUT /tokens: %d %s", r.status, r.body)
+			}
+			e.do("GET", "/v1/accounts/acme/me", "", bearer(old)).expectError(t, 401, "TOKEN_INVALID")
+			if r := e.do("GET", "/v1/accounts/acme/me", "", bearer(fresh)); r.status != 200 {
+				t.Fatalf("the new token: %d %s", r.status, r.body)
+			}
+		}
+		if r := e.do("PUT", "/v1/accounts/acme/tokens", "", bearer(b.user)); r.status != 401 {
+			t.Fatalf("the regenerated-away token: %d", r.status)
+		}
+		e.do("PUT", "/v1/accounts/acme/tokens", "", header{"Authorization", "License " + b.license}).expectError(t, 404, "NOT_FOUND")
+		e.do("PUT", "/v1/accounts/acme/tokens", "").expectError(t, 401, "TOKEN_MISSING")
+	})
+}

@@ -89,8 +89,13 @@ func (s *Server) redirect(c echo.Context, status int, a *artifact.Artifact, loca
 
 func artifactFilter(c echo.Context) artifact.Filter {
 	q := c.QueryParams()
-	return artifact.Filter{Release: q.Get("release"), Product: q.Get("product"), Channel: q.Get("channel"), Platform: q.Get("platform"), Arch: q.Get("arch"),
-		Package: packageParam(c)}
+	f := artifact.Filter{Release: q.Get("release"), Product: q.Get("product"), Channel: q.Get("channel"), Platform: q.Get("platform"), Arch: q.Get("arch"),
+		Package: packageParam(c), Status: q.Get("status"), Filetype: q.Get("filetype")}
+	if q.Has("engine") {
+		engine := q.Get("engine")
+		f.Engine = &engine
+	}
+	return f
 }
 
 func (s *Server) listArtifacts(c echo.Context) error {
@@ -135,4 +140,18 @@ func (s *Server) yankArtifact(c echo.Context) error {
 		return err
 	}
 	return noContent(c)
+}
+
+// updateArtifact is PATCH (or PUT) /artifacts/:id: filesize, checksum,
+// signature and metadata.
+func (s *Server) updateArtifact(c echo.Context) error {
+	p, err := attributesOnly[artifact.Params](s, c, artifactResource)
+	if err != nil {
+		return err
+	}
+	a, err := s.Artifacts.Update(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), artifactFilter(c), p)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, serializer.Artifact(a), nil)
 }

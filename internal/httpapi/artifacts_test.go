@@ -175,3 +175,47 @@ func TestArtifactFailsAfterTheUploadWindow(t *testing.T) {
 		}
 	})
 }
+
+// TestUpdateArtifact is PATCH/PUT /artifacts/:id as Keygen's
+// release_artifacts#update: admins and the artifact's product change its
+// filesize, checksum, signature and metadata; the filename and platform
+// are unpermitted; users, licenses and read-only bearers may not;
+// artifact.updated is emitted.
+func TestUpdateArtifact(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		b := e.seedBearers()
+		base := "/v1/accounts/acme/artifacts/"
+		releaseID := e.publish(b.productID, "stable", "1.0.0")
+		created := e.admin("POST", "/v1/accounts/acme/artifacts", artifactBody(releaseID, `"filename":"app.zip","filetype":"zip","filesize":10,"platform":"linux"`))
+		id := data(t, created)["id"].(string)
+		body := func(attrs string) string { return `{"data":{"type":"artifacts","attributes":{` + attrs + `}}}` }
+		r := e.admin("PATCH", base+id, body(`"checksum":"abc","signature":"sig","filesize":12,"metadata":{"build":7}`))
+		a := attrs(t, r)
+		if r.status != 200 || a["checksum"] != "abc" || a["signature"] != "sig" || a["filesize"] != 12.0 || a["metadata"].(map[string]any)["build"] != 7.0 || a["filename"] != "app.zip" {
+			t.Fatalf("PATCH artifact: %d %s", r.status, r.body)
+		}
+		if r := e.do("PUT", base+id, body(`"checksum":null`), bearer(b.product)); r.status != 200 || attrs(t, r)["checksum"] != nil || attrs(t, r)["signature"] != "sig" {
+			t.Fatalf("PUT artifact by its product: %d %s", r.status, r.body)
+		}
+		if r := e.admin("GET", "/v1/accounts/acme/artifacts?release="+releaseID, ""); len(list(t, r)) != 1 ||
+			list(t, r)[0].(map[string]any)["attributes"].(map[string]any)["signature"] != "sig" {
+			t.Fatalf("the change is stored: %s", r.body)
+		}
+		e.admin("PATCH", base+id, body(`"filename":"other.zip"`)).expectError(t, 400, "PARAMETERS_INVALID", "pointer", "/data/attributes/filename")
+		e.admin("PATCH", base+id, body(`"platform":"macos"`)).expectError(t, 400, "PARAMETERS_INVALID", "pointer", "/data/attributes/platform")
+		e.admin("PATCH", base+id, body(`"filesize":-1`)).expectError(t, 422, "FILESIZE_INVALID", "pointer", "/data/attributes/filesize")
+		for _, auth := range []header{bearer(b.readOnly), bearer(b.user), {"Authorization", "License " + b.license}} {
+			if r := e.do("PATCH", base+id, body(`"checksum":"x"`), auth); r.status != 403 && r.status != 404 {
+				t.Fatalf("PATCH by %s: %d %s", auth.value[:12], r.status, r.body)
+			}
+		}
+		e.do("PATCH", base+id, body(`"checksum":"x"`)).expectError(t, 401, "TOKEN_MISSING")
+		other := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"Other"`)))
+		otherToken := e.rawToken(e.admin("POST", "/v1/accounts/acme/products/"+other+"/tokens", ""))
+		e.do("PATCH", base+id, body(`"checksum":"x"`), bearer(otherToken)).expectError(t, 404, "NOT_FOUND")
+		if n := len(list(t, e.admin("GET", "/v1/accounts/acme/event-logs?event=artifact.updated", ""))); n != 2 {
+			t.Fatalf("artifact.updated events: %d", n)
+		}
+	})
+}

@@ -63,3 +63,59 @@ func TestComponents(t *testing.T) {
 		e.admin("POST", "/v1/accounts/acme/components", `{"data":{"type":"components","attributes":{"fingerprint":"z","name":"Z"}}}`).expectError(t, 422, "MACHINE_NOT_FOUND")
 	})
 }
+
+// TestUpdateParts is PATCH/PUT /components/:id and /processes/:id as
+// Keygen's machine_components#update and machine_processes#update: a
+// component's name, and for staff and products the metadata; fingerprint
+// and pid are unpermitted (400), users may not write metadata, another
+// license's bearer gets a 404; component.updated and process.updated are
+// emitted.
+func TestUpdateParts(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		b := e.seedBearers()
+		base := "/v1/accounts/acme"
+		machineID := e.id(e.admin("POST", base+"/machines", machineBody(b.licenseID, `"fingerprint":"fp-parts"`)))
+		componentID := e.id(e.admin("POST", base+"/components",
+			`{"data":{"type":"components","attributes":{"fingerprint":"disk","name":"Disk"},"relationships":{"machine":{"data":{"type":"machines","id":"`+machineID+`"}}}}}`))
+		processID := e.id(e.admin("POST", base+"/processes",
+			`{"data":{"type":"processes","attributes":{"pid":"42"},"relationships":{"machine":{"data":{"type":"machines","id":"`+machineID+`"}}}}}`))
+		licenseAuth := header{"Authorization", "License " + b.license}
+		component, process := base+"/components/"+componentID, base+"/processes/"+processID
+		body := func(typ, attrs string) string { return `{"data":{"type":"` + typ + `","attributes":{` + attrs + `}}}` }
+
+		r := e.do("PATCH", component, body("components", `"name":"Boot disk"`), licenseAuth)
+		if r.status != 200 || attrs(t, r)["name"] != "Boot disk" || attrs(t, r)["fingerprint"] != "disk" {
+			t.Fatalf("PATCH component: %d %s", r.status, r.body)
+		}
+		r = e.do("PUT", component, body("components", `"metadata":{"slot":2}`), bearer(b.product))
+		if r.status != 200 || attrs(t, r)["metadata"].(map[string]any)["slot"] != 2.0 || attrs(t, r)["name"] != "Boot disk" {
+			t.Fatalf("PUT component: %d %s", r.status, r.body)
+		}
+		e.admin("PATCH", component, body("components", `"fingerprint":"other"`)).expectError(t, 400, "PARAMETERS_INVALID", "pointer", "/data/attributes/fingerprint")
+		e.admin("PATCH", component, body("components", `"name":" "`)).expectError(t, 422, "NAME_MISSING", "pointer", "/data/attributes/name")
+		e.do("PATCH", component, body("components", `"metadata":{}`), licenseAuth).expectError(t, 400, "PARAMETERS_INVALID", "pointer", "/data/attributes/metadata")
+		e.admin("PATCH", component, body("processes", `"name":"x"`)).expectError(t, 400, "PARAMETERS_INVALID", "pointer", "/data/type")
+
+		r = e.admin("PATCH", process, body("processes", `"metadata":{"role":"worker"}`))
+		if r.status != 200 || attrs(t, r)["metadata"].(map[string]any)["role"] != "worker" || attrs(t, r)["pid"] != "42" {
+			t.Fatalf("PATCH process: %d %s", r.status, r.body)
+		}
+		if r := e.do("PUT", process, body("processes", ``), licenseAuth); r.status != 200 {
+			t.Fatalf("PUT process without changes: %d %s", r.status, r.body)
+		}
+		e.admin("PATCH", process, body("processes", `"pid":"43"`)).expectError(t, 400, "PARAMETERS_INVALID", "pointer", "/data/attributes/pid")
+		e.do("PATCH", process, body("processes", `"metadata":{}`), licenseAuth).expectError(t, 400, "PARAMETERS_INVALID", "pointer", "/data/attributes/metadata")
+
+		other := e.admin("POST", base+"/licenses", licenseBody(b.policyID, ""))
+		otherAuth := header{"Authorization", "License " + attrs(t, other)["key"].(string)}
+		e.do("PATCH", component, body("components", `"name":"x"`), otherAuth).expectError(t, 404, "NOT_FOUND")
+		e.do("PATCH", process, body("processes", ``), otherAuth).expectError(t, 404, "NOT_FOUND")
+		e.do("PATCH", process, body("processes", ``)).expectError(t, 401, "TOKEN_MISSING")
+		for ev, n := range map[string]int{"component.updated": 2, "process.updated": 2} {
+			if got := len(list(t, e.admin("GET", base+"/event-logs?event="+ev, ""))); got != n {
+				t.Fatalf("%s events: %d, want %d", ev, got, n)
+			}
+		}
+	})
+}

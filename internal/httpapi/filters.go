@@ -2,10 +2,16 @@ package httpapi
 
 import (
 	"net/url"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/relkey/relkey/internal/apperr"
 
 	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
+	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
 )
 
@@ -61,7 +67,7 @@ func machineFilter(q url.Values) (machine.Filter, error) {
 	for _, p := range []struct {
 		name string
 		into *string
-	}{{"fingerprint", &f.Fingerprint}, {"ip", &f.IP}, {"hostname", &f.Hostname}} {
+	}{{"fingerprint", &f.Fingerprint}, {"ip", &f.IP}, {"hostname", &f.Hostname}, {"key", &f.LicenseKey}} {
 		if *p.into, err = document.PlainFilter(q, p.name); err != nil {
 			return f, err
 		}
@@ -92,6 +98,38 @@ func userFilter(q url.Values) (user.Filter, error) {
 	if f.Metadata, err = document.MetadataFilter(q); err != nil {
 		return f, err
 	}
-	f.Assigned, err = document.BoolFilter(q, "assigned")
+	if f.Assigned, err = document.BoolFilter(q, "assigned"); err != nil {
+		return f, err
+	}
+	// Keygen's users index takes active as another name of assigned.
+	active, err := document.BoolFilter(q, "active")
+	if err != nil {
+		return f, err
+	}
+	if f.Assigned == nil {
+		f.Assigned = active
+	}
+	f.Status, err = document.PlainFilter(q, "status")
 	return f, err
+}
+
+// tokenFilter reads the bearer[type] and bearer[id] filter of Keygen's
+// tokens index; a type is matched as relkey stores bearer types ("user",
+// "users" and "User" all name users).
+func tokenFilter(q url.Values) (token.Filter, error) {
+	var f token.Filter
+	bearer, err := document.HashFilter(q, "bearer", "type", "id")
+	if err != nil || bearer == nil {
+		return f, err
+	}
+	if typ := strings.ToLower(strings.TrimSpace(bearer["type"])); typ != "" {
+		f.BearerType = strings.TrimSuffix(typ, "s") + "s"
+	}
+	if id := bearer["id"]; id != "" {
+		if uuid.Validate(id) != nil {
+			return f, apperr.AtParameter(apperr.Invalid, document.CodeParametersInvalid, "bearer[id] must be an id", "bearer[id]")
+		}
+		f.BearerID = id
+	}
+	return f, nil
 }

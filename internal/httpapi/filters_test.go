@@ -273,3 +273,87 @@ func TestReleaseFilters(t *testing.T) {
 		e.admin("GET", "/v1/accounts/acme/releases?yanked=sometimes", "").expectError(t, 400, "PARAMETERS_INVALID", "parameter", "yanked")
 	})
 }
+
+// TestMoreIndexFilters covers the rest of Keygen's has_scope filters relkey
+// reads: tokens bearer[type|id], machines key, users status and active,
+// artifacts status, filetype and engine, event-logs event; a value of the wrong shape is a 400 on its parameter.
+func TestMoreIndexFilters(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		b := e.seedBearers()
+		base := "/v1/accounts/acme"
+		ids := func(path string) []string {
+			t.Helper()
+			r := e.admin("GET", base+path, "")
+			if r.status != 200 {
+				t.Fatalf("GET %s: %d %s", path, r.status, r.body)
+			}
+			var out []string
+			for _, it := range list(t, r) {
+				out = append(out, it.(map[string]any)["id"].(string))
+			}
+			return out
+		}
+		expect := func(path string, want ...string) {
+			t.Helper()
+			got := ids(path)
+			if strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Fatalf("GET %s: %v, want %v", path, got, want)
+			}
+		}
+
+		productTokens := ids("/tokens?bearer[type]=product&bearer[id]=" + b.productID)
+		if len(productTokens) != 1 {
+			t.Fatalf("product tokens: %v", productTokens)
+		}
+		expect("/tokens?bearer[type]=Products&bearer[id]="+b.productID, productTokens...)
+		expect("/tokens?bearer[type]=license")
+		if n := len(ids("/tokens?bearer[type]=user")); n < 2 {
+			t.Fatalf("user tokens: %d", n)
+		}
+
+		other := e.admin("POST", base+"/licenses", licenseBody(b.policyID, ""))
+		mine := e.id(e.admin("POST", base+"/machines", machineBody(b.licenseID, `"fingerprint":"k1"`)))
+		e.id(e.admin("POST", base+"/machines", machineBody(data(t, other)["id"].(string), `"fingerprint":"k2"`)))
+		expect("/machines?key="+b.license, mine)
+		expect("/machines?key=nope")
+
+		banned := e.id(e.admin("POST", base+"/users", userBody("banned@acme.test", "user")))
+		e.admin("POST", base+"/users/"+banned+"/actions/ban", "")
+		expect("/users?status=BANNED", banned)
+		expect("/users?status=inactive")
+		if n := len(ids("/users?status=ACTIVE")); n != 1 {
+			t.Fatalf("active users: %d", n)
+		}
+		expect("/users?status=BOGUS")
+		e.id(e.admin("PUT", base+"/licenses/"+b.licenseID+"/owner", `{"data":{"type":"users","id":"`+b.userID+`"}}`))
+		expect("/users?active=true", b.userID)
+
+		releaseID := e.publish(b.productID, "stable", "1.0.0")
+		pkg := e.id(e.admin("POST", base+"/packages", packageBody(b.productID, `"name":"Py","key":"py","engine":"pypi"`)))
+		pyRelease := e.id(e.admin("POST", base+"/releases", `{"data":{"type":"releases","attributes":{"channel":"stable","version":"2.0.0","status":"PUBLISHED"},`+
+			`"relationships":{"product":{"data":{"type":"products","id":"`+b.productID+`"}},"package":{"data":{"type":"packages","id":"`+pkg+`"}}}}}`))
+		zip := data(t, e.admin("POST", base+"/artifacts", artifactBody(releaseID, `"filename":"app.zip","filetype":"zip"`)))["id"].(string)
+		whl := data(t, e.admin("POST", base+"/artifacts", artifactBody(pyRelease, `"filename":"app.whl","filetype":"whl"`)))["id"].(string)
+		expect("/artifacts?filetype=.ZIP", zip)
+		expect("/artifacts?engine=pypi", whl)
+		expect("/artifacts?engine=", zip)
+		expect("/artifacts?status=waiting", whl, zip)
+		expect("/artifacts?status=UPLOADED")
+
+		if n := len(ids("/event-logs?event=user.banned")); n != 1 {
+			t.Fatalf("user.banned events: %d", n)
+		}
+
+		for _, tt := range []struct{ query, parameter string }{
+			{"/tokens?bearer=x", "bearer"},
+			{"/tokens?bearer[kind]=x", "bearer[kind]"},
+			{"/tokens?bearer[id]=nope", "bearer[id]"},
+			{"/machines?key[a]=b", "key"},
+			{"/users?status[a]=b", "status"},
+			{"/users?active=maybe", "active"},
+		} {
+			e.admin("GET", base+tt.query, "").expectError(t, 400, "PARAMETERS_INVALID", "parameter", tt.parameter)
+		}
+	})
+}

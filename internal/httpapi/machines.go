@@ -198,3 +198,29 @@ func (s *Server) deleteComponent(c echo.Context) error {
 	}
 	return noContent(c)
 }
+
+// updateComponent is PATCH (or PUT) /components/:id: its name and metadata.
+func (s *Server) updateComponent(c echo.Context) error {
+	return updateRecord(s, c, componentResource, s.Machines.UpdateComponent, serializer.Component)
+}
+
+// generateProof is POST /machines/:id/actions/generate-offline-proof
+// (Keygen's v1x0 proofs#create): the machine, with meta.proof signed over
+// meta.dataset or the default dataset.
+func (s *Server) generateProof(c echo.Context) error {
+	m, err := meta[struct {
+		Dataset *map[string]any `json:"dataset"`
+	}](s, c, machineResource)
+	if err != nil {
+		return err
+	}
+	var dataset map[string]any
+	if m.Dataset != nil {
+		dataset = *m.Dataset
+	}
+	g, err := s.Proofs.Generate(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), dataset, m.Dataset != nil)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, serializer.Machine(g.Machine, g.Policy), &jsonapi.Meta{"proof": g.Proof})
+}

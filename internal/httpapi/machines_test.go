@@ -1,6 +1,12 @@
 package httpapi_test
 
 import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -274,6 +280,66 @@ func TestMachineOwner(t *testing.T) {
 			if r.status != 200 || got != tt.owner {
 				t.Fatalf("GET owner of %s: %d %s", tt.fingerprint, r.status, r.body)
 			}
+		}
+	})
+}
+
+// TestGenerateOfflineProof is POST /machines/:id/actions/generate-offline-
+// proof as Keygen's features/api/v1/machines/actions/v1x0/proofs.feature:
+// meta.proof is "proof/<base64url JSON>.<signature>", RSA-PKCS1-SHA256 by
+// the account's RSA key over the default dataset or staff's meta.dataset;
+// the license may ask, users may not choose the dataset, other licenses
+// get a 404; machine.proofs.generated is emitted.
+func TestGenerateOfflineProof(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		b := e.seedBearers()
+		base := "/v1/accounts/acme/machines/"
+		machineID := e.id(e.admin("POST", "/v1/accounts/acme/machines", machineBody(b.licenseID, `"fingerprint":"fp-proof"`)))
+		tenant, err := e.app.Accounts.Resolve(context.Background(), "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := e.app.Accounts.RSAKey(context.Background(), tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		verify := func(r *response) map[string]any {
+			t.Helper()
+			if r.status != 200 || data(t, r)["id"] != machineID {
+				t.Fatalf("proof: %d %s", r.status, r.body)
+			}
+			proof := r.doc(t)["meta"].(map[string]any)["proof"].(string)
+			signing, sig, ok := strings.Cut(proof, ".")
+			encoded, isProof := strings.CutPrefix(signing, "proof/")
+			raw, err1 := base64.URLEncoding.DecodeString(sig)
+			payload, err2 := base64.URLEncoding.DecodeString(encoded)
+			digest := sha256.Sum256([]byte(signing))
+			if !ok || !isProof || err1 != nil || err2 != nil || rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, digest[:], raw) != nil {
+				t.Fatalf("proof does not verify: %s", proof)
+			}
+			var dataset map[string]any
+			if err := json.Unmarshal(payload, &dataset); err != nil {
+				t.Fatal(err)
+			}
+			return dataset
+		}
+		ds := verify(e.do("POST", base+machineID+"/actions/generate-offline-proof", "", header{"Authorization", "License " + b.license}))
+		if ds["machine"].(map[string]any)["fingerprint"] != "fp-proof" || ds["license"].(map[string]any)["key"] != b.license ||
+			ds["account"].(map[string]any)["id"] != tenant.ID || ds["policy"].(map[string]any)["id"] != b.policyID {
+			t.Fatalf("default dataset: %v", ds)
+		}
+		ds = verify(e.admin("POST", base+"fp-proof/actions/generate-offline-proof", `{"meta":{"dataset":{"id":"`+machineID+`","nonce":1}}}`))
+		if len(ds) != 2 || ds["nonce"] != 1.0 {
+			t.Fatalf("custom dataset: %v", ds)
+		}
+		e.do("POST", base+machineID+"/actions/generate-offline-proof", `{"meta":{"dataset":{"nonce":1}}}`, header{"Authorization", "License " + b.license}).
+			expectError(t, 400, "PARAMETERS_INVALID", "pointer", "/meta/dataset")
+		other := e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(b.policyID, ""))
+		e.do("POST", base+machineID+"/actions/generate-offline-proof", "", header{"Authorization", "License " + attrs(t, other)["key"].(string)}).expectError(t, 404, "NOT_FOUND")
+		e.do("POST", base+machineID+"/actions/generate-offline-proof", "").expectError(t, 401, "TOKEN_MISSING")
+		if n := len(list(t, e.admin("GET", "/v1/accounts/acme/event-logs?event=machine.proofs.generated", ""))); n != 2 {
+			t.Fatalf("machine.proofs.generated events: %d", n)
 		}
 	})
 }

@@ -64,3 +64,16 @@ func (s *Server) listMachineProcesses(c echo.Context) error {
 func processNode(p *machine.WithPolicy[machine.Process]) *jsonapi.Node {
 	return serializer.Process(&p.Item, p.Policy)
 }
+
+// updateProcess is PATCH (or PUT) /processes/:id: its metadata.
+func (s *Server) updateProcess(c echo.Context) error {
+	p, err := attributesOnly[machine.ProcessParams](s, c, processResource)
+	if err != nil {
+		return err
+	}
+	proc, pol, err := s.Machines.UpdateProcess(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), p)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, serializer.Process(proc, pol), nil)
+}

@@ -6,12 +6,14 @@ import (
 	"net/url"
 
 	"github.com/google/jsonapi"
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/artifact"
+	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/page"
@@ -83,6 +85,87 @@ func (s *Server) relationshipRoutes(g *echo.Group) {
 	g.GET("/releases/:id/artifacts", s.withParent(idOf(s.pathRelease, func(r *release.Release) string { return r.ID }), s.artifactsOfRelease))
 
 	g.GET("/artifacts/:id/release", s.artifactRelease)
+
+	g.GET("/users/:id/products/:related", s.withParent(s.userID, func(c echo.Context, userID string) error {
+		return oneOf(s, c, "product", func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]product.Product, int64, error) {
+			return s.Products.OfUser(ctx, who, t, userID, p)
+		}, serializer.Product)
+	}))
+	g.GET("/users/:id/machines/:related", s.withParent(s.userID, func(c echo.Context, userID string) error {
+		return oneOf(s, c, "machine", func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]machine.WithPolicy[machine.Machine], int64, error) {
+			return s.Machines.List(ctx, who, t, machine.Filter{UserID: userID}, p)
+		}, machineNode)
+	}))
+	g.GET("/products/:id/users/:related", s.withParent(s.productID, func(c echo.Context, productID string) error {
+		return oneOf(s, c, "user", func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]user.User, int64, error) {
+			return s.Users.OfProduct(ctx, who, t, productID, p)
+		}, serializer.User)
+	}))
+	g.GET("/licenses/:id/users/:related", func(c echo.Context) error {
+		return oneOf(s, c, "user", func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]user.User, int64, error) {
+			return s.Licenses.Users(ctx, who, t, pathRef(c), p)
+		}, serializer.User)
+	})
+	g.GET("/licenses/:id/entitlements/:related", s.attachedOne(entitlement.OnLicense))
+	g.GET("/policies/:id/entitlements/:related", s.attachedOne(entitlement.OnPolicy))
+	g.GET("/releases/:id/entitlements/:related", s.attachedOne(entitlement.OnRelease))
+	g.GET("/releases/:id/constraints/:related", func(c echo.Context) error {
+		return oneOf(s, c, "constraint", func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]entitlement.Attachment, int64, error) {
+			return s.Entitlements.Constraints(ctx, who, t, attachedRef(c), p)
+		}, serializer.Attachment(entitlement.OnRelease))
+	})
+
+	// Keygen's to-one relationship routes take PATCH as PUT.
+	g.PATCH("/licenses/:id/policy", s.transferLicense)
+	g.PATCH("/licenses/:id/owner", s.changeLicenseOwner)
+	g.PATCH("/licenses/:id/user", s.changeLicenseOwner)
+	g.PATCH("/releases/:id/package", s.changeReleasePackage)
+	g.PUT("/machines/:id/owner", s.changeMachineOwner)
+	g.PATCH("/machines/:id/owner", s.changeMachineOwner)
+}
+
+// changeMachineOwner is PUT (or PATCH) /machines/:id/owner with a user
+// identifier, one of the license's users, or data null; like Keygen, it
+// answers with the machine.
+func (s *Server) changeMachineOwner(c echo.Context) error {
+	ref, err := s.identifier(c, userResource, true)
+	if err != nil {
+		return err
+	}
+	m, pol, err := s.Machines.ChangeOwner(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c), ref)
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, serializer.Machine(m, pol), nil)
+}
+
+// oneOf is GET /<parent>/:id/<related>/:related of a to-many relationship
+// whose records list reads: the record of that id when it is among them
+// (as the bearer may see them), else 404 on resource.
+func oneOf[T any](s *Server, c echo.Context, resource string, list func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]T, int64, error),
+	node func(*T) *jsonapi.Node) error {
+	ref := relatedRef(c)
+	if uuid.Validate(ref) != nil || len(ref) != 36 {
+		return apperr.NotFoundResource(resource, ref)
+	}
+	items, _, err := list(c.Request().Context(), principalOf(c), tenantOf(c), page.Request{Limit: 1, Only: ref})
+	if err != nil {
+		return err
+	}
+	if len(items) == 0 {
+		return apperr.NotFoundResource(resource, ref)
+	}
+	return s.renderOne(c, http.StatusOK, node(&items[0]), nil)
+}
+
+// attachedOne is GET /<policies|licenses|releases>/:id/entitlements/:related:
+// one of the entitlements listAttached lists.
+func (s *Server) attachedOne(on entitlement.Kind) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		return oneOf(s, c, "entitlement", func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]entitlement.Entitlement, int64, error) {
+			return s.Entitlements.Attached(ctx, who, t, on, attachedRef(c), p)
+		}, serializer.Entitlement)
+	}
 }
 
 // parentOf resolves the path's parent to its id, as the bearer may see it.

@@ -174,3 +174,171 @@ func TestChangeLicenseOwner(t *testing.T) {
 		e.admin("PUT", base+"/owner", `{"data":{"type":"products","id":"`+b.productID+`"}}`).expectError(t, 400, "PARAMETERS_INVALID", "pointer", "/data/type")
 	})
 }
+
+// TestRelatedShowRoutes walks Keygen's …/:id/<related>/:related show
+// routes of to-many relationships relkey lists, and the products' catalog
+// lists: each shows a record among the parent's, and a record of another
+// parent, an unknown id or a non-uuid is a 404 (as in Keygen's
+// <parent>/relationships/*.feature "retrieves … that is not associated").
+func TestRelatedShowRoutes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		b := e.seedBearers()
+		base := "/v1/accounts/acme"
+		other := e.id(e.admin("POST", base+"/products", productBody(`"name":"Other"`)))
+		otherPolicy := e.id(e.admin("POST", base+"/policies", policyBody(other, `"name":"Other"`)))
+		otherLicense := e.id(e.admin("POST", base+"/licenses", licenseBody(otherPolicy, "")))
+		otherUser := e.id(e.admin("POST", base+"/users", userBody("other@acme.test", "user")))
+		e.id(e.admin("PUT", base+"/licenses/"+otherLicense+"/owner", `{"data":{"type":"users","id":"`+otherUser+`"}}`))
+		e.id(e.admin("PATCH", base+"/licenses/"+b.licenseID+"/owner", `{"data":{"type":"users","id":"`+b.userID+`"}}`))
+		machineID := e.id(e.admin("POST", base+"/machines", machineBody(b.licenseID, `"fingerprint":"fp-own"`)))
+		otherMachine := e.id(e.admin("POST", base+"/machines", machineBody(otherLicense, `"fingerprint":"fp-other"`)))
+		entitlementID := e.id(e.admin("POST", base+"/entitlements", `{"data":{"type":"entitlements","attributes":{"name":"Pro","code":"PRO"}}}`))
+		policyEntitlement := e.id(e.admin("POST", base+"/entitlements", `{"data":{"type":"entitlements","attributes":{"name":"Sync","code":"SYNC"}}}`))
+		e.admin("POST", base+"/licenses/"+b.licenseID+"/entitlements", `{"data":[{"type":"entitlements","id":"`+entitlementID+`"}]}`)
+		e.admin("POST", base+"/policies/"+b.policyID+"/entitlements", `{"data":[{"type":"entitlements","id":"`+policyEntitlement+`"}]}`)
+		releaseID := e.publish(b.productID, "stable", "1.0.0")
+		otherRelease := e.publish(other, "beta", "1.0.0-beta.1")
+		constraint := e.admin("POST", base+"/releases/"+releaseID+"/constraints",
+			`{"data":[{"type":"constraints","relationships":{"entitlement":{"data":{"type":"entitlements","id":"`+entitlementID+`"}}}}]}`)
+		constraintID := list(t, constraint)[0].(map[string]any)["id"].(string)
+		if r := e.admin("POST", base+"/artifacts", artifactBody(releaseID, `"filename":"app.dmg","filetype":"dmg","platform":"macos","arch":"arm64"`)); r.status != 307 {
+			t.Fatalf("artifact: %d %s", r.status, r.body)
+		}
+		if r := e.admin("POST", base+"/artifacts", artifactBody(otherRelease, `"filename":"app.exe","filetype":"exe","platform":"windows","arch":"amd64"`)); r.status != 307 {
+			t.Fatalf("artifact: %d %s", r.status, r.body)
+		}
+		e.id(e.admin("POST", base+"/packages", `{"data":{"type":"packages","attributes":{"name":"Py","key":"py","engine":"pypi"},"relationships":{"product":{"data":{"type":"products","id":"`+b.productID+`"}}}}}`))
+		e.id(e.admin("POST", base+"/packages", `{"data":{"type":"packages","attributes":{"name":"Gem","key":"gem","engine":"rubygems"},"relationships":{"product":{"data":{"type":"products","id":"`+other+`"}}}}}`))
+
+		for _, tt := range []struct{ path, typ, id, foreign string }{
+			{"/users/" + b.userID + "/products/", "products", b.productID, other},
+			{"/users/" + b.userID + "/machines/", "machines", machineID, otherMachine},
+			{"/products/" + b.productID + "/users/", "users", b.userID, otherUser},
+			{"/licenses/" + b.licenseID + "/users/", "users", b.userID, otherUser},
+			{"/licenses/" + b.licenseID + "/entitlements/", "entitlements", entitlementID, ""},
+			{"/licenses/" + otherLicense + "/entitlements/", "", "", entitlementID},
+			{"/licenses/" + b.licenseID + "/entitlements/", "entitlements", policyEntitlement, ""},
+			{"/policies/" + b.policyID + "/entitlements/", "entitlements", policyEntitlement, entitlementID},
+			{"/releases/" + releaseID + "/entitlements/", "entitlements", entitlementID, policyEntitlement},
+			{"/releases/" + releaseID + "/constraints/", "constraints", constraintID, entitlementID},
+			{"/releases/" + otherRelease + "/constraints/", "", "", constraintID},
+		} {
+			if tt.id != "" {
+				r := e.admin("GET", base+tt.path+tt.id, "")
+				if d := data(t, r); r.status != 200 || d["type"] != tt.typ || d["id"] != tt.id {
+					t.Fatalf("GET %s%s: %d %s", tt.path, tt.id, r.status, r.body)
+				}
+			}
+			for _, ref := range []string{tt.foreign, "7e0b1f4e-1c1d-4b7a-9a8e-000000000000", "not-a-uuid"} {
+				if ref != "" {
+					e.admin("GET", base+tt.path+ref, "").expectError(t, 404, "NOT_FOUND")
+				}
+			}
+		}
+		// The parent must be visible: a user bearer may not read another user's products.
+		e.do("GET", base+"/users/"+otherUser+"/products/"+other, "", bearer(b.user)).expectError(t, 404, "NOT_FOUND")
+		e.do("GET", base+"/products/"+b.productID+"/users/"+b.userID, "", bearer(b.user)).expectError(t, 403, "ACCESS_DENIED")
+
+		for _, tt := range []struct{ kind, key, foreign string }{
+			{"channels", "stable", "beta"},
+			{"platforms", "macos", "windows"},
+			{"arches", "arm64", "amd64"},
+			{"engines", "pypi", "rubygems"},
+		} {
+			r := e.admin("GET", base+"/products/"+b.productID+"/"+tt.kind, "")
+			items := list(t, r)
+			if r.status != 200 || len(items) != 1 || items[0].(map[string]any)["attributes"].(map[string]any)["key"] != tt.key {
+				t.Fatalf("GET /products/:id/%s: %d %s", tt.kind, r.status, r.body)
+			}
+			id := items[0].(map[string]any)["id"].(string)
+			for _, ref := range []string{id, tt.key} {
+				if r := e.admin("GET", base+"/products/"+b.productID+"/"+tt.kind+"/"+ref, ""); r.status != 200 || data(t, r)["id"] != id {
+					t.Fatalf("GET /products/:id/%s/%s: %d %s", tt.kind, ref, r.status, r.body)
+				}
+			}
+			e.admin("GET", base+"/products/"+b.productID+"/"+tt.kind+"/"+tt.foreign, "").expectError(t, 404, "NOT_FOUND")
+			if r := e.admin("GET", base+"/"+tt.kind, ""); len(list(t, r)) != 2 {
+				t.Fatalf("GET /%s: %s", tt.kind, r.body)
+			}
+			e.do("GET", base+"/products/"+other+"/"+tt.kind, "", bearer(b.product)).expectError(t, 404, "NOT_FOUND")
+		}
+	})
+}
+
+// TestRelationshipPatch: Keygen's to-one relationship routes take PATCH
+// as PUT (resource … only: %i[show update]).
+func TestRelationshipPatch(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		b := e.seedBearers()
+		base := "/v1/accounts/acme"
+		teamPolicy := e.id(e.admin("POST", base+"/policies", policyBody(b.productID, `"name":"Team"`)))
+		if r := e.admin("PATCH", base+"/licenses/"+b.licenseID+"/policy", `{"data":{"type":"policies","id":"`+teamPolicy+`"}}`); r.status != 200 ||
+			data(t, r)["relationships"].(map[string]any)["policy"].(map[string]any)["data"].(map[string]any)["id"] != teamPolicy {
+			t.Fatalf("PATCH policy: %d %s", r.status, r.body)
+		}
+		for _, rel := range []string{"owner", "user"} {
+			if r := e.admin("PATCH", base+"/licenses/"+b.licenseID+"/"+rel, `{"data":{"type":"users","id":"`+b.userID+`"}}`); r.status != 200 {
+				t.Fatalf("PATCH %s: %d %s", rel, r.status, r.body)
+			}
+			e.do("PATCH", base+"/licenses/"+b.licenseID+"/"+rel, `{"data":null}`, bearer(b.user)).expectError(t, 403, "ACCESS_DENIED")
+		}
+		releaseID := e.publish(b.productID, "stable", "1.0.0")
+		pkg := e.id(e.admin("POST", base+"/packages", `{"data":{"type":"packages","attributes":{"name":"Pkg","key":"pkg"},"relationships":{"product":{"data":{"type":"products","id":"`+b.productID+`"}}}}}`))
+		if r := e.admin("PATCH", base+"/releases/"+releaseID+"/package", `{"data":{"type":"packages","id":"`+pkg+`"}}`); r.status != 200 {
+			t.Fatalf("PATCH package: %d %s", r.status, r.body)
+		}
+		if r := e.admin("GET", base+"/releases/"+releaseID+"/package", ""); data(t, r)["id"] != pkg {
+			t.Fatalf("package after PATCH: %s", r.body)
+		}
+	})
+}
+
+// TestChangeMachineOwner is PUT/PATCH /machines/:id/owner as in Keygen's
+// features/api/v1/machines/relationships/owner.feature: staff and the
+// machine's product give it to one of its license's users or take it
+// away; another user is OWNER_INVALID, an unknown one OWNER_NOT_FOUND;
+// users and licenses are refused; machine.owner.updated is emitted.
+func TestChangeMachineOwner(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		b := e.seedBearers()
+		base := "/v1/accounts/acme"
+		licensee := e.id(e.admin("POST", base+"/users", userBody("licensee@acme.test", "user")))
+		stranger := e.id(e.admin("POST", base+"/users", userBody("stranger@acme.test", "user")))
+		e.id(e.admin("PUT", base+"/licenses/"+b.licenseID+"/owner", `{"data":{"type":"users","id":"`+b.userID+`"}}`))
+		if r := e.admin("POST", base+"/licenses/"+b.licenseID+"/users", `{"data":[{"type":"users","id":"`+licensee+`"}]}`); r.status != 200 {
+			t.Fatalf("attach licensee: %d %s", r.status, r.body)
+		}
+		machineID := e.id(e.admin("POST", base+"/machines", machineBody(b.licenseID, `"fingerprint":"fp-owner"`)))
+		path := base + "/machines/" + machineID + "/owner"
+		to := func(id string) string { return `{"data":{"type":"users","id":"` + id + `"}}` }
+		owner := func(r *response) any {
+			return data(t, r)["relationships"].(map[string]any)["owner"].(map[string]any)["data"]
+		}
+		r := e.admin("PUT", path, to(licensee))
+		if r.status != 200 || data(t, r)["type"] != "machines" || owner(r).(map[string]any)["id"] != licensee {
+			t.Fatalf("PUT owner: %d %s", r.status, r.body)
+		}
+		if r := e.admin("GET", path, ""); data(t, r)["id"] != licensee {
+			t.Fatalf("GET owner: %s", r.body)
+		}
+		if r := e.do("PATCH", path, `{"data":null}`, bearer(b.product)); r.status != 200 || owner(r) != nil {
+			t.Fatalf("the product clears the owner: %d %s", r.status, r.body)
+		}
+		e.admin("PUT", path, to(stranger)).expectError(t, 422, "OWNER_INVALID", "pointer", "/data/relationships/owner")
+		e.admin("PUT", path, to("7e0b1f4e-1c1d-4b7a-9a8e-000000000000")).expectError(t, 422, "OWNER_NOT_FOUND", "pointer", "/data/relationships/owner")
+		e.admin("PUT", path, to("customer@acme.test")).expectError(t, 400, "PARAMETERS_INVALID", "pointer", "/data/id")
+		e.admin("PUT", path, `{"data":{"type":"products","id":"`+b.productID+`"}}`).expectError(t, 400, "PARAMETERS_INVALID", "pointer", "/data/type")
+		e.do("PUT", path, to(b.userID), bearer(b.user)).expectError(t, 403, "ACCESS_DENIED")
+		e.do("PUT", path, to(b.userID), header{"Authorization", "License " + b.license}).expectError(t, 403, "ACCESS_DENIED")
+		e.do("PUT", path, to(b.userID)).expectError(t, 401, "TOKEN_MISSING")
+		other := e.id(e.admin("POST", base+"/products", productBody(`"name":"Other"`)))
+		otherToken := e.rawToken(e.admin("POST", base+"/products/"+other+"/tokens", ""))
+		e.do("PUT", path, to(b.userID), bearer(otherToken)).expectError(t, 404, "NOT_FOUND")
+		if r := e.admin("GET", base+"/event-logs?event=machine.owner.updated", ""); r.status == 200 && len(list(t, r)) != 2 {
+			t.Fatalf("machine.owner.updated events: %s", r.body)
+		}
+	})
+}

@@ -29,6 +29,7 @@ import (
 	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/policy"
 	"github.com/relkey/relkey/internal/product"
+	"github.com/relkey/relkey/internal/proof"
 	"github.com/relkey/relkey/internal/ratelimit"
 	"github.com/relkey/relkey/internal/release"
 	"github.com/relkey/relkey/internal/releasepackage"
@@ -59,6 +60,7 @@ type Services struct {
 	Policies     *policy.Service
 	Licenses     *license.Service
 	Machines     *machine.Service
+	Proofs       *proof.Service
 	Validations  *validation.Service
 	Checkouts    *checkout.Service
 	Entitlements *entitlement.Service
@@ -190,6 +192,7 @@ func (s *Server) routes() {
 	scoped.GET("", s.showAccount)
 	scoped.PATCH("", s.updateAccount)
 	scoped.PUT("", s.updateAccount)
+	scoped.DELETE("", s.deleteAccount)
 	scoped.GET("/ping", s.ping)
 	s.accountRoutes(scoped)
 	s.analyticsLayouts()
@@ -215,6 +218,7 @@ func (s *Server) accountRoutes(g *echo.Group) {
 
 	g.GET("/tokens", s.listTokens)
 	g.POST("/tokens", s.createToken)
+	g.PUT("/tokens", s.regenerateCurrentToken)
 	g.GET("/tokens/:id", s.showToken)
 	g.PUT("/tokens/:id", s.regenerateToken)
 	g.DELETE("/tokens/:id", s.revokeToken)
@@ -293,12 +297,16 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	for _, kind := range catalog.Kinds {
 		g.GET("/"+kind, s.listCatalog(kind))
 		g.GET("/"+kind+"/:id", s.showCatalog(kind))
+		g.GET("/products/:id/"+kind, s.listProductCatalog(kind))
+		g.GET("/products/:id/"+kind+"/:related", s.showProductCatalog(kind))
 	}
 
 	g.GET("/artifacts", s.listArtifacts)
 	g.POST("/artifacts", s.createArtifact)
 	g.GET("/artifacts/:id", s.downloadArtifact)
 	g.GET("/artifacts/:id/:filename", s.downloadArtifact)
+	g.PATCH("/artifacts/:id", s.updateArtifact)
+	g.PUT("/artifacts/:id", s.updateArtifact)
 	g.DELETE("/artifacts/:id", s.yankArtifact)
 
 	g.GET("/entitlements", s.listEntitlements)
@@ -356,10 +364,15 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.GET("/machines/:id/processes", s.listMachineProcesses)
 	g.POST("/processes", s.spawnProcess)
 	g.GET("/processes/:id", s.showProcess)
+	g.PATCH("/processes/:id", s.updateProcess)
+	g.PUT("/processes/:id", s.updateProcess)
 	g.DELETE("/processes/:id", s.killProcess)
 	g.POST("/processes/:id/actions/ping", s.pingProcess)
 	g.POST("/components", s.createComponent)
+	g.PATCH("/components/:id", s.updateComponent)
+	g.PUT("/components/:id", s.updateComponent)
 	g.DELETE("/components/:id", s.deleteComponent)
 	g.GET("/machines/:id/actions/check-out", s.checkOutMachine)
+	g.POST("/machines/:id/actions/generate-offline-proof", s.generateProof)
 	s.relationshipRoutes(g)
 }

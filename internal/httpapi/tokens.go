@@ -157,7 +157,13 @@ func (s *Server) issue(c echo.Context, to identity.For, opts token.Options) erro
 }
 
 func (s *Server) listTokens(c echo.Context) error {
-	return renderPage(s, c, s.Tokens.List, listedToken)
+	f, err := tokenFilter(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]token.Token, int64, error) {
+		return s.Tokens.ListWhere(ctx, who, t, f, p)
+	}, listedToken)
 }
 
 // renderBearerTokens lists the tokens of one bearer.
@@ -180,6 +186,25 @@ func (s *Server) showToken(c echo.Context) error {
 
 func (s *Server) regenerateToken(c echo.Context) error {
 	tok, raw, err := s.Tokens.Regenerate(c.Request().Context(), principalOf(c), tenantOf(c), pathRef(c))
+	if err != nil {
+		return err
+	}
+	return s.renderOne(c, http.StatusOK, serializer.Token(tok, raw), nil)
+}
+
+// regenerateCurrentToken is PUT /tokens (Keygen's deprecated
+// tokens#regenerate_current): the bearer's own token, regenerated as PUT
+// /tokens/:id does; a bearer authenticated by a license key has no token
+// (404).
+func (s *Server) regenerateCurrentToken(c echo.Context) error {
+	who := principalOf(c)
+	if who == nil {
+		return access.ErrTokenMissing
+	}
+	if who.TokenID == "" {
+		return apperr.New(apperr.NotFound, "NOT_FOUND", "The requested token resource was not found")
+	}
+	tok, raw, err := s.Tokens.Regenerate(c.Request().Context(), who, tenantOf(c), who.TokenID)
 	if err != nil {
 		return err
 	}

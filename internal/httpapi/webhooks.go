@@ -111,7 +111,7 @@ func (s *Server) retryWebhookEvent(c echo.Context) error {
 
 func (s *Server) listEventLogs(c echo.Context) error {
 	q := c.QueryParams()
-	f := event.LogFilter{Events: q["events[]"], ResourceType: q.Get("resource[type]"), ResourceID: q.Get("resource[id]"),
+	f := event.LogFilter{Event: q.Get("event"), Events: q["events[]"], ResourceType: q.Get("resource[type]"), ResourceID: q.Get("resource[id]"),
 		WhodunnitType: q.Get("whodunnit[type]"), WhodunnitID: q.Get("whodunnit[id]"), RequestID: q.Get("request")}
 	if err := dateRange(c, &f.Since, &f.Until); err != nil {
 		return err

@@ -197,6 +197,7 @@ func occurred(who *access.Principal, name string, m *Machine, pol *policy.Policy
 // Users finds the users machines belong to.
 type Users interface {
 	Bearer(ctx context.Context, accountID, id string) (*user.User, error)
+	LicenseUsers
 }
 
 // Owner returns the owner of a machine who may read, nil when it has none.
@@ -514,12 +515,19 @@ type Filter struct {
 	// Metadata holds snake_case keys and query-string values, matched as
 	// Keygen's search_metadata does.
 	Metadata map[string]string
+	// LicenseKey picks the machines of the license with that key (Keygen's
+	// key scope); the service turns it into the key's digest.
+	LicenseKey       string
+	licenseKeyDigest string
 }
 
 // List returns a page of the machines who may see, each with its policy.
 func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Tenant, f Filter, p page.Request) ([]WithPolicy[Machine], int64, error) {
 	if err := who.Require("machine.read"); err != nil {
 		return nil, 0, err
+	}
+	if f.LicenseKey != "" {
+		f.licenseKeyDigest = license.Digest(t.Keys.Secret, f.LicenseKey)
 	}
 	machines, total, err := s.store.List(ctx, t.ID, access.ScopeOf(who), f, p)
 	if err != nil {

@@ -143,6 +143,9 @@ func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, f F
 		cond, args := s.db.MetadataMatch("metadata", key, value)
 		q = q.Where(cond, args...)
 	}
+	if f.licenseKeyDigest != "" {
+		q = q.Where("license_id IN (SELECT id FROM licenses WHERE account_id = ? AND key_digest = ?)", accountID, f.licenseKeyDigest)
+	}
 	return database.Paginate[Machine](q, p)
 }
 
@@ -232,6 +235,11 @@ func (s *Store) CreateProcess(ctx context.Context, p *Process) error {
 // SaveProcess writes a changed process.
 func (s *Store) SaveProcess(ctx context.Context, p *Process) error {
 	return database.Error(s.db.Conn(ctx).Where("account_id = ?", p.AccountID).Save(p).Error)
+}
+
+// SaveComponent writes a changed component.
+func (s *Store) SaveComponent(ctx context.Context, c *Component) error {
+	return database.Error(s.db.Conn(ctx).Where("account_id = ?", c.AccountID).Save(c).Error)
 }
 
 // DeleteProcess removes a process.

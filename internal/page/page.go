@@ -14,4 +14,7 @@ type Request struct {
 	// in its total whether more records follow (1) or not (0).
 	Keyset bool
 	Cursor string
+	// Only narrows the list to the record of this id (a relationship's
+	// show route: one record, when it is among the parent's).
+	Only string
 }

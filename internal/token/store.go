@@ -45,9 +45,20 @@ func (s *Store) Find(ctx context.Context, accountID, id, bearerType, bearerID st
 // List returns a page of the account's tokens, restricted to one bearer
 // when bearerType is not empty.
 func (s *Store) List(ctx context.Context, accountID, bearerType, bearerID string, p page.Request) ([]Token, int64, error) {
+	return s.ListWhere(ctx, accountID, bearerType, bearerID, Filter{}, p)
+}
+
+// ListWhere is List narrowed by f.
+func (s *Store) ListWhere(ctx context.Context, accountID, bearerType, bearerID string, f Filter, p page.Request) ([]Token, int64, error) {
 	q := s.db.Conn(ctx).Where("account_id = ?", accountID)
 	if bearerType != "" {
 		q = q.Where("bearer_type = ? AND bearer_id = ?", bearerType, bearerID)
+	}
+	if f.BearerType != "" {
+		q = q.Where("bearer_type = ?", f.BearerType)
+	}
+	if f.BearerID != "" {
+		q = q.Where("bearer_id = ?", f.BearerID)
 	}
 	return database.Paginate[Token](q, p)
 }

@@ -344,11 +344,22 @@ func scope(who *access.Principal) (bearerType, bearerID string) {
 
 // List returns a page of the tokens who may see.
 func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]Token, int64, error) {
+	return s.ListWhere(ctx, who, t, Filter{}, p)
+}
+
+// Filter narrows a token list (Keygen's bearer[type] and bearer[id]
+// scope): BearerType is a bearer type as relkey stores it ("users").
+type Filter struct {
+	BearerType, BearerID string
+}
+
+// ListWhere is List narrowed by f.
+func (s *Service) ListWhere(ctx context.Context, who *access.Principal, t *account.Tenant, f Filter, p page.Request) ([]Token, int64, error) {
 	if err := who.Require("token.read"); err != nil {
 		return nil, 0, err
 	}
 	bearerType, bearerID := scope(who)
-	return s.store.List(ctx, t.ID, bearerType, bearerID, p)
+	return s.store.ListWhere(ctx, t.ID, bearerType, bearerID, f, p)
 }
 
 // Find returns a token who may see (404 otherwise), if who may read tokens.

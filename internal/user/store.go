@@ -2,6 +2,7 @@ package user
 
 import (
 	"context"
+	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -96,6 +97,19 @@ func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, f F
 		}
 		q = q.Where(owns)
 	}
+	if f.Status != "" {
+		since := f.Now.UTC().Add(-activeWindow)
+		switch strings.ToUpper(f.Status) {
+		case StatusBanned:
+			q = q.Where("banned_at IS NOT NULL")
+		case StatusActive:
+			q = q.Where("banned_at IS NULL AND created_at >= ?", since)
+		case StatusInactive:
+			q = q.Where("banned_at IS NULL AND created_at < ?", since)
+		default:
+			q = q.Where("1 = 0")
+		}
+	}
 	return database.Paginate[User](q, p)
 }
 
@@ -158,6 +172,9 @@ func (s *Store) OfLicense(ctx context.Context, accountID, licenseID string, owne
 	q := s.db.Conn(ctx).Model(&User{}).
 		Joins("LEFT JOIN license_users ON license_users.user_id = users.id AND license_users.license_id = ?", licenseID).
 		Where("users.account_id = ? AND "+held, args...)
+	if p.Only != "" {
+		q = q.Where("users.id = ?", p.Only)
+	}
 	var total int64
 	if p.Count {
 		if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {

@@ -317,6 +317,10 @@ type Filter struct {
 	// Keygen's search_metadata does.
 	Metadata map[string]string
 	Assigned *bool // owns a license
+	// Status is one of the statuses users render; any other matches none.
+	Status string
+	// Now is the time statuses are read at (the service sets it).
+	Now time.Time
 }
 
 // List returns a page of the users f picks (roles default to user).
@@ -336,6 +340,7 @@ func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Te
 			return nil, 0, apperr.AtParameter(apperr.Invalid, "PARAMETERS_INVALID", "unknown role "+string(r), "roles[]")
 		}
 	}
+	f.Now = s.now()
 	return s.store.List(ctx, t.ID, access.ScopeOf(who), f, p)
 }
 
