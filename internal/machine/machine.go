@@ -552,14 +552,21 @@ func (s *Service) Update(ctx context.Context, who *access.Principal, t *account.
 		return nil, nil, apperr.At(apperr.Invalid, "PARAMETERS_INVALID", "unpermitted parameter", apperr.Attr("cores"))
 	}
 	apply(m, p)
+	return s.saveEmitting(ctx, who, event.MachineUpdated, m)
+}
+
+// saveEmitting saves a changed machine and records name about it, with its
+// policy, in one transaction.
+func (s *Service) saveEmitting(ctx context.Context, who *access.Principal, name string, m *Machine) (*Machine, *policy.Policy, error) {
 	var pol *policy.Policy
-	err = s.tx.Change(ctx, func(ctx context.Context) error {
+	err := s.tx.Change(ctx, func(ctx context.Context) error {
 		if err := s.store.Save(ctx, m); err != nil {
 			return err
 		}
+		var err error
 		pol, err = s.policies.Get(ctx, m.AccountID, m.PolicyID)
 		return err
-	}, func() event.Occurrence { return occurred(who, event.MachineUpdated, m, pol) })
+	}, func() event.Occurrence { return occurred(who, name, m, pol) })
 	if err != nil {
 		return nil, nil, err
 	}

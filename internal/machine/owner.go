@@ -52,16 +52,5 @@ func (s *Service) ChangeOwner(ctx context.Context, who *access.Principal, t *acc
 		}
 		m.OwnerID = &holder
 	}
-	var pol *policy.Policy
-	err = s.tx.Change(ctx, func(ctx context.Context) error {
-		if err := s.store.Save(ctx, m); err != nil {
-			return err
-		}
-		pol, err = s.policies.Get(ctx, m.AccountID, m.PolicyID)
-		return err
-	}, func() event.Occurrence { return occurred(who, event.MachineOwnerUpdated, m, pol) })
-	if err != nil {
-		return nil, nil, err
-	}
-	return m, pol, nil
+	return s.saveEmitting(ctx, who, event.MachineOwnerUpdated, m)
 }
