@@ -118,6 +118,10 @@ bench_engine() {
   floor_url="http://127.0.0.1:$(free_port)"
   export RELKEY_DATA_DIR="$dir/data" RELKEY_SECRET_KEY="$secret" RELKEY_LISTEN="${relkey_url#http://}"
   export RELKEY_DATABASE_URL="$database" RELKEY_STORAGE_URL="$storage"
+  # The load generator is one address holding up to BENCH_RSS_CONNS
+  # connections, as a load balancer would (which production lists in
+  # RELKEY_TRUSTED_PROXIES).
+  export RELKEY_TRUSTED_PROXIES=127.0.0.1/32
   db=${database:-$RELKEY_DATA_DIR/relkey.db}
 
   log "$title: starting relkey on $relkey_url"

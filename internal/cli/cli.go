@@ -183,7 +183,7 @@ func serve(cmd Command, cfg config.Config, logger *slog.Logger) int {
 	if err != nil {
 		return fail(cmd, err)
 	}
-	listener = limitPerIP(listener, maxConnsPerIP, cfg.Edge.TrustedProxies)
+	listener = limitPerIP(listener, cfg.Edge.ConnectionsPerAddress, cfg.Edge.TrustedProxies)
 	scheme := "http"
 	if cfg.TLS != nil {
 		listener = tls.NewListener(listener, &tls.Config{Certificates: []tls.Certificate{*cfg.TLS}, MinVersion: tls.VersionTLS12})

@@ -5,10 +5,6 @@ import (
 	"sync"
 )
 
-// maxConnsPerIP bounds the connections one client address holds open at
-// once; beyond it new ones are closed as they arrive.
-const maxConnsPerIP = 64
-
 // perIPListener closes connections beyond max per remote address, except
 // from trusted proxies (which carry many clients).
 type perIPListener struct {
@@ -19,7 +15,12 @@ type perIPListener struct {
 	open    map[string]int
 }
 
+// limitPerIP closes the connections of an address beyond max held open at
+// once (max 0: no limit) as they arrive.
 func limitPerIP(l net.Listener, max int, trusted []*net.IPNet) net.Listener {
+	if max == 0 {
+		return l
+	}
 	return &perIPListener{Listener: l, max: max, trusted: trusted, open: map[string]int{}}
 }
 

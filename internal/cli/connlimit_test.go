@@ -16,15 +16,20 @@ import (
 func TestConnectionsPerAddressAreBounded(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
+		max     int
 		trusted []*net.IPNet
 		bounded bool
-	}{{"untrusted", nil, true}, {"trusted proxy", []*net.IPNet{{IP: net.IPv4(127, 0, 0, 0), Mask: net.CIDRMask(8, 32)}}, false}} {
+	}{
+		{"untrusted", 3, nil, true},
+		{"trusted proxy", 3, []*net.IPNet{{IP: net.IPv4(127, 0, 0, 0), Mask: net.CIDRMask(8, 32)}}, false},
+		{"no limit", 0, nil, false},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			inner, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
 			}
-			l := limitPerIP(inner, 3, tc.trusted)
+			l := limitPerIP(inner, tc.max, tc.trusted)
 			defer l.Close()
 			accepted := make(chan net.Conn, 10)
 			go func() {

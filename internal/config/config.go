@@ -68,6 +68,9 @@ type Edge struct {
 	AllowedHosts []string
 	// CORSOrigins are the browser origins answered with CORS headers.
 	CORSOrigins []string
+	// ConnectionsPerAddress bounds the connections one client address
+	// (other than a trusted proxy) holds open at once; 0 = no bound.
+	ConnectionsPerAddress int
 }
 
 // S3 is a parsed RELKEY_STORAGE_URL.
@@ -132,6 +135,7 @@ var Variables = []Variable{
 	{"RELKEY_TRUSTED_PROXIES", "", "comma-separated CIDRs (or addresses) of the reverse proxies whose X-Forwarded-For names the client; unset = the socket's address, forwarded headers ignored"},
 	{"RELKEY_ALLOWED_HOSTS", "", "comma-separated Host names (host or host:port) answered; other hosts get 400; unset = any (set it or RELKEY_PUBLIC_URL in production)"},
 	{"RELKEY_CORS_ORIGINS", "", "comma-separated browser origins (https://app.example.com, or *) given CORS answers; unset = none"},
+	{"RELKEY_CONNECTIONS_PER_ADDRESS", "256", "how many connections one client address may hold open at once (trusted proxies are exempt); 0 = no limit"},
 	{"RELKEY_SHUTDOWN_TIMEOUT", "30s", "how long SIGTERM waits for accepted requests to be answered, 1s to 10m"},
 }
 
@@ -285,6 +289,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			bad("RELKEY_CORS_ORIGINS", "%q is not an origin like https://app.example.com (or *)", origin)
 		}
 		c.Edge.CORSOrigins = append(c.Edge.CORSOrigins, strings.ToLower(strings.TrimSuffix(origin, "/")))
+	}
+	if n, err := strconv.Atoi(get("RELKEY_CONNECTIONS_PER_ADDRESS")); err != nil || n < 0 || n > 1_000_000 {
+		bad("RELKEY_CONNECTIONS_PER_ADDRESS", "must be a whole number from 0 (no limit) to 1000000")
+	} else {
+		c.Edge.ConnectionsPerAddress = n
 	}
 	if d, err := time.ParseDuration(get("RELKEY_SHUTDOWN_TIMEOUT")); err != nil || d < time.Second || d > 10*time.Minute {
 		bad("RELKEY_SHUTDOWN_TIMEOUT", "must be a duration from 1s to 10m, e.g. 30s")

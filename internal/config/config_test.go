@@ -26,32 +26,33 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Listen != "127.0.0.1:8080" || c.DataDir != "./data" || !c.Embedded() || c.Storage != nil ||
 		c.RequestTimeout != 5*time.Second || c.MaxBodyBytes != 1<<20 || c.PublicURL != nil || c.PasswordCost != password.DefaultCost ||
-		c.DatabaseMaxConns != 0 || c.DebugListen != "" || c.MetricsListen != "" {
+		c.DatabaseMaxConns != 0 || c.DebugListen != "" || c.MetricsListen != "" || c.Edge.ConnectionsPerAddress != 256 {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
 }
 
 func TestValidValues(t *testing.T) {
 	c, err := FromEnv(env(map[string]string{
-		"RELKEY_LISTEN":             "0.0.0.0:9000",
-		"RELKEY_DATABASE_URL":       "postgres://u:p@db:5432/relkey",
-		"RELKEY_SECRET_KEY":         strings.Repeat("k", 32),
-		"RELKEY_STORAGE_URL":        "s3://AK:SK@127.0.0.1:9000/artifacts?secure=false&region=eu-west-1",
-		"RELKEY_PUBLIC_URL":         "https://licensing.example.com/",
-		"RELKEY_DATABASE_MAX_CONNS": "6",
-		"RELKEY_DEBUG_LISTEN":       "127.0.0.1:6060",
-		"RELKEY_METRICS_LISTEN":     "0.0.0.0:9090",
-		"RELKEY_TRUSTED_PROXIES":    "10.0.0.0/8, 192.0.2.7",
-		"RELKEY_ALLOWED_HOSTS":      "Licensing.example.com,localhost:8080",
-		"RELKEY_CORS_ORIGINS":       "https://app.example.com/",
-		"RELKEY_SHUTDOWN_TIMEOUT":   "45s",
+		"RELKEY_LISTEN":                  "0.0.0.0:9000",
+		"RELKEY_DATABASE_URL":            "postgres://u:p@db:5432/relkey",
+		"RELKEY_SECRET_KEY":              strings.Repeat("k", 32),
+		"RELKEY_STORAGE_URL":             "s3://AK:SK@127.0.0.1:9000/artifacts?secure=false&region=eu-west-1",
+		"RELKEY_PUBLIC_URL":              "https://licensing.example.com/",
+		"RELKEY_DATABASE_MAX_CONNS":      "6",
+		"RELKEY_DEBUG_LISTEN":            "127.0.0.1:6060",
+		"RELKEY_METRICS_LISTEN":          "0.0.0.0:9090",
+		"RELKEY_TRUSTED_PROXIES":         "10.0.0.0/8, 192.0.2.7",
+		"RELKEY_ALLOWED_HOSTS":           "Licensing.example.com,localhost:8080",
+		"RELKEY_CORS_ORIGINS":            "https://app.example.com/",
+		"RELKEY_SHUTDOWN_TIMEOUT":        "45s",
+		"RELKEY_CONNECTIONS_PER_ADDRESS": "0",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(c.Edge.TrustedProxies) != 2 || c.Edge.TrustedProxies[1].String() != "192.0.2.7/32" ||
 		strings.Join(c.Edge.AllowedHosts, ",") != "licensing.example.com,localhost:8080" ||
-		strings.Join(c.Edge.CORSOrigins, ",") != "https://app.example.com" || c.ShutdownTimeout != 45*time.Second {
+		strings.Join(c.Edge.CORSOrigins, ",") != "https://app.example.com" || c.ShutdownTimeout != 45*time.Second || c.Edge.ConnectionsPerAddress != 0 {
 		t.Fatalf("edge %+v, shutdown %v", c.Edge, c.ShutdownTimeout)
 	}
 	want := S3{AccessKey: "AK", SecretKey: "SK", Endpoint: "127.0.0.1:9000", Bucket: "artifacts", Secure: false, Region: "eu-west-1"}
@@ -91,6 +92,8 @@ func TestInvalidValuesAreAllReported(t *testing.T) {
 		{"allowed host", "RELKEY_ALLOWED_HOSTS", "https://x.example", "RELKEY_ALLOWED_HOSTS"},
 		{"cors origin", "RELKEY_CORS_ORIGINS", "app.example.com", "RELKEY_CORS_ORIGINS"},
 		{"shutdown timeout", "RELKEY_SHUTDOWN_TIMEOUT", "0s", "RELKEY_SHUTDOWN_TIMEOUT"},
+		{"negative connections per address", "RELKEY_CONNECTIONS_PER_ADDRESS", "-1", "RELKEY_CONNECTIONS_PER_ADDRESS"},
+		{"connections per address not a number", "RELKEY_CONNECTIONS_PER_ADDRESS", "many", "RELKEY_CONNECTIONS_PER_ADDRESS"},
 		{"password cost below bcrypt's minimum", "RELKEY_PASSWORD_COST", "3", "RELKEY_PASSWORD_COST"},
 		{"password cost above bcrypt's maximum", "RELKEY_PASSWORD_COST", "32", "RELKEY_PASSWORD_COST"},
 		{"password cost not a number", "RELKEY_PASSWORD_COST", "high", "RELKEY_PASSWORD_COST"},
