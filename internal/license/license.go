@@ -502,16 +502,7 @@ func (s *Service) Find(ctx context.Context, who *access.Principal, t *account.Te
 // InGroup returns a page of a group's licenses within the scope the group
 // rules gave for the group's bearer (Keygen's Groups::LicensePolicy).
 func (s *Service) InGroup(ctx context.Context, t *account.Tenant, groupID string, sc access.Scope, p page.Request) ([]License, int64, error) {
-	licenses, total, err := s.store.List(ctx, t.ID, sc, Filter{GroupID: groupID, Now: s.now().UTC()}, p)
-	if err != nil {
-		return nil, 0, err
-	}
-	for i := range licenses {
-		if err := s.open(&licenses[i]); err != nil {
-			return nil, 0, err
-		}
-	}
-	return licenses, total, nil
+	return s.listOpened(ctx, t.ID, sc, Filter{GroupID: groupID, Now: s.now().UTC()}, p)
 }
 
 // FindInGroup returns a group's license by id or key within the scope the
@@ -581,7 +572,13 @@ func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Te
 		return nil, 0, err
 	}
 	f.Now = s.now().UTC()
-	licenses, total, err := s.store.List(ctx, t.ID, access.ScopeOf(who), f, p)
+	return s.listOpened(ctx, t.ID, access.ScopeOf(who), f, p)
+}
+
+// listOpened is a page of the licenses within sc that f matches, their
+// keys unsealed.
+func (s *Service) listOpened(ctx context.Context, accountID string, sc access.Scope, f Filter, p page.Request) ([]License, int64, error) {
+	licenses, total, err := s.store.List(ctx, accountID, sc, f, p)
 	if err != nil {
 		return nil, 0, err
 	}
