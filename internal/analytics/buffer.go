@@ -18,7 +18,8 @@ type Writer interface {
 
 // Options tune a Buffer; zero values take the defaults.
 type Options struct {
-	// Capacity bounds the queue of signals not yet aggregated (65536); a
+	// Capacity bounds the queue of signals not yet aggregated (16384: the
+	// loop aggregates as they come, so it fills only when it is starved); a
 	// full queue sheds signals and counts them in Dropped.
 	Capacity int
 	// FlushEvery is how often aggregated signals are written (5 s).
@@ -53,7 +54,7 @@ type Buffer struct {
 // NewBuffer starts a buffer writing to w.
 func NewBuffer(w Writer, o Options) *Buffer {
 	if o.Capacity <= 0 {
-		o.Capacity = 1 << 16
+		o.Capacity = 1 << 14
 	}
 	if o.FlushEvery <= 0 {
 		o.FlushEvery = 5 * time.Second

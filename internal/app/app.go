@@ -132,9 +132,10 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	tokenStore := token.NewStore(db)
 	a.Events = &event.Bus{}
 	a.Outbox = event.NewOutbox(db, eventRenderer{a}.render)
+	a.webhookStore = webhook.NewStore(db)
+	a.Outbox.ListenedBy(a.webhookStore.Listened)
 	a.Validated = event.NewBuffer(a.Outbox, 4096, logger)
 	a.EventLog = event.NewLog(db)
-	a.webhookStore = webhook.NewStore(db)
 	a.Webhooks = webhook.NewService(a.webhookStore, a.webhookTargets(), time.Now)
 	if cfg.RequestLog {
 		a.RequestLog = requestlog.New(db, 8192, logger)

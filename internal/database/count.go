@@ -42,12 +42,22 @@ func (c *StatementCounter) Statements() []Statement {
 
 func (c *StatementCounter) add(st *gorm.Statement) {
 	c.n.Add(1)
-	if !c.keep {
-		return
+	if c.keep {
+		c.keepStatement(st.SQL.String(), st.Vars)
 	}
+}
+
+func (c *StatementCounter) record(query string, vars []any) {
+	c.n.Add(1)
+	if c.keep {
+		c.keepStatement(query, vars)
+	}
+}
+
+func (c *StatementCounter) keepStatement(query string, vars []any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.statements = append(c.statements, Statement{SQL: st.SQL.String(), Vars: slices.Clone(st.Vars)})
+	c.statements = append(c.statements, Statement{SQL: query, Vars: slices.Clone(vars)})
 }
 
 type counterKey struct{}
@@ -60,6 +70,7 @@ func WithStatementCounter(ctx context.Context, c *StatementCounter) context.Cont
 // CountStatements makes the database count statements on contexts that
 // carry a StatementCounter.
 func (db *DB) CountStatements() error {
+	db.counting.Store(true)
 	return db.aroundStatements("relkey:count", nil, func(string) func(*gorm.DB) {
 		return func(g *gorm.DB) {
 			if c, ok := g.Statement.Context.Value(counterKey{}).(*StatementCounter); ok {
@@ -76,8 +87,13 @@ func (db *DB) ObserveStatements(recorder func(kind string) func(time.Duration)) 
 	start := func(string) func(*gorm.DB) {
 		return func(g *gorm.DB) { g.Statement.Settings.Store(startedKey{}, time.Now()) }
 	}
+	queries := recorder("query")
+	db.queryObserver.Store(&queries)
 	finish := func(kind string) func(*gorm.DB) {
-		record := recorder(kind)
+		record := queries
+		if kind != "query" {
+			record = recorder(kind)
+		}
 		return func(g *gorm.DB) {
 			if started, ok := g.Statement.Settings.Load(startedKey{}); ok {
 				record(time.Since(started.(time.Time)))

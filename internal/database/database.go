@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/libtnb/sqlite"
@@ -35,6 +36,10 @@ type DB struct {
 	Engine Engine
 	dsn    string
 	budget time.Duration // the longest any one database wait may take
+	// queryObserver times the statements run outside GORM (Read), as
+	// ObserveStatements' callbacks time the others.
+	queryObserver atomic.Pointer[func(time.Duration)]
+	counting      atomic.Bool // CountStatements was called
 }
 
 // Options configures Open.

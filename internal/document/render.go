@@ -1,6 +1,7 @@
 package document
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/relkey/relkey/internal/naming"
@@ -35,15 +36,70 @@ func AccountPath(accountID string) string { return "/v1/accounts/" + accountID }
 
 // ToOne renders a to-one relationship: linkage (null when id is empty) and
 // the related link.
-func ToOne(typ, id, related string) map[string]any {
-	var data any
+func ToOne(typ, id, related string) Relationship {
+	r := Relationship{Links: &RelatedLink{Related: related}, linked: true}
 	if id != "" {
-		data = map[string]string{"type": typ, "id": id}
+		r.Data = &Identifier{ID: id, Type: typ}
 	}
-	return map[string]any{"data": data, "links": map[string]string{"related": related}}
+	return r
 }
 
 // ToMany renders a to-many relationship: only its related link.
-func ToMany(related string) map[string]any {
-	return map[string]any{"links": map[string]string{"related": related}}
+func ToMany(related string) Relationship {
+	return Relationship{Links: &RelatedLink{Related: related}}
+}
+
+// Relationship is a rendered relationship. Structs rather than maps: hot
+// documents render every one of them on every request.
+type Relationship struct {
+	Data  *Identifier
+	Links *RelatedLink
+	// linked renders data even when it is null (a to-one relationship).
+	linked bool
+}
+
+// Identifier is a resource linkage.
+type Identifier struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+}
+
+// RelatedLink is a relationship's links object.
+type RelatedLink struct {
+	Related string `json:"related"`
+}
+
+// MarshalJSON renders data (null for an empty to-one) before links.
+func (r Relationship) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 160)
+	b = append(b, '{')
+	if r.linked {
+		b = append(b, `"data":`...)
+		if r.Data == nil {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, `{"id":`...)
+			b = appendString(b, r.Data.ID)
+			b = append(b, `,"type":`...)
+			b = appendString(b, r.Data.Type)
+			b = append(b, '}')
+		}
+		b = append(b, ',')
+	}
+	b = append(b, `"links":{"related":`...)
+	b = appendString(b, r.Links.Related)
+	return append(b, "}}"...), nil
+}
+
+// appendString appends s as a JSON string, as encoding/json writes it.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			quoted, _ := json.Marshal(s)
+			return append(b, quoted...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }

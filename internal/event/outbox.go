@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm/clause"
@@ -82,10 +83,21 @@ type Once interface {
 // change rolled back leaves no event, a committed one always has its row.
 // It is the Transactor of the services that emit events.
 type Outbox struct {
-	db     *database.DB
-	render Renderer
-	now    func() time.Time
+	db       *database.DB
+	render   Renderer
+	now      func() time.Time
+	audience Audience
 }
+
+// Audience reports which of the accounts have someone listening to their
+// events (a webhook endpoint).
+type Audience func(ctx context.Context, accountIDs []string) (map[string]bool, error)
+
+// ListenedBy makes EmitBatch write the events of accounts nobody listens
+// to as fanned out already, which spares the fan-out pass reading and
+// marking them. An endpoint whose creation commits during the batch may
+// miss its events, a window as small as the guarantee of buffered events.
+func (o *Outbox) ListenedBy(a Audience) { o.audience = a }
 
 // NewOutbox returns the outbox over db; render builds payloads.
 func NewOutbox(db *database.DB, render Renderer) *Outbox {
@@ -131,21 +143,54 @@ func (o *Outbox) EmitOnce(ctx context.Context, occ Occurrence, occurrence string
 	return res.RowsAffected == 1, database.Error(res.Error)
 }
 
-// EmitBatch writes occurrences gathered off a hot path in one statement.
+// EmitBatch writes occurrences gathered off a hot path, batchChunk rows a
+// statement.
 func (o *Outbox) EmitBatch(ctx context.Context, occs []Occurrence) error {
-	if len(occs) == 0 {
-		return nil
-	}
-	recs := make([]*Record, 0, len(occs))
-	for _, occ := range occs {
-		rec, err := o.record(ctx, occ)
-		if err != nil {
+	// Rendered a chunk at a time, so a large batch never holds all its
+	// payloads at once.
+	recs := make([]*Record, 0, min(len(occs), batchChunk))
+	for chunk := range slices.Chunk(occs, batchChunk) {
+		recs = recs[:0]
+		for _, occ := range chunk {
+			rec, err := o.record(ctx, occ)
+			if err != nil {
+				return err
+			}
+			recs = append(recs, rec)
+		}
+		if err := o.markUnheard(ctx, recs); err != nil {
 			return err
 		}
-		recs = append(recs, rec)
+		if err := o.db.Conn(ctx).Create(recs).Error; err != nil {
+			return database.Error(err)
+		}
 	}
-	return database.Error(o.db.Conn(ctx).CreateInBatches(recs, 200).Error)
+	return nil
 }
+
+// markUnheard marks the records of accounts nobody listens to as fanned out.
+func (o *Outbox) markUnheard(ctx context.Context, recs []*Record) error {
+	if o.audience == nil {
+		return nil
+	}
+	accounts := make([]string, 0, 1)
+	for _, r := range recs {
+		if !slices.Contains(accounts, r.AccountID) {
+			accounts = append(accounts, r.AccountID)
+		}
+	}
+	heard, err := o.audience(ctx, accounts)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		r.FannedOut = !heard[r.AccountID]
+	}
+	return nil
+}
+
+// batchChunk is how many events EmitBatch renders and inserts at a time.
+const batchChunk = 200
 
 func (o *Outbox) record(ctx context.Context, occ Occurrence) (*Record, error) {
 	if !Known(occ.Event) {

@@ -107,3 +107,39 @@ func TestWebhookDeliveriesSurviveARestart(t *testing.T) {
 		onceEach(t, rc, want)
 	})
 }
+
+// TestBatchedEventsOfUnheardAccountsSkipTheFanOut: events batched off a hot
+// path in an account without endpoints are written fanned out already;
+// once an endpoint listens, they wait for the fan-out and are delivered.
+func TestBatchedEventsOfUnheardAccountsSkipTheFanOut(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be, allowLocalWebhooks)
+		pending := func() int64 {
+			var n int64
+			if err := e.app.DB.Gorm.Raw("SELECT COUNT(*) FROM events WHERE NOT fanned_out AND event = ?", event.ProductCreated).Scan(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		e.emitProducts(5)
+		if n := pending(); n != 0 {
+			t.Fatalf("%d events of an unheard account wait for the fan-out, want 0", n)
+		}
+		rc := e.receiver(func(int) int { return 204 })
+		e.id(e.admin("POST", "/v1/accounts/acme/webhook-endpoints", endpointBody(rc.srv.URL, `["product.created"]`, "")))
+		want := e.emitProducts(3)
+		if n := pending(); n != 3 {
+			t.Fatalf("%d events wait for the fan-out, want 3", n)
+		}
+		w := e.app.DeliveryWorker(webhook.WorkerOptions{Now: e.clock.Now, Jitter: func() int { return 1 }})
+		for range 20 {
+			if err := w.Pass(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if len(rc.received()) >= len(want) {
+				break
+			}
+		}
+		onceEach(t, rc, want)
+	})
+}

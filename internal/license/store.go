@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
 
 	"github.com/relkey/relkey/internal/access"
@@ -175,16 +174,16 @@ func statusIs(q *gorm.DB, status string, now time.Time) *gorm.DB {
 // FindByDigestWithPolicy returns the license with a key digest and its
 // policy in one indexed query (the license-key authentication path).
 func (s *Store) FindByDigestWithPolicy(ctx context.Context, accountID, digest string) (*License, *policy.Policy, error) {
-	return s.findWithPolicy(ctx, "licenses.account_id = ? AND licenses.key_digest = ?", accountID, digest)
+	return s.findWithPolicy(ctx, readByDigest(), accountID, digest)
 }
 
 // FindWithPolicy returns a license by id with its policy in one query.
 func (s *Store) FindWithPolicy(ctx context.Context, accountID, id string) (*License, *policy.Policy, error) {
-	return s.findWithPolicy(ctx, "licenses.account_id = ? AND licenses.id = ?", accountID, id)
+	return s.findWithPolicy(ctx, readByID(), accountID, id)
 }
 
-func (s *Store) findWithPolicy(ctx context.Context, where string, args ...any) (*License, *policy.Policy, error) {
-	row, err := s.readWithPolicy(ctx, licenseAndPolicyColumns(), where, args...)
+func (s *Store) findWithPolicy(ctx context.Context, read *database.Read[licenseAndPolicy], args ...any) (*License, *policy.Policy, error) {
+	row, err := s.readWithPolicy(ctx, read, args...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -194,8 +193,7 @@ func (s *Store) findWithPolicy(ctx context.Context, where string, args ...any) (
 // FindForValidation is FindByDigestWithPolicy with the license's machine
 // totals (License.Totals) read in the same statement.
 func (s *Store) FindForValidation(ctx context.Context, accountID, digest string) (*License, *policy.Policy, error) {
-	row, err := s.readWithPolicy(ctx, licenseAndPolicyColumns()+", "+machineTotalsColumns,
-		"licenses.account_id = ? AND licenses.key_digest = ?", accountID, digest)
+	row, err := s.readWithPolicy(ctx, readForValidation(), accountID, digest)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -203,15 +201,9 @@ func (s *Store) FindForValidation(ctx context.Context, accountID, digest string)
 	return &row.License, &row.Policy, nil
 }
 
-func (s *Store) readWithPolicy(ctx context.Context, columns, where string, args ...any) (*licenseAndPolicy, error) {
+func (s *Store) readWithPolicy(ctx context.Context, read *database.Read[licenseAndPolicy], args ...any) (*licenseAndPolicy, error) {
 	var row licenseAndPolicy
-	// A select clause of its own: Select(string) would look the whole list
-	// up as a field name, converting it to a column name each time.
-	q := s.db.Conn(ctx).Model(&License{}).Clauses(clause.Select{Expression: clause.Expr{SQL: columns}}).
-		Joins("LEFT JOIN users ON users.id = licenses.owner_id").
-		Joins("JOIN policies ON policies.id = licenses.policy_id AND policies.account_id = licenses.account_id").
-		Joins("JOIN products ON products.id = licenses.product_id").Where(where, args...)
-	if err := q.Take(&row).Error; err != nil {
+	if err := read.Take(ctx, s.db, &row, args...); err != nil {
 		if database.IsNotFound(err) {
 			return nil, apperr.NotFoundResource("license", "")
 		}
@@ -219,6 +211,28 @@ func (s *Store) readWithPolicy(ctx context.Context, columns, where string, args 
 	}
 	return &row, nil
 }
+
+// licenseWithPolicy is the read of one license with its policy (and, with
+// totals, its machine totals) under a condition on licenses.
+func licenseWithPolicy(where string, totals bool) func() *database.Read[licenseAndPolicy] {
+	return sync.OnceValue(func() *database.Read[licenseAndPolicy] {
+		columns := licenseAndPolicyColumns()
+		if totals {
+			columns += ", " + machineTotalsColumns
+		}
+		return database.NewRead[licenseAndPolicy](`SELECT ` + columns + ` FROM licenses
+			LEFT JOIN users ON users.id = licenses.owner_id
+			JOIN policies ON policies.id = licenses.policy_id AND policies.account_id = licenses.account_id
+			JOIN products ON products.id = licenses.product_id
+			WHERE ` + where + ` LIMIT 1`)
+	})
+}
+
+var (
+	readByDigest      = licenseWithPolicy("licenses.account_id = ? AND licenses.key_digest = ?", false)
+	readByID          = licenseWithPolicy("licenses.account_id = ? AND licenses.id = ?", false)
+	readForValidation = licenseWithPolicy("licenses.account_id = ? AND licenses.key_digest = ?", true)
+)
 
 // machineTotalsColumns are the license's machine totals as
 // licenseAndPolicy reads them: index walks of the license's machines.

@@ -73,10 +73,8 @@ func License(shown *license.Shown) *jsonapi.Node {
 	}
 }
 
-// owner is the owner of a license or machine at self: a user
-// or null, related through self/owner.
 // memberGroup renders the group relationship of a group member, or data null.
-func memberGroup(groupID *string, self string) map[string]any {
+func memberGroup(groupID *string, self string) document.Relationship {
 	var id string
 	if groupID != nil {
 		id = *groupID
@@ -84,7 +82,9 @@ func memberGroup(groupID *string, self string) map[string]any {
 	return document.ToOne("groups", id, self+"/group")
 }
 
-func owner(ownerID *string, self string) map[string]any {
+// owner is the owner of a license or machine at self: a user
+// or null, related through self/owner.
+func owner(ownerID *string, self string) document.Relationship {
 	var id string
 	if ownerID != nil {
 		id = *ownerID

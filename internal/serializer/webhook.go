@@ -14,7 +14,7 @@ import (
 // WebhookEndpoint renders a webhook endpoint.
 func WebhookEndpoint(e *webhook.Endpoint) *jsonapi.Node {
 	base := document.AccountPath(e.AccountID)
-	product := map[string]any{"data": nil}
+	var product any = map[string]any{"data": nil}
 	if e.ProductID != nil {
 		product = document.ToOne("products", *e.ProductID, base)
 	}

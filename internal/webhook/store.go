@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,6 +20,20 @@ type Store struct{ db *database.DB }
 
 // NewStore returns the webhook store.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
+
+// Listened reports which of the accounts have webhook endpoints (an
+// event.Audience).
+func (s *Store) Listened(ctx context.Context, accountIDs []string) (map[string]bool, error) {
+	var listened []string
+	if err := s.db.Conn(ctx).Model(&Endpoint{}).Distinct("account_id").Where("account_id IN ?", accountIDs).Pluck("account_id", &listened).Error; err != nil {
+		return nil, database.Error(err)
+	}
+	heard := make(map[string]bool, len(listened))
+	for _, id := range listened {
+		heard[id] = true
+	}
+	return heard, nil
+}
 
 // CreateEndpoint inserts an endpoint.
 func (s *Store) CreateEndpoint(ctx context.Context, e *Endpoint) error {
@@ -103,7 +118,9 @@ func (s *Store) FanOut(ctx context.Context, limit int, now time.Time, lease time
 	)
 	err := s.db.InTx(ctx, func(ctx context.Context) error {
 		var events []event.Record
-		q := s.db.Conn(ctx).Where("NOT fanned_out").Order("created_at, id").Limit(limit)
+		// Payloads are read only for the events some endpoint receives.
+		q := s.db.Conn(ctx).Select("id, account_id, event, product_id, idempotency_key, created_at").
+			Where("NOT fanned_out").Order("created_at, id").Limit(limit)
 		if err := s.lock(q).Find(&events).Error; err != nil {
 			return database.Error(err)
 		}
@@ -139,6 +156,9 @@ func (s *Store) FanOut(ctx context.Context, limit int, now time.Time, lease time
 			}
 		}
 		if len(deliveries) > 0 {
+			if err := s.fillPayloads(ctx, deliveries); err != nil {
+				return err
+			}
 			if err := s.db.Conn(ctx).CreateInBatches(deliveries, 200).Error; err != nil {
 				return database.Error(err)
 			}
@@ -150,6 +170,26 @@ func (s *Store) FanOut(ctx context.Context, limit int, now time.Time, lease time
 		return handled, nil, err
 	}
 	return handled, deliveries, nil
+}
+
+// fillPayloads reads the payloads of the deliveries' events.
+func (s *Store) fillPayloads(ctx context.Context, deliveries []Delivery) error {
+	ids := make([]string, 0, len(deliveries))
+	for _, d := range deliveries {
+		ids = append(ids, d.EventID)
+	}
+	var payloads []struct{ ID, Payload string }
+	if err := s.db.Conn(ctx).Model(&event.Record{}).Select("id, payload").Where("id IN ?", slices.Compact(ids)).Find(&payloads).Error; err != nil {
+		return database.Error(err)
+	}
+	byID := make(map[string]string, len(payloads))
+	for _, p := range payloads {
+		byID[p.ID] = p.Payload
+	}
+	for i := range deliveries {
+		deliveries[i].Payload = byID[deliveries[i].EventID]
+	}
+	return nil
 }
 
 // Endpoints returns the endpoints of deliveries by id, gone ones left out.
