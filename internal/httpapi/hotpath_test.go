@@ -124,12 +124,19 @@ func cpuTime(b *testing.B) time.Duration {
 // measure runs op b.N times and reports its statements and the CPU time
 // per request (server and client together: steadier than wall time on a
 // busy machine).
-func measure(b *testing.B, op func(i int) int64) {
+func measure(b *testing.B, op func(i int) int64) { measureSettled(b, op, nil) }
+
+// measureSettled is measure waiting for settle (when not nil) after the
+// last request, so work the requests left to background loops counts too.
+func measureSettled(b *testing.B, op func(i int) int64, settle func()) {
 	b.ResetTimer()
 	start := cpuTime(b)
 	var statements int64
 	for i := range b.N {
 		statements += op(i)
+	}
+	if settle != nil {
+		settle()
 	}
 	b.ReportMetric(float64(statements)/float64(b.N), "queries/op")
 	b.ReportMetric(float64((cpuTime(b)-start).Microseconds())/float64(b.N), "cpu-µs/op")
