@@ -14,12 +14,13 @@ import (
 // than the outbox's: an event is lost when the buffer is full (counted in
 // Dropped) or the process dies within a flush of it.
 type Buffer struct {
-	outbox  *Outbox
-	logger  *slog.Logger
-	occs    chan Occurrence
-	dropped atomic.Int64
-	stop    chan struct{}
-	done    sync.WaitGroup
+	outbox   *Outbox
+	logger   *slog.Logger
+	occs     chan Occurrence
+	dropped  atomic.Int64
+	reported int64 // dropped at the last warning, the loop's own
+	stop     chan struct{}
+	done     sync.WaitGroup
 }
 
 // bufferFlushEvery is how often buffered events reach the outbox.
@@ -72,6 +73,10 @@ func (b *Buffer) run() {
 }
 
 func (b *Buffer) flush(pending []Occurrence) {
+	if dropped := b.dropped.Load(); dropped > b.reported {
+		b.logger.Warn("event buffer full: events dropped", "count", dropped-b.reported, "total", dropped)
+		b.reported = dropped
+	}
 	if len(pending) == 0 {
 		return
 	}

@@ -2,6 +2,9 @@ package httpapi_test
 
 import (
 	"context"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -141,5 +144,46 @@ func TestBatchedEventsOfUnheardAccountsSkipTheFanOut(t *testing.T) {
 			}
 		}
 		onceEach(t, rc, want)
+	})
+}
+
+// TestFullEventBufferWarnsOfDroppedEvents: while its loop is stuck writing,
+// a full buffer drops what comes and the next write warns with the count.
+func TestFullEventBufferWarnsOfDroppedEvents(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		entered, release := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		outbox := event.NewOutbox(e.app.DB, func(_ context.Context, resource any) (event.Rendered, error) {
+			once.Do(func() { close(entered); <-release })
+			p := resource.(*product.Product)
+			return event.Rendered{Type: "products", ID: p.ID, Document: []byte(`{"data":null}`)}, nil
+		})
+		var logs syncBuffer
+		buf := event.NewBuffer(outbox, 1, slog.New(slog.NewTextHandler(&logs, nil)))
+		emit := func() {
+			buf.Emit(event.Occurrence{Event: event.ProductCreated, AccountID: e.acct.Account.ID,
+				Resource: &product.Product{ID: id.New(), AccountID: e.acct.Account.ID}})
+		}
+		emit()
+		<-entered // the loop is writing the first event
+		emit()    // queued
+		emit()    // dropped
+		emit()    // dropped
+		if n := buf.Dropped(); n != 2 {
+			t.Fatalf("%d events dropped, want 2", n)
+		}
+		close(release)
+		buf.Close()
+		if !strings.Contains(logs.String(), "events dropped") || !strings.Contains(logs.String(), "count=2") {
+			t.Fatalf("no warning of the 2 dropped events in %q", logs.String())
+		}
+		var n int64
+		if err := e.app.DB.Gorm.Raw("SELECT COUNT(*) FROM events WHERE event = ?", event.ProductCreated).Scan(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		if n != 2 {
+			t.Fatalf("%d events written, want the 2 not dropped", n)
+		}
 	})
 }
