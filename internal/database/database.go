@@ -116,6 +116,10 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	sqlDB.SetMaxOpenConns(maxConns)
 	sqlDB.SetMaxIdleConns(maxConns)
 	db := &DB{Gorm: g, SQL: sqlDB, Engine: engine, dsn: dsn, budget: budget}
+	if err := g.Use(ownerPlugin{db}); err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
 	pingCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	if err := sqlDB.PingContext(pingCtx); err != nil {

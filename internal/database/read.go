@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -23,15 +25,7 @@ import (
 // context's transaction when there is one, and is counted and observed like
 // every other statement.
 type Read[T any] struct {
-	text  map[Engine]string
-	plans sync.Map // Engine → *readPlan
-}
-
-type readPlan struct{ columns []readColumn }
-
-type readColumn struct {
-	index []int // the field's path in T; nil: dropped
-	json  bool  // stored as JSON (GORM's serializer:json)
+	text map[Engine]string
 }
 
 // NewRead prepares query, written with ? placeholders.
@@ -57,8 +51,81 @@ func numbered(query string) string {
 
 // Take reads the first row into dst; gorm.ErrRecordNotFound when there is none.
 func (r *Read[T]) Take(ctx context.Context, db *DB, dst *T, args ...any) error {
-	query := r.text[db.Engine]
-	conn := db.Conn(ctx).Statement.ConnPool
+	return db.readRow(ctx, db.Conn(ctx).Statement.ConnPool, dst, r.text[db.Engine], args)
+}
+
+// Take returns the one row q selects, or notFound. GORM builds the
+// statement; the row is read as a Read reads it, unless its columns once
+// failed to scan that way (a computed time on SQLite, which GORM parses):
+// then GORM reads it.
+func Take[T any](q *gorm.DB, notFound error) (*T, error) {
+	var row T
+	err := take(q, &row)
+	if IsNotFound(err) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, Error(err)
+	}
+	return &row, nil
+}
+
+func take[T any](q *gorm.DB, row *T) error {
+	db := owner(q)
+	if db == nil {
+		return q.Take(row).Error
+	}
+	dry := q.Session(&gorm.Session{DryRun: true}).Take(row)
+	if dry.Error != nil {
+		return dry.Error
+	}
+	st := dry.Statement
+	query := st.SQL.String()
+	if p, ok := plans.Load(planKey{reflect.TypeFor[T](), db.Engine, query}); ok && p.(*readPlan).viaGORM {
+		return q.Take(row).Error
+	}
+	err := db.readRow(st.Context, st.ConnPool, row, query, st.Vars)
+	var unscannable errUnscannable
+	if errors.As(err, &unscannable) {
+		plans.Store(planKey{reflect.TypeFor[T](), db.Engine, query}, &readPlan{viaGORM: true})
+		*row = *new(T)
+		return q.Take(row).Error
+	}
+	return err
+}
+
+// errUnscannable is a row whose columns database/sql cannot convert into
+// the fields.
+type errUnscannable struct{ error }
+
+type planKey struct {
+	typ    reflect.Type
+	engine Engine
+	query  string
+}
+
+type readPlan struct {
+	columns []readColumn
+	viaGORM bool // the columns do not scan into the fields: GORM reads them
+}
+
+type readColumn struct {
+	index []int // the field's path in the struct; nil: dropped
+	json  bool  // stored as JSON (GORM's serializer:json)
+}
+
+var (
+	plans       sync.Map // planKey → *readPlan
+	plansStored atomic.Int64
+	schemaCache sync.Map
+)
+
+// maxPlans bounds the plans kept: statements whose text varies with their
+// arguments (IN lists) resolve their columns each time past it.
+const maxPlans = 4096
+
+// readRow reads the first row of query into dst, a pointer to a struct.
+func (db *DB) readRow(ctx context.Context, conn gorm.ConnPool, dst any, query string, args []any) error {
 	started := time.Now()
 	rows, err := conn.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -72,11 +139,11 @@ func (r *Read[T]) Take(ctx context.Context, db *DB, dst *T, args ...any) error {
 		}
 		return gorm.ErrRecordNotFound
 	}
-	plan, err := r.plan(db.Engine, rows)
+	v := reflect.ValueOf(dst).Elem()
+	plan, err := planOf(planKey{v.Type(), db.Engine, query}, rows)
 	if err != nil {
 		return err
 	}
-	v := reflect.ValueOf(dst).Elem()
 	targets := make([]any, len(plan.columns))
 	var raw []sql.RawBytes
 	var sink sql.RawBytes
@@ -94,7 +161,7 @@ func (r *Read[T]) Take(ctx context.Context, db *DB, dst *T, args ...any) error {
 		}
 	}
 	if err := rows.Scan(targets...); err != nil {
-		return err
+		return errUnscannable{err}
 	}
 	for i, c := range plan.columns {
 		if c.json && len(raw[i]) > 0 {
@@ -106,16 +173,17 @@ func (r *Read[T]) Take(ctx context.Context, db *DB, dst *T, args ...any) error {
 	return rows.Close()
 }
 
-// plan maps the columns of rows to T's fields, once per engine.
-func (r *Read[T]) plan(engine Engine, rows *sql.Rows) (*readPlan, error) {
-	if p, ok := r.plans.Load(engine); ok {
+// planOf maps the columns of rows to the fields of the key's type, once per
+// statement.
+func planOf(key planKey, rows *sql.Rows) (*readPlan, error) {
+	if p, ok := plans.Load(key); ok {
 		return p.(*readPlan), nil
 	}
 	names, err := rows.Columns()
 	if err != nil {
 		return nil, err
 	}
-	sch, err := schema.Parse(new(T), &schemaCache, schema.NamingStrategy{})
+	sch, err := schema.Parse(reflect.New(key.typ).Interface(), &schemaCache, schema.NamingStrategy{})
 	if err != nil {
 		return nil, err
 	}
@@ -127,20 +195,22 @@ func (r *Read[T]) plan(engine Engine, rows *sql.Rows) (*readPlan, error) {
 		}
 		for _, step := range f.StructField.Index {
 			if step < 0 {
-				return nil, fmt.Errorf("database: %T.%s is behind a pointer", *new(T), f.Name)
+				return nil, fmt.Errorf("database: %s.%s is behind a pointer", key.typ, f.Name)
 			}
 		}
 		serializer := f.TagSettings["SERIALIZER"]
 		if serializer != "" && serializer != "json" {
-			return nil, fmt.Errorf("database: %T.%s: serializer %s", *new(T), f.Name, serializer)
+			return nil, fmt.Errorf("database: %s.%s: serializer %s", key.typ, f.Name, serializer)
 		}
 		p.columns[i] = readColumn{index: f.StructField.Index, json: serializer == "json"}
 	}
-	actual, _ := r.plans.LoadOrStore(engine, p)
-	return actual.(*readPlan), nil
+	if plansStored.Load() < maxPlans {
+		if _, loaded := plans.LoadOrStore(key, p); !loaded {
+			plansStored.Add(1)
+		}
+	}
+	return p, nil
 }
-
-var schemaCache sync.Map
 
 // sent counts and observes a statement run outside GORM, as its callbacks
 // do for the others.
@@ -152,3 +222,18 @@ func (db *DB) sent(ctx context.Context, query string, args []any, started time.T
 		(*observe)(time.Since(started))
 	}
 }
+
+// owner is the DB a GORM handle was opened by (nil for one opened
+// elsewhere), found through the plugin Open installs.
+func owner(q *gorm.DB) *DB {
+	if p, ok := q.Config.Plugins[ownerPlugin{}.Name()].(ownerPlugin); ok {
+		return p.db
+	}
+	return nil
+}
+
+// ownerPlugin ties a GORM handle, and every session of it, to its DB.
+type ownerPlugin struct{ db *DB }
+
+func (ownerPlugin) Name() string               { return "relkey:owner" }
+func (ownerPlugin) Initialize(*gorm.DB) error { return nil }

@@ -140,15 +140,3 @@ func Save(q *gorm.DB, accountID string, row any, taken error) error {
 	return Error(err)
 }
 
-// Take returns the one row q selects, or notFound.
-func Take[T any](q *gorm.DB, notFound error) (*T, error) {
-	var row T
-	err := q.Take(&row).Error
-	if IsNotFound(err) {
-		return nil, notFound
-	}
-	if err != nil {
-		return nil, Error(err)
-	}
-	return &row, nil
-}
