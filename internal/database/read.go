@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -55,9 +54,7 @@ func (r *Read[T]) Take(ctx context.Context, db *DB, dst *T, args ...any) error {
 }
 
 // Take returns the one row q selects, or notFound. GORM builds the
-// statement; the row is read as a Read reads it, unless its columns once
-// failed to scan that way (a computed time on SQLite, which GORM parses):
-// then GORM reads it.
+// statement; the row is read as a Read reads it.
 func Take[T any](q *gorm.DB, notFound error) (*T, error) {
 	var row T
 	err := take(q, &row)
@@ -80,23 +77,8 @@ func take[T any](q *gorm.DB, row *T) error {
 		return dry.Error
 	}
 	st := dry.Statement
-	query := st.SQL.String()
-	if p, ok := plans.Load(planKey{reflect.TypeFor[T](), db.Engine, query}); ok && p.(*readPlan).viaGORM {
-		return q.Take(row).Error
-	}
-	err := db.readRow(st.Context, st.ConnPool, row, query, st.Vars)
-	var unscannable errUnscannable
-	if errors.As(err, &unscannable) {
-		plans.Store(planKey{reflect.TypeFor[T](), db.Engine, query}, &readPlan{viaGORM: true})
-		*row = *new(T)
-		return q.Take(row).Error
-	}
-	return err
+	return db.readRow(st.Context, st.ConnPool, row, st.SQL.String(), st.Vars)
 }
-
-// errUnscannable is a row whose columns database/sql cannot convert into
-// the fields.
-type errUnscannable struct{ error }
 
 type planKey struct {
 	typ    reflect.Type
@@ -104,10 +86,7 @@ type planKey struct {
 	query  string
 }
 
-type readPlan struct {
-	columns []readColumn
-	viaGORM bool // the columns do not scan into the fields: GORM reads them
-}
+type readPlan struct{ columns []readColumn }
 
 type readColumn struct {
 	index []int // the field's path in the struct; nil: dropped
@@ -161,7 +140,7 @@ func (db *DB) readRow(ctx context.Context, conn gorm.ConnPool, dst any, query st
 		}
 	}
 	if err := rows.Scan(targets...); err != nil {
-		return errUnscannable{err}
+		return err
 	}
 	for i, c := range plan.columns {
 		if c.json && len(raw[i]) > 0 {
@@ -235,5 +214,5 @@ func owner(q *gorm.DB) *DB {
 // ownerPlugin ties a GORM handle, and every session of it, to its DB.
 type ownerPlugin struct{ db *DB }
 
-func (ownerPlugin) Name() string               { return "relkey:owner" }
+func (ownerPlugin) Name() string              { return "relkey:owner" }
 func (ownerPlugin) Initialize(*gorm.DB) error { return nil }

@@ -139,4 +139,3 @@ func Save(q *gorm.DB, accountID string, row any, taken error) error {
 	}
 	return Error(err)
 }
-
