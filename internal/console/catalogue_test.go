@@ -165,20 +165,29 @@ func TestGroupPages(t *testing.T) {
 	})
 }
 
+// releaseAndEntitlement is a release of the fixture's product and an
+// entitlement, PRO.
+func (s *site) releaseAndEntitlement(f fixture) (*release.Release, *entitlement.Entitlement) {
+	s.t.Helper()
+	ctx := context.Background()
+	r, err := s.app.Releases.Create(ctx, s.operator(), s.tenant, release.Relations{Product: f.product.ID},
+		release.Params{Version: optional.Of("1.0.0"), Channel: optional.Of("stable")})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	e, err := s.app.Entitlements.Create(ctx, s.operator(), s.tenant, entitlement.Params{Name: optional.Of("Pro"), Code: optional.Of("PRO")})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return r, e
+}
+
 func TestReleaseConstraintPages(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		s := newSite(t, b)
 		f := s.fixture(s.tenant, "fp-1")
 		ctx := context.Background()
-		r, err := s.app.Releases.Create(ctx, s.operator(), s.tenant, release.Relations{Product: f.product.ID},
-			release.Params{Version: optional.Of("1.0.0"), Channel: optional.Of("stable")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e, err := s.app.Entitlements.Create(ctx, s.operator(), s.tenant, entitlement.Params{Name: optional.Of("Pro"), Code: optional.Of("PRO")})
-		if err != nil {
-			t.Fatal(err)
-		}
+		r, e := s.releaseAndEntitlement(f)
 		br := s.browser()
 		br.login("acme", "admin@acme.test", "password-acme")
 		base := "/console/acme/releases/" + r.ID
@@ -212,15 +221,7 @@ func TestCataloguePagesReadOnlyAndIsolated(t *testing.T) {
 		s := newSite(t, b)
 		ctx := context.Background()
 		f := s.fixture(s.tenant, "fp-1")
-		r, err := s.app.Releases.Create(ctx, s.operator(), s.tenant, release.Relations{Product: f.product.ID},
-			release.Params{Version: optional.Of("1.0.0"), Channel: optional.Of("stable")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e, err := s.app.Entitlements.Create(ctx, s.operator(), s.tenant, entitlement.Params{Name: optional.Of("Pro"), Code: optional.Of("PRO")})
-		if err != nil {
-			t.Fatal(err)
-		}
+		r, e := s.releaseAndEntitlement(f)
 		g, err := s.app.Groups.Create(ctx, s.operator(), s.tenant, group.Params{Name: optional.Of("Team")})
 		if err != nil {
 			t.Fatal(err)
