@@ -263,6 +263,28 @@ func TestCataloguePagesReadOnlyAndIsolated(t *testing.T) {
 			t.Fatalf("entitlements after read-only posts: %d", len(list))
 		}
 
+		// Malformed references are refusals, never failures.
+		admin := s.browser()
+		admin.login("acme", "admin@acme.test", "password-acme")
+		adminToken := admin.csrf("/console/acme/groups")
+		for _, path := range []string{"/console/acme/groups/nope", "/console/acme/entitlements/nope", "/console/acme/releases/nope"} {
+			if p := admin.get(path); p.status != http.StatusNotFound {
+				t.Errorf("GET %s: %d", path, p.status)
+			}
+		}
+		for path, form := range map[string]url.Values{
+			"/console/acme/groups/" + g.ID + "/remove-owner":        {"user": {"nope"}},
+			"/console/acme/releases/" + r.ID + "/remove-constraint": {"entitlement": {"nope"}},
+			"/console/acme/releases/" + r.ID + "/constraints":       {"entitlement": {"nope"}},
+			"/console/acme/groups/" + g.ID + "/owners":              {"owner": {"nope"}},
+			"/console/acme/groups/" + g.ID + "/nope":                {},
+		} {
+			form.Set("csrf", adminToken)
+			if p := admin.post(path, form); p.status < 400 || p.status >= 500 {
+				t.Errorf("POST %s %v: %d %s", path, form, p.status, p.body)
+			}
+		}
+
 		// Another account's records are not found through ours.
 		s.onboard("globex")
 		other := s.browser()

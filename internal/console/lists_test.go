@@ -77,6 +77,9 @@ func TestListsPageByCursor(t *testing.T) {
 		if p := br.get(base + "?after=00000000-0000-4000-8000-000000000000"); p.status != http.StatusOK || len(licenseIDs(p.body)) != 0 {
 			t.Fatalf("an unknown cursor is an empty page: %d %d", p.status, len(licenseIDs(p.body)))
 		}
+		if p := br.get(base + "?after=not-an-id&policy=" + f.policy.ID); p.status != http.StatusOK || strings.Join(licenseIDs(p.body), " ") != strings.Join(firstIDs, " ") {
+			t.Fatalf("a cursor that is no id reads as the first page: %d", p.status)
+		}
 		for _, list := range []string{"/console/acme/machines", "/console/acme/users", "/console/acme/products?last", "/console/acme/events?before=" + f.license.ID} {
 			if p := br.get(list); p.status != http.StatusOK {
 				t.Errorf("%s: %d", list, p.status)

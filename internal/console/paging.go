@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/google/uuid"
+
 	"github.com/relkey/relkey/internal/page"
 )
 
@@ -22,19 +24,23 @@ const (
 
 // cursorOf is the keyset request of a list page's query string, and
 // whether it reads the list backwards (the rows come oldest first).
+// A cursor that is no record id reads as none: the newest page.
 func cursorOf(r *http.Request) (page.Request, bool) {
 	q := r.URL.Query()
 	req := page.Request{Limit: listSize, Keyset: true}
 	switch {
-	case q.Get(beforeParam) != "":
+	case isID(q.Get(beforeParam)):
 		req.Cursor, req.Ascending = q.Get(beforeParam), true
 	case q.Has(lastParam):
 		req.Ascending = true
-	default:
+	case isID(q.Get(afterParam)):
 		req.Cursor = q.Get(afterParam)
 	}
 	return req, req.Ascending
 }
+
+// isID reports whether s is a record id (a UUID).
+func isID(s string) bool { return len(s) == 36 && uuid.Validate(s) == nil }
 
 // listing is a page of rows and the links (query strings, empty where
 // there is nothing) to the pages around it. A list page counts nothing:
