@@ -206,7 +206,8 @@ func (a *App) openPages() error {
 			Accounts: a.Accounts, Identity: a.Identity, Issuing: a.Issuing, Users: a.Users, Tokens: a.Tokens,
 			Products: a.Products, Policies: a.Policies, Licenses: a.Licenses, Machines: a.Machines,
 			Releases: a.Releases, Artifacts: a.Artifacts, Webhooks: a.Webhooks, EventLog: a.EventLog,
-			Limiter: a.Limiter, Storage: a.Storage,
+			Limiter: a.Limiter, Storage: a.Storage, Entitlements: a.Entitlements, Groups: a.Groups, Search: a.Search,
+			Analytics: a.Analytics,
 		},
 		Sessions: a.Sessions, PortalLinks: a.PortalLinks, Logger: a.Logger, DefaultAccount: a.Config.Account, PublicURL: a.Config.PublicURL,
 	})

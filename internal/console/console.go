@@ -23,9 +23,12 @@ import (
 
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
+	"github.com/relkey/relkey/internal/analytics"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/artifact"
+	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/event"
+	"github.com/relkey/relkey/internal/group"
 	"github.com/relkey/relkey/internal/httpapi"
 	"github.com/relkey/relkey/internal/identity"
 	"github.com/relkey/relkey/internal/license"
@@ -34,6 +37,7 @@ import (
 	"github.com/relkey/relkey/internal/product"
 	"github.com/relkey/relkey/internal/ratelimit"
 	"github.com/relkey/relkey/internal/release"
+	"github.com/relkey/relkey/internal/search"
 	"github.com/relkey/relkey/internal/session"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
@@ -62,8 +66,13 @@ type Services struct {
 	Artifacts *artifact.Service
 	Webhooks  *webhook.Service
 	EventLog  *event.Log
-	Limiter   *ratelimit.Limiter
-	Storage   storage.Store
+	// Entitlements also holds a release's entitlement constraints.
+	Entitlements *entitlement.Service
+	Groups       *group.Service
+	Search       *search.Service
+	Analytics    *analytics.Service
+	Limiter      *ratelimit.Limiter
+	Storage      storage.Store
 }
 
 // Deps are the pages' services and settings.
@@ -143,7 +152,16 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
-	"list":  func(words ...string) []string { return words },
+	"list": func(words ...string) []string { return words },
+	// args passes several values to a shared template.
+	"args": func(values ...any) []any { return values },
+	// optional is a limit for a form field: empty for none.
+	"optional": func(n *int64) string {
+		if n == nil {
+			return ""
+		}
+		return itoa(*n)
+	},
 	"stamp": func(t time.Time) *time.Time { return &t },
 	// count is a total, or a dash where the user may not read the list.
 	"count": func(n int64) string {

@@ -23,9 +23,6 @@ import (
 	"github.com/relkey/relkey/internal/user"
 )
 
-// listSize is how many rows a list page shows (the API's default page).
-const listSize = 25
-
 func (p *Pages) consoleRoutes() {
 	m := p.mux
 	m.HandleFunc("GET /console", p.toDefault(session.KindConsole))
@@ -39,6 +36,16 @@ func (p *Pages) consoleRoutes() {
 	in("GET /console/{account}/products", p.listPage("products", "Products", p.productList))
 	in("POST /console/{account}/products", p.createProduct)
 	in("POST /console/{account}/products/{id}/delete", p.deleteProduct)
+	in("GET /console/{account}/entitlements", p.listPage("entitlements", "Entitlements", p.entitlementList))
+	in("POST /console/{account}/entitlements", p.createEntitlement)
+	in("GET /console/{account}/entitlements/{id}", p.showEntitlement)
+	in("POST /console/{account}/entitlements/{id}", p.updateEntitlement)
+	in("POST /console/{account}/entitlements/{id}/delete", p.deleteEntitlement)
+	in("GET /console/{account}/groups", p.listPage("groups", "Groups", p.groupList))
+	in("POST /console/{account}/groups", p.createGroup)
+	in("GET /console/{account}/groups/{id}", p.showGroup)
+	in("POST /console/{account}/groups/{id}/{action}", p.groupAction)
+	in("GET /console/{account}/search", p.searchPage)
 	in("GET /console/{account}/policies", p.listPage("policies", "Policies", p.policyList))
 	in("POST /console/{account}/policies", p.createPolicy)
 	in("GET /console/{account}/licenses", p.listPage("licenses", "Licenses", p.licenseList))
@@ -52,6 +59,7 @@ func (p *Pages) consoleRoutes() {
 	in("POST /console/{account}/users/{id}/{action}", p.userAction)
 	in("GET /console/{account}/releases", p.listPage("releases", "Releases", p.releaseList))
 	in("POST /console/{account}/releases", p.createRelease)
+	in("GET /console/{account}/releases/{id}", p.showRelease)
 	in("POST /console/{account}/releases/{id}/{action}", p.releaseAction)
 	in("GET /console/{account}/webhooks", p.listPage("webhooks", "Webhooks", p.webhookList))
 	in("POST /console/{account}/webhooks", p.createWebhook)
@@ -174,9 +182,19 @@ func counted(total int64, err error) (int64, error) {
 
 var countOnly = page.Request{Limit: 1, Count: true}
 
-// overview shows the account's totals, read through the same listing rules.
+// counts are the account's totals on the overview.
+type counts struct{ Products, Policies, Licenses, Machines, Releases int64 }
+
+// overviewPage is the account's totals and, for who may read them, its
+// analytics.
+type overviewPage struct {
+	counts
+	Usage *usage
+}
+
+// overview shows the account's totals, read through the same listing
+// rules, and the analytics API's last 30 days.
 func (p *Pages) overview(q *request) error {
-	type counts struct{ Products, Policies, Licenses, Machines, Releases int64 }
 	var c counts
 	for total, list := range map[*int64]func() (int64, error){
 		&c.Products: func() (int64, error) { _, n, err := p.Products.List(q.ctx, q.who, q.tenant, countOnly); return n, err },
@@ -202,41 +220,14 @@ func (p *Pages) overview(q *request) error {
 			return err
 		}
 	}
+	use, err := p.usageOf(q)
+	if err != nil {
+		return err
+	}
 	v := q.view("Overview")
-	v.Data = c
+	v.Data = overviewPage{c, use}
 	p.render(q.w, http.StatusOK, "overview", v)
 	return nil
-}
-
-// pageOf is the ?page=N of a list (from 1).
-func pageOf(r *http.Request) (page.Request, int) {
-	n, err := strconv.Atoi(r.URL.Query().Get("page"))
-	if err != nil || n < 1 {
-		n = 1
-	}
-	return page.Request{Limit: listSize, Offset: (n - 1) * listSize, Count: true}, n
-}
-
-// listing is a page of rows with the links to its neighbours.
-type listing[T any] struct {
-	Rows       []T
-	Total      int64
-	Page       int
-	Prev, Next string // query strings, empty at the ends
-}
-
-func newListing[T any](r *http.Request, rows []T, total int64, n int) listing[T] {
-	l := listing[T]{Rows: rows, Total: total, Page: n}
-	q := r.URL.Query()
-	if n > 1 {
-		q.Set("page", strconv.Itoa(n-1))
-		l.Prev = "?" + q.Encode()
-	}
-	if int64(n*listSize) < total {
-		q.Set("page", strconv.Itoa(n+1))
-		l.Next = "?" + q.Encode()
-	}
-	return l
 }
 
 // listPage is a page of a list and the form that adds to it.
@@ -271,12 +262,9 @@ func (p *Pages) formPage(q *request, name, title string, data func(*request) (an
 }
 
 func (p *Pages) productList(q *request) (any, error) {
-	req, n := pageOf(q.r)
-	rows, total, err := p.Products.List(q.ctx, q.who, q.tenant, req)
-	if err != nil {
-		return nil, err
-	}
-	return newListing(q.r, rows, total, n), nil
+	return listed(q.r, func(req page.Request) ([]product.Product, int64, error) {
+		return p.Products.List(q.ctx, q.who, q.tenant, req)
+	}, func(r product.Product) string { return r.ID })
 }
 
 // text is a form field as an optional string: absent when left empty.
@@ -325,8 +313,9 @@ type policyPage struct {
 }
 
 func (p *Pages) policyList(q *request) (any, error) {
-	req, n := pageOf(q.r)
-	rows, total, err := p.Policies.List(q.ctx, q.who, q.tenant, q.r.URL.Query().Get("product"), req)
+	rows, err := listed(q.r, func(req page.Request) ([]policy.Policy, int64, error) {
+		return p.Policies.List(q.ctx, q.who, q.tenant, q.r.URL.Query().Get("product"), req)
+	}, func(r policy.Policy) string { return r.ID })
 	if err != nil {
 		return nil, err
 	}
@@ -334,7 +323,7 @@ func (p *Pages) policyList(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return policyPage{newListing(q.r, rows, total, n), products}, nil
+	return policyPage{rows, products}, nil
 }
 
 func (p *Pages) createPolicy(q *request) error {
@@ -379,19 +368,20 @@ var licenseStatuses = []string{license.StatusActive, license.StatusInactive, lic
 	license.StatusExpired, license.StatusSuspended, license.StatusBanned}
 
 func (p *Pages) licenseList(q *request) (any, error) {
-	req, n := pageOf(q.r)
 	query := q.r.URL.Query()
 	f := license.Filter{ProductID: query.Get("product"), PolicyID: query.Get("policy")}
 	if status := query.Get("status"); slices.Contains(licenseStatuses, status) {
 		f.Status = status
 	}
-	rows, total, err := p.Licenses.List(q.ctx, q.who, q.tenant, f, req)
+	rows, err := listed(q.r, func(req page.Request) ([]license.License, int64, error) {
+		return p.Licenses.List(q.ctx, q.who, q.tenant, f, req)
+	}, func(r license.License) string { return r.ID })
 	if err != nil {
 		return nil, err
 	}
-	ptrs := make([]*license.License, len(rows))
-	for i := range rows {
-		ptrs[i] = &rows[i]
+	ptrs := make([]*license.License, len(rows.Rows))
+	for i := range rows.Rows {
+		ptrs[i] = &rows.Rows[i]
 	}
 	shown, err := p.Licenses.Show(q.ctx, q.who, q.tenant, nil, ptrs...)
 	if err != nil {
@@ -405,7 +395,7 @@ func (p *Pages) licenseList(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return licensePage{newListing(q.r, shown, total, n), policies, products, f.ProductID, f.PolicyID, f.Status, licenseStatuses}, nil
+	return licensePage{withRows(rows, shown), policies, products, f.ProductID, f.PolicyID, f.Status, licenseStatuses}, nil
 }
 
 func (p *Pages) createLicense(q *request) error {
@@ -497,13 +487,15 @@ func (p *Pages) licenseAction(q *request) error {
 }
 
 func (p *Pages) machines(q *request) error {
-	req, n := pageOf(q.r)
-	rows, total, err := p.Machines.List(q.ctx, q.who, q.tenant, machine.Filter{LicenseID: q.r.URL.Query().Get("license")}, req)
+	f := machine.Filter{LicenseID: q.r.URL.Query().Get("license")}
+	rows, err := listed(q.r, func(req page.Request) ([]machine.WithPolicy[machine.Machine], int64, error) {
+		return p.Machines.List(q.ctx, q.who, q.tenant, f, req)
+	}, func(r machine.WithPolicy[machine.Machine]) string { return r.Item.ID })
 	if err != nil {
 		return err
 	}
 	v := q.view("Machines")
-	v.Data = newListing(q.r, rows, total, n)
+	v.Data = rows
 	p.render(q.w, http.StatusOK, "machines", v)
 	return nil
 }
@@ -520,13 +512,14 @@ func (p *Pages) deactivateMachine(q *request) error {
 }
 
 func (p *Pages) users(q *request) error {
-	req, n := pageOf(q.r)
-	rows, total, err := p.Users.List(q.ctx, q.who, q.tenant, user.Filter{}, req)
+	rows, err := listed(q.r, func(req page.Request) ([]user.User, int64, error) {
+		return p.Users.List(q.ctx, q.who, q.tenant, user.Filter{}, req)
+	}, func(r user.User) string { return r.ID })
 	if err != nil {
 		return err
 	}
 	v := q.view("Users")
-	v.Data = newListing(q.r, rows, total, n)
+	v.Data = rows
 	p.render(q.w, http.StatusOK, "users", v)
 	return nil
 }
@@ -553,9 +546,10 @@ type releasePage struct {
 }
 
 func (p *Pages) releaseList(q *request) (any, error) {
-	req, n := pageOf(q.r)
 	f := release.Filter{ProductID: q.r.URL.Query().Get("product"), Channel: q.r.URL.Query().Get("channel")}
-	rows, total, err := p.Releases.List(q.ctx, q.who, q.tenant, f, req)
+	rows, err := listed(q.r, func(req page.Request) ([]release.Release, int64, error) {
+		return p.Releases.List(q.ctx, q.who, q.tenant, f, req)
+	}, func(r release.Release) string { return r.ID })
 	if err != nil {
 		return nil, err
 	}
@@ -563,7 +557,7 @@ func (p *Pages) releaseList(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return releasePage{newListing(q.r, rows, total, n), products, f.ProductID, f.Channel}, nil
+	return releasePage{rows, products, f.ProductID, f.Channel}, nil
 }
 
 func (p *Pages) createRelease(q *request) error {
@@ -593,18 +587,27 @@ func (p *Pages) releaseAction(q *request) error {
 		return q.back("/releases", "Release yanked.")
 	case "artifacts":
 		return p.createArtifact(q, id)
+	case "constraints":
+		return p.changeConstraint(q, id, true)
+	case "remove-constraint":
+		return p.changeConstraint(q, id, false)
 	}
 	return apperr.NotFoundResource("action", q.r.PathValue("action"))
 }
 
+func (p *Pages) tokenList(q *request) (listing[token.Token], error) {
+	return listed(q.r, func(req page.Request) ([]token.Token, int64, error) {
+		return p.Tokens.List(q.ctx, q.who, q.tenant, req)
+	}, func(r token.Token) string { return r.ID })
+}
+
 func (p *Pages) tokens(q *request) error {
-	req, n := pageOf(q.r)
-	rows, total, err := p.Tokens.List(q.ctx, q.who, q.tenant, req)
+	rows, err := p.tokenList(q)
 	if err != nil {
 		return err
 	}
 	v := q.view("Tokens")
-	v.Data = newListing(q.r, rows, total, n)
+	v.Data = rows
 	p.render(q.w, http.StatusOK, "tokens", v)
 	return nil
 }
@@ -619,14 +622,13 @@ func (p *Pages) createToken(q *request) error {
 	if err != nil {
 		return err
 	}
-	req, n := pageOf(q.r)
-	rows, total, err := p.Tokens.List(q.ctx, q.who, q.tenant, req)
+	rows, err := p.tokenList(q)
 	if err != nil {
 		return err
 	}
 	v := q.view("Tokens")
 	v.Flash, v.Secret = "Token created: copy it now, it is not shown again.", raw
-	v.Data = newListing(q.r, rows, total, n)
+	v.Data = rows
 	p.render(q.w, http.StatusCreated, "tokens", v)
 	return nil
 }

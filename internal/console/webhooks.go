@@ -18,8 +18,9 @@ type webhookPage struct {
 }
 
 func (p *Pages) webhookList(q *request) (any, error) {
-	req, n := pageOf(q.r)
-	endpoints, total, err := p.Webhooks.ListEndpoints(q.ctx, q.who, q.tenant, req)
+	endpoints, err := listed(q.r, func(req page.Request) ([]webhook.Endpoint, int64, error) {
+		return p.Webhooks.ListEndpoints(q.ctx, q.who, q.tenant, req)
+	}, func(r webhook.Endpoint) string { return r.ID })
 	if err != nil {
 		return nil, err
 	}
@@ -28,7 +29,7 @@ func (p *Pages) webhookList(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return webhookPage{newListing(q.r, endpoints, total, n), deliveries}, nil
+	return webhookPage{endpoints, deliveries}, nil
 }
 
 // createWebhook adds an endpoint through the API's rules: the URL checks
@@ -72,18 +73,19 @@ type eventPage struct {
 }
 
 func (p *Pages) events(q *request) error {
-	req, n := pageOf(q.r)
 	var f event.LogFilter
 	name := q.r.URL.Query().Get("event")
 	if slices.Contains(event.Types, name) {
 		f.Events = []string{name}
 	}
-	rows, total, err := p.EventLog.List(q.ctx, q.who, q.tenant, f, req)
+	rows, err := listed(q.r, func(req page.Request) ([]event.Record, int64, error) {
+		return p.EventLog.List(q.ctx, q.who, q.tenant, f, req)
+	}, func(r event.Record) string { return r.ID })
 	if err != nil {
 		return err
 	}
 	v := q.view("Event log")
-	v.Data = eventPage{newListing(q.r, rows, total, n), strings.Join(f.Events, ""), event.Types}
+	v.Data = eventPage{rows, strings.Join(f.Events, ""), event.Types}
 	p.render(q.w, http.StatusOK, "events", v)
 	return nil
 }

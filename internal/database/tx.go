@@ -106,7 +106,11 @@ func keysetPage[T any](q *gorm.DB, table string, p page.Request, rows func(*gorm
 		direction, comparator = " ASC", ">"
 	}
 	if p.Cursor != "" {
-		q = q.Where("("+table+".created_at, "+table+".id) "+comparator+" (SELECT keyset_cursor.created_at, keyset_cursor.id FROM "+table+" keyset_cursor WHERE keyset_cursor.id = ?)", p.Cursor)
+		at, found, err := cursorPosition(q, table, p.Cursor)
+		if err != nil || !found {
+			return nil, 0, err
+		}
+		q = q.Where("("+table+".created_at, "+table+".id) "+comparator+" (?, ?)", at, p.Cursor)
 	}
 	q = q.Order(table + ".created_at" + direction + ", " + table + ".id" + direction)
 	if rows != nil {
@@ -120,6 +124,23 @@ func keysetPage[T any](q *gorm.DB, table string, p page.Request, rows func(*gorm
 		return items[:p.Limit], 1, nil
 	}
 	return items, 0, nil
+}
+
+// cursorPosition is the creation time of the cursor's row, read first so
+// that the page's condition compares with values: SQLite seeks an index on
+// (created_at, id) by both columns only then. SQLite's times are read as
+// the text they are stored as, to compare equal to themselves.
+func cursorPosition(q *gorm.DB, table, cursor string) (any, bool, error) {
+	column := "created_at"
+	if q.Dialector.Name() == "sqlite" {
+		column = "CAST(created_at AS TEXT)"
+	}
+	var at []any
+	err := q.Session(&gorm.Session{NewDB: true}).Table(table).Where("id = ?", cursor).Limit(1).Pluck(column, &at).Error
+	if err != nil || len(at) == 0 {
+		return nil, false, Error(err)
+	}
+	return at[0], true, nil
 }
 
 // Insert creates row; a unique-index violation becomes taken when given.

@@ -205,6 +205,53 @@ test("machines, users, tokens and settings pages", async () => {
   await look("tokens");
 });
 
+test("entitlements, groups and a release's constraints; the header search", async () => {
+  await page.goto(base + "/console/acme/entitlements");
+  await page.fill("#name", "Pro features");
+  await page.click("text=Create entitlement");
+  assert.match(await page.textContent("#code-error"), /blank/, "the rule's message sits beside the code field");
+  await page.fill("#code", "PRO");
+  await page.click("text=Create entitlement");
+  await page.waitForSelector("text=Entitlement created.");
+  await look("entitlements");
+  await page.click("text=Pro features");
+  await page.fill("#name", "Professional");
+  await page.click("text=Save entitlement");
+  await page.waitForSelector("text=Entitlement saved.");
+  await look("entitlement");
+
+  await page.goto(base + "/console/acme/groups");
+  await page.fill("#name", "Team");
+  await page.fill("#max_users", "0");
+  await page.click("text=Create group");
+  assert.match(await page.textContent("#max_users-error"), /greater than 0/);
+  await page.fill("#max_users", "5");
+  await page.click("text=Create group");
+  await page.waitForSelector("text=Group created.");
+  await page.click("table >> text=Team");
+  await page.fill("#owner", "admin@acme.test");
+  await page.click("text=Add owner");
+  await page.waitForSelector("text=Owner added.");
+  assert.match(await page.textContent("main table"), /admin@acme\.test/);
+  await look("group");
+
+  await page.goto(base + "/console/acme/releases");
+  await page.click("table >> text=1.0.0");
+  await page.selectOption("#entitlement", { label: "Professional (PRO)" });
+  await page.click("text=Add constraint");
+  await page.waitForSelector("text=Constraint added.");
+  assert.equal((await page.textContent(".constraint-code")).trim(), "PRO");
+  await look("release");
+
+  await page.fill("#site-search", "Customer One");
+  await page.press("#site-search", "Enter");
+  await page.waitForURL(/\/console\/acme\/search\?q=/);
+  await page.click("main >> text=Customer One");
+  await page.waitForURL(`${base}/console/acme/licenses/${state.licenseId}`);
+  await page.goBack();
+  await look("search");
+});
+
 test("the console refuses a form without its CSRF token and signs out for good", async () => {
   await page.goto(base + "/console/acme/products");
   const forged = await page.evaluate(async () => {

@@ -1,0 +1,3 @@
+DROP INDEX licenses_account_idx;
+DROP INDEX licenses_account_product_created_idx;
+DROP INDEX licenses_account_policy_created_idx;
