@@ -30,7 +30,7 @@ func (a *App) engines() []httpapi.Engine {
 		npm.Engine(a.Feeds),
 		rubygems.Engine(a.Feeds),
 		composer.Engine(a.Feeds),
-		oci.Engine(a.Feeds),
+		oci.Engine(a.Feeds, a.RegistryTokens),
 		raw.Engine(a.Products, a.Artifacts),
 	}
 }

@@ -2,10 +2,13 @@ package httpapi_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/relkey/relkey/internal/ociimage"
 	"github.com/relkey/relkey/internal/ociimage/ocitest"
@@ -50,7 +53,7 @@ func TestOCIRegistry(t *testing.T) {
 		}
 		license := basic("license", l.key)
 
-		if r := e.do("GET", "/v2/", ""); r.status != 200 || r.header.Get("Docker-Distribution-Api-Version") != "registry/2.0" {
+		if r := e.do("GET", "/v2/", "", license); r.status != 200 || r.header.Get("Docker-Distribution-Api-Version") != "registry/2.0" {
 			t.Fatalf("handshake: %d %v", r.status, r.header)
 		}
 		img := images["1.1.0"]
@@ -116,8 +119,12 @@ func TestOCIRegistry(t *testing.T) {
 				t.Fatalf("authenticated by %v: %d %s", h, r.status, r.body)
 			}
 		}
-		if r := l.get(base+"manifests/1.0.0", nil); r.status != 401 || r.header.Get("WWW-Authenticate") != `Basic realm="keygen"` {
-			t.Fatalf("anonymous: %d %v", r.status, r.header)
+		if r := l.get(base+"manifests/1.0.0", []header{basic("license", "nope")}); r.status != 401 || r.header.Get("WWW-Authenticate") != `Basic realm="keygen"` {
+			t.Fatalf("a wrong key: %d %v", r.status, r.header)
+		}
+		want := `Bearer realm="` + e.srv.URL + `/v2/token",service="` + strings.TrimPrefix(e.srv.URL, "http://") + `",scope="repository:acme/app:pull"`
+		if r := l.get(base+"manifests/1.0.0", nil); r.status != 401 || r.header.Get("WWW-Authenticate") != want {
+			t.Fatalf("anonymous: %d %v, want %s", r.status, r.header, want)
 		}
 		for _, path := range []string{"manifests/1.0.0", "blobs/" + img.Layer.Digest(), "tags/list"} {
 			if r := l.get(base+path, nil); r.status != 401 || r.header.Get("WWW-Authenticate") == "" {
@@ -129,6 +136,94 @@ func TestOCIRegistry(t *testing.T) {
 			if r := l.get(base+path, []header{license}); r.status != 403 {
 				t.Fatalf("suspended %s: %d %s", path, r.status, r.body)
 			}
+		}
+	})
+}
+
+// TestOCITokenFlow is the distribution token flow: the handshake
+// challenges a request without credentials to the token endpoint, which
+// trades a license key (or a token) for a registry token granting the
+// scopes asked for, for a few minutes, as long as the credential it
+// seals still holds.
+func TestOCITokenFlow(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		l := seedLine(t, e, "oci", func(string) [][3]string { return nil })
+		img := ocitest.New(t, "1.0.0", false)
+		l.pushImage(e.id(e.admin("GET", "/v1/accounts/acme/releases/1.0.0", "")), img)
+		host := strings.TrimPrefix(e.srv.URL, "http://")
+
+		r := e.do("GET", "/v2/", "")
+		if want := `Bearer realm="` + e.srv.URL + `/v2/token",service="` + host + `"`; r.status != 401 || r.header.Get("WWW-Authenticate") != want {
+			t.Fatalf("anonymous handshake: %d %v, want %s", r.status, r.header, want)
+		}
+		token := func(scope string, h ...header) (int, string) {
+			r := e.do("GET", "/v2/token?service="+host+"&scope="+scope, "", h...)
+			var answer struct {
+				Token       string `json:"token"`
+				AccessToken string `json:"access_token"`
+				ExpiresIn   int    `json:"expires_in"`
+			}
+			if r.status == 200 {
+				if err := json.Unmarshal(r.body, &answer); err != nil || answer.Token == "" || answer.AccessToken != answer.Token || answer.ExpiresIn != 300 {
+					t.Fatalf("token answer: %s", r.body)
+				}
+			}
+			return r.status, answer.Token
+		}
+		status, pull := token("repository:acme/app:pull", basic("license", l.key))
+		if status != 200 {
+			t.Fatalf("token for a license key: %d", status)
+		}
+		if r := e.do("GET", "/v2/", "", bearer(pull)); r.status != 200 {
+			t.Fatalf("handshake with the token: %d %s", r.status, r.body)
+		}
+		for _, base := range []string{"/v2/acme/app/", "/v1/accounts/acme/engines/oci/app/"} {
+			if r := e.do("GET", base+"manifests/1.0.0", "", bearer(pull)); r.status != 200 || !bytes.Equal(r.body, img.Manifest.Content) {
+				t.Fatalf("%s manifest with the token: %d %s", base, r.status, r.body)
+			}
+		}
+		// The same scope in the engine's layout names the same repository.
+		if status, tok := token("repository:v1/accounts/acme/engines/oci/app:pull", basic("license", l.key)); status != 200 ||
+			e.do("GET", "/v2/acme/app/manifests/1.0.0", "", bearer(tok)).status != 200 {
+			t.Fatalf("token for the engine layout's name: %d", status)
+		}
+		// What the token does not grant: another package, another account,
+		// a push.
+		if r := e.do("GET", "/v2/acme/other/manifests/1.0.0", "", bearer(pull)); r.status != 401 ||
+			!strings.Contains(r.header.Get("WWW-Authenticate"), `scope="repository:acme/other:pull",error="invalid_token"`) {
+			t.Fatalf("another package: %d %v", r.status, r.header)
+		}
+		e.onboard("other")
+		if r := e.do("GET", "/v2/other/app/manifests/1.0.0", "", bearer(pull)); r.status != 401 {
+			t.Fatalf("another account: %d", r.status)
+		}
+		// Wrong credentials are refused at the token endpoint; none get an
+		// anonymous token, which sees what anyone may.
+		if status, _ := token("repository:acme/app:pull", basic("license", "nope")); status != 401 {
+			t.Fatalf("a wrong key: %d", status)
+		}
+		status, anonymous := token("repository:acme/app:pull")
+		if r := e.do("GET", "/v2/acme/app/manifests/1.0.0", "", bearer(anonymous)); status != 200 || r.status != 404 && r.status != 401 {
+			t.Fatalf("anonymous token: %d, then %d %s", status, r.status, r.body)
+		}
+		if r := e.do("GET", "/v2/acme/app/manifests/1.0.0", "", bearer("rkoci.forged")); r.status != 401 || !strings.Contains(string(r.body), `"code":"TOKEN_INVALID"`) {
+			t.Fatalf("a forged token: %d %s", r.status, r.body)
+		}
+		// An admin token trades the same way.
+		if status, tok := token("repository:acme/app:pull", basic("token", e.token)); status != 200 ||
+			e.do("GET", "/v2/acme/app/manifests/1.0.0", "", bearer(tok)).status != 200 {
+			t.Fatalf("an admin token: %d", status)
+		}
+		// Suspending the license stops its registry token at once.
+		e.admin("POST", "/v1/accounts/acme/licenses/"+l.licenseID+"/actions/suspend", "")
+		if r := e.do("GET", "/v2/acme/app/manifests/1.0.0", "", bearer(pull)); r.status != 403 {
+			t.Fatalf("suspended: %d %s", r.status, r.body)
+		}
+		e.admin("POST", "/v1/accounts/acme/licenses/"+l.licenseID+"/actions/reinstate", "")
+		e.advance(6 * time.Minute)
+		if r := e.do("GET", "/v2/acme/app/manifests/1.0.0", "", bearer(pull)); r.status != 401 || !strings.Contains(string(r.body), `"code":"TOKEN_EXPIRED"`) {
+			t.Fatalf("expired: %d %s", r.status, r.body)
 		}
 	})
 }

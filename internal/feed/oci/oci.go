@@ -7,11 +7,11 @@
 // follow without forwarding their credentials) and tags/list. Clients
 // address it at the host's root, /v2/<account>/<package>/… (or
 // /v2/<package>/… for the default account), after the /v2/ handshake; the
-// same routes answer under /engines/oci/ as Keygen's. A request the
-// package is hidden from is asked for Basic credentials (a license key as
-// `license:<key>`), as Keygen's engine asks: OCI clients answer a Basic
-// challenge with the credentials they hold, where a Bearer one would
-// start a token exchange.
+// same routes answer under /engines/oci/ as Keygen's. Clients
+// authenticate with Basic credentials (a license key as `license:<key>`,
+// or a token) on every request, or through the distribution token flow
+// (token.go), which a request without credentials is challenged to
+// start.
 package oci
 
 import (
@@ -35,8 +35,9 @@ import (
 
 const engine = "oci"
 
-// Engine is the OCI engine's routes.
-func Engine(feeds *feed.Service) httpapi.Engine {
+// Engine is the OCI engine's routes, its registry tokens sealed by
+// tokens.
+func Engine(feeds *feed.Service, tokens *Tokens) httpapi.Engine {
 	en := feedhttp.Engine(engine, feeds, func(g *echo.Group, x feedhttp.Exchange) {
 		h := handler{x}
 		both := []string{http.MethodGet, http.MethodHead}
@@ -44,16 +45,14 @@ func Engine(feeds *feed.Service) httpapi.Engine {
 		g.Match(both, "/:package/blobs/:digest", h.blob)
 		g.GET("/:package/tags/list", h.tags)
 	})
-	en.Root, en.Handshake, en.Challenge = "/v2", handshake, "Basic"
+	en.Root, en.Challenge, en.Credentials = "/v2", challenge, tokens.credentials
+	en.RootRoutes = func(g *echo.Group, x httpapi.Exchange) {
+		h := root{x: x, tokens: tokens}
+		both := []string{http.MethodGet, http.MethodHead}
+		g.Match(both, "/", h.handshake)
+		g.Match(both, "/token", h.token)
+	}
 	return en
-}
-
-// handshake is the distribution API's version check: 200 to anyone (as
-// Keygen answers it); credentials are asked for by the routes that need
-// them.
-func handshake(c echo.Context) error {
-	c.Response().Header().Set("Docker-Distribution-Api-Version", "registry/2.0")
-	return c.JSON(http.StatusOK, map[string]any{})
 }
 
 type handler struct{ x feedhttp.Exchange }
