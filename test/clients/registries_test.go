@@ -173,6 +173,10 @@ func TestPip(t *testing.T) {
 	}
 	target, out, err := install("license:" + url.PathEscape(s.key) + "@")
 	installed(t, "pip install", out, err, filepath.Join(target, "relkey_demo", "__init__.py"), `"1.1.0"`)
+	// pip reads the wheel's core metadata first (PEP 658), then the wheel.
+	if !strings.Contains(out, "Obtaining dependency information for relkey-demo from ") || !strings.Contains(out, ".whl.metadata") {
+		t.Fatalf("pip did not read the core metadata relkey declares:\n%s", out)
+	}
 	refused(t, "pip install", func(userinfo string) (string, error) { _, out, err := install(userinfo); return out, err }, s.refusedCredentials("license:", "@"), "40", "No matching distribution")
 }
 
