@@ -7,10 +7,13 @@ import (
 	"time"
 
 	"bytes"
+	"crypto/md5"
+	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"github.com/relkey/relkey/internal/config"
 	"github.com/relkey/relkey/internal/database"
 	"net/http"
@@ -142,6 +145,11 @@ func TestPyPISimpleRepository(t *testing.T) {
 	})
 }
 
+func sha256Of(b []byte) []byte {
+	sum := sha256.Sum256(b)
+	return sum[:]
+}
+
 // zipped is a zip archive of one file.
 func zipped(t *testing.T, name, content string) []byte {
 	var buf bytes.Buffer
@@ -245,7 +253,13 @@ func TestRubyGemsSource(t *testing.T) {
 		}
 		if r := l.get(base+"versions", license); r.status != 200 || !strings.Contains(string(r.body), "\napp 1.0.0,1.1.0,1.2.0.pre.beta.1 ") {
 			t.Fatalf("versions: %d %q", r.status, r.body)
+		} // Bundler keeps the compact index's files and checks them against
+		// the ETag (their MD5) and Repr-Digest (their SHA-256).
+		if r := l.get(base+"versions", license); r.header.Get("ETag") != fmt.Sprintf(`"%x"`, md5.Sum(r.body)) ||
+			r.header.Get("Repr-Digest") != "sha-256=:"+base64.StdEncoding.EncodeToString(sha256Of(r.body))+":" {
+			t.Fatalf("compact index validators: %v", r.header)
 		}
+
 		for _, name := range []string{"specs.4.8.gz", "latest_specs.4.8.gz", "prerelease_specs.4.8.gz", "quick/Marshal.4.8/app-1.1.0.gemspec.rz"} {
 			if r := l.get(base+name, license); r.status != 200 || r.header.Get("Content-Type") != "application/octet-stream" || len(r.body) < 20 {
 				t.Fatalf("%s: %d %s", name, r.status, r.body)

@@ -29,7 +29,9 @@ func index() *feed.Feed {
 
 // link is the golden documents' link, with core metadata as relkey
 // declares it.
-func link(a *artifact.Artifact) Link { return Link{URL: feedtest.Link(a), CoreMetadata: HasCoreMetadata(a)} }
+func link(a *artifact.Artifact) Link {
+	return Link{URL: feedtest.Link(a), CoreMetadata: HasCoreMetadata(a)}
+}
 
 func TestWireFormat(t *testing.T) {
 	pkgs := []releasepackage.Package{{Key: "relkey-demo"}, {Key: "tools"}}
