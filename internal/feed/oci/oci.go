@@ -36,14 +36,18 @@ import (
 const engine = "oci"
 
 // Engine is the OCI engine's routes, its registry tokens sealed by
-// tokens.
-func Engine(feeds *feed.Service, tokens *Tokens) httpapi.Engine {
+// tokens, pushes stored with push.
+func Engine(feeds *feed.Service, tokens *Tokens, push *Pushing) httpapi.Engine {
 	en := feedhttp.Engine(engine, feeds, func(g *echo.Group, x feedhttp.Exchange) {
-		h := handler{x}
+		h := handler{x: x, push: push}
 		both := []string{http.MethodGet, http.MethodHead}
 		g.Match(both, "/:package/manifests/:reference", h.manifest)
 		g.Match(both, "/:package/blobs/:digest", h.blob)
 		g.GET("/:package/tags/list", h.tags)
+		g.POST("/:package/blobs/uploads/", h.startUpload)
+		g.PATCH("/:package/blobs/uploads/:upload", h.patchUpload)
+		g.PUT("/:package/blobs/uploads/:upload", h.putUpload)
+		g.PUT("/:package/manifests/:reference", h.putManifest)
 	})
 	en.Root, en.Challenge, en.Credentials = "/v2", challenge, tokens.credentials
 	en.RootRoutes = func(g *echo.Group, x httpapi.Exchange) {
@@ -55,7 +59,10 @@ func Engine(feeds *feed.Service, tokens *Tokens) httpapi.Engine {
 	return en
 }
 
-type handler struct{ x feedhttp.Exchange }
+type handler struct {
+	x    feedhttp.Exchange
+	push *Pushing
+}
 
 // mediaType is an artifact's OCI media type (its metadata's).
 func mediaType(a *artifact.Artifact) string {
@@ -156,15 +163,31 @@ func (h handler) blob(c echo.Context) error {
 		}
 		return h.x.Fetch(c, engine, pkg, digest, "")
 	}
-	a, err := h.x.Feeds.Named(c.Request().Context(), h.x.Principal(c), h.x.Tenant(c), engine, pkg, digest)
-	if err != nil {
+	ctx, who, t := c.Request().Context(), h.x.Principal(c), h.x.Tenant(c)
+	a, err := h.x.Feeds.Named(ctx, who, t, engine, pkg, digest)
+	var size *int64
+	switch {
+	case err == nil:
+		size, digest = a.Filesize, a.Filename
+	case apperr.Is(err, apperr.NotFound) && mayPush(who):
+		// A pusher checks what it has already uploaded.
+		p, perr := h.pushing(c)
+		if perr != nil {
+			return err
+		}
+		staged, ok := h.push.Staging.Staged(p.repo, digest)
+		if !ok {
+			return err
+		}
+		size = &staged
+	default:
 		return err
 	}
 	hdr := c.Response().Header()
-	hdr.Set("Docker-Content-Digest", a.Filename)
+	hdr.Set("Docker-Content-Digest", digest)
 	hdr.Set("Content-Type", "application/octet-stream")
-	if a.Filesize != nil {
-		hdr.Set("Content-Length", strconv.FormatInt(*a.Filesize, 10))
+	if size != nil {
+		hdr.Set("Content-Length", strconv.FormatInt(*size, 10))
 	}
 	return c.NoContent(http.StatusOK)
 }
