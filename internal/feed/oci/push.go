@@ -20,8 +20,8 @@ import (
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/artifact"
-	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/ociimage"
+	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/release"
 	"github.com/relkey/relkey/internal/releasepackage"
 )
