@@ -227,3 +227,127 @@ func TestOCITokenFlow(t *testing.T) {
 		}
 	})
 }
+
+// TestOCIPush pushes images through the distribution API: blobs in one
+// request or in chunks, manifests by digest staged and by tag stored with
+// what they list as the tag's release's artifacts, which pull back; only
+// bearers who may create artifacts push.
+func TestOCIPush(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		l := seedLine(t, e, "oci", func(string) [][3]string { return nil })
+		admin, license := bearer(e.token), basic("license", l.key)
+		base := "/v2/acme/app/"
+		img := ocitest.New(t, "3.0.0", true)
+
+		want := `,scope="repository:acme/app:pull,push"`
+		if r := e.do("POST", base+"blobs/uploads/", ""); r.status != 401 || !strings.HasSuffix(r.header.Get("WWW-Authenticate"), want) {
+			t.Fatalf("anonymous push: %d %v", r.status, r.header)
+		}
+		if r := e.do("POST", base+"blobs/uploads/", "", license); r.status != 403 {
+			t.Fatalf("a license pushes: %d %s", r.status, r.body)
+		}
+		// The layer in chunks.
+		r := e.do("POST", base+"blobs/uploads/", "", admin)
+		location := r.header.Get("Location")
+		if r.status != 202 || !strings.HasPrefix(location, base+"blobs/uploads/") || r.header.Get("Range") != "0-0" {
+			t.Fatalf("start: %d %v", r.status, r.header)
+		}
+		layer, half := img.Layer.Content, len(img.Layer.Content)/2
+		for i, chunk := range [][]byte{layer[:half], layer[half:]} {
+			end := half - 1
+			if i == 1 {
+				end = len(layer) - 1
+			}
+			if r := e.do("PATCH", location, string(chunk), admin); r.status != 202 || r.header.Get("Range") != "0-"+strconv.Itoa(end) {
+				t.Fatalf("chunk %d: %d %v %s", i, r.status, r.header, r.body)
+			}
+		}
+		if r := e.do("PUT", location+"?digest="+img.Config.Digest(), "", admin); r.status != 400 || !strings.Contains(string(r.body), "DIGEST_INVALID") {
+			t.Fatalf("closed with another digest: %d %s", r.status, r.body)
+		}
+		if r := e.do("PATCH", location, "x", admin); r.status != 404 || !strings.Contains(string(r.body), "BLOB_UPLOAD_UNKNOWN") {
+			t.Fatalf("the upload after it failed: %d %s", r.status, r.body)
+		}
+		for _, b := range []ocitest.Blob{img.Layer, img.Config} {
+			// Whole, in the POST.
+			r := e.do("POST", base+"blobs/uploads/?digest="+b.Digest(), string(b.Content), admin)
+			if r.status != 201 || r.header.Get("Docker-Content-Digest") != b.Digest() || r.header.Get("Location") != base+"blobs/"+b.Digest() {
+				t.Fatalf("monolithic upload: %d %v %s", r.status, r.header, r.body)
+			}
+		}
+		// What is staged is a pusher's, not a license's.
+		if r := e.do("HEAD", base+"blobs/"+img.Layer.Digest(), "", admin); r.status != 200 || r.header.Get("Content-Length") != strconv.Itoa(len(layer)) {
+			t.Fatalf("HEAD staged blob: %d %v", r.status, r.header)
+		}
+		if r := e.do("HEAD", base+"blobs/"+img.Layer.Digest(), "", license); r.status != 404 {
+			t.Fatalf("a license HEADs a staged blob: %d", r.status)
+		}
+		manifest := header{"Content-Type", ociimage.Manifest}
+		if r := e.do("PUT", base+"manifests/lts", string(img.Index.Content), admin, header{"Content-Type", ociimage.Index}); r.status != 404 ||
+			!strings.Contains(string(r.body), "MANIFEST_UNKNOWN") {
+			t.Fatalf("a tag no release has, not a version: %d %s", r.status, r.body)
+		}
+		if r := e.do("PUT", base+"manifests/3.0.0", string(img.Index.Content), admin, header{"Content-Type", ociimage.Index}); r.status != 400 ||
+			!strings.Contains(string(r.body), "MANIFEST_BLOB_UNKNOWN") || !strings.Contains(string(r.body), img.Manifest.Digest()) {
+			t.Fatalf("an index before its manifest: %d %s", r.status, r.body)
+		}
+		if r := e.do("PUT", base+"manifests/"+img.Config.Digest(), string(img.Manifest.Content), admin, manifest); r.status != 400 {
+			t.Fatalf("a manifest by another digest: %d %s", r.status, r.body)
+		}
+		if r := e.do("PUT", base+"manifests/"+img.Manifest.Digest(), string(img.Manifest.Content), admin, header{"Content-Type", "text/plain"}); r.status != 400 {
+			t.Fatalf("a manifest of no manifest type: %d %s", r.status, r.body)
+		}
+		if r := e.do("PUT", base+"manifests/"+img.Manifest.Digest(), string(img.Manifest.Content), admin, manifest); r.status != 201 ||
+			r.header.Get("Docker-Content-Digest") != img.Manifest.Digest() {
+			t.Fatalf("the platform's manifest by digest: %d %s", r.status, r.body)
+		}
+		r = e.do("PUT", base+"manifests/3.0.0", string(img.Index.Content), admin, header{"Content-Type", ociimage.Index})
+		if r.status != 201 || r.header.Get("Docker-Content-Digest") != img.Index.Digest() || r.header.Get("Location") != base+"manifests/"+img.Index.Digest() {
+			t.Fatalf("the index by tag: %d %v %s", r.status, r.header, r.body)
+		}
+		// The tag's release, created and published, holds the image as
+		// relkey image push stores it; the license pulls it.
+		rel := attrs(t, e.admin("GET", "/v1/accounts/acme/releases/3.0.0", ""))
+		if rel["status"] != "PUBLISHED" || rel["channel"] != "stable" {
+			t.Fatalf("the tag's release: %v", rel)
+		}
+		files := list(t, e.admin("GET", "/v1/accounts/acme/artifacts?release=3.0.0", ""))
+		if len(files) != len(img.Blobs()) {
+			t.Fatalf("the release holds %d artifacts, want %d", len(files), len(img.Blobs()))
+		}
+		for _, item := range files {
+			a := item.(map[string]any)["attributes"].(map[string]any)
+			if a["status"] != "UPLOADED" || a["metadata"].(map[string]any)["mediaType"] == "" {
+				t.Fatalf("artifact %v", a)
+			}
+		}
+		if r := l.get(base+"manifests/3.0.0", []header{license}); r.status != 200 || !bytes.Equal(r.body, img.Index.Content) {
+			t.Fatalf("pulling the pushed index: %d %s", r.status, r.body)
+		}
+		r = e.do("GET", base+"blobs/"+img.Layer.Digest(), "", license)
+		if status, body := rawRequest(t, "GET", r.header.Get("Location"), nil); r.status != 303 || status != 200 || !bytes.Equal(body, layer) {
+			t.Fatalf("pulling the pushed layer: %d %d", r.status, status)
+		}
+		// A second tag reuses what the package holds: nothing is uploaded.
+		if r := e.do("PUT", base+"manifests/3.1.0-beta.1", string(img.Manifest.Content), admin, manifest); r.status != 201 {
+			t.Fatalf("a second tag of the same image: %d %s", r.status, r.body)
+		}
+		if rel := attrs(t, e.admin("GET", "/v1/accounts/acme/releases/3.1.0-beta.1", "")); rel["channel"] != "beta" {
+			t.Fatalf("the second tag's release: %v", rel)
+		}
+		if n := len(list(t, e.admin("GET", "/v1/accounts/acme/artifacts?release=3.1.0-beta.1", ""))); n != 3 {
+			t.Fatalf("the second tag's release holds %d artifacts, want 3", n)
+		}
+		// A registry token of pull alone does not push.
+		status, token := 0, ""
+		if r := e.do("GET", "/v2/token?scope=repository:acme/app:pull", "", basic("token", e.token)); r.status == 200 {
+			var answer struct{ Token string }
+			_ = json.Unmarshal(r.body, &answer)
+			status, token = r.status, answer.Token
+		}
+		if r := e.do("POST", base+"blobs/uploads/", "", bearer(token)); status != 200 || r.status != 401 {
+			t.Fatalf("push with a pull token: %d, then %d %s", status, r.status, r.body)
+		}
+	})
+}
