@@ -56,7 +56,7 @@ staticcheck_in() { (cd "$1" && GOFLAGS= go run honnef.co/go/tools/cmd/staticchec
 # which the README's quick start (test/blackbox) uses, and the package
 # managers the registry client suites drive (pip, gem, bundler, composer
 # with PHP's zip extension; npm comes with Node; crane is built by its test
-# from the version test/clients/go.mod pins as a tool).
+# from the version test/clients/go.mod pins as a tool, and oras likewise).
 tools_up() {
   local missing=()
   command -v jq >/dev/null || missing+=(jq)
@@ -83,7 +83,7 @@ step "fuzz (request validation and decoding, 30s)" go test -run '^$' -fuzz '^Fuz
 step "go vet (test/clients)" bash -c 'cd test/clients && go vet ./...'
 step "staticcheck (test/clients)" staticcheck_in test/clients
 step "console in Chromium (playwright-core)" scripts/console-e2e.sh
-step "client suites (keygen-go, keygen-cli, electron, pip, npm, gem, bundler, composer, crane)" bash -c 'cd test/clients && go test -count=1 -timeout 10m ./...'
+step "client suites (keygen-go, keygen-cli, electron, pip, npm, gem, bundler, composer, crane, oras)" bash -c 'cd test/clients && go test -count=1 -timeout 10m ./...'
 
 printf '\n=== summary\n'
 printf '%s\n' "${summary[@]}"

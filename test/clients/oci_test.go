@@ -213,3 +213,50 @@ func TestCranePush(t *testing.T) {
 		})
 	}
 }
+
+// TestOras pushes a file as an OCI artifact with the oras CLI (the
+// version test/clients/go.mod pins as a tool), an admin token as the
+// credential through the token flow, and pulls it with a license key;
+// refused with no credentials, a suspended and an unentitled license.
+func TestOras(t *testing.T) {
+	tools := t.TempDir()
+	orasBin := filepath.Join(tools, "oras")
+	if out, err := exec.Command("go", "build", "-o", orasBin, "oras.land/oras/cmd/oras").CombinedOutput(); err != nil {
+		t.Fatalf("building oras: %v\n%s", err, out)
+	}
+	r := startRelkey(t, "", nil)
+	s := r.seedRegistry("oci", "relkey-notes")
+	host := strings.TrimPrefix(r.URL, "http://")
+	oras := func(user, secret, dir string, args ...string) (string, error) {
+		home := t.TempDir()
+		env := append(relkeyEnv(), "HOME="+home, "DOCKER_CONFIG="+home)
+		if secret != "" {
+			login := exec.Command(orasBin, "login", "--plain-http", "-u", user, "-p", secret, host)
+			login.Env = env
+			if out, err := login.CombinedOutput(); err != nil {
+				return string(out), err
+			}
+		}
+		cmd := exec.Command(orasBin, append(args, "--plain-http")...)
+		cmd.Dir, cmd.Env = dir, env
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "notes.txt"), []byte("relkey notes 1.0.0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ref := host + "/relkey-notes:1.0.0"
+	if out, err := oras("token", r.AdminToken, src, "push", ref, "notes.txt:text/plain"); err != nil {
+		t.Fatalf("oras push: %v\n%s", err, out)
+	}
+	dest := t.TempDir()
+	if out, err := oras("license", s.key, dest, "pull", ref); err != nil {
+		t.Fatalf("oras pull with the license key: %v\n%s", err, out)
+	}
+	if got, err := os.ReadFile(filepath.Join(dest, "notes.txt")); err != nil || string(got) != "relkey notes 1.0.0\n" {
+		t.Fatalf("oras pulled %q (%v)", got, err)
+	}
+	refused(t, "oras pull", func(key string) (string, error) { return oras("license", key, t.TempDir(), "pull", ref) },
+		s.refusedCredentials("", ""), "401", "403", "404", "unauthorized", "not found", "denied", "license suspended", "token missing")
+}
