@@ -274,17 +274,23 @@ end
 	return content
 }
 
+// gemSource is relkey serving relkey-demo 1.0.0 and 1.1.0 as gems.
+func gemSource(t *testing.T) (*relkey, registrySeed) {
+	r := startRelkey(t, "", nil)
+	s := r.seedRegistry("rubygems", "relkey-demo")
+	for _, v := range []string{"1.0.0", "1.1.0"} {
+		r.publish(s, v, "relkey-demo-"+v+".gem", buildGem(t, "relkey-demo", v), "")
+	}
+	return r, s
+}
+
 // TestGem installs a gem relkey serves with gem install --source, the
 // license key as the source URL's password, and is refused without
 // credentials, with a suspended license and with a license of another
 // product.
 func TestGem(t *testing.T) {
 	need(t, "gem")
-	r := startRelkey(t, "", nil)
-	s := r.seedRegistry("rubygems", "relkey-demo")
-	for _, v := range []string{"1.0.0", "1.1.0"} {
-		r.publish(s, v, "relkey-demo-"+v+".gem", buildGem(t, "relkey-demo", v), "")
-	}
+	r, s := gemSource(t)
 	host := strings.TrimPrefix(r.URL, "http://")
 	install := func(userinfo string) (string, string, error) {
 		dir := t.TempDir()
@@ -362,11 +368,7 @@ func TestComposer(t *testing.T) {
 // license and with a license of another product.
 func TestBundler(t *testing.T) {
 	need(t, "gem", "bundle")
-	r := startRelkey(t, "", nil)
-	s := r.seedRegistry("rubygems", "relkey-demo")
-	for _, v := range []string{"1.0.0", "1.1.0"} {
-		r.publish(s, v, "relkey-demo-"+v+".gem", buildGem(t, "relkey-demo", v), "")
-	}
+	r, s := gemSource(t)
 	u, err := url.Parse(r.URL)
 	if err != nil {
 		t.Fatal(err)
