@@ -48,11 +48,13 @@ var ErrDigestMismatch = errors.New("ociimage: content does not match the digest"
 
 var uploadID = regexp.MustCompile(`^[a-f0-9]{32}$`)
 
-func (s *Staging) upload(id string) (string, error) {
+// upload is the file of a repository's upload in progress: an upload is
+// its repository's alone.
+func (s *Staging) upload(repo, id string) (string, error) {
 	if !uploadID.MatchString(id) {
 		return "", ErrUploadUnknown
 	}
-	return filepath.Join(s.dir, "uploads", id), nil
+	return filepath.Join(s.dir, "uploads", filepath.FromSlash(repo), id), nil
 }
 
 // repository is the folder of a repository's staged blobs; repo is made
@@ -61,15 +63,16 @@ func (s *Staging) repository(repo string) string {
 	return filepath.Join(s.dir, "blobs", filepath.FromSlash(repo))
 }
 
-// Start begins an upload (and drops what expired), returning its id.
-func (s *Staging) Start() (string, error) {
+// Start begins an upload to a repository (and drops what expired),
+// returning its id.
+func (s *Staging) Start(repo string) (string, error) {
 	s.sweep()
 	raw := make([]byte, 16)
 	if _, err := rand.Read(raw); err != nil {
 		return "", err
 	}
 	id := hex.EncodeToString(raw)
-	path, _ := s.upload(id)
+	path, _ := s.upload(repo, id)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return "", err
 	}
@@ -80,9 +83,9 @@ func (s *Staging) Start() (string, error) {
 	return id, f.Close()
 }
 
-// Append adds a chunk to an upload, returning its size.
-func (s *Staging) Append(id string, chunk io.Reader) (int64, error) {
-	path, err := s.upload(id)
+// Append adds a chunk to a repository's upload, returning its size.
+func (s *Staging) Append(repo, id string, chunk io.Reader) (int64, error) {
+	path, err := s.upload(repo, id)
 	if err != nil {
 		return 0, err
 	}
@@ -108,10 +111,10 @@ func (s *Staging) Append(id string, chunk io.Reader) (int64, error) {
 	return info.Size() + n, err
 }
 
-// Finish ends an upload as the blob digest of a repository, when its
-// content has that digest; the upload is gone either way.
-func (s *Staging) Finish(id, repo, digest string) (int64, error) {
-	path, err := s.upload(id)
+// Finish ends a repository's upload as its blob digest, when its content
+// has that digest; the upload is gone either way.
+func (s *Staging) Finish(repo, id, digest string) (int64, error) {
+	path, err := s.upload(repo, id)
 	if err != nil {
 		return 0, err
 	}
@@ -139,16 +142,16 @@ func (s *Staging) Finish(id, repo, digest string) (int64, error) {
 // Stage keeps content pushed whole (a manifest by digest) as a blob of a
 // repository, returning its digest.
 func (s *Staging) Stage(repo string, content []byte) (string, error) {
-	id, err := s.Start()
+	id, err := s.Start(repo)
 	if err != nil {
 		return "", err
 	}
-	if _, err := s.Append(id, bytes.NewReader(content)); err != nil {
+	if _, err := s.Append(repo, id, bytes.NewReader(content)); err != nil {
 		return "", err
 	}
 	sum := sha256.Sum256(content)
 	digest := "sha256:" + hex.EncodeToString(sum[:])
-	_, err = s.Finish(id, repo, digest)
+	_, err = s.Finish(repo, id, digest)
 	return digest, err
 }
 

@@ -16,17 +16,17 @@ import (
 // stage uploads a blob in chunks of n bytes.
 func stage(t *testing.T, s *ociimage.Staging, repo string, b ocitest.Blob, n int) {
 	t.Helper()
-	id, err := s.Start()
+	id, err := s.Start(repo)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for off := 0; off < len(b.Content); off += n {
-		size, err := s.Append(id, bytes.NewReader(b.Content[off:min(off+n, len(b.Content))]))
+		size, err := s.Append(repo, id, bytes.NewReader(b.Content[off:min(off+n, len(b.Content))]))
 		if err != nil || size != int64(min(off+n, len(b.Content))) {
 			t.Fatalf("append at %d: %d %v", off, size, err)
 		}
 	}
-	if size, err := s.Finish(id, repo, b.Digest()); err != nil || size != int64(len(b.Content)) {
+	if size, err := s.Finish(repo, id, b.Digest()); err != nil || size != int64(len(b.Content)) {
 		t.Fatalf("finish %s: %d %v", b.Digest(), size, err)
 	}
 }
@@ -91,29 +91,33 @@ func TestStagingRefuses(t *testing.T) {
 	dir := t.TempDir()
 	s := ociimage.NewStaging(dir)
 	img := ocitest.New(t, "1.0.0", false)
-	id, _ := s.Start()
-	_, _ = s.Append(id, bytes.NewReader(img.Layer.Content))
-	if _, err := s.Finish(id, "acct/pkg", img.Config.Digest()); !errors.Is(err, ociimage.ErrDigestMismatch) {
+	id, _ := s.Start("acct/pkg")
+	_, _ = s.Append("acct/pkg", id, bytes.NewReader(img.Layer.Content))
+	// An upload is its repository's alone.
+	if _, err := s.Append("acct/other", id, bytes.NewReader(nil)); !errors.Is(err, ociimage.ErrUploadUnknown) {
+		t.Fatalf("another repository's upload: %v", err)
+	}
+	if _, err := s.Finish("acct/pkg", id, img.Config.Digest()); !errors.Is(err, ociimage.ErrDigestMismatch) {
 		t.Fatalf("another digest: %v", err)
 	}
-	if _, err := s.Append(id, bytes.NewReader(nil)); !errors.Is(err, ociimage.ErrUploadUnknown) {
+	if _, err := s.Append("acct/pkg", id, bytes.NewReader(nil)); !errors.Is(err, ociimage.ErrUploadUnknown) {
 		t.Fatalf("the upload after it failed: %v", err)
 	}
 	for _, bad := range []string{"../../etc", "nope", strings.Repeat("a", 32) + "/x"} {
-		if _, err := s.Append(bad, bytes.NewReader(nil)); !errors.Is(err, ociimage.ErrUploadUnknown) {
+		if _, err := s.Append("acct/pkg", bad, bytes.NewReader(nil)); !errors.Is(err, ociimage.ErrUploadUnknown) {
 			t.Errorf("upload %q: %v", bad, err)
 		}
 	}
 	// What expired is dropped when the next upload starts.
 	stage(t, s, "acct/pkg", img.Layer, 1<<20)
 	s.SetClock(func() time.Time { return time.Now().Add(ociimage.StagingLifetime + time.Minute) })
-	if _, err := s.Start(); err != nil {
+	if _, err := s.Start("acct/pkg"); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := s.Staged("acct/pkg", img.Layer.Digest()); ok {
 		t.Fatal("an expired blob is still staged")
 	}
-	uploads, _ := os.ReadDir(filepath.Join(dir, "uploads"))
+	uploads, _ := os.ReadDir(filepath.Join(dir, "uploads", "acct", "pkg"))
 	if len(uploads) != 1 {
 		t.Fatalf("uploads left: %d", len(uploads))
 	}

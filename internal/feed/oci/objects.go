@@ -37,7 +37,16 @@ func (o StoreObjects) Put(ctx context.Context, a *artifact.Artifact, uploadURL s
 		return err
 	}
 	req.ContentLength = size
-	return o.do(req, a)
+	resp, err := o.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("object store: PUT %s: %s", a.Filename, resp.Status)
+	}
+	return nil
 }
 
 // getExpiry is how long the presigned URL a copy reads lasts.
@@ -65,17 +74,4 @@ func (o StoreObjects) Get(ctx context.Context, a *artifact.Artifact) (io.ReadClo
 		return nil, fmt.Errorf("object store: GET %s: %s", a.Filename, resp.Status)
 	}
 	return resp.Body, nil
-}
-
-func (o StoreObjects) do(req *http.Request, a *artifact.Artifact) error {
-	resp, err := o.Client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("object store: %s %s: %s", req.Method, a.Filename, resp.Status)
-	}
-	return nil
 }

@@ -1,11 +1,11 @@
-// Package oci serves the OCI distribution API's pull side (engine "oci",
-// Keygen Enterprise's, free here) from images stored as a release's
-// artifacts, one per manifest or blob, named by digest (see
-// internal/ociimage): manifests by tag, version or digest (GET and HEAD,
-// with their own media type and Docker-Content-Digest), blobs by digest
-// (HEAD, and GET as a 303 to a presigned download, which OCI clients
-// follow without forwarding their credentials) and tags/list. Clients
-// address it at the host's root, /v2/<account>/<package>/… (or
+// Package oci serves the OCI distribution API (engine "oci", Keygen
+// Enterprise's, free here) from images stored as a release's artifacts,
+// one per manifest or blob, named by digest (see internal/ociimage):
+// manifests by tag, version or digest (GET and HEAD, with their own media
+// type and Docker-Content-Digest), blobs by digest (HEAD, and GET as a 303
+// to a presigned download, which OCI clients follow without forwarding
+// their credentials) and tags/list; and it takes pushes (push.go).
+// Clients address it at the host's root, /v2/<account>/<package>/… (or
 // /v2/<package>/… for the default account), after the /v2/ handshake; the
 // same routes answer under /engines/oci/ as Keygen's. Clients
 // authenticate with Basic credentials (a license key as `license:<key>`,

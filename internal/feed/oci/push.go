@@ -123,7 +123,7 @@ func (h handler) startUpload(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := h.push.Staging.Start()
+	id, err := h.push.Staging.Start(p.repo)
 	if err != nil {
 		return err
 	}
@@ -144,10 +144,11 @@ func (h handler) accepted(c echo.Context, id string, size int64) error {
 
 // patchUpload adds a chunk to an upload.
 func (h handler) patchUpload(c echo.Context) error {
-	if _, err := h.pushing(c); err != nil {
+	p, err := h.pushing(c)
+	if err != nil {
 		return err
 	}
-	size, err := h.push.Staging.Append(c.Param("upload"), c.Request().Body)
+	size, err := h.push.Staging.Append(p.repo, c.Param("upload"), c.Request().Body)
 	if err != nil {
 		return stagingError(err)
 	}
@@ -166,10 +167,10 @@ func (h handler) putUpload(c echo.Context) error {
 // finish adds the request's body to an upload and stages it as the blob
 // digest: 201 at the blob's location.
 func (h handler) finish(c echo.Context, p *pushed, id, digest string) error {
-	if _, err := h.push.Staging.Append(id, c.Request().Body); err != nil {
+	if _, err := h.push.Staging.Append(p.repo, id, c.Request().Body); err != nil {
 		return stagingError(err)
 	}
-	if _, err := h.push.Staging.Finish(id, p.repo, digest); err != nil {
+	if _, err := h.push.Staging.Finish(p.repo, id, digest); err != nil {
 		return stagingError(err)
 	}
 	hdr := c.Response().Header()
