@@ -32,6 +32,11 @@ type Engine struct {
 	Challenge func(c echo.Context, x Exchange) string
 }
 
+// TransferRoute names the engine routes whose requests move whole files
+// through relkey (OCI pushes): they get a transfer's allowance instead of
+// the request deadline.
+const TransferRoute = "relkey.transfer"
+
 // challenge makes the engine's Challenge the one its 401s carry.
 func (en Engine) challenge(s *Server) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {

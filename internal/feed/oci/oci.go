@@ -44,10 +44,14 @@ func Engine(feeds *feed.Service, tokens *Tokens, push *Pushing) httpapi.Engine {
 		g.Match(both, "/:package/manifests/:reference", h.manifest)
 		g.Match(both, "/:package/blobs/:digest", h.blob)
 		g.GET("/:package/tags/list", h.tags)
-		g.POST("/:package/blobs/uploads/", h.startUpload)
-		g.PATCH("/:package/blobs/uploads/:upload", h.patchUpload)
-		g.PUT("/:package/blobs/uploads/:upload", h.putUpload)
-		g.PUT("/:package/manifests/:reference", h.putManifest)
+		for _, r := range []*echo.Route{
+			g.POST("/:package/blobs/uploads/", h.startUpload),
+			g.PATCH("/:package/blobs/uploads/:upload", h.patchUpload),
+			g.PUT("/:package/blobs/uploads/:upload", h.putUpload),
+			g.PUT("/:package/manifests/:reference", h.putManifest),
+		} {
+			r.Name = httpapi.TransferRoute
+		}
 	})
 	en.Root, en.Challenge, en.Credentials = "/v2", challenge, tokens.credentials
 	en.RootRoutes = func(g *echo.Group, x httpapi.Exchange) {
