@@ -1,12 +1,14 @@
 package oci
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/feed/feedtest"
 	"github.com/relkey/relkey/internal/keyring"
 )
 
@@ -82,4 +84,13 @@ func TestChannel(t *testing.T) {
 			t.Errorf("Channel(%q) = %q %v, want %q", tag, got, ok, want)
 		}
 	}
+}
+
+func TestTokenAnswerWireFormat(t *testing.T) {
+	body, err := json.Marshal(TokenAnswer{Token: "rkoci.v1:SEALED-GRANT", AccessToken: "rkoci.v1:SEALED-GRANT", ExpiresIn: int(TokenLifetime / time.Second),
+		IssuedAt: "2026-01-02T03:04:05Z"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	feedtest.Golden(t, "token.json", append(body, '\n'))
 }
