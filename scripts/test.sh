@@ -54,14 +54,15 @@ staticcheck_in() { (cd "$1" && GOFLAGS= go run honnef.co/go/tools/cmd/staticchec
 
 # tools_up installs from Debian's packages what the machine lacks: jq,
 # which the README's quick start (test/blackbox) uses, and the package
-# managers the registry client suites drive (pip, gem, composer with PHP's
-# zip extension; npm comes with Node; crane is built by its test from the
-# version test/clients/go.mod pins as a tool).
+# managers the registry client suites drive (pip, gem, bundler, composer
+# with PHP's zip extension; npm comes with Node; crane is built by its test
+# from the version test/clients/go.mod pins as a tool, and oras likewise).
 tools_up() {
   local missing=()
   command -v jq >/dev/null || missing+=(jq)
   python3 -m pip --version >/dev/null 2>&1 || missing+=(python3 python3-pip)
   command -v gem >/dev/null || missing+=(ruby)
+  command -v bundle >/dev/null || missing+=(ruby-bundler)
   command -v composer >/dev/null || missing+=(composer php-cli php-zip unzip)
   [ "${#missing[@]}" -eq 0 ] && return 0
   echo "installing ${missing[*]} from Debian's packages"
@@ -70,7 +71,7 @@ tools_up() {
 }
 
 step "services (PostgreSQL, MinIO)" services_up
-step "tools (jq, pip, gem, composer)" tools_up
+step "tools (jq, pip, gem, bundler, composer)" tools_up
 step "gofmt" gofmt_clean
 step "go mod tidy -diff (both modules)" bash -c 'go mod tidy -diff && cd test/clients && go mod tidy -diff'
 step "go vet" go vet ./...
@@ -82,7 +83,7 @@ step "fuzz (request validation and decoding, 30s)" go test -run '^$' -fuzz '^Fuz
 step "go vet (test/clients)" bash -c 'cd test/clients && go vet ./...'
 step "staticcheck (test/clients)" staticcheck_in test/clients
 step "console in Chromium (playwright-core)" scripts/console-e2e.sh
-step "client suites (keygen-go, keygen-cli, electron, pip, npm, gem, composer, crane)" bash -c 'cd test/clients && go test -count=1 -timeout 10m ./...'
+step "client suites (keygen-go, keygen-cli, electron, pip, npm, gem, bundler, composer, crane, oras)" bash -c 'cd test/clients && go test -count=1 -timeout 10m ./...'
 
 printf '\n=== summary\n'
 printf '%s\n' "${summary[@]}"

@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/feed"
+	"github.com/relkey/relkey/internal/feed/oci"
 	"github.com/relkey/relkey/internal/group"
 	"github.com/relkey/relkey/internal/httpapi"
 	"github.com/relkey/relkey/internal/identity"
@@ -72,6 +74,9 @@ type App struct {
 	// The stores the event renderer loads the records events name from.
 	licenseStore *license.Store
 	releaseStore *release.Store
+	// RegistryTokens are the OCI engine's bearer tokens (the distribution
+	// token flow), sealed with a key of their own.
+	RegistryTokens *oci.Tokens
 	// Metrics, once Instrument made them, count what the app does; nil = off.
 	Metrics *metrics.Metrics
 	// Sessions are the web console's and portal's; Pages serve them.
@@ -99,6 +104,10 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	if err != nil {
 		return nil, err
 	}
+	registryKeys, err := keyring.New(hex.EncodeToString(keyring.Derive(master, "relkey/oci-registry-tokens")))
+	if err != nil {
+		return nil, err
+	}
 	db, err := OpenDatabase(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -107,7 +116,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		db.Close()
 		return nil, err
 	}
-	a := &App{Config: cfg, Logger: logger, DB: db}
+	a := &App{Config: cfg, Logger: logger, DB: db, RegistryTokens: oci.NewTokens(registryKeys)}
 	if cfg.Storage != nil {
 		s3, err := storage.NewS3(cfg.Storage)
 		if err != nil {

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"net/http"
+
 	"github.com/relkey/relkey/internal/feed/composer"
 	"github.com/relkey/relkey/internal/feed/electron"
 	"github.com/relkey/relkey/internal/feed/faynosync"
@@ -14,6 +16,7 @@ import (
 	"github.com/relkey/relkey/internal/feed/tauri"
 	"github.com/relkey/relkey/internal/feed/velopack"
 	"github.com/relkey/relkey/internal/httpapi"
+	"github.com/relkey/relkey/internal/ociimage"
 )
 
 // engines are the distribution routes served beside the API: every
@@ -30,7 +33,8 @@ func (a *App) engines() []httpapi.Engine {
 		npm.Engine(a.Feeds),
 		rubygems.Engine(a.Feeds),
 		composer.Engine(a.Feeds),
-		oci.Engine(a.Feeds),
+		oci.Engine(a.Feeds, a.RegistryTokens, &oci.Pushing{Releases: a.Releases, Artifacts: a.Artifacts, Staging: ociimage.NewStaging(a.Config.StagingDir()),
+			Objects: oci.StoreObjects{Store: a.Storage, Local: a.Local, Uploaded: a.Artifacts.Uploaded, Client: &http.Client{}}}),
 		raw.Engine(a.Products, a.Artifacts),
 	}
 }

@@ -92,6 +92,9 @@ func (c Config) SQLitePath() string { return filepath.Join(c.DataDir, "relkey.db
 // BlobDir is the folder of the local object store.
 func (c Config) BlobDir() string { return filepath.Join(c.DataDir, "blobs") }
 
+// StagingDir is the folder of what OCI pushes send before their manifest.
+func (c Config) StagingDir() string { return filepath.Join(c.DataDir, "oci-staging") }
+
 // SecretKeyPath is where the embedded mode keeps its generated master key.
 func (c Config) SecretKeyPath() string { return filepath.Join(c.DataDir, "secret.key") }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/artifact"
 	"github.com/relkey/relkey/internal/release"
+	"github.com/relkey/relkey/internal/releasepackage"
 )
 
 // Release finds a release of a package an engine serves by id, version or
@@ -38,4 +39,11 @@ func (s *Service) Named(ctx context.Context, who *access.Principal, t *account.T
 		return nil, unauthenticated(who, err)
 	}
 	return s.artifacts.Find(ctx, who, t, filename, artifact.Filter{Product: pkg.ProductID, Package: &pkg.ID})
+}
+
+// Package finds a package an engine serves that who may see (a registry
+// being pushed to); a package an anonymous request cannot see is a 401.
+func (s *Service) Package(ctx context.Context, who *access.Principal, t *account.Tenant, engine, ref string) (*releasepackage.Package, error) {
+	pkg, err := s.served(ctx, who, t, engine, ref)
+	return pkg, unauthenticated(who, err)
 }

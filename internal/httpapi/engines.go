@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"net/http"
-
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/access"
@@ -19,25 +17,45 @@ type Engine struct {
 	Routes func(g *echo.Group, x Exchange)
 	// Root, when set, mounts the routes at the host's root too, for the
 	// clients that address nothing else (OCI's /v2): Root/<account>/… for
-	// an account, Root/… for the default account. Handshake answers GET
-	// and HEAD of Root itself, whatever the account.
-	Root      string
-	Handshake echo.HandlerFunc
-	// Challenge is the WWW-Authenticate scheme a 401 asks a request
-	// without credentials for ("" for Bearer): OCI clients answer Basic
-	// only.
-	Challenge string
+	// an account, Root/… for the default account. RootRoutes are the routes
+	// of Root itself (OCI's /v2/ handshake and token endpoint), whatever
+	// the account: they authenticate with Exchange.Authenticate.
+	Root       string
+	RootRoutes func(g *echo.Group, x Exchange)
+	// Credentials, when set, runs before the bearer is authenticated (the
+	// account resolved), to turn a credential of the engine's own (OCI's
+	// registry tokens) into the one it stands for.
+	Credentials echo.MiddlewareFunc
+	// Challenge is the WWW-Authenticate of a 401 (nil for the scheme the
+	// request used, else Bearer): OCI clients without credentials are
+	// sent to their token endpoint.
+	Challenge func(c echo.Context, x Exchange) string
+}
+
+// TransferRoute names the engine routes whose requests move whole files
+// through relkey (OCI pushes): they get a transfer's allowance instead of
+// the request deadline.
+const TransferRoute = "relkey.transfer"
+
+// challenge makes the engine's Challenge the one its 401s carry.
+func (en Engine) challenge(s *Server) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if en.Challenge != nil {
+				c.Set(ctxChallenge, func(c echo.Context) string { return en.Challenge(c, Exchange{s}) })
+			}
+			return next(c)
+		}
+	}
 }
 
 // middleware is what every route of the engine runs first.
 func (en Engine) middleware(resolve echo.MiddlewareFunc, s *Server) []echo.MiddlewareFunc {
-	challenge := func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			c.Set(ctxChallenge, en.Challenge)
-			return next(c)
-		}
+	chain := []echo.MiddlewareFunc{en.challenge(s), resolve, s.sign}
+	if en.Credentials != nil {
+		chain = append(chain, en.Credentials)
 	}
-	return []echo.MiddlewareFunc{challenge, resolve, s.sign, s.authenticateEngine}
+	return append(chain, s.authenticateEngine)
 }
 
 // Exchange is what an engine's handlers read off a request that the API
@@ -49,6 +67,27 @@ func (Exchange) Principal(c echo.Context) *access.Principal { return principalOf
 
 // Tenant is the account the request addresses.
 func (Exchange) Tenant(c echo.Context) *account.Tenant { return tenantOf(c) }
+
+// Authenticate resolves an account (by id or slug; the default account
+// for "") and authenticates the request's credentials in it, for a route
+// of no account's (a registry's token endpoint): the bearer is nil when
+// the request has none.
+func (x Exchange) Authenticate(c echo.Context, accountRef string) (*account.Tenant, *access.Principal, error) {
+	ctx := c.Request().Context()
+	var t *account.Tenant
+	var err error
+	if accountRef == "" {
+		t, err = x.s.Accounts.Default(ctx, x.s.DefaultAccount)
+	} else {
+		t, err = x.s.Accounts.Resolve(ctx, accountRef)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	c.Set(ctxTenant, t)
+	err = x.s.authenticateEngine(func(echo.Context) error { return nil })(c)
+	return t, principalOf(c), err
+}
 
 // URL resolves a path (with its query) against relkey's external base URL.
 func (x Exchange) URL(c echo.Context, path string) string { return x.s.absolute(c, path) }
@@ -68,8 +107,8 @@ func (s *Server) rootRoutes() {
 		if en.Root == "" {
 			continue
 		}
-		if en.Handshake != nil {
-			s.echo.Match([]string{http.MethodGet, http.MethodHead}, en.Root+"/", en.Handshake)
+		if en.RootRoutes != nil {
+			en.RootRoutes(s.echo.Group(en.Root, en.challenge(s)), Exchange{s})
 		}
 		en.Routes(s.echo.Group(en.Root+"/:account", en.middleware(s.resolveAccount, s)...), Exchange{s})
 		en.Routes(s.echo.Group(en.Root, en.middleware(s.resolveDefaultAccount, s)...), Exchange{s})

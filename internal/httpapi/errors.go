@@ -130,7 +130,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case apperr.Unavailable:
 		h.Set("Retry-After", "3")
 	case apperr.Unauthenticated:
-		h.Set("WWW-Authenticate", authScheme(c)+` realm="keygen"`)
+		h.Set("WWW-Authenticate", challengeOf(c))
 	}
 	title := e.Title
 	if title == "" {
@@ -169,16 +169,16 @@ func (s *Server) classify(err error) *apperr.Error {
 	return apperr.As(database.Error(err))
 }
 
-// authScheme is the request's Authorization scheme, capitalized, for
-// WWW-Authenticate; when none was given, the engine's (Engine.Challenge),
-// else Bearer.
-func authScheme(c echo.Context) string {
+// challengeOf is a 401's WWW-Authenticate: the engine's challenge
+// (Engine.Challenge) when it has one, else the request's Authorization
+// scheme, capitalized (Bearer when none was given).
+func challengeOf(c echo.Context) string {
+	if engine, _ := c.Get(ctxChallenge).(func(echo.Context) string); engine != nil {
+		return engine(c)
+	}
 	scheme, _, ok := strings.Cut(c.Request().Header.Get("Authorization"), " ")
 	if !ok || scheme == "" {
-		if engine, _ := c.Get(ctxChallenge).(string); engine != "" {
-			return engine
-		}
-		return "Bearer"
+		scheme = "Bearer"
 	}
-	return strings.ToUpper(scheme[:1]) + strings.ToLower(scheme[1:])
+	return strings.ToUpper(scheme[:1]) + strings.ToLower(scheme[1:]) + ` realm="keygen"`
 }

@@ -104,7 +104,7 @@ func openServer(t testing.TB, cfg config.Config, logs *syncBuffer, clock *testen
 	}
 	t.Cleanup(func() { a.Close() })
 	// Before the server starts, so that no request races the change.
-	for _, s := range []interface{ SetClock(func() time.Time) }{a.Artifacts, a.Tokens, a.Machines, a.Validations, a.SecondFactors, a.Limiter, a.Users} {
+	for _, s := range []interface{ SetClock(func() time.Time) }{a.Artifacts, a.Tokens, a.Machines, a.Validations, a.SecondFactors, a.Limiter, a.Users, a.RegistryTokens} {
 		s.SetClock(clock.Now)
 	}
 	srv := httptest.NewServer(a.Server().Handler())

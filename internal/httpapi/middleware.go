@@ -135,15 +135,24 @@ func recoverInto(err *error) {
 // slow or absent database ends in a 503 inside the deadline, never a hang.
 // The request body is read under the same deadline, so a client that
 // withholds it is cut off. Transfers to and from the local store have
-// allowances of their own (transferDeadline).
+// allowances of their own (transferDeadline), and so do the engine routes
+// named TransferRoute: their size, or at least pushAllowance.
 func (s *Server) deadline(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if strings.HasPrefix(c.Request().URL.Path, storage.LocalPathPrefix) {
 			return next(c)
 		}
+		if s.transfers[c.Request().Method+" "+c.Path()] {
+			return s.transferDeadline(c, max(c.Request().ContentLength, pushAllowance), next)
+		}
 		return s.within(c, s.RequestTimeout*8/10, next)
 	}
 }
+
+// pushAllowance is the transfer a request of a TransferRoute is allowed
+// at least: a chunk streamed without a length, or a manifest whose blobs
+// relkey stores (1 GiB, about 68 minutes at transferRate).
+const pushAllowance = 1 << 30
 
 // within runs next with the request's context and body read bounded by d.
 func (s *Server) within(c echo.Context, d time.Duration, next echo.HandlerFunc) error {

@@ -1,14 +1,19 @@
 package httpapi_test
 
 import (
+	"archive/zip"
+	"regexp"
 	"strconv"
 	"time"
 
 	"bytes"
+	"crypto/md5"
+	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"github.com/relkey/relkey/internal/config"
 	"github.com/relkey/relkey/internal/database"
 	"net/http"
@@ -86,7 +91,7 @@ func TestPyPISimpleRepository(t *testing.T) {
 
 		html := l.get(base+"app/", []header{license})
 		if html.status != 200 || !strings.HasPrefix(html.header.Get("Content-Type"), "text/html") ||
-			!strings.Contains(string(html.body), "#sha512="+hex.EncodeToString(sum[:])+`">`+wheel.Filename+"</a>") {
+			!strings.Contains(string(html.body), "#sha512="+hex.EncodeToString(sum[:])+`" data-dist-info-metadata="true" data-core-metadata="true">`+wheel.Filename+"</a>") {
 			t.Fatalf("PEP 503 page: %d %s", html.status, html.body)
 		}
 		if r := l.get(base+"app", []header{license}); r.status != http.StatusMovedPermanently || !strings.HasSuffix(r.header.Get("Location"), "/simple/app/") {
@@ -107,11 +112,59 @@ func TestPyPISimpleRepository(t *testing.T) {
 			}
 		}
 
+		// PEP 658: a wheel's core metadata beside it, read from the wheel;
+		// declared where links carry no credentials.
+		metadata := "Metadata-Version: 2.1\nName: app\nVersion: 1.1.0\n"
+		real := "app-1.1.0-py2-none-any.whl"
+		l.uploadBytes(e.id(e.admin("GET", "/v1/accounts/acme/releases/1.1.0", "")), real, "", "", zipped(t, "app-1.1.0.dist-info/METADATA", metadata))
+		page := l.get(base+"app/", []header{license})
+		link := regexp.MustCompile(`href="` + regexp.QuoteMeta(e.srv.URL) + `([^"#]*` + regexp.QuoteMeta(real) + `)#[^"]*" data-dist-info-metadata="true" data-core-metadata="true"`).FindStringSubmatch(string(page.body))
+		if link == nil {
+			t.Fatalf("no core metadata declared for %s: %s", real, page.body)
+		}
+		if r := e.do("GET", link[1]+".metadata", "", license); r.status != 200 || string(r.body) != metadata || r.header.Get("ETag") == "" {
+			t.Fatalf("core metadata: %d %s", r.status, r.body)
+		}
+		if r := e.do("GET", strings.TrimPrefix(wheel.URL, e.srv.URL)+".metadata", "", license); r.status != 404 {
+			t.Fatalf("core metadata of a file that is no wheel: %d %s", r.status, r.body)
+		}
+		if r := l.get(base+"app/?auth=license:"+l.key, nil); r.status != 200 || strings.Contains(string(r.body), "data-core-metadata") {
+			t.Fatalf("core metadata declared beside links with credentials: %d %s", r.status, r.body)
+		}
+		if r := e.do("GET", link[1]+".metadata", ""); r.status != 401 || r.header.Get("WWW-Authenticate") == "" {
+			t.Fatalf("anonymous core metadata: %d %v", r.status, r.header)
+		}
+
 		l.refusals(t, base+"app/", true, licenseBasic)
 		if r := l.e.do("GET", strings.TrimPrefix(wheel.URL, l.e.srv.URL), "", license); r.status != 403 {
 			t.Fatalf("suspended download: %d %s", r.status, r.body)
 		}
+		if r := e.do("GET", link[1]+".metadata", "", license); r.status != 403 {
+			t.Fatalf("suspended core metadata: %d %s", r.status, r.body)
+		}
 	})
+}
+
+func sha256Of(b []byte) []byte {
+	sum := sha256.Sum256(b)
+	return sum[:]
+}
+
+// zipped is a zip archive of one file.
+func zipped(t *testing.T, name, content string) []byte {
+	var buf bytes.Buffer
+	z := zip.NewWriter(&buf)
+	w, err := z.Create(name)
+	if err == nil {
+		_, err = w.Write([]byte(content))
+	}
+	if err == nil {
+		err = z.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 // refusals checks a registry path's answers to what may not install:
@@ -200,7 +253,13 @@ func TestRubyGemsSource(t *testing.T) {
 		}
 		if r := l.get(base+"versions", license); r.status != 200 || !strings.Contains(string(r.body), "\napp 1.0.0,1.1.0,1.2.0.pre.beta.1 ") {
 			t.Fatalf("versions: %d %q", r.status, r.body)
+		} // Bundler keeps the compact index's files and checks them against
+		// the ETag (their MD5) and Repr-Digest (their SHA-256).
+		if r := l.get(base+"versions", license); r.header.Get("ETag") != fmt.Sprintf(`"%x"`, md5.Sum(r.body)) ||
+			r.header.Get("Repr-Digest") != "sha-256=:"+base64.StdEncoding.EncodeToString(sha256Of(r.body))+":" {
+			t.Fatalf("compact index validators: %v", r.header)
 		}
+
 		for _, name := range []string{"specs.4.8.gz", "latest_specs.4.8.gz", "prerelease_specs.4.8.gz", "quick/Marshal.4.8/app-1.1.0.gemspec.rz"} {
 			if r := l.get(base+name, license); r.status != 200 || r.header.Get("Content-Type") != "application/octet-stream" || len(r.body) < 20 {
 				t.Fatalf("%s: %d %s", name, r.status, r.body)

@@ -118,6 +118,9 @@ type Server struct {
 	// scoped holds the "METHOD /pattern" of every route answered under an
 	// account (resolved, signed, authenticated).
 	scoped map[string]bool
+	// transfers holds the "METHOD /pattern" of the engine routes named
+	// TransferRoute.
+	transfers map[string]bool
 }
 
 // New builds the HTTP API with every route.
@@ -180,10 +183,13 @@ func (s *Server) routes() {
 		unscoped[r.Method+" "+r.Path] = true
 	}
 	defer func() {
-		s.scoped = map[string]bool{}
+		s.scoped, s.transfers = map[string]bool{}, map[string]bool{}
 		for _, r := range e.Routes() {
 			if key := r.Method + " " + r.Path; !unscoped[key] {
 				s.scoped[key] = true
+			}
+			if r.Name == TransferRoute {
+				s.transfers[r.Method+" "+r.Path] = true
 			}
 		}
 	}()

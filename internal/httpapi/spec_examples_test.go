@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,8 +45,11 @@ type scene struct {
 	// "bearer NAME" or "license NAME" (a saved token or license key).
 	auth   string
 	status int
+	// query is added to the path; contentType replaces the JSON:API
+	// media type of the body.
+	query, contentType string
 	// save names values for later scenes: JSON pointers into the response,
-	// or "Location" for that header.
+	// "Location" for that header, or "header:<name>" for another.
 	save map[string]string
 	// upload sends the body as bytes to the saved URL of that name instead
 	// of the operation's path (a presigned URL: relkey's own, or S3's).
@@ -67,13 +71,42 @@ const (
 	artifactBytes = "DesktopApp 1.0.0 for macOS (arm64)"
 )
 
+// imageConfig is the blob the story pushes, and imageManifest the
+// manifest naming it: an OCI artifact (release notes) whose config is the
+// file, of no layers.
+var (
+	imageConfig   = "DesktopApp 1.0.0 release notes"
+	imageManifest = `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"text/plain","config":{"mediaType":"text/plain","digest":"` +
+		digestOf(imageConfig) + `","size":` + strconv.Itoa(len(imageConfig)) + `},"layers":[]}`
+)
+
+func digestOf(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// pushScenes push the image through the distribution API in one of its
+// layouts (the operation ids' prefix): an upload started, its one chunk,
+// its close, and the manifest by a version tag, which creates its release.
+func pushScenes(layout, tag string) []scene {
+	pkg := map[string]string{"package": "desktop-app-image"}
+	upload := map[string]string{"package": "desktop-app-image", "upload": "{{" + layout + "Upload}}"}
+	return []scene{
+		{op: layout + "UploadStart", about: "Start a blob upload", status: 202, path: pkg, save: map[string]string{layout + "Upload": "header:Docker-Upload-UUID"}},
+		{op: layout + "UploadChunk", about: "The artifact's file, in one chunk", status: 202, path: upload, body: imageConfig, contentType: "application/octet-stream"},
+		{op: layout + "UploadFinish", about: "Close the upload with the blob's digest", status: 201, path: upload, query: "digest=" + digestOf(imageConfig)},
+		{op: layout + "ManifestPut", about: "The manifest by a version tag: its release is created", status: 201,
+			path: map[string]string{"package": "desktop-app-image", "reference": tag}, body: imageManifest, contentType: "application/vnd.oci.image.manifest.v1+json"},
+	}
+}
+
 func rel(kind, ref string) string {
 	return `{"data":{"type":"` + kind + `","id":"{{` + ref + `}}"}}`
 }
 
 // story walks a desktop app's licensing and distribution through every
 // write operation, in an order where each finds what it needs.
-var story = []scene{
+var story = slices.Concat([]scene{
 	{op: "updateAccount", about: "Rename the account", status: 200, save: map[string]string{"publicKeySecret": "/data/meta/keys/ed25519"},
 		body: `{"data":{"type":"accounts","attributes":{"name":"Acme Software"}}}`},
 	{op: "replaceAccount", about: "Anonymous sign-up stays open", status: 200,
@@ -306,6 +339,9 @@ var story = []scene{
 		body: `{"data":{"type":"licenses","relationships":{"policy":` + rel("policies", "policy") + `}}}`},
 	{op: "revokeLicense", status: 204, path: map[string]string{"id": "{{refunded}}"}},
 	{op: "deleteLicense", status: 204, path: map[string]string{"id": "{{license}}"}},
+	{op: "createPackage", setup: true, status: 201,
+		body: `{"data":{"type":"packages","attributes":{"name":"Desktop App image","key":"desktop-app-image","engine":"oci"},"relationships":{"product":` + rel("products", "product") + `}}}`},
+}, pushScenes("oci", "4.0.0"), pushScenes("ociRoot", "4.1.0"), pushScenes("ociDefault", "4.2.0"), []scene{
 	{op: "deleteRelease", status: 204, path: map[string]string{"id": "{{release}}"}},
 	{op: "deletePackage", status: 204, path: map[string]string{"id": "{{package}}"}},
 	{op: "detachPolicyEntitlements", about: "Policy licenses no longer hold PRO", status: 204, path: map[string]string{"id": "{{policy}}"},
@@ -315,7 +351,7 @@ var story = []scene{
 	{op: "deleteProduct", status: 204, path: map[string]string{"id": "{{product}}"}},
 	{op: "deleteUser", status: 204, path: map[string]string{"id": "{{user}}"}},
 	{op: "deleteAccount", about: "Keygen CE refuses it to every bearer", status: 403},
-}
+})
 
 var storyRef = regexp.MustCompile(`\{\{([a-zA-Z]+)(?::([-0-9a-zA-Z.]+))?\}\}`)
 
@@ -419,11 +455,18 @@ func playStory(t *testing.T, e *env, ops map[string]operation) []byte {
 			status, answer := rawRequest(t, op.method, fill("{{"+s.upload+"}}"), []byte(body))
 			r = &response{status: status, body: answer}
 		} else {
-			path := "/v1/accounts/acme" + strings.TrimPrefix(op.path, "/v1/accounts/{account}")
+			path := strings.Replace(op.path, "{account}", "acme", 1)
 			for name, v := range s.path {
 				path = strings.Replace(path, "{"+name+"}", url.PathEscape(fill(v)), 1)
 			}
-			r = e.do(op.method, path, body, storyAuth(t, s.auth, e.token, fill)...)
+			if s.query != "" {
+				path += "?" + fill(s.query)
+			}
+			headers := storyAuth(t, s.auth, e.token, fill)
+			if s.contentType != "" {
+				headers = append(headers, header{"Content-Type", s.contentType})
+			}
+			r = e.do(op.method, path, body, headers...)
 		}
 		if r.status != s.status {
 			t.Fatalf("%s: %d, want %d: %s", s.op, r.status, s.status, r.body)
@@ -489,6 +532,9 @@ func savedValue(t *testing.T, r *response, from string) string {
 	t.Helper()
 	if from == "Location" {
 		return r.header.Get("Location")
+	}
+	if name, ok := strings.CutPrefix(from, "header:"); ok {
+		return r.header.Get(name)
 	}
 	var v any = r.doc(t)
 	for _, part := range strings.Split(strings.TrimPrefix(from, "/"), "/") {

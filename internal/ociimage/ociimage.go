@@ -70,8 +70,10 @@ type Layout struct {
 	Blobs []Blob
 	// Tags are the ref.name annotations of index.json's manifests.
 	Tags []string
-	dir  string
-	temp bool
+	// Missing are the digests of the blobs listed that the layout lacks.
+	Missing []string
+	dir     string
+	temp    bool
 }
 
 // Close removes what Open extracted from a tar.
@@ -98,8 +100,8 @@ type document struct {
 	Layers    []descriptor `json:"layers"`
 }
 
-// maxDocument bounds the index and manifests read into memory.
-const maxDocument = 4 << 20
+// MaxDocument bounds the index and manifests read into memory.
+const MaxDocument = 4 << 20
 
 // Open reads the layout at path: a directory, or a tar (gzipped or not)
 // of one, extracted to a temporary directory that Close removes.
@@ -165,6 +167,7 @@ func (l *Layout) walk(d descriptor, seen map[string]bool, depth int) error {
 	path := filepath.Join(l.dir, "blobs", "sha256", strings.TrimPrefix(d.Digest, "sha256:"))
 	info, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
+		l.Missing = append(l.Missing, d.Digest)
 		return nil
 	}
 	if err != nil {
@@ -215,9 +218,9 @@ func readBounded(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, maxDocument+1))
-	if err == nil && len(raw) > maxDocument {
-		err = fmt.Errorf("%s is over %d bytes", filepath.Base(path), maxDocument)
+	raw, err := io.ReadAll(io.LimitReader(f, MaxDocument+1))
+	if err == nil && len(raw) > MaxDocument {
+		err = fmt.Errorf("%s is over %d bytes", filepath.Base(path), MaxDocument)
 	}
 	return raw, err
 }

@@ -173,6 +173,10 @@ func TestPip(t *testing.T) {
 	}
 	target, out, err := install("license:" + url.PathEscape(s.key) + "@")
 	installed(t, "pip install", out, err, filepath.Join(target, "relkey_demo", "__init__.py"), `"1.1.0"`)
+	// pip reads the wheel's core metadata first (PEP 658), then the wheel.
+	if !strings.Contains(out, "Obtaining dependency information for relkey-demo from ") || !strings.Contains(out, ".whl.metadata") {
+		t.Fatalf("pip did not read the core metadata relkey declares:\n%s", out)
+	}
 	refused(t, "pip install", func(userinfo string) (string, error) { _, out, err := install(userinfo); return out, err }, s.refusedCredentials("license:", "@"), "40", "No matching distribution")
 }
 
@@ -270,17 +274,23 @@ end
 	return content
 }
 
+// gemSource is relkey serving relkey-demo 1.0.0 and 1.1.0 as gems.
+func gemSource(t *testing.T) (*relkey, registrySeed) {
+	r := startRelkey(t, "", nil)
+	s := r.seedRegistry("rubygems", "relkey-demo")
+	for _, v := range []string{"1.0.0", "1.1.0"} {
+		r.publish(s, v, "relkey-demo-"+v+".gem", buildGem(t, "relkey-demo", v), "")
+	}
+	return r, s
+}
+
 // TestGem installs a gem relkey serves with gem install --source, the
 // license key as the source URL's password, and is refused without
 // credentials, with a suspended license and with a license of another
 // product.
 func TestGem(t *testing.T) {
 	need(t, "gem")
-	r := startRelkey(t, "", nil)
-	s := r.seedRegistry("rubygems", "relkey-demo")
-	for _, v := range []string{"1.0.0", "1.1.0"} {
-		r.publish(s, v, "relkey-demo-"+v+".gem", buildGem(t, "relkey-demo", v), "")
-	}
+	r, s := gemSource(t)
 	host := strings.TrimPrefix(r.URL, "http://")
 	install := func(userinfo string) (string, string, error) {
 		dir := t.TempDir()
@@ -349,4 +359,48 @@ func TestComposer(t *testing.T) {
 	dir, out, err := require(s.key)
 	installed(t, "composer require", out, err, filepath.Join(dir, "vendor", "relkey", "demo", "src", "Demo.php"), "'1.1.0'")
 	refused(t, "composer require", func(key string) (string, error) { _, out, err := require(key); return out, err }, s.refusedCredentials("", ""), "40", "Could not find a matching version")
+}
+
+// TestBundler installs a gem relkey serves with bundle install, a
+// Gemfile's source naming the engine and the license key given as
+// Bundler's credential for the host (BUNDLE_<HOST>=license:<key>), through
+// the compact index; refused without credentials, with a suspended
+// license and with a license of another product.
+func TestBundler(t *testing.T) {
+	need(t, "gem", "bundle")
+	r, s := gemSource(t)
+	u, err := url.Parse(r.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Bundler's setting for a host: BUNDLE_ and the host upper-cased, dots
+	// as __ and dashes as ___ (the port is left out).
+	hostSetting := "BUNDLE_" + strings.ToUpper(strings.NewReplacer("-", "___", ".", "__").Replace(u.Hostname()))
+	install := func(credential string) (string, string, error) {
+		dir := t.TempDir()
+		gemfile := "source \"" + r.URL + "/v1/engines/rubygems/\"\n\ngem \"relkey-demo\", \"~> 1.0\"\n"
+		if err := os.WriteFile(filepath.Join(dir, "Gemfile"), []byte(gemfile), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("bundle", "install", "--verbose")
+		cmd.Dir = dir
+		cmd.Env = append(relkeyEnv(), "HOME="+dir, "BUNDLE_PATH="+filepath.Join(dir, "vendor"), "BUNDLE_USER_HOME="+filepath.Join(dir, ".bundle"),
+			"BUNDLE_APP_CONFIG="+filepath.Join(dir, ".bundle"), "BUNDLE_DISABLE_VERSION_CHECK=true", "BUNDLE_RETRY=0")
+		if credential != "" {
+			cmd.Env = append(cmd.Env, hostSetting+"="+credential)
+		}
+		out, err := cmd.CombinedOutput()
+		return dir, string(out), err
+	}
+	dir, out, err := install("license:" + s.key)
+	matches, _ := filepath.Glob(filepath.Join(dir, "vendor", "ruby", "*", "gems", "relkey-demo-1.1.0", "lib", "relkey_demo.rb"))
+	if len(matches) != 1 {
+		t.Fatalf("bundle install with the license key: %v, relkey-demo 1.1.0 not installed under %s\n%s", err, dir, out)
+	}
+	installed(t, "bundle install", out, err, matches[0], `"1.1.0"`)
+	if !strings.Contains(out, "/versions") || !strings.Contains(out, "/info/relkey-demo") {
+		t.Fatalf("bundle install did not use the compact index:\n%s", out)
+	}
+	refused(t, "bundle install", func(credential string) (string, error) { _, out, err := install(credential); return out, err },
+		s.refusedCredentials("license:", ""), "401", "403", "404", "Authentication is required", "Bad username or password", "Could not find gem")
 }

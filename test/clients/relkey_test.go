@@ -77,10 +77,11 @@ func relkeyEnv(settings ...string) []string {
 
 // startRelkey serves relkey on listen (a free loopback port when empty)
 // with a fresh data folder, after creating its account; over TLS with a
-// certificate for 127.0.0.1 when cert is set.
-func startRelkey(t *testing.T, listen string, cert *testTLS) *relkey {
+// certificate for 127.0.0.1 when cert is set; with the RELKEY_ settings
+// given.
+func startRelkey(t *testing.T, listen string, cert *testTLS, settings ...string) *relkey {
 	t.Helper()
-	env := relkeyEnv("RELKEY_DATA_DIR="+t.TempDir(), "RELKEY_LOG_LEVEL=warn", "RELKEY_PASSWORD_COST=4")
+	env := relkeyEnv(append([]string{"RELKEY_DATA_DIR=" + t.TempDir(), "RELKEY_LOG_LEVEL=warn", "RELKEY_PASSWORD_COST=4"}, settings...)...)
 	if cert != nil {
 		env = append(env, "RELKEY_TLS_CERT="+cert.certFile, "RELKEY_TLS_KEY="+cert.keyFile)
 	}

@@ -119,7 +119,12 @@ func (x Exchange) NoUpdate(c echo.Context) error {
 // satisfies, and records the upgrade the feed offers when it is sent.
 func (x Exchange) Answer(c echo.Context, f *feed.Feed, contentType string, body []byte) error {
 	sum := sha256.Sum256(append([]byte(contentType+"\n"), body...))
-	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	return x.AnswerTagged(c, f, contentType, body, `"`+hex.EncodeToString(sum[:16])+`"`)
+}
+
+// AnswerTagged is Answer with the document's own ETag, for a format whose
+// clients check the tag against the body (the compact index's MD5).
+func (x Exchange) AnswerTagged(c echo.Context, f *feed.Feed, contentType string, body []byte, etag string) error {
 	h := c.Response().Header()
 	h.Set("ETag", etag)
 	if !f.Modified.IsZero() {

@@ -1,17 +1,17 @@
-// Package oci serves the OCI distribution API's pull side (engine "oci",
-// Keygen Enterprise's, free here) from images stored as a release's
-// artifacts, one per manifest or blob, named by digest (see
-// internal/ociimage): manifests by tag, version or digest (GET and HEAD,
-// with their own media type and Docker-Content-Digest), blobs by digest
-// (HEAD, and GET as a 303 to a presigned download, which OCI clients
-// follow without forwarding their credentials) and tags/list. Clients
-// address it at the host's root, /v2/<account>/<package>/… (or
+// Package oci serves the OCI distribution API (engine "oci", Keygen
+// Enterprise's, free here) from images stored as a release's artifacts,
+// one per manifest or blob, named by digest (see internal/ociimage):
+// manifests by tag, version or digest (GET and HEAD, with their own media
+// type and Docker-Content-Digest), blobs by digest (HEAD, and GET as a 303
+// to a presigned download, which OCI clients follow without forwarding
+// their credentials) and tags/list; and it takes pushes (push.go).
+// Clients address it at the host's root, /v2/<account>/<package>/… (or
 // /v2/<package>/… for the default account), after the /v2/ handshake; the
-// same routes answer under /engines/oci/ as Keygen's. A request the
-// package is hidden from is asked for Basic credentials (a license key as
-// `license:<key>`), as Keygen's engine asks: OCI clients answer a Basic
-// challenge with the credentials they hold, where a Bearer one would
-// start a token exchange.
+// same routes answer under /engines/oci/ as Keygen's. Clients
+// authenticate with Basic credentials (a license key as `license:<key>`,
+// or a token) on every request, or through the distribution token flow
+// (token.go), which a request without credentials is challenged to
+// start.
 package oci
 
 import (
@@ -35,28 +35,38 @@ import (
 
 const engine = "oci"
 
-// Engine is the OCI engine's routes.
-func Engine(feeds *feed.Service) httpapi.Engine {
+// Engine is the OCI engine's routes, its registry tokens sealed by
+// tokens, pushes stored with push.
+func Engine(feeds *feed.Service, tokens *Tokens, push *Pushing) httpapi.Engine {
 	en := feedhttp.Engine(engine, feeds, func(g *echo.Group, x feedhttp.Exchange) {
-		h := handler{x}
+		h := handler{x: x, push: push}
 		both := []string{http.MethodGet, http.MethodHead}
 		g.Match(both, "/:package/manifests/:reference", h.manifest)
 		g.Match(both, "/:package/blobs/:digest", h.blob)
 		g.GET("/:package/tags/list", h.tags)
+		for _, r := range []*echo.Route{
+			g.POST("/:package/blobs/uploads/", h.startUpload),
+			g.PATCH("/:package/blobs/uploads/:upload", h.patchUpload),
+			g.PUT("/:package/blobs/uploads/:upload", h.putUpload),
+			g.PUT("/:package/manifests/:reference", h.putManifest),
+		} {
+			r.Name = httpapi.TransferRoute
+		}
 	})
-	en.Root, en.Handshake, en.Challenge = "/v2", handshake, "Basic"
+	en.Root, en.Challenge, en.Credentials = "/v2", challenge, tokens.credentials
+	en.RootRoutes = func(g *echo.Group, x httpapi.Exchange) {
+		h := root{x: x, tokens: tokens}
+		both := []string{http.MethodGet, http.MethodHead}
+		g.Match(both, "/", h.handshake)
+		g.Match(both, "/token", h.token)
+	}
 	return en
 }
 
-// handshake is the distribution API's version check: 200 to anyone (as
-// Keygen answers it); credentials are asked for by the routes that need
-// them.
-func handshake(c echo.Context) error {
-	c.Response().Header().Set("Docker-Distribution-Api-Version", "registry/2.0")
-	return c.JSON(http.StatusOK, map[string]any{})
+type handler struct {
+	x    feedhttp.Exchange
+	push *Pushing
 }
-
-type handler struct{ x feedhttp.Exchange }
 
 // mediaType is an artifact's OCI media type (its metadata's).
 func mediaType(a *artifact.Artifact) string {
@@ -157,15 +167,31 @@ func (h handler) blob(c echo.Context) error {
 		}
 		return h.x.Fetch(c, engine, pkg, digest, "")
 	}
-	a, err := h.x.Feeds.Named(c.Request().Context(), h.x.Principal(c), h.x.Tenant(c), engine, pkg, digest)
-	if err != nil {
+	ctx, who, t := c.Request().Context(), h.x.Principal(c), h.x.Tenant(c)
+	a, err := h.x.Feeds.Named(ctx, who, t, engine, pkg, digest)
+	var size *int64
+	switch {
+	case err == nil:
+		size, digest = a.Filesize, a.Filename
+	case apperr.Is(err, apperr.NotFound) && mayPush(who):
+		// A pusher checks what it has already uploaded.
+		p, perr := h.pushing(c)
+		if perr != nil {
+			return err
+		}
+		staged, ok := h.push.Staging.Staged(p.repo, digest)
+		if !ok {
+			return err
+		}
+		size = &staged
+	default:
 		return err
 	}
 	hdr := c.Response().Header()
-	hdr.Set("Docker-Content-Digest", a.Filename)
+	hdr.Set("Docker-Content-Digest", digest)
 	hdr.Set("Content-Type", "application/octet-stream")
-	if a.Filesize != nil {
-		hdr.Set("Content-Length", strconv.FormatInt(*a.Filesize, 10))
+	if size != nil {
+		hdr.Set("Content-Length", strconv.FormatInt(*size, 10))
 	}
 	return c.NoContent(http.StatusOK)
 }

@@ -4,21 +4,34 @@
 // when asked, PEP 691 JSON; files link to /engines/pypi/files/<id>/
 // <filename> with the artifact's checksum as the hash fragment and the
 // artifact's requiresPython metadata as data-requires-python.
+//
+// A wheel's core metadata (its .dist-info/METADATA) is served beside it
+// at <file URL>.metadata (PEP 658, named as PEP 714 names it), read from
+// the wheel when asked: no state to keep in step with the artifact, and
+// the wheel is immutable, so clients and proxies may keep it (a strong
+// ETag). Pages declare it (data-core-metadata, core-metadata) for the
+// wheels relkey reads (at most artifact.MaxContent) when the links carry
+// no credentials: a client appends .metadata to the whole link, query
+// included.
 package pypi
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"html"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/artifact"
 	"github.com/relkey/relkey/internal/feed"
 	"github.com/relkey/relkey/internal/feed/feedhttp"
@@ -72,15 +85,79 @@ func (h handler) project(c echo.Context) error {
 		return feedhttp.Challenge(c, err)
 	}
 	files := h.x.URL(c, engineRoot(c)+"/files/"+url.PathEscape(f.Package.Key))
+	metadata := len(feedhttp.Credentials(c)) == 0
 	return h.answer(c, f, func(asJSON bool) ([]byte, error) {
-		return Project(f, func(a *artifact.Artifact) string {
-			return feedhttp.WithCredentials(c, files+"/"+a.ID+"/"+url.PathEscape(a.Filename))
+		return Project(f, func(a *artifact.Artifact) Link {
+			return Link{URL: feedhttp.WithCredentials(c, files+"/"+a.ID+"/"+url.PathEscape(a.Filename)), CoreMetadata: metadata && HasCoreMetadata(a)}
 		}, asJSON)
 	})
 }
 
+// metadataSuffix ends the URL of a file's core metadata (PEP 658).
+const metadataSuffix = ".metadata"
+
 func (h handler) download(c echo.Context) error {
+	if name, ok := strings.CutSuffix(c.Param("filename"), metadataSuffix); ok && feed.Suffix(name, ".whl") {
+		return h.metadata(c, name)
+	}
 	return h.x.Fetch(c, "pypi", c.Param("package"), c.Param("artifact"), c.Param("filename"))
+}
+
+// metadata serves a wheel's core metadata, read from the wheel.
+func (h handler) metadata(c echo.Context, wheel string) error {
+	ctx := c.Request().Context()
+	a, err := h.x.Feeds.Named(ctx, h.x.Principal(c), h.x.Tenant(c), "pypi", c.Param("package"), c.Param("artifact"))
+	if err != nil {
+		return feedhttp.Challenge(c, err)
+	}
+	if a.Filename != wheel || !HasCoreMetadata(a) {
+		return apperr.NotFoundResource("artifact", c.Param("filename"))
+	}
+	content, err := h.x.Feeds.Content(ctx, a)
+	if err != nil {
+		return err
+	}
+	body, err := CoreMetadata(content)
+	if err != nil {
+		return err
+	}
+	return h.x.Answer(c, &feed.Feed{Modified: a.CreatedAt}, "text/plain; charset=utf-8", body)
+}
+
+// HasCoreMetadata reports whether relkey serves an artifact's core
+// metadata: an uploaded wheel it reads whole.
+func HasCoreMetadata(a *artifact.Artifact) bool {
+	return feed.Suffix(a.Filename, ".whl") && a.Filesize != nil && *a.Filesize <= artifact.MaxContent && a.Status == artifact.Uploaded
+}
+
+// maxCoreMetadata bounds the METADATA read out of a wheel.
+const maxCoreMetadata = 1 << 20
+
+// CoreMetadata is the METADATA of a wheel's .dist-info directory (at the
+// archive's top level).
+func CoreMetadata(wheel []byte) ([]byte, error) {
+	missing := apperr.New(apperr.NotFound, "NOT_FOUND", "the wheel holds no .dist-info/METADATA")
+	z, err := zip.NewReader(bytes.NewReader(wheel), int64(len(wheel)))
+	if err != nil {
+		return nil, missing
+	}
+	for _, f := range z.File {
+		dir, name := path.Split(f.Name)
+		if name != "METADATA" || strings.Count(dir, "/") != 1 || !strings.HasSuffix(dir, ".dist-info/") {
+			continue
+		}
+		r, err := f.Open()
+		if err != nil {
+			return nil, missing
+		}
+		body, err := io.ReadAll(io.LimitReader(r, maxCoreMetadata+1))
+		r.Close()
+		if err != nil || len(body) > maxCoreMetadata {
+			return nil, missing
+		}
+		return body, nil
+	}
+	return nil, missing
 }
 
 // answer renders the serialization the client asked for.
@@ -165,19 +242,35 @@ type File struct {
 	RequiresPython string            `json:"requires-python,omitempty"`
 	Size           *int64            `json:"size,omitempty"`
 	UploadTime     string            `json:"upload-time"`
+	// CoreMetadata is true when the file's core metadata is served at its
+	// URL and .metadata (PEP 714's name, and PEP 658's for older
+	// clients), unset otherwise.
+	CoreMetadata     *bool `json:"core-metadata,omitempty"`
+	DistInfoMetadata *bool `json:"dist-info-metadata,omitempty"`
+}
+
+// Link is where a project page sends a client for a file, and whether its
+// core metadata is served beside it.
+type Link struct {
+	URL          string
+	CoreMetadata bool
 }
 
 // Project is a project's page: every file of its releases, oldest
 // version first (as PyPI lists them), and its versions.
-func Project(f *feed.Feed, link func(*artifact.Artifact) string, asJSON bool) ([]byte, error) {
+func Project(f *feed.Feed, link func(*artifact.Artifact) Link, asJSON bool) ([]byte, error) {
 	var files []File
 	versions := []string{}
 	for i := len(f.Releases) - 1; i >= 0; i-- {
 		r := &f.Releases[i]
 		versions = append(versions, r.Version)
 		for _, a := range feed.Among(f.Files[r.ID], nil, nil, distributions.Suffixes...) {
-			file := File{Filename: a.Filename, URL: link(&a), Hashes: hashes(&a), Size: a.Filesize,
+			l := link(&a)
+			file := File{Filename: a.Filename, URL: l.URL, Hashes: hashes(&a), Size: a.Filesize,
 				UploadTime: a.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000Z")}
+			if l.CoreMetadata {
+				file.CoreMetadata, file.DistInfoMetadata = &l.CoreMetadata, &l.CoreMetadata
+			}
 			file.RequiresPython, _ = a.Metadata["requires_python"].(string)
 			files = append(files, file)
 		}
@@ -203,6 +296,9 @@ func Project(f *feed.Feed, link func(*artifact.Artifact) string, asJSON bool) ([
 		b.WriteString(`    <a href="` + html.EscapeString(href) + `"`)
 		if file.RequiresPython != "" {
 			b.WriteString(` data-requires-python="` + html.EscapeString(file.RequiresPython) + `"`)
+		}
+		if file.CoreMetadata != nil {
+			b.WriteString(` data-dist-info-metadata="true" data-core-metadata="true"`)
 		}
 		b.WriteString(">" + html.EscapeString(file.Filename) + "</a><br>\n")
 	}

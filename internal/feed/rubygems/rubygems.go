@@ -14,6 +14,8 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -160,7 +162,7 @@ func (h handler) names(c echo.Context) error {
 	for _, p := range pkgs {
 		names = append(names, p.Key)
 	}
-	return h.x.Answer(c, &feed.Feed{}, "text/plain; charset=utf-8", Names(names))
+	return h.compactIndex(c, &feed.Feed{}, Names(names))
 }
 
 func (h handler) versions(c echo.Context) error {
@@ -168,7 +170,7 @@ func (h handler) versions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.x.Answer(c, f, "text/plain; charset=utf-8", Versions(gems, f.Modified))
+	return h.compactIndex(c, f, Versions(gems, f.Modified))
 }
 
 func (h handler) info(c echo.Context) error {
@@ -176,7 +178,18 @@ func (h handler) info(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.x.Answer(c, f, "text/plain; charset=utf-8", Info(gems))
+	return h.compactIndex(c, f, Info(gems))
+}
+
+// compactIndex answers a compact index file as rubygems.org does: its
+// ETag the quoted MD5 of the body and Repr-Digest its SHA-256, which
+// Bundler checks the copy it keeps against (a file failing the check is
+// dropped for the slower dependency API or the full index).
+func (h handler) compactIndex(c echo.Context, f *feed.Feed, body []byte) error {
+	md := md5.Sum(body)
+	sha := sha256.Sum256(body)
+	c.Response().Header().Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sha[:])+":")
+	return h.x.AnswerTagged(c, f, "text/plain; charset=utf-8", body, `"`+hex.EncodeToString(md[:])+`"`)
 }
 
 func (h handler) specs(keep func(Gem) bool, latest bool) echo.HandlerFunc {

@@ -1,0 +1,77 @@
+package oci
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/relkey/relkey/internal/artifact"
+	"github.com/relkey/relkey/internal/storage"
+)
+
+// StoreObjects are the objects of artifacts in relkey's object store:
+// the local folder is written and read in place (and the artifact settled
+// as its upload route settles it); S3 through the presigned URLs.
+type StoreObjects struct {
+	Store storage.Store
+	// Local is the local folder (nil with S3).
+	Local *storage.Local
+	// Uploaded settles an artifact once the local folder holds its object
+	// (*artifact.Service).
+	Uploaded func(ctx context.Context, key string, size int64) error
+	Client   *http.Client
+}
+
+// Put stores an artifact's content.
+func (o StoreObjects) Put(ctx context.Context, a *artifact.Artifact, uploadURL string, body io.Reader, size int64) error {
+	if o.Local != nil {
+		if err := o.Local.Write(a.StorageKey, body, size); err != nil {
+			return err
+		}
+		return o.Uploaded(ctx, a.StorageKey, size)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, uploadURL, body)
+	if err != nil {
+		return err
+	}
+	req.ContentLength = size
+	resp, err := o.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("object store: PUT %s: %s", a.Filename, resp.Status)
+	}
+	return nil
+}
+
+// getExpiry is how long the presigned URL a copy reads lasts.
+const getExpiry = 15 * time.Minute
+
+// Get reads an artifact's content.
+func (o StoreObjects) Get(ctx context.Context, a *artifact.Artifact) (io.ReadCloser, error) {
+	if o.Local != nil {
+		return o.Local.Open(a.StorageKey)
+	}
+	u, err := o.Store.PresignGet(ctx, a.StorageKey, getExpiry)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := o.Client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("object store: GET %s: %s", a.Filename, resp.Status)
+	}
+	return resp.Body, nil
+}
