@@ -89,6 +89,9 @@ func (b *Buffer) Record(s Signal) {
 // Dropped is how many signals a full queue shed.
 func (b *Buffer) Dropped() int64 { return b.dropped.Load() }
 
+// Depth is how many signals are queued, not yet aggregated.
+func (b *Buffer) Depth() int { return len(b.queue) }
+
 // Flush aggregates every queued signal and writes it now.
 func (b *Buffer) Flush(ctx context.Context) error {
 	reply := make(chan error, 1)
