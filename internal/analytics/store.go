@@ -7,6 +7,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/database"
 )
 
@@ -286,4 +287,32 @@ func (s *Store) DayDevicesIn(ctx context.Context, f Filter, dim string) (byDay [
 		total[r.Value].Merge(&one)
 	}
 	return byDay, total, nil
+}
+
+// Inventory counts what an account holds now: licenses, machines, or users
+// of role user (Keygen's gauges of the same names).
+func (s *Store) Inventory(ctx context.Context, accountID, what string) (int64, error) {
+	var n int64
+	q := s.db.Conn(ctx).Table(what).Where("account_id = ?", accountID)
+	if what == "users" {
+		q = q.Where("role = ?", access.RoleUser)
+	}
+	return n, database.Error(q.Count(&n).Error)
+}
+
+// DayTally is a count on a UTC day (2006-01-02).
+type DayTally struct {
+	Day   string
+	Count int64
+}
+
+// Expirations counts an account's licenses expiring in [since, until) by
+// UTC day.
+func (s *Store) Expirations(ctx context.Context, accountID string, since, until time.Time) ([]DayTally, error) {
+	var out []DayTally
+	day := s.db.UTCDate("expiry")
+	err := s.db.Conn(ctx).Table("licenses").Select(day+" AS day, COUNT(*) AS count").
+		Where("account_id = ? AND expiry >= ? AND expiry < ?", accountID, since.UTC(), until.UTC()).
+		Group(day).Order("day").Scan(&out).Error
+	return out, database.Error(err)
 }
