@@ -1,7 +1,10 @@
 package analytics
 
 import (
+	"cmp"
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -35,6 +38,34 @@ type MinuteDevices struct {
 
 // TableName is the sets' table.
 func (MinuteDevices) TableName() string { return "analytics_minute_devices" }
+
+// HourCount is a per-hour counter.
+type HourCount struct {
+	AccountID string
+	ProductID string
+	Hour      int64
+	Kind      Kind
+	Result    string
+	Count     int64
+}
+
+// TableName is the counters' table.
+func (HourCount) TableName() string { return "analytics_hours" }
+
+// HourDevices is one writer's devices of an hour along a dimension ("" for
+// all; version, platform) and its value.
+type HourDevices struct {
+	AccountID string
+	ProductID string
+	Hour      int64
+	Dim       string
+	Value     string
+	Writer    string
+	Devices   []byte
+}
+
+// TableName is the sets' table.
+func (HourDevices) TableName() string { return "analytics_hour_devices" }
 
 // DayCount is a per-day counter of a kind along one dimension (result,
 // license, release, artifact) and its value.
@@ -70,13 +101,15 @@ func (DayDevices) TableName() string { return "analytics_day_devices" }
 type Batch struct {
 	Minutes       []MinuteCount
 	MinuteDevices []MinuteDevices
+	Hours         []HourCount
+	HourDevices   []HourDevices
 	Days          []DayCount
 	DayDevices    []DayDevices
 }
 
 // Len is how many rows the batch writes.
 func (b *Batch) Len() int {
-	return len(b.Minutes) + len(b.MinuteDevices) + len(b.Days) + len(b.DayDevices)
+	return len(b.Minutes) + len(b.MinuteDevices) + len(b.Hours) + len(b.HourDevices) + len(b.Days) + len(b.DayDevices)
 }
 
 // Store keeps the analytics tables.
@@ -120,6 +153,12 @@ func (s *Store) Write(ctx context.Context, b *Batch) error {
 			{len(b.MinuteDevices), func(q *gorm.DB) *gorm.DB {
 				return q.Clauses(replace("account_id", "product_id", "minute", "writer")).CreateInBatches(b.MinuteDevices, rowsPerStatement)
 			}},
+			{len(b.Hours), func(q *gorm.DB) *gorm.DB {
+				return q.Clauses(add("analytics_hours", "account_id", "product_id", "hour", "kind", "result")).CreateInBatches(b.Hours, rowsPerStatement)
+			}},
+			{len(b.HourDevices), func(q *gorm.DB) *gorm.DB {
+				return q.Clauses(replace("account_id", "product_id", "dim", "hour", "value", "writer")).CreateInBatches(b.HourDevices, rowsPerStatement)
+			}},
 			{len(b.Days), func(q *gorm.DB) *gorm.DB {
 				return q.Clauses(add("analytics_days", "account_id", "product_id", "dim", "day", "kind", "value")).CreateInBatches(b.Days, rowsPerStatement)
 			}},
@@ -146,15 +185,20 @@ const DefaultRetention = 400 * 24 * time.Hour
 // RealtimeKeep is how long per-minute rows are kept.
 const RealtimeKeep = 48 * time.Hour
 
+// HourlyKeep is how long per-hour rows are kept: days in another offset
+// than UTC (Nucleus's utcOffset) are made of them.
+const HourlyKeep = 35 * 24 * time.Hour
+
 // pruneBatch bounds the rows one prune statement deletes.
 const pruneBatch = 5000
 
-// Prune deletes per-minute rows older than RealtimeKeep and per-day rows
+// Prune deletes per-minute rows older than RealtimeKeep, per-hour rows
+// older than HourlyKeep and per-day rows
 // older than retention, a bounded batch of each table per call; every
 // replica may run it at once (deleting what another deleted is a no-op).
 // It returns how many rows went.
 func (s *Store) Prune(ctx context.Context, retention time.Duration, now time.Time) (int64, error) {
-	minute := Minute(now.Add(-RealtimeKeep))
+	minute, hour := Minute(now.Add(-RealtimeKeep)), Hour(now.Add(-HourlyKeep))
 	day := Day(now.Add(-retention))
 	var total int64
 	for _, t := range []struct {
@@ -164,6 +208,8 @@ func (s *Store) Prune(ctx context.Context, retention time.Duration, now time.Tim
 	}{
 		{"analytics_minutes", "minute", minute, "account_id, product_id, minute, kind, result"},
 		{"analytics_minute_devices", "minute", minute, "account_id, product_id, minute, writer"},
+		{"analytics_hours", "hour", hour, "account_id, product_id, hour, kind, result"},
+		{"analytics_hour_devices", "hour", hour, "account_id, product_id, dim, hour, value, writer"},
 		{"analytics_days", "day", day, "account_id, product_id, dim, day, kind, value"},
 		{"analytics_day_devices", "day", day, "account_id, product_id, dim, day, value, writer"},
 	} {
@@ -195,13 +241,23 @@ type Counts struct {
 // MinuteCounts sums the per-minute counters of f's minutes by minute, kind
 // and result.
 func (s *Store) MinuteCounts(ctx context.Context, f Filter) ([]Counts, error) {
+	return s.unitCounts(ctx, &MinuteCount{}, "minute", f)
+}
+
+// HourCounts sums the per-hour counters of f's hours by hour, kind and
+// result.
+func (s *Store) HourCounts(ctx context.Context, f Filter) ([]Counts, error) {
+	return s.unitCounts(ctx, &HourCount{}, "hour", f)
+}
+
+func (s *Store) unitCounts(ctx context.Context, model any, unit string, f Filter) ([]Counts, error) {
 	var out []Counts
-	q := s.db.Conn(ctx).Model(&MinuteCount{}).Select("minute AS unit, kind, result AS value, SUM(count) AS count").
-		Where("account_id = ? AND minute BETWEEN ? AND ?", f.AccountID, f.From, f.To)
+	q := s.db.Conn(ctx).Model(model).Select(unit+" AS unit, kind, result AS value, SUM(count) AS count").
+		Where("account_id = ? AND "+unit+" BETWEEN ? AND ?", f.AccountID, f.From, f.To)
 	if f.ProductID != "" {
 		q = q.Where("product_id = ?", f.ProductID)
 	}
-	err := q.Group("minute, kind, result").Order("minute, kind, result").Scan(&out).Error
+	err := q.Group(unit + ", kind, result").Order(unit + ", kind, result").Scan(&out).Error
 	return out, database.Error(err)
 }
 
@@ -262,31 +318,52 @@ func (s *Store) MinuteDevicesIn(ctx context.Context, f Filter) (*Set, error) {
 // ""), and merged from every row for the other dimensions (where product
 // "" holds the signals of no known product).
 func (s *Store) DayDevicesIn(ctx context.Context, f Filter, dim string) (byDay []Sets, total map[string]*Set, err error) {
+	return s.devicesIn(ctx, &DayDevices{}, "day", f, dim, func(day int64) int64 { return day })
+}
+
+// HourDevicesIn merges the devices of f's hours along dim (as DayDevicesIn
+// does days') per bucket of hours (byBucket, bucket naming each hour's)
+// and value, and per value over the whole range (total).
+func (s *Store) HourDevicesIn(ctx context.Context, f Filter, dim string, bucket func(hour int64) int64) (byBucket []Sets, total map[string]*Set, err error) {
+	return s.devicesIn(ctx, &HourDevices{}, "hour", f, dim, bucket)
+}
+
+func (s *Store) devicesIn(ctx context.Context, model any, unit string, f Filter, dim string, bucket func(int64) int64) ([]Sets, map[string]*Set, error) {
 	var rows []setRow
-	q := s.db.Conn(ctx).Model(&DayDevices{}).Select("day AS unit, value, devices").
-		Where("account_id = ? AND dim = ? AND day BETWEEN ? AND ?", f.AccountID, dim, f.From, f.To)
+	q := s.db.Conn(ctx).Model(model).Select(unit+" AS unit, value, devices").
+		Where("account_id = ? AND dim = ? AND "+unit+" BETWEEN ? AND ?", f.AccountID, dim, f.From, f.To)
 	if f.ProductID != "" || dim == DimAll {
 		q = q.Where("product_id = ?", f.ProductID)
 	}
-	if err := q.Order("day, value").Scan(&rows).Error; err != nil {
+	if err := q.Scan(&rows).Error; err != nil {
 		return nil, nil, database.Error(err)
 	}
-	total = map[string]*Set{}
+	type at struct {
+		unit  int64
+		value string
+	}
+	merged, total := map[at]*Set{}, map[string]*Set{}
 	for _, r := range rows {
 		var one Set
 		if err := one.UnmarshalBinary(r.Devices); err != nil {
 			return nil, nil, err
 		}
-		if n := len(byDay); n == 0 || byDay[n-1].Unit != r.Unit || byDay[n-1].Value != r.Value {
-			byDay = append(byDay, Sets{Unit: r.Unit, Value: r.Value})
+		k := at{bucket(r.Unit), r.Value}
+		if merged[k] == nil {
+			merged[k] = &Set{}
 		}
-		byDay[len(byDay)-1].Set.Merge(&one)
+		merged[k].Merge(&one)
 		if total[r.Value] == nil {
 			total[r.Value] = &Set{}
 		}
 		total[r.Value].Merge(&one)
 	}
-	return byDay, total, nil
+	out := make([]Sets, 0, len(merged))
+	for k, set := range merged {
+		out = append(out, Sets{Unit: k.unit, Value: k.value, Set: *set})
+	}
+	slices.SortFunc(out, func(a, b Sets) int { return cmp.Or(cmp.Compare(a.Unit, b.Unit), strings.Compare(a.Value, b.Value)) })
+	return out, total, nil
 }
 
 // Inventory counts what an account holds now: licenses, machines, or users

@@ -257,8 +257,8 @@ func (s *Server) nucleusRealtime(c echo.Context) error {
 }
 
 // nucleusDaily reads Nucleus's start and end timestamps (unix seconds, or
-// milliseconds as JavaScript's Date.now) and utcOffset (minutes, checked;
-// relkey's days are UTC).
+// milliseconds as JavaScript's Date.now) and utcOffset (minutes east of
+// UTC, -1440 to 1440; default 0): the days are the offset's.
 func (s *Server) nucleusDaily(c echo.Context) error {
 	var at [2]time.Time
 	for i, param := range []string{"start", "end"} {
@@ -271,12 +271,15 @@ func (s *Server) nucleusDaily(c echo.Context) error {
 		}
 		at[i] = time.Unix(n, 0).UTC()
 	}
+	var offset int
 	if raw := c.QueryParam("utcOffset"); raw != "" {
-		if n, err := strconv.Atoi(raw); err != nil || n < -24*60 || n > 24*60 {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < -24*60 || n > 24*60 {
 			return apperr.AtParameter(apperr.Invalid, "PARAMETERS_INVALID", "utcOffset must be minutes, -1440 to 1440", "utcOffset")
 		}
+		offset = n
 	}
-	out, err := s.Analytics.NucleusDaily(c.Request().Context(), principalOf(c), tenantOf(c), c.Param("product"), at[0], at[1])
+	out, err := s.Analytics.NucleusDaily(c.Request().Context(), principalOf(c), tenantOf(c), c.Param("product"), at[0], at[1], time.Duration(offset)*time.Minute)
 	if err != nil {
 		return err
 	}
