@@ -23,9 +23,14 @@ func notFound() error {
 // inventories are the gauges of what an account holds, by table.
 var inventories = map[string]string{"licenses": "licenses", "machines": "machines", "users": "users"}
 
+// alusWindow is how recent a license's activity must be for Keygen's
+// licensed-user count.
+const alusWindow = 90 * 24 * time.Hour
+
 // Gauge is Keygen's gauges/:metric: the licenses, machines and users (of
-// role user) the account holds, today's requests per class, or today's
-// validations per code; another metric is not found.
+// role user) the account holds, its active licensed users (alus), today's
+// requests per class, or today's validations per code; another metric is
+// not found.
 func (s *Service) Gauge(ctx context.Context, who *access.Principal, t *account.Tenant, metric string) ([]Measurement, error) {
 	if err := s.staff(who); err != nil {
 		return nil, err
@@ -33,6 +38,12 @@ func (s *Service) Gauge(ctx context.Context, who *access.Principal, t *account.T
 	switch table, ok := inventories[metric]; {
 	case ok:
 		n, err := s.store.Inventory(ctx, t.ID, table)
+		if err != nil {
+			return nil, err
+		}
+		return []Measurement{{Metric: metric, Count: n}}, nil
+	case metric == "alus":
+		n, err := s.store.ActiveLicensedUsers(ctx, t.ID, s.now().Add(-alusWindow))
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package analytics
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"slices"
 	"strings"
 	"time"
@@ -375,6 +376,26 @@ func (s *Store) Inventory(ctx context.Context, accountID, what string) (int64, e
 		q = q.Where("role = ?", access.RoleUser)
 	}
 	return n, database.Error(q.Count(&n).Error)
+}
+
+// activeLicensesSQL selects the account's active licenses as Keygen's
+// licensed-user count takes them: not owned by a banned user, and created,
+// validated, checked out or checked in since the time given.
+const activeLicensesSQL = `SELECT l.id, l.owner_id FROM licenses l LEFT JOIN users o ON o.id = l.owner_id
+	WHERE l.account_id = @account AND o.banned_at IS NULL AND (l.created_at >= @since OR l.last_validated_at >= @since
+	OR l.last_check_out_at >= @since OR l.last_check_in_at >= @since)`
+
+// ActiveLicensedUsers is Keygen's licensed-user count (its alus gauge):
+// the account's active licenses (see activeLicensesSQL) without any user,
+// plus the distinct users owning or holding one.
+func (s *Store) ActiveLicensedUsers(ctx context.Context, accountID string, since time.Time) (int64, error) {
+	var n int64
+	err := s.db.Conn(ctx).Raw(`WITH active AS (`+activeLicensesSQL+`)
+		SELECT (SELECT COUNT(*) FROM active a WHERE a.owner_id IS NULL AND NOT EXISTS (SELECT 1 FROM license_users lu WHERE lu.license_id = a.id))
+		+ (SELECT COUNT(*) FROM (SELECT owner_id AS user_id FROM active WHERE owner_id IS NOT NULL
+			UNION SELECT lu.user_id FROM license_users lu JOIN active a ON a.id = lu.license_id) u)`,
+		sql.Named("account", accountID), sql.Named("since", since.UTC())).Scan(&n).Error
+	return n, database.Error(err)
 }
 
 // DayTally is a count on a UTC day (2006-01-02).

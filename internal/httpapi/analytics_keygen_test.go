@@ -65,8 +65,28 @@ func TestWireFormatsKeygenAnalytics(t *testing.T) {
 			licenses = append(licenses, licenseID)
 		}
 		e.id(e.admin("POST", "/v1/accounts/acme/machines", machineBody(licenses[0], `"fingerprint":"fp-1"`)))
+		var users []string
 		for i := range 2 {
-			e.id(e.admin("POST", "/v1/accounts/acme/users", fmt.Sprintf(`{"data":{"type":"users","attributes":{"email":"u%d@acme.test"}}}`, i)))
+			users = append(users, e.id(e.admin("POST", "/v1/accounts/acme/users", fmt.Sprintf(`{"data":{"type":"users","attributes":{"email":"u%d@acme.test"}}}`, i))))
+		}
+		// Active licensed users (Keygen's alus): the licenses active in 90
+		// days without a user (the sixth), and the users of the others (u0
+		// owning two, u1 holding the first), not the license of the banned
+		// owner (the fifth), nor the one untouched for 100 days (the fourth).
+		for _, change := range []struct {
+			sql  string
+			args []any
+		}{
+			{"UPDATE licenses SET owner_id = ? WHERE id IN (?, ?)", []any{users[0], licenses[1], licenses[2]}},
+			{"UPDATE licenses SET created_at = ? WHERE id = ?", []any{now.AddDate(0, 0, -100), licenses[3]}},
+			{"UPDATE licenses SET owner_id = ? WHERE id = ?", []any{users[1], licenses[4]}},
+			{"UPDATE users SET banned_at = ? WHERE id = ?", []any{now, users[1]}},
+			{"INSERT INTO license_users (id, account_id, license_id, user_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+				[]any{id.New(), e.acct.Account.ID, licenses[0], users[1], now, now}},
+		} {
+			if err := e.app.DB.Gorm.Exec(change.sql, change.args...).Error; err != nil {
+				t.Fatal(err)
+			}
 		}
 
 		base := "/-/accounts/acme/analytics/"
@@ -80,6 +100,7 @@ func TestWireFormatsKeygenAnalytics(t *testing.T) {
 			"keygen-analytics-gauge-licenses":     "gauges/licenses",
 			"keygen-analytics-gauge-machines":     "gauges/machines",
 			"keygen-analytics-gauge-users":        "gauges/users",
+			"keygen-analytics-gauge-alus":         "gauges/alus",
 		} {
 			golden(t, name, 200, e.admin("GET", base+path, ""), replace)
 		}
