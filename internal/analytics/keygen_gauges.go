@@ -56,6 +56,54 @@ func (s *Service) Gauge(ctx context.Context, who *access.Principal, t *account.T
 	return nil, notFound()
 }
 
+// SnapshotInventory records what every account holds now as today's
+// inventory (the background pass behind Keygen's nightly sparks).
+func (s *Service) SnapshotInventory(ctx context.Context) (int, error) {
+	now := s.now()
+	return s.store.SnapshotInventory(ctx, now, now.Add(-alusWindow))
+}
+
+// sparkMetrics are the metrics of Keygen's sparks/:metric.
+var sparkMetrics = []string{"alus", "licenses", "machines", "users"}
+
+// InventorySparks is Keygen's sparks/:metric (alus, licenses, machines,
+// users): per day, the last of the day's snapshots, and today what the
+// gauge says now; days without a snapshot, or of none, are left out.
+// Another metric has no metrics: invalid, as in Keygen.
+func (s *Service) InventorySparks(ctx context.Context, who *access.Principal, t *account.Tenant, metric string, r DateRange) ([]Bucket, error) {
+	f, err := s.keygenWindow(who, t, r)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(sparkMetrics, metric) {
+		return nil, apperr.AtParameter(apperr.Invalid, "METRICS_INVALID", "is invalid", "metrics")
+	}
+	rows, err := s.store.DayCounts(ctx, f, DimInventory, KindInventory)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[int64]int64{}
+	for _, row := range rows {
+		if row.Value == metric {
+			counts[row.Unit] = row.Count
+		}
+	}
+	if today := Day(s.now()); f.To == today {
+		now, err := s.Gauge(ctx, who, t, metric)
+		if err != nil {
+			return nil, err
+		}
+		counts[today] = now[0].Count
+	}
+	out := []Bucket{}
+	for day := f.From; day <= f.To; day++ {
+		if n := counts[day]; n > 0 {
+			out = append(out, Bucket{Metric: metric, Date: Date(day), Count: n})
+		}
+	}
+	return out, nil
+}
+
 // EventGauge is today's events matching pattern that the signals stand for
 // (Keygen's gauges/events/:event); a pattern matching none has none.
 func (s *Service) EventGauge(ctx context.Context, who *access.Principal, t *account.Tenant, pattern string) ([]Measurement, error) {

@@ -398,6 +398,62 @@ func (s *Store) ActiveLicensedUsers(ctx context.Context, accountID string, since
 	return n, database.Error(err)
 }
 
+// KindInventory marks the per-day rows of what accounts held (dim
+// DimInventory, value the metric: licenses, machines, users, alus), the
+// day's last snapshot (Keygen's nightly sparks).
+const (
+	KindInventory Kind = "inventory"
+	DimInventory       = "inventory"
+)
+
+// inventorySQL counts every account's holdings of a metric, for the
+// accounts holding any.
+var inventorySQL = map[string]string{
+	"licenses": "SELECT account_id, COUNT(*) AS count FROM licenses GROUP BY account_id",
+	"machines": "SELECT account_id, COUNT(*) AS count FROM machines GROUP BY account_id",
+	"users":    "SELECT account_id, COUNT(*) AS count FROM users WHERE role = 'user' GROUP BY account_id",
+}
+
+// SnapshotInventory writes what every account holds now as the day's
+// inventory rows (replacing the day's earlier snapshot): its licenses,
+// machines, users of role user, and active licensed users (activity since
+// alusSince). It returns how many rows it wrote.
+func (s *Store) SnapshotInventory(ctx context.Context, now, alusSince time.Time) (int, error) {
+	type held struct {
+		AccountID string
+		Count     int64
+	}
+	var rows []DayCount
+	for _, metric := range []string{"licenses", "machines", "users"} {
+		var counts []held
+		if err := s.db.Conn(ctx).Raw(inventorySQL[metric]).Scan(&counts).Error; err != nil {
+			return 0, database.Error(err)
+		}
+		for _, c := range counts {
+			rows = append(rows, DayCount{AccountID: c.AccountID, Day: Day(now), Kind: KindInventory, Dim: DimInventory, Value: metric, Count: c.Count})
+		}
+	}
+	var accounts []string
+	if err := s.db.Conn(ctx).Raw("SELECT DISTINCT account_id FROM licenses").Scan(&accounts).Error; err != nil {
+		return 0, database.Error(err)
+	}
+	for _, a := range accounts {
+		n, err := s.ActiveLicensedUsers(ctx, a, alusSince)
+		if err != nil {
+			return 0, err
+		}
+		rows = append(rows, DayCount{AccountID: a, Day: Day(now), Kind: KindInventory, Dim: DimInventory, Value: "alus", Count: n})
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	err := s.db.Conn(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "account_id"}, {Name: "product_id"}, {Name: "dim"}, {Name: "day"}, {Name: "kind"}, {Name: "value"}},
+		DoUpdates: clause.AssignmentColumns([]string{"count"}),
+	}).CreateInBatches(rows, rowsPerStatement).Error
+	return len(rows), database.Error(err)
+}
+
 // DayTally is a count on a UTC day (2006-01-02).
 type DayTally struct {
 	Day   string

@@ -283,6 +283,12 @@ func (a *App) RunJobs(ctx context.Context) {
 	}
 	jobs.Go(func() { a.every(ctx, time.Hour, "prune_analytics", a.pruneAnalytics) })
 	jobs.Go(func() {
+		a.every(ctx, time.Hour, "snapshot_analytics_inventory", func(ctx context.Context) error {
+			_, err := a.Analytics.SnapshotInventory(ctx)
+			return err
+		})
+	})
+	jobs.Go(func() {
 		a.every(ctx, time.Hour, "prune_sessions", func(ctx context.Context) error {
 			_, err := a.Sessions.Prune(ctx, time.Now())
 			return err

@@ -381,6 +381,9 @@ func (s *Server) keygenRoutes(g *echo.Group) {
 		return s.Analytics.Gauge(ctx, who, t, c.Param("metric"))
 	}))
 	g.GET("/sparks/validations", validations(true))
+	g.GET("/sparks/:metric", s.keygenRead(func(ctx context.Context, who *access.Principal, t *account.Tenant, c echo.Context, r analytics.DateRange) (any, error) {
+		return s.Analytics.InventorySparks(ctx, who, t, c.Param("metric"), r)
+	}))
 	g.GET("/sparks/requests", s.keygenRead(func(ctx context.Context, who *access.Principal, t *account.Tenant, _ echo.Context, r analytics.DateRange) (any, error) {
 		return s.Analytics.RequestSeries(ctx, who, t, r, true)
 	}))

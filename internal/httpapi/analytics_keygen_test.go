@@ -1,12 +1,14 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/relkey/relkey/internal/analytics"
 	"github.com/relkey/relkey/internal/config"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/requestlog"
@@ -111,6 +113,26 @@ func TestWireFormatsKeygenAnalytics(t *testing.T) {
 		}
 		golden(t, "keygen-analytics-heatmap-expirations", 200, e.admin("GET", base+"heatmaps/expirations?date[start]="+sunday.Format(time.DateOnly)+
 			"&date[end]="+sunday.AddDate(0, 0, 20).Format(time.DateOnly), ""), fromSunday)
+
+		// Nightly sparks: an earlier day's snapshot (as the hourly pass
+		// wrote it then), today's pass, and today's count from the gauge.
+		if err := e.app.DB.Gorm.Exec("INSERT INTO analytics_days (account_id, product_id, day, kind, dim, value, count) VALUES (?, '', ?, 'inventory', 'inventory', 'licenses', 4)",
+			e.acct.Account.ID, analytics.Day(day(-3))).Error; err != nil {
+			t.Fatal(err)
+		}
+		if n, err := e.app.Analytics.SnapshotInventory(context.Background()); err != nil || n < 4 {
+			t.Fatalf("inventory snapshot: %d rows, %v", n, err)
+		}
+		var snapshot []struct {
+			Value string
+			Count int64
+		}
+		e.app.DB.Gorm.Raw("SELECT value, count FROM analytics_days WHERE account_id = ? AND kind = 'inventory' AND day = ? ORDER BY value", e.acct.Account.ID, analytics.Day(today)).Scan(&snapshot)
+		if got := fmt.Sprint(snapshot); got != "[{alus 3} {licenses 6} {machines 1} {users 2}]" {
+			t.Errorf("today's inventory = %s", got)
+		}
+		golden(t, "keygen-analytics-sparks-licenses", 200, e.admin("GET", base+"sparks/licenses?date[start]="+day(-6).Format(time.DateOnly)+"&date[end]="+day(0).Format(time.DateOnly), ""), replace)
+		e.admin("GET", base+"sparks/invalid", "").expectError(t, http.StatusBadRequest, "METRICS_INVALID", "parameter", "metrics")
 
 		// Today's requests gauge lists every class, counted from the log
 		// as the API writes it (off the request path).
