@@ -26,7 +26,7 @@ bench:
 # and validate-key with analytics off and on. Slow: not part of make test.
 bench-analytics:
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./internal/analytics
-	$(GO) test -run '^$$' -bench BenchmarkValidateKeyAnalytics -benchtime 3000x -count 3 ./internal/httpapi
+	$(GO) test -run '^$$' -bench BenchmarkValidateKeyAnalytics -benchtime 10000x -count 3 ./internal/httpapi
 
 vet:
 	$(GO) vet ./...

@@ -90,6 +90,9 @@ func (b *Buffer) Record(s Signal) {
 // Dropped is how many signals a full queue shed.
 func (b *Buffer) Dropped() int64 { return b.dropped.Load() }
 
+// Depth is how many signals are queued, not yet aggregated.
+func (b *Buffer) Depth() int { return len(b.queue) }
+
 // Flush aggregates every queued signal and writes it now.
 func (b *Buffer) Flush(ctx context.Context) error {
 	reply := make(chan error, 1)
@@ -169,12 +172,15 @@ func (b *Buffer) write() error {
 }
 
 // aggregate gathers signals between flushes: counters since the last
-// flush, and this writer's device sets of the minutes and days still open.
+// flush, and this writer's device sets of the minutes, hours and days
+// still open.
 type aggregate struct {
-	minutes    map[minuteKey]int64
+	minutes    map[counterKey]int64
+	hours      map[counterKey]int64
 	days       map[dayKey]int64
-	minuteSets map[minuteSetKey]*openSet
-	daySets    map[daySetKey]*openSet
+	minuteSets map[setKey]*openSet
+	hourSets   map[setKey]*openSet
+	daySets    map[setKey]*openSet
 	// writer is the id new sets' rows go under: the buffer's, and how many
 	// times sets were closed.
 	base   string
@@ -182,9 +188,10 @@ type aggregate struct {
 	writer string
 }
 
-type minuteKey struct {
+// counterKey is a per-minute or per-hour counter's.
+type counterKey struct {
 	account, product string
-	minute           int64
+	unit             int64
 	kind             Kind
 	result           string
 }
@@ -196,14 +203,10 @@ type dayKey struct {
 	dim, value       string
 }
 
-type minuteSetKey struct {
+// setKey is a device set's: of a minute (dim ""), an hour or a day.
+type setKey struct {
 	account, product string
-	minute           int64
-}
-
-type daySetKey struct {
-	account, product string
-	day              int64
+	unit             int64
 	dim, value       string
 }
 
@@ -217,8 +220,8 @@ type openSet struct {
 }
 
 func newAggregate(writer string) *aggregate {
-	return &aggregate{minutes: map[minuteKey]int64{}, days: map[dayKey]int64{},
-		minuteSets: map[minuteSetKey]*openSet{}, daySets: map[daySetKey]*openSet{}, base: writer, writer: writer}
+	return &aggregate{minutes: map[counterKey]int64{}, hours: map[counterKey]int64{}, days: map[dayKey]int64{},
+		minuteSets: map[setKey]*openSet{}, hourSets: map[setKey]*openSet{}, daySets: map[setKey]*openSet{}, base: writer, writer: writer}
 }
 
 // Dimensions of the per-day counters and sets.
@@ -237,8 +240,9 @@ const (
 )
 
 func (a *aggregate) add(s Signal) {
-	minute, day := Minute(s.At), Day(s.At)
-	a.minutes[minuteKey{s.AccountID, s.ProductID, minute, s.Kind, s.Result}]++
+	minute, hour, day := Minute(s.At), Hour(s.At), Day(s.At)
+	a.minutes[counterKey{s.AccountID, s.ProductID, minute, s.Kind, s.Result}]++
+	a.hours[counterKey{s.AccountID, s.ProductID, hour, s.Kind, s.Result}]++
 	count := func(dim, value string) {
 		a.days[dayKey{s.AccountID, s.ProductID, day, s.Kind, dim, value}]++
 	}
@@ -259,7 +263,7 @@ func (a *aggregate) add(s Signal) {
 		return
 	}
 	h := HashDevice(s.Device)
-	insert := func(m map[daySetKey]*openSet, k daySetKey) {
+	insert := func(m map[setKey]*openSet, k setKey) {
 		o := m[k]
 		if o == nil {
 			o = &openSet{writer: a.writer}
@@ -268,26 +272,33 @@ func (a *aggregate) add(s Signal) {
 		o.set.Add(h)
 		o.dirty = true
 	}
+	// The sets of all devices are kept per product and for the account
+	// (product ""); the others per product.
 	for _, product := range []string{s.ProductID, ""} {
-		k := minuteSetKey{s.AccountID, product, minute}
-		o := a.minuteSets[k]
-		if o == nil {
-			o = &openSet{writer: a.writer}
-			a.minuteSets[k] = o
-		}
-		o.set.Add(h)
-		o.dirty = true
-		if product == "" && s.ProductID == "" {
+		insert(a.minuteSets, setKey{s.AccountID, product, minute, DimAll, ""})
+		insert(a.hourSets, setKey{s.AccountID, product, hour, DimAll, ""})
+		insert(a.daySets, setKey{s.AccountID, product, day, DimAll, ""})
+		if s.ProductID == "" {
 			break
 		}
 	}
-	insert(a.daySets, daySetKey{s.AccountID, s.ProductID, day, DimAll, ""})
-	if s.ProductID != "" {
-		insert(a.daySets, daySetKey{s.AccountID, "", day, DimAll, ""})
-	}
 	for _, d := range [...]struct{ dim, value string }{{DimVersion, s.Version}, {DimPlatform, s.Platform}, {DimArch, s.Arch}, {DimLicense, s.LicenseID}} {
-		if d.value != "" {
-			insert(a.daySets, daySetKey{s.AccountID, s.ProductID, day, d.dim, d.value})
+		if d.value == "" {
+			continue
+		}
+		insert(a.daySets, setKey{s.AccountID, s.ProductID, day, d.dim, d.value})
+		if d.dim == DimVersion || d.dim == DimPlatform {
+			insert(a.hourSets, setKey{s.AccountID, s.ProductID, hour, d.dim, d.value})
+		}
+	}
+}
+
+// dirtySets calls each dirty set of m with its key, writer and bytes.
+func dirtySets(m map[setKey]*openSet, each func(k setKey, writer string, raw []byte)) {
+	for k, o := range m {
+		if o.dirty {
+			raw, _ := o.set.MarshalBinary()
+			each(k, o.writer, raw)
 		}
 	}
 }
@@ -296,46 +307,44 @@ func (a *aggregate) add(s Signal) {
 func (a *aggregate) batch() *Batch {
 	b := &Batch{}
 	for k, n := range a.minutes {
-		b.Minutes = append(b.Minutes, MinuteCount{AccountID: k.account, ProductID: k.product, Minute: k.minute, Kind: k.kind, Result: k.result, Count: n})
+		b.Minutes = append(b.Minutes, MinuteCount{AccountID: k.account, ProductID: k.product, Minute: k.unit, Kind: k.kind, Result: k.result, Count: n})
+	}
+	for k, n := range a.hours {
+		b.Hours = append(b.Hours, HourCount{AccountID: k.account, ProductID: k.product, Hour: k.unit, Kind: k.kind, Result: k.result, Count: n})
 	}
 	for k, n := range a.days {
 		b.Days = append(b.Days, DayCount{AccountID: k.account, ProductID: k.product, Day: k.day, Kind: k.kind, Dim: k.dim, Value: k.value, Count: n})
 	}
-	for k, o := range a.minuteSets {
-		if o.dirty {
-			raw, _ := o.set.MarshalBinary()
-			b.MinuteDevices = append(b.MinuteDevices, MinuteDevices{AccountID: k.account, ProductID: k.product, Minute: k.minute, Writer: o.writer, Devices: raw})
-		}
-	}
-	for k, o := range a.daySets {
-		if o.dirty {
-			raw, _ := o.set.MarshalBinary()
-			b.DayDevices = append(b.DayDevices, DayDevices{AccountID: k.account, ProductID: k.product, Day: k.day, Dim: k.dim, Value: k.value, Writer: o.writer, Devices: raw})
-		}
-	}
+	dirtySets(a.minuteSets, func(k setKey, writer string, raw []byte) {
+		b.MinuteDevices = append(b.MinuteDevices, MinuteDevices{AccountID: k.account, ProductID: k.product, Minute: k.unit, Writer: writer, Devices: raw})
+	})
+	dirtySets(a.hourSets, func(k setKey, writer string, raw []byte) {
+		b.HourDevices = append(b.HourDevices, HourDevices{AccountID: k.account, ProductID: k.product, Hour: k.unit, Dim: k.dim, Value: k.value, Writer: writer, Devices: raw})
+	})
+	dirtySets(a.daySets, func(k setKey, writer string, raw []byte) {
+		b.DayDevices = append(b.DayDevices, DayDevices{AccountID: k.account, ProductID: k.product, Day: k.unit, Dim: k.dim, Value: k.value, Writer: writer, Devices: raw})
+	})
 	return b
 }
 
 // written forgets the counters just written, marks the sets clean, and
-// closes the sets of minutes and days past (signals are stamped on arrival,
-// so none comes for them any more).
+// closes the sets of minutes, hours and days past (signals are stamped on
+// arrival, so none comes for them any more).
 func (a *aggregate) written(now time.Time) {
 	clear(a.minutes)
+	clear(a.hours)
 	clear(a.days)
-	minute, day := Minute(now), Day(now)
 	closed := false
-	for k, o := range a.minuteSets {
-		o.dirty = false
-		if k.minute < minute-1 {
-			delete(a.minuteSets, k)
-			closed = true
-		}
-	}
-	for k, o := range a.daySets {
-		o.dirty = false
-		if k.day < day-1 {
-			delete(a.daySets, k)
-			closed = true
+	for _, open := range []struct {
+		sets    map[setKey]*openSet
+		current int64
+	}{{a.minuteSets, Minute(now)}, {a.hourSets, Hour(now)}, {a.daySets, Day(now)}} {
+		for k, o := range open.sets {
+			o.dirty = false
+			if k.unit < open.current-1 {
+				delete(open.sets, k)
+				closed = true
+			}
 		}
 	}
 	if closed {

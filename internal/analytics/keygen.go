@@ -185,13 +185,9 @@ func eventPattern(pattern string) (*regexp.Regexp, error) {
 	return regexp.Compile("^" + strings.Join(parts, ".*") + "$")
 }
 
-// EventSeries counts, per day, the events matching pattern that the
-// signals stand for (Keygen's events/:event).
-func (s *Service) EventSeries(ctx context.Context, who *access.Principal, t *account.Tenant, pattern string, r DateRange) ([]Bucket, error) {
-	f, err := s.keygenWindow(who, t, r)
-	if err != nil {
-		return nil, err
-	}
+// eventCounts are f's events matching pattern that the signals stand for,
+// by name and date; a pattern no such event matches is invalid.
+func (s *Service) eventCounts(ctx context.Context, f Filter, pattern string) (map[[2]string]int64, error) {
 	re, err := eventPattern(pattern)
 	if err != nil || !slices.ContainsFunc(EventNames, re.MatchString) {
 		return nil, apperr.AtParameter(apperr.Invalid, "METRICS_INVALID", "is invalid", "event")
@@ -206,38 +202,33 @@ func (s *Service) EventSeries(ctx context.Context, who *access.Principal, t *acc
 			sums[[2]string{name, Date(row.Unit)}] += row.Count
 		}
 	}
+	return sums, nil
+}
+
+// EventSeries counts, per day, the events matching pattern that the
+// signals stand for (Keygen's events/:event, metric the event's name;
+// sparks/events/:event with sparks, metric "events.<name parameterized>").
+func (s *Service) EventSeries(ctx context.Context, who *access.Principal, t *account.Tenant, pattern string, r DateRange, sparks bool) ([]Bucket, error) {
+	f, err := s.keygenWindow(who, t, r)
+	if err != nil {
+		return nil, err
+	}
+	sums, err := s.eventCounts(ctx, f, pattern)
+	if err != nil {
+		return nil, err
+	}
 	out := []Bucket{}
 	for k, n := range sums {
-		out = append(out, Bucket{Metric: k[0], Date: k[1], Count: n})
+		metric := k[0]
+		if sparks {
+			metric = eventMetric(metric)
+		}
+		out = append(out, Bucket{Metric: metric, Date: k[1], Count: n})
 	}
 	sortBuckets(out)
 	return out, nil
 }
 
-// LicenseLeaderboard ranks licenses by their signals over the range
-// (Keygen's leaderboards/licenses, which ranks by requests); limit 1–100.
-func (s *Service) LicenseLeaderboard(ctx context.Context, who *access.Principal, t *account.Tenant, r DateRange, limit int) ([]Score, error) {
-	f, err := s.keygenWindow(who, t, r)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.store.DayCounts(ctx, f, DimLicense)
-	if err != nil {
-		return nil, err
-	}
-	sums := map[string]int64{}
-	for _, row := range rows {
-		sums[row.Value] += row.Count
-	}
-	out := make([]Score, 0, len(sums))
-	for id, n := range sums {
-		out = append(out, Score{Discriminator: id, Count: n})
-	}
-	slices.SortFunc(out, func(a, b Score) int {
-		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Discriminator, b.Discriminator))
-	})
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
-}
+// eventMetric is Keygen's metric of an event in its sparks and gauges:
+// "events." and the name with its dots as dashes.
+func eventMetric(name string) string { return "events." + strings.ReplaceAll(name, ".", "-") }

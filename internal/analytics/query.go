@@ -36,6 +36,7 @@ type Service struct {
 	store     *Store
 	products  Products
 	licenses  Licenses
+	requests  RequestLog
 	now       func() time.Time
 	retention time.Duration
 }

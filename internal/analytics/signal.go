@@ -2,9 +2,10 @@
 // who runs which version where: an in-memory buffer aggregates the signals
 // of the hot paths (validations, activations, heartbeats, update checks,
 // downloads…) and writes them in batches, as per-minute counters kept 48
-// hours, per-day rollups kept for the retention, and distinct-device sets
-// (exact while small, HyperLogLog sketches beyond) that merge across days
-// and replicas.
+// hours, per-hour counters kept 35 days (the days of other offsets than
+// UTC), per-day rollups kept for the retention, and distinct-device sets
+// of each (exact while small, HyperLogLog sketches beyond) that merge
+// across days and replicas.
 package analytics
 
 import (
@@ -141,6 +142,9 @@ func Deref(p *string) string {
 
 // Minute is the unix minute of t; Day its unix day (UTC).
 func Minute(t time.Time) int64 { return t.Unix() / 60 }
+
+// Hour is the unix hour of t.
+func Hour(t time.Time) int64 { return t.Unix() / 3600 }
 
 // Day is the unix day of t (UTC).
 func Day(t time.Time) int64 { return t.Unix() / 86400 }

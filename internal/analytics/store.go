@@ -1,12 +1,17 @@
 package analytics
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/database"
 )
 
@@ -34,6 +39,34 @@ type MinuteDevices struct {
 
 // TableName is the sets' table.
 func (MinuteDevices) TableName() string { return "analytics_minute_devices" }
+
+// HourCount is a per-hour counter.
+type HourCount struct {
+	AccountID string
+	ProductID string
+	Hour      int64
+	Kind      Kind
+	Result    string
+	Count     int64
+}
+
+// TableName is the counters' table.
+func (HourCount) TableName() string { return "analytics_hours" }
+
+// HourDevices is one writer's devices of an hour along a dimension ("" for
+// all; version, platform) and its value.
+type HourDevices struct {
+	AccountID string
+	ProductID string
+	Hour      int64
+	Dim       string
+	Value     string
+	Writer    string
+	Devices   []byte
+}
+
+// TableName is the sets' table.
+func (HourDevices) TableName() string { return "analytics_hour_devices" }
 
 // DayCount is a per-day counter of a kind along one dimension (result,
 // license, release, artifact) and its value.
@@ -69,13 +102,15 @@ func (DayDevices) TableName() string { return "analytics_day_devices" }
 type Batch struct {
 	Minutes       []MinuteCount
 	MinuteDevices []MinuteDevices
+	Hours         []HourCount
+	HourDevices   []HourDevices
 	Days          []DayCount
 	DayDevices    []DayDevices
 }
 
 // Len is how many rows the batch writes.
 func (b *Batch) Len() int {
-	return len(b.Minutes) + len(b.MinuteDevices) + len(b.Days) + len(b.DayDevices)
+	return len(b.Minutes) + len(b.MinuteDevices) + len(b.Hours) + len(b.HourDevices) + len(b.Days) + len(b.DayDevices)
 }
 
 // Store keeps the analytics tables.
@@ -119,6 +154,12 @@ func (s *Store) Write(ctx context.Context, b *Batch) error {
 			{len(b.MinuteDevices), func(q *gorm.DB) *gorm.DB {
 				return q.Clauses(replace("account_id", "product_id", "minute", "writer")).CreateInBatches(b.MinuteDevices, rowsPerStatement)
 			}},
+			{len(b.Hours), func(q *gorm.DB) *gorm.DB {
+				return q.Clauses(add("analytics_hours", "account_id", "product_id", "hour", "kind", "result")).CreateInBatches(b.Hours, rowsPerStatement)
+			}},
+			{len(b.HourDevices), func(q *gorm.DB) *gorm.DB {
+				return q.Clauses(replace("account_id", "product_id", "dim", "hour", "value", "writer")).CreateInBatches(b.HourDevices, rowsPerStatement)
+			}},
 			{len(b.Days), func(q *gorm.DB) *gorm.DB {
 				return q.Clauses(add("analytics_days", "account_id", "product_id", "dim", "day", "kind", "value")).CreateInBatches(b.Days, rowsPerStatement)
 			}},
@@ -145,15 +186,20 @@ const DefaultRetention = 400 * 24 * time.Hour
 // RealtimeKeep is how long per-minute rows are kept.
 const RealtimeKeep = 48 * time.Hour
 
+// HourlyKeep is how long per-hour rows are kept: days in another offset
+// than UTC (Nucleus's utcOffset) are made of them.
+const HourlyKeep = 35 * 24 * time.Hour
+
 // pruneBatch bounds the rows one prune statement deletes.
 const pruneBatch = 5000
 
-// Prune deletes per-minute rows older than RealtimeKeep and per-day rows
+// Prune deletes per-minute rows older than RealtimeKeep, per-hour rows
+// older than HourlyKeep and per-day rows
 // older than retention, a bounded batch of each table per call; every
 // replica may run it at once (deleting what another deleted is a no-op).
 // It returns how many rows went.
 func (s *Store) Prune(ctx context.Context, retention time.Duration, now time.Time) (int64, error) {
-	minute := Minute(now.Add(-RealtimeKeep))
+	minute, hour := Minute(now.Add(-RealtimeKeep)), Hour(now.Add(-HourlyKeep))
 	day := Day(now.Add(-retention))
 	var total int64
 	for _, t := range []struct {
@@ -163,6 +209,8 @@ func (s *Store) Prune(ctx context.Context, retention time.Duration, now time.Tim
 	}{
 		{"analytics_minutes", "minute", minute, "account_id, product_id, minute, kind, result"},
 		{"analytics_minute_devices", "minute", minute, "account_id, product_id, minute, writer"},
+		{"analytics_hours", "hour", hour, "account_id, product_id, hour, kind, result"},
+		{"analytics_hour_devices", "hour", hour, "account_id, product_id, dim, hour, value, writer"},
 		{"analytics_days", "day", day, "account_id, product_id, dim, day, kind, value"},
 		{"analytics_day_devices", "day", day, "account_id, product_id, dim, day, value, writer"},
 	} {
@@ -194,13 +242,23 @@ type Counts struct {
 // MinuteCounts sums the per-minute counters of f's minutes by minute, kind
 // and result.
 func (s *Store) MinuteCounts(ctx context.Context, f Filter) ([]Counts, error) {
+	return s.unitCounts(ctx, &MinuteCount{}, "minute", f)
+}
+
+// HourCounts sums the per-hour counters of f's hours by hour, kind and
+// result.
+func (s *Store) HourCounts(ctx context.Context, f Filter) ([]Counts, error) {
+	return s.unitCounts(ctx, &HourCount{}, "hour", f)
+}
+
+func (s *Store) unitCounts(ctx context.Context, model any, unit string, f Filter) ([]Counts, error) {
 	var out []Counts
-	q := s.db.Conn(ctx).Model(&MinuteCount{}).Select("minute AS unit, kind, result AS value, SUM(count) AS count").
-		Where("account_id = ? AND minute BETWEEN ? AND ?", f.AccountID, f.From, f.To)
+	q := s.db.Conn(ctx).Model(model).Select(unit+" AS unit, kind, result AS value, SUM(count) AS count").
+		Where("account_id = ? AND "+unit+" BETWEEN ? AND ?", f.AccountID, f.From, f.To)
 	if f.ProductID != "" {
 		q = q.Where("product_id = ?", f.ProductID)
 	}
-	err := q.Group("minute, kind, result").Order("minute, kind, result").Scan(&out).Error
+	err := q.Group(unit + ", kind, result").Order(unit + ", kind, result").Scan(&out).Error
 	return out, database.Error(err)
 }
 
@@ -261,29 +319,154 @@ func (s *Store) MinuteDevicesIn(ctx context.Context, f Filter) (*Set, error) {
 // ""), and merged from every row for the other dimensions (where product
 // "" holds the signals of no known product).
 func (s *Store) DayDevicesIn(ctx context.Context, f Filter, dim string) (byDay []Sets, total map[string]*Set, err error) {
+	return s.devicesIn(ctx, &DayDevices{}, "day", f, dim, func(day int64) int64 { return day })
+}
+
+// HourDevicesIn merges the devices of f's hours along dim (as DayDevicesIn
+// does days') per bucket of hours (byBucket, bucket naming each hour's)
+// and value, and per value over the whole range (total).
+func (s *Store) HourDevicesIn(ctx context.Context, f Filter, dim string, bucket func(hour int64) int64) (byBucket []Sets, total map[string]*Set, err error) {
+	return s.devicesIn(ctx, &HourDevices{}, "hour", f, dim, bucket)
+}
+
+func (s *Store) devicesIn(ctx context.Context, model any, unit string, f Filter, dim string, bucket func(int64) int64) ([]Sets, map[string]*Set, error) {
 	var rows []setRow
-	q := s.db.Conn(ctx).Model(&DayDevices{}).Select("day AS unit, value, devices").
-		Where("account_id = ? AND dim = ? AND day BETWEEN ? AND ?", f.AccountID, dim, f.From, f.To)
+	q := s.db.Conn(ctx).Model(model).Select(unit+" AS unit, value, devices").
+		Where("account_id = ? AND dim = ? AND "+unit+" BETWEEN ? AND ?", f.AccountID, dim, f.From, f.To)
 	if f.ProductID != "" || dim == DimAll {
 		q = q.Where("product_id = ?", f.ProductID)
 	}
-	if err := q.Order("day, value").Scan(&rows).Error; err != nil {
+	if err := q.Scan(&rows).Error; err != nil {
 		return nil, nil, database.Error(err)
 	}
-	total = map[string]*Set{}
+	type at struct {
+		unit  int64
+		value string
+	}
+	merged, total := map[at]*Set{}, map[string]*Set{}
 	for _, r := range rows {
 		var one Set
 		if err := one.UnmarshalBinary(r.Devices); err != nil {
 			return nil, nil, err
 		}
-		if n := len(byDay); n == 0 || byDay[n-1].Unit != r.Unit || byDay[n-1].Value != r.Value {
-			byDay = append(byDay, Sets{Unit: r.Unit, Value: r.Value})
+		k := at{bucket(r.Unit), r.Value}
+		if merged[k] == nil {
+			merged[k] = &Set{}
 		}
-		byDay[len(byDay)-1].Set.Merge(&one)
+		merged[k].Merge(&one)
 		if total[r.Value] == nil {
 			total[r.Value] = &Set{}
 		}
 		total[r.Value].Merge(&one)
 	}
-	return byDay, total, nil
+	out := make([]Sets, 0, len(merged))
+	for k, set := range merged {
+		out = append(out, Sets{Unit: k.unit, Value: k.value, Set: *set})
+	}
+	slices.SortFunc(out, func(a, b Sets) int { return cmp.Or(cmp.Compare(a.Unit, b.Unit), strings.Compare(a.Value, b.Value)) })
+	return out, total, nil
+}
+
+// Inventory counts what an account holds now: licenses, machines, or users
+// of role user (Keygen's gauges of the same names).
+func (s *Store) Inventory(ctx context.Context, accountID, what string) (int64, error) {
+	var n int64
+	q := s.db.Conn(ctx).Table(what).Where("account_id = ?", accountID)
+	if what == "users" {
+		q = q.Where("role = ?", access.RoleUser)
+	}
+	return n, database.Error(q.Count(&n).Error)
+}
+
+// activeLicensesSQL selects the account's active licenses as Keygen's
+// licensed-user count takes them: not owned by a banned user, and created,
+// validated, checked out or checked in since the time given.
+const activeLicensesSQL = `SELECT l.id, l.owner_id FROM licenses l LEFT JOIN users o ON o.id = l.owner_id
+	WHERE l.account_id = @account AND o.banned_at IS NULL AND (l.created_at >= @since OR l.last_validated_at >= @since
+	OR l.last_check_out_at >= @since OR l.last_check_in_at >= @since)`
+
+// ActiveLicensedUsers is Keygen's licensed-user count (its alus gauge):
+// the account's active licenses (see activeLicensesSQL) without any user,
+// plus the distinct users owning or holding one.
+func (s *Store) ActiveLicensedUsers(ctx context.Context, accountID string, since time.Time) (int64, error) {
+	var n int64
+	err := s.db.Conn(ctx).Raw(`WITH active AS (`+activeLicensesSQL+`)
+		SELECT (SELECT COUNT(*) FROM active a WHERE a.owner_id IS NULL AND NOT EXISTS (SELECT 1 FROM license_users lu WHERE lu.license_id = a.id))
+		+ (SELECT COUNT(*) FROM (SELECT owner_id AS user_id FROM active WHERE owner_id IS NOT NULL
+			UNION SELECT lu.user_id FROM license_users lu JOIN active a ON a.id = lu.license_id) u)`,
+		sql.Named("account", accountID), sql.Named("since", since.UTC())).Scan(&n).Error
+	return n, database.Error(err)
+}
+
+// KindInventory marks the per-day rows of what accounts held (dim
+// DimInventory, value the metric: licenses, machines, users, alus), the
+// day's last snapshot (Keygen's nightly sparks).
+const (
+	KindInventory Kind = "inventory"
+	DimInventory       = "inventory"
+)
+
+// inventorySQL counts every account's holdings of a metric, for the
+// accounts holding any.
+var inventorySQL = map[string]string{
+	"licenses": "SELECT account_id, COUNT(*) AS count FROM licenses GROUP BY account_id",
+	"machines": "SELECT account_id, COUNT(*) AS count FROM machines GROUP BY account_id",
+	"users":    "SELECT account_id, COUNT(*) AS count FROM users WHERE role = 'user' GROUP BY account_id",
+}
+
+// SnapshotInventory writes what every account holds now as the day's
+// inventory rows (replacing the day's earlier snapshot): its licenses,
+// machines, users of role user, and active licensed users (activity since
+// alusSince). It returns how many rows it wrote.
+func (s *Store) SnapshotInventory(ctx context.Context, now, alusSince time.Time) (int, error) {
+	type held struct {
+		AccountID string
+		Count     int64
+	}
+	var rows []DayCount
+	for _, metric := range []string{"licenses", "machines", "users"} {
+		var counts []held
+		if err := s.db.Conn(ctx).Raw(inventorySQL[metric]).Scan(&counts).Error; err != nil {
+			return 0, database.Error(err)
+		}
+		for _, c := range counts {
+			rows = append(rows, DayCount{AccountID: c.AccountID, Day: Day(now), Kind: KindInventory, Dim: DimInventory, Value: metric, Count: c.Count})
+		}
+	}
+	var accounts []string
+	if err := s.db.Conn(ctx).Raw("SELECT DISTINCT account_id FROM licenses").Scan(&accounts).Error; err != nil {
+		return 0, database.Error(err)
+	}
+	for _, a := range accounts {
+		n, err := s.ActiveLicensedUsers(ctx, a, alusSince)
+		if err != nil {
+			return 0, err
+		}
+		rows = append(rows, DayCount{AccountID: a, Day: Day(now), Kind: KindInventory, Dim: DimInventory, Value: "alus", Count: n})
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	err := s.db.Conn(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "account_id"}, {Name: "product_id"}, {Name: "dim"}, {Name: "day"}, {Name: "kind"}, {Name: "value"}},
+		DoUpdates: clause.AssignmentColumns([]string{"count"}),
+	}).CreateInBatches(rows, rowsPerStatement).Error
+	return len(rows), database.Error(err)
+}
+
+// DayTally is a count on a UTC day (2006-01-02).
+type DayTally struct {
+	Day   string
+	Count int64
+}
+
+// Expirations counts an account's licenses expiring in [since, until) by
+// UTC day.
+func (s *Store) Expirations(ctx context.Context, accountID string, since, until time.Time) ([]DayTally, error) {
+	var out []DayTally
+	day := s.db.UTCDate("expiry")
+	err := s.db.Conn(ctx).Table("licenses").Select(day+" AS day, COUNT(*) AS count").
+		Where("account_id = ? AND expiry >= ? AND expiry < ?", accountID, since.UTC(), until.UTC()).
+		Group(day).Order("day").Scan(&out).Error
+	return out, database.Error(err)
 }

@@ -19,6 +19,9 @@ func (a *App) openAnalytics() {
 		a.Config.AnalyticsRetention = analytics.DefaultRetention
 	}
 	a.Analytics = analytics.NewService(store, a.Products, analyticsLicenses{a.Licenses}, a.Config.AnalyticsRetention, time.Now)
+	if a.RequestLog != nil {
+		a.Analytics.ReadRequestsFrom(a.RequestLog)
+	}
 	a.Usage = analytics.Discard{}
 	if a.Config.Analytics {
 		a.usageBuffer = analytics.NewBuffer(store, analytics.Options{Logger: a.Logger})

@@ -230,13 +230,16 @@ func OpenDatabase(ctx context.Context, cfg config.Config) (*database.DB, error) 
 }
 
 // Instrument makes the app's metrics: the database pool and statements from
-// now on, and the API and background passes that Server and RunJobs start
+// now on, the usage analytics buffer, and the API and background passes that Server and RunJobs start
 // after it. version is the build's.
 func (a *App) Instrument(version string) (*metrics.Metrics, error) {
 	m := metrics.New(version)
 	m.WatchPool(a.DB.SQL, string(a.DB.Engine))
 	if err := a.DB.ObserveStatements(m.Statement); err != nil {
 		return nil, err
+	}
+	if a.usageBuffer != nil {
+		m.WatchUsage(a.usageBuffer)
 	}
 	a.Metrics = m
 	return m, nil
@@ -290,6 +293,12 @@ func (a *App) RunJobs(ctx context.Context) {
 		})
 	}
 	jobs.Go(func() { a.every(ctx, time.Hour, "prune_analytics", a.pruneAnalytics) })
+	jobs.Go(func() {
+		a.every(ctx, time.Hour, "snapshot_analytics_inventory", func(ctx context.Context) error {
+			_, err := a.Analytics.SnapshotInventory(ctx)
+			return err
+		})
+	})
 	jobs.Go(func() {
 		a.every(ctx, time.Hour, "prune_sessions", func(ctx context.Context) error {
 			_, err := a.Sessions.Prune(ctx, time.Now())

@@ -187,6 +187,12 @@ func TestServeMetricsAfterTraffic(t *testing.T) {
 			if got := s.value("relkey_database_statement_duration_seconds", "kind", "query"); got < 1 {
 				t.Errorf("query statements timed %v times", got)
 			}
+			if got := s.value("relkey_analytics_signals_shed_total"); got != 0 {
+				t.Errorf("shed usage signals = %v, want a 0 series", got)
+			}
+			if got := s.value("relkey_analytics_buffer_depth"); got < 0 {
+				t.Errorf("usage buffer depth = %v, want a series", got)
+			}
 			if got := s.value("relkey_build_info", "version", version(), "go_version", runtime.Version()); got != 1 {
 				t.Errorf("build info = %v", got)
 			}

@@ -174,3 +174,12 @@ func sqliteDSN(path string, budget time.Duration) string {
 	q.Set("_inttotime", "0")
 	return "file:" + path + "?" + q.Encode()
 }
+
+// UTCDate is the SQL expression of a timestamp column's UTC date, as
+// 2006-01-02 text, on the engine.
+func (db *DB) UTCDate(column string) string {
+	if db.Engine == Postgres {
+		return "to_char(" + column + " AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+	}
+	return "date(" + column + ")"
+}

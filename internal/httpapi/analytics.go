@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/relkey/relkey/internal/access"
+	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/analytics"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/artifact"
@@ -129,11 +131,7 @@ func (s *Server) analyticsLayouts() {
 		g.GET("/analytics", s.nucleusDaily)
 		g.GET("/analytics/realtime", s.nucleusRealtime)
 	}
-	k := s.echo.Group("/-/accounts/:account/analytics", s.negotiate, s.resolveAccount, s.sign, s.apiVersion, s.authenticate)
-	k.GET("/events/:event", s.keygenEvents)
-	k.GET("/gauges/validations", s.keygenValidationGauge)
-	k.GET("/sparks/validations", s.keygenValidationSparks)
-	k.GET("/leaderboards/:leaderboard", s.keygenLeaderboard)
+	s.keygenRoutes(s.echo.Group("/-/accounts/:account/analytics", s.negotiate, s.resolveAccount, s.sign, s.apiVersion, s.authenticate))
 }
 
 // analyticsDoc renders a read as one JSON:API resource of type analytics.
@@ -259,8 +257,8 @@ func (s *Server) nucleusRealtime(c echo.Context) error {
 }
 
 // nucleusDaily reads Nucleus's start and end timestamps (unix seconds, or
-// milliseconds as JavaScript's Date.now) and utcOffset (minutes, checked;
-// relkey's days are UTC).
+// milliseconds as JavaScript's Date.now) and utcOffset (minutes east of
+// UTC, -1440 to 1440; default 0): the days are the offset's.
 func (s *Server) nucleusDaily(c echo.Context) error {
 	var at [2]time.Time
 	for i, param := range []string{"start", "end"} {
@@ -273,28 +271,38 @@ func (s *Server) nucleusDaily(c echo.Context) error {
 		}
 		at[i] = time.Unix(n, 0).UTC()
 	}
+	var offset int
 	if raw := c.QueryParam("utcOffset"); raw != "" {
-		if n, err := strconv.Atoi(raw); err != nil || n < -24*60 || n > 24*60 {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < -24*60 || n > 24*60 {
 			return apperr.AtParameter(apperr.Invalid, "PARAMETERS_INVALID", "utcOffset must be minutes, -1440 to 1440", "utcOffset")
 		}
+		offset = n
 	}
-	out, err := s.Analytics.NucleusDaily(c.Request().Context(), principalOf(c), tenantOf(c), c.Param("product"), at[0], at[1])
+	out, err := s.Analytics.NucleusDaily(c.Request().Context(), principalOf(c), tenantOf(c), c.Param("product"), at[0], at[1], time.Duration(offset)*time.Minute)
 	if err != nil {
 		return err
 	}
 	return c.JSON(200, out)
 }
 
-// keygenRange reads Keygen's date[start] and date[end] (dates).
+// keygenRange reads Keygen's date[start] and date[end] (dates, both or
+// neither).
 func keygenRange(c echo.Context) (analytics.DateRange, error) {
 	var r analytics.DateRange
+	raw := map[string]string{"date[start]": c.QueryParam("date[start]"), "date[end]": c.QueryParam("date[end]")}
 	for param, at := range map[string]*time.Time{"date[start]": &r.Start, "date[end]": &r.End} {
-		if raw := c.QueryParam(param); raw != "" {
-			t, err := parseDay(raw)
+		if raw[param] != "" {
+			t, err := parseDay(raw[param])
 			if err != nil {
 				return r, apperr.AtParameter(apperr.Invalid, "PARAMETERS_INVALID", param+" must be a date", param)
 			}
 			*at = t
+		}
+	}
+	for param, other := range map[string]string{"date[start]": "date[end]", "date[end]": "date[start]"} {
+		if raw[param] == "" && raw[other] != "" {
+			return r, apperr.AtParameter(apperr.Invalid, "PARAMETER_MISSING", "is missing", param)
 		}
 	}
 	return r, nil
@@ -309,68 +317,87 @@ func keygenLicense(c echo.Context) (string, error) {
 	return id, nil
 }
 
-// keygenData renders Keygen's analytics document: {"data": [...]}.
-func (s *Server) keygenData(c echo.Context, data any) error {
-	return s.render(c, 200, map[string]any{"data": data})
+// keygenLimit reads a leaderboard's ?limit= (1 to 100, default 10).
+func keygenLimit(c echo.Context) (int, error) {
+	raw := c.QueryParam("limit")
+	if raw == "" {
+		return 10, nil
+	}
+	n, err := strconv.Atoi(raw)
+	switch {
+	case err != nil:
+		return 0, apperr.AtParameter(apperr.Invalid, "PARAMETERS_INVALID", "must be an integer", "limit")
+	case n > analytics.MaxLeaderboard:
+		return 0, apperr.AtParameter(apperr.Invalid, "LIMIT_INVALID", "must be less than or equal to "+strconv.Itoa(analytics.MaxLeaderboard), "limit")
+	case n < 1:
+		return 0, apperr.AtParameter(apperr.Invalid, "LIMIT_INVALID", "must be greater than or equal to 1", "limit")
+	}
+	return n, nil
 }
 
-func (s *Server) keygenEvents(c echo.Context) error {
-	r, err := keygenRange(c)
-	if err != nil {
-		return err
+// keygenRead answers a Keygen dashboard call: read gets the request's
+// context, bearer and account and its date range, and its answer is
+// rendered as Keygen's analytics document, {"data": [...]}.
+func (s *Server) keygenRead(read func(ctx context.Context, who *access.Principal, t *account.Tenant, c echo.Context, r analytics.DateRange) (any, error)) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r, err := keygenRange(c)
+		if err != nil {
+			return err
+		}
+		out, err := read(c.Request().Context(), principalOf(c), tenantOf(c), c, r)
+		if err != nil {
+			return err
+		}
+		return s.render(c, 200, map[string]any{"data": out})
 	}
-	out, err := s.Analytics.EventSeries(c.Request().Context(), principalOf(c), tenantOf(c), c.Param("event"), r)
-	if err != nil {
-		return err
-	}
-	return s.keygenData(c, out)
 }
 
-func (s *Server) keygenValidationGauge(c echo.Context) error {
-	license, err := keygenLicense(c)
-	if err != nil {
-		return err
+// keygenRoutes registers Keygen's dashboard calls on g.
+func (s *Server) keygenRoutes(g *echo.Group) {
+	g.GET("/events/:event", s.keygenRead(func(ctx context.Context, who *access.Principal, t *account.Tenant, c echo.Context, r analytics.DateRange) (any, error) {
+		return s.Analytics.EventSeries(ctx, who, t, c.Param("event"), r, false)
+	}))
+	g.GET("/sparks/events/:event", s.keygenRead(func(ctx context.Context, who *access.Principal, t *account.Tenant, c echo.Context, r analytics.DateRange) (any, error) {
+		return s.Analytics.EventSeries(ctx, who, t, c.Param("event"), r, true)
+	}))
+	g.GET("/gauges/events/:event", s.keygenRead(func(ctx context.Context, who *access.Principal, t *account.Tenant, c echo.Context, _ analytics.DateRange) (any, error) {
+		return s.Analytics.EventGauge(ctx, who, t, c.Param("event"))
+	}))
+	// The validations' gauge (today) and sparks, of a ?license= or all.
+	validations := func(sparks bool) echo.HandlerFunc {
+		return s.keygenRead(func(ctx context.Context, who *access.Principal, t *account.Tenant, c echo.Context, r analytics.DateRange) (any, error) {
+			license, err := keygenLicense(c)
+			switch {
+			case err != nil:
+				return nil, err
+			case sparks:
+				return s.Analytics.ValidationSparks(ctx, who, t, r, license)
+			}
+			return s.Analytics.ValidationGauge(ctx, who, t, license)
+		})
 	}
-	out, err := s.Analytics.ValidationGauge(c.Request().Context(), principalOf(c), tenantOf(c), license)
-	if err != nil {
-		return err
-	}
-	return s.keygenData(c, out)
-}
-
-func (s *Server) keygenValidationSparks(c echo.Context) error {
-	license, err := keygenLicense(c)
-	if err != nil {
-		return err
-	}
-	r, err := keygenRange(c)
-	if err != nil {
-		return err
-	}
-	out, err := s.Analytics.ValidationSparks(c.Request().Context(), principalOf(c), tenantOf(c), r, license)
-	if err != nil {
-		return err
-	}
-	return s.keygenData(c, out)
-}
-
-// keygenLeaderboard answers the licenses leaderboard; Keygen's others (ips,
-// urls, user agents) count requests relkey's signals do not hold.
-func (s *Server) keygenLeaderboard(c echo.Context) error {
-	if c.Param("leaderboard") != "licenses" {
-		return apperr.New(apperr.NotFound, "NOT_FOUND", "The requested endpoint was not found (or you do not have permission to access it)")
-	}
-	r, err := keygenRange(c)
-	if err != nil {
-		return err
-	}
-	limit, err := analyticsLimit(c)
-	if err != nil {
-		return err
-	}
-	out, err := s.Analytics.LicenseLeaderboard(c.Request().Context(), principalOf(c), tenantOf(c), r, limit)
-	if err != nil {
-		return err
-	}
-	return s.keygenData(c, out)
+	g.GET("/gauges/validations", validations(false))
+	g.GET("/gauges/:metric", s.keygenRead(func(ctx context.Context, who *access.Principal, t *account.Tenant, c echo.Context, _ analytics.DateRange) (any, error) {
+		return s.Analytics.Gauge(ctx, who, t, c.Param("metric"))
+	}))
+	g.GET("/sparks/validations", validations(true))
+	g.GET("/sparks/:metric", s.keygenRead(func(ctx context.Context, who *access.Principal, t *account.Tenant, c echo.Context, r analytics.DateRange) (any, error) {
+		return s.Analytics.InventorySparks(ctx, who, t, c.Param("metric"), r)
+	}))
+	g.GET("/sparks/requests", s.keygenRead(func(ctx context.Context, who *access.Principal, t *account.Tenant, _ echo.Context, r analytics.DateRange) (any, error) {
+		return s.Analytics.RequestSeries(ctx, who, t, r, true)
+	}))
+	g.GET("/usage", s.keygenRead(func(ctx context.Context, who *access.Principal, t *account.Tenant, _ echo.Context, r analytics.DateRange) (any, error) {
+		return s.Analytics.RequestSeries(ctx, who, t, r, false)
+	}))
+	g.GET("/leaderboards/:leaderboard", s.keygenRead(func(ctx context.Context, who *access.Principal, t *account.Tenant, c echo.Context, r analytics.DateRange) (any, error) {
+		limit, err := keygenLimit(c)
+		if err != nil {
+			return nil, err
+		}
+		return s.Analytics.Leaderboard(ctx, who, t, c.Param("leaderboard"), r, limit)
+	}))
+	g.GET("/heatmaps/:heatmap", s.keygenRead(func(ctx context.Context, who *access.Principal, t *account.Tenant, c echo.Context, r analytics.DateRange) (any, error) {
+		return s.Analytics.Heatmap(ctx, who, t, c.Param("heatmap"), r)
+	}))
 }

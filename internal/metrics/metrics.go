@@ -1,6 +1,7 @@
 // Package metrics is relkey's Prometheus instrumentation: API requests by
 // route pattern, method and status, the database pool and statement
-// latency, background passes, rate-limit refusals and build info, served in
+// latency, background passes, rate-limit refusals, the usage analytics
+// buffer and build info, served in
 // the Prometheus text format on a listener of its own
 // (RELKEY_METRICS_LISTEN). Nothing is registered globally: each Metrics has
 // its own registry.
@@ -105,6 +106,26 @@ func (m *Metrics) WatchPool(db *sql.DB, engine string) {
 func (m *Metrics) Statement(kind string) func(time.Duration) {
 	observer := m.statements.WithLabelValues(kind)
 	return func(took time.Duration) { observer.Observe(took.Seconds()) }
+}
+
+// UsageBuffer is what the usage analytics buffer tells of its load
+// (*analytics.Buffer).
+type UsageBuffer interface {
+	// Dropped is how many signals a full queue shed since the start.
+	Dropped() int64
+	// Depth is how many signals are queued, not yet aggregated.
+	Depth() int
+}
+
+// WatchUsage publishes the usage analytics buffer's shed signals
+// (relkey_analytics_signals_shed_total) and queue depth
+// (relkey_analytics_buffer_depth), read at each scrape.
+func (m *Metrics) WatchUsage(b UsageBuffer) {
+	m.registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: Namespace, Subsystem: "analytics", Name: "signals_shed_total",
+			Help: "Usage signals a full analytics queue shed."}, func() float64 { return float64(b.Dropped()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Subsystem: "analytics", Name: "buffer_depth",
+			Help: "Usage signals queued, not yet aggregated."}, func() float64 { return float64(b.Depth()) }))
 }
 
 // Refused counts a request refused by the rate limit called limit.

@@ -175,6 +175,35 @@ func TestRefusalsAndStatements(t *testing.T) {
 	}
 }
 
+// usageBuffer is a usage analytics buffer at a given load.
+type usageBuffer struct {
+	dropped int64
+	depth   int
+}
+
+func (b *usageBuffer) Dropped() int64 { return b.dropped }
+func (b *usageBuffer) Depth() int     { return b.depth }
+
+// TestUsageBufferIsReadAtEachScrape: the shed counter and the depth gauge
+// follow the buffer between scrapes.
+func TestUsageBufferIsReadAtEachScrape(t *testing.T) {
+	m := New("test")
+	b := &usageBuffer{}
+	m.WatchUsage(b)
+	for _, load := range []usageBuffer{{0, 0}, {dropped: 3, depth: 65536}, {dropped: 10, depth: 12}} {
+		*b = load
+		body := scrape(t, m)
+		for _, line := range []string{
+			"relkey_analytics_signals_shed_total " + strconv.FormatInt(load.dropped, 10),
+			"relkey_analytics_buffer_depth " + strconv.Itoa(load.depth),
+		} {
+			if !strings.Contains(body, line+"\n") {
+				t.Errorf("scrape has no %q", line)
+			}
+		}
+	}
+}
+
 // TestConcurrentFirstSightingsCountExactly: routes and statuses first seen
 // by many requests at once are resolved once and lose no count.
 func TestConcurrentFirstSightingsCountExactly(t *testing.T) {
@@ -213,6 +242,7 @@ func TestREADMEListsEverySeries(t *testing.T) {
 	m.Refused("a_limit")
 	m.Statement("query")(time.Millisecond)
 	m.route("GET", "/").observe(200, time.Millisecond)
+	m.WatchUsage(&usageBuffer{})
 	families, err := m.registry.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +256,7 @@ func TestREADMEListsEverySeries(t *testing.T) {
 			}
 		}
 	}
-	if listed != 8 {
-		t.Errorf("%d relkey series gathered, want all 8 of them", listed)
+	if listed != 10 {
+		t.Errorf("%d relkey series gathered, want all 10 of them", listed)
 	}
 }

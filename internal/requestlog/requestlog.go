@@ -174,3 +174,59 @@ func (l *Log) Prune(ctx context.Context, retention time.Duration, now time.Time)
 		l.db.Conn(ctx).Model(&Entry{}).Select("id").Where("created_at < ?", now.Add(-retention).UTC()).Limit(1000)).Delete(&Entry{})
 	return res.RowsAffected, database.Error(res.Error)
 }
+
+// DayStatus is how many of an account's requests answered with a status on
+// a UTC day (2006-01-02).
+type DayStatus struct {
+	Day    string
+	Status int
+	Count  int64
+}
+
+// StatusesByDay counts an account's requests of [since, until) by UTC day
+// and status.
+func (l *Log) StatusesByDay(ctx context.Context, accountID string, since, until time.Time) ([]DayStatus, error) {
+	var out []DayStatus
+	day := l.db.UTCDate("created_at")
+	err := l.db.Conn(ctx).Model(&Entry{}).Select(day+" AS day, status, COUNT(*) AS count").
+		Where("account_id = ? AND created_at >= ? AND created_at < ?", accountID, since.UTC(), until.UTC()).
+		Group(day + ", status").Order("day, status").Scan(&out).Error
+	return out, database.Error(err)
+}
+
+// Field is what requests are ranked by.
+type Field string
+
+// The fields requests are ranked by: the client's address, the method and
+// route pattern ("POST /v1/accounts/:account/licenses/actions/validate-key"),
+// the User-Agent.
+const (
+	ByIP        Field = "ip"
+	ByRoute     Field = "route"
+	ByUserAgent Field = "user-agent"
+)
+
+// fieldColumns are each field's SQL expression and the condition that it
+// has a value.
+var fieldColumns = map[Field]struct{ expr, present string }{
+	ByIP:        {"ip", "ip <> ''"},
+	ByRoute:     {"method || ' ' || path", "method <> '' AND path <> ''"},
+	ByUserAgent: {"user_agent", "user_agent <> ''"},
+}
+
+// Tally is how many requests shared a value.
+type Tally struct {
+	Value string
+	Count int64
+}
+
+// Top ranks an account's requests of [since, until) by a field, most
+// first (ties by value), skipping empty values; at most limit.
+func (l *Log) Top(ctx context.Context, accountID string, by Field, since, until time.Time, limit int) ([]Tally, error) {
+	column := fieldColumns[by]
+	var out []Tally
+	err := l.db.Conn(ctx).Model(&Entry{}).Select(column.expr+" AS value, COUNT(*) AS count").
+		Where("account_id = ? AND created_at >= ? AND created_at < ?", accountID, since.UTC(), until.UTC()).
+		Where(column.present).Group(column.expr).Order("count DESC, value").Limit(limit).Scan(&out).Error
+	return out, database.Error(err)
+}

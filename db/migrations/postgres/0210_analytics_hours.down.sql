@@ -1,0 +1,2 @@
+DROP TABLE analytics_hour_devices;
+DROP TABLE analytics_hours;
