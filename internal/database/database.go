@@ -65,6 +65,8 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		dialector gorm.Dialector
 		engine    Engine
 		dsn       string
+		// sqlitePool is SQLite's pool, which GORM sees as a sharedPool.
+		sqlitePool *sql.DB
 	)
 	if opts.URL != "" {
 		var err error
@@ -82,7 +84,11 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 			f.Close()
 		}
 		dsn = sqliteDSN(opts.SQLitePath, budget)
-		engine, dialector = SQLite, sqlite.Open(dsn)
+		var err error
+		if sqlitePool, err = sql.Open(sqlite.DriverName, dsn); err != nil {
+			return nil, fmt.Errorf("database: %w", err)
+		}
+		engine, dialector = SQLite, sqlite.New(sqlite.Config{DSN: dsn, Conn: sharedPool{sqlitePool}})
 	}
 	gormConfig := &gorm.Config{
 		Logger:                 logger.Discard,
@@ -102,6 +108,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		g, err = gorm.Open(dialector, gormConfig)
 	}
 	if err != nil {
+		if sqlitePool != nil {
+			sqlitePool.Close()
+		}
 		return nil, fmt.Errorf("database: open %s: %w", engine, err)
 	}
 	sqlDB, err := g.DB()
