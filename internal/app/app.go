@@ -170,7 +170,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Releases = release.NewService(releaseStore, a.Products, a.Packages, a.Licenses, a.Entitlements, catalogStore, a.Outbox, a.Validated)
 	a.Downloads = release.NewDownloadTally(releaseStore, logger)
 	artifactStore := artifact.NewStore(db, releaseStore, a.Downloads)
-	a.Artifacts = artifact.NewService(artifactStore, a.Releases, a.Licenses, catalogStore, a.Storage, a.Local != nil).Recording(a.Outbox, a.Validated)
+	a.Artifacts = artifact.NewService(artifactStore, a.Releases, a.Licenses, catalogStore, a.Storage, a.Local != nil).Recording(a.Outbox, a.Validated).Logging(logger)
 	// Feeds publish the upgrades they offer; they are recorded as the
 	// upgrade route's are, off the request path.
 	a.Events.Subscribe(func(_ context.Context, e event.Event) {

@@ -91,6 +91,20 @@ func Contract(t *testing.T, store storage.Store, resolve func(*url.URL) *url.URL
 		expectRefused(t, "GET", resolve(short), content)
 	})
 
+	copied := key + ".copy"
+	if err := store.Copy(ctx, key, copied); err != nil {
+		t.Fatalf("Copy: %v", err)
+	}
+	if data, err := store.Read(ctx, copied, int64(len(content))); err != nil || !bytes.Equal(data, content) {
+		t.Fatalf("Read of the copy: %d bytes, %v; want the exact %d bytes", len(data), err, len(content))
+	}
+	if err := store.Copy(ctx, key+".missing", copied); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("Copy of a missing object: %v, want ErrNotFound", err)
+	}
+	if err := store.Delete(ctx, copied); err != nil {
+		t.Fatal(err)
+	}
+
 	if err := store.Delete(ctx, key); err != nil {
 		t.Fatal(err)
 	}
