@@ -110,3 +110,43 @@ func TestTwoReplicasBehaveAsOne(t *testing.T) {
 		}
 	}
 }
+
+// TestOneFingerprintOnManyLicensesDoesNotQueue: while an activation of a
+// fingerprint holds its locks, the same fingerprint activates on another
+// license at once (per-license uniqueness needs only each license's row;
+// before, every activation of a fingerprint in the account queued behind
+// the others), and on the held license it is refused without queueing
+// once taken.
+func TestOneFingerprintOnManyLicensesDoesNotQueue(t *testing.T) {
+	t.Parallel()
+	for _, b := range testenv.Backends(t) {
+		if !b.Postgres {
+			continue // SQLite's write transactions are serial by design
+		}
+		e := newEnv(t, b)
+		held, _ := e.licensed(`"name":"Held","floating":true,"maxMachines":5,"authenticationStrategy":"LICENSE"`)
+		other, key := e.licensed(`"name":"Other","floating":true,"maxMachines":5,"authenticationStrategy":"LICENSE"`)
+		locked, release := make(chan struct{}), make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			done <- e.app.DB.InTx(context.Background(), func(ctx context.Context) error {
+				// What an activation of "shared" on the held license takes.
+				err := e.app.DB.Conn(ctx).Exec(`SELECT pg_advisory_xact_lock(hashtextextended(?, 0)) FROM licenses WHERE id = ? FOR UPDATE`,
+					e.acct.Account.ID+"/shared", held).Error
+				close(locked)
+				<-release
+				return err
+			})
+		}()
+		<-locked
+		start := time.Now()
+		r := e.do("POST", "/v1/accounts/acme/machines", machineBody(other, `"fingerprint":"shared"`), header{"Authorization", "License " + key})
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if r.status != 201 || time.Since(start) > 2*time.Second {
+			t.Fatalf("the fingerprint on another license: %d after %v (%s)", r.status, time.Since(start), r.body)
+		}
+	}
+}
