@@ -115,8 +115,7 @@ func TestTwoReplicasBehaveAsOne(t *testing.T) {
 // fingerprint holds its locks, the same fingerprint activates on another
 // license at once (per-license uniqueness needs only each license's row;
 // before, every activation of a fingerprint in the account queued behind
-// the others), and on the held license it is refused without queueing
-// once taken.
+// the others, and got 503 past the lock timeout).
 func TestOneFingerprintOnManyLicensesDoesNotQueue(t *testing.T) {
 	t.Parallel()
 	for _, b := range testenv.Backends(t) {

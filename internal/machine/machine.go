@@ -6,7 +6,6 @@
 package machine
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"github.com/relkey/relkey/internal/user"
@@ -298,15 +297,8 @@ func (s *Service) Activate(ctx context.Context, who *access.Principal, t *accoun
 	if err != nil {
 		return nil, nil, err
 	}
-	u := uniquenessOf(pol)
-	// A fingerprint already taken is refused before queueing for the
-	// locks: under a burst of one fingerprint, only the first activations
-	// wait their turn. Under the locks it is checked again.
-	if taken, err := s.store.FingerprintTaken(ctx, m.AccountID, u.column, u.value(m), m.Fingerprint); err != nil || taken {
-		return nil, nil, cmp.Or(err, u.taken())
-	}
 	fingerprintLock := m.Fingerprint
-	if u.column == "license_id" {
+	if uniquenessOf(pol).column == "license_id" {
 		fingerprintLock = "" // the license's row covers its own machines
 	}
 	err = s.tx.InTx(ctx, func(ctx context.Context) error {

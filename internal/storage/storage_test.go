@@ -25,7 +25,7 @@ func TestS3Contract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	storagetest.Contract(t, store, func(u *url.URL) *url.URL { c := *u; return &c })
+	storagetest.Contract(t, store, "contract/file.bin", func(u *url.URL) *url.URL { c := *u; return &c })
 }
 
 // TestS3SignsTheLength: a PUT URL presigned with a Length takes a body of

@@ -17,13 +17,13 @@ import (
 	"github.com/relkey/relkey/internal/storage"
 )
 
-// Contract runs the presigned round trip against store. resolve turns a
+// Contract runs the presigned round trip against store for an object not
+// stored yet under key (one a PUT URL may store). resolve turns a
 // presigned URL into the absolute URL a client would use.
-func Contract(t *testing.T, store storage.Store, resolve func(*url.URL) *url.URL) {
+func Contract(t *testing.T, store storage.Store, key string, resolve func(*url.URL) *url.URL) {
 	ctx := context.Background()
 	content := make([]byte, 64<<10)
 	rand.Read(content)
-	key := "contract/" + time.Now().Format("150405.000000") + "/file.bin"
 
 	if _, err := store.Stat(ctx, key); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("Stat before upload: err = %v, want ErrNotFound", err)
