@@ -27,6 +27,7 @@ import (
 	"github.com/relkey/relkey/internal/group"
 	"github.com/relkey/relkey/internal/httpapi"
 	"github.com/relkey/relkey/internal/identity"
+	"github.com/relkey/relkey/internal/joblease"
 	"github.com/relkey/relkey/internal/key"
 	"github.com/relkey/relkey/internal/keyring"
 	"github.com/relkey/relkey/internal/license"
@@ -88,6 +89,8 @@ type App struct {
 	analyticsStore *analytics.Store
 	// Mail holds the mail RunJobs sends (RELKEY_SMTP_URL); nil without SMTP.
 	Mail *mail.Outbox
+	// Leases let one replica at a time run each background pass.
+	Leases *joblease.Leases
 }
 
 // Open connects to the configured database and object store, applies
@@ -116,7 +119,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		db.Close()
 		return nil, err
 	}
-	a := &App{Config: cfg, Logger: logger, DB: db, RegistryTokens: oci.NewTokens(registryKeys)}
+	a := &App{Config: cfg, Logger: logger, DB: db, RegistryTokens: oci.NewTokens(registryKeys), Leases: joblease.New(db)}
 	if cfg.Storage != nil {
 		s3, err := storage.NewS3(cfg.Storage)
 		if err != nil {
@@ -180,7 +183,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Releases = release.NewService(releaseStore, a.Products, a.Packages, a.Licenses, a.Entitlements, catalogStore, a.Outbox, a.Validated)
 	a.Downloads = release.NewDownloadTally(releaseStore, logger)
 	artifactStore := artifact.NewStore(db, releaseStore, a.Downloads)
-	a.Artifacts = artifact.NewService(artifactStore, a.Releases, a.Licenses, catalogStore, a.Storage, a.Local != nil).Recording(a.Outbox, a.Validated)
+	a.Artifacts = artifact.NewService(artifactStore, a.Releases, a.Licenses, catalogStore, a.Storage, a.Local != nil).Recording(a.Outbox, a.Validated).Logging(logger)
 	// Feeds publish the upgrades they offer; they are recorded as the
 	// upgrade route's are, off the request path.
 	a.Events.Subscribe(func(_ context.Context, e event.Event) {
@@ -246,12 +249,14 @@ func (a *App) Instrument(version string) (*metrics.Metrics, error) {
 }
 
 // RunJobs runs the background jobs of a serving replica until ctx ends, and
-// returns once every job has finished its pass. Every replica may run them:
-// each job is safe to run concurrently.
+// returns once every job has finished its pass. Every replica runs them;
+// each pass runs on the one replica holding its lease (see every), except
+// the sharing of this replica's guess counts and webhook delivery, whose
+// workers claim each delivery once and so share the work.
 func (a *App) RunJobs(ctx context.Context) {
 	var jobs sync.WaitGroup
 	jobs.Go(func() { a.every(ctx, 2*time.Second, "settle_uploads", a.Artifacts.SettleWaiting) })
-	jobs.Go(func() { a.every(ctx, time.Second, "share_guess_counts", a.Guesses.Sync) })
+	jobs.Go(func() { a.onThisReplica(ctx, time.Second, "share_guess_counts", a.Guesses.Sync) })
 	culler, deaths := machine.NewCuller(a.DB), machine.NewDeaths(a.DB, a.Outbox)
 	jobs.Go(func() {
 		a.every(ctx, time.Minute, "cull_machines", func(ctx context.Context) error {
@@ -315,9 +320,33 @@ func (a *App) RunJobs(ctx context.Context) {
 }
 
 // every runs pass every interval, each within the interval, until ctx
-// ends; a failed pass is logged and the next one tries again. Each pass is
-// counted in the metrics under its name (a snake_case label).
+// ends, on one replica at a time: a replica runs a pass only once it holds
+// the pass's lease (RunPass). A failed pass is logged and the next one
+// tries again. Each pass is counted in the metrics under its name (a
+// snake_case label).
 func (a *App) every(ctx context.Context, interval time.Duration, name string, pass func(context.Context) error) {
+	a.repeat(ctx, interval, name, func(ctx context.Context) (bool, error) { return a.RunPass(ctx, name, interval, pass) })
+}
+
+// onThisReplica is every for a pass over this replica's own memory: it
+// runs on every replica.
+func (a *App) onThisReplica(ctx context.Context, interval time.Duration, name string, pass func(context.Context) error) {
+	a.repeat(ctx, interval, name, func(ctx context.Context) (bool, error) { return true, pass(ctx) })
+}
+
+// RunPass runs pass when this replica holds, or can take, the lease of the
+// pass name for interval, and reports whether it ran.
+func (a *App) RunPass(ctx context.Context, name string, interval time.Duration, pass func(context.Context) error) (bool, error) {
+	held, err := a.Leases.Claim(ctx, name, interval)
+	if err != nil || !held {
+		return false, err
+	}
+	return true, pass(ctx)
+}
+
+// repeat runs pass every interval until ctx ends; the passes that ran are
+// recorded.
+func (a *App) repeat(ctx context.Context, interval time.Duration, name string, pass func(context.Context) (bool, error)) {
 	record := func(time.Duration, error) {}
 	if a.Metrics != nil {
 		record = a.Metrics.Pass(name)
@@ -331,13 +360,15 @@ func (a *App) every(ctx context.Context, interval time.Duration, name string, pa
 		case <-ticker.C:
 			passCtx, cancel := context.WithTimeout(ctx, interval)
 			started := time.Now()
-			err := pass(passCtx)
+			ran, err := pass(passCtx)
 			cancel()
 			if ctx.Err() != nil {
 				// Stopping cut the pass short: neither a failure nor a success.
 				return
 			}
-			record(time.Since(started), err)
+			if ran || err != nil {
+				record(time.Since(started), err)
+			}
 			if err != nil {
 				a.Logger.Warn("background pass failed", "pass", name, "error", err)
 			}

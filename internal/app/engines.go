@@ -34,7 +34,7 @@ func (a *App) engines() []httpapi.Engine {
 		rubygems.Engine(a.Feeds),
 		composer.Engine(a.Feeds),
 		oci.Engine(a.Feeds, a.RegistryTokens, &oci.Pushing{Releases: a.Releases, Artifacts: a.Artifacts, Staging: ociimage.NewStaging(a.Config.StagingDir()),
-			Objects: oci.StoreObjects{Store: a.Storage, Local: a.Local, Uploaded: a.Artifacts.Uploaded, Client: &http.Client{}}}),
+			Objects: oci.StoreObjects{Store: a.Storage, Local: a.Local, Uploads: a.Artifacts, Client: &http.Client{}}}),
 		raw.Engine(a.Products, a.Artifacts),
 	}
 }

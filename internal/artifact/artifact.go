@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -39,18 +40,21 @@ const (
 
 // Artifact is a stored artifact.
 type Artifact struct {
-	ID         string `gorm:"primaryKey"`
-	AccountID  string
-	ReleaseID  string
-	ProductID  string
-	Filename   string
-	Filetype   *string
-	Filesize   *int64
-	Platform   *string
-	Arch       *string
-	Checksum   *string
-	Signature  *string
-	Status     string
+	ID        string `gorm:"primaryKey"`
+	AccountID string
+	ReleaseID string
+	ProductID string
+	Filename  string
+	Filetype  *string
+	Filesize  *int64
+	Platform  *string
+	Arch      *string
+	Checksum  *string
+	Signature *string
+	Status    string
+	// Failure says why the artifact FAILED, or why its last upload was
+	// refused while it waits; nil when nothing went wrong.
+	Failure    *string
 	StorageKey string
 	Metadata   map[string]any `gorm:"serializer:json"`
 	CreatedAt  time.Time
@@ -79,9 +83,14 @@ type Releases interface {
 // the database's).
 type Records interface {
 	Create(ctx context.Context, a *Artifact, then func(context.Context) error) error
-	SettleByKey(ctx context.Context, key string, size int64) (*Artifact, error)
-	Settle(ctx context.Context, a *Artifact, size int64) error
-	Fail(ctx context.Context, a *Artifact) error
+	// WaitingByKey returns the waiting artifact stored under key, nil
+	// when none waits.
+	WaitingByKey(ctx context.Context, key string) (*Artifact, error)
+	// Settle moves a waiting artifact to UPLOADED, or to FAILED for the
+	// failure given; a.Status changes only if it still waited.
+	Settle(ctx context.Context, a *Artifact, failure string) error
+	// Refuse records why an upload of a waiting artifact was refused.
+	Refuse(ctx context.Context, a *Artifact, reason string) error
 	Yank(ctx context.Context, a *Artifact) error
 	Find(ctx context.Context, accountID, ref string, who *access.Principal, uploadedOnly bool, f Filter, now time.Time) (*Artifact, error)
 	List(ctx context.Context, accountID string, who *access.Principal, uploadedOnly bool, f Filter, now time.Time, p page.Request) ([]Artifact, int64, error)
@@ -105,6 +114,7 @@ type Service struct {
 	notifiesUploads bool
 	events          Events
 	hot             Hot
+	log             *slog.Logger
 	now             func() time.Time
 }
 
@@ -123,7 +133,14 @@ type Hot interface {
 // NewService returns the artifact rules.
 func NewService(store Records, releases Releases, downloads release.Downloads, recorder catalog.Recorder, blobs storage.Store, notifiesUploads bool) *Service {
 	return &Service{store: store, releases: releases, downloads: downloads, catalog: recorder, storage: blobs, notifiesUploads: notifiesUploads,
-		events: unrecorded{}, hot: unrecordedHot{}, now: time.Now}
+		events: unrecorded{}, hot: unrecordedHot{}, log: slog.New(slog.DiscardHandler), now: time.Now}
+}
+
+// Logging makes the service log refused uploads and failed artifacts
+// (at WARN, with the reason) to l.
+func (s *Service) Logging(l *slog.Logger) *Service {
+	s.log = l
+	return s
 }
 
 // Recording makes the service record its events: changes through events,
@@ -211,24 +228,15 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 	}); err != nil {
 		return nil, "", err
 	}
-	u, err := s.storage.PresignPut(ctx, a.StorageKey, UploadWindow)
+	var length []storage.Length
+	if a.Filesize != nil {
+		length = append(length, storage.Length(*a.Filesize))
+	}
+	u, err := s.storage.PresignPut(ctx, s.UploadKey(a), UploadWindow, length...)
 	if err != nil {
 		return nil, "", err
 	}
 	return a, u.String(), nil
-}
-
-// Uploaded records that the object under key was stored with size bytes
-// (the local store calls it at the PUT). A size other than the declared
-// filesize fails the artifact.
-func (s *Service) Uploaded(ctx context.Context, key string, size int64) error {
-	return s.events.InTx(ctx, func(ctx context.Context) error {
-		a, err := s.store.SettleByKey(ctx, key, size)
-		if err != nil || a == nil {
-			return err
-		}
-		return s.settled(ctx, a)
-	})
 }
 
 // settled records how the upload of an artifact this pass moved out of
@@ -241,6 +249,7 @@ func (s *Service) settled(ctx context.Context, a *Artifact) error {
 		names = []string{event.ArtifactUploadSucceeded, event.ArtifactUploaded}
 	case Failed:
 		names = []string{event.ArtifactUploadFailed}
+		s.log.Warn("artifact upload failed", "account", a.AccountID, "artifact", a.ID, "reason", *a.Failure)
 	}
 	for _, name := range names {
 		if err := s.events.Emit(ctx, occurred(nil, name, a)); err != nil {
@@ -250,42 +259,83 @@ func (s *Service) settled(ctx context.Context, a *Artifact) error {
 	return nil
 }
 
-// settle decides a waiting artifact in one transaction with its events.
-func (s *Service) settle(ctx context.Context, a *Artifact) error {
+// settle decides a waiting artifact and records the decision in one
+// transaction with its events; the object store is asked before the
+// transaction. Inline (on a request's path) it leaves objects too big to
+// check quickly to the background pass.
+func (s *Service) settle(ctx context.Context, a *Artifact, inline bool) error {
 	if a.Status != Waiting {
 		return nil
 	}
-	return s.events.InTx(ctx, func(ctx context.Context) error {
-		if err := s.decide(ctx, a); err != nil {
+	failure, decided, err := s.decide(ctx, a, inline)
+	if err != nil || !decided {
+		return err
+	}
+	err = s.events.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.Settle(ctx, a, failure); err != nil {
 			return err
 		}
 		return s.settled(ctx, a)
 	})
+	if err != nil || s.notifiesUploads {
+		return err
+	}
+	// Kept (on success) under its storage key: the upload's object goes,
+	// and a later PUT to the upload URL lands where nothing is served.
+	return s.storage.Delete(ctx, s.UploadKey(a))
 }
 
-// decide decides a waiting artifact: uploaded once its object exists,
-// failed when the window passed without one, else still waiting.
-func (s *Service) decide(ctx context.Context, a *Artifact) error {
+// Settle decides a waiting artifact now, whatever its size, as the
+// background pass would (an importer that just stored its bytes).
+func (s *Service) Settle(ctx context.Context, a *Artifact) error { return s.settle(ctx, a, false) }
+
+// decide decides a waiting artifact: uploaded once its object exists and
+// matches what was declared, failed (for the reason returned) when it does
+// not or when the window passed without one, else not decided yet. On S3
+// an uploaded object is copied from its upload key to its storage key.
+func (s *Service) decide(ctx context.Context, a *Artifact, inline bool) (failure string, decided bool, err error) {
 	expired := s.now().Sub(a.CreatedAt) > UploadWindow
+	const late = "no upload arrived within the upload window"
 	if s.notifiesUploads {
 		// The store reports each upload as it lands, and its upload URLs
 		// expire with the window: one still missing never will land.
-		if expired {
-			return s.store.Fail(ctx, a)
-		}
-		return nil
+		return late, expired, nil
 	}
-	obj, err := s.storage.Stat(ctx, a.StorageKey)
+	obj, err := s.storage.Stat(ctx, s.UploadKey(a))
 	switch {
-	case err == nil:
-		return s.store.Settle(ctx, a, obj.Size)
 	case errors.Is(err, storage.ErrNotFound):
-		if expired {
-			return s.store.Fail(ctx, a)
-		}
-		return nil
+		return late, expired, nil
+	case err != nil:
+		return "", false, err
+	case inline && obj.Size > MaxVerifiedRead:
+		return "", false, nil
 	}
-	return err
+	if failure, err = s.verify(ctx, a, obj); err != nil || failure != "" {
+		return failure, err == nil, err
+	}
+	copying, cancel := context.WithTimeout(context.WithoutCancel(ctx), copyAllowance(obj.Size))
+	defer cancel()
+	if err := s.storage.Copy(copying, obj.Key, a.StorageKey); err != nil {
+		return "", false, err
+	}
+	return "", true, nil
+}
+
+// copyAllowance is how long a server-side copy of size bytes may take
+// (a minute, and a second per 50 MB): longer than a pass's interval.
+func copyAllowance(size int64) time.Duration {
+	return time.Minute + time.Duration(size/50e6)*time.Second
+}
+
+// UploadKey is where a PUT to an artifact's upload URL stores its bytes.
+// The local store puts them in place itself (see Receive); on S3 they land
+// aside and are copied to the storage key once checked, so that reusing
+// the URL never changes what is served.
+func (s *Service) UploadKey(a *Artifact) string {
+	if s.notifiesUploads {
+		return a.StorageKey
+	}
+	return "accounts/" + a.AccountID + "/uploads/" + a.ID + "/" + a.Filename
 }
 
 // privileged bearers see artifacts in every status.
@@ -332,7 +382,7 @@ func (s *Service) Find(ctx context.Context, who *access.Principal, t *account.Te
 	if err != nil {
 		return nil, err
 	}
-	if err := s.settle(ctx, a); err != nil {
+	if err := s.settle(ctx, a, true); err != nil {
 		return nil, err
 	}
 	if a.Status != Uploaded && !privileged(who) {
@@ -444,10 +494,16 @@ func (s *Service) Yank(ctx context.Context, who *access.Principal, t *account.Te
 	if err := who.Require("artifact.delete"); err != nil {
 		return err
 	}
+	upload := s.UploadKey(a)
 	err = s.events.Change(ctx, func(ctx context.Context) error { return s.store.Yank(ctx, a) },
 		func() event.Occurrence { return occurred(who, event.ArtifactDeleted, a) })
 	if err != nil {
 		return err
+	}
+	if upload != a.StorageKey {
+		if err := s.storage.Delete(ctx, upload); err != nil {
+			return err
+		}
 	}
 	return s.storage.Delete(ctx, a.StorageKey)
 }
@@ -463,7 +519,7 @@ func (s *Service) SettleWaiting(ctx context.Context) error {
 	}
 	var errs []error
 	for i := range waiting {
-		errs = append(errs, s.settle(ctx, &waiting[i]))
+		errs = append(errs, s.settle(ctx, &waiting[i], false))
 	}
 	return errors.Join(errs...)
 }

@@ -1,8 +1,14 @@
 package artifact
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +20,7 @@ import (
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/release"
+	"github.com/relkey/relkey/internal/storage"
 )
 
 var (
@@ -430,7 +437,12 @@ func TestCreate(t *testing.T) {
 			if stored := f.records.get(a.ID); stored == nil || stored.Status != Waiting {
 				t.Errorf("not stored waiting: %+v", stored)
 			}
-			if !slices.Equal(f.blobs.presigns, []string{"put " + a.StorageKey + " 1h0m0s"}) || u != "https://blobs.test/"+a.StorageKey+"?op=put&expires=1h0m0s" {
+			op := "put" // a declared filesize is signed into the URL
+			if a.Filesize != nil {
+				op = fmt.Sprintf("put=%d", *a.Filesize)
+			}
+			upload := "accounts/acct/uploads/" + a.ID + "/" + a.Filename // S3's: aside from the storage key
+			if !slices.Equal(f.blobs.presigns, []string{op + " " + upload + " 1h0m0s"}) || u != "https://blobs.test/"+upload+"?op="+op+"&expires=1h0m0s" {
 				t.Errorf("presigned %v, url %q; want one PUT for the upload window", f.blobs.presigns, u)
 			}
 			if slices.Sort(f.catalog.used); !slices.Equal(f.catalog.used, tt.used) {
@@ -443,13 +455,77 @@ func TestCreate(t *testing.T) {
 	}
 }
 
-func TestUploaded(t *testing.T) {
-	f := newFixture(true)
-	if err := f.svc.Uploaded(context.Background(), key("a-wait", "app.zip"), 42); err != nil {
-		t.Fatal(err)
+// TestReceive: a PUT to the local store lands only for a waiting artifact,
+// only at its declared filesize and checksum (hex or base64, SHA-256 or
+// SHA-512); a refusal is recorded and leaves the stored object alone.
+func TestReceive(t *testing.T) {
+	body := []byte("hello")
+	s256, s512 := sha256.Sum256(body), sha512.Sum512(body)
+	md5ish := hex.EncodeToString(make([]byte, 16))
+	size := int64(len(body))
+	tests := []struct {
+		name     string
+		ref      string // the artifact whose key the PUT goes to
+		filesize *int64
+		checksum string
+		sent     int64 // the declared Content-Length
+		code     string
+		refused  string
+	}{
+		{name: "waiting, nothing declared", ref: "a-wait", sent: size},
+		{name: "the declared filesize", ref: "a-wait", filesize: &size, sent: size},
+		{name: "hex sha256", ref: "a-wait", checksum: hex.EncodeToString(s256[:]), sent: size},
+		{name: "0x-prefixed upper-case hex sha256", ref: "a-wait", checksum: "0x" + strings.ToUpper(hex.EncodeToString(s256[:])), sent: size},
+		{name: "base64 sha512", ref: "a-wait", checksum: base64.StdEncoding.EncodeToString(s512[:]), sent: size},
+		{name: "another algorithm is not verified", ref: "a-wait", checksum: md5ish, sent: size},
+		{name: "a second PUT", ref: "a-up", sent: size, code: "UPLOAD_URL_USED"},
+		{name: "a failed artifact", ref: "a-failed", sent: size, code: "UPLOAD_URL_USED"},
+		{name: "another size than declared", ref: "a-wait", filesize: &size, sent: 3 << 20, code: "FILESIZE_MISMATCH",
+			refused: "a-wait|an upload of 3145728 bytes was refused: the declared filesize is 5"},
+		{name: "another sha256", ref: "a-wait", checksum: hex.EncodeToString(make([]byte, 32)), sent: size, code: "CHECKSUM_MISMATCH",
+			refused: "a-wait|an upload was refused: its sha256 does not match the declared checksum"},
+		{name: "another sha512", ref: "a-wait", checksum: base64.StdEncoding.EncodeToString(make([]byte, 64)), sent: size, code: "CHECKSUM_MISMATCH",
+			refused: "a-wait|an upload was refused: its sha512 does not match the declared checksum"},
+		{name: "a body shorter than its length", ref: "a-wait", sent: size + 1, code: "UPLOAD_INCOMPLETE"},
 	}
-	if want := []string{"key:" + key("a-wait", "app.zip") + "|42"}; !slices.Equal(f.records.settled, want) {
-		t.Errorf("settled %v, want %v", f.records.settled, want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(true)
+			local, err := storage.NewLocal(t.TempDir(), []byte("k"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := f.records.get(tt.ref)
+			a.Filesize = tt.filesize
+			if tt.checksum != "" {
+				a.Checksum = &tt.checksum
+			}
+			if err := local.Write(a.StorageKey, strings.NewReader("old"), -1); err != nil {
+				t.Fatal(err)
+			}
+			err = f.svc.Receive(context.Background(), local, a.StorageKey, bytes.NewReader(body), tt.sent)
+			stored, _ := local.Read(context.Background(), a.StorageKey, 100)
+			if tt.code != "" {
+				if e := apperr.As(err); e == nil || e.Code != tt.code {
+					t.Fatalf("err = %v, want %s", err, tt.code)
+				}
+				if string(stored) != "old" || a.Status == Uploaded && len(f.records.settled) != 0 {
+					t.Errorf("a refused PUT stored %q, settled %v", stored, f.records.settled)
+				}
+				if tt.refused != "" && (!slices.Equal(f.records.refused, []string{tt.refused}) || a.Status != Waiting || *a.Failure != tt.refused[len("a-wait|"):]) {
+					t.Errorf("refused %v, status %s; want %q recorded, still waiting", f.records.refused, a.Status, tt.refused)
+				}
+				return
+			}
+			if err != nil || a.Status != Uploaded || string(stored) != "hello" || !slices.Equal(f.records.settled, []string{"a-wait|"}) {
+				t.Fatalf("err %v, status %s, stored %q, settled %v; want UPLOADED with the body", err, a.Status, stored, f.records.settled)
+			}
+			// The URL is used: a second PUT is refused and the bytes stay.
+			err = f.svc.Receive(context.Background(), local, a.StorageKey, strings.NewReader("HACKD"), 5)
+			if stored, _ := local.Read(context.Background(), a.StorageKey, 100); apperr.As(err) == nil || apperr.As(err).Code != "UPLOAD_URL_USED" || string(stored) != "hello" {
+				t.Fatalf("second PUT: %v, stored %q", err, stored)
+			}
+		})
 	}
 }
 
@@ -482,7 +558,7 @@ func TestYank(t *testing.T) {
 				return
 			}
 			a := f.records.get(tt.want.id)
-			if err != nil || a.Status != Yanked || !slices.Equal(f.blobs.deleted, []string{a.StorageKey}) {
+			if err != nil || a.Status != Yanked || !slices.Equal(f.blobs.deleted, []string{f.svc.UploadKey(a), a.StorageKey}) {
 				t.Errorf("%v: status %s, deleted %v; want YANKED and its object deleted", err, a.Status, f.blobs.deleted)
 			}
 		})
@@ -490,25 +566,37 @@ func TestYank(t *testing.T) {
 }
 
 func TestSettle(t *testing.T) {
+	zeros := sha256.Sum256(make([]byte, 100))
+	const late = "w|no upload arrived within the upload window"
 	tests := []struct {
 		name     string
 		notifies bool
 		age      time.Duration
-		object   bool  // its object is stored (100 bytes)
+		object   bool  // its object is stored (100 zero bytes)
+		big      bool  // its object is over MaxVerifiedRead
 		statErr  error // Stat fails
+		filesize int64 // declared, when not 0
+		checksum string
 		status   string
 		settled  []string
 		errIs    error
 	}{
-		{name: "s3: object landed", age: 10 * time.Minute, object: true, status: Uploaded, settled: []string{"w|100"}},
-		{name: "s3: object landed, window passed", age: 2 * time.Hour, object: true, status: Uploaded, settled: []string{"w|100"}},
+		{name: "s3: object landed", age: 10 * time.Minute, object: true, status: Uploaded, settled: []string{"w|"}},
+		{name: "s3: object landed, window passed", age: 2 * time.Hour, object: true, status: Uploaded, settled: []string{"w|"}},
+		{name: "s3: object of the declared size and checksum", age: time.Minute, object: true, filesize: 100,
+			checksum: base64.StdEncoding.EncodeToString(zeros[:]), status: Uploaded, settled: []string{"w|"}},
+		{name: "s3: object of another size", age: time.Minute, object: true, filesize: 5, status: Failed,
+			settled: []string{"w|the stored object is 100 bytes: the declared filesize is 5"}},
+		{name: "s3: object of another checksum", age: time.Minute, object: true, checksum: hex.EncodeToString(make([]byte, 32)), status: Failed,
+			settled: []string{"w|the stored object's sha256 does not match the declared checksum"}},
+		{name: "s3: a big object", age: time.Minute, object: true, big: true, checksum: hex.EncodeToString(make([]byte, 32)), status: Uploaded, settled: []string{"w|"}},
 		{name: "s3: no object yet", age: 59 * time.Minute, status: Waiting},
 		{name: "s3: no object at the window's end", age: UploadWindow, status: Waiting},
-		{name: "s3: no object past the window", age: UploadWindow + time.Second, status: Failed},
+		{name: "s3: no object past the window", age: UploadWindow + time.Second, status: Failed, settled: []string{late}},
 		{name: "s3: stat fails", age: 2 * time.Hour, statErr: errDown, status: Waiting, errIs: errDown},
 		{name: "local: within the window", notifies: true, age: 59 * time.Minute, object: true, status: Waiting},
 		{name: "local: at the window's end", notifies: true, age: UploadWindow, status: Waiting},
-		{name: "local: past the window", notifies: true, age: UploadWindow + time.Millisecond, object: true, status: Failed},
+		{name: "local: past the window", notifies: true, age: UploadWindow + time.Millisecond, object: true, status: Failed, settled: []string{late}},
 	}
 	for _, tt := range tests {
 		for _, via := range []string{"SettleWaiting", "Find"} {
@@ -517,8 +605,18 @@ func TestSettle(t *testing.T) {
 				w := &Artifact{ID: "w", AccountID: "acct", ReleaseID: "r1", ProductID: "prod1", Filename: "w.bin", Status: Waiting,
 					StorageKey: key("w", "w.bin"), CreatedAt: clock.Add(-tt.age)}
 				f.records.arts = []*Artifact{w}
+				if tt.filesize != 0 {
+					w.Filesize = &tt.filesize
+				}
+				if tt.checksum != "" {
+					w.Checksum = &tt.checksum
+				}
+				size := int64(100)
+				if tt.big {
+					size = MaxVerifiedRead + 1
+				}
 				if tt.object {
-					f.blobs.sizes[w.StorageKey] = 100
+					f.blobs.sizes[f.svc.UploadKey(w)] = size
 				}
 				f.blobs.statErr = tt.statErr
 				var err error
@@ -530,8 +628,18 @@ func TestSettle(t *testing.T) {
 				if tt.errIs != nil && !errors.Is(err, tt.errIs) || tt.errIs == nil && err != nil {
 					t.Fatalf("err = %v, want %v", err, tt.errIs)
 				}
-				if w.Status != tt.status || !slices.Equal(f.records.settled, tt.settled) {
-					t.Errorf("status %s, settled %v; want %s, %v", w.Status, f.records.settled, tt.status, tt.settled)
+				status, settled := tt.status, tt.settled
+				if tt.big && via == "Find" {
+					status, settled = Waiting, nil // left to the pass
+				}
+				if w.Status != status || !slices.Equal(f.records.settled, settled) {
+					t.Errorf("status %s, settled %v; want %s, %v", w.Status, f.records.settled, status, settled)
+				}
+				// On S3 an upload is served from its storage key once
+				// checked; its upload key goes once it is decided.
+				_, served := f.blobs.sizes[w.StorageKey]
+				if !tt.notifies && served != (w.Status == Uploaded) || !tt.notifies && w.Status != Waiting && !slices.Equal(f.blobs.deleted, []string{f.svc.UploadKey(w)}) {
+					t.Errorf("status %s: served %v, deleted %v", w.Status, served, f.blobs.deleted)
 				}
 			})
 		}
@@ -550,7 +658,7 @@ func TestSettleWaitingPass(t *testing.T) {
 		old("too-old", 2*UploadWindow+time.Second, Waiting), // beyond what a pass reads
 		old("done", 3*time.Hour, Uploaded),
 	}
-	f.blobs.sizes[key("landed", "f")] = 7
+	f.blobs.sizes[f.svc.UploadKey(f.records.get("landed"))] = 7
 	if err := f.svc.SettleWaiting(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -562,8 +670,8 @@ func TestSettleWaitingPass(t *testing.T) {
 		statuses = append(statuses, a.ID+":"+a.Status)
 	}
 	want := []string{"landed:UPLOADED", "late:FAILED", "fresh:WAITING", "too-old:WAITING", "done:UPLOADED"}
-	if !slices.Equal(statuses, want) || !slices.Equal(f.records.settled, []string{"landed|7"}) || !slices.Equal(f.records.failed, []string{"late"}) {
-		t.Errorf("statuses %v, settled %v, failed %v; want %v", statuses, f.records.settled, f.records.failed, want)
+	if !slices.Equal(statuses, want) || !slices.Equal(f.records.settled, []string{"landed|", "late|no upload arrived within the upload window"}) {
+		t.Errorf("statuses %v, settled %v; want %v", statuses, f.records.settled, want)
 	}
 
 	// One failing Stat does not stop the pass; its error is reported.

@@ -23,8 +23,8 @@ type fakeRecords struct {
 	createErr error
 	finds     []string // "account|ref|uploadedOnly|release"
 	lists     []string // "account|uploadedOnly|release|limit"
-	settled   []string // "id|size", "key:KEY|size" for SettleByKey
-	failed    []string
+	settled   []string // "id|failure"
+	refused   []string // "id|reason"
 	yanked    []string
 	counted   []string
 	since     []time.Time
@@ -54,33 +54,43 @@ func (f *fakeRecords) Create(ctx context.Context, a *Artifact, then func(context
 	return nil
 }
 
-func (f *fakeRecords) SettleByKey(_ context.Context, key string, size int64) (*Artifact, error) {
-	f.settled = append(f.settled, fmt.Sprintf("key:%s|%d", key, size))
+func (f *fakeRecords) WaitingByKey(_ context.Context, key string) (*Artifact, error) {
+	for _, a := range f.arts {
+		if a.StorageKey == key && a.Status == Waiting {
+			c := *a
+			return &c, nil
+		}
+	}
 	return nil, nil
 }
 
-// move changes a stored status from the expected one, as setStatus does.
-func (f *fakeRecords) move(a *Artifact, from, to string) {
+// move changes a stored status and failure from the expected status, as
+// setStatus does.
+func (f *fakeRecords) move(a *Artifact, from, to string, failure *string) {
 	if s := f.get(a.ID); s != nil && s.Status == from {
-		s.Status, a.Status = to, to
+		s.Status, a.Status, s.Failure, a.Failure = to, to, failure, failure
 	}
 }
 
-func (f *fakeRecords) Settle(_ context.Context, a *Artifact, size int64) error {
-	f.settled = append(f.settled, fmt.Sprintf("%s|%d", a.ID, size))
-	f.move(a, Waiting, Uploaded)
+func (f *fakeRecords) Settle(_ context.Context, a *Artifact, failure string) error {
+	f.settled = append(f.settled, a.ID+"|"+failure)
+	if failure == "" {
+		f.move(a, Waiting, Uploaded, nil)
+	} else {
+		f.move(a, Waiting, Failed, &failure)
+	}
 	return nil
 }
 
-func (f *fakeRecords) Fail(_ context.Context, a *Artifact) error {
-	f.failed = append(f.failed, a.ID)
-	f.move(a, Waiting, Failed)
+func (f *fakeRecords) Refuse(_ context.Context, a *Artifact, reason string) error {
+	f.refused = append(f.refused, a.ID+"|"+reason)
+	f.move(a, Waiting, Waiting, &reason)
 	return nil
 }
 
 func (f *fakeRecords) Yank(_ context.Context, a *Artifact) error {
 	f.yanked = append(f.yanked, a.ID)
-	f.move(a, a.Status, Yanked)
+	f.move(a, a.Status, Yanked, a.Failure)
 	return nil
 }
 
@@ -185,7 +195,7 @@ func (f *fakeCatalog) Use(_ context.Context, _, kind string, keys ...string) err
 	return f.err
 }
 
-// fakeBlobs is an object store of sizes by key; its presigned URLs name
+// fakeBlobs is an object store of sizes by key (its objects are zeros); its presigned URLs name
 // the operation, key and expiry.
 type fakeBlobs struct {
 	sizes    map[string]int64
@@ -205,8 +215,13 @@ func (f *fakeBlobs) url(op, key string, expiry time.Duration) (*url.URL, error) 
 	return &url.URL{Scheme: "https", Host: "blobs.test", Path: "/" + key, RawQuery: "op=" + op + "&expires=" + expiry.String()}, nil
 }
 
-func (f *fakeBlobs) PresignPut(_ context.Context, key string, expiry time.Duration) (*url.URL, error) {
-	return f.url("put", key, expiry)
+// PresignPut names a signed length as "put=N".
+func (f *fakeBlobs) PresignPut(_ context.Context, key string, expiry time.Duration, length ...storage.Length) (*url.URL, error) {
+	op := "put"
+	for _, n := range length {
+		op = fmt.Sprintf("put=%d", n)
+	}
+	return f.url(op, key, expiry)
 }
 
 func (f *fakeBlobs) PresignGet(_ context.Context, key string, expiry time.Duration) (*url.URL, error) {
@@ -232,6 +247,15 @@ func (f *fakeBlobs) Read(ctx context.Context, key string, limit int64) ([]byte, 
 		return nil, storage.ErrTooLarge
 	}
 	return make([]byte, obj.Size), nil
+}
+
+func (f *fakeBlobs) Copy(ctx context.Context, from, to string) error {
+	obj, err := f.Stat(ctx, from)
+	if err != nil {
+		return err
+	}
+	f.sizes[to] = obj.Size
+	return nil
 }
 
 func (f *fakeBlobs) Delete(_ context.Context, key string) error {

@@ -43,34 +43,28 @@ func (s *Store) Create(ctx context.Context, a *Artifact, then func(context.Conte
 // not match it).
 const waiting = "status = '" + Waiting + "'"
 
-// SettleByKey marks the waiting artifact stored under key uploaded (or
-// failed when its size differs from the declared filesize) and returns
-// it; nil when none was waiting.
-func (s *Store) SettleByKey(ctx context.Context, key string, size int64) (*Artifact, error) {
-	a, err := database.Take[Artifact](s.db.Conn(ctx).Where("storage_key = ? AND "+waiting, key), nil)
-	if err != nil || a == nil {
-		return nil, err
-	}
-	return a, s.Settle(ctx, a, size)
+// WaitingByKey returns the waiting artifact stored under key, nil when
+// none waits.
+func (s *Store) WaitingByKey(ctx context.Context, key string) (*Artifact, error) {
+	return database.Take[Artifact](s.db.Conn(ctx).Where("storage_key = ? AND "+waiting, key), nil)
 }
 
-// Settle moves a waiting artifact to UPLOADED, or FAILED on a size mismatch.
-func (s *Store) Settle(ctx context.Context, a *Artifact, size int64) error {
-	status := Uploaded
-	if a.Filesize != nil && *a.Filesize != size {
-		status = Failed
+// Settle moves a waiting artifact to UPLOADED, or to FAILED for failure.
+func (s *Store) Settle(ctx context.Context, a *Artifact, failure string) error {
+	if failure == "" {
+		return s.setStatus(ctx, a, Waiting, Uploaded, nil)
 	}
-	return s.setStatus(ctx, a, Waiting, status)
+	return s.setStatus(ctx, a, Waiting, Failed, &failure)
 }
 
-// Fail moves a waiting artifact to FAILED.
-func (s *Store) Fail(ctx context.Context, a *Artifact) error {
-	return s.setStatus(ctx, a, Waiting, Failed)
+// Refuse records why an upload of a waiting artifact was refused.
+func (s *Store) Refuse(ctx context.Context, a *Artifact, reason string) error {
+	return s.setStatus(ctx, a, Waiting, Waiting, &reason)
 }
 
 // Yank moves an artifact to YANKED.
 func (s *Store) Yank(ctx context.Context, a *Artifact) error {
-	return s.setStatus(ctx, a, a.Status, Yanked)
+	return s.setStatus(ctx, a, a.Status, Yanked, a.Failure)
 }
 
 // Update writes an artifact's filesize, checksum, signature and metadata.
@@ -80,15 +74,16 @@ func (s *Store) Update(ctx context.Context, a *Artifact) error {
 		Select("filesize", "checksum", "signature", "metadata", "updated_at").Updates(a).Error)
 }
 
-// setStatus changes the status only from the expected one, so concurrent
-// settlers agree.
-func (s *Store) setStatus(ctx context.Context, a *Artifact, from, to string) error {
-	res := s.db.Conn(ctx).Exec(`UPDATE artifacts SET status = ?, updated_at = ? WHERE id = ? AND status = ?`, to, database.Now(), a.ID, from)
+// setStatus changes the status (and the failure) only from the expected
+// status, so concurrent settlers agree.
+func (s *Store) setStatus(ctx context.Context, a *Artifact, from, to string, failure *string) error {
+	res := s.db.Conn(ctx).Exec(`UPDATE artifacts SET status = ?, failure = ?, updated_at = ? WHERE id = ? AND status = ?`,
+		to, failure, database.Now(), a.ID, from)
 	if res.Error != nil {
 		return database.Error(res.Error)
 	}
 	if res.RowsAffected == 1 {
-		a.Status = to
+		a.Status, a.Failure = to, failure
 	}
 	return nil
 }

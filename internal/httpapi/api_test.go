@@ -218,7 +218,15 @@ func TestLocalStoreContractThroughRelkey(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		e := newEnv(t, b)
 		base, _ := url.Parse(e.srv.URL)
-		storagetest.Contract(t, e.app.Storage, func(u *url.URL) *url.URL { return base.ResolveReference(u) })
+		// The local store takes a PUT for a waiting artifact only.
+		productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
+		draft := e.id(e.admin("POST", "/v1/accounts/acme/releases", releaseBody(productID, `"channel":"stable","version":"1.0.0"`)))
+		a := e.admin("POST", "/v1/accounts/acme/artifacts", artifactBody(draft, `"filename":"file.bin"`), header{"Prefer", "no-redirect"})
+		key := "accounts/" + e.acct.Account.ID + "/artifacts/" + e.id(a) + "/file.bin"
+		if b.Postgres {
+			key = "contract/file.bin"
+		}
+		storagetest.Contract(t, e.app.Storage, key, func(u *url.URL) *url.URL { return base.ResolveReference(u) })
 	})
 }
 

@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/hex"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -216,6 +221,85 @@ func TestUpdateArtifact(t *testing.T) {
 		e.do("PATCH", base+id, body(`"checksum":"x"`), bearer(otherToken)).expectError(t, 404, "NOT_FOUND")
 		if n := len(list(t, e.admin("GET", "/v1/accounts/acme/event-logs?event=artifact.updated", ""))); n != 2 {
 			t.Fatalf("artifact.updated events: %d", n)
+		}
+	})
+}
+
+// TestUploadURLsAreSingleUseAndHonest: an upload URL stores one upload of
+// the declared filesize and checksum. A PUT of another length is refused
+// (by relkey on the local store, by S3 through the signed length), a
+// second PUT never changes the served bytes, and a wrong checksum keeps
+// the artifact from being served, saying why (meta.failure) and logging it.
+func TestUploadURLsAreSingleUseAndHonest(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"App"`)))
+		releaseID := e.publish(productID, "stable", "1.0.0")
+		hello := []byte("hello")
+		s256, s512 := sha256.Sum256(hello), sha512.Sum512(hello)
+		show := func(id string) map[string]any {
+			return data(t, e.admin("GET", "/v1/accounts/acme/artifacts/"+id, "", header{"Prefer", "no-download"}))
+		}
+		failure := func(doc map[string]any) any {
+			meta, _ := doc["meta"].(map[string]any)
+			return meta["failure"]
+		}
+
+		created := e.admin("POST", "/v1/accounts/acme/artifacts", artifactBody(releaseID,
+			`"filename":"hello.txt","filesize":5,"checksum":"`+hex.EncodeToString(s256[:])+`"`), header{"Prefer", "no-redirect"})
+		id, upload := e.id(created), created.header.Get("Location")
+		status, body := rawRequest(t, "PUT", upload, make([]byte, 3<<20))
+		if status != 400 && !(be.Postgres && status == 403) {
+			t.Fatalf("a 3 MB PUT to a 5-byte artifact: %d %s", status, body)
+		}
+		if doc := show(id); doc["attributes"].(map[string]any)["status"] != "WAITING" ||
+			!be.Postgres && failure(doc) != "an upload of 3145728 bytes was refused: the declared filesize is 5" {
+			t.Fatalf("after the refused PUT: %v", doc)
+		}
+		if status, body := rawRequest(t, "PUT", upload, hello); status != 200 {
+			t.Fatalf("the PUT of the declared bytes: %d %s", status, body)
+		}
+		if doc := show(id); doc["attributes"].(map[string]any)["status"] != "UPLOADED" || failure(doc) != nil {
+			t.Fatalf("after the upload: %v", doc)
+		}
+		second, _ := rawRequest(t, "PUT", upload, []byte("HACKD"))
+		if !be.Postgres && second != 403 {
+			t.Fatalf("a second PUT to the local store: %d, want 403", second)
+		}
+		if err := e.app.Artifacts.SettleWaiting(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		dl := e.admin("GET", "/v1/accounts/acme/artifacts/"+id, "")
+		if status, served := rawRequest(t, "GET", dl.header.Get("Location"), nil); status != 200 || !bytes.Equal(served, hello) {
+			t.Fatalf("after a second PUT the artifact serves %d %q, want %q", status, served, hello)
+		}
+
+		lying := e.admin("POST", "/v1/accounts/acme/artifacts", artifactBody(releaseID,
+			`"filename":"lying.txt","filesize":5,"checksum":"`+base64.StdEncoding.EncodeToString(s512[:])+`"`), header{"Prefer", "no-redirect"})
+		status, body = rawRequest(t, "PUT", lying.header.Get("Location"), []byte("HACKD"))
+		wantStatus, wantFailure := "WAITING", "an upload was refused: its sha512 does not match the declared checksum"
+		if be.Postgres { // S3 stores it; relkey finds it out
+			wantStatus, wantFailure = "FAILED", "the stored object's sha512 does not match the declared checksum"
+		} else if status != 400 || !strings.Contains(string(body), "CHECKSUM_MISMATCH") {
+			t.Fatalf("a PUT of another checksum: %d %s", status, body)
+		}
+		if doc := show(e.id(lying)); doc["attributes"].(map[string]any)["status"] != wantStatus || failure(doc) != wantFailure {
+			t.Fatalf("after the PUT of another checksum: %v", doc)
+		}
+		if r := e.do("GET", "/v1/accounts/acme/artifacts/lying.txt?product="+productID, ""); r.status != 404 {
+			t.Fatalf("an artifact of the wrong checksum is served: %d", r.status)
+		}
+		logged := false
+		for line := range strings.Lines(e.logs.String()) {
+			if strings.Contains(line, `"level":"WARN"`) && strings.Contains(line, wantFailure) && strings.Contains(line, e.id(lying)) {
+				logged = true
+			}
+			if strings.Contains(line, "X-Amz-Signature") || strings.Contains(line, "signature=") {
+				t.Fatalf("an upload URL's signature was logged: %s", line)
+			}
+		}
+		if !logged {
+			t.Fatalf("no WARN line says why: %s", e.logs.String())
 		}
 	})
 }

@@ -48,8 +48,8 @@ func (s *Server) downloadBlob(c echo.Context) error {
 	})
 }
 
-// uploadBlob stores the body of a PUT to a presigned URL. The length must be
-// declared up front, as for S3.
+// uploadBlob stores the body of a PUT to a presigned URL for the artifact
+// waiting under its key. The length must be declared up front, as for S3.
 func (s *Server) uploadBlob(c echo.Context) error {
 	key, err := s.authorizeBlob(c)
 	if err != nil {
@@ -60,10 +60,7 @@ func (s *Server) uploadBlob(c echo.Context) error {
 		return apperr.AtHeader(apperr.Invalid, "CONTENT_LENGTH_REQUIRED", "Uploads need a Content-Length header", "Content-Length")
 	}
 	return s.transferDeadline(c, size, func(c echo.Context) error {
-		if err := s.Local.Write(key, c.Request().Body, size); err != nil {
-			return apperr.New(apperr.Invalid, "UPLOAD_INCOMPLETE", "The upload did not match its Content-Length")
-		}
-		if err := s.Artifacts.Uploaded(c.Request().Context(), key, size); err != nil {
+		if err := s.Artifacts.Receive(c.Request().Context(), s.Local, key, c.Request().Body, size); err != nil {
 			return err
 		}
 		return c.NoContent(http.StatusOK)

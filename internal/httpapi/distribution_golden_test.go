@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/relkey/relkey/internal/artifact"
 	"github.com/relkey/relkey/internal/testenv"
 )
 
@@ -47,6 +49,11 @@ func TestDistributionWireFormats(t *testing.T) {
 		replace[jsonText(certificate)] = "<certificate>"
 		golden(t, "license-file", 200, file, replace)
 		golden(t, "license-file-dataset", 200, &response{status: 200, body: certifiedDataset(t, certificate, "LICENSE")}, replace)
+
+		// A failed artifact says why in meta.failure.
+		late := e.id(e.admin("POST", "/v1/accounts/acme/artifacts", artifactBody(next, `"filename":"late.zip","filesize":3`), header{"Prefer", "no-redirect"}))
+		e.advance(artifact.UploadWindow + time.Minute)
+		golden(t, "artifact-failed", 200, e.admin("GET", "/v1/accounts/acme/artifacts/"+late, ""), replace)
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/release"
 	"github.com/relkey/relkey/internal/releasepackage"
+	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/pkg/relkey"
 )
 
@@ -155,29 +156,31 @@ func (r *run) copyBytes(ctx context.Context, sourceID string, target *artifact.A
 		}
 		body = spooled
 	}
-	if err := r.store(ctx, target.StorageKey, body, size); err != nil {
+	if err := r.store(ctx, target, body, size); err != nil {
 		return fmt.Errorf("storing %s: %w", target.Filename, err)
-	}
-	if err := r.dst.Artifacts.Uploaded(ctx, target.StorageKey, size); err != nil {
-		return err
 	}
 	settled, err := r.dst.Artifacts.Find(ctx, r.who, r.t, target.ID, artifact.Filter{})
 	if err != nil {
 		return err
 	}
 	if settled.Status != artifact.Uploaded {
-		return refuse("its %d bytes do not match its filesize: it is %s on the target", size, settled.Status)
+		why := "its bytes do not match what it declares"
+		if settled.Failure != nil {
+			why = *settled.Failure
+		}
+		return refuse("it is %s on the target: %s", settled.Status, why)
 	}
 	return nil
 }
 
-// store writes an object of the target: into the local folder, or through
-// a presigned PUT.
-func (r *run) store(ctx context.Context, key string, body io.Reader, size int64) error {
+// store writes the object of a waiting artifact of the target and
+// settles the artifact: into the local folder as a PUT to it would, or
+// through a presigned PUT.
+func (r *run) store(ctx context.Context, target *artifact.Artifact, body io.Reader, size int64) error {
 	if r.dst.Local != nil {
-		return r.dst.Local.Write(key, body, size)
+		return r.dst.Artifacts.Receive(ctx, r.dst.Local, target.StorageKey, body, size)
 	}
-	u, err := r.dst.Storage.PresignPut(ctx, key, artifact.UploadWindow)
+	u, err := r.dst.Storage.PresignPut(ctx, r.dst.Artifacts.UploadKey(target), artifact.UploadWindow, storage.Length(size))
 	if err != nil {
 		return err
 	}
@@ -198,7 +201,7 @@ func (r *run) store(ctx context.Context, key string, body io.Reader, size int64)
 		detail, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		return fmt.Errorf("object storage answered %s: %s", resp.Status, detail)
 	}
-	return nil
+	return r.dst.Artifacts.Settle(ctx, target)
 }
 
 // yank yanks the releases that are yanked on the source, now that their

@@ -297,8 +297,12 @@ func (s *Service) Activate(ctx context.Context, who *access.Principal, t *accoun
 	if err != nil {
 		return nil, nil, err
 	}
+	fingerprintLock := m.Fingerprint
+	if uniquenessOf(pol).column == "license_id" {
+		fingerprintLock = "" // the license's row covers its own machines
+	}
 	err = s.tx.InTx(ctx, func(ctx context.Context) error {
-		if err := s.store.Lock(ctx, l.ID, m.AccountID, m.Fingerprint); err != nil {
+		if err := s.store.Lock(ctx, l.ID, m.AccountID, fingerprintLock); err != nil {
 			return err
 		}
 		st, err := s.occupancy(ctx, m, l, pol)
@@ -353,11 +357,33 @@ func (s *Service) joinGroup(ctx context.Context, m *Machine, l *license.License,
 	return s.groups.Admit(ctx, m.AccountID, m.GroupID)
 }
 
-var uniqueness = map[string]struct{ column, suffix string }{
+// uniqueness is where each strategy looks for a taken fingerprint: the
+// machines column and the suffix of the refusal.
+type uniqueness struct{ column, suffix string }
+
+var uniquenesses = map[string]uniqueness{
 	policy.UniquePerLicense: {"license_id", ""},
 	policy.UniquePerPolicy:  {"policy_id", " for this policy"},
 	policy.UniquePerProduct: {"product_id", " for this product"},
 	policy.UniquePerAccount: {"account_id", " for this account"},
+}
+
+// uniquenessOf is the policy's uniqueness (per license by default).
+func uniquenessOf(pol *policy.Policy) uniqueness {
+	if u, ok := uniquenesses[pol.MachineUniquenessStrategy]; ok {
+		return u
+	}
+	return uniquenesses[policy.UniquePerLicense]
+}
+
+// value is the machine's value of the uniqueness column.
+func (u uniqueness) value(m *Machine) string {
+	return map[string]string{"license_id": m.LicenseID, "policy_id": m.PolicyID, "product_id": m.ProductID, "account_id": m.AccountID}[u.column]
+}
+
+// taken refuses a fingerprint already taken.
+func (u uniqueness) taken() error {
+	return apperr.Attribute("fingerprint", "TAKEN", "has already been taken"+u.suffix)
 }
 
 // occupancy refuses a fingerprint already taken where the policy's
@@ -365,26 +391,21 @@ var uniqueness = map[string]struct{ column, suffix string }{
 // the owner's machines under per-user leasing): in one statement when both
 // look at the license's machines alone.
 func (s *Service) occupancy(ctx context.Context, m *Machine, l *license.License, pol *policy.Policy) (Stats, error) {
-	u, ok := uniqueness[pol.MachineUniquenessStrategy]
-	if !ok {
-		u = uniqueness[policy.UniquePerLicense]
-	}
-	takenErr := apperr.Attribute("fingerprint", "TAKEN", "has already been taken"+u.suffix)
+	u := uniquenessOf(pol)
 	perUser := pol.MachineLeasingStrategy == policy.PerUser
 	if u.column == "license_id" && !perUser {
 		st, taken, err := s.store.StatsWithFingerprint(ctx, l.ID, m.Fingerprint)
 		if err == nil && taken {
-			err = takenErr
+			err = u.taken()
 		}
 		return st, err
 	}
-	value := map[string]string{"license_id": m.LicenseID, "policy_id": m.PolicyID, "product_id": m.ProductID, "account_id": m.AccountID}[u.column]
-	taken, err := s.store.FingerprintTaken(ctx, m.AccountID, u.column, value, m.Fingerprint)
+	taken, err := s.store.FingerprintTaken(ctx, m.AccountID, u.column, u.value(m), m.Fingerprint)
 	if err != nil {
 		return Stats{}, err
 	}
 	if taken {
-		return Stats{}, takenErr
+		return Stats{}, u.taken()
 	}
 	owner := ""
 	if perUser && m.OwnerID != nil {

@@ -20,12 +20,17 @@ type Store struct{ db *database.DB }
 // NewStore returns the machine store.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
-// Lock serializes activations of a license (its row) and of a fingerprint
-// in the account, for the rest of the transaction. SQLite's write
-// transactions are already serial.
+// Lock serializes activations of a license (its row) for the rest of the
+// transaction; given a fingerprint, also those of the fingerprint in the
+// account, for uniqueness wider than the license (the license's row
+// already covers its own machines). SQLite's write transactions are
+// already serial.
 func (s *Store) Lock(ctx context.Context, licenseID, accountID, fingerprint string) error {
 	if s.db.Engine != database.Postgres {
 		return nil
+	}
+	if fingerprint == "" {
+		return database.Error(s.db.Conn(ctx).Exec(`SELECT 1 FROM licenses WHERE id = ? FOR UPDATE`, licenseID).Error)
 	}
 	// One statement takes both locks (the advisory one as the row is read,
 	// the row's after): every activation takes them in this order.

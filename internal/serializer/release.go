@@ -11,10 +11,16 @@ import (
 	"github.com/relkey/relkey/internal/releasepackage"
 )
 
-// Artifact renders an artifact.
+// Artifact renders an artifact; meta.failure (which Keygen's clients
+// ignore) says why it failed or why its last upload was refused.
 func Artifact(a *artifact.Artifact) *jsonapi.Node {
 	base := document.AccountPath(a.AccountID)
+	var meta *jsonapi.Meta
+	if a.Failure != nil {
+		meta = &jsonapi.Meta{"failure": *a.Failure}
+	}
 	return &jsonapi.Node{
+		Meta: meta,
 		Type: "artifacts",
 		ID:   a.ID,
 		Attributes: map[string]any{

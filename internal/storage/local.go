@@ -41,7 +41,9 @@ func NewLocal(dir string, signingKey []byte, base *url.URL) (*Local, error) {
 // SetClock replaces the store's clock (tests).
 func (l *Local) SetClock(now func() time.Time) { l.now = now }
 
-func (l *Local) PresignPut(_ context.Context, key string, expiry time.Duration) (*url.URL, error) {
+// PresignPut does not sign a Length in: the upload's receiver checks the
+// body against what it expects (see Receive).
+func (l *Local) PresignPut(_ context.Context, key string, expiry time.Duration, _ ...Length) (*url.URL, error) {
 	return l.presign("PUT", key, expiry)
 }
 
@@ -111,30 +113,54 @@ func (l *Local) path(key string) (string, error) {
 // Write stores the object atomically: readers see the old object or the
 // whole new one. When size >= 0, a body of another length is rejected.
 func (l *Local) Write(key string, body io.Reader, size int64) error {
-	path, err := l.path(key)
+	r, err := l.Receive(key, body, size)
 	if err != nil {
 		return err
 	}
+	defer r.Discard()
+	return r.Commit()
+}
+
+// Received is an upload stored aside, not yet the object: Commit puts it
+// in place, Discard drops it (after a Commit, Discard does nothing).
+type Received struct {
+	tmp, path string
+}
+
+// Receive stores body aside for key; when size >= 0, a body of another
+// length is rejected (and dropped).
+func (l *Local) Receive(key string, body io.Reader, size int64) (*Received, error) {
+	path, err := l.path(key)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
+		return nil, err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), partialPrefix+"*")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer os.Remove(tmp.Name())
+	r := &Received{tmp: tmp.Name(), path: path}
 	n, err := io.Copy(tmp, body)
 	if closeErr := tmp.Close(); err == nil {
 		err = closeErr
 	}
+	if err == nil && size >= 0 && n != size {
+		err = fmt.Errorf("storage: received %d bytes, expected %d", n, size)
+	}
 	if err != nil {
-		return err
+		r.Discard()
+		return nil, err
 	}
-	if size >= 0 && n != size {
-		return fmt.Errorf("storage: received %d bytes, expected %d", n, size)
-	}
-	return os.Rename(tmp.Name(), path)
+	return r, nil
 }
+
+// Commit makes the received bytes the object, atomically.
+func (r *Received) Commit() error { return os.Rename(r.tmp, r.path) }
+
+// Discard drops received bytes that were not committed.
+func (r *Received) Discard() { os.Remove(r.tmp) }
 
 // partialPrefix names the temporary file of an upload in progress.
 const partialPrefix = ".upload-"
@@ -195,6 +221,15 @@ func (l *Local) Read(_ context.Context, key string, limit int64) ([]byte, error)
 	}
 	defer f.Close()
 	return readAll(key, f, limit)
+}
+
+func (l *Local) Copy(_ context.Context, from, to string) error {
+	f, err := l.Open(from)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return l.Write(to, f, -1)
 }
 
 func (l *Local) Delete(_ context.Context, key string) error {

@@ -3,7 +3,9 @@ package storage
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -48,14 +50,20 @@ func (s *S3) EnsureBucket(ctx context.Context) error {
 	return nil
 }
 
-func (s *S3) PresignPut(ctx context.Context, key string, expiry time.Duration) (*url.URL, error) {
+// PresignPut signs a Length in as the request's Content-Length: S3
+// refuses a PUT of another length as a signature mismatch.
+func (s *S3) PresignPut(ctx context.Context, key string, expiry time.Duration, length ...Length) (*url.URL, error) {
 	if err := ValidateKey(key); err != nil {
 		return nil, err
 	}
 	if err := validateExpiry(expiry); err != nil {
 		return nil, err
 	}
-	return s.client.PresignedPutObject(ctx, s.bucket, key, expiry)
+	var signed http.Header
+	for _, n := range length {
+		signed = http.Header{"Content-Length": {strconv.FormatInt(int64(n), 10)}}
+	}
+	return s.client.PresignHeader(ctx, http.MethodPut, s.bucket, key, expiry, nil, signed)
 }
 
 func (s *S3) PresignGet(ctx context.Context, key string, expiry time.Duration) (*url.URL, error) {
@@ -93,6 +101,20 @@ func (s *S3) Read(ctx context.Context, key string, limit int64) ([]byte, error) 
 	}
 	defer body.Close()
 	return readAll(key, body, limit)
+}
+
+func (s *S3) Copy(ctx context.Context, from, to string) error {
+	if err := ValidateKey(to); err != nil {
+		return err
+	}
+	_, err := s.client.CopyObject(ctx, minio.CopyDestOptions{Bucket: s.bucket, Object: to}, minio.CopySrcOptions{Bucket: s.bucket, Object: from})
+	if resp := minio.ToErrorResponse(err); err != nil && (resp.Code == minio.NoSuchKey || resp.StatusCode == 404) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("storage: copy %q to %q: %w", from, to, err)
+	}
+	return nil
 }
 
 func (s *S3) Delete(ctx context.Context, key string) error {

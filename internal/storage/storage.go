@@ -15,15 +15,19 @@ import (
 
 // Store is an object store that hands out presigned URLs.
 type Store interface {
-	// PresignPut returns a URL that accepts one unauthenticated PUT of the
-	// object until expiry. It never touches the network.
-	PresignPut(ctx context.Context, key string, expiry time.Duration) (*url.URL, error)
+	// PresignPut returns a URL that accepts unauthenticated PUTs of the
+	// object until expiry; with a Length, only of that many bytes. It
+	// never touches the network.
+	PresignPut(ctx context.Context, key string, expiry time.Duration, length ...Length) (*url.URL, error)
 	// PresignGet returns a URL that serves the object until expiry. It never
 	// touches the network. A relative URL is resolved against relkey's own
 	// base URL by the caller.
 	PresignGet(ctx context.Context, key string, expiry time.Duration) (*url.URL, error)
 	// Stat reports the stored object, or ErrNotFound.
 	Stat(ctx context.Context, key string) (Object, error)
+	// Copy stores a copy of the object under from as to (within the
+	// store: on S3 a server-side copy), or reports ErrNotFound.
+	Copy(ctx context.Context, from, to string) error
 	// Delete removes the object; deleting a missing object is not an error.
 	Delete(ctx context.Context, key string) error
 	// Read returns the whole object when it is at most limit bytes:
@@ -36,6 +40,11 @@ type Object struct {
 	Key  string
 	Size int64
 }
+
+// Length is the exact size a presigned PUT must declare (its
+// Content-Length). S3 checks it as part of the signature; the local store
+// leaves the check to the receiver of the upload (see Local.Receive).
+type Length int64
 
 // ErrNotFound means no object is stored under the key.
 var ErrNotFound = errors.New("storage: object not found")

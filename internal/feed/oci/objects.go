@@ -12,25 +12,27 @@ import (
 )
 
 // StoreObjects are the objects of artifacts in relkey's object store:
-// the local folder is written and read in place (and the artifact settled
-// as its upload route settles it); S3 through the presigned URLs.
+// the local folder is written and read in place (received as its upload
+// route receives a PUT); S3 through the presigned URLs.
 type StoreObjects struct {
 	Store storage.Store
 	// Local is the local folder (nil with S3).
-	Local *storage.Local
-	// Uploaded settles an artifact once the local folder holds its object
-	// (*artifact.Service).
-	Uploaded func(ctx context.Context, key string, size int64) error
-	Client   *http.Client
+	Local   *storage.Local
+	Uploads Uploads
+	Client  *http.Client
 }
 
-// Put stores an artifact's content.
+// Uploads receives and settles the uploads of artifacts (*artifact.Service).
+type Uploads interface {
+	Receive(ctx context.Context, local *storage.Local, key string, body io.Reader, size int64) error
+	Settle(ctx context.Context, a *artifact.Artifact) error
+}
+
+// Put stores an artifact's content, checked against what its creation
+// declared, and settles it.
 func (o StoreObjects) Put(ctx context.Context, a *artifact.Artifact, uploadURL string, body io.Reader, size int64) error {
 	if o.Local != nil {
-		if err := o.Local.Write(a.StorageKey, body, size); err != nil {
-			return err
-		}
-		return o.Uploaded(ctx, a.StorageKey, size)
+		return o.Uploads.Receive(ctx, o.Local, a.StorageKey, body, size)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, uploadURL, body)
 	if err != nil {
@@ -46,7 +48,8 @@ func (o StoreObjects) Put(ctx context.Context, a *artifact.Artifact, uploadURL s
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("object store: PUT %s: %s", a.Filename, resp.Status)
 	}
-	return nil
+	// Object storage does not tell relkey of the upload.
+	return o.Uploads.Settle(ctx, a)
 }
 
 // getExpiry is how long the presigned URL a copy reads lasts.

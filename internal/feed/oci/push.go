@@ -327,8 +327,6 @@ func (h handler) storeBlob(ctx context.Context, p *pushed, r *release.Release, b
 	if err := h.push.Objects.Put(ctx, a, upload, f, size); err != nil {
 		return err
 	}
-	// Reading it back settles it: object storage does not tell relkey of
-	// the upload.
 	if a, err = h.push.Artifacts.Find(ctx, p.who, p.t, a.ID, artifact.Filter{}); err == nil && a.Status != artifact.Uploaded {
 		err = fmt.Errorf("artifact %s of %s was stored as %s", a.ID, b.Digest, a.Status)
 	}

@@ -17,13 +17,13 @@ import (
 	"github.com/relkey/relkey/internal/storage"
 )
 
-// Contract runs the presigned round trip against store. resolve turns a
+// Contract runs the presigned round trip against store for an object not
+// stored yet under key (one a PUT URL may store). resolve turns a
 // presigned URL into the absolute URL a client would use.
-func Contract(t *testing.T, store storage.Store, resolve func(*url.URL) *url.URL) {
+func Contract(t *testing.T, store storage.Store, key string, resolve func(*url.URL) *url.URL) {
 	ctx := context.Background()
 	content := make([]byte, 64<<10)
 	rand.Read(content)
-	key := "contract/" + time.Now().Format("150405.000000") + "/file.bin"
 
 	if _, err := store.Stat(ctx, key); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("Stat before upload: err = %v, want ErrNotFound", err)
@@ -90,6 +90,20 @@ func Contract(t *testing.T, store storage.Store, resolve func(*url.URL) *url.URL
 		time.Sleep(2100 * time.Millisecond)
 		expectRefused(t, "GET", resolve(short), content)
 	})
+
+	copied := key + ".copy"
+	if err := store.Copy(ctx, key, copied); err != nil {
+		t.Fatalf("Copy: %v", err)
+	}
+	if data, err := store.Read(ctx, copied, int64(len(content))); err != nil || !bytes.Equal(data, content) {
+		t.Fatalf("Read of the copy: %d bytes, %v; want the exact %d bytes", len(data), err, len(content))
+	}
+	if err := store.Copy(ctx, key+".missing", copied); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("Copy of a missing object: %v, want ErrNotFound", err)
+	}
+	if err := store.Delete(ctx, copied); err != nil {
+		t.Fatal(err)
+	}
 
 	if err := store.Delete(ctx, key); err != nil {
 		t.Fatal(err)
