@@ -60,8 +60,8 @@ func (o *Offers) Offered(ctx context.Context, who *access.Principal, t *account.
 		order = strings.ReplaceAll(order, "DESC", "ASC")
 	}
 	var out []release.Release
-	err := q.Order(order).Limit(max(of.Limit, 1)).Find(&out).Error
-	return out, database.Error(err)
+	err := database.Find(q.Order(order).Limit(max(of.Limit, 1)), &out)
+	return out, err
 }
 
 // requiredIntermediate holds for releases whose metadata has
@@ -83,13 +83,13 @@ func (o *Offers) Files(ctx context.Context, t *account.Tenant, releaseIDs []stri
 		return nil, nil
 	}
 	var out []Artifact
-	err := o.store.ofReleases(ctx, releaseIDs).
+	err := database.Find(o.store.ofReleases(ctx, releaseIDs).
 		Where("artifacts.account_id = ? AND artifacts.status = ?", t.ID, Uploaded).
-		Limit(100 * len(releaseIDs)).Find(&out).Error
+		Limit(100*len(releaseIDs)), &out)
 	slices.SortFunc(out, func(a, b Artifact) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
 	})
-	return out, database.Error(err)
+	return out, err
 }
 
 // ofReleases is the artifacts of the releases with the ids, read by

@@ -99,57 +99,107 @@ var (
 	schemaCache sync.Map
 )
 
-// maxPlans bounds the plans kept: statements whose text varies with their
-// arguments (IN lists) resolve their columns each time past it.
-const maxPlans = 4096
+// maxPlans bounds the plans kept, and maxPlannedQuery the statements
+// planned once: longer ones (long IN lists, whose text varies with their
+// arguments) resolve their columns at each read.
+const (
+	maxPlans        = 4096
+	maxPlannedQuery = 4096
+)
 
-// readRow reads the first row of query into dst, a pointer to a struct.
+// readRow reads the first row of query into dst, a pointer to a struct;
+// gorm.ErrRecordNotFound when there is none.
 func (db *DB) readRow(ctx context.Context, conn gorm.ConnPool, dst any, query string, args []any) error {
+	v := reflect.ValueOf(dst).Elem()
+	done := false
+	n, err := db.readRows(ctx, conn, query, args, v.Type(), func() (reflect.Value, bool) {
+		if done {
+			return reflect.Value{}, false
+		}
+		done = true
+		return v, true
+	})
+	if err == nil && n == 0 {
+		return gorm.ErrRecordNotFound
+	}
+	return err
+}
+
+// Find reads every row q selects into dst, as Take reads one: GORM builds
+// the statement, the rows scan into their fields directly.
+func Find[T any](q *gorm.DB, dst *[]T) error {
+	db := owner(q)
+	if db == nil {
+		return Error(q.Find(dst).Error)
+	}
+	dry := q.Session(&gorm.Session{DryRun: true}).Find(dst)
+	if dry.Error != nil {
+		return Error(dry.Error)
+	}
+	st := dry.Statement
+	*dst = (*dst)[:0]
+	_, err := db.readRows(st.Context, st.ConnPool, st.SQL.String(), st.Vars, reflect.TypeFor[T](), func() (reflect.Value, bool) {
+		*dst = append(*dst, *new(T))
+		return reflect.ValueOf(&(*dst)[len(*dst)-1]).Elem(), true
+	})
+	return Error(err)
+}
+
+// readRows reads the rows of query, each into the struct of typ next
+// gives, until next gives none; it returns how many it read.
+func (db *DB) readRows(ctx context.Context, conn gorm.ConnPool, query string, args []any, typ reflect.Type, next func() (reflect.Value, bool)) (int, error) {
 	started := time.Now()
 	rows, err := conn.QueryContext(ctx, query, args...)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer rows.Close()
 	defer db.sent(ctx, query, args, started)
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return err
+	var (
+		plan    *readPlan
+		targets []any
+		raw     []sql.RawBytes
+		sink    sql.RawBytes
+		n       int
+	)
+	for rows.Next() {
+		v, ok := next()
+		if !ok {
+			break
 		}
-		return gorm.ErrRecordNotFound
-	}
-	v := reflect.ValueOf(dst).Elem()
-	plan, err := planOf(planKey{v.Type(), db.Engine, query}, rows)
-	if err != nil {
-		return err
-	}
-	targets := make([]any, len(plan.columns))
-	var raw []sql.RawBytes
-	var sink sql.RawBytes
-	for i, c := range plan.columns {
-		switch {
-		case c.index == nil:
-			targets[i] = &sink
-		case c.json:
-			if raw == nil {
-				raw = make([]sql.RawBytes, len(plan.columns))
+		if plan == nil {
+			if plan, err = planOf(planKey{typ, db.Engine, query}, rows); err != nil {
+				return n, err
 			}
-			targets[i] = &raw[i]
-		default:
-			targets[i] = v.FieldByIndex(c.index).Addr().Interface()
+			targets = make([]any, len(plan.columns))
+			raw = make([]sql.RawBytes, len(plan.columns))
 		}
-	}
-	if err := rows.Scan(targets...); err != nil {
-		return err
-	}
-	for i, c := range plan.columns {
-		if c.json && len(raw[i]) > 0 {
-			if err := json.Unmarshal(raw[i], v.FieldByIndex(c.index).Addr().Interface()); err != nil {
-				return fmt.Errorf("database: column %d: %w", i, err)
+		for i, c := range plan.columns {
+			switch {
+			case c.index == nil:
+				targets[i] = &sink
+			case c.json:
+				targets[i] = &raw[i]
+			default:
+				targets[i] = v.FieldByIndex(c.index).Addr().Interface()
 			}
 		}
+		if err := rows.Scan(targets...); err != nil {
+			return n, err
+		}
+		for i, c := range plan.columns {
+			if c.json && len(raw[i]) > 0 {
+				if err := json.Unmarshal(raw[i], v.FieldByIndex(c.index).Addr().Interface()); err != nil {
+					return n, fmt.Errorf("database: column %d: %w", i, err)
+				}
+			}
+		}
+		n++
 	}
-	return rows.Close()
+	if err := rows.Err(); err != nil {
+		return n, err
+	}
+	return n, rows.Close()
 }
 
 // planOf maps the columns of rows to the fields of the key's type, once per
@@ -183,7 +233,7 @@ func planOf(key planKey, rows *sql.Rows) (*readPlan, error) {
 		}
 		p.columns[i] = readColumn{index: f.StructField.Index, json: serializer == "json"}
 	}
-	if plansStored.Load() < maxPlans {
+	if plansStored.Load() < maxPlans && len(key.query) <= maxPlannedQuery {
 		if _, loaded := plans.LoadOrStore(key, p); !loaded {
 			plansStored.Add(1)
 		}

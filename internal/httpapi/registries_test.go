@@ -281,28 +281,56 @@ func TestRubyGemsSource(t *testing.T) {
 	})
 }
 
+// registryIndex is an index of a registry engine, over a package of the
+// engine whose artifacts end in ext.
+type registryIndex struct{ engine, ext, path, key string }
+
+var registryIndexes = []registryIndex{
+	{"pypi", ".zip", "pypi/simple/app/", "app"}, {"npm", ".tgz", "npm/app", "app"},
+	{"rubygems", ".gem", "rubygems/info/app", "app"}, {"rubygems", ".gem", "rubygems/specs.4.8.gz", "app"},
+	{"rubygems", ".gem", "rubygems/versions", "app"}, {"composer", ".zip", "composer/p2/acme/app.json", "acme/app"},
+	{"oci", ".zip", "oci/app/tags/list", "app"},
+}
+
+// registryIndexFixture is an account with a package of ix's engine of n
+// published versions and a license that sees them (its key returned).
+func registryIndexFixture(t testing.TB, ix registryIndex, n int) (*env, string) {
+	e := newEnv(t, testenv.Backend{Name: "embedded"}, func(c *config.Config) { c.RequestTimeout = time.Minute })
+	productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"Desk","code":"desk"`)))
+	pkg := e.id(e.admin("POST", "/v1/accounts/acme/packages", packageBody(productID, `"name":"App","key":"`+ix.key+`","engine":"`+ix.engine+`"`)))
+	policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"P","authenticationStrategy":"LICENSE"`)))
+	key := attrs(t, e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, "")))["key"].(string)
+	seedPackageReleases(t, e, productID, pkg, n, false)
+	if err := e.app.DB.Gorm.Exec("UPDATE artifacts SET filename = replace(filename, '.zip', ?)", ix.ext).Error; err != nil {
+		t.Fatal(err)
+	}
+	return e, key
+}
+
+// BenchmarkRegistryIndexes serves every registry index of a package of
+// 10 000 versions (SQLite): statements and CPU per index request.
+func BenchmarkRegistryIndexes(b *testing.B) {
+	for _, ix := range registryIndexes {
+		b.Run(strings.ReplaceAll(ix.path, "/", "_"), func(b *testing.B) {
+			e, key := registryIndexFixture(b, ix, 10_000)
+			c, counter := counted(b, e)
+			h := &hotPath{e: c, counter: counter}
+			measure(b, func(int) int64 {
+				return h.statements(b, "GET", "/v1/accounts/acme/engines/"+ix.path, "", basic("license", key))
+			})
+		})
+	}
+}
+
 // TestRegistryIndexesRunAFixedNumberOfQueries lists a package of 10 and of
 // 2 000 versions through every registry index: as many statements either
 // way, few of them, and (SQLite) no plan step reads a table whole.
 func TestRegistryIndexesRunAFixedNumberOfQueries(t *testing.T) {
-	indexes := []struct{ engine, ext, path, key string }{
-		{"pypi", ".zip", "pypi/simple/app/", "app"}, {"npm", ".tgz", "npm/app", "app"},
-		{"rubygems", ".gem", "rubygems/info/app", "app"}, {"rubygems", ".gem", "rubygems/specs.4.8.gz", "app"},
-		{"rubygems", ".gem", "rubygems/versions", "app"}, {"composer", ".zip", "composer/p2/acme/app.json", "acme/app"},
-		{"oci", ".zip", "oci/app/tags/list", "app"},
-	}
+	indexes := registryIndexes
 	counts := map[int][]int64{}
 	for _, n := range []int{10, 2_000} {
 		for _, ix := range indexes {
-			e := newEnv(t, testenv.Backend{Name: "embedded"}, func(c *config.Config) { c.RequestTimeout = time.Minute })
-			productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"Desk","code":"desk"`)))
-			pkg := e.id(e.admin("POST", "/v1/accounts/acme/packages", packageBody(productID, `"name":"App","key":"`+ix.key+`","engine":"`+ix.engine+`"`)))
-			policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"P","authenticationStrategy":"LICENSE"`)))
-			key := attrs(t, e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, "")))["key"].(string)
-			seedPackageReleases(t, e, productID, pkg, n, false)
-			if err := e.app.DB.Gorm.Exec("UPDATE artifacts SET filename = replace(filename, '.zip', ?)", ix.ext).Error; err != nil {
-				t.Fatal(err)
-			}
+			e, key := registryIndexFixture(t, ix, n)
 			c, recorder := countedBy(t, e, database.NewStatementRecorder())
 			before, started := len(recorder.Statements()), time.Now()
 			r := c.do("GET", "/v1/accounts/acme/engines/"+ix.path, "", basic("license", key))
