@@ -27,6 +27,7 @@ import (
 	"github.com/relkey/relkey/internal/identity"
 	"github.com/relkey/relkey/internal/key"
 	"github.com/relkey/relkey/internal/keyring"
+	"github.com/relkey/relkey/internal/legacyrelease"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/mail"
@@ -171,6 +172,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Downloads = release.NewDownloadTally(releaseStore, logger)
 	artifactStore := artifact.NewStore(db, releaseStore, a.Downloads)
 	a.Artifacts = artifact.NewService(artifactStore, a.Releases, a.Licenses, catalogStore, a.Storage, a.Local != nil).Recording(a.Outbox, a.Validated)
+	a.LegacyReleases = legacyrelease.NewService(a.Releases, a.Artifacts, a.Outbox, a.Validated)
 	// Feeds publish the upgrades they offer; they are recorded as the
 	// upgrade route's are, off the request path.
 	a.Events.Subscribe(func(_ context.Context, e event.Event) {

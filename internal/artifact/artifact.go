@@ -218,6 +218,27 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 	return a, u.String(), nil
 }
 
+// UploadAgain presigns another upload of a waiting artifact who found,
+// for what is left of its upload window (Keygen-Version 1.0 uploads
+// through the release, after creating it).
+func (s *Service) UploadAgain(ctx context.Context, who *access.Principal, a *Artifact) (string, error) {
+	if err := who.Require("artifact.create"); err != nil {
+		return "", err
+	}
+	left := a.CreatedAt.Add(UploadWindow).Sub(s.now())
+	switch {
+	case a.Status != Waiting:
+		return "", apperr.New(apperr.Unprocessable, "ARTIFACT_NOT_WAITING", "artifact is "+strings.ToLower(a.Status)+", not waiting for its upload")
+	case left <= 0:
+		return "", apperr.New(apperr.Unprocessable, "ARTIFACT_NOT_WAITING", "the artifact's upload window has passed")
+	}
+	u, err := s.storage.PresignPut(ctx, a.StorageKey, left)
+	if err != nil {
+		return "", err
+	}
+	return u.String(), nil
+}
+
 // Uploaded records that the object under key was stored with size bytes
 // (the local store calls it at the PUT). A size other than the declared
 // filesize fails the artifact.

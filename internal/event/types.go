@@ -170,6 +170,8 @@ const (
 	ReleasePublished      = "release.published"
 	ReleaseYanked         = "release.yanked"
 	ReleasePackageUpdated = "release.package.updated"
+	ReleaseUploaded       = "release.uploaded"
+	ReleaseDownloaded     = "release.downloaded"
 
 	UserCreated  = "user.created"
 	UserUpdated  = "user.updated"

@@ -58,7 +58,9 @@ type scene struct {
 	// advance moves the env's clock before the request (a second factor's
 	// next code).
 	advance time.Duration
-	setup   bool // not an example
+	// keygenVersion is the Keygen-Version the scene speaks ("": the latest).
+	keygenVersion string
+	setup         bool // not an example
 }
 
 const (
@@ -263,6 +265,14 @@ var story = []scene{
 	{op: "publishRelease", status: 200, path: map[string]string{"id": "{{release}}"}},
 	{op: "yankRelease", status: 200, path: map[string]string{"id": "{{release}}"}},
 	{op: "yankArtifact", status: 204, path: map[string]string{"id": "{{artifact}}"}},
+	{op: "upsertRelease", about: "Keygen-Version 1.0 (electron-builder before 26.6.3): the release of a version with its one file", status: 201,
+		keygenVersion: "1.0", save: map[string]string{"fileRelease": "/data/id"},
+		body: `{"data":{"type":"releases","attributes":{"name":"Desktop App 2.0","channel":"stable","version":"2.0.0","filename":"DesktopApp-2.0.0.dmg","filetype":"dmg","filesize":` +
+			strconv.Itoa(len(artifactBytes)) + `,"platform":"darwin"},"relationships":{"product":` + rel("products", "product") + `}}}`},
+	{op: "uploadReleaseFile", status: 307, keygenVersion: "1.0", path: map[string]string{"id": "{{fileRelease}}"},
+		save: map[string]string{"fileUpload": "Location"}},
+	{op: "uploadBlob", setup: true, status: 200, upload: "fileUpload", body: artifactBytes},
+	{op: "deleteReleaseFile", status: 204, keygenVersion: "1.0", path: map[string]string{"id": "{{fileRelease}}"}},
 	{op: "createGroup", about: "A customer's team, at most five licenses", status: 201, save: map[string]string{"group": "/data/id"},
 		body: `{"data":{"type":"groups","attributes":{"name":"Lovelace Labs","maxLicenses":5,"metadata":{"crm":"LL-7"}}}}`},
 	{op: "updateGroup", about: "Room for ten machines", status: 200, path: map[string]string{"id": "{{group}}"},
@@ -423,7 +433,11 @@ func playStory(t *testing.T, e *env, ops map[string]operation) []byte {
 			for name, v := range s.path {
 				path = strings.Replace(path, "{"+name+"}", url.PathEscape(fill(v)), 1)
 			}
-			r = e.do(op.method, path, body, storyAuth(t, s.auth, e.token, fill)...)
+			headers := storyAuth(t, s.auth, e.token, fill)
+			if s.keygenVersion != "" {
+				headers = append(headers, header{"Keygen-Version", s.keygenVersion})
+			}
+			r = e.do(op.method, path, body, headers...)
 		}
 		if r.status != s.status {
 			t.Fatalf("%s: %d, want %d: %s", s.op, r.status, s.status, r.body)
