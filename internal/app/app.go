@@ -44,6 +44,7 @@ import (
 	"github.com/relkey/relkey/internal/search"
 	"github.com/relkey/relkey/internal/secondfactor"
 	"github.com/relkey/relkey/internal/session"
+	"github.com/relkey/relkey/internal/setting"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
@@ -144,6 +145,9 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Groups = group.NewService(group.NewStore(db), a.Outbox)
 	a.Users = user.NewService(user.NewStore(db), a.Outbox, tokenStore, a.Events, password.NewHasher(cfg.PasswordCost, 0), a.Groups.Limits(group.Users))
 	a.Accounts = account.NewService(account.NewStore(db), a.Outbox, kr)
+	settingStore := setting.NewStore(db)
+	a.Settings = setting.NewService(settingStore, a.Outbox, a.Accounts)
+	a.Accounts.SetDefaults(settingStore)
 	a.Accounts.SetEmitter(func(ctx context.Context, who *access.Principal, acct *account.Account) error {
 		return a.Outbox.Emit(ctx, event.Occurrence{Event: event.AccountUpdated, AccountID: acct.ID, Resource: acct, Who: who})
 	})

@@ -26,6 +26,7 @@ import (
 	"github.com/relkey/relkey/internal/secondfactor"
 	"github.com/relkey/relkey/internal/serializer"
 	"github.com/relkey/relkey/internal/session"
+	"github.com/relkey/relkey/internal/setting"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
 	"github.com/relkey/relkey/internal/webhook"
@@ -61,6 +62,8 @@ func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered
 		node = serializer.Account(v)
 	case *group.Group:
 		node = serializer.Group(v)
+	case *setting.Setting:
+		node = serializer.Setting(v)
 	case *session.PortalLink:
 		node = serializer.PortalSession(v, "")
 	case *key.Key:

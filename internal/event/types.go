@@ -164,6 +164,10 @@ const (
 	MachineUpdated = "machine.updated"
 	MachineDeleted = "machine.deleted"
 
+	AccountSettingsCreated = "account.settings.created"
+	AccountSettingsUpdated = "account.settings.updated"
+	AccountSettingsDeleted = "account.settings.deleted"
+
 	ReleaseCreated        = "release.created"
 	ReleaseUpdated        = "release.updated"
 	ReleaseDeleted        = "release.deleted"

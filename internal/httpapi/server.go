@@ -38,6 +38,7 @@ import (
 	"github.com/relkey/relkey/internal/search"
 	"github.com/relkey/relkey/internal/secondfactor"
 	"github.com/relkey/relkey/internal/session"
+	"github.com/relkey/relkey/internal/setting"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
@@ -73,6 +74,8 @@ type Services struct {
 	Packages      *releasepackage.Service
 	Catalog       *catalog.Service
 	Artifacts     *artifact.Service
+	// Settings are the accounts' settings.
+	Settings *setting.Service
 	// LegacyReleases serve Keygen-Version 1.0's release routes.
 	LegacyReleases *legacyrelease.Service
 	Webhooks       *webhook.Service
@@ -275,6 +278,7 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.DELETE("/policies/:id/entitlements", s.detach(entitlement.OnPolicy))
 
 	s.legacyReleaseRoutes(g)
+	s.settingRoutes(g)
 	g.GET("/releases", s.listReleases)
 	g.POST("/releases", s.createRelease)
 	g.GET("/releases/:id", s.showRelease)
