@@ -35,13 +35,29 @@ func licenseFilter(q url.Values) (license.Filter, error) {
 	if err != nil {
 		return f, err
 	}
-	for _, b := range []struct {
+	flags := []struct {
 		name string
 		into **bool
-	}{{"suspended", &f.Suspended}, {"expiring", &f.Expiring}, {"expired", &f.Expired}, {"assigned", &f.Assigned}, {"activated", &f.Activated}} {
+	}{{"suspended", &f.Suspended}, {"expiring", &f.Expiring}, {"expired", &f.Expired}, {"assigned", &f.Assigned}, {"activated", &f.Activated}}
+	for _, b := range flags {
+		if b.name == "expired" && !q.Has("expired") {
+			continue // expired[…] is a window, as expires[…] (Keygen's type: :any)
+		}
 		if *b.into, err = document.BoolFilter(q, b.name); err != nil {
 			return f, err
 		}
+	}
+	windowKeys := []string{"within", "in", "before", "after", "on"}
+	if !q.Has("expired") {
+		if f.ExpiredWithin, err = document.WindowFilter(q, "expired", windowKeys...); err != nil {
+			return f, err
+		}
+	}
+	if f.Expires, err = document.WindowFilter(q, "expires", windowKeys...); err != nil {
+		return f, err
+	}
+	if f.Activity, err = document.WindowFilter(q, "activity", "inside", "outside", "before", "after"); err != nil {
+		return f, err
 	}
 	if unassigned != nil && f.Assigned == nil {
 		assigned := !*unassigned
