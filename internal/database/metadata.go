@@ -65,3 +65,13 @@ func (db *DB) MetadataMatch(column, key, raw string) (string, []any) {
 	}
 	return byString, []any{raw}
 }
+
+// Epoch is the SQL of a timestamp column's Unix seconds, for the engine:
+// comparisons of a row's time plus a duration of its own (a policy's
+// heartbeat) with a moment.
+func (db *DB) Epoch(column string) string {
+	if db.Engine == Postgres {
+		return "EXTRACT(EPOCH FROM " + column + ")"
+	}
+	return "unixepoch(" + column + ", 'subsec')"
+}

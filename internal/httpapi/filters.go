@@ -88,6 +88,9 @@ func machineFilter(q url.Values) (machine.Filter, error) {
 			return f, err
 		}
 	}
+	if f.Status, err = document.PlainFilter(q, "status"); err != nil {
+		return f, err
+	}
 	f.Metadata, err = document.MetadataFilter(q)
 	return f, err
 }
@@ -97,6 +100,17 @@ func machineFilter(q url.Values) (machine.Filter, error) {
 func partFilter(q url.Values) (machine.PartFilter, error) {
 	ids, err := document.IDFilters(q, "product", "machine", "license", "owner", "user")
 	return machine.PartFilter{ProductID: ids["product"], MachineID: ids["machine"], LicenseID: ids["license"], OwnerID: ids["owner"], UserID: ids["user"]}, err
+}
+
+// processFilter reads the filters of Keygen's processes index: partFilter's
+// and status (ALIVE or DEAD).
+func processFilter(q url.Values) (machine.PartFilter, error) {
+	f, err := partFilter(q)
+	if err != nil {
+		return f, err
+	}
+	f.Status, err = document.PlainFilter(q, "status")
+	return f, err
 }
 
 // userFilter reads the filters of Keygen's users index: roles[], product,
