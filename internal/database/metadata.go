@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 var (
@@ -74,4 +75,21 @@ func (db *DB) Epoch(column string) string {
 		return "EXTRACT(EPOCH FROM " + column + ")"
 	}
 	return "unixepoch(" + column + ", 'subsec')"
+}
+
+// LikeSpecial escapes LIKE's wildcards (with ESCAPE '\\').
+var LikeSpecial = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// Contains is the SQL of a case-insensitive substring match of term in a
+// text column, for the engine, with its argument; a blank term matches
+// nothing.
+func (db *DB) Contains(column, term string) (string, []any) {
+	if strings.TrimSpace(term) == "" {
+		return "1 = 0", nil
+	}
+	arg := "%" + LikeSpecial.Replace(term) + "%"
+	if db.Engine == Postgres {
+		return column + ` ILIKE ? ESCAPE '\'`, []any{arg}
+	}
+	return column + ` LIKE ? ESCAPE '\'`, []any{arg}
 }
