@@ -148,7 +148,7 @@ func userFilter(q url.Values) (user.Filter, error) {
 // "users" and "User" all name users).
 func tokenFilter(q url.Values) (token.Filter, error) {
 	var f token.Filter
-	bearer, err := document.HashFilter(q, "bearer", "type", "id")
+	bearer, err := document.HashFilter(q, "bearer", "type", "id", "role")
 	if err != nil || bearer == nil {
 		return f, err
 	}
@@ -161,5 +161,7 @@ func tokenFilter(q url.Values) (token.Filter, error) {
 		}
 		f.BearerID = id
 	}
+	// Keygen's role names are snake_case (sales_agent), relkey's kebab.
+	f.BearerRole = strings.ReplaceAll(strings.ToLower(strings.TrimSpace(bearer["role"])), "_", "-")
 	return f, nil
 }

@@ -311,7 +311,7 @@ func TestReleaseFilters(t *testing.T) {
 }
 
 // TestMoreIndexFilters covers the rest of Keygen's has_scope filters relkey
-// reads: tokens bearer[type|id], machines key, users status and active,
+// reads: tokens bearer[type|id|role], machines key, users status and active,
 // artifacts status, filetype and engine, event-logs event; a value of the wrong shape is a 400 on its parameter.
 func TestMoreIndexFilters(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
@@ -347,6 +347,18 @@ func TestMoreIndexFilters(t *testing.T) {
 		if n := len(ids("/tokens?bearer[type]=user")); n < 2 {
 			t.Fatalf("user tokens: %d", n)
 		}
+		expect("/tokens?bearer[role]=product", productTokens...)
+		expect("/tokens?bearer[role]=license")
+		expect("/tokens?bearer[role]=bogus")
+		for role, n := range map[string]int{"read_only": 1, "read-only": 1, "user": 1, "User": 1} {
+			if got := len(ids("/tokens?bearer[role]=" + role)); got != n {
+				t.Fatalf("bearer[role]=%s: %d tokens, want %d", role, got, n)
+			}
+		}
+		if n := len(ids("/tokens?bearer[role]=admin&bearer[type]=user")); n < 1 {
+			t.Fatalf("admin tokens: %d", n)
+		}
+		e.admin("GET", base+"/tokens?bearer[roles]=admin", "").expectError(t, 400, "PARAMETERS_INVALID", "parameter", "bearer[roles]")
 
 		other := e.admin("POST", base+"/licenses", licenseBody(b.policyID, ""))
 		mine := e.id(e.admin("POST", base+"/machines", machineBody(b.licenseID, `"fingerprint":"k1"`)))
