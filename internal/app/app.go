@@ -74,6 +74,8 @@ type App struct {
 	// The stores the event renderer loads the records events name from.
 	licenseStore *license.Store
 	releaseStore *release.Store
+	machineStore *machine.Store
+	userStore    *user.Store
 	// Metrics, once Instrument made them, count what the app does; nil = off.
 	Metrics *metrics.Metrics
 	// Sessions are the web console's and portal's; Pages serve them.
@@ -143,7 +145,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	}
 	a.Tokens = token.NewService(tokenStore, a.Outbox)
 	a.Groups = group.NewService(group.NewStore(db), a.Outbox)
-	a.Users = user.NewService(user.NewStore(db), a.Outbox, tokenStore, a.Events, password.NewHasher(cfg.PasswordCost, 0), a.Groups.Limits(group.Users))
+	a.userStore = user.NewStore(db)
+	a.Users = user.NewService(a.userStore, a.Outbox, tokenStore, a.Events, password.NewHasher(cfg.PasswordCost, 0), a.Groups.Limits(group.Users))
 	a.Accounts = account.NewService(account.NewStore(db), a.Outbox, kr)
 	settingStore := setting.NewStore(db)
 	a.Settings = setting.NewService(settingStore, a.Outbox, a.Accounts)
@@ -154,6 +157,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Products = product.NewService(product.NewStore(db), a.Outbox, tokenStore)
 	a.Policies = policy.NewService(policy.NewStore(db), a.Products, a.Outbox)
 	machineStore := machine.NewStore(db)
+	a.machineStore = machineStore
 	a.licenseStore = license.NewStore(db)
 	a.Keys = key.NewService(key.NewStore(db), a.Policies, kr, a.Outbox)
 	a.Licenses = license.NewService(a.licenseStore, a.Policies, a.Users, kr, a.Accounts, machineStore, a.Groups.Limits(group.Licenses), a.Keys, a.Outbox)

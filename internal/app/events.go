@@ -109,6 +109,18 @@ func (r eventRenderer) load(ctx context.Context, ref event.Ref) (any, error) {
 		return &license.Shown{License: l, Policy: pol}, nil
 	case "policies":
 		return r.app.Policies.Get(ctx, ref.AccountID, ref.ID)
+	case "users":
+		return r.app.userStore.Find(ctx, ref.AccountID, ref.ID, access.Scope{All: true})
+	case "machines":
+		m, err := r.app.machineStore.Find(ctx, ref.AccountID, ref.ID, access.Scope{All: true})
+		if err != nil {
+			return nil, err
+		}
+		pol, err := r.app.Policies.Get(ctx, ref.AccountID, m.PolicyID)
+		if err != nil {
+			return nil, err
+		}
+		return &machine.WithPolicy[machine.Machine]{Item: *m, Policy: pol}, nil
 	case "releases":
 		sight, err := r.app.releaseStore.Sight(ctx, ref.AccountID, access.Scope{All: true}, time.Now())
 		if err != nil {
