@@ -208,6 +208,18 @@ func Defaults(r Role) Set {
 	return Set{}
 }
 
+// Allowed returns the permissions a user or license may hold at all (the
+// choices of an account's default permissions; empty for other roles).
+func Allowed(r Role) Set {
+	switch r {
+	case RoleUser:
+		return NewSet(userRole...)
+	case RoleLicense:
+		return NewSet(licenseRole...)
+	}
+	return Set{}
+}
+
 // Staff reports whether the role manages the whole account.
 func (r Role) Staff() bool {
 	switch r {

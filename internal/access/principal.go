@@ -48,11 +48,25 @@ type Principal struct {
 // NewPrincipal computes the effective permissions of a bearer whose token
 // carries tokenPerms (nil = defer to the bearer).
 func NewPrincipal(accountID string, role Role, bearerType, bearerID, tokenID string, tokenPerms []string) *Principal {
-	perms := Defaults(role)
+	return &Principal{AccountID: accountID, Role: role, BearerType: bearerType, BearerID: bearerID, TokenID: tokenID,
+		Permissions: narrowed(Defaults(role), tokenPerms)}
+}
+
+// narrowed is a bearer's permissions narrowed by its token's (nil = none).
+func narrowed(perms Set, tokenPerms []string) Set {
 	if tokenPerms != nil {
 		perms = perms.Intersect(NewSet(tokenPerms...))
 	}
-	return &Principal{AccountID: accountID, Role: role, BearerType: bearerType, BearerID: bearerID, TokenID: tokenID, Permissions: perms}
+	return perms
+}
+
+// Rebase gives the principal an account's default permissions for its
+// role in place of the built-in ones, when the account has them, narrowed
+// by its token's as NewPrincipal does.
+func (p *Principal) Rebase(defaults map[Role]Set, tokenPerms []string) {
+	if d, ok := defaults[p.Role]; ok {
+		p.Permissions = narrowed(d, tokenPerms)
+	}
 }
 
 // Operator is the principal of relkey's admin commands: the account's

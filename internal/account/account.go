@@ -55,7 +55,22 @@ type Keys struct {
 type Tenant struct {
 	*Account
 	Keys Keys
+	// Defaults are the account's default permissions of license and user
+	// bearers, by role, where its settings replace the built-in ones.
+	Defaults map[access.Role]access.Set
 }
+
+// DefaultsLoader reads an account's default permissions (its settings).
+type DefaultsLoader interface {
+	Defaults(ctx context.Context, accountID string) (map[access.Role]access.Set, error)
+}
+
+// SetDefaults sets what reads accounts' default permissions.
+func (s *Service) SetDefaults(l DefaultsLoader) { s.defaults = l }
+
+// Forget drops what the service caches of an account, so that the next
+// request reads it again (its settings changed).
+func (s *Service) Forget(accountID string) { s.cache.forget(accountID) }
 
 // Transactor runs functions in one database transaction.
 type Transactor interface {
@@ -71,12 +86,13 @@ func (s *Service) SetEmitter(e Emitter) { s.emit = e }
 
 // Service holds the account rules.
 type Service struct {
-	store   *Store
-	tx      Transactor
-	keyring *keyring.Keyring
-	cache   tenantCache
-	parsed  parsedKeys
-	emit    Emitter
+	store    *Store
+	tx       Transactor
+	keyring  *keyring.Keyring
+	cache    tenantCache
+	parsed   parsedKeys
+	emit     Emitter
+	defaults DefaultsLoader
 }
 
 // NewService returns the account rules over store.
@@ -250,7 +266,7 @@ func (s *Service) Resolve(ctx context.Context, ref string) (*Tenant, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.remember(a, ref)
+	return s.remember(ctx, a, ref)
 }
 
 // Default resolves the account served under bare /v1/...: the configured
@@ -272,10 +288,15 @@ func (s *Service) Default(ctx context.Context, configured string) (*Tenant, erro
 	return s.Resolve(ctx, ids[0])
 }
 
-func (s *Service) remember(a *Account, ref string) (*Tenant, error) {
+func (s *Service) remember(ctx context.Context, a *Account, ref string) (*Tenant, error) {
 	t, err := s.open(a)
 	if err != nil {
 		return nil, err
+	}
+	if s.defaults != nil {
+		if t.Defaults, err = s.defaults.Defaults(ctx, a.ID); err != nil {
+			return nil, err
+		}
 	}
 	s.cache.put(ref, t)
 	return t, nil

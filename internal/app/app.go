@@ -30,6 +30,7 @@ import (
 	"github.com/relkey/relkey/internal/joblease"
 	"github.com/relkey/relkey/internal/key"
 	"github.com/relkey/relkey/internal/keyring"
+	"github.com/relkey/relkey/internal/legacyrelease"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/mail"
@@ -46,6 +47,7 @@ import (
 	"github.com/relkey/relkey/internal/search"
 	"github.com/relkey/relkey/internal/secondfactor"
 	"github.com/relkey/relkey/internal/session"
+	"github.com/relkey/relkey/internal/setting"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
@@ -78,6 +80,8 @@ type App struct {
 	// RegistryTokens are the OCI engine's bearer tokens (the distribution
 	// token flow), sealed with a key of their own.
 	RegistryTokens *oci.Tokens
+	machineStore *machine.Store
+	userStore    *user.Store
 	// Metrics, once Instrument made them, count what the app does; nil = off.
 	Metrics *metrics.Metrics
 	// Sessions are the web console's and portal's; Pages serve them.
@@ -154,14 +158,19 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	}
 	a.Tokens = token.NewService(tokenStore, a.Outbox)
 	a.Groups = group.NewService(group.NewStore(db), a.Outbox)
-	a.Users = user.NewService(user.NewStore(db), a.Outbox, tokenStore, a.Events, password.NewHasher(cfg.PasswordCost, 0), a.Groups.Limits(group.Users))
+	a.userStore = user.NewStore(db)
+	a.Users = user.NewService(a.userStore, a.Outbox, tokenStore, a.Events, password.NewHasher(cfg.PasswordCost, 0), a.Groups.Limits(group.Users))
 	a.Accounts = account.NewService(account.NewStore(db), a.Outbox, kr)
+	settingStore := setting.NewStore(db)
+	a.Settings = setting.NewService(settingStore, a.Outbox, a.Accounts)
+	a.Accounts.SetDefaults(settingStore)
 	a.Accounts.SetEmitter(func(ctx context.Context, who *access.Principal, acct *account.Account) error {
 		return a.Outbox.Emit(ctx, event.Occurrence{Event: event.AccountUpdated, AccountID: acct.ID, Resource: acct, Who: who})
 	})
 	a.Products = product.NewService(product.NewStore(db), a.Outbox, tokenStore)
 	a.Policies = policy.NewService(policy.NewStore(db), a.Products, a.Outbox)
 	machineStore := machine.NewStore(db)
+	a.machineStore = machineStore
 	a.licenseStore = license.NewStore(db)
 	a.Keys = key.NewService(key.NewStore(db), a.Policies, kr, a.Outbox)
 	a.Licenses = license.NewService(a.licenseStore, a.Policies, a.Users, kr, a.Accounts, machineStore, a.Groups.Limits(group.Licenses), a.Keys, a.Outbox)
@@ -184,6 +193,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Downloads = release.NewDownloadTally(releaseStore, logger)
 	artifactStore := artifact.NewStore(db, releaseStore, a.Downloads)
 	a.Artifacts = artifact.NewService(artifactStore, a.Releases, a.Licenses, catalogStore, a.Storage, a.Local != nil).Recording(a.Outbox, a.Validated).Logging(logger)
+	a.LegacyReleases = legacyrelease.NewService(a.Releases, a.Artifacts, a.Outbox, a.Validated)
 	// Feeds publish the upgrades they offer; they are recorded as the
 	// upgrade route's are, off the request path.
 	a.Events.Subscribe(func(_ context.Context, e event.Event) {

@@ -26,6 +26,7 @@ import (
 	"github.com/relkey/relkey/internal/secondfactor"
 	"github.com/relkey/relkey/internal/serializer"
 	"github.com/relkey/relkey/internal/session"
+	"github.com/relkey/relkey/internal/setting"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
 	"github.com/relkey/relkey/internal/webhook"
@@ -61,6 +62,8 @@ func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered
 		node = serializer.Account(v)
 	case *group.Group:
 		node = serializer.Group(v)
+	case *setting.Setting:
+		node = serializer.Setting(v)
 	case *session.PortalLink:
 		node = serializer.PortalSession(v, "")
 	case *key.Key:
@@ -106,6 +109,18 @@ func (r eventRenderer) load(ctx context.Context, ref event.Ref) (any, error) {
 		return &license.Shown{License: l, Policy: pol}, nil
 	case "policies":
 		return r.app.Policies.Get(ctx, ref.AccountID, ref.ID)
+	case "users":
+		return r.app.userStore.Find(ctx, ref.AccountID, ref.ID, access.Scope{All: true})
+	case "machines":
+		m, err := r.app.machineStore.Find(ctx, ref.AccountID, ref.ID, access.Scope{All: true})
+		if err != nil {
+			return nil, err
+		}
+		pol, err := r.app.Policies.Get(ctx, ref.AccountID, m.PolicyID)
+		if err != nil {
+			return nil, err
+		}
+		return &machine.WithPolicy[machine.Machine]{Item: *m, Policy: pol}, nil
 	case "releases":
 		sight, err := r.app.releaseStore.Sight(ctx, ref.AccountID, access.Scope{All: true}, time.Now())
 		if err != nil {

@@ -228,15 +228,42 @@ func (s *Service) Create(ctx context.Context, who *access.Principal, t *account.
 	}); err != nil {
 		return nil, "", err
 	}
+	u, err := s.presignUpload(ctx, a, UploadWindow)
+	if err != nil {
+		return nil, "", err
+	}
+	return a, u, nil
+}
+
+// presignUpload is an upload URL of a for within, with the declared
+// filesize signed in.
+func (s *Service) presignUpload(ctx context.Context, a *Artifact, within time.Duration) (string, error) {
 	var length []storage.Length
 	if a.Filesize != nil {
 		length = append(length, storage.Length(*a.Filesize))
 	}
-	u, err := s.storage.PresignPut(ctx, s.UploadKey(a), UploadWindow, length...)
+	u, err := s.storage.PresignPut(ctx, s.UploadKey(a), within, length...)
 	if err != nil {
-		return nil, "", err
+		return "", err
 	}
-	return a, u.String(), nil
+	return u.String(), nil
+}
+
+// UploadAgain presigns another upload of a waiting artifact who found,
+// for what is left of its upload window (Keygen-Version 1.0 uploads
+// through the release, after creating it).
+func (s *Service) UploadAgain(ctx context.Context, who *access.Principal, a *Artifact) (string, error) {
+	if err := who.Require("artifact.create"); err != nil {
+		return "", err
+	}
+	left := a.CreatedAt.Add(UploadWindow).Sub(s.now())
+	switch {
+	case a.Status != Waiting:
+		return "", apperr.New(apperr.Unprocessable, "ARTIFACT_NOT_WAITING", "artifact is "+strings.ToLower(a.Status)+", not waiting for its upload")
+	case left <= 0:
+		return "", apperr.New(apperr.Unprocessable, "ARTIFACT_NOT_WAITING", "the artifact's upload window has passed")
+	}
+	return s.presignUpload(ctx, a, left)
 }
 
 // settled records how the upload of an artifact this pass moved out of

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 var (
@@ -64,4 +65,31 @@ func (db *DB) MetadataMatch(column, key, raw string) (string, []any) {
 		return "(" + byString + " OR (" + kind + " IN ('integer', 'real') AND " + value + " = ?))", []any{raw, v}
 	}
 	return byString, []any{raw}
+}
+
+// Epoch is the SQL of a timestamp column's Unix seconds, for the engine:
+// comparisons of a row's time plus a duration of its own (a policy's
+// heartbeat) with a moment.
+func (db *DB) Epoch(column string) string {
+	if db.Engine == Postgres {
+		return "EXTRACT(EPOCH FROM " + column + ")"
+	}
+	return "unixepoch(" + column + ", 'subsec')"
+}
+
+// LikeSpecial escapes LIKE's wildcards (with ESCAPE '\\').
+var LikeSpecial = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// Contains is the SQL of a case-insensitive substring match of term in a
+// text column, for the engine, with its argument; a blank term matches
+// nothing.
+func (db *DB) Contains(column, term string) (string, []any) {
+	if strings.TrimSpace(term) == "" {
+		return "1 = 0", nil
+	}
+	arg := "%" + LikeSpecial.Replace(term) + "%"
+	if db.Engine == Postgres {
+		return column + ` ILIKE ? ESCAPE '\'`, []any{arg}
+	}
+	return column + ` LIKE ? ESCAPE '\'`, []any{arg}
 }

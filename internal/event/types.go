@@ -164,12 +164,18 @@ const (
 	MachineUpdated = "machine.updated"
 	MachineDeleted = "machine.deleted"
 
+	AccountSettingsCreated = "account.settings.created"
+	AccountSettingsUpdated = "account.settings.updated"
+	AccountSettingsDeleted = "account.settings.deleted"
+
 	ReleaseCreated        = "release.created"
 	ReleaseUpdated        = "release.updated"
 	ReleaseDeleted        = "release.deleted"
 	ReleasePublished      = "release.published"
 	ReleaseYanked         = "release.yanked"
 	ReleasePackageUpdated = "release.package.updated"
+	ReleaseUploaded       = "release.uploaded"
+	ReleaseDownloaded     = "release.downloaded"
 
 	UserCreated  = "user.created"
 	UserUpdated  = "user.updated"

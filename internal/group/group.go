@@ -300,7 +300,10 @@ func (s *Service) Assign(ctx context.Context, who *access.Principal, t *account.
 		if err := s.Admit(ctx, m, t.ID, groupID); err != nil {
 			return err
 		}
-		return s.store.SetGroup(ctx, m, rid, groupID)
+		return s.events.Change(ctx, func(ctx context.Context) error { return s.store.SetGroup(ctx, m, rid, groupID) }, func() event.Occurrence {
+			return event.Occurrence{Event: m.Singular + ".group.updated", AccountID: t.ID, Who: who,
+				Resource: event.Ref{Type: m.Table, AccountID: t.ID, ID: rid}}
+		})
 	})
 	return recordID, err
 }

@@ -78,13 +78,18 @@ func (s *Server) createArtifact(c echo.Context) error {
 // redirect answers with the artifact and a Location: the given status, or
 // 200 with links.redirect under Prefer: no-redirect.
 func (s *Server) redirect(c echo.Context, status int, a *artifact.Artifact, location string) error {
-	node := serializer.Artifact(a)
+	return s.redirectNode(c, status, serializer.Artifact(a), location, nil)
+}
+
+// redirectNode answers with a document and a Location: the given status,
+// or 200 with links.redirect under Prefer: no-redirect.
+func (s *Server) redirectNode(c echo.Context, status int, node *jsonapi.Node, location string, meta *jsonapi.Meta) error {
 	(*node.Links)["redirect"] = location
 	c.Response().Header().Set(echo.HeaderLocation, location)
 	if prefers(c, "no-redirect") {
 		status = http.StatusOK
 	}
-	return s.render(c, status, &jsonapi.OnePayload{Data: node})
+	return s.render(c, status, &jsonapi.OnePayload{Data: node, Meta: meta})
 }
 
 func artifactFilter(c echo.Context) artifact.Filter {

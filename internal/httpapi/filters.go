@@ -35,13 +35,29 @@ func licenseFilter(q url.Values) (license.Filter, error) {
 	if err != nil {
 		return f, err
 	}
-	for _, b := range []struct {
+	flags := []struct {
 		name string
 		into **bool
-	}{{"suspended", &f.Suspended}, {"expiring", &f.Expiring}, {"expired", &f.Expired}, {"assigned", &f.Assigned}, {"activated", &f.Activated}} {
+	}{{"suspended", &f.Suspended}, {"expiring", &f.Expiring}, {"expired", &f.Expired}, {"assigned", &f.Assigned}, {"activated", &f.Activated}}
+	for _, b := range flags {
+		if b.name == "expired" && !q.Has("expired") {
+			continue // expired[…] is a window, as expires[…] (Keygen's type: :any)
+		}
 		if *b.into, err = document.BoolFilter(q, b.name); err != nil {
 			return f, err
 		}
+	}
+	windowKeys := []string{"within", "in", "before", "after", "on"}
+	if !q.Has("expired") {
+		if f.ExpiredWithin, err = document.WindowFilter(q, "expired", windowKeys...); err != nil {
+			return f, err
+		}
+	}
+	if f.Expires, err = document.WindowFilter(q, "expires", windowKeys...); err != nil {
+		return f, err
+	}
+	if f.Activity, err = document.WindowFilter(q, "activity", "inside", "outside", "before", "after"); err != nil {
+		return f, err
 	}
 	if unassigned != nil && f.Assigned == nil {
 		assigned := !*unassigned
@@ -72,6 +88,9 @@ func machineFilter(q url.Values) (machine.Filter, error) {
 			return f, err
 		}
 	}
+	if f.Status, err = document.PlainFilter(q, "status"); err != nil {
+		return f, err
+	}
 	f.Metadata, err = document.MetadataFilter(q)
 	return f, err
 }
@@ -81,6 +100,17 @@ func machineFilter(q url.Values) (machine.Filter, error) {
 func partFilter(q url.Values) (machine.PartFilter, error) {
 	ids, err := document.IDFilters(q, "product", "machine", "license", "owner", "user")
 	return machine.PartFilter{ProductID: ids["product"], MachineID: ids["machine"], LicenseID: ids["license"], OwnerID: ids["owner"], UserID: ids["user"]}, err
+}
+
+// processFilter reads the filters of Keygen's processes index: partFilter's
+// and status (ALIVE or DEAD).
+func processFilter(q url.Values) (machine.PartFilter, error) {
+	f, err := partFilter(q)
+	if err != nil {
+		return f, err
+	}
+	f.Status, err = document.PlainFilter(q, "status")
+	return f, err
 }
 
 // userFilter reads the filters of Keygen's users index: roles[], product,
@@ -118,7 +148,7 @@ func userFilter(q url.Values) (user.Filter, error) {
 // "users" and "User" all name users).
 func tokenFilter(q url.Values) (token.Filter, error) {
 	var f token.Filter
-	bearer, err := document.HashFilter(q, "bearer", "type", "id")
+	bearer, err := document.HashFilter(q, "bearer", "type", "id", "role")
 	if err != nil || bearer == nil {
 		return f, err
 	}
@@ -131,5 +161,7 @@ func tokenFilter(q url.Values) (token.Filter, error) {
 		}
 		f.BearerID = id
 	}
+	// Keygen's role names are snake_case (sales_agent), relkey's kebab.
+	f.BearerRole = strings.ReplaceAll(strings.ToLower(strings.TrimSpace(bearer["role"])), "_", "-")
 	return f, nil
 }

@@ -1,12 +1,20 @@
 package httpapi_test
 
 import (
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/relkey/relkey/internal/testenv"
 )
+
+// unix and rfc are now plus d, as Unix seconds and RFC 3339 (escaped).
+func unix(d time.Duration) string { return strconv.FormatInt(time.Now().Add(d).Unix(), 10) }
+func rfc(d time.Duration) string {
+	return url.QueryEscape(time.Now().Add(d).UTC().Format(time.RFC3339))
+}
 
 // TestLicenseFilters checks Keygen's license index filters (scenarios of
 // features/api/v1/licenses/index.feature): each picks the licenses it
@@ -68,6 +76,23 @@ func TestLicenseFilters(t *testing.T) {
 			{"activations[eq]=1", []string{owned}},
 			{"activations[lt]=1", []string{suspended, expiring, expired}},
 			{"product=" + productID + "&policy=" + policyID + "&suspended", []string{suspended}},
+			{"expires[within]=P2D", []string{expiring}},
+			{"expires[within]=2d", []string{expiring}},
+			{"expires[in]=172800", []string{expiring}},
+			{"expires[within]=PT1H", nil},
+			{"expires[before]=" + unix(48*time.Hour), []string{expiring}},
+			{"expires[before]=" + rfc(time.Hour), nil},
+			{"expires[after]=" + rfc(time.Hour), []string{expiring}},
+			{"expires[on]=" + time.Now().Add(24*time.Hour).UTC().Format(time.DateOnly), []string{expiring}},
+			{"expired[within]=P2D", []string{expired}},
+			{"expired[within]=PT1H", nil},
+			{"expired[before]=" + unix(0), []string{expired}},
+			{"expired[after]=" + rfc(-time.Hour), nil},
+			{"expired[on]=" + time.Now().Add(-24*time.Hour).UTC().Format(time.DateOnly), []string{expired}},
+			{"activity[inside]=P1D", all},
+			{"activity[outside]=P1D", nil},
+			{"activity[before]=" + unix(-time.Hour), nil},
+			{"activity[after]=" + rfc(-time.Hour), all},
 		} {
 			r := e.admin("GET", "/v1/accounts/acme/licenses?limit=100&order=asc&"+tt.query, "")
 			if r.status != 200 {
@@ -97,6 +122,17 @@ func TestLicenseFilters(t *testing.T) {
 			{"activations[between]=1", "activations[between]"},
 			{"user=nobody", "user"},
 			{"machine=x", "machine"},
+			{"expires=1", "expires"},
+			{"expires[within]=soon", "expires[within]"},
+			{"expires[within]=P", "expires[within]"},
+			{"expires[before]=tomorrow", "expires[before]"},
+			{"expires[on]=2026-13-01", "expires[on]"},
+			{"expires[bogus]=1", "expires[bogus]"},
+			{"expired[within]=x", "expired[within]"},
+			{"expired=maybe", "expired"},
+			{"activity=1", "activity"},
+			{"activity[inside]=x", "activity[inside]"},
+			{"activity[within]=P1D", "activity[within]"},
 		} {
 			e.admin("GET", "/v1/accounts/acme/licenses?"+tt.query, "").expectError(t, 400, "PARAMETERS_INVALID", "parameter", tt.parameter)
 		}
@@ -275,7 +311,7 @@ func TestReleaseFilters(t *testing.T) {
 }
 
 // TestMoreIndexFilters covers the rest of Keygen's has_scope filters relkey
-// reads: tokens bearer[type|id], machines key, users status and active,
+// reads: tokens bearer[type|id|role], machines key, users status and active,
 // artifacts status, filetype and engine, event-logs event; a value of the wrong shape is a 400 on its parameter.
 func TestMoreIndexFilters(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
@@ -311,6 +347,18 @@ func TestMoreIndexFilters(t *testing.T) {
 		if n := len(ids("/tokens?bearer[type]=user")); n < 2 {
 			t.Fatalf("user tokens: %d", n)
 		}
+		expect("/tokens?bearer[role]=product", productTokens...)
+		expect("/tokens?bearer[role]=license")
+		expect("/tokens?bearer[role]=bogus")
+		for role, n := range map[string]int{"read_only": 1, "read-only": 1, "user": 1, "User": 1} {
+			if got := len(ids("/tokens?bearer[role]=" + role)); got != n {
+				t.Fatalf("bearer[role]=%s: %d tokens, want %d", role, got, n)
+			}
+		}
+		if n := len(ids("/tokens?bearer[role]=admin&bearer[type]=user")); n < 1 {
+			t.Fatalf("admin tokens: %d", n)
+		}
+		e.admin("GET", base+"/tokens?bearer[roles]=admin", "").expectError(t, 400, "PARAMETERS_INVALID", "parameter", "bearer[roles]")
 
 		other := e.admin("POST", base+"/licenses", licenseBody(b.policyID, ""))
 		mine := e.id(e.admin("POST", base+"/machines", machineBody(b.licenseID, `"fingerprint":"k1"`)))

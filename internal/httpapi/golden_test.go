@@ -129,6 +129,13 @@ func hasKey(m map[string]any, key string) bool {
 // redirect to a download).
 func (e *env) resolveLinks(t *testing.T, documents ...*response) {
 	t.Helper()
+	e.resolveLinksWith(t, nil, documents...)
+}
+
+// resolveLinksWith is resolveLinks with headers on every request (a
+// Keygen-Version the documents' links belong to).
+func (e *env) resolveLinksWith(t *testing.T, headers []header, documents ...*response) {
+	t.Helper()
 	seen := map[string]bool{}
 	var walk func(v any)
 	walk = func(v any) {
@@ -138,7 +145,7 @@ func (e *env) resolveLinks(t *testing.T, documents ...*response) {
 				for _, name := range []string{"self", "related"} {
 					if href, ok := links[name].(string); ok && !seen[href] {
 						seen[href] = true
-						r := e.admin("GET", href, "")
+						r := e.admin("GET", href, "", headers...)
 						// An upgrade link answers 404 when there is no upgrade, as in Keygen.
 						noUpgrade := strings.HasSuffix(href, "/upgrade") && r.status == 404 && !strings.Contains(string(r.body), "endpoint was not found")
 						// A to-one relationship without data may answer 404, as Keygen's group! does.

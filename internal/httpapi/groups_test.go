@@ -121,6 +121,16 @@ func TestGroups(t *testing.T) {
 		if r := e.admin("PUT", "/v1/accounts/acme/machines/fp-1/group", groupLinkage(groupID)); r.status != 200 || data(t, r)["id"] != machineID {
 			t.Fatalf("machine into group: %d %s", r.status, r.body)
 		}
+		// The machine came in with its license; leaving is its change. Each
+		// change is an event; staying in the same group is none.
+		if r := e.admin("PUT", "/v1/accounts/acme/machines/"+machineID+"/group", groupLinkage("")); r.status != 200 {
+			t.Fatalf("machine out of group: %d %s", r.status, r.body)
+		}
+		for ev, n := range map[string]int{"license.group.updated": 1, "user.group.updated": 2, "machine.group.updated": 1} {
+			if got := len(list(t, e.admin("GET", "/v1/accounts/acme/event-logs?limit=100&event="+ev, ""))); got != n {
+				t.Fatalf("%s: %d events, want %d", ev, got, n)
+			}
+		}
 		if r := e.admin("DELETE", groups+"/"+groupID, ""); r.status != 204 {
 			t.Fatalf("delete: %d %s", r.status, r.body)
 		}

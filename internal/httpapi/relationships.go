@@ -456,7 +456,7 @@ func (s *Server) listComponents(c echo.Context) error {
 }
 
 func (s *Server) listProcesses(c echo.Context) error {
-	f, err := partFilter(c.QueryParams())
+	f, err := processFilter(c.QueryParams())
 	if err != nil {
 		return err
 	}

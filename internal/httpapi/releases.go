@@ -96,29 +96,40 @@ func (s *Server) createRelease(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := req.PermitRelationships("product", "package", "constraints"); err != nil {
+	rel, err := releaseRelations(req)
+	if err != nil {
 		return err
-	}
-	var rel release.Relations
-	if raw, ok := req.Relationships["constraints"]; ok {
-		if rel.Constraints, err = document.DecodeEmbedded(raw, "/data/relationships/constraints", constraintResource, "entitlement", entitlementResource); err != nil {
-			return err
-		}
-	}
-	for name, dst := range map[string]*string{"product": &rel.Product, "package": &rel.Package} {
-		link, err := req.ToOne(name, map[string]document.Resource{"product": productResource, "package": packageResource}[name])
-		if err != nil {
-			return err
-		}
-		if link != nil {
-			*dst = link.ID
-		}
 	}
 	r, err := s.Releases.Create(c.Request().Context(), principalOf(c), tenantOf(c), rel, p)
 	if err != nil {
 		return err
 	}
 	return s.renderOne(c, http.StatusCreated, serializer.Release(r), nil)
+}
+
+// releaseRelations decodes the product, package and constraints a
+// release is created with, refusing other relationships.
+func releaseRelations(req *document.Request) (release.Relations, error) {
+	var rel release.Relations
+	if err := req.PermitRelationships("product", "package", "constraints"); err != nil {
+		return rel, err
+	}
+	if raw, ok := req.Relationships["constraints"]; ok {
+		var err error
+		if rel.Constraints, err = document.DecodeEmbedded(raw, "/data/relationships/constraints", constraintResource, "entitlement", entitlementResource); err != nil {
+			return rel, err
+		}
+	}
+	for name, dst := range map[string]*string{"product": &rel.Product, "package": &rel.Package} {
+		link, err := req.ToOne(name, map[string]document.Resource{"product": productResource, "package": packageResource}[name])
+		if err != nil {
+			return rel, err
+		}
+		if link != nil {
+			*dst = link.ID
+		}
+	}
+	return rel, nil
 }
 
 func (s *Server) updateRelease(c echo.Context) error {

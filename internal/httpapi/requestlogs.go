@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -12,7 +13,9 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/id"
+	"github.com/relkey/relkey/internal/naming"
 	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/requestlog"
 	"github.com/relkey/relkey/internal/serializer"
@@ -54,6 +57,13 @@ func (s *Server) listRequestLogs(c echo.Context) error {
 	if err := dateRange(c, &f.Since, &f.Until); err != nil {
 		return err
 	}
+	if err := requestorFilter(q, &f); err != nil {
+		return err
+	}
+	var err error
+	if f.URL, err = document.PlainFilter(q, "url"); err != nil {
+		return err
+	}
 	return renderPage(s, c, func(ctx context.Context, who *access.Principal, t *account.Tenant, p page.Request) ([]requestlog.Entry, int64, error) {
 		return s.RequestLog.List(ctx, who, t, f, p)
 	}, serializer.RequestLog)
@@ -61,4 +71,29 @@ func (s *Server) listRequestLogs(c echo.Context) error {
 
 func (s *Server) showRequestLog(c echo.Context) error {
 	return renderAction(s, c, s.RequestLog.Find, serializer.RequestLog)
+}
+
+// requestorTypes are the bearer types a requestor[type] names, in
+// Keygen's spellings (User, user, users…).
+var requestorTypes = map[string]string{"user": access.BearerUser, "product": access.BearerProduct, "license": access.BearerLicense}
+
+// requestorFilter reads ?requestor=<id> or ?requestor[type]=&requestor[id]=
+// (Keygen's search_requestor). A type that is no bearer's matches nothing.
+func requestorFilter(q url.Values, f *requestlog.Filter) error {
+	if q.Has("requestor") {
+		f.RequestorID = q.Get("requestor")
+		return nil
+	}
+	entries, err := document.HashFilter(q, "requestor", "type", "id")
+	if err != nil || entries == nil {
+		return err
+	}
+	f.RequestorID = entries["id"]
+	if raw := strings.TrimSpace(entries["type"]); raw != "" {
+		kind := strings.TrimSuffix(naming.Snake(raw), "s")
+		if f.RequestorType = requestorTypes[kind]; f.RequestorType == "" {
+			f.RequestorType = raw // no bearer's type: nothing matches
+		}
+	}
+	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/relkey/relkey/internal/group"
 	"github.com/relkey/relkey/internal/identity"
 	"github.com/relkey/relkey/internal/key"
+	"github.com/relkey/relkey/internal/legacyrelease"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/machine"
 	"github.com/relkey/relkey/internal/policy"
@@ -37,6 +38,7 @@ import (
 	"github.com/relkey/relkey/internal/search"
 	"github.com/relkey/relkey/internal/secondfactor"
 	"github.com/relkey/relkey/internal/session"
+	"github.com/relkey/relkey/internal/setting"
 	"github.com/relkey/relkey/internal/storage"
 	"github.com/relkey/relkey/internal/token"
 	"github.com/relkey/relkey/internal/user"
@@ -72,11 +74,15 @@ type Services struct {
 	Packages      *releasepackage.Service
 	Catalog       *catalog.Service
 	Artifacts     *artifact.Service
-	Webhooks      *webhook.Service
-	EventLog      *event.Log
-	RequestLog    *requestlog.Log
-	PortalLinks   *session.PortalLinks
-	Search        *search.Service
+	// Settings are the accounts' settings.
+	Settings *setting.Service
+	// LegacyReleases serve Keygen-Version 1.0's release routes.
+	LegacyReleases *legacyrelease.Service
+	Webhooks       *webhook.Service
+	EventLog       *event.Log
+	RequestLog     *requestlog.Log
+	PortalLinks    *session.PortalLinks
+	Search         *search.Service
 	// Analytics reads the usage analytics; Usage records the hot paths'
 	// signals (never blocking, never writing on the request path).
 	Analytics *analytics.Service
@@ -277,6 +283,8 @@ func (s *Server) accountRoutes(g *echo.Group) {
 	g.POST("/policies/:id/entitlements", s.attach(entitlement.OnPolicy))
 	g.DELETE("/policies/:id/entitlements", s.detach(entitlement.OnPolicy))
 
+	s.legacyReleaseRoutes(g)
+	s.settingRoutes(g)
 	g.GET("/releases", s.listReleases)
 	g.POST("/releases", s.createRelease)
 	g.GET("/releases/:id", s.showRelease)

@@ -62,7 +62,9 @@ type scene struct {
 	// advance moves the env's clock before the request (a second factor's
 	// next code).
 	advance time.Duration
-	setup   bool // not an example
+	// keygenVersion is the Keygen-Version the scene speaks ("": the latest).
+	keygenVersion string
+	setup         bool // not an example
 }
 
 const (
@@ -296,6 +298,21 @@ var story = slices.Concat([]scene{
 	{op: "publishRelease", status: 200, path: map[string]string{"id": "{{release}}"}},
 	{op: "yankRelease", status: 200, path: map[string]string{"id": "{{release}}"}},
 	{op: "yankArtifact", status: 204, path: map[string]string{"id": "{{artifact}}"}},
+	{op: "upsertRelease", about: "Keygen-Version 1.0 (electron-builder before 26.6.3): the release of a version with its one file", status: 201,
+		keygenVersion: "1.0", save: map[string]string{"fileRelease": "/data/id"},
+		body: `{"data":{"type":"releases","attributes":{"name":"Desktop App 2.0","channel":"stable","version":"2.0.0","filename":"DesktopApp-2.0.0.dmg","filetype":"dmg","filesize":` +
+			strconv.Itoa(len(artifactBytes)) + `,"platform":"darwin"},"relationships":{"product":` + rel("products", "product") + `}}}`},
+	{op: "uploadReleaseFile", status: 307, keygenVersion: "1.0", path: map[string]string{"id": "{{fileRelease}}"},
+		save: map[string]string{"fileUpload": "Location"}},
+	{op: "uploadBlob", setup: true, status: 200, upload: "fileUpload", body: artifactBytes},
+	{op: "deleteReleaseFile", status: 204, keygenVersion: "1.0", path: map[string]string{"id": "{{fileRelease}}"}},
+	{op: "createSetting", about: "Licenses of the account may validate and activate, nothing more", status: 201, save: map[string]string{"setting": "/data/id"},
+		body: `{"data":{"type":"settings","attributes":{"key":"default_license_permissions","value":["license.read","license.validate","machine.read","machine.create"]}}}`},
+	{op: "updateSetting", about: "And see their product", status: 200, path: map[string]string{"id": "{{setting}}"},
+		body: `{"data":{"type":"settings","attributes":{"value":["product.read","license.read","license.validate","machine.read","machine.create"]}}}`},
+	{op: "replaceSetting", about: "PUT works as PATCH", status: 200, path: map[string]string{"id": "default_license_permissions"},
+		body: `{"data":{"type":"settings","attributes":{"value":["product.read","license.read","license.validate","machine.read","machine.create","machine.delete"]}}}`},
+	{op: "deleteSetting", about: "Back to the built-in default", status: 204, path: map[string]string{"id": "{{setting}}"}},
 	{op: "createGroup", about: "A customer's team, at most five licenses", status: 201, save: map[string]string{"group": "/data/id"},
 		body: `{"data":{"type":"groups","attributes":{"name":"Lovelace Labs","maxLicenses":5,"metadata":{"crm":"LL-7"}}}}`},
 	{op: "updateGroup", about: "Room for ten machines", status: 200, path: map[string]string{"id": "{{group}}"},
@@ -465,6 +482,9 @@ func playStory(t *testing.T, e *env, ops map[string]operation) []byte {
 			headers := storyAuth(t, s.auth, e.token, fill)
 			if s.contentType != "" {
 				headers = append(headers, header{"Content-Type", s.contentType})
+			}
+			if s.keygenVersion != "" {
+				headers = append(headers, header{"Keygen-Version", s.keygenVersion})
 			}
 			r = e.do(op.method, path, body, headers...)
 		}

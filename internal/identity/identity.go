@@ -62,18 +62,21 @@ var ErrUserBanned = apperr.New(apperr.Forbidden, "USER_BANNED", "User is banned"
 // LicenseKey authenticates a license key.
 func (s *Service) LicenseKey(ctx context.Context, t *account.Tenant, key string) (*access.Principal, error) {
 	who, err := s.licenses.AuthenticateLicense(ctx, t, key)
-	return ofTenant(t, who, err)
+	return ofTenant(t, who, nil, err)
 }
 
 // ofTenant refuses a principal of another account than the request's
 // (the lookups behind it are scoped to t, so none should come back).
-func ofTenant(t *account.Tenant, who *access.Principal, err error) (*access.Principal, error) {
+// ofTenant is who authenticated as a bearer of t, with t's default
+// permissions (narrowed by its token's).
+func ofTenant(t *account.Tenant, who *access.Principal, tokenPerms []string, err error) (*access.Principal, error) {
 	if err == nil {
 		err = who.In(t.ID)
 	}
 	if err != nil {
 		return nil, err
 	}
+	who.Rebase(t.Defaults, tokenPerms)
 	return who, nil
 }
 
@@ -102,11 +105,11 @@ func (s *Service) Token(ctx context.Context, t *account.Tenant, raw string) (*ac
 		role = access.RoleProduct
 	case token.BearerLicense:
 		who, err := s.licenses.PrincipalForToken(ctx, t.ID, tok.BearerID, tok.ID, tok.Permissions)
-		return ofTenant(t, who, err)
+		return ofTenant(t, who, tok.Permissions, err)
 	default:
 		return nil, ErrTokenInvalid
 	}
-	return access.NewPrincipal(t.ID, role, tok.BearerType, tok.BearerID, tok.ID, tok.Permissions), nil
+	return ofTenant(t, access.NewPrincipal(t.ID, role, tok.BearerType, tok.BearerID, tok.ID, tok.Permissions), tok.Permissions, nil)
 }
 
 // gone reports a token whose bearer no longer exists as an invalid token.

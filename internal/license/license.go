@@ -21,6 +21,7 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/optional"
@@ -556,6 +557,11 @@ type Filter struct {
 	Assigned    *bool // owned by or licensed to anyone
 	Activated   *bool // at least one machine
 	Activations *Comparison
+	// Expires narrows to licenses yet to expire (expires[within|in|before|
+	// after|on]), ExpiredWithin to expired ones (expired[…], the same
+	// keys), Activity to active or inactive ones (activity[inside|outside|
+	// before|after]), as Keygen's scopes.
+	Expires, ExpiredWithin, Activity *document.Window
 	// Now is the time statuses are read at (the service sets it).
 	Now time.Time
 }

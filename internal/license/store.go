@@ -16,6 +16,7 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
+	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/page"
 	"github.com/relkey/relkey/internal/policy"
@@ -124,7 +125,46 @@ func (s *Store) filtered(q *gorm.DB, accountID string, f Filter) *gorm.DB {
 			q = q.Where(machineCount+" "+op+" ?", c.N)
 		}
 	}
+	if w := f.Expires; w != nil {
+		q = expiryWithin(q.Where("licenses.expiry IS NOT NULL AND licenses.expiry >= ?", f.Now), w, "licenses.expiry <= ?", f.Now.Add(w.Duration))
+	}
+	if w := f.ExpiredWithin; w != nil {
+		q = expiryWithin(q.Where(expiredCondition, f.Now), w, "licenses.expiry >= ?", f.Now.Add(-w.Duration))
+	}
+	if w := f.Activity; w != nil {
+		q = activity(q, w, f.Now)
+	}
 	return q
+}
+
+// expiryWithin narrows licenses with an expiry to a window: before or
+// after its time, on its day, or for within and in the duration's bound
+// (now plus or minus it) by the within condition.
+func expiryWithin(q *gorm.DB, w *document.Window, within string, bound time.Time) *gorm.DB {
+	switch w.Key {
+	case "before":
+		return q.Where("licenses.expiry <= ?", w.Time)
+	case "after":
+		return q.Where("licenses.expiry >= ?", w.Time)
+	case "on":
+		return q.Where("licenses.expiry >= ? AND licenses.expiry < ?", w.Time, w.Time.AddDate(0, 0, 1))
+	}
+	return q.Where(within, bound)
+}
+
+// activity narrows licenses (of owners not banned) to those active since
+// a time (activity[inside] a duration, activity[after] a time) or not
+// (outside, before), as Keygen's active and inactive scopes.
+func activity(q *gorm.DB, w *document.Window, now time.Time) *gorm.DB {
+	since, active := w.Time, w.Key == "after"
+	if w.Key == "inside" || w.Key == "outside" {
+		since, active = now.Add(-w.Duration), w.Key == "inside"
+	}
+	q = q.Where("NOT " + ownerBanned)
+	if active {
+		return q.Where(activeCondition, since, since, since, since)
+	}
+	return q.Where("NOT "+activeCondition, since, since, since, since)
 }
 
 // flag applies a boolean filter: whenTrue's condition for true, whenFalse's

@@ -540,6 +540,11 @@ type Filter struct {
 	// key scope); the service turns it into the key's digest.
 	LicenseKey       string
 	licenseKeyDigest string
+	// Status is ALIVE (NOT_STARTED included) or DEAD by the heartbeat, as
+	// Keygen's with_status; any other matches nothing.
+	Status string
+	// Now is the time statuses are read at (the service sets it).
+	Now time.Time
 }
 
 // List returns a page of the machines who may see, each with its policy.
@@ -550,6 +555,7 @@ func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Te
 	if f.LicenseKey != "" {
 		f.licenseKeyDigest = license.Digest(t.Keys.Secret, f.LicenseKey)
 	}
+	f.Now = s.now().UTC()
 	machines, total, err := s.store.List(ctx, t.ID, access.ScopeOf(who), f, p)
 	if err != nil {
 		return nil, 0, err

@@ -2,6 +2,7 @@ package machine
 
 import (
 	"context"
+	"time"
 
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
@@ -17,6 +18,11 @@ type PartFilter struct {
 	ProductID, MachineID, LicenseID string
 	OwnerID                         string
 	UserID                          string // owned by the user or of a license the user holds
+	// Status picks ALIVE or DEAD processes by their heartbeat (any other
+	// matches nothing); components have none.
+	Status string
+	// Now is the time statuses are read at (the service sets it).
+	Now time.Time
 }
 
 // FindComponent returns a component whose machine who may see.
@@ -58,6 +64,7 @@ func (s *Service) AllProcesses(ctx context.Context, who *access.Principal, t *ac
 	if err := who.Require("process.read"); err != nil {
 		return nil, 0, err
 	}
+	f.Now = s.now().UTC()
 	procs, total, err := listParts[Process](s.store, ctx, t.ID, access.ScopeOf(who), f, p)
 	if err != nil {
 		return nil, 0, err
@@ -82,6 +89,10 @@ func listParts[T any](s *Store, ctx context.Context, accountID string, sc access
 		if value != "" {
 			q = q.Where(column+" = ?", value)
 		}
+	}
+	if f.Status != "" {
+		alive := s.beating("processes.last_heartbeat_at", "processes.policy_id")
+		q = heartbeatIs(q, f.Status, alive, "NOT "+alive, f.Now)
 	}
 	return database.Paginate[T](q, p)
 }

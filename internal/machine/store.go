@@ -2,6 +2,8 @@ package machine
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -12,6 +14,7 @@ import (
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/license"
 	"github.com/relkey/relkey/internal/page"
+	"github.com/relkey/relkey/internal/policy"
 )
 
 // Store persists machines.
@@ -151,7 +154,40 @@ func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, f F
 	if f.licenseKeyDigest != "" {
 		q = q.Where("license_id IN (SELECT id FROM licenses WHERE account_id = ? AND key_digest = ?)", accountID, f.licenseKeyDigest)
 	}
+	if f.Status != "" {
+		// Not started (unmonitored, or pinging yet within its first
+		// duration) counts as alive, as in Keygen.
+		required := "(SELECT require_heartbeat FROM policies WHERE policies.id = machines.policy_id)"
+		alive := "(machines.last_heartbeat_at IS NULL AND (NOT " + required + " OR " + s.beating("machines.created_at", "machines.policy_id") + "))" +
+			" OR (machines.last_heartbeat_at IS NOT NULL AND " + s.beating("machines.last_heartbeat_at", "machines.policy_id") + ")"
+		q = heartbeatIs(q, f.Status, "("+alive+")", "NOT ("+alive+")", f.Now)
+	}
 	return database.Paginate[Machine](q, p)
+}
+
+// beating is the SQL condition of a heartbeat at column still within its
+// policy's heartbeat duration at the moment bound as its one argument.
+func (s *Store) beating(column, policyColumn string) string {
+	return "(" + s.db.Epoch(column) + " + COALESCE((SELECT heartbeat_duration FROM policies WHERE policies.id = " + policyColumn + "), " +
+		strconv.Itoa(policy.DefaultHeartbeatDuration) + ") >= ?)"
+}
+
+// heartbeatIs applies Keygen's with_status of machines and processes:
+// ALIVE or DEAD (either case), any other status nothing.
+func heartbeatIs(q *gorm.DB, status, alive, dead string, now time.Time) *gorm.DB {
+	epoch := float64(now.UnixNano()) / 1e9
+	n := strings.Count(alive, "?")
+	args := make([]any, n)
+	for i := range args {
+		args[i] = epoch
+	}
+	switch strings.ToUpper(status) {
+	case Alive:
+		return q.Where(alive, args...)
+	case Dead:
+		return q.Where(dead, args...)
+	}
+	return q.Where("1 = 0")
 }
 
 // OfLicense returns the license's machines, or those with the fingerprints

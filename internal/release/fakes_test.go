@@ -187,7 +187,7 @@ func within(r *Release, c *Constraint) bool {
 		eqNum(r.SemverPreNum, c.PreNum) && eqNum(r.SemverBuildNum, c.BuildNum)
 }
 
-func (f *fakeStore) Next(_ context.Context, v Sight, current *Release, channels []string, c *Constraint) (*Release, error) {
+func (f *fakeStore) Next(_ context.Context, v Sight, current *Release, channels []string, c *Constraint, _ *Files) (*Release, error) {
 	f.nexts = append(f.nexts, fmt.Sprintf("%s|%s|%v", current.ID, strings.Join(channels, ","), c != nil))
 	var next *Release
 	for _, r := range f.releases {

@@ -16,14 +16,21 @@ import (
 
 // Line is a release line an updater follows: the published releases of a
 // product in one package (nil: those without a package), in some channels,
-// optionally only those above a version and within a constraint.
+// optionally only those above a version, within a constraint and with a
+// file for a platform and filetype.
 type Line struct {
 	ProductID  string
 	PackageID  *string
 	Channels   []string
 	Above      *Release
 	Constraint *Constraint
+	Files      *Files
 }
+
+// Files names the kind of file a release must have (an artifact not
+// yanked, failed or deleted) to be on a line: Keygen-Version 1.0's
+// upgrades, one file per release.
+type Files struct{ Platform, Filetype string }
 
 // OnLine is the query of the releases who may see on the line, for stores
 // whose records belong to releases (artifacts) to join: visibility is the

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
@@ -96,7 +98,7 @@ type Downloads interface {
 type Records interface {
 	Sight(ctx context.Context, accountID string, sc access.Scope, now time.Time) (Sight, error)
 	Find(ctx context.Context, v Sight, ref string, n Narrowing) (*Release, error)
-	Next(ctx context.Context, v Sight, current *Release, channels []string, c *Constraint) (*Release, error)
+	Next(ctx context.Context, v Sight, current *Release, channels []string, c *Constraint, files *Files) (*Release, error)
 	List(ctx context.Context, accountID string, sc access.Scope, f Filter, now time.Time, p page.Request) ([]Release, int64, error)
 	Create(ctx context.Context, r *Release, then func(ctx context.Context) error) error
 	Save(ctx context.Context, r *Release) error
@@ -459,20 +461,10 @@ func (s *Service) Upgrade(ctx context.Context, who *access.Principal, t *account
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := access.MayReadPublic(who, "release.upgrade"); err != nil {
-		return nil, nil, err
-	}
-	if err := s.Refuse(ctx, who, t, current.ProductID); err != nil {
-		return nil, nil, err
-	}
 	if channel == "" {
 		channel = current.Channel
 	}
-	included := Includes(channel)
-	if included == nil {
-		return nil, nil, ErrNoUpgrade
-	}
-	if next, err = s.store.Next(ctx, v, current, included, c); err != nil {
+	if next, err = s.next(ctx, who, t, v, current, channel, c, nil); err != nil {
 		return nil, nil, err
 	}
 	if err := s.downloads.Downloaded(ctx, who, t); err != nil {
@@ -480,6 +472,83 @@ func (s *Service) Upgrade(ctx context.Context, who *access.Principal, t *account
 	}
 	s.Upgraded(who, current, next)
 	return current, next, nil
+}
+
+// next is the newest release in sight above current in the channel (and
+// the channels it includes), within the constraint, with a file of the
+// kind when files is set.
+func (s *Service) next(ctx context.Context, who *access.Principal, t *account.Tenant, v Sight, current *Release, channel string, c *Constraint, files *Files) (*Release, error) {
+	if err := access.MayReadPublic(who, "release.upgrade"); err != nil {
+		return nil, err
+	}
+	if err := s.Refuse(ctx, who, t, current.ProductID); err != nil {
+		return nil, err
+	}
+	included := Includes(channel)
+	if included == nil {
+		return nil, ErrNoUpgrade
+	}
+	return s.store.Next(ctx, v, current, included, c, files)
+}
+
+// FileUpgrade is a Keygen-Version 1.0 upgrade check: from Version of
+// Product (no release need have it) to the newest published release in
+// Channel (stable when empty) within Constraint that has a file for
+// Platform and Filetype.
+type FileUpgrade struct {
+	Product, Platform, Filetype, Version, Channel, Constraint string
+}
+
+// UpgradeFile finds the release a FileUpgrade leads to (ErrNoUpgrade when
+// none), and the current release when one has the version. Missing or
+// malformed parameters are 400 UPGRADE_<PARAMETER>_INVALID, as Keygen's.
+// The caller records the upgrade (Upgraded) once it serves the file.
+func (s *Service) UpgradeFile(ctx context.Context, who *access.Principal, t *account.Tenant, q FileUpgrade) (current, next *Release, err error) {
+	if err := who.In(t.ID); err != nil {
+		return nil, nil, err
+	}
+	invalid := func(parameter, detail string) error {
+		return apperr.AtParameter(apperr.Invalid, "UPGRADE_"+strings.ToUpper(parameter)+"_INVALID", detail, parameter)
+	}
+	for _, p := range [][2]string{{"product", q.Product}, {"platform", q.Platform}, {"filetype", q.Filetype}, {"version", q.Version}} {
+		if strings.TrimSpace(p[1]) == "" {
+			return nil, nil, invalid(p[0], p[0]+" must be present")
+		}
+	}
+	from, err := ClientVersion(q.Version)
+	if err != nil {
+		return nil, nil, invalid("version", "current version must be a valid semver: x.y.z or x.y.z-beta.1")
+	}
+	c, err := ParseConstraint(q.Constraint)
+	if err != nil {
+		return nil, nil, invalid("constraint", "version constraint must be valid: x, x.y, x.y.z")
+	}
+	if c != nil && (c.PreWord != nil || c.PreNum != nil || c.BuildWord != nil || c.BuildNum != nil) {
+		return nil, nil, invalid("constraint", "version constraint cannot contain prerelease or build tags (use channel)")
+	}
+	if uuid.Validate(q.Product) != nil {
+		return nil, nil, ErrNoUpgrade
+	}
+	v, err := s.store.Sight(ctx, t.ID, access.ScopeOf(who), s.now())
+	if err != nil {
+		return nil, nil, err
+	}
+	none := ""
+	current, err = s.store.Find(ctx, v, from.Version, Narrowing{Product: q.Product, Package: &none})
+	switch {
+	case apperr.Is(err, apperr.NotFound):
+		current, from.ProductID = nil, q.Product
+	case err != nil:
+		return nil, nil, err
+	default:
+		from = current
+	}
+	channel := q.Channel
+	if channel == "" {
+		channel = "stable"
+	}
+	next, err = s.next(ctx, who, t, v, from, channel, c, &Files{Platform: q.Platform, Filetype: q.Filetype})
+	return current, next, err
 }
 
 // ErrNoUpgrade is the 404 of an upgrade request with no newer release.

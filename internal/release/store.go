@@ -267,10 +267,16 @@ const LatestFirst = `releases.semver_major DESC, releases.semver_minor DESC, rel
 	COALESCE(releases.semver_build_word, '') DESC, COALESCE(releases.semver_build_num, -1) DESC, releases.created_at DESC`
 
 // Next returns the newest release in sight of current's product and
-// package greater than current (a 404 when there is none).
-func (s *Store) Next(ctx context.Context, v Sight, current *Release, channels []string, c *Constraint) (*Release, error) {
-	q := onLine(s.in(ctx, v).Where("releases.id <> ?", current.ID),
-		Line{ProductID: current.ProductID, PackageID: current.PackageID, Channels: channels, Above: current, Constraint: c})
+// package greater than current (a release, or a version ClientVersion
+// read), with a file of the kind when files is set
+// (a 404 when there is none).
+func (s *Store) Next(ctx context.Context, v Sight, current *Release, channels []string, c *Constraint, files *Files) (*Release, error) {
+	q := s.in(ctx, v)
+	if current.ID != "" {
+		q = q.Where("releases.id <> ?", current.ID)
+	}
+	q = onLine(q,
+		Line{ProductID: current.ProductID, PackageID: current.PackageID, Channels: channels, Above: current, Constraint: c, Files: files})
 	return database.Take[Release](q.Order(LatestFirst), ErrNoUpgrade)
 }
 
@@ -285,6 +291,10 @@ func onLine(q *gorm.DB, l Line) *gorm.DB {
 	if l.Above != nil {
 		greater, args := greaterThan(l.Above)
 		q = q.Where(greater, args...)
+	}
+	if f := l.Files; f != nil {
+		q = q.Where(`EXISTS (SELECT 1 FROM artifacts a WHERE a.release_id = releases.id AND a.platform = ? AND a.filetype = ?
+			AND a.status IN ('WAITING', 'UPLOADED'))`, strings.ToLower(f.Platform), strings.ToLower(strings.TrimPrefix(f.Filetype, ".")))
 	}
 	if c := l.Constraint; c != nil {
 		q = q.Where("semver_major = ?", c.Major)

@@ -7,6 +7,7 @@ package requestlog
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,7 +126,11 @@ type Filter struct {
 	IP           string
 	ResourceType string
 	ResourceID   string
-	Since, Until time.Time
+	// RequestorType is the bearer's type (users, products, licenses) and
+	// RequestorID its id, or a part of one (Keygen's requestor[…]); URL a
+	// part of the route's pattern (relkey keeps no URLs).
+	RequestorType, RequestorID, URL string
+	Since, Until                    time.Time
 }
 
 // List returns a page of an account's requests.
@@ -150,6 +155,21 @@ func (l *Log) List(ctx context.Context, who *access.Principal, t *account.Tenant
 		if c.when {
 			q = q.Where(c.clause, c.arg)
 		}
+	}
+	if f.RequestorType != "" {
+		q = q.Where("bearer_type = ?", f.RequestorType)
+	}
+	switch {
+	case f.RequestorID == "":
+	case uuid.Validate(f.RequestorID) == nil:
+		q = q.Where("bearer_id = ?", strings.ToLower(f.RequestorID))
+	default:
+		cond, args := l.db.Contains("bearer_id", f.RequestorID)
+		q = q.Where(cond, args...)
+	}
+	if f.URL != "" {
+		cond, args := l.db.Contains("path", f.URL)
+		q = q.Where(cond, args...)
 	}
 	return database.Paginate[Entry](q, p)
 }

@@ -131,19 +131,12 @@ func (q *query) fullName(term string) string {
 	return q.contains(q.col("first_name"), first) + " AND " + q.contains(q.col("last_name"), last)
 }
 
-var likeSpecial = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-
 // contains matches a case-insensitive substring; a blank term matches
 // nothing.
 func (q *query) contains(column, term string) string {
-	if strings.TrimSpace(term) == "" {
-		return "1 = 0"
-	}
-	q.arg("%" + likeSpecial.Replace(term) + "%")
-	if q.db.Engine == database.Postgres {
-		return column + ` ILIKE ? ESCAPE '\'`
-	}
-	return column + ` LIKE ? ESCAPE '\'`
+	cond, args := q.db.Contains(column, term)
+	q.arg(args...)
+	return cond
 }
 
 // identifier matches an id exactly when the term is one, else as a substring.
@@ -195,7 +188,7 @@ func (q *query) relatedText(r relation, term string) string {
 		ors = append(ors, q.contains(r.table+"."+c, term))
 	}
 	if uuidChars.MatchString(term) {
-		q.arg(strings.ToLower(likeSpecial.Replace(term)) + "%")
+		q.arg(strings.ToLower(database.LikeSpecial.Replace(term)) + "%")
 		ors = append(ors, q.text(r.table+".id")+` LIKE ? ESCAPE '\'`)
 	}
 	return strings.Join(ors, " OR ")

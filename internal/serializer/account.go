@@ -14,7 +14,7 @@ var accountLists = [][2]string{
 	{"webhookEndpoints", "webhook-endpoints"}, {"webhookEvents", "webhook-events"}, {"products", "products"},
 	{"platforms", "platforms"}, {"arches", "arches"}, {"channels", "channels"}, {"releases", "releases"},
 	{"artifacts", "artifacts"}, {"policies", "policies"}, {"users", "users"}, {"licenses", "licenses"},
-	{"machines", "machines"}, {"tokens", "tokens"}, {"keys", "keys"},
+	{"machines", "machines"}, {"tokens", "tokens"}, {"keys", "keys"}, {"settings", "settings"},
 }
 
 // Account renders an account. Its apiVersion is the version requests

@@ -34,6 +34,8 @@ func Product(p *product.Product) *jsonapi.Node {
 			"machines":  document.ToMany(self + "/machines"),
 			"users":     document.ToMany(self + "/users"),
 			"tokens":    document.ToMany(self + "/tokens"),
+			"platforms": document.ToMany(self + "/platforms"),
+			"channels":  document.ToMany(self + "/channels"),
 			"releases":  document.ToMany(self + "/releases"),
 			"artifacts": document.ToMany(self + "/artifacts"),
 		},

@@ -138,3 +138,35 @@ func CatalogEntry(e *catalog.Entry) *jsonapi.Node {
 		Links:         &jsonapi.Links{"self": base + "/" + e.Kind + "/" + e.ID},
 	}
 }
+
+// ReleaseV1x0 renders a release as Keygen-Version 1.0 did, with one file
+// (a nil, when it has none): the file's platform, filetype, filename,
+// filesize, signature and checksum among the release's attributes, an
+// artifact relationship instead of artifacts, and DRAFT read as
+// NOT_PUBLISHED.
+func ReleaseV1x0(r *release.Release, file *artifact.Artifact) *jsonapi.Node {
+	n := Release(r)
+	if r.Status == release.Draft {
+		n.Attributes["status"] = "NOT_PUBLISHED"
+	}
+	fileID, attrs := "", map[string]any{"platform": nil, "filetype": nil, "filename": nil, "filesize": nil, "signature": nil, "checksum": nil}
+	if file != nil {
+		fileID, attrs = file.ID, map[string]any{"platform": file.Platform, "filetype": file.Filetype, "filename": file.Filename,
+			"filesize": file.Filesize, "signature": file.Signature, "checksum": file.Checksum}
+	}
+	for name, v := range attrs {
+		n.Attributes[name] = v
+	}
+	delete(n.Relationships, "artifacts")
+	n.Relationships["artifact"] = document.ToOne("artifacts", fileID, (*n.Links)["self"].(string)+"/artifact")
+	return n
+}
+
+// ArtifactV1x0 renders an artifact as Keygen-Version 1.0 did: its
+// filename also as its key, and its release's product related.
+func ArtifactV1x0(a *artifact.Artifact) *jsonapi.Node {
+	n := Artifact(a)
+	n.Attributes["key"] = a.Filename
+	n.Relationships["product"] = document.ToOne("products", a.ProductID, document.AccountPath(a.AccountID)+"/products/"+a.ProductID)
+	return n
+}

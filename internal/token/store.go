@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/page"
@@ -59,6 +60,15 @@ func (s *Store) ListWhere(ctx context.Context, accountID, bearerType, bearerID s
 	}
 	if f.BearerID != "" {
 		q = q.Where("bearer_id = ?", f.BearerID)
+	}
+	switch role := access.Role(f.BearerRole); {
+	case role == "":
+	case role == access.RoleProduct:
+		q = q.Where("bearer_type = ?", BearerProduct)
+	case role == access.RoleLicense:
+		q = q.Where("bearer_type = ?", BearerLicense)
+	default:
+		q = q.Where("bearer_type = ? AND bearer_id IN (SELECT id FROM users WHERE account_id = ? AND role = ?)", BearerUser, accountID, string(role))
 	}
 	return database.Paginate[Token](q, p)
 }

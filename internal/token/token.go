@@ -347,10 +347,11 @@ func (s *Service) List(ctx context.Context, who *access.Principal, t *account.Te
 	return s.ListWhere(ctx, who, t, Filter{}, p)
 }
 
-// Filter narrows a token list (Keygen's bearer[type] and bearer[id]
-// scope): BearerType is a bearer type as relkey stores it ("users").
+// Filter narrows a token list (Keygen's bearer[type], bearer[id] and
+// bearer[role] scope): BearerType is a bearer type as relkey stores it
+// ("users"), BearerRole a role (admin, sales-agent, product, license…).
 type Filter struct {
-	BearerType, BearerID string
+	BearerType, BearerID, BearerRole string
 }
 
 // ListWhere is List narrowed by f.
