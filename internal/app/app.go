@@ -80,8 +80,8 @@ type App struct {
 	// RegistryTokens are the OCI engine's bearer tokens (the distribution
 	// token flow), sealed with a key of their own.
 	RegistryTokens *oci.Tokens
-	machineStore *machine.Store
-	userStore    *user.Store
+	machineStore   *machine.Store
+	userStore      *user.Store
 	// Metrics, once Instrument made them, count what the app does; nil = off.
 	Metrics *metrics.Metrics
 	// Sessions are the web console's and portal's; Pages serve them.
