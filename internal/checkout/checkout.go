@@ -6,12 +6,16 @@ package checkout
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"slices"
 	"strings"
+
+	"github.com/relkey/relkey/internal/httpsig"
+	"github.com/relkey/relkey/internal/policy"
 )
 
 // Kind is what a file certifies.
@@ -22,25 +26,69 @@ const (
 	Machine Kind = "machine"
 )
 
-// Algorithms.
+// A file's algorithm is "<encoding>+<signing>": its dataset encoded in
+// base64 or encrypted with AES-256-GCM, signed with one of the account's
+// keys (httpsig's algorithms), as Keygen names them.
 const (
-	AlgorithmBase64    = "base64+ed25519"
-	AlgorithmEncrypted = "aes-256-gcm+ed25519"
+	EncodingBase64      = "base64"
+	EncryptionAES256GCM = "aes-256-gcm"
 )
 
-// Certificate frames and signs dataset. With encrypt, the dataset is
-// sealed with AES-256-GCM under SHA-256(secret) (the license key, plus the
-// machine fingerprint for machine files).
-func Certificate(kind Kind, dataset []byte, encrypt bool, secret string, signer ed25519.PrivateKey) (certificate, algorithm string, err error) {
+// Algorithm names a file's algorithm.
+func Algorithm(encrypt bool, signing string) string {
+	if encrypt {
+		return EncryptionAES256GCM + "+" + signing
+	}
+	return EncodingBase64 + "+" + signing
+}
+
+// ParseAlgorithm reads an algorithm a checkout asks for, as Keygen reads
+// it (case and all): whether it encrypts, and how it signs.
+func ParseAlgorithm(algorithm string) (encrypt bool, signing string, err error) {
+	encoding, signing, _ := strings.Cut(algorithm, "+")
+	if encoding != EncodingBase64 && encoding != EncryptionAES256GCM {
+		return false, "", errors.New("invalid encoding algorithm")
+	}
+	if !slices.Contains(httpsig.Algorithms, signing) {
+		return false, "", errors.New("invalid signing algorithm")
+	}
+	return encoding == EncryptionAES256GCM, signing, nil
+}
+
+// DefaultSigning is how the files of a policy's licenses are signed when
+// the checkout names no algorithm: by the policy's key scheme, as Keygen
+// does, else Ed25519.
+func DefaultSigning(scheme *string) string {
+	if scheme == nil {
+		return httpsig.Ed25519
+	}
+	switch *scheme {
+	case policy.SchemeRSAPSSSign, policy.SchemeRSAPSSSignV2:
+		return httpsig.RSAPSSSHA256
+	case policy.SchemeRSASign, policy.SchemeRSASignV2, policy.SchemeRSAEncrypt, policy.SchemeJWTRS256:
+		return httpsig.RSASHA256
+	case policy.SchemeECDSAP256:
+		return httpsig.ECDSAP256
+	}
+	return httpsig.Ed25519
+}
+
+// Certificate frames and signs dataset: sign signs "<kind>/<enc>" by the
+// signing algorithm. With encrypt, the dataset is sealed with AES-256-GCM
+// under SHA-256(secret) (the license key, plus the machine fingerprint for
+// machine files).
+func Certificate(kind Kind, dataset []byte, encrypt bool, secret, signing string, sign func([]byte) ([]byte, error)) (certificate, algorithm string, err error) {
 	enc := base64.StdEncoding.EncodeToString(dataset)
-	algorithm = AlgorithmBase64
 	if encrypt {
 		if enc, err = seal(dataset, secret); err != nil {
 			return "", "", err
 		}
-		algorithm = AlgorithmEncrypted
 	}
-	sig := ed25519.Sign(signer, []byte(string(kind)+"/"+enc))
+	algorithm = Algorithm(encrypt, signing)
+	sig, err := sign([]byte(string(kind) + "/" + enc))
+	if err != nil {
+		return "", "", err
+	}
 	payload, err := json.Marshal(map[string]string{"enc": enc, "sig": base64.StdEncoding.EncodeToString(sig), "alg": algorithm})
 	if err != nil {
 		return "", "", err

@@ -2,9 +2,14 @@ package checkout
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -13,6 +18,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/relkey/relkey/internal/httpsig"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -92,23 +99,38 @@ func testKey() ed25519.PrivateKey {
 
 func TestCertificateRoundTrip(t *testing.T) {
 	signer := testKey()
-	public := signer.Public().(ed25519.PublicKey)
 	// Long enough to span lines, with bytes JSON would escape.
 	dataset := []byte(`{"data":{"type":"licenses","id":"lic1","attributes":{"key":"KEY-123","name":"<Acme & Co>"}},"meta":{"ttl":2629746}}`)
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]crypto.Signer{httpsig.Ed25519: signer, httpsig.RSAPSSSHA256: rsaKey, httpsig.RSASHA256: rsaKey, httpsig.ECDSAP256: ecKey}
 	tests := []struct {
 		kind    Kind
 		encrypt bool
 		secret  string
+		signing string
 		alg     string
 	}{
-		{License, false, "KEY-123", "base64+ed25519"},
-		{License, true, "KEY-123", "aes-256-gcm+ed25519"},
-		{Machine, false, "KEY-123FP-9", "base64+ed25519"},
-		{Machine, true, "KEY-123FP-9", "aes-256-gcm+ed25519"},
+		{License, false, "KEY-123", httpsig.Ed25519, "base64+ed25519"},
+		{License, true, "KEY-123", httpsig.Ed25519, "aes-256-gcm+ed25519"},
+		{Machine, false, "KEY-123FP-9", httpsig.Ed25519, "base64+ed25519"},
+		{Machine, true, "KEY-123FP-9", httpsig.Ed25519, "aes-256-gcm+ed25519"},
+		{License, false, "KEY-123", httpsig.RSAPSSSHA256, "base64+rsa-pss-sha256"},
+		{License, true, "KEY-123", httpsig.RSASHA256, "aes-256-gcm+rsa-sha256"},
+		{Machine, true, "KEY-123FP-9", httpsig.RSAPSSSHA256, "aes-256-gcm+rsa-pss-sha256"},
+		{Machine, false, "KEY-123FP-9", httpsig.ECDSAP256, "base64+ecdsa-p256"},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.kind)+"/"+tt.alg, func(t *testing.T) {
-			cert, alg, err := Certificate(tt.kind, dataset, tt.encrypt, tt.secret, signer)
+			key := keys[tt.signing]
+			public := key.Public()
+			cert, alg, err := Certificate(tt.kind, dataset, tt.encrypt, tt.secret, tt.signing, signWith(tt.signing, key))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,11 +139,11 @@ func TestCertificateRoundTrip(t *testing.T) {
 				t.Errorf("algorithm %q, payload alg %q, want %q", alg, c.Alg, tt.alg)
 			}
 			sig, err := base64.StdEncoding.DecodeString(c.Sig)
-			if err != nil || !ed25519.Verify(public, []byte(string(tt.kind)+"/"+c.Enc), sig) {
+			if err != nil || httpsig.Verify(tt.signing, public, []byte(string(tt.kind)+"/"+c.Enc), sig) != nil {
 				t.Errorf("sig does not verify over %q + enc: %v", tt.kind+"/", err)
 			}
 			other := map[Kind]string{License: "machine/", Machine: "license/"}[tt.kind]
-			if ed25519.Verify(public, []byte(other+c.Enc), sig) {
+			if httpsig.Verify(tt.signing, public, []byte(other+c.Enc), sig) == nil {
 				t.Errorf("a %s file's signature verifies as a %s", tt.kind, other)
 			}
 			if !tt.encrypt {
@@ -141,7 +163,7 @@ func TestCertificateRoundTrip(t *testing.T) {
 					t.Errorf("decrypted with the secret %q", wrong)
 				}
 			}
-			again, _, err := Certificate(tt.kind, dataset, true, tt.secret, signer)
+			again, _, err := Certificate(tt.kind, dataset, true, tt.secret, tt.signing, signWith(tt.signing, key))
 			if err != nil || parse(t, tt.kind, again).Enc == c.Enc {
 				t.Error("two encryptions of one dataset are alike: the IV is not random")
 			}
@@ -149,12 +171,17 @@ func TestCertificateRoundTrip(t *testing.T) {
 	}
 }
 
+// signWith signs by algorithm with key.
+func signWith(algorithm string, key crypto.Signer) func([]byte) ([]byte, error) {
+	return func(message []byte) ([]byte, error) { return httpsig.Sign(algorithm, key, message) }
+}
+
 func TestCertificateWrapping(t *testing.T) {
 	// Payloads of every length modulo 64 wrap without empty lines.
 	for n := range 100 {
 		dataset := bytes.Repeat([]byte("x"), n)
 		for _, kind := range []Kind{License, Machine} {
-			cert, _, err := Certificate(kind, dataset, false, "", testKey())
+			cert, _, err := Certificate(kind, dataset, false, "", httpsig.Ed25519, signWith(httpsig.Ed25519, testKey()))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -170,8 +197,8 @@ func TestCertificateWrapping(t *testing.T) {
 // certificate (go test -run Golden -update rewrites it).
 func TestCertificateGolden(t *testing.T) {
 	dataset := []byte(`{"data":{"type":"licenses","id":"0b4b1a9e-3f2c-4d5e-8f90-1a2b3c4d5e6f","attributes":{"key":"ABC-DEF-GHI","expiry":null}},"meta":{"issued":"2024-05-06T05:08:09.123Z","expiry":"2024-06-05T15:37:15.123Z","ttl":2629746}}`)
-	cert, alg, err := Certificate(License, dataset, false, "ABC-DEF-GHI", testKey())
-	if err != nil || alg != AlgorithmBase64 {
+	cert, alg, err := Certificate(License, dataset, false, "ABC-DEF-GHI", httpsig.Ed25519, signWith(httpsig.Ed25519, testKey()))
+	if err != nil || alg != "base64+ed25519" {
 		t.Fatalf("%q, %v", alg, err)
 	}
 	path := filepath.Join("testdata", "license-file.golden")
@@ -192,7 +219,7 @@ func TestCertificateGolden(t *testing.T) {
 	if !ed25519.Verify(testKey().Public().(ed25519.PublicKey), []byte("license/"+c.Enc), sig) {
 		t.Error("the golden certificate does not verify")
 	}
-	if got, _ := base64.StdEncoding.DecodeString(c.Enc); c.Alg != AlgorithmBase64 || !bytes.Equal(got, dataset) {
+	if got, _ := base64.StdEncoding.DecodeString(c.Enc); c.Alg != "base64+ed25519" || !bytes.Equal(got, dataset) {
 		t.Errorf("golden alg %q, enc %q; want base64+ed25519 of the dataset", c.Alg, got)
 	}
 }

@@ -55,10 +55,20 @@ type File struct {
 	Components   []machine.Component
 
 	Encrypt bool
+	// Signing is the signing algorithm (httpsig's): the one asked for,
+	// else the policy's scheme's.
+	Signing string
 	Secret  string // what the file is encrypted with: the key (and fingerprint)
 	Issued  time.Time
 	TTL     *int64 // nil: the file never expires
 	Expiry  *time.Time
+}
+
+// signByDefault signs by the policy's scheme unless an algorithm was asked for.
+func (f *File) signByDefault() {
+	if f.Signing == "" {
+		f.Signing = DefaultSigning(f.Policy.Scheme)
+	}
 }
 
 // Included reports whether the file includes a relationship.
@@ -114,6 +124,7 @@ func (s *Service) CheckOutLicense(ctx context.Context, who *access.Principal, t 
 		return nil, err
 	}
 	f.License, f.Policy, f.Secret = l, pol, l.Key
+	f.signByDefault()
 	if err := s.loadRelated(ctx, f, ""); err != nil {
 		return nil, err
 	}
@@ -145,6 +156,7 @@ func (s *Service) CheckOutMachine(ctx context.Context, who *access.Principal, t 
 		return nil, err
 	}
 	f.Machine, f.License, f.Policy, f.Secret = m, l, pol, l.Key+m.Fingerprint
+	f.signByDefault()
 	if err := s.loadRelated(ctx, f, "license."); err != nil {
 		return nil, err
 	}
@@ -210,13 +222,10 @@ func (s *Service) file(kind Kind, req Request, allowed []string) (*File, error) 
 		}
 		f.Includes = append(f.Includes, inc)
 	}
-	if req.Algorithm.Set {
-		want := AlgorithmBase64
-		if f.Encrypt {
-			want = AlgorithmEncrypted
-		}
-		if req.Algorithm.V != want && req.Algorithm.V != strings.TrimSuffix(want, "+ed25519") {
-			return nil, invalid("CHECKOUT_ALGORITHM_INVALID", "unsupported algorithm (supported: base64+ed25519, aes-256-gcm+ed25519)", "algorithm")
+	if req.Algorithm.Set && req.Algorithm.V != "" {
+		var err error
+		if f.Encrypt, f.Signing, err = ParseAlgorithm(req.Algorithm.V); err != nil {
+			return nil, invalid("CHECKOUT_ALGORITHM_INVALID", err.Error(), "algorithm")
 		}
 	}
 	return f, nil

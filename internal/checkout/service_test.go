@@ -251,40 +251,49 @@ func TestFileOptions(t *testing.T) {
 }
 
 func TestFileAlgorithm(t *testing.T) {
+	rsaPSS, jwt := policy.SchemeRSAPSSSignV2, policy.SchemeJWTRS256
 	tests := []struct {
 		encrypt   bool
 		algorithm string
-		ok        bool
+		scheme    *string
+		wantEnc   bool
+		signing   string
+		err       string // the detail of CHECKOUT_ALGORITHM_INVALID
 	}{
-		{false, "base64+ed25519", true},
-		{false, "base64", true},
-		{false, "aes-256-gcm+ed25519", false},
-		{false, "aes-256-gcm", false},
-		{false, "ed25519", false},
-		{false, "", false},
-		{false, "BASE64+ED25519", false},
-		{true, "aes-256-gcm+ed25519", true},
-		{true, "aes-256-gcm", true},
-		{true, "base64+ed25519", false},
-		{true, "base64", false},
-		{true, "aes-256-gcm+rsa-sha256", false},
+		{false, "base64+ed25519", nil, false, "ed25519", ""},
+		{false, "aes-256-gcm+ed25519", nil, true, "ed25519", ""}, // the algorithm decides, as Keygen's
+		{true, "base64+rsa-sha256", nil, false, "rsa-sha256", ""},
+		{false, "aes-256-gcm+rsa-pss-sha256", nil, true, "rsa-pss-sha256", ""},
+		{false, "base64+ecdsa-p256", nil, false, "ecdsa-p256", ""},
+		{false, "", &rsaPSS, false, "rsa-pss-sha256", ""}, // empty: the default
+		{true, "", &jwt, true, "rsa-sha256", ""},
+		{false, "foo+ed25519", nil, false, "", "invalid encoding algorithm"},
+		{false, "base64+foo", nil, false, "", "invalid signing algorithm"},
+		{false, "base64", nil, false, "", "invalid signing algorithm"},
+		{false, "ed25519", nil, false, "", "invalid encoding algorithm"},
+		{false, "BASE64+ED25519", nil, false, "", "invalid encoding algorithm"},
 	}
 	for _, tt := range tests {
 		for _, kind := range []Kind{License, Machine} {
 			f := newFixture(false)
+			f.licenses.policy.Scheme = tt.scheme
 			file, err := f.checkOut(kind, admin, subject(kind), Request{Encrypt: optional.Of(tt.encrypt), Algorithm: optional.Of(tt.algorithm)})
-			if !tt.ok {
+			if tt.err != "" {
 				wantErr(t, err, apperr.Invalid, "CHECKOUT_ALGORITHM_INVALID", "algorithm")
+				if err != nil && !strings.Contains(err.Error(), tt.err) {
+					t.Errorf("%q: %v, want %q", tt.algorithm, err, tt.err)
+				}
 				continue
 			}
-			if err != nil || file.Encrypt != tt.encrypt {
+			if err != nil || file.Encrypt != tt.wantEnc || file.Signing != tt.signing {
 				t.Errorf("%s file, encrypt %v, algorithm %q: file %+v, %v", kind, tt.encrypt, tt.algorithm, file, err)
 			}
 		}
 	}
-	// Without an algorithm, either encryption is accepted.
+	// Without an algorithm, either encryption is accepted, signed by the
+	// policy's scheme (Ed25519 without one).
 	for _, encrypt := range []bool{false, true} {
-		if file, err := newFixture(false).checkOut(License, admin, "lic1", Request{Encrypt: optional.Of(encrypt)}); err != nil || file.Encrypt != encrypt {
+		if file, err := newFixture(false).checkOut(License, admin, "lic1", Request{Encrypt: optional.Of(encrypt)}); err != nil || file.Encrypt != encrypt || file.Signing != "ed25519" {
 			t.Errorf("encrypt %v without an algorithm: %+v, %v", encrypt, file, err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/checkout"
 	"github.com/relkey/relkey/internal/document"
+	"github.com/relkey/relkey/internal/httpsig"
 	"github.com/relkey/relkey/internal/id"
 	"github.com/relkey/relkey/internal/optional"
 	"github.com/relkey/relkey/internal/serializer"
@@ -142,7 +143,14 @@ func (s *Server) renderFile(c echo.Context, f *checkout.File) error {
 	if err != nil {
 		return err
 	}
-	certificate, algorithm, err := checkout.Certificate(f.Kind, dataset, f.Encrypt, f.Secret, tenantOf(c).Keys.Signing)
+	t := tenantOf(c)
+	certificate, algorithm, err := checkout.Certificate(f.Kind, dataset, f.Encrypt, f.Secret, f.Signing, func(message []byte) ([]byte, error) {
+		key, err := signingKey(c.Request().Context(), s.Accounts, t, f.Signing)
+		if err != nil {
+			return nil, err
+		}
+		return httpsig.Sign(f.Signing, key, message)
+	})
 	if err != nil {
 		return err
 	}

@@ -111,18 +111,7 @@ type AccountKeys interface {
 // SignatureWith signs message by algorithm with the account's key for it
 // and renders the Keygen-Signature header value.
 func SignatureWith(ctx context.Context, keys AccountKeys, t *account.Tenant, algorithm, message string) (string, error) {
-	kind, ok := httpsig.KeyOf(algorithm)
-	if !ok {
-		return "", httpsig.ErrUnsupported
-	}
-	var key crypto.Signer = t.Keys.Signing
-	var err error
-	switch kind {
-	case httpsig.KeyRSA:
-		key, err = keys.RSAKey(ctx, t)
-	case httpsig.KeyECDSA:
-		key, err = keys.ECDSAKey(ctx, t)
-	}
+	key, err := signingKey(ctx, keys, t, algorithm)
 	if err != nil {
 		return "", err
 	}
@@ -131,6 +120,21 @@ func SignatureWith(ctx context.Context, keys AccountKeys, t *account.Tenant, alg
 		return "", err
 	}
 	return httpsig.Header(t.ID, algorithm, sig), nil
+}
+
+// signingKey is the account's key that algorithm signs with.
+func signingKey(ctx context.Context, keys AccountKeys, t *account.Tenant, algorithm string) (crypto.Signer, error) {
+	kind, ok := httpsig.KeyOf(algorithm)
+	if !ok {
+		return nil, httpsig.ErrUnsupported
+	}
+	switch kind {
+	case httpsig.KeyRSA:
+		return keys.RSAKey(ctx, t)
+	case httpsig.KeyECDSA:
+		return keys.ECDSAKey(ctx, t)
+	}
+	return t.Keys.Signing, nil
 }
 
 // SigningString is the message a response signature covers.
