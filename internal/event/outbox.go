@@ -89,14 +89,14 @@ type Outbox struct {
 	audience Audience
 }
 
-// Audience reports which of the accounts have someone listening to their
-// events (a webhook endpoint).
-type Audience func(ctx context.Context, accountIDs []string) (map[string]bool, error)
+// Audience tells, for events of the accounts, whether someone listens to
+// each (a webhook endpoint subscribed to it).
+type Audience func(ctx context.Context, accountIDs []string) (heard func(*Record) bool, err error)
 
-// ListenedBy makes EmitBatch write the events of accounts nobody listens
-// to as fanned out already, which spares the fan-out pass reading and
-// marking them. An endpoint whose creation commits during the batch may
-// miss its events, a window as small as the guarantee of buffered events.
+// ListenedBy makes EmitBatch write the events nobody listens to as fanned
+// out already, which spares the fan-out pass reading and marking them. An
+// endpoint whose creation (or change) commits during the batch may miss its
+// events, a window as small as the guarantee of buffered events.
 func (o *Outbox) ListenedBy(a Audience) { o.audience = a }
 
 // NewOutbox returns the outbox over db; render builds payloads.
@@ -168,7 +168,7 @@ func (o *Outbox) EmitBatch(ctx context.Context, occs []Occurrence) error {
 	return nil
 }
 
-// markUnheard marks the records of accounts nobody listens to as fanned out.
+// markUnheard marks the records nobody listens to as fanned out.
 func (o *Outbox) markUnheard(ctx context.Context, recs []*Record) error {
 	if o.audience == nil {
 		return nil
@@ -184,7 +184,7 @@ func (o *Outbox) markUnheard(ctx context.Context, recs []*Record) error {
 		return err
 	}
 	for _, r := range recs {
-		r.FannedOut = !heard[r.AccountID]
+		r.FannedOut = !heard(r)
 	}
 	return nil
 }

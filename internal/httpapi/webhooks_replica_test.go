@@ -112,8 +112,9 @@ func TestWebhookDeliveriesSurviveARestart(t *testing.T) {
 }
 
 // TestBatchedEventsOfUnheardAccountsSkipTheFanOut: events batched off a hot
-// path in an account without endpoints are written fanned out already;
-// once an endpoint listens, they wait for the fan-out and are delivered.
+// path that no endpoint subscribes to (none at all, or one subscribed to
+// other events) are written fanned out already; once an endpoint listens,
+// they wait for the fan-out and are delivered.
 func TestBatchedEventsOfUnheardAccountsSkipTheFanOut(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
 		e := newEnv(t, be, allowLocalWebhooks)
@@ -129,6 +130,11 @@ func TestBatchedEventsOfUnheardAccountsSkipTheFanOut(t *testing.T) {
 			t.Fatalf("%d events of an unheard account wait for the fan-out, want 0", n)
 		}
 		rc := e.receiver(func(int) int { return 204 })
+		e.id(e.admin("POST", "/v1/accounts/acme/webhook-endpoints", endpointBody(rc.srv.URL, `["license.created"]`, "")))
+		e.emitProducts(2)
+		if n := pending(); n != 0 {
+			t.Fatalf("%d events no endpoint subscribes to wait for the fan-out, want 0", n)
+		}
 		e.id(e.admin("POST", "/v1/accounts/acme/webhook-endpoints", endpointBody(rc.srv.URL, `["product.created"]`, "")))
 		want := e.emitProducts(3)
 		if n := pending(); n != 3 {

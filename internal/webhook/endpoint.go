@@ -51,6 +51,12 @@ func (e *Endpoint) Subscribed(name string) bool {
 	return slices.Contains(e.Subscriptions.V, "*") || slices.Contains(e.Subscriptions.V, name)
 }
 
+// Receives reports whether the endpoint gets an event: one it subscribes
+// to, of its product if it has one, that occurred since it was made.
+func (e *Endpoint) Receives(ev *event.Record) bool {
+	return !e.CreatedAt.After(ev.CreatedAt) && e.Subscribed(ev.Event) && (e.ProductID == nil || (ev.ProductID != nil && *ev.ProductID == *e.ProductID))
+}
+
 // Params are the writable attributes of an endpoint.
 type Params struct {
 	URL                optional.Value[string]   `json:"url"`

@@ -21,18 +21,16 @@ type Store struct{ db *database.DB }
 // NewStore returns the webhook store.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
-// Listened reports which of the accounts have webhook endpoints (an
-// event.Audience).
-func (s *Store) Listened(ctx context.Context, accountIDs []string) (map[string]bool, error) {
-	var listened []string
-	if err := s.db.Conn(ctx).Model(&Endpoint{}).Distinct("account_id").Where("account_id IN ?", accountIDs).Pluck("account_id", &listened).Error; err != nil {
+// Listened tells whether an endpoint of the accounts receives each of
+// their events (an event.Audience).
+func (s *Store) Listened(ctx context.Context, accountIDs []string) (func(*event.Record) bool, error) {
+	var list []Endpoint
+	if err := s.db.Conn(ctx).Where("account_id IN ?", accountIDs).Find(&list).Error; err != nil {
 		return nil, database.Error(err)
 	}
-	heard := make(map[string]bool, len(listened))
-	for _, id := range listened {
-		heard[id] = true
-	}
-	return heard, nil
+	return func(ev *event.Record) bool {
+		return slices.ContainsFunc(list, func(e Endpoint) bool { return e.AccountID == ev.AccountID && e.Receives(ev) })
+	}, nil
 }
 
 // CreateEndpoint inserts an endpoint.
@@ -148,7 +146,7 @@ func (s *Store) FanOut(ctx context.Context, limit int, now time.Time, lease time
 		}
 		for _, ev := range events {
 			for _, e := range endpoints[ev.AccountID] {
-				if !e.CreatedAt.After(ev.CreatedAt) && e.Subscribed(ev.Event) && (e.ProductID == nil || (ev.ProductID != nil && *ev.ProductID == *e.ProductID)) {
+				if e.Receives(&ev) {
 					d := newDelivery(&ev, &e, now)
 					d.ClaimedUntil = claimedUntil
 					deliveries = append(deliveries, d)
