@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"net"
@@ -16,8 +17,6 @@ import (
 	"time"
 
 	"github.com/relkey/relkey/db"
-	"github.com/relkey/relkey/internal/keyring"
-	"github.com/relkey/relkey/internal/storage"
 )
 
 func run(t *testing.T, env map[string]string, args ...string) (int, string, string) {
@@ -141,15 +140,16 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 	exited := serveInBackground(t, env, &stdout, stop)
 	base := "http://" + addr
 
-	master, err := keyring.LoadOrCreate(filepath.Join(dir, "secret.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kr, _ := keyring.New(master)
-	local, _ := storage.NewLocal(filepath.Join(dir, "blobs"), kr.URLSigningKey(), nil)
-	put, _ := local.PresignPut(context.Background(), "drain/test.bin", time.Minute)
+	waitFor(t, "the server to answer", func() bool {
+		resp, err := http.Get(base + "/v1/health")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+	upload, artifact, token := waitingArtifact(t, env, base)
 	body, writer := io.Pipe()
-	req, _ := http.NewRequest("PUT", base+put.String(), body)
+	req, _ := http.NewRequest("PUT", upload, body)
 	req.ContentLength = 4
 	result := make(chan int, 1)
 	go func() {
@@ -164,8 +164,12 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 	writer.Write([]byte("ab"))
 	// The server has the upload once it writes its temporary file.
 	waitFor(t, "the upload to reach the server", func() bool {
-		partial, _ := filepath.Glob(filepath.Join(dir, "blobs", "drain", ".upload-*"))
-		return len(partial) > 0
+		partial := false
+		_ = filepath.WalkDir(filepath.Join(dir, "blobs"), func(p string, d fs.DirEntry, err error) error {
+			partial = partial || err == nil && strings.HasPrefix(d.Name(), ".upload-")
+			return nil
+		})
+		return partial
 	})
 	cancel() // SIGTERM
 	// The drain has begun once the listener no longer takes connections.
@@ -189,9 +193,26 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not exit after the drain")
 	}
-	if obj, err := local.Stat(context.Background(), "drain/test.bin"); err != nil || obj.Size != 4 {
-		t.Fatalf("upload not stored whole: %+v %v", obj, err)
+	// Served again, the artifact is uploaded whole.
+	again, cancelAgain := context.WithCancel(context.Background())
+	defer cancelAgain()
+	exitedAgain := serveInBackground(t, env, io.Discard, again)
+	var shown struct {
+		Data struct {
+			Attributes struct {
+				Status   string `json:"status"`
+				Filesize int64  `json:"filesize"`
+			} `json:"attributes"`
+		} `json:"data"`
 	}
+	waitFor(t, "the artifact to be shown", func() bool {
+		return call(t, "GET", base+"/v1/accounts/demo/artifacts/"+artifact, token, "", http.StatusOK, &shown) == nil
+	})
+	if a := shown.Data.Attributes; a.Status != "UPLOADED" || a.Filesize != 4 {
+		t.Fatalf("upload not stored whole: %+v", a)
+	}
+	cancelAgain()
+	<-exitedAgain
 	if _, err := http.Get(base + "/v1/health"); err == nil {
 		t.Fatal("server still answers after shutdown")
 	}
@@ -203,6 +224,68 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 		!strings.Contains(stdout.String(), "\n  "+binary+" account create --slug demo") {
 		t.Fatalf("serve did not print the next step with this binary's path (%s): %q", binary, stdout.String())
 	}
+}
+
+// waitingArtifact makes an account (its admin token returned), a product,
+// a release and an artifact of 4 bytes waiting for its upload, whose URL it
+// returns.
+func waitingArtifact(t *testing.T, env map[string]string, base string) (upload, artifactID, token string) {
+	t.Helper()
+	code, stdout, stderr := run(t, env, "account", "create", "--slug", "demo", "--name", "Demo", "--email", "admin@demo.test", "--password", "secret123", "--json")
+	var acct map[string]string
+	if code != 0 || json.Unmarshal([]byte(stdout), &acct) != nil {
+		t.Fatalf("account create: %d %s %s", code, stdout, stderr)
+	}
+	token = acct["admin_token"]
+	api := base + "/v1/accounts/demo"
+	var doc struct {
+		Data struct{ ID string } `json:"data"`
+	}
+	create := func(path, body string) string {
+		if err := call(t, "POST", api+path, token, body, http.StatusCreated, &doc); err != nil {
+			t.Fatal(err)
+		}
+		return doc.Data.ID
+	}
+	product := create("/products", `{"data":{"type":"products","attributes":{"name":"App"}}}`)
+	release := create("/releases", `{"data":{"type":"releases","attributes":{"version":"1.0.0","channel":"stable"},"relationships":{"product":{"data":{"type":"products","id":"`+product+`"}}}}}`)
+	req, _ := http.NewRequest("POST", api+"/artifacts", strings.NewReader(`{"data":{"type":"artifacts","attributes":{"filename":"app.bin","filesize":4},"relationships":{"release":{"data":{"type":"releases","id":"`+release+`"}}}}}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/vnd.api+json")
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || resp.StatusCode != http.StatusTemporaryRedirect {
+		t.Fatalf("artifact create: %d %v", resp.StatusCode, err)
+	}
+	location, err := resp.Location()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return location.String(), doc.Data.ID, token
+}
+
+// call sends an API request with the token and decodes the answer into
+// out, or says why it was not the status wanted.
+func call(t *testing.T, method, url, token, body string, want int, out any) error {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/vnd.api+json")
+	req.Header.Set("Prefer", "no-download")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, raw)
+	}
+	return json.Unmarshal(raw, out)
 }
 
 // TestServeProfilesOnTheirOwnListener: RELKEY_DEBUG_LISTEN serves pprof
