@@ -401,10 +401,10 @@ func (s *Store) ActiveLicensedUsers(ctx context.Context, accountID string, since
 // KindInventory marks the per-day rows of what accounts held (dim
 // DimInventory, value the metric: licenses, machines, users, alus), the
 // day's last snapshot (Keygen's nightly sparks).
-const (
-	KindInventory Kind = "inventory"
-	DimInventory       = "inventory"
-)
+const KindInventory Kind = "inventory"
+
+// DimInventory is the dim of KindInventory's rows.
+const DimInventory = "inventory"
 
 // inventorySQL counts every account's holdings of a metric, for the
 // accounts holding any.
