@@ -68,16 +68,23 @@ func Take[T any](q *gorm.DB, notFound error) (*T, error) {
 }
 
 func take[T any](q *gorm.DB, row *T) error {
+	db, st, err := built(q, func(g *gorm.DB) *gorm.DB { return g.Take(row) })
+	if db == nil || err != nil {
+		return err
+	}
+	return db.readRow(st.Context, st.ConnPool, row, st.SQL.String(), st.Vars)
+}
+
+// built is the statement GORM's run of q would send, and the DB that
+// sends it; without a DB (a handle opened elsewhere) it runs q through
+// GORM and returns its error.
+func built(q *gorm.DB, run func(*gorm.DB) *gorm.DB) (*DB, *gorm.Statement, error) {
 	db := owner(q)
 	if db == nil {
-		return q.Take(row).Error
+		return nil, nil, run(q).Error
 	}
-	dry := q.Session(&gorm.Session{DryRun: true}).Take(row)
-	if dry.Error != nil {
-		return dry.Error
-	}
-	st := dry.Statement
-	return db.readRow(st.Context, st.ConnPool, row, st.SQL.String(), st.Vars)
+	dry := run(q.Session(&gorm.Session{DryRun: true}))
+	return db, dry.Statement, dry.Error
 }
 
 type planKey struct {
@@ -128,17 +135,12 @@ func (db *DB) readRow(ctx context.Context, conn gorm.ConnPool, dst any, query st
 // Find reads every row q selects into dst, as Take reads one: GORM builds
 // the statement, the rows scan into their fields directly.
 func Find[T any](q *gorm.DB, dst *[]T) error {
-	db := owner(q)
-	if db == nil {
-		return Error(q.Find(dst).Error)
+	db, st, err := built(q, func(g *gorm.DB) *gorm.DB { return g.Find(dst) })
+	if db == nil || err != nil {
+		return Error(err)
 	}
-	dry := q.Session(&gorm.Session{DryRun: true}).Find(dst)
-	if dry.Error != nil {
-		return Error(dry.Error)
-	}
-	st := dry.Statement
 	*dst = (*dst)[:0]
-	_, err := db.readRows(st.Context, st.ConnPool, st.SQL.String(), st.Vars, reflect.TypeFor[T](), func() (reflect.Value, bool) {
+	_, err = db.readRows(st.Context, st.ConnPool, st.SQL.String(), st.Vars, reflect.TypeFor[T](), func() (reflect.Value, bool) {
 		*dst = append(*dst, *new(T))
 		return reflect.ValueOf(&(*dst)[len(*dst)-1]).Elem(), true
 	})
