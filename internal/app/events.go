@@ -94,8 +94,8 @@ func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered
 	default:
 		return event.Rendered{}, fmt.Errorf("no rendering of %T", resource)
 	}
-	doc, err := json.Marshal(&jsonapi.OnePayload{Data: node})
-	return event.Rendered{Type: node.Type, ID: node.ID, ProductID: productID, Document: doc}, err
+	document := func() (json.RawMessage, error) { return json.Marshal(&jsonapi.OnePayload{Data: node}) }
+	return event.Rendered{Type: node.Type, ID: node.ID, ProductID: productID, Document: document}, nil
 }
 
 // load reads the record a Ref names, as the renderer takes it.

@@ -32,8 +32,9 @@ type Rendered struct {
 	// ProductID is the product the resource belongs to, when it has one:
 	// a product's webhook endpoints receive only its events.
 	ProductID string
-	// Document is the resource's JSON:API document ({"data": ...}).
-	Document json.RawMessage
+	// Document renders the resource's JSON:API document ({"data": ...}):
+	// the payload of webhooks, so an event nobody listens to never needs it.
+	Document func() (json.RawMessage, error)
 }
 
 // Renderer renders a resource emitted with an event. It runs inside the
@@ -149,17 +150,25 @@ func (o *Outbox) EmitBatch(ctx context.Context, occs []Occurrence) error {
 	// Rendered a chunk at a time, so a large batch never holds all its
 	// payloads at once.
 	recs := make([]*Record, 0, min(len(occs), batchChunk))
+	documents := make([]func() (json.RawMessage, error), 0, cap(recs))
 	for chunk := range slices.Chunk(occs, batchChunk) {
-		recs = recs[:0]
+		recs, documents = recs[:0], documents[:0]
 		for _, occ := range chunk {
-			rec, err := o.record(ctx, occ)
+			rec, document, err := o.described(ctx, occ)
 			if err != nil {
 				return err
 			}
-			recs = append(recs, rec)
+			recs, documents = append(recs, rec), append(documents, document)
 		}
 		if err := o.markUnheard(ctx, recs); err != nil {
 			return err
+		}
+		for i, rec := range recs {
+			if !rec.FannedOut {
+				if err := rec.carry(documents[i]); err != nil {
+					return err
+				}
+			}
 		}
 		if err := o.db.Conn(ctx).Create(recs).Error; err != nil {
 			return database.Error(err)
@@ -192,18 +201,38 @@ func (o *Outbox) markUnheard(ctx context.Context, recs []*Record) error {
 // batchChunk is how many events EmitBatch renders and inserts at a time.
 const batchChunk = 200
 
+// record is the row of occ with its payload.
 func (o *Outbox) record(ctx context.Context, occ Occurrence) (*Record, error) {
+	rec, document, err := o.described(ctx, occ)
+	if err != nil {
+		return nil, err
+	}
+	return rec, rec.carry(document)
+}
+
+// carry renders the record's payload.
+func (r *Record) carry(document func() (json.RawMessage, error)) error {
+	doc, err := document()
+	if err != nil {
+		return fmt.Errorf("event %s: rendering %s %s: %w", r.Event, r.ResourceType, r.ResourceID, err)
+	}
+	r.Payload = string(doc)
+	return nil
+}
+
+// described is the row of occ without its payload, and how to render it.
+func (o *Outbox) described(ctx context.Context, occ Occurrence) (*Record, func() (json.RawMessage, error), error) {
 	if !Known(occ.Event) {
-		return nil, fmt.Errorf("event: unknown event type %q", occ.Event)
+		return nil, nil, fmt.Errorf("event: unknown event type %q", occ.Event)
 	}
 	r, err := o.render(ctx, occ.Resource)
 	if err != nil {
-		return nil, fmt.Errorf("event %s: rendering %T: %w", occ.Event, occ.Resource, err)
+		return nil, nil, fmt.Errorf("event %s: rendering %T: %w", occ.Event, occ.Resource, err)
 	}
 	rec := &Record{
 		ID: id.New(), AccountID: occ.AccountID, Event: occ.Event,
 		ResourceType: r.Type, ResourceID: r.ID, IdempotencyKey: id.New(),
-		Metadata: database.JSON[map[string]any]{V: occ.Metadata}, Payload: string(r.Document),
+		Metadata:  database.JSON[map[string]any]{V: occ.Metadata},
 		CreatedAt: o.now().UTC(),
 	}
 	if r.ProductID != "" {
@@ -215,7 +244,7 @@ func (o *Outbox) record(ctx context.Context, occ Occurrence) (*Record, error) {
 	if rid := RequestID(ctx); rid != "" {
 		rec.RequestID = &rid
 	}
-	return rec, nil
+	return rec, r.Document, nil
 }
 
 type requestIDKey struct{}

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"strings"
 	"sync"
@@ -125,9 +126,19 @@ func TestBatchedEventsOfUnheardAccountsSkipTheFanOut(t *testing.T) {
 			}
 			return n
 		}
+		rendered := func() int64 {
+			var n int64
+			if err := e.app.DB.Gorm.Raw("SELECT COUNT(*) FROM events WHERE payload <> '' AND event = ?", event.ProductCreated).Scan(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
 		e.emitProducts(5)
 		if n := pending(); n != 0 {
 			t.Fatalf("%d events of an unheard account wait for the fan-out, want 0", n)
+		}
+		if n := rendered(); n != 0 {
+			t.Fatalf("%d events nobody hears carry a payload, want 0 (it is rendered for deliveries only)", n)
 		}
 		rc := e.receiver(func(int) int { return 204 })
 		e.id(e.admin("POST", "/v1/accounts/acme/webhook-endpoints", endpointBody(rc.srv.URL, `["license.created"]`, "")))
@@ -139,6 +150,9 @@ func TestBatchedEventsOfUnheardAccountsSkipTheFanOut(t *testing.T) {
 		want := e.emitProducts(3)
 		if n := pending(); n != 3 {
 			t.Fatalf("%d events wait for the fan-out, want 3", n)
+		}
+		if n := rendered(); n != 3 {
+			t.Fatalf("%d events carry a payload, want the 3 an endpoint hears", n)
 		}
 		w := e.app.DeliveryWorker(webhook.WorkerOptions{Now: e.clock.Now, Jitter: func() int { return 1 }})
 		for range 20 {
@@ -163,7 +177,7 @@ func TestFullEventBufferWarnsOfDroppedEvents(t *testing.T) {
 		outbox := event.NewOutbox(e.app.DB, func(_ context.Context, resource any) (event.Rendered, error) {
 			once.Do(func() { close(entered); <-release })
 			p := resource.(*product.Product)
-			return event.Rendered{Type: "products", ID: p.ID, Document: []byte(`{"data":null}`)}, nil
+			return event.Rendered{Type: "products", ID: p.ID, Document: func() (json.RawMessage, error) { return []byte(`{"data":null}`), nil }}, nil
 		})
 		var logs syncBuffer
 		buf := event.NewBuffer(outbox, 1, slog.New(slog.NewTextHandler(&logs, nil)))

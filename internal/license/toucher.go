@@ -3,6 +3,9 @@ package license
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,12 +58,7 @@ func (t *Toucher) run() {
 	for {
 		select {
 		case tc := <-t.touches:
-			if prev, ok := pending[tc.licenseID]; !ok || tc.at.After(prev.at) {
-				if tc.version == "" {
-					tc.version = prev.version
-				}
-				pending[tc.licenseID] = tc
-			}
+			coalesce(pending, tc)
 		case <-ticker.C:
 			t.flush(pending)
 			pending = map[string]touch{}
@@ -68,7 +66,7 @@ func (t *Toucher) run() {
 			for {
 				select {
 				case tc := <-t.touches:
-					pending[tc.licenseID] = tc
+					coalesce(pending, tc)
 				default:
 					t.flush(pending)
 					return
@@ -78,22 +76,72 @@ func (t *Toucher) run() {
 	}
 }
 
-func (t *Toucher) flush(pending map[string]touch) {
-	for _, tc := range pending {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		err := t.db.Conn(ctx).Exec(`UPDATE licenses SET last_validated_at = ? WHERE id = ? AND account_id = ?
-			AND (last_validated_at IS NULL OR last_validated_at < ?)`, tc.at, tc.licenseID, tc.accountID, tc.at).Error
-		cancel()
-		if err == nil && tc.version != "" {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			err = t.db.Conn(ctx).Exec(`UPDATE licenses SET last_validated_version = ? WHERE id = ? AND account_id = ?`,
-				tc.version, tc.licenseID, tc.accountID).Error
-			cancel()
+// coalesce adds tc to the pending touches: a license keeps its latest
+// time and the version of its latest touch that named one.
+func coalesce(pending map[string]touch, tc touch) {
+	key := tc.accountID + "/" + tc.licenseID
+	prev, ok := pending[key]
+	switch {
+	case !ok:
+	case tc.at.After(prev.at):
+		if tc.version == "" {
+			tc.version = prev.version
 		}
+	default:
+		if prev.version == "" {
+			prev.version = tc.version
+		}
+		tc = prev
+	}
+	pending[key] = tc
+}
+
+// touchChunk is how many licenses one UPDATE records.
+const touchChunk = 500
+
+// flush records the pending touches, touchChunk licenses a statement.
+func (t *Toucher) flush(pending map[string]touch) {
+	touches := slices.Collect(maps.Values(pending))
+	for chunk := range slices.Chunk(touches, touchChunk) {
+		statement, args := touchStatement(t.db.Engine, chunk)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := t.db.Conn(ctx).Exec(statement, args...).Error
+		cancel()
 		if err != nil {
-			t.logger.Warn("recording a license validation", "license", tc.licenseID, "error", err)
+			t.logger.Warn("recording license validations", "licenses", len(chunk), "error", err)
 		}
 	}
+}
+
+// touchStatement is one UPDATE of the touched licenses: the validation time
+// only moves forward, a validated version replaces the last one.
+func touchStatement(engine database.Engine, touches []touch) (string, []any) {
+	row := "(?, ?, ?, ?)"
+	if engine == database.Postgres {
+		row = "(?::uuid, ?::uuid, ?::timestamptz, ?::text)"
+	}
+	var b strings.Builder
+	args := make([]any, 0, 4*len(touches))
+	b.WriteString(`UPDATE licenses SET
+		last_validated_at = CASE WHEN licenses.last_validated_at IS NULL OR licenses.last_validated_at < v.column3
+			THEN v.column3 ELSE licenses.last_validated_at END,
+		last_validated_version = COALESCE(v.column4, licenses.last_validated_version)
+		FROM (VALUES `)
+	for i, tc := range touches {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+		var version *string
+		if tc.version != "" {
+			version = &tc.version
+		}
+		args = append(args, tc.licenseID, tc.accountID, tc.at, version)
+	}
+	b.WriteString(`) AS v
+		WHERE licenses.id = v.column1 AND licenses.account_id = v.column2
+		AND (licenses.last_validated_at IS NULL OR licenses.last_validated_at < v.column3 OR v.column4 IS NOT NULL)`)
+	return b.String(), args
 }
 
 // Close writes what is pending and stops the loop.
