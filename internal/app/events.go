@@ -11,6 +11,7 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/artifact"
+	"github.com/relkey/relkey/internal/document"
 	"github.com/relkey/relkey/internal/entitlement"
 	"github.com/relkey/relkey/internal/event"
 	"github.com/relkey/relkey/internal/group"
@@ -94,7 +95,7 @@ func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered
 	default:
 		return event.Rendered{}, fmt.Errorf("no rendering of %T", resource)
 	}
-	document := func() (json.RawMessage, error) { return json.Marshal(&jsonapi.OnePayload{Data: node}) }
+	document := func() (json.RawMessage, error) { return document.Encode(nil, &jsonapi.OnePayload{Data: node}) }
 	return event.Rendered{Type: node.Type, ID: node.ID, ProductID: productID, Document: document}, nil
 }
 

@@ -70,8 +70,9 @@ type RelatedLink struct {
 }
 
 // MarshalJSON renders data (null for an empty to-one) before links.
-func (r Relationship) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 160)
+func (r Relationship) MarshalJSON() ([]byte, error) { return r.appendTo(make([]byte, 0, 160)), nil }
+
+func (r Relationship) appendTo(b []byte) []byte {
 	b = append(b, '{')
 	if r.linked {
 		b = append(b, `"data":`...)
@@ -88,7 +89,7 @@ func (r Relationship) MarshalJSON() ([]byte, error) {
 	}
 	b = append(b, `"links":{"related":`...)
 	b = appendString(b, r.Links.Related)
-	return append(b, "}}"...), nil
+	return append(b, "}}"...)
 }
 
 // appendString appends s as a JSON string, as encoding/json writes it.

@@ -1,9 +1,7 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 
 	"github.com/google/jsonapi"
@@ -17,10 +15,8 @@ import (
 
 // render writes v as the negotiated JSON type.
 func (s *Server) render(c echo.Context, status int, v any) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	body, err := document.Encode(make([]byte, 0, 2048), v)
+	if err != nil {
 		return err
 	}
 	contentType, _ := c.Get(ctxResponseType).(string)
@@ -34,7 +30,7 @@ func (s *Server) render(c echo.Context, status int, v any) error {
 	if c.Request().Method == http.MethodHead {
 		return nil
 	}
-	_, err := c.Response().Write(buf.Bytes())
+	_, err = c.Response().Write(append(body, '\n'))
 	return err
 }
 

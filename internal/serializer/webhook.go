@@ -1,8 +1,6 @@
 package serializer
 
 import (
-	"encoding/json"
-
 	"github.com/google/jsonapi"
 
 	"github.com/relkey/relkey/internal/document"
@@ -60,7 +58,7 @@ func WebhookEvent(d *webhook.Delivery) *jsonapi.Node {
 
 // WebhookEventBody is the document a delivery POSTs.
 func WebhookEventBody(d *webhook.Delivery) ([]byte, error) {
-	return json.Marshal(&jsonapi.OnePayload{Data: WebhookEvent(d)})
+	return document.Encode(nil, &jsonapi.OnePayload{Data: WebhookEvent(d)})
 }
 
 // EventLog renders an entry of the event log as Keygen's event-logs.
