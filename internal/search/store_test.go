@@ -16,8 +16,8 @@ import (
 
 const (
 	accountID = "00000000-0000-4000-8000-00000000000a"
-	product = "00000000-0000-4000-8000-00000000000b"
-	policy  = "00000000-0000-4000-8000-00000000000c"
+	product   = "00000000-0000-4000-8000-00000000000b"
+	policy    = "00000000-0000-4000-8000-00000000000c"
 )
 
 // seed adds an account with a product and a policy.
@@ -154,7 +154,7 @@ func TestLicenseSearchUsesIndexes(t *testing.T) {
 			}
 			matches := 0
 			for n := 1; n <= licenses; n++ {
-				if strings.Contains(fmt.Sprint(n), "4242") {
+				if strings.HasPrefix(fmt.Sprint(n), "4242") { // "Seat 4242" in "Seat <n>"
 					matches++
 				}
 			}
