@@ -76,7 +76,6 @@ func BenchmarkPagesAt100000Licenses(b *testing.B) {
 				"users":           "/console/acme/users",
 				"search":          "/console/acme/search?q=Customer",
 				"search-many":     "/console/acme/search?q=Seat+42",
-				"licenses-q":      "/console/acme/licenses?q=Customer",
 			} {
 				b.Run(name, func(b *testing.B) {
 					for b.Loop() {
