@@ -230,8 +230,7 @@ func (q *query) related(r relation, term string) string {
 		q.arg(strings.ToLower(term))
 		return q.col(r.column) + " = ?"
 	}
-	q.arg(q.account)
-	return q.col(r.column) + " IN (SELECT id FROM " + r.table + " WHERE " + r.table + ".account_id = ? AND (" + q.relatedText(r, term) + "))"
+	return q.col(r.column) + " IN (" + q.among(r, term) + ")"
 }
 
 // match is related for a column of a join table (its condition only).
@@ -241,23 +240,30 @@ func (q *query) match(r relation, term string) string {
 		q.arg(strings.ToLower(term))
 		return r.column + " = ?"
 	}
-	q.arg(q.account)
-	return r.column + " IN (SELECT id FROM " + r.table + " WHERE " + r.table + ".account_id = ? AND (" + q.relatedText(r, term) + "))"
+	return r.column + " IN (" + q.among(r, term) + ")"
 }
 
-func (q *query) relatedText(r relation, term string) string {
-	if strings.TrimSpace(term) == "" {
-		return "1 = 0"
+// among is the query of the ids of the account's records of r whose text
+// columns hold term or, for a term that could be one, whose id starts
+// with it (which reads the account's records).
+func (q *query) among(r relation, term string) string {
+	sub := &query{db: q.db, table: r.table, account: q.account}
+	cond := "1 = 0"
+	if strings.TrimSpace(term) != "" {
+		var ors []string
+		for _, c := range r.text {
+			ors = append(ors, sub.contains(r.table, c, term))
+		}
+		if uuidChars.MatchString(term) {
+			sub.arg(strings.ToLower(database.LikeSpecial.Replace(term)) + "%")
+			ors = append(ors, sub.text(r.table+".id")+` LIKE ? ESCAPE '\'`)
+			sub.driven = false
+		}
+		cond = strings.Join(ors, " OR ")
 	}
-	var ors []string
-	for _, c := range r.text {
-		ors = append(ors, q.contains(r.table, c, term))
-	}
-	if uuidChars.MatchString(term) {
-		q.arg(strings.ToLower(database.LikeSpecial.Replace(term)) + "%")
-		ors = append(ors, q.text(r.table+".id")+` LIKE ? ESCAPE '\'`)
-	}
-	return strings.Join(ors, " OR ")
+	q.arg(q.account)
+	q.arg(sub.args...)
+	return "SELECT id FROM " + r.table + " WHERE " + sub.scope() + " AND (" + cond + ")"
 }
 
 func isUUID(s string) bool { return len(s) == 36 && uuid.Validate(s) == nil }
