@@ -131,7 +131,7 @@ func TestIndexedSubstrings(t *testing.T) {
 	}
 }
 
-// seedLicenses adds n licenses named "Seat <i>" (created_at ascending).
+// seedLicenses adds licenses 1 … n, named "Seat <n>", per engine.
 var seedLicenses = map[database.Engine]string{
 	database.SQLite: `WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?)
 		INSERT INTO licenses (id, account_id, product_id, policy_id, name, key_digest, key_sealed, created_at, updated_at)
