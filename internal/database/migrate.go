@@ -251,7 +251,8 @@ func (s *sqliteMigrator) Version() (int, bool, error) {
 }
 
 func (s *sqliteMigrator) Drop() error {
-	rows, err := s.q().QueryContext(context.Background(), `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
+	// A virtual table (search's FTS5 indexes) drops its shadow tables.
+	rows, err := s.q().QueryContext(context.Background(), `SELECT name FROM pragma_table_list WHERE schema = 'main' AND type IN ('table', 'virtual') AND name NOT LIKE 'sqlite_%'`)
 	if err != nil {
 		return err
 	}

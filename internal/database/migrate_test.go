@@ -21,7 +21,8 @@ func tables(t *testing.T, db *database.DB) []string {
 	if db.Engine == database.Postgres {
 		err = db.Gorm.Raw(`SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'schema_migrations' ORDER BY 1`).Scan(&names).Error
 	} else {
-		err = db.Gorm.Raw(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY 1`).Scan(&names).Error
+		// Ordinary tables: not search's FTS5 tables (virtual) nor their shadow tables.
+		err = db.Gorm.Raw(`SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY 1`).Scan(&names).Error
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -17,8 +18,25 @@ import (
 
 // Store runs searches in SQL. Every query is scoped to the account by its
 // (account_id, created_at, id) index; ids and keys match by their unique
-// indexes, metadata containment by the GIN indexes on PostgreSQL.
+// indexes, metadata containment by the GIN indexes on PostgreSQL, the
+// indexed text columns by their trigram indexes.
 type Store struct{ db *database.DB }
+
+// indexed are the text columns under a trigram index, per table (migration
+// 0205_search_trigrams): on PostgreSQL a gin_trgm_ops index that ILIKE
+// '%term%' uses as it is; on SQLite the columns of the FTS5 trigram table
+// <table>_search, keyed by the table's rowid. Partial ids and roles stay
+// scans.
+var indexed = map[string][]string{
+	"entitlements": {"code", "name"},
+	"products":     {"name"},
+	"policies":     {"name"},
+	"licenses":     {"name"},
+	"machines":     {"fingerprint", "name"},
+	"users":        {"email", "first_name", "last_name"},
+	"releases":     {"version", "tag"},
+	"groups":       {"name"},
+}
 
 // NewStore returns the search store.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
@@ -42,17 +60,7 @@ func (r relation) on(column string) relation { r.column = column; return r }
 // IDs returns a page of the ids of the plan's matches, newest first, and
 // their count.
 func (s *Store) IDs(ctx context.Context, accountID string, secret []byte, plan Plan, p page.Request) ([]string, int64, error) {
-	q := &query{db: s.db, table: plan.Type.Table, account: accountID, secret: secret}
-	var conds []string
-	for _, term := range plan.Terms {
-		conds = append(conds, "("+q.term(term)+")")
-	}
-	join := " AND "
-	if plan.Or {
-		join = " OR "
-	}
-	where := plan.Type.Table + ".account_id = ? AND (" + strings.Join(conds, join) + ")"
-	args := append([]any{accountID}, q.args...)
+	where, args := s.where(accountID, secret, plan)
 	conn := func() *gorm.DB { return s.db.Conn(ctx).Table(plan.Type.Table).Where(where, args...) }
 	var total int64
 	if err := conn().Count(&total).Error; err != nil {
@@ -68,12 +76,55 @@ func (s *Store) IDs(ctx context.Context, accountID string, secret []byte, plan P
 	return ids, total, database.Error(err)
 }
 
+// where is the plan's condition on its type's table, with its arguments.
+// Any of several terms is a UNION of a SELECT per term, each taking its own
+// index: an OR of them, holding IN subqueries or FTS5 matches, is a scan of
+// the account's rows on both engines.
+func (s *Store) where(accountID string, secret []byte, plan Plan) (string, []any) {
+	groups := [][]Term{plan.Terms}
+	if plan.Or {
+		groups = nil
+		for _, t := range plan.Terms {
+			groups = append(groups, []Term{t})
+		}
+	}
+	var selects []string
+	var args []any
+	for _, terms := range groups {
+		q := &query{db: s.db, table: plan.Type.Table, account: accountID, secret: secret}
+		conds := make([]string, 0, len(terms))
+		for _, t := range terms {
+			conds = append(conds, "("+q.term(t)+")")
+		}
+		selects = append(selects, q.scope()+" AND "+strings.Join(conds, " AND "))
+		args = append(append(args, accountID), q.args...)
+	}
+	if len(selects) == 1 {
+		return selects[0], args
+	}
+	from := "SELECT " + plan.Type.Table + ".id FROM " + plan.Type.Table + " WHERE "
+	return plan.Type.Table + ".id IN (" + from + strings.Join(selects, " UNION ALL "+from) + ")", args
+}
+
 type query struct {
 	db      *database.DB
 	table   string
 	account string
 	secret  []byte
 	args    []any
+	driven  bool // a term has an index of its own on the table
+}
+
+// scope is the condition that the table's row is the account's. When a
+// term has an index of its own, SQLite, which relkey keeps no statistics
+// for and so guesses that any equality selects a few rows, would read the
+// account's index instead of it: there the check is on +account_id, which
+// no index serves.
+func (q *query) scope() string {
+	if q.driven && q.db.Engine == database.SQLite {
+		return "+" + q.col("account_id") + " = ?"
+	}
+	return q.col("account_id") + " = ?"
 }
 
 func (q *query) arg(v ...any) { q.args = append(q.args, v...) }
@@ -91,7 +142,7 @@ func (q *query) term(t Term) string {
 	case "metadata":
 		return q.metadata(t.Value.(map[string]any))
 	case "id":
-		return q.identifier(q.col("id"), text)
+		return q.identifier(text)
 	case "key":
 		q.arg(license.Digest(q.secret, text))
 		return q.col("key_digest") + " = ?"
@@ -99,11 +150,11 @@ func (q *query) term(t Term) string {
 		if q.table == "users" {
 			return q.fullName(text)
 		}
-		return q.contains(q.col("name"), text)
+		return q.contains(q.table, "name", text)
 	case "full_name":
 		return q.fullName(text)
 	case "code", "fingerprint", "email", "first_name", "last_name", "role", "version", "tag":
-		return q.contains(q.col(t.Attribute), text)
+		return q.contains(q.table, t.Attribute, text)
 	case "product":
 		return q.related(products.on("product_id"), text)
 	case "policy":
@@ -119,6 +170,7 @@ func (q *query) term(t Term) string {
 			licenseID = q.col("license_id")
 		}
 		sub := q.match(users.on("user_id"), text)
+		q.driven = true
 		return licenseID + " IN (SELECT license_id FROM license_users WHERE license_users.account_id = ? AND " + sub + ")"
 	}
 	return "1 = 0"
@@ -128,24 +180,37 @@ func (q *query) term(t Term) string {
 // name and the rest the last name; a missing part matches nothing.
 func (q *query) fullName(term string) string {
 	first, last, _ := strings.Cut(term, " ")
-	return q.contains(q.col("first_name"), first) + " AND " + q.contains(q.col("last_name"), last)
+	return q.contains(q.table, "first_name", first) + " AND " + q.contains(q.table, "last_name", last)
 }
 
-// contains matches a case-insensitive substring; a blank term matches
-// nothing.
-func (q *query) contains(column, term string) string {
-	cond, args := q.db.Contains(column, term)
+// contains matches a case-insensitive substring of the table's column; a
+// blank term matches nothing. On SQLite an indexed column's rows come from
+// its FTS5 trigram table (for terms of at least 3 characters: a trigram
+// has 3), whose MATCH folds case beyond ASCII: LIKE keeps the match as it
+// folds.
+func (q *query) contains(table, column, term string) string {
+	expr := table + "." + column
+	if column == "id" {
+		expr = q.text(expr)
+	}
+	cond, args := q.db.Contains(expr, term)
 	q.arg(args...)
-	return cond
+	if q.db.Engine != database.SQLite || len(args) == 0 || utf8.RuneCountInString(term) < minTermSize || !slices.Contains(indexed[table], column) {
+		return cond
+	}
+	q.arg(`"` + strings.ReplaceAll(term, `"`, `""`) + `"`)
+	q.driven = true
+	return cond + " AND " + table + ".rowid IN (SELECT rowid FROM " + table + "_search WHERE " + column + " MATCH ?)"
 }
 
 // identifier matches an id exactly when the term is one, else as a substring.
-func (q *query) identifier(column, term string) string {
+func (q *query) identifier(term string) string {
+	column := q.col("id")
 	if isUUID(term) {
 		q.arg(strings.ToLower(term))
 		return column + " = ?"
 	}
-	return q.contains(q.text(column), term)
+	return q.contains(q.table, "id", term)
 }
 
 func (q *query) text(column string) string {
@@ -160,12 +225,12 @@ var uuidChars = regexp.MustCompile(`^[0-9a-fA-F-]+$`)
 // related matches a relationship: by id, or by its records' text columns,
 // or (for a term that could be one) an id prefix.
 func (q *query) related(r relation, term string) string {
+	q.driven = true
 	if isUUID(term) {
 		q.arg(strings.ToLower(term))
 		return q.col(r.column) + " = ?"
 	}
-	q.arg(q.account)
-	return q.col(r.column) + " IN (SELECT id FROM " + r.table + " WHERE " + r.table + ".account_id = ? AND (" + q.relatedText(r, term) + "))"
+	return q.col(r.column) + " IN (" + q.among(r, term) + ")"
 }
 
 // match is related for a column of a join table (its condition only).
@@ -175,23 +240,30 @@ func (q *query) match(r relation, term string) string {
 		q.arg(strings.ToLower(term))
 		return r.column + " = ?"
 	}
-	q.arg(q.account)
-	return r.column + " IN (SELECT id FROM " + r.table + " WHERE " + r.table + ".account_id = ? AND (" + q.relatedText(r, term) + "))"
+	return r.column + " IN (" + q.among(r, term) + ")"
 }
 
-func (q *query) relatedText(r relation, term string) string {
-	if strings.TrimSpace(term) == "" {
-		return "1 = 0"
+// among is the query of the ids of the account's records of r whose text
+// columns hold term or, for a term that could be one, whose id starts
+// with it (which reads the account's records).
+func (q *query) among(r relation, term string) string {
+	sub := &query{db: q.db, table: r.table, account: q.account}
+	cond := "1 = 0"
+	if strings.TrimSpace(term) != "" {
+		var ors []string
+		for _, c := range r.text {
+			ors = append(ors, sub.contains(r.table, c, term))
+		}
+		if uuidChars.MatchString(term) {
+			sub.arg(strings.ToLower(database.LikeSpecial.Replace(term)) + "%")
+			ors = append(ors, sub.text(r.table+".id")+` LIKE ? ESCAPE '\'`)
+			sub.driven = false
+		}
+		cond = strings.Join(ors, " OR ")
 	}
-	var ors []string
-	for _, c := range r.text {
-		ors = append(ors, q.contains(r.table+"."+c, term))
-	}
-	if uuidChars.MatchString(term) {
-		q.arg(strings.ToLower(database.LikeSpecial.Replace(term)) + "%")
-		ors = append(ors, q.text(r.table+".id")+` LIKE ? ESCAPE '\'`)
-	}
-	return strings.Join(ors, " OR ")
+	q.arg(q.account)
+	q.arg(sub.args...)
+	return "SELECT id FROM " + r.table + " WHERE " + sub.scope() + " AND (" + cond + ")"
 }
 
 func isUUID(s string) bool { return len(s) == 36 && uuid.Validate(s) == nil }
