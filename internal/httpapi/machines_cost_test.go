@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,5 +126,35 @@ func TestMachineTotalsFollowTheMachines(t *testing.T) {
 			t.Fatalf("activation within the limits after a deactivation: %d %s", r.status, r.body)
 		}
 		totals("count 2 cores 10")
+	})
+}
+
+// TestConcurrentActivationsOfOneFingerprintInTheAccount: under
+// UNIQUE_PER_ACCOUNT, activating one fingerprint on 12 licenses at once
+// makes one machine; the others are taken.
+func TestConcurrentActivationsOfOneFingerprintInTheAccount(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be, func(c *config.Config) { c.RequestTimeout = 2 * time.Minute })
+		productID := e.id(e.admin("POST", "/v1/accounts/acme/products", productBody(`"name":"U"`)))
+		policyID := e.id(e.admin("POST", "/v1/accounts/acme/policies", policyBody(productID, `"name":"Account-unique","machineUniquenessStrategy":"UNIQUE_PER_ACCOUNT"`)))
+		licenses := make([]string, 12)
+		for i := range licenses {
+			licenses[i] = e.id(e.admin("POST", "/v1/accounts/acme/licenses", licenseBody(policyID, "")))
+		}
+		var wg sync.WaitGroup
+		statuses := make([]int, len(licenses))
+		for i, licenseID := range licenses {
+			wg.Go(func() {
+				statuses[i] = e.admin("POST", "/v1/accounts/acme/machines", machineBody(licenseID, `"fingerprint":"shared"`)).status
+			})
+		}
+		wg.Wait()
+		counts := map[int]int{}
+		for _, s := range statuses {
+			counts[s]++
+		}
+		if counts[201] != 1 || counts[422] != len(licenses)-1 {
+			t.Fatalf("statuses %v, want 1×201 and %d×422", counts, len(licenses)-1)
+		}
 	})
 }

@@ -379,18 +379,24 @@ func (u uniqueness) taken() error {
 	return apperr.Attribute("fingerprint", "TAKEN", "has already been taken"+u.suffix)
 }
 
-// occupancy takes the activation's lock (with the license's row when
-// components come too, which adding components serializes on), refuses a
-// fingerprint already taken where the policy's uniqueness looks, and reads
-// the totals the machine limits apply to: the license's, kept in one row,
-// or the owner's machines' under per-user leasing.
+// occupancy takes the activation's lock (after the license's row when
+// components come too, which adding components serializes on: always in
+// this order), refuses a fingerprint already taken where the policy's
+// uniqueness looks, and reads the totals the machine limits apply to: the
+// license's, kept in one row, or the owner's machines' under per-user
+// leasing.
 func (s *Service) occupancy(ctx context.Context, m *Machine, l *license.License, pol *policy.Policy, withLicense bool) (Stats, error) {
 	u := uniquenessOf(pol)
 	accountFingerprint := ""
 	if u.column != "license_id" {
 		accountFingerprint = m.AccountID + "/" + m.Fingerprint // the license's lock covers its own machines only
 	}
-	st, taken, err := s.store.Claim(ctx, l.ID, m.Fingerprint, accountFingerprint, withLicense)
+	if withLicense {
+		if err := s.store.Lock(ctx, l.ID); err != nil {
+			return Stats{}, err
+		}
+	}
+	st, taken, err := s.store.Claim(ctx, l.ID, m.Fingerprint, accountFingerprint)
 	if err == nil && !taken && u.column != "license_id" {
 		taken, err = s.store.FingerprintTaken(ctx, m.AccountID, u.column, u.value(m), m.Fingerprint)
 	}

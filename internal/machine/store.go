@@ -25,13 +25,15 @@ type Store struct{ db *database.DB }
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
 // Lock serializes the component and process additions of a license (its
-// row) for the rest of the transaction. SQLite's write transactions are
-// already serial.
+// row) for the rest of the transaction. FOR NO KEY UPDATE leaves the
+// row's key to the foreign-key checks of concurrent inserts (an activation
+// holding the license's totals row), which would otherwise queue behind
+// it. SQLite's write transactions are already serial.
 func (s *Store) Lock(ctx context.Context, licenseID string) error {
 	if s.db.Engine != database.Postgres {
 		return nil
 	}
-	return database.Error(s.db.Conn(ctx).Exec(`SELECT 1 FROM licenses WHERE id = ? FOR UPDATE`, licenseID).Error)
+	return database.Error(s.db.Conn(ctx).Exec(`SELECT 1 FROM licenses WHERE id = ? FOR NO KEY UPDATE`, licenseID).Error)
 }
 
 // FingerprintTaken reports whether a machine with the fingerprint exists
@@ -62,32 +64,20 @@ type claimed struct {
 	Taken bool
 }
 
-// claims are Claim's statements: on PostgreSQL one per lock set (advisory
-// lock, license row), on SQLite a plain read.
-var claims = func() map[[2]bool]*database.Read[claimed] {
-	const columns = `t.machines AS count, t.cores, t.memory, t.disk,
-		EXISTS (SELECT 1 FROM machines m WHERE m.license_id = t.license_id AND m.fingerprint = ?) AS taken`
-	out := map[[2]bool]*database.Read[claimed]{}
-	for _, advisory := range []bool{false, true} {
-		for _, withLicense := range []bool{false, true} {
-			// The advisory lock is taken as the row is read, the rows'
-			// after: every activation takes them in this order.
-			q, from, of := "SELECT ", " FROM license_machine_totals t", " FOR UPDATE OF t"
-			if advisory {
-				q += "pg_advisory_xact_lock(hashtextextended(?, 0)) IS NULL AS locked, "
-			}
-			if withLicense {
-				from, of = from+" JOIN licenses l ON l.id = t.license_id", of+", l"
-			}
-			out[[2]bool{advisory, withLicense}] = database.NewRead[claimed](q + columns + from + " WHERE t.license_id = ?" + of)
-		}
+// claims are Claim's statements: on PostgreSQL with and without the
+// advisory lock, on SQLite a plain read.
+var (
+	claimColumns = `t.machines AS count, t.cores, t.memory, t.disk,
+		EXISTS (SELECT 1 FROM machines m WHERE m.license_id = t.license_id AND m.fingerprint = ?) AS taken
+		FROM license_machine_totals t WHERE t.license_id = ?`
+	// The advisory lock is taken as the row is read, the row's after:
+	// every activation takes them in this order.
+	claims = map[bool]*database.Read[claimed]{
+		false: database.NewRead[claimed](`SELECT ` + claimColumns + ` FOR UPDATE`),
+		true:  database.NewRead[claimed](`SELECT pg_advisory_xact_lock(hashtextextended(?, 0)) IS NULL AS locked, ` + claimColumns + ` FOR UPDATE`),
 	}
-	return out
-}()
-
-var sqliteClaim = database.NewRead[claimed](`SELECT machines AS count, cores, memory, disk,
-	EXISTS (SELECT 1 FROM machines m WHERE m.license_id = t.license_id AND m.fingerprint = ?) AS taken
-	FROM license_machine_totals t WHERE t.license_id = ?`)
+	sqliteClaim = database.NewRead[claimed](`SELECT ` + claimColumns)
+)
 
 // Claim serializes the activations of a license for the rest of the
 // transaction and returns its machine totals (kept by triggers, one row)
@@ -97,14 +87,13 @@ var sqliteClaim = database.NewRead[claimed](`SELECT machines AS count, cores, me
 // committed. (The fingerprint probe reads the statement's snapshot; a
 // machine committed while it waited for the lock is caught by the unique
 // index at insert.) Given accountFingerprint, it first takes an advisory
-// lock on it, for uniqueness wider than the license; withLicense also
-// locks the license's row, as adding components does. SQLite's write
+// lock on it, for uniqueness wider than the license. SQLite's write
 // transactions are already serial.
-func (s *Store) Claim(ctx context.Context, licenseID, fingerprint, accountFingerprint string, withLicense bool) (Stats, bool, error) {
+func (s *Store) Claim(ctx context.Context, licenseID, fingerprint, accountFingerprint string) (Stats, bool, error) {
 	var row claimed
 	read, args := sqliteClaim, []any{fingerprint, licenseID}
 	if s.db.Engine == database.Postgres {
-		read = claims[[2]bool{accountFingerprint != "", withLicense}]
+		read = claims[accountFingerprint != ""]
 		if accountFingerprint != "" {
 			args = append([]any{accountFingerprint}, args...)
 		}
