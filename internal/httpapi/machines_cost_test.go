@@ -79,22 +79,32 @@ func TestActivationCostDoesNotGrowWithMachines(t *testing.T) {
 // by license and fingerprint together, or "".
 func machinesWalk(t *testing.T, e *env, st database.Statement) string {
 	t.Helper()
+	for _, detail := range sqlitePlan(t, e, st) {
+		if strings.Contains(detail, " machines") && !strings.HasSuffix(detail, "(license_id=? AND fingerprint=?)") {
+			return detail
+		}
+	}
+	return ""
+}
+
+// sqlitePlan is the detail of each step of the statement's SQLite plan.
+func sqlitePlan(t *testing.T, e *env, st database.Statement) []string {
+	t.Helper()
 	rows, err := e.app.DB.SQL.Query("EXPLAIN QUERY PLAN "+st.SQL, st.Vars...)
 	if err != nil {
 		t.Fatalf("explain %s: %v", st.SQL, err)
 	}
 	defer rows.Close()
+	var steps []string
 	for rows.Next() {
 		var id, parent, unused int
 		var detail string
 		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(detail, " machines") && !strings.HasSuffix(detail, "(license_id=? AND fingerprint=?)") {
-			return detail
-		}
+		steps = append(steps, detail)
 	}
-	return ""
+	return steps
 }
 
 // TestMachineTotalsFollowTheMachines: a license's machine totals (one row
