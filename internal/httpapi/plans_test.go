@@ -136,17 +136,7 @@ func postgresBuffers(t *testing.T, e *env, mode string, st database.Statement) i
 // still walks the account's releases in creation order on SQLite.
 func sqliteWideRead(t *testing.T, e *env, st database.Statement, narrow bool) string {
 	t.Helper()
-	rows, err := e.app.DB.SQL.Query("EXPLAIN QUERY PLAN "+st.SQL, st.Vars...)
-	if err != nil {
-		t.Fatalf("explain %s: %v", st.SQL, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
+	for _, detail := range sqlitePlan(t, e, st) {
 		if strings.HasPrefix(detail, "SCAN releases") || narrow && strings.HasPrefix(detail, "SEARCH releases") && strings.HasSuffix(detail, "(account_id=?)") {
 			return detail
 		}

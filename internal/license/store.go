@@ -256,14 +256,14 @@ func (s *Store) readWithPolicy(ctx context.Context, read *database.Read[licenseA
 // totals, its machine totals) under a condition on licenses.
 func licenseWithPolicy(where string, totals bool) func() *database.Read[licenseAndPolicy] {
 	return sync.OnceValue(func() *database.Read[licenseAndPolicy] {
-		columns := licenseAndPolicyColumns()
+		columns, join := licenseAndPolicyColumns(), ""
 		if totals {
-			columns += ", " + machineTotalsColumns
+			columns, join = columns+", "+machineTotalsColumns, machineTotalsJoin
 		}
 		return database.NewRead[licenseAndPolicy](`SELECT ` + columns + ` FROM licenses
 			LEFT JOIN users ON users.id = licenses.owner_id
 			JOIN policies ON policies.id = licenses.policy_id AND policies.account_id = licenses.account_id
-			JOIN products ON products.id = licenses.product_id
+			JOIN products ON products.id = licenses.product_id` + join + `
 			WHERE ` + where + ` LIMIT 1`)
 	})
 }
@@ -275,11 +275,13 @@ var (
 )
 
 // machineTotalsColumns are the license's machine totals as
-// licenseAndPolicy reads them: index walks of the license's machines.
-const machineTotalsColumns = `(SELECT COUNT(*) FROM machines m WHERE m.license_id = licenses.id) AS machines__count,
-	(SELECT COALESCE(SUM(m.cores), 0) FROM machines m WHERE m.license_id = licenses.id) AS machines__cores,
-	(SELECT COALESCE(SUM(m.memory), 0) FROM machines m WHERE m.license_id = licenses.id) AS machines__memory,
-	(SELECT COALESCE(SUM(m.disk), 0) FROM machines m WHERE m.license_id = licenses.id) AS machines__disk`
+// licenseAndPolicy reads them, from the one row triggers keep (migration
+// 0214) that machineTotalsJoin joins.
+const (
+	machineTotalsColumns = `mt.machines AS machines__count, mt.cores AS machines__cores, mt.memory AS machines__memory, mt.disk AS machines__disk`
+	machineTotalsJoin    = `
+			JOIN license_machine_totals mt ON mt.license_id = licenses.id`
+)
 
 // licenseAndPolicy is a license read in one statement with its policy,
 // whose columns come prefixed.

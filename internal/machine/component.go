@@ -149,7 +149,7 @@ func (s *Service) AddComponent(ctx context.Context, who *access.Principal, t *ac
 	}
 	components[0].CreatedAt = m.CreatedAt
 	err = s.tx.InTx(ctx, func(ctx context.Context) error {
-		if err := s.store.Lock(ctx, m.LicenseID, m.AccountID, ""); err != nil {
+		if err := s.store.Lock(ctx, m.LicenseID); err != nil {
 			return err
 		}
 		if err := s.addComponents(ctx, components, pol, alone); err != nil {

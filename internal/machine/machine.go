@@ -297,15 +297,8 @@ func (s *Service) Activate(ctx context.Context, who *access.Principal, t *accoun
 	if err != nil {
 		return nil, nil, err
 	}
-	fingerprintLock := m.Fingerprint
-	if uniquenessOf(pol).column == "license_id" {
-		fingerprintLock = "" // the license's row covers its own machines
-	}
 	err = s.tx.InTx(ctx, func(ctx context.Context) error {
-		if err := s.store.Lock(ctx, l.ID, m.AccountID, fingerprintLock); err != nil {
-			return err
-		}
-		st, err := s.occupancy(ctx, m, l, pol)
+		st, err := s.occupancy(ctx, m, l, pol, len(parts) > 0)
 		if err != nil {
 			return err
 		}
@@ -386,32 +379,40 @@ func (u uniqueness) taken() error {
 	return apperr.Attribute("fingerprint", "TAKEN", "has already been taken"+u.suffix)
 }
 
-// occupancy refuses a fingerprint already taken where the policy's
-// uniqueness looks, and reads the totals the machine limits apply to (of
-// the owner's machines under per-user leasing): in one statement when both
-// look at the license's machines alone.
-func (s *Service) occupancy(ctx context.Context, m *Machine, l *license.License, pol *policy.Policy) (Stats, error) {
+// occupancy takes the activation's lock (after the license's row when
+// components come too, which adding components serializes on: always in
+// this order), refuses a fingerprint already taken where the policy's
+// uniqueness looks, and reads the totals the machine limits apply to: the
+// license's, kept in one row, or the owner's machines' under per-user
+// leasing.
+func (s *Service) occupancy(ctx context.Context, m *Machine, l *license.License, pol *policy.Policy, withLicense bool) (Stats, error) {
 	u := uniquenessOf(pol)
-	perUser := pol.MachineLeasingStrategy == policy.PerUser
-	if u.column == "license_id" && !perUser {
-		st, taken, err := s.store.StatsWithFingerprint(ctx, l.ID, m.Fingerprint)
-		if err == nil && taken {
-			err = u.taken()
+	accountFingerprint := ""
+	if u.column != "license_id" {
+		accountFingerprint = m.AccountID + "/" + m.Fingerprint // the license's lock covers its own machines only
+	}
+	if withLicense {
+		if err := s.store.Lock(ctx, l.ID); err != nil {
+			return Stats{}, err
 		}
-		return st, err
 	}
-	taken, err := s.store.FingerprintTaken(ctx, m.AccountID, u.column, u.value(m), m.Fingerprint)
-	if err != nil {
+	st, taken, err := s.store.Claim(ctx, l.ID, m.Fingerprint, accountFingerprint)
+	if err == nil && !taken && u.column != "license_id" {
+		taken, err = s.store.FingerprintTaken(ctx, m.AccountID, u.column, u.value(m), m.Fingerprint)
+	}
+	switch {
+	case err != nil:
 		return Stats{}, err
-	}
-	if taken {
+	case taken:
 		return Stats{}, u.taken()
+	case pol.MachineLeasingStrategy != policy.PerUser:
+		return st, nil
 	}
 	owner := ""
-	if perUser && m.OwnerID != nil {
+	if m.OwnerID != nil {
 		owner = *m.OwnerID
 	}
-	return s.store.Stats(ctx, l.ID, perUser, owner)
+	return s.store.Stats(ctx, l.ID, true, owner)
 }
 
 // overage is how far a limit may be exceeded under a strategy.

@@ -89,7 +89,7 @@ func (s *Service) Spawn(ctx context.Context, who *access.Principal, t *account.T
 		proc.Metadata = map[string]any{}
 	}
 	err = s.tx.InTx(ctx, func(ctx context.Context) error {
-		if err := s.store.Lock(ctx, l.ID, m.AccountID, ""); err != nil {
+		if err := s.store.Lock(ctx, l.ID); err != nil {
 			return err
 		}
 		if err := s.checkProcessLimit(ctx, proc, l, pol, now); err != nil {

@@ -2,6 +2,7 @@ package machine
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -23,22 +24,16 @@ type Store struct{ db *database.DB }
 // NewStore returns the machine store.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
-// Lock serializes activations of a license (its row) for the rest of the
-// transaction; given a fingerprint, also those of the fingerprint in the
-// account, for uniqueness wider than the license (the license's row
-// already covers its own machines). SQLite's write transactions are
-// already serial.
-func (s *Store) Lock(ctx context.Context, licenseID, accountID, fingerprint string) error {
+// Lock serializes the component and process additions of a license (its
+// row) for the rest of the transaction. FOR NO KEY UPDATE leaves the
+// row's key to the foreign-key checks of concurrent inserts (an activation
+// holding the license's totals row), which would otherwise queue behind
+// it. SQLite's write transactions are already serial.
+func (s *Store) Lock(ctx context.Context, licenseID string) error {
 	if s.db.Engine != database.Postgres {
 		return nil
 	}
-	if fingerprint == "" {
-		return database.Error(s.db.Conn(ctx).Exec(`SELECT 1 FROM licenses WHERE id = ? FOR UPDATE`, licenseID).Error)
-	}
-	// One statement takes both locks (the advisory one as the row is read,
-	// the row's after): every activation takes them in this order.
-	return database.Error(s.db.Conn(ctx).Exec(`SELECT pg_advisory_xact_lock(hashtextextended(?, 0)) FROM licenses WHERE id = ? FOR UPDATE`,
-		accountID+"/"+fingerprint, licenseID).Error)
+	return database.Error(s.db.Conn(ctx).Exec(`SELECT 1 FROM licenses WHERE id = ? FOR NO KEY UPDATE`, licenseID).Error)
 }
 
 // FingerprintTaken reports whether a machine with the fingerprint exists
@@ -63,39 +58,97 @@ func (s *Store) FingerprintTaken(ctx context.Context, accountID, column, value, 
 // Stats are a license's machine totals.
 type Stats = license.Totals
 
-// StatsWithFingerprint totals the license's machines and tells whether one
-// of them has the fingerprint, in one walk of the license's machines.
-func (s *Store) StatsWithFingerprint(ctx context.Context, licenseID, fingerprint string) (Stats, bool, error) {
-	var row struct {
-		Stats `gorm:"embedded"`
-		Taken bool
+// claimed is what Claim reads.
+type claimed struct {
+	Stats `gorm:"embedded"`
+	Taken bool
+}
+
+// claims are Claim's statements: on PostgreSQL with and without the
+// advisory lock, on SQLite a plain read.
+var (
+	claimColumns = `t.machines AS count, t.cores, t.memory, t.disk,
+		EXISTS (SELECT 1 FROM machines m WHERE m.license_id = t.license_id AND m.fingerprint = ?) AS taken
+		FROM license_machine_totals t WHERE t.license_id = ?`
+	// The advisory lock is taken as the row is read, the row's after:
+	// every activation takes them in this order.
+	claims = map[bool]*database.Read[claimed]{
+		false: database.NewRead[claimed](`SELECT ` + claimColumns + ` FOR UPDATE`),
+		true:  database.NewRead[claimed](`SELECT pg_advisory_xact_lock(hashtextextended(?, 0)) IS NULL AS locked, ` + claimColumns + ` FOR UPDATE`),
 	}
-	err := s.db.Conn(ctx).Raw(`SELECT COUNT(*) AS count, COALESCE(SUM(cores), 0) AS cores, COALESCE(SUM(memory), 0) AS memory,
-		COALESCE(SUM(disk), 0) AS disk, COALESCE(MAX(CASE WHEN fingerprint = ? THEN 1 ELSE 0 END), 0) = 1 AS taken
-		FROM machines WHERE license_id = ?`, fingerprint, licenseID).Scan(&row).Error
+	sqliteClaim = database.NewRead[claimed](`SELECT ` + claimColumns)
+)
+
+// Claim serializes the activations of a license for the rest of the
+// transaction and returns its machine totals (kept by triggers, one row)
+// with whether one of its machines has the fingerprint, in one statement.
+// PostgreSQL locks the license's totals row: the statement reads the newest
+// version of a row it locks, so the totals are those the previous holder
+// committed. (The fingerprint probe reads the statement's snapshot; a
+// machine committed while it waited for the lock is caught by the unique
+// index at insert.) Given accountFingerprint, it first takes an advisory
+// lock on it, for uniqueness wider than the license. SQLite's write
+// transactions are already serial.
+func (s *Store) Claim(ctx context.Context, licenseID, fingerprint, accountFingerprint string) (Stats, bool, error) {
+	var row claimed
+	read, args := sqliteClaim, []any{fingerprint, licenseID}
+	if s.db.Engine == database.Postgres {
+		read = claims[accountFingerprint != ""]
+		if accountFingerprint != "" {
+			args = append([]any{accountFingerprint}, args...)
+		}
+	}
+	err := read.Take(ctx, s.db, &row, args...)
+	if database.IsNotFound(err) {
+		return Stats{}, false, apperr.NotFoundResource("license", licenseID)
+	}
 	return row.Stats, row.Taken, database.Error(err)
 }
 
-// Stats totals the license's machines (of one owner when perUser).
+var licenseStats = database.NewRead[Stats](`SELECT machines AS count, cores, memory, disk FROM license_machine_totals WHERE license_id = ?`)
+
+// Stats totals the license's machines (of one owner, "": none, when
+// perUser): the license's are one row.
 func (s *Store) Stats(ctx context.Context, licenseID string, perUser bool, ownerID string) (Stats, error) {
 	var st Stats
+	if !perUser {
+		err := licenseStats.Take(ctx, s.db, &st, licenseID)
+		if database.IsNotFound(err) {
+			err = nil // no such license: no machines
+		}
+		return st, database.Error(err)
+	}
 	q := s.db.Conn(ctx).Model(&Machine{}).
 		Select("COUNT(*) AS count, COALESCE(SUM(cores), 0) AS cores, COALESCE(SUM(memory), 0) AS memory, COALESCE(SUM(disk), 0) AS disk").
 		Where("license_id = ?", licenseID)
-	if perUser {
-		if ownerID == "" {
-			q = q.Where("owner_id IS NULL")
-		} else {
-			q = q.Where("owner_id = ?", ownerID)
-		}
+	if ownerID == "" {
+		q = q.Where("owner_id IS NULL")
+	} else {
+		q = q.Where("owner_id = ?", ownerID)
 	}
 	err := q.Scan(&st).Error
 	return st, database.Error(err)
 }
 
-// Create inserts a machine; the same fingerprint twice on a license is taken.
+// insertMachine writes every column a new machine may have set.
+const insertMachine = `INSERT INTO machines (id, account_id, license_id, policy_id, product_id, owner_id, group_id, fingerprint,
+	name, hostname, ip, platform, cores, memory, disk, last_heartbeat_at, metadata, created_at, updated_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// Create inserts a new machine, updated when created, in a fixed statement
+// (no walk of the model); the same fingerprint twice on a license is taken.
 func (s *Store) Create(ctx context.Context, m *Machine) error {
-	return database.Insert(s.db.Conn(ctx), m, apperr.Attribute("fingerprint", "TAKEN", "has already been taken"))
+	metadata, err := json.Marshal(m.Metadata)
+	if err != nil {
+		return database.Error(err)
+	}
+	m.UpdatedAt = m.CreatedAt
+	err = s.db.Conn(ctx).Exec(insertMachine, m.ID, m.AccountID, m.LicenseID, m.PolicyID, m.ProductID, m.OwnerID, m.GroupID, m.Fingerprint,
+		m.Name, m.Hostname, m.IP, m.Platform, m.Cores, m.Memory, m.Disk, m.LastHeartbeatAt, string(metadata), m.CreatedAt, m.UpdatedAt).Error
+	if database.IsUniqueViolation(err) {
+		return apperr.Attribute("fingerprint", "TAKEN", "has already been taken")
+	}
+	return database.Error(err)
 }
 
 // Save writes a changed machine.
@@ -318,15 +371,14 @@ func (s *Store) CountAliveProcesses(ctx context.Context, f ProcessFilter, alive 
 	return n, database.Error(err)
 }
 
-// StatsOf totals the machines of several licenses in one grouped query.
+// StatsOf reads the machine totals of several licenses in one query.
 func (s *Store) StatsOf(ctx context.Context, licenseIDs []string) (map[string]Stats, error) {
 	var rows []struct {
 		LicenseID string
 		Stats
 	}
-	err := s.db.Conn(ctx).Model(&Machine{}).
-		Select("license_id, COUNT(*) AS count, COALESCE(SUM(cores), 0) AS cores, COALESCE(SUM(memory), 0) AS memory, COALESCE(SUM(disk), 0) AS disk").
-		Where("license_id IN ?", licenseIDs).Group("license_id").Scan(&rows).Error
+	err := s.db.Conn(ctx).Table("license_machine_totals").Select("license_id, machines AS count, cores, memory, disk").
+		Where("license_id IN ?", licenseIDs).Scan(&rows).Error
 	out := make(map[string]Stats, len(licenseIDs))
 	for _, r := range rows {
 		out[r.LicenseID] = r.Stats

@@ -1,0 +1,5 @@
+DROP TRIGGER machines_license_totals_change;
+DROP TRIGGER machines_license_totals_delete;
+DROP TRIGGER machines_license_totals_insert;
+DROP TRIGGER licenses_machine_totals;
+DROP TABLE license_machine_totals;
