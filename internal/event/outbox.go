@@ -83,21 +83,22 @@ type Once interface {
 // change rolled back leaves no event, a committed one always has its row.
 // It is the Transactor of the services that emit events.
 type Outbox struct {
-	db       *database.DB
-	render   Renderer
-	now      func() time.Time
-	audience Audience
+	db     *database.DB
+	render Renderer
+	now    func() time.Time
+	fanOut FanOut
 }
 
-// Audience tells, for events of the accounts, whether someone listens to
-// each (a webhook endpoint subscribed to it).
-type Audience func(ctx context.Context, accountIDs []string) (heard func(*Record) bool, err error)
+// FanOut writes, in the transaction of a batch of events, what their
+// listeners are to receive (webhook deliveries) and marks every record it
+// handled FannedOut, which spares the fan-out pass reading and marking
+// them. committed, when not nil, runs once the batch is committed. An
+// endpoint whose creation (or change) commits during the batch may miss
+// its events, a window as small as the guarantee of buffered events.
+type FanOut func(ctx context.Context, recs []*Record) (committed func(), err error)
 
-// ListenedBy makes EmitBatch write the events nobody listens to as fanned
-// out already, which spares the fan-out pass reading and marking them. An
-// endpoint whose creation (or change) commits during the batch may miss its
-// events, a window as small as the guarantee of buffered events.
-func (o *Outbox) ListenedBy(a Audience) { o.audience = a }
+// FannedOutBy makes EmitBatch fan its events out with f as it writes them.
+func (o *Outbox) FannedOutBy(f FanOut) { o.fanOut = f }
 
 // NewOutbox returns the outbox over db; render builds payloads.
 func NewOutbox(db *database.DB, render Renderer) *Outbox {
@@ -144,7 +145,7 @@ func (o *Outbox) EmitOnce(ctx context.Context, occ Occurrence, occurrence string
 }
 
 // EmitBatch writes occurrences gathered off a hot path, batchChunk rows a
-// statement.
+// transaction, with what their fan-out writes.
 func (o *Outbox) EmitBatch(ctx context.Context, occs []Occurrence) error {
 	// Rendered a chunk at a time, so a large batch never holds all its
 	// payloads at once.
@@ -158,33 +159,22 @@ func (o *Outbox) EmitBatch(ctx context.Context, occs []Occurrence) error {
 			}
 			recs = append(recs, rec)
 		}
-		if err := o.markUnheard(ctx, recs); err != nil {
+		var committed func()
+		err := o.InTx(ctx, func(ctx context.Context) error {
+			if o.fanOut != nil {
+				var err error
+				if committed, err = o.fanOut(ctx, recs); err != nil {
+					return err
+				}
+			}
+			return database.Error(o.db.Conn(ctx).Create(recs).Error)
+		})
+		if err != nil {
 			return err
 		}
-		if err := o.db.Conn(ctx).Create(recs).Error; err != nil {
-			return database.Error(err)
+		if committed != nil {
+			committed()
 		}
-	}
-	return nil
-}
-
-// markUnheard marks the records nobody listens to as fanned out.
-func (o *Outbox) markUnheard(ctx context.Context, recs []*Record) error {
-	if o.audience == nil {
-		return nil
-	}
-	accounts := make([]string, 0, 1)
-	for _, r := range recs {
-		if !slices.Contains(accounts, r.AccountID) {
-			accounts = append(accounts, r.AccountID)
-		}
-	}
-	heard, err := o.audience(ctx, accounts)
-	if err != nil {
-		return err
-	}
-	for _, r := range recs {
-		r.FannedOut = !heard(r)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,21 +17,84 @@ import (
 )
 
 // Store persists endpoints and deliveries.
-type Store struct{ db *database.DB }
+type Store struct {
+	db *database.DB
+	// fresh is the handoff of the worker running in this process, if any.
+	fresh atomic.Pointer[handoff]
+}
 
 // NewStore returns the webhook store.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
-// Listened tells whether an endpoint of the accounts receives each of
-// their events (an event.Audience).
-func (s *Store) Listened(ctx context.Context, accountIDs []string) (func(*event.Record) bool, error) {
-	var list []Endpoint
-	if err := s.db.Conn(ctx).Where("account_id IN ?", accountIDs).Find(&list).Error; err != nil {
+// FanOutBatch fans out a batch of events as it is written (an
+// event.FanOut): their deliveries are inserted in its transaction, from
+// the records in hand, and every record is marked fanned out. While a
+// worker runs in this process, the deliveries are claimed for it and
+// handed to it once the batch is committed.
+func (s *Store) FanOutBatch(ctx context.Context, recs []*event.Record) (func(), error) {
+	for _, r := range recs {
+		r.FannedOut = true
+	}
+	endpoints, err := s.endpointsOf(ctx, recs)
+	if err != nil {
+		return nil, err
+	}
+	// Made as the batch was written (its last record).
+	now := recs[len(recs)-1].CreatedAt
+	deliveries := deliveriesOf(recs, endpoints, now, nil)
+	if len(deliveries) == 0 {
+		return nil, nil
+	}
+	h := s.fresh.Load()
+	if h != nil && h.room(len(deliveries)) {
+		until := now.Add(lease).UTC()
+		for i := range deliveries {
+			deliveries[i].ClaimedUntil = &until
+		}
+	} else {
+		h = nil
+	}
+	if err := s.db.Conn(ctx).CreateInBatches(deliveries, insertChunk).Error; err != nil {
 		return nil, database.Error(err)
 	}
-	return func(ev *event.Record) bool {
-		return slices.ContainsFunc(list, func(e Endpoint) bool { return e.AccountID == ev.AccountID && e.Receives(ev) })
-	}, nil
+	if h == nil {
+		return nil, nil
+	}
+	return func() { h.put(deliveries) }, nil
+}
+
+// insertChunk is how many deliveries one INSERT writes.
+const insertChunk = 200
+
+// endpointsOf reads the endpoints of the events' accounts.
+func (s *Store) endpointsOf(ctx context.Context, recs []*event.Record) ([]Endpoint, error) {
+	accounts := make([]string, 0, 1)
+	for _, r := range recs {
+		if !slices.Contains(accounts, r.AccountID) {
+			accounts = append(accounts, r.AccountID)
+		}
+	}
+	var list []Endpoint
+	if err := s.db.Conn(ctx).Where("account_id IN ?", accounts).Find(&list).Error; err != nil {
+		return nil, database.Error(err)
+	}
+	return list, nil
+}
+
+// deliveriesOf makes, at now, the deliveries of events to the endpoints
+// that receive them, claimed until claimedUntil (nil: not claimed).
+func deliveriesOf(recs []*event.Record, endpoints []Endpoint, now time.Time, claimedUntil *time.Time) []Delivery {
+	var deliveries []Delivery
+	for _, ev := range recs {
+		for i := range endpoints {
+			if e := &endpoints[i]; e.AccountID == ev.AccountID && e.Receives(ev) {
+				d := newDelivery(ev, e, now)
+				d.ClaimedUntil = claimedUntil
+				deliveries = append(deliveries, d)
+			}
+		}
+	}
+	return deliveries
 }
 
 // CreateEndpoint inserts an endpoint.
@@ -125,39 +189,26 @@ func (s *Store) FanOut(ctx context.Context, limit int, now time.Time, lease time
 		if len(events) == 0 {
 			return nil
 		}
-		endpoints := map[string][]Endpoint{}
 		ids := make([]string, len(events))
-		for i, ev := range events {
-			ids[i] = ev.ID
-			if _, ok := endpoints[ev.AccountID]; ok {
-				continue
-			}
-			var list []Endpoint
-			if err := s.db.Conn(ctx).Where("account_id = ?", ev.AccountID).Find(&list).Error; err != nil {
-				return database.Error(err)
-			}
-			endpoints[ev.AccountID] = list
+		recs := make([]*event.Record, len(events))
+		for i := range events {
+			ids[i], recs[i] = events[i].ID, &events[i]
 		}
-		deliveries = deliveries[:0]
+		endpoints, err := s.endpointsOf(ctx, recs)
+		if err != nil {
+			return err
+		}
 		var claimedUntil *time.Time
 		if lease > 0 {
 			until := now.Add(lease).UTC()
 			claimedUntil = &until
 		}
-		for _, ev := range events {
-			for _, e := range endpoints[ev.AccountID] {
-				if e.Receives(&ev) {
-					d := newDelivery(&ev, &e, now)
-					d.ClaimedUntil = claimedUntil
-					deliveries = append(deliveries, d)
-				}
-			}
-		}
+		deliveries = deliveriesOf(recs, endpoints, now, claimedUntil)
 		if len(deliveries) > 0 {
 			if err := s.fillPayloads(ctx, deliveries); err != nil {
 				return err
 			}
-			if err := s.db.Conn(ctx).CreateInBatches(deliveries, 200).Error; err != nil {
+			if err := s.db.Conn(ctx).CreateInBatches(deliveries, insertChunk).Error; err != nil {
 				return database.Error(err)
 			}
 		}
