@@ -156,7 +156,8 @@ func BenchmarkValidateKeyObserved(b *testing.B) {
 				done := make(chan struct{})
 				go func() {
 					defer close(done)
-					e.app.DeliveryWorker(webhook.WorkerOptions{}).Run(ctx, 100*time.Millisecond)
+					// Polled as relkey polls (validations are handed over, not polled for).
+					e.app.DeliveryWorker(webhook.WorkerOptions{}).Run(ctx, time.Second)
 				}()
 				b.Cleanup(func() { stop(); <-done })
 				if v.subscriptions == validations {

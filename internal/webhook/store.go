@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"math/bits"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -54,8 +55,8 @@ func (s *Store) FanOutBatch(ctx context.Context, recs []*event.Record) (func(), 
 	} else {
 		h = nil
 	}
-	if err := s.db.Conn(ctx).CreateInBatches(deliveries, insertChunk).Error; err != nil {
-		return nil, database.Error(err)
+	if err := s.insert(ctx, deliveries); err != nil {
+		return nil, err
 	}
 	if h == nil {
 		return nil, nil
@@ -63,8 +64,22 @@ func (s *Store) FanOutBatch(ctx context.Context, recs []*event.Record) (func(), 
 	return func() { h.put(deliveries) }, nil
 }
 
-// insertChunk is how many deliveries one INSERT writes.
-const insertChunk = 200
+// insertChunk is the most deliveries one INSERT writes.
+const insertChunk = 128
+
+// insert writes deliveries in INSERTs of a power of two rows each, so that
+// batches of any size share a few prepared statements (SQLite's are kept)
+// instead of preparing one of their own each.
+func (s *Store) insert(ctx context.Context, deliveries []Delivery) error {
+	for len(deliveries) > 0 {
+		n := 1 << (bits.Len(uint(min(len(deliveries), insertChunk))) - 1)
+		if err := s.db.Conn(ctx).Create(deliveries[:n]).Error; err != nil {
+			return database.Error(err)
+		}
+		deliveries = deliveries[n:]
+	}
+	return nil
+}
 
 // endpointsOf reads the endpoints of the events' accounts.
 func (s *Store) endpointsOf(ctx context.Context, recs []*event.Record) ([]Endpoint, error) {
@@ -208,8 +223,8 @@ func (s *Store) FanOut(ctx context.Context, limit int, now time.Time, lease time
 			if err := s.fillPayloads(ctx, deliveries); err != nil {
 				return err
 			}
-			if err := s.db.Conn(ctx).CreateInBatches(deliveries, insertChunk).Error; err != nil {
-				return database.Error(err)
+			if err := s.insert(ctx, deliveries); err != nil {
+				return err
 			}
 		}
 		handled = len(events)
