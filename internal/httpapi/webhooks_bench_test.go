@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -15,6 +16,10 @@ import (
 	"time"
 
 	"github.com/relkey/relkey/internal/config"
+	"github.com/relkey/relkey/internal/event"
+	"github.com/relkey/relkey/internal/httpapi"
+	"github.com/relkey/relkey/internal/id"
+	"github.com/relkey/relkey/internal/serializer"
 	"github.com/relkey/relkey/internal/testenv"
 	"github.com/relkey/relkey/internal/webhook"
 )
@@ -167,6 +172,65 @@ func BenchmarkValidateKeyObserved(b *testing.B) {
 			h := newHotPath(b, e, 1000)
 			h.activate(b, "base")
 			measureSettled(b, func(int) int64 { return h.validate(b, "base") }, settle)
+		})
+	}
+}
+
+// BenchmarkSignedPost is the floor of a delivery's CPU time: signing a
+// validation's webhook-events body as relkey signs it (Digest, Ed25519),
+// POSTing it over a kept-alive connection to a sink in a child process,
+// and both.
+func BenchmarkSignedPost(b *testing.B) {
+	e := newEnv(b, testenv.Backend{Name: "embedded"})
+	receiver := startSink(b)
+	h := newHotPath(b, e, 1)
+	shown := e.admin("GET", "/v1/accounts/acme/licenses/"+h.licenseID, "")
+	body, err := serializer.WebhookEventBody(&webhook.Delivery{ID: id.New(), AccountID: e.acct.Account.ID, Endpoint: receiver.URL,
+		Event: event.LicenseValidationSucceeded, APIVersion: webhook.APIVersion, Payload: string(shown.body), Status: webhook.Delivering,
+		IdempotencyToken: id.New()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tenant, err := e.app.Accounts.Resolve(context.Background(), e.acct.Account.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	host := strings.TrimPrefix(receiver.URL, "http://")
+	client := &http.Client{}
+	sign := func() []string {
+		date, digest, signature := httpapi.Signature(tenant, "POST", "/", host, body, time.Now())
+		return []string{"Date", date, "Digest", digest, "Keygen-Signature", signature}
+	}
+	post := func(headers []string) {
+		req, err := http.NewRequest(http.MethodPost, receiver.URL, bytes.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		for i := 0; i < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	signed := sign()
+	for _, v := range []struct {
+		name string
+		op   func()
+	}{
+		{"sign", func() { sign() }}, {"post", func() { post(signed) }}, {"sign+post", func() { post(sign()) }},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			b.ReportMetric(float64(len(body)), "body-bytes")
+			start := cpuTime(b)
+			for range b.N {
+				v.op()
+			}
+			b.ReportMetric(float64((cpuTime(b)-start).Microseconds())/float64(b.N), "cpu-µs/op")
 		})
 	}
 }
