@@ -29,7 +29,9 @@ type Delivery struct {
 	EventID          string
 	Event            string
 	APIVersion       string
-	Payload          string
+	// Payload is the event's document, kept once per event (webhookPayload)
+	// and read with the delivery.
+	Payload          string `gorm:"->"`
 	Status           string
 	Attempts         int
 	NextAttemptAt    time.Time
@@ -43,6 +45,14 @@ type Delivery struct {
 
 // TableName implements gorm's tabler.
 func (Delivery) TableName() string { return "webhook_events" }
+
+// webhookPayload is the payload of an event's deliveries.
+type webhookPayload struct {
+	EventID, AccountID, Payload string
+}
+
+// TableName implements gorm's tabler.
+func (webhookPayload) TableName() string { return "webhook_payloads" }
 
 func newDelivery(ev *event.Record, e *Endpoint, now time.Time) Delivery {
 	endpointID := e.ID

@@ -67,16 +67,31 @@ func (s *Store) FanOutBatch(ctx context.Context, recs []*event.Record) (func(), 
 // insertChunk is the most deliveries one INSERT writes.
 const insertChunk = 128
 
-// insert writes deliveries in INSERTs of a power of two rows each, so that
+// insert writes the deliveries of events fanned out, and their payloads.
+func (s *Store) insert(ctx context.Context, deliveries []Delivery) error {
+	payloads := make([]webhookPayload, 0, len(deliveries))
+	for i := range deliveries {
+		if d := &deliveries[i]; i == 0 || d.EventID != deliveries[i-1].EventID {
+			payloads = append(payloads, webhookPayload{EventID: d.EventID, AccountID: d.AccountID, Payload: d.Payload})
+		}
+	}
+	conn := func() *gorm.DB { return s.db.Conn(ctx) }
+	if err := insertRows(conn, payloads); err != nil {
+		return err
+	}
+	return insertRows(conn, deliveries)
+}
+
+// insertRows writes rows in INSERTs of a power of two rows each, so that
 // batches of any size share a few prepared statements (SQLite's are kept)
 // instead of preparing one of their own each.
-func (s *Store) insert(ctx context.Context, deliveries []Delivery) error {
-	for len(deliveries) > 0 {
-		n := 1 << (bits.Len(uint(min(len(deliveries), insertChunk))) - 1)
-		if err := s.db.Conn(ctx).Create(deliveries[:n]).Error; err != nil {
+func insertRows[T any](conn func() *gorm.DB, rows []T) error {
+	for len(rows) > 0 {
+		n := 1 << (bits.Len(uint(min(len(rows), insertChunk))) - 1)
+		if err := conn().Create(rows[:n]).Error; err != nil {
 			return database.Error(err)
 		}
-		deliveries = deliveries[n:]
+		rows = rows[n:]
 	}
 	return nil
 }
@@ -147,39 +162,52 @@ func (s *Store) FindDelivery(ctx context.Context, accountID, ref string) (*Deliv
 	if uuid.Validate(ref) != nil {
 		return nil, notFound
 	}
-	return database.Take[Delivery](s.db.Conn(ctx).Where("account_id = ? AND id = ?", accountID, ref), notFound)
+	return database.Take[Delivery](withPayload(s.db.Conn(ctx).Where("webhook_events.account_id = ? AND webhook_events.id = ?", accountID, ref)), notFound)
+}
+
+// withPayload reads deliveries with their payloads.
+func withPayload(q *gorm.DB) *gorm.DB {
+	return q.Select("webhook_events.*, webhook_payloads.payload").
+		Joins("JOIN webhook_payloads ON webhook_payloads.event_id = webhook_events.event_id")
 }
 
 // ListDeliveries returns a page of an account's deliveries.
 func (s *Store) ListDeliveries(ctx context.Context, accountID string, f DeliveryFilter, p page.Request) ([]Delivery, int64, error) {
-	q := s.db.Conn(ctx).Where("account_id = ?", accountID)
+	q := s.db.Conn(ctx).Model(&Delivery{}).Where("webhook_events.account_id = ?", accountID)
 	if len(f.Events) > 0 {
-		q = q.Where("event IN ?", f.Events)
+		q = q.Where("webhook_events.event IN ?", f.Events)
 	}
 	if f.EndpointID != "" {
-		q = q.Where("endpoint_id = ?", f.EndpointID)
+		q = q.Where("webhook_events.endpoint_id = ?", f.EndpointID)
 	}
 	if f.Status != "" {
-		q = q.Where("status = ?", f.Status)
+		q = q.Where("webhook_events.status = ?", f.Status)
 	}
-	return database.Paginate[Delivery](q, p)
+	return database.PaginateIn[Delivery](q, "webhook_events", p, withPayload)
 }
 
-// DeleteDelivery removes a delivery.
+// DeleteDelivery removes a delivery, and its payload with the event's last.
 func (s *Store) DeleteDelivery(ctx context.Context, d *Delivery) error {
-	return database.Error(s.db.Conn(ctx).Where("account_id = ?", d.AccountID).Delete(d).Error)
+	return s.db.InTx(ctx, func(ctx context.Context) error {
+		if err := s.db.Conn(ctx).Where("account_id = ?", d.AccountID).Delete(d).Error; err != nil {
+			return database.Error(err)
+		}
+		return database.Error(s.db.Conn(ctx).Where("account_id = ? AND event_id = ? AND NOT EXISTS (SELECT 1 FROM webhook_events WHERE event_id = ?)",
+			d.AccountID, d.EventID, d.EventID).Delete(&webhookPayload{}).Error)
+	})
 }
 
-// CreateDelivery inserts a delivery.
+// CreateDelivery inserts a delivery of an event that has deliveries (a
+// retry), whose payload is kept already.
 func (s *Store) CreateDelivery(ctx context.Context, d *Delivery) error {
 	return database.Insert(s.db.Conn(ctx), d, nil)
 }
 
-// lock adds FOR UPDATE SKIP LOCKED on PostgreSQL, so replicas claim
-// disjoint rows; SQLite has one writer, whose transaction is the lock.
-func (s *Store) lock(q *gorm.DB) *gorm.DB {
+// lock adds FOR UPDATE OF table SKIP LOCKED on PostgreSQL, so replicas
+// claim disjoint rows; SQLite has one writer, whose transaction is the lock.
+func (s *Store) lock(q *gorm.DB, table string) *gorm.DB {
 	if s.db.Engine == database.Postgres {
-		return q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
+		return q.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: table}, Options: "SKIP LOCKED"})
 	}
 	return q
 }
@@ -198,7 +226,7 @@ func (s *Store) FanOut(ctx context.Context, limit int, now time.Time, lease time
 		// Payloads are read only for the events some endpoint receives.
 		q := s.db.Conn(ctx).Select("id, account_id, event, product_id, idempotency_key, created_at").
 			Where("NOT fanned_out").Order("created_at, id").Limit(limit)
-		if err := s.lock(q).Find(&events).Error; err != nil {
+		if err := s.lock(q, "events").Find(&events).Error; err != nil {
 			return database.Error(err)
 		}
 		if len(events) == 0 {
@@ -315,8 +343,8 @@ func (s *Store) Claim(ctx context.Context, limit int, now time.Time, lease time.
 		// The statuses spelled as webhook_events_due_idx's predicate, so
 		// that the planner reads that index (bound ones may not match it).
 		q := s.db.Conn(ctx).Where("status IN ('"+Delivering+"', '"+Failing+"') AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)",
-			now.UTC(), now.UTC()).Order("next_attempt_at, id").Limit(limit)
-		if err := s.lock(q).Find(&claimed).Error; err != nil {
+			now.UTC(), now.UTC()).Order("next_attempt_at, webhook_events.id").Limit(limit)
+		if err := s.lock(withPayload(q), "webhook_events").Find(&claimed).Error; err != nil {
 			return database.Error(err)
 		}
 		if len(claimed) == 0 {
