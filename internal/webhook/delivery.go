@@ -25,10 +25,10 @@ type Delivery struct {
 	AccountID  string
 	EndpointID *string
 	// Endpoint is the URL, kept when the endpoint is deleted.
-	Endpoint         string
-	EventID          string
-	Event            string
-	APIVersion       string
+	Endpoint   string
+	EventID    string
+	Event      string
+	APIVersion string
 	// Payload is the event's document, kept once per event (webhookPayload)
 	// and read with the delivery.
 	Payload          string `gorm:"->"`
