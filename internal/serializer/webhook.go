@@ -58,9 +58,50 @@ func WebhookEvent(d *webhook.Delivery) *jsonapi.Node {
 	}
 }
 
-// WebhookEventBody is the document a delivery POSTs.
+// WebhookEventBody is the document a delivery POSTs: WebhookEvent's, from
+// structs rather than maps (it is rendered for every attempt). Fields are
+// in the order json renders map keys.
 func WebhookEventBody(d *webhook.Delivery) ([]byte, error) {
-	return json.Marshal(&jsonapi.OnePayload{Data: WebhookEvent(d)})
+	base := document.AccountPath(d.AccountID)
+	var body webhookEventBody
+	n := &body.Data
+	n.Type, n.ID = "webhook-events", d.ID
+	n.Attributes = webhookEventAttributes{APIVersion: d.APIVersion, Created: document.Time(d.CreatedAt), Endpoint: d.Endpoint,
+		Event: d.Event, LastResponseBody: d.LastResponseBody, LastResponseCode: d.LastResponseCode, Payload: d.Payload,
+		Status: d.Status, Updated: document.Time(d.UpdatedAt)}
+	n.Relationships.Account = document.ToOne("accounts", d.AccountID, base)
+	n.Links.Self = base + "/webhook-events/" + d.ID
+	n.Meta.IdempotencyToken = d.IdempotencyToken
+	return json.Marshal(&body)
+}
+
+type webhookEventBody struct {
+	Data struct {
+		Type          string                 `json:"type"`
+		ID            string                 `json:"id"`
+		Attributes    webhookEventAttributes `json:"attributes"`
+		Relationships struct {
+			Account document.Relationship `json:"account"`
+		} `json:"relationships"`
+		Links struct {
+			Self string `json:"self"`
+		} `json:"links"`
+		Meta struct {
+			IdempotencyToken string `json:"idempotencyToken"`
+		} `json:"meta"`
+	} `json:"data"`
+}
+
+type webhookEventAttributes struct {
+	APIVersion       string  `json:"apiVersion"`
+	Created          string  `json:"created"`
+	Endpoint         string  `json:"endpoint"`
+	Event            string  `json:"event"`
+	LastResponseBody *string `json:"lastResponseBody"`
+	LastResponseCode *int    `json:"lastResponseCode"`
+	Payload          string  `json:"payload"`
+	Status           string  `json:"status"`
+	Updated          string  `json:"updated"`
 }
 
 // EventLog renders an entry of the event log as Keygen's event-logs.
