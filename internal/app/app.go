@@ -149,7 +149,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Events = &event.Bus{}
 	a.Outbox = event.NewOutbox(db, eventRenderer{a}.render)
 	a.webhookStore = webhook.NewStore(db)
-	a.Outbox.ListenedBy(a.webhookStore.Listened)
+	a.Outbox.FannedOutBy(a.webhookStore.FanOutBatch)
 	a.Validated = event.NewBuffer(a.Outbox, 4096, logger)
 	a.EventLog = event.NewLog(db)
 	a.Webhooks = webhook.NewService(a.webhookStore, a.webhookTargets(), time.Now)

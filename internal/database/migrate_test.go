@@ -31,7 +31,7 @@ func tables(t *testing.T, db *database.DB) []string {
 }
 
 // schemaTables are the tables the migrations make, in name order.
-var schemaTables = []string{"account_settings", "accounts", "analytics_day_devices", "analytics_days", "analytics_hour_devices", "analytics_hours", "analytics_minute_devices", "analytics_minutes", "artifacts", "catalog_entries", "components", "console_sessions", "entitlements", "events", "group_owners", "groups", "job_leases", "keys", "license_entitlements", "license_machine_totals", "license_users", "licenses", "machines", "mail_outbox", "packages", "policies", "policy_entitlements", "processes", "products", "rate_limits", "release_entitlement_constraints", "releases", "request_logs", "second_factors", "tokens", "users", "webhook_endpoints", "webhook_events"}
+var schemaTables = []string{"account_settings", "accounts", "analytics_day_devices", "analytics_days", "analytics_hour_devices", "analytics_hours", "analytics_minute_devices", "analytics_minutes", "artifacts", "catalog_entries", "components", "console_sessions", "entitlements", "events", "group_owners", "groups", "job_leases", "keys", "license_entitlements", "license_machine_totals", "license_users", "licenses", "machines", "mail_outbox", "packages", "policies", "policy_entitlements", "processes", "products", "rate_limits", "release_entitlement_constraints", "releases", "request_logs", "second_factors", "tokens", "users", "webhook_endpoints", "webhook_events", "webhook_payloads"}
 
 func TestMigrationsUpDownUp(t *testing.T) {
 	for _, b := range testenv.Backends(t) {

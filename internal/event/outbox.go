@@ -58,6 +58,8 @@ type Record struct {
 	FannedOut      bool
 	Occurrence     *string
 	CreatedAt      time.Time
+	// document renders Payload until Render has.
+	document func() (json.RawMessage, error)
 }
 
 // TableName implements gorm's tabler.
@@ -84,21 +86,22 @@ type Once interface {
 // change rolled back leaves no event, a committed one always has its row.
 // It is the Transactor of the services that emit events.
 type Outbox struct {
-	db       *database.DB
-	render   Renderer
-	now      func() time.Time
-	audience Audience
+	db     *database.DB
+	render Renderer
+	now    func() time.Time
+	fanOut FanOut
 }
 
-// Audience tells, for events of the accounts, whether someone listens to
-// each (a webhook endpoint subscribed to it).
-type Audience func(ctx context.Context, accountIDs []string) (heard func(*Record) bool, err error)
+// FanOut writes, in the transaction of a batch of events, what their
+// listeners are to receive (webhook deliveries) and marks every record it
+// handled FannedOut, which spares the fan-out pass reading and marking
+// them. committed, when not nil, runs once the batch is committed. An
+// endpoint whose creation (or change) commits during the batch may miss
+// its events, a window as small as the guarantee of buffered events.
+type FanOut func(ctx context.Context, recs []*Record) (committed func(), err error)
 
-// ListenedBy makes EmitBatch write the events nobody listens to as fanned
-// out already, which spares the fan-out pass reading and marking them. An
-// endpoint whose creation (or change) commits during the batch may miss its
-// events, a window as small as the guarantee of buffered events.
-func (o *Outbox) ListenedBy(a Audience) { o.audience = a }
+// FannedOutBy makes EmitBatch fan its events out with f as it writes them.
+func (o *Outbox) FannedOutBy(f FanOut) { o.fanOut = f }
 
 // NewOutbox returns the outbox over db; render builds payloads.
 func NewOutbox(db *database.DB, render Renderer) *Outbox {
@@ -145,55 +148,43 @@ func (o *Outbox) EmitOnce(ctx context.Context, occ Occurrence, occurrence string
 }
 
 // EmitBatch writes occurrences gathered off a hot path, batchChunk rows a
-// statement.
+// transaction, with what their fan-out writes. A payload is rendered only
+// for an event someone receives.
 func (o *Outbox) EmitBatch(ctx context.Context, occs []Occurrence) error {
 	// Rendered a chunk at a time, so a large batch never holds all its
 	// payloads at once.
 	recs := make([]*Record, 0, min(len(occs), batchChunk))
-	documents := make([]func() (json.RawMessage, error), 0, cap(recs))
 	for chunk := range slices.Chunk(occs, batchChunk) {
-		recs, documents = recs[:0], documents[:0]
+		recs = recs[:0]
 		for _, occ := range chunk {
-			rec, document, err := o.described(ctx, occ)
+			rec, err := o.described(ctx, occ)
 			if err != nil {
 				return err
 			}
-			recs, documents = append(recs, rec), append(documents, document)
-		}
-		if err := o.markUnheard(ctx, recs); err != nil {
-			return err
-		}
-		for i, rec := range recs {
-			if !rec.FannedOut {
-				if err := rec.carry(documents[i]); err != nil {
+			if o.fanOut == nil {
+				// The fan-out pass reads the payload from the row.
+				if err := rec.Render(); err != nil {
 					return err
 				}
 			}
+			recs = append(recs, rec)
 		}
-		if err := o.db.Conn(ctx).Create(recs).Error; err != nil {
-			return database.Error(err)
+		var committed func()
+		err := o.InTx(ctx, func(ctx context.Context) error {
+			if o.fanOut != nil {
+				var err error
+				if committed, err = o.fanOut(ctx, recs); err != nil {
+					return err
+				}
+			}
+			return database.Error(o.db.Conn(ctx).Create(recs).Error)
+		})
+		if err != nil {
+			return err
 		}
-	}
-	return nil
-}
-
-// markUnheard marks the records nobody listens to as fanned out.
-func (o *Outbox) markUnheard(ctx context.Context, recs []*Record) error {
-	if o.audience == nil {
-		return nil
-	}
-	accounts := make([]string, 0, 1)
-	for _, r := range recs {
-		if !slices.Contains(accounts, r.AccountID) {
-			accounts = append(accounts, r.AccountID)
+		if committed != nil {
+			committed()
 		}
-	}
-	heard, err := o.audience(ctx, accounts)
-	if err != nil {
-		return err
-	}
-	for _, r := range recs {
-		r.FannedOut = !heard(r)
 	}
 	return nil
 }
@@ -203,37 +194,41 @@ const batchChunk = 200
 
 // record is the row of occ with its payload.
 func (o *Outbox) record(ctx context.Context, occ Occurrence) (*Record, error) {
-	rec, document, err := o.described(ctx, occ)
+	rec, err := o.described(ctx, occ)
 	if err != nil {
 		return nil, err
 	}
-	return rec, rec.carry(document)
+	return rec, rec.Render()
 }
 
-// carry renders the record's payload.
-func (r *Record) carry(document func() (json.RawMessage, error)) error {
-	doc, err := document()
+// Render renders the payload of a record described without one; a record
+// read back or rendered already is left as it is.
+func (r *Record) Render() error {
+	if r.document == nil {
+		return nil
+	}
+	doc, err := r.document()
 	if err != nil {
 		return fmt.Errorf("event %s: rendering %s %s: %w", r.Event, r.ResourceType, r.ResourceID, err)
 	}
-	r.Payload = string(doc)
+	r.Payload, r.document = string(doc), nil
 	return nil
 }
 
-// described is the row of occ without its payload, and how to render it.
-func (o *Outbox) described(ctx context.Context, occ Occurrence) (*Record, func() (json.RawMessage, error), error) {
+// described is the row of occ, its payload left to Render.
+func (o *Outbox) described(ctx context.Context, occ Occurrence) (*Record, error) {
 	if !Known(occ.Event) {
-		return nil, nil, fmt.Errorf("event: unknown event type %q", occ.Event)
+		return nil, fmt.Errorf("event: unknown event type %q", occ.Event)
 	}
 	r, err := o.render(ctx, occ.Resource)
 	if err != nil {
-		return nil, nil, fmt.Errorf("event %s: rendering %T: %w", occ.Event, occ.Resource, err)
+		return nil, fmt.Errorf("event %s: rendering %T: %w", occ.Event, occ.Resource, err)
 	}
 	rec := &Record{
 		ID: id.New(), AccountID: occ.AccountID, Event: occ.Event,
 		ResourceType: r.Type, ResourceID: r.ID, IdempotencyKey: id.New(),
 		Metadata:  database.JSON[map[string]any]{V: occ.Metadata},
-		CreatedAt: o.now().UTC(),
+		CreatedAt: o.now().UTC(), document: r.Document,
 	}
 	if r.ProductID != "" {
 		rec.ProductID = &r.ProductID
@@ -244,7 +239,7 @@ func (o *Outbox) described(ctx context.Context, occ Occurrence) (*Record, func()
 	if rid := RequestID(ctx); rid != "" {
 		rec.RequestID = &rid
 	}
-	return rec, r.Document, nil
+	return rec, nil
 }
 
 type requestIDKey struct{}

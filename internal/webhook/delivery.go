@@ -25,11 +25,13 @@ type Delivery struct {
 	AccountID  string
 	EndpointID *string
 	// Endpoint is the URL, kept when the endpoint is deleted.
-	Endpoint         string
-	EventID          string
-	Event            string
-	APIVersion       string
-	Payload          string
+	Endpoint   string
+	EventID    string
+	Event      string
+	APIVersion string
+	// Payload is the event's document, kept once per event (webhookPayload)
+	// and read with the delivery.
+	Payload          string `gorm:"->"`
 	Status           string
 	Attempts         int
 	NextAttemptAt    time.Time
@@ -43,6 +45,14 @@ type Delivery struct {
 
 // TableName implements gorm's tabler.
 func (Delivery) TableName() string { return "webhook_events" }
+
+// webhookPayload is the payload of an event's deliveries.
+type webhookPayload struct {
+	EventID, AccountID, Payload string
+}
+
+// TableName implements gorm's tabler.
+func (webhookPayload) TableName() string { return "webhook_payloads" }
 
 func newDelivery(ev *event.Record, e *Endpoint, now time.Time) Delivery {
 	endpointID := e.ID

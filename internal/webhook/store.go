@@ -2,7 +2,9 @@ package webhook
 
 import (
 	"context"
+	"math/bits"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,21 +18,120 @@ import (
 )
 
 // Store persists endpoints and deliveries.
-type Store struct{ db *database.DB }
+type Store struct {
+	db *database.DB
+	// fresh is the handoff of the worker running in this process, if any.
+	fresh atomic.Pointer[handoff]
+}
 
 // NewStore returns the webhook store.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
-// Listened tells whether an endpoint of the accounts receives each of
-// their events (an event.Audience).
-func (s *Store) Listened(ctx context.Context, accountIDs []string) (func(*event.Record) bool, error) {
+// FanOutBatch fans out a batch of events as it is written (an
+// event.FanOut): their deliveries are inserted in its transaction, from
+// the records in hand, and every record is marked fanned out. While a
+// worker runs in this process, the deliveries are claimed for it and
+// handed to it once the batch is committed.
+func (s *Store) FanOutBatch(ctx context.Context, recs []*event.Record) (func(), error) {
+	for _, r := range recs {
+		r.FannedOut = true
+	}
+	endpoints, err := s.endpointsOf(ctx, recs)
+	if err != nil {
+		return nil, err
+	}
+	// Made as the batch was written (its last record).
+	now := recs[len(recs)-1].CreatedAt
+	deliveries, err := deliveriesOf(recs, endpoints, now, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(deliveries) == 0 {
+		return nil, nil
+	}
+	h := s.fresh.Load()
+	if h != nil && h.room(len(deliveries)) {
+		until := now.Add(lease).UTC()
+		for i := range deliveries {
+			deliveries[i].ClaimedUntil = &until
+		}
+	} else {
+		h = nil
+	}
+	if err := s.insert(ctx, deliveries); err != nil {
+		return nil, err
+	}
+	if h == nil {
+		return nil, nil
+	}
+	return func() { h.put(deliveries) }, nil
+}
+
+// insertChunk is the most deliveries one INSERT writes.
+const insertChunk = 128
+
+// insert writes the deliveries of events fanned out, and their payloads.
+func (s *Store) insert(ctx context.Context, deliveries []Delivery) error {
+	payloads := make([]webhookPayload, 0, len(deliveries))
+	for i := range deliveries {
+		if d := &deliveries[i]; i == 0 || d.EventID != deliveries[i-1].EventID {
+			payloads = append(payloads, webhookPayload{EventID: d.EventID, AccountID: d.AccountID, Payload: d.Payload})
+		}
+	}
+	conn := func() *gorm.DB { return s.db.Conn(ctx) }
+	if err := insertRows(conn, payloads); err != nil {
+		return err
+	}
+	return insertRows(conn, deliveries)
+}
+
+// insertRows writes rows in INSERTs of a power of two rows each, so that
+// batches of any size share a few prepared statements (SQLite's are kept)
+// instead of preparing one of their own each.
+func insertRows[T any](conn func() *gorm.DB, rows []T) error {
+	for len(rows) > 0 {
+		n := 1 << (bits.Len(uint(min(len(rows), insertChunk))) - 1)
+		if err := conn().Create(rows[:n]).Error; err != nil {
+			return database.Error(err)
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// endpointsOf reads the endpoints of the events' accounts.
+func (s *Store) endpointsOf(ctx context.Context, recs []*event.Record) ([]Endpoint, error) {
+	accounts := make([]string, 0, 1)
+	for _, r := range recs {
+		if !slices.Contains(accounts, r.AccountID) {
+			accounts = append(accounts, r.AccountID)
+		}
+	}
 	var list []Endpoint
-	if err := s.db.Conn(ctx).Where("account_id IN ?", accountIDs).Find(&list).Error; err != nil {
+	if err := s.db.Conn(ctx).Where("account_id IN ?", accounts).Find(&list).Error; err != nil {
 		return nil, database.Error(err)
 	}
-	return func(ev *event.Record) bool {
-		return slices.ContainsFunc(list, func(e Endpoint) bool { return e.AccountID == ev.AccountID && e.Receives(ev) })
-	}, nil
+	return list, nil
+}
+
+// deliveriesOf makes, at now, the deliveries of events to the endpoints
+// that receive them, claimed until claimedUntil (nil: not claimed).
+func deliveriesOf(recs []*event.Record, endpoints []Endpoint, now time.Time, claimedUntil *time.Time) ([]Delivery, error) {
+	var deliveries []Delivery
+	for _, ev := range recs {
+		for i := range endpoints {
+			if e := &endpoints[i]; e.AccountID == ev.AccountID && e.Receives(ev) {
+				// Rendered only now that someone receives it.
+				if err := ev.Render(); err != nil {
+					return nil, err
+				}
+				d := newDelivery(ev, e, now)
+				d.ClaimedUntil = claimedUntil
+				deliveries = append(deliveries, d)
+			}
+		}
+	}
+	return deliveries, nil
 }
 
 // CreateEndpoint inserts an endpoint.
@@ -68,39 +169,52 @@ func (s *Store) FindDelivery(ctx context.Context, accountID, ref string) (*Deliv
 	if uuid.Validate(ref) != nil {
 		return nil, notFound
 	}
-	return database.Take[Delivery](s.db.Conn(ctx).Where("account_id = ? AND id = ?", accountID, ref), notFound)
+	return database.Take[Delivery](withPayload(s.db.Conn(ctx).Where("webhook_events.account_id = ? AND webhook_events.id = ?", accountID, ref)), notFound)
+}
+
+// withPayload reads deliveries with their payloads.
+func withPayload(q *gorm.DB) *gorm.DB {
+	return q.Select("webhook_events.*, webhook_payloads.payload").
+		Joins("JOIN webhook_payloads ON webhook_payloads.event_id = webhook_events.event_id")
 }
 
 // ListDeliveries returns a page of an account's deliveries.
 func (s *Store) ListDeliveries(ctx context.Context, accountID string, f DeliveryFilter, p page.Request) ([]Delivery, int64, error) {
-	q := s.db.Conn(ctx).Where("account_id = ?", accountID)
+	q := s.db.Conn(ctx).Model(&Delivery{}).Where("webhook_events.account_id = ?", accountID)
 	if len(f.Events) > 0 {
-		q = q.Where("event IN ?", f.Events)
+		q = q.Where("webhook_events.event IN ?", f.Events)
 	}
 	if f.EndpointID != "" {
-		q = q.Where("endpoint_id = ?", f.EndpointID)
+		q = q.Where("webhook_events.endpoint_id = ?", f.EndpointID)
 	}
 	if f.Status != "" {
-		q = q.Where("status = ?", f.Status)
+		q = q.Where("webhook_events.status = ?", f.Status)
 	}
-	return database.Paginate[Delivery](q, p)
+	return database.PaginateIn[Delivery](q, "webhook_events", p, withPayload)
 }
 
-// DeleteDelivery removes a delivery.
+// DeleteDelivery removes a delivery, and its payload with the event's last.
 func (s *Store) DeleteDelivery(ctx context.Context, d *Delivery) error {
-	return database.Error(s.db.Conn(ctx).Where("account_id = ?", d.AccountID).Delete(d).Error)
+	return s.db.InTx(ctx, func(ctx context.Context) error {
+		if err := s.db.Conn(ctx).Where("account_id = ?", d.AccountID).Delete(d).Error; err != nil {
+			return database.Error(err)
+		}
+		return database.Error(s.db.Conn(ctx).Where("account_id = ? AND event_id = ? AND NOT EXISTS (SELECT 1 FROM webhook_events WHERE event_id = ?)",
+			d.AccountID, d.EventID, d.EventID).Delete(&webhookPayload{}).Error)
+	})
 }
 
-// CreateDelivery inserts a delivery.
+// CreateDelivery inserts a delivery of an event that has deliveries (a
+// retry), whose payload is kept already.
 func (s *Store) CreateDelivery(ctx context.Context, d *Delivery) error {
 	return database.Insert(s.db.Conn(ctx), d, nil)
 }
 
-// lock adds FOR UPDATE SKIP LOCKED on PostgreSQL, so replicas claim
-// disjoint rows; SQLite has one writer, whose transaction is the lock.
-func (s *Store) lock(q *gorm.DB) *gorm.DB {
+// lock adds FOR UPDATE OF table SKIP LOCKED on PostgreSQL, so replicas
+// claim disjoint rows; SQLite has one writer, whose transaction is the lock.
+func (s *Store) lock(q *gorm.DB, table string) *gorm.DB {
 	if s.db.Engine == database.Postgres {
-		return q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
+		return q.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: table}, Options: "SKIP LOCKED"})
 	}
 	return q
 }
@@ -119,46 +233,35 @@ func (s *Store) FanOut(ctx context.Context, limit int, now time.Time, lease time
 		// Payloads are read only for the events some endpoint receives.
 		q := s.db.Conn(ctx).Select("id, account_id, event, product_id, idempotency_key, created_at").
 			Where("NOT fanned_out").Order("created_at, id").Limit(limit)
-		if err := s.lock(q).Find(&events).Error; err != nil {
+		if err := s.lock(q, "events").Find(&events).Error; err != nil {
 			return database.Error(err)
 		}
 		if len(events) == 0 {
 			return nil
 		}
-		endpoints := map[string][]Endpoint{}
 		ids := make([]string, len(events))
-		for i, ev := range events {
-			ids[i] = ev.ID
-			if _, ok := endpoints[ev.AccountID]; ok {
-				continue
-			}
-			var list []Endpoint
-			if err := s.db.Conn(ctx).Where("account_id = ?", ev.AccountID).Find(&list).Error; err != nil {
-				return database.Error(err)
-			}
-			endpoints[ev.AccountID] = list
+		recs := make([]*event.Record, len(events))
+		for i := range events {
+			ids[i], recs[i] = events[i].ID, &events[i]
 		}
-		deliveries = deliveries[:0]
+		endpoints, err := s.endpointsOf(ctx, recs)
+		if err != nil {
+			return err
+		}
 		var claimedUntil *time.Time
 		if lease > 0 {
 			until := now.Add(lease).UTC()
 			claimedUntil = &until
 		}
-		for _, ev := range events {
-			for _, e := range endpoints[ev.AccountID] {
-				if e.Receives(&ev) {
-					d := newDelivery(&ev, &e, now)
-					d.ClaimedUntil = claimedUntil
-					deliveries = append(deliveries, d)
-				}
-			}
+		if deliveries, err = deliveriesOf(recs, endpoints, now, claimedUntil); err != nil {
+			return err
 		}
 		if len(deliveries) > 0 {
 			if err := s.fillPayloads(ctx, deliveries); err != nil {
 				return err
 			}
-			if err := s.db.Conn(ctx).CreateInBatches(deliveries, 200).Error; err != nil {
-				return database.Error(err)
+			if err := s.insert(ctx, deliveries); err != nil {
+				return err
 			}
 		}
 		handled = len(events)
@@ -249,8 +352,8 @@ func (s *Store) Claim(ctx context.Context, limit int, now time.Time, lease time.
 		// The statuses spelled as webhook_events_due_idx's predicate, so
 		// that the planner reads that index (bound ones may not match it).
 		q := s.db.Conn(ctx).Where("status IN ('"+Delivering+"', '"+Failing+"') AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)",
-			now.UTC(), now.UTC()).Order("next_attempt_at, id").Limit(limit)
-		if err := s.lock(q).Find(&claimed).Error; err != nil {
+			now.UTC(), now.UTC()).Order("next_attempt_at, webhook_events.id").Limit(limit)
+		if err := s.lock(withPayload(q), "webhook_events").Find(&claimed).Error; err != nil {
 			return database.Error(err)
 		}
 		if len(claimed) == 0 {

@@ -102,8 +102,9 @@ func NewWorker(store *Store, sign Signer, render Renderer, logger *slog.Logger, 
 	w.client = &http.Client{
 		Timeout:       2 * timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		// A write buffer that holds a whole delivery sends it in one write.
 		Transport: &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: timeout,
-			ResponseHeaderTimeout: timeout, MaxIdleConnsPerHost: w.perEndpoint},
+			ResponseHeaderTimeout: timeout, MaxIdleConnsPerHost: w.perEndpoint, WriteBufferSize: 16 << 10},
 	}
 	return w
 }
@@ -156,7 +157,7 @@ func (w *Worker) attemptAll(ctx context.Context, claimed []Delivery) {
 	}
 	var ids []string
 	for i := range claimed {
-		if id := claimed[i].EndpointID; id != nil {
+		if id := claimed[i].EndpointID; id != nil && !slices.Contains(ids, *id) {
 			ids = append(ids, *id)
 		}
 	}
@@ -319,18 +320,31 @@ func isTimeout(err error) bool {
 }
 
 // Run makes passes until ctx ends, one every poll while there is nothing
-// to do; a failed pass is logged and the next one tries again.
+// to do; a failed pass is logged and the next one tries again. Between
+// passes it attempts the deliveries batched events hand it (the first
+// worker running over the store takes them).
 func (w *Worker) Run(ctx context.Context, poll time.Duration) {
+	fresh := newHandoff()
+	if w.store.fresh.CompareAndSwap(nil, fresh) {
+		// What is left stays claimed until its lease runs out, as when a
+		// process dies.
+		defer w.store.fresh.CompareAndSwap(fresh, nil)
+	}
 	ticker := time.NewTicker(poll)
 	defer ticker.Stop()
 	for {
 		if err := w.Pass(ctx); err != nil && ctx.Err() == nil {
 			w.logger.Warn("webhook pass failed", "error", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
+		for due := false; !due; {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+				due = true
+			case <-fresh.wake:
+				w.attemptAll(ctx, fresh.take(w.now()))
+			}
 		}
 	}
 }
