@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
 )
@@ -100,5 +102,43 @@ func TestSQLiteInterruptedWorkIsUnavailable(t *testing.T) {
 				t.Fatalf("%d rows written (%v), want none", n, err)
 			}
 		})
+	}
+}
+
+// tRow is a row of sqliteWithTable's table.
+type tRow struct{ X int }
+
+func (tRow) TableName() string { return "t" }
+
+// TestSQLiteBulkInsertsAreNotCached: a multi-row insert, in a transaction
+// or not, leaves no statement in GORM's cache (each row count would be one
+// of its own); a single-row insert is cached as before.
+func TestSQLiteBulkInsertsAreNotCached(t *testing.T) {
+	db, _ := sqliteWithTable(t)
+	ctx := context.Background()
+	if err := db.Gorm.Create(&tRow{X: 1}).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Gorm.Create([]tRow{{2}, {3}}).Error; err != nil {
+		t.Fatal(err)
+	}
+	err := db.InTx(ctx, func(ctx context.Context) error {
+		return db.Conn(ctx).CreateInBatches([]tRow{{4}, {5}, {6}, {7}, {8}}, 2).Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	if err := db.Gorm.Table("t").Count(&n).Error; err != nil || n != 8 {
+		t.Fatalf("%d rows, %v; want 8", n, err)
+	}
+	var inserts []string
+	for _, k := range db.Gorm.ConnPool.(*gorm.PreparedStmtDB).Stmts.Keys() {
+		if strings.HasPrefix(k, "INSERT") {
+			inserts = append(inserts, k)
+		}
+	}
+	if len(inserts) != 1 { // the single-row one (CreateInBatches' last batch too)
+		t.Errorf("cached inserts = %q, want the single-row one", inserts)
 	}
 }
