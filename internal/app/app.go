@@ -150,7 +150,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Outbox = event.NewOutbox(db, eventRenderer{a}.render)
 	a.webhookStore = webhook.NewStore(db)
 	a.Outbox.ListenedBy(a.webhookStore.Listened)
-	a.Validated = event.NewBuffer(a.Outbox, 4096, logger)
+	a.Validated = event.NewBuffer(a.Outbox, 4096, logger).RenderingAtEmit(eventRenderer{a}.pure)
 	a.EventLog = event.NewLog(db)
 	a.Webhooks = webhook.NewService(a.webhookStore, a.webhookTargets(), time.Now)
 	if cfg.RequestLog {

@@ -98,6 +98,16 @@ func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered
 	return event.Rendered{Type: node.Type, ID: node.ID, ProductID: productID, Document: doc}, err
 }
 
+// pure tells the resources render turns into payloads without reading the
+// database.
+func (eventRenderer) pure(resource any) bool {
+	switch resource.(type) {
+	case *license.License, event.Ref:
+		return false
+	}
+	return true
+}
+
 // load reads the record a Ref names, as the renderer takes it.
 func (r eventRenderer) load(ctx context.Context, ref event.Ref) (any, error) {
 	switch ref.Type {

@@ -14,8 +14,12 @@ import (
 // than the outbox's: an event is lost when the buffer is full (counted in
 // Dropped) or the process dies within a flush of it.
 type Buffer struct {
-	outbox   *Outbox
-	logger   *slog.Logger
+	outbox *Outbox
+	logger *slog.Logger
+	// pure tells the resources rendered without the database: Emit
+	// renders them at once, so the buffer holds their payloads, not the
+	// records (a license and its policy) they are made of.
+	pure     func(resource any) bool
 	occs     chan Occurrence
 	dropped  atomic.Int64
 	reported int64 // dropped at the last warning, the loop's own
@@ -34,8 +38,23 @@ func NewBuffer(o *Outbox, capacity int, logger *slog.Logger) *Buffer {
 	return b
 }
 
+// RenderingAtEmit makes Emit render the resources pure tells are
+// rendered without the database.
+func (b *Buffer) RenderingAtEmit(pure func(resource any) bool) *Buffer {
+	b.pure = pure
+	return b
+}
+
 // Emit queues occ; a full buffer drops it.
 func (b *Buffer) Emit(occ Occurrence) {
+	if b.pure != nil && b.pure(occ.Resource) {
+		r, err := b.outbox.rendered(context.Background(), occ)
+		if err != nil {
+			b.logger.Warn("rendering a buffered event", "error", err)
+			return
+		}
+		occ.Resource = r
+	}
 	select {
 	case b.occs <- occ:
 	default:

@@ -196,9 +196,9 @@ func (o *Outbox) record(ctx context.Context, occ Occurrence) (*Record, error) {
 	if !Known(occ.Event) {
 		return nil, fmt.Errorf("event: unknown event type %q", occ.Event)
 	}
-	r, err := o.render(ctx, occ.Resource)
+	r, err := o.rendered(ctx, occ)
 	if err != nil {
-		return nil, fmt.Errorf("event %s: rendering %T: %w", occ.Event, occ.Resource, err)
+		return nil, err
 	}
 	rec := &Record{
 		ID: id.New(), AccountID: occ.AccountID, Event: occ.Event,
@@ -216,6 +216,18 @@ func (o *Outbox) record(ctx context.Context, occ Occurrence) (*Record, error) {
 		rec.RequestID = &rid
 	}
 	return rec, nil
+}
+
+// rendered is occ's resource rendered, or as it was rendered already.
+func (o *Outbox) rendered(ctx context.Context, occ Occurrence) (Rendered, error) {
+	if r, ok := occ.Resource.(Rendered); ok {
+		return r, nil
+	}
+	r, err := o.render(ctx, occ.Resource)
+	if err != nil {
+		return Rendered{}, fmt.Errorf("event %s: rendering %T: %w", occ.Event, occ.Resource, err)
+	}
+	return r, nil
 }
 
 type requestIDKey struct{}

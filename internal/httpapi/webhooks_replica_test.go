@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -190,6 +191,35 @@ func TestFullEventBufferWarnsOfDroppedEvents(t *testing.T) {
 		}
 		if n != 2 {
 			t.Fatalf("%d events written, want the 2 not dropped", n)
+		}
+	})
+}
+
+// TestEventBufferRendersPureResourcesAtEmit: a resource rendered without
+// the database is rendered by Emit, so the buffer holds its payload; the
+// event written carries it.
+func TestEventBufferRendersPureResourcesAtEmit(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be)
+		var rendered atomic.Int32
+		outbox := event.NewOutbox(e.app.DB, func(_ context.Context, resource any) (event.Rendered, error) {
+			rendered.Add(1)
+			p := resource.(*product.Product)
+			return event.Rendered{Type: "products", ID: p.ID, Document: []byte(`{"data":{"id":"` + p.ID + `"}}`)}, nil
+		})
+		buf := event.NewBuffer(outbox, 8, slog.Default()).RenderingAtEmit(func(any) bool { return true })
+		p := &product.Product{ID: id.New(), AccountID: e.acct.Account.ID}
+		buf.Emit(event.Occurrence{Event: event.ProductCreated, AccountID: e.acct.Account.ID, Resource: p})
+		if n := rendered.Load(); n != 1 {
+			t.Fatalf("rendered %d times at Emit, want 1", n)
+		}
+		buf.Close()
+		var payload string
+		if err := e.app.DB.Gorm.Raw("SELECT payload FROM events WHERE event = ? AND resource_id = ?", event.ProductCreated, p.ID).Scan(&payload).Error; err != nil {
+			t.Fatal(err)
+		}
+		if payload != `{"data":{"id":"`+p.ID+`"}}` || rendered.Load() != 1 {
+			t.Fatalf("payload %q after %d renders, want the one rendered at Emit", payload, rendered.Load())
 		}
 	})
 }
