@@ -127,8 +127,10 @@ type Store struct{ db *database.DB }
 // NewStore returns the analytics store.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
-// rowsPerStatement keeps each insert under SQLite's variable limit.
-const rowsPerStatement = 400
+// rowsPerStatement keeps each insert under SQLite's variable limit; a
+// power of two, so full chunks stay prepared (see database's
+// unpreparedBulk).
+const rowsPerStatement = 512
 
 // Write upserts a batch in one transaction: counters add to what other
 // flushes (and replicas) wrote; a writer's sets replace its own rows, or

@@ -50,18 +50,21 @@ func (t *sharedTx) PrepareContext(ctx context.Context, query string) (*sql.Stmt,
 	return t.Tx.PrepareContext(ctx, query)
 }
 
-// unpreparedBulk is the plugin that runs multi-row inserts unprepared.
-// Their text varies with their row count, so each count was a statement
-// of its own in GORM's cache, prepared on every connection that ran it:
-// SQLite kept each compiled (hundreds of KiB for a few hundred rows, tens
-// of MiB in all), and it was seldom run again.
+// unpreparedBulk is the plugin that runs multi-row inserts unprepared
+// unless their row count is a power of two. Their text varies with their
+// row count, so each count was a statement of its own in GORM's cache,
+// prepared on every connection that ran it: SQLite kept each compiled
+// (hundreds of KiB for a few hundred rows, tens of MiB in all), and most
+// were seldom run again. Batch writers chunk by a power of two: their full
+// chunks, always the same text, stay cached, and so do at most a few
+// shorter ones per table.
 type unpreparedBulk struct{}
 
 func (unpreparedBulk) Name() string { return "relkey:unprepared-bulk" }
 
 func (unpreparedBulk) Initialize(g *gorm.DB) error {
 	return g.Callback().Create().Before("gorm:create").Register("relkey:unprepared_bulk", func(q *gorm.DB) {
-		if v := q.Statement.ReflectValue; v.Kind() == reflect.Slice && v.Len() > 1 {
+		if v := q.Statement.ReflectValue; v.Kind() == reflect.Slice && v.Len()&(v.Len()-1) != 0 {
 			q.Statement.ConnPool = unprepared(q.Statement.ConnPool)
 		}
 	})

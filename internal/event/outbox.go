@@ -189,8 +189,9 @@ func (o *Outbox) markUnheard(ctx context.Context, recs []*Record) error {
 	return nil
 }
 
-// batchChunk is how many events EmitBatch renders and inserts at a time.
-const batchChunk = 200
+// batchChunk is how many events EmitBatch renders and inserts at a time: a
+// power of two, so the full chunks' insert stays prepared.
+const batchChunk = 256
 
 func (o *Outbox) record(ctx context.Context, occ Occurrence) (*Record, error) {
 	if !Known(occ.Event) {
