@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +23,11 @@ type Options struct {
 	Capacity int
 	// FlushEvery is how often aggregated signals are written (5 s).
 	FlushEvery time.Duration
+	// MaxRows bounds the rows aggregated between writes (8192): reaching
+	// it writes at once, so the aggregate's memory depends on neither the
+	// traffic nor how many licenses and devices it comes from; while
+	// writes fail, the signals that would pass it are shed (Dropped).
+	MaxRows int
 	// Now is the clock signals are stamped with (time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -31,16 +35,17 @@ type Options struct {
 
 // Buffer is the Recorder of a serving replica: Record queues a signal and
 // returns; one goroutine aggregates the queue into counters and device
-// sets and writes them every FlushEvery, on Flush and on Close. A replica
-// writes its sets under its own writer id, so replicas never overwrite
-// each other; readers merge. What a crash loses is at most the signals of
-// one flush interval (and the queue).
+// sets and writes them every FlushEvery (sooner when MaxRows are
+// pending), on Flush and on Close. A replica writes its sets under its own
+// writer id, so replicas never overwrite each other; readers merge. What a
+// crash loses is at most the signals of one flush interval (and the
+// queue).
 type Buffer struct {
 	w       Writer
 	now     func() time.Time
 	every   time.Duration
+	limit   int
 	logger  *slog.Logger
-	writer  string
 	queue   chan Signal
 	dropped atomic.Int64
 	flushes chan chan error
@@ -49,6 +54,7 @@ type Buffer struct {
 	closing sync.Once
 	agg     *aggregate // the loop's own
 	shed    int64      // Dropped at the last write, the loop's own
+	failing bool       // whether the last write failed, the loop's own
 }
 
 // NewBuffer starts a buffer writing to w.
@@ -59,6 +65,9 @@ func NewBuffer(w Writer, o Options) *Buffer {
 	if o.FlushEvery <= 0 {
 		o.FlushEvery = 5 * time.Second
 	}
+	if o.MaxRows <= 0 {
+		o.MaxRows = 1 << 13
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -67,9 +76,9 @@ func NewBuffer(w Writer, o Options) *Buffer {
 	}
 	var id [8]byte
 	_, _ = rand.Read(id[:])
-	b := &Buffer{w: w, now: o.Now, every: o.FlushEvery, logger: o.Logger, writer: hex.EncodeToString(id[:]),
+	b := &Buffer{w: w, now: o.Now, every: o.FlushEvery, limit: o.MaxRows, logger: o.Logger,
 		queue: make(chan Signal, o.Capacity), flushes: make(chan chan error), stop: make(chan struct{})}
-	b.agg = newAggregate(b.writer)
+	b.agg = newAggregate(hex.EncodeToString(id[:]))
 	b.done.Add(1)
 	go b.run()
 	return b
@@ -87,7 +96,8 @@ func (b *Buffer) Record(s Signal) {
 	}
 }
 
-// Dropped is how many signals a full queue shed.
+// Dropped is how many signals a full queue, or an aggregate full while
+// writes fail, shed.
 func (b *Buffer) Dropped() int64 { return b.dropped.Load() }
 
 // Depth is how many signals are queued, not yet aggregated.
@@ -125,7 +135,7 @@ func (b *Buffer) run() {
 	for {
 		select {
 		case s := <-b.queue:
-			b.agg.add(s)
+			b.take(s)
 		case <-ticker.C:
 			b.write()
 		case reply := <-b.flushes:
@@ -139,12 +149,27 @@ func (b *Buffer) run() {
 	}
 }
 
+// take aggregates s, writing first when MaxRows are pending; it sheds s
+// when they are and the write failed (the ticker tries again).
+func (b *Buffer) take(s Signal) {
+	if b.agg.rows() >= b.limit {
+		if !b.failing {
+			b.write()
+		}
+		if b.failing {
+			b.dropped.Add(1)
+			return
+		}
+	}
+	b.agg.add(s)
+}
+
 // drain aggregates what is queued.
 func (b *Buffer) drain() {
 	for {
 		select {
 		case s := <-b.queue:
-			b.agg.add(s)
+			b.take(s)
 		default:
 			return
 		}
@@ -154,26 +179,30 @@ func (b *Buffer) drain() {
 // write flushes the aggregate; a failed write keeps it for the next flush.
 func (b *Buffer) write() error {
 	if shed := b.dropped.Load(); shed > b.shed {
-		b.logger.Warn("usage analytics queue full: signals shed", "shed", shed-b.shed, "total", shed)
+		b.logger.Warn("usage analytics signals shed (queue full, or aggregate full while writes fail)", "shed", shed-b.shed, "total", shed)
 		b.shed = shed
 	}
 	batch := b.agg.batch()
 	if batch.Len() == 0 {
+		b.agg.written() // drops the sets of the interval before
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := b.w.Write(ctx, batch); err != nil {
+	err := b.w.Write(ctx, batch)
+	b.failing = err != nil
+	if err != nil {
 		b.logger.Warn("writing usage analytics", "rows", batch.Len(), "error", err)
 		return err
 	}
-	b.agg.written(b.now())
+	b.agg.written()
 	return nil
 }
 
-// aggregate gathers signals between flushes: counters since the last
-// flush, and this writer's device sets of the minutes, hours and days
-// still open.
+// aggregate gathers signals between writes: the counters since the last
+// write, and this writer's device sets touched since the one before (a
+// set untouched for a whole interval is dropped from memory: when it is
+// touched again, its write merges into the stored row).
 type aggregate struct {
 	minutes    map[counterKey]int64
 	hours      map[counterKey]int64
@@ -181,11 +210,11 @@ type aggregate struct {
 	minuteSets map[setKey]*openSet
 	hourSets   map[setKey]*openSet
 	daySets    map[setKey]*openSet
-	// writer is the id new sets' rows go under: the buffer's, and how many
-	// times sets were closed.
-	base   string
-	closed int
-	writer string
+	writer     string
+	dirty      int // sets changed since the last write
+	// pending are the sets of the batch being written, and where the
+	// batch holds their bytes.
+	pending []pendingSet
 }
 
 // counterKey is a per-minute or per-hour counter's.
@@ -210,19 +239,30 @@ type setKey struct {
 	dim, value       string
 }
 
-// openSet is a set being gathered and the writer id its row goes under:
-// a set reopened after it was closed gets a new one, so that its row never
-// replaces the closed one's.
+// openSet is a set in memory. A set opened anew may lack devices its
+// stored row holds (it was dropped from memory, or another process of the
+// same writer id never existed: then there is no row): partial until its
+// first write merges the row in.
 type openSet struct {
-	set    Set
-	dirty  bool
-	writer string
+	set     Set
+	dirty   bool
+	partial bool
+}
+
+// pendingSet is a set being written and its bytes in the batch (the
+// stored row merged in, for a partial set, once the write succeeded).
+type pendingSet struct {
+	set     *openSet
+	devices *[]byte
 }
 
 func newAggregate(writer string) *aggregate {
 	return &aggregate{minutes: map[counterKey]int64{}, hours: map[counterKey]int64{}, days: map[dayKey]int64{},
-		minuteSets: map[setKey]*openSet{}, hourSets: map[setKey]*openSet{}, daySets: map[setKey]*openSet{}, base: writer, writer: writer}
+		minuteSets: map[setKey]*openSet{}, hourSets: map[setKey]*openSet{}, daySets: map[setKey]*openSet{}, writer: writer}
 }
+
+// rows is how many rows the next write holds.
+func (a *aggregate) rows() int { return len(a.minutes) + len(a.hours) + len(a.days) + a.dirty }
 
 // Dimensions of the per-day counters and sets.
 const (
@@ -266,11 +306,14 @@ func (a *aggregate) add(s Signal) {
 	insert := func(m map[setKey]*openSet, k setKey) {
 		o := m[k]
 		if o == nil {
-			o = &openSet{writer: a.writer}
+			o = &openSet{partial: true}
 			m[k] = o
 		}
 		o.set.Add(h)
-		o.dirty = true
+		if !o.dirty {
+			o.dirty = true
+			a.dirty++
+		}
 	}
 	// The sets of all devices are kept per product and for the account
 	// (product ""); the others per product.
@@ -293,19 +336,27 @@ func (a *aggregate) add(s Signal) {
 	}
 }
 
-// dirtySets calls each dirty set of m with its key, writer and bytes.
-func dirtySets(m map[setKey]*openSet, each func(k setKey, writer string, raw []byte)) {
+// dirtySets calls each dirty set of m with its key, whether it is
+// partial, and its bytes; each returns where the batch holds them.
+func (a *aggregate) dirtySets(m map[setKey]*openSet, each func(k setKey, merge bool, raw []byte) *[]byte) {
 	for k, o := range m {
 		if o.dirty {
 			raw, _ := o.set.MarshalBinary()
-			each(k, o.writer, raw)
+			a.pending = append(a.pending, pendingSet{o, each(k, o.partial, raw)})
 		}
 	}
 }
 
 // batch is what is to write: the counters and the dirty sets.
 func (a *aggregate) batch() *Batch {
-	b := &Batch{}
+	b := &Batch{
+		Minutes:       make([]MinuteCount, 0, len(a.minutes)),
+		Hours:         make([]HourCount, 0, len(a.hours)),
+		Days:          make([]DayCount, 0, len(a.days)),
+		MinuteDevices: make([]MinuteDevices, 0, len(a.minuteSets)),
+		HourDevices:   make([]HourDevices, 0, len(a.hourSets)),
+		DayDevices:    make([]DayDevices, 0, len(a.daySets)),
+	}
 	for k, n := range a.minutes {
 		b.Minutes = append(b.Minutes, MinuteCount{AccountID: k.account, ProductID: k.product, Minute: k.unit, Kind: k.kind, Result: k.result, Count: n})
 	}
@@ -315,40 +366,45 @@ func (a *aggregate) batch() *Batch {
 	for k, n := range a.days {
 		b.Days = append(b.Days, DayCount{AccountID: k.account, ProductID: k.product, Day: k.day, Kind: k.kind, Dim: k.dim, Value: k.value, Count: n})
 	}
-	dirtySets(a.minuteSets, func(k setKey, writer string, raw []byte) {
-		b.MinuteDevices = append(b.MinuteDevices, MinuteDevices{AccountID: k.account, ProductID: k.product, Minute: k.unit, Writer: writer, Devices: raw})
+	// The sets' slices are sized to hold every set, so the places pending
+	// keeps stay put.
+	a.pending = a.pending[:0]
+	a.dirtySets(a.minuteSets, func(k setKey, merge bool, raw []byte) *[]byte {
+		b.MinuteDevices = append(b.MinuteDevices, MinuteDevices{AccountID: k.account, ProductID: k.product, Minute: k.unit, Writer: a.writer, Devices: raw, Merge: merge})
+		return &b.MinuteDevices[len(b.MinuteDevices)-1].Devices
 	})
-	dirtySets(a.hourSets, func(k setKey, writer string, raw []byte) {
-		b.HourDevices = append(b.HourDevices, HourDevices{AccountID: k.account, ProductID: k.product, Hour: k.unit, Dim: k.dim, Value: k.value, Writer: writer, Devices: raw})
+	a.dirtySets(a.hourSets, func(k setKey, merge bool, raw []byte) *[]byte {
+		b.HourDevices = append(b.HourDevices, HourDevices{AccountID: k.account, ProductID: k.product, Hour: k.unit, Dim: k.dim, Value: k.value, Writer: a.writer, Devices: raw, Merge: merge})
+		return &b.HourDevices[len(b.HourDevices)-1].Devices
 	})
-	dirtySets(a.daySets, func(k setKey, writer string, raw []byte) {
-		b.DayDevices = append(b.DayDevices, DayDevices{AccountID: k.account, ProductID: k.product, Day: k.unit, Dim: k.dim, Value: k.value, Writer: writer, Devices: raw})
+	a.dirtySets(a.daySets, func(k setKey, merge bool, raw []byte) *[]byte {
+		b.DayDevices = append(b.DayDevices, DayDevices{AccountID: k.account, ProductID: k.product, Day: k.unit, Dim: k.dim, Value: k.value, Writer: a.writer, Devices: raw, Merge: merge})
+		return &b.DayDevices[len(b.DayDevices)-1].Devices
 	})
 	return b
 }
 
-// written forgets the counters just written, marks the sets clean, and
-// closes the sets of minutes, hours and days past (signals are stamped on
-// arrival, so none comes for them any more).
-func (a *aggregate) written(now time.Time) {
+// written forgets the counters just written, takes the merged rows of the
+// partial sets written, marks the sets clean, and drops from memory the
+// sets this write did not hold (untouched for a whole interval).
+func (a *aggregate) written() {
 	clear(a.minutes)
 	clear(a.hours)
 	clear(a.days)
-	closed := false
-	for _, open := range []struct {
-		sets    map[setKey]*openSet
-		current int64
-	}{{a.minuteSets, Minute(now)}, {a.hourSets, Hour(now)}, {a.daySets, Day(now)}} {
-		for k, o := range open.sets {
-			o.dirty = false
-			if k.unit < open.current-1 {
-				delete(open.sets, k)
-				closed = true
-			}
+	for _, p := range a.pending {
+		var merged Set
+		if p.set.partial && merged.UnmarshalBinary(*p.devices) == nil {
+			p.set.set, p.set.partial = merged, false
 		}
 	}
-	if closed {
-		a.closed++
-		a.writer = a.base + "." + strconv.Itoa(a.closed)
+	a.pending = a.pending[:0]
+	for _, sets := range []map[setKey]*openSet{a.minuteSets, a.hourSets, a.daySets} {
+		for k, o := range sets {
+			if !o.dirty {
+				delete(sets, k)
+			}
+			o.dirty = false
+		}
 	}
+	a.dirty = 0
 }

@@ -35,6 +35,8 @@ type MinuteDevices struct {
 	Minute    int64
 	Writer    string
 	Devices   []byte
+	// Merge asks Write to add the stored row's devices (see Batch).
+	Merge bool `gorm:"-"`
 }
 
 // TableName is the sets' table.
@@ -63,6 +65,8 @@ type HourDevices struct {
 	Value     string
 	Writer    string
 	Devices   []byte
+	// Merge asks Write to add the stored row's devices (see Batch).
+	Merge bool `gorm:"-"`
 }
 
 // TableName is the sets' table.
@@ -93,12 +97,16 @@ type DayDevices struct {
 	Value     string
 	Writer    string
 	Devices   []byte
+	// Merge asks Write to add the stored row's devices (see Batch).
+	Merge bool `gorm:"-"`
 }
 
 // TableName is the sets' table.
 func (DayDevices) TableName() string { return "analytics_day_devices" }
 
-// Batch is what one flush writes.
+// Batch is what one flush writes. A set row replaces its writer's stored
+// row, unless it asks to Merge: then Write stores the union of both, and
+// leaves it in the row's Devices.
 type Batch struct {
 	Minutes       []MinuteCount
 	MinuteDevices []MinuteDevices
@@ -119,17 +127,23 @@ type Store struct{ db *database.DB }
 // NewStore returns the analytics store.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
-// rowsPerStatement keeps each insert under SQLite's variable limit.
-const rowsPerStatement = 400
+// rowsPerStatement keeps each insert under SQLite's variable limit; a
+// power of two, so full chunks stay prepared (see database's
+// unpreparedBulk).
+const rowsPerStatement = 512
 
 // Write upserts a batch in one transaction: counters add to what other
-// flushes (and replicas) wrote; a writer's sets replace its own rows.
+// flushes (and replicas) wrote; a writer's sets replace its own rows, or
+// merge into them (Merge).
 func (s *Store) Write(ctx context.Context, b *Batch) error {
 	if b.Len() == 0 {
 		return nil
 	}
 	return s.db.InTx(ctx, func(ctx context.Context) error {
 		tx := s.db.Conn(ctx)
+		if err := s.mergeStored(tx, b); err != nil {
+			return err
+		}
 		add := func(table string, keys ...string) clause.OnConflict {
 			cols := make([]clause.Column, len(keys))
 			for i, k := range keys {
@@ -177,6 +191,105 @@ func (s *Store) Write(ctx context.Context, b *Batch) error {
 		}
 		return nil
 	})
+}
+
+// setRowKey is a set row's key; a minute's has no dim nor value.
+type setRowKey struct {
+	account, product string
+	unit             int64
+	dim, value       string
+	writer           string
+}
+
+// storedSet is a set row to merge and where the batch holds its devices.
+type storedSet struct {
+	key     setRowKey
+	devices *[]byte
+}
+
+// setTable is a sets' table, its unit's column, whether it has the dim and
+// value columns, and its rows to merge.
+type setTable struct {
+	name, unit string
+	dims       bool
+	rows       []storedSet
+}
+
+// mergeStored adds to each set row asking to Merge its stored row's
+// devices, reading the stored rows a bounded chunk at a time.
+func (s *Store) mergeStored(tx *gorm.DB, b *Batch) error {
+	minutes := setTable{name: "analytics_minute_devices", unit: "minute"}
+	for i, r := range b.MinuteDevices {
+		if r.Merge {
+			minutes.rows = append(minutes.rows, storedSet{setRowKey{r.AccountID, r.ProductID, r.Minute, "", "", r.Writer}, &b.MinuteDevices[i].Devices})
+		}
+	}
+	hours := setTable{name: "analytics_hour_devices", unit: "hour", dims: true}
+	for i, r := range b.HourDevices {
+		if r.Merge {
+			hours.rows = append(hours.rows, storedSet{setRowKey{r.AccountID, r.ProductID, r.Hour, r.Dim, r.Value, r.Writer}, &b.HourDevices[i].Devices})
+		}
+	}
+	days := setTable{name: "analytics_day_devices", unit: "day", dims: true}
+	for i, r := range b.DayDevices {
+		if r.Merge {
+			days.rows = append(days.rows, storedSet{setRowKey{r.AccountID, r.ProductID, r.Day, r.Dim, r.Value, r.Writer}, &b.DayDevices[i].Devices})
+		}
+	}
+	for _, t := range []setTable{minutes, hours, days} {
+		for chunk := range slices.Chunk(t.rows, rowsPerStatement) {
+			if err := s.mergeChunk(tx, t, chunk); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) mergeChunk(tx *gorm.DB, t setTable, chunk []storedSet) error {
+	cols, dims := "account_id, product_id, "+t.unit+", writer", "'' AS dim, '' AS value"
+	if t.dims {
+		cols, dims = "account_id, product_id, "+t.unit+", dim, value, writer", "dim, value"
+	}
+	keys := make([][]any, len(chunk))
+	at := make(map[setRowKey]*[]byte, len(chunk))
+	for i, r := range chunk {
+		keys[i] = []any{r.key.account, r.key.product, r.key.unit, r.key.writer}
+		if t.dims {
+			keys[i] = []any{r.key.account, r.key.product, r.key.unit, r.key.dim, r.key.value, r.key.writer}
+		}
+		at[r.key] = r.devices
+	}
+	rows, err := database.Unprepared(tx).Table(t.name).Select("account_id, product_id, "+t.unit+", "+dims+", writer, devices").Where("("+cols+") IN ?", keys).Rows()
+	if err != nil {
+		return database.Error(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			k      setRowKey
+			stored []byte
+		)
+		if err := rows.Scan(&k.account, &k.product, &k.unit, &k.dim, &k.value, &k.writer, &stored); err != nil {
+			return database.Error(err)
+		}
+		devices := at[k]
+		if devices == nil {
+			continue
+		}
+		var mine, theirs Set
+		if err := mine.UnmarshalBinary(*devices); err != nil {
+			return err
+		}
+		if err := theirs.UnmarshalBinary(stored); err != nil {
+			return err
+		}
+		mine.Merge(&theirs)
+		if *devices, err = mine.MarshalBinary(); err != nil {
+			return err
+		}
+	}
+	return database.Error(rows.Err())
 }
 
 // DefaultRetention is how long per-day rows are kept unless configured

@@ -129,6 +129,10 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		sqlDB.Close()
 		return nil, err
 	}
+	if err := g.Use(unpreparedBulk{}); err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
 	pingCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	if err := sqlDB.PingContext(pingCtx); err != nil {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/database"
@@ -100,5 +103,46 @@ func TestSQLiteInterruptedWorkIsUnavailable(t *testing.T) {
 				t.Fatalf("%d rows written (%v), want none", n, err)
 			}
 		})
+	}
+}
+
+// tRow is a row of sqliteWithTable's table.
+type tRow struct{ X int }
+
+func (tRow) TableName() string { return "t" }
+
+// TestSQLiteBulkInsertsAreNotCached: a multi-row insert, in a transaction
+// or not, leaves no statement in GORM's cache (each row count would be one
+// of its own) unless its row count is a power of two (a batch writer's
+// full chunk).
+func TestSQLiteBulkInsertsAreNotCached(t *testing.T) {
+	db, _ := sqliteWithTable(t)
+	ctx := context.Background()
+	if err := db.Gorm.Create(&tRow{X: 1}).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Gorm.Create([]tRow{{2}, {3}, {4}}).Error; err != nil {
+		t.Fatal(err)
+	}
+	err := db.InTx(ctx, func(ctx context.Context) error {
+		return db.Conn(ctx).CreateInBatches([]tRow{{5}, {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14}, {15}}, 4).Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	if err := db.Gorm.Table("t").Count(&n).Error; err != nil || n != 15 {
+		t.Fatalf("%d rows, %v; want 15", n, err)
+	}
+	var inserts []string
+	for _, k := range db.Gorm.ConnPool.(*gorm.PreparedStmtDB).Stmts.Keys() {
+		if strings.HasPrefix(k, "INSERT") {
+			inserts = append(inserts, k)
+		}
+	}
+	slices.Sort(inserts)
+	want := []string{"INSERT INTO `t` (`x`) VALUES (?)", "INSERT INTO `t` (`x`) VALUES (?),(?),(?),(?)"}
+	if !slices.Equal(inserts, want) {
+		t.Errorf("cached inserts = %q, want %q", inserts, want)
 	}
 }

@@ -189,8 +189,9 @@ func (o *Outbox) EmitBatch(ctx context.Context, occs []Occurrence) error {
 	return nil
 }
 
-// batchChunk is how many events EmitBatch renders and inserts at a time.
-const batchChunk = 200
+// batchChunk is how many events EmitBatch renders and inserts at a time: a
+// power of two, so the full chunks' insert stays prepared.
+const batchChunk = 256
 
 // record is the row of occ with its payload.
 func (o *Outbox) record(ctx context.Context, occ Occurrence) (*Record, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"maps"
+	"math/bits"
 	"slices"
 	"strings"
 	"sync"
@@ -96,20 +97,23 @@ func coalesce(pending map[string]touch, tc touch) {
 	pending[key] = tc
 }
 
-// touchChunk is how many licenses one UPDATE records.
-const touchChunk = 500
+// touchChunk is the most licenses one UPDATE records.
+const touchChunk = 256
 
-// flush records the pending touches, touchChunk licenses a statement.
+// flush records the pending touches in UPDATEs of a power of two licenses
+// each, so that flushes of any size share a few prepared statements.
 func (t *Toucher) flush(pending map[string]touch) {
 	touches := slices.Collect(maps.Values(pending))
-	for chunk := range slices.Chunk(touches, touchChunk) {
-		statement, args := touchStatement(t.db.Engine, chunk)
+	for len(touches) > 0 {
+		n := 1 << (bits.Len(uint(min(len(touches), touchChunk))) - 1)
+		statement, args := touchStatement(t.db.Engine, touches[:n])
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err := t.db.Conn(ctx).Exec(statement, args...).Error
 		cancel()
 		if err != nil {
-			t.logger.Warn("recording license validations", "licenses", len(chunk), "error", err)
+			t.logger.Warn("recording license validations", "licenses", n, "error", err)
 		}
+		touches = touches[n:]
 	}
 }
 
