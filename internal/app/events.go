@@ -38,65 +38,67 @@ import (
 type eventRenderer struct{ app *App }
 
 func (r eventRenderer) render(ctx context.Context, resource any) (event.Rendered, error) {
-	var (
-		node      *jsonapi.Node
-		productID string
-	)
 	switch v := resource.(type) {
 	case *product.Product:
-		node, productID = serializer.Product(v), v.ID
+		return described("products", v.ID, v.ID, func() *jsonapi.Node { return serializer.Product(v) }), nil
 	case *entitlement.Entitlement:
-		node = serializer.Entitlement(v)
+		return described("entitlements", v.ID, "", func() *jsonapi.Node { return serializer.Entitlement(v) }), nil
 	case *machine.WithPolicy[machine.Machine]:
-		node, productID = serializer.Machine(&v.Item, v.Policy), v.Item.ProductID
+		return described("machines", v.Item.ID, v.Item.ProductID, func() *jsonapi.Node { return serializer.Machine(&v.Item, v.Policy) }), nil
 	case *machine.Component:
-		node, productID = serializer.Component(v), v.ProductID
+		return described("components", v.ID, v.ProductID, func() *jsonapi.Node { return serializer.Component(v) }), nil
 	case *machine.WithPolicy[machine.Process]:
-		node, productID = serializer.Process(&v.Item, v.Policy), v.Item.ProductID
+		return described("processes", v.Item.ID, v.Item.ProductID, func() *jsonapi.Node { return serializer.Process(&v.Item, v.Policy) }), nil
 	case *artifact.Artifact:
-		node, productID = serializer.Artifact(v), v.ProductID
+		return described("artifacts", v.ID, v.ProductID, func() *jsonapi.Node { return serializer.Artifact(v) }), nil
 	case *release.Release:
-		node, productID = serializer.Release(v), v.ProductID
+		return described("releases", v.ID, v.ProductID, func() *jsonapi.Node { return serializer.Release(v) }), nil
 	case *user.User:
-		node = serializer.User(v)
+		return described("users", v.ID, "", func() *jsonapi.Node { return serializer.User(v) }), nil
 	case *account.Account:
-		node = serializer.Account(v)
+		return described("accounts", v.ID, "", func() *jsonapi.Node { return serializer.Account(v) }), nil
 	case *group.Group:
-		node = serializer.Group(v)
+		return described("groups", v.ID, "", func() *jsonapi.Node { return serializer.Group(v) }), nil
 	case *setting.Setting:
-		node = serializer.Setting(v)
+		return described("settings", v.ID, "", func() *jsonapi.Node { return serializer.Setting(v) }), nil
 	case *session.PortalLink:
-		node = serializer.PortalSession(v, "")
+		return described("portal-sessions", v.ID, "", func() *jsonapi.Node { return serializer.PortalSession(v, "") }), nil
 	case *key.Key:
-		node, productID = serializer.Key(v), v.ProductID
+		return described("keys", v.ID, v.ProductID, func() *jsonapi.Node { return serializer.Key(v) }), nil
 	case *secondfactor.SecondFactor:
-		node = serializer.SecondFactor(v.Public())
+		return described("second-factors", v.ID, "", func() *jsonapi.Node { return serializer.SecondFactor(v.Public()) }), nil
 	case *policy.Policy:
-		node, productID = serializer.Policy(v), v.ProductID
+		return described("policies", v.ID, v.ProductID, func() *jsonapi.Node { return serializer.Policy(v) }), nil
 	case *license.Shown:
-		node, productID = serializer.License(v), v.License.ProductID
+		return described("licenses", v.License.ID, v.License.ProductID, func() *jsonapi.Node { return serializer.License(v) }), nil
 	case *license.License:
 		pol, err := r.app.Policies.Get(ctx, v.AccountID, v.PolicyID)
 		if err != nil {
 			return event.Rendered{}, err
 		}
-		node, productID = serializer.License(&license.Shown{License: v, Policy: pol}), v.ProductID
+		shown := &license.Shown{License: v, Policy: pol}
+		return described("licenses", v.ID, v.ProductID, func() *jsonapi.Node { return serializer.License(shown) }), nil
 	case *releasepackage.Package:
-		node, productID = serializer.Package(v), v.ProductID
+		return described("packages", v.ID, v.ProductID, func() *jsonapi.Node { return serializer.Package(v) }), nil
 	case *token.Token:
 		// Never the raw token: events outlive the response that showed it.
-		node = serializer.Token(v, "")
+		return described("tokens", v.ID, "", func() *jsonapi.Node { return serializer.Token(v, "") }), nil
 	case event.Ref:
 		loaded, err := r.load(ctx, v)
 		if err != nil {
 			return event.Rendered{}, err
 		}
 		return r.render(ctx, loaded)
-	default:
-		return event.Rendered{}, fmt.Errorf("no rendering of %T", resource)
 	}
-	document := func() (json.RawMessage, error) { return document.Encode(nil, &jsonapi.OnePayload{Data: node}) }
-	return event.Rendered{Type: node.Type, ID: node.ID, ProductID: productID, Document: document}, nil
+	return event.Rendered{}, fmt.Errorf("no rendering of %T", resource)
+}
+
+// described is a resource as events name it; its node is built, and its
+// document rendered, only for a payload someone receives.
+func described(typ, id, productID string, node func() *jsonapi.Node) event.Rendered {
+	return event.Rendered{Type: typ, ID: id, ProductID: productID, Document: func() (json.RawMessage, error) {
+		return document.Encode(nil, &jsonapi.OnePayload{Data: node()})
+	}}
 }
 
 // load reads the record a Ref names, as the renderer takes it.
