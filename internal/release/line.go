@@ -1,6 +1,7 @@
 package release
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -147,22 +148,26 @@ func compare(o side, column, op string) piece {
 func greater(o side) piece {
 	major, minor, patch := o.number("semver_major"), o.number("semver_minor"), o.number("semver_patch")
 	from := piece{"(releases.semver_major, releases.semver_minor, releases.semver_patch) >= (" + major.sql + ", " + minor.sql + ", " + patch.sql + ")",
-		append(append(append([]any{}, major.args...), minor.args...), patch.args...)}
-	eq := func(column string) piece { return compare(o, column, "=") }
-	samePatch := and(eq("semver_major"), eq("semver_minor"), eq("semver_patch"))
+		slices.Concat(major.args, minor.args, patch.args)}
 	preRelease := piece{"NOT (" + o.null("semver_pre_word") + " AND " + o.null("semver_pre_num") + ")", nil}
-	samePre := and(samePatch, o.is("semver_pre_word"), o.is("semver_pre_num"))
-	return and(from, or(
-		compare(o, "semver_major", ">"),
-		and(eq("semver_major"), compare(o, "semver_minor", ">")),
-		and(eq("semver_major"), eq("semver_minor"), compare(o, "semver_patch", ">")),
-		and(samePatch, preRelease, piece{"releases.semver_pre_word IS NULL AND releases.semver_pre_num IS NULL", nil}),
-		and(samePatch, compare(o, "semver_pre_word", ">")),
-		and(samePatch, preRelease, o.is("semver_pre_word"), o.above("semver_pre_num")),
-		and(samePre, o.above("semver_build_word")),
-		and(samePre, o.is("semver_build_word"), o.above("semver_build_num")),
-	))
+	// Each part decides when greater or less, and leaves ties to the next.
+	build := or(o.above("semver_build_word"), and(o.is("semver_build_word"), o.above("semver_build_num")))
+	pre := or(
+		and(preRelease, piece{"releases.semver_pre_word IS NULL AND releases.semver_pre_num IS NULL", nil}),
+		compare(o, "semver_pre_word", ">"),
+		and(preRelease, o.is("semver_pre_word"), o.above("semver_pre_num")),
+		and(o.is("semver_pre_word"), o.is("semver_pre_num"), build))
+	patchUp := or(compare(o, "semver_patch", ">"), and(compare(o, "semver_patch", "="), pre))
+	minorUp := or(compare(o, "semver_minor", ">"), and(compare(o, "semver_minor", "="), patchUp))
+	return and(from, or(compare(o, "semver_major", ">"), and(compare(o, "semver_major", "="), minorUp)))
 }
+
+// aboveCur and curChannels are greater and includedBy for the row cur, the
+// constants of Upgrade's statement.
+var (
+	aboveCur    = greater(columns("cur"))
+	curChannels = includedBy("cur.channel")
+)
 
 // constrained is the constraint's condition: "1" keeps major 1, "1.2" minor 2
 // and up, "1.2.3" minor 2 and patch 3 and up; pre-release and build parts
@@ -208,12 +213,13 @@ func includedBy(column string) piece {
 
 // onLine is the condition of the published releases of the side's product
 // and package in the channels (a piece from inChannels or includedBy),
-// above the side's version when above is set, within the constraint (nil:
-// any), with a file of the kind when files is set.
-func onLine(o side, channels piece, above bool, c *Constraint, files *Files) piece {
+// above the side's version when above is set (greater; empty: any
+// version), within the constraint (nil: any), with a file of the kind
+// when files is set.
+func onLine(o side, channels, above piece, c *Constraint, files *Files) piece {
 	ps := []piece{compare(o, "product_id", "="), {"releases.status = ?", []any{Published}}, channels, o.is("package_id")}
-	if above {
-		ps = append(ps, greater(o))
+	if above.sql != "" {
+		ps = append(ps, above)
 	}
 	if f := files; f != nil {
 		ps = append(ps, piece{`EXISTS (SELECT 1 FROM artifacts a WHERE a.release_id = releases.id AND a.platform = ? AND a.filetype = ?

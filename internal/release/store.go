@@ -267,11 +267,11 @@ func (s *Store) Upgrade(ctx context.Context, v Sight, ref string, n Narrowing, c
 	if !ok {
 		return nil, nil, notFound
 	}
-	channels := includedBy("cur.channel")
+	channels := curChannels
 	if channel != "" {
 		channels = inChannels(Includes(channel))
 	}
-	newer := and(v.seen(), piece{"releases.id <> cur.id", nil}, onLine(columns("cur"), channels, true, c, nil))
+	newer := and(v.seen(), piece{"releases.id <> cur.id", nil}, onLine(columns("cur"), channels, aboveCur, c, nil))
 	rows := make([]upgradeRow, 0, 2)
 	// The next release is read by its primary key, as a scalar: joined to
 	// cur, the planner without statistics walked the product's releases.
@@ -349,7 +349,8 @@ const LatestFirst = `releases.semver_major DESC, releases.semver_minor DESC, rel
 // read), with a file of the kind when files is set
 // (a 404 when there is none).
 func (s *Store) Next(ctx context.Context, v Sight, current *Release, channels []string, c *Constraint, files *Files) (*Release, error) {
-	conds := []piece{v.seen(), onLine(values{current.ProductID, current.PackageID, current}, inChannels(channels), true, c, files)}
+	line := values{current.ProductID, current.PackageID, current}
+	conds := []piece{v.seen(), onLine(line, inChannels(channels), greater(line), c, files)}
 	if current.ID != "" {
 		conds = append(conds, piece{"releases.id <> ?", []any{current.ID}})
 	}
