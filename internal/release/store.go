@@ -273,6 +273,7 @@ func (s *Store) Upgrade(ctx context.Context, v Sight, ref string, n Narrowing, c
 	}
 	newer := and(v.seen(), piece{"releases.id <> cur.id", nil}, onLine(columns("cur"), channels, aboveCur, c, nil))
 	rows := make([]upgradeRow, 0, 2)
+	// cur is MATERIALIZED, or SQLite computes it for each of its two uses.
 	// The next release is read by its primary key, as a scalar: joined to
 	// cur, the planner without statistics walked the product's releases.
 	err = database.Find(s.db.Conn(ctx).Raw(`WITH cur AS MATERIALIZED (SELECT cur.*, (SELECT releases.id FROM releases WHERE `+newer.sql+` ORDER BY `+LatestFirst+` LIMIT 1) AS next_id
