@@ -3,6 +3,7 @@ package release
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -41,6 +42,8 @@ type fakeLicense struct {
 //   - Next: the newest PUBLISHED release in sight of current's product and
 //     package, in the channels, greater than current, within the
 //     constraint; else ErrNoUpgrade.
+//   - Upgrade: Find, then Next in the channels the channel includes (the
+//     current release's by default); no next release is not an error.
 //   - List: the releases in sight matching the filter, by id.
 //   - Create, Save: VERSION_TAKEN and TAG_TAKEN per product and package,
 //     as the unique indexes do; Create runs then and keeps
@@ -205,6 +208,20 @@ func (f *fakeStore) Next(_ context.Context, v Sight, current *Release, channels 
 	}
 	n := *next
 	return &n, nil
+}
+
+func (f *fakeStore) Upgrade(ctx context.Context, v Sight, ref string, n Narrowing, channel string, c *Constraint) (current, next *Release, err error) {
+	if current, err = f.Find(ctx, v, ref, n); err != nil {
+		return nil, nil, err
+	}
+	if channel == "" {
+		channel = current.Channel
+	}
+	next, err = f.Next(ctx, v, current, Includes(channel), c, nil)
+	if errors.Is(err, ErrNoUpgrade) {
+		return current, nil, nil
+	}
+	return current, next, err
 }
 
 func (f *fakeStore) List(_ context.Context, accountID string, sc access.Scope, flt Filter, now time.Time, _ page.Request) ([]Release, int64, error) {

@@ -36,7 +36,13 @@ type Files struct{ Platform, Filetype string }
 // whose records belong to releases (artifacts) to join: visibility is the
 // upgrade's (Sight), narrowed as Next narrows.
 func (s *Store) OnLine(ctx context.Context, accountID string, who *access.Principal, now time.Time, l Line) *gorm.DB {
-	return onLine(s.Scoped(ctx, accountID, who, now), l)
+	line := values{l.ProductID, l.PackageID, l.Above}
+	var above piece
+	if l.Above != nil {
+		above = greater(line)
+	}
+	p := onLine(line, inChannels(l.Channels), above, l.Constraint, l.Files)
+	return s.Scoped(ctx, accountID, who, now).Where(p.sql, p.args...)
 }
 
 // InPackageOf narrows a walk of releases to those of a package by id or

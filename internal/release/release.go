@@ -93,11 +93,12 @@ type Downloads interface {
 }
 
 // Records is the store the release rules read and write through (*Store).
-// Sight, Find, Next and List decide visibility in SQL; the rules here
-// only pass them the scope and the clock.
+// Sight, Find, Upgrade, Next and List decide visibility in SQL; the rules
+// here only pass them the scope and the clock.
 type Records interface {
 	Sight(ctx context.Context, accountID string, sc access.Scope, now time.Time) (Sight, error)
 	Find(ctx context.Context, v Sight, ref string, n Narrowing) (*Release, error)
+	Upgrade(ctx context.Context, v Sight, ref string, n Narrowing, channel string, c *Constraint) (current, next *Release, err error)
 	Next(ctx context.Context, v Sight, current *Release, channels []string, c *Constraint, files *Files) (*Release, error)
 	List(ctx context.Context, accountID string, sc access.Scope, f Filter, now time.Time, p page.Request) ([]Release, int64, error)
 	Create(ctx context.Context, r *Release, then func(ctx context.Context) error) error
@@ -452,20 +453,21 @@ func (s *Service) Upgrade(ctx context.Context, who *access.Principal, t *account
 	if err != nil {
 		return nil, nil, err
 	}
-	// One sight for both lookups: a license's facts are read once.
 	v, err := s.store.Sight(ctx, t.ID, access.ScopeOf(who), s.now())
 	if err != nil {
 		return nil, nil, err
 	}
-	current, err = s.store.Find(ctx, v, ref, n)
+	// The current release and the next in one statement; who may find one
+	// without being allowed the other, so the answer is checked after.
+	current, next, err = s.store.Upgrade(ctx, v, ref, n, channel, c)
 	if err != nil {
 		return nil, nil, err
 	}
-	if channel == "" {
-		channel = current.Channel
-	}
-	if next, err = s.next(ctx, who, t, v, current, channel, c, nil); err != nil {
+	if err := s.mayUpgrade(ctx, who, t, current); err != nil {
 		return nil, nil, err
+	}
+	if next == nil {
+		return nil, nil, ErrNoUpgrade
 	}
 	if err := s.downloads.Downloaded(ctx, who, t); err != nil {
 		return nil, nil, err
@@ -474,14 +476,20 @@ func (s *Service) Upgrade(ctx context.Context, who *access.Principal, t *account
 	return current, next, nil
 }
 
+// mayUpgrade refuses who an upgrade from current without release.upgrade,
+// or when its licenses are suspended or banned.
+func (s *Service) mayUpgrade(ctx context.Context, who *access.Principal, t *account.Tenant, current *Release) error {
+	if err := access.MayReadPublic(who, "release.upgrade"); err != nil {
+		return err
+	}
+	return s.Refuse(ctx, who, t, current.ProductID)
+}
+
 // next is the newest release in sight above current in the channel (and
 // the channels it includes), within the constraint, with a file of the
 // kind when files is set.
 func (s *Service) next(ctx context.Context, who *access.Principal, t *account.Tenant, v Sight, current *Release, channel string, c *Constraint, files *Files) (*Release, error) {
-	if err := access.MayReadPublic(who, "release.upgrade"); err != nil {
-		return nil, err
-	}
-	if err := s.Refuse(ctx, who, t, current.ProductID); err != nil {
+	if err := s.mayUpgrade(ctx, who, t, current); err != nil {
 		return nil, err
 	}
 	included := Includes(channel)

@@ -665,9 +665,11 @@ func TestUpgrade(t *testing.T) {
 		channel    string
 		constraint string
 		sightErr   error
-		current    string   // on success
-		want       want     // the next release or the error
-		nexts      []string // the store's lookups: "current|channels|constrained"
+		current    string // on success
+		want       want   // the next release or the error
+		// The store's lookups of a next release, "current|channels|constrained":
+		// made with the current release's, also for whom it is then refused.
+		nexts []string
 	}{
 		{name: "a license to its newest", who: lic, ref: "1.0.0", n: prod1, current: "r1", want: want{id: "r2"}, nexts: []string{"r1|stable|false"}},
 		{name: "staff see past constraints", who: admin, ref: "1.0.0", n: prod1, current: "r1", want: want{id: "r5"}, nexts: []string{"r1|stable|false"}},
@@ -682,7 +684,7 @@ func TestUpgrade(t *testing.T) {
 			nexts: []string{"r3|stable,rc,beta|false"}},
 		{name: "dev only from dev", who: lic, ref: "r1", channel: "dev", current: "r1", want: want{id: "r8"}, nexts: []string{"r1|dev|false"}},
 		{name: "nothing newer in dev", who: lic, ref: "r8", want: noUpgrade, nexts: []string{"r8|dev|false"}},
-		{name: "an unknown channel has no upgrade", who: lic, ref: "r1", channel: "nightly", want: noUpgrade},
+		{name: "an unknown channel has no upgrade", who: lic, ref: "r1", channel: "nightly", want: noUpgrade, nexts: []string{"r1||false"}},
 		{name: "a patch constraint", who: admin, ref: "r1", constraint: "1.1.0", current: "r1", want: want{id: "r2"}, nexts: []string{"r1|stable|true"}},
 		{name: "a minor constraint", who: admin, ref: "r1", constraint: "1.1", current: "r1", want: want{id: "r5"}, nexts: []string{"r1|stable|true"}},
 		{name: "an operator is ignored", who: lic, ref: "r1", constraint: "~> 1", current: "r1", want: want{id: "r2"}, nexts: []string{"r1|stable|true"}},
@@ -698,12 +700,12 @@ func TestUpgrade(t *testing.T) {
 		{name: "nothing newer in sight", who: lic, ref: "latest", want: noUpgrade, nexts: []string{"r2|stable|false"}},
 		{name: "anonymous from an OPEN product's release", ref: "o1", want: noUpgrade, nexts: []string{"o1|stable|false"}},
 		{name: "anonymous from a licensed product's", ref: "r1", want: notFound},
-		{name: "a suspended license", who: licSusp, ref: "r1", want: suspended},
-		{name: "a banned license", who: licBanned, ref: "r1", want: banned},
+		{name: "a suspended license", who: licSusp, ref: "r1", want: suspended, nexts: []string{"r1|stable|false"}},
+		{name: "a banned license", who: licBanned, ref: "r1", want: banned, nexts: []string{"r1|stable|false"}},
 		{name: "the sight fails", who: lic, ref: "r1", sightErr: errDown, want: down},
-		{name: "a user whose licenses are all suspended", who: lonely, ref: "r1", want: suspended},
+		{name: "a user whose licenses are all suspended", who: lonely, ref: "r1", want: suspended, nexts: []string{"r1|stable|false"}},
 		{name: "out of sight", who: lic, ref: "r4", want: notFound},
-		{name: "without release.upgrade", who: noRead, ref: "r1", want: denied},
+		{name: "without release.upgrade", who: noRead, ref: "r1", want: denied, nexts: []string{"r1|stable|false"}},
 		{name: "a principal of another account", who: stranger, ref: "r1", want: tokenInvalid},
 	}
 	for _, tt := range tests {

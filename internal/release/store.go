@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,11 +73,8 @@ func (s *Store) Sight(ctx context.Context, accountID string, sc access.Scope, no
 
 // in is the query of the releases in sight.
 func (s *Store) in(ctx context.Context, v Sight) *gorm.DB {
-	q := s.db.Conn(ctx).Model(&Release{}).Where("releases.account_id = ?", v.accountID)
-	if v.where != "" {
-		q = q.Where(v.where, v.args...)
-	}
-	return q
+	p := v.seen()
+	return s.db.Conn(ctx).Model(&Release{}).Where(p.sql, p.args...)
 }
 
 // scoped is the query of the releases the scope sees.
@@ -173,51 +171,132 @@ func (s *Store) Delete(ctx context.Context, r *Release) error {
 // inPackage narrows q to the releases of a package by id or key, or to
 // those without a package when ref is "".
 func inPackage(q *gorm.DB, accountID, ref string) *gorm.DB {
-	switch {
-	case ref == "":
-		return q.Where("releases.package_id IS NULL")
-	case len(ref) == 36 && uuid.Validate(ref) == nil:
-		return q.Where("releases.package_id = ?", ref)
-	}
-	return q.Where("releases.package_id IN (SELECT id FROM packages WHERE account_id = ? AND key = ?)", accountID, ref)
+	p := packaged(accountID, ref)
+	return q.Where(p.sql, p.args...)
 }
 
-// Find returns a release in sight by id, else the oldest with the version
-// or tag, within the narrowing.
-func (s *Store) Find(ctx context.Context, v Sight, ref string, n Narrowing) (*Release, error) {
-	q := s.in(ctx, v)
+// packaged is the condition of inPackage.
+func packaged(accountID, ref string) piece {
+	switch {
+	case ref == "":
+		return piece{"releases.package_id IS NULL", nil}
+	case len(ref) == 36 && uuid.Validate(ref) == nil:
+		return piece{"releases.package_id = ?", []any{ref}}
+	}
+	return piece{"releases.package_id IN (SELECT id FROM packages WHERE account_id = ? AND key = ?)", []any{accountID, ref}}
+}
+
+// seen is the condition of the releases in sight.
+func (v Sight) seen() piece {
+	p := piece{"releases.account_id = ?", []any{v.accountID}}
+	if v.where == "" {
+		return p
+	}
+	return and(p, piece{v.where, v.args})
+}
+
+// found is the statement of the release Find returns, or false when the
+// narrowing rules every release out.
+func (s *Store) found(v Sight, ref string, n Narrowing) (piece, bool) {
+	var from piece
+	conds := []piece{v.seen()}
 	if n.Product != "" {
 		if uuid.Validate(n.Product) != nil {
-			return nil, apperr.NotFoundResource("release", ref)
+			return piece{}, false
 		}
-		q = q.Where("releases.product_id = ?", n.Product)
+		conds = append(conds, piece{"releases.product_id = ?", []any{n.Product}})
 	}
 	if n.Package != nil {
-		q = inPackage(q, v.accountID, *n.Package)
+		conds = append(conds, packaged(v.accountID, *n.Package))
 	}
-	notFound := apperr.NotFoundResource("release", ref)
+	order := ""
+	candidates := []any{v.accountID, ref, v.accountID, ref}
 	switch {
 	case len(ref) == 36 && uuid.Validate(ref) == nil:
-		q = q.Where("releases.id = ?", ref)
+		from = piece{"releases", nil}
+		conds = append(conds, piece{"releases.id = ?", []any{ref}})
 	case s.db.Engine == database.Postgres:
 		// The candidates by the version and tag indexes, behind a fence
 		// (OFFSET 0) that keeps the sight's conditions out of their scan:
 		// without statistics (a bulk load, a new account) the planner took
 		// releases_latest_idx, or the creation order, and walked the
 		// product's releases instead.
-		q = q.Table(`(SELECT candidates.* FROM releases candidates WHERE candidates.id IN (`+versionOrTag+`) OFFSET 0) AS releases`,
-			v.accountID, ref, v.accountID, ref).Order("releases.created_at, releases.id")
+		from = piece{"(SELECT candidates.* FROM releases candidates WHERE candidates.id IN (" + versionOrTag + ") OFFSET 0) AS releases", candidates}
+		order = " ORDER BY releases.created_at, releases.id"
 	default:
 		// SQLite keeps a CROSS JOIN's order: the candidates lead.
-		q = q.Table("(?) AS candidates CROSS JOIN releases", q.Session(&gorm.Session{NewDB: true}).Raw(versionOrTag, v.accountID, ref, v.accountID, ref)).
-			Select("releases.*").Where("releases.id = candidates.id").Order("releases.created_at, releases.id")
+		from = piece{"(" + versionOrTag + ") AS candidates CROSS JOIN releases", candidates}
+		conds = append(conds, piece{"releases.id = candidates.id", nil})
+		order = " ORDER BY releases.created_at, releases.id"
 	}
-	return database.Take[Release](q, notFound)
+	where := and(conds...)
+	return piece{"SELECT releases.* FROM " + from.sql + " WHERE " + where.sql + order + " LIMIT 1", append(from.args, where.args...)}, true
+}
+
+// Find returns a release in sight by id, else the oldest with the version
+// or tag, within the narrowing.
+func (s *Store) Find(ctx context.Context, v Sight, ref string, n Narrowing) (*Release, error) {
+	notFound := apperr.NotFoundResource("release", ref)
+	q, ok := s.found(v, ref, n)
+	if !ok {
+		return nil, notFound
+	}
+	return database.Take[Release](s.db.Conn(ctx).Raw(q.sql, q.args...), notFound)
 }
 
 // versionOrTag lists the releases of an account with a version or a tag.
 const versionOrTag = `SELECT id FROM releases WHERE account_id = ? AND version = ?
 	UNION ALL SELECT id FROM releases WHERE account_id = ? AND tag = ?`
+
+// upgradeRow is a row of Upgrade's statement: the current release (place
+// 0), then the next one (place 1).
+type upgradeRow struct {
+	Place int
+	Release
+}
+
+// Upgrade returns the release Find returns and, in the same statement, the
+// newest release in sight greater than it on its line: its product and
+// package, in the channels the channel includes (its own channel's when
+// channel is ""), within the constraint; next is nil when there is none.
+// The next release is an index walk of releases_latest_idx from the
+// newest down to the current version, run once for the current row.
+func (s *Store) Upgrade(ctx context.Context, v Sight, ref string, n Narrowing, channel string, c *Constraint) (current, next *Release, err error) {
+	notFound := apperr.NotFoundResource("release", ref)
+	cur, ok := s.found(v, ref, n)
+	if !ok {
+		return nil, nil, notFound
+	}
+	channels := curChannels
+	if channel != "" {
+		channels = inChannels(Includes(channel))
+	}
+	newer := and(v.seen(), piece{"releases.id <> cur.id", nil}, onLine(columns("cur"), channels, aboveCur, c, nil))
+	rows := make([]upgradeRow, 0, 2)
+	// cur is MATERIALIZED, or SQLite computes it for each of its two uses.
+	// The next release is read by its primary key, as a scalar: joined to
+	// cur, the planner without statistics walked the product's releases.
+	err = database.Find(s.db.Conn(ctx).Raw(`WITH cur AS MATERIALIZED (SELECT cur.*, (SELECT releases.id FROM releases WHERE `+newer.sql+` ORDER BY `+LatestFirst+` LIMIT 1) AS next_id
+			FROM (`+cur.sql+`) AS cur)
+		SELECT 0 AS place, cur.* FROM cur
+		UNION ALL SELECT 1, releases.*, NULL FROM releases WHERE releases.id = (SELECT next_id FROM cur) AND releases.account_id = ?`,
+		slices.Concat(newer.args, cur.args, []any{v.accountID})...), &rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range rows {
+		switch rows[i].Place {
+		case 0:
+			current = &rows[i].Release
+		case 1:
+			next = &rows[i].Release
+		}
+	}
+	if current == nil {
+		return nil, nil, notFound
+	}
+	return current, next, nil
+}
 
 // List returns a page of releases within the scope and filter.
 func (s *Store) List(ctx context.Context, accountID string, sc access.Scope, f Filter, now time.Time, p page.Request) ([]Release, int64, error) {
@@ -271,115 +350,13 @@ const LatestFirst = `releases.semver_major DESC, releases.semver_minor DESC, rel
 // read), with a file of the kind when files is set
 // (a 404 when there is none).
 func (s *Store) Next(ctx context.Context, v Sight, current *Release, channels []string, c *Constraint, files *Files) (*Release, error) {
-	q := s.in(ctx, v)
+	line := values{current.ProductID, current.PackageID, current}
+	conds := []piece{v.seen(), onLine(line, inChannels(channels), greater(line), c, files)}
 	if current.ID != "" {
-		q = q.Where("releases.id <> ?", current.ID)
+		conds = append(conds, piece{"releases.id <> ?", []any{current.ID}})
 	}
-	q = onLine(q,
-		Line{ProductID: current.ProductID, PackageID: current.PackageID, Channels: channels, Above: current, Constraint: c, Files: files})
-	return database.Take[Release](q.Order(LatestFirst), ErrNoUpgrade)
-}
-
-// onLine narrows q to the published releases of a line.
-func onLine(q *gorm.DB, l Line) *gorm.DB {
-	q = q.Where("releases.product_id = ? AND releases.status = ? AND releases.channel IN ?", l.ProductID, Published, l.Channels)
-	if l.PackageID == nil {
-		q = q.Where("releases.package_id IS NULL")
-	} else {
-		q = q.Where("releases.package_id = ?", *l.PackageID)
-	}
-	if l.Above != nil {
-		greater, args := greaterThan(l.Above)
-		q = q.Where(greater, args...)
-	}
-	if f := l.Files; f != nil {
-		q = q.Where(`EXISTS (SELECT 1 FROM artifacts a WHERE a.release_id = releases.id AND a.platform = ? AND a.filetype = ?
-			AND a.status IN ('WAITING', 'UPLOADED'))`, strings.ToLower(f.Platform), strings.ToLower(strings.TrimPrefix(f.Filetype, ".")))
-	}
-	if c := l.Constraint; c != nil {
-		q = q.Where("semver_major = ?", c.Major)
-		switch {
-		case c.Patch != nil:
-			q = q.Where("semver_minor = ? AND semver_patch >= ?", *c.Minor, *c.Patch)
-		case c.Minor != nil:
-			q = q.Where("semver_minor >= ?", *c.Minor)
-		}
-		for column, v := range map[string]*string{"semver_pre_word": c.PreWord, "semver_build_word": c.BuildWord} {
-			if v != nil {
-				q = q.Where(column+" = ?", *v)
-			}
-		}
-		for column, v := range map[string]*int64{"semver_pre_num": c.PreNum, "semver_build_num": c.BuildNum} {
-			if v != nil {
-				q = q.Where(column+" = ?", *v)
-			}
-		}
-	}
-	return q
-}
-
-// equal matches a nullable column to a value in SQL.
-func equal(column string, v any, isNil bool) (string, []any) {
-	if isNil {
-		return column + " IS NULL", nil
-	}
-	return column + " = ?", []any{v}
-}
-
-// greaterThan is the SQL of "a greater version than r" in the stored order:
-// a greater major, minor or patch; the release of a pre-release; a greater
-// or added pre-release identifier; a greater or added build (build metadata
-// counts, as in Keygen).
-func greaterThan(r *Release) (string, []any) {
-	var conds []string
-	var args []any
-	add := func(cond string, a ...any) { conds = append(conds, "("+cond+")"); args = append(args, a...) }
-	samePatch := "semver_major = ? AND semver_minor = ? AND semver_patch = ?"
-	mmp := []any{r.SemverMajor, r.SemverMinor, r.SemverPatch}
-	add("semver_major > ?", r.SemverMajor)
-	add("semver_major = ? AND semver_minor > ?", r.SemverMajor, r.SemverMinor)
-	add(samePatch[:len(samePatch)-len(" AND semver_patch = ?")]+" AND semver_patch > ?", mmp...)
-	preWord, preWordArgs := equal("semver_pre_word", deref(r.SemverPreWord), r.SemverPreWord == nil)
-	preNum, preNumArgs := equal("semver_pre_num", derefInt(r.SemverPreNum), r.SemverPreNum == nil)
-	if r.SemverPreWord != nil || r.SemverPreNum != nil {
-		add(samePatch+" AND semver_pre_word IS NULL AND semver_pre_num IS NULL", mmp...)
-		if r.SemverPreWord != nil {
-			add(samePatch+" AND semver_pre_word > ?", append(mmp, *r.SemverPreWord)...)
-		}
-		if r.SemverPreNum != nil {
-			add(samePatch+" AND "+preWord+" AND semver_pre_num > ?", append(append(mmp, preWordArgs...), *r.SemverPreNum)...)
-		} else {
-			add(samePatch+" AND "+preWord+" AND semver_pre_num IS NOT NULL", append(mmp, preWordArgs...)...)
-		}
-	}
-	samePre := samePatch + " AND " + preWord + " AND " + preNum
-	samePreArgs := append(append(append([]any{}, mmp...), preWordArgs...), preNumArgs...)
-	if r.SemverBuildWord != nil {
-		add(samePre+" AND semver_build_word > ?", append(samePreArgs, *r.SemverBuildWord)...)
-	} else {
-		add(samePre+" AND semver_build_word IS NOT NULL", samePreArgs...)
-	}
-	buildWord, buildWordArgs := equal("semver_build_word", deref(r.SemverBuildWord), r.SemverBuildWord == nil)
-	if r.SemverBuildNum != nil {
-		add(samePre+" AND "+buildWord+" AND semver_build_num > ?", append(append(samePreArgs, buildWordArgs...), *r.SemverBuildNum)...)
-	} else {
-		add(samePre+" AND "+buildWord+" AND semver_build_num IS NOT NULL", append(samePreArgs, buildWordArgs...)...)
-	}
-	return "(" + strings.Join(conds, " OR ") + ")", args
-}
-
-func deref(s *string) any {
-	if s == nil {
-		return nil
-	}
-	return *s
-}
-
-func derefInt(n *int64) any {
-	if n == nil {
-		return nil
-	}
-	return *n
+	q := and(conds...)
+	return database.Take[Release](s.db.Conn(ctx).Raw("SELECT * FROM releases WHERE "+q.sql+" ORDER BY "+LatestFirst+" LIMIT 1", q.args...), ErrNoUpgrade)
 }
 
 // OnlySuspended reports whether the user holds licenses for a product that
