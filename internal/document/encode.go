@@ -87,32 +87,9 @@ func Encode(dst []byte, v any) ([]byte, error) {
 		}
 		return appendObject(dst, *v)
 	case []any:
-		if v == nil {
-			return append(dst, "null"...), nil
-		}
-		dst = append(dst, '[')
-		for i, e := range v {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var err error
-			if dst, err = Encode(dst, e); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, ']'), nil
+		return appendArray(dst, v, Encode)
 	case []string:
-		if v == nil {
-			return append(dst, "null"...), nil
-		}
-		dst = append(dst, '[')
-		for i, e := range v {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendPlainString(dst, e)
-		}
-		return append(dst, ']'), nil
+		return appendArray(dst, v, func(dst []byte, s string) ([]byte, error) { return appendPlainString(dst, s), nil })
 	case *string:
 		if v == nil {
 			return append(dst, "null"...), nil
@@ -199,16 +176,21 @@ func appendLinksMeta(dst []byte, links *jsonapi.Links, meta *jsonapi.Meta) ([]by
 }
 
 func appendNodes(dst []byte, nodes []*jsonapi.Node) ([]byte, error) {
-	if nodes == nil {
+	return appendArray(dst, nodes, appendNode)
+}
+
+// appendArray writes items with each, a nil slice as null.
+func appendArray[T any](dst []byte, items []T, each func([]byte, T) ([]byte, error)) ([]byte, error) {
+	if items == nil {
 		return append(dst, "null"...), nil
 	}
 	dst = append(dst, '[')
-	for i, n := range nodes {
+	for i, item := range items {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
 		var err error
-		if dst, err = appendNode(dst, n); err != nil {
+		if dst, err = each(dst, item); err != nil {
 			return dst, err
 		}
 	}
