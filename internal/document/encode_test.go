@@ -41,7 +41,7 @@ func TestEncodeWritesWhatEncodingJSONWrites(t *testing.T) {
 		{"plain string", "abc"},
 		{"escapes", "quote \" backslash \\ newline \n tab \t bell \a del \x7f <&> é \u2028 \xff"},
 		{"integers", []any{0, -1, int64(math.MaxInt64), int32(-5), uint32(7), uint64(math.MaxUint64)}},
-		{"floats", []any{0.0, -0.0, 1.5, 1e20, 1e21, 1e-6, 1e-7, 123456789.125, -2.5e-9, 3.0}},
+		{"floats", []any{0.0, math.Copysign(0, -1), 1.5, 1e20, 1e21, 1e-6, 1e-7, 123456789.125, -2.5e-9, 3.0}},
 		{"bools", []any{true, false}},
 		{"time", when},
 		{"time with zone", time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("x", 3600))},
