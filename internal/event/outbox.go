@@ -149,7 +149,7 @@ func (o *Outbox) EmitOnce(ctx context.Context, occ Occurrence, occurrence string
 
 // EmitBatch writes occurrences gathered off a hot path, batchChunk rows a
 // transaction, with what their fan-out writes. A payload is rendered only
-// for an event someone receives.
+// for an event someone receives, and kept by its deliveries alone.
 func (o *Outbox) EmitBatch(ctx context.Context, occs []Occurrence) error {
 	// Rendered a chunk at a time, so a large batch never holds all its
 	// payloads at once.
@@ -175,6 +175,10 @@ func (o *Outbox) EmitBatch(ctx context.Context, occs []Occurrence) error {
 				var err error
 				if committed, err = o.fanOut(ctx, recs); err != nil {
 					return err
+				}
+				// Fanned out: the deliveries keep the payloads they need.
+				for _, r := range recs {
+					r.Payload = ""
 				}
 			}
 			return database.Error(o.db.Conn(ctx).Create(recs).Error)
