@@ -357,3 +357,64 @@ func TestPrune(t *testing.T) {
 		})
 	}
 }
+
+// TestLicenseCountsFoldTheirResults: a license's validations are stored once,
+// by result, and read back as its total beside its other signals, per day
+// and product, in the ranking by validations and in the store's per-license
+// counts.
+func TestLicenseCountsFoldTheirResults(t *testing.T) {
+	for _, be := range testenv.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			f := newFixture(t, be)
+			buf := f.buffer(t, f.store)
+			product, other := id.New(), id.New()
+			record := func(day int, kind analytics.Kind, productID, license, result string, n int) {
+				f.clock.Set(start.AddDate(0, 0, day).Add(9 * time.Hour))
+				for range n {
+					buf.Record(analytics.Signal{Kind: kind, AccountID: f.tenant.ID, ProductID: productID, LicenseID: license, Result: result})
+				}
+			}
+			record(0, analytics.Validation, product, "lic-a", "VALID", 3)
+			record(0, analytics.Validation, product, "lic-a", "EXPIRED", 2)
+			record(0, analytics.Download, product, "lic-a", "", 4)
+			record(1, analytics.Validation, product, "lic-a", "VALID", 1)
+			record(1, analytics.Validation, product, "lic-b", "SUSPENDED", 6)
+			record(1, analytics.Validation, other, "lic-b", "VALID", 9)
+			flush(t, buf)
+
+			var stored int64
+			if err := f.db.Gorm.Raw("SELECT COUNT(*) FROM analytics_days WHERE dim = ? AND kind = ?", analytics.DimLicense, analytics.Validation).Scan(&stored).Error; err != nil {
+				t.Fatal(err)
+			}
+			if stored != 0 {
+				t.Fatalf("%d per-license validation rows stored beside the per-result ones, want 0", stored)
+			}
+			window := analytics.Filter{AccountID: f.tenant.ID, ProductID: product, From: analytics.Day(start), To: analytics.Day(start) + 6}
+			counts, err := f.store.DayCounts(context.Background(), window, analytics.DimLicense)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprint([]analytics.Counts{
+				{Unit: analytics.Day(start), Kind: analytics.Download, Value: "lic-a", Count: 4},
+				{Unit: analytics.Day(start), Kind: analytics.Validation, Value: "lic-a", Count: 5},
+				{Unit: analytics.Day(start) + 1, Kind: analytics.Validation, Value: "lic-a", Count: 1},
+				{Unit: analytics.Day(start) + 1, Kind: analytics.Validation, Value: "lic-b", Count: 6},
+			})
+			if got := fmt.Sprint(counts); got != want {
+				t.Fatalf("per-license counts\n got %s\nwant %s", got, want)
+			}
+			downloads, err := f.store.DayCounts(context.Background(), window, analytics.DimLicense, analytics.Download)
+			if err != nil || len(downloads) != 1 || downloads[0].Count != 4 {
+				t.Fatalf("downloads only: %v, %v", downloads, err)
+			}
+
+			f.clock.Set(start.AddDate(0, 0, 2))
+			q := analytics.Query{Product: product, From: start, To: start.AddDate(0, 0, 6)}
+			top, err := f.svc.TopLicenses(context.Background(), f.admin, f.tenant, q, "validations", 2)
+			if err != nil || len(top) != 2 || top[0].ID != "lic-a" || top[0].Validations != 6 || top[0].Downloads != 4 ||
+				top[1].ID != "lic-b" || top[1].Validations != 6 {
+				t.Fatalf("top licenses by validations = %+v, %v", top, err)
+			}
+		})
+	}
+}

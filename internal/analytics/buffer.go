@@ -275,7 +275,7 @@ const (
 	DimPlatform = "platform"
 	DimArch     = "arch"
 	// DimLicenseResult counts validations by license and code
-	// ("<license>/<code>").
+	// ("<license>/<code>"); DimLicense counts a license's other signals.
 	DimLicenseResult = "license-result"
 )
 
@@ -287,11 +287,14 @@ func (a *aggregate) add(s Signal) {
 		a.days[dayKey{s.AccountID, s.ProductID, day, s.Kind, dim, value}]++
 	}
 	count(DimResult, s.Result)
-	if s.LicenseID != "" {
+	switch {
+	case s.LicenseID == "":
+	case s.Kind == Validation:
+		// A license's validations are the sum of its results' (DayCounts
+		// folds them): one row per validated license, not two.
+		count(DimLicenseResult, s.LicenseID+"/"+s.Result)
+	default:
 		count(DimLicense, s.LicenseID)
-		if s.Kind == Validation {
-			count(DimLicenseResult, s.LicenseID+"/"+s.Result)
-		}
 	}
 	if s.ReleaseID != "" {
 		count(DimRelease, s.ReleaseID)

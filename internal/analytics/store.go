@@ -379,16 +379,52 @@ func (s *Store) unitCounts(ctx context.Context, model any, unit string, f Filter
 // and value; kinds narrows them (none = every kind).
 func (s *Store) DayCounts(ctx context.Context, f Filter, dim string, kinds ...Kind) ([]Counts, error) {
 	var out []Counts
-	q := s.db.Conn(ctx).Model(&DayCount{}).Select("day AS unit, kind, value, SUM(count) AS count").
-		Where("account_id = ? AND dim = ? AND day BETWEEN ? AND ?", f.AccountID, dim, f.From, f.To)
+	q := s.db.Conn(ctx).Model(&DayCount{}).Select("day AS unit, kind, dim, value, SUM(count) AS count").
+		Where("account_id = ? AND day BETWEEN ? AND ?", f.AccountID, f.From, f.To)
+	folded := dim == DimLicense && (len(kinds) == 0 || slices.Contains(kinds, Validation))
+	if folded {
+		q = q.Where("(dim = ? OR (dim = ? AND kind = ?))", dim, DimLicenseResult, Validation)
+	} else {
+		q = q.Where("dim = ?", dim)
+	}
 	if f.ProductID != "" {
 		q = q.Where("product_id = ?", f.ProductID)
 	}
 	if len(kinds) > 0 {
 		q = q.Where("kind IN ?", kinds)
 	}
-	err := q.Group("day, kind, value").Order("day, kind, value").Scan(&out).Error
-	return out, database.Error(err)
+	var rows []struct {
+		Counts
+		Dim string
+	}
+	if err := q.Group("day, kind, dim, value").Order("day, kind, value").Scan(&rows).Error; err != nil {
+		return nil, database.Error(err)
+	}
+	if !folded {
+		for _, r := range rows {
+			out = append(out, r.Counts)
+		}
+		return out, nil
+	}
+	// A license's validations: the sum of its results' counts.
+	sums := map[Counts]int64{}
+	for _, r := range rows {
+		c := r.Counts
+		if r.Dim == DimLicenseResult {
+			c.Value, _, _ = strings.Cut(c.Value, "/")
+		}
+		n := c.Count
+		c.Count = 0
+		sums[c] += n
+	}
+	for c, n := range sums {
+		c.Count = n
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b Counts) int {
+		return cmp.Or(cmp.Compare(a.Unit, b.Unit), strings.Compare(string(a.Kind), string(b.Kind)), strings.Compare(a.Value, b.Value))
+	})
+	return out, nil
 }
 
 // Sets are merged device sets keyed by their unit and value.
