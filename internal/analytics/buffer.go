@@ -215,6 +215,22 @@ type aggregate struct {
 	// pending are the sets of the batch being written, and where the
 	// batch holds their bytes.
 	pending []pendingSet
+	// evicted are the sets dropped from memory.
+	evicted evictedSets
+}
+
+// setGrain tells minute, hour and day sets apart (their keys alike).
+type setGrain byte
+
+const (
+	minuteGrain setGrain = iota
+	hourGrain
+	dayGrain
+)
+
+// sets are the aggregate's set maps by grain.
+func (a *aggregate) sets() [3]map[setKey]*openSet {
+	return [3]map[setKey]*openSet{minuteGrain: a.minuteSets, hourGrain: a.hourSets, dayGrain: a.daySets}
 }
 
 // counterKey is a per-minute or per-hour counter's.
@@ -239,10 +255,10 @@ type setKey struct {
 	dim, value       string
 }
 
-// openSet is a set in memory. A set opened anew may lack devices its
-// stored row holds (it was dropped from memory, or another process of the
-// same writer id never existed: then there is no row): partial until its
-// first write merges the row in.
+// openSet is a set in memory. A set opened anew after it was dropped from
+// memory lacks devices its stored row holds: partial until its first write
+// merges the row in. A set this writer never wrote has no row (writer ids
+// are new with each process).
 type openSet struct {
 	set     Set
 	dirty   bool
@@ -306,10 +322,12 @@ func (a *aggregate) add(s Signal) {
 		return
 	}
 	h := HashDevice(s.Device)
-	insert := func(m map[setKey]*openSet, k setKey) {
+	insert := func(g setGrain, k setKey) {
+		m := a.sets()[g]
 		o := m[k]
 		if o == nil {
-			o = &openSet{partial: true}
+			// Only a set dropped from memory has a row of this writer.
+			o = &openSet{partial: a.evicted.mayHold(g, k)}
 			m[k] = o
 		}
 		o.set.Add(h)
@@ -321,9 +339,9 @@ func (a *aggregate) add(s Signal) {
 	// The sets of all devices are kept per product and for the account
 	// (product ""); the others per product.
 	for _, product := range []string{s.ProductID, ""} {
-		insert(a.minuteSets, setKey{s.AccountID, product, minute, DimAll, ""})
-		insert(a.hourSets, setKey{s.AccountID, product, hour, DimAll, ""})
-		insert(a.daySets, setKey{s.AccountID, product, day, DimAll, ""})
+		insert(minuteGrain, setKey{s.AccountID, product, minute, DimAll, ""})
+		insert(hourGrain, setKey{s.AccountID, product, hour, DimAll, ""})
+		insert(dayGrain, setKey{s.AccountID, product, day, DimAll, ""})
 		if s.ProductID == "" {
 			break
 		}
@@ -332,9 +350,9 @@ func (a *aggregate) add(s Signal) {
 		if d.value == "" {
 			continue
 		}
-		insert(a.daySets, setKey{s.AccountID, s.ProductID, day, d.dim, d.value})
+		insert(dayGrain, setKey{s.AccountID, s.ProductID, day, d.dim, d.value})
 		if d.dim == DimVersion || d.dim == DimPlatform {
-			insert(a.hourSets, setKey{s.AccountID, s.ProductID, hour, d.dim, d.value})
+			insert(hourGrain, setKey{s.AccountID, s.ProductID, hour, d.dim, d.value})
 		}
 	}
 }
@@ -401,9 +419,10 @@ func (a *aggregate) written() {
 		}
 	}
 	a.pending = a.pending[:0]
-	for _, sets := range []map[setKey]*openSet{a.minuteSets, a.hourSets, a.daySets} {
+	for g, sets := range a.sets() {
 		for k, o := range sets {
 			if !o.dirty {
+				a.evicted.add(setGrain(g), k)
 				delete(sets, k)
 			}
 			o.dirty = false

@@ -3,6 +3,7 @@ package analytics
 import (
 	"encoding/binary"
 	"errors"
+	"hash/maphash"
 	"slices"
 
 	"github.com/axiomhq/hyperloglog"
@@ -121,4 +122,64 @@ func (s *Set) UnmarshalBinary(b []byte) error {
 		return nil
 	}
 	return errSet
+}
+
+// evictedSets remembers, approximately, which device sets an aggregate
+// dropped from memory: a Bloom filter of their keys, allocated at the
+// first drop. A set that may have been dropped is opened partial (its next
+// write reads the stored row back to merge); a false positive costs one
+// needless read, and the filter's fixed size bounds its memory however
+// many sets are dropped.
+type evictedSets struct {
+	bits []uint64
+	seed maphash.Seed
+}
+
+const (
+	evictedBits   = 1 << 23 // 1 MiB
+	evictedProbes = 4
+)
+
+func (e *evictedSets) add(g setGrain, k setKey) {
+	if e.bits == nil {
+		e.bits, e.seed = make([]uint64, evictedBits/64), maphash.MakeSeed()
+	}
+	for i := range e.probes(g, k) {
+		e.bits[i/64] |= 1 << (i % 64)
+	}
+}
+
+func (e *evictedSets) mayHold(g setGrain, k setKey) bool {
+	if e.bits == nil {
+		return false
+	}
+	for i := range e.probes(g, k) {
+		if e.bits[i/64]&(1<<(i%64)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// probes are the key's bit positions (double hashing of one 64-bit hash).
+func (e *evictedSets) probes(g setGrain, k setKey) func(yield func(uint64) bool) {
+	var h maphash.Hash
+	h.SetSeed(e.seed)
+	h.WriteByte(byte(g))
+	for _, s := range [...]string{k.account, k.product, k.dim, k.value} {
+		h.WriteString(s)
+		h.WriteByte(0)
+	}
+	var unit [8]byte
+	binary.LittleEndian.PutUint64(unit[:], uint64(k.unit))
+	h.Write(unit[:])
+	sum := h.Sum64()
+	h1, h2 := sum, sum>>32|1
+	return func(yield func(uint64) bool) {
+		for i := range uint64(evictedProbes) {
+			if !yield((h1 + i*h2) % evictedBits) {
+				return
+			}
+		}
+	}
 }

@@ -1,4 +1,5 @@
 ALTER TABLE licenses RESET (fillfactor);
+ALTER TABLE license_machine_totals RESET (fillfactor);
 ALTER TABLE events ADD CONSTRAINT events_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE CASCADE;
 ALTER TABLE request_logs ADD CONSTRAINT request_logs_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE CASCADE;
 ALTER TABLE analytics_minutes ADD CONSTRAINT analytics_minutes_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE CASCADE;

@@ -13,3 +13,5 @@ ALTER TABLE analytics_day_devices DROP CONSTRAINT IF EXISTS analytics_day_device
 -- Validations rewrite licenses.last_validated_at all day: room on each page
 -- lets PostgreSQL update in place (HOT) instead of touching every index.
 ALTER TABLE licenses SET (fillfactor = 80);
+-- Each activation and deactivation rewrites its license's totals row.
+ALTER TABLE license_machine_totals SET (fillfactor = 50);
