@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"maps"
-	"math/bits"
 	"slices"
 	"strings"
 	"sync"
@@ -103,17 +102,14 @@ const touchChunk = 256
 // flush records the pending touches in UPDATEs of a power of two licenses
 // each, so that flushes of any size share a few prepared statements.
 func (t *Toucher) flush(pending map[string]touch) {
-	touches := slices.Collect(maps.Values(pending))
-	for len(touches) > 0 {
-		n := 1 << (bits.Len(uint(min(len(touches), touchChunk))) - 1)
-		statement, args := touchStatement(t.db.Engine, touches[:n])
+	for piece := range database.PowerOfTwoPieces(slices.Collect(maps.Values(pending)), touchChunk) {
+		statement, args := touchStatement(t.db.Engine, piece)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err := t.db.Conn(ctx).Exec(statement, args...).Error
 		cancel()
 		if err != nil {
-			t.logger.Warn("recording license validations", "licenses", n, "error", err)
+			t.logger.Warn("recording license validations", "licenses", len(piece), "error", err)
 		}
-		touches = touches[n:]
 	}
 }
 

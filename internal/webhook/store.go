@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"math/bits"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -85,16 +84,13 @@ func (s *Store) insert(ctx context.Context, deliveries []Delivery) error {
 	return insertRows(conn, deliveries)
 }
 
-// insertRows writes rows in INSERTs of a power of two rows each, so that
-// batches of any size share a few prepared statements (SQLite's are kept)
-// instead of preparing one of their own each.
+// insertRows writes rows in INSERTs of a power of two rows each, which
+// stay prepared.
 func insertRows[T any](conn func() *gorm.DB, rows []T) error {
-	for len(rows) > 0 {
-		n := 1 << (bits.Len(uint(min(len(rows), insertChunk))) - 1)
-		if err := conn().Create(rows[:n]).Error; err != nil {
+	for piece := range database.PowerOfTwoPieces(rows, insertChunk) {
+		if err := conn().Create(piece).Error; err != nil {
 			return database.Error(err)
 		}
-		rows = rows[n:]
 	}
 	return nil
 }
