@@ -1,7 +1,6 @@
 package document
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/relkey/relkey/internal/naming"
@@ -80,27 +79,14 @@ func (r Relationship) appendTo(b []byte) []byte {
 			b = append(b, "null"...)
 		} else {
 			b = append(b, `{"id":`...)
-			b = appendString(b, r.Data.ID)
+			b = appendPlainString(b, r.Data.ID)
 			b = append(b, `,"type":`...)
-			b = appendString(b, r.Data.Type)
+			b = appendPlainString(b, r.Data.Type)
 			b = append(b, '}')
 		}
 		b = append(b, ',')
 	}
 	b = append(b, `"links":{"related":`...)
-	b = appendString(b, r.Links.Related)
+	b = appendPlainString(b, r.Links.Related)
 	return append(b, "}}"...)
-}
-
-// appendString appends s as a JSON string, as encoding/json writes it.
-func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			quoted, _ := json.Marshal(s)
-			return append(b, quoted...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
