@@ -139,7 +139,8 @@ func (s *Store) Write(ctx context.Context, b *Batch) error {
 	if b.Len() == 0 {
 		return nil
 	}
-	return s.db.InTx(ctx, func(ctx context.Context) error {
+	// The buffer's flush: on the background pool, never behind requests.
+	return s.db.InTx(database.Background(ctx), func(ctx context.Context) error {
 		tx := s.db.Conn(ctx)
 		if err := s.mergeStored(tx, b); err != nil {
 			return err

@@ -242,17 +242,23 @@ func OpenDatabase(ctx context.Context, cfg config.Config) (*database.DB, error) 
 	return database.Open(ctx, databaseOptions(cfg))
 }
 
-// Instrument makes the app's metrics: the database pool and statements from
-// now on, the usage analytics buffer, and the API and background passes that Server and RunJobs start
+// Instrument makes the app's metrics: the database pools and statements from
+// now on, the usage analytics buffer, the batch writers' queues, and the API and background passes that Server and RunJobs start
 // after it. version is the build's.
 func (a *App) Instrument(version string) (*metrics.Metrics, error) {
 	m := metrics.New(version)
 	m.WatchPool(a.DB.SQL, string(a.DB.Engine))
+	m.WatchPool(a.DB.BackgroundPool(), string(a.DB.Engine)+"-background")
 	if err := a.DB.ObserveStatements(m.Statement); err != nil {
 		return nil, err
 	}
 	if a.usageBuffer != nil {
 		m.WatchUsage(a.usageBuffer)
+	}
+	m.WatchQueue("events", a.Validated)
+	m.WatchQueue("license_touches", a.Toucher)
+	if a.RequestLog != nil {
+		m.WatchQueue("request_log", a.RequestLog)
 	}
 	a.Metrics = m
 	return m, nil
@@ -291,7 +297,7 @@ func (a *App) RunJobs(ctx context.Context) {
 		})
 	}
 	deliveries := a.DeliveryWorker(webhook.WorkerOptions{})
-	jobs.Go(func() { deliveries.Run(ctx, time.Second) })
+	jobs.Go(func() { deliveries.Run(database.Background(ctx), time.Second) })
 	reminders := license.NewReminders(a.DB, a.Outbox)
 	jobs.Go(func() {
 		a.every(ctx, time.Minute, "license_reminders", func(ctx context.Context) error {

@@ -36,6 +36,13 @@ type DB struct {
 	Engine Engine
 	dsn    string
 	budget time.Duration // the longest any one database wait may take
+	// background runs the statements of contexts marked Background on a
+	// small pool of their own (backgroundConns), with the callbacks and
+	// plugins of Gorm: the batch writers behind hot paths and webhook
+	// deliveries no longer wait for a connection behind every request in
+	// flight, which under load filled their buffers until they dropped.
+	background   *gorm.DB
+	backgroundDB *sql.DB
 	// queryObserver times the statements run outside GORM (Read), as
 	// ObserveStatements' callbacks time the others.
 	queryObserver atomic.Pointer[func(time.Duration)]
@@ -139,11 +146,70 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("database: cannot reach %s: %w", engine, err)
 	}
+	if err := db.openBackground(gormConfig); err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
-// Close releases the connection pool.
-func (db *DB) Close() error { return db.SQL.Close() }
+// backgroundConns is the size of the background pool: its writers flush a
+// batch at a time, one statement each, so two keep up with any request rate.
+const backgroundConns = 2
+
+// openBackground opens the background pool: the same database, the same
+// GORM configuration (a session shares the callbacks and plugins of Gorm),
+// other connections.
+func (db *DB) openBackground(cfg *gorm.Config) error {
+	driver := "pgx"
+	if db.Engine == SQLite {
+		driver = sqlite.DriverName
+	}
+	pool, err := sql.Open(driver, db.dsn)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	pool.SetMaxOpenConns(backgroundConns)
+	pool.SetMaxIdleConns(backgroundConns)
+	pool.SetConnMaxIdleTime(5 * time.Minute)
+	var conns gorm.ConnPool = pool
+	if db.Engine == SQLite {
+		conns = gorm.NewPreparedStmtDB(sharedPool{pool}, cfg.PrepareStmtMaxSize, cfg.PrepareStmtTTL)
+	}
+	g := db.Gorm.Session(&gorm.Session{NewDB: true, Context: context.Background()})
+	g.Config.ConnPool = conns
+	g.Statement.ConnPool = conns
+	db.background, db.backgroundDB = g, pool
+	return nil
+}
+
+// Close releases the connection pools.
+func (db *DB) Close() error {
+	if db.backgroundDB != nil {
+		db.backgroundDB.Close()
+	}
+	return db.SQL.Close()
+}
+
+// BackgroundPool is the background pool's database/sql handle (for its
+// statistics).
+func (db *DB) BackgroundPool() *sql.DB { return db.backgroundDB }
+
+type backgroundKey struct{}
+
+// Background marks ctx as a background writer's: the statements and
+// transactions run with it use the background pool.
+func Background(ctx context.Context) context.Context {
+	return context.WithValue(ctx, backgroundKey{}, true)
+}
+
+// handle is the GORM handle of ctx's pool.
+func (db *DB) handle(ctx context.Context) *gorm.DB {
+	if ctx.Value(backgroundKey{}) != nil && db.background != nil {
+		return db.background
+	}
+	return db.Gorm
+}
 
 // Ping reports whether the database answers within ctx.
 func (db *DB) Ping(ctx context.Context) error { return db.SQL.PingContext(ctx) }

@@ -34,18 +34,19 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 		txCtx, cancel = context.WithCancel(context.WithoutCancel(ctx))
 	}
 	defer cancel()
-	err := db.Gorm.WithContext(txCtx).Transaction(func(tx *gorm.DB) error {
+	err := db.handle(ctx).WithContext(txCtx).Transaction(func(tx *gorm.DB) error {
 		return fn(context.WithValue(ctx, txKey{}, tx))
 	})
 	return Error(err)
 }
 
-// Conn returns the GORM handle for ctx: the transaction InTx opened, or the pool.
+// Conn returns the GORM handle for ctx: the transaction InTx opened, or
+// the pool (the background pool for a context marked Background).
 func (db *DB) Conn(ctx context.Context) *gorm.DB {
 	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return tx.WithContext(ctx)
 	}
-	return db.Gorm.WithContext(ctx)
+	return db.handle(ctx).WithContext(ctx)
 }
 
 // Paginate applies a page request to a query of one table ordered by creation.

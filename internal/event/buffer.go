@@ -3,84 +3,57 @@ package event
 import (
 	"context"
 	"log/slog"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/relkey/relkey/internal/batch"
+	"github.com/relkey/relkey/internal/database"
 )
 
 // Buffer records the events of hot paths (validations) off the request
 // path: Emit never blocks nor touches the database, and a background loop
-// writes what gathered in one batch every flush. The guarantee is weaker
-// than the outbox's: an event is lost when the buffer is full (counted in
-// Dropped) or the process dies within a flush of it.
+// writes what gathered in batches. The guarantee is weaker than the
+// outbox's: an event is lost when the buffer is full (counted in Dropped)
+// or the process dies within a flush of it.
 type Buffer struct {
 	outbox   *Outbox
 	logger   *slog.Logger
-	occs     chan Occurrence
-	dropped  atomic.Int64
+	queue    *batch.Queue[Occurrence]
 	reported int64 // dropped at the last warning, the loop's own
-	stop     chan struct{}
-	done     sync.WaitGroup
 }
 
-// bufferFlushEvery is how often buffered events reach the outbox.
-const bufferFlushEvery = 250 * time.Millisecond
+// bufferFlushEvery is how often buffered events reach the outbox, and
+// bufferBatch the most one write takes: a pending event holds its
+// resource (a validated license and its policy) until it is written.
+const (
+	bufferFlushEvery = 250 * time.Millisecond
+	bufferBatch      = 256
+)
 
 // NewBuffer starts a buffer of capacity events in front of o.
 func NewBuffer(o *Outbox, capacity int, logger *slog.Logger) *Buffer {
-	b := &Buffer{outbox: o, logger: logger, occs: make(chan Occurrence, capacity), stop: make(chan struct{})}
-	b.done.Add(1)
-	go b.run()
+	b := &Buffer{outbox: o, logger: logger}
+	b.queue = batch.Start(capacity, bufferBatch, bufferFlushEvery, b.flush)
 	return b
 }
 
 // Emit queues occ; a full buffer drops it.
-func (b *Buffer) Emit(occ Occurrence) {
-	select {
-	case b.occs <- occ:
-	default:
-		b.dropped.Add(1)
-	}
-}
+func (b *Buffer) Emit(occ Occurrence) { b.queue.Offer(occ) }
 
 // Dropped is how many events a full buffer dropped.
-func (b *Buffer) Dropped() int64 { return b.dropped.Load() }
+func (b *Buffer) Dropped() int64 { return b.queue.Dropped() }
 
-func (b *Buffer) run() {
-	defer b.done.Done()
-	var pending []Occurrence
-	ticker := time.NewTicker(bufferFlushEvery)
-	defer ticker.Stop()
-	for {
-		select {
-		case occ := <-b.occs:
-			pending = append(pending, occ)
-		case <-ticker.C:
-			b.flush(pending)
-			pending = nil
-		case <-b.stop:
-			for {
-				select {
-				case occ := <-b.occs:
-					pending = append(pending, occ)
-				default:
-					b.flush(pending)
-					return
-				}
-			}
-		}
-	}
-}
+// Depth is how many events wait to be written.
+func (b *Buffer) Depth() int { return b.queue.Depth() }
 
 func (b *Buffer) flush(pending []Occurrence) {
-	if dropped := b.dropped.Load(); dropped > b.reported {
+	if dropped := b.queue.Dropped(); dropped > b.reported {
 		b.logger.Warn("event buffer full: events dropped", "count", dropped-b.reported, "total", dropped)
 		b.reported = dropped
 	}
 	if len(pending) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(database.Background(context.Background()), 5*time.Second)
 	defer cancel()
 	if err := b.outbox.EmitBatch(ctx, pending); err != nil {
 		b.logger.Warn("recording buffered events", "count", len(pending), "error", err)
@@ -88,7 +61,4 @@ func (b *Buffer) flush(pending []Occurrence) {
 }
 
 // Close writes what is pending and stops the loop.
-func (b *Buffer) Close() {
-	close(b.stop)
-	b.done.Wait()
-}
+func (b *Buffer) Close() { b.queue.Close() }

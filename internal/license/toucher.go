@@ -6,9 +6,9 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/relkey/relkey/internal/batch"
 	"github.com/relkey/relkey/internal/database"
 )
 
@@ -17,11 +17,9 @@ import (
 // touch), and a background loop coalesces touches per license and writes
 // only the latest, never moving the time backwards.
 type Toucher struct {
-	db      *database.DB
-	logger  *slog.Logger
-	touches chan touch
-	stop    chan struct{}
-	done    sync.WaitGroup
+	db     *database.DB
+	logger *slog.Logger
+	queue  *batch.Queue[touch]
 }
 
 type touch struct {
@@ -35,46 +33,25 @@ const flushEvery = 250 * time.Millisecond
 
 // NewToucher starts a toucher with a bounded buffer.
 func NewToucher(db *database.DB, capacity int, logger *slog.Logger) *Toucher {
-	t := &Toucher{db: db, logger: logger, touches: make(chan touch, capacity), stop: make(chan struct{})}
-	t.done.Add(1)
-	go t.run()
+	t := &Toucher{db: db, logger: logger}
+	t.queue = batch.Start(capacity, touchChunk, flushEvery, t.flush)
 	return t
 }
 
 // Touch records a validation at at (and the release version it matched,
 // if any); it drops the touch when the buffer is full.
 func (t *Toucher) Touch(accountID, licenseID string, at time.Time, version string) {
-	select {
-	case t.touches <- touch{accountID, licenseID, at, version}:
-	default:
-	}
+	t.queue.Offer(touch{accountID, licenseID, at, version})
 }
 
-func (t *Toucher) run() {
-	defer t.done.Done()
-	pending := map[string]touch{}
-	ticker := time.NewTicker(flushEvery)
-	defer ticker.Stop()
-	for {
-		select {
-		case tc := <-t.touches:
-			coalesce(pending, tc)
-		case <-ticker.C:
-			t.flush(pending)
-			pending = map[string]touch{}
-		case <-t.stop:
-			for {
-				select {
-				case tc := <-t.touches:
-					coalesce(pending, tc)
-				default:
-					t.flush(pending)
-					return
-				}
-			}
-		}
-	}
-}
+// Dropped is how many touches a full buffer dropped.
+func (t *Toucher) Dropped() int64 { return t.queue.Dropped() }
+
+// Depth is how many touches wait to be written.
+func (t *Toucher) Depth() int { return t.queue.Depth() }
+
+// Close writes the pending touches and stops the loop.
+func (t *Toucher) Close() { t.queue.Close() }
 
 // coalesce adds tc to the pending touches: a license keeps its latest
 // time and the version of its latest touch that named one.
@@ -99,12 +76,20 @@ func coalesce(pending map[string]touch, tc touch) {
 // touchChunk is the most licenses one UPDATE records.
 const touchChunk = 256
 
-// flush records the pending touches in UPDATEs of a power of two licenses
-// each, so that flushes of any size share a few prepared statements.
-func (t *Toucher) flush(pending map[string]touch) {
+// flush records the latest of the pending touches of each license in
+// UPDATEs of a power of two licenses each, so that flushes of any size
+// share a few prepared statements.
+func (t *Toucher) flush(touches []touch) {
+	if len(touches) == 0 {
+		return
+	}
+	pending := make(map[string]touch, len(touches))
+	for _, tc := range touches {
+		coalesce(pending, tc)
+	}
 	for piece := range database.PowerOfTwoPieces(slices.Collect(maps.Values(pending)), touchChunk) {
 		statement, args := touchStatement(t.db.Engine, piece)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(database.Background(context.Background()), 5*time.Second)
 		err := t.db.Conn(ctx).Exec(statement, args...).Error
 		cancel()
 		if err != nil {
@@ -144,8 +129,3 @@ func touchStatement(engine database.Engine, touches []touch) (string, []any) {
 	return b.String(), args
 }
 
-// Close writes what is pending and stops the loop.
-func (t *Toucher) Close() {
-	close(t.stop)
-	t.done.Wait()
-}

@@ -128,6 +128,26 @@ func (m *Metrics) WatchUsage(b UsageBuffer) {
 			Help: "Usage signals queued, not yet aggregated."}, func() float64 { return float64(b.Depth()) }))
 }
 
+// Queue is what a batch writer's queue tells of its load (*batch.Queue).
+type Queue interface {
+	// Dropped is how many values a full queue dropped since the start.
+	Dropped() int64
+	// Depth is how many values are queued, not yet taken by the writer.
+	Depth() int
+}
+
+// WatchQueue publishes the drops (relkey_queue_dropped_total) and depth
+// (relkey_queue_depth) of the batch writer's queue called name, read at
+// each scrape.
+func (m *Metrics) WatchQueue(name string, q Queue) {
+	labels := prometheus.Labels{"queue": name}
+	m.registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: Namespace, Name: "queue_dropped_total", ConstLabels: labels,
+			Help: "Values a full batch writer's queue dropped."}, func() float64 { return float64(q.Dropped()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: "queue_depth", ConstLabels: labels,
+			Help: "Values queued for a batch writer, not yet taken."}, func() float64 { return float64(q.Depth()) }))
+}
+
 // Refused counts a request refused by the rate limit called limit.
 func (m *Metrics) Refused(limit string) { m.refusals.WithLabelValues(limit).Inc() }
 

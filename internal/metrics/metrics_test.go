@@ -204,6 +204,33 @@ func TestUsageBufferIsReadAtEachScrape(t *testing.T) {
 	}
 }
 
+// TestQueuesAreReadAtEachScrape: each batch writer's queue has its drops
+// and depth under its own label, read at each scrape.
+func TestQueuesAreReadAtEachScrape(t *testing.T) {
+	m := New("test")
+	events, touches := &usageBuffer{}, &usageBuffer{}
+	m.WatchQueue("events", events)
+	m.WatchQueue("license_touches", touches)
+	for _, load := range []struct{ events, touches usageBuffer }{
+		{},
+		{usageBuffer{dropped: 7, depth: 4096}, usageBuffer{depth: 3}},
+		{usageBuffer{dropped: 9}, usageBuffer{dropped: 1, depth: 12}},
+	} {
+		*events, *touches = load.events, load.touches
+		body := scrape(t, m)
+		for _, line := range []string{
+			`relkey_queue_dropped_total{queue="events"} ` + strconv.FormatInt(load.events.dropped, 10),
+			`relkey_queue_depth{queue="events"} ` + strconv.Itoa(load.events.depth),
+			`relkey_queue_dropped_total{queue="license_touches"} ` + strconv.FormatInt(load.touches.dropped, 10),
+			`relkey_queue_depth{queue="license_touches"} ` + strconv.Itoa(load.touches.depth),
+		} {
+			if !strings.Contains(body, line+"\n") {
+				t.Errorf("scrape has no %q", line)
+			}
+		}
+	}
+}
+
 // TestConcurrentFirstSightingsCountExactly: routes and statuses first seen
 // by many requests at once are resolved once and lose no count.
 func TestConcurrentFirstSightingsCountExactly(t *testing.T) {
@@ -243,6 +270,7 @@ func TestREADMEListsEverySeries(t *testing.T) {
 	m.Statement("query")(time.Millisecond)
 	m.route("GET", "/").observe(200, time.Millisecond)
 	m.WatchUsage(&usageBuffer{})
+	m.WatchQueue("events", &usageBuffer{})
 	families, err := m.registry.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -256,7 +284,7 @@ func TestREADMEListsEverySeries(t *testing.T) {
 			}
 		}
 	}
-	if listed != 10 {
-		t.Errorf("%d relkey series gathered, want all 10 of them", listed)
+	if listed != 12 {
+		t.Errorf("%d relkey series gathered, want all 12 of them", listed)
 	}
 }

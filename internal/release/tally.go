@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/relkey/relkey/internal/database"
 )
 
 // DownloadTally counts release downloads off the request path: Count adds
@@ -76,7 +78,7 @@ func (t *DownloadTally) run() {
 }
 
 func (t *DownloadTally) flushLogged() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(database.Background(context.Background()), 5*time.Second)
 	defer cancel()
 	if err := t.Flush(ctx); err != nil {
 		t.logger.Warn("recording release downloads", "error", err)

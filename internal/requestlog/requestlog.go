@@ -8,8 +8,6 @@ import (
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,6 +15,7 @@ import (
 	"github.com/relkey/relkey/internal/access"
 	"github.com/relkey/relkey/internal/account"
 	"github.com/relkey/relkey/internal/apperr"
+	"github.com/relkey/relkey/internal/batch"
 	"github.com/relkey/relkey/internal/database"
 	"github.com/relkey/relkey/internal/page"
 )
@@ -45,80 +44,48 @@ func (Entry) TableName() string { return "request_logs" }
 
 // Log records and reads the request log.
 type Log struct {
-	db      *database.DB
-	logger  *slog.Logger
-	entries chan Entry
-	shed    atomic.Int64
-	stop    chan struct{}
-	done    sync.WaitGroup
+	db     *database.DB
+	logger *slog.Logger
+	queue  *batch.Queue[Entry]
 }
 
-// flushEvery is how often recorded requests reach the database.
-const flushEvery = 250 * time.Millisecond
+// flushEvery is how often recorded requests reach the database, and
+// flushBatch the most one flush writes: a power of two, so that full
+// statements stay prepared.
+const (
+	flushEvery = 250 * time.Millisecond
+	flushBatch = 256
+)
 
 // New starts a request log with room for capacity unwritten entries.
 func New(db *database.DB, capacity int, logger *slog.Logger) *Log {
-	l := &Log{db: db, logger: logger, entries: make(chan Entry, capacity), stop: make(chan struct{})}
-	l.done.Add(1)
-	go l.run()
+	l := &Log{db: db, logger: logger}
+	l.queue = batch.Start(capacity, flushBatch, flushEvery, l.flush)
 	return l
 }
 
 // Record queues an entry without blocking; a full queue sheds it.
-func (l *Log) Record(e Entry) {
-	select {
-	case l.entries <- e:
-	default:
-		l.shed.Add(1)
-	}
-}
+func (l *Log) Record(e Entry) { l.queue.Offer(e) }
 
-// Shed is how many entries a full queue dropped.
-func (l *Log) Shed() int64 { return l.shed.Load() }
+// Dropped is how many entries a full queue shed.
+func (l *Log) Dropped() int64 { return l.queue.Dropped() }
 
-func (l *Log) run() {
-	defer l.done.Done()
-	var pending []Entry
-	ticker := time.NewTicker(flushEvery)
-	defer ticker.Stop()
-	for {
-		select {
-		case e := <-l.entries:
-			pending = append(pending, e)
-		case <-ticker.C:
-			l.flush(pending)
-			pending = nil
-		case <-l.stop:
-			for {
-				select {
-				case e := <-l.entries:
-					pending = append(pending, e)
-				default:
-					l.flush(pending)
-					return
-				}
-			}
-		}
-	}
-}
+// Depth is how many entries wait to be written.
+func (l *Log) Depth() int { return l.queue.Depth() }
 
 func (l *Log) flush(pending []Entry) {
 	if len(pending) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(database.Background(context.Background()), 5*time.Second)
 	defer cancel()
-	// 256 a statement: a power of two, so the full chunks stay prepared.
-	if err := l.db.Conn(ctx).CreateInBatches(pending, 256).Error; err != nil {
+	if err := l.db.Conn(ctx).CreateInBatches(pending, flushBatch).Error; err != nil {
 		l.logger.Warn("writing the request log", "count", len(pending), "error", err)
 	}
 }
 
 // Close writes what is pending and stops the loop.
-func (l *Log) Close() {
-	close(l.stop)
-	l.done.Wait()
-}
+func (l *Log) Close() { l.queue.Close() }
 
 // Filter narrows a listing; empty fields match all.
 type Filter struct {
