@@ -17,8 +17,9 @@ type Writer interface {
 
 // Options tune a Buffer; zero values take the defaults.
 type Options struct {
-	// Capacity bounds the queue of signals not yet aggregated (16384: the
-	// loop aggregates as they come, so it fills only when it is starved); a
+	// Capacity bounds the queue of signals not yet aggregated (4096: the
+	// loop aggregates as they come and writes on the background pool, so
+	// it fills only when it is starved); a
 	// full queue sheds signals and counts them in Dropped.
 	Capacity int
 	// FlushEvery is how often aggregated signals are written (5 s).
@@ -60,7 +61,7 @@ type Buffer struct {
 // NewBuffer starts a buffer writing to w.
 func NewBuffer(w Writer, o Options) *Buffer {
 	if o.Capacity <= 0 {
-		o.Capacity = 1 << 14
+		o.Capacity = 1 << 12
 	}
 	if o.FlushEvery <= 0 {
 		o.FlushEvery = 5 * time.Second

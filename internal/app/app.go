@@ -154,7 +154,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.EventLog = event.NewLog(db)
 	a.Webhooks = webhook.NewService(a.webhookStore, a.webhookTargets(), time.Now)
 	if cfg.RequestLog {
-		a.RequestLog = requestlog.New(db, 8192, logger)
+		a.RequestLog = requestlog.New(db, 4096, logger)
 	}
 	a.Tokens = token.NewService(tokenStore, a.Outbox)
 	a.Groups = group.NewService(group.NewStore(db), a.Outbox)

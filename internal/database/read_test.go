@@ -38,11 +38,11 @@ func TestReadScansColumnsIntoFields(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx := context.Background()
-			timestamp := "timestamptz"
+			timestamp, document := "timestamptz", "jsonb"
 			if db.Engine == database.SQLite {
-				timestamp = "datetime"
+				timestamp, document = "datetime", "text"
 			}
-			if err := db.Conn(ctx).Exec(`CREATE TABLE read_probes (id text PRIMARY KEY, n bigint NOT NULL, at ` + timestamp + `, flag boolean NOT NULL, meta text, p_name text NOT NULL)`).Error; err != nil {
+			if err := db.Conn(ctx).Exec(`CREATE TABLE read_probes (id text PRIMARY KEY, n bigint NOT NULL, at ` + timestamp + `, flag boolean NOT NULL, meta ` + document + `, p_name text NOT NULL)`).Error; err != nil {
 				t.Fatal(err)
 			}
 			at := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)

@@ -251,8 +251,9 @@ func (s *Store) OfLicense(ctx context.Context, licenseID string, fingerprints []
 	if fingerprints != nil {
 		q = q.Where("fingerprint IN ?", fingerprints)
 	}
-	err := q.Order("created_at, id").Find(&machines).Error
-	return machines, database.Error(err)
+	// Scanned without GORM's reflection: a validation with a fingerprint
+	// scope reads its machines here.
+	return machines, database.Find(q.Order("created_at, id"), &machines)
 }
 
 // OnLicense returns the license's machine with the id, or nil.
