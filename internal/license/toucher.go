@@ -128,4 +128,3 @@ func touchStatement(engine database.Engine, touches []touch) (string, []any) {
 		AND (licenses.last_validated_at IS NULL OR licenses.last_validated_at < v.column3 OR v.column4 IS NOT NULL)`)
 	return b.String(), args
 }
-
