@@ -71,25 +71,29 @@ func Encode(dst []byte, v any) ([]byte, error) {
 		}
 		return appendRelationship(dst, nil, v.Data, true, v.Links, v.Meta)
 	case map[string]any:
-		return appendObject(dst, v)
+		return appendObject(dst, v, Encode)
+	case map[string]string:
+		return appendObject(dst, v, appendStringValue)
+	case map[string]int64:
+		return appendObject(dst, v, appendInt64)
 	case jsonapi.Links:
-		return appendObject(dst, v)
+		return appendObject(dst, v, Encode)
 	case jsonapi.Meta:
-		return appendObject(dst, v)
+		return appendObject(dst, v, Encode)
 	case *jsonapi.Links:
 		if v == nil {
 			return append(dst, "null"...), nil
 		}
-		return appendObject(dst, *v)
+		return appendObject(dst, *v, Encode)
 	case *jsonapi.Meta:
 		if v == nil {
 			return append(dst, "null"...), nil
 		}
-		return appendObject(dst, *v)
+		return appendObject(dst, *v, Encode)
 	case []any:
 		return appendArray(dst, v, Encode)
 	case []string:
-		return appendArray(dst, v, func(dst []byte, s string) ([]byte, error) { return appendPlainString(dst, s), nil })
+		return appendArray(dst, v, appendStringValue)
 	case *string:
 		if v == nil {
 			return append(dst, "null"...), nil
@@ -118,6 +122,10 @@ func Encode(dst []byte, v any) ([]byte, error) {
 	}
 	return appendStandard(dst, v)
 }
+
+func appendStringValue(dst []byte, s string) ([]byte, error) { return appendPlainString(dst, s), nil }
+
+func appendInt64(dst []byte, n int64) ([]byte, error) { return strconv.AppendInt(dst, n, 10), nil }
 
 // appendStandard appends v as encoding/json writes it.
 func appendStandard(dst []byte, v any) ([]byte, error) {
@@ -162,13 +170,13 @@ func appendLinksMeta(dst []byte, links *jsonapi.Links, meta *jsonapi.Meta) ([]by
 	var err error
 	if links != nil {
 		dst = append(dst, `,"links":`...)
-		if dst, err = appendObject(dst, *links); err != nil {
+		if dst, err = appendObject(dst, *links, Encode); err != nil {
 			return dst, err
 		}
 	}
 	if meta != nil {
 		dst = append(dst, `,"meta":`...)
-		if dst, err = appendObject(dst, *meta); err != nil {
+		if dst, err = appendObject(dst, *meta, Encode); err != nil {
 			return dst, err
 		}
 	}
@@ -216,13 +224,13 @@ func appendNode(dst []byte, n *jsonapi.Node) ([]byte, error) {
 	var err error
 	if len(n.Attributes) > 0 {
 		dst = append(dst, `,"attributes":`...)
-		if dst, err = appendObject(dst, n.Attributes); err != nil {
+		if dst, err = appendObject(dst, n.Attributes, Encode); err != nil {
 			return dst, err
 		}
 	}
 	if len(n.Relationships) > 0 {
 		dst = append(dst, `,"relationships":`...)
-		if dst, err = appendObject(dst, n.Relationships); err != nil {
+		if dst, err = appendObject(dst, n.Relationships, Encode); err != nil {
 			return dst, err
 		}
 	}
@@ -230,7 +238,7 @@ func appendNode(dst []byte, n *jsonapi.Node) ([]byte, error) {
 }
 
 // appendObject writes a map with its keys sorted, as encoding/json does.
-func appendObject[M ~map[string]any](dst []byte, m M) ([]byte, error) {
+func appendObject[M ~map[string]V, V any](dst []byte, m M, each func([]byte, V) ([]byte, error)) ([]byte, error) {
 	if m == nil {
 		return append(dst, "null"...), nil
 	}
@@ -248,7 +256,7 @@ func appendObject[M ~map[string]any](dst []byte, m M) ([]byte, error) {
 		dst = appendPlainString(dst, k)
 		dst = append(dst, ':')
 		var err error
-		if dst, err = Encode(dst, m[k]); err != nil {
+		if dst, err = each(dst, m[k]); err != nil {
 			return dst, err
 		}
 	}

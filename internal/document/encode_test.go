@@ -54,6 +54,8 @@ func TestEncodeWritesWhatEncodingJSONWrites(t *testing.T) {
 		{"typed values", map[string]any{"status": status("ACTIVE"), "u8": uint8(3), "f32": float32(1.25), "struct": struct{ A int }{1}}},
 		{"relationships", map[string]any{"owner": ToOne("users", "1", "/users/1"), "none": ToOne("users", "", "/x&y"), "many": ToMany("/m")}},
 		{"unsorted keys", map[string]any{"b": 1, "a": 2, "é": 3, "A": 4, "_": 5}},
+		{"typed maps", map[string]any{"strings": map[string]string{"b": "<x>", "a": "\"q\""}, "counts": map[string]int64{"z": -1, "y": math.MaxInt64},
+			"nil strings": map[string]string(nil), "nil counts": map[string]int64(nil), "empty": map[string]string{}}},
 		{"node", &jsonapi.Node{Type: "licenses", ID: "1", Attributes: map[string]any{"name": "n", "metadata": map[string]any{"k": []any{1, "v"}}},
 			Relationships: map[string]any{"policy": ToOne("policies", "2", "/p")}, Links: &links, Meta: &meta}},
 		{"bare node", &jsonapi.Node{Type: "x"}},
