@@ -87,11 +87,16 @@ func (db *DB) ObserveStatements(recorder func(kind string) func(time.Duration)) 
 	start := func(string) func(*gorm.DB) {
 		return func(g *gorm.DB) { g.Statement.Settings.Store(startedKey{}, time.Now()) }
 	}
-	queries := recorder("query")
+	queries, creates := recorder("query"), recorder("create")
 	db.queryObserver.Store(&queries)
+	db.createObserver.Store(&creates)
 	finish := func(kind string) func(*gorm.DB) {
 		record := queries
-		if kind != "query" {
+		switch kind {
+		case "query":
+		case "create":
+			record = creates
+		default:
 			record = recorder(kind)
 		}
 		return func(g *gorm.DB) {

@@ -46,7 +46,9 @@ type DB struct {
 	// queryObserver times the statements run outside GORM (Read), as
 	// ObserveStatements' callbacks time the others.
 	queryObserver atomic.Pointer[func(time.Duration)]
-	counting      atomic.Bool // CountStatements was called
+	// createObserver times InsertAll's statements, as create statements.
+	createObserver atomic.Pointer[func(time.Duration)]
+	counting       atomic.Bool // CountStatements was called
 }
 
 // Options configures Open.

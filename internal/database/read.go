@@ -168,7 +168,7 @@ func (db *DB) readRows(ctx context.Context, conn gorm.ConnPool, query string, ar
 		return 0, err
 	}
 	defer rows.Close()
-	defer db.sent(ctx, query, args, started)
+	defer db.sent(ctx, &db.queryObserver, query, args, started)
 	var sink sql.RawBytes
 	scan := func(_ *readPlan, targets []any) error { return rows.Scan(targets...) }
 	n, err := scanRows(planKey{typ, db.Engine, query}, rows.Next, rows.Columns, scan, next, &sink)
@@ -203,7 +203,7 @@ func (db *DB) readPgxRowsOnce(ctx context.Context, pool *sql.DB, query string, a
 		return 0, err
 	}
 	defer conn.Close()
-	defer db.sent(ctx, query, args, started)
+	defer db.sent(ctx, &db.queryObserver, query, args, started)
 	n := 0
 	err = conn.Raw(func(driverConn any) error {
 		pc := driverConn.(*stdlib.Conn).Conn()
@@ -345,12 +345,12 @@ func planOf(key planKey, columns func() ([]string, error)) (*readPlan, error) {
 }
 
 // sent counts and observes a statement run outside GORM, as its callbacks
-// do for the others.
-func (db *DB) sent(ctx context.Context, query string, args []any, started time.Time) {
+// do for the others: observer holds the recorder of its kind.
+func (db *DB) sent(ctx context.Context, observer *atomic.Pointer[func(time.Duration)], query string, args []any, started time.Time) {
 	if c, ok := ctx.Value(counterKey{}).(*StatementCounter); ok && db.counting.Load() {
 		c.record(query, args)
 	}
-	if observe := db.queryObserver.Load(); observe != nil {
+	if observe := observer.Load(); observe != nil {
 		(*observe)(time.Since(started))
 	}
 }

@@ -181,7 +181,7 @@ func (o *Outbox) EmitBatch(ctx context.Context, occs []Occurrence) error {
 					r.Payload = ""
 				}
 			}
-			return database.Error(o.db.Conn(ctx).Create(recs).Error)
+			return database.InsertAll(ctx, o.db, recs)
 		})
 		if err != nil {
 			return err

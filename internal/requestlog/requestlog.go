@@ -79,7 +79,7 @@ func (l *Log) flush(pending []Entry) {
 	}
 	ctx, cancel := context.WithTimeout(database.Background(context.Background()), 5*time.Second)
 	defer cancel()
-	if err := l.db.Conn(ctx).CreateInBatches(pending, flushBatch).Error; err != nil {
+	if err := database.InsertAll(ctx, l.db, pending); err != nil {
 		l.logger.Warn("writing the request log", "count", len(pending), "error", err)
 	}
 }

@@ -66,9 +66,6 @@ func (s *Store) FanOutBatch(ctx context.Context, recs []*event.Record) (func(), 
 	return func() { h.put(deliveries) }, nil
 }
 
-// insertChunk is the most deliveries one INSERT writes.
-const insertChunk = 128
-
 // insert writes the deliveries of events fanned out, and their payloads.
 func (s *Store) insert(ctx context.Context, deliveries []Delivery) error {
 	payloads := make([]webhookPayload, 0, len(deliveries))
@@ -77,22 +74,10 @@ func (s *Store) insert(ctx context.Context, deliveries []Delivery) error {
 			payloads = append(payloads, webhookPayload{EventID: d.EventID, AccountID: d.AccountID, Payload: d.Payload})
 		}
 	}
-	conn := func() *gorm.DB { return s.db.Conn(ctx) }
-	if err := insertRows(conn, payloads); err != nil {
+	if err := database.InsertAll(ctx, s.db, payloads); err != nil {
 		return err
 	}
-	return insertRows(conn, deliveries)
-}
-
-// insertRows writes rows in INSERTs of a power of two rows each, which
-// stay prepared.
-func insertRows[T any](conn func() *gorm.DB, rows []T) error {
-	for piece := range database.PowerOfTwoPieces(rows, insertChunk) {
-		if err := conn().Create(piece).Error; err != nil {
-			return database.Error(err)
-		}
-	}
-	return nil
+	return database.InsertAll(ctx, s.db, deliveries)
 }
 
 // endpointsOf reads the endpoints of the events' accounts.
