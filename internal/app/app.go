@@ -243,8 +243,9 @@ func OpenDatabase(ctx context.Context, cfg config.Config) (*database.DB, error) 
 }
 
 // Instrument makes the app's metrics: the database pools and statements from
-// now on, the usage analytics buffer, the batch writers' queues, and the API and background passes that Server and RunJobs start
-// after it. version is the build's.
+// now on, the usage analytics buffer, the batch writers' queues, and the API
+// and background passes that Server and RunJobs start after it. version is
+// the build's.
 func (a *App) Instrument(version string) (*metrics.Metrics, error) {
 	m := metrics.New(version)
 	m.WatchPool(a.DB.SQL, string(a.DB.Engine))

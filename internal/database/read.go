@@ -3,6 +3,7 @@ package database
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -139,6 +140,79 @@ func (db *DB) readRow(ctx context.Context, conn gorm.ConnPool, dst any, query st
 		return gorm.ErrRecordNotFound
 	}
 	return err
+}
+
+// TakeRaw returns the one row query (written with ? placeholders) selects
+// with args, or notFound; FindRaw reads all its rows into dst. They read
+// as Read does, and take their arguments as GORM's Raw does (a slice
+// becomes a parenthesized list, an empty one "(NULL)") without GORM
+// building the statement: for statements a hot path composes per request.
+func TakeRaw[T any](ctx context.Context, db *DB, notFound error, query string, args ...any) (*T, error) {
+	query, args = expandArgs(db.Engine, query, args)
+	var row T
+	err := db.readRow(ctx, db.Conn(ctx).Statement.ConnPool, &row, query, args)
+	if IsNotFound(err) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, Error(err)
+	}
+	return &row, nil
+}
+
+// FindRaw reads every row of query into dst; see TakeRaw.
+func FindRaw[T any](ctx context.Context, db *DB, dst *[]T, query string, args ...any) error {
+	query, args = expandArgs(db.Engine, query, args)
+	*dst = (*dst)[:0]
+	_, err := db.readRows(ctx, db.Conn(ctx).Statement.ConnPool, query, args, reflect.TypeFor[T](), func() (reflect.Value, bool) {
+		*dst = append(*dst, *new(T))
+		return reflect.ValueOf(&(*dst)[len(*dst)-1]).Elem(), true
+	})
+	return Error(err)
+}
+
+// expandArgs writes query's ? placeholders for the engine ($n on
+// PostgreSQL), each slice argument (but bytes) as a list of its elements.
+func expandArgs(engine Engine, query string, args []any) (string, []any) {
+	var b strings.Builder
+	b.Grow(len(query) + 2*len(args))
+	flat := make([]any, 0, len(args))
+	placeholder := func(v any) {
+		flat = append(flat, v)
+		if engine == Postgres {
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(len(flat)))
+		} else {
+			b.WriteByte('?')
+		}
+	}
+	next := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] != '?' || next >= len(args) {
+			b.WriteByte(query[i])
+			continue
+		}
+		arg := args[next]
+		next++
+		v := reflect.ValueOf(arg)
+		if _, valuer := arg.(driver.Valuer); valuer || arg == nil || v.Kind() != reflect.Slice || v.Type().Elem().Kind() == reflect.Uint8 {
+			placeholder(arg)
+			continue
+		}
+		if v.Len() == 0 {
+			b.WriteString("(NULL)")
+			continue
+		}
+		b.WriteByte('(')
+		for j := range v.Len() {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			placeholder(v.Index(j).Interface())
+		}
+		b.WriteByte(')')
+	}
+	return b.String(), flat
 }
 
 // Find reads every row q selects into dst, as Take reads one: GORM builds

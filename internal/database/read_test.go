@@ -72,6 +72,20 @@ func TestReadScansColumnsIntoFields(t *testing.T) {
 					t.Fatalf("%s: read %+v, want %+v", tc.name, got, tc.want)
 				}
 			}
+			var listed []readProbe
+			if err := database.FindRaw(ctx, db, &listed, `SELECT * FROM read_probes WHERE id IN ? AND n >= ? ORDER BY n DESC`, []string{"full", "empty", "none"}, 0); err != nil {
+				t.Fatal(err)
+			}
+			if len(listed) != 2 || listed[0].ID != "full" || listed[1].ID != "empty" || listed[0].Meta["tier"] != "gold" {
+				t.Fatalf("FindRaw read %+v", listed)
+			}
+			missing := errors.New("missing")
+			if _, err := database.TakeRaw[readProbe](ctx, db, missing, `SELECT * FROM read_probes WHERE id IN ?`, []string{}); !errors.Is(err, missing) {
+				t.Fatalf("TakeRaw of no row: %v", err)
+			}
+			if row, err := database.TakeRaw[readProbe](ctx, db, missing, `SELECT * FROM read_probes WHERE id = ?`, "full"); err != nil || row.N != 3 {
+				t.Fatalf("TakeRaw: %+v, %v", row, err)
+			}
 			counter := &database.StatementCounter{}
 			err := db.InTx(database.WithStatementCounter(ctx, counter), func(ctx context.Context) error {
 				if err := db.Conn(ctx).Exec(`INSERT INTO read_probes VALUES ('tx', 9, NULL, true, NULL, 'in tx')`).Error; err != nil {

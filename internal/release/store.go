@@ -241,7 +241,7 @@ func (s *Store) Find(ctx context.Context, v Sight, ref string, n Narrowing) (*Re
 	if !ok {
 		return nil, notFound
 	}
-	return database.Take[Release](s.db.Conn(ctx).Raw(q.sql, q.args...), notFound)
+	return database.TakeRaw[Release](ctx, s.db, notFound, q.sql, q.args...)
 }
 
 // versionOrTag lists the releases of an account with a version or a tag.
@@ -276,11 +276,11 @@ func (s *Store) Upgrade(ctx context.Context, v Sight, ref string, n Narrowing, c
 	// cur is MATERIALIZED, or SQLite computes it for each of its two uses.
 	// The next release is read by its primary key, as a scalar: joined to
 	// cur, the planner without statistics walked the product's releases.
-	err = database.Find(s.db.Conn(ctx).Raw(`WITH cur AS MATERIALIZED (SELECT cur.*, (SELECT releases.id FROM releases WHERE `+newer.sql+` ORDER BY `+LatestFirst+` LIMIT 1) AS next_id
+	err = database.FindRaw(ctx, s.db, &rows, `WITH cur AS MATERIALIZED (SELECT cur.*, (SELECT releases.id FROM releases WHERE `+newer.sql+` ORDER BY `+LatestFirst+` LIMIT 1) AS next_id
 			FROM (`+cur.sql+`) AS cur)
 		SELECT 0 AS place, cur.* FROM cur
 		UNION ALL SELECT 1, releases.*, NULL FROM releases WHERE releases.id = (SELECT next_id FROM cur) AND releases.account_id = ?`,
-		slices.Concat(newer.args, cur.args, []any{v.accountID})...), &rows)
+		slices.Concat(newer.args, cur.args, []any{v.accountID})...)
 	if err != nil {
 		return nil, nil, err
 	}
