@@ -29,19 +29,15 @@ type Queue[T any] struct {
 // at a time, and must not keep the slice it is given.
 func Start[T any](capacity, size int, every time.Duration, flush func([]T)) *Queue[T] {
 	ticker := time.NewTicker(every)
-	q := start(capacity, size, ticker.C, flush)
-	go func() {
-		q.done.Wait()
-		ticker.Stop()
-	}()
-	return q
+	return start(capacity, size, ticker.C, ticker.Stop, flush)
 }
 
-// start runs a queue whose interval is ticks.
-func start[T any](capacity, size int, ticks <-chan time.Time, flush func([]T)) *Queue[T] {
+// start runs a queue whose interval is ticks; stopTicks, when given, runs
+// as the loop ends.
+func start[T any](capacity, size int, ticks <-chan time.Time, stopTicks func(), flush func([]T)) *Queue[T] {
 	q := &Queue[T]{in: make(chan T, capacity), size: max(size, 1), flush: flush, stop: make(chan struct{})}
 	q.done.Add(1)
-	go q.run(ticks)
+	go q.run(ticks, stopTicks)
 	return q
 }
 
@@ -68,8 +64,11 @@ func (q *Queue[T]) Close() {
 	q.done.Wait()
 }
 
-func (q *Queue[T]) run(ticks <-chan time.Time) {
+func (q *Queue[T]) run(ticks <-chan time.Time, stopTicks func()) {
 	defer q.done.Done()
+	if stopTicks != nil {
+		defer stopTicks()
+	}
 	pending := make([]T, 0, q.size)
 	hand := func() {
 		q.flush(pending)

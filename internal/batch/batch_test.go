@@ -46,7 +46,7 @@ func TestQueueFlushesFullBatchesTicksAndClose(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRecorder()
 			ticks := make(chan time.Time)
-			q := start(16, tt.size, ticks, r.flush)
+			q := start(16, tt.size, ticks, nil, r.flush)
 			for i := range tt.offers {
 				if !q.Offer(i) {
 					t.Fatalf("offer %d dropped by a queue with room", i)
@@ -74,7 +74,7 @@ func equal(a, b [][]int) bool {
 func TestFullQueueDropsAndCounts(t *testing.T) {
 	busy, release := make(chan struct{}), make(chan struct{})
 	var flushed [][]int
-	q := start(2, 1, nil, func(vs []int) {
+	q := start(2, 1, nil, nil, func(vs []int) {
 		if len(flushed) == 0 {
 			busy <- struct{}{}
 			<-release // the loop is busy: the channel fills
@@ -103,7 +103,7 @@ func TestFullQueueDropsAndCounts(t *testing.T) {
 
 func TestFlushedValuesAreNotKeptByTheQueue(t *testing.T) {
 	var backing []*int
-	q := start(4, 2, nil, func(vs []*int) {
+	q := start(4, 2, nil, nil, func(vs []*int) {
 		if *vs[0] != 1 || *vs[1] != 2 {
 			t.Errorf("flushed %d, %d", *vs[0], *vs[1])
 		}
