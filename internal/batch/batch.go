@@ -16,7 +16,7 @@ import (
 type Queue[T any] struct {
 	in      chan T
 	size    int
-	flush   func([]T)
+	flush   func(values []T, dropped int64)
 	dropped atomic.Int64
 	stop    chan struct{}
 	done    sync.WaitGroup
@@ -24,17 +24,18 @@ type Queue[T any] struct {
 
 // Start runs a queue with room for capacity values in flight, handing
 // flush at most size values at a time, every interval or sooner when size
-// have gathered; each interval calls it, with nothing gathered too (so a
-// flush can report on the queue). flush runs on the queue's loop, one call
-// at a time, and must not keep the slice it is given.
-func Start[T any](capacity, size int, every time.Duration, flush func([]T)) *Queue[T] {
+// have gathered, with how many values the queue has dropped since it
+// started; each interval calls it, with nothing gathered too (so a flush
+// can report the drops). flush runs on the queue's loop, one call at a
+// time, and must not keep the slice it is given.
+func Start[T any](capacity, size int, every time.Duration, flush func(values []T, dropped int64)) *Queue[T] {
 	ticker := time.NewTicker(every)
 	return start(capacity, size, ticker.C, ticker.Stop, flush)
 }
 
 // start runs a queue whose interval is ticks; stopTicks, when given, runs
 // as the loop ends.
-func start[T any](capacity, size int, ticks <-chan time.Time, stopTicks func(), flush func([]T)) *Queue[T] {
+func start[T any](capacity, size int, ticks <-chan time.Time, stopTicks func(), flush func([]T, int64)) *Queue[T] {
 	q := &Queue[T]{in: make(chan T, capacity), size: max(size, 1), flush: flush, stop: make(chan struct{})}
 	q.done.Add(1)
 	go q.run(ticks, stopTicks)
@@ -71,7 +72,7 @@ func (q *Queue[T]) run(ticks <-chan time.Time, stopTicks func()) {
 	}
 	pending := make([]T, 0, q.size)
 	hand := func() {
-		q.flush(pending)
+		q.flush(pending, q.dropped.Load())
 		clear(pending) // the flushed values are not kept alive by the reused slice
 		pending = pending[:0]
 	}

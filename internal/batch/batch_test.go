@@ -16,7 +16,7 @@ type recorder struct {
 
 func newRecorder() *recorder { return &recorder{} }
 
-func (r *recorder) flush(vs []int) {
+func (r *recorder) flush(vs []int, _ int64) {
 	r.mu.Lock()
 	r.batches = append(r.batches, slices.Clone(vs))
 	r.mu.Unlock()
@@ -73,8 +73,12 @@ func equal(a, b [][]int) bool {
 
 func TestFullQueueDropsAndCounts(t *testing.T) {
 	busy, release := make(chan struct{}), make(chan struct{})
-	var flushed [][]int
-	q := start(2, 1, nil, nil, func(vs []int) {
+	var (
+		flushed [][]int
+		told    []int64
+	)
+	q := start(2, 1, nil, nil, func(vs []int, dropped int64) {
+		told = append(told, dropped)
 		if len(flushed) == 0 {
 			busy <- struct{}{}
 			<-release // the loop is busy: the channel fills
@@ -99,11 +103,14 @@ func TestFullQueueDropsAndCounts(t *testing.T) {
 	if want := [][]int{{0}, {1}, {2}}; !equal(flushed, want) {
 		t.Fatalf("flushed %v, want %v", flushed, want)
 	}
+	if want := []int64{0, 1, 1}; !slices.Equal(told, want) {
+		t.Fatalf("flush told of %v drops, want %v", told, want)
+	}
 }
 
 func TestFlushedValuesAreNotKeptByTheQueue(t *testing.T) {
 	var backing []*int
-	q := start(4, 2, nil, nil, func(vs []*int) {
+	q := start(4, 2, nil, nil, func(vs []*int, _ int64) {
 		if *vs[0] != 1 || *vs[1] != 2 {
 			t.Errorf("flushed %d, %d", *vs[0], *vs[1])
 		}

@@ -45,8 +45,8 @@ func (b *Buffer) Dropped() int64 { return b.queue.Dropped() }
 // Depth is how many events wait to be written.
 func (b *Buffer) Depth() int { return b.queue.Depth() }
 
-func (b *Buffer) flush(pending []Occurrence) {
-	if dropped := b.queue.Dropped(); dropped > b.reported {
+func (b *Buffer) flush(pending []Occurrence, dropped int64) {
+	if dropped > b.reported {
 		b.logger.Warn("event buffer full: events dropped", "count", dropped-b.reported, "total", dropped)
 		b.reported = dropped
 	}

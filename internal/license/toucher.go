@@ -79,7 +79,7 @@ const touchChunk = 256
 // flush records the latest of the pending touches of each license in
 // UPDATEs of a power of two licenses each, so that flushes of any size
 // share a few prepared statements.
-func (t *Toucher) flush(touches []touch) {
+func (t *Toucher) flush(touches []touch, _ int64) {
 	if len(touches) == 0 {
 		return
 	}

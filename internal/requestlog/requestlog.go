@@ -73,7 +73,7 @@ func (l *Log) Dropped() int64 { return l.queue.Dropped() }
 // Depth is how many entries wait to be written.
 func (l *Log) Depth() int { return l.queue.Depth() }
 
-func (l *Log) flush(pending []Entry) {
+func (l *Log) flush(pending []Entry, _ int64) {
 	if len(pending) == 0 {
 		return
 	}
