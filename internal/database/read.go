@@ -61,14 +61,19 @@ func (r *Read[T]) Take(ctx context.Context, db *DB, dst *T, args ...any) error {
 // statement; the row is read as a Read reads it.
 func Take[T any](q *gorm.DB, notFound error) (*T, error) {
 	var row T
-	err := take(q, &row)
+	return found(&row, take(q, &row), notFound)
+}
+
+// found is row after a read that ended with err: notFound when there was
+// no row.
+func found[T any](row *T, err, notFound error) (*T, error) {
 	if IsNotFound(err) {
 		return nil, notFound
 	}
 	if err != nil {
 		return nil, Error(err)
 	}
-	return &row, nil
+	return row, nil
 }
 
 func take[T any](q *gorm.DB, row *T) error {
@@ -150,25 +155,13 @@ func (db *DB) readRow(ctx context.Context, conn gorm.ConnPool, dst any, query st
 func TakeRaw[T any](ctx context.Context, db *DB, notFound error, query string, args ...any) (*T, error) {
 	query, args = expandArgs(db.Engine, query, args)
 	var row T
-	err := db.readRow(ctx, db.Conn(ctx).Statement.ConnPool, &row, query, args)
-	if IsNotFound(err) {
-		return nil, notFound
-	}
-	if err != nil {
-		return nil, Error(err)
-	}
-	return &row, nil
+	return found(&row, db.readRow(ctx, db.Conn(ctx).Statement.ConnPool, &row, query, args), notFound)
 }
 
 // FindRaw reads every row of query into dst; see TakeRaw.
 func FindRaw[T any](ctx context.Context, db *DB, dst *[]T, query string, args ...any) error {
 	query, args = expandArgs(db.Engine, query, args)
-	*dst = (*dst)[:0]
-	_, err := db.readRows(ctx, db.Conn(ctx).Statement.ConnPool, query, args, reflect.TypeFor[T](), func() (reflect.Value, bool) {
-		*dst = append(*dst, *new(T))
-		return reflect.ValueOf(&(*dst)[len(*dst)-1]).Elem(), true
-	})
-	return Error(err)
+	return readAll(ctx, db, db.Conn(ctx).Statement.ConnPool, query, args, dst)
 }
 
 // expandArgs writes query's ? placeholders for the engine ($n on
@@ -222,8 +215,13 @@ func Find[T any](q *gorm.DB, dst *[]T) error {
 	if db == nil || err != nil {
 		return Error(err)
 	}
+	return readAll(st.Context, db, st.ConnPool, st.SQL.String(), st.Vars, dst)
+}
+
+// readAll reads every row of query into dst, replacing what it held.
+func readAll[T any](ctx context.Context, db *DB, conn gorm.ConnPool, query string, args []any, dst *[]T) error {
 	*dst = (*dst)[:0]
-	_, err = db.readRows(st.Context, st.ConnPool, st.SQL.String(), st.Vars, reflect.TypeFor[T](), func() (reflect.Value, bool) {
+	_, err := db.readRows(ctx, conn, query, args, reflect.TypeFor[T](), func() (reflect.Value, bool) {
 		*dst = append(*dst, *new(T))
 		return reflect.ValueOf(&(*dst)[len(*dst)-1]).Elem(), true
 	})
