@@ -101,26 +101,14 @@ func TestFeedsStayIndexWalks(t *testing.T) {
 // every step searches an index.
 func sqliteFeedWideRead(t *testing.T, e *env, st database.Statement) string {
 	t.Helper()
-	rows, err := e.app.DB.SQL.Query("EXPLAIN QUERY PLAN "+st.SQL, st.Vars...)
-	if err != nil {
-		t.Fatalf("explain %s: %v", st.SQL, err)
-	}
-	defer rows.Close()
-	var plan []string
-	wide := ""
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-		if wide == "" && (strings.HasPrefix(detail, "SCAN releases") || strings.HasPrefix(detail, "SCAN artifacts") ||
-			strings.HasPrefix(detail, "USE TEMP B-TREE") && (len(plan) == 0 || plan[0] != "MERGE (UNION ALL)") ||
-			strings.HasPrefix(detail, "SEARCH releases") && (strings.HasSuffix(detail, "(account_id=?)") || strings.HasSuffix(detail, "(package_id=?)"))) {
-			wide = detail
-		}
-	}
+	plan := sqlitePlan(t, e, st)
 	t.Logf("plan %v for %.200s", plan, st.SQL)
-	return wide
+	for _, detail := range plan {
+		if strings.HasPrefix(detail, "SCAN releases") || strings.HasPrefix(detail, "SCAN artifacts") ||
+			strings.HasPrefix(detail, "USE TEMP B-TREE") && plan[0] != "MERGE (UNION ALL)" ||
+			strings.HasPrefix(detail, "SEARCH releases") && (strings.HasSuffix(detail, "(account_id=?)") || strings.HasSuffix(detail, "(package_id=?)")) {
+			return detail
+		}
+	}
+	return ""
 }
