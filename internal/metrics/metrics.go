@@ -108,32 +108,24 @@ func (m *Metrics) Statement(kind string) func(time.Duration) {
 	return func(took time.Duration) { observer.Observe(took.Seconds()) }
 }
 
-// UsageBuffer is what the usage analytics buffer tells of its load
-// (*analytics.Buffer).
-type UsageBuffer interface {
-	// Dropped is how many signals a full queue shed since the start.
+// Queue is what a queue in front of a background writer tells of its load
+// (*batch.Queue, the usage analytics buffer).
+type Queue interface {
+	// Dropped is how many values a full queue dropped since the start.
 	Dropped() int64
-	// Depth is how many signals are queued, not yet aggregated.
+	// Depth is how many values are queued, not yet taken by the writer.
 	Depth() int
 }
 
 // WatchUsage publishes the usage analytics buffer's shed signals
 // (relkey_analytics_signals_shed_total) and queue depth
 // (relkey_analytics_buffer_depth), read at each scrape.
-func (m *Metrics) WatchUsage(b UsageBuffer) {
+func (m *Metrics) WatchUsage(b Queue) {
 	m.registry.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: Namespace, Subsystem: "analytics", Name: "signals_shed_total",
 			Help: "Usage signals a full analytics queue shed."}, func() float64 { return float64(b.Dropped()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Subsystem: "analytics", Name: "buffer_depth",
 			Help: "Usage signals queued, not yet aggregated."}, func() float64 { return float64(b.Depth()) }))
-}
-
-// Queue is what a batch writer's queue tells of its load (*batch.Queue).
-type Queue interface {
-	// Dropped is how many values a full queue dropped since the start.
-	Dropped() int64
-	// Depth is how many values are queued, not yet taken by the writer.
-	Depth() int
 }
 
 // WatchQueue publishes the drops (relkey_queue_dropped_total) and depth
