@@ -205,6 +205,15 @@ func Background(ctx context.Context) context.Context {
 	return context.WithValue(ctx, backgroundKey{}, true)
 }
 
+// backgroundWriteTimeout bounds one write of a batch writer.
+const backgroundWriteTimeout = 5 * time.Second
+
+// BackgroundWrite is the context of one write of a batch writer: on the
+// background pool, bounded by backgroundWriteTimeout.
+func BackgroundWrite() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(Background(context.Background()), backgroundWriteTimeout)
+}
+
 // handle is the GORM handle of ctx's pool.
 func (db *DB) handle(ctx context.Context) *gorm.DB {
 	if ctx.Value(backgroundKey{}) != nil && db.background != nil {

@@ -1,7 +1,6 @@
 package event
 
 import (
-	"context"
 	"log/slog"
 	"time"
 
@@ -53,7 +52,7 @@ func (b *Buffer) flush(pending []Occurrence, dropped int64) {
 	if len(pending) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(database.Background(context.Background()), 5*time.Second)
+	ctx, cancel := database.BackgroundWrite()
 	defer cancel()
 	if err := b.outbox.EmitBatch(ctx, pending); err != nil {
 		b.logger.Warn("recording buffered events", "count", len(pending), "error", err)

@@ -1,7 +1,6 @@
 package license
 
 import (
-	"context"
 	"log/slog"
 	"maps"
 	"slices"
@@ -89,7 +88,7 @@ func (t *Toucher) flush(touches []touch, _ int64) {
 	}
 	for piece := range database.PowerOfTwoPieces(slices.Collect(maps.Values(pending)), touchChunk) {
 		statement, args := touchStatement(t.db.Engine, piece)
-		ctx, cancel := context.WithTimeout(database.Background(context.Background()), 5*time.Second)
+		ctx, cancel := database.BackgroundWrite()
 		err := t.db.Conn(ctx).Exec(statement, args...).Error
 		cancel()
 		if err != nil {

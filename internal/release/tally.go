@@ -78,7 +78,7 @@ func (t *DownloadTally) run() {
 }
 
 func (t *DownloadTally) flushLogged() {
-	ctx, cancel := context.WithTimeout(database.Background(context.Background()), 5*time.Second)
+	ctx, cancel := database.BackgroundWrite()
 	defer cancel()
 	if err := t.Flush(ctx); err != nil {
 		t.logger.Warn("recording release downloads", "error", err)

@@ -77,7 +77,7 @@ func (l *Log) flush(pending []Entry, _ int64) {
 	if len(pending) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(database.Background(context.Background()), 5*time.Second)
+	ctx, cancel := database.BackgroundWrite()
 	defer cancel()
 	if err := database.InsertAll(ctx, l.db, pending); err != nil {
 		l.logger.Warn("writing the request log", "count", len(pending), "error", err)
