@@ -19,8 +19,11 @@ type DownloadTally struct {
 	logger *slog.Logger
 	mu     sync.Mutex
 	counts map[string]int64
-	stop   chan struct{}
-	done   sync.WaitGroup
+	// flushing is held through a flush, so that a Flush returns only once
+	// every count taken before it is written, the loop's included.
+	flushing sync.Mutex
+	stop     chan struct{}
+	done     sync.WaitGroup
 }
 
 // tallyEvery is how often counted downloads reach the database.
@@ -43,6 +46,8 @@ func (t *DownloadTally) Count(releaseID string) {
 
 // Flush writes the counted downloads now.
 func (t *DownloadTally) Flush(ctx context.Context) error {
+	t.flushing.Lock()
+	defer t.flushing.Unlock()
 	t.mu.Lock()
 	counts := t.counts
 	t.counts = map[string]int64{}
