@@ -94,10 +94,10 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		}
 		dsn = sqliteDSN(opts.SQLitePath, budget)
 		var err error
-		if sqlitePool, err = sql.Open(sqlite.DriverName, dsn); err != nil {
-			return nil, fmt.Errorf("database: %w", err)
+		if sqlitePool, dialector, err = openSQLite(dsn); err != nil {
+			return nil, err
 		}
-		engine, dialector = SQLite, sqlite.New(sqlite.Config{DSN: dsn, Conn: sharedPool{sqlitePool}})
+		engine = SQLite
 	}
 	gormConfig := &gorm.Config{
 		Logger:                 logger.Discard,
@@ -112,8 +112,12 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	// Processes opening a new SQLite file together race to switch it to WAL,
 	// and the losers get SQLITE_BUSY at once (no busy wait resolves a lock
 	// upgrade): they try again until the budget runs out.
+	// GORM closes the pool of a failed open: each try opens its own.
 	for deadline := time.Now().Add(budget); err != nil && engine == SQLite && IsUnavailable(err) && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
+		if sqlitePool, dialector, err = openSQLite(dsn); err != nil {
+			return nil, err
+		}
 		g, err = gorm.Open(dialector, gormConfig)
 	}
 	if err != nil {
@@ -153,6 +157,15 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// openSQLite opens SQLite's pool at dsn and the dialector GORM opens it by.
+func openSQLite(dsn string) (*sql.DB, gorm.Dialector, error) {
+	pool, err := sql.Open(sqlite.DriverName, dsn)
+	if err != nil {
+		return nil, nil, fmt.Errorf("database: %w", err)
+	}
+	return pool, sqlite.New(sqlite.Config{DSN: dsn, Conn: sharedPool{pool}}), nil
 }
 
 // backgroundConns is the size of the background pool: its writers flush a
