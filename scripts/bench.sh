@@ -17,6 +17,12 @@
 #   BENCH_PATHS="validate-key,upgrade"  only these paths (names as in the table)
 #   BENCH_PG_STATEMENTS=N  also print PostgreSQL's N costliest statements
 #                          (pg_stat_statements) after the PostgreSQL table
+#   BENCH_PROFILE=DIR      also write relkey's CPU profile of the measured
+#                          runs to DIR/<engine>.pprof (RELKEY_DEBUG_LISTEN;
+#                          read it with go tool pprof), and its allocations
+#                          since start to DIR/<engine>.allocs.pprof
+#   BENCH_RELKEY_ENV="GOGC=100"  extra environment of relkey alone (words
+#                          NAME=value), to compare settings in one run
 # The defaults take about 7 minutes on 2 cores (MinIO already built).
 #
 # Seeding, per engine: relkey starts on an empty database and migrates it;
@@ -51,6 +57,7 @@ releases=${BENCH_RELEASES:-10000}
 engines=${BENCH_ENGINES:-postgres sqlite}
 only_paths=${BENCH_PATHS:-}
 pg_statements=${BENCH_PG_STATEMENTS:-0}
+profile_dir=${BENCH_PROFILE:-}
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -123,9 +130,12 @@ bench_engine() {
   # RELKEY_TRUSTED_PROXIES).
   export RELKEY_TRUSTED_PROXIES=127.0.0.1/32
   db=${database:-$RELKEY_DATA_DIR/relkey.db}
+  if [ -n "$profile_dir" ]; then
+    export RELKEY_DEBUG_LISTEN="127.0.0.1:$(free_port)"
+  fi
 
   log "$title: starting relkey on $relkey_url"
-  "$work/relkey" serve >"$dir/relkey.log" 2>&1 &
+  env ${BENCH_RELKEY_ENV:-} "$work/relkey" serve >"$dir/relkey.log" 2>&1 &
   relkey_pid=$!
   servers+=("$relkey_pid")
   wait_healthy "$relkey_url" "$relkey_pid" "$dir/relkey.log"
@@ -148,16 +158,39 @@ bench_engine() {
   if [ -n "$pgdata" ] && [ "$pg_statements" != 0 ]; then
     psql "$database" -X -q -c 'SELECT pg_stat_statements_reset()' >/dev/null
   fi
+  local profiler=
+  if [ -n "$profile_dir" ]; then
+    mkdir -p "$profile_dir"
+    # relkey's samples only: it idles while the floor runs.
+    curl -fsS -o "$profile_dir/${engine}.pprof" \
+      "http://$RELKEY_DEBUG_LISTEN/debug/pprof/profile?seconds=$(profile_seconds)" &
+    profiler=$!
+  fi
   "$work/load" -fixture "$dir/fixture.json" -engine "$title" -relkey "$relkey_url" -relkey-pid "$relkey_pid" \
     -floor "$floor_url" -floor-pid "$floor_pid" -pgdata "$pgdata" -duration "$duration" -pairs "$pairs" \
     -conns "$conns" -warmup "$warmup" -rss-conns "$rss_conns" -rss-duration "$rss_duration" -paths "$only_paths"
   if [ -n "$pgdata" ] && [ "$pg_statements" != 0 ]; then
     pg_statements_report "$database"
   fi
+  if [ -n "$profiler" ]; then
+    wait "$profiler" || log "$title: no CPU profile (see $dir/relkey.log)"
+    curl -fsS -o "$profile_dir/${engine}.allocs.pprof" "http://$RELKEY_DEBUG_LISTEN/debug/pprof/allocs" ||
+      log "$title: no allocation profile"
+  fi
 
   kill "$relkey_pid" "$floor_pid"
   wait "$relkey_pid" "$floor_pid" 2>/dev/null || true
-  unset RELKEY_DATA_DIR RELKEY_SECRET_KEY RELKEY_LISTEN RELKEY_DATABASE_URL RELKEY_STORAGE_URL
+  unset RELKEY_DATA_DIR RELKEY_SECRET_KEY RELKEY_LISTEN RELKEY_DATABASE_URL RELKEY_STORAGE_URL RELKEY_DEBUG_LISTEN
+}
+
+# profile_seconds is how long the measured runs of the chosen paths last
+# (relkey's and the floor's, and their warm-ups), as whole seconds.
+profile_seconds() {
+  python3 -c '
+import re, sys
+seconds = lambda d: sum(float(v) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[u] for v, u in re.findall(r"([0-9.]+)(ms|s|m|h)", d))
+duration, warmup, pairs, paths = seconds(sys.argv[1]), seconds(sys.argv[2]), int(sys.argv[3]), sys.argv[4].count(",") + 1
+print(max(1, int(paths * 2 * (pairs * duration + warmup))))' "$duration" "$warmup" "$pairs" "${only_paths:-a,b,c,d}"
 }
 
 # pg_statements_report prints the costliest statements PostgreSQL ran

@@ -25,6 +25,7 @@ import (
 	"github.com/relkey/relkey/internal/app"
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/config"
+	"github.com/relkey/relkey/internal/gcpace"
 	"github.com/relkey/relkey/internal/onboard"
 )
 
@@ -163,6 +164,7 @@ func serve(cmd Command, cfg config.Config, logger *slog.Logger) int {
 		fmt.Fprintf(cmd.Stderr, "relkey serve takes no arguments\n")
 		return exitUsage
 	}
+	defer gcpace.Start(cmd.Getenv, time.Second)()
 	signals := cmd.Signals
 	if signals == nil {
 		var stop context.CancelFunc
