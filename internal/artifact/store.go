@@ -88,63 +88,104 @@ func (s *Store) setStatus(ctx context.Context, a *Artifact, from, to string, fai
 	return nil
 }
 
-// visible restricts artifacts to those of releases who may see; when
-// uploadedOnly, to uploaded ones.
-func (s *Store) visible(ctx context.Context, accountID string, who *access.Principal, uploadedOnly bool, f Filter, now time.Time) *gorm.DB {
+// condition is a piece of a WHERE: SQL text and its arguments.
+type condition struct {
+	sql  string
+	args []any
+}
+
+// sight is the condition of the artifacts of releases who may see, and
+// the filter's (of uploaded ones when uploadedOnly), ANDed.
+func (s *Store) sight(ctx context.Context, accountID string, who *access.Principal, uploadedOnly bool, f Filter, now time.Time) (condition, error) {
+	seen, args, err := s.releases.SightOf(ctx, accountID, who, now)
+	if err != nil {
+		return condition{}, err
+	}
 	// A correlated probe of the artifact's own release: an IN list would
 	// gather every visible release of the account first.
-	inSight := s.releases.Scoped(ctx, accountID, who, now).Select("1").Where("releases.id = artifacts.release_id")
+	from := "releases"
 	if s.db.Engine == database.Postgres {
 		// By its primary key, behind a fence (OFFSET 0): without statistics
 		// the planner took releases_latest_idx for the sight's product and
 		// walked the product's releases to the artifact's.
-		inSight = inSight.Table("(SELECT * FROM releases WHERE releases.id = artifacts.release_id OFFSET 0) AS releases")
+		from = "(SELECT * FROM releases WHERE releases.id = artifacts.release_id OFFSET 0) AS releases"
 	}
-	q := s.db.Conn(ctx).Model(&Artifact{}).Where("artifacts.account_id = ?", accountID).Where("EXISTS (?)", inSight)
-	return s.filtered(ctx, q, accountID, uploadedOnly, f)
+	conds := append([]condition{
+		{"artifacts.account_id = ?", []any{accountID}},
+		{"EXISTS (SELECT 1 FROM " + from + " WHERE (" + seen + ") AND releases.id = artifacts.release_id)", args},
+	}, filters(accountID, uploadedOnly, f)...)
+	var b strings.Builder
+	var all []any
+	for i, c := range conds {
+		if i > 0 {
+			b.WriteString(" AND ")
+		}
+		b.WriteString("(" + c.sql + ")")
+		all = append(all, c.args...)
+	}
+	return condition{b.String(), all}, nil
 }
 
-// filtered applies an artifact filter to a query that reads artifacts.
-func (s *Store) filtered(ctx context.Context, q *gorm.DB, accountID string, uploadedOnly bool, f Filter) *gorm.DB {
-	if uploadedOnly {
-		q = q.Where("artifacts.status = ?", Uploaded)
+// visible is the query of the artifacts sight admits.
+func (s *Store) visible(ctx context.Context, accountID string, who *access.Principal, uploadedOnly bool, f Filter, now time.Time) *gorm.DB {
+	q := s.db.Conn(ctx).Model(&Artifact{})
+	c, err := s.sight(ctx, accountID, who, uploadedOnly, f, now)
+	if err != nil {
+		_ = q.AddError(err)
+		return q
 	}
-	for column, value := range map[string]string{"artifacts.release_id": f.Release, "artifacts.product_id": f.Product,
-		"artifacts.platform": strings.ToLower(f.Platform), "artifacts.arch": strings.ToLower(f.Arch)} {
-		if value != "" {
-			q = q.Where(column+" = ?", value)
+	return q.Where(c.sql, c.args...)
+}
+
+// filters are the conditions of an artifact filter (and of uploadedOnly),
+// in a fixed order so that each combination is one statement text.
+func filters(accountID string, uploadedOnly bool, f Filter) []condition {
+	var conds []condition
+	if uploadedOnly {
+		conds = append(conds, condition{"artifacts.status = ?", []any{Uploaded}})
+	}
+	for _, c := range [...]struct{ column, value string }{{"artifacts.release_id", f.Release}, {"artifacts.product_id", f.Product},
+		{"artifacts.platform", strings.ToLower(f.Platform)}, {"artifacts.arch", strings.ToLower(f.Arch)}} {
+		if c.value != "" {
+			conds = append(conds, condition{c.column + " = ?", []any{c.value}})
 		}
 	}
 	if f.Channel != "" {
-		q = q.Where("artifacts.release_id IN (SELECT id FROM releases WHERE account_id = ? AND channel IN ?)", accountID, release.Includes(f.Channel))
+		conds = append(conds, condition{"artifacts.release_id IN (SELECT id FROM releases WHERE account_id = ? AND channel IN ?)", []any{accountID, release.Includes(f.Channel)}})
 	}
 	if f.Package != nil {
-		q = q.Where("artifacts.release_id IN (?)", s.releases.InPackage(ctx, accountID, *f.Package))
+		ids, args := release.PackagedIDs(accountID, *f.Package)
+		conds = append(conds, condition{"artifacts.release_id IN (" + ids + ")", args})
 	}
 	if f.Status != "" {
-		q = q.Where("artifacts.status = ?", strings.ToUpper(f.Status))
+		conds = append(conds, condition{"artifacts.status = ?", []any{strings.ToUpper(f.Status)}})
 	}
 	if f.Filetype != "" {
-		q = q.Where("artifacts.filetype = ?", strings.TrimPrefix(strings.ToLower(f.Filetype), "."))
+		conds = append(conds, condition{"artifacts.filetype = ?", []any{strings.TrimPrefix(strings.ToLower(f.Filetype), ".")}})
 	}
 	switch {
 	case f.Engine == nil:
 	case *f.Engine == "":
-		q = q.Where("artifacts.release_id NOT IN (SELECT releases.id FROM releases JOIN packages ON packages.id = releases.package_id "+
-			"WHERE releases.account_id = ? AND packages.engine IS NOT NULL)", accountID)
+		conds = append(conds, condition{"artifacts.release_id NOT IN (SELECT releases.id FROM releases JOIN packages ON packages.id = releases.package_id " +
+			"WHERE releases.account_id = ? AND packages.engine IS NOT NULL)", []any{accountID}})
 	default:
-		q = q.Where("artifacts.release_id IN (SELECT releases.id FROM releases JOIN packages ON packages.id = releases.package_id "+
-			"WHERE releases.account_id = ? AND packages.engine = ?)", accountID, strings.ToLower(*f.Engine))
+		conds = append(conds, condition{"artifacts.release_id IN (SELECT releases.id FROM releases JOIN packages ON packages.id = releases.package_id " +
+			"WHERE releases.account_id = ? AND packages.engine = ?)", []any{accountID, strings.ToLower(*f.Engine)}})
 	}
-	return q
+	return conds
 }
 
 // Find returns an artifact by id, else the one with the filename in the
 // newest visible release (of the uploaded ones when uploadedOnly).
 func (s *Store) Find(ctx context.Context, accountID, ref string, who *access.Principal, uploadedOnly bool, f Filter, now time.Time) (*Artifact, error) {
+	notFound := apperr.NotFoundResource("artifact", ref)
 	if len(ref) == 36 && uuid.Validate(ref) == nil {
-		q := s.visible(ctx, accountID, who, false, f, now).Where("artifacts.id = ?", ref)
-		return database.Take[Artifact](q, apperr.NotFoundResource("artifact", ref))
+		// The download's lookup: a statement of its own, no GORM build.
+		c, err := s.sight(ctx, accountID, who, false, f, now)
+		if err != nil {
+			return nil, database.Error(err)
+		}
+		return database.TakeRaw[Artifact](ctx, s.db, notFound, "SELECT artifacts.* FROM artifacts WHERE "+c.sql+" AND artifacts.id = ? LIMIT 1", append(c.args, ref)...)
 	}
 	if f.Release != "" {
 		// The release was found within the product and package: its file
@@ -157,7 +198,7 @@ func (s *Store) Find(ctx context.Context, accountID, ref string, who *access.Pri
 			// ANDed the account's index into the lookup.
 			q = q.Table("(SELECT * FROM artifacts WHERE artifacts.release_id = ? AND artifacts.filename = ? OFFSET 0) AS artifacts", f.Release, ref)
 		}
-		return database.Take[Artifact](q, apperr.NotFoundResource("artifact", ref))
+		return database.Take[Artifact](q, notFound)
 	}
 	// A walk of the visible releases newest first (releases_latest_idx),
 	// each probed for the filename (artifacts_release_filename_idx), that
@@ -178,7 +219,10 @@ func (s *Store) Find(ctx context.Context, accountID, ref string, who *access.Pri
 		// narrowing read every one of them before the walk.
 		q, f.Package = s.releases.InPackageOf(q, accountID, *f.Package), nil
 	}
-	return database.Take[Artifact](s.filtered(ctx, q, accountID, uploadedOnly, f), apperr.NotFoundResource("artifact", ref))
+	for _, c := range filters(accountID, uploadedOnly, f) {
+		q = q.Where(c.sql, c.args...)
+	}
+	return database.Take[Artifact](q, notFound)
 }
 
 // List returns a page of visible artifacts.

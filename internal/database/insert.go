@@ -30,7 +30,7 @@ func InsertAll[T any](ctx context.Context, db *DB, rows []T) error {
 	if err != nil {
 		return err
 	}
-	conn := db.Conn(ctx).Statement.ConnPool
+	conn := db.pool(ctx)
 	now := Now()
 	for piece := range PowerOfTwoPieces(rows, insertPiece) {
 		args := make([]any, 0, len(piece)*len(plan.fields))

@@ -54,7 +54,7 @@ func numbered(query string) string {
 
 // Take reads the first row into dst; gorm.ErrRecordNotFound when there is none.
 func (r *Read[T]) Take(ctx context.Context, db *DB, dst *T, args ...any) error {
-	return db.readRow(ctx, db.Conn(ctx).Statement.ConnPool, dst, r.text[db.Engine], args)
+	return db.readRow(ctx, db.pool(ctx), dst, r.text[db.Engine], args)
 }
 
 // Take returns the one row q selects, or notFound. GORM builds the
@@ -155,13 +155,13 @@ func (db *DB) readRow(ctx context.Context, conn gorm.ConnPool, dst any, query st
 func TakeRaw[T any](ctx context.Context, db *DB, notFound error, query string, args ...any) (*T, error) {
 	query, args = expandArgs(db.Engine, query, args)
 	var row T
-	return found(&row, db.readRow(ctx, db.Conn(ctx).Statement.ConnPool, &row, query, args), notFound)
+	return found(&row, db.readRow(ctx, db.pool(ctx), &row, query, args), notFound)
 }
 
 // FindRaw reads every row of query into dst; see TakeRaw.
 func FindRaw[T any](ctx context.Context, db *DB, dst *[]T, query string, args ...any) error {
 	query, args = expandArgs(db.Engine, query, args)
-	return readAll(ctx, db, db.Conn(ctx).Statement.ConnPool, query, args, dst)
+	return readAll(ctx, db, db.pool(ctx), query, args, dst)
 }
 
 // expandArgs writes query's ? placeholders for the engine ($n on

@@ -49,6 +49,15 @@ func (db *DB) Conn(ctx context.Context) *gorm.DB {
 	return db.handle(ctx).WithContext(ctx)
 }
 
+// pool is what Conn's statements run on, without the GORM session Conn
+// builds around it: for the readers and writers that send their own text.
+func (db *DB) pool(ctx context.Context) gorm.ConnPool {
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return tx.Statement.ConnPool
+	}
+	return db.handle(ctx).Statement.ConnPool
+}
+
 // Paginate applies a page request to a query of one table ordered by creation.
 // It returns the total when the request asks for it.
 func Paginate[T any](q *gorm.DB, p page.Request) (rows []T, total int64, err error) {

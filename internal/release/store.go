@@ -370,10 +370,23 @@ func (s *Store) OnlySuspended(ctx context.Context, accountID, userID, productID 
 	return counts.Total > 0 && counts.Usable == 0, database.Error(err)
 }
 
-// InPackage is the subquery of the ids of the releases of a package (by id
-// or key; "" for releases without a package).
-func (s *Store) InPackage(ctx context.Context, accountID, ref string) *gorm.DB {
-	return inPackage(s.db.Conn(ctx).Model(&Release{}).Where("releases.account_id = ?", accountID), accountID, ref).Select("releases.id")
+// SightOf is the condition (a WHERE over releases, with its arguments) of
+// the releases who may see, for stores whose records belong to releases to
+// probe in statements they write themselves.
+func (s *Store) SightOf(ctx context.Context, accountID string, who *access.Principal, now time.Time) (string, []any, error) {
+	v, err := s.Sight(ctx, accountID, access.ScopeOf(who), now)
+	if err != nil {
+		return "", nil, err
+	}
+	p := v.seen()
+	return p.sql, p.args, nil
+}
+
+// PackagedIDs is the query (and its arguments) of the ids of an account's
+// releases in a package by id or key, or of those without one for "".
+func PackagedIDs(accountID, ref string) (string, []any) {
+	p := and(piece{"releases.account_id = ?", []any{accountID}}, packaged(accountID, ref))
+	return "SELECT releases.id FROM releases WHERE " + p.sql, p.args
 }
 
 // Scoped is the query of the releases who may see, for stores whose
