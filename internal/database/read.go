@@ -179,19 +179,20 @@ func expandArgs(engine Engine, query string, args []any) (string, []any) {
 			b.WriteByte('?')
 		}
 	}
-	next := 0
-	for i := 0; i < len(query); i++ {
-		if query[i] != '?' || next >= len(args) {
-			b.WriteByte(query[i])
-			continue
+	rest := query
+	for next := 0; next < len(args); next++ {
+		at := strings.IndexByte(rest, '?')
+		if at < 0 {
+			break
 		}
+		b.WriteString(rest[:at])
+		rest = rest[at+1:]
 		arg := args[next]
-		next++
-		v := reflect.ValueOf(arg)
-		if _, valuer := arg.(driver.Valuer); valuer || arg == nil || v.Kind() != reflect.Slice || v.Type().Elem().Kind() == reflect.Uint8 {
+		if !isList(arg) {
 			placeholder(arg)
 			continue
 		}
+		v := reflect.ValueOf(arg)
 		if v.Len() == 0 {
 			b.WriteString("(NULL)")
 			continue
@@ -205,7 +206,20 @@ func expandArgs(engine Engine, query string, args []any) (string, []any) {
 		}
 		b.WriteByte(')')
 	}
+	b.WriteString(rest)
 	return b.String(), flat
+}
+
+// isList tells whether an argument is written as a list: a slice (but
+// bytes) that is no driver.Valuer. The scalars statements bind most are
+// told without reflection.
+func isList(arg any) bool {
+	switch arg.(type) {
+	case nil, string, *string, int, int64, bool, time.Time, *time.Time, []byte, driver.Valuer:
+		return false
+	}
+	v := reflect.ValueOf(arg)
+	return v.Kind() == reflect.Slice && v.Type().Elem().Kind() != reflect.Uint8
 }
 
 // Find reads every row q selects into dst, as Take reads one: GORM builds
