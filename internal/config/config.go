@@ -124,7 +124,7 @@ var Variables = []Variable{
 	{"RELKEY_PASSWORD_COST", "12", "bcrypt cost of new password digests, 4 to 31 (12 is Keygen's; each step doubles the work)"},
 	{"RELKEY_TLS_CERT", "", "PEM certificate (chain) file: serve HTTPS on RELKEY_LISTEN; needs RELKEY_TLS_KEY"},
 	{"RELKEY_TLS_KEY", "", "PEM private key file of RELKEY_TLS_CERT"},
-	{"RELKEY_DATABASE_MAX_CONNS", "0", "largest number of open database connections for requests and passes, 1 to 1000; 0 = four per CPU (batch writers and webhook deliveries have two more of their own)"},
+	{"RELKEY_DATABASE_MAX_CONNS", "0", "largest number of open database connections for requests and passes, 1 to 1000; 0 = four per CPU on PostgreSQL, two on SQLite (batch writers and webhook deliveries have two more of their own)"},
 	{"RELKEY_DEBUG_LISTEN", "", "host:port to serve Go's profiles on (/debug/pprof/); unset = off. Keep it on loopback"},
 	{"RELKEY_METRICS_LISTEN", "", "host:port to serve Prometheus metrics on (/metrics); unset = off"},
 	{"RELKEY_WEBHOOK_ALLOW_INSECURE", "false", "true lets webhook endpoints on loopback hosts use http:// (with RELKEY_WEBHOOK_ALLOW_PRIVATE)"},
