@@ -88,18 +88,12 @@ func (s *Store) setStatus(ctx context.Context, a *Artifact, from, to string, fai
 	return nil
 }
 
-// condition is a piece of a WHERE: SQL text and its arguments.
-type condition struct {
-	sql  string
-	args []any
-}
-
 // sight is the condition of the artifacts of releases who may see, and
 // the filter's (of uploaded ones when uploadedOnly), ANDed.
-func (s *Store) sight(ctx context.Context, accountID string, who *access.Principal, uploadedOnly bool, f Filter, now time.Time) (condition, error) {
-	seen, args, err := s.releases.SightOf(ctx, accountID, who, now)
+func (s *Store) sight(ctx context.Context, accountID string, who *access.Principal, uploadedOnly bool, f Filter, now time.Time) (database.Clause, error) {
+	seen, err := s.releases.SightOf(ctx, accountID, who, now)
 	if err != nil {
-		return condition{}, err
+		return database.Clause{}, err
 	}
 	// A correlated probe of the artifact's own release: an IN list would
 	// gather every visible release of the account first.
@@ -110,20 +104,10 @@ func (s *Store) sight(ctx context.Context, accountID string, who *access.Princip
 		// walked the product's releases to the artifact's.
 		from = "(SELECT * FROM releases WHERE releases.id = artifacts.release_id OFFSET 0) AS releases"
 	}
-	conds := append([]condition{
-		{"artifacts.account_id = ?", []any{accountID}},
-		{"EXISTS (SELECT 1 FROM " + from + " WHERE (" + seen + ") AND releases.id = artifacts.release_id)", args},
-	}, filters(accountID, uploadedOnly, f)...)
-	var b strings.Builder
-	var all []any
-	for i, c := range conds {
-		if i > 0 {
-			b.WriteString(" AND ")
-		}
-		b.WriteString("(" + c.sql + ")")
-		all = append(all, c.args...)
-	}
-	return condition{b.String(), all}, nil
+	return database.And(append([]database.Clause{
+		{SQL: "artifacts.account_id = ?", Args: []any{accountID}},
+		{SQL: "EXISTS (SELECT 1 FROM " + from + " WHERE (" + seen.SQL + ") AND releases.id = artifacts.release_id)", Args: seen.Args},
+	}, filters(accountID, uploadedOnly, f)...)...), nil
 }
 
 // visible is the query of the artifacts sight admits.
@@ -134,43 +118,43 @@ func (s *Store) visible(ctx context.Context, accountID string, who *access.Princ
 		_ = q.AddError(err)
 		return q
 	}
-	return q.Where(c.sql, c.args...)
+	return q.Where(c.SQL, c.Args...)
 }
 
 // filters are the conditions of an artifact filter (and of uploadedOnly),
 // in a fixed order so that each combination is one statement text.
-func filters(accountID string, uploadedOnly bool, f Filter) []condition {
-	var conds []condition
+func filters(accountID string, uploadedOnly bool, f Filter) []database.Clause {
+	var conds []database.Clause
 	if uploadedOnly {
-		conds = append(conds, condition{"artifacts.status = ?", []any{Uploaded}})
+		conds = append(conds, database.Clause{SQL: "artifacts.status = ?", Args: []any{Uploaded}})
 	}
 	for _, c := range [...]struct{ column, value string }{{"artifacts.release_id", f.Release}, {"artifacts.product_id", f.Product},
 		{"artifacts.platform", strings.ToLower(f.Platform)}, {"artifacts.arch", strings.ToLower(f.Arch)}} {
 		if c.value != "" {
-			conds = append(conds, condition{c.column + " = ?", []any{c.value}})
+			conds = append(conds, database.Clause{SQL: c.column + " = ?", Args: []any{c.value}})
 		}
 	}
 	if f.Channel != "" {
-		conds = append(conds, condition{"artifacts.release_id IN (SELECT id FROM releases WHERE account_id = ? AND channel IN ?)", []any{accountID, release.Includes(f.Channel)}})
+		conds = append(conds, database.Clause{SQL: "artifacts.release_id IN (SELECT id FROM releases WHERE account_id = ? AND channel IN ?)", Args: []any{accountID, release.Includes(f.Channel)}})
 	}
 	if f.Package != nil {
-		ids, args := release.PackagedIDs(accountID, *f.Package)
-		conds = append(conds, condition{"artifacts.release_id IN (" + ids + ")", args})
+		ids := release.PackagedIDs(accountID, *f.Package)
+		conds = append(conds, database.Clause{SQL: "artifacts.release_id IN (" + ids.SQL + ")", Args: ids.Args})
 	}
 	if f.Status != "" {
-		conds = append(conds, condition{"artifacts.status = ?", []any{strings.ToUpper(f.Status)}})
+		conds = append(conds, database.Clause{SQL: "artifacts.status = ?", Args: []any{strings.ToUpper(f.Status)}})
 	}
 	if f.Filetype != "" {
-		conds = append(conds, condition{"artifacts.filetype = ?", []any{strings.TrimPrefix(strings.ToLower(f.Filetype), ".")}})
+		conds = append(conds, database.Clause{SQL: "artifacts.filetype = ?", Args: []any{strings.TrimPrefix(strings.ToLower(f.Filetype), ".")}})
 	}
 	switch {
 	case f.Engine == nil:
 	case *f.Engine == "":
-		conds = append(conds, condition{"artifacts.release_id NOT IN (SELECT releases.id FROM releases JOIN packages ON packages.id = releases.package_id " +
-			"WHERE releases.account_id = ? AND packages.engine IS NOT NULL)", []any{accountID}})
+		conds = append(conds, database.Clause{SQL: "artifacts.release_id NOT IN (SELECT releases.id FROM releases JOIN packages ON packages.id = releases.package_id " +
+			"WHERE releases.account_id = ? AND packages.engine IS NOT NULL)", Args: []any{accountID}})
 	default:
-		conds = append(conds, condition{"artifacts.release_id IN (SELECT releases.id FROM releases JOIN packages ON packages.id = releases.package_id " +
-			"WHERE releases.account_id = ? AND packages.engine = ?)", []any{accountID, strings.ToLower(*f.Engine)}})
+		conds = append(conds, database.Clause{SQL: "artifacts.release_id IN (SELECT releases.id FROM releases JOIN packages ON packages.id = releases.package_id " +
+			"WHERE releases.account_id = ? AND packages.engine = ?)", Args: []any{accountID, strings.ToLower(*f.Engine)}})
 	}
 	return conds
 }
@@ -185,7 +169,7 @@ func (s *Store) Find(ctx context.Context, accountID, ref string, who *access.Pri
 		if err != nil {
 			return nil, database.Error(err)
 		}
-		return database.TakeRaw[Artifact](ctx, s.db, notFound, "SELECT artifacts.* FROM artifacts WHERE "+c.sql+" AND artifacts.id = ? LIMIT 1", append(c.args, ref)...)
+		return database.TakeRaw[Artifact](ctx, s.db, notFound, "SELECT artifacts.* FROM artifacts WHERE "+c.SQL+" AND artifacts.id = ? LIMIT 1", append(c.Args, ref)...)
 	}
 	if f.Release != "" {
 		// The release was found within the product and package: its file
@@ -220,7 +204,7 @@ func (s *Store) Find(ctx context.Context, accountID, ref string, who *access.Pri
 		q, f.Package = s.releases.InPackageOf(q, accountID, *f.Package), nil
 	}
 	for _, c := range filters(accountID, uploadedOnly, f) {
-		q = q.Where(c.sql, c.args...)
+		q = q.Where(c.SQL, c.Args...)
 	}
 	return database.Take[Artifact](q, notFound)
 }

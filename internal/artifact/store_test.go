@@ -26,7 +26,7 @@ func TestFiltersAreOneStatementPerCombination(t *testing.T) {
 			for range 20 {
 				var got []string
 				for _, c := range filters("acct", tc.uploadedOnly, tc.f) {
-					got = append(got, c.sql)
+					got = append(got, c.SQL)
 				}
 				if !reflect.DeepEqual(got, tc.want) {
 					t.Fatalf("filters = %q, want %q", got, tc.want)
@@ -37,7 +37,7 @@ func TestFiltersAreOneStatementPerCombination(t *testing.T) {
 	conds := filters("acct", true, Filter{Platform: "Linux", Arch: "ARM64", Filetype: ".DMG", Status: "uploaded"})
 	var args []any
 	for _, c := range conds {
-		args = append(args, c.args...)
+		args = append(args, c.Args...)
 	}
 	if want := []any{Uploaded, "linux", "arm64", "UPLOADED", "dmg"}; !reflect.DeepEqual(args, want) {
 		t.Errorf("arguments = %v, want %v", args, want)

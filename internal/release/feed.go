@@ -42,7 +42,7 @@ func (s *Store) OnLine(ctx context.Context, accountID string, who *access.Princi
 		above = greater(line)
 	}
 	p := onLine(line, inChannels(l.Channels), above, l.Constraint, l.Files)
-	return s.Scoped(ctx, accountID, who, now).Where(p.sql, p.args...)
+	return s.Scoped(ctx, accountID, who, now).Where(p.SQL, p.Args...)
 }
 
 // InPackageOf narrows a walk of releases to those of a package by id or

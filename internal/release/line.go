@@ -3,30 +3,15 @@ package release
 import (
 	"slices"
 	"strings"
+
+	"github.com/relkey/relkey/internal/database"
 )
 
 // piece is a fragment of SQL with its ? arguments.
-type piece struct {
-	sql  string
-	args []any
-}
+type piece = database.Clause
 
-// join joins pieces with AND or OR, each in parentheses.
-func join(op string, ps ...piece) piece {
-	var b strings.Builder
-	var args []any
-	for i, p := range ps {
-		if i > 0 {
-			b.WriteString(" " + op + " ")
-		}
-		b.WriteString("(" + p.sql + ")")
-		args = append(args, p.args...)
-	}
-	return piece{b.String(), args}
-}
-
-func and(ps ...piece) piece { return join("AND", ps...) }
-func or(ps ...piece) piece  { return join("OR", ps...) }
+func and(ps ...piece) piece { return database.And(ps...) }
+func or(ps ...piece) piece  { return database.Join("OR", ps...) }
 
 // A side is what a line's releases are compared with: values known here
 // (a Line), or the columns of a row of the same statement (the release an
@@ -83,9 +68,9 @@ func (v values) value(column string) any {
 
 func (v values) of(column string) piece {
 	if x := v.value(column); x != nil {
-		return piece{"?", []any{x}}
+		return piece{SQL: "?", Args: []any{x}}
 	}
-	return piece{"NULL", nil}
+	return piece{SQL: "NULL", Args: nil}
 }
 
 func (v values) number(column string) piece { return v.of(column) }
@@ -99,43 +84,45 @@ func (v values) null(column string) string {
 
 func (v values) is(column string) piece {
 	if x := v.value(column); x != nil {
-		return piece{"releases." + column + " = ?", []any{x}}
+		return piece{SQL: "releases." + column + " = ?", Args: []any{x}}
 	}
-	return piece{"releases." + column + " IS NULL", nil}
+	return piece{SQL: "releases." + column + " IS NULL", Args: nil}
 }
 
 func (v values) above(column string) piece {
 	if x := v.value(column); x != nil {
-		return piece{"releases." + column + " > ?", []any{x}}
+		return piece{SQL: "releases." + column + " > ?", Args: []any{x}}
 	}
-	return piece{"releases." + column + " IS NOT NULL", nil}
+	return piece{SQL: "releases." + column + " IS NOT NULL", Args: nil}
 }
 
 // columns is the side of the row a table alias names.
 type columns string
 
-func (c columns) of(column string) piece { return piece{string(c) + "." + column, nil} }
+func (c columns) of(column string) piece { return piece{SQL: string(c) + "." + column, Args: nil} }
 
 // number is the column under SQLite's unary +, which takes its affinity
 // away (a no-op on PostgreSQL).
-func (c columns) number(column string) piece { return piece{"+" + string(c) + "." + column, nil} }
+func (c columns) number(column string) piece {
+	return piece{SQL: "+" + string(c) + "." + column, Args: nil}
+}
 
 func (c columns) null(column string) string { return string(c) + "." + column + " IS NULL" }
 
 func (c columns) is(column string) piece {
 	their := string(c) + "." + column
-	return piece{"releases." + column + " = " + their + " OR (releases." + column + " IS NULL AND " + their + " IS NULL)", nil}
+	return piece{SQL: "releases." + column + " = " + their + " OR (releases." + column + " IS NULL AND " + their + " IS NULL)", Args: nil}
 }
 
 func (c columns) above(column string) piece {
 	their := string(c) + "." + column
-	return piece{"releases." + column + " > " + their + " OR (" + their + " IS NULL AND releases." + column + " IS NOT NULL)", nil}
+	return piece{SQL: "releases." + column + " > " + their + " OR (" + their + " IS NULL AND releases." + column + " IS NOT NULL)", Args: nil}
 }
 
 // compare is releases.column op the side's value.
 func compare(o side, column, op string) piece {
 	v := o.of(column)
-	return piece{"releases." + column + " " + op + " " + v.sql, v.args}
+	return piece{SQL: "releases." + column + " " + op + " " + v.SQL, Args: v.Args}
 }
 
 // greater is "a greater version than the side's" in the stored order: a
@@ -147,13 +134,13 @@ func compare(o side, column, op string) piece {
 // every release of the product.
 func greater(o side) piece {
 	major, minor, patch := o.number("semver_major"), o.number("semver_minor"), o.number("semver_patch")
-	from := piece{"(releases.semver_major, releases.semver_minor, releases.semver_patch) >= (" + major.sql + ", " + minor.sql + ", " + patch.sql + ")",
-		slices.Concat(major.args, minor.args, patch.args)}
-	preRelease := piece{"NOT (" + o.null("semver_pre_word") + " AND " + o.null("semver_pre_num") + ")", nil}
+	from := piece{SQL: "(releases.semver_major, releases.semver_minor, releases.semver_patch) >= (" + major.SQL + ", " + minor.SQL + ", " + patch.SQL + ")",
+		Args: slices.Concat(major.Args, minor.Args, patch.Args)}
+	preRelease := piece{SQL: "NOT (" + o.null("semver_pre_word") + " AND " + o.null("semver_pre_num") + ")", Args: nil}
 	// Each part decides when greater or less, and leaves ties to the next.
 	build := or(o.above("semver_build_word"), and(o.is("semver_build_word"), o.above("semver_build_num")))
 	pre := or(
-		and(preRelease, piece{"releases.semver_pre_word IS NULL AND releases.semver_pre_num IS NULL", nil}),
+		and(preRelease, piece{SQL: "releases.semver_pre_word IS NULL AND releases.semver_pre_num IS NULL", Args: nil}),
 		compare(o, "semver_pre_word", ">"),
 		and(preRelease, o.is("semver_pre_word"), o.above("semver_pre_num")),
 		and(o.is("semver_pre_word"), o.is("semver_pre_num"), build))
@@ -173,19 +160,19 @@ var (
 // and up, "1.2.3" minor 2 and patch 3 and up; pre-release and build parts
 // pin equality.
 func constrained(c *Constraint) piece {
-	ps := []piece{{"releases.semver_major = ?", []any{c.Major}}}
+	ps := []piece{{SQL: "releases.semver_major = ?", Args: []any{c.Major}}}
 	switch {
 	case c.Patch != nil:
-		ps = append(ps, piece{"releases.semver_minor = ? AND releases.semver_patch >= ?", []any{*c.Minor, *c.Patch}})
+		ps = append(ps, piece{SQL: "releases.semver_minor = ? AND releases.semver_patch >= ?", Args: []any{*c.Minor, *c.Patch}})
 	case c.Minor != nil:
-		ps = append(ps, piece{"releases.semver_minor >= ?", []any{*c.Minor}})
+		ps = append(ps, piece{SQL: "releases.semver_minor >= ?", Args: []any{*c.Minor}})
 	}
 	for _, pin := range []struct {
 		column string
 		v      any
 	}{{"semver_pre_word", deref(c.PreWord)}, {"semver_pre_num", derefInt(c.PreNum)}, {"semver_build_word", deref(c.BuildWord)}, {"semver_build_num", derefInt(c.BuildNum)}} {
 		if pin.v != nil {
-			ps = append(ps, piece{"releases." + pin.column + " = ?", []any{pin.v}})
+			ps = append(ps, piece{SQL: "releases." + pin.column + " = ?", Args: []any{pin.v}})
 		}
 	}
 	return and(ps...)
@@ -194,9 +181,9 @@ func constrained(c *Constraint) piece {
 // inChannels holds for releases in the channels given.
 func inChannels(channels []string) piece {
 	if len(channels) == 0 {
-		return piece{"FALSE", nil}
+		return piece{SQL: "FALSE", Args: nil}
 	}
-	return piece{"releases.channel IN ?", []any{channels}}
+	return piece{SQL: "releases.channel IN ?", Args: []any{channels}}
 }
 
 // includedBy holds for releases in the channels the channel in column
@@ -208,7 +195,7 @@ func includedBy(column string) piece {
 		b.WriteString(" WHEN '" + ch + "' THEN releases.channel IN ('" + strings.Join(Includes(ch), "', '") + "')")
 	}
 	b.WriteString(" ELSE FALSE END")
-	return piece{b.String(), nil}
+	return piece{SQL: b.String(), Args: nil}
 }
 
 // onLine is the condition of the published releases of the side's product
@@ -217,13 +204,13 @@ func includedBy(column string) piece {
 // version), within the constraint (nil: any), with a file of the kind
 // when files is set.
 func onLine(o side, channels, above piece, c *Constraint, files *Files) piece {
-	ps := []piece{compare(o, "product_id", "="), {"releases.status = ?", []any{Published}}, channels, o.is("package_id")}
-	if above.sql != "" {
+	ps := []piece{compare(o, "product_id", "="), {SQL: "releases.status = ?", Args: []any{Published}}, channels, o.is("package_id")}
+	if above.SQL != "" {
 		ps = append(ps, above)
 	}
 	if f := files; f != nil {
-		ps = append(ps, piece{`EXISTS (SELECT 1 FROM artifacts a WHERE a.release_id = releases.id AND a.platform = ? AND a.filetype = ?
-			AND a.status IN ('WAITING', 'UPLOADED'))`, []any{strings.ToLower(f.Platform), strings.ToLower(strings.TrimPrefix(f.Filetype, "."))}})
+		ps = append(ps, piece{SQL: `EXISTS (SELECT 1 FROM artifacts a WHERE a.release_id = releases.id AND a.platform = ? AND a.filetype = ?
+			AND a.status IN ('WAITING', 'UPLOADED'))`, Args: []any{strings.ToLower(f.Platform), strings.ToLower(strings.TrimPrefix(f.Filetype, "."))}})
 	}
 	if c != nil {
 		ps = append(ps, constrained(c))

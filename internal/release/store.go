@@ -74,7 +74,7 @@ func (s *Store) Sight(ctx context.Context, accountID string, sc access.Scope, no
 // in is the query of the releases in sight.
 func (s *Store) in(ctx context.Context, v Sight) *gorm.DB {
 	p := v.seen()
-	return s.db.Conn(ctx).Model(&Release{}).Where(p.sql, p.args...)
+	return s.db.Conn(ctx).Model(&Release{}).Where(p.SQL, p.Args...)
 }
 
 // scoped is the query of the releases the scope sees.
@@ -172,27 +172,27 @@ func (s *Store) Delete(ctx context.Context, r *Release) error {
 // those without a package when ref is "".
 func inPackage(q *gorm.DB, accountID, ref string) *gorm.DB {
 	p := packaged(accountID, ref)
-	return q.Where(p.sql, p.args...)
+	return q.Where(p.SQL, p.Args...)
 }
 
 // packaged is the condition of inPackage.
 func packaged(accountID, ref string) piece {
 	switch {
 	case ref == "":
-		return piece{"releases.package_id IS NULL", nil}
+		return piece{SQL: "releases.package_id IS NULL", Args: nil}
 	case len(ref) == 36 && uuid.Validate(ref) == nil:
-		return piece{"releases.package_id = ?", []any{ref}}
+		return piece{SQL: "releases.package_id = ?", Args: []any{ref}}
 	}
-	return piece{"releases.package_id IN (SELECT id FROM packages WHERE account_id = ? AND key = ?)", []any{accountID, ref}}
+	return piece{SQL: "releases.package_id IN (SELECT id FROM packages WHERE account_id = ? AND key = ?)", Args: []any{accountID, ref}}
 }
 
 // seen is the condition of the releases in sight.
 func (v Sight) seen() piece {
-	p := piece{"releases.account_id = ?", []any{v.accountID}}
+	p := piece{SQL: "releases.account_id = ?", Args: []any{v.accountID}}
 	if v.where == "" {
 		return p
 	}
-	return and(p, piece{v.where, v.args})
+	return and(p, piece{SQL: v.where, Args: v.args})
 }
 
 // found is the statement of the release Find returns, or false when the
@@ -204,7 +204,7 @@ func (s *Store) found(v Sight, ref string, n Narrowing) (piece, bool) {
 		if uuid.Validate(n.Product) != nil {
 			return piece{}, false
 		}
-		conds = append(conds, piece{"releases.product_id = ?", []any{n.Product}})
+		conds = append(conds, piece{SQL: "releases.product_id = ?", Args: []any{n.Product}})
 	}
 	if n.Package != nil {
 		conds = append(conds, packaged(v.accountID, *n.Package))
@@ -213,24 +213,24 @@ func (s *Store) found(v Sight, ref string, n Narrowing) (piece, bool) {
 	candidates := []any{v.accountID, ref, v.accountID, ref}
 	switch {
 	case len(ref) == 36 && uuid.Validate(ref) == nil:
-		from = piece{"releases", nil}
-		conds = append(conds, piece{"releases.id = ?", []any{ref}})
+		from = piece{SQL: "releases", Args: nil}
+		conds = append(conds, piece{SQL: "releases.id = ?", Args: []any{ref}})
 	case s.db.Engine == database.Postgres:
 		// The candidates by the version and tag indexes, behind a fence
 		// (OFFSET 0) that keeps the sight's conditions out of their scan:
 		// without statistics (a bulk load, a new account) the planner took
 		// releases_latest_idx, or the creation order, and walked the
 		// product's releases instead.
-		from = piece{"(SELECT candidates.* FROM releases candidates WHERE candidates.id IN (" + versionOrTag + ") OFFSET 0) AS releases", candidates}
+		from = piece{SQL: "(SELECT candidates.* FROM releases candidates WHERE candidates.id IN (" + versionOrTag + ") OFFSET 0) AS releases", Args: candidates}
 		order = " ORDER BY releases.created_at, releases.id"
 	default:
 		// SQLite keeps a CROSS JOIN's order: the candidates lead.
-		from = piece{"(" + versionOrTag + ") AS candidates CROSS JOIN releases", candidates}
-		conds = append(conds, piece{"releases.id = candidates.id", nil})
+		from = piece{SQL: "(" + versionOrTag + ") AS candidates CROSS JOIN releases", Args: candidates}
+		conds = append(conds, piece{SQL: "releases.id = candidates.id", Args: nil})
 		order = " ORDER BY releases.created_at, releases.id"
 	}
 	where := and(conds...)
-	return piece{"SELECT releases.* FROM " + from.sql + " WHERE " + where.sql + order + " LIMIT 1", append(from.args, where.args...)}, true
+	return piece{SQL: "SELECT releases.* FROM " + from.SQL + " WHERE " + where.SQL + order + " LIMIT 1", Args: append(from.Args, where.Args...)}, true
 }
 
 // Find returns a release in sight by id, else the oldest with the version
@@ -241,7 +241,7 @@ func (s *Store) Find(ctx context.Context, v Sight, ref string, n Narrowing) (*Re
 	if !ok {
 		return nil, notFound
 	}
-	return database.TakeRaw[Release](ctx, s.db, notFound, q.sql, q.args...)
+	return database.TakeRaw[Release](ctx, s.db, notFound, q.SQL, q.Args...)
 }
 
 // versionOrTag lists the releases of an account with a version or a tag.
@@ -271,16 +271,16 @@ func (s *Store) Upgrade(ctx context.Context, v Sight, ref string, n Narrowing, c
 	if channel != "" {
 		channels = inChannels(Includes(channel))
 	}
-	newer := and(v.seen(), piece{"releases.id <> cur.id", nil}, onLine(columns("cur"), channels, aboveCur, c, nil))
+	newer := and(v.seen(), piece{SQL: "releases.id <> cur.id", Args: nil}, onLine(columns("cur"), channels, aboveCur, c, nil))
 	rows := make([]upgradeRow, 0, 2)
 	// cur is MATERIALIZED, or SQLite computes it for each of its two uses.
 	// The next release is read by its primary key, as a scalar: joined to
 	// cur, the planner without statistics walked the product's releases.
-	err = database.FindRaw(ctx, s.db, &rows, `WITH cur AS MATERIALIZED (SELECT cur.*, (SELECT releases.id FROM releases WHERE `+newer.sql+` ORDER BY `+LatestFirst+` LIMIT 1) AS next_id
-			FROM (`+cur.sql+`) AS cur)
+	err = database.FindRaw(ctx, s.db, &rows, `WITH cur AS MATERIALIZED (SELECT cur.*, (SELECT releases.id FROM releases WHERE `+newer.SQL+` ORDER BY `+LatestFirst+` LIMIT 1) AS next_id
+			FROM (`+cur.SQL+`) AS cur)
 		SELECT 0 AS place, cur.* FROM cur
 		UNION ALL SELECT 1, releases.*, NULL FROM releases WHERE releases.id = (SELECT next_id FROM cur) AND releases.account_id = ?`,
-		slices.Concat(newer.args, cur.args, []any{v.accountID})...)
+		slices.Concat(newer.Args, cur.Args, []any{v.accountID})...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -353,10 +353,10 @@ func (s *Store) Next(ctx context.Context, v Sight, current *Release, channels []
 	line := values{current.ProductID, current.PackageID, current}
 	conds := []piece{v.seen(), onLine(line, inChannels(channels), greater(line), c, files)}
 	if current.ID != "" {
-		conds = append(conds, piece{"releases.id <> ?", []any{current.ID}})
+		conds = append(conds, piece{SQL: "releases.id <> ?", Args: []any{current.ID}})
 	}
 	q := and(conds...)
-	return database.Take[Release](s.db.Conn(ctx).Raw("SELECT * FROM releases WHERE "+q.sql+" ORDER BY "+LatestFirst+" LIMIT 1", q.args...), ErrNoUpgrade)
+	return database.Take[Release](s.db.Conn(ctx).Raw("SELECT * FROM releases WHERE "+q.SQL+" ORDER BY "+LatestFirst+" LIMIT 1", q.Args...), ErrNoUpgrade)
 }
 
 // OnlySuspended reports whether the user holds licenses for a product that
@@ -370,23 +370,22 @@ func (s *Store) OnlySuspended(ctx context.Context, accountID, userID, productID 
 	return counts.Total > 0 && counts.Usable == 0, database.Error(err)
 }
 
-// SightOf is the condition (a WHERE over releases, with its arguments) of
+// SightOf is the condition (a WHERE over releases) of
 // the releases who may see, for stores whose records belong to releases to
 // probe in statements they write themselves.
-func (s *Store) SightOf(ctx context.Context, accountID string, who *access.Principal, now time.Time) (string, []any, error) {
+func (s *Store) SightOf(ctx context.Context, accountID string, who *access.Principal, now time.Time) (database.Clause, error) {
 	v, err := s.Sight(ctx, accountID, access.ScopeOf(who), now)
 	if err != nil {
-		return "", nil, err
+		return database.Clause{}, err
 	}
-	p := v.seen()
-	return p.sql, p.args, nil
+	return v.seen(), nil
 }
 
-// PackagedIDs is the query (and its arguments) of the ids of an account's
-// releases in a package by id or key, or of those without one for "".
-func PackagedIDs(accountID, ref string) (string, []any) {
-	p := and(piece{"releases.account_id = ?", []any{accountID}}, packaged(accountID, ref))
-	return "SELECT releases.id FROM releases WHERE " + p.sql, p.args
+// PackagedIDs is the query of the ids of an account's releases in a
+// package by id or key, or of those without one for "".
+func PackagedIDs(accountID, ref string) database.Clause {
+	p := and(piece{SQL: "releases.account_id = ?", Args: []any{accountID}}, packaged(accountID, ref))
+	return piece{SQL: "SELECT releases.id FROM releases WHERE " + p.SQL, Args: p.Args}
 }
 
 // Scoped is the query of the releases who may see, for stores whose

@@ -74,8 +74,8 @@ func newStoreFixture(t *testing.T, be testenv.Backend) *storeFixture {
 func (f *storeFixture) greaterOf(t *testing.T, cond piece, from string, args ...any) []string {
 	t.Helper()
 	var got []string
-	err := f.db.Gorm.Raw("SELECT releases.version FROM "+from+" WHERE releases.account_id = ? AND "+cond.sql,
-		slices.Concat([]any{f.accountID}, cond.args, args)...).Scan(&got).Error
+	err := f.db.Gorm.Raw("SELECT releases.version FROM "+from+" WHERE releases.account_id = ? AND "+cond.SQL,
+		slices.Concat([]any{f.accountID}, cond.Args, args)...).Scan(&got).Error
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestGreaterFollowsTheStoredOrder(t *testing.T) {
 				if got := f.greaterOf(t, greater(values{version: v}), "releases"); !slices.Equal(got, want) {
 					t.Errorf("above %s (a version): %v, want %v", version, got, want)
 				}
-				cond := and(aboveCur, piece{"cur.id = ?", nil})
+				cond := and(aboveCur, piece{SQL: "cur.id = ?", Args: nil})
 				if got := f.greaterOf(t, cond, "releases CROSS JOIN releases cur", f.ids[version]); !slices.Equal(got, want) {
 					t.Errorf("above %s (a row): %v, want %v", version, got, want)
 				}
