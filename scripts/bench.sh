@@ -11,7 +11,8 @@
 #   BENCH_CONNS=32         concurrent keep-alive connections
 #   BENCH_WARMUP=1s        unmeasured run of each path and server first
 #   BENCH_RSS_DURATION=30s validate-key run at BENCH_RSS_CONNS=256 connections
-#                          after which relkey's peak RSS is read; 0 skips it
+#                          whose peak RSS is read (and relkey's peak since its
+#                          start, before the run); 0 skips it
 #   BENCH_LICENSES=100000, BENCH_RELEASES=10000
 #   BENCH_ENGINES="postgres sqlite"
 #   BENCH_PATHS="validate-key,upgrade"  only these paths (names as in the table)
