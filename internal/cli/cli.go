@@ -26,6 +26,7 @@ import (
 	"github.com/relkey/relkey/internal/apperr"
 	"github.com/relkey/relkey/internal/config"
 	"github.com/relkey/relkey/internal/gcpace"
+	"github.com/relkey/relkey/internal/logwriter"
 	"github.com/relkey/relkey/internal/onboard"
 )
 
@@ -121,10 +122,16 @@ func Run(cmd Command) int {
 		fmt.Fprintln(cmd.Stderr, "relkey:", err)
 		return exitUsage
 	}
+	if cmd.Args[0] == "serve" {
+		// A line per request: gathered into few writes (see logwriter),
+		// warnings and errors written at once, everything on exit.
+		out := logwriter.New(cmd.Stderr, logwriter.Options{})
+		defer out.Close()
+		cmd.Stderr = out
+		return serve(cmd, cfg, slog.New(logwriter.Urgent(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: cfg.LogLevel}), out, slog.LevelWarn)))
+	}
 	logger := slog.New(slog.NewJSONHandler(cmd.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	switch cmd.Args[0] {
-	case "serve":
-		return serve(cmd, cfg, logger)
 	case "migrate":
 		return migrate(cmd, cfg, logger)
 	case "token", "user", "license", "product", "policy":
