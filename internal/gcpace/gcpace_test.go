@@ -13,8 +13,8 @@ func TestLimitIsTheFloorUntilTheLiveHeapOutgrowsIt(t *testing.T) {
 	}{
 		{0, Floor},
 		{10 << 20, Floor},
-		// Tripling 21 MiB still fits the floor: GOGC=200 has its way.
-		{21 << 20, Floor},
+		// Tripling 14 MiB still fits the floor: GOGC=200 has its way.
+		{14 << 20, Floor},
 		{Floor * 2 / 5, Floor},
 		// Past the floor's share, room for a doubling and a quarter.
 		{40 << 20, 100 << 20},
