@@ -15,23 +15,44 @@ import (
 
 // render writes v as the negotiated JSON type.
 func (s *Server) render(c echo.Context, status int, v any) error {
-	body, err := document.Encode(make([]byte, 0, 2048), v)
-	if err != nil {
-		return err
+	res := c.Response()
+	signed, inPlace := res.Writer.(*bufferedWriter)
+	var body []byte
+	if !inPlace {
+		var err error
+		if body, err = document.Encode(make([]byte, 0, 4096), v); err != nil {
+			return err
+		}
 	}
 	contentType, _ := c.Get(ctxResponseType).(string)
 	if contentType == "" {
 		contentType = mediaJSONAPI
 	}
-	h := c.Response().Header()
+	h := res.Header()
 	h.Set(echo.HeaderContentType, contentType+"; charset=utf-8")
 	h.Set("Cache-Control", "no-transform, no-store, max-age=0")
-	c.Response().WriteHeader(status)
-	if c.Request().Method == http.MethodHead {
-		return nil
+	if !inPlace {
+		res.WriteHeader(status)
+		if c.Request().Method == http.MethodHead {
+			return nil
+		}
+		_, err := res.Write(append(body, '\n'))
+		return err
 	}
-	_, err = c.Response().Write(append(body, '\n'))
-	return err
+	// Under sign, the document is encoded straight into the buffer sign
+	// holds the response in; echo's Response still learns the status and size.
+	if c.Request().Method != http.MethodHead {
+		n, err := signed.appendBody(func(dst []byte) ([]byte, error) {
+			out, err := document.Encode(dst, v)
+			return append(out, '\n'), err
+		})
+		if err != nil {
+			return err
+		}
+		res.Size += int64(n)
+	}
+	res.WriteHeader(status)
+	return nil
 }
 
 func (s *Server) renderOne(c echo.Context, status int, node *jsonapi.Node, meta *jsonapi.Meta) error {

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -13,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -33,7 +33,8 @@ func (s *Server) sign(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) (err error) {
 		res := c.Response()
 		original := res.Writer
-		buf := &bufferedWriter{header: original.Header(), status: http.StatusOK}
+		buf := &bufferedWriter{header: original.Header(), status: http.StatusOK, body: *bodies.Get().(*[]byte)}
+		defer buf.release()
 		res.Writer = buf
 		req, t := c.Request(), tenantOf(c)
 		accept, acceptErr := httpsig.Accept{}, error(nil)
@@ -56,12 +57,12 @@ func (s *Server) sign(next echo.HandlerFunc) echo.HandlerFunc {
 		h.Set("Keygen-Account", t.ID)
 		switch {
 		case acceptErr == nil && accept.Algorithm == "":
-			date, digest, signature := Signature(t, req.Method, req.RequestURI, req.Host, buf.body.Bytes(), time.Now())
+			date, digest, signature := Signature(t, req.Method, req.RequestURI, req.Host, buf.body, time.Now())
 			h.Set("Date", date)
 			h.Set("Digest", digest)
 			h.Set("Keygen-Signature", signature)
 		case acceptErr == nil || errors.Is(acceptErr, httpsig.ErrKeyID):
-			date, digest := DateDigest(buf.body.Bytes(), time.Now())
+			date, digest := DateDigest(buf.body, time.Now())
 			h.Set("Date", date)
 			h.Set("Digest", digest)
 			if acceptErr == nil {
@@ -73,7 +74,7 @@ func (s *Server) sign(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		original.WriteHeader(buf.status)
-		_, werr := original.Write(buf.body.Bytes())
+		_, werr := original.Write(buf.body)
 		return werr
 	}
 }
@@ -142,12 +143,42 @@ func SigningString(method, target, host, date, digest string) string {
 	return "(request-target): " + strings.ToLower(method) + " " + target + "\nhost: " + host + "\ndate: " + date + "\ndigest: " + digest
 }
 
+// bodies are sign's response buffers: most documents fit in 8 KB, and a
+// buffer is free again once the response is written.
+var bodies = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
+// bufferedWriter holds a response until it is signed.
 type bufferedWriter struct {
 	header http.Header
 	status int
-	body   bytes.Buffer
+	body   []byte
 }
 
-func (b *bufferedWriter) Header() http.Header         { return b.header }
-func (b *bufferedWriter) Write(p []byte) (int, error) { return b.body.Write(p) }
-func (b *bufferedWriter) WriteHeader(status int)      { b.status = status }
+func (b *bufferedWriter) Header() http.Header { return b.header }
+func (b *bufferedWriter) Write(p []byte) (int, error) {
+	b.body = append(b.body, p...)
+	return len(p), nil
+}
+func (b *bufferedWriter) WriteHeader(status int) { b.status = status }
+
+// appendBody lets add write to the body in place, as render does; what add
+// appended before failing is dropped.
+func (b *bufferedWriter) appendBody(add func(dst []byte) ([]byte, error)) (int, error) {
+	n := len(b.body)
+	out, err := add(b.body)
+	if err != nil {
+		b.body = b.body[:n]
+		return 0, err
+	}
+	b.body = out
+	return len(out) - n, nil
+}
+
+// release returns the body to the pool unless a large response grew it.
+func (b *bufferedWriter) release() {
+	if cap(b.body) <= 64<<10 {
+		body := b.body[:0]
+		bodies.Put(&body)
+	}
+	b.body = nil
+}
