@@ -1,6 +1,9 @@
 package document
 
 import (
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/relkey/relkey/internal/naming"
@@ -55,6 +58,22 @@ type Relationship struct {
 	Links *RelatedLink
 	// linked renders data even when it is null (a to-one relationship).
 	linked bool
+	// meta is rendered after the links, in name order.
+	meta []Count
+}
+
+// Count is a number in a relationship's meta, such as a license's machine
+// count.
+type Count struct {
+	Name string
+	N    int64
+}
+
+// Counted is r with counts as its meta.
+func (r Relationship) Counted(counts ...Count) Relationship {
+	slices.SortFunc(counts, func(a, b Count) int { return strings.Compare(a.Name, b.Name) })
+	r.meta = counts
+	return r
 }
 
 // Identifier is a resource linkage.
@@ -88,5 +107,18 @@ func (r Relationship) appendTo(b []byte) []byte {
 	}
 	b = append(b, `"links":{"related":`...)
 	b = appendPlainString(b, r.Links.Related)
-	return append(b, "}}"...)
+	b = append(b, '}')
+	if len(r.meta) > 0 {
+		b = append(b, `,"meta":{`...)
+		for i, c := range r.meta {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendPlainString(b, c.Name)
+			b = append(b, ':')
+			b = strconv.AppendInt(b, c.N, 10)
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
 }

@@ -58,14 +58,9 @@ func License(shown *license.Shown) *jsonapi.Node {
 			"policy":  document.ToOne("policies", l.PolicyID, base+"/policies/"+l.PolicyID),
 			"owner":   owner(l.OwnerID, self),
 			"group":   memberGroup(l.GroupID, self),
-			"machines": map[string]any{
-				"links": map[string]string{"related": self + "/machines"},
-				"meta":  map[string]int64{"count": machines.Count, "cores": machines.Cores, "memory": machines.Memory, "disk": machines.Disk},
-			},
-			"users": map[string]any{
-				"links": map[string]string{"related": self + "/users"},
-				"meta":  map[string]int64{"count": shown.Users},
-			},
+			"machines": document.ToMany(self+"/machines").Counted(document.Count{Name: "count", N: machines.Count},
+				document.Count{Name: "cores", N: machines.Cores}, document.Count{Name: "memory", N: machines.Memory}, document.Count{Name: "disk", N: machines.Disk}),
+			"users":        document.ToMany(self + "/users").Counted(document.Count{Name: "count", N: shown.Users}),
 			"tokens":       document.ToMany(self + "/tokens"),
 			"entitlements": document.ToMany(self + "/entitlements"),
 		},
