@@ -247,14 +247,19 @@ func heartbeatIs(q *gorm.DB, status, alive, dead string, now time.Time) *gorm.DB
 // when given (at most as many as fingerprints): one indexed query.
 func (s *Store) OfLicense(ctx context.Context, licenseID string, fingerprints []string) ([]Machine, error) {
 	var machines []Machine
-	q := s.db.Conn(ctx).Where("license_id = ?", licenseID)
+	// A validation with a fingerprint scope reads its machines here: a
+	// statement of its own, without GORM's build.
+	query, args := ofLicense, []any{licenseID}
 	if fingerprints != nil {
-		q = q.Where("fingerprint IN ?", fingerprints)
+		query, args = ofLicenseFingerprints, append(args, fingerprints)
 	}
-	// Scanned without GORM's reflection: a validation with a fingerprint
-	// scope reads its machines here.
-	return machines, database.Find(q.Order("created_at, id"), &machines)
+	return machines, database.Error(database.FindRaw(ctx, s.db, &machines, query, args...))
 }
+
+const (
+	ofLicense             = `SELECT * FROM machines WHERE license_id = ? ORDER BY created_at, id`
+	ofLicenseFingerprints = `SELECT * FROM machines WHERE license_id = ? AND fingerprint IN ? ORDER BY created_at, id`
+)
 
 // OnLicense returns the license's machine with the id, or nil.
 func (s *Store) OnLicense(ctx context.Context, licenseID, id string) (*Machine, error) {
