@@ -16,9 +16,22 @@ import (
 // render writes v as the negotiated JSON type.
 func (s *Server) render(c echo.Context, status int, v any) error {
 	res := c.Response()
-	signed, inPlace := res.Writer.(*bufferedWriter)
+	head := c.Request().Method == http.MethodHead
 	var body []byte
-	if !inPlace {
+	if signed, ok := res.Writer.(*bufferedWriter); ok {
+		// Under sign, the document is encoded straight into the buffer sign
+		// holds the response in; echo's Response still counts its size.
+		if !head {
+			n, err := signed.appendBody(func(dst []byte) ([]byte, error) {
+				out, err := document.Encode(dst, v)
+				return append(out, '\n'), err
+			})
+			if err != nil {
+				return err
+			}
+			res.Size += int64(n)
+		}
+	} else {
 		var err error
 		if body, err = document.Encode(make([]byte, 0, 4096), v); err != nil {
 			return err
@@ -31,28 +44,12 @@ func (s *Server) render(c echo.Context, status int, v any) error {
 	h := res.Header()
 	h.Set(echo.HeaderContentType, contentType+"; charset=utf-8")
 	h.Set("Cache-Control", "no-transform, no-store, max-age=0")
-	if !inPlace {
-		res.WriteHeader(status)
-		if c.Request().Method == http.MethodHead {
-			return nil
-		}
-		_, err := res.Write(append(body, '\n'))
-		return err
-	}
-	// Under sign, the document is encoded straight into the buffer sign
-	// holds the response in; echo's Response still learns the status and size.
-	if c.Request().Method != http.MethodHead {
-		n, err := signed.appendBody(func(dst []byte) ([]byte, error) {
-			out, err := document.Encode(dst, v)
-			return append(out, '\n'), err
-		})
-		if err != nil {
-			return err
-		}
-		res.Size += int64(n)
-	}
 	res.WriteHeader(status)
-	return nil
+	if head || body == nil {
+		return nil
+	}
+	_, err := res.Write(append(body, '\n'))
+	return err
 }
 
 func (s *Server) renderOne(c echo.Context, status int, node *jsonapi.Node, meta *jsonapi.Meta) error {

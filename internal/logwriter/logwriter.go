@@ -14,10 +14,10 @@ import (
 	"time"
 )
 
-// Writer buffers what is written to it and writes it to its destination
-// Every after the first unwritten byte, as soon as Limit bytes are pending,
+// Writer buffers what is written to it and writes it out Every (100 ms)
+// after the first line that waits, as soon as Limit bytes would be passed,
 // on Flush and on Close. Each Write is kept whole: a log record is never
-// split across two writes.
+// split across two writes to the destination.
 type Writer struct {
 	out   io.Writer
 	every time.Duration
@@ -56,8 +56,10 @@ func New(out io.Writer, o Options) *Writer {
 	return &Writer{out: out, every: o.Every, limit: o.Limit, after: o.After}
 }
 
-// Write queues p. It reports the error of an earlier write to the
-// destination that has not been reported yet, if any; p is queued anyway.
+// Write queues p. When p would pass the limit, the waiting lines are
+// written first; if that fails, Write returns the error and p is not
+// queued (the lines that failed are dropped, as an unbuffered write that
+// failed would have dropped them).
 func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
