@@ -173,7 +173,7 @@ func (p *Pages) portalLogin(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	who, err := p.Identity.LicenseKey(r.Context(), t, strings.TrimSpace(r.PostFormValue("key")))
+	who, err := p.Identity.LicenseKey(r.Context(), t, strings.TrimSpace(r.PostFormValue("key")), false)
 	if err != nil {
 		fail(err)
 		return

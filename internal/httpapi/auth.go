@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/base64"
+	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -109,14 +110,18 @@ func (s *Server) authenticating(lenient bool, next echo.HandlerFunc) echo.Handle
 			return err
 		}
 		ctx, t := c.Request().Context(), tenantOf(c)
+		// A license bearer's reads (releases, artifacts, feeds) need only
+		// its principal; its writes act on its own license, which the
+		// principal then keeps.
+		keep := !safeMethod(c.Request().Method)
 		var who *access.Principal
 		if cred.license != "" {
-			who, err = s.Identity.LicenseKey(ctx, t, cred.license)
+			who, err = s.Identity.LicenseKey(ctx, t, cred.license, keep)
 		} else {
 			who, err = s.Identity.Token(ctx, t, cred.token)
 			if cred.keyOrToken && apperr.Is(err, apperr.Unauthenticated) {
 				// The token's error stands unless the value is a license key.
-				if byKey, keyErr := s.Identity.LicenseKey(ctx, t, cred.token); !apperr.Is(keyErr, apperr.Unauthenticated) {
+				if byKey, keyErr := s.Identity.LicenseKey(ctx, t, cred.token, keep); !apperr.Is(keyErr, apperr.Unauthenticated) {
 					who, err = byKey, keyErr
 				}
 			}
@@ -130,6 +135,11 @@ func (s *Server) authenticating(lenient bool, next echo.HandlerFunc) echo.Handle
 		c.Set(ctxPrincipal, who)
 		return next(c)
 	}
+}
+
+// safeMethod reports a method that only reads.
+func safeMethod(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead
 }
 
 // principalOf is the request's principal; nil when anonymous.

@@ -229,15 +229,22 @@ func TestLicenseAuthentication(t *testing.T) {
 		// A license sees its product but may not read it by default.
 		e.do("GET", "/v1/accounts/acme/products/"+productID, "", licenseAuth(key)).expectError(t, 403, "ACCESS_DENIED")
 
-		e.do("GET", "/v1/accounts/acme/me", "", licenseAuth("NOPE-NOPE")).expectError(t, 401, "LICENSE_INVALID")
-		_, tokenKey := newLicense(tokenOnly, "")
-		e.do("GET", "/v1/accounts/acme/me", "", licenseAuth(tokenKey)).expectError(t, 403, "LICENSE_NOT_ALLOWED")
+		// A read authenticates by the license's narrow read, a write by its
+		// whole one: both refuse alike.
+		refused := func(id, key string, status int, code string) {
+			t.Helper()
+			e.do("GET", "/v1/accounts/acme/me", "", licenseAuth(key)).expectError(t, status, code)
+			e.do("POST", "/v1/accounts/acme/machines", machineBody(id, `"fingerprint":"refused"`), licenseAuth(key)).expectError(t, status, code)
+		}
+		refused(id, "NOPE-NOPE", 401, "LICENSE_INVALID")
+		tokenID, tokenKey := newLicense(tokenOnly, "")
+		refused(tokenID, tokenKey, 403, "LICENSE_NOT_ALLOWED")
 		suspendedID, suspendedKey := newLicense(licenseOnly, "")
 		e.admin("POST", "/v1/accounts/acme/licenses/"+suspendedID+"/actions/suspend", "")
-		e.do("GET", "/v1/accounts/acme/me", "", licenseAuth(suspendedKey)).expectError(t, 403, "LICENSE_SUSPENDED")
+		refused(suspendedID, suspendedKey, 403, "LICENSE_SUSPENDED")
 		past := `"expiry":"2020-01-01T00:00:00Z"`
-		_, revokedKey := newLicense(revoke, past)
-		e.do("GET", "/v1/accounts/acme/me", "", licenseAuth(revokedKey)).expectError(t, 403, "LICENSE_EXPIRED")
+		revokedID, revokedKey := newLicense(revoke, past)
+		refused(revokedID, revokedKey, 403, "LICENSE_EXPIRED")
 		_, restrictedKey := newLicense(restrict, past)
 		if r := e.do("GET", "/v1/accounts/acme/me", "", licenseAuth(restrictedKey)); r.status != 200 || attrs(t, r)["status"] != "EXPIRED" {
 			t.Fatalf("an expired RESTRICT_ACCESS license still authenticates: %d", r.status)
@@ -253,7 +260,7 @@ func TestLicenseAuthentication(t *testing.T) {
 			t.Fatalf("no owner: %s", o.body)
 		}
 		e.admin("POST", "/v1/accounts/acme/users/"+ownerID+"/actions/ban", "")
-		e.do("GET", "/v1/accounts/acme/me", "", licenseAuth(ownedKey)).expectError(t, 403, "LICENSE_BANNED")
+		refused(ownedID, ownedKey, 403, "LICENSE_BANNED")
 		if got := attrs(t, e.admin("GET", "/v1/accounts/acme/licenses/"+data(t, r)["id"].(string), ""))["status"]; got != "BANNED" {
 			t.Fatalf("status of a banned owner's license: %v", got)
 		}

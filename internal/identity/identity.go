@@ -34,7 +34,7 @@ type Products interface {
 // Licenses authenticates license keys and license tokens, and finds a
 // license bearer.
 type Licenses interface {
-	AuthenticateLicense(ctx context.Context, t *account.Tenant, key string) (*access.Principal, error)
+	AuthenticateLicense(ctx context.Context, t *account.Tenant, key string, keep bool) (*access.Principal, error)
 	PrincipalForToken(ctx context.Context, accountID, licenseID, tokenID string, perms []string) (*access.Principal, error)
 	Find(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*license.License, error)
 }
@@ -59,9 +59,10 @@ var ErrTokenInvalid = apperr.New(apperr.Unauthenticated, "TOKEN_INVALID", "Token
 // ErrUserBanned refuses a banned user whatever the credentials.
 var ErrUserBanned = apperr.New(apperr.Forbidden, "USER_BANNED", "User is banned")
 
-// LicenseKey authenticates a license key.
-func (s *Service) LicenseKey(ctx context.Context, t *account.Tenant, key string) (*access.Principal, error) {
-	who, err := s.licenses.AuthenticateLicense(ctx, t, key)
+// LicenseKey authenticates a license key; with keep, the principal keeps
+// the whole license for rules that act on it (license.AuthenticateLicense).
+func (s *Service) LicenseKey(ctx context.Context, t *account.Tenant, key string, keep bool) (*access.Principal, error) {
+	who, err := s.licenses.AuthenticateLicense(ctx, t, key, keep)
 	return ofTenant(t, who, nil, err)
 }
 

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -78,8 +79,8 @@ type fakeLicenses struct {
 	calls     []string
 }
 
-func (f *fakeLicenses) AuthenticateLicense(_ context.Context, t *account.Tenant, key string) (*access.Principal, error) {
-	f.calls = append(f.calls, "key:"+t.ID+"|"+key)
+func (f *fakeLicenses) AuthenticateLicense(_ context.Context, t *account.Tenant, key string, keep bool) (*access.Principal, error) {
+	f.calls = append(f.calls, fmt.Sprintf("key:%s|%s|%t", t.ID, key, keep))
 	return f.answer()
 }
 
@@ -233,13 +234,16 @@ func TestToken(t *testing.T) {
 }
 
 func TestLicenseKey(t *testing.T) {
-	f := newFixture()
-	if got, err := f.svc.LicenseKey(context.Background(), tenant, "KEY-1"); err != nil || got != licensePr || !slices.Equal(f.licenses.calls, []string{"key:acct|KEY-1"}) {
-		t.Errorf("%v, %v after %v; want the licenses' principal for the key", got, err, f.licenses.calls)
+	for _, keep := range []bool{true, false} {
+		f := newFixture()
+		want := fmt.Sprintf("key:acct|KEY-1|%t", keep)
+		if got, err := f.svc.LicenseKey(context.Background(), tenant, "KEY-1", keep); err != nil || got != licensePr || !slices.Equal(f.licenses.calls, []string{want}) {
+			t.Errorf("%v, %v after %v; want the licenses' principal for the key, asked %s", got, err, f.licenses.calls, want)
+		}
 	}
-	f = newFixture()
+	f := newFixture()
 	f.licenses.err = errDown
-	if got, err := f.svc.LicenseKey(context.Background(), tenant, "KEY-1"); !errors.Is(err, errDown) || got != nil {
+	if got, err := f.svc.LicenseKey(context.Background(), tenant, "KEY-1", true); !errors.Is(err, errDown) || got != nil {
 		t.Errorf("%v, %v; want the licenses' error", got, err)
 	}
 }
@@ -251,7 +255,7 @@ func TestPrincipalsOfAnotherAccountDoNotAuthenticate(t *testing.T) {
 	elsewhere.AccountID = "other"
 	f := newFixture()
 	f.licenses.principal = &elsewhere
-	if got, err := f.svc.LicenseKey(context.Background(), tenant, "KEY-1"); got != nil || !apperr.Is(err, apperr.Unauthenticated) || apperr.As(err).Code != "TOKEN_INVALID" {
+	if got, err := f.svc.LicenseKey(context.Background(), tenant, "KEY-1", false); got != nil || !apperr.Is(err, apperr.Unauthenticated) || apperr.As(err).Code != "TOKEN_INVALID" {
 		t.Errorf("license key: %v, %v; want TOKEN_INVALID", got, err)
 	}
 	f.tokens.tok = &token.Token{ID: "tok1", AccountID: "acct", BearerType: token.BearerLicense, BearerID: "lic1"}

@@ -19,10 +19,18 @@ var (
 // AuthenticateLicense turns a license key into the license's principal,
 // failing in Keygen's order: LICENSE_INVALID (401), then LICENSE_BANNED,
 // LICENSE_SUSPENDED, LICENSE_EXPIRED (REVOKE_ACCESS only) and
-// LICENSE_NOT_ALLOWED (403).
-func (s *Service) AuthenticateLicense(ctx context.Context, t *account.Tenant, key string) (*access.Principal, error) {
-	l, pol, err := s.store.FindByDigestWithPolicy(ctx, t.ID, Digest(t.Keys.Secret, key))
-	who, err := s.usablePrincipal(l, pol, err)
+// LICENSE_NOT_ALLOWED (403). With keep, the whole license and policy are
+// read and kept in the principal for the request's rules (a request that
+// acts on the bearer's own license); without, only what authentication
+// and the license's sight of releases need, and a rule that wants the
+// license reads it.
+func (s *Service) AuthenticateLicense(ctx context.Context, t *account.Tenant, key string, keep bool) (*access.Principal, error) {
+	find := s.store.FindBearerByDigest
+	if keep {
+		find = s.store.FindByDigestWithPolicy
+	}
+	l, pol, err := find(ctx, t.ID, Digest(t.Keys.Secret, key))
+	who, err := s.usablePrincipal(l, pol, err, keep)
 	if err != nil {
 		return nil, err
 	}
@@ -32,9 +40,10 @@ func (s *Service) AuthenticateLicense(ctx context.Context, t *account.Tenant, ke
 	return who, nil
 }
 
-// usablePrincipal is the principal of the license a lookup found, refusing
-// a missing license (LICENSE_INVALID) and an unusable one.
-func (s *Service) usablePrincipal(l *License, pol *policy.Policy, err error) (*access.Principal, error) {
+// usablePrincipal is the principal of the license a lookup found (kept in
+// it with keep), refusing a missing license (LICENSE_INVALID) and an
+// unusable one.
+func (s *Service) usablePrincipal(l *License, pol *policy.Policy, err error, keep bool) (*access.Principal, error) {
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, apperr.New(apperr.Unauthenticated, "LICENSE_INVALID", "License key is invalid")
 	}
@@ -44,7 +53,7 @@ func (s *Service) usablePrincipal(l *License, pol *policy.Policy, err error) (*a
 	if err := usable(l, pol, s.now()); err != nil {
 		return nil, err
 	}
-	return principal(l, pol, "", nil), nil
+	return principal(l, pol, "", nil, keep), nil
 }
 
 // Reach is what the license's sight of releases depends on, when it was
@@ -70,16 +79,19 @@ type bearerRecord struct {
 	policy  policy.Policy
 }
 
-// ownRecord is the bearer's license and policy when ref names the
-// bearer's own license by id: the request's rules reuse what
-// authentication read.
-func ownRecord(who *access.Principal, accountID, ref string) (*License, *policy.Policy, bool) {
-	rec, ok := who.Record.(*bearerRecord)
-	if !ok || rec.license.ID != ref || rec.license.AccountID != accountID {
-		return nil, nil, false
+// own is the bearer's license and policy when ref names the bearer's own
+// license by id (else false): what authentication kept, so the request's
+// rules reuse it, or one read of both.
+func (s *Service) own(ctx context.Context, who *access.Principal, accountID, ref string) (*License, *policy.Policy, bool, error) {
+	if who.BearerType != access.BearerLicense || who.BearerID != ref || who.AccountID != accountID {
+		return nil, nil, false, nil
 	}
-	l, pol := rec.license, rec.policy
-	return &l, &pol, true
+	if rec, ok := who.Record.(*bearerRecord); ok {
+		l, pol := rec.license, rec.policy
+		return &l, &pol, true, nil
+	}
+	l, pol, err := s.store.FindWithPolicy(ctx, accountID, ref)
+	return l, pol, true, err
 }
 
 // usable refuses banned, suspended and revoke-expired licenses.
@@ -107,12 +119,16 @@ func (s *Service) PrincipalForToken(ctx context.Context, accountID, licenseID, t
 	if !tokenAuth[pol.AuthenticationStrategy] {
 		return nil, apperr.New(apperr.Forbidden, "TOKEN_NOT_ALLOWED", "Token authentication is not allowed by policy")
 	}
-	return principal(l, pol, tokenID, perms), nil
+	return principal(l, pol, tokenID, perms, true), nil
 }
 
-func principal(l *License, pol *policy.Policy, tokenID string, perms []string) *access.Principal {
+// principal is the license's principal; with keep, l and pol are its
+// Record.
+func principal(l *License, pol *policy.Policy, tokenID string, perms []string, keep bool) *access.Principal {
 	p := access.NewPrincipal(l.AccountID, access.RoleLicense, access.BearerLicense, l.ID, tokenID, perms)
-	p.Record = &bearerRecord{license: *l, policy: *pol}
+	if keep {
+		p.Record = &bearerRecord{license: *l, policy: *pol}
+	}
 	p.Reach = l.Reach(pol)
 	p.ProductID, p.PolicyID = l.ProductID, l.PolicyID
 	p.LicenseSuspended, p.LicenseBanned = l.Suspended, l.OwnerBanned
@@ -130,5 +146,5 @@ func principal(l *License, pol *policy.Policy, tokenID string, perms []string) *
 // refused while the license is unusable.
 func (s *Service) PrincipalForPortal(ctx context.Context, accountID, licenseID string) (*access.Principal, error) {
 	l, pol, err := s.store.FindWithPolicy(ctx, accountID, licenseID)
-	return s.usablePrincipal(l, pol, err)
+	return s.usablePrincipal(l, pol, err, true)
 }

@@ -77,10 +77,12 @@ func TestAuthenticate(t *testing.T) {
 			w := newWorld(t)
 			tt.state.arrange(w)
 			key, id := cmp.Or(tt.key, keyA), cmp.Or(tt.id, licenseA)
-			if p, err := w.svc.AuthenticateLicense(t.Context(), w.tenant, key); expect(t, err, tt.byKey) {
-				checkPrincipal(t, p, "")
-				if !p.Permissions.Has("license.validate") || p.Permissions.Has("license.update") {
-					t.Errorf("permissions %v, want the license role's", p.Permissions.Sorted())
+			for _, keep := range []bool{true, false} {
+				if p, err := w.svc.AuthenticateLicense(t.Context(), w.tenant, key, keep); expect(t, err, tt.byKey) {
+					checkPrincipal(t, p, "")
+					if !p.Permissions.Has("license.validate") || p.Permissions.Has("license.update") {
+						t.Errorf("permissions %v, want the license role's", p.Permissions.Sorted())
+					}
 				}
 			}
 			p, err := w.svc.PrincipalForToken(t.Context(), acct, id, "token-1", nil)
@@ -132,14 +134,49 @@ func TestPrincipalOfALicense(t *testing.T) {
 			pol.AuthenticationStrategy, pol.ExpirationBasis, pol.Duration = policy.AuthMixed, tt.basis, tt.duration
 			l.Expiry = tt.expiry
 			key := map[string]string{licenseA: keyA, licenseB: keyB}[tt.license]
-			byKey, err := w.svc.AuthenticateLicense(t.Context(), w.tenant, key)
+			byKey, err := w.svc.AuthenticateLicense(t.Context(), w.tenant, key, true)
+			expect(t, err, ok)
+			narrow, err := w.svc.AuthenticateLicense(t.Context(), w.tenant, key, false)
 			expect(t, err, ok)
 			byToken, err := w.svc.PrincipalForToken(t.Context(), acct, tt.license, "token-1", nil)
 			expect(t, err, ok)
-			for _, p := range []*access.Principal{byKey, byToken} {
+			for _, p := range []*access.Principal{byKey, narrow, byToken} {
 				if p.BearerID != tt.license || p.ProductID != l.ProductID || p.PolicyID != l.PolicyID || p.OwnerID != tt.ownerID || p.ExpiryStartsOn != tt.expiryStartsOn {
 					t.Errorf("principal %+v, want owner %q, expiry starting on %q", p, tt.ownerID, tt.expiryStartsOn)
 				}
+			}
+		})
+	}
+}
+
+// TestOwnLicenseIsReadOnceEitherWay: the rules acting on the bearer's own
+// license reuse what a keeping authentication read, and read it whole
+// (once) after a narrow one.
+func TestOwnLicenseIsReadOnceEitherWay(t *testing.T) {
+	tests := []struct {
+		name  string
+		keep  bool
+		ref   string
+		reads int // the license read with its policy, after authentication
+	}{
+		{"kept, its own", true, licenseA, 0},
+		{"narrow, its own", false, licenseA, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.policy(policyA).AuthenticationStrategy = policy.AuthMixed
+			w.license(licenseA).Metadata = map[string]any{"seat": "A"}
+			who, err := w.svc.AuthenticateLicense(t.Context(), w.tenant, keyA, tt.keep)
+			expect(t, err, ok)
+			before := w.db.reads
+			l, pol, err := w.svc.Visible(t.Context(), who, w.tenant, tt.ref)
+			expect(t, err, ok)
+			if got := w.db.reads - before; got != tt.reads {
+				t.Errorf("read the license %d times, want %d", got, tt.reads)
+			}
+			if l.ID != licenseA || l.Metadata["seat"] != "A" || l.Key != keyA || pol.ID != policyA || pol.AuthenticationStrategy != policy.AuthMixed {
+				t.Errorf("license %+v, policy %s: want the whole license A, opened, and its policy", l, pol.ID)
 			}
 		})
 	}

@@ -313,6 +313,17 @@ func (f fakeStore) FindByDigestWithPolicy(_ context.Context, accountID, digest s
 	return f.withPolicy(func(l *License) bool { return l.AccountID == accountID && l.KeyDigest == digest })
 }
 
+// FindBearerByDigest leaves zero what the store's narrow read does not read.
+func (f fakeStore) FindBearerByDigest(ctx context.Context, accountID, digest string) (*License, *policy.Policy, error) {
+	l, pol, err := f.FindByDigestWithPolicy(ctx, accountID, digest)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &License{ID: l.ID, AccountID: l.AccountID, ProductID: l.ProductID, PolicyID: l.PolicyID, OwnerID: l.OwnerID,
+			Expiry: l.Expiry, Suspended: l.Suspended, OwnerBanned: l.OwnerBanned, ProductDistribution: l.ProductDistribution, AnyOpenProduct: l.AnyOpenProduct},
+		&policy.Policy{AuthenticationStrategy: pol.AuthenticationStrategy, ExpirationStrategy: pol.ExpirationStrategy, ExpirationBasis: pol.ExpirationBasis, Duration: pol.Duration}, nil
+}
+
 // FindForValidation leaves Totals unread: the fake holds no machines.
 func (f fakeStore) FindForValidation(ctx context.Context, accountID, digest string) (*License, *policy.Policy, error) {
 	return f.FindByDigestWithPolicy(ctx, accountID, digest)

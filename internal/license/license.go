@@ -174,6 +174,7 @@ type Records interface {
 	Find(ctx context.Context, accountID, ref, digest string, sc access.Scope) (*License, error)
 	List(ctx context.Context, accountID string, sc access.Scope, f Filter, p page.Request) ([]License, int64, error)
 	FindByDigestWithPolicy(ctx context.Context, accountID, digest string) (*License, *policy.Policy, error)
+	FindBearerByDigest(ctx context.Context, accountID, digest string) (*License, *policy.Policy, error)
 	FindForValidation(ctx context.Context, accountID, digest string) (*License, *policy.Policy, error)
 	FindWithPolicy(ctx context.Context, accountID, id string) (*License, *policy.Policy, error)
 	ChangeUses(ctx context.Context, l *License, delta int64, reset bool, max *int64) (int64, error)
@@ -825,7 +826,10 @@ func (s *Service) Visible(ctx context.Context, who *access.Principal, t *account
 	if who == nil {
 		return nil, nil, access.ErrTokenMissing
 	}
-	if l, pol, ok := ownRecord(who, t.ID, ref); ok {
+	if l, pol, ok, err := s.own(ctx, who, t.ID, ref); ok {
+		if err != nil {
+			return nil, nil, err
+		}
 		return l, pol, s.open(l)
 	}
 	l, err := s.store.Find(ctx, t.ID, ref, Digest(t.Keys.Secret, ref), access.ScopeOf(who))

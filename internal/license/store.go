@@ -217,6 +217,13 @@ func (s *Store) FindByDigestWithPolicy(ctx context.Context, accountID, digest st
 	return s.findWithPolicy(ctx, readByDigest(), accountID, digest)
 }
 
+// FindBearerByDigest is FindByDigestWithPolicy reading only what a license
+// key's authentication and its sight of releases need (bearerColumns); the
+// other fields are left zero. A wide row's columns are most of the read.
+func (s *Store) FindBearerByDigest(ctx context.Context, accountID, digest string) (*License, *policy.Policy, error) {
+	return s.findWithPolicy(ctx, readBearerByDigest(), accountID, digest)
+}
+
 // FindWithPolicy returns a license by id with its policy in one query.
 func (s *Store) FindWithPolicy(ctx context.Context, accountID, id string) (*License, *policy.Policy, error) {
 	return s.findWithPolicy(ctx, readByID(), accountID, id)
@@ -252,11 +259,11 @@ func (s *Store) readWithPolicy(ctx context.Context, read *database.Read[licenseA
 	return &row, nil
 }
 
-// licenseWithPolicy is the read of one license with its policy (and, with
-// totals, its machine totals) under a condition on licenses.
-func licenseWithPolicy(where string, totals bool) func() *database.Read[licenseAndPolicy] {
+// licenseWithPolicy is the read of columns of one license with its policy
+// (and, with totals, its machine totals) under a condition on licenses.
+func licenseWithPolicy(columnsOf func() string, where string, totals bool) func() *database.Read[licenseAndPolicy] {
 	return sync.OnceValue(func() *database.Read[licenseAndPolicy] {
-		columns, join := licenseAndPolicyColumns(), ""
+		columns, join := columnsOf(), ""
 		if totals {
 			columns, join = columns+", "+machineTotalsColumns, machineTotalsJoin
 		}
@@ -268,10 +275,16 @@ func licenseWithPolicy(where string, totals bool) func() *database.Read[licenseA
 	})
 }
 
+const (
+	byDigest = "licenses.account_id = ? AND licenses.key_digest = ?"
+	byID     = "licenses.account_id = ? AND licenses.id = ?"
+)
+
 var (
-	readByDigest      = licenseWithPolicy("licenses.account_id = ? AND licenses.key_digest = ?", false)
-	readByID          = licenseWithPolicy("licenses.account_id = ? AND licenses.id = ?", false)
-	readForValidation = licenseWithPolicy("licenses.account_id = ? AND licenses.key_digest = ?", true)
+	readByDigest       = licenseWithPolicy(licenseAndPolicyColumns, byDigest, false)
+	readBearerByDigest = licenseWithPolicy(bearerColumns, byDigest, false)
+	readByID           = licenseWithPolicy(licenseAndPolicyColumns, byID, false)
+	readForValidation  = licenseWithPolicy(licenseAndPolicyColumns, byDigest, true)
 )
 
 // machineTotalsColumns are the license's machine totals as
@@ -292,20 +305,36 @@ type licenseAndPolicy struct {
 }
 
 // licenseAndPolicyColumns selects the license, whether its owner is
-// banned, what its sight of releases depends on, and every column of the joined policy, prefixed as
-// licenseAndPolicy reads them.
+// banned, what its sight of releases depends on, and every column of the
+// joined policy, prefixed as licenseAndPolicy reads them.
 var licenseAndPolicyColumns = sync.OnceValue(func() string {
 	sch, err := schema.Parse(&policy.Policy{}, &sync.Map{}, schema.NamingStrategy{})
 	if err != nil {
 		panic(fmt.Sprintf("license: the policy's columns: %v", err))
 	}
-	cols := []string{"licenses.*", "users.banned_at IS NOT NULL AS owner_banned", "products.distribution_strategy AS product_distribution",
-		"EXISTS (SELECT 1 FROM products o WHERE o.account_id = licenses.account_id AND o.distribution_strategy = 'OPEN') AS any_open_product"}
-	for _, name := range sch.DBNames {
+	return joinedColumns([]string{"licenses.*"}, sch.DBNames)
+})
+
+// bearerColumns are the columns of licenseAndPolicyColumns that
+// authentication (usable, principal) and the license's sight of releases
+// (Reach) read.
+func bearerColumns() string {
+	return joinedColumns(
+		[]string{"licenses.id", "licenses.account_id", "licenses.product_id", "licenses.policy_id", "licenses.owner_id", "licenses.expiry", "licenses.suspended"},
+		[]string{"authentication_strategy", "expiration_strategy", "expiration_basis", "duration"})
+}
+
+// joinedColumns is licenseColumns, what is read with the license of its
+// owner and products, and policyColumns prefixed as licenseAndPolicy reads
+// them.
+func joinedColumns(licenseColumns, policyColumns []string) string {
+	cols := append(licenseColumns, "users.banned_at IS NOT NULL AS owner_banned", "products.distribution_strategy AS product_distribution",
+		"EXISTS (SELECT 1 FROM products o WHERE o.account_id = licenses.account_id AND o.distribution_strategy = 'OPEN') AS any_open_product")
+	for _, name := range policyColumns {
 		cols = append(cols, "policies."+name+" AS policy__"+name)
 	}
 	return strings.Join(cols, ", ")
-})
+}
 
 // ChangeUses adds delta to uses (or resets them to 0) in one conditional
 // UPDATE, so concurrent changes never pass the limits: USES_LIMIT_EXCEEDED
