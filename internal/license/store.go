@@ -218,8 +218,9 @@ func (s *Store) FindByDigestWithPolicy(ctx context.Context, accountID, digest st
 }
 
 // FindBearerByDigest is FindByDigestWithPolicy reading only what a license
-// key's authentication and its sight of releases need (bearerColumns); the
-// other fields are left zero. A wide row's columns are most of the read.
+// key's authentication needs (bearerColumns) and the license's sight of
+// releases; the other fields are left zero. A wide row's columns are most
+// of the read.
 func (s *Store) FindBearerByDigest(ctx context.Context, accountID, digest string) (*License, *policy.Policy, error) {
 	return s.findWithPolicy(ctx, readBearerByDigest(), accountID, digest)
 }
@@ -259,18 +260,43 @@ func (s *Store) readWithPolicy(ctx context.Context, read *database.Read[licenseA
 	return &row, nil
 }
 
-// licenseWithPolicy is the read of columns of one license with its policy
-// (and, with totals, its machine totals) under a condition on licenses.
-func licenseWithPolicy(columnsOf func() string, where string, totals bool) func() *database.Read[licenseAndPolicy] {
+// licenseRead is what a read of one license with its policy holds.
+type licenseRead struct {
+	// bearer: only the columns authentication reads (bearerColumns), else
+	// all of both rows.
+	bearer bool
+	// reach: the license's sight of releases (License.Reach), from its
+	// products; without it, the release rules read it themselves.
+	reach bool
+	// totals: its machine totals (License.Totals).
+	totals bool
+}
+
+// licenseWithPolicy is the read r of one license with its policy under a
+// condition on licenses.
+func licenseWithPolicy(where string, r licenseRead) func() *database.Read[licenseAndPolicy] {
 	return sync.OnceValue(func() *database.Read[licenseAndPolicy] {
-		columns, join := columnsOf(), ""
-		if totals {
-			columns, join = columns+", "+machineTotalsColumns, machineTotalsJoin
+		licenseColumns, policyColumns := []string{"licenses.*"}, policyColumnNames()
+		if r.bearer {
+			licenseColumns, policyColumns = bearerColumns()
 		}
-		return database.NewRead[licenseAndPolicy](`SELECT ` + columns + ` FROM licenses
+		cols, joins := append(licenseColumns, "users.banned_at IS NOT NULL AS owner_banned"), ""
+		if r.reach {
+			cols = append(cols, "products.distribution_strategy AS product_distribution",
+				"EXISTS (SELECT 1 FROM products o WHERE o.account_id = licenses.account_id AND o.distribution_strategy = 'OPEN') AS any_open_product")
+			joins += `
+			JOIN products ON products.id = licenses.product_id`
+		}
+		if r.totals {
+			cols = append(cols, machineTotalsColumns)
+			joins += machineTotalsJoin
+		}
+		for _, name := range policyColumns {
+			cols = append(cols, "policies."+name+" AS policy__"+name)
+		}
+		return database.NewRead[licenseAndPolicy](`SELECT ` + strings.Join(cols, ", ") + ` FROM licenses
 			LEFT JOIN users ON users.id = licenses.owner_id
-			JOIN policies ON policies.id = licenses.policy_id AND policies.account_id = licenses.account_id
-			JOIN products ON products.id = licenses.product_id` + join + `
+			JOIN policies ON policies.id = licenses.policy_id AND policies.account_id = licenses.account_id` + joins + `
 			WHERE ` + where + ` LIMIT 1`)
 	})
 }
@@ -280,11 +306,15 @@ const (
 	byID     = "licenses.account_id = ? AND licenses.id = ?"
 )
 
+// The reads: a key's authentication on a read (the bearer's columns and
+// its reach, for the release rules) and on a write (whole, for the rules
+// acting on the license, which need no reach); by id (license tokens'
+// authentication, whose bearers download too); validate-key's.
 var (
-	readByDigest       = licenseWithPolicy(licenseAndPolicyColumns, byDigest, false)
-	readBearerByDigest = licenseWithPolicy(bearerColumns, byDigest, false)
-	readByID           = licenseWithPolicy(licenseAndPolicyColumns, byID, false)
-	readForValidation  = licenseWithPolicy(licenseAndPolicyColumns, byDigest, true)
+	readBearerByDigest = licenseWithPolicy(byDigest, licenseRead{bearer: true, reach: true})
+	readByDigest       = licenseWithPolicy(byDigest, licenseRead{})
+	readByID           = licenseWithPolicy(byID, licenseRead{reach: true})
+	readForValidation  = licenseWithPolicy(byDigest, licenseRead{totals: true})
 )
 
 // machineTotalsColumns are the license's machine totals as
@@ -304,36 +334,20 @@ type licenseAndPolicy struct {
 	Machines Totals        `gorm:"embedded;embeddedPrefix:machines__"`
 }
 
-// licenseAndPolicyColumns selects the license, whether its owner is
-// banned, what its sight of releases depends on, and every column of the
-// joined policy, prefixed as licenseAndPolicy reads them.
-var licenseAndPolicyColumns = sync.OnceValue(func() string {
+// policyColumnNames are the policy's columns.
+var policyColumnNames = sync.OnceValue(func() []string {
 	sch, err := schema.Parse(&policy.Policy{}, &sync.Map{}, schema.NamingStrategy{})
 	if err != nil {
 		panic(fmt.Sprintf("license: the policy's columns: %v", err))
 	}
-	return joinedColumns([]string{"licenses.*"}, sch.DBNames)
+	return sch.DBNames
 })
 
-// bearerColumns are the columns of licenseAndPolicyColumns that
-// authentication (usable, principal) and the license's sight of releases
-// (Reach) read.
-func bearerColumns() string {
-	return joinedColumns(
-		[]string{"licenses.id", "licenses.account_id", "licenses.product_id", "licenses.policy_id", "licenses.owner_id", "licenses.expiry", "licenses.suspended"},
-		[]string{"authentication_strategy", "expiration_strategy", "expiration_basis", "duration"})
-}
-
-// joinedColumns is licenseColumns, what is read with the license of its
-// owner and products, and policyColumns prefixed as licenseAndPolicy reads
-// them.
-func joinedColumns(licenseColumns, policyColumns []string) string {
-	cols := append(licenseColumns, "users.banned_at IS NOT NULL AS owner_banned", "products.distribution_strategy AS product_distribution",
-		"EXISTS (SELECT 1 FROM products o WHERE o.account_id = licenses.account_id AND o.distribution_strategy = 'OPEN') AS any_open_product")
-	for _, name := range policyColumns {
-		cols = append(cols, "policies."+name+" AS policy__"+name)
-	}
-	return strings.Join(cols, ", ")
+// bearerColumns are the columns of the license and of its policy that
+// authentication (usable, principal) reads.
+func bearerColumns() (licenseColumns, policyColumns []string) {
+	return []string{"licenses.id", "licenses.account_id", "licenses.product_id", "licenses.policy_id", "licenses.owner_id", "licenses.expiry", "licenses.suspended"},
+		[]string{"authentication_strategy", "expiration_strategy", "expiration_basis", "duration"}
 }
 
 // ChangeUses adds delta to uses (or resets them to 0) in one conditional
