@@ -57,7 +57,7 @@ func (s *Service) usablePrincipal(l *License, pol *policy.Policy, err error, kee
 }
 
 // Reach is what the license's sight of releases depends on, when it was
-// read with its product (the authentication and validation reads); nil
+// read with its product (FindBearerByDigest, FindWithPolicy); nil
 // otherwise, and the release rules read it themselves.
 func (l *License) Reach(pol *policy.Policy) *access.LicenseReach {
 	if l.ProductDistribution == "" {

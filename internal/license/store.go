@@ -212,7 +212,8 @@ func statusIs(q *gorm.DB, status string, now time.Time) *gorm.DB {
 }
 
 // FindByDigestWithPolicy returns the license with a key digest and its
-// policy in one indexed query (the license-key authentication path).
+// policy, whole, in one indexed query (a key's authentication on a write),
+// without the license's sight of releases.
 func (s *Store) FindByDigestWithPolicy(ctx context.Context, accountID, digest string) (*License, *policy.Policy, error) {
 	return s.findWithPolicy(ctx, readByDigest(), accountID, digest)
 }
@@ -225,7 +226,8 @@ func (s *Store) FindBearerByDigest(ctx context.Context, accountID, digest string
 	return s.findWithPolicy(ctx, readBearerByDigest(), accountID, digest)
 }
 
-// FindWithPolicy returns a license by id with its policy in one query.
+// FindWithPolicy returns a license by id with its policy, whole, and its
+// sight of releases in one query.
 func (s *Store) FindWithPolicy(ctx context.Context, accountID, id string) (*License, *policy.Policy, error) {
 	return s.findWithPolicy(ctx, readByID(), accountID, id)
 }
