@@ -110,9 +110,10 @@ func (s *Server) authenticating(lenient bool, next echo.HandlerFunc) echo.Handle
 			return err
 		}
 		ctx, t := c.Request().Context(), tenantOf(c)
-		// A license bearer's reads (releases, artifacts, feeds) need only
-		// its principal; its writes act on its own license, which the
-		// principal then keeps.
+		// A license bearer's reads (releases, artifacts, feeds) mostly need
+		// only its principal, so only that is read (one acting on its own
+		// license reads it again); its writes act on its own license,
+		// which the principal then keeps.
 		keep := !safeMethod(c.Request().Method)
 		var who *access.Principal
 		if cred.license != "" {

@@ -57,8 +57,8 @@ func (s *Service) usablePrincipal(l *License, pol *policy.Policy, err error, kee
 }
 
 // Reach is what the license's sight of releases depends on, when it was
-// read with its product (FindBearerByDigest, FindWithPolicy); nil
-// otherwise, and the release rules read it themselves.
+// read with its product (authentication's reads, and a validation's scoped
+// to a release); nil otherwise, and the release rules read it themselves.
 func (l *License) Reach(pol *policy.Policy) *access.LicenseReach {
 	if l.ProductDistribution == "" {
 		return nil

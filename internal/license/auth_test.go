@@ -151,7 +151,7 @@ func TestPrincipalOfALicense(t *testing.T) {
 
 // TestOwnLicenseIsReadOnceEitherWay: the rules acting on the bearer's own
 // license reuse what a keeping authentication read, and read it whole
-// (once) after a narrow one.
+// (once) after a narrow one; another license stays out of sight.
 func TestOwnLicenseIsReadOnceEitherWay(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -161,6 +161,7 @@ func TestOwnLicenseIsReadOnceEitherWay(t *testing.T) {
 	}{
 		{"kept, its own", true, licenseA, 0},
 		{"narrow, its own", false, licenseA, 1},
+		{"narrow, another", false, licenseB, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,10 +172,14 @@ func TestOwnLicenseIsReadOnceEitherWay(t *testing.T) {
 			expect(t, err, ok)
 			before := w.db.reads
 			l, pol, err := w.svc.Visible(t.Context(), who, w.tenant, tt.ref)
-			expect(t, err, ok)
 			if got := w.db.reads - before; got != tt.reads {
-				t.Errorf("read the license %d times, want %d", got, tt.reads)
+				t.Errorf("read the license with its policy %d times, want %d", got, tt.reads)
 			}
+			if tt.ref != licenseA {
+				expect(t, err, notFound)
+				return
+			}
+			expect(t, err, ok)
 			if l.ID != licenseA || l.Metadata["seat"] != "A" || l.Key != keyA || pol.ID != policyA || pol.AuthenticationStrategy != policy.AuthMixed {
 				t.Errorf("license %+v, policy %s: want the whole license A, opened, and its policy", l, pol.ID)
 			}

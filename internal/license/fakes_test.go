@@ -325,7 +325,7 @@ func (f fakeStore) FindBearerByDigest(ctx context.Context, accountID, digest str
 }
 
 // FindForValidation leaves Totals unread: the fake holds no machines.
-func (f fakeStore) FindForValidation(ctx context.Context, accountID, digest string) (*License, *policy.Policy, error) {
+func (f fakeStore) FindForValidation(ctx context.Context, accountID, digest string, _ bool) (*License, *policy.Policy, error) {
 	return f.FindByDigestWithPolicy(ctx, accountID, digest)
 }
 

@@ -175,7 +175,7 @@ type Records interface {
 	List(ctx context.Context, accountID string, sc access.Scope, f Filter, p page.Request) ([]License, int64, error)
 	FindByDigestWithPolicy(ctx context.Context, accountID, digest string) (*License, *policy.Policy, error)
 	FindBearerByDigest(ctx context.Context, accountID, digest string) (*License, *policy.Policy, error)
-	FindForValidation(ctx context.Context, accountID, digest string) (*License, *policy.Policy, error)
+	FindForValidation(ctx context.Context, accountID, digest string, reach bool) (*License, *policy.Policy, error)
 	FindWithPolicy(ctx context.Context, accountID, id string) (*License, *policy.Policy, error)
 	ChangeUses(ctx context.Context, l *License, delta int64, reset bool, max *int64) (int64, error)
 	StartExpiry(ctx context.Context, l *License, at time.Time) (bool, error)
@@ -861,9 +861,11 @@ func (s *Service) StartExpiry(ctx context.Context, l *License, pol *policy.Polic
 // ForValidation finds the license with a key, and its policy, for
 // validate-key: anonymous callers may validate any key; a license only
 // itself, a user its own licenses, a product its product's. Out of sight
-// is reported as not found (nil license).
-func (s *Service) ForValidation(ctx context.Context, who *access.Principal, t *account.Tenant, key string) (*License, *policy.Policy, error) {
-	l, pol, err := s.store.FindForValidation(ctx, t.ID, Digest(t.Keys.Secret, key))
+// is reported as not found (nil license). releaseScoped reads the
+// license's sight of releases with it (License.Reach), for the checksum
+// and version scopes.
+func (s *Service) ForValidation(ctx context.Context, who *access.Principal, t *account.Tenant, key string, releaseScoped bool) (*License, *policy.Policy, error) {
+	l, pol, err := s.store.FindForValidation(ctx, t.ID, Digest(t.Keys.Secret, key), releaseScoped)
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, nil, nil
 	}

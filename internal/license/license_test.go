@@ -79,7 +79,7 @@ func TestForValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t)
-			l, pol, err := w.svc.ForValidation(t.Context(), tt.who, w.tenant, tt.key)
+			l, pol, err := w.svc.ForValidation(t.Context(), tt.who, w.tenant, tt.key, false)
 			expect(t, err, ok)
 			switch {
 			case tt.want == "" && (l != nil || pol != nil):

@@ -212,8 +212,8 @@ func statusIs(q *gorm.DB, status string, now time.Time) *gorm.DB {
 }
 
 // FindByDigestWithPolicy returns the license with a key digest and its
-// policy, whole, in one indexed query (a key's authentication on a write),
-// without the license's sight of releases.
+// policy, whole, and its sight of releases in one indexed query (a key's
+// authentication on a write).
 func (s *Store) FindByDigestWithPolicy(ctx context.Context, accountID, digest string) (*License, *policy.Policy, error) {
 	return s.findWithPolicy(ctx, readByDigest(), accountID, digest)
 }
@@ -241,9 +241,14 @@ func (s *Store) findWithPolicy(ctx context.Context, read *database.Read[licenseA
 }
 
 // FindForValidation is FindByDigestWithPolicy with the license's machine
-// totals (License.Totals) read in the same statement.
-func (s *Store) FindForValidation(ctx context.Context, accountID, digest string) (*License, *policy.Policy, error) {
-	row, err := s.readWithPolicy(ctx, readForValidation(), accountID, digest)
+// totals (License.Totals) read in the same statement, and its sight of
+// releases only with reach (a validation scoped to a release).
+func (s *Store) FindForValidation(ctx context.Context, accountID, digest string, reach bool) (*License, *policy.Policy, error) {
+	read := readForValidation()
+	if reach {
+		read = readForReleaseValidation()
+	}
+	row, err := s.readWithPolicy(ctx, read, accountID, digest)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -308,15 +313,16 @@ const (
 	byID     = "licenses.account_id = ? AND licenses.id = ?"
 )
 
-// The reads: a key's authentication on a read (the bearer's columns and
-// its reach, for the release rules) and on a write (whole, for the rules
-// acting on the license, which need no reach); by id (license tokens'
-// authentication, whose bearers download too); validate-key's.
+// The reads: a key's authentication on a read (the bearer's columns) and
+// on a write (whole, kept for the rules acting on the license), and by id,
+// all with the reach the release rules use; validate-key's, with its
+// machine totals and, scoped to a release (checksum, version), the reach.
 var (
-	readBearerByDigest = licenseWithPolicy(byDigest, licenseRead{bearer: true, reach: true})
-	readByDigest       = licenseWithPolicy(byDigest, licenseRead{})
-	readByID           = licenseWithPolicy(byID, licenseRead{reach: true})
-	readForValidation  = licenseWithPolicy(byDigest, licenseRead{totals: true})
+	readBearerByDigest       = licenseWithPolicy(byDigest, licenseRead{bearer: true, reach: true})
+	readByDigest             = licenseWithPolicy(byDigest, licenseRead{reach: true})
+	readByID                 = licenseWithPolicy(byID, licenseRead{reach: true})
+	readForValidation        = licenseWithPolicy(byDigest, licenseRead{totals: true})
+	readForReleaseValidation = licenseWithPolicy(byDigest, licenseRead{reach: true, totals: true})
 )
 
 // machineTotalsColumns are the license's machine totals as

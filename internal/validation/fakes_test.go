@@ -139,6 +139,7 @@ type licenses struct {
 	l       *license.License
 	pol     *policy.Policy
 	started []string // the bases StartExpiry was asked to start
+	scoped  []bool   // whether each ForValidation asked for the reach too
 }
 
 func (f *licenses) Visible(_ context.Context, who *access.Principal, _ *account.Tenant, ref string) (*license.License, *policy.Policy, error) {
@@ -148,7 +149,8 @@ func (f *licenses) Visible(_ context.Context, who *access.Principal, _ *account.
 	return f.l, f.pol, nil
 }
 
-func (f *licenses) ForValidation(_ context.Context, _ *access.Principal, _ *account.Tenant, key string) (*license.License, *policy.Policy, error) {
+func (f *licenses) ForValidation(_ context.Context, _ *access.Principal, _ *account.Tenant, key string, releaseScoped bool) (*license.License, *policy.Policy, error) {
+	f.scoped = append(f.scoped, releaseScoped)
 	if key != f.l.Key {
 		return nil, nil, nil
 	}

@@ -100,6 +100,11 @@ func TestServiceValidateKey(t *testing.T) {
 			if err != nil || out.Result.Code != tt.code || (out.License != nil) != tt.found {
 				t.Fatalf("got %+v, %v; want %s, license found %v", out, err, tt.code, tt.found)
 			}
+			// Only a version or checksum scope needs the license's sight
+			// of releases read with it.
+			if want := []bool{tt.scope.Version.Set || tt.scope.Checksum.Set}; !reflect.DeepEqual(found.scoped, want) {
+				t.Fatalf("read asking for the reach %v, want %v", found.scoped, want)
+			}
 			if !reflect.DeepEqual(found.started, tt.started) || !reflect.DeepEqual(found.l.Expiry, tt.expiry) {
 				t.Fatalf("started %v (expiry %v), want %v (%v)", found.started, found.l.Expiry, tt.started, tt.expiry)
 			}

@@ -291,7 +291,9 @@ func compactUnique(values []string) []string {
 // Licenses finds the licenses a validation judges and starts their clocks.
 type Licenses interface {
 	Visible(ctx context.Context, who *access.Principal, t *account.Tenant, ref string) (*license.License, *policy.Policy, error)
-	ForValidation(ctx context.Context, who *access.Principal, t *account.Tenant, key string) (*license.License, *policy.Policy, error)
+	// ForValidation's releaseScoped asks for the license's sight of
+	// releases too, which the checksum and version scopes judge by.
+	ForValidation(ctx context.Context, who *access.Principal, t *account.Tenant, key string, releaseScoped bool) (*license.License, *policy.Policy, error)
 	StartExpiry(ctx context.Context, l *license.License, pol *policy.Policy, basis string) error
 }
 
@@ -348,7 +350,7 @@ func (s *Service) Validate(ctx context.Context, who *access.Principal, t *accoun
 // ValidateKey validates the license with a key: anyone may ask, and a key
 // out of who's sight is reported like an unknown one (Result NotFound).
 func (s *Service) ValidateKey(ctx context.Context, who *access.Principal, t *account.Tenant, key string, sc Scope) (Outcome, error) {
-	l, pol, err := s.licenses.ForValidation(ctx, who, t, key)
+	l, pol, err := s.licenses.ForValidation(ctx, who, t, key, sc.Checksum.Set || sc.Version.Set)
 	if err != nil || l == nil {
 		return Outcome{Result: NotFound}, err
 	}
