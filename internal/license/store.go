@@ -290,7 +290,7 @@ func licenseWithPolicy(where string, r licenseRead) func() *database.Read[licens
 		cols, joins := append(licenseColumns, "users.banned_at IS NOT NULL AS owner_banned"), ""
 		if r.reach {
 			cols = append(cols, "products.distribution_strategy AS product_distribution",
-				"EXISTS (SELECT 1 FROM products o WHERE o.account_id = licenses.account_id AND o.distribution_strategy = 'OPEN') AS any_open_product")
+				database.AnyOpenProduct("licenses.account_id")+" AS any_open_product")
 			joins += `
 			JOIN products ON products.id = licenses.product_id`
 		}

@@ -113,7 +113,7 @@ func (s *Store) licenseWindow(ctx context.Context, accountID string, sc access.S
 		}
 		err = s.db.Conn(ctx).Table("licenses l").
 			Select("l.product_id, l.policy_id, l.expiry, p.expiration_strategy, pr.distribution_strategy, "+
-				"EXISTS (SELECT 1 FROM products o WHERE o.account_id = l.account_id AND o.distribution_strategy = 'OPEN') AS any_open").
+				database.AnyOpenProduct("l.account_id")+" AS any_open").
 			Joins("JOIN policies p ON p.id = l.policy_id").Joins("JOIN products pr ON pr.id = l.product_id").
 			Where("l.account_id = ? AND l.id = ?", accountID, sc.LicenseID).Take(&facts).Error
 		switch {
