@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -245,8 +246,14 @@ func readAll[T any](ctx context.Context, db *DB, conn gorm.ConnPool, query strin
 // readRows reads the rows of query, each into the struct of typ next
 // gives, until next gives none; it returns how many it read.
 func (db *DB) readRows(ctx context.Context, conn gorm.ConnPool, query string, args []any, typ reflect.Type, next func() (reflect.Value, bool)) (int, error) {
-	if pool, ok := conn.(*sql.DB); ok && db.Engine == Postgres {
-		return db.readPgxRows(ctx, pool, query, args, typ, next)
+	switch c := conn.(type) {
+	case *pgTx:
+		defer db.sent(ctx, &db.queryObserver, query, args, time.Now())
+		return c.read(ctx, db, query, args, typ, next)
+	case *sql.DB:
+		if db.Engine == Postgres {
+			return db.readPgxRows(ctx, c, query, args, typ, next)
+		}
 	}
 	started := time.Now()
 	rows, err := conn.QueryContext(ctx, query, args...)
@@ -270,7 +277,7 @@ func (db *DB) readRows(ctx context.Context, conn gorm.ConnPool, query string, ar
 // readPgxRows is readRows through pgx itself, on a connection of pool:
 // database/sql's path converted every column of every row to a
 // driver.Value and back (a fifth of a validation's CPU went to reading
-// its one license row). Inside transactions readRows keeps database/sql's.
+// its one license row). Transactions read through pgx too (pgTx's read).
 func (db *DB) readPgxRows(ctx context.Context, pool *sql.DB, query string, args []any, typ reflect.Type, next func() (reflect.Value, bool)) (int, error) {
 	for attempt := 1; ; attempt++ {
 		n, err := db.readPgxRowsOnce(ctx, pool, query, args, typ, next)
@@ -297,49 +304,57 @@ func (db *DB) readPgxRowsOnce(ctx context.Context, pool *sql.DB, query string, a
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		columns := func() ([]string, error) {
-			fields := rows.FieldDescriptions()
-			names := make([]string, len(fields))
-			for i, f := range fields {
-				names[i] = f.Name
-			}
-			return names, nil
-		}
-		scan := func(plan *readPlan, targets []any) error {
-			fields, values := rows.FieldDescriptions(), rows.RawValues()
-			if len(fields) != len(targets) {
-				return fmt.Errorf("database: %d columns for %d fields", len(fields), len(targets))
-			}
-			scans := plan.pgx.Load()
-			if scans == nil {
-				made := make([]pgtype.ScanPlan, len(targets))
-				for i, t := range targets {
-					if t != nil {
-						made[i] = pc.TypeMap().PlanScan(fields[i].DataTypeOID, fields[i].Format, t)
-					}
-				}
-				plan.pgx.Store(&made)
-				scans = &made
-			}
-			for i, t := range targets {
-				if t == nil {
-					continue
-				}
-				if err := (*scans)[i].Scan(values[i], t); err != nil {
-					return fmt.Errorf("database: column %s: %w", fields[i].Name, err)
-				}
-			}
-			return nil
-		}
-		// A nil target skips its column.
-		if n, err = scanRows(planKey{typ, db.Engine, query}, rows.Next, columns, scan, next, nil); err != nil {
-			return err
-		}
-		rows.Close()
-		return rows.Err()
+		n, err = db.scanPgx(pc, rows, query, typ, next)
+		return err
 	})
 	return n, err
+}
+
+// scanPgx scans the rows of query, sent on pc, each into the struct of typ
+// next gives, and closes them.
+func (db *DB) scanPgx(pc *pgx.Conn, rows pgx.Rows, query string, typ reflect.Type, next func() (reflect.Value, bool)) (int, error) {
+	defer rows.Close()
+	columns := func() ([]string, error) {
+		fields := rows.FieldDescriptions()
+		names := make([]string, len(fields))
+		for i, f := range fields {
+			names[i] = f.Name
+		}
+		return names, nil
+	}
+	scan := func(plan *readPlan, targets []any) error {
+		fields, values := rows.FieldDescriptions(), rows.RawValues()
+		if len(fields) != len(targets) {
+			return fmt.Errorf("database: %d columns for %d fields", len(fields), len(targets))
+		}
+		scans := plan.pgx.Load()
+		if scans == nil {
+			made := make([]pgtype.ScanPlan, len(targets))
+			for i, t := range targets {
+				if t != nil {
+					made[i] = pc.TypeMap().PlanScan(fields[i].DataTypeOID, fields[i].Format, t)
+				}
+			}
+			plan.pgx.Store(&made)
+			scans = &made
+		}
+		for i, t := range targets {
+			if t == nil {
+				continue
+			}
+			if err := (*scans)[i].Scan(values[i], t); err != nil {
+				return fmt.Errorf("database: column %s: %w", fields[i].Name, err)
+			}
+		}
+		return nil
+	}
+	// A nil target skips its column.
+	n, err := scanRows(planKey{typ, db.Engine, query}, rows.Next, columns, scan, next, nil)
+	if err != nil {
+		return n, err
+	}
+	rows.Close()
+	return n, rows.Err()
 }
 
 // scanRows scans each row more gives into the struct next gives, through

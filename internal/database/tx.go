@@ -2,6 +2,7 @@ package database
 
 import (
 	"context"
+	"database/sql"
 
 	"gorm.io/gorm"
 
@@ -34,10 +35,39 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 		txCtx, cancel = context.WithCancel(context.WithoutCancel(ctx))
 	}
 	defer cancel()
-	err := db.handle(ctx).WithContext(txCtx).Transaction(func(tx *gorm.DB) error {
+	h := db.handle(ctx)
+	if pool, ok := h.Statement.ConnPool.(*sql.DB); ok && db.Engine == Postgres {
+		return Error(inPgTx(ctx, txCtx, h, pool, fn))
+	}
+	err := h.WithContext(txCtx).Transaction(func(tx *gorm.DB) error {
 		return fn(context.WithValue(ctx, txKey{}, tx))
 	})
 	return Error(err)
+}
+
+// inPgTx runs fn in a pgTx on a connection of pool, h's: committed when
+// fn succeeds, else rolled back, as GORM's Transaction does (a panic
+// rolls back too).
+func inPgTx(ctx, txCtx context.Context, h *gorm.DB, pool *sql.DB, fn func(ctx context.Context) error) error {
+	conn, err := pool.Conn(txCtx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	t := &pgTx{conn: conn, ctx: txCtx}
+	tx := h.Session(&gorm.Session{NewDB: true, Context: txCtx})
+	tx.Statement.ConnPool = t
+	committed := false
+	defer func() {
+		if !committed {
+			t.Rollback()
+		}
+	}()
+	if err := fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
+		return err
+	}
+	committed = true
+	return t.Commit()
 }
 
 // Conn returns the GORM handle for ctx: the transaction InTx opened, or

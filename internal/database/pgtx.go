@@ -1,0 +1,151 @@
+package database
+
+import (
+	"context"
+	"database/sql"
+	"reflect"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// pgTx is a PostgreSQL transaction on a connection of its own whose BEGIN
+// waits for its first statement: a read (Read, TakeRaw, Take...) sends
+// BEGIN with it, in one round trip, and any other statement begins the
+// transaction first. A transaction without a statement never begins. (An
+// activation's BEGIN was a round trip of its own, an eighth of its CPU.)
+//
+// It is the ConnPool of the GORM handle InTx passes on, and a
+// gorm.TxCommitter, so GORM nests transactions in it as savepoints.
+type pgTx struct {
+	conn *sql.Conn
+	// ctx is the transaction's own (InTx's), which ends its commit or rollback.
+	ctx context.Context
+	tx  pgx.Tx // nil until begun
+	// failed is why a QueryRowContext could not begin: its row only
+	// says its context was cancelled.
+	failed error
+}
+
+// begin begins the transaction unless it has begun. Its state is read and
+// written under the connection's lock (Raw's), like every use of it.
+func (t *pgTx) begin(ctx context.Context) error {
+	return t.conn.Raw(func(driverConn any) error {
+		if t.tx != nil {
+			return nil
+		}
+		tx, err := driverConn.(*stdlib.Conn).Conn().Begin(ctx)
+		if err == nil {
+			t.tx = tx
+		}
+		return err
+	})
+}
+
+// PrepareContext implements gorm.ConnPool.
+func (t *pgTx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	if err := t.begin(ctx); err != nil {
+		return nil, err
+	}
+	return t.conn.PrepareContext(ctx, query)
+}
+
+// ExecContext implements gorm.ConnPool.
+func (t *pgTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := t.begin(ctx); err != nil {
+		return nil, err
+	}
+	return t.conn.ExecContext(ctx, query, args...)
+}
+
+// QueryContext implements gorm.ConnPool.
+func (t *pgTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := t.begin(ctx); err != nil {
+		return nil, err
+	}
+	return t.conn.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext implements gorm.ConnPool. A row carries its error only
+// from database/sql: when the transaction cannot begin, the statement is
+// run with a cancelled context (it fails before it is sent) and the
+// transaction keeps the reason.
+func (t *pgTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if err := t.begin(ctx); err != nil {
+		t.failed = err
+		cancelled, cancel := context.WithCancel(ctx)
+		cancel()
+		ctx = cancelled
+	}
+	return t.conn.QueryRowContext(ctx, query, args...)
+}
+
+// read runs query through pgx as readPgxRows does, on the transaction's
+// connection; not yet begun, it sends BEGIN and query as one batch.
+func (t *pgTx) read(ctx context.Context, db *DB, query string, args []any, typ reflect.Type, next func() (reflect.Value, bool)) (int, error) {
+	n := 0
+	err := t.conn.Raw(func(driverConn any) error {
+		pc := driverConn.(*stdlib.Conn).Conn()
+		if t.tx != nil {
+			rows, err := pc.Query(ctx, query, args...)
+			if err != nil {
+				return err
+			}
+			n, err = db.scanPgx(pc, rows, query, typ, next)
+			return err
+		}
+		var b pgx.Batch
+		b.BeginTx(pgx.TxOptions{})
+		b.Queue(query, args...)
+		results := pc.SendBatch(ctx, &b)
+		if _, err := results.Exec(); err != nil {
+			return joinClose(err, results)
+		}
+		t.tx = results.Tx()
+		rows, err := results.Query()
+		if err != nil {
+			return joinClose(err, results)
+		}
+		if n, err = db.scanPgx(pc, rows, query, typ, next); err != nil {
+			return joinClose(err, results)
+		}
+		return results.Close()
+	})
+	return n, err
+}
+
+// joinClose closes a batch's results after err, which it returns.
+func joinClose(err error, results pgx.BatchResults) error {
+	results.Close()
+	return err
+}
+
+// Commit implements gorm.TxCommitter: it commits what began (a commit that
+// PostgreSQL turned into a rollback, the transaction having failed, is an
+// error).
+func (t *pgTx) Commit() error {
+	if t.failed != nil {
+		t.Rollback()
+		return t.failed
+	}
+	return t.end(func(tx pgx.Tx) error { return tx.Commit(t.ctx) })
+}
+
+// Rollback implements gorm.TxCommitter.
+func (t *pgTx) Rollback() error {
+	return t.end(func(tx pgx.Tx) error { return tx.Rollback(t.ctx) })
+}
+
+// end commits or rolls back the transaction, if it began, on its
+// connection. (pgx closes a connection it leaves inside a transaction, and
+// the pool never hands out such a connection again.)
+func (t *pgTx) end(finish func(pgx.Tx) error) error {
+	return t.conn.Raw(func(any) error {
+		if t.tx == nil {
+			return nil
+		}
+		tx := t.tx
+		t.tx = nil
+		return finish(tx)
+	})
+}

@@ -1,0 +1,179 @@
+package database_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
+
+	"github.com/relkey/relkey/internal/database"
+	"github.com/relkey/relkey/internal/testenv"
+)
+
+type txProbe struct{ ID string }
+
+var txProbeLocked = database.NewRead[txProbe](`SELECT id FROM tx_probes WHERE id = ? FOR UPDATE`)
+
+// TestInTx: a transaction commits what it wrote when fn succeeds and
+// nothing otherwise, whichever kind of statement comes first (on
+// PostgreSQL a first read carries its BEGIN), nests GORM's transactions as
+// savepoints, rolls back on a panic, and leaves its connection fit for the
+// next transaction even after a failed statement.
+func TestInTx(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			db := b.OpenDB(t)
+			ctx := context.Background()
+			if err := db.Conn(ctx).Exec(`CREATE TABLE tx_probes (id text PRIMARY KEY)`).Error; err != nil {
+				t.Fatal(err)
+			}
+			insert := func(ctx context.Context, id string) error {
+				return db.Conn(ctx).Exec(`INSERT INTO tx_probes (id) VALUES (?)`, id).Error
+			}
+			read := func(ctx context.Context, id string) error {
+				var p txProbe
+				err := database.NewRead[txProbe](`SELECT id FROM tx_probes WHERE id = ?`).Take(ctx, db, &p, id)
+				if errors.Is(err, gorm.ErrRecordNotFound) {
+					return nil
+				}
+				return err
+			}
+			if err := insert(ctx, "seed"); err != nil {
+				t.Fatal(err)
+			}
+			failure := errors.New("fn failed")
+			// A statement that fails aborts a PostgreSQL transaction, whose
+			// commit is then refused; SQLite undoes the statement alone.
+			abortedCommits := db.Engine == database.Postgres
+			tests := []struct {
+				name    string
+				fn      func(ctx context.Context) error
+				wantErr bool
+				want    []string // the rows besides "seed" afterwards
+			}{
+				{"read first, committed", func(ctx context.Context) error {
+					if err := read(ctx, "a"); err != nil {
+						return err
+					}
+					return insert(ctx, "a")
+				}, false, []string{"a"}},
+				{"read first, failed", func(ctx context.Context) error {
+					if err := read(ctx, "b"); err != nil {
+						return err
+					}
+					if err := insert(ctx, "b"); err != nil {
+						return err
+					}
+					return failure
+				}, true, nil},
+				{"write first, failed", func(ctx context.Context) error {
+					if err := insert(ctx, "c"); err != nil {
+						return err
+					}
+					return failure
+				}, true, nil},
+				{"no statement", func(ctx context.Context) error { return nil }, false, nil},
+				{"first read refused", func(ctx context.Context) error {
+					var p txProbe
+					return database.NewRead[txProbe](`SELECT nothing FROM tx_probes`).Take(ctx, db, &p)
+				}, true, nil},
+				{"a failed statement swallowed", func(ctx context.Context) error {
+					if err := insert(ctx, "d"); err != nil {
+						return err
+					}
+					if err := insert(ctx, "seed"); err == nil {
+						t.Error("a duplicate key was inserted")
+					}
+					return nil
+				}, abortedCommits, map[bool][]string{true: nil, false: {"d"}}[abortedCommits]},
+				{"nested transaction rolled back", func(ctx context.Context) error {
+					if err := read(ctx, "e"); err != nil {
+						return err
+					}
+					if err := insert(ctx, "e"); err != nil {
+						return err
+					}
+					err := db.Conn(ctx).Transaction(func(tx *gorm.DB) error {
+						if err := tx.Exec(`INSERT INTO tx_probes (id) VALUES ('f')`).Error; err != nil {
+							return err
+						}
+						return failure
+					})
+					if !errors.Is(err, failure) {
+						t.Errorf("nested transaction: %v", err)
+					}
+					return nil
+				}, false, []string{"e"}},
+				{"panic", func(ctx context.Context) error {
+					if err := read(ctx, "g"); err != nil {
+						return err
+					}
+					if err := insert(ctx, "g"); err != nil {
+						return err
+					}
+					panic(failure)
+				}, true, nil},
+			}
+			for _, tc := range tests {
+				if _, err := db.SQL.ExecContext(ctx, `DELETE FROM tx_probes WHERE id <> 'seed'`); err != nil {
+					t.Fatal(err)
+				}
+				err := func() (err error) {
+					defer func() {
+						if r := recover(); r != nil {
+							err = fmt.Errorf("panic: %v", r)
+						}
+					}()
+					return db.InTx(ctx, tc.fn)
+				}()
+				if (err != nil) != tc.wantErr {
+					t.Fatalf("%s: error %v, want one: %v", tc.name, err, tc.wantErr)
+				}
+				var ids []string
+				if err := db.Conn(ctx).Raw(`SELECT id FROM tx_probes WHERE id <> 'seed' ORDER BY id`).Scan(&ids).Error; err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(ids, tc.want) {
+					t.Fatalf("%s: rows %v, want %v", tc.name, ids, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// TestInTxFirstReadIsInTheTransaction: on PostgreSQL the lock a first
+// read takes lasts until the transaction ends, so the read ran inside it.
+func TestInTxFirstReadIsInTheTransaction(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		if !b.Postgres {
+			continue // SQLite's write transactions are serial: no row locks
+		}
+		db := b.OpenDB(t)
+		ctx := context.Background()
+		if err := db.Conn(ctx).Exec(`CREATE TABLE tx_probes (id text PRIMARY KEY); INSERT INTO tx_probes VALUES ('row')`).Error; err != nil {
+			t.Fatal(err)
+		}
+		const elsewhere = `SELECT id FROM tx_probes WHERE id = 'row' FOR UPDATE NOWAIT`
+		err := db.InTx(ctx, func(ctx context.Context) error {
+			var p txProbe
+			if err := txProbeLocked.Take(ctx, db, &p, "row"); err != nil {
+				return err
+			}
+			var pgErr *pgconn.PgError
+			if _, err := db.SQL.ExecContext(context.Background(), elsewhere); !errors.As(err, &pgErr) || pgErr.Code != "55P03" {
+				t.Errorf("another connection locked the row read first: %v", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SQL.ExecContext(ctx, elsewhere); err != nil {
+			t.Fatalf("the lock outlived the transaction: %v", err)
+		}
+	}
+}
