@@ -22,14 +22,19 @@ type pgTx struct {
 	// ctx is the transaction's own (InTx's), which ends its commit or rollback.
 	ctx context.Context
 	tx  pgx.Tx // nil until begun
-	// failed is why a QueryRowContext could not begin: its row only
-	// says its context was cancelled.
+	// failed is why a QueryRowContext could not begin: its row tells
+	// only of a bad connection.
 	failed error
 }
 
 // begin begins the transaction unless it has begun. Its state is read and
 // written under the connection's lock (Raw's), like every use of it.
 func (t *pgTx) begin(ctx context.Context) error {
+	// An ended context fails here, before pgx would count the connection
+	// broken, as sql.Tx's statements did.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return t.conn.Raw(func(driverConn any) error {
 		if t.tx != nil {
 			return nil
@@ -68,8 +73,9 @@ func (t *pgTx) QueryContext(ctx context.Context, query string, args ...any) (*sq
 
 // QueryRowContext implements gorm.ConnPool. A row carries its error only
 // from database/sql: when the transaction cannot begin, the statement is
-// run with a cancelled context (it fails before it is sent) and the
-// transaction keeps the reason.
+// run with a cancelled context (it fails before it is sent, as a bad
+// connection, which database/sql then drops) and the transaction keeps
+// the reason, which its commit returns.
 func (t *pgTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	if err := t.begin(ctx); err != nil {
 		t.failed = err
@@ -83,6 +89,9 @@ func (t *pgTx) QueryRowContext(ctx context.Context, query string, args ...any) *
 // read runs query through pgx as readPgxRows does, on the transaction's
 // connection; not yet begun, it sends BEGIN and query as one batch.
 func (t *pgTx) read(ctx context.Context, db *DB, query string, args []any, typ reflect.Type, next func() (reflect.Value, bool)) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	n := 0
 	err := t.conn.Raw(func(driverConn any) error {
 		pc := driverConn.(*stdlib.Conn).Conn()

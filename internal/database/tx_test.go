@@ -21,8 +21,9 @@ var txProbeLocked = database.NewRead[txProbe](`SELECT id FROM tx_probes WHERE id
 // TestInTx: a transaction commits what it wrote when fn succeeds and
 // nothing otherwise, whichever kind of statement comes first (on
 // PostgreSQL a first read carries its BEGIN), nests GORM's transactions as
-// savepoints, rolls back on a panic, and leaves its connection fit for the
-// next transaction even after a failed statement.
+// savepoints, rolls back on a panic, goes on past a statement whose
+// context ended, and leaves its connection fit for the next transaction
+// even after a failed statement.
 func TestInTx(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
@@ -108,6 +109,17 @@ func TestInTx(t *testing.T) {
 					}
 					return nil
 				}, false, []string{"e"}},
+				{"a statement's context ended", func(ctx context.Context) error {
+					if err := read(ctx, "h"); err != nil {
+						return err
+					}
+					ended, cancel := context.WithCancel(ctx)
+					cancel()
+					if err := insert(ended, "h"); !errors.Is(err, context.Canceled) {
+						t.Errorf("insert with an ended context: %v", err)
+					}
+					return insert(ctx, "i")
+				}, false, []string{"i"}},
 				{"panic", func(ctx context.Context) error {
 					if err := read(ctx, "g"); err != nil {
 						return err
