@@ -13,7 +13,7 @@ import (
 // waits for its first statement: a read (Read, TakeRaw, Take...) sends
 // BEGIN with it, in one round trip, and any other statement begins the
 // transaction first. A transaction without a statement never begins. (An
-// activation's BEGIN was a round trip of its own, an eighth of its CPU.)
+// activation's BEGIN was a round trip of its own, 8 % of its CPU.)
 //
 // It is the ConnPool of the GORM handle InTx passes on, and a
 // gorm.TxCommitter, so GORM nests transactions in it as savepoints.
