@@ -87,9 +87,10 @@ func (db *DB) ObserveStatements(recorder func(kind string) func(time.Duration)) 
 	start := func(string) func(*gorm.DB) {
 		return func(g *gorm.DB) { g.Statement.Settings.Store(startedKey{}, time.Now()) }
 	}
-	queries, creates := recorder("query"), recorder("create")
+	queries, creates, writes := recorder("query"), recorder("create"), recorder("raw")
 	db.queryObserver.Store(&queries)
 	db.createObserver.Store(&creates)
+	db.writeObserver.Store(&writes)
 	finish := func(kind string) func(*gorm.DB) {
 		record := queries
 		switch kind {

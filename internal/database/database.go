@@ -48,7 +48,10 @@ type DB struct {
 	queryObserver atomic.Pointer[func(time.Duration)]
 	// createObserver times InsertAll's statements, as create statements.
 	createObserver atomic.Pointer[func(time.Duration)]
-	counting       atomic.Bool // CountStatements was called
+	// writeObserver times the Writes a pgTx sends with another statement,
+	// as raw statements.
+	writeObserver atomic.Pointer[func(time.Duration)]
+	counting      atomic.Bool // CountStatements was called
 }
 
 // Options configures Open.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"reflect"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -13,11 +14,15 @@ import (
 // waits for its first statement: a read (Read, TakeRaw, Take...) sends
 // BEGIN with it, in one round trip, and any other statement begins the
 // transaction first. A transaction without a statement never begins. (An
-// activation's BEGIN was a round trip of its own, 8 % of its CPU.)
+// activation's BEGIN was a round trip of its own, 8 % of its CPU.) Queued
+// writes (Write.Queue) wait for the next statement, which sends them first,
+// or for the commit, which goes with them: an activation's INSERT and
+// COMMIT are one round trip.
 //
 // It is the ConnPool of the GORM handle InTx passes on, and a
 // gorm.TxCommitter, so GORM nests transactions in it as savepoints.
 type pgTx struct {
+	db   *DB
 	conn *sql.Conn
 	// ctx is the transaction's own (InTx's), which ends its commit or rollback.
 	ctx context.Context
@@ -25,10 +30,13 @@ type pgTx struct {
 	// failed is why a QueryRowContext could not begin: its row tells
 	// only of a bad connection.
 	failed error
+	// queued are the writes not sent yet, in order.
+	queued []queuedWrite
 }
 
-// begin begins the transaction unless it has begun. Its state is read and
-// written under the connection's lock (Raw's), like every use of it.
+// begin begins the transaction unless it has begun, and sends the queued
+// writes. Its state is read and written under the connection's lock
+// (Raw's), like every use of it.
 func (t *pgTx) begin(ctx context.Context) error {
 	// An ended context fails here, before pgx would count the connection
 	// broken, as sql.Tx's statements did.
@@ -36,15 +44,78 @@ func (t *pgTx) begin(ctx context.Context) error {
 		return err
 	}
 	return t.conn.Raw(func(driverConn any) error {
+		pc := driverConn.(*stdlib.Conn).Conn()
+		if len(t.queued) > 0 {
+			return t.send(ctx, pc, false)
+		}
 		if t.tx != nil {
 			return nil
 		}
-		tx, err := driverConn.(*stdlib.Conn).Conn().Begin(ctx)
+		tx, err := pc.Begin(ctx)
 		if err == nil {
 			t.tx = tx
 		}
 		return err
 	})
+}
+
+// send sends the queued writes in one batch: after BEGIN when the
+// transaction has not begun, and before COMMIT when commit. A write's
+// failure is the batch's (a unique violation its taken, when given); the
+// transaction is then failed, for its Rollback.
+func (t *pgTx) send(ctx context.Context, pc *pgx.Conn, commit bool) error {
+	queued := t.queued
+	t.queued = nil
+	var b pgx.Batch
+	begins := t.tx == nil
+	if begins {
+		b.BeginTx(pgx.TxOptions{})
+	}
+	for _, w := range queued {
+		b.Queue(w.query, w.args...)
+	}
+	if commit {
+		b.Queue("COMMIT")
+	}
+	started := time.Now()
+	results := pc.SendBatch(ctx, &b)
+	err := t.readResults(results, begins, queued, commit)
+	if closed := results.Close(); err == nil {
+		err = closed
+	}
+	t.db.sentWrites(queued, started)
+	return err
+}
+
+// readResults reads send's results in their order, up to the first failure.
+func (t *pgTx) readResults(results pgx.BatchResults, begins bool, queued []queuedWrite, commit bool) error {
+	if begins {
+		if _, err := results.Exec(); err != nil {
+			return err
+		}
+		t.tx = results.Tx()
+	}
+	for _, w := range queued {
+		if _, err := results.Exec(); err != nil {
+			if w.taken != nil && IsUniqueViolation(err) {
+				return w.taken
+			}
+			return err
+		}
+	}
+	if !commit {
+		return nil
+	}
+	tag, err := results.Exec()
+	if err != nil {
+		return err
+	}
+	if tag.String() == "ROLLBACK" {
+		// PostgreSQL ends a failed transaction with a rollback.
+		return pgx.ErrTxCommitRollback
+	}
+	t.tx = nil
+	return nil
 }
 
 // PrepareContext implements gorm.ConnPool.
@@ -95,6 +166,11 @@ func (t *pgTx) read(ctx context.Context, db *DB, query string, args []any, typ r
 	n := 0
 	err := t.conn.Raw(func(driverConn any) error {
 		pc := driverConn.(*stdlib.Conn).Conn()
+		if len(t.queued) > 0 {
+			if err := t.send(ctx, pc, false); err != nil {
+				return err
+			}
+		}
 		if t.tx != nil {
 			rows, err := pc.Query(ctx, query, args...)
 			if err != nil {
@@ -137,11 +213,19 @@ func (t *pgTx) Commit() error {
 		t.Rollback()
 		return t.failed
 	}
+	if len(t.queued) > 0 {
+		err := t.conn.Raw(func(driverConn any) error { return t.send(t.ctx, driverConn.(*stdlib.Conn).Conn(), true) })
+		if err != nil {
+			t.Rollback()
+		}
+		return err
+	}
 	return t.end(func(tx pgx.Tx) error { return tx.Commit(t.ctx) })
 }
 
-// Rollback implements gorm.TxCommitter.
+// Rollback implements gorm.TxCommitter: the queued writes are never sent.
 func (t *pgTx) Rollback() error {
+	t.queued = nil
 	return t.end(func(tx pgx.Tx) error { return tx.Rollback(t.ctx) })
 }
 

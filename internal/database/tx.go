@@ -37,7 +37,7 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 	defer cancel()
 	h := db.handle(ctx)
 	if pool, ok := h.Statement.ConnPool.(*sql.DB); ok && db.Engine == Postgres {
-		return Error(inPgTx(ctx, txCtx, h, pool, fn))
+		return Error(db.inPgTx(ctx, txCtx, h, pool, fn))
 	}
 	err := h.WithContext(txCtx).Transaction(func(tx *gorm.DB) error {
 		return fn(context.WithValue(ctx, txKey{}, tx))
@@ -48,13 +48,13 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 // inPgTx runs fn in a pgTx on a connection of pool, h's: committed when
 // fn succeeds, else rolled back, as GORM's Transaction does (a panic
 // rolls back too).
-func inPgTx(ctx, txCtx context.Context, h *gorm.DB, pool *sql.DB, fn func(ctx context.Context) error) error {
+func (db *DB) inPgTx(ctx, txCtx context.Context, h *gorm.DB, pool *sql.DB, fn func(ctx context.Context) error) error {
 	conn, err := pool.Conn(txCtx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	t := &pgTx{conn: conn, ctx: txCtx}
+	t := &pgTx{db: db, conn: conn, ctx: txCtx}
 	tx := h.Session(&gorm.Session{NewDB: true, Context: txCtx})
 	tx.Statement.ConnPool = t
 	committed := false

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -16,14 +17,19 @@ import (
 
 type txProbe struct{ ID string }
 
-var txProbeLocked = database.NewRead[txProbe](`SELECT id FROM tx_probes WHERE id = ? FOR UPDATE`)
+var (
+	txProbeLocked = database.NewRead[txProbe](`SELECT id FROM tx_probes WHERE id = ? FOR UPDATE`)
+	txProbeInsert = database.NewWrite(`INSERT INTO tx_probes (id) VALUES (?)`)
+)
 
 // TestInTx: a transaction commits what it wrote when fn succeeds and
 // nothing otherwise, whichever kind of statement comes first (on
 // PostgreSQL a first read carries its BEGIN), nests GORM's transactions as
 // savepoints, rolls back on a panic, goes on past a statement whose
 // context ended, and leaves its connection fit for the next transaction
-// even after a failed statement.
+// even after a failed statement. A queued write is part of the
+// transaction on both engines, seen by what follows it; its unique
+// violation is its own error, at commit or at the next statement.
 func TestInTx(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
@@ -47,6 +53,14 @@ func TestInTx(t *testing.T) {
 				t.Fatal(err)
 			}
 			failure := errors.New("fn failed")
+			taken := errors.New("taken")
+			queue := func(ctx context.Context, id string) error {
+				return txProbeInsert.Queue(ctx, db, taken, id)
+			}
+			found := func(ctx context.Context, id string) error {
+				var p txProbe
+				return database.NewRead[txProbe](`SELECT id FROM tx_probes WHERE id = ?`).Take(ctx, db, &p, id)
+			}
 			// A statement that fails aborts a PostgreSQL transaction, whose
 			// commit is then refused; SQLite undoes the statement alone.
 			abortedCommits := db.Engine == database.Postgres
@@ -120,6 +134,43 @@ func TestInTx(t *testing.T) {
 					}
 					return insert(ctx, "i")
 				}, false, []string{"i"}},
+				{"queued write alone", func(ctx context.Context) error { return queue(ctx, "j") }, false, []string{"j"}},
+				{"queued write after a read", func(ctx context.Context) error {
+					if err := read(ctx, "k"); err != nil {
+						return err
+					}
+					return queue(ctx, "k")
+				}, false, []string{"k"}},
+				{"queued writes seen by the next read", func(ctx context.Context) error {
+					if err := queue(ctx, "l"); err != nil {
+						return err
+					}
+					if err := queue(ctx, "m"); err != nil {
+						return err
+					}
+					if err := found(ctx, "m"); err != nil {
+						t.Errorf("a queued row is not seen by the next read: %v", err)
+					}
+					return insert(ctx, "n")
+				}, false, []string{"l", "m", "n"}},
+				{"queued write taken at commit", func(ctx context.Context) error {
+					if err := queue(ctx, "o"); err != nil {
+						return err
+					}
+					return queue(ctx, "seed")
+				}, true, nil},
+				{"queued write taken at the next statement", func(ctx context.Context) error {
+					if err := queue(ctx, "seed"); err != nil {
+						return err
+					}
+					return insert(ctx, "p")
+				}, true, nil},
+				{"queued write, then failed", func(ctx context.Context) error {
+					if err := queue(ctx, "q"); err != nil {
+						return err
+					}
+					return failure
+				}, true, nil},
 				{"panic", func(ctx context.Context) error {
 					if err := read(ctx, "g"); err != nil {
 						return err
@@ -144,6 +195,9 @@ func TestInTx(t *testing.T) {
 				}()
 				if (err != nil) != tc.wantErr {
 					t.Fatalf("%s: error %v, want one: %v", tc.name, err, tc.wantErr)
+				}
+				if strings.Contains(tc.name, "taken") && !errors.Is(err, taken) {
+					t.Fatalf("%s: error %v, want the write's own", tc.name, err)
 				}
 				var ids []string
 				if err := db.Conn(ctx).Raw(`SELECT id FROM tx_probes WHERE id <> 'seed' ORDER BY id`).Scan(&ids).Error; err != nil {

@@ -168,3 +168,38 @@ func TestConcurrentActivationsOfOneFingerprintInTheAccount(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentActivationsOfOneFingerprintOnALicense: activating one
+// fingerprint 12 times at once on one license makes one machine; the
+// others are refused as taken (by the claim, or by the unique index when
+// the first committed while they waited for the license: on PostgreSQL the
+// insert goes with the commit, which reports it), never with a 500.
+func TestConcurrentActivationsOfOneFingerprintOnALicense(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be testenv.Backend) {
+		e := newEnv(t, be, func(c *config.Config) { c.RequestTimeout = 2 * time.Minute })
+		licenseID, _ := e.licensed(`"name":"Floating","floating":true,"maxMachines":100`)
+		var wg sync.WaitGroup
+		responses := make([]*response, 12)
+		for i := range responses {
+			wg.Go(func() {
+				responses[i] = e.admin("POST", "/v1/accounts/acme/machines", machineBody(licenseID, `"fingerprint":"same"`))
+			})
+		}
+		wg.Wait()
+		created := 0
+		for _, r := range responses {
+			switch {
+			case r.status == 201:
+				created++
+			case r.status != 422 || !strings.Contains(string(r.body), `"code":"FINGERPRINT_TAKEN"`) || !strings.Contains(string(r.body), `"pointer":"/data/attributes/fingerprint"`):
+				t.Fatalf("activation: %d %s", r.status, r.body)
+			}
+		}
+		if created != 1 {
+			t.Fatalf("%d activations succeeded, want 1", created)
+		}
+		if n := len(list(t, e.admin("GET", "/v1/accounts/acme/machines?license="+licenseID, ""))); n != 1 {
+			t.Fatalf("%d machines exist, want 1", n)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package machine_test
 
 import (
 	"context"
+	"errors"
 	"github.com/relkey/relkey/internal/event"
 	"reflect"
 	"sync"
@@ -266,3 +267,43 @@ func TestAddComponentNeedsAMachineInSight(t *testing.T) {
 type discarded struct{}
 
 func (discarded) Emit(event.Occurrence) {}
+
+// TestCreateReportsATakenFingerprint: a machine whose fingerprint its
+// license already has is refused by the unique index as taken, inside a
+// transaction too (where, on PostgreSQL, the insert goes with the commit
+// and the commit reports it), and the transaction writes nothing.
+func TestCreateReportsATakenFingerprint(t *testing.T) {
+	onEachBackend(t, func(t *testing.T, f *fleet) {
+		ctx := context.Background()
+		existing := f.machines1[0]
+		twin := existing
+		twin.ID, twin.CreatedAt = id.New(), database.Now()
+		fresh := existing
+		fresh.ID, fresh.Fingerprint, fresh.CreatedAt = id.New(), "fresh-"+id.New(), database.Now()
+		for _, inTx := range []bool{false, true} {
+			create := func(ctx context.Context) error {
+				if err := f.store.Create(ctx, &fresh); err != nil {
+					return err
+				}
+				return f.store.Create(ctx, &twin)
+			}
+			var err error
+			if inTx {
+				err = f.db.InTx(ctx, create)
+			} else {
+				err = f.store.Create(ctx, &twin)
+			}
+			var ae *apperr.Error
+			if !errors.As(err, &ae) || ae.Code != "FINGERPRINT_TAKEN" || ae.Kind != apperr.Unprocessable {
+				t.Fatalf("in a transaction %v: %v, want FINGERPRINT_TAKEN", inTx, err)
+			}
+		}
+		machines, err := f.store.OfLicense(ctx, f.license1, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(machines) != len(f.machines1) {
+			t.Fatalf("%d machines after the refusals, want %d", len(machines), len(f.machines1))
+		}
+	})
+}

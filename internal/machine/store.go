@@ -131,24 +131,25 @@ func (s *Store) Stats(ctx context.Context, licenseID string, perUser bool, owner
 }
 
 // insertMachine writes every column a new machine may have set.
-const insertMachine = `INSERT INTO machines (id, account_id, license_id, policy_id, product_id, owner_id, group_id, fingerprint,
+var insertMachine = database.NewWrite(`INSERT INTO machines (id, account_id, license_id, policy_id, product_id, owner_id, group_id, fingerprint,
 	name, hostname, ip, platform, cores, memory, disk, last_heartbeat_at, metadata, created_at, updated_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+
+var errFingerprintTaken = apperr.Attribute("fingerprint", "TAKEN", "has already been taken")
 
 // Create inserts a new machine, updated when created, in a fixed statement
 // (no walk of the model); the same fingerprint twice on a license is taken.
+// Inside a transaction the insert is queued: an activation's goes with its
+// COMMIT, and its refusal comes from the commit.
 func (s *Store) Create(ctx context.Context, m *Machine) error {
 	metadata, err := json.Marshal(m.Metadata)
 	if err != nil {
 		return database.Error(err)
 	}
 	m.UpdatedAt = m.CreatedAt
-	err = s.db.Conn(ctx).Exec(insertMachine, m.ID, m.AccountID, m.LicenseID, m.PolicyID, m.ProductID, m.OwnerID, m.GroupID, m.Fingerprint,
-		m.Name, m.Hostname, m.IP, m.Platform, m.Cores, m.Memory, m.Disk, m.LastHeartbeatAt, string(metadata), m.CreatedAt, m.UpdatedAt).Error
-	if database.IsUniqueViolation(err) {
-		return apperr.Attribute("fingerprint", "TAKEN", "has already been taken")
-	}
-	return database.Error(err)
+	return insertMachine.Queue(ctx, s.db, errFingerprintTaken,
+		m.ID, m.AccountID, m.LicenseID, m.PolicyID, m.ProductID, m.OwnerID, m.GroupID, m.Fingerprint,
+		m.Name, m.Hostname, m.IP, m.Platform, m.Cores, m.Memory, m.Disk, m.LastHeartbeatAt, string(metadata), m.CreatedAt, m.UpdatedAt)
 }
 
 // Save writes a changed machine.

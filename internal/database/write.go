@@ -1,0 +1,52 @@
+package database
+
+import (
+	"context"
+	"time"
+)
+
+// A Write is a fixed statement that changes rows, written once per engine
+// (with ? placeholders), whose failure fails the whole transaction it is
+// part of, so that it can wait to be sent with what follows it (Queue).
+type Write struct {
+	text map[Engine]string
+}
+
+// NewWrite prepares query, written with ? placeholders.
+func NewWrite(query string) *Write {
+	return &Write{text: map[Engine]string{SQLite: query, Postgres: numbered(query)}}
+}
+
+// Queue runs the write with args, taken in place of a unique violation
+// when given. In a PostgreSQL transaction InTx opened it is not sent at
+// once: it goes with the transaction's next statement, or with its COMMIT,
+// in one round trip, and its failure is that statement's or the commit's
+// (the transaction rolled back), so nothing between the two may depend on
+// its having succeeded. Elsewhere it runs at once and returns its error.
+func (w *Write) Queue(ctx context.Context, db *DB, taken error, args ...any) error {
+	if t, ok := db.pool(ctx).(*pgTx); ok {
+		t.queued = append(t.queued, queuedWrite{ctx: ctx, query: w.text[Postgres], args: args, taken: taken})
+		return nil
+	}
+	err := db.Conn(ctx).Exec(w.text[db.Engine], args...).Error
+	if taken != nil && IsUniqueViolation(err) {
+		return taken
+	}
+	return Error(err)
+}
+
+// queuedWrite is a Write waiting in a pgTx for the next statement or the
+// commit.
+type queuedWrite struct {
+	ctx   context.Context // the caller's: it counts and times the write
+	query string
+	args  []any
+	taken error
+}
+
+// sentWrites counts and times writes sent together since started.
+func (db *DB) sentWrites(writes []queuedWrite, started time.Time) {
+	for _, w := range writes {
+		db.sent(w.ctx, &db.writeObserver, w.query, w.args, started)
+	}
+}
