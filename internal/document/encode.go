@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/jsonapi"
@@ -242,26 +243,34 @@ func appendObject[M ~map[string]V, V any](dst []byte, m M, each func([]byte, V) 
 	if m == nil {
 		return append(dst, "null"...), nil
 	}
-	var small [24]string
-	keys := small[:0]
-	for k := range m {
-		keys = append(keys, k)
+	var small [32]member[V]
+	members := small[:0]
+	for k, v := range m {
+		members = append(members, member[V]{k, v})
 	}
-	slices.Sort(keys)
+	slices.SortFunc(members, compareMembers[V])
 	dst = append(dst, '{')
-	for i, k := range keys {
+	for i, mb := range members {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendPlainString(dst, k)
+		dst = appendPlainString(dst, mb.key)
 		dst = append(dst, ':')
 		var err error
-		if dst, err = each(dst, m[k]); err != nil {
+		if dst, err = each(dst, mb.value); err != nil {
 			return dst, err
 		}
 	}
 	return append(dst, '}'), nil
 }
+
+// member is a map's key and value, sorted by key without looking it up again.
+type member[V any] struct {
+	key   string
+	value V
+}
+
+func compareMembers[V any](a, b member[V]) int { return strings.Compare(a.key, b.key) }
 
 // appendPlainString writes s as encoding/json does without HTML escaping:
 // plain ASCII directly, anything that needs an escape through encoding/json.

@@ -182,18 +182,19 @@ func BenchmarkEncodeLicenseDocument(b *testing.B) {
 
 func TestCountedRelationshipRendersAsItsMapForm(t *testing.T) {
 	for _, tt := range []struct {
-		name   string
-		rel    Relationship
-		counts map[string]int64
+		name    string
+		related string
+		counts  []Count
+		want    map[string]int64
 	}{
-		{"one count", ToMany("/l/users").Counted(Count{"count", 3}), map[string]int64{"count": 3}},
+		{"one count", "/l/users", []Count{{"count", 3}}, map[string]int64{"count": 3}},
 		// Given out of order, rendered by name as encoding/json orders a map.
-		{"counts by name", ToMany("/l/machines").Counted(Count{"count", 2}, Count{"cores", 8}, Count{"memory", -1}, Count{"disk", math.MaxInt64}),
+		{"counts by name", "/l/machines", []Count{{"count", 2}, {"cores", 8}, {"memory", -1}, {"disk", math.MaxInt64}},
 			map[string]int64{"count": 2, "cores": 8, "memory": -1, "disk": math.MaxInt64}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			want := standard(t, map[string]any{"links": map[string]string{"related": tt.rel.Links.Related}, "meta": tt.counts})
-			got, err := Encode(nil, map[string]any{"r": tt.rel})
+			want := standard(t, map[string]any{"links": map[string]string{"related": tt.related}, "meta": tt.want})
+			got, err := Encode(nil, map[string]any{"r": ToMany(tt.related).Counted(tt.counts...)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -39,23 +39,20 @@ func AccountPath(accountID string) string { return "/v1/accounts/" + accountID }
 // ToOne renders a to-one relationship: linkage (null when id is empty) and
 // the related link.
 func ToOne(typ, id, related string) Relationship {
-	r := Relationship{Links: &RelatedLink{Related: related}, linked: true}
-	if id != "" {
-		r.Data = &Identifier{ID: id, Type: typ}
-	}
-	return r
+	return Relationship{id: id, typ: typ, related: related, linked: true}
 }
 
 // ToMany renders a to-many relationship: only its related link.
 func ToMany(related string) Relationship {
-	return Relationship{Links: &RelatedLink{Related: related}}
+	return Relationship{related: related}
 }
 
-// Relationship is a rendered relationship. Structs rather than maps: hot
-// documents render every one of them on every request.
+// Relationship is a rendered relationship. A struct of its own values
+// rather than maps or pointers: hot documents render every one of them on
+// every request, and each is one allocation in its document.
 type Relationship struct {
-	Data  *Identifier
-	Links *RelatedLink
+	id, typ string // a to-one relationship's linkage, none when id is ""
+	related string
 	// linked renders data even when it is null (a to-one relationship).
 	linked bool
 	// meta is rendered after the links, in name order.
@@ -76,17 +73,6 @@ func (r Relationship) Counted(counts ...Count) Relationship {
 	return r
 }
 
-// Identifier is a resource linkage.
-type Identifier struct {
-	ID   string `json:"id"`
-	Type string `json:"type"`
-}
-
-// RelatedLink is a relationship's links object.
-type RelatedLink struct {
-	Related string `json:"related"`
-}
-
 // MarshalJSON renders data (null for an empty to-one) before links.
 func (r Relationship) MarshalJSON() ([]byte, error) { return r.appendTo(make([]byte, 0, 160)), nil }
 
@@ -94,19 +80,19 @@ func (r Relationship) appendTo(b []byte) []byte {
 	b = append(b, '{')
 	if r.linked {
 		b = append(b, `"data":`...)
-		if r.Data == nil {
+		if r.id == "" {
 			b = append(b, "null"...)
 		} else {
 			b = append(b, `{"id":`...)
-			b = appendPlainString(b, r.Data.ID)
+			b = appendPlainString(b, r.id)
 			b = append(b, `,"type":`...)
-			b = appendPlainString(b, r.Data.Type)
+			b = appendPlainString(b, r.typ)
 			b = append(b, '}')
 		}
 		b = append(b, ',')
 	}
 	b = append(b, `"links":{"related":`...)
-	b = appendPlainString(b, r.Links.Related)
+	b = appendPlainString(b, r.related)
 	b = append(b, '}')
 	if len(r.meta) > 0 {
 		b = append(b, `,"meta":{`...)
