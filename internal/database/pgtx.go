@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,15 +28,16 @@ type pgTx struct {
 	// ctx is the transaction's own (InTx's), which ends its commit or rollback.
 	ctx context.Context
 	tx  pgx.Tx // nil until begun
-	// failed is why a QueryRowContext could not begin: its row tells
-	// only of a bad connection.
+	// failed is why a QueryRowContext could not begin (or send the
+	// queued writes): its row tells only of a bad connection.
 	failed error
-	// queued are the writes not sent yet, in order.
+	// queued are the writes not sent yet, in order. (A transaction is
+	// used by one goroutine at a time, its context's.)
 	queued []queuedWrite
 }
 
 // begin begins the transaction unless it has begun, and sends the queued
-// writes. Its state is read and written under the connection's lock
+// writes. The connection's state is read and written under its lock
 // (Raw's), like every use of it.
 func (t *pgTx) begin(ctx context.Context) error {
 	// An ended context fails here, before pgx would count the connection
@@ -79,43 +81,44 @@ func (t *pgTx) send(ctx context.Context, pc *pgx.Conn, commit bool) error {
 	}
 	started := time.Now()
 	results := pc.SendBatch(ctx, &b)
-	err := t.readResults(results, begins, queued, commit)
+	ran, err := t.readResults(results, begins, queued, commit)
 	if closed := results.Close(); err == nil {
 		err = closed
 	}
-	t.db.sentWrites(queued, started)
+	t.db.sentWrites(queued[:ran], started)
 	return err
 }
 
-// readResults reads send's results in their order, up to the first failure.
-func (t *pgTx) readResults(results pgx.BatchResults, begins bool, queued []queuedWrite, commit bool) error {
+// readResults reads send's results in their order, up to the first
+// failure, and tells how many of the queued writes ran.
+func (t *pgTx) readResults(results pgx.BatchResults, begins bool, queued []queuedWrite, commit bool) (int, error) {
 	if begins {
 		if _, err := results.Exec(); err != nil {
-			return err
+			return 0, err
 		}
 		t.tx = results.Tx()
 	}
-	for _, w := range queued {
+	for i, w := range queued {
 		if _, err := results.Exec(); err != nil {
 			if w.taken != nil && IsUniqueViolation(err) {
-				return w.taken
+				err = w.taken
 			}
-			return err
+			return i + 1, err
 		}
 	}
 	if !commit {
-		return nil
+		return len(queued), nil
 	}
 	tag, err := results.Exec()
 	if err != nil {
-		return err
+		return len(queued), err
 	}
 	if tag.String() == "ROLLBACK" {
 		// PostgreSQL ends a failed transaction with a rollback.
-		return pgx.ErrTxCommitRollback
+		return len(queued), pgx.ErrTxCommitRollback
 	}
 	t.tx = nil
-	return nil
+	return len(queued), nil
 }
 
 // PrepareContext implements gorm.ConnPool.
@@ -126,8 +129,13 @@ func (t *pgTx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, err
 	return t.conn.PrepareContext(ctx, query)
 }
 
-// ExecContext implements gorm.ConnPool.
+// ExecContext implements gorm.ConnPool. Rolling back to a savepoint (GORM's
+// nested transaction that failed) drops the writes queued since: the
+// SAVEPOINT sent those before it.
 func (t *pgTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if strings.HasPrefix(query, "ROLLBACK TO SAVEPOINT ") {
+		t.queued = nil
+	}
 	if err := t.begin(ctx); err != nil {
 		return nil, err
 	}

@@ -64,6 +64,10 @@ func (db *DB) inPgTx(ctx, txCtx context.Context, h *gorm.DB, pool *sql.DB, fn fu
 		}
 	}()
 	if err := fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
+		if t.failed != nil {
+			// What a row could tell only as a bad connection.
+			return t.failed
+		}
 		return err
 	}
 	committed = true

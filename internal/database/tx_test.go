@@ -29,7 +29,8 @@ var (
 // context ended, and leaves its connection fit for the next transaction
 // even after a failed statement. A queued write is part of the
 // transaction on both engines, seen by what follows it; its unique
-// violation is its own error, at commit or at the next statement.
+// violation is its own error, at commit or at the next statement of any
+// kind; a nested transaction rolled back drops the writes it queued.
 func TestInTx(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
@@ -165,6 +166,45 @@ func TestInTx(t *testing.T) {
 					}
 					return insert(ctx, "p")
 				}, true, nil},
+				{"queued write taken at the next read", func(ctx context.Context) error {
+					if err := queue(ctx, "seed"); err != nil {
+						return err
+					}
+					return found(ctx, "seed")
+				}, true, nil},
+				{"queued write taken at commit, begun before", func(ctx context.Context) error {
+					if err := read(ctx, "r"); err != nil {
+						return err
+					}
+					return queue(ctx, "seed")
+				}, true, nil},
+				{"queued write taken at a row's statement", func(ctx context.Context) error {
+					if err := queue(ctx, "seed"); err != nil {
+						return err
+					}
+					var n int
+					return db.Conn(ctx).Raw(`SELECT 1`).Row().Scan(&n)
+				}, true, nil},
+				{"queued write in a nested transaction rolled back", func(ctx context.Context) error {
+					if err := read(ctx, "s"); err != nil {
+						return err
+					}
+					// On PostgreSQL the duplicate is dropped unsent with its
+					// savepoint; SQLite refuses it at once.
+					err := db.Conn(ctx).Transaction(func(*gorm.DB) error {
+						if err := queue(ctx, "t"); err != nil {
+							return err
+						}
+						if err := queue(ctx, "seed"); err != nil {
+							return err
+						}
+						return failure
+					})
+					if !errors.Is(err, failure) && !errors.Is(err, taken) {
+						t.Errorf("nested transaction: %v", err)
+					}
+					return queue(ctx, "u")
+				}, false, []string{"u"}},
 				{"queued write, then failed", func(ctx context.Context) error {
 					if err := queue(ctx, "q"); err != nil {
 						return err

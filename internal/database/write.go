@@ -19,11 +19,15 @@ func NewWrite(query string) *Write {
 
 // Queue runs the write with args, taken in place of a unique violation
 // when given. In a PostgreSQL transaction InTx opened it is not sent at
-// once: it goes with the transaction's next statement, or with its COMMIT,
-// in one round trip, and its failure is that statement's or the commit's
-// (the transaction rolled back), so nothing between the two may depend on
-// its having succeeded. Elsewhere it runs at once and returns its error.
+// once: the transaction's next statement sends it first, or its COMMIT
+// goes with it in one round trip, and its failure is that statement's or
+// the commit's (the whole transaction's, a nested one's too), so nothing
+// in between may depend on its having succeeded, nor change what args
+// point to. Elsewhere it runs at once and returns its error.
 func (w *Write) Queue(ctx context.Context, db *DB, taken error, args ...any) error {
+	if err := ctx.Err(); err != nil {
+		return Error(err)
+	}
 	if t, ok := db.pool(ctx).(*pgTx); ok {
 		t.queued = append(t.queued, queuedWrite{ctx: ctx, query: w.text[Postgres], args: args, taken: taken})
 		return nil
@@ -44,7 +48,7 @@ type queuedWrite struct {
 	taken error
 }
 
-// sentWrites counts and times writes sent together since started.
+// sentWrites counts writes sent in one batch and times each as the batch.
 func (db *DB) sentWrites(writes []queuedWrite, started time.Time) {
 	for _, w := range writes {
 		db.sent(w.ctx, &db.writeObserver, w.query, w.args, started)
