@@ -33,17 +33,7 @@ func InsertAll[T any](ctx context.Context, db *DB, rows []T) error {
 	conn := db.pool(ctx)
 	now := Now()
 	for piece := range PowerOfTwoPieces(rows, insertPiece) {
-		args := make([]any, 0, len(piece)*len(plan.fields))
-		for i := range piece {
-			row := reflect.Indirect(reflect.ValueOf(&piece[i]).Elem())
-			for _, f := range plan.fields {
-				v, zero := f.ValueOf(ctx, row)
-				if zero && (f.AutoCreateTime > 0 || f.AutoUpdateTime > 0) {
-					v = now
-				}
-				args = append(args, v)
-			}
-		}
+		args := plan.args(ctx, piece, now)
 		query := plan.statement(len(piece))
 		started := time.Now()
 		_, err := conn.ExecContext(ctx, query, args...)
@@ -53,6 +43,43 @@ func InsertAll[T any](ctx context.Context, db *DB, rows []T) error {
 		}
 	}
 	return nil
+}
+
+// QueueInsert writes one row as InsertAll does, queued as Write.Queue
+// queues a write: in a PostgreSQL transaction InTx opened, the
+// transaction's next statement sends it first, or its COMMIT goes with it.
+func QueueInsert[T any](ctx context.Context, db *DB, row T) error {
+	t, ok := db.pool(ctx).(*pgTx)
+	if !ok {
+		return InsertAll(ctx, db, []T{row})
+	}
+	if err := ctx.Err(); err != nil {
+		return Error(err)
+	}
+	plan, err := insertPlanOf(reflect.TypeFor[T](), Postgres)
+	if err != nil {
+		return err
+	}
+	t.queued = append(t.queued, queuedWrite{ctx: ctx, query: plan.statement(1), args: plan.args(ctx, []T{row}, Now()), observer: &db.createObserver})
+	return nil
+}
+
+// args are the values of rows' columns in the plan's order; a zero auto
+// time is now.
+func (p *insertPlan) args(ctx context.Context, rows any, now time.Time) []any {
+	v := reflect.ValueOf(rows)
+	args := make([]any, 0, v.Len()*len(p.fields))
+	for i := range v.Len() {
+		row := reflect.Indirect(v.Index(i))
+		for _, f := range p.fields {
+			value, zero := f.ValueOf(ctx, row)
+			if zero && (f.AutoCreateTime > 0 || f.AutoUpdateTime > 0) {
+				value = now
+			}
+			args = append(args, value)
+		}
+	}
+	return args
 }
 
 type insertPlan struct {

@@ -108,3 +108,74 @@ func TestInsertAllWritesEveryRow(t *testing.T) {
 		})
 	}
 }
+
+// TestQueueInsertWritesItsRow: a queued row lands as InsertAll writes it,
+// at once outside a transaction, and inside one with the commit (or
+// before the next statement, which sees it); a transaction rolled back
+// leaves none, and each is observed as a create statement.
+func TestQueueInsertWritesItsRow(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			db := b.OpenDB(t)
+			var mu sync.Mutex
+			observed := map[string]int{}
+			if err := db.ObserveStatements(func(kind string) func(time.Duration) {
+				return func(time.Duration) { mu.Lock(); observed[kind]++; mu.Unlock() }
+			}); err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if err := db.Conn(ctx).Exec(`CREATE TABLE insert_probes (id text PRIMARY KEY, n bigint NOT NULL, note text, meta text, tags text, created_at text NOT NULL)`).Error; err != nil {
+				t.Fatal(err)
+			}
+			note := "queued"
+			count := func(id string) int64 {
+				var n int64
+				if err := db.Conn(ctx).Table("insert_probes").Where("id = ? AND note = ?", id, note).Count(&n).Error; err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			row := func(id string) *insertProbe {
+				return &insertProbe{ID: id, N: 1, Note: &note, Meta: database.JSON[map[string]any]{V: map[string]any{"k": "v"}}, Tags: []string{"t"}}
+			}
+			if err := database.QueueInsert(ctx, db, row("alone")); err != nil {
+				t.Fatal(err)
+			}
+			err := db.InTx(ctx, func(ctx context.Context) error {
+				if err := database.QueueInsert(ctx, db, row("seen")); err != nil {
+					return err
+				}
+				var n int64
+				if err := db.Conn(ctx).Table("insert_probes").Where("id = 'seen'").Count(&n).Error; err != nil || n != 1 {
+					t.Errorf("the next statement saw %d queued rows (%v)", n, err)
+				}
+				return database.QueueInsert(ctx, db, row("committed"))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = db.InTx(ctx, func(ctx context.Context) error {
+				if err := database.QueueInsert(ctx, db, row("rolled-back")); err != nil {
+					return err
+				}
+				return fmt.Errorf("roll back")
+			})
+			if err == nil {
+				t.Fatal("the transaction committed")
+			}
+			for id, want := range map[string]int64{"alone": 1, "seen": 1, "committed": 1, "rolled-back": 0} {
+				if n := count(id); n != want {
+					t.Errorf("%s: %d rows, want %d", id, n, want)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			// The rolled-back row is never sent on PostgreSQL; SQLite runs it.
+			want := map[database.Engine]int{database.Postgres: 3, database.SQLite: 4}[db.Engine]
+			if observed["create"] != want {
+				t.Errorf("create statements observed %d times, want %d (all: %v)", observed["create"], want, observed)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package database
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,7 +30,7 @@ func (w *Write) Queue(ctx context.Context, db *DB, taken error, args ...any) err
 		return Error(err)
 	}
 	if t, ok := db.pool(ctx).(*pgTx); ok {
-		t.queued = append(t.queued, queuedWrite{ctx: ctx, query: w.text[Postgres], args: args, taken: taken})
+		t.queued = append(t.queued, queuedWrite{ctx: ctx, query: w.text[Postgres], args: args, taken: taken, observer: &db.writeObserver})
 		return nil
 	}
 	err := db.Conn(ctx).Exec(w.text[db.Engine], args...).Error
@@ -46,11 +47,13 @@ type queuedWrite struct {
 	query string
 	args  []any
 	taken error
+	// observer times it as its kind of statement.
+	observer *atomic.Pointer[func(time.Duration)]
 }
 
 // sentWrites counts writes sent in one batch and times each as the batch.
 func (db *DB) sentWrites(writes []queuedWrite, started time.Time) {
 	for _, w := range writes {
-		db.sent(w.ctx, &db.writeObserver, w.query, w.args, started)
+		db.sent(w.ctx, w.observer, w.query, w.args, started)
 	}
 }

@@ -113,14 +113,15 @@ func (o *Outbox) InTx(ctx context.Context, fn func(ctx context.Context) error) e
 	return o.db.InTx(ctx, fn)
 }
 
-// Emit writes occ. Called inside InTx it is part of that transaction;
-// outside, it is a transaction of its own.
+// Emit writes occ. Called inside InTx it is part of that transaction
+// (queued: on PostgreSQL the row goes with the transaction's COMMIT, or
+// before its next statement); outside, it is a transaction of its own.
 func (o *Outbox) Emit(ctx context.Context, occ Occurrence) error {
 	rec, err := o.record(ctx, occ)
 	if err != nil {
 		return err
 	}
-	return database.Error(o.db.Conn(ctx).Create(rec).Error)
+	return database.QueueInsert(ctx, o.db, rec)
 }
 
 // Change runs change and, once it succeeded, emits what occurred in the
