@@ -35,13 +35,7 @@ func TestInsertAllWritesEveryRow(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			db := b.OpenDB(t)
-			var mu sync.Mutex
-			observed := map[string]int{}
-			if err := db.ObserveStatements(func(kind string) func(time.Duration) {
-				return func(time.Duration) { mu.Lock(); observed[kind]++; mu.Unlock() }
-			}); err != nil {
-				t.Fatal(err)
-			}
+			observed := observeKinds(t, db)
 			ctx := context.Background()
 			timestamp := "timestamptz"
 			if db.Engine == database.SQLite {
@@ -96,12 +90,10 @@ func TestInsertAllWritesEveryRow(t *testing.T) {
 			if err := db.Conn(ctx).Table("insert_probes").Where("id = 'plain'").Count(&left).Error; err != nil || left != 0 {
 				t.Fatalf("a rolled-back insert left %d rows (%v)", left, err)
 			}
-			mu.Lock()
 			// 1 + 3 (2 and 1) + 300 (256, 32, 8 and 4) + the rolled back one.
-			if observed["create"] != 8 {
-				t.Errorf("create statements observed %d times, want 8 (all: %v)", observed["create"], observed)
+			if n := observed("create"); n != 8 {
+				t.Errorf("create statements observed %d times, want 8", n)
 			}
-			mu.Unlock()
 			if err := database.InsertAll(ctx, db, []defaultedProbe{{ID: "d"}}); err == nil {
 				t.Fatal("a type with a column default was inserted")
 			}
@@ -117,13 +109,7 @@ func TestQueueInsertWritesItsRow(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			db := b.OpenDB(t)
-			var mu sync.Mutex
-			observed := map[string]int{}
-			if err := db.ObserveStatements(func(kind string) func(time.Duration) {
-				return func(time.Duration) { mu.Lock(); observed[kind]++; mu.Unlock() }
-			}); err != nil {
-				t.Fatal(err)
-			}
+			observed := observeKinds(t, db)
 			ctx := context.Background()
 			if err := db.Conn(ctx).Exec(`CREATE TABLE insert_probes (id text PRIMARY KEY, n bigint NOT NULL, note text, meta text, tags text, created_at text NOT NULL)`).Error; err != nil {
 				t.Fatal(err)
@@ -169,13 +155,28 @@ func TestQueueInsertWritesItsRow(t *testing.T) {
 					t.Errorf("%s: %d rows, want %d", id, n, want)
 				}
 			}
-			mu.Lock()
-			defer mu.Unlock()
 			// The rolled-back row is never sent on PostgreSQL; SQLite runs it.
 			want := map[database.Engine]int{database.Postgres: 3, database.SQLite: 4}[db.Engine]
-			if observed["create"] != want {
-				t.Errorf("create statements observed %d times, want %d (all: %v)", observed["create"], want, observed)
+			if n := observed("create"); n != want {
+				t.Errorf("create statements observed %d times, want %d", n, want)
 			}
 		})
+	}
+}
+
+// observeKinds counts the statements db observes by kind; the function it
+// returns reads a kind's count.
+func observeKinds(t *testing.T, db *database.DB) func(kind string) int {
+	var mu sync.Mutex
+	observed := map[string]int{}
+	if err := db.ObserveStatements(func(kind string) func(time.Duration) {
+		return func(time.Duration) { mu.Lock(); observed[kind]++; mu.Unlock() }
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return func(kind string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return observed[kind]
 	}
 }
