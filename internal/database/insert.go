@@ -47,7 +47,8 @@ func InsertAll[T any](ctx context.Context, db *DB, rows []T) error {
 
 // QueueInsert writes one row as InsertAll does, queued as Write.Queue
 // queues a write: in a PostgreSQL transaction InTx opened, the
-// transaction's next statement sends it first, or its COMMIT goes with it.
+// transaction's next statement sends it first, or its COMMIT goes with it
+// (its failure theirs); the row's values are read when it is queued.
 func QueueInsert[T any](ctx context.Context, db *DB, row T) error {
 	t, ok := db.pool(ctx).(*pgTx)
 	if !ok {
@@ -60,7 +61,7 @@ func QueueInsert[T any](ctx context.Context, db *DB, row T) error {
 	if err != nil {
 		return err
 	}
-	t.queued = append(t.queued, queuedWrite{ctx: ctx, query: plan.statement(1), args: plan.args(ctx, []T{row}, Now()), observer: &db.createObserver})
+	t.queued = append(t.queued, queuedWrite{ctx: ctx, query: plan.statement(1), args: snapshot(plan.args(ctx, []T{row}, Now())), observer: &db.createObserver})
 	return nil
 }
 

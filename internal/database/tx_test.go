@@ -205,6 +205,14 @@ func TestInTx(t *testing.T) {
 					}
 					return queue(ctx, "u")
 				}, false, []string{"u"}},
+				{"queued write holds its arguments' values", func(ctx context.Context) error {
+					id := "v"
+					if err := txProbeInsert.Queue(ctx, db, taken, &id); err != nil {
+						return err
+					}
+					id = "w"
+					return nil
+				}, false, []string{"v"}},
 				{"queued write, then failed", func(ctx context.Context) error {
 					if err := queue(ctx, "q"); err != nil {
 						return err

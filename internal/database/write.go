@@ -2,6 +2,7 @@ package database
 
 import (
 	"context"
+	"database/sql/driver"
 	"sync/atomic"
 	"time"
 )
@@ -23,14 +24,14 @@ func NewWrite(query string) *Write {
 // once: the transaction's next statement sends it first, or its COMMIT
 // goes with it in one round trip, and its failure is that statement's or
 // the commit's (the whole transaction's, a nested one's too), so nothing
-// in between may depend on its having succeeded, nor change what args
-// point to. Elsewhere it runs at once and returns its error.
+// in between may depend on its having succeeded. Its arguments are read
+// when it is queued. Elsewhere it runs at once and returns its error.
 func (w *Write) Queue(ctx context.Context, db *DB, taken error, args ...any) error {
 	if err := ctx.Err(); err != nil {
 		return Error(err)
 	}
 	if t, ok := db.pool(ctx).(*pgTx); ok {
-		t.queued = append(t.queued, queuedWrite{ctx: ctx, query: w.text[Postgres], args: args, taken: taken, observer: &db.writeObserver})
+		t.queued = append(t.queued, queuedWrite{ctx: ctx, query: w.text[Postgres], args: snapshot(args), taken: taken, observer: &db.writeObserver})
 		return nil
 	}
 	err := db.Conn(ctx).Exec(w.text[db.Engine], args...).Error
@@ -56,4 +57,20 @@ func (db *DB) sentWrites(writes []queuedWrite, started time.Time) {
 	for _, w := range writes {
 		db.sent(w.ctx, w.observer, w.query, w.args, started)
 	}
+}
+
+// snapshot reads args as a statement would when it is sent (a Valuer's
+// value, a pointer's target), so that a queued write holds what its
+// caller passed even if that changes before the write is sent; a value
+// database/sql cannot convert is kept for pgx.
+func snapshot(args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		v, err := driver.DefaultParameterConverter.ConvertValue(a)
+		if err != nil {
+			v = a
+		}
+		out[i] = v
+	}
+	return out
 }

@@ -115,7 +115,8 @@ func (o *Outbox) InTx(ctx context.Context, fn func(ctx context.Context) error) e
 
 // Emit writes occ. Called inside InTx it is part of that transaction
 // (queued: on PostgreSQL the row goes with the transaction's COMMIT, or
-// before its next statement); outside, it is a transaction of its own.
+// before its next statement, whose failure a failed insert is); outside,
+// it is a statement of its own.
 func (o *Outbox) Emit(ctx context.Context, occ Occurrence) error {
 	rec, err := o.record(ctx, occ)
 	if err != nil {
