@@ -27,7 +27,13 @@ if [ "${1:-}" = stop ]; then
     rm -rf "$RELKEY_TEST_POSTGRES_DIR"
   fi
   if [ -n "${RELKEY_TEST_MINIO_DIR:-}" ] && [ -f "$RELKEY_TEST_MINIO_DIR/pid" ]; then
-    kill "$(cat "$RELKEY_TEST_MINIO_DIR/pid")" 2>/dev/null || true
+    minio_pid=$(cat "$RELKEY_TEST_MINIO_DIR/pid")
+    kill "$minio_pid" 2>/dev/null || true
+    # Its folder goes once it has exited: MinIO writes into it as it stops.
+    for _ in $(seq 100); do
+      kill -0 "$minio_pid" 2>/dev/null || break
+      sleep 0.1
+    done
     rm -rf "$RELKEY_TEST_MINIO_DIR"
   fi
   exit 0
