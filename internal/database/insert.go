@@ -61,7 +61,7 @@ func QueueInsert[T any](ctx context.Context, db *DB, row T) error {
 	if err != nil {
 		return err
 	}
-	t.queued = append(t.queued, queuedWrite{ctx: ctx, query: plan.statement(1), args: snapshot(plan.args(ctx, []T{row}, Now())), observer: &db.createObserver})
+	t.queue(ctx, plan.statement(1), plan.args(ctx, []T{row}, Now()), nil, &db.createObserver)
 	return nil
 }
 

@@ -31,7 +31,7 @@ func (w *Write) Queue(ctx context.Context, db *DB, taken error, args ...any) err
 		return Error(err)
 	}
 	if t, ok := db.pool(ctx).(*pgTx); ok {
-		t.queued = append(t.queued, queuedWrite{ctx: ctx, query: w.text[Postgres], args: snapshot(args), taken: taken, observer: &db.writeObserver})
+		t.queue(ctx, w.text[Postgres], args, taken, &db.writeObserver)
 		return nil
 	}
 	err := db.Conn(ctx).Exec(w.text[db.Engine], args...).Error
@@ -50,6 +50,12 @@ type queuedWrite struct {
 	taken error
 	// observer times it as its kind of statement.
 	observer *atomic.Pointer[func(time.Duration)]
+}
+
+// queue holds a write for the next statement or the commit, with what its
+// arguments are now (snapshot).
+func (t *pgTx) queue(ctx context.Context, query string, args []any, taken error, observer *atomic.Pointer[func(time.Duration)]) {
+	t.queued = append(t.queued, queuedWrite{ctx: ctx, query: query, args: snapshot(args), taken: taken, observer: observer})
 }
 
 // sentWrites counts writes sent in one batch and times each as the batch.
