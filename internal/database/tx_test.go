@@ -62,6 +62,23 @@ func TestInTx(t *testing.T) {
 				var p txProbe
 				return database.NewRead[txProbe](`SELECT id FROM tx_probes WHERE id = ?`).Take(ctx, db, &p, id)
 			}
+			// A step of a transaction, on one id; steps runs them in order,
+			// up to the first error.
+			type step = func(ctx context.Context) error
+			on := func(f func(context.Context, string) error, id string) step {
+				return func(ctx context.Context) error { return f(ctx, id) }
+			}
+			fail := func(context.Context) error { return failure }
+			steps := func(all ...step) step {
+				return func(ctx context.Context) error {
+					for _, s := range all {
+						if err := s(ctx); err != nil {
+							return err
+						}
+					}
+					return nil
+				}
+			}
 			// A statement that fails aborts a PostgreSQL transaction, whose
 			// commit is then refused; SQLite undoes the statement alone.
 			abortedCommits := db.Engine == database.Postgres
@@ -71,27 +88,9 @@ func TestInTx(t *testing.T) {
 				wantErr bool
 				want    []string // the rows besides "seed" afterwards
 			}{
-				{"read first, committed", func(ctx context.Context) error {
-					if err := read(ctx, "a"); err != nil {
-						return err
-					}
-					return insert(ctx, "a")
-				}, false, []string{"a"}},
-				{"read first, failed", func(ctx context.Context) error {
-					if err := read(ctx, "b"); err != nil {
-						return err
-					}
-					if err := insert(ctx, "b"); err != nil {
-						return err
-					}
-					return failure
-				}, true, nil},
-				{"write first, failed", func(ctx context.Context) error {
-					if err := insert(ctx, "c"); err != nil {
-						return err
-					}
-					return failure
-				}, true, nil},
+				{"read first, committed", steps(on(read, "a"), on(insert, "a")), false, []string{"a"}},
+				{"read first, failed", steps(on(read, "b"), on(insert, "b"), fail), true, nil},
+				{"write first, failed", steps(on(insert, "c"), fail), true, nil},
 				{"no statement", func(ctx context.Context) error { return nil }, false, nil},
 				{"first read refused", func(ctx context.Context) error {
 					var p txProbe
@@ -135,13 +134,8 @@ func TestInTx(t *testing.T) {
 					}
 					return insert(ctx, "i")
 				}, false, []string{"i"}},
-				{"queued write alone", func(ctx context.Context) error { return queue(ctx, "j") }, false, []string{"j"}},
-				{"queued write after a read", func(ctx context.Context) error {
-					if err := read(ctx, "k"); err != nil {
-						return err
-					}
-					return queue(ctx, "k")
-				}, false, []string{"k"}},
+				{"queued write alone", on(queue, "j"), false, []string{"j"}},
+				{"queued write after a read", steps(on(read, "k"), on(queue, "k")), false, []string{"k"}},
 				{"queued writes seen by the next read", func(ctx context.Context) error {
 					if err := queue(ctx, "l"); err != nil {
 						return err
@@ -154,37 +148,14 @@ func TestInTx(t *testing.T) {
 					}
 					return insert(ctx, "n")
 				}, false, []string{"l", "m", "n"}},
-				{"queued write taken at commit", func(ctx context.Context) error {
-					if err := queue(ctx, "o"); err != nil {
-						return err
-					}
-					return queue(ctx, "seed")
-				}, true, nil},
-				{"queued write taken at the next statement", func(ctx context.Context) error {
-					if err := queue(ctx, "seed"); err != nil {
-						return err
-					}
-					return insert(ctx, "p")
-				}, true, nil},
-				{"queued write taken at the next read", func(ctx context.Context) error {
-					if err := queue(ctx, "seed"); err != nil {
-						return err
-					}
-					return found(ctx, "seed")
-				}, true, nil},
-				{"queued write taken at commit, begun before", func(ctx context.Context) error {
-					if err := read(ctx, "r"); err != nil {
-						return err
-					}
-					return queue(ctx, "seed")
-				}, true, nil},
-				{"queued write taken at a row's statement", func(ctx context.Context) error {
-					if err := queue(ctx, "seed"); err != nil {
-						return err
-					}
+				{"queued write taken at commit", steps(on(queue, "o"), on(queue, "seed")), true, nil},
+				{"queued write taken at the next statement", steps(on(queue, "seed"), on(insert, "p")), true, nil},
+				{"queued write taken at the next read", steps(on(queue, "seed"), on(found, "seed")), true, nil},
+				{"queued write taken at commit, begun before", steps(on(read, "r"), on(queue, "seed")), true, nil},
+				{"queued write taken at a row's statement", steps(on(queue, "seed"), func(ctx context.Context) error {
 					var n int
 					return db.Conn(ctx).Raw(`SELECT 1`).Row().Scan(&n)
-				}, true, nil},
+				}), true, nil},
 				{"queued write in a nested transaction rolled back", func(ctx context.Context) error {
 					if err := read(ctx, "s"); err != nil {
 						return err
@@ -213,21 +184,8 @@ func TestInTx(t *testing.T) {
 					id = "w"
 					return nil
 				}, false, []string{"v"}},
-				{"queued write, then failed", func(ctx context.Context) error {
-					if err := queue(ctx, "q"); err != nil {
-						return err
-					}
-					return failure
-				}, true, nil},
-				{"panic", func(ctx context.Context) error {
-					if err := read(ctx, "g"); err != nil {
-						return err
-					}
-					if err := insert(ctx, "g"); err != nil {
-						return err
-					}
-					panic(failure)
-				}, true, nil},
+				{"queued write, then failed", steps(on(queue, "q"), fail), true, nil},
+				{"panic", steps(on(read, "g"), on(insert, "g"), func(context.Context) error { panic(failure) }), true, nil},
 			}
 			for _, tc := range tests {
 				if _, err := db.SQL.ExecContext(ctx, `DELETE FROM tx_probes WHERE id <> 'seed'`); err != nil {
